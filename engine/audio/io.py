@@ -1,0 +1,246 @@
+"""Read audio files into ``float32 (channels, samples)`` arrays, and say what is wrong with them.
+
+Formats: WAV, FLAC, OGG/Vorbis, AIFF (libsndfile through soundfile) and MP3, M4A/AAC, Opus,
+anything FFmpeg reads (PyAV), tried in that order. Input rules (each tested):
+
+- mono works: the cues cannot tell left from right, so sources are placed centre with
+  unknown direction, and the user is told once (``Audio.notes``);
+- more than two channels: the first two are kept (left, right), with a warning;
+- silence (peak below -60 dBFS) is refused: there is nothing to place;
+- NaN/inf samples: up to 1 % are replaced by zeros with a warning, more is refused;
+- clipping (over 0.1 % of samples at full scale) is accepted with a warning, since level
+  differences are then unreliable;
+- long input is read in chunks by the cue extractor; files over :data:`MAX_DURATION_S`
+  (3 hours) are refused. Analysis runs at up to 48 kHz (higher rates are resampled with soxr).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BadInput
+from ..fileio import atomic_path
+
+MAX_DURATION_S = 3 * 3600.0
+MAX_ANALYSIS_RATE = 48_000
+SILENCE_DBFS = -60.0
+NONFINITE_REPAIR_LIMIT = 0.01
+CLIP_WARN_FRACTION = 0.001
+_SNDFILE_EXT = {".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".w64", ".caf", ".rf64"}
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+
+@dataclass
+class Audio:
+    """Samples ``float32 [shape=(channels, n)]``, channel 0 = left; ``channels`` is 1 or 2."""
+
+    samples: np.ndarray
+    sample_rate: int
+    path: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    source_channels: int = 2
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def is_mono(self) -> bool:
+        return self.channels == 1
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.shape[-1] / self.sample_rate
+
+    def stereo(self) -> np.ndarray:
+        """Two channels; mono is duplicated (a centred source)."""
+        return self.samples if self.channels == 2 else np.repeat(self.samples, 2, axis=0)
+
+    def mono(self) -> np.ndarray:
+        return self.samples.mean(axis=0)
+
+
+def audio_info(path: str | os.PathLike) -> AudioInfo:
+    path = _existing(path)
+    if path.suffix.lower() in _SNDFILE_EXT:
+        try:
+            import soundfile as sf
+            i = sf.info(str(path))
+            return AudioInfo(path, int(i.samplerate), int(i.channels), int(i.frames), i.format)
+        except Exception:
+            pass
+    return _av_info(path)
+
+
+def load_audio(path: str | os.PathLike, *, start_s: float = 0.0, duration_s: float | None = None,
+               max_rate: int = MAX_ANALYSIS_RATE, validate: bool = True) -> Audio:
+    """Load (a span of) an audio file, validated for cue extraction.
+
+    Parameters
+    ----------
+    path : audio file in any format listed in the module docstring.
+    start_s, duration_s : the span to read, for chunked processing of long files.
+    max_rate : analysis sample rate cap; 48000 keeps ITD resolution at 21 us per sample.
+    validate : apply the input rules (silence, NaN, clipping); chunk readers pass False and
+        validate the whole file once.
+
+    Returns
+    -------
+    Audio with ``samples`` of shape ``(1 or 2, n)``.
+    """
+    path = _existing(path)
+    info = audio_info(path)
+    if info.duration_s > MAX_DURATION_S:
+        raise BadInput(
+            f"{path.name} is {info.duration_s / 3600:.1f} hours long; the limit is "
+            f"{MAX_DURATION_S / 3600:.0f} hours.", hint="Trim it to the part you want a video of.")
+    if info.frames == 0:
+        raise BadInput(f"{path.name} holds no audio samples.")
+    samples, sr = _read(path, info, start_s, duration_s)
+    notes: list[str] = []
+    if samples.shape[0] > 2:
+        notes.append(f"{path.name} has {samples.shape[0]} channels; using the first two as "
+                     "left and right.")
+        samples = samples[:2]
+    if sr > max_rate:
+        import soxr
+        samples = np.ascontiguousarray(
+            soxr.resample(samples.T, sr, max_rate, quality="HQ").T, dtype=np.float32)
+        sr = max_rate
+    audio = Audio(np.ascontiguousarray(samples, dtype=np.float32), int(sr), path, notes,
+                  source_channels=info.channels)
+    if audio.is_mono:
+        audio.notes.append(
+            f"{path.name} is mono: left and right cannot be told apart, so sounds are placed "
+            "in the centre. Record or import stereo for placement.")
+    if validate:
+        validate_samples(audio)
+    return audio
+
+
+def validate_samples(audio: Audio) -> Audio:
+    """Apply the input rules in place (see module docstring); raise :class:`BadInput`."""
+    name = audio.path.name if audio.path else "The audio"
+    x = audio.samples
+    finite = np.isfinite(x)
+    if not finite.all():
+        bad = 1.0 - finite.mean()
+        if bad > NONFINITE_REPAIR_LIMIT:
+            raise BadInput(f"{name} is corrupt: {bad:.1%} of its samples are NaN or infinite.",
+                           hint="Re-export it from your audio editor.")
+        x[~finite] = 0.0
+        audio.notes.append(f"{name}: {bad:.3%} of samples were NaN or infinite and were set "
+                           "to silence.")
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if peak <= 10 ** (SILENCE_DBFS / 20):
+        level = "digital silence" if peak == 0 else f"peak {20 * np.log10(peak):.0f} dBFS"
+        raise BadInput(f"{name} is silent ({level}); there is no sound to place.",
+                       hint="Check the input level or pick another file.")
+    clipped = float(np.mean(np.abs(x) >= 0.999))
+    if clipped > CLIP_WARN_FRACTION:
+        audio.notes.append(f"{name} is clipped ({clipped:.2%} of samples at full scale); "
+                           "left/right levels may be off. Record at a lower gain if you can.")
+    return audio
+
+
+def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int,
+                *, subtype: str | None = None) -> None:
+    """Write ``(channels, n)`` samples atomically (format from the extension)."""
+    import soundfile as sf
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), np.asarray(samples, dtype=np.float32).T, int(sample_rate),
+                 subtype=subtype, format=_sf_format(path))
+
+
+def _sf_format(path: Path) -> str | None:
+    ext = path.suffix.lower().lstrip(".")
+    return {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "aiff": "AIFF", "aif": "AIFF"}.get(ext)
+
+
+def _existing(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise BadInput(f"Audio file not found: {p}.")
+    if p.is_dir():
+        raise BadInput(f"{p} is a folder, not an audio file.")
+    return p
+
+
+def _read(path: Path, info: AudioInfo, start_s: float, duration_s: float | None):
+    sr = info.sample_rate
+    start = max(0, int(round(start_s * sr)))
+    stop = None if duration_s is None else start + int(round(duration_s * sr))
+    if info.format != "ffmpeg":
+        import soundfile as sf
+        try:
+            data, sr = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
+            return data.T.copy(), int(sr)
+        except Exception:
+            pass
+    return _av_read(path, start_s, duration_s)
+
+
+def _av_info(path: Path) -> AudioInfo:
+    import av
+    try:
+        with av.open(str(path)) as c:
+            streams = c.streams.audio
+            if not streams:
+                raise BadInput(f"{path.name} has no audio stream.")
+            s = streams[0]
+            dur = None
+            if s.duration is not None and s.time_base is not None:
+                dur = float(s.duration * s.time_base)
+            elif c.duration is not None:
+                dur = c.duration / 1_000_000
+            sr = int(s.codec_context.sample_rate or s.rate or 0)
+            ch = int(s.codec_context.channels if hasattr(s.codec_context, "channels")
+                     else s.layout.nb_channels)
+            return AudioInfo(path, sr, ch, int(round((dur or 0.0) * sr)) if dur else -1, "ffmpeg")
+    except BadInput:
+        raise
+    except Exception as e:
+        raise BadInput(f"{path.name} is not an audio file this app can read ({type(e).__name__}).",
+                       hint="Use WAV, FLAC, OGG, MP3 or M4A.") from None
+
+
+def _av_read(path: Path, start_s: float, duration_s: float | None):
+    import av
+    chunks = []
+    sr = None
+    try:
+        with av.open(str(path)) as c:
+            stream = c.streams.audio[0]
+            sr = int(stream.codec_context.sample_rate)
+            resampler = av.AudioResampler(format="fltp", rate=sr)
+            for frame in c.decode(stream):
+                for f in resampler.resample(frame):
+                    chunks.append(f.to_ndarray())
+            for f in resampler.resample(None):
+                chunks.append(f.to_ndarray())
+    except Exception as e:
+        raise BadInput(f"Could not decode {path.name} ({type(e).__name__}: {e}).",
+                       hint="Convert it to WAV or FLAC.") from None
+    if not chunks:
+        raise BadInput(f"{path.name} holds no audio samples.")
+    data = np.concatenate(chunks, axis=1).astype(np.float32)
+    start = max(0, int(round(start_s * sr)))
+    stop = None if duration_s is None else start + int(round(duration_s * sr))
+    return data[:, start:stop], sr

@@ -1,0 +1,141 @@
+"""Typed cue values: what the planner is told about the sound, per video frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+CUES_SCHEMA = "spa2v.cues/1"
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One guess at what is sounding: ``label`` a short noun ("car"), ``source_class`` the
+    tagger's own class name ("Vehicle horn, car horn, honking")."""
+
+    label: str
+    score: float
+    source_class: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "score": round(float(self.score), 4),
+                "source_class": self.source_class}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Tag":
+        return cls(str(d["label"]), float(d["score"]), str(d.get("source_class", "")))
+
+
+@dataclass
+class SourceTrack:
+    """One sounding source, tracked over the video frames.
+
+    Arrays have shape ``(num_frames,)``. ``azimuth_deg`` follows SPEC.md (+90 fully right,
+    -90 fully left; NaN where unknown). ``confidence`` in [0, 1] weighs how much the
+    direction can be trusted (coherence, activity). ``proximity`` in [0, 1] is relative
+    nearness (1 = the nearest this source gets); absolute distance is unknowable from level.
+    """
+
+    id: int
+    azimuth_deg: np.ndarray
+    confidence: np.ndarray
+    loudness_db: np.ndarray
+    active: np.ndarray
+    proximity: np.ndarray
+    motion: str = "static"
+    motion_confidence: float = 0.0
+    tags: list[Tag] = field(default_factory=list)
+
+    @property
+    def label(self) -> str | None:
+        return self.tags[0].label if self.tags else None
+
+    def mean_azimuth(self) -> float:
+        w = np.where(self.active & np.isfinite(self.azimuth_deg), self.confidence, 0.0)
+        if w.sum() <= 0:
+            return float("nan")
+        return float(np.sum(np.nan_to_num(self.azimuth_deg) * w) / w.sum())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "motion": self.motion,
+            "motion_confidence": round(float(self.motion_confidence), 4),
+            "tags": [t.to_dict() for t in self.tags],
+            "azimuth_deg": _floats(self.azimuth_deg, 2), "confidence": _floats(self.confidence, 3),
+            "loudness_db": _floats(self.loudness_db, 2), "active": [bool(a) for a in self.active],
+            "proximity": _floats(self.proximity, 3),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SourceTrack":
+        return cls(
+            id=int(d["id"]), azimuth_deg=_array(d["azimuth_deg"]),
+            confidence=_array(d["confidence"]), loudness_db=_array(d["loudness_db"]),
+            active=np.asarray(d["active"], dtype=bool), proximity=_array(d["proximity"]),
+            motion=str(d.get("motion", "static")),
+            motion_confidence=float(d.get("motion_confidence", 0.0)),
+            tags=[Tag.from_dict(t) for t in d.get("tags", [])],
+        )
+
+
+@dataclass
+class Cues:
+    """Spatial and semantic cues for a clip, sampled once per video frame.
+
+    Frame ``i`` covers audio time ``[i, i+1) * duration_s / num_frames``.
+    """
+
+    duration_s: float
+    num_frames: int
+    sample_rate: int
+    mono: bool
+    loudness_db: np.ndarray
+    centroid_hz: np.ndarray
+    onsets_s: list[float] = field(default_factory=list)
+    sources: list[SourceTrack] = field(default_factory=list)
+    tags: list[Tag] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extractor: str = "basic"
+
+    @property
+    def fps(self) -> float:
+        return self.num_frames / self.duration_s
+
+    def frame_centres_s(self) -> np.ndarray:
+        return (np.arange(self.num_frames) + 0.5) * self.duration_s / self.num_frames
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": CUES_SCHEMA, "extractor": self.extractor,
+            "duration_s": round(float(self.duration_s), 6), "num_frames": self.num_frames,
+            "sample_rate": self.sample_rate, "mono": self.mono,
+            "loudness_db": _floats(self.loudness_db, 2),
+            "centroid_hz": _floats(self.centroid_hz, 1),
+            "onsets_s": [round(float(t), 4) for t in self.onsets_s],
+            "tags": [t.to_dict() for t in self.tags],
+            "sources": [s.to_dict() for s in self.sources], "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Cues":
+        if d.get("schema") != CUES_SCHEMA:
+            raise ValueError(f"not a {CUES_SCHEMA} document: schema={d.get('schema')!r}")
+        return cls(
+            duration_s=float(d["duration_s"]), num_frames=int(d["num_frames"]),
+            sample_rate=int(d["sample_rate"]), mono=bool(d["mono"]),
+            loudness_db=_array(d["loudness_db"]), centroid_hz=_array(d["centroid_hz"]),
+            onsets_s=[float(t) for t in d.get("onsets_s", [])],
+            sources=[SourceTrack.from_dict(s) for s in d.get("sources", [])],
+            tags=[Tag.from_dict(t) for t in d.get("tags", [])],
+            notes=list(d.get("notes", [])), extractor=str(d.get("extractor", "basic")),
+        )
+
+
+def _floats(a: np.ndarray, nd: int) -> list[float | None]:
+    return [None if not np.isfinite(v) else round(float(v), nd) for v in np.asarray(a, float)]
+
+
+def _array(v) -> np.ndarray:
+    return np.array([np.nan if x is None else x for x in v], dtype=float)

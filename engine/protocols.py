@@ -1,0 +1,83 @@
+"""The small protocols that model-backed parts plug into.
+
+The engine ships one built-in implementation of each (rule-based planner, layout preview
+renderer); ``models/`` adapts real model libraries (YAMNet, llama.cpp, Gemini, diffusers) to
+them, and ``models.backends`` chooses which to use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .cues.types import Cues, Tag
+from .jobs import CancelToken, Job
+from .layout import Layout
+
+
+@runtime_checkable
+class Tagger(Protocol):
+    """Names what is sounding in a mono signal."""
+
+    name: str
+
+    def tag(self, mono: np.ndarray, sample_rate: int, *, top_k: int = 5) -> list[Tag]:
+        """Best guesses first. ``mono``: float32 ``(n,)``. Empty list for no confident guess."""
+        ...
+
+
+@dataclass
+class PlanRequest:
+    """Everything a planner gets: measured cues, the user's hint, the frame geometry."""
+
+    cues: Cues
+    hint: str | None = None
+    audio_path: Path | None = None
+    width: int = 512
+    height: int = 512
+
+
+@runtime_checkable
+class Planner(Protocol):
+    name: str
+
+    def plan(self, request: PlanRequest, token: CancelToken) -> Job[Layout]:
+        """A job that yields progress events and returns a valid :class:`Layout`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A rendered video frame, RGB uint8 ``(H, W, 3)``; frame ``index`` of a stream at ``fps``."""
+
+    image: np.ndarray
+    index: int
+    fps: float
+
+
+@dataclass
+class RenderSettings:
+    """How to render. ``fps`` is the output (playback) rate; the layout's own rate may be lower
+    (16 diffusion frames over a clip) and frames are then held or blended up to ``fps``."""
+
+    renderer: str = "preview"
+    fps: float = 24.0
+    width: int | None = None
+    height: int | None = None
+    seed: int = 0
+    steps: int = 25
+    guidance_scale: float = 7.5
+    memory_tier: str = "auto"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Renderer(Protocol):
+    name: str
+
+    def render(self, layout: Layout, settings: RenderSettings, token: CancelToken) -> Job[None]:
+        """A job that yields :class:`Frame` values in order (plus progress/preview/log events)."""
+        ...
