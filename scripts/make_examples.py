@@ -7,8 +7,8 @@ rendered with :func:`engine.binaural.render_binaural` (MIT KEMAR HRTF) along a k
 
 - truck_right_to_left.flac: a truck passes 4 m in front, right to left, with Doppler;
 - jet_left_to_right.flac: a jet passes 40 m away, left to right, with Doppler;
-- lion_left.flac: a lion roars, standing still 3 m away at -60 degrees (left), in a room
-  with RT60 0.4 s.
+- lion_left.flac: a lion roars, standing still 2 m away at -60 degrees (left), in a room
+  with RT60 0.3 s.
 
 The paths are written to CREDITS.md beside the clips, so a listener (or a test of the cue
 extractor) knows the truth.
@@ -51,9 +51,9 @@ CLIPS = [
          text="passes 40 m away from 160 m left to 160 m right at 40 m/s (azimuth -76 to "
               "+76 degrees), Doppler on, free field"),
     dict(name="lion_left", source="lion_roar", seconds=7.0,
-         path=lambda d: (np.array([0.0, d]), np.array([-60.0, -60.0]), np.array([3.0, 3.0])),
-         doppler=False, room=Room(rt60_s=0.4, seed=3),
-         text="static at -60 degrees (left), 3 m, in a room with RT60 0.4 s"),
+         path=lambda d: (np.array([0.0, d]), np.array([-60.0, -60.0]), np.array([2.0, 2.0])),
+         doppler=False, room=Room(rt60_s=0.3, seed=3),
+         text="static at -60 degrees (left), 2 m, in a room with RT60 0.3 s"),
 ]
 
 
