@@ -145,7 +145,7 @@ def render_binaural(mono: np.ndarray, sample_rate: int, *, azimuth_deg=0.0, dist
     if room is not None:
         out += _room_reflections(x, az, r, room, hrirs, sample_rate, air_absorption,
                                  reference_distance_m, doppler_delay)
-        out += _diffuse_tail(x, room, sample_rate, reference_distance_m)
+        out += _diffuse_tail(x, room, hrirs, sample_rate, reference_distance_m)
     return out.astype(np.float32)
 
 
@@ -280,10 +280,21 @@ def _room_reflections(x, az, r, room: Room, hrirs: HrirSet, sr: int, air: bool,
     return out
 
 
-def _diffuse_tail(x, room: Room, sr: int, ref: float) -> np.ndarray:
-    """Late reverberation: the dry signal convolved with a binaural decaying-noise response."""
+def _diffuse_tail(x, room: Room, hrirs: HrirSet, sr: int, ref: float) -> np.ndarray:
+    """Late reverberation: the dry signal convolved with a binaural decaying-noise response.
+
+    The tail is coloured like the HRIR set's diffuse-field response (the mean power over all
+    azimuths), so that direct and reverberant sound share a spectrum and the DRR holds in
+    every band, not just on average (the KEMAR responses include the measuring loudspeaker,
+    weak below 200 Hz; a white tail would swamp the low end).
+    """
     from scipy.signal import oaconvolve
     ir = diffuse_tail_ir(room, sr)
+    m = ir.shape[-1]
+    nfft = 1 << int(np.ceil(np.log2(2 * m)))
+    power = np.mean(np.abs(np.fft.rfft(hrirs.filters.astype(float), nfft, axis=-1)) ** 2, axis=0)
+    spec = np.fft.rfft(ir, nfft, axis=-1) * np.sqrt(power)  # zero phase: smear stays short
+    ir = np.fft.irfft(spec, nfft, axis=-1)[:, :m]
     # Energy of the reverberant field relative to the direct sound at the reference distance.
     ir *= ref / room.critical_distance_m
     return np.stack([oaconvolve(x, ir[ear])[:x.size] for ear in range(2)])
