@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .audio import Audio, audio_info, load_audio
 from .cues.extract import extract_cues
+from .cues.longform import CHUNK_S, LONG_INPUT_S, extract_cues_chunked
 from .cues.types import Cues
 from .errors import BadInput, SpA2VError
 from .export.mp4 import Mp4Writer
@@ -54,6 +55,18 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
     """Load and validate the audio, then measure its cues."""
     report = stage_progress("analyse")
     yield report(0.0, "reading audio")
+    info = audio_info(audio_path)
+    if info.duration_s > LONG_INPUT_S:
+        # Long input: chunked analysis in bounded memory. ``audio`` is then only a short head
+        # of the file (for callers that want a look at the samples).
+        yield Log(f"{info.path.name} is {info.duration_s / 60:.0f} minutes long; analysing it "
+                  f"in {CHUNK_S:.0f} s chunks.")
+        num_frames = settings.frames_for(info.duration_s)
+        cues = yield from extract_cues_chunked(audio_path, num_frames=num_frames, tagger=tagger,
+                                               token=token, chunk_s=CHUNK_S,
+                                               max_sources=settings.max_sources)
+        head = load_audio(audio_path, duration_s=min(info.duration_s, CHUNK_S), validate=False)
+        return head, cues
     audio = load_audio(audio_path)
     for note in audio.notes:
         yield Log(note, "warning")
