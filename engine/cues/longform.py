@@ -169,16 +169,31 @@ def resample_cues(cues: Cues, num_frames: int) -> Cues:
     for s in cues.sources:
         w = s.confidence * s.active
         active = np.array([bool(np.any(s.active[bins == j])) for j in range(num_frames)])
+        azimuth = mean(s.azimuth_deg, w + 1e-9)
+        motion, motion_conf = _lateral_trend(azimuth, active) or (s.motion, s.motion_confidence)
         sources.append(SourceTrack(
-            id=s.id, azimuth_deg=mean(s.azimuth_deg, w + 1e-9),
+            id=s.id, azimuth_deg=azimuth,
             confidence=mean(np.asarray(s.confidence, float)), loudness_db=power_mean_db(s.loudness_db),
-            active=active, proximity=mean(np.asarray(s.proximity, float)), motion=s.motion,
-            motion_confidence=s.motion_confidence, tags=list(s.tags)))
+            active=active, proximity=mean(np.asarray(s.proximity, float)), motion=motion,
+            motion_confidence=motion_conf, tags=list(s.tags)))
     return Cues(duration_s=cues.duration_s, num_frames=num_frames, sample_rate=cues.sample_rate,
                 mono=cues.mono, loudness_db=power_mean_db(cues.loudness_db),
                 centroid_hz=mean(np.asarray(cues.centroid_hz, float)), onsets_s=list(cues.onsets_s),
                 sources=sources, tags=list(cues.tags), notes=list(cues.notes),
                 extractor=cues.extractor)
+
+
+def _lateral_trend(azimuth: np.ndarray, active: np.ndarray) -> tuple[str, float] | None:
+    """A slow crossing that no single chunk sees: the x-centre moves by a fifth of the frame
+    or more over the whole clip (same threshold as the per-chunk motion rule)."""
+    idx = np.flatnonzero(active & np.isfinite(azimuth))
+    if len(idx) < 3:
+        return None
+    x = 0.5 + np.clip(azimuth[idx], -90, 90) / 180.0
+    slope = np.polyfit(idx / max(1, len(azimuth) - 1), x, 1)[0]
+    if abs(slope) < 0.2:
+        return None
+    return ("left_to_right" if slope > 0 else "right_to_left"), float(min(1.0, abs(slope)))
 
 
 def _edge_azimuth(src: SourceTrack, *, first: bool) -> float:
