@@ -24,6 +24,10 @@ HERE = Path(__file__).resolve().parent
 
 # Display name -> noun, in class-map order. Anything not listed here maps to null; the script
 # refuses names that are not in the class map, so a typo cannot silently drop a class.
+# Left null on purpose: sounds the ontology files under one animal but any source makes
+# ("Hiss" under Cat, "Buzz" under Fly, "Rattle" under Snake, "Patter" under Mouse), because
+# YAMNet gives them to noise, hum and rain; likewise "Steam", "Spray", "Liquid" and "Arrow",
+# which it gives to engines and wind.
 NOUNS: dict[str, str] = {
     # People. Nearly every human sound is drawn as a person; children and babies differ.
     "Speech": "person", "Child speech, kid speaking": "child", "Conversation": "person",
@@ -60,7 +64,7 @@ NOUNS: dict[str, str] = {
     "Squawk": "bird", "Pigeon, dove": "pigeon", "Coo": "pigeon", "Crow": "crow",
     "Caw": "crow", "Owl": "owl", "Hoot": "owl", "Bird flight, flapping wings": "bird",
     "Canidae, dogs, wolves": "dog", "Rodents, rats, mice": "mouse", "Mouse": "mouse",
-    "Patter": "mouse", "Insect": "insect", "Cricket": "cricket", "Mosquito": "mosquito",
+    "Insect": "insect", "Cricket": "cricket", "Mosquito": "mosquito",
     "Fly, housefly": "fly", "Bee, wasp, etc.": "bee", "Frog": "frog", "Croak": "frog",
     "Snake": "snake", "Whale vocalization": "whale",
     # Musical instruments (genres and moods map to null: they are not things in the scene).
