@@ -102,3 +102,125 @@ def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel) -> np.n
     a = len(model.azimuth_deg)
     flat = (np.arange(s)[:, None] * a + idx).ravel()
     return np.bincount(flat, weights=weight.ravel(), minlength=s * a).reshape(s, a)
+
+
+# -- finding sources in the histograms ------------------------------------------------------
+
+PEAK_MIN_SHARE = 0.14      # a peak must hold this share of its block's coherent energy
+PEAK_HALF_WIDTH_DEG = 8.0  # a peak's mass is summed over +-8 degrees
+MIN_SEPARATION_DEG = 16.0
+TRACK_MIN_SHARE = 0.2      # a kept source holds this share of the clip's coherent energy ...
+TRACK_MIN_PRESENCE = 0.3   # ... over at least this fraction of the active blocks
+GATE_DEG = 10.0            # a peak joins a track within this (plus 5 deg per missed block)
+
+
+@dataclass
+class SourceSpec:
+    """A source found in the direction histograms: coarse azimuth per block ``(K,)``
+    (filled across the blocks where it was not seen), where it was seen, and its share of
+    the clip's coherent energy."""
+
+    block_az: np.ndarray
+    seen: np.ndarray
+    share: float
+
+
+def _block_peaks(h: np.ndarray, az: np.ndarray) -> list[tuple[float, float]]:
+    """``(azimuth, mass share)`` of the peaks of one normalised, smoothed histogram row."""
+    step = az[1] - az[0]
+    half = int(round(PEAK_HALF_WIDTH_DEG / step))
+    sep = int(round(MIN_SEPARATION_DEG / step))
+    peaks = []
+    order = np.argsort(h)[::-1]
+    taken = np.zeros(len(h), bool)
+    for i in order[:12]:
+        if taken[i] or h[i] < 0.25 * h[order[0]]:
+            continue
+        lo, hi = max(0, i - half), min(len(h), i + half + 1)
+        mass = float(h[lo:hi].sum())
+        taken[max(0, i - sep):i + sep + 1] = True
+        if mass >= PEAK_MIN_SHARE:
+            # Centroid within the peak: finer than the 2 degree grid.
+            peaks.append((float(np.sum(h[lo:hi] * az[lo:hi]) / (h[lo:hi].sum() + 1e-12)), mass))
+    return peaks
+
+
+def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list[SourceSpec]:
+    """Up to ``max_sources`` sources from the per-block direction histograms of ``steps``
+    (a :class:`engine.cues.analysis.StepCues`); sorted by energy share. Always at least one
+    (the whole mix) when anything is active."""
+    from .analysis import BLOCK_STEPS
+    hist = np.asarray(steps.block_hist, dtype=float)
+    k_count, _ = hist.shape
+    az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
+    n_steps = len(mix_active)
+    block_active = np.array([mix_active[b * BLOCK_STEPS:(b + 1) * BLOCK_STEPS].any()
+                             for b in range(k_count)]) if n_steps else np.zeros(k_count, bool)
+    whole = SourceSpec(np.zeros(k_count), block_active.copy(), 1.0)
+    if max_sources <= 1 or block_active.sum() < 3:
+        return [whole]
+    tot = hist.sum(axis=1, keepdims=True)
+    norm = np.where(tot > 0, hist / np.maximum(tot, 1e-20), 0.0)
+    norm = gaussian_filter1d(gaussian_filter1d(norm, 1.0, axis=1, mode="nearest"),
+                             1.0, axis=0, mode="nearest")
+    tracks: list[dict] = []
+    for b in np.nonzero(block_active)[0]:
+        peaks = sorted(_block_peaks(norm[b], az), key=lambda p: -p[1])
+        used: set[int] = set()
+        for a, mass in peaks:
+            best, best_d = None, None
+            for ti, tr in enumerate(tracks):
+                if ti in used:
+                    continue
+                gap = b - tr["blocks"][-1]
+                d = abs(a - tr["az"][-1])
+                if gap <= 12 and d <= GATE_DEG + 5.0 * (gap - 1) and (best_d is None or d < best_d):
+                    best, best_d = ti, d
+            if best is None:
+                tracks.append({"blocks": [b], "az": [a], "mass": [mass]})
+                used.add(len(tracks) - 1)
+            else:
+                tr = tracks[best]
+                tr["blocks"].append(b)
+                tr["az"].append(a)
+                tr["mass"].append(mass)
+                used.add(best)
+    n_active = max(1, int(block_active.sum()))
+    kept = []
+    for tr in tracks:
+        presence = len(tr["blocks"]) / n_active
+        share = float(np.sum(tr["mass"])) / n_active
+        if presence >= TRACK_MIN_PRESENCE and share >= TRACK_MIN_SHARE:
+            kept.append((share, tr))
+    kept.sort(key=lambda p: -p[0])
+    kept = _drop_duplicates(kept)[:max_sources]
+    if len(kept) <= 1:
+        return [whole]
+    specs = []
+    for share, tr in kept:
+        blocks = np.asarray(tr["blocks"])
+        seen = np.zeros(k_count, bool)
+        seen[blocks] = True
+        specs.append(SourceSpec(np.interp(np.arange(k_count), blocks, tr["az"]), seen, share))
+    return specs
+
+
+def _drop_duplicates(kept: list) -> list:
+    """Two tracks that stay within the separation distance are one source seen twice."""
+    out: list = []
+    for share, tr in kept:
+        dup = False
+        for _, other in out:
+            common = sorted(set(tr["blocks"]) & set(other["blocks"]))
+            a1 = np.interp(tr["blocks"], tr["blocks"], tr["az"])
+            if common:
+                d = np.abs(np.interp(common, tr["blocks"], tr["az"])
+                           - np.interp(common, other["blocks"], other["az"]))
+                dup = float(np.median(d)) < MIN_SEPARATION_DEG
+            else:
+                dup = abs(float(np.median(a1)) - float(np.median(other["az"]))) < MIN_SEPARATION_DEG
+            if dup:
+                break
+        if not dup:
+            out.append((share, tr))
+    return out

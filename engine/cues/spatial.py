@@ -31,7 +31,8 @@ import numpy as np
 STEP_FRAMES = 4
 GCC_BAND_HZ = (150.0, 6000.0)
 KAPPA_ITD = 12.0
-SIGMA_ILD_DB = 2.5
+KAPPA_ILD = 6.0
+SIGMA_ILD_DB = 2.0
 
 
 @dataclass(frozen=True)
@@ -145,10 +146,13 @@ class SpatialSteps:
     power: np.ndarray
 
 
-def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal) -> SpatialSteps:
+def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
+                  ild_gain: float | None = None) -> SpatialSteps:
     """Cues and azimuth log-likelihood for each step (see module docstring).
 
-    ``cal`` is a :class:`engine.cues.calibration.CueCalibration`.
+    ``cal`` is a :class:`engine.cues.calibration.CueCalibration`. ``ild_gain`` scales the
+    calibrated ILDs before matching; ``None`` estimates it from these steps
+    (:func:`estimate_ild_gain`).
     """
     freqs = grid.freqs
     msc = st.msc
@@ -162,13 +166,53 @@ def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal) -> SpatialSteps:
     coherence = np.sum(msc[:, band] * energy, axis=1) / (np.sum(energy, axis=1) + 1e-20)
 
     ild, w = band_ild(st, msc, grid, cal.band_edges_hz)
-    diff = ild[:, None, :] - cal.ild_db[None, :, :]  # (S, A, B)
-    ild_term = -np.einsum("sab,sb->sa", diff ** 2, w) / (2 * SIGMA_ILD_DB ** 2)
-    loglik = KAPPA_ITD * gcc + ild_term
-    loglik -= loglik.max(axis=1, keepdims=True)
+    if ild_gain is None:
+        ild_gain = estimate_ild_gain(cal.azimuth_deg[peak], gcc_peak, ild, w, cal)
     conf = np.clip(gcc_peak, 0.0, 1.0) * np.clip(coherence, 0.0, 1.0)
+    loglik = fuse(gcc, ild, w, cal, ild_gain)
     power = 0.5 * np.mean(st.p_l + st.p_r, axis=1) / STEP_FRAMES
     return SpatialSteps(loglik, gcc, conf, itd, ild, w, coherence, power)
+
+
+def fuse(gcc: np.ndarray, ild: np.ndarray, w: np.ndarray, cal, ild_gain: float) -> np.ndarray:
+    """Fused log-likelihood ``(S, A)``: steered GCC plus a robust ILD match.
+
+    The ILD term is a weighted *mean* over bands of ``log(1 + u^2 / 2)`` with
+    ``u = (ILD_b - g ILD_b(az)) / sigma``: heavy-tailed, so one band with a pinna notch or a
+    reflection cannot outvote the others, and normalised so that the two cues keep their
+    balance whatever the number of bands.
+    """
+    model = ild_gain * cal.ild_db  # (A, B)
+    u2 = (ild[:, None, :] - model[None, :, :]) ** 2 / (SIGMA_ILD_DB ** 2)  # (S, A, B)
+    wsum = w.sum(axis=1, keepdims=True) + 1e-9
+    reliability = np.clip(wsum / 3.0, 0.0, 1.0)  # few usable bands: the level cue says less
+    ild_term = -np.einsum("sab,sb->sa", np.log1p(0.5 * u2), w) / wsum * reliability
+    loglik = KAPPA_ITD * gcc + KAPPA_ILD * ild_term
+    return loglik - loglik.max(axis=1, keepdims=True)
+
+
+def estimate_ild_gain(az_itd: np.ndarray, gcc_peak: np.ndarray, ild: np.ndarray,
+                      w: np.ndarray, cal) -> float:
+    """How strong this recording's level differences are relative to KEMAR's, in [0.25, 1.25].
+
+    Fitted on steps where the time difference alone is informative (a clear GCC peak at 15 to
+    70 degrees, where ITD is neither near zero nor saturated): least squares of the observed
+    band ILDs on the calibrated ones at the ITD's azimuth. A dummy head reads near 1;
+    reverberation, noise, spaced microphones or a smaller head read lower, and the level cue
+    is then scaled down instead of dragging sources toward the centre. Too little evidence
+    leaves it at 1.
+    """
+    sel = (np.abs(az_itd) >= 15) & (np.abs(az_itd) <= 70) & (gcc_peak > 0.3)
+    if sel.sum() < 8:
+        return 1.0
+    a_idx = np.clip(np.round(az_itd[sel] - cal.azimuth_deg[0]).astype(int), 0,
+                    len(cal.azimuth_deg) - 1)
+    model = cal.ild_db[a_idx]  # (n, B)
+    ww = w[sel] * gcc_peak[sel, None]
+    den = np.sum(ww * model ** 2)
+    if den <= 1e-9:
+        return 1.0
+    return float(np.clip(np.sum(ww * ild[sel] * model) / den, 0.25, 1.25))
 
 
 def steered_gcc(st: StepSpectra, msc: np.ndarray, grid: AnalysisGrid,
