@@ -68,7 +68,7 @@ class HrirSet:
 
     def raw(self, index: int) -> np.ndarray:
         """The full HRIR of grid point ``index`` (aligned filter re-delayed), ``(2, n)``."""
-        extra = int(np.ceil(self.delays_s[index].max() * self.sample_rate)) + 2
+        extra = max(0, int(np.ceil(self.delays_s[index].max() * self.sample_rate))) + 2
         out = np.zeros((2, self.taps + extra))
         for ear in range(2):
             out[ear] = fractional_shift(np.pad(self.filters[index, ear], (0, extra)),

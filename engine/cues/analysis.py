@@ -130,7 +130,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
                                           ild_gain=ss.ild_gain)
         parts["hist"].append(counts[a:b])
         parts["energy"].append(energies[a:b])
-        parts["gcc"].append(ss.gcc[a:b, ::2].astype(np.float16))  # 2 degree grid
+        parts["gcc"].append(ss.gcc_bands[a:b, :, ::2].astype(np.float16))  # 2 degree grid
         gains.append(ss.ild_gain)
         parts["logspec"].append(_blocks(np.log(pspec[a:b] @ logmat + 1e-12), mean=True))
         flux = spectral.spectral_flux(spec)

@@ -34,6 +34,8 @@ from .types import Cues, SourceTrack, Tag
 
 EXTRACTOR = "spatial/1"
 TAG_MAX_S = 10.0
+MIN_APART_DEG = 15.0
+MAX_BELOW_DB = 12.0
 
 
 def extract_cues(audio: Audio, *, num_frames: int, tagger: Tagger | None = None,
@@ -84,16 +86,18 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
         sources = [_mono_source(steps, mix_active, duration, num_frames)]
     else:
         specs = find_sources(steps, mix_active, max_sources=max_sources)
+        per_source = [steps]
         if len(specs) > 1:
-            per_source = yield from analyse_sources_job(
+            separated = yield from analyse_sources_job(
                 stereo, sr, specs, cal, model, steps, token=token,
                 report=lambda f, d="": report(0.6 + 0.3 * f, f"separating: {d}"))
-        else:
-            per_source = [steps]
+            separated = _distinct(separated)
+            if len(separated) > 1:
+                per_source = separated
         sources = [_source_track(k + 1, s, steps, duration, num_frames)
                    for k, s in enumerate(per_source)]
-        if len(specs) > 1:
-            notes.append(f"Heard {len(specs)} sources at once; each is tracked on its own "
+        if len(per_source) > 1:
+            notes.append(f"Heard {len(per_source)} sources at once; each is tracked on its own "
                          "time-frequency mask.")
     if token is not None:
         token.raise_if_cancelled()
@@ -115,6 +119,21 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
     return Cues(duration_s=duration, num_frames=num_frames, sample_rate=sr, mono=audio.is_mono,
                 loudness_db=loud, centroid_hz=centroid, onsets_s=list(steps.onsets_s),
                 sources=sources, tags=mix_tags, notes=notes, extractor=EXTRACTOR)
+
+
+def _distinct(sources: list[StepCues]) -> list[StepCues]:
+    """Drop a separated source whose own track ends up on top of an earlier (stronger) one
+    (the mask found a second view of the same sound, not a second sound), or that is far
+    quieter than the loudest (what is left over from the others' masks)."""
+    level = [10 * np.log10(np.percentile(s.power, 90) + 1e-20) for s in sources]
+    top = max(level)
+    kept: list[StepCues] = []
+    for s, lv in zip(sources, level):
+        if lv < top - MAX_BELOW_DB:
+            continue
+        if all(np.median(np.abs(s.azimuth_deg - k.azimuth_deg)) >= MIN_APART_DEG for k in kept):
+            kept.append(s)
+    return kept
 
 
 def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,

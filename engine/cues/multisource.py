@@ -27,8 +27,10 @@ PRIOR_SIGMA_DEG = 12.0
 
 def assign_masks(st: StepSpectra, model: BinModel, az_steps: np.ndarray, *,
                  ild_gain: float = 1.0) -> np.ndarray:
-    """Soft masks ``(P, S, F)`` summing to one over sources: in-band bins go wholly to the
-    best-matching source; other bins are split by the sources' in-band energy that step."""
+    """Masks ``(P, S, F)`` summing to one over sources: bins in the directional band go
+    wholly to the best-matching source; bins below it are shared by the sources' energy in
+    the lowest directional octave, bins above it by their energy in the top octave (what a
+    source holds next door is the best guess for what it holds there)."""
     p_count, s_count = az_steps.shape
     ild, u_re, u_im, _, _ = bin_costs(st, model, ild_gain=ild_gain)
     idx = np.clip(np.round((az_steps - model.azimuth_deg[0]) /
@@ -36,18 +38,22 @@ def assign_masks(st: StepSpectra, model: BinModel, az_steps: np.ndarray, *,
                   0, len(model.azimuth_deg) - 1)
     cost = np.empty((p_count,) + ild.shape, dtype=np.float32)
     for p in range(p_count):
-        m_ild = model.ild_db.T[idx[p]]  # (S, F')
-        d = ild - m_ild
+        d = ild - model.ild_db.T[idx[p]]  # (S, F')
         cost[p] = d * d / (2 * SIGMA_ILD_DB ** 2) - KAPPA_IPD * (
             u_re * model.phasor_re.T[idx[p]] + u_im * model.phasor_im.T[idx[p]])
     best = np.argmin(cost, axis=0)  # (S, F')
     energy = (st.p_l + st.p_r)[:, model.sel]
-    masks = np.empty((p_count, s_count, st.p_l.shape[1]), dtype=np.float32)
+    band = np.nonzero(model.sel)[0]
+    n_lo = max(1, band.size // 6)  # about the lowest and highest octave of the band
+    below = np.arange(st.p_l.shape[1]) < band[0]
+    masks = np.zeros((p_count, s_count, st.p_l.shape[1]), dtype=np.float32)
+    own = np.stack([np.where(best == p, energy, 0.0) for p in range(p_count)])  # (P, S, F')
+    for edge, sel_bins in ((own[:, :, :n_lo], below), (own[:, :, -n_lo:], ~below)):
+        share = edge.sum(axis=2)
+        share /= share.sum(axis=0, keepdims=True) + 1e-20
+        masks[:, :, sel_bins] = share[:, :, None]
     for p in range(p_count):
-        inband = best == p
-        e = np.sum(energy * inband, axis=1)
-        masks[p] = (e / (energy.sum(axis=1) + 1e-20))[:, None]
-        masks[p][:, model.sel] = inband
+        masks[p][:, model.sel] = best == p
     return masks
 
 

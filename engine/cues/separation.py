@@ -123,11 +123,11 @@ NEAR_DEG = 14.0            # bins within this of a source's direction belong to 
 PEAK_MIN_SHARE = 0.3       # a residual peak must hold this share of its block's residual
 RESIDUAL_MIN = 0.08        # ... and the residual this share of the block's bins
 PEAK_HALF_WIDTH_DEG = 8.0
-TRACK_MIN_SHARE = 0.4      # a further source holds this share of the residual where seen
+TRACK_MIN_SHARE = (0.3, 0.45)  # share of the residual a further source holds (dry, wet)
 TRACK_MIN_PRESENCE = 0.35  # ... over at least this fraction of the active blocks
 MIN_SEPARATION_DEG = 24.0
 MAX_COMODULATION = 0.55    # reflections rise and fall with their source; a second source not
-MIN_GCC_PROMINENCE = 0.3   # a source makes its own peak in the steered GCC-PHAT
+MIN_GCC_PROMINENCE = (0.1, 0.5)  # its own peak in the steered GCC-PHAT (dry, wet)
 GATE_DEG = 12.0
 BLOCK_STEPS = 5
 
@@ -162,8 +162,14 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list
     if max_sources <= 1 or counts.size == 0 or mix_active.sum() < 3 * BLOCK_STEPS:
         return specs
     az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
+    # Reverberation and noise make phantom peaks, so a wet recording must show more evidence:
+    # wetness 0 for a dry recording (coherence near 0.9 or more), 1 at coherence 0.5 or less.
+    coh = float(np.median(np.asarray(steps.coherence)[mix_active]))
+    wet = float(np.clip((0.9 - coh) / 0.4, 0.0, 1.0))
+    need = {k: lo + (hi - lo) * wet for k, (lo, hi) in
+            (("share", TRACK_MIN_SHARE), ("prominence", MIN_GCC_PROMINENCE))}
     while len(specs) < max_sources:
-        cand = _next_source(counts, energies, gcc, az, specs, mix_active)
+        cand = _next_source(counts, energies, gcc, az, specs, mix_active, need)
         if cand is None:
             break
         specs.append(cand)
@@ -185,21 +191,25 @@ def _blocks(a: np.ndarray) -> np.ndarray:
 
 def _gcc_prominence(gcc: np.ndarray, az: np.ndarray, step_az: np.ndarray,
                     sel: np.ndarray) -> float:
-    """How much the steered GCC stands out at the candidate's direction: its best value
-    within +-6 degrees minus the mean of the values 20-30 degrees to either side, averaged
-    over the steps ``sel``. A source makes a peak; smeared reverberation does not."""
+    """How much the steered GCC (``(S, bands, A)``) stands out at the candidate's direction:
+    its best value within +-6 degrees minus the mean of the values 20-30 degrees to either
+    side, averaged over the steps ``sel``; the larger of the bands. A source makes a peak in
+    the band where its energy is; smeared reverberation makes none."""
     if sel.sum() == 0:
         return 0.0
-    g = gcc[sel].astype(float)
     a = step_az[sel]
     d = az[None, :] - a[:, None]
-    at = np.where(np.abs(d) <= 6, g, -np.inf).max(axis=1)
     ring = (np.abs(d) >= 20) & (np.abs(d) <= 30)
-    side = np.sum(np.where(ring, g, 0), axis=1) / np.maximum(ring.sum(axis=1), 1)
-    return float(np.mean(at - side))
+    best = -np.inf
+    for band in range(gcc.shape[1]):
+        g = gcc[sel, band].astype(float)
+        at = np.where(np.abs(d) <= 6, g, -np.inf).max(axis=1)
+        side = np.sum(np.where(ring, g, 0), axis=1) / np.maximum(ring.sum(axis=1), 1)
+        best = max(best, float(np.mean(at - side)))
+    return best
 
 
-def _next_source(counts, energies, gcc, az, specs, mix_active) -> SourceSpec | None:
+def _next_source(counts, energies, gcc, az, specs, mix_active, need) -> SourceSpec | None:
     taken = np.zeros(counts.shape, bool)
     for sp in specs:
         taken |= _near(az, sp.step_az)
@@ -219,7 +229,7 @@ def _next_source(counts, energies, gcc, az, specs, mix_active) -> SourceSpec | N
         blocks = np.asarray(tr["blocks"])
         presence = len(blocks) / n_active
         share = float(np.mean(tr["mass"]))
-        if presence < TRACK_MIN_PRESENCE or share < TRACK_MIN_SHARE:
+        if presence < TRACK_MIN_PRESENCE or share < need["share"]:
             continue
         n = counts.shape[0]
         k = (np.arange(n) + 0.5) / BLOCK_STEPS - 0.5
@@ -229,7 +239,7 @@ def _next_source(counts, energies, gcc, az, specs, mix_active) -> SourceSpec | N
         comod = _comodulation(energies, az, step_az, specs, mix_active)
         seen = np.repeat(np.isin(np.arange(len(blk_share)), blocks), BLOCK_STEPS)[:n]
         prom = _gcc_prominence(gcc, az, step_az, seen & mix_active)
-        if comod > MAX_COMODULATION or prom < MIN_GCC_PROMINENCE:
+        if comod > MAX_COMODULATION or prom < need["prominence"]:
             continue
         score = share * presence
         if best is None or score > best[0]:

@@ -30,6 +30,7 @@ import numpy as np
 
 STEP_FRAMES = 4
 GCC_BAND_HZ = (150.0, 6000.0)
+GCC_SPLIT_HZ = 1200.0
 KAPPA_ITD = 12.0
 KAPPA_ILD = 6.0
 SIGMA_ILD_DB = 2.0
@@ -145,6 +146,7 @@ class SpatialSteps:
     coherence: np.ndarray
     power: np.ndarray
     ild_gain: float = 1.0
+    gcc_bands: np.ndarray | None = None  # (S, 2, A): below and above GCC_SPLIT_HZ
 
 
 def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
@@ -157,7 +159,14 @@ def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
     """
     freqs = grid.freqs
     msc = st.msc
-    gcc = steered_gcc(st, msc, grid, cal.itd_s)
+    # Two bands, combined into the full-band GCC: a source that only has low (or only high)
+    # frequencies still shows its own peak in one of them (see separation).
+    # Each band is steered to the ITD the head gives in that band.
+    lo, w_lo = steered_gcc(st, msc, grid, cal.itd_band_s(0),
+                           band_hz=(GCC_BAND_HZ[0], GCC_SPLIT_HZ), return_weight=True)
+    hi, w_hi = steered_gcc(st, msc, grid, cal.itd_band_s(1),
+                           band_hz=(GCC_SPLIT_HZ, GCC_BAND_HZ[1]), return_weight=True)
+    gcc = (lo * w_lo + hi * w_hi) / (w_lo + w_hi + 1e-9)
     peak = np.argmax(gcc, axis=1)
     gcc_peak = gcc[np.arange(len(peak)), peak]
     itd = cal.itd_s[peak]
@@ -172,7 +181,8 @@ def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
     conf = np.clip(gcc_peak, 0.0, 1.0) * np.clip(coherence, 0.0, 1.0)
     loglik = fuse(gcc, ild, w, cal, ild_gain)
     power = 0.5 * np.mean(st.p_l + st.p_r, axis=1) / STEP_FRAMES
-    return SpatialSteps(loglik, gcc, conf, itd, ild, w, coherence, power, float(ild_gain))
+    return SpatialSteps(loglik, gcc, conf, itd, ild, w, coherence, power, float(ild_gain),
+                        np.stack([lo, hi], axis=1))
 
 
 def fuse(gcc: np.ndarray, ild: np.ndarray, w: np.ndarray, cal, ild_gain: float) -> np.ndarray:
@@ -217,14 +227,16 @@ def estimate_ild_gain(az_itd: np.ndarray, gcc_peak: np.ndarray, ild: np.ndarray,
 
 
 def steered_gcc(st: StepSpectra, msc: np.ndarray, grid: AnalysisGrid,
-                itd_s: np.ndarray) -> np.ndarray:
+                itd_s: np.ndarray, *, band_hz: tuple[float, float] = GCC_BAND_HZ,
+                return_weight: bool = False):
     """Weighted GCC-PHAT evaluated at the lags ``itd_s`` ``(A,)``: ``(S, A)`` in [-1, 1].
 
-    Bin weights are MSC squared (so diffuse and noisy bins count less) within
-    :data:`GCC_BAND_HZ`; the phase transform whitens the source spectrum.
+    Bin weights are MSC squared (so diffuse and noisy bins count less) within ``band_hz``;
+    the phase transform whitens the source spectrum. With ``return_weight`` the per-step
+    sum of bin weights ``(S, 1)`` comes back too, so that band-wise GCCs can be combined.
     """
     freqs = grid.freqs
-    sel = (freqs >= GCC_BAND_HZ[0]) & (freqs <= GCC_BAND_HZ[1])
+    sel = (freqs >= band_hz[0]) & (freqs <= band_hz[1])
     p = st.s_lr[:, sel]
     p = p / (np.abs(p) + 1e-20)
     w = msc[:, sel] ** 2
@@ -233,7 +245,9 @@ def steered_gcc(st: StepSpectra, msc: np.ndarray, grid: AnalysisGrid,
     pw_im = (p.imag * w).astype(np.float32)
     # Re(P e^{j w tau}) = P_re cos - P_im sin; P = e^{-j w tau0} peaks at tau = tau0.
     cc = pw_re @ cos_t - pw_im @ sin_t
-    return cc / (np.sum(w, axis=1, keepdims=True) + 1e-9)
+    wsum = np.sum(w, axis=1, keepdims=True)
+    cc = cc / (wsum + 1e-9)
+    return (cc, wsum) if return_weight else cc
 
 
 _STEER_CACHE: dict = {}
