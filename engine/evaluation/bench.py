@@ -124,14 +124,21 @@ def score_layout(scene: Scene, system: str, pred: Layout, truth: Layout) -> Clip
 
 def run_bench_job(sources_dir: str | Path, out_dir: str | Path, *, quick: bool = False,
                   seed: int = 0, tagger: Tagger | None = None, planner=None,
-                  token: CancelToken | None = None) -> Job[BenchReport]:
-    """Build, plan and score the benchmark (see module docstring); returns the report."""
+                  token: CancelToken | None = None, per_kind: int | None = None,
+                  duration_s: float | None = None) -> Job[BenchReport]:
+    """Build, plan and score the benchmark (see module docstring); returns the report.
+
+    ``quick``: 2 scenes per kind and condition, 5 s each (else 8 and 6 s); ``per_kind`` and
+    ``duration_s`` override either (tests use tiny ones).
+    """
     from ..pipeline import PlanSettings, plan_job
     from ..planning.heuristic import HeuristicPlanner
     token = token or CancelToken()
     out = Path(out_dir)
     catalogue = load_catalogue(sources_dir)
-    per_kind, duration = (2, 5.0) if quick else (8, 6.0)
+    per_kind_default, duration_default = (2, 5.0) if quick else (8, 6.0)
+    per_kind = per_kind or per_kind_default
+    duration = duration_s or duration_default
     scenes = make_scenes(catalogue, per_kind=per_kind, duration_s=duration, seed=seed)
     hrtf = _measured_hrtf(Path(sources_dir))
     yield Log(f"{len(scenes)} scenes of {duration:g} s; HRTF: {hrtf.source if hrtf else 'shipped KEMAR'}"
