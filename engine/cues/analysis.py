@@ -111,8 +111,9 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         st = smooth_spectra(raw, SMOOTH_STEPS)
         ss = spatial_steps(st, grid, cal)
         active = _rough_activity(ss.power)
-        track = track_azimuth(ss.loglik, ss.confidence * active, cal.azimuth_deg,
-                              step_s=grid.step_s)
+        # Tracking on a 2 degree grid: a quarter of the work; the posterior mean is finer.
+        track = track_azimuth(ss.loglik[:, ::2], ss.confidence * active,
+                              cal.azimuth_deg[::2], step_s=grid.step_s)
         pspec = spectral.step_power_spectrum(spec)
         a, b = (c0 - r0) // step_len, (c1 - r0 + step_len - 1) // step_len
         b = min(b, len(ss.power))

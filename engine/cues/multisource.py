@@ -92,8 +92,8 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
                             / PRIOR_SIGMA_DEG) ** 2
             power = spectral.power_to_ms(pspec * masks[p], grid)
             active = (power > 1e-3 * np.percentile(power, 95)).astype(float)
-            track = track_azimuth(ss.loglik + prior, ss.confidence * active, cal.azimuth_deg,
-                                  step_s=grid.step_s)
+            track = track_azimuth((ss.loglik + prior)[:, ::2], ss.confidence * active,
+                                  cal.azimuth_deg[::2], step_s=grid.step_s)
             w = ss.band_weight[a:b]
             d = parts[p]
             d["az"].append(track.azimuth_deg[a:b])

@@ -77,7 +77,8 @@ def stft(x: np.ndarray, grid: AnalysisGrid) -> np.ndarray:
     xp = np.concatenate([x, np.zeros((c, max(0, pad)), np.float32)], axis=1)
     idx = np.lib.stride_tricks.sliding_window_view(xp, grid.n_fft, axis=1)[:, ::grid.hop][:, :frames]
     win = _hann(grid.n_fft)
-    return np.fft.rfft(idx * win, axis=-1).astype(np.complex64)
+    from scipy.fft import rfft  # float32 in, complex64 out: half the work of numpy's float64
+    return rfft(idx * win, axis=-1, workers=1)
 
 
 def _hann(n: int) -> np.ndarray:
@@ -193,13 +194,34 @@ def fuse(gcc: np.ndarray, ild: np.ndarray, w: np.ndarray, cal, ild_gain: float) 
     reflection cannot outvote the others, and normalised so that the two cues keep their
     balance whatever the number of bands.
     """
-    model = ild_gain * cal.ild_db  # (A, B)
-    u2 = (ild[:, None, :] - model[None, :, :]) ** 2 / (SIGMA_ILD_DB ** 2)  # (S, A, B)
+    # The level term is smooth in azimuth: evaluate it every 3 degrees and interpolate.
+    coarse, up = _coarse_grid(len(cal.azimuth_deg))
+    model = (ild_gain * cal.ild_db[coarse]).astype(np.float32)  # (A', B)
+    u2 = (ild.astype(np.float32)[:, None, :] - model[None, :, :]) ** 2 / (SIGMA_ILD_DB ** 2)
     wsum = w.sum(axis=1, keepdims=True) + 1e-9
     reliability = np.clip(wsum / 3.0, 0.0, 1.0)  # few usable bands: the level cue says less
-    ild_term = -np.einsum("sab,sb->sa", np.log1p(0.5 * u2), w) / wsum * reliability
+    ild_term = -np.einsum("sab,sb->sa", np.log1p(0.5 * u2), w.astype(np.float32)) / wsum
+    ild_term = (ild_term * reliability) @ up
     loglik = KAPPA_ITD * gcc + KAPPA_ILD * ild_term
     return loglik - loglik.max(axis=1, keepdims=True)
+
+
+_COARSE_CACHE: dict = {}
+
+
+def _coarse_grid(a_count: int, step: int = 3):
+    """Indices of every ``step``-th azimuth (ends included) and the ``(A', A)`` matrix that
+    interpolates linearly from them back to the full grid."""
+    if a_count not in _COARSE_CACHE:
+        idx = np.unique(np.r_[np.arange(0, a_count, step), a_count - 1])
+        up = np.zeros((len(idx), a_count), dtype=np.float32)
+        for j in range(a_count):
+            k = min(np.searchsorted(idx, j, side="right") - 1, len(idx) - 2)
+            t = (j - idx[k]) / (idx[k + 1] - idx[k])
+            up[k, j] += 1 - t
+            up[k + 1, j] += t
+        _COARSE_CACHE[a_count] = (idx, up)
+    return _COARSE_CACHE[a_count]
 
 
 def estimate_ild_gain(az_itd: np.ndarray, gcc_peak: np.ndarray, ild: np.ndarray,

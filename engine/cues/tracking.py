@@ -58,37 +58,42 @@ def track_azimuth(loglik: np.ndarray, weight: np.ndarray, azimuth_grid: np.ndarr
     """
     s_count, a_count = loglik.shape
     grid_step = float(azimuth_grid[1] - azimuth_grid[0])
-    kern = _kernel(step_s, grid_step, max_speed_deg_s)
+    trans = _transition(a_count, step_s, grid_step, max_speed_deg_s, jump_prob)
     w = np.clip(np.asarray(weight, dtype=float), 0.0, 1.0)[:, None] * EVIDENCE_SCALE
     ll = loglik - loglik.max(axis=1, keepdims=True)
     emis = np.exp(w * ll)
-    uniform = 1.0 / a_count
-
-    def predict(p: np.ndarray) -> np.ndarray:
-        q = convolve1d(p, kern, mode="nearest")
-        return (1 - jump_prob) * q / q.sum() + jump_prob * uniform
-
     alpha = np.empty((s_count, a_count))
-    p = np.full(a_count, uniform) if prior is None else prior / prior.sum()
+    p = np.full(a_count, 1.0 / a_count) if prior is None else prior / prior.sum()
     for s in range(s_count):
-        p = (predict(p) if s else p) * emis[s]
+        p = (p @ trans if s else p) * emis[s]
         p /= p.sum()
         alpha[s] = p
     post = np.empty_like(alpha)
     b = np.ones(a_count)
     post[-1] = alpha[-1]
     for s in range(s_count - 2, -1, -1):
-        # beta_s = T^T (emis_{s+1} * beta_{s+1}); the Gaussian kernel is symmetric.
-        b = predict_back(emis[s + 1] * b, kern, jump_prob)
+        b = trans @ (emis[s + 1] * b)  # beta_s = T (emis_{s+1} * beta_{s+1})
         b /= b.max()
         g = alpha[s] * b
         post[s] = g / g.sum()
     return AzimuthTrack(*_summarise(post, azimuth_grid), posterior=post)
 
 
-def predict_back(v: np.ndarray, kern: np.ndarray, jump_prob: float) -> np.ndarray:
-    q = convolve1d(v, kern, mode="nearest")
-    return (1 - jump_prob) * q + jump_prob * v.mean()
+_TRANS_CACHE: dict = {}
+
+
+def _transition(a_count: int, step_s: float, grid_step: float, speed: float,
+                jump_prob: float) -> np.ndarray:
+    """Row-stochastic transition matrix ``T[i, j] = P(j | i)``: a Gaussian drift (reflected
+    at the grid's ends) plus a uniform jump."""
+    key = (a_count, round(step_s, 9), grid_step, speed, jump_prob)
+    if key not in _TRANS_CACHE:
+        kern = _kernel(step_s, grid_step, speed)
+        eye = np.eye(a_count)
+        drift = convolve1d(eye, kern, axis=1, mode="nearest")
+        drift /= drift.sum(axis=1, keepdims=True)
+        _TRANS_CACHE[key] = (1 - jump_prob) * drift + jump_prob / a_count
+    return _TRANS_CACHE[key]
 
 
 def _summarise(post: np.ndarray, grid: np.ndarray, window_deg: float = 12.0):
