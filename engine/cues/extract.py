@@ -25,7 +25,7 @@ from ..jobs import CancelToken, Job, run_job, stage_progress
 from ..protocols import Tagger
 from .analysis import StepCues, analyse_mix_job
 from .calibration import default_calibration
-from .frames import activity_mask, frame_mean, proximity_from_level
+from .frames import activity_mask, frame_mean, presence_mask, proximity_from_level
 from .motion import classify_motion, level_envelope
 from .multisource import analyse_sources_job, masked_signals
 from .separation import bin_model, find_sources
@@ -145,13 +145,13 @@ def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
     weight = s.confidence * active
     label, mconf, ev = classify_motion(t, s.azimuth_deg, weight, level, s.coherence, s.hf_db,
                                        active, mix.onsets_s, s.step_s)
-    env = level_envelope(level, active, s.step_s)
+    present = presence_mask(s.power)
     az = frame_mean(t, s.azimuth_deg, weight + 1e-3, duration, num_frames)
     conf_steps = np.clip(s.confidence / 0.5, 0, 1) * np.exp(-(s.spread_deg / 20.0) ** 2)
     conf = frame_mean(t, conf_steps * active, None, duration, num_frames)
-    act_frames = frame_mean(t, active.astype(float), None, duration, num_frames) >= 0.25
+    act_frames = frame_mean(t, present.astype(float), None, duration, num_frames) >= 0.25
     loud = frame_mean(t, level, None, duration, num_frames)
-    prox = frame_mean(t, proximity_from_level(env), None, duration, num_frames)
+    prox = frame_mean(t, _proximity(level, present, label, s.step_s), None, duration, num_frames)
     track = SourceTrack(id=sid, azimuth_deg=az, confidence=np.clip(np.nan_to_num(conf), 0, 1),
                         loudness_db=loud, active=act_frames, proximity=np.clip(prox, 0, 1),
                         motion=label, motion_confidence=mconf)
@@ -161,12 +161,24 @@ def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
     return track
 
 
+def _proximity(level: np.ndarray, present: np.ndarray, motion: str, step_s: float) -> np.ndarray:
+    """Relative nearness per step. A source judged not to change distance (static) is at its
+    nearest throughout: its own swells and fades (a bark, an engine revving) are not
+    distance. Otherwise the level envelope (running maximum over 2 s, so the gaps between
+    events do not read as moving away) gives it by 1/r."""
+    if motion == "static":
+        return np.ones_like(level)
+    env = level_envelope(level, present, step_s, window_s=2.0)
+    return proximity_from_level(env)
+
+
 def _mono_source(steps: StepCues, active: np.ndarray, duration: float,
                  num_frames: int) -> SourceTrack:
     t = steps.times_s
     level = 10 * np.log10(steps.power + 1e-12)
-    env = level_envelope(level, active, steps.step_s)
-    act_frames = frame_mean(t, active.astype(float), None, duration, num_frames) >= 0.25
+    present = presence_mask(steps.power)
+    env = level_envelope(level, present, steps.step_s, window_s=2.0)
+    act_frames = frame_mean(t, present.astype(float), None, duration, num_frames) >= 0.25
     return SourceTrack(
         id=1, azimuth_deg=np.full(num_frames, np.nan), confidence=np.zeros(num_frames),
         loudness_db=frame_mean(t, level, None, duration, num_frames), active=act_frames,

@@ -56,6 +56,20 @@ def activity_mask(power: np.ndarray, *, step_s: float = 0.046) -> np.ndarray:
     return opened if opened.any() else active
 
 
+def presence_mask(power: np.ndarray, *, span_db: float = 35.0) -> np.ndarray:
+    """Which steps the source is *there* in ``(S,)`` bool: within ``span_db`` of its loud
+    steps (99th percentile) and above -80 dBFS.
+
+    Looser than :func:`activity_mask` on purpose: a receding car 20 dB down, or a dog
+    between barks, is still in the scene (its box stays); only steps before it starts or
+    after it ends, deep in silence, are absent.
+    """
+    db = 10 * np.log10(np.asarray(power, dtype=float) + 1e-20)
+    if db.size == 0:
+        return np.zeros(0, bool)
+    return (db > FLOOR_DBFS) & (db > np.percentile(db, 99) - span_db)
+
+
 def _otsu(x: np.ndarray) -> float:
     hist, edges = np.histogram(x, bins=64)
     centres = 0.5 * (edges[1:] + edges[:-1])

@@ -62,10 +62,11 @@ def _quarter_change(y: np.ndarray, w: np.ndarray) -> float:
     return float(np.median(y[last]) - np.median(y[first]))
 
 
-def level_envelope(level_db: np.ndarray, active: np.ndarray, step_s: float) -> np.ndarray:
-    """Running maximum over 1 s of the active steps' level, then a 0.5 s mean."""
+def level_envelope(level_db: np.ndarray, active: np.ndarray, step_s: float, *,
+                   window_s: float = 1.0) -> np.ndarray:
+    """Running maximum over ``window_s`` of the active steps' level, then a 0.5 s mean."""
     lv = np.where(active, level_db, -np.inf)
-    env = maximum_filter1d(lv, size=max(1, int(round(1.0 / step_s))), mode="nearest")
+    env = maximum_filter1d(lv, size=max(1, int(round(window_s / step_s))), mode="nearest")
     env = np.where(np.isfinite(env), env, np.nan)
     good = np.isfinite(env)
     if not good.any():
