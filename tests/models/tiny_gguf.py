@@ -86,7 +86,7 @@ class Shape:
     n_head: int = 4
     n_head_kv: int = 2
     n_ff: int = 128
-    n_ctx: int = 4096
+    n_ctx: int = 8192
 
 
 # The shape of a 3B llama (Llama 3.2 3B): for timing a real-size model on a GPU.
