@@ -60,6 +60,7 @@ DISK_MARGIN_BYTES = 64 * 1024 * 1024
 # Ask the hub again (with huggingface_hub's backoff) when a size/hash query fails.
 HEAD_RETRIES = True
 _POLL_S = 0.2
+STREAM_CHUNK_BYTES = 1024 * 1024
 
 
 class DownloadError(SpA2VError):
@@ -288,18 +289,28 @@ class _Meter:
 class _ByteCounter:
     """What ``hf_hub_download`` takes for a tqdm bar: passes byte counts to the job's queue.
 
-    Raising from ``update`` is how a cancel reaches the worker thread: huggingface_hub then
+    ``update`` counts bytes written to the file; ``update_transfer`` (network bytes, which
+    huggingface_hub reports separately for Xet downloads) only lets a cancel through. Having
+    ``update_transfer`` also makes huggingface_hub use one bar per file, not two.
+    Raising from either is how a cancel reaches the worker thread: huggingface_hub then
     deletes its temporary file, so a cancelled download leaves nothing behind.
     """
 
-    def __init__(self, events: queue.Queue, abort: threading.Event, **_kw):
+    def __init__(self, events: queue.Queue, abort: threading.Event, *, total: int | None = None,
+                 initial: int = 0, **_tqdm_options):
         self._events, self._abort = events, abort
+        self.total, self.n, self.format_dict = total, initial, {}
 
     def update(self, n: int = 1) -> None:
         if self._abort.is_set():
             raise Cancelled()
+        self.n += n
         if n:
             self._events.put(("bytes", n))
+
+    def update_transfer(self, n: int = 1) -> None:
+        if self._abort.is_set():
+            raise Cancelled()
 
     def __enter__(self):
         return self
@@ -311,6 +322,12 @@ class _ByteCounter:
         pass
 
     def set_description(self, *a, **k) -> None:
+        pass
+
+    def set_postfix_str(self, *a, **k) -> None:
+        pass
+
+    def set_transfer_postfix_str(self, *a, **k) -> None:
         pass
 
     def refresh(self, *a, **k) -> None:
@@ -361,8 +378,13 @@ def _sleep(seconds: float, token: CancelToken) -> None:
 
 
 def _fetch_once(entry, plan: _Planned, revision, endpoint, cache, force, token, meter, label):
+    import huggingface_hub.constants as hf_constants
     from huggingface_hub import hf_hub_download
 
+    # huggingface_hub reads the stream in 10 MB pieces: progress, cancel and the point a
+    # dropped connection resumes from move in those steps. 1 MiB keeps them responsive on a
+    # slow link at no measurable cost.
+    hf_constants.DOWNLOAD_CHUNK_SIZE = min(hf_constants.DOWNLOAD_CHUNK_SIZE, STREAM_CHUNK_BYTES)
     events: queue.Queue = queue.Queue()
     abort = threading.Event()
     bar = functools.partial(_ByteCounter, events, abort)

@@ -465,6 +465,7 @@ class ModelStatus:
     name: str
     role: str
     title: str
+    source: str  # "hf" or "pypi"
     state: str  # installed | missing | partial | corrupt
     location: str | None  # "hf-cache", "models-folder", "imported", "python-package"
     path: str | None  # the model's folder (or file, for a single-file model)
@@ -539,7 +540,7 @@ def model_status(entry: ModelEntry, paths: ModelPaths | None = None, *,
     if best is not None:
         path = str(best.path() if (len(entry.files) == 1 or entry.source.kind == "pypi") else best.root)
     return ModelStatus(
-        name=entry.name, role=entry.role, title=entry.title, state=state,
+        name=entry.name, role=entry.role, title=entry.title, source=entry.source.kind, state=state,
         location=best.kind if best else None, path=path, files_present=present, files_total=total,
         bytes_on_disk=on_disk, expected_bytes=entry.disk_bytes, pinned=pin_state,
         licence=entry.licence, default=entry.default, detail=detail)

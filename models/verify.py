@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import BadInput
-from engine.jobs import CancelToken, EtaEstimator, Job, Progress, stage_progress
+from engine.jobs import CancelToken, EtaEstimator, Job, stage_progress
 
 from .local_store import record_pins
 from .registry import (
@@ -115,7 +115,7 @@ def verify_job(name: str, *, token: CancelToken | None = None, paths: ModelPaths
                registry: Registry | None = None, record: bool = False) -> Job[VerifyResult]:
     """Check every file of model ``name``; with ``record=True`` also pin what is there.
 
-    Yields :class:`Progress` while hashing and returns a :class:`VerifyResult`. Pinning
+    Yields :class:`~engine.jobs.Progress` while hashing and returns a :class:`VerifyResult`. Pinning
     (``record``) hashes every file and writes sizes and sha256 to the user's lock file, but
     only when the model is complete and nothing failed a check.
     """
@@ -123,7 +123,7 @@ def verify_job(name: str, *, token: CancelToken | None = None, paths: ModelPaths
     paths = paths or ModelPaths.from_env()
     entry = (registry or load_registry()).get(name)
     if entry.source.kind != "hf":
-        return (yield from _verify_package(entry, paths))
+        return _verify_package(entry, paths)
     pins = read_pins(paths)
     locs = candidate_locations(entry, paths, pins=pins)
     loc = next((x for x in locs if x.complete_for(entry)), None) or max(
@@ -200,9 +200,8 @@ def verify_job(name: str, *, token: CancelToken | None = None, paths: ModelPaths
     return result
 
 
-def _verify_package(entry: ModelEntry, paths: ModelPaths) -> Job[VerifyResult]:
+def _verify_package(entry: ModelEntry, paths: ModelPaths) -> VerifyResult:
     status = model_status(entry, paths)
-    yield Progress(f"verify {entry.name}", 1.0, 0.0, "package")
     if status.state == "installed":
         return VerifyResult(entry.name, "unpinned", (FileCheck(status.path or "", "unpinned",
                                                                "installed from PyPI; " + NOT_PINNED),))

@@ -38,6 +38,7 @@ class FakeHub:
         self.drop_after: dict[str, int] = {}
         self.damaged: set[str] = set()
         self.throttle_s = 0.0
+        self.served: dict[str, int] = {}  # body bytes sent per file path
         self._dropped: set[str] = set()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -151,6 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 self.wfile.write(payload[sent:sent + n])
                 sent += n
+                with hub._lock:
+                    hub.served[filename] = hub.served.get(filename, 0) + n
                 if hub.throttle_s:
                     self.wfile.flush()
                     time.sleep(hub.throttle_s)

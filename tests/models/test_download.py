@@ -135,6 +135,7 @@ def small_tmpfs(tmp_path):
     subprocess.run(["umount", str(mount)], check=False)
 
 
+@pytest.mark.filterwarnings("ignore:Not enough free disk space:UserWarning")
 def test_disk_filling_up_midway_leaves_nothing_behind(hub, registry, model_env, small_tmpfs, monkeypatch):
     # The free-space figure said yes (another program filled the disk meanwhile): the write
     # fails with ENOSPC, and the error says so.
@@ -161,17 +162,22 @@ def test_offline_mode_never_touches_the_network(hub, registry, model_env, monkey
     assert hub.requests == []
 
 
-def test_cancel_in_the_middle_leaves_nothing_behind(hub, registry, model_env):
+def test_cancel_in_the_middle_leaves_nothing_behind(hub, registry, model_env, monkeypatch):
+    import huggingface_hub.constants as hf_constants
+    monkeypatch.setattr(hf_constants, "DOWNLOAD_CHUNK_SIZE", 64 * 1024)  # progress every 64 kB
     hub.throttle_s = 0.02  # 64 kB every 20 ms: about 0.6 s for the 2 MB file
     token = CancelToken()
     job = download_job("tiny-diffusers", registry=registry, paths=model_env, token=token)
 
     def cancel_on_first_bytes(event):
-        if isinstance(event, Progress) and "unet" in event.detail and "of 2.0 MB" in event.detail:
+        if isinstance(event, Progress) and "3/3" in event.detail and "of 2.0 MB" in event.detail:
             token.cancel()
 
     with pytest.raises(Cancelled):
         run_job(job, cancel_on_first_bytes)
+    assert len(hub.gets(UNET)) == 1 and token.cancelled
+    served = hub.served.get(UNET, 0)
+    assert served < len(hub.repos[DIFF_REPO]["files"][UNET])  # stopped in the middle
     files = _cache_files(model_env, DIFF_REPO)
     assert not [f for f in files if f.endswith(".incomplete")], files
     assert not [f for f in files if f.endswith("fp16.safetensors")], files
