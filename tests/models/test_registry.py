@@ -151,3 +151,15 @@ def test_registry_is_reloaded_when_the_file_changes(tmp_path, tiny_files):
     path.write_text(json.dumps(doc))
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
     assert load_registry(path).get("tiny-llm").title == "Renamed"
+
+
+def test_the_models_page_names_every_registry_model(monkeypatch):
+    monkeypatch.delenv("SPA2V_REGISTRY", raising=False)
+    from pathlib import Path
+    page = (Path(__file__).resolve().parents[2] / "docs" / "models.md").read_text(encoding="utf-8")
+    for entry in load_registry(registry_path()).entries:
+        assert f"`{entry.name}`" in page
+        if entry.source.kind == "hf":
+            assert entry.source.repo_id in page
+            for f in entry.files:  # the hf download commands list every file
+                assert f.path.rsplit("/", 1)[-1] in page
