@@ -82,6 +82,8 @@ class _Planned:
     sha256: str | None  # what the content must hash to (pin, else the hub's LFS ETag)
     git_sha1: str | None  # for small files kept in git: the hub's ETag is their git blob id
     basis: str  # "registry", "user", "hub" or ""
+    etag: str = ""
+    commit: str | None = None
 
 
 def free_bytes(folder: Path) -> int:
@@ -136,28 +138,34 @@ def download_job(name: str, *, token: CancelToken | None = None, paths: ModelPat
     revision = pins.get("models", {}).get(name, {}).get("revision") or entry.source.revision
     cache = paths.hf_cache_dir
     clean_stale_partials(entry, cache)
-    # 2. Plan: skip files already whole in the cache; ask the hub for the others' sizes.
-    todo = [f for f in entry.files if force or not _cached_ok(entry, f, cache, revision, pins)]
-    yield Log(f"{name}: {len(entry.files) - len(todo)} of {len(entry.files)} files already in the cache.")
+    # 2. Plan: ask the hub for every file's size, hash and commit, then skip what the cache
+    #    holds. Everything is fetched at one commit, so a branch that moved since an earlier,
+    #    unfinished download cannot leave the model split over two snapshots.
     planned = []
-    for f in todo:
+    for f in entry.files:
         token.raise_if_cancelled()
         planned.append(_plan_file(entry, f, revision, endpoint, pins))
+    commit = next((p.commit for p in planned if p.commit), revision)
+    todo = [p for p in planned if force or not _cached_ok(entry, p.file, cache, commit, pins)]
+    # A file whose blob is already cached (unchanged between commits) costs no download.
+    needed = sum(p.size for p in todo if force or not _blob_cached(entry, cache, p.etag))
+    yield Log(f"{name}: {len(entry.files) - len(todo)} of {len(entry.files)} files already in the cache.")
     # 3. Free disk, before the first byte.
-    needed = sum(p.size for p in planned)
     free = free_bytes(cache)
     if free < needed + DISK_MARGIN_BYTES:
         raise NotEnoughDisk(
             f"Not enough disk space for {name}: it needs {human_bytes(needed)} in {cache} "
             f"(plus {human_bytes(DISK_MARGIN_BYTES)} spare) and {human_bytes(free)} is free.",
             hint="Free some space, or point HF_HUB_CACHE at a bigger disk, then run the download again.")
-    yield Log(f"Downloading {name}: {len(planned)} file(s), {human_bytes(needed)} from "
+    yield Log(f"Downloading {name}: {len(todo)} file(s), {human_bytes(needed)} from "
               f"{entry.source.repo_id}@{revision} into {cache}.")
-    # 4. Fetch and verify file by file; a finished file stays even if a later one fails.
+    # 4. Fetch and verify file by file; a finished file stays even if a later one fails. The
+    #    first file goes by the branch name so the cache's refs/<branch> follows the commit.
     meter = _Meter(needed)
-    for i, plan in enumerate(planned, 1):
-        label = f"{i}/{len(planned)} {plan.file.path}"
-        path = yield from _fetch_with_retries(entry, plan, revision, endpoint, cache, force, token, meter, label)
+    for i, plan in enumerate(todo, 1):
+        label = f"{i}/{len(todo)} {plan.file.path}"
+        at = revision if i == 1 else commit
+        path = yield from _fetch_with_retries(entry, plan, at, endpoint, cache, force, token, meter, label)
         yield from _verify_fetched(entry, plan, Path(path), token, meter, label)
     loc = locate(entry, paths)
     if loc is None:  # a file vanished between steps (another process removed it)
@@ -204,7 +212,11 @@ def _plan_file(entry: ModelEntry, f: ModelFile, revision: str, endpoint: str, pi
     elif not sha and len(etag) == 40:
         git_sha1, basis = etag, "hub"
     fetch = size if size is not None else (meta.size if meta.size is not None else f.expected_bytes)
-    return _Planned(f, int(fetch), sha, git_sha1, basis)
+    return _Planned(f, int(fetch), sha, git_sha1, basis, etag, meta.commit_hash)
+
+
+def _blob_cached(entry: ModelEntry, cache: Path, etag: str) -> bool:
+    return bool(etag) and (hf_repo_folder(cache, entry.source.repo_id) / "blobs" / etag).is_file()
 
 
 def _hub_error(entry: ModelEntry, f: ModelFile, revision: str, endpoint: str, e: Exception) -> DownloadError:

@@ -28,7 +28,7 @@ from .registry import (
     read_index,
     read_pins,
 )
-from .safety import UnsafeModelFile, check_weights, refuse_pickle
+from .safety import check_weights, refuse_pickle
 
 # hf_hub_download names its temporary files "<etag>.<8 hex>.incomplete" and deletes them on
 # failure; only a killed process leaves one behind. An hour without a write means nobody owns it.
@@ -229,6 +229,10 @@ def remove_model(name: str, *, paths: ModelPaths | None = None,
         result.actions.append(f"deleted {folder}")
     result.freed_bytes += _remove_from_hf_cache(entry, paths.hf_cache_dir, result)
     if not result.actions:
+        elsewhere = [loc.root for loc in candidate_locations(entry, paths) if loc.kind == "hf-cache"]
+        if elsewhere:  # an imported cache folder is the user's; SpA2V Studio does not delete there
+            raise BadInput(f"{name} is in an imported cache folder ({elsewhere[0]}), which is left alone.",
+                           hint="Delete it there, or edit hf_caches in imported.json to stop using that folder.")
         raise BadInput(f"{name} is not installed.", hint="See 'spa2v models list'.")
     return result
 
@@ -313,5 +317,5 @@ def record_pins(paths: ModelPaths, name: str, *, revision: str | None,
     return paths.pins_file
 
 
-__all__ = ["ImportResult", "RemoveResult", "UnsafeModelFile", "clean_stale_partials", "import_model",
+__all__ = ["ImportResult", "RemoveResult", "clean_stale_partials", "import_model",
            "record_pins", "remove_model"]

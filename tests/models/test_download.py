@@ -113,6 +113,27 @@ def test_damage_in_transit_is_caught_by_the_hub_hash_when_unpinned(hub, registry
     assert [r[1].split("/resolve/main/")[1] for r in hub.gets()] == [UNET]
 
 
+def test_a_branch_that_moved_since_an_unfinished_download_ends_in_one_snapshot(hub, registry, model_env,
+                                                                               tiny_files):
+    hub.damaged.add(UNET)
+    with pytest.raises(ModelCorrupt):
+        _run("tiny-diffusers", registry, model_env)
+    # Meanwhile "main" gets a new commit that changes one small file.
+    files = {p: tiny_files[p] for p in ("model_index.json", "unet/config.json", UNET)}
+    files["unet/config.json"] = b'{"sample_size": 16}'
+    new_commit = hub.add_repo(DIFF_REPO, files)
+    hub.damaged.clear()
+    hub.requests.clear()
+
+    loc, _ = _run("tiny-diffusers", registry, model_env)
+
+    assert loc.revision == new_commit and loc.files["unet/config.json"].read_bytes() == files["unet/config.json"]
+    fetched = sorted(r[1].rsplit("/", 1)[-1] for r in hub.gets())
+    assert fetched == ["config.json", "diffusion_pytorch_model.fp16.safetensors"]  # model_index.json reused
+    ref = hf_repo_folder(model_env.hf_cache_dir, DIFF_REPO) / "refs" / "main"
+    assert ref.read_text() == new_commit
+
+
 def test_not_enough_disk_is_refused_before_any_download(hub, registry, model_env, monkeypatch):
     monkeypatch.setattr(download, "free_bytes", lambda folder: 10_000)
     with pytest.raises(NotEnoughDisk) as err:
