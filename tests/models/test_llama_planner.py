@@ -38,6 +38,15 @@ SCENES = {
 }
 
 
+@pytest.fixture(scope="module")
+def tiny_gguf(tmp_path_factory):
+    """A 2-layer random llama with a byte-level BPE vocabulary (about 0.1 MB)."""
+    pytest.importorskip("gguf")
+    from tests.models.tiny_gguf import write_tiny_llama
+
+    return write_tiny_llama(tmp_path_factory.mktemp("gguf") / "tiny-random-llama.gguf", seed=0)
+
+
 # -- without llama.cpp: what the user is told ------------------------------------------------
 
 def test_missing_model_names_the_file_the_repo_and_the_command(tmp_path, monkeypatch):
