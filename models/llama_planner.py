@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,34 +23,12 @@ from engine.planning.llm_prompt import ChatMessage
 from engine.planning.llm_schema import patch_gbnf
 from engine.protocols import PlanRequest
 
+from . import registry
+
 DEFAULT_MODEL = "planner-llm-default"
 PROGRESS_EVERY = 16  # tokens
 MIN_REPLY_ROOM = 256  # tokens of context left for the reply, at least
 
-
-@dataclass(frozen=True)
-class GGUFModel:
-    """A recommended GGUF file (sizes from the hub; speeds measured or estimated, see
-    docs/planners.md)."""
-
-    name: str
-    repo_id: str
-    filename: str
-    size_gb: float
-    ram_gb: float
-    licence: str
-
-
-# What the planner suggests when no model is found. The model registry (models/registry.py,
-# resources/models.json), where present, is the authority for names, files and hashes.
-RECOMMENDED = {
-    "planner-llm-default": GGUFModel(
-        "planner-llm-default", "unsloth/Qwen3-4B-Instruct-2507-GGUF",
-        "Qwen3-4B-Instruct-2507-Q4_K_M.gguf", 2.5, 3.5, "apache-2.0"),
-    "planner-llm-quality": GGUFModel(
-        "planner-llm-quality", "bartowski/Qwen2.5-7B-Instruct-GGUF",
-        "Qwen2.5-7B-Instruct-Q4_K_M.gguf", 4.7, 6.0, "apache-2.0"),
-}
 
 # Used when a GGUF carries no chat template of its own.
 CHATML_TEMPLATE = (
@@ -82,33 +59,26 @@ def gpu_layers(n_gpu_layers: int | str, llama_cpp) -> int:
 
 
 def missing_model_error(name: str, detail: str) -> ModelMissing:
-    """The message for a missing GGUF: which file, from where, and how to get it."""
-    rec = RECOMMENDED.get(name, RECOMMENDED[DEFAULT_MODEL])
-    repo, filename = rec.repo_id, rec.filename
-    entry = _registry_entry(name)
-    if entry is not None:
-        repo, filename = entry
+    """The message for a missing GGUF: which file, from where, and how to get it (from the
+    model registry, ``resources/models.json``)."""
+    what = f"registry name '{name}'"
+    try:
+        entry = registry.load_registry().get(name)
+        files = ", ".join(f.path for f in entry.files)
+        what = (f"the GGUF file {files} (Hugging Face repo {entry.source.repo_id}, registry "
+                f"name '{name}', about {entry.files[0].expected_bytes / 1e9:.1f} GB)")
+    except (SpA2VError, OSError, IndexError):
+        pass
     return ModelMissing(
-        f"{detail} The llama planner needs the GGUF file {filename} (Hugging Face "
-        f"repo {repo}, registry name '{name}').",
+        f"{detail} The llama planner needs {what}.",
         hint=f"Get it with: spa2v models download {name} (or pass --llm-model PATH to a GGUF "
              "you have). The default planner (--planner heuristic) works without it.")
 
 
-def _registry_entry(name: str) -> tuple[str, str] | None:
-    try:
-        from . import registry  # the model registry, where installed
-        entry = registry.load_registry().get(name)
-        return entry.source.repo_id, entry.files[0].path
-    except (ImportError, AttributeError, KeyError, IndexError, SpA2VError):
-        return None
-
-
 def _registry_path(name: str) -> Path | None:
     try:
-        from . import registry
         loc = registry.locate(name)
-    except (ImportError, AttributeError, KeyError, SpA2VError):
+    except (SpA2VError, OSError):
         return None
     return None if loc is None else Path(loc.path())
 

@@ -15,8 +15,8 @@ from engine.layout import PlannerInfo
 from engine.planning.llm_prompt import build_messages, summarize_cues
 from engine.planning.llm_schema import max_reply_chars, parse_reply, reply_schema
 from engine.protocols import PlanRequest
-from models.llama_planner import (RECOMMENDED, gpu_layers, missing_model_error,
-                                  resolve_model_path)
+from models.llama_planner import gpu_layers, missing_model_error, resolve_model_path
+from models.registry import load_registry
 from tests.engine.planning.cuekit import cues, dog_and_car, track
 
 try:
@@ -50,13 +50,14 @@ def tiny_gguf(tmp_path_factory):
 # -- without llama.cpp: what the user is told ------------------------------------------------
 
 def test_missing_model_names_the_file_the_repo_and_the_command(tmp_path, monkeypatch):
-    monkeypatch.setenv("SPA2V_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
     with pytest.raises(ModelMissing) as e:
         resolve_model_path(None, "planner-llm-default")
     text = str(e.value)
-    rec = RECOMMENDED["planner-llm-default"]
+    entry = load_registry().get("planner-llm-default")
     assert text.startswith("No planner LLM is installed.")
-    assert rec.filename in text and rec.repo_id in text
+    assert entry.files[0].path in text and entry.source.repo_id in text
     assert "spa2v models download planner-llm-default" in text
     assert "--planner heuristic" in text and e.value.exit_code == 2
 
@@ -68,7 +69,19 @@ def test_a_wrong_path_or_a_non_gguf_file_is_named(tmp_path):
     fake.write_bytes(b"PK\x03\x04 not a gguf")
     with pytest.raises(ModelMissing, match="fake.gguf is not a GGUF file"):
         resolve_model_path(fake, "planner-llm-default")
-    assert "planner-llm-quality" in str(missing_model_error("planner-llm-quality", "x"))
+    quality = load_registry().get("planner-llm-quality")
+    assert quality.files[-1].path in str(missing_model_error("planner-llm-quality", "x"))
+    assert "registry name 'no-such-model'" in str(missing_model_error("no-such-model", "x"))
+
+
+def test_an_installed_registry_model_is_found(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    entry = load_registry().get("planner-llm-default")
+    path = tmp_path / "models" / entry.name / entry.files[0].path
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"GGUF" + bytes(60))
+    assert resolve_model_path(None, "planner-llm-default") == path
 
 
 def test_gpu_offload_is_detected():
