@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from engine.errors import ModelMissing, SpA2VError
+from engine.errors import BadInput, ModelMissing
 
 TAGGERS = {"yamnet": "models.yamnet:YamnetTagger"}
 PLANNERS = {
@@ -27,7 +27,7 @@ DEFAULT_TAGGER, DEFAULT_PLANNER, DEFAULT_RENDERER = "yamnet", "heuristic", "prev
 
 def _load(table: dict[str, str], role: str, name: str, options: dict[str, Any]):
     if name not in table:
-        raise SpA2VError(f"Unknown {role} {name!r}.", hint=f"Choose one of: {', '.join(table)}.")
+        raise BadInput(f"Unknown {role} {name!r}.", hint=f"Choose one of: {', '.join(table)}.")
     module_name, _, attr = table[name].partition(":")
     try:
         module = importlib.import_module(module_name)

@@ -1,0 +1,184 @@
+"""MP4 export with PyAV: H.264 yuv420p video plus the original audio as AAC, in sync.
+
+Frames may arrive at a lower rate than playback (16 diffusion frames over a clip): each is
+held for its span (frame i at ``src_fps`` covers ``[i, i+1) / src_fps``). Audio is encoded as
+the video advances so the two streams interleave (hour-long files stay in bounded memory),
+and the file appears at its path only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BadInput
+from ..fileio import atomic_path
+
+MAX_AUDIO_CHANNELS = 2
+
+
+class Mp4Writer:
+    """Write RGB frames and mux the audio of ``audio_path``.
+
+    Use as a context manager; on an exception nothing is left at ``path``.
+
+    Parameters
+    ----------
+    path : the .mp4 to create.
+    fps : playback rate of the video stream.
+    size : (width, height); both are rounded down to even numbers for yuv420p.
+    audio_path : the audio to mux (the original recording), or None for a silent video.
+    duration_s : total length; the video gets ``round(duration_s * fps)`` frames.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, fps: float, size: tuple[int, int],
+                 audio_path: str | os.PathLike | None, duration_s: float, crf: int = 20):
+        self.path = Path(path)
+        if self.path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+            raise BadInput(f"Output {self.path.name} must end in .mp4.")
+        self.fps = float(fps)
+        self.width, self.height = size[0] // 2 * 2, size[1] // 2 * 2
+        self.audio_path = Path(audio_path) if audio_path else None
+        self.duration_s = float(duration_s)
+        self.total_frames = max(1, int(round(self.duration_s * self.fps)))
+        self.crf = crf
+        self.frames_written = 0
+        self._atomic = None
+
+    def __enter__(self) -> "Mp4Writer":
+        import av
+        from fractions import Fraction
+        self._atomic = atomic_path(self.path)
+        tmp = self._atomic.__enter__()
+        self._container = av.open(str(tmp), mode="w", format="mp4",
+                                  options={"movflags": "+faststart"})
+        rate = Fraction(self.fps).limit_denominator(1001)
+        self._video = self._container.add_stream("libx264", rate=rate)
+        self._video.width, self._video.height = self.width, self.height
+        self._video.pix_fmt = "yuv420p"
+        self._video.options = {"crf": str(self.crf), "preset": "veryfast"}
+        self._audio_frames: Iterator | None = None
+        self._audio_time = 0.0
+        if self.audio_path is not None:
+            self._open_audio(av)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self._finish()
+            self._container.close()
+            if getattr(self, "_audio_in", None) is not None:
+                self._audio_in.close()
+        finally:
+            self._atomic.__exit__(exc_type, exc, tb)
+
+    # -- video --------------------------------------------------------------------------------
+    def write(self, image: np.ndarray) -> None:
+        """Append one playback frame (RGB uint8, any size: it is resized to the stream's)."""
+        import av
+        if self.frames_written >= self.total_frames:
+            return
+        if image.shape[1] != self.width or image.shape[0] != self.height:
+            import cv2
+            image = cv2.resize(image, (self.width, self.height), interpolation=cv2.INTER_AREA)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[..., :3]), format="rgb24")
+        self._last_image = image
+        frame.pts = self.frames_written
+        for packet in self._video.encode(frame):
+            self._container.mux(packet)
+        self.frames_written += 1
+        self._pump_audio(self.frames_written / self.fps)
+
+    def write_held(self, image: np.ndarray, index: int, src_fps: float) -> None:
+        """Write source frame ``index`` of a ``src_fps`` stream, repeated over its time span."""
+        end = (index + 1) / src_fps
+        if abs(src_fps - self.fps) < 1e-6:
+            self.write(image)
+            return
+        while self.frames_written < self.total_frames and (self.frames_written + 0.5) / self.fps < end:
+            self.write(image)
+
+    def _finish(self) -> None:
+        if self.frames_written == 0:
+            raise BadInput("No video frames were rendered.")
+        while self.frames_written < self.total_frames:  # hold the last frame to the end
+            self.write(self._last_image)
+        for packet in self._video.encode():
+            self._container.mux(packet)
+        self._pump_audio(float("inf"))
+        if self._audio_frames is not None:
+            for packet in self._audio_out.encode(None):
+                self._container.mux(packet)
+
+    # -- audio --------------------------------------------------------------------------------
+    def _open_audio(self, av) -> None:
+        try:
+            self._audio_in = av.open(str(self.audio_path))
+            stream = self._audio_in.streams.audio[0]
+        except Exception as e:
+            raise BadInput(f"Cannot read the audio to mux from {self.audio_path.name} ({e}).") from None
+        rate = int(stream.codec_context.sample_rate)
+        channels = stream.codec_context.layout.nb_channels if stream.codec_context.layout else 2
+        layout = "mono" if channels == 1 else "stereo"
+        self._audio_out = self._container.add_stream("aac", rate=rate)
+        self._audio_out.layout = layout
+        self._audio_out.bit_rate = 192_000
+        self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        self._audio_rate = rate
+        self._audio_fifo = av.AudioFifo()
+        self._audio_frames = self._decode_audio(stream)
+        self._audio_samples_out = 0
+        self._audio_limit = int(round(self.duration_s * rate))
+
+    def _decode_audio(self, stream) -> Iterator:
+        for frame in self._audio_in.decode(stream):
+            frame.pts = None
+            yield from self._resampler.resample(frame)
+        yield from self._resampler.resample(None)
+
+    def _pump_audio(self, until_s: float) -> None:
+        """Encode audio up to ``until_s`` seconds so packets interleave with the video."""
+        if self._audio_frames is None:
+            return
+        frame_size = self._audio_out.codec_context.frame_size or 1024
+        target = min(self._audio_limit, int(until_s * self._audio_rate) if np.isfinite(until_s)
+                     else self._audio_limit)
+        while self._audio_samples_out < target:
+            while self._audio_fifo.samples < frame_size:
+                nxt = next(self._audio_frames, None)
+                if nxt is None:
+                    break
+                self._audio_fifo.write(nxt)
+            take = min(frame_size, self._audio_fifo.samples, self._audio_limit - self._audio_samples_out)
+            if take <= 0:
+                break
+            chunk = self._audio_fifo.read(take)
+            chunk.pts = self._audio_samples_out
+            chunk.sample_rate = self._audio_rate
+            for packet in self._audio_out.encode(chunk):
+                self._container.mux(packet)
+            self._audio_samples_out += take
+
+
+def probe_mp4(path: str | os.PathLike) -> dict:
+    """Streams and durations of an MP4 (for tests and the export dialog)."""
+    import av
+    out: dict = {"video": None, "audio": None}
+    with av.open(str(path)) as c:
+        for s in c.streams:
+            if s.type not in ("video", "audio"):
+                continue
+            dur = float(s.duration * s.time_base) if s.duration is not None else None
+            info = {"codec": s.codec_context.name, "duration_s": dur, "frames": s.frames}
+            if s.type == "video":
+                info.update(width=s.codec_context.width, height=s.codec_context.height,
+                            pix_fmt=s.codec_context.pix_fmt, fps=float(s.average_rate or 0))
+            else:
+                info.update(sample_rate=s.codec_context.sample_rate,
+                            channels=s.codec_context.layout.nb_channels)
+            out[s.type] = info
+    return out

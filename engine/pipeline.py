@@ -1,0 +1,130 @@
+"""The engine's job API: analyse, plan, render and export, as cancellable generator jobs.
+
+The CLI drives these with :func:`engine.jobs.run_job` and prints the events; the desktop app
+runs them on worker threads and turns the events into signals. Backends (tagger, planner,
+renderer) are passed in, so the engine never decides which model library to import.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .audio import Audio, audio_info, load_audio
+from .cues.extract import extract_cues
+from .cues.longform import CHUNK_S, LONG_INPUT_S, extract_cues_chunked
+from .cues.types import Cues
+from .errors import BadInput, SpA2VError
+from .export.mp4 import Mp4Writer
+from .jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
+from .layout import Layout
+from .planning.heuristic import HeuristicPlanner
+from .protocols import Frame, Planner, PlanRequest, Renderer, RenderSettings, Tagger
+
+DEFAULT_FRAMES = 16
+MIN_FRAMES, MAX_FRAMES = 1, 10_000
+
+
+@dataclass
+class PlanSettings:
+    """How to plan. Give ``num_frames`` (spread over the whole clip) or ``fps``."""
+
+    num_frames: int | None = DEFAULT_FRAMES
+    fps: float | None = None
+    hint: str | None = None
+    width: int = 512
+    height: int = 512
+    max_sources: int = 3
+
+    def frames_for(self, duration_s: float) -> int:
+        if self.fps is not None:
+            if not 0 < self.fps <= 60:
+                raise BadInput(f"--fps must be between 0 and 60, got {self.fps:g}.")
+            n = int(round(duration_s * self.fps))
+        else:
+            n = int(DEFAULT_FRAMES if self.num_frames is None else self.num_frames)
+        if not MIN_FRAMES <= n <= MAX_FRAMES:
+            raise BadInput(f"The plan would have {n} frames; use between {MIN_FRAMES} and "
+                           f"{MAX_FRAMES} (--frames or --fps).")
+        return n
+
+
+def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
+                tagger: Tagger | None, token: CancelToken) -> Job[tuple[Audio, Cues]]:
+    """Load and validate the audio, then measure its cues."""
+    report = stage_progress("analyse")
+    yield report(0.0, "reading audio")
+    info = audio_info(audio_path)
+    if info.duration_s > LONG_INPUT_S:
+        # Long input: chunked analysis in bounded memory. ``audio`` is then only a short head
+        # of the file (for callers that want a look at the samples).
+        yield Log(f"{info.path.name} is {info.duration_s / 60:.0f} minutes long; analysing it "
+                  f"in {CHUNK_S:.0f} s chunks.")
+        num_frames = settings.frames_for(info.duration_s)
+        cues = yield from extract_cues_chunked(audio_path, num_frames=num_frames, tagger=tagger,
+                                               token=token, chunk_s=CHUNK_S,
+                                               max_sources=settings.max_sources)
+        head = load_audio(audio_path, duration_s=min(info.duration_s, CHUNK_S), validate=False)
+        return head, cues
+    audio = load_audio(audio_path)
+    for note in audio.notes:
+        yield Log(note, "warning")
+    token.raise_if_cancelled()
+    num_frames = settings.frames_for(audio.duration_s)
+    yield report(0.3, "measuring spatial cues")
+    cues = extract_cues(audio, num_frames=num_frames, tagger=tagger, token=token,
+                        max_sources=settings.max_sources)
+    yield report(1.0, f"{len(cues.sources)} source(s)")
+    return audio, cues
+
+
+def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: Planner,
+             tagger: Tagger | None, token: CancelToken) -> Job[tuple[Layout, Cues]]:
+    """Audio -> cues -> layout. A planner that fails falls back to the rule-based one."""
+    audio, cues = yield from sub_job(
+        analyse_job(audio_path, settings, tagger=tagger, token=token), start=0.0, end=0.5)
+    request = PlanRequest(cues=cues, hint=settings.hint, audio_path=Path(audio_path),
+                          width=settings.width, height=settings.height)
+    try:
+        layout = yield from sub_job(planner.plan(request, token), start=0.5, end=1.0, stage="plan")
+    except SpA2VError as e:
+        if isinstance(planner, HeuristicPlanner) or e.__class__.__name__ == "Cancelled":
+            raise
+        yield Log(f"The {planner.name} planner failed ({e}); using the built-in planner.",
+                  "warning")
+        layout = yield from sub_job(HeuristicPlanner().plan(request, token), start=0.5, end=1.0)
+    layout.validate()
+    yield Progress("plan", 1.0)
+    return layout, cues
+
+
+def render_job(audio_path: str | os.PathLike | None, layout: Layout, out_path: str | os.PathLike,
+               *, renderer: Renderer, settings: RenderSettings,
+               token: CancelToken) -> Job[Path]:
+    """Render the layout and write an MP4 with the audio, atomically."""
+    out_path = Path(out_path)
+    if audio_path is not None:
+        info = audio_info(audio_path)
+        if info.duration_s > 0 and abs(info.duration_s - layout.duration_s) > max(0.5, 0.05 * layout.duration_s):
+            raise BadInput(
+                f"The plan is {layout.duration_s:.1f} s long but the audio is "
+                f"{info.duration_s:.1f} s.", hint="Plan this audio again, or pick the audio the "
+                "plan was made from.")
+    width = settings.width or layout.width
+    height = settings.height or layout.height
+    with Mp4Writer(out_path, fps=settings.fps, size=(width, height), audio_path=audio_path,
+                   duration_s=layout.duration_s) as writer:
+        job = renderer.render(layout, settings, token)
+        while True:
+            try:
+                event = next(job)
+            except StopIteration:
+                break
+            if isinstance(event, Frame):
+                writer.write_held(event.image, event.index, event.fps)
+            else:
+                yield event
+            token.raise_if_cancelled()
+        yield Progress("export", 1.0, 0.0, f"{writer.frames_written} frames")
+    return out_path

@@ -1,0 +1,31 @@
+"""``spa2v cues AUDIO -o CUES.json``: the measured spatial and semantic cues."""
+
+from __future__ import annotations
+
+from engine.jobs import CancelToken, run_job
+
+from .common import ProgressPrinter, check_output_path, make_tagger_or_none
+
+
+def register(sub) -> None:
+    p = sub.add_parser("cues", help="measure spatial and semantic cues",
+                       description="Write per-frame azimuth, loudness, motion and tags as JSON.")
+    p.add_argument("audio", metavar="AUDIO")
+    p.add_argument("-o", "--output", required=True, metavar="CUES.json")
+    p.add_argument("--frames", type=int, default=16, metavar="N")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from engine.fileio import write_json_atomic
+    from engine.pipeline import PlanSettings, analyse_job
+
+    dest = check_output_path(args.output, (".json",))
+    printer = ProgressPrinter(quiet=args.quiet)
+    tagger = make_tagger_or_none(printer)
+    _, cues = run_job(analyse_job(args.audio, PlanSettings(num_frames=args.frames),
+                                  tagger=tagger, token=CancelToken()), printer)
+    printer.done()
+    write_json_atomic(dest, cues.to_dict())
+    printer.info(f"wrote {dest}")
+    return 0

@@ -1,0 +1,76 @@
+"""``spa2v render AUDIO [--plan PLAN.json] -o OUT.mp4``: the video, with the audio."""
+
+from __future__ import annotations
+
+from engine.jobs import CancelToken, run_job
+
+from .common import (ProgressPrinter, add_frame_arguments, check_output_path,
+                     make_planner_from_args, make_tagger_or_none, plan_settings_from_args)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("render", help="render a video from audio (and an optional plan)",
+                       description="Plan (unless --plan is given), render and export an MP4 with "
+                       "the original audio.")
+    p.add_argument("audio", metavar="AUDIO")
+    p.add_argument("--plan", metavar="PLAN.json", help="a layout to render instead of planning")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
+    p.add_argument("--renderer", default="preview", help="preview (built-in, default) or diffusion")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=25, help="denoising steps (diffusion)")
+    p.add_argument("--video-fps", type=float, default=24.0, help="playback rate of the MP4")
+    p.add_argument("--size", default=None, metavar="WxH", help="frame size, e.g. 512x512")
+    p.add_argument("--memory-tier", default="auto", help="diffusion memory tier (auto, gpu, "
+                   "model_offload, group_offload, sequential_offload)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="renderer-specific option (repeatable)")
+    add_frame_arguments(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from engine.errors import BadInput
+    from engine.layout import load_layout
+    from engine.pipeline import plan_job, render_job
+    from engine.protocols import RenderSettings
+    from models.backends import make_renderer
+
+    dest = check_output_path(args.output, (".mp4",))
+    if not 1 <= args.video_fps <= 60:
+        raise BadInput(f"--video-fps must be between 1 and 60, got {args.video_fps:g}.")
+    width = height = None
+    if args.size:
+        try:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            raise BadInput(f"--size must look like 512x512, got {args.size!r}.") from None
+        if not (64 <= width <= 4096 and 64 <= height <= 4096):
+            raise BadInput(f"--size must be between 64 and 4096 pixels a side, got {args.size}.")
+    options = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadInput(f"--option must be KEY=VALUE, got {item!r}.")
+        options[key] = value
+    printer = ProgressPrinter(quiet=args.quiet)
+    token = CancelToken()
+    renderer = make_renderer(args.renderer, **({} if args.renderer == "preview" else options))
+    if args.plan:
+        layout = load_layout(args.plan)
+    else:
+        planner = make_planner_from_args(args, printer)
+        tagger = make_tagger_or_none(printer)
+        if planner.name == "heuristic":
+            printer.info("Using the built-in defaults: rule-based planner on measured cues, "
+                         f"{'YAMNet sound tagger' if tagger else 'no sound tagger'}, "
+                         f"{args.renderer} renderer.")
+        layout, _ = run_job(plan_job(args.audio, plan_settings_from_args(args), planner=planner,
+                                     tagger=tagger, token=token), printer)
+    settings = RenderSettings(renderer=args.renderer, fps=args.video_fps, width=width,
+                              height=height, seed=args.seed, steps=args.steps,
+                              memory_tier=args.memory_tier, options=options)
+    run_job(render_job(args.audio, layout, dest, renderer=renderer, settings=settings,
+                       token=token), printer)
+    printer.done()
+    printer.info(f"wrote {dest}")
+    return 0

@@ -1,0 +1,115 @@
+"""Shared CLI plumbing: progress on stderr, backend choice with fallbacks, output checks."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from engine.errors import BadInput, ModelMissing
+from engine.jobs import Event, Log, Progress
+
+
+class ProgressPrinter:
+    """Prints job events to stderr: progress only once a job has run for a second, updating one
+    line on a terminal and at most one line per second otherwise; logs always."""
+
+    def __init__(self, *, quiet: bool = False, stream=None, delay_s: float = 1.0):
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self.started = time.monotonic()
+        self.delay_s = delay_s
+        self._last_print = 0.0
+        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._dirty = False
+        self._seen: set[str] = set()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Log):
+            if event.level == "info" and self.quiet:
+                return
+            if event.message in self._seen:  # say each thing once
+                return
+            self._seen.add(event.message)
+            self._clear()
+            prefix = "" if event.level == "info" else f"{event.level}: "
+            self.stream.write(f"spa2v: {prefix}{event.message}\n")
+            return
+        if not isinstance(event, Progress) or self.quiet:
+            return
+        now = time.monotonic()
+        if now - self.started < self.delay_s:
+            return
+        if not self._tty and now - self._last_print < 1.0 and event.fraction < 1.0:
+            return
+        self._last_print = now
+        eta = f", about {event.eta_s:.0f} s left" if event.eta_s is not None and event.fraction < 1 else ""
+        detail = f" ({event.detail})" if event.detail else ""
+        line = f"{event.stage}: {event.fraction:4.0%}{eta}{detail}"
+        if self._tty:
+            self.stream.write("\r\033[K" + line)
+            self._dirty = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def info(self, message: str) -> None:
+        self(Log(message))
+
+    def done(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        if self._dirty:
+            self.stream.write("\r\033[K")
+            self._dirty = False
+
+
+def make_tagger_or_none(printer: ProgressPrinter, name: str = "yamnet"):
+    """The sound tagger, or None (with a note) when it is not installed."""
+    from models.backends import make_tagger
+    try:
+        return make_tagger(name)
+    except ModelMissing as e:
+        printer(Log(f"No sound tagger available ({e.message}); sounds are named 'sound source'. "
+                    "Name them with --hint TEXT.", "warning"))
+        return None
+
+
+def check_output_path(path: str | Path, suffixes: tuple[str, ...]) -> Path:
+    p = Path(path)
+    if p.suffix.lower() not in suffixes:
+        raise BadInput(f"Output {p} must end in {' or '.join(suffixes)}.")
+    if p.exists() and p.is_dir():
+        raise BadInput(f"Output {p} is a folder; give a file name.")
+    return p
+
+
+def add_frame_arguments(parser) -> None:
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument("--frames", type=int, default=None, metavar="N",
+                   help="layout frames spread over the whole clip (default 16)")
+    g.add_argument("--fps", dest="plan_fps", type=float, default=None, metavar="F",
+                   help="layout frames per second instead of a fixed count")
+    parser.add_argument("--hint", default=None, metavar="TEXT",
+                        help="what is sounding, in your words ('a red car'); names the objects")
+    parser.add_argument("--planner", default="heuristic",
+                        help="heuristic (built-in, default), llama or gemini")
+    parser.add_argument("--llm-model", default=None, metavar="PATH",
+                        help="GGUF file for --planner llama")
+
+
+def plan_settings_from_args(args):
+    from engine.pipeline import DEFAULT_FRAMES, PlanSettings
+    frames = args.frames if args.frames is not None else (None if args.plan_fps else DEFAULT_FRAMES)
+    return PlanSettings(num_frames=frames,
+                        fps=args.plan_fps, hint=args.hint)
+
+
+def make_planner_from_args(args, printer: ProgressPrinter):
+    from models.backends import make_planner
+    options = {}
+    if args.planner == "llama" and args.llm_model:
+        options["model_path"] = args.llm_model
+    planner = make_planner(args.planner, **options)
+    return planner

@@ -1,0 +1,97 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.export.mp4 import probe_mp4
+from engine.layout import load_layout
+from spa2v_app.cli import main
+from tests.synth import panned_noise, write_wav
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def clip(tmp_path):
+    return write_wav(tmp_path / "car.wav", panned_noise((60, -60), duration_s=2.0))
+
+
+def test_plan_writes_a_valid_layout(clip, tmp_path, capsys):
+    out = tmp_path / "plan.json"
+    assert main(["plan", str(clip), "-o", str(out), "--frames", "8"]) == 0
+    layout = load_layout(out)
+    assert layout.num_frames == 8 and layout.objects[0].motion == "right_to_left"
+    assert "built-in defaults" in capsys.readouterr().err
+
+
+def test_plan_many_inputs_to_out_dir(clip, tmp_path):
+    other = write_wav(tmp_path / "dog.wav", panned_noise(-50, duration_s=1.0, seed=3))
+    out_dir = tmp_path / "plans"
+    assert main(["plan", str(clip), str(other), "--out-dir", str(out_dir), "--fps", "4"]) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["car.json", "dog.json"]
+    assert load_layout(out_dir / "dog.json").num_frames == 4
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["plan", "{missing}", "-o", "{out}"], "not found"),
+    (["plan", "{silent}", "-o", "{out}"], "silent"),
+    (["plan", "{clip}", "-o", "{tmp}/plan.txt"], "must end in .json"),
+    (["plan", "{clip}", "--frames", "0", "-o", "{out}"], "between 1 and"),
+    (["render", "{clip}", "--plan", "{badplan}", "-o", "{tmp}/x.mp4"], "not valid JSON"),
+    (["render", "{clip}", "-o", "{tmp}/x.avi"], "must end in .mp4"),
+    (["render", "{clip}", "--renderer", "nope", "-o", "{tmp}/x.mp4"], "Unknown renderer"),
+    (["plan", "{clip}", "--bogus"], "unrecognized arguments"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(clip, tmp_path, capsys, args, needle):
+    silent = write_wav(tmp_path / "silent.wav", 0 * panned_noise(0, duration_s=0.5))
+    badplan = tmp_path / "bad.json"
+    badplan.write_text("{ nope")
+    before = set(tmp_path.iterdir())
+    fmt = dict(missing=tmp_path / "missing.wav", out=tmp_path / "plan.json", silent=silent,
+               clip=clip, tmp=tmp_path, badplan=badplan)
+    argv = [a.format(**fmt) for a in args]
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert needle in err[-1]
+    assert set(tmp_path.iterdir()) == before
+
+
+def test_render_from_audio_makes_an_mp4(clip, tmp_path):
+    out = tmp_path / "v.mp4"
+    assert main(["render", str(clip), "-o", str(out), "--size", "128x128", "--hint", "a car"]) == 0
+    info = probe_mp4(out)
+    assert info["video"]["width"] == 128 and info["audio"] is not None
+
+
+def test_render_refuses_a_plan_for_other_audio(clip, tmp_path, capsys):
+    plan = tmp_path / "p.json"
+    long_clip = write_wav(tmp_path / "long.wav", panned_noise(0, duration_s=5.0))
+    assert main(["plan", str(long_clip), "-o", str(plan)]) == 0
+    assert main(["render", str(clip), "--plan", str(plan), "-o", str(tmp_path / "v.mp4")]) == 2
+    assert "audio is" in capsys.readouterr().err
+    assert not (tmp_path / "v.mp4").exists()
+
+
+def test_cues_json(clip, tmp_path):
+    out = tmp_path / "cues.json"
+    assert main(["cues", str(clip), "-o", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert d["schema"] == "spa2v.cues/1" and len(d["sources"][0]["azimuth_deg"]) == 16
+
+
+def test_plan_path_never_imports_torch(clip, tmp_path):
+    code = ("import sys, runpy; sys.argv=['spa2v','plan',%r,'-o',%r];"
+            "from spa2v_app.cli import main; rc=main(sys.argv[1:]);"
+            "heavy=[m for m in ('torch','diffusers','transformers','llama_cpp','PySide6') if m in sys.modules];"
+            "print(rc, heavy)") % (str(clip), str(tmp_path / "p.json"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=120)
+    assert out.stdout.strip() == "0 []", out.stderr
