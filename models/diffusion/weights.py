@@ -1,8 +1,11 @@
 """Where the video engine's weights are, and what to download when they are not.
 
-A model is named by its Hugging Face repo id (found in the local Hugging Face cache) or by a
-local folder laid out like that repo. Only ``.safetensors`` weights are ever used: a folder
-that holds only pickled weights (``.bin``, ``.ckpt``, ``.pt``) counts as missing.
+A model is named by a local folder laid out like its Hugging Face repo, by its repo id, or by
+its name in the model registry (``sd15-base``, ``motion-adapter``, ``fast-preview``). A
+registry model is looked for where ``spa2v models download`` and ``import`` put it (see
+models/registry.py); any other repo id in the local Hugging Face cache. Only ``.safetensors``
+weights are ever used: a folder that holds only pickled weights (``.bin``, ``.ckpt``, ``.pt``)
+counts as missing.
 
 Nothing here imports torch or diffusers, so checking for weights is instant and works in a
 process that never renders.
@@ -13,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.errors import ModelMissing
 
@@ -45,10 +49,29 @@ class ModelFiles:
     variant: str | None
 
 
+def _registry_entry(name: str) -> Any:
+    """The registry's entry for a model name or Hugging Face repo id, or None."""
+    try:
+        from models.registry import load_registry
+
+        registry = load_registry()
+    except Exception:  # no or unreadable registry: plain repo-id lookup still works
+        return None
+    if name in registry.names:
+        return registry.get(name)
+    matches = [e for e in registry.entries if e.source.kind == "hf" and e.source.repo_id == name]
+    matches.sort(key=lambda e: not e.default)
+    return matches[0] if matches else None
+
+
 def _download_hint(name: str, what: str) -> str:
+    entry = _registry_entry(name)
+    if entry is not None:
+        return (f"Download the {what}: spa2v models download {entry.name} (or spa2v models "
+                f"import a folder laid out like {entry.source.repo_id}).")
     if _looks_like_repo_id(name):
-        return (f"Download the {what}: spa2v models download {name} (or pass a local folder laid "
-                f"out like that Hugging Face repo).")
+        return (f"Download the {what} ({name}) into the Hugging Face cache, or pass a local "
+                "folder laid out like that repo.")
     return f"Point the option at a folder that holds the {what} in diffusers layout."
 
 
@@ -63,6 +86,14 @@ def _snapshot_folder(name: str, *, local_files_only: bool, cache_dir: str | None
     as_path = Path(os.path.expanduser(name))
     if as_path.is_dir():
         return as_path
+    entry = _registry_entry(name)
+    if entry is not None and cache_dir is None:
+        from models.registry import locate
+
+        found = locate(entry)
+        if found is not None and found.root is not None:
+            return found.root
+        name = entry.source.repo_id or name
     if not _looks_like_repo_id(name):
         raise ModelMissing(f"The {what} {name!r} is neither a folder nor a Hugging Face repo id.",
                            hint=_download_hint(name, what))
@@ -75,7 +106,7 @@ def _snapshot_folder(name: str, *, local_files_only: bool, cache_dir: str | None
         return Path(snapshot_download(name, local_files_only=local_files_only, cache_dir=cache_dir,
                                       allow_patterns=allow_patterns))
     except Exception as e:  # offline cache miss, network error, unknown repo: all mean "missing"
-        raise ModelMissing(f"The {what} {name} is not on this machine ({type(e).__name__}).",
+        raise ModelMissing(f"{what[0].upper()}{what[1:]} not found on this machine ({name}).",
                            hint=_download_hint(name, what)) from None
 
 

@@ -29,20 +29,43 @@ def test_importing_the_backends_and_the_renderer_module_imports_no_heavy_library
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_missing_repo_names_what_to_download(tmp_path, monkeypatch):
+@pytest.fixture
+def no_models(tmp_path, monkeypatch):
+    """Empty model folders and Hugging Face cache."""
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(tmp_path / "models"))
+    return tmp_path / "models"
+
+
+def test_missing_model_names_what_to_download(no_models):
     with pytest.raises(ModelMissing) as err:
         weights.find_base_model(weights.BASE_MODEL)
     assert weights.BASE_MODEL in str(err.value)
-    assert f"spa2v models download {weights.BASE_MODEL}" in err.value.hint
-    with pytest.raises(ModelMissing, match="animatediff-motion-adapter-v1-5-3"):
+    assert "spa2v models download sd15-base" in err.value.hint
+    with pytest.raises(ModelMissing, match="animatediff-motion-adapter-v1-5-3") as err:
         weights.find_motion_adapter(weights.MOTION_ADAPTER)
+    assert "spa2v models download motion-adapter" in err.value.hint
+    with pytest.raises(ModelMissing, match="AnimateLCM") as err:
+        weights.find_lcm()
+    assert "spa2v models download fast-preview" in err.value.hint
 
 
-def test_renderer_constructor_raises_model_missing(tmp_path, monkeypatch):
+def test_registry_model_in_the_models_folder_is_found_by_repo_id_and_name(no_models):
+    from models.registry import load_registry
+
+    entry = load_registry().get("sd15-base")
+    root = no_models / "sd15-base"
+    for f in entry.files:
+        (root / f.path).parent.mkdir(parents=True, exist_ok=True)
+        (root / f.path).write_text("{}")
+    for ref in (weights.BASE_MODEL, "sd15-base"):
+        found = weights.find_base_model(ref)
+        assert found.folder == root and found.variant == "fp16"
+
+
+def test_renderer_constructor_raises_model_missing(tmp_path, no_models):
     from models.backends import make_renderer
 
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     with pytest.raises(ModelMissing, match="Stable Diffusion 1.5"):
         make_renderer("diffusion", device="cpu")
     with pytest.raises(ModelMissing, match="neither a folder nor"):
@@ -123,12 +146,16 @@ def frames_of(renderer, **settings):
 
 
 def test_renderer_loads_folders_and_matches_the_same_components_in_memory(saved_models):
+    from models.backends import make_renderer
     from models.diffusion.assembly import build_pipeline
     from models.diffusion.renderer import DiffusionRenderer
 
     base, adapter, _, c = saved_models
-    loaded = DiffusionRenderer(base_model=str(base), motion_adapter=str(adapter), device="cpu")
-    frames, events = frames_of(loaded, steps=2)
+    # As the CLI does it: every --option as text, to the constructor and in the settings.
+    options = {"base_model": str(base), "motion_adapter": str(adapter), "device": "cpu",
+               "local_files_only": "true", "grounding_strength": "1.0"}
+    loaded = make_renderer("diffusion", **options)
+    frames, events = frames_of(loaded, steps=2, options=options)
     assert any(isinstance(e, Log) and e.message.startswith("Loading the video model")
                for e in events)
     pipe = build_pipeline(**c, dtype=torch.float32)
