@@ -23,16 +23,26 @@ LCM_LORA_SCALE = 0.8  # AnimateLCM's recommended LoRA weight for SD1.5 checkpoin
 
 @contextlib.contextmanager
 def _quiet_libraries():
-    """Hush diffusers/transformers info chatter (we report what matters as Log events)."""
+    """Hush diffusers/transformers chatter and loading bars (we report what matters as Log
+    and Progress events, which the CLI and the GUI show their own way)."""
+    import diffusers.utils.logging as diffusers_logging
+    import transformers.utils.logging as transformers_logging
+
     names = ("diffusers", "transformers")
     old = {n: logging.getLogger(n).level for n in names}
+    bars = [(m, m.is_progress_bar_enabled()) for m in (diffusers_logging, transformers_logging)]
     try:
         for n in names:
             logging.getLogger(n).setLevel(logging.ERROR)
+        for m, _ in bars:
+            m.disable_progress_bar()
         yield
     finally:
         for n, level in old.items():
             logging.getLogger(n).setLevel(level)
+        for m, enabled in bars:
+            if enabled:
+                m.enable_progress_bar()
 
 
 def build_pipeline(*, unet: Any, motion_adapter: Any, vae: Any, text_encoder: Any,

@@ -295,7 +295,9 @@ class GroundedCrossAttention:
                  attention_mask: Any = None, temb: Any = None, *args: Any, **kwargs: Any):
         st = self.state
         if (encoder_hidden_states is None or not st.active or hidden_states.ndim != 3
+                or not 0 < hidden_states.shape[0] <= st.rows
                 or attn.spatial_norm is not None or attn.group_norm is not None):
+            # Not a batch laid out as this render's frames (or nothing to do): stock path.
             return self.base(attn, hidden_states, encoder_hidden_states, attention_mask, temb,
                              *args, **kwargs)
         import torch

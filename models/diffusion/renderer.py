@@ -45,6 +45,19 @@ from .run import DenoiseCall, OutOfMemory, decode, denoise
 
 _DENOISE_SHARE = 0.92  # of the progress bar; decoding takes the rest
 LCM_STEPS = (4, 8)
+# Constructor keywords. The CLI passes its --option pairs both to the constructor and in
+# RenderSettings.options, so render() accepts (and ignores) these names there.
+CONSTRUCTOR_OPTIONS = ("base_model", "motion_adapter", "lcm_model", "device", "dtype",
+                       "local_files_only", "cache_dir")
+
+
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise BadInput(f"Option {name} must be true or false, got {value!r}.")
+        return low in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def _require_libraries() -> None:
@@ -120,6 +133,7 @@ class DiffusionRenderer:
             raise BadInput(f"Unknown dtype {dtype!r}.", hint=f"Use auto or one of {', '.join(dtypes)}.")
         self.dtype = dtypes[dtype]
         self._cuda = self.device.type == "cuda"
+        local_files_only = _flag("local_files_only", local_files_only)
         self._local_only, self._cache_dir = local_files_only, cache_dir
         self._lcm_model = lcm_model
         self._factory = pipeline_factory
@@ -177,21 +191,29 @@ class DiffusionRenderer:
         self._placed.pop(lcm, None)
         free_device_memory()
 
+    def _unplace(self, lcm: bool, pipe: Any) -> Job[Any]:
+        """Back to all-on-CPU, no offload hooks, no split; returns the pipeline (a fresh one
+        when the old placement could not be undone)."""
+        if lcm not in self._placed:
+            return pipe
+        self._placed.pop(lcm)
+        if reset_placement(pipe):
+            return pipe
+        # Sequential offload leaves the weights on the meta device: build a new pipeline.
+        self._drop(lcm)
+        fresh = yield from self._pipeline(lcm)
+        if fresh is pipe:
+            raise SpA2VError("The pipeline cannot leave sequential offload.",
+                             hint="Give the renderer a pipeline_factory that builds a new one.")
+        return fresh
+
     def _place(self, lcm: bool, pipe: Any, plan: TierPlan, free_noise: tuple | None) -> Job[Any]:
-        """Put ``pipe`` in ``plan``'s tier with FreeNoise set as asked; returns the pipeline
-        (a fresh one when the old placement could not be undone)."""
+        """Put ``pipe`` in ``plan``'s tier with FreeNoise set as asked; returns the pipeline."""
         wanted = (plan.tier, plan.split_rows, free_noise)
         if self._placed.get(lcm) == wanted:
             return pipe
-        if lcm in self._placed and not reset_placement(pipe):
-            # Sequential offload leaves the weights on the meta device: build a new pipeline.
-            self._drop(lcm)
-            fresh = yield from self._pipeline(lcm)
-            if fresh is pipe:
-                raise SpA2VError("The pipeline cannot leave sequential offload.",
-                                 hint="Give the renderer a pipeline_factory that builds a new one.")
-            pipe = fresh
-        self._placed.pop(lcm, None)
+        # FreeNoise swaps motion-module blocks, which offload hooks must not be holding.
+        pipe = yield from self._unplace(lcm, pipe)
         if free_noise:
             pipe.enable_free_noise(context_length=free_noise[0], context_stride=free_noise[1])
         elif pipe.free_noise_enabled:
@@ -205,7 +227,9 @@ class DiffusionRenderer:
     def render(self, layout: Layout, settings: RenderSettings, token: CancelToken) -> Job[None]:
         """Yields the clip's frames (:class:`Frame`, at the layout's frame rate) in order."""
         # 1. Check inputs
-        opts = parse_options(settings.options, defaults=self._defaults)
+        per_render = {k: v for k, v in (settings.options or {}).items()
+                      if k not in CONSTRUCTOR_OPTIONS}
+        opts = parse_options(per_render, defaults=self._defaults)
         if settings.memory_tier not in TIER_CHOICES:
             raise BadInput(f"Unknown memory tier {settings.memory_tier!r}.",
                            hint=f"Use one of: {', '.join(TIER_CHOICES)}.")
@@ -277,6 +301,8 @@ class DiffusionRenderer:
                 break
             except OutOfMemory as oom:
                 message = str(oom)
+            # Weights off the GPU first, so that the free VRAM read for the next plan is true.
+            pipe = yield from self._unplace(opts.lcm, pipe)
             free_device_memory()
             plan = yield from self._step_down(plan, settings, work, sizes, message)
         token.raise_if_cancelled()
@@ -306,7 +332,10 @@ class DiffusionRenderer:
                           "warning")
                 plan = smaller
         del latents
-        free_device_memory()
+        if self._cuda:
+            import torch
+
+            torch.cuda.empty_cache()  # give the VRAM back to other programs between renders
 
     def _step_down(self, plan: TierPlan, settings: RenderSettings, work: Workload,
                    sizes: ModelSizes, message: str) -> Job[TierPlan]:
