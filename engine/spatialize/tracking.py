@@ -195,14 +195,10 @@ class TemplateTracker:
         # Sample exactly the (sub-pixel) rectangle by resizing the integer crop around it.
         return cv2.resize(crop, size, interpolation=cv2.INTER_AREA).astype(np.float32)
 
-    def score(self, frame: np.ndarray, box_px: np.ndarray) -> float:
-        """Correlation of the template with ``box_px`` in ``frame`` (for other trackers)."""
-        patch = self._patch(_prep(frame), box_px)
-        templ = cv2.resize(self.template, patch.shape[::-1])
-        r = cv2.matchTemplate(patch, templ, cv2.TM_CCOEFF_NORMED)
-        return float(np.nan_to_num(r.max(), nan=0.0))
-
-    def update(self, frame: np.ndarray) -> tuple[np.ndarray | None, float]:
+    def update(self, frame: np.ndarray, *,
+               hint: np.ndarray | None = None) -> tuple[np.ndarray | None, float]:
+        """The object's box ``(x, y, w, h)`` in ``frame`` (None when lost) and the match score.
+        ``hint`` is another tracker's box: search around it instead of the predicted spot."""
         img = _prep(frame)
         h, w = img.shape
         best = (-1.0, None, 1.0)
@@ -211,10 +207,11 @@ class TemplateTracker:
             cand[2:] *= s
             ctx = _with_context(cand)
             tw, th = max(4, int(round(ctx[2]))), max(4, int(round(ctx[3])))
-            if self.lost:  # search everywhere
+            if self.lost and hint is None:  # search everywhere
                 region = np.array([-tw / 2, -th / 2, w + tw, h + th])
             else:
-                centre = self.box[:2] + self.box[2:] / 2 + self.velocity
+                centre = (self.box[:2] + self.box[2:] / 2 + self.velocity if hint is None
+                          else hint[:2] + hint[2:] / 2)
                 margin = max(8.0, 0.75 * max(self.box[2], self.box[3]),
                              2.0 * float(np.hypot(*self.velocity)))
                 region = np.array([centre[0] - tw / 2 - margin, centre[1] - th / 2 - margin,
@@ -250,7 +247,9 @@ class TemplateTracker:
 
 
 class MilTracker:
-    """OpenCV's MIL tracker, with each answer checked by template correlation."""
+    """OpenCV's MIL tracker proposes where the object went; a template search around that
+    spot pins it down and says when it is lost (MIL lags fast motion by a few pixels and never
+    reports losing anything)."""
 
     name = "mil"
 
@@ -261,14 +260,13 @@ class MilTracker:
 
     def update(self, frame: np.ndarray) -> tuple[np.ndarray | None, float]:
         ok, rect = self.tracker.update(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
-        if ok:
-            box = np.asarray(rect, dtype=float)
-            score = self.check.score(frame, box)
-            if score >= ACCEPT_SCORE:
-                self.check.box = box
-                return box, score
-        # MIL drifted or gave up: fall back to a template search for this frame.
-        return self.check.update(frame)
+        hint = np.asarray(rect, dtype=float) if ok else None
+        box, score = self.check.update(frame, hint=hint)
+        if box is not None and (hint is None or np.hypot(*(box[:2] - hint[:2])) > 4):
+            # MIL drifted: restart it where the template found the object.
+            self.tracker = cv2.TrackerMIL_create()
+            self.tracker.init(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), _int_rect(box))
+        return box, score
 
 
 def _int_rect(box_px) -> tuple[int, int, int, int]:
@@ -392,3 +390,40 @@ def parse_box(text: str, size: tuple[int, int] | None = None) -> Box:
     box = tuple(float(v) for v in values)
     _check_box(box)
     return box  # type: ignore[return-value]
+
+
+def track_layout_objects(clip: VideoClip, layout: Layout, *, tracker: str = "template",
+                         token: CancelToken | None = None) -> tuple[list[list[Box | None]], list[str]]:
+    """Follow each layout object through a video made from (or for) that layout.
+
+    Each object is picked up at its first box, at that frame's time in the video. Objects that
+    cannot be picked up or are lost stay unboxed there; nothing is refused, since how well the
+    video shows the layout is what is being measured.
+
+    Returns
+    -------
+    (tracks, notes) : one list of boxes per object (one per analysis frame), and what went
+    wrong, in words.
+    """
+    if tracker not in TRACKERS:
+        raise BadInput(f"Unknown tracker {tracker!r}.", hint=f"Use one of: {', '.join(TRACKERS)}.")
+    tracks, notes = [], []
+    for obj in layout.objects:
+        visible = obj.visible_frames()
+        if not visible:
+            tracks.append([None] * len(clip.frames))
+            continue
+        i = visible[0]
+        t = (i + 0.5) * layout.duration_s / layout.num_frames
+        start = int(np.argmin(np.abs(clip.times_s - t)))
+        try:
+            boxes, _ = run_tracker(clip, obj.boxes[i], start, tracker=tracker, token=token)
+        except BadInput as e:
+            notes.append(f"Object {obj.id} ({obj.label}) could not be picked up in the video: "
+                         f"{e.message}")
+            boxes = [None] * len(clip.frames)
+        lost = sum(b is None for b in boxes) / max(1, len(boxes))
+        if lost > MAX_LOST_FRACTION:
+            notes.append(f"Object {obj.id} ({obj.label}) was not found in {lost:.0%} of the video.")
+        tracks.append(boxes)
+    return tracks, notes
