@@ -8,6 +8,7 @@
   :mod:`engine.evaluation.agreement`.
 """
 
+from .jobs import check_job, spatialize_job
 from .panning import pan_gains, render_panned
 from .paths import SourcePath, azimuth_from_x, distance_from_box, path_from_object, x_from_azimuth
 from .render import SpatializeSettings, fit_to_duration, normalise_peak, spatialize_layout
@@ -16,6 +17,7 @@ from .video import VideoClip, read_video
 
 __all__ = [
     "ObjectTrack", "SourcePath", "SpatializeSettings", "VideoClip", "azimuth_from_x",
+    "check_job", "spatialize_job",
     "distance_from_box", "find_moving_region", "fit_to_duration", "normalise_peak", "pan_gains",
     "parse_box", "path_from_object", "read_video", "render_panned", "spatialize_layout",
     "track_object", "x_from_azimuth",

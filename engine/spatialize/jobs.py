@@ -126,12 +126,20 @@ def spatialize_job(sounds: Sounds, out_path: str | os.PathLike, *, layout: Layou
     # 4. Render each object along its path and mix.
     n = int(round(layout.duration_s * sample_rate))
     mix = np.zeros((2, n))
-    for k, obj in enumerate(o for o in layout.objects if o.id in fitted):
+    placed = [o for o in layout.objects if o.id in fitted and o.visible_frames()]
+    for obj in layout.objects:
+        if obj.id in fitted and not obj.visible_frames():
+            yield Log(f"Object {obj.id} ({obj.label}) has no box in any frame; it stays silent.",
+                      "warning")
+    if not placed:
+        raise BadInput("No object with a sound has a box in any frame.",
+                       hint="Give the objects boxes in the editor.")
+    for k, obj in enumerate(placed):
         token.raise_if_cancelled()
         path = path_from_object(layout, obj, fov_deg=settings.fov_deg,
                                 near_distance_m=settings.near_distance_m)
         mix += render_path(fitted[obj.id], sample_rate, path, settings)
-        yield report(0.2 + 0.65 * (k + 1) / len(fitted), f"{obj.label} placed")
+        yield report(0.2 + 0.65 * (k + 1) / len(placed), f"{obj.label} placed")
     stereo = normalise_peak(mix, peak_dbfs=settings.peak_dbfs, normalize=settings.normalize)
     token.raise_if_cancelled()
 
@@ -143,7 +151,7 @@ def spatialize_job(sounds: Sounds, out_path: str | os.PathLike, *, layout: Layou
         if how == "reencode":
             yield Log("The video's codec cannot be copied into an MP4; it was re-encoded as "
                       "H.264.", "warning")
-    yield report(1.0, f"{settings.method}, {len(fitted)} object(s)")
+    yield report(1.0, f"{settings.method}, {len(placed)} object(s)")
     return out_path
 
 

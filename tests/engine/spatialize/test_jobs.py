@@ -111,3 +111,18 @@ def test_cancel_leaves_nothing(tmp_path):
     with pytest.raises(Cancelled):
         run_job(job)
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_an_object_never_on_screen_stays_silent_with_a_warning(tmp_path):
+    mono = _mono(tmp_path / "hum.wav", 3.0)
+    layout = _crossing_layout()
+    layout.objects.append(LayoutObject(2, "bird", "a bird", "static", 0.9,
+                                       [None] * layout.num_frames))
+    events = []
+    run_job(spatialize_job(mono, tmp_path / "out.wav", layout=layout, token=CancelToken()),
+            events.append)
+    assert any(isinstance(e, Log) and e.level == "warning" and "bird" in e.message
+               for e in events)
+    layout.objects = layout.objects[1:]
+    with pytest.raises(BadInput, match="no box|No object"):
+        run_job(spatialize_job(mono, tmp_path / "o2.wav", layout=layout, token=CancelToken()))
