@@ -64,8 +64,10 @@ def smooth_spectra(st: StepSpectra, steps: int) -> StepSpectra:
     """Centred moving average of the step spectra over ``steps`` steps."""
     if steps <= 1 or st.p_l.shape[0] < 2:
         return st
-    f = lambda a: uniform_filter1d(a, steps, axis=0, mode="nearest")  # noqa: E731
-    return StepSpectra(f(st.s_lr.real) + 1j * f(st.s_lr.imag), f(st.p_l), f(st.p_r))
+    # Running sums can leave tiny negative powers next to loud steps; clip them.
+    f = lambda a: uniform_filter1d(a.astype(np.float64), steps, axis=0, mode="nearest")  # noqa: E731
+    return StepSpectra(f(st.s_lr.real) + 1j * f(st.s_lr.imag), np.maximum(f(st.p_l), 0.0),
+                       np.maximum(f(st.p_r), 0.0))
 
 
 def chunk_spans(n: int, sr: int, grid: AnalysisGrid) -> list[tuple[int, int, int, int]]:

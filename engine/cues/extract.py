@@ -133,7 +133,7 @@ def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
     act_frames = frame_mean(t, active.astype(float), None, duration, num_frames) >= 0.25
     loud = frame_mean(t, level, None, duration, num_frames)
     prox = frame_mean(t, proximity_from_level(env), None, duration, num_frames)
-    track = SourceTrack(id=sid, azimuth_deg=az, confidence=np.clip(conf, 0, 1),
+    track = SourceTrack(id=sid, azimuth_deg=az, confidence=np.clip(np.nan_to_num(conf), 0, 1),
                         loudness_db=loud, active=act_frames, proximity=np.clip(prox, 0, 1),
                         motion=label, motion_confidence=mconf)
     if hasattr(track, "evidence"):
