@@ -7,6 +7,8 @@ renderer's directions and the cue extractor's reading of them); ``spa2v bench`` 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..audio.io import Audio
@@ -16,7 +18,7 @@ from ..planning.heuristic import plan_layout_from_cues
 from .render import SpatializeSettings, fit_to_duration, spatialize_layout
 
 
-def roundtrip_error(layout: Layout, mono: np.ndarray, sample_rate: int, *,
+def roundtrip_error(layout: Layout, mono, sample_rate: int, *,
                     settings: SpatializeSettings | None = None, hrtf=None) -> dict:
     """Spatialize ``mono`` along every object of ``layout``, plan the result, compare.
 
@@ -24,8 +26,8 @@ def roundtrip_error(layout: Layout, mono: np.ndarray, sample_rate: int, *,
     ----------
     layout : the starting layout (one object gives the clearest figure: with several, each
         planned object is matched to the nearest original by mean x).
-    mono : np.ndarray [shape=(n,)], the sound given to every object (fitted to the clip by
-        looping or trimming).
+    mono : np.ndarray [shape=(n,)], the sound given to every object, or ``{object_id:
+        array}`` (each fitted to the clip by looping or trimming).
     sample_rate : Hz.
     settings : spatialize settings (default binaural, free field).
 
@@ -38,9 +40,10 @@ def roundtrip_error(layout: Layout, mono: np.ndarray, sample_rate: int, *,
     as ``layout_after``.
     """
     settings = settings or SpatializeSettings()
-    sound = fit_to_duration(mono, sample_rate, layout.duration_s, fit="loop")
-    stereo = spatialize_layout(layout, {o.id: sound for o in layout.objects}, sample_rate,
-                               settings=settings, hrtf=hrtf)
+    given = mono if isinstance(mono, dict) else {o.id: mono for o in layout.objects}
+    sounds = {oid: fit_to_duration(x, sample_rate, layout.duration_s, fit="loop")
+              for oid, x in given.items()}
+    stereo = spatialize_layout(layout, sounds, sample_rate, settings=settings, hrtf=hrtf)
     audio = Audio(stereo, sample_rate)
     cues = extract_cues(audio, num_frames=layout.num_frames,
                         max_sources=max(1, len(layout.objects)))
@@ -88,90 +91,113 @@ def _match(before: Layout, after: Layout):
 
 # -- the benchmark ----------------------------------------------------------------------------
 
-# Paths of the benchmark scenes: (name, azimuth start/end in degrees, distance start/end in m).
-SCENE_PATHS = (
-    ("static_left", (-50.0, -50.0), (3.0, 3.0)),
-    ("static_right", (40.0, 40.0), (3.0, 3.0)),
-    ("left_to_right", (-70.0, 70.0), (4.0, 4.0)),
-    ("right_to_left", (70.0, -70.0), (4.0, 4.0)),
-    ("approaching", (15.0, 15.0), (12.0, 2.0)),
-)
-BENCH_DURATION_S = 6.0
-BENCH_FRAMES = 16
-BENCH_RATE = 44100
-
-
-def roundtrip_bench(sources_dir, *, methods=("binaural", "stereo"), limit: int | None = None,
+def roundtrip_bench(sources_dir, *, quick: bool = False, methods=("binaural", "stereo"),
                     seed: int = 0, on_scene=None) -> dict:
-    """The round trip over benchmark layouts made from the development recordings.
+    """The round trip over the ``spa2v bench`` scenes.
 
-    For each recording and each path in :data:`SCENE_PATHS`: a 6 s excerpt is rendered
-    binaurally along the path and planned (16 frames, the class as hint): that plan is the
-    benchmark layout. Then another excerpt of the same recording goes round the trip
-    (:func:`roundtrip_error`) with each method.
+    Wire it into ``spa2v bench`` with ``roundtrip_table(roundtrip_bench(sources, quick=...))``.
+
+    Each benchmark scene (:func:`engine.evaluation.scenes.make_scenes`, the same seed and
+    sizes as ``spa2v bench``) is rendered and planned with the built-in planner: that plan is
+    the benchmark layout. Each of its objects then gets a fresh excerpt of the recording whose
+    true path is nearest to it, the layout goes round the trip (:func:`roundtrip_error`, free
+    field) with each method, and the x-centre error is recorded.
 
     Parameters
     ----------
     sources_dir : folder with ``sources.json`` and the FLAC recordings.
+    quick : the quick bench's scenes (2 per kind and condition, 5 s) instead of the full one
+        (8 per kind and condition, 6 s).
     methods : spatialize methods to measure.
-    limit : use only the first ``limit`` recordings (a quick run).
-    on_scene : called with each scene's row (for progress printing).
+    on_scene : called with each row as it is measured (progress printing).
 
     Returns
     -------
-    dict with ``scenes`` (rows: source, class, path, method, x_mae, x_max, frames,
-    plan_x_mae = the benchmark plan's error against the rendered path) and ``summary``
-    (per method: mean of the scene MAEs, pooled frame MAE, median, 90th percentile, share of
-    scenes within 0.03, scene count).
+    dict: ``rows`` (scene, kind, condition, method, x_mae, x_max, frames, objects,
+    objects_found) and ``summary`` per method (mean of scene MAEs, frame-pooled MAE, median,
+    90th percentile, share of scenes within 0.03, scene count).
     """
-    from ..binaural import render_binaural
+    from ..evaluation.scenes import SAMPLE_RATE, make_scenes, render_scene, truth_x
     from ..evaluation.sources import extend_source, load_catalogue, load_source
-    from .paths import x_from_azimuth
 
-    catalogue = load_catalogue(sources_dir)[:limit]
+    per_kind, duration = (2, 5.0) if quick else (8, 6.0)
+    scenes = make_scenes(load_catalogue(sources_dir), per_kind=per_kind, duration_s=duration,
+                         seed=seed)
+    # Scenes are rendered as spa2v bench renders them: with the full measured KEMAR set when
+    # the SOFA file sits beside the recordings. The trip uses the shipped set, as users do.
+    sofa = Path(sources_dir).parent / "hrtf" / "MIT_KEMAR_normal_pinna.sofa"
+    scene_hrtf = None
+    if sofa.exists():
+        from ..binaural import load_sofa
+        scene_hrtf = load_sofa(sofa, taps=512)
     rows = []
-    n = int(BENCH_DURATION_S * BENCH_RATE)
-    centres = (np.arange(BENCH_FRAMES) + 0.5) * BENCH_DURATION_S / BENCH_FRAMES
-    for k, info in enumerate(catalogue):
-        raw = load_source(info, BENCH_RATE)
-        for p, (name, az, dist) in enumerate(SCENE_PATHS):
-            rng = np.random.default_rng([seed, k, p])
-            scene_sound = extend_source(raw, BENCH_RATE, BENCH_DURATION_S, info.mode, rng)
-            trip_sound = extend_source(raw, BENCH_RATE, BENCH_DURATION_S, info.mode, rng)
-            stereo = render_binaural(scene_sound, BENCH_RATE, azimuth_deg=np.asarray(az),
-                                     distance_m=np.asarray(dist),
-                                     times_s=np.array([0.0, BENCH_DURATION_S]))
-            stereo = stereo / max(1e-9, float(np.abs(stereo).max())) * 0.5
-            cues = extract_cues(Audio(stereo.astype(np.float32), BENCH_RATE),
-                                num_frames=BENCH_FRAMES, max_sources=1)
-            layout = plan_layout_from_cues(cues, hint=f"a {info.cls.replace('_', ' ')}")
-            if not layout.objects:
-                continue
-            true_x = x_from_azimuth(np.interp(centres, [0.0, BENCH_DURATION_S], az))
-            plan_x = layout.objects[0].x_centres()
-            plan_err = [abs(x - t) for x, t in zip(plan_x, true_x) if x is not None]
-            for method in methods:
-                result = roundtrip_error(layout, trip_sound[:n], BENCH_RATE,
-                                         settings=SpatializeSettings(method=method))
-                row = {"source": info.id, "class": info.cls, "path": name, "method": method,
-                       "x_mae": result["x_mae"], "x_max": result["x_max"],
-                       "frames": result["frames"],
-                       "plan_x_mae": float(np.mean(plan_err)) if plan_err else float("nan")}
-                rows.append(row)
-                if on_scene is not None:
-                    on_scene(row)
-    summary = {}
-    for method in methods:
-        maes = np.array([r["x_mae"] for r in rows if r["method"] == method and r["frames"]])
-        frames = np.array([r["frames"] for r in rows if r["method"] == method and r["frames"]])
-        if maes.size == 0:
+    for scene in scenes:
+        stereo = render_scene(scene, scene_hrtf)
+        cues = extract_cues(Audio(stereo, SAMPLE_RATE), num_frames=BENCH_FRAMES)
+        layout = plan_layout_from_cues(cues)
+        if not layout.objects:
             continue
-        summary[method] = {
-            "x_mae_mean": float(maes.mean()),
-            "x_mae_pooled": float(np.sum(maes * frames) / np.sum(frames)),
-            "x_mae_median": float(np.median(maes)),
-            "x_mae_p90": float(np.percentile(maes, 90)),
-            "within_0_03": float(np.mean(maes <= 0.03)),
-            "scenes": int(maes.size),
-        }
-    return {"scenes": rows, "summary": summary}
+        # Each planned object sounds like the recording whose true path it is nearest to, in
+        # its own excerpt: two objects given one identical signal would fuse into one
+        # phantom source between them, which no recording of two things would do.
+        rng = np.random.default_rng([seed, scene.seed])
+        recordings = [load_source(src, SAMPLE_RATE) for src in scene.sources]
+        truth = [float(np.mean(x)) for x in truth_x(scene, BENCH_FRAMES)]
+        sounds = {}
+        for obj in layout.objects:
+            xs = [x for x in obj.x_centres() if x is not None]
+            k = int(np.argmin([abs(np.mean(xs) - t) for t in truth]))
+            sounds[obj.id] = extend_source(recordings[k], SAMPLE_RATE, duration,
+                                           scene.sources[k].mode, rng)
+        for method in methods:
+            r = roundtrip_error(layout, sounds, SAMPLE_RATE,
+                                settings=SpatializeSettings(method=method))
+            row = {"scene": scene.name, "kind": scene.kind, "condition": scene.condition,
+                   "method": method, "x_mae": r["x_mae"], "x_max": r["x_max"],
+                   "frames": r["frames"], "objects": r["objects"],
+                   "objects_found": r["objects_found"]}
+            rows.append(row)
+            if on_scene is not None:
+                on_scene(row)
+    return {"rows": rows, "summary": _summary(rows, methods),
+            "settings": {"quick": quick, "seed": seed, "scenes": len(scenes),
+                         "duration_s": duration, "frames": BENCH_FRAMES}}
+
+
+BENCH_FRAMES = 16  # as spa2v bench and SPEC's benchmarks
+
+
+def _summary(rows: list[dict], methods) -> dict:
+    out = {}
+    for method in methods:
+        mine = [r for r in rows if r["method"] == method and r["frames"]]
+        if not mine:
+            continue
+        maes = np.array([r["x_mae"] for r in mine])
+        frames = np.array([r["frames"] for r in mine])
+        out[method] = {"x_mae_mean": float(maes.mean()),
+                       "x_mae_pooled": float(np.sum(maes * frames) / np.sum(frames)),
+                       "x_mae_median": float(np.median(maes)),
+                       "x_mae_p90": float(np.percentile(maes, 90)),
+                       "within_0_03": float(np.mean(maes <= 0.03)), "scenes": len(mine)}
+    return out
+
+
+def roundtrip_table(result: dict) -> str:
+    """The round-trip figures as a small text table (for ``spa2v bench`` and the script)."""
+    rows = result["rows"]
+    methods = list(result["summary"])
+    kinds = list(dict.fromkeys(r["kind"] for r in rows))
+    lines = [f"Spatialize round trip (plan -> spatialize -> plan), x-centre MAE, "
+             f"{result['settings']['scenes']} scenes, target 0.03",
+             f"{'method':9s} " + " ".join(f"{k:>8s}" for k in kinds)
+             + f" {'mean':>6s} {'median':>6s} {'p90':>6s} {'<=0.03':>6s}"]
+    for m in methods:
+        cells = []
+        for k in kinds:
+            v = [r["x_mae"] for r in rows if r["method"] == m and r["kind"] == k and r["frames"]]
+            cells.append(f"{np.mean(v):8.3f}" if v else f"{'-':>8s}")
+        s = result["summary"][m]
+        lines.append(f"{m:9s} " + " ".join(cells) + f" {s['x_mae_mean']:6.3f} "
+                     f"{s['x_mae_median']:6.3f} {s['x_mae_p90']:6.3f} {s['within_0_03']:6.0%}")
+    return "\n".join(lines)
