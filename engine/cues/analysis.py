@@ -6,8 +6,9 @@ only compact per-step and per-block summaries are kept, so hours of audio fit in
 
 - per step (46 ms): the tracked azimuth of the dominant source, its spread and confidence,
   power, coherence, high-frequency balance, centroid, ITD and mean ILD;
-- per block (5 steps, 0.23 s): the DUET-style histogram of per-bin directions
-  (:mod:`engine.cues.separation`) and the pitch shift against the previous block;
+- per step, the DUET-style histograms of per-bin directions (bin weights and coherent
+  energy, 2 degree grid; :mod:`engine.cues.separation`);
+- per block (5 steps, 0.23 s): the pitch shift against the previous block;
 - onset times.
 """
 
@@ -46,10 +47,13 @@ class StepCues:
     centroid_hz: np.ndarray
     itd_s: np.ndarray
     ild_db: np.ndarray
-    block_hist: np.ndarray
+    step_hist: np.ndarray
+    step_energy: np.ndarray
+    step_gcc: np.ndarray
     pitch_shift_st: np.ndarray
     pitch_quality: np.ndarray
     onsets_s: list[float] = field(default_factory=list)
+    ild_gain: float = 1.0
 
     @property
     def times_s(self) -> np.ndarray:
@@ -92,8 +96,10 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
     n = stereo.shape[1]
     step_len = STEP_FRAMES * grid.hop
     parts: dict[str, list] = {k: [] for k in (
-        "az", "spread", "conf", "power", "coh", "hf", "cent", "itd", "ild", "hist", "logspec")}
+        "az", "spread", "conf", "power", "coh", "hf", "cent", "itd", "ild", "hist", "energy",
+        "gcc", "logspec")}
     onsets: list[float] = []
+    gains: list[float] = []
     logmat = spectral.log_frequency_matrix(grid)
     spans = chunk_spans(n, sample_rate, grid)
     for ci, (r0, c0, c1, r1) in enumerate(spans):
@@ -120,7 +126,12 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         parts["cent"].append(spectral.centroid_hz(pspec[a:b], grid))
         parts["itd"].append(ss.itd_s[a:b])
         parts["ild"].append(np.sum(ss.ild_db[a:b] * w, axis=1) / (w.sum(axis=1) + 1e-9))
-        parts["hist"].append(_blocks(bin_histograms(smooth_spectra(raw, 3), grid, model)[a:b]))
+        counts, energies = bin_histograms(smooth_spectra(raw, 3), grid, model,
+                                          ild_gain=ss.ild_gain)
+        parts["hist"].append(counts[a:b])
+        parts["energy"].append(energies[a:b])
+        parts["gcc"].append(ss.gcc[a:b, ::2].astype(np.float16))  # 2 degree grid
+        gains.append(ss.ild_gain)
         parts["logspec"].append(_blocks(np.log(pspec[a:b] @ logmat + 1e-12), mean=True))
         flux = spectral.spectral_flux(spec)
         frame_s = grid.hop / sample_rate
@@ -134,7 +145,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
     shift, quality = _pitch_shifts(cat["logspec"])
     return StepCues(grid.step_s, cat["az"], cat["spread"], cat["conf"], cat["power"],
                     cat["coh"], cat["hf"], cat["cent"], cat["itd"], cat["ild"], cat["hist"],
-                    shift, quality, onsets)
+                    cat["energy"], cat["gcc"], shift, quality, onsets, float(np.median(gains)) if gains else 1.0)
 
 
 def _blocks(a: np.ndarray, mean: bool = False) -> np.ndarray:

@@ -136,10 +136,9 @@ def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
     track = SourceTrack(id=sid, azimuth_deg=az, confidence=np.clip(np.nan_to_num(conf), 0, 1),
                         loudness_db=loud, active=act_frames, proximity=np.clip(prox, 0, 1),
                         motion=label, motion_confidence=mconf)
-    if hasattr(track, "evidence"):
-        track.evidence = {"lateral_deg": ev.lateral_deg, "level_db": ev.level_db,
-                          "coherence": ev.coherence, "hf_db": ev.hf_db,
-                          "self_decay": float(ev.self_decay)}
+    track.evidence = {"lateral_deg": ev.lateral_deg, "level_db": ev.level_db,
+                      "coherence": ev.coherence, "hf_db": ev.hf_db,
+                      "self_decay": float(ev.self_decay), "score_db": ev.score_db}
     return track
 
 
@@ -161,11 +160,31 @@ def _tag(tagger: Tagger, mono: np.ndarray, sr: int, notes: list[str]) -> list[Ta
     mono = np.asarray(mono, dtype=np.float32)
     if mono.size > TAG_MAX_S * sr:
         mono = _loudest_span(mono, sr, TAG_MAX_S)
+    mono = _levelled(mono, sr)
     try:
         return list(tagger.tag(mono, sr, top_k=5))
     except Exception as e:  # a tagger failure must not lose the spatial cues
         notes.append(f"The sound tagger failed ({type(e).__name__}: {e}); sources are unnamed.")
         return []
+
+
+def _levelled(mono: np.ndarray, sr: int) -> np.ndarray:
+    """Bring the sound to -20 dBFS (RMS of its louder half, peak kept below full scale).
+
+    The quantised tagger names quiet recordings poorly (a chainsaw at -26 dBFS reads as a
+    cow, at -6 dBFS as a chainsaw); where a sound sits does not depend on its level, but
+    what it is called should not either.
+    """
+    hop = max(1, int(0.05 * sr))
+    n = mono.size // hop
+    if n == 0:
+        return mono
+    e = np.sort(np.mean(mono[:n * hop].reshape(n, hop).astype(float) ** 2, axis=1))[n // 2:]
+    rms = float(np.sqrt(np.mean(e)))
+    if rms <= 1e-7:
+        return mono
+    gain = min(10 ** (-20 / 20) / rms, 0.99 / (float(np.max(np.abs(mono))) + 1e-12))
+    return (mono * gain).astype(np.float32)
 
 
 def _loudest_span(mono: np.ndarray, sr: int, seconds: float) -> np.ndarray:

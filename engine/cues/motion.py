@@ -25,7 +25,7 @@ LATERAL_MIN_DEG = 18.0
 LEVEL_MIN_DB = 4.0
 SELF_DECAY_DB_S = 8.0
 COHERENCE_DB_EQUIV = 25.0   # 0.1 of coherence change counts like 2.5 dB of level change
-HF_DB_EQUIV = 1.0
+HF_DB_EQUIV = 0.3
 
 
 @dataclass

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..jobs import CancelToken, Job, Progress
 from . import spectral
-from .analysis import BLOCK_STEPS, StepCues, chunk_spans, smooth_spectra, SMOOTH_STEPS
+from .analysis import SMOOTH_STEPS, StepCues, chunk_spans, smooth_spectra
 from .calibration import CueCalibration
 from .separation import (KAPPA_IPD, SIGMA_ILD_DB, BinModel, SourceSpec, bin_costs)
 from .spatial import STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, step_spectra, stft
@@ -25,20 +25,12 @@ from .tracking import track_azimuth
 PRIOR_SIGMA_DEG = 12.0
 
 
-def step_azimuths(specs: list[SourceSpec], n_steps: int) -> np.ndarray:
-    """Each source's coarse azimuth per step ``(P, S)``, from its per-block path."""
-    k = np.arange(n_steps) / BLOCK_STEPS - 0.5 + 0.5 / BLOCK_STEPS
-    out = np.empty((len(specs), n_steps))
-    for p, s in enumerate(specs):
-        out[p] = np.interp(k, np.arange(len(s.block_az)), s.block_az)
-    return out
-
-
-def assign_masks(st: StepSpectra, model: BinModel, az_steps: np.ndarray) -> np.ndarray:
+def assign_masks(st: StepSpectra, model: BinModel, az_steps: np.ndarray, *,
+                 ild_gain: float = 1.0) -> np.ndarray:
     """Soft masks ``(P, S, F)`` summing to one over sources: in-band bins go wholly to the
     best-matching source; other bins are split by the sources' in-band energy that step."""
     p_count, s_count = az_steps.shape
-    ild, u_re, u_im, _ = bin_costs(st, model)
+    ild, u_re, u_im, _, _ = bin_costs(st, model, ild_gain=ild_gain)
     idx = np.clip(np.round((az_steps - model.azimuth_deg[0]) /
                            (model.azimuth_deg[1] - model.azimuth_deg[0])).astype(int),
                   0, len(model.azimuth_deg) - 1)
@@ -71,7 +63,7 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
     """Per-source step cues (same layout as the mix's) for each of ``specs``."""
     grid = AnalysisGrid.for_rate(sample_rate)
     n_steps = len(mix.power)
-    coarse = step_azimuths(specs, n_steps)
+    coarse = np.stack([s.step_az for s in specs])
     step_len = STEP_FRAMES * grid.hop
     spans = chunk_spans(stereo.shape[1], sample_rate, grid)
     keys = ("az", "spread", "conf", "power", "coh", "hf", "cent", "itd", "ild")
@@ -84,7 +76,7 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
         s0 = r0 // step_len
         s_here = raw.p_l.shape[0]
         az_here = coarse[:, np.clip(np.arange(s0, s0 + s_here), 0, n_steps - 1)]
-        masks = assign_masks(smooth_spectra(raw, 3), model, az_here)
+        masks = assign_masks(smooth_spectra(raw, 3), model, az_here, ild_gain=mix.ild_gain)
         pspec = spectral.step_power_spectrum(spec)
         a, b = (c0 - r0) // step_len, min((c1 - r0 + step_len - 1) // step_len, s_here)
         for p in range(len(specs)):
@@ -114,7 +106,8 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
         c = {k: np.concatenate(v) for k, v in d.items()}
         out.append(StepCues(mix.step_s, c["az"], c["spread"], c["conf"], c["power"], c["coh"],
                             c["hf"], c["cent"], c["itd"], c["ild"], np.zeros((0, 0)),
-                            np.zeros(0), np.zeros(0), list(mix.onsets_s)))
+                            np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0), np.zeros(0), list(mix.onsets_s),
+                            mix.ild_gain))
     return out
 
 
@@ -138,7 +131,8 @@ def masked_signals(stereo: np.ndarray, sample_rate: int, per_source: list[StepCu
         raw = step_spectra(spec)
         s0 = r0 // step_len
         az_here = az[:, np.clip(np.arange(s0, s0 + raw.p_l.shape[0]), 0, n_steps - 1)]
-        masks = assign_masks(smooth_spectra(raw, 3), model, az_here)
+        masks = assign_masks(smooth_spectra(raw, 3), model, az_here,
+                             ild_gain=per_source[0].ild_gain)
         t_frames = spec.shape[1]
         mid = 0.5 * (spec[0] + spec[1])
         for p in range(len(per_source)):

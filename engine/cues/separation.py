@@ -63,22 +63,31 @@ def bin_model(grid: AnalysisGrid, hrirs: HrirSet | None = None) -> BinModel:
                     ph.imag.T.astype(np.float32))
 
 
-def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None)):
-    """Observed per-bin cues of steps ``sel_steps``: ``(ild (S, F'), u_re, u_im, weight)``."""
+def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain: float = 1.0):
+    """Observed per-bin cues of steps ``sel_steps``: ``(ild (S, F'), u_re, u_im, weight,
+    energy)``.
+
+    ``ild_gain`` (see :func:`engine.cues.spatial.estimate_ild_gain`) rescales the observed
+    ILDs to KEMAR's strength, so reverberation does not pull every bin toward the centre.
+    ``weight`` counts a bin by how clearly it stands above the step's quiet bins (log-level,
+    0 at 40 dB below the step's loudest bin, 1 at its top) times its excess coherence, so a
+    quieter source still owns the bins it dominates; ``energy`` is ``P_L + P_R``.
+    """
     s_lr = st.s_lr[sel_steps][:, model.sel]
     p_l = st.p_l[sel_steps][:, model.sel]
     p_r = st.p_r[sel_steps][:, model.sel]
     sub = StepSpectra(s_lr, p_l, p_r)
     d_l, d_r = coherent_powers(sub)
-    ild = (10 * np.log10((d_r + 1e-20) / (d_l + 1e-20))).astype(np.float32)
+    ild = (10 * np.log10((d_r + 1e-20) / (d_l + 1e-20)) / max(ild_gain, 0.25)).astype(np.float32)
     mag = np.abs(s_lr) + 1e-20
     u_re = (s_lr.real / mag).astype(np.float32)
     u_im = (s_lr.imag / mag).astype(np.float32)
     energy = p_l + p_r
     msc = np.abs(s_lr) ** 2 / (p_l * p_r + 1e-20)
-    share = energy / (energy.sum(axis=1, keepdims=True) + 1e-20)
-    weight = (share * np.clip((msc - 0.3) / 0.7, 0.0, 1.0)).astype(np.float32)
-    return ild, u_re, u_im, weight
+    db = 10 * np.log10(energy + 1e-20)
+    level = np.clip((db - (db.max(axis=1, keepdims=True) - 40.0)) / 40.0, 0.0, 1.0)
+    weight = (level * np.clip((msc - 0.3) / 0.7, 0.0, 1.0)).astype(np.float32)
+    return ild, u_re, u_im, weight, (energy * np.clip((msc - 0.3) / 0.7, 0, 1)).astype(np.float32)
 
 
 def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
@@ -94,133 +103,187 @@ def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
     return out
 
 
-def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel) -> np.ndarray:
-    """Per-step direction histograms ``(S, A)``: the weight of bins pointing at each azimuth."""
-    ild, u_re, u_im, weight = bin_costs(st, model)
+def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
+                   ild_gain: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-step direction histograms ``(S, A)`` twice: bin weights (for finding sources) and
+    coherent bin energy (for telling whether two directions rise and fall together)."""
+    ild, u_re, u_im, weight, energy = bin_costs(st, model, ild_gain=ild_gain)
     idx = bin_directions(ild, u_re, u_im, model)
     s, _ = idx.shape
     a = len(model.azimuth_deg)
     flat = (np.arange(s)[:, None] * a + idx).ravel()
-    return np.bincount(flat, weights=weight.ravel(), minlength=s * a).reshape(s, a)
+    counts = np.bincount(flat, weights=weight.ravel(), minlength=s * a).reshape(s, a)
+    energies = np.bincount(flat, weights=energy.ravel(), minlength=s * a).reshape(s, a)
+    return counts.astype(np.float32), energies.astype(np.float32)
 
 
 # -- finding sources in the histograms ------------------------------------------------------
 
-PEAK_MIN_SHARE = 0.14      # a peak must hold this share of its block's coherent energy
-PEAK_HALF_WIDTH_DEG = 8.0  # a peak's mass is summed over +-8 degrees
-MIN_SEPARATION_DEG = 16.0
-TRACK_MIN_SHARE = 0.2      # a kept source holds this share of the clip's coherent energy ...
-TRACK_MIN_PRESENCE = 0.3   # ... over at least this fraction of the active blocks
-GATE_DEG = 10.0            # a peak joins a track within this (plus 5 deg per missed block)
+NEAR_DEG = 14.0            # bins within this of a source's direction belong to it
+PEAK_MIN_SHARE = 0.3       # a residual peak must hold this share of its block's residual
+RESIDUAL_MIN = 0.08        # ... and the residual this share of the block's bins
+PEAK_HALF_WIDTH_DEG = 8.0
+TRACK_MIN_SHARE = 0.4      # a further source holds this share of the residual where seen
+TRACK_MIN_PRESENCE = 0.35  # ... over at least this fraction of the active blocks
+MIN_SEPARATION_DEG = 24.0
+MAX_COMODULATION = 0.55    # reflections rise and fall with their source; a second source not
+MIN_GCC_PROMINENCE = 0.3   # a source makes its own peak in the steered GCC-PHAT
+GATE_DEG = 12.0
+BLOCK_STEPS = 5
+
 
 
 @dataclass
 class SourceSpec:
-    """A source found in the direction histograms: coarse azimuth per block ``(K,)``
-    (filled across the blocks where it was not seen), where it was seen, and its share of
-    the clip's coherent energy."""
+    """A source: coarse azimuth per step ``(S,)``, the steps where it was seen, and its share
+    of the bins where it was seen."""
 
-    block_az: np.ndarray
+    step_az: np.ndarray
     seen: np.ndarray
     share: float
 
 
-def _block_peaks(h: np.ndarray, az: np.ndarray) -> list[tuple[float, float]]:
-    """``(azimuth, mass share)`` of the peaks of one normalised, smoothed histogram row."""
+def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list[SourceSpec]:
+    """The dominant source (the mix's tracked azimuth) plus up to ``max_sources - 1`` more.
+
+    Further sources are looked for in the *residual* histograms, with the bins near every
+    source found so far removed: block-wise peaks (5 steps, 0.23 s) are linked over time,
+    and a linked track is kept only if it is present in enough of the active blocks, holds
+    enough of their bins, stays clear of the sources already found, and its energy does
+    *not* rise and fall with theirs (which is what reflections and reverberant smearing of
+    one source do), and the steered GCC-PHAT shows a peak of its own there (bins pulled
+    toward the centre by reverberation make none).
+    """
+    main = SourceSpec(np.asarray(steps.azimuth_deg, float), mix_active.copy(), 1.0)
+    specs = [main]
+    counts = np.asarray(steps.step_hist, dtype=float)
+    energies = np.asarray(steps.step_energy, dtype=float)
+    gcc = np.asarray(steps.step_gcc, dtype=np.float32)
+    if max_sources <= 1 or counts.size == 0 or mix_active.sum() < 3 * BLOCK_STEPS:
+        return specs
+    az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
+    while len(specs) < max_sources:
+        cand = _next_source(counts, energies, gcc, az, specs, mix_active)
+        if cand is None:
+            break
+        specs.append(cand)
+    return specs
+
+
+def _near(az: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """``(S, A)`` mask of grid azimuths within NEAR_DEG of each step's ``centre``."""
+    return np.abs(az[None, :] - centre[:, None]) <= NEAR_DEG
+
+
+def _blocks(a: np.ndarray) -> np.ndarray:
+    k = -(-a.shape[0] // BLOCK_STEPS)
+    pad = k * BLOCK_STEPS - a.shape[0]
+    if pad:
+        a = np.concatenate([a, np.zeros((pad,) + a.shape[1:])])
+    return a.reshape(k, BLOCK_STEPS, *a.shape[1:]).sum(axis=1)
+
+
+def _gcc_prominence(gcc: np.ndarray, az: np.ndarray, step_az: np.ndarray,
+                    sel: np.ndarray) -> float:
+    """How much the steered GCC stands out at the candidate's direction: its best value
+    within +-6 degrees minus the mean of the values 20-30 degrees to either side, averaged
+    over the steps ``sel``. A source makes a peak; smeared reverberation does not."""
+    if sel.sum() == 0:
+        return 0.0
+    g = gcc[sel].astype(float)
+    a = step_az[sel]
+    d = az[None, :] - a[:, None]
+    at = np.where(np.abs(d) <= 6, g, -np.inf).max(axis=1)
+    ring = (np.abs(d) >= 20) & (np.abs(d) <= 30)
+    side = np.sum(np.where(ring, g, 0), axis=1) / np.maximum(ring.sum(axis=1), 1)
+    return float(np.mean(at - side))
+
+
+def _next_source(counts, energies, gcc, az, specs, mix_active) -> SourceSpec | None:
+    taken = np.zeros(counts.shape, bool)
+    for sp in specs:
+        taken |= _near(az, sp.step_az)
+    resid = np.where(taken, 0.0, counts)
+    blk_tot = _blocks(counts).sum(axis=1)
+    blk = gaussian_filter1d(_blocks(resid), 1.0, axis=1, mode="nearest")
+    res_tot = blk.sum(axis=1)
+    # Peaks are judged within the residual (a quiet second source is still concentrated
+    # there, diffuse reverberation is not), provided the residual is not negligible.
+    blk_share = np.where((res_tot >= RESIDUAL_MIN * blk_tot)[:, None],
+                         blk / np.maximum(res_tot[:, None], 1e-12), 0.0)
+    blk_active = _blocks(mix_active.astype(float)) > 0
+    tracks = _link_peaks(blk_share, az, blk_active)
+    n_active = max(1, int(blk_active.sum()))
+    best = None
+    for tr in tracks:
+        blocks = np.asarray(tr["blocks"])
+        presence = len(blocks) / n_active
+        share = float(np.mean(tr["mass"]))
+        if presence < TRACK_MIN_PRESENCE or share < TRACK_MIN_SHARE:
+            continue
+        n = counts.shape[0]
+        k = (np.arange(n) + 0.5) / BLOCK_STEPS - 0.5
+        step_az = np.interp(k, blocks, tr["az"])
+        if any(np.median(np.abs(step_az - sp.step_az)) < MIN_SEPARATION_DEG for sp in specs):
+            continue
+        comod = _comodulation(energies, az, step_az, specs, mix_active)
+        seen = np.repeat(np.isin(np.arange(len(blk_share)), blocks), BLOCK_STEPS)[:n]
+        prom = _gcc_prominence(gcc, az, step_az, seen & mix_active)
+        if comod > MAX_COMODULATION or prom < MIN_GCC_PROMINENCE:
+            continue
+        score = share * presence
+        if best is None or score > best[0]:
+            best = (score, SourceSpec(step_az, seen & mix_active, share))
+    return None if best is None else best[1]
+
+
+def _link_peaks(share: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[dict]:
+    """Greedy nearest-neighbour linking of per-block peaks into tracks."""
     step = az[1] - az[0]
     half = int(round(PEAK_HALF_WIDTH_DEG / step))
-    sep = int(round(MIN_SEPARATION_DEG / step))
-    peaks = []
-    order = np.argsort(h)[::-1]
-    taken = np.zeros(len(h), bool)
-    for i in order[:12]:
-        if taken[i] or h[i] < 0.25 * h[order[0]]:
-            continue
-        lo, hi = max(0, i - half), min(len(h), i + half + 1)
-        mass = float(h[lo:hi].sum())
-        taken[max(0, i - sep):i + sep + 1] = True
-        if mass >= PEAK_MIN_SHARE:
-            # Centroid within the peak: finer than the 2 degree grid.
-            peaks.append((float(np.sum(h[lo:hi] * az[lo:hi]) / (h[lo:hi].sum() + 1e-12)), mass))
-    return peaks
-
-
-def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list[SourceSpec]:
-    """Up to ``max_sources`` sources from the per-block direction histograms of ``steps``
-    (a :class:`engine.cues.analysis.StepCues`); sorted by energy share. Always at least one
-    (the whole mix) when anything is active."""
-    from .analysis import BLOCK_STEPS
-    hist = np.asarray(steps.block_hist, dtype=float)
-    k_count, _ = hist.shape
-    az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
-    n_steps = len(mix_active)
-    block_active = np.array([mix_active[b * BLOCK_STEPS:(b + 1) * BLOCK_STEPS].any()
-                             for b in range(k_count)]) if n_steps else np.zeros(k_count, bool)
-    whole = SourceSpec(np.zeros(k_count), block_active.copy(), 1.0)
-    if max_sources <= 1 or block_active.sum() < 3:
-        return [whole]
-    tot = hist.sum(axis=1, keepdims=True)
-    norm = np.where(tot > 0, hist / np.maximum(tot, 1e-20), 0.0)
-    norm = gaussian_filter1d(gaussian_filter1d(norm, 1.0, axis=1, mode="nearest"),
-                             1.0, axis=0, mode="nearest")
     tracks: list[dict] = []
-    for b in np.nonzero(block_active)[0]:
-        peaks = sorted(_block_peaks(norm[b], az), key=lambda p: -p[1])
+    for b in np.nonzero(active)[0]:
+        h = share[b]
+        peaks = []
+        order = np.argsort(h)[::-1]
+        taken = np.zeros(len(h), bool)
+        for i in order[:8]:
+            if taken[i]:
+                continue
+            lo, hi = max(0, i - 2 * half), min(len(h), i + 2 * half + 1)
+            taken[lo:hi] = True
+            lo, hi = max(0, i - half), min(len(h), i + half + 1)
+            mass = float(h[lo:hi].sum())
+            if mass >= PEAK_MIN_SHARE:
+                peaks.append((float(np.sum(h[lo:hi] * az[lo:hi]) / (h[lo:hi].sum() + 1e-12)), mass))
         used: set[int] = set()
-        for a, mass in peaks:
+        for a, mass in sorted(peaks, key=lambda p: -p[1]):
             best, best_d = None, None
             for ti, tr in enumerate(tracks):
-                if ti in used:
-                    continue
                 gap = b - tr["blocks"][-1]
                 d = abs(a - tr["az"][-1])
-                if gap <= 12 and d <= GATE_DEG + 5.0 * (gap - 1) and (best_d is None or d < best_d):
+                if ti in used or gap > 12 or d > GATE_DEG + 6.0 * (gap - 1):
+                    continue
+                if best_d is None or d < best_d:
                     best, best_d = ti, d
             if best is None:
                 tracks.append({"blocks": [b], "az": [a], "mass": [mass]})
                 used.add(len(tracks) - 1)
             else:
-                tr = tracks[best]
-                tr["blocks"].append(b)
-                tr["az"].append(a)
-                tr["mass"].append(mass)
+                for key, v in (("blocks", b), ("az", a), ("mass", mass)):
+                    tracks[best][key].append(v)
                 used.add(best)
-    n_active = max(1, int(block_active.sum()))
-    kept = []
-    for tr in tracks:
-        presence = len(tr["blocks"]) / n_active
-        share = float(np.sum(tr["mass"])) / n_active
-        if presence >= TRACK_MIN_PRESENCE and share >= TRACK_MIN_SHARE:
-            kept.append((share, tr))
-    kept.sort(key=lambda p: -p[0])
-    kept = _drop_duplicates(kept)[:max_sources]
-    if len(kept) <= 1:
-        return [whole]
-    specs = []
-    for share, tr in kept:
-        blocks = np.asarray(tr["blocks"])
-        seen = np.zeros(k_count, bool)
-        seen[blocks] = True
-        specs.append(SourceSpec(np.interp(np.arange(k_count), blocks, tr["az"]), seen, share))
-    return specs
+    return tracks
 
 
-def _drop_duplicates(kept: list) -> list:
-    """Two tracks that stay within the separation distance are one source seen twice."""
-    out: list = []
-    for share, tr in kept:
-        dup = False
-        for _, other in out:
-            common = sorted(set(tr["blocks"]) & set(other["blocks"]))
-            a1 = np.interp(tr["blocks"], tr["blocks"], tr["az"])
-            if common:
-                d = np.abs(np.interp(common, tr["blocks"], tr["az"])
-                           - np.interp(common, other["blocks"], other["az"]))
-                dup = float(np.median(d)) < MIN_SEPARATION_DEG
-            else:
-                dup = abs(float(np.median(a1)) - float(np.median(other["az"]))) < MIN_SEPARATION_DEG
-            if dup:
-                break
-        if not dup:
-            out.append((share, tr))
-    return out
+def _comodulation(energies, az, step_az, specs, active) -> float:
+    """Highest correlation of the candidate's step energy (dB) with any found source's."""
+    cand = np.log10(np.sum(energies * _near(az, step_az), axis=1) + 1e-12)
+    worst = -1.0
+    for sp in specs:
+        ref = np.log10(np.sum(energies * _near(az, sp.step_az), axis=1) + 1e-12)
+        sel = active & np.isfinite(cand) & np.isfinite(ref)
+        if sel.sum() < 8 or np.std(cand[sel]) < 1e-6 or np.std(ref[sel]) < 1e-6:
+            continue
+        worst = max(worst, float(np.corrcoef(cand[sel], ref[sel])[0, 1]))
+    return worst

@@ -144,6 +144,7 @@ class SpatialSteps:
     band_weight: np.ndarray
     coherence: np.ndarray
     power: np.ndarray
+    ild_gain: float = 1.0
 
 
 def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
@@ -171,7 +172,7 @@ def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
     conf = np.clip(gcc_peak, 0.0, 1.0) * np.clip(coherence, 0.0, 1.0)
     loglik = fuse(gcc, ild, w, cal, ild_gain)
     power = 0.5 * np.mean(st.p_l + st.p_r, axis=1) / STEP_FRAMES
-    return SpatialSteps(loglik, gcc, conf, itd, ild, w, coherence, power)
+    return SpatialSteps(loglik, gcc, conf, itd, ild, w, coherence, power, float(ild_gain))
 
 
 def fuse(gcc: np.ndarray, ild: np.ndarray, w: np.ndarray, cal, ild_gain: float) -> np.ndarray:

@@ -6,14 +6,16 @@ path and renders them with the KEMAR renderer (:mod:`engine.binaural`):
 ========  ====================================================================
 static    at one azimuth (-75 to 75 degrees), 2 m away
 sweep     around the head at 2.5 m, left to right or right to left (+-60..80 degrees)
-passby    a straight pass 6-8 m in front at 8-14 m/s, Doppler on
+passby    a straight walking-pace pass 3-4 m in front (ends at +-70..78 degrees, 8-19 m
+          away; 2.7-6 m/s), Doppler on
 approach  from 7 m to 1.5 m at a fixed azimuth (recede: the reverse)
 pair      two different sources at once, 40 degrees or more apart; one may sweep
 ========  ====================================================================
 
-Conditions: ``anechoic`` (free field), and ``reverb``: a 14 x 11 x 4 m room with RT60 0.5 s
-(first-order images and a diffuse tail; critical distance 2.0 m) plus independent pink noise
-in each ear at 10 dB SNR. Ground truth per video frame: azimuth at the frame's centre time,
+Conditions: ``anechoic`` (free field), and ``reverb``: a 20 x 16 x 6 m hall with RT60 0.5 s
+(first-order images and a diffuse tail; critical distance 3.5 m, so the direct-to-reverberant
+ratio is about +5 dB at 2 m, 0 dB at 3.5 m, -6 dB at 7 m) plus independent pink noise in each
+ear at 10 dB SNR (of the whole clip's power). Ground truth per video frame: azimuth at the frame's centre time,
 x-centre ``0.5 + az / 180``, relative proximity ``r_min / r``, the motion label, the class.
 """
 
@@ -33,9 +35,9 @@ from .sources import SourceInfo, active_rms, extend_source, load_source
 SAMPLE_RATE = 44100
 CONDITIONS = ("anechoic", "reverb")
 KINDS = ("static", "sweep", "passby", "approach", "recede", "pair")
-REVERB_ROOM = dict(rt60_s=0.5, size_m=(14.0, 11.0, 4.0))
+REVERB_ROOM = dict(rt60_s=0.5, size_m=(20.0, 16.0, 6.0))
 SNR_DB = 10.0
-LEVEL_DBFS = -26.0
+LEVEL_DBFS = -22.0
 
 # What the benchmark calls each catalogue class, and the tagger nouns that count as right.
 CANONICAL = {"aircraft": "airplane", "car_horn": "car", "applause": "crowd"}
@@ -111,10 +113,10 @@ def _sweep(rng, d, direction):
 
 
 def _passby(rng, d, direction):
-    lateral = rng.uniform(6.0, 8.0)
-    speed = rng.uniform(8.0, 14.0)
+    lateral = rng.uniform(3.0, 4.0)
+    reach = lateral * np.tan(np.deg2rad(rng.uniform(70.0, 78.0)))  # ends at +-70..78 degrees
     t = np.linspace(0.0, d, 61)
-    x = direction * speed * (t - d / 2 + rng.uniform(-0.3, 0.3))
+    x = direction * reach * (2 * t / d - 1)
     return Path(t, np.rad2deg(np.arctan2(x, lateral)), np.hypot(x, lateral),
                 "left_to_right" if direction > 0 else "right_to_left", doppler=True)
 
