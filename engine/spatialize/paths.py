@@ -23,11 +23,9 @@ import numpy as np
 
 from ..errors import BadInput
 from ..layout import Box, Layout, LayoutObject
+from ..planning.heuristic import SIZE_FAR, SIZE_SPAN
 from ..planning.priors import prior_for
 
-# The heuristic planner's size law: scale = SIZE_FAR + SIZE_SPAN * proximity (heuristic._boxes).
-SIZE_FAR = 0.6
-SIZE_SPAN = 0.6
 MIN_PROXIMITY = 0.1   # a box this small or smaller sits at 10x the near distance
 MAX_PROXIMITY = 2.0   # boxes bigger than the nearest planned size come closer still
 DEFAULT_NEAR_M = 1.5
