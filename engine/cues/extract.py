@@ -1,9 +1,18 @@
 """Cue extraction: from stereo audio to per-video-frame spatial and semantic cues.
 
-This first extractor hears one source: per video frame it estimates the interaural time
-difference (GCC-PHAT) and level difference, maps them to azimuth with a spherical-head model,
-and measures loudness, spectral centroid and activity. The spatial-hearing work replaces it
-with calibrated, tracked, multi-source cues behind the same signature.
+Stages (each in its own module):
+
+1. :mod:`engine.cues.analysis`: one pass over the recording in chunks: interaural cues
+   (GCC-PHAT ITD, per-band ILD, coherence; :mod:`engine.cues.spatial`) fused into an azimuth
+   likelihood calibrated on the MIT KEMAR HRTF (:mod:`engine.cues.calibration`) and smoothed
+   by an HMM tracker (:mod:`engine.cues.tracking`); loudness, centroid, onsets, pitch drift
+   (:mod:`engine.cues.spectral`); per-bin direction histograms.
+2. :mod:`engine.cues.separation`: how many sources (up to ``max_sources``) and where; for
+   more than one, a second pass tracks each on its own time-frequency mask.
+3. Per source: activity, proximity, motion label (:mod:`engine.cues.motion`), tags on its
+   own (masked) signal; everything resampled to the video frames.
+
+Mono input gives one source with unknown direction (NaN azimuth, confidence 0) and a note.
 """
 
 from __future__ import annotations
@@ -11,13 +20,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..audio.io import Audio
-from ..jobs import CancelToken
+from ..errors import BadInput
+from ..jobs import CancelToken, Job, run_job, stage_progress
 from ..protocols import Tagger
-from .types import Cues, SourceTrack
+from .analysis import StepCues, analyse_mix_job
+from .calibration import default_calibration
+from .frames import activity_mask, frame_mean, proximity_from_level
+from .motion import classify_motion, level_envelope
+from .multisource import analyse_sources_job, masked_signals
+from .separation import bin_model, find_sources
+from .spatial import AnalysisGrid
+from .types import Cues, SourceTrack, Tag
 
-SPEED_OF_SOUND = 343.0
-HEAD_RADIUS_M = 0.0875
-MAX_ITD_S = HEAD_RADIUS_M / SPEED_OF_SOUND * (np.pi / 2 + 1)  # Woodworth at 90 degrees
+EXTRACTOR = "spatial/1"
+TAG_MAX_S = 10.0
 
 
 def extract_cues(audio: Audio, *, num_frames: int, tagger: Tagger | None = None,
@@ -26,104 +42,159 @@ def extract_cues(audio: Audio, *, num_frames: int, tagger: Tagger | None = None,
 
     Parameters
     ----------
-    audio : Audio with samples ``[shape=(1 or 2, n)]``.
+    audio : Audio with samples ``[shape=(1 or 2, n)]``, channel 0 = left.
     num_frames : video frames; frame i covers ``[i, i+1) * duration / num_frames``.
-    tagger : names what is sounding (optional).
-    max_sources : upper bound on separated sources (this extractor finds at most one).
+    tagger : names what is sounding (optional); each separated source is tagged on its own
+        masked signal.
+    token : cancel flag, checked between chunks and stages.
+    max_sources : upper bound on separated sources (1 to 3).
+
+    Returns
+    -------
+    Cues with one :class:`SourceTrack` per source found.
     """
-    x = audio.samples
-    sr = audio.sample_rate
-    n = x.shape[-1]
-    edges = np.linspace(0, n, num_frames + 1).astype(int)
-    az = np.full(num_frames, np.nan)
-    conf = np.zeros(num_frames)
-    loud = np.full(num_frames, -120.0)
-    centroid = np.zeros(num_frames)
-    for i in range(num_frames):
-        if token is not None:
-            token.raise_if_cancelled()
-        seg = x[:, edges[i]:edges[i + 1]]
-        if seg.shape[-1] < 64:
-            continue
-        rms = float(np.sqrt(np.mean(seg.astype(np.float64) ** 2)))
-        loud[i] = 20 * np.log10(max(rms, 1e-6))
-        centroid[i] = _centroid(seg.mean(axis=0), sr)
-        if audio.is_mono:
-            continue
-        itd, coherence = _gcc_phat(seg[0], seg[1], sr)
-        ild_db = 10 * np.log10((np.mean(seg[1] ** 2) + 1e-12) / (np.mean(seg[0] ** 2) + 1e-12))
-        az_itd = _itd_to_azimuth(itd)
-        az_ild = float(np.clip(ild_db / 20.0, -1, 1) * 90.0)
-        az[i] = 0.7 * az_itd + 0.3 * az_ild
-        conf[i] = coherence
-    # Active: within 30 dB of the loudest frame and above a -75 dBFS floor.
-    active = (loud >= loud.max() - 30.0) & (loud > -75.0)
-    conf = np.where(active, conf, 0.0)
-    proximity = _proximity(loud, active)
+    return run_job(extract_cues_job(audio, num_frames=num_frames, tagger=tagger, token=token,
+                                    max_sources=max_sources))
+
+
+def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = None,
+                     token: CancelToken | None = None, max_sources: int = 3) -> Job[Cues]:
+    """:func:`extract_cues` as a job: yields progress (with ETA) and returns the Cues."""
+    if int(num_frames) < 1:
+        raise BadInput(f"num_frames must be at least 1, got {num_frames}.")
+    if not 1 <= int(max_sources) <= 3:
+        raise BadInput(f"max_sources must be 1, 2 or 3, got {max_sources}.")
+    num_frames = int(num_frames)
+    sr = int(audio.sample_rate)
+    if audio.samples.shape[-1] < int(0.1 * sr):
+        raise BadInput(f"The audio is {audio.duration_s * 1000:.0f} ms long; cues need at "
+                       "least 0.1 s.", hint="Use a longer recording.")
+    report = stage_progress("cues")
+    stereo = audio.stereo()
+    cal = default_calibration()
+    grid = AnalysisGrid.for_rate(sr)
+    model = bin_model(grid)
+    steps = yield from analyse_mix_job(
+        stereo, sr, cal, model, token=token,
+        report=lambda f, d="": report(0.6 * f, f"listening: {d}"))
+    duration = audio.duration_s
     notes = list(audio.notes)
-    tags = tagger.tag(audio.mono(), sr) if tagger is not None else []
-    source = SourceTrack(
-        id=1, azimuth_deg=az, confidence=conf, loudness_db=loud, active=active,
-        proximity=proximity, tags=list(tags),
-    )
-    source.motion, source.motion_confidence = _motion(source)
-    return Cues(duration_s=audio.duration_s, num_frames=num_frames, sample_rate=sr,
-                mono=audio.is_mono, loudness_db=loud, centroid_hz=centroid, onsets_s=[],
-                sources=[source], tags=list(tags), notes=notes, extractor="basic")
+    mix_active = activity_mask(steps.power)
+    if audio.is_mono:
+        sources = [_mono_source(steps, mix_active, duration, num_frames)]
+    else:
+        specs = find_sources(steps, mix_active, max_sources=max_sources)
+        if len(specs) > 1:
+            per_source = yield from analyse_sources_job(
+                stereo, sr, specs, cal, model, steps, token=token,
+                report=lambda f, d="": report(0.6 + 0.3 * f, f"separating: {d}"))
+        else:
+            per_source = [steps]
+        sources = [_source_track(k + 1, s, steps, duration, num_frames)
+                   for k, s in enumerate(per_source)]
+        if len(specs) > 1:
+            notes.append(f"Heard {len(specs)} sources at once; each is tracked on its own "
+                         "time-frequency mask.")
+    if token is not None:
+        token.raise_if_cancelled()
+    mix_tags: list[Tag] = []
+    if tagger is not None:
+        yield report(0.92, "naming sounds")
+        mix_tags = _tag(tagger, audio.mono(), sr, notes)
+        if len(sources) == 1:
+            sources[0].tags = list(mix_tags)
+        else:
+            masked = masked_signals(stereo, sr, per_source, model=model, max_s=TAG_MAX_S,
+                                    token=token)
+            for src, mono in zip(sources, masked):
+                src.tags = _tag(tagger, mono, sr, notes)
+    t = steps.times_s
+    loud = frame_mean(t, 10 * np.log10(steps.power + 1e-12), None, duration, num_frames)
+    centroid = frame_mean(t, np.nan_to_num(steps.centroid_hz), steps.power, duration, num_frames)
+    yield report(1.0, f"{len(sources)} source(s)")
+    return Cues(duration_s=duration, num_frames=num_frames, sample_rate=sr, mono=audio.is_mono,
+                loudness_db=loud, centroid_hz=centroid, onsets_s=list(steps.onsets_s),
+                sources=sources, tags=mix_tags, notes=notes, extractor=EXTRACTOR)
 
 
-def _gcc_phat(left: np.ndarray, right: np.ndarray, sr: int) -> tuple[float, float]:
-    """Delay of the right ear behind the left (s, > 0 when the source is on the left) and
-    the peak height of the PHAT correlation as a 0..1 coherence."""
-    nfft = 1 << int(np.ceil(np.log2(2 * len(left))))
-    L = np.fft.rfft(left, nfft)
-    R = np.fft.rfft(right, nfft)
-    cross = L * np.conj(R)
-    cross /= np.abs(cross) + 1e-12
-    cc = np.fft.irfft(cross, nfft)
-    max_lag = int(np.ceil(MAX_ITD_S * sr))
-    cc = np.concatenate([cc[-max_lag:], cc[:max_lag + 1]])
-    k = int(np.argmax(cc))
-    lag = k - max_lag
-    if 0 < k < len(cc) - 1:  # parabolic interpolation for sub-sample lag
-        a, b, c = cc[k - 1], cc[k], cc[k + 1]
-        denom = a - 2 * b + c
-        if denom != 0:
-            lag += 0.5 * (a - c) / denom
-    return -lag / sr, float(np.clip(cc[k], 0.0, 1.0))
+def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
+                  num_frames: int) -> SourceTrack:
+    """Per-frame track of one source from its per-step cues."""
+    t = s.times_s
+    active = activity_mask(s.power)
+    level = 10 * np.log10(s.power + 1e-12)
+    weight = s.confidence * active
+    label, mconf, ev = classify_motion(t, s.azimuth_deg, weight, level, s.coherence, s.hf_db,
+                                       active, mix.onsets_s, s.step_s)
+    env = level_envelope(level, active, s.step_s)
+    az = frame_mean(t, s.azimuth_deg, weight + 1e-3, duration, num_frames)
+    conf_steps = np.clip(s.confidence / 0.5, 0, 1) * np.exp(-(s.spread_deg / 20.0) ** 2)
+    conf = frame_mean(t, conf_steps * active, None, duration, num_frames)
+    act_frames = frame_mean(t, active.astype(float), None, duration, num_frames) >= 0.25
+    loud = frame_mean(t, level, None, duration, num_frames)
+    prox = frame_mean(t, proximity_from_level(env), None, duration, num_frames)
+    track = SourceTrack(id=sid, azimuth_deg=az, confidence=np.clip(np.nan_to_num(conf), 0, 1),
+                        loudness_db=loud, active=act_frames, proximity=np.clip(prox, 0, 1),
+                        motion=label, motion_confidence=mconf)
+    track.evidence = {"lateral_deg": ev.lateral_deg, "level_db": ev.level_db,
+                      "coherence": ev.coherence, "hf_db": ev.hf_db,
+                      "self_decay": float(ev.self_decay), "score_db": ev.score_db}
+    return track
 
 
-def _itd_to_azimuth(itd_s: float) -> float:
-    """Invert Woodworth's ITD(az) = r/c (az + sin az); positive ITD (left leads) = left."""
-    target = float(np.clip(-itd_s, -MAX_ITD_S, MAX_ITD_S)) * SPEED_OF_SOUND / HEAD_RADIUS_M
-    grid = np.linspace(-np.pi / 2, np.pi / 2, 721)
-    return float(np.degrees(np.interp(target, grid + np.sin(grid), grid)))
+def _mono_source(steps: StepCues, active: np.ndarray, duration: float,
+                 num_frames: int) -> SourceTrack:
+    t = steps.times_s
+    level = 10 * np.log10(steps.power + 1e-12)
+    env = level_envelope(level, active, steps.step_s)
+    act_frames = frame_mean(t, active.astype(float), None, duration, num_frames) >= 0.25
+    return SourceTrack(
+        id=1, azimuth_deg=np.full(num_frames, np.nan), confidence=np.zeros(num_frames),
+        loudness_db=frame_mean(t, level, None, duration, num_frames), active=act_frames,
+        proximity=np.clip(frame_mean(t, proximity_from_level(env), None, duration,
+                                     num_frames), 0, 1),
+        motion="static", motion_confidence=0.0)
 
 
-def _centroid(mono: np.ndarray, sr: int) -> float:
-    spec = np.abs(np.fft.rfft(mono * np.hanning(len(mono))))
-    freqs = np.fft.rfftfreq(len(mono), 1 / sr)
-    return float(np.sum(freqs * spec) / (np.sum(spec) + 1e-12))
+def _tag(tagger: Tagger, mono: np.ndarray, sr: int, notes: list[str]) -> list[Tag]:
+    mono = np.asarray(mono, dtype=np.float32)
+    if mono.size > TAG_MAX_S * sr:
+        mono = _loudest_span(mono, sr, TAG_MAX_S)
+    mono = _levelled(mono, sr)
+    try:
+        return list(tagger.tag(mono, sr, top_k=5))
+    except Exception as e:  # a tagger failure must not lose the spatial cues
+        notes.append(f"The sound tagger failed ({type(e).__name__}: {e}); sources are unnamed.")
+        return []
 
 
-def _proximity(loud: np.ndarray, active: np.ndarray) -> np.ndarray:
-    if not active.any():
-        return np.zeros_like(loud)
-    peak = loud[active].max()
-    # 6 dB per halving of distance (1/r): map level below the peak to relative nearness.
-    return np.where(active, np.clip(10 ** ((loud - peak) / 20.0), 0.0, 1.0), 0.0)
+def _levelled(mono: np.ndarray, sr: int) -> np.ndarray:
+    """Bring the sound to -20 dBFS (RMS of its louder half, peak kept below full scale).
+
+    The quantised tagger names quiet recordings poorly (a chainsaw at -26 dBFS reads as a
+    cow, at -6 dBFS as a chainsaw); where a sound sits does not depend on its level, but
+    what it is called should not either.
+    """
+    hop = max(1, int(0.05 * sr))
+    n = mono.size // hop
+    if n == 0:
+        return mono
+    e = np.sort(np.mean(mono[:n * hop].reshape(n, hop).astype(float) ** 2, axis=1))[n // 2:]
+    rms = float(np.sqrt(np.mean(e)))
+    if rms <= 1e-7:
+        return mono
+    gain = min(10 ** (-20 / 20) / rms, 0.99 / (float(np.max(np.abs(mono))) + 1e-12))
+    return (mono * gain).astype(np.float32)
 
 
-def _motion(src: SourceTrack) -> tuple[str, float]:
-    idx = np.flatnonzero(src.active & np.isfinite(src.azimuth_deg))
-    if len(idx) >= 3:
-        x = 0.5 + np.clip(src.azimuth_deg[idx], -90, 90) / 180.0
-        slope, _ = np.polyfit(idx / max(1, len(src.active) - 1), x, 1, w=src.confidence[idx] + 1e-3)
-        if abs(slope) >= 0.2:
-            return ("left_to_right" if slope > 0 else "right_to_left"), float(min(1.0, abs(slope)))
-    idx = np.flatnonzero(src.active)
-    if len(idx) >= 3:
-        slope_db, _ = np.polyfit(idx / max(1, len(src.active) - 1), src.loudness_db[idx], 1)
-        if abs(slope_db) >= 6.0:
-            return ("approaching" if slope_db > 0 else "receding"), float(min(1.0, abs(slope_db) / 20))
-    return "static", 0.5
+def _loudest_span(mono: np.ndarray, sr: int, seconds: float) -> np.ndarray:
+    """The ``seconds``-long span with the most energy (1 s resolution)."""
+    hop = sr
+    n = mono.size // hop
+    e = np.add.reduceat(mono[:n * hop] ** 2, np.arange(0, n * hop, hop)) if n else np.zeros(1)
+    k = int(seconds)
+    if n <= k:
+        return mono[:int(seconds * sr)]
+    sums = np.convolve(e, np.ones(k), mode="valid")
+    start = int(np.argmax(sums)) * hop
+    return mono[start:start + int(seconds * sr)]

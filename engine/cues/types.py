@@ -47,6 +47,9 @@ class SourceTrack:
     motion: str = "static"
     motion_confidence: float = 0.0
     tags: list[Tag] = field(default_factory=list)
+    # Optional (added by the spatial extractor; older readers ignore it): the numbers the
+    # motion label rests on, e.g. {"lateral_deg": -120.0, "level_db": 1.2, ...}.
+    evidence: dict[str, float] = field(default_factory=dict)
 
     @property
     def label(self) -> str | None:
@@ -66,6 +69,8 @@ class SourceTrack:
             "azimuth_deg": _floats(self.azimuth_deg, 2), "confidence": _floats(self.confidence, 3),
             "loudness_db": _floats(self.loudness_db, 2), "active": [bool(a) for a in self.active],
             "proximity": _floats(self.proximity, 3),
+            **({"evidence": {k: round(float(v), 4) for k, v in self.evidence.items()}}
+               if self.evidence else {}),
         }
 
     @classmethod
@@ -77,6 +82,7 @@ class SourceTrack:
             motion=str(d.get("motion", "static")),
             motion_confidence=float(d.get("motion_confidence", 0.0)),
             tags=[Tag.from_dict(t) for t in d.get("tags", [])],
+            evidence={str(k): float(v) for k, v in d.get("evidence", {}).items()},
         )
 
 

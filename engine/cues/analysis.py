@@ -1,0 +1,176 @@
+"""The first pass over a stereo recording: per-step cues for the whole mix, in bounded memory.
+
+Audio is analysed in chunks of :data:`CHUNK_S` seconds with :data:`MARGIN_S` of context on
+each side (so smoothing and tracking near chunk edges see what they would see in one piece);
+only compact per-step and per-block summaries are kept, so hours of audio fit in memory:
+
+- per step (46 ms): the tracked azimuth of the dominant source, its spread and confidence,
+  power, coherence, high-frequency balance, centroid, ITD and mean ILD;
+- per step, the DUET-style histograms of per-bin directions (bin weights and coherent
+  energy, 2 degree grid; :mod:`engine.cues.separation`);
+- per block (5 steps, 0.23 s): the pitch shift against the previous block;
+- onset times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from ..jobs import CancelToken, Job, Progress
+from . import spectral
+from .calibration import CueCalibration
+from .separation import BinModel, bin_histograms
+from .spatial import STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, step_spectra, stft
+from .tracking import track_azimuth
+
+CHUNK_S = 30.0
+MARGIN_S = 3.0
+SMOOTH_STEPS = 7  # cross-spectra averaged over ~0.3 s: reverberation and noise average out
+BLOCK_STEPS = 5
+
+
+@dataclass
+class StepCues:
+    """Per-step (``S``) and per-block (``K``) summaries of a whole recording."""
+
+    step_s: float
+    azimuth_deg: np.ndarray
+    spread_deg: np.ndarray
+    confidence: np.ndarray
+    power: np.ndarray
+    coherence: np.ndarray
+    hf_db: np.ndarray
+    centroid_hz: np.ndarray
+    itd_s: np.ndarray
+    ild_db: np.ndarray
+    step_hist: np.ndarray
+    step_energy: np.ndarray
+    step_gcc: np.ndarray
+    pitch_shift_st: np.ndarray
+    pitch_quality: np.ndarray
+    onsets_s: list[float] = field(default_factory=list)
+    ild_gain: float = 1.0
+
+    @property
+    def times_s(self) -> np.ndarray:
+        return (np.arange(len(self.power)) + 0.5) * self.step_s
+
+    @property
+    def block_s(self) -> float:
+        return self.step_s * BLOCK_STEPS
+
+
+def smooth_spectra(st: StepSpectra, steps: int) -> StepSpectra:
+    """Centred moving average of the step spectra over ``steps`` steps."""
+    if steps <= 1 or st.p_l.shape[0] < 2:
+        return st
+    # Running sums can leave tiny negative powers next to loud steps; clip them.
+    f = lambda a: uniform_filter1d(a.astype(np.float64), steps, axis=0, mode="nearest")  # noqa: E731
+    return StepSpectra(f(st.s_lr.real) + 1j * f(st.s_lr.imag), np.maximum(f(st.p_l), 0.0),
+                       np.maximum(f(st.p_r), 0.0))
+
+
+def chunk_spans(n: int, sr: int, grid: AnalysisGrid) -> list[tuple[int, int, int, int]]:
+    """``(read_start, core_start, core_end, read_end)`` sample spans, aligned to whole blocks."""
+    block = STEP_FRAMES * BLOCK_STEPS * grid.hop
+    core = max(block, int(CHUNK_S * sr) // block * block)
+    margin = int(MARGIN_S * sr) // block * block
+    if n <= core + 2 * margin:
+        return [(0, 0, n, n)]
+    spans = []
+    for start in range(0, n, core):
+        end = min(n, start + core)
+        spans.append((max(0, start - margin), start, end, min(n, end + margin)))
+    return spans
+
+
+def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, model: BinModel,
+                    *, token: CancelToken | None = None,
+                    report: Callable[[float, str], Progress] | None = None) -> Job[StepCues]:
+    """Analyse ``stereo`` ``(2, n)`` chunk by chunk (see module docstring); yields progress."""
+    grid = AnalysisGrid.for_rate(sample_rate)
+    n = stereo.shape[1]
+    step_len = STEP_FRAMES * grid.hop
+    parts: dict[str, list] = {k: [] for k in (
+        "az", "spread", "conf", "power", "coh", "hf", "cent", "itd", "ild", "hist", "energy",
+        "gcc", "logspec")}
+    onsets: list[float] = []
+    gains: list[float] = []
+    logmat = spectral.log_frequency_matrix(grid)
+    spans = chunk_spans(n, sample_rate, grid)
+    for ci, (r0, c0, c1, r1) in enumerate(spans):
+        if token is not None:
+            token.raise_if_cancelled()
+        x = stereo[:, r0:r1]
+        spec = stft(x, grid)
+        raw = step_spectra(spec)
+        st = smooth_spectra(raw, SMOOTH_STEPS)
+        ss = spatial_steps(st, grid, cal)
+        active = _rough_activity(ss.power)
+        track = track_azimuth(ss.loglik, ss.confidence * active, cal.azimuth_deg,
+                              step_s=grid.step_s)
+        pspec = spectral.step_power_spectrum(spec)
+        a, b = (c0 - r0) // step_len, (c1 - r0 + step_len - 1) // step_len
+        b = min(b, len(ss.power))
+        w = ss.band_weight[a:b]
+        parts["az"].append(track.azimuth_deg[a:b])
+        parts["spread"].append(track.spread_deg[a:b])
+        parts["conf"].append(ss.confidence[a:b])
+        parts["power"].append(spectral.power_to_ms(pspec[a:b], grid))
+        parts["coh"].append(ss.coherence[a:b])
+        parts["hf"].append(spectral.hf_balance_db(pspec[a:b], grid))
+        parts["cent"].append(spectral.centroid_hz(pspec[a:b], grid))
+        parts["itd"].append(ss.itd_s[a:b])
+        parts["ild"].append(np.sum(ss.ild_db[a:b] * w, axis=1) / (w.sum(axis=1) + 1e-9))
+        counts, energies = bin_histograms(smooth_spectra(raw, 3), grid, model,
+                                          ild_gain=ss.ild_gain)
+        parts["hist"].append(counts[a:b])
+        parts["energy"].append(energies[a:b])
+        parts["gcc"].append(ss.gcc[a:b, ::2].astype(np.float16))  # 2 degree grid
+        gains.append(ss.ild_gain)
+        parts["logspec"].append(_blocks(np.log(pspec[a:b] @ logmat + 1e-12), mean=True))
+        flux = spectral.spectral_flux(spec)
+        frame_s = grid.hop / sample_rate
+        for f in spectral.pick_onsets(flux, frame_s):
+            t = (r0 + f * grid.hop) / sample_rate
+            if c0 / sample_rate <= t < c1 / sample_rate:
+                onsets.append(round(float(t), 4))
+        if report is not None:
+            yield report((ci + 1) / len(spans), f"chunk {ci + 1}/{len(spans)}")
+    cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
+    shift, quality = _pitch_shifts(cat["logspec"])
+    return StepCues(grid.step_s, cat["az"], cat["spread"], cat["conf"], cat["power"],
+                    cat["coh"], cat["hf"], cat["cent"], cat["itd"], cat["ild"], cat["hist"],
+                    cat["energy"], cat["gcc"], shift, quality, onsets, float(np.median(gains)) if gains else 1.0)
+
+
+def _blocks(a: np.ndarray, mean: bool = False) -> np.ndarray:
+    """Sum (or mean) consecutive ``BLOCK_STEPS`` rows; a partial last block is kept."""
+    k = -(-a.shape[0] // BLOCK_STEPS)
+    pad = k * BLOCK_STEPS - a.shape[0]
+    if pad:
+        a = np.concatenate([a, np.repeat(a[-1:], pad, axis=0) if mean else
+                            np.zeros((pad,) + a.shape[1:], a.dtype)])
+    out = a.reshape(k, BLOCK_STEPS, *a.shape[1:])
+    return out.mean(axis=1) if mean else out.sum(axis=1)
+
+
+def _rough_activity(power: np.ndarray) -> np.ndarray:
+    """0/1 per step: within 45 dB of the chunk's loud steps and 6 dB over its quiet floor."""
+    db = 10 * np.log10(power + 1e-20)
+    hi = np.percentile(db, 95)
+    lo = np.percentile(db, 10)
+    return ((db > hi - 45) & (db > lo + 6)).astype(float) if hi - lo > 6 else np.ones_like(db)
+
+
+def _pitch_shifts(logspec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-block pitch shift (semitones, against the previous block) and match quality."""
+    if logspec.shape[0] < 2:
+        return np.zeros(logspec.shape[0]), np.zeros(logspec.shape[0])
+    drift, quality = spectral.pitch_drift_semitones(logspec)
+    shift = np.concatenate([[0.0], np.diff(drift)])
+    return shift, np.concatenate([[0.0], quality])

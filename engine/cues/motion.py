@@ -1,0 +1,131 @@
+"""Motion labels from a source's tracks: static, left_to_right, right_to_left, approaching,
+receding.
+
+- **Lateral** motion is the azimuth trend: a weighted straight-line fit over the active
+  steps, checked against the medians of the first and last quarter (a pass-by follows an
+  arctangent, not a line, but both agree on the sign and rough size).
+- **Approach / recede** needs agreeing evidence, because loudness alone lies: a piano note or
+  an explosion gets quieter by itself. Three cues are combined: the trend of the loudness
+  *envelope* (a running maximum over 1 s, so the gaps and decays between repeated events do
+  not count), the trend of interaural coherence (a direct-to-reverberant proxy: a nearer
+  source is more coherent in a room), and the trend of high-frequency balance (air and
+  reverberation dull a far source). A level drop that starts at an onset and falls faster
+  than :data:`SELF_DECAY_DB_S` with no new onset is a sound decaying by itself, not leaving,
+  unless coherence and brightness fall with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+LATERAL_MIN_DEG = 18.0
+LEVEL_MIN_DB = 4.0
+SELF_DECAY_DB_S = 8.0
+COHERENCE_DB_EQUIV = 25.0   # 0.1 of coherence change counts like 2.5 dB of level change
+HF_DB_EQUIV = 0.3
+
+
+@dataclass
+class MotionEvidence:
+    """What the label rests on (kept in cues for the planner and for debugging)."""
+
+    lateral_deg: float
+    level_db: float
+    coherence: float
+    hf_db: float
+    self_decay: bool
+    score_db: float
+
+
+def _fit_change(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """Change of a weighted least-squares line over the span of ``t`` (same units as y)."""
+    if w.sum() <= 0 or np.ptp(t) <= 0:
+        return 0.0
+    tm = np.sum(w * t) / w.sum()
+    ym = np.sum(w * y) / w.sum()
+    var = np.sum(w * (t - tm) ** 2)
+    if var <= 0:
+        return 0.0
+    slope = np.sum(w * (t - tm) * (y - ym)) / var
+    return float(slope * (t.max() - t.min()))
+
+
+def _quarter_change(y: np.ndarray, w: np.ndarray) -> float:
+    idx = np.nonzero(w > 0)[0]
+    if idx.size < 4:
+        return 0.0
+    q = max(1, idx.size // 4)
+    first, last = idx[:q], idx[-q:]
+    return float(np.median(y[last]) - np.median(y[first]))
+
+
+def level_envelope(level_db: np.ndarray, active: np.ndarray, step_s: float) -> np.ndarray:
+    """Running maximum over 1 s of the active steps' level, then a 0.5 s mean."""
+    lv = np.where(active, level_db, -np.inf)
+    env = maximum_filter1d(lv, size=max(1, int(round(1.0 / step_s))), mode="nearest")
+    env = np.where(np.isfinite(env), env, np.nan)
+    good = np.isfinite(env)
+    if not good.any():
+        return np.zeros_like(level_db)
+    env = np.interp(np.arange(len(env)), np.nonzero(good)[0], env[good])
+    return uniform_filter1d(env, size=max(1, int(round(0.5 / step_s))), mode="nearest")
+
+
+def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.ndarray,
+                    level_db: np.ndarray, coherence: np.ndarray, hf_db: np.ndarray,
+                    active: np.ndarray, onsets_s: list[float], step_s: float
+                    ) -> tuple[str, float, MotionEvidence]:
+    """Label one source's motion from per-step tracks (all ``(S,)``).
+
+    Returns ``(label, confidence in [0, 1], evidence)``.
+    """
+    act = active.astype(bool)
+    if act.sum() < 4:
+        return "static", 0.0, MotionEvidence(0.0, 0.0, 0.0, 0.0, False, 0.0)
+    span = times_s[act]
+    t0, t1 = span.min(), span.max()
+    # Lateral: the fit and the quarter medians must agree.
+    w_az = np.where(act, weight, 0.0) + 1e-6 * act
+    fit = _fit_change(times_s[act], azimuth_deg[act], w_az[act])
+    quart = _quarter_change(azimuth_deg, w_az)
+    lateral = fit if np.sign(fit) == np.sign(quart) else 0.0
+    lateral = float(np.sign(lateral) * min(abs(fit), abs(quart) * 1.5))
+
+    env = level_envelope(level_db, act, step_s)
+    w_act = act.astype(float)
+    level = _fit_change(times_s[act], env[act], w_act[act])
+    coh = _fit_change(times_s[act], coherence[act], w_act[act])
+    hf = _fit_change(times_s[act], hf_db[act], w_act[act])
+    decay = _self_decay(times_s, level_db, act, onsets_s, t0, t1, level)
+    distal = coh * COHERENCE_DB_EQUIV + hf * HF_DB_EQUIV  # the cues a decay does not fake
+    score = level + distal
+    if decay and distal > -LEVEL_MIN_DB / 2:
+        score = distal
+    evidence = MotionEvidence(lateral, level, coh, hf, decay, score)
+
+    lat_conf = _ramp(abs(lateral), LATERAL_MIN_DEG * 0.6, LATERAL_MIN_DEG * 1.6)
+    rad_conf = _ramp(abs(score), LEVEL_MIN_DB * 0.6, LEVEL_MIN_DB * 2.0)
+    if abs(lateral) >= LATERAL_MIN_DEG and lat_conf >= rad_conf * 0.5:
+        return ("left_to_right" if lateral > 0 else "right_to_left"), lat_conf, evidence
+    if abs(score) >= LEVEL_MIN_DB:
+        return ("approaching" if score > 0 else "receding"), rad_conf, evidence
+    return "static", float(1.0 - max(lat_conf, rad_conf)), evidence
+
+
+def _ramp(v: float, lo: float, hi: float) -> float:
+    return float(np.clip((v - lo) / (hi - lo), 0.0, 1.0))
+
+
+def _self_decay(times_s, level_db, act, onsets_s, t0, t1, level_change) -> bool:
+    """A single event fading by itself: the level falls fast from near the start of the
+    active span, and no onset comes after the first fifth of it."""
+    if level_change >= -LEVEL_MIN_DB:
+        return False
+    dur = max(t1 - t0, 1e-6)
+    rate = -level_change / dur
+    later = [t for t in onsets_s if t0 + 0.2 * dur < t <= t1]
+    peak_t = times_s[act][int(np.argmax(level_db[act]))]
+    return rate >= SELF_DECAY_DB_S and not later and peak_t <= t0 + 0.3 * dur

@@ -1,0 +1,161 @@
+"""The second pass for several sources: each tracked on its own time-frequency mask.
+
+Every step's bins are assigned to the source whose current direction explains them best
+(:func:`engine.cues.separation.bin_directions` costs, evaluated only at the sources'
+azimuths); bins outside the directional band are shared by the sources' in-band energy.
+Each source's masked cross- and auto-spectra then go through the same cue fusion and HMM
+tracker as a single source, with a prior that keeps the track near the source's coarse
+path from the histograms (so a track cannot wander off to its neighbour).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..jobs import CancelToken, Job, Progress
+from . import spectral
+from .analysis import SMOOTH_STEPS, StepCues, chunk_spans, smooth_spectra
+from .calibration import CueCalibration
+from .separation import (KAPPA_IPD, SIGMA_ILD_DB, BinModel, SourceSpec, bin_costs)
+from .spatial import STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, step_spectra, stft
+from .tracking import track_azimuth
+
+PRIOR_SIGMA_DEG = 12.0
+
+
+def assign_masks(st: StepSpectra, model: BinModel, az_steps: np.ndarray, *,
+                 ild_gain: float = 1.0) -> np.ndarray:
+    """Soft masks ``(P, S, F)`` summing to one over sources: in-band bins go wholly to the
+    best-matching source; other bins are split by the sources' in-band energy that step."""
+    p_count, s_count = az_steps.shape
+    ild, u_re, u_im, _, _ = bin_costs(st, model, ild_gain=ild_gain)
+    idx = np.clip(np.round((az_steps - model.azimuth_deg[0]) /
+                           (model.azimuth_deg[1] - model.azimuth_deg[0])).astype(int),
+                  0, len(model.azimuth_deg) - 1)
+    cost = np.empty((p_count,) + ild.shape, dtype=np.float32)
+    for p in range(p_count):
+        m_ild = model.ild_db.T[idx[p]]  # (S, F')
+        d = ild - m_ild
+        cost[p] = d * d / (2 * SIGMA_ILD_DB ** 2) - KAPPA_IPD * (
+            u_re * model.phasor_re.T[idx[p]] + u_im * model.phasor_im.T[idx[p]])
+    best = np.argmin(cost, axis=0)  # (S, F')
+    energy = (st.p_l + st.p_r)[:, model.sel]
+    masks = np.empty((p_count, s_count, st.p_l.shape[1]), dtype=np.float32)
+    for p in range(p_count):
+        inband = best == p
+        e = np.sum(energy * inband, axis=1)
+        masks[p] = (e / (energy.sum(axis=1) + 1e-20))[:, None]
+        masks[p][:, model.sel] = inband
+    return masks
+
+
+def _masked(st: StepSpectra, mask: np.ndarray) -> StepSpectra:
+    return StepSpectra(st.s_lr * mask, st.p_l * mask, st.p_r * mask)
+
+
+def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[SourceSpec],
+                        cal: CueCalibration, model: BinModel, mix: StepCues, *,
+                        token: CancelToken | None = None,
+                        report: Callable[[float, str], Progress] | None = None
+                        ) -> Job[list[StepCues]]:
+    """Per-source step cues (same layout as the mix's) for each of ``specs``."""
+    grid = AnalysisGrid.for_rate(sample_rate)
+    n_steps = len(mix.power)
+    coarse = np.stack([s.step_az for s in specs])
+    step_len = STEP_FRAMES * grid.hop
+    spans = chunk_spans(stereo.shape[1], sample_rate, grid)
+    keys = ("az", "spread", "conf", "power", "coh", "hf", "cent", "itd", "ild")
+    parts = [{k: [] for k in keys} for _ in specs]
+    for ci, (r0, c0, c1, r1) in enumerate(spans):
+        if token is not None:
+            token.raise_if_cancelled()
+        spec = stft(stereo[:, r0:r1], grid)
+        raw = step_spectra(spec)
+        s0 = r0 // step_len
+        s_here = raw.p_l.shape[0]
+        az_here = coarse[:, np.clip(np.arange(s0, s0 + s_here), 0, n_steps - 1)]
+        masks = assign_masks(smooth_spectra(raw, 3), model, az_here, ild_gain=mix.ild_gain)
+        pspec = spectral.step_power_spectrum(spec)
+        a, b = (c0 - r0) // step_len, min((c1 - r0 + step_len - 1) // step_len, s_here)
+        for p in range(len(specs)):
+            st = smooth_spectra(_masked(raw, masks[p]), SMOOTH_STEPS)
+            ss = spatial_steps(st, grid, cal)
+            prior = -0.5 * ((cal.azimuth_deg[None, :] - az_here[p][:, None])
+                            / PRIOR_SIGMA_DEG) ** 2
+            power = spectral.power_to_ms(pspec * masks[p], grid)
+            active = (power > 1e-3 * np.percentile(power, 95)).astype(float)
+            track = track_azimuth(ss.loglik + prior, ss.confidence * active, cal.azimuth_deg,
+                                  step_s=grid.step_s)
+            w = ss.band_weight[a:b]
+            d = parts[p]
+            d["az"].append(track.azimuth_deg[a:b])
+            d["spread"].append(track.spread_deg[a:b])
+            d["conf"].append(ss.confidence[a:b])
+            d["power"].append(power[a:b])
+            d["coh"].append(ss.coherence[a:b])
+            d["hf"].append(spectral.hf_balance_db(pspec[a:b] * masks[p][a:b], grid))
+            d["cent"].append(spectral.centroid_hz(pspec[a:b] * masks[p][a:b], grid))
+            d["itd"].append(ss.itd_s[a:b])
+            d["ild"].append(np.sum(ss.ild_db[a:b] * w, axis=1) / (w.sum(axis=1) + 1e-9))
+        if report is not None:
+            yield report((ci + 1) / len(spans), f"chunk {ci + 1}/{len(spans)}")
+    out = []
+    for d in parts:
+        c = {k: np.concatenate(v) for k, v in d.items()}
+        out.append(StepCues(mix.step_s, c["az"], c["spread"], c["conf"], c["power"], c["coh"],
+                            c["hf"], c["cent"], c["itd"], c["ild"], np.zeros((0, 0)),
+                            np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0), np.zeros(0), list(mix.onsets_s),
+                            mix.ild_gain))
+    return out
+
+
+def masked_signals(stereo: np.ndarray, sample_rate: int, per_source: list[StepCues], *,
+                   model: BinModel, max_s: float, token: CancelToken | None = None
+                   ) -> list[np.ndarray]:
+    """Each source's masked mono signal (its loudest ``max_s`` seconds), for the tagger.
+
+    The STFT uses periodic Hann windows at 50 % overlap, which sum to one, so overlap-adding
+    the inverse transforms of the masked frames resynthesises the signal.
+    """
+    grid = AnalysisGrid.for_rate(sample_rate)
+    az = np.stack([s.azimuth_deg for s in per_source])
+    n_steps = az.shape[1]
+    step_len = STEP_FRAMES * grid.hop
+    best: list[tuple[float, np.ndarray]] = [(-1.0, np.zeros(0, np.float32)) for _ in per_source]
+    for r0, c0, c1, r1 in chunk_spans(stereo.shape[1], sample_rate, grid):
+        if token is not None:
+            token.raise_if_cancelled()
+        spec = stft(stereo[:, r0:r1], grid)
+        raw = step_spectra(spec)
+        s0 = r0 // step_len
+        az_here = az[:, np.clip(np.arange(s0, s0 + raw.p_l.shape[0]), 0, n_steps - 1)]
+        masks = assign_masks(smooth_spectra(raw, 3), model, az_here,
+                             ild_gain=per_source[0].ild_gain)
+        t_frames = spec.shape[1]
+        mid = 0.5 * (spec[0] + spec[1])
+        for p in range(len(per_source)):
+            m = np.repeat(masks[p], STEP_FRAMES, axis=0)
+            m = np.concatenate([m, np.repeat(m[-1:], max(0, t_frames - m.shape[0]), axis=0)])
+            frames = np.fft.irfft(mid * m[:t_frames], grid.n_fft, axis=-1)
+            y = np.zeros(t_frames * grid.hop + grid.n_fft)
+            for j in range(grid.n_fft // grid.hop):
+                seg = frames[:, j * grid.hop:(j + 1) * grid.hop].reshape(-1)
+                y[j * grid.hop:j * grid.hop + seg.size] += seg
+            y = y[c0 - r0:c1 - r0]
+            span = _loudest(y, sample_rate, max_s)
+            energy = float(np.sum(span ** 2))
+            if energy > best[p][0]:
+                best[p] = (energy, span.astype(np.float32))
+    return [b for _, b in best]
+
+
+def _loudest(y: np.ndarray, sr: int, seconds: float) -> np.ndarray:
+    n = int(seconds * sr)
+    if y.size <= n:
+        return y
+    c = np.concatenate([[0.0], np.cumsum(y ** 2)])
+    sums = c[n:] - c[:-n]
+    start = int(np.argmax(sums[::sr // 10])) * (sr // 10)
+    return y[start:start + n]

@@ -1,0 +1,289 @@
+"""Several sources at once: DUET-style clustering of time-frequency bins on interaural cues.
+
+When sounds overlap, each time-frequency bin is usually dominated by one of them (speech and
+everyday sounds are sparse in time and frequency). So every bin gets its own direction: the
+azimuth whose KEMAR interaural transfer function (level ratio and phase) best explains the
+bin's observed ILD and IPD, ``cost(a) = (ILD - ILD_a)^2 / 2 sigma^2 + kappa (1 - cos(IPD -
+IPD_a))``. Comparing against the full measured transfer function resolves the phase
+ambiguity above 700 Hz that defeats a plain phase-to-delay conversion. A histogram of those
+directions, weighted by bin energy and coherence, shows one peak per source
+(:func:`bin_histograms`); :func:`find_sources` follows the peaks over time and keeps up to
+three; :func:`source_masks` assigns each bin to the nearest source for per-source analysis
+(its own direction track, loudness and tag).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from ..binaural.hrtf import HrirSet, default_hrirs
+from .spatial import AnalysisGrid, StepSpectra, coherent_powers
+
+BIN_BAND_HZ = (200.0, 8000.0)
+SIGMA_ILD_DB = 3.0
+KAPPA_IPD = 2.0
+HIST_STEP_DEG = 2.0
+
+
+@dataclass(frozen=True, eq=False)
+class BinModel:
+    """Per-bin interaural model for one analysis grid: ``azimuth_deg`` ``(A,)``,
+    ``ild_db`` ``(F', A)`` and unit ``phasor`` ``(F', A)`` (of ``H_L conj(H_R)``) for the bins
+    selected by ``sel`` ``(F,)``."""
+
+    azimuth_deg: np.ndarray
+    sel: np.ndarray
+    ild_db: np.ndarray
+    phasor_re: np.ndarray
+    phasor_im: np.ndarray
+
+
+@functools.lru_cache(maxsize=4)
+def bin_model(grid: AnalysisGrid, hrirs: HrirSet | None = None) -> BinModel:
+    """The model from an HRIR set (default: shipped KEMAR) at the grid's sample rate."""
+    h = (hrirs or default_hrirs(grid.sample_rate)).resampled(grid.sample_rate)
+    az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
+    filters, delays = h.interpolate(az)  # (A, 2, taps), (A, 2)
+    freqs = grid.freqs
+    spec = np.fft.rfft(filters.astype(float), grid.n_fft, axis=-1)  # (A, 2, F)
+    spec *= np.exp(-2j * np.pi * freqs[None, None, :] * delays[:, :, None])
+    sel = (freqs >= BIN_BAND_HZ[0]) & (freqs <= BIN_BAND_HZ[1])
+    hl, hr = spec[:, 0, sel], spec[:, 1, sel]
+    # Smooth magnitudes over +-1 bin: single-bin pinna notches are too sharp to match reliably.
+    ml = gaussian_filter1d(np.abs(hl) ** 2, 1.0, axis=1)
+    mr = gaussian_filter1d(np.abs(hr) ** 2, 1.0, axis=1)
+    ild = 10 * np.log10((mr + 1e-12) / (ml + 1e-12))
+    cross = hl * np.conj(hr)
+    ph = cross / (np.abs(cross) + 1e-20)
+    return BinModel(az, sel, ild.T.astype(np.float32), ph.real.T.astype(np.float32),
+                    ph.imag.T.astype(np.float32))
+
+
+def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain: float = 1.0):
+    """Observed per-bin cues of steps ``sel_steps``: ``(ild (S, F'), u_re, u_im, weight,
+    energy)``.
+
+    ``ild_gain`` (see :func:`engine.cues.spatial.estimate_ild_gain`) rescales the observed
+    ILDs to KEMAR's strength, so reverberation does not pull every bin toward the centre.
+    ``weight`` counts a bin by how clearly it stands above the step's quiet bins (log-level,
+    0 at 40 dB below the step's loudest bin, 1 at its top) times its excess coherence, so a
+    quieter source still owns the bins it dominates; ``energy`` is ``P_L + P_R``.
+    """
+    s_lr = st.s_lr[sel_steps][:, model.sel]
+    p_l = st.p_l[sel_steps][:, model.sel]
+    p_r = st.p_r[sel_steps][:, model.sel]
+    sub = StepSpectra(s_lr, p_l, p_r)
+    d_l, d_r = coherent_powers(sub)
+    ild = (10 * np.log10((d_r + 1e-20) / (d_l + 1e-20)) / max(ild_gain, 0.25)).astype(np.float32)
+    mag = np.abs(s_lr) + 1e-20
+    u_re = (s_lr.real / mag).astype(np.float32)
+    u_im = (s_lr.imag / mag).astype(np.float32)
+    energy = p_l + p_r
+    msc = np.abs(s_lr) ** 2 / (p_l * p_r + 1e-20)
+    db = 10 * np.log10(energy + 1e-20)
+    level = np.clip((db - (db.max(axis=1, keepdims=True) - 40.0)) / 40.0, 0.0, 1.0)
+    weight = (level * np.clip((msc - 0.3) / 0.7, 0.0, 1.0)).astype(np.float32)
+    return ild, u_re, u_im, weight, (energy * np.clip((msc - 0.3) / 0.7, 0, 1)).astype(np.float32)
+
+
+def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
+    """Index into ``model.azimuth_deg`` of each bin's best-matching azimuth ``(S, F')``."""
+    out = np.empty(ild.shape, dtype=np.int16)
+    for s0 in range(0, ild.shape[0], 64):
+        s1 = min(ild.shape[0], s0 + 64)
+        d = ild[s0:s1, :, None] - model.ild_db[None]
+        cost = d * d * (1 / (2 * SIGMA_ILD_DB ** 2))
+        cost -= KAPPA_IPD * (u_re[s0:s1, :, None] * model.phasor_re[None]
+                             + u_im[s0:s1, :, None] * model.phasor_im[None])
+        out[s0:s1] = np.argmin(cost, axis=2)
+    return out
+
+
+def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
+                   ild_gain: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-step direction histograms ``(S, A)`` twice: bin weights (for finding sources) and
+    coherent bin energy (for telling whether two directions rise and fall together)."""
+    ild, u_re, u_im, weight, energy = bin_costs(st, model, ild_gain=ild_gain)
+    idx = bin_directions(ild, u_re, u_im, model)
+    s, _ = idx.shape
+    a = len(model.azimuth_deg)
+    flat = (np.arange(s)[:, None] * a + idx).ravel()
+    counts = np.bincount(flat, weights=weight.ravel(), minlength=s * a).reshape(s, a)
+    energies = np.bincount(flat, weights=energy.ravel(), minlength=s * a).reshape(s, a)
+    return counts.astype(np.float32), energies.astype(np.float32)
+
+
+# -- finding sources in the histograms ------------------------------------------------------
+
+NEAR_DEG = 14.0            # bins within this of a source's direction belong to it
+PEAK_MIN_SHARE = 0.3       # a residual peak must hold this share of its block's residual
+RESIDUAL_MIN = 0.08        # ... and the residual this share of the block's bins
+PEAK_HALF_WIDTH_DEG = 8.0
+TRACK_MIN_SHARE = 0.4      # a further source holds this share of the residual where seen
+TRACK_MIN_PRESENCE = 0.35  # ... over at least this fraction of the active blocks
+MIN_SEPARATION_DEG = 24.0
+MAX_COMODULATION = 0.55    # reflections rise and fall with their source; a second source not
+MIN_GCC_PROMINENCE = 0.3   # a source makes its own peak in the steered GCC-PHAT
+GATE_DEG = 12.0
+BLOCK_STEPS = 5
+
+
+
+@dataclass
+class SourceSpec:
+    """A source: coarse azimuth per step ``(S,)``, the steps where it was seen, and its share
+    of the bins where it was seen."""
+
+    step_az: np.ndarray
+    seen: np.ndarray
+    share: float
+
+
+def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list[SourceSpec]:
+    """The dominant source (the mix's tracked azimuth) plus up to ``max_sources - 1`` more.
+
+    Further sources are looked for in the *residual* histograms, with the bins near every
+    source found so far removed: block-wise peaks (5 steps, 0.23 s) are linked over time,
+    and a linked track is kept only if it is present in enough of the active blocks, holds
+    enough of their bins, stays clear of the sources already found, and its energy does
+    *not* rise and fall with theirs (which is what reflections and reverberant smearing of
+    one source do), and the steered GCC-PHAT shows a peak of its own there (bins pulled
+    toward the centre by reverberation make none).
+    """
+    main = SourceSpec(np.asarray(steps.azimuth_deg, float), mix_active.copy(), 1.0)
+    specs = [main]
+    counts = np.asarray(steps.step_hist, dtype=float)
+    energies = np.asarray(steps.step_energy, dtype=float)
+    gcc = np.asarray(steps.step_gcc, dtype=np.float32)
+    if max_sources <= 1 or counts.size == 0 or mix_active.sum() < 3 * BLOCK_STEPS:
+        return specs
+    az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
+    while len(specs) < max_sources:
+        cand = _next_source(counts, energies, gcc, az, specs, mix_active)
+        if cand is None:
+            break
+        specs.append(cand)
+    return specs
+
+
+def _near(az: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """``(S, A)`` mask of grid azimuths within NEAR_DEG of each step's ``centre``."""
+    return np.abs(az[None, :] - centre[:, None]) <= NEAR_DEG
+
+
+def _blocks(a: np.ndarray) -> np.ndarray:
+    k = -(-a.shape[0] // BLOCK_STEPS)
+    pad = k * BLOCK_STEPS - a.shape[0]
+    if pad:
+        a = np.concatenate([a, np.zeros((pad,) + a.shape[1:])])
+    return a.reshape(k, BLOCK_STEPS, *a.shape[1:]).sum(axis=1)
+
+
+def _gcc_prominence(gcc: np.ndarray, az: np.ndarray, step_az: np.ndarray,
+                    sel: np.ndarray) -> float:
+    """How much the steered GCC stands out at the candidate's direction: its best value
+    within +-6 degrees minus the mean of the values 20-30 degrees to either side, averaged
+    over the steps ``sel``. A source makes a peak; smeared reverberation does not."""
+    if sel.sum() == 0:
+        return 0.0
+    g = gcc[sel].astype(float)
+    a = step_az[sel]
+    d = az[None, :] - a[:, None]
+    at = np.where(np.abs(d) <= 6, g, -np.inf).max(axis=1)
+    ring = (np.abs(d) >= 20) & (np.abs(d) <= 30)
+    side = np.sum(np.where(ring, g, 0), axis=1) / np.maximum(ring.sum(axis=1), 1)
+    return float(np.mean(at - side))
+
+
+def _next_source(counts, energies, gcc, az, specs, mix_active) -> SourceSpec | None:
+    taken = np.zeros(counts.shape, bool)
+    for sp in specs:
+        taken |= _near(az, sp.step_az)
+    resid = np.where(taken, 0.0, counts)
+    blk_tot = _blocks(counts).sum(axis=1)
+    blk = gaussian_filter1d(_blocks(resid), 1.0, axis=1, mode="nearest")
+    res_tot = blk.sum(axis=1)
+    # Peaks are judged within the residual (a quiet second source is still concentrated
+    # there, diffuse reverberation is not), provided the residual is not negligible.
+    blk_share = np.where((res_tot >= RESIDUAL_MIN * blk_tot)[:, None],
+                         blk / np.maximum(res_tot[:, None], 1e-12), 0.0)
+    blk_active = _blocks(mix_active.astype(float)) > 0
+    tracks = _link_peaks(blk_share, az, blk_active)
+    n_active = max(1, int(blk_active.sum()))
+    best = None
+    for tr in tracks:
+        blocks = np.asarray(tr["blocks"])
+        presence = len(blocks) / n_active
+        share = float(np.mean(tr["mass"]))
+        if presence < TRACK_MIN_PRESENCE or share < TRACK_MIN_SHARE:
+            continue
+        n = counts.shape[0]
+        k = (np.arange(n) + 0.5) / BLOCK_STEPS - 0.5
+        step_az = np.interp(k, blocks, tr["az"])
+        if any(np.median(np.abs(step_az - sp.step_az)) < MIN_SEPARATION_DEG for sp in specs):
+            continue
+        comod = _comodulation(energies, az, step_az, specs, mix_active)
+        seen = np.repeat(np.isin(np.arange(len(blk_share)), blocks), BLOCK_STEPS)[:n]
+        prom = _gcc_prominence(gcc, az, step_az, seen & mix_active)
+        if comod > MAX_COMODULATION or prom < MIN_GCC_PROMINENCE:
+            continue
+        score = share * presence
+        if best is None or score > best[0]:
+            best = (score, SourceSpec(step_az, seen & mix_active, share))
+    return None if best is None else best[1]
+
+
+def _link_peaks(share: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[dict]:
+    """Greedy nearest-neighbour linking of per-block peaks into tracks."""
+    step = az[1] - az[0]
+    half = int(round(PEAK_HALF_WIDTH_DEG / step))
+    tracks: list[dict] = []
+    for b in np.nonzero(active)[0]:
+        h = share[b]
+        peaks = []
+        order = np.argsort(h)[::-1]
+        taken = np.zeros(len(h), bool)
+        for i in order[:8]:
+            if taken[i]:
+                continue
+            lo, hi = max(0, i - 2 * half), min(len(h), i + 2 * half + 1)
+            taken[lo:hi] = True
+            lo, hi = max(0, i - half), min(len(h), i + half + 1)
+            mass = float(h[lo:hi].sum())
+            if mass >= PEAK_MIN_SHARE:
+                peaks.append((float(np.sum(h[lo:hi] * az[lo:hi]) / (h[lo:hi].sum() + 1e-12)), mass))
+        used: set[int] = set()
+        for a, mass in sorted(peaks, key=lambda p: -p[1]):
+            best, best_d = None, None
+            for ti, tr in enumerate(tracks):
+                gap = b - tr["blocks"][-1]
+                d = abs(a - tr["az"][-1])
+                if ti in used or gap > 12 or d > GATE_DEG + 6.0 * (gap - 1):
+                    continue
+                if best_d is None or d < best_d:
+                    best, best_d = ti, d
+            if best is None:
+                tracks.append({"blocks": [b], "az": [a], "mass": [mass]})
+                used.add(len(tracks) - 1)
+            else:
+                for key, v in (("blocks", b), ("az", a), ("mass", mass)):
+                    tracks[best][key].append(v)
+                used.add(best)
+    return tracks
+
+
+def _comodulation(energies, az, step_az, specs, active) -> float:
+    """Highest correlation of the candidate's step energy (dB) with any found source's."""
+    cand = np.log10(np.sum(energies * _near(az, step_az), axis=1) + 1e-12)
+    worst = -1.0
+    for sp in specs:
+        ref = np.log10(np.sum(energies * _near(az, sp.step_az), axis=1) + 1e-12)
+        sel = active & np.isfinite(cand) & np.isfinite(ref)
+        if sel.sum() < 8 or np.std(cand[sel]) < 1e-6 or np.std(ref[sel]) < 1e-6:
+            continue
+        worst = max(worst, float(np.corrcoef(cand[sel], ref[sel])[0, 1]))
+    return worst

@@ -1,0 +1,59 @@
+"""``spa2v bench [--sources DIR] [--out DIR] [--quick] [--seed S]``: the spatial-hearing
+benchmark (see :mod:`engine.evaluation.bench`)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from engine.errors import BadInput
+from engine.jobs import CancelToken, run_job
+
+from .common import ProgressPrinter, make_tagger_or_none
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "bench", help="run the spatial-hearing benchmark",
+        description="Render binaural scenes from the development recordings, plan them with "
+                    "spa2v and two peers (a centred box; plain uncalibrated GCC-PHAT/ILD), "
+                    "and print x-centre error, motion/label/count accuracy, LTSim, MaxIoU "
+                    "and DocSim.")
+    p.add_argument("--sources", metavar="DIR", default=None,
+                   help="development recordings (default: ../shared/data/sources beside the "
+                        "repository)")
+    p.add_argument("--out", metavar="DIR", default="out/bench",
+                   help="where clips, truth and bench.json go (default out/bench)")
+    p.add_argument("--quick", action="store_true",
+                   help="2 scenes per kind and condition, 5 s each (about 1-2 minutes)")
+    p.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
+    p.add_argument("--no-tagger", action="store_true",
+                   help="skip the sound tagger (labels are then not scored meaningfully)")
+    p.set_defaults(func=run)
+
+
+def default_sources_dir() -> Path | None:
+    from engine.evaluation.sources import find_sources_dir
+    return find_sources_dir(REPO_ROOT)
+
+
+def run(args) -> int:
+    from engine.evaluation.bench import run_bench_job
+    sources = Path(args.sources) if args.sources else default_sources_dir()
+    if sources is None or not (sources / "sources.json").exists():
+        where = args.sources or "../shared/data/sources"
+        raise BadInput(f"No development recordings found at {where}.",
+                       hint="Pass --sources DIR (the folder with sources.json).")
+    printer = ProgressPrinter(quiet=args.quiet)
+    tagger = None if args.no_tagger else make_tagger_or_none(printer)
+    started = time.monotonic()
+    report = run_job(run_bench_job(sources, args.out, quick=args.quick, seed=args.seed,
+                                   tagger=tagger, token=CancelToken()), printer)
+    printer.done()
+    sys.stdout.write(report.table() + "\n")
+    printer.info(f"{len(report.scores) // 3} scenes in {time.monotonic() - started:.0f} s; "
+                 f"details in {Path(args.out) / 'bench.json'}")
+    return 0
