@@ -19,6 +19,10 @@ from ..protocols import PlanRequest
 from .priors import prior_for
 
 MIN_CONFIDENCE = 0.05
+# Size law: a box is ``prior * (SIZE_FAR + SIZE_SPAN * proximity)`` wide and high, so the
+# farthest a source gets is 0.6x its class prior and the nearest 1.2x. Spatialize inverts it.
+SIZE_FAR = 0.6
+SIZE_SPAN = 0.6
 _MOTION_WORDS = {
     "static": "", "left_to_right": "moving from left to right",
     "right_to_left": "moving from right to left", "approaching": "coming closer",
@@ -106,7 +110,7 @@ def _boxes(src: SourceTrack, label: str, mono: bool) -> list[Box | None]:
         if i < first or i > last:
             out.append(None)
             continue
-        scale = 0.6 + 0.6 * prox[i]  # far (0) = 0.6x the prior, nearest (1) = 1.2x
+        scale = SIZE_FAR + SIZE_SPAN * prox[i]
         w = min(0.95, prior.width * scale)
         h = min(0.95, prior.height * scale)
         cx = float(np.clip(xs[i], w / 2, 1 - w / 2))

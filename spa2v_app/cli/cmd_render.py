@@ -22,8 +22,17 @@ def register(sub) -> None:
     p.add_argument("--size", default=None, metavar="WxH", help="frame size, e.g. 512x512")
     p.add_argument("--memory-tier", default="auto", help="diffusion memory tier (auto, gpu, "
                    "model_offload, group_offload, sequential_offload)")
+    p.add_argument("--guidance-scale", type=float, default=7.5,
+                   help="classifier-free guidance (diffusion)")
+    d = p.add_argument_group("diffusion renderer shortcuts (each sets an --option)")
+    d.add_argument("--base-model", metavar="ID_OR_PATH", help="SD1.5 checkpoint (repo id or folder)")
+    d.add_argument("--motion-adapter", metavar="ID_OR_PATH", help="AnimateDiff motion adapter")
+    d.add_argument("--grounding-strength", type=float, metavar="S",
+                   help="how hard objects are held in their boxes (0 = stock AnimateDiff)")
+    d.add_argument("--lcm", action="store_true", help="fast preview with AnimateLCM (4-8 steps)")
+    d.add_argument("--vram-budget-gb", type=float, metavar="GB", help="GPU memory to plan for")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="renderer-specific option (repeatable)")
+                   help="renderer-specific option (repeatable); see docs/video_engine.md")
     add_frame_arguments(p)
     p.set_defaults(func=run)
 
@@ -52,6 +61,14 @@ def run(args) -> int:
         if not sep or not key:
             raise BadInput(f"--option must be KEY=VALUE, got {item!r}.")
         options[key] = value
+    shortcuts = {"base_model": args.base_model, "motion_adapter": args.motion_adapter,
+                 "grounding_strength": args.grounding_strength,
+                 "lcm": "true" if args.lcm else None, "vram_budget_gb": args.vram_budget_gb}
+    for key, value in shortcuts.items():
+        if value is not None:
+            options.setdefault(key, str(value))
+    if options and args.renderer == "preview":
+        raise BadInput(f"--option/diffusion flags ({', '.join(options)}) need --renderer diffusion.")
     printer = ProgressPrinter(quiet=args.quiet)
     token = CancelToken()
     renderer = make_renderer(args.renderer, **({} if args.renderer == "preview" else options))
@@ -68,7 +85,7 @@ def run(args) -> int:
                                      tagger=tagger, token=token), printer)
     settings = RenderSettings(renderer=args.renderer, fps=args.video_fps, width=width,
                               height=height, seed=args.seed, steps=args.steps,
-                              memory_tier=args.memory_tier, options=options)
+                              guidance_scale=args.guidance_scale, memory_tier=args.memory_tier, options=options)
     run_job(render_job(args.audio, layout, dest, renderer=renderer, settings=settings,
                        token=token), printer)
     printer.done()

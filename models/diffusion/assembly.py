@@ -1,0 +1,144 @@
+"""Putting an AnimateDiff pipeline together: from components (tests, benchmarks) or from disk.
+
+:func:`build_pipeline` takes ready components, so tests build tiny random ones from configs and
+the benchmark builds full-size ones with random weights. :func:`load_pipeline` reads a
+Stable Diffusion 1.5 checkpoint and a motion adapter from safetensors files (never pickles) and
+calls it. :func:`set_scheduler` chooses the sampler per render.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ModelMissing
+
+from .weights import ModelFiles
+
+LCM_LORA_SCALE = 0.8  # AnimateLCM's recommended LoRA weight for SD1.5 checkpoints
+
+
+@contextlib.contextmanager
+def _quiet_libraries():
+    """Hush diffusers/transformers chatter and loading bars (we report what matters as Log
+    and Progress events, which the CLI and the GUI show their own way)."""
+    import diffusers.utils.logging as diffusers_logging
+    import transformers.utils.logging as transformers_logging
+
+    names = ("diffusers", "transformers")
+    old = {n: logging.getLogger(n).level for n in names}
+    bars = [(m, m.is_progress_bar_enabled()) for m in (diffusers_logging, transformers_logging)]
+    try:
+        for n in names:
+            logging.getLogger(n).setLevel(logging.ERROR)
+        for m, _ in bars:
+            m.disable_progress_bar()
+        yield
+    finally:
+        for n, level in old.items():
+            logging.getLogger(n).setLevel(level)
+        for m, enabled in bars:
+            if enabled:
+                m.enable_progress_bar()
+
+
+def build_pipeline(*, unet: Any, motion_adapter: Any, vae: Any, text_encoder: Any,
+                   tokenizer: Any, scheduler: Any, dtype: Any = None) -> Any:
+    """An ``AnimateDiffPipeline`` from components.
+
+    ``unet`` may be a ``UNet2DConditionModel`` (the motion modules are merged in) or a ready
+    ``UNetMotionModel``. ``dtype`` casts every model (the merge builds float32 weights).
+    """
+    from diffusers import AnimateDiffPipeline
+
+    with _quiet_libraries(), contextlib.redirect_stderr(io.StringIO()):
+        pipe = AnimateDiffPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+                                   unet=unet, motion_adapter=motion_adapter, scheduler=scheduler,
+                                   feature_extractor=None, image_encoder=None)
+        if dtype is not None:
+            pipe.to(dtype=dtype)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def load_pipeline(base: ModelFiles, adapter: ModelFiles, *, dtype: Any,
+                  lcm_lora: Path | None = None) -> Any:
+    """Load SD1.5 + a motion adapter from local safetensors files into a pipeline on the CPU.
+
+    With ``lcm_lora`` (AnimateLCM's LoRA; ``adapter`` is then AnimateLCM's motion adapter) the
+    LoRA is fused into the UNet at AnimateLCM's recommended weight.
+    """
+    from diffusers import AutoencoderKL, DDIMScheduler, MotionAdapter, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    folder = base.folder
+    common = {"use_safetensors": True, "local_files_only": True}
+    try:
+        with _quiet_libraries():
+            unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", torch_dtype=dtype,
+                                                        variant=base.variant, **common)
+            vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", torch_dtype=dtype,
+                                                variant=base.variant, **common)
+            text_encoder = CLIPTextModel.from_pretrained(folder / "text_encoder", dtype=dtype,
+                                                         variant=base.variant, **common)
+            tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer", local_files_only=True)
+            motion = MotionAdapter.from_pretrained(adapter.folder, torch_dtype=dtype,
+                                                   variant=adapter.variant, **common)
+            scheduler = DDIMScheduler.from_pretrained(folder, subfolder="scheduler",
+                                                      local_files_only=True)
+    except (OSError, ValueError) as e:
+        raise ModelMissing(f"Could not load the video model from {base.name} / {adapter.name}: "
+                           f"{str(e).splitlines()[0]}",
+                           hint="Check the files with: spa2v models verify.") from None
+    pipe = build_pipeline(unet=unet, motion_adapter=motion, vae=vae, text_encoder=text_encoder,
+                          tokenizer=tokenizer, scheduler=scheduler, dtype=dtype)
+    if lcm_lora is not None:
+        fuse_lora(pipe, lcm_lora, LCM_LORA_SCALE)
+    return pipe
+
+
+def fuse_lora(pipe: Any, path: Path, scale: float) -> None:
+    """Fuse a LoRA (safetensors) into the UNet for good, so no per-step LoRA cost remains."""
+    try:
+        import peft  # noqa: F401  (diffusers' LoRA loading needs it)
+    except ImportError:
+        raise ModelMissing("AnimateLCM needs the peft library to load its LoRA.",
+                           hint="pip install 'spa2v-studio[diffusion]' (peft is in that extra).") from None
+    with _quiet_libraries():
+        pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="lcm",
+                               use_safetensors=True)
+        pipe.fuse_lora(components=["unet"], lora_scale=scale, adapter_names=["lcm"])
+        pipe.unload_lora_weights()
+
+
+def set_scheduler(pipe: Any, base_config: dict, name: str, *, lcm: bool) -> None:
+    """Put the sampler ``name`` (``ddim``, ``dpm++``, ``euler``; LCM when ``lcm``) on ``pipe``.
+
+    AnimateDiff's motion modules were trained on SD1.5's linear beta schedule, so every sampler
+    is built from the checkpoint's config with ``beta_schedule="linear"``.
+    """
+    from diffusers import (
+        DDIMScheduler,
+        DPMSolverMultistepScheduler,
+        EulerDiscreteScheduler,
+        LCMScheduler,
+    )
+
+    config = dict(base_config)
+    with _quiet_libraries():
+        if lcm:
+            pipe.scheduler = LCMScheduler.from_config(config, beta_schedule="linear")
+        elif name == "dpm++":
+            pipe.scheduler = DPMSolverMultistepScheduler.from_config(
+                config, beta_schedule="linear", algorithm_type="dpmsolver++",
+                use_karras_sigmas=True)
+        elif name == "euler":
+            pipe.scheduler = EulerDiscreteScheduler.from_config(
+                config, beta_schedule="linear", timestep_spacing="linspace")
+        else:
+            pipe.scheduler = DDIMScheduler.from_config(
+                config, beta_schedule="linear", clip_sample=False, timestep_spacing="linspace",
+                steps_offset=1)

@@ -1,0 +1,55 @@
+"""Planner choice on the command line: ``--planner``, ``--llm-model``, ``--gemini-model``.
+
+``spa2v plan`` (and anything else that plans) calls :func:`add_planner_arguments` on its parser
+and :func:`planner_from_args` to build the planner; a missing library, model file or key is a
+:class:`~engine.errors.ModelMissing` that says what to get, and the default planner needs
+nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.errors import BadInput
+
+PLANNER_CHOICES = ("heuristic", "llama", "gemini")
+
+
+def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("planner")
+    g.add_argument("--planner", choices=PLANNER_CHOICES, default=None,
+                   help="heuristic: rule-based, built in (default); llama: a local GGUF model "
+                        "through llama.cpp; gemini: Google's Gemini API (needs a key)")
+    g.add_argument("--llm-model", metavar="PATH", default=None,
+                   help="GGUF file for --planner llama (default: the installed "
+                        "planner-llm-default; implies --planner llama)")
+    g.add_argument("--gemini-model", metavar="NAME", default=None,
+                   help="Gemini model for --planner gemini (default gemini-2.5-flash; "
+                        "implies --planner gemini)")
+
+
+def planner_name_from_args(args: argparse.Namespace) -> str:
+    """The planner the arguments ask for; model options imply their planner."""
+    name = getattr(args, "planner", None)
+    llm_model = getattr(args, "llm_model", None)
+    gemini_model = getattr(args, "gemini_model", None)
+    if llm_model and gemini_model:
+        raise BadInput("--llm-model and --gemini-model choose different planners; give one.")
+    implied = "llama" if llm_model else "gemini" if gemini_model else None
+    if name and implied and name != implied:
+        flag = "--llm-model" if implied == "llama" else "--gemini-model"
+        raise BadInput(f"{flag} is for --planner {implied}, not --planner {name}.")
+    return name or implied or "heuristic"
+
+
+def planner_from_args(args: argparse.Namespace):
+    """Build the planner the arguments ask for (``models.backends.make_planner``)."""
+    from models.backends import make_planner
+
+    name = planner_name_from_args(args)
+    options = {}
+    if name == "llama" and getattr(args, "llm_model", None):
+        options["model_path"] = args.llm_model
+    if name == "gemini" and getattr(args, "gemini_model", None):
+        options["model"] = args.gemini_model
+    return make_planner(name, **options)

@@ -1,0 +1,89 @@
+"""``spa2v models ...`` and ``spa2v info`` end to end, against the fake hub."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+from spa2v_app.cli import main
+from tests.models.conftest import (  # noqa: F401 - fixtures
+    GGUF_NAME,
+    hub,
+    model_env,
+    registry,
+    registry_file,
+    tiny_files,
+)
+
+
+def _json(capsys, *argv):
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_list_shows_every_model_missing_then_installed(hub, model_env, capsys):
+    data = _json(capsys, "models", "list", "--json")
+    states = {m["name"]: m["state"] for m in data["models"]}
+    assert states == {"tiny-llm": "missing", "tiny-diffusers": "missing", "tiny-tagger": "installed"}
+    assert data["models_dir"] == str(model_env.models_dir) and data["offline"] is False
+
+    assert main(["models", "download", "tiny-llm"]) == 0
+    out, err = capsys.readouterr()
+    assert "tiny-llm:" in out and "download tiny-llm" in err and "verified" in err
+
+    assert main(["models", "list"]) == 0
+    table = capsys.readouterr().out
+    row = next(line for line in table.splitlines() if line.startswith("tiny-llm"))
+    assert "installed" in row and "2.4 MB" in row and "registry" in row and "hf-cache" in row
+
+
+def test_download_of_an_unknown_name_fails_before_any_request(hub, capsys):
+    assert main(["models", "download", "tiny-llm", "no-such-model"]) == 2
+    assert "Unknown model 'no-such-model'" in capsys.readouterr().err
+    assert hub.requests == []
+
+
+def test_verify_pin_and_corruption_exit_codes(hub, model_env, capsys):
+    assert main(["-q", "models", "download", "tiny-diffusers"]) == 0
+    capsys.readouterr()
+    assert main(["models", "verify", "tiny-diffusers"]) == 0
+    assert "size/sha256 not pinned: checked format only" in capsys.readouterr().out
+    assert main(["models", "pin", "tiny-diffusers"]) == 0
+    assert "(pinned)" in capsys.readouterr().out
+    assert main(["models", "verify", "tiny-diffusers"]) == 0
+    assert "OK" in capsys.readouterr().out
+    assert main(["models", "verify", "tiny-llm"]) == 1  # not installed
+    assert "failed verification" in capsys.readouterr().err
+
+
+def test_import_a_gguf_and_refuse_a_pickle(tmp_path, model_env, registry_file, tiny_files, capsys):
+    src = tmp_path / GGUF_NAME
+    src.write_bytes(tiny_files[GGUF_NAME])
+    assert main(["models", "import", str(src)]) == 0
+    assert "tiny-llm: linked" in capsys.readouterr().out
+    bad = tmp_path / "model.ckpt"
+    bad.write_bytes(pickle.dumps([1]))
+    assert main(["models", "import", str(bad), "--as", "tiny-llm"]) == 2
+    err = capsys.readouterr().err
+    assert "model.ckpt" in err and "pickle" in err and "\n" not in err.strip()
+    assert main(["models", "remove", "tiny-llm"]) == 0
+    assert "the file stays" in capsys.readouterr().out and src.exists()
+
+
+def test_offline_download_says_what_to_do(hub, model_env, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["models", "download", "tiny-llm"]) == 2
+    assert "offline mode is on" in capsys.readouterr().err
+    assert hub.requests == []
+
+
+def test_info_reports_versions_models_and_the_backends_in_use(model_env, registry_file, capsys):
+    data = _json(capsys, "info", "--json", "--no-devices")
+    assert data["libraries"]["numpy"] and data["python"]
+    assert [d["kind"] for d in data["devices"]["devices"]] == ["cpu"]
+    assert data["planner"]["now"] == "heuristic" and data["renderer"]["now"] == "preview"
+    backends = {b["backend"]: b for b in data["renderer"]["backends"]}
+    assert not backends["diffusion"]["ready"] and "needs the" in backends["diffusion"]["reason"]
+    assert main(["info", "--no-devices"]) == 0
+    text = capsys.readouterr().out
+    assert "Planner now: heuristic" in text and "Renderer now: preview" in text

@@ -1,0 +1,54 @@
+"""benchmarks/render_gpu.py: its CPU dry run works and it refuses a full run without CUDA."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "render_gpu.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("render_gpu", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["render_gpu"] = module  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop("render_gpu", None)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA machine runs the real thing")
+def test_without_cuda_a_full_run_says_so_and_exits_2(bench, capsys):
+    assert bench.main([]) == 2
+    assert "No CUDA GPU" in capsys.readouterr().err
+
+
+def test_tiny_dry_run_fills_the_table(bench, capsys, tmp_path):
+    rows_file = tmp_path / "rows.json"
+    assert bench.main(["--tiny", "--frames", "2", "--steps", "1", "--tiers",
+                       "gpu" if torch.cuda.is_available() else "cpu",
+                       "--json", str(rows_file)]) == 0
+    out = capsys.readouterr().out
+    assert "| run | tier | grounding | s / clip |" in out
+    for grounding in ("stock", "off", "on"):
+        assert f"| {grounding} |" in out
+    assert "grounding costs" in out
+    assert rows_file.read_text().count('"seconds"') == 3
+
+
+def test_full_size_configs_match_sd15_and_animatediff_v3(bench):
+    from accelerate import init_empty_weights
+    from diffusers import MotionAdapter, UNet2DConditionModel
+
+    with init_empty_weights():
+        unet = UNet2DConditionModel(**bench.SD15_UNET)
+        adapter = MotionAdapter(**bench.ADAPTER_V3)
+    millions = [round(sum(p.numel() for p in m.parameters()) / 1e6) for m in (unet, adapter)]
+    assert millions == [860, 417]

@@ -1,0 +1,65 @@
+"""Which planner and renderer run now, from installed models, libraries and devices."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import readiness
+from models.devices import Device, DeviceReport, probe_devices
+from models.registry import ModelStatus
+
+
+def _status(name, role, state="installed", default=True):
+    return ModelStatus(name=name, role=role, title=name, source="hf", state=state, location="hf-cache",
+                       path="/x", files_present=1, files_total=1, bytes_on_disk=1, expected_bytes=1,
+                       pinned="", licence="x", default=default)
+
+
+CPU = DeviceReport((Device("cpu", "cpu"),))
+GPU = DeviceReport((Device("cuda", "cuda:0 test", 24 * 10**9, 20 * 10**9), Device("cpu", "cpu")))
+
+
+@pytest.fixture
+def all_libraries(monkeypatch):
+    monkeypatch.setattr(readiness, "has_library", lambda name: True)
+
+
+def test_nothing_installed_uses_the_built_in_backends(monkeypatch):
+    monkeypatch.setattr(readiness, "has_library", lambda name: False)
+    assert readiness.suggest_planner([]) == "heuristic"
+    assert readiness.suggest_renderer([], GPU) == "preview"
+    llama = {r.backend: r for r in readiness.planner_readiness([])}["llama"]
+    assert not llama.ready and "llama-cpp-python" in llama.reason and "planner-llm-default" in llama.reason
+
+
+def test_an_installed_llm_with_its_library_is_picked(all_libraries):
+    statuses = [_status("planner-llm-quality", "planner_llm", default=False),
+                _status("planner-llm-default", "planner_llm")]
+    assert readiness.suggest_planner(statuses) == "llama"
+    llama = {r.backend: r for r in readiness.planner_readiness(statuses)}["llama"]
+    assert llama.models == ("planner-llm-default",)  # the default first
+    assert readiness.suggest_planner([_status("planner-llm-default", "planner_llm", "partial")]) == "heuristic"
+
+
+def test_diffusion_needs_both_models_and_a_gpu(all_libraries):
+    both = [_status("sd15-base", "sd15_base"), _status("motion-adapter", "motion_adapter")]
+    assert readiness.suggest_renderer(both, GPU) == "diffusion"
+    assert readiness.suggest_renderer(both, CPU) == "preview"
+    assert "no GPU" in {r.backend: r for r in readiness.renderer_readiness(both, CPU)}["diffusion"].reason
+    assert readiness.suggest_renderer(both[:1], GPU) == "preview"
+
+
+def test_the_cpu_is_always_reported():
+    report = probe_devices(use_torch=False)
+    assert [d.kind for d in report.devices] == ["cpu"] and report.accelerator is None
+    assert report.devices[0].total_bytes is None or report.devices[0].total_bytes > 0
+
+
+@pytest.mark.gpu
+def test_a_cuda_gpu_is_reported_with_free_vram():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    report = probe_devices()
+    gpu = report.accelerator
+    assert gpu.kind == "cuda" and 0 < gpu.free_bytes <= gpu.total_bytes
