@@ -184,7 +184,9 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list
     az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
     # Reverberation and noise make phantom peaks, so a wet recording must show more evidence:
     # wetness 0 for a dry recording (coherence near 0.9 or more), 1 at coherence 0.5 or less.
-    coh = float(np.median(np.asarray(steps.coherence)[mix_active]))
+    # The upper decile is used: overlapping sources also lower coherence, but not in the
+    # steps where one of them dominates, while reverberation lowers it everywhere.
+    coh = float(np.percentile(np.asarray(steps.coherence)[mix_active], 90))
     wet = float(np.clip((0.9 - coh) / 0.4, 0.0, 1.0))
     need = {k: lo + (hi - lo) * wet for k, (lo, hi) in
             (("share", TRACK_MIN_SHARE), ("prominence", MIN_GCC_PROMINENCE))}
