@@ -36,6 +36,7 @@ EXTRACTOR = "spatial/1"
 TAG_MAX_S = 10.0
 MIN_APART_DEG = 15.0
 MAX_BELOW_DB = 12.0
+SEPARATED_LEVEL_MIN_DB = 9.0  # a masked level also moves with how the bins are shared
 
 
 def extract_cues(audio: Audio, *, num_frames: int, tagger: Tagger | None = None,
@@ -91,10 +92,10 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
             separated = yield from analyse_sources_job(
                 stereo, sr, specs, cal, model, steps, token=token,
                 report=lambda f, d="": report(0.6 + 0.3 * f, f"separating: {d}"))
-            separated = _distinct(separated)
-            if len(separated) > 1:
-                per_source = separated
-        sources = [_source_track(k + 1, s, steps, duration, num_frames)
+            separated = _distinct(separated, specs)
+            per_source = separated if len(separated) > 1 else per_source
+        sources = [_source_track(k + 1, s, steps, duration, num_frames,
+                                 separated=len(per_source) > 1)
                    for k, s in enumerate(per_source)]
         if len(per_source) > 1:
             notes.append(f"Heard {len(per_source)} sources at once; each is tracked on its own "
@@ -121,15 +122,16 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
                 sources=sources, tags=mix_tags, notes=notes, extractor=EXTRACTOR)
 
 
-def _distinct(sources: list[StepCues]) -> list[StepCues]:
+def _distinct(sources: list[StepCues], specs) -> list[StepCues]:
     """Drop a separated source whose own track ends up on top of an earlier (stronger) one
-    (the mask found a second view of the same sound, not a second sound), or that is far
-    quieter than the loudest (what is left over from the others' masks)."""
+    (the mask found a second view of the same sound, not a second sound), or, when it came
+    from the bin histograms, that is far quieter than the loudest (what is left over from
+    the others' masks; a steady GCC peak is evidence enough on its own)."""
     level = [10 * np.log10(np.percentile(s.power, 90) + 1e-20) for s in sources]
     top = max(level)
     kept: list[StepCues] = []
-    for s, lv in zip(sources, level):
-        if lv < top - MAX_BELOW_DB:
+    for s, lv, spec in zip(sources, level, specs):
+        if lv < top - MAX_BELOW_DB and spec.prior_sigma_deg > 5.0:
             continue
         if all(np.median(np.abs(s.azimuth_deg - k.azimuth_deg)) >= MIN_APART_DEG for k in kept):
             kept.append(s)
@@ -137,14 +139,15 @@ def _distinct(sources: list[StepCues]) -> list[StepCues]:
 
 
 def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
-                  num_frames: int) -> SourceTrack:
+                  num_frames: int, *, separated: bool = False) -> SourceTrack:
     """Per-frame track of one source from its per-step cues."""
     t = s.times_s
     active = activity_mask(s.power)
     level = 10 * np.log10(s.power + 1e-12)
     weight = s.confidence * active
     label, mconf, ev = classify_motion(t, s.azimuth_deg, weight, level, s.coherence, s.hf_db,
-                                       active, mix.onsets_s, s.step_s)
+                                       active, mix.onsets_s, s.step_s,
+                                       level_min_db=SEPARATED_LEVEL_MIN_DB if separated else None)
     present = presence_mask(s.power)
     az = frame_mean(t, s.azimuth_deg, weight + 1e-3, duration, num_frames)
     conf_steps = np.clip(s.confidence / 0.5, 0, 1) * np.exp(-(s.spread_deg / 20.0) ** 2)

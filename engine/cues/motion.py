@@ -77,12 +77,17 @@ def level_envelope(level_db: np.ndarray, active: np.ndarray, step_s: float, *,
 
 def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.ndarray,
                     level_db: np.ndarray, coherence: np.ndarray, hf_db: np.ndarray,
-                    active: np.ndarray, onsets_s: list[float], step_s: float
-                    ) -> tuple[str, float, MotionEvidence]:
+                    active: np.ndarray, onsets_s: list[float], step_s: float, *,
+                    level_min_db: float = None) -> tuple[str, float, MotionEvidence]:
     """Label one source's motion from per-step tracks (all ``(S,)``).
+
+    ``level_min_db`` (default :data:`LEVEL_MIN_DB`) is the level change that counts as
+    approaching or receding; separated sources use a larger one, since their masked level
+    also moves with how the bins are shared.
 
     Returns ``(label, confidence in [0, 1], evidence)``.
     """
+    level_min = LEVEL_MIN_DB if level_min_db is None else float(level_min_db)
     act = active.astype(bool)
     if act.sum() < 4:
         return "static", 0.0, MotionEvidence(0.0, 0.0, 0.0, 0.0, False, 0.0)
@@ -103,15 +108,15 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
     decay = _self_decay(times_s, level_db, act, onsets_s, t0, t1, level)
     distal = coh * COHERENCE_DB_EQUIV + hf * HF_DB_EQUIV  # the cues a decay does not fake
     score = level + distal
-    if decay and distal > -LEVEL_MIN_DB / 2:
+    if decay and distal > -level_min / 2:
         score = distal
     evidence = MotionEvidence(lateral, level, coh, hf, decay, score)
 
     lat_conf = _ramp(abs(lateral), LATERAL_MIN_DEG * 0.6, LATERAL_MIN_DEG * 1.6)
-    rad_conf = _ramp(abs(score), LEVEL_MIN_DB * 0.6, LEVEL_MIN_DB * 2.0)
+    rad_conf = _ramp(abs(score), level_min * 0.6, level_min * 2.0)
     if abs(lateral) >= LATERAL_MIN_DEG and lat_conf >= rad_conf * 0.5:
         return ("left_to_right" if lateral > 0 else "right_to_left"), lat_conf, evidence
-    if abs(score) >= LEVEL_MIN_DB:
+    if abs(score) >= level_min:
         return ("approaching" if score > 0 else "receding"), rad_conf, evidence
     return "static", float(1.0 - max(lat_conf, rad_conf)), evidence
 

@@ -22,7 +22,6 @@ from .separation import (KAPPA_IPD, SIGMA_ILD_DB, BinModel, SourceSpec, bin_cost
 from .spatial import STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, step_spectra, stft
 from .tracking import track_azimuth
 
-PRIOR_SIGMA_DEG = 12.0
 
 
 def assign_masks(st: StepSpectra, model: BinModel, az_steps: np.ndarray, *,
@@ -89,7 +88,7 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
             st = smooth_spectra(_masked(raw, masks[p]), SMOOTH_STEPS)
             ss = spatial_steps(st, grid, cal)
             prior = -0.5 * ((cal.azimuth_deg[None, :] - az_here[p][:, None])
-                            / PRIOR_SIGMA_DEG) ** 2
+                            / specs[p].prior_sigma_deg) ** 2
             power = spectral.power_to_ms(pspec * masks[p], grid)
             active = (power > 1e-3 * np.percentile(power, 95)).astype(float)
             track = track_azimuth((ss.loglik + prior)[:, ::2], ss.confidence * active,

@@ -150,6 +150,8 @@ MAX_COMODULATION = 0.55    # reflections rise and fall with their source; a seco
 MIN_GCC_PROMINENCE = (0.1, 0.5)  # its own peak in the steered GCC-PHAT (dry, wet)
 GATE_DEG = 12.0
 BLOCK_STEPS = 5
+GCC_SECOND_PEAK = 0.42     # a secondary GCC peak this high (relative) is a static source ...
+GCC_FALLBACK_MAX_WET = 0.35  # ... in a recording this dry (see _gcc_peaks)
 
 
 
@@ -161,6 +163,9 @@ class SourceSpec:
     step_az: np.ndarray
     seen: np.ndarray
     share: float
+    # How far the second pass may move the track from ``step_az`` (a Gaussian prior, degrees):
+    # wide for paths from the bin histograms, narrow for steady GCC peaks, which are exact.
+    prior_sigma_deg: float = 12.0
 
 
 def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list[SourceSpec]:
@@ -190,12 +195,88 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list
     wet = float(np.clip((0.9 - coh) / 0.4, 0.0, 1.0))
     need = {k: lo + (hi - lo) * wet for k, (lo, hi) in
             (("share", TRACK_MIN_SHARE), ("prominence", MIN_GCC_PROMINENCE))}
+    if wet <= GCC_FALLBACK_MAX_WET:
+        # A dry recording: GCC peaks that hold still (found in both halves of the clip) place
+        # further sources more exactly than the bin histograms, and when there are several,
+        # the mix's own track may sit between them (the level cue averages them), so the
+        # peaks replace it.
+        peaks = _steady_gcc_peaks(gcc, az, mix_active)[:max_sources]
+        if len(peaks) >= 2:
+            n = len(mix_active)
+            main_az = float(np.median(main.step_az[mix_active]))
+            out = [main] if abs(peaks[0][1] - main_az) <= NEAR_DEG else []
+            for rel, a in peaks:
+                if all(abs(a - float(np.median(sp.step_az))) >= MIN_SEPARATION_DEG for sp in out):
+                    out.append(SourceSpec(np.full(n, a), mix_active.copy(), float(rel),
+                                          prior_sigma_deg=3.0))
+            return out[:max_sources]
     while len(specs) < max_sources:
         cand = _next_source(counts, energies, gcc, az, specs, mix_active, need)
         if cand is None:
             break
         specs.append(cand)
     return specs
+
+
+def _steady_gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray):
+    """:func:`_gcc_peaks` of the whole clip that also appear (within 8 degrees) in each half:
+    a moving source smears the average GCC into peaks along its path, which do not."""
+    n = len(active)
+    first, second = active.copy(), active.copy()
+    first[n // 2:] = False
+    second[:n // 2] = False
+    if first.sum() < 10 or second.sum() < 10:
+        return []
+    halves = [_gcc_peaks(gcc, az, m) for m in (first, second)]
+    return [(rel, a) for rel, a in _gcc_peaks(gcc, az, active)
+            if all(any(abs(a - b) <= 8.0 for _, b in h) for h in halves)]
+
+
+def _gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[tuple[float, float]]:
+    """``(relative height, azimuth)`` of sources seen as peaks of the clip-averaged GCC-PHAT,
+    strongest first, at least :data:`MIN_SEPARATION_DEG` apart.
+
+    Overlapping broadband sounds share most time-frequency bins, which defeats the bin
+    histograms; the phase transform still shows each as its own peak. But one source's GCC
+    has side lobes too (phase wrapping repeats a lateral source's peak about 1/f away in
+    lag), so peaks are taken one at a time, CLEAN-style: the strongest peak is a source, its
+    expected response (:func:`_gcc_response`, scaled to its height) is subtracted in each band,
+    and the next peak must reach :data:`GCC_SECOND_PEAK` of the first in what remains.
+    (Reverberation leaves residues of that size too, so wet recordings do not use this.)
+    """
+    g = np.clip(gcc[active].astype(float), 0.0, None).mean(axis=0)  # (bands, A)
+    g = g.copy()
+    out: list[tuple[float, float]] = []
+    top = None
+    for _ in range(3):
+        score = g.max(axis=0)  # best band per azimuth
+        k = int(np.argmax(score))
+        height = float(score[k])
+        if top is None:
+            top = height
+        elif height < GCC_SECOND_PEAK * top:
+            break
+        a = float(az[k])
+        if all(abs(a - b) >= MIN_SEPARATION_DEG for _, b in out):
+            out.append((height / top, a))
+        for band in range(g.shape[0]):
+            g[band] -= g[band, k] * _gcc_response(az, a, band)
+        g = np.clip(g, 0.0, None)
+    return out
+
+
+def _gcc_response(az: np.ndarray, source_az: float, band: int) -> np.ndarray:
+    """The steered GCC-PHAT ``(A,)`` that a lone white source at ``source_az`` gives in GCC
+    band ``band``: the mean over the band's frequencies of ``cos(2 pi f (ITD(a) - ITD_s))``
+    with the band's calibrated ITD curve; 1 at the source."""
+    from .calibration import default_calibration
+    from .spatial import GCC_BAND_HZ, GCC_SPLIT_HZ
+    cal = default_calibration()
+    itd = np.interp(az, cal.azimuth_deg, cal.itd_band_s(band))
+    itd_s = float(np.interp(source_az, cal.azimuth_deg, cal.itd_band_s(band)))
+    lo, hi = (GCC_BAND_HZ[0], GCC_SPLIT_HZ) if band == 0 else (GCC_SPLIT_HZ, GCC_BAND_HZ[1])
+    f = np.linspace(lo, hi, 64)
+    return np.cos(2 * np.pi * f[:, None] * (itd - itd_s)[None, :]).mean(axis=0)
 
 
 def _near(az: np.ndarray, centre: np.ndarray) -> np.ndarray:
