@@ -119,7 +119,20 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
     yield report(1.0, f"{len(sources)} source(s)")
     return Cues(duration_s=duration, num_frames=num_frames, sample_rate=sr, mono=audio.is_mono,
                 loudness_db=loud, centroid_hz=centroid, onsets_s=list(steps.onsets_s),
-                sources=sources, tags=mix_tags, notes=notes, extractor=EXTRACTOR)
+                sources=sources, tags=mix_tags, notes=notes, extractor=EXTRACTOR,
+                pitch_drift_st=_pitch_drift(steps, duration, num_frames))
+
+
+def _pitch_drift(steps: StepCues, duration: float, num_frames: int) -> np.ndarray:
+    """Cumulative pitch drift (semitones) at each frame centre, from the per-block shifts."""
+    from .analysis import BLOCK_STEPS
+    shift = np.asarray(steps.pitch_shift_st, dtype=float)
+    if shift.size == 0:
+        return np.zeros(num_frames)
+    t = (np.arange(shift.size) + 1.0) * steps.step_s * BLOCK_STEPS
+    centres = (np.arange(num_frames) + 0.5) * duration / num_frames
+    drift = np.interp(centres, t, np.cumsum(shift))
+    return drift - drift[0]
 
 
 def _distinct(sources: list[StepCues], specs) -> list[StepCues]:

@@ -104,6 +104,10 @@ class Cues:
     tags: list[Tag] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extractor: str = "basic"
+    # Optional (added by the spatial extractor; older readers ignore it): cumulative pitch
+    # drift of the mix per frame in semitones, 0 at the first frame. A pass-by drops in
+    # pitch as it goes by (Doppler); a steady source stays near 0.
+    pitch_drift_st: np.ndarray | None = None
 
     @property
     def fps(self) -> float:
@@ -122,6 +126,8 @@ class Cues:
             "onsets_s": [round(float(t), 4) for t in self.onsets_s],
             "tags": [t.to_dict() for t in self.tags],
             "sources": [s.to_dict() for s in self.sources], "notes": list(self.notes),
+            **({"pitch_drift_st": _floats(self.pitch_drift_st, 3)}
+               if self.pitch_drift_st is not None else {}),
         }
 
     @classmethod
@@ -136,6 +142,8 @@ class Cues:
             sources=[SourceTrack.from_dict(s) for s in d.get("sources", [])],
             tags=[Tag.from_dict(t) for t in d.get("tags", [])],
             notes=list(d.get("notes", [])), extractor=str(d.get("extractor", "basic")),
+            pitch_drift_st=(_array(d["pitch_drift_st"]) if d.get("pitch_drift_st") is not None
+                            else None),
         )
 
 
