@@ -9,7 +9,7 @@ from engine.errors import BadInput
 from engine.jobs import CancelToken, run_job
 
 from .common import (ProgressPrinter, add_frame_arguments, check_output_path,
-                     make_planner_from_args, make_tagger_or_none, plan_settings_from_args)
+                     make_tagger_or_none, planner_from_args, plan_settings_from_args)
 
 
 def register(sub) -> None:
@@ -33,7 +33,7 @@ def run(args) -> int:
         check_output_path(args.output, (".json",))
     printer = ProgressPrinter(quiet=args.quiet)
     settings = plan_settings_from_args(args)
-    planner = make_planner_from_args(args, printer)
+    planner = planner_from_args(args)
     tagger = make_tagger_or_none(printer)
     _say_defaults(printer, planner, tagger)
     for path in args.audio:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.jobs import CancelToken, run_job
 
 from .common import (ProgressPrinter, add_frame_arguments, check_output_path,
-                     make_planner_from_args, make_tagger_or_none, plan_settings_from_args)
+                     make_tagger_or_none, planner_from_args, plan_settings_from_args)
 
 
 def register(sub) -> None:
@@ -75,7 +75,7 @@ def run(args) -> int:
     if args.plan:
         layout = load_layout(args.plan)
     else:
-        planner = make_planner_from_args(args, printer)
+        planner = planner_from_args(args)
         tagger = make_tagger_or_none(printer)
         if planner.name == "heuristic":
             printer.info("Using the built-in defaults: rule-based planner on measured cues, "

@@ -9,6 +9,8 @@ from pathlib import Path
 from engine.errors import BadInput, ModelMissing
 from engine.jobs import Event, Log, Progress
 
+from .planner_options import add_planner_arguments, planner_from_args  # noqa: F401 (re-export)
+
 
 class ProgressPrinter:
     """Prints job events to stderr: progress only once a job has run for a second, updating one
@@ -93,10 +95,7 @@ def add_frame_arguments(parser) -> None:
                    help="layout frames per second instead of a fixed count")
     parser.add_argument("--hint", default=None, metavar="TEXT",
                         help="what is sounding, in your words ('a red car'); names the objects")
-    parser.add_argument("--planner", default="heuristic",
-                        help="heuristic (built-in, default), llama or gemini")
-    parser.add_argument("--llm-model", default=None, metavar="PATH",
-                        help="GGUF file for --planner llama")
+    add_planner_arguments(parser)
 
 
 def plan_settings_from_args(args):
@@ -104,12 +103,3 @@ def plan_settings_from_args(args):
     frames = args.frames if args.frames is not None else (None if args.plan_fps else DEFAULT_FRAMES)
     return PlanSettings(num_frames=frames,
                         fps=args.plan_fps, hint=args.hint)
-
-
-def make_planner_from_args(args, printer: ProgressPrinter):
-    from models.backends import make_planner
-    options = {}
-    if args.planner == "llama" and args.llm_model:
-        options["model_path"] = args.llm_model
-    planner = make_planner(args.planner, **options)
-    return planner

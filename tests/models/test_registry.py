@@ -32,8 +32,8 @@ def test_the_shipped_registry_names_every_role_and_the_defaults_other_issues_use
     assert {e.role for e in reg.entries} == set(ROLES)
     assert reg.default_for("planner_llm").name == "planner-llm-default"
     llm = reg.get("planner-llm-default")
-    assert llm.source.repo_id == "Qwen/Qwen2.5-3B-Instruct-GGUF"
-    assert [f.path for f in llm.files] == ["qwen2.5-3b-instruct-q4_k_m.gguf"]
+    assert llm.source.repo_id == "unsloth/Qwen3-4B-Instruct-2507-GGUF"
+    assert [f.path for f in llm.files] == ["Qwen3-4B-Instruct-2507-Q4_K_M.gguf"]
     assert reg.get("planner-llm-quality").role == "planner_llm"
     sd = reg.get("sd15-base")
     assert sd.source.repo_id == "stable-diffusion-v1-5/stable-diffusion-v1-5" and sd.variant == "fp16"
