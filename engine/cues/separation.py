@@ -6,10 +6,12 @@ azimuth whose KEMAR interaural transfer function (level ratio and phase) best ex
 bin's observed ILD and IPD, ``cost(a) = (ILD - ILD_a)^2 / 2 sigma^2 + kappa (1 - cos(IPD -
 IPD_a))``. Comparing against the full measured transfer function resolves the phase
 ambiguity above 700 Hz that defeats a plain phase-to-delay conversion. A histogram of those
-directions, weighted by bin energy and coherence, shows one peak per source
-(:func:`bin_histograms`); :func:`find_sources` follows the peaks over time and keeps up to
-three; :func:`source_masks` assigns each bin to the nearest source for per-source analysis
-(its own direction track, loudness and tag).
+directions, weighted by bin level and coherence, shows one peak per source
+(:func:`bin_histograms`). :func:`find_sources` starts from the mix's tracked direction and
+looks for more in what the histograms hold away from it (or, in dry recordings, in steady
+GCC-PHAT peaks), keeping up to three;
+:func:`engine.cues.multisource.assign_masks` then gives each bin to the nearest source for
+per-source analysis (its own direction track, loudness and tag).
 """
 
 from __future__ import annotations
