@@ -30,6 +30,8 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true",
                    help="2 scenes per kind and condition, 5 s each (about 1-2 minutes)")
     p.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
+    p.add_argument("--no-roundtrip", action="store_true",
+                   help="skip the spatialize round trip (plan -> spatialize -> plan again)")
     p.add_argument("--no-tagger", action="store_true",
                    help="skip the sound tagger (labels are then not scored meaningfully)")
     p.set_defaults(func=run)
@@ -56,4 +58,11 @@ def run(args) -> int:
     sys.stdout.write(report.table() + "\n")
     printer.info(f"{len(report.scores) // 3} scenes in {time.monotonic() - started:.0f} s; "
                  f"details in {Path(args.out) / 'bench.json'}")
+    if not args.no_roundtrip:
+        from engine.spatialize.roundtrip import roundtrip_bench, roundtrip_table
+        printer.info("spatialize round trip: plan -> spatialize a mono recording -> plan again")
+        started = time.monotonic()
+        result = roundtrip_bench(sources, quick=args.quick, seed=args.seed)
+        sys.stdout.write("\n" + roundtrip_table(result) + "\n")
+        printer.info(f"round trip in {time.monotonic() - started:.0f} s")
     return 0
