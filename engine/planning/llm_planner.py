@@ -27,7 +27,7 @@ import numpy as np
 from ..cues.types import Cues
 from ..errors import SpA2VError
 from ..jobs import CancelToken, Job, Log, stage_progress, sub_job
-from ..layout import Layout, PlannerInfo
+from ..layout import MAX_OBJECTS, Layout, PlannerInfo
 from ..protocols import PlanRequest
 from .examples import PlannerExample, load_example_bank, retrieve_examples
 from .guard import apply_spatial_guard
@@ -38,6 +38,7 @@ PROMPT_BUDGET_TOKENS = 1500
 NUM_EXAMPLES = 3
 MAX_PROBLEMS_SHOWN = 6
 MAX_ECHOED_REPLY = 2000
+EXTRA_OBJECTS = 2  # objects the model may add beyond the heard sources
 
 
 class BackendError(SpA2VError):
@@ -128,8 +129,11 @@ def plan_with_llm(request: PlanRequest, token: CancelToken, backend: ChatBackend
     stats.examples = [e.id for e in examples]
 
     # 3-4. Ask, parse, one repair round.
-    schema = reply_schema(summary, for_grammar=False)
-    grammar_schema = reply_schema(summary, for_grammar=True)
+    # The model may add objects (a crowd, an unheard companion) but not without bound: a few
+    # more than the heard sources keeps the reply, and so the output tokens, short.
+    max_objects = min(MAX_OBJECTS, max(3, len(summary.sources) + EXTRA_OBJECTS))
+    schema = reply_schema(summary, max_objects=max_objects, for_grammar=False)
+    grammar_schema = reply_schema(summary, max_objects=max_objects, for_grammar=True)
     max_tokens = max_reply_chars(grammar_schema)
     info = PlannerInfo(planner_name, getattr(backend, "model", None))
     confidence = _source_confidence(cues)
