@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
 
 from engine.audio import Audio
@@ -59,10 +59,14 @@ class StudioDocument(QObject):
         self.waveform: Waveform | None = None
         self.thumbnails: list[tuple[float, QImage]] = []
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.dirty_changed.emit(self.dirty))
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.time_s = 0.0
         self.selected_id = -1
         self._extra_dirty = False
+
+    @Slot(bool)
+    def _clean_changed(self, _clean: bool) -> None:
+        self.dirty_changed.emit(self.dirty)
 
     # -- state --------------------------------------------------------------------------------
     @property
