@@ -56,6 +56,14 @@ class JobRunner(QObject):
 
     @Slot()
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            # End the thread's event loop from inside, so that waiting on the thread (at
+            # shutdown) does not depend on the GUI thread processing a queued quit.
+            QThread.currentThread().quit()
+
+    def _run(self) -> None:
         last_progress = last_preview = 0.0
         pending: Progress | None = None
         try:
