@@ -1,0 +1,15 @@
+"""``spa2v-studio``: the desktop app (PySide6) on top of the engine.
+
+Qt is imported only when :func:`main` runs, so ``import spa2v_app.studio`` stays cheap and the
+command line never pays for it.
+"""
+
+from __future__ import annotations
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .app import main as _main
+    return _main(argv)
+
+
+__all__ = ["main"]

@@ -1,0 +1,5 @@
+import sys
+
+from spa2v_app.studio import main
+
+sys.exit(main())

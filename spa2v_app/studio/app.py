@@ -1,0 +1,59 @@
+"""Start the studio: parse arguments, build the window, offer crash recovery, run Qt."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif",
+                  ".aiff", ".w64", ".caf", ".rf64"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="spa2v-studio", description="The SpA2V desktop studio.")
+    p.add_argument("path", nargs="?", help="a project (.spa2v) or a sound file to open")
+    p.add_argument("--no-recovery", action="store_true",
+                   help="do not offer to recover unsaved work from a crashed session")
+    return p
+
+
+def create_app(argv: list[str] | None = None):
+    """The QApplication (created once), themed."""
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from .theme import apply_theme
+    app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
+    app.setApplicationName("SpA2V Studio")
+    app.setOrganizationName("spa2v")
+    app.setDesktopFileName("spa2v-studio")
+    icon = Path(__file__).resolve().parents[2] / "packaging" / "spa2v-studio.svg"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    apply_theme(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from PySide6.QtCore import QTimer
+    except ImportError as e:
+        sys.stderr.write(f"spa2v-studio: the desktop app needs PySide6 ({e}); install it with "
+                         "pip install 'spa2v-studio[gui]'.\n")
+        return 2
+    from .main_window import MainWindow
+    from .settings import load_settings
+    app = create_app()
+    window = MainWindow(load_settings())
+    window.show()
+    if args.path:
+        path = Path(args.path)
+        if path.suffix.lower() == ".spa2v":
+            QTimer.singleShot(0, lambda: window.open_project(path))
+        else:
+            QTimer.singleShot(0, lambda: window.import_audio(path))
+    elif not args.no_recovery:
+        QTimer.singleShot(200, window.offer_recovery)
+    return app.exec()

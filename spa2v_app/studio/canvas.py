@@ -1,0 +1,303 @@
+"""The layout canvas: the boxes of the current frame over the picture, to drag and resize.
+
+Drag a box to move it, drag its edges or corners to resize; each finished drag is one undo
+step. Double-click a box to rename it or change its prompt and motion. The background is the
+last render's frame at the playhead when it came from a real renderer, otherwise the preview
+renderer's backdrop for the scene's background words.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout,
+                               QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem,
+                               QGraphicsScene, QGraphicsView, QLabel, QLineEdit, QMenu,
+                               QWidget)
+
+from engine.errors import SpA2VError
+from engine.layout import MOTIONS
+from engine.rendering.preview import draw_backdrop
+
+from . import theme
+from .document import StudioDocument
+from .layout_edit import keyframes
+from .workers import to_qimage
+
+EDGE_PX = 7  # grab distance for an edge, in view pixels
+
+
+class BoxItem(QGraphicsRectItem):
+    def __init__(self, canvas: "LayoutCanvas", obj, rect: QRectF, *, keyed: bool):
+        super().__init__(rect)
+        self.canvas, self.obj, self.keyed = canvas, obj, keyed
+        self.color = theme.object_qcolor(obj.label)
+        self.setAcceptHoverEvents(True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self._mode: str | None = None
+        self._start_rect = QRectF()
+        self._start_pos = QPointF()
+
+    @property
+    def selected(self) -> bool:
+        return self.canvas.doc.selected_id == self.obj.id
+
+    def _edges(self, pos: QPointF) -> str:
+        scale = self.canvas.view_scale()
+        tol = EDGE_PX / max(scale, 1e-6)
+        r = self.rect()
+        e = ""
+        if abs(pos.y() - r.top()) <= tol:
+            e += "t"
+        elif abs(pos.y() - r.bottom()) <= tol:
+            e += "b"
+        if abs(pos.x() - r.left()) <= tol:
+            e += "l"
+        elif abs(pos.x() - r.right()) <= tol:
+            e += "r"
+        return e or "move"
+
+    def hoverMoveEvent(self, event) -> None:
+        mode = self._edges(event.pos())
+        cursors = {"move": Qt.CursorShape.SizeAllCursor, "t": Qt.CursorShape.SizeVerCursor,
+                   "b": Qt.CursorShape.SizeVerCursor, "l": Qt.CursorShape.SizeHorCursor,
+                   "r": Qt.CursorShape.SizeHorCursor, "tl": Qt.CursorShape.SizeFDiagCursor,
+                   "br": Qt.CursorShape.SizeFDiagCursor, "tr": Qt.CursorShape.SizeBDiagCursor,
+                   "bl": Qt.CursorShape.SizeBDiagCursor}
+        self.setCursor(cursors[mode])
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            event.ignore()
+            return
+        self.canvas.doc.select(self.obj.id)
+        self._mode = self._edges(event.pos())
+        self._start_rect = QRectF(self.rect())
+        self._start_pos = event.scenePos()
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._mode is None:
+            return
+        d = event.scenePos() - self._start_pos
+        r = QRectF(self._start_rect)
+        bounds = self.canvas.scene().sceneRect()
+        if self._mode == "move":
+            r.translate(d)
+            r.moveLeft(min(max(r.left(), bounds.left()), bounds.right() - r.width()))
+            r.moveTop(min(max(r.top(), bounds.top()), bounds.bottom() - r.height()))
+        else:
+            min_w = 0.02 * bounds.width()
+            if "l" in self._mode:
+                r.setLeft(min(max(bounds.left(), r.left() + d.x()), r.right() - min_w))
+            if "r" in self._mode:
+                r.setRight(max(min(bounds.right(), r.right() + d.x()), r.left() + min_w))
+            if "t" in self._mode:
+                r.setTop(min(max(bounds.top(), r.top() + d.y()), r.bottom() - min_w))
+            if "b" in self._mode:
+                r.setBottom(max(min(bounds.bottom(), r.bottom() + d.y()), r.top() + min_w))
+        self.setRect(r)
+
+    def mouseReleaseEvent(self, event) -> None:
+        mode, self._mode = self._mode, None
+        if mode is not None and self.rect() != self._start_rect:
+            self.canvas.commit_box(self.obj.id, self.rect())
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.canvas.edit_object(self.obj.id)
+
+    def paint(self, p: QPainter, option, widget=None) -> None:
+        r = self.rect()
+        fill = QColor(self.color)
+        fill.setAlpha(70 if self.selected else 45)
+        p.setBrush(fill)
+        p.setPen(QPen(theme.ACCENT if self.selected else self.color, 2.5 if self.selected else 1.8))
+        p.drawRoundedRect(r, 4, 4)
+        # Label tag above the box (inside when at the top edge).
+        font = QFont(p.font())
+        font.setPixelSize(max(11, int(13 / max(self.canvas.view_scale(), 0.3))))
+        font.setBold(True)
+        p.setFont(font)
+        text = self.obj.label + ("  ◆" if self.keyed else "")
+        fm = p.fontMetrics()
+        tw, th = fm.horizontalAdvance(text) + 10, fm.height() + 4
+        ty = r.top() - th - 2 if r.top() - th - 2 >= 0 else r.top() + 2
+        tag = QRectF(r.left(), ty, tw, th)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(theme.ACCENT if self.selected else self.color)
+        p.drawRoundedRect(tag, 3, 3)
+        p.setPen(QColor("#111"))
+        p.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
+        if self.selected:
+            p.setBrush(theme.ACCENT)
+            p.setPen(QPen(QColor("#111"), 1))
+            h = 7 / max(self.canvas.view_scale(), 1e-6)
+            for pt in (r.topLeft(), r.topRight(), r.bottomLeft(), r.bottomRight()):
+                p.drawRect(QRectF(pt.x() - h / 2, pt.y() - h / 2, h, h))
+
+
+class LayoutCanvas(QGraphicsView):
+    """A view of the current frame's boxes; edits go to the document as undoable commands."""
+
+    status = Signal(str)
+
+    def __init__(self, doc: StudioDocument, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = doc
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setBackgroundBrush(QBrush(theme.BASE))
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumSize(240, 200)
+        self._backdrop_key = None
+        self._backdrop: QPixmap | None = None
+        self._bg_item = QGraphicsPixmapItem()
+        self._frame = -1
+        self.items_by_id: dict[int, BoxItem] = {}
+        doc.layout_changed.connect(self.rebuild)
+        doc.selection_changed.connect(lambda _: self.scene().update())
+        doc.time_changed.connect(self._on_time)
+        doc.thumbnails_changed.connect(self.rebuild)
+        doc.renders_changed.connect(self.rebuild)
+        self.rebuild()
+
+    def view_scale(self) -> float:
+        return self.transform().m11()
+
+    def frame_size(self) -> tuple[int, int]:
+        lay = self.doc.layout
+        return (lay.width, lay.height) if lay is not None else (512, 512)
+
+    def _on_time(self, _t: float) -> None:
+        if self.doc.current_frame() != self._frame or self._uses_render_frames():
+            self.rebuild()
+
+    def _uses_render_frames(self) -> bool:
+        rec = self.doc.latest_render()
+        return bool(self.doc.thumbnails) and rec is not None and rec.renderer != "preview"
+
+    def _background(self, w: int, h: int) -> QPixmap:
+        if self._uses_render_frames():
+            img = self.doc.thumbnail_at(self.doc.time_s)
+            if img is not None:
+                return QPixmap.fromImage(img.scaled(w, h))
+        lay = self.doc.layout
+        words = lay.background if lay is not None else ""
+        key = (words, w, h)
+        if key != self._backdrop_key:
+            self._backdrop = QPixmap.fromImage(to_qimage(draw_backdrop(words, w, h)))
+            self._backdrop_key = key
+        return self._backdrop
+
+    def rebuild(self) -> None:
+        scene = self.scene()
+        for item in list(scene.items()):
+            if item is not self._bg_item:
+                scene.removeItem(item)
+        if self._bg_item.scene() is None:
+            scene.addItem(self._bg_item)
+        w, h = self.frame_size()
+        scene.setSceneRect(QRectF(0, 0, w, h))
+        self._bg_item.setPixmap(self._background(w, h))
+        self._bg_item.setZValue(-10)
+        self.items_by_id = {}
+        self._frame = frame = self.doc.current_frame()
+        lay = self.doc.layout
+        if lay is not None:
+            for obj in lay.objects:
+                box = obj.boxes[frame]
+                if box is None:
+                    continue
+                rect = QRectF(box[0] * w, box[1] * h, (box[2] - box[0]) * w, (box[3] - box[1]) * h)
+                item = BoxItem(self, obj, rect, keyed=frame in keyframes(obj))
+                item.setZValue(2 if obj.id == self.doc.selected_id else 1)
+                scene.addItem(item)
+                self.items_by_id[obj.id] = item
+        self.fit()
+
+    def fit(self) -> None:
+        self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit()
+
+    def drawForeground(self, p: QPainter, rect: QRectF) -> None:
+        if self.doc.layout is None:
+            p.setPen(theme.TEXT)
+            p.drawText(self.sceneRect(), Qt.AlignmentFlag.AlignCenter,
+                       "No layout yet.\nPlan one (Ctrl+L) or add an object (Ctrl+Shift+A).")
+
+    def commit_box(self, object_id: int, rect: QRectF) -> None:
+        w, h = self.frame_size()
+        box = (rect.left() / w, rect.top() / h, rect.right() / w, rect.bottom() / h)
+        try:
+            self.doc.move_box(object_id, self.doc.current_frame(), box)
+        except SpA2VError as e:
+            self.doc.message.emit(str(e), "error")
+            self.rebuild()
+
+    def mousePressEvent(self, event) -> None:
+        item = self.itemAt(event.position().toPoint())
+        if not isinstance(item, BoxItem):
+            self.doc.select(-1)
+        super().mousePressEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        item = self.itemAt(event.pos())
+        menu = QMenu(self)
+        if isinstance(item, BoxItem):
+            self.doc.select(item.obj.id)
+            menu.addAction("Rename / properties…", lambda: self.edit_object(item.obj.id))
+            frame = self.doc.current_frame()
+            if frame in keyframes(item.obj):
+                menu.addAction("Remove keyframe",
+                               lambda: self.doc.remove_keyframe(item.obj.id, frame))
+            else:
+                menu.addAction("Set keyframe", lambda: self.doc.set_keyframe(item.obj.id, frame))
+            menu.addAction("Hide on this frame", lambda: self.doc.hide_box(item.obj.id, frame))
+            menu.addSeparator()
+            menu.addAction("Delete object", lambda: self.doc.delete_object(item.obj.id))
+        else:
+            menu.addAction("Add object", lambda: self.doc.add_object())
+        menu.exec(event.globalPos())
+
+    def edit_object(self, object_id: int) -> None:
+        obj = self.doc.layout.object(object_id)
+        dlg = ObjectDialog(obj.label, obj.prompt, obj.motion, self)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            try:
+                self.doc.update_object(object_id, **dlg.values())
+            except SpA2VError as e:
+                self.doc.message.emit(str(e), "error")
+
+
+class ObjectDialog(QDialog):
+    def __init__(self, label: str, prompt: str, motion: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Object")
+        form = QFormLayout(self)
+        self.label = QLineEdit(label)
+        self.label.setToolTip("A short noun a person would use: dog, car, person")
+        self.prompt = QLineEdit(prompt)
+        self.prompt.setToolTip("The phrase the renderer draws in this box: 'a red car'")
+        self.motion = QComboBox()
+        self.motion.addItems(MOTIONS)
+        self.motion.setCurrentText(motion)
+        form.addRow("Label", self.label)
+        form.addRow("Prompt", self.prompt)
+        form.addRow("Motion", self.motion)
+        hint = QLabel("Moving boxes does not change the motion label; set it here.")
+        hint.setObjectName("hint")
+        form.addRow(hint)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def values(self) -> dict:
+        return {"label": self.label.text(), "prompt": self.prompt.text(),
+                "motion": self.motion.currentText()}
+

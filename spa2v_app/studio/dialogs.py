@@ -1,0 +1,320 @@
+"""Export and settings dialogs, and the small scene dialog (caption and background)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from . import availability
+from .secrets import KeyringUnavailable, gemini_key_source, store_gemini_key
+from .settings import DEVICES, MEMORY_TIERS, StudioSettings
+
+
+def _path_row(edit: QLineEdit, browse) -> QWidget:
+    w = QWidget()
+    row = QHBoxLayout(w)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(edit, 1)
+    b = QPushButton("…")
+    b.setFixedWidth(32)
+    b.clicked.connect(browse)
+    row.addWidget(b)
+    return w
+
+
+def fill_backend_combo(combo: QComboBox, items: list[availability.Availability], current: str) -> None:
+    """One entry per backend; unavailable ones are disabled with the reason as tooltip."""
+    combo.clear()
+    model = combo.model()
+    for k, a in enumerate(items):
+        combo.addItem(a.title, a.name)
+        combo.setItemData(k, a.reason, Qt.ItemDataRole.ToolTipRole)
+        if not a.ready:
+            model.item(k).setEnabled(False)
+            combo.setItemText(k, f"{a.title} (unavailable)")
+    names = [a.name for a in items if a.ready]
+    combo.setCurrentIndex([a.name for a in items].index(current if current in names else names[0]))
+
+
+@dataclass
+class ExportRequest:
+    mp4: Path | None
+    frames_dir: Path | None
+    layout_json: Path | None
+    renderer: str
+    fps: float
+    reuse_render: bool
+
+
+class ExportDialog(QDialog):
+    def __init__(self, base: Path, *, renderer: str, fps: float, can_reuse: bool,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.setMinimumWidth(520)
+        self.mp4_on = QCheckBox("Video (MP4, with the original audio)")
+        self.mp4_on.setChecked(True)
+        self.mp4 = QLineEdit(str(base.with_suffix(".mp4")))
+        self.frames_on = QCheckBox("Frames (one PNG per video frame)")
+        self.frames = QLineEdit(str(base.parent / f"{base.name}_frames"))
+        self.json_on = QCheckBox("Layout (spa2v.vsl/1 JSON)")
+        self.json_on.setChecked(True)
+        self.json = QLineEdit(str(base.with_suffix(".json")))
+        self.renderer = QComboBox()
+        fill_backend_combo(self.renderer, availability.renderers(), renderer)
+        self.fps = QDoubleSpinBox()
+        self.fps.setRange(1, 60)
+        self.fps.setValue(fps)
+        self.fps.setSuffix(" fps")
+        self.reuse = QCheckBox("Use the last render (it matches the layout): no re-rendering")
+        self.reuse.setVisible(can_reuse)
+        self.reuse.setChecked(can_reuse)
+        form = QFormLayout(self)
+        form.addRow(self.mp4_on)
+        form.addRow("   File", _path_row(self.mp4, lambda: self._save_as(self.mp4, "MP4 (*.mp4)")))
+        form.addRow(self.reuse)
+        form.addRow(self.frames_on)
+        form.addRow("   Folder", _path_row(self.frames, self._pick_folder))
+        form.addRow(self.json_on)
+        form.addRow("   File", _path_row(self.json, lambda: self._save_as(self.json, "JSON (*.json)")))
+        form.addRow("Renderer", self.renderer)
+        form.addRow("Frame rate", self.fps)
+        note = QLabel("Files appear only when complete; the render queue shows progress.")
+        note.setObjectName("hint")
+        form.addRow(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _save_as(self, edit: QLineEdit, filt: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", edit.text(), filt)
+        if path:
+            edit.setText(path)
+
+    def _pick_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Parent folder for the frames",
+                                                str(Path(self.frames.text()).parent))
+        if path:
+            self.frames.setText(str(Path(path) / Path(self.frames.text()).name))
+
+    def request(self) -> ExportRequest:
+        return ExportRequest(
+            mp4=Path(self.mp4.text()) if self.mp4_on.isChecked() else None,
+            frames_dir=Path(self.frames.text()) if self.frames_on.isChecked() else None,
+            layout_json=Path(self.json.text()) if self.json_on.isChecked() else None,
+            renderer=self.renderer.currentData(), fps=self.fps.value(),
+            reuse_render=self.reuse.isVisible() and self.reuse.isChecked())
+
+
+class SceneDialog(QDialog):
+    def __init__(self, caption: str, background: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Scene")
+        self.setMinimumWidth(460)
+        form = QFormLayout(self)
+        self.caption = QLineEdit(caption)
+        self.background = QLineEdit(background)
+        self.background.setToolTip("Where it happens: 'a city street', 'a forest'")
+        form.addRow("Caption", self.caption)
+        form.addRow("Background", self.background)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+class SettingsDialog(QDialog):
+    """Models (folder, downloads), compute (device, memory tier), planner (choice, LLM file,
+    Gemini key in the OS keyring), general (autosave, recordings folder)."""
+
+    def __init__(self, settings: StudioSettings, parent: QWidget | None = None, *,
+                 download=None):
+        """``download(name)`` queues a model download (None: downloads unavailable)."""
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumSize(620, 440)
+        self.settings = settings
+        self.download = download
+        tabs = QTabWidget()
+        tabs.addTab(self._models_page(), "Models")
+        tabs.addTab(self._compute_page(), "Compute")
+        tabs.addTab(self._planner_page(), "Planner")
+        tabs.addTab(self._general_page(), "General")
+        self.tabs = tabs
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(tabs)
+        lay.addWidget(buttons)
+
+    # -- pages --------------------------------------------------------------------------------
+    def _models_page(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        form = QFormLayout()
+        self.models_dir = QLineEdit(self.settings.models_dir)
+        form.addRow("Models folder", _path_row(self.models_dir, lambda: self._folder(self.models_dir)))
+        lay.addLayout(form)
+        self.model_list = QListWidget()
+        lay.addWidget(self.model_list, 1)
+        self.download_button = QPushButton("Download selected")
+        self.download_button.clicked.connect(self._download_selected)
+        dl = availability.downloads()
+        self.download_button.setEnabled(dl.ready and self.download is not None)
+        self.download_button.setToolTip(dl.reason)
+        lay.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignRight)
+        self._fill_models(dl)
+        return page
+
+    def _fill_models(self, dl: availability.Availability) -> None:
+        self.model_list.clear()
+        if not dl.ready:
+            item = QListWidgetItem(f"Model list unavailable: {dl.reason}.")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.model_list.addItem(item)
+            return
+        try:
+            from models.registry import list_statuses
+            statuses = list_statuses()
+        except Exception as e:
+            self.model_list.addItem(f"Could not read the model registry: {e}")
+            return
+        for s in statuses:
+            size = s.expected_bytes / 1e9
+            text = f"{s.title}  ·  {s.state}  ·  {size:.1f} GB" + ("  ·  default" if s.default else "")
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, s.name)
+            item.setToolTip(f"{s.name} ({s.role}); licence {s.licence}. {s.detail}")
+            self.model_list.addItem(item)
+
+    def _download_selected(self) -> None:
+        item = self.model_list.currentItem()
+        name = item.data(Qt.ItemDataRole.UserRole) if item else None
+        if name and self.download is not None:
+            self.download(name)
+
+    def _compute_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.device = QComboBox()
+        self.device.addItems(DEVICES)
+        self.device.setCurrentText(self.settings.device)
+        if not availability.has_module("torch"):
+            self.device.setEnabled(False)
+            self.device.setToolTip("Only the CPU without torch (pip install 'spa2v-studio[diffusion]').")
+        self.memory = QComboBox()
+        self.memory.addItems(MEMORY_TIERS)
+        self.memory.setCurrentText(self.settings.memory_tier)
+        self.memory.setToolTip("How much of the diffusion model stays on the GPU: 'auto' picks "
+                               "from the free memory; the offload tiers fit smaller GPUs.")
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 150)
+        self.steps.setValue(self.settings.steps)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setValue(self.settings.seed)
+        self.fps = QDoubleSpinBox()
+        self.fps.setRange(1, 60)
+        self.fps.setValue(self.settings.video_fps)
+        self.renderer = QComboBox()
+        fill_backend_combo(self.renderer, availability.renderers(), self.settings.renderer)
+        form.addRow("Renderer", self.renderer)
+        form.addRow("Device", self.device)
+        form.addRow("Memory tier", self.memory)
+        form.addRow("Denoising steps", self.steps)
+        form.addRow("Seed", self.seed)
+        form.addRow("Video frame rate", self.fps)
+        return page
+
+    def _planner_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.planner = QComboBox()
+        fill_backend_combo(self.planner, availability.planners(), self.settings.planner)
+        self.frames = QSpinBox()
+        self.frames.setRange(1, 10_000)
+        self.frames.setValue(self.settings.plan_frames)
+        self.llm_path = QLineEdit(self.settings.llm_model_path)
+        self.llm_path.setPlaceholderText("default: the registry's planner model")
+        self.gemini = QLineEdit()
+        self.gemini.setEchoMode(QLineEdit.EchoMode.Password)
+        self.gemini.setPlaceholderText({"environment": "set by GEMINI_API_KEY",
+                                        "keyring": "stored in the OS keyring",
+                                        "none": "paste a key to store it"}[gemini_key_source()])
+        self.key_note = QLabel("The key is kept in the OS keyring, never in a file. With Gemini "
+                               "the measured cues and your hint are sent to Google.")
+        self.key_note.setObjectName("hint")
+        self.key_note.setWordWrap(True)
+        forget = QPushButton("Forget key")
+        forget.clicked.connect(lambda: self._store_key(""))
+        form.addRow("Planner", self.planner)
+        form.addRow("Layout frames", self.frames)
+        form.addRow("LLM file (GGUF)", _path_row(self.llm_path, self._pick_gguf))
+        form.addRow("Gemini API key", self.gemini)
+        form.addRow("", forget)
+        form.addRow(self.key_note)
+        return page
+
+    def _general_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.autosave = QSpinBox()
+        self.autosave.setRange(5, 3600)
+        self.autosave.setSuffix(" s")
+        self.autosave.setValue(self.settings.autosave_s)
+        self.recordings = QLineEdit(self.settings.recordings_dir)
+        form.addRow("Autosave every", self.autosave)
+        form.addRow("Recordings folder", _path_row(self.recordings, lambda: self._folder(self.recordings)))
+        return page
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _folder(self, edit: QLineEdit) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Folder", edit.text())
+        if path:
+            edit.setText(path)
+
+    def _pick_gguf(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "LLM file", self.llm_path.text(), "GGUF (*.gguf)")
+        if path:
+            self.llm_path.setText(path)
+
+    def _store_key(self, key: str) -> bool:
+        try:
+            store_gemini_key(key)
+        except KeyringUnavailable as e:
+            self.key_note.setText(f"Could not store the key: {e}.")
+            return False
+        self.key_note.setText("Key stored in the OS keyring." if key else "Key removed.")
+        return True
+
+    def accept(self) -> None:
+        if self.gemini.text().strip() and not self._store_key(self.gemini.text()):
+            self.tabs.setCurrentIndex(2)
+            return  # keep the dialog open so the user sees why
+        super().accept()
+
+    def apply(self) -> StudioSettings:
+        s = self.settings
+        s.models_dir = self.models_dir.text().strip() or s.models_dir
+        s.device = self.device.currentText()
+        s.memory_tier = self.memory.currentText()
+        s.steps, s.seed, s.video_fps = self.steps.value(), self.seed.value(), self.fps.value()
+        s.renderer = self.renderer.currentData()
+        s.planner = self.planner.currentData()
+        s.plan_frames = self.frames.value()
+        s.llm_model_path = self.llm_path.text().strip()
+        s.autosave_s = self.autosave.value()
+        s.recordings_dir = self.recordings.text().strip() or s.recordings_dir
+        return s

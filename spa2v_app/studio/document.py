@@ -1,0 +1,288 @@
+"""The open project as an observable Qt view-model: state, signals and undoable edits.
+
+Widgets never change the project directly: they call the methods here, which push
+``QUndoCommand`` snapshots of the layout onto the undo stack and emit signals the views
+subscribe to (the napari pattern: a model with events, views that listen). The project value
+itself is the engine's :class:`engine.project.Project`, which knows nothing of Qt.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
+
+from engine.audio import Audio
+from engine.cues.types import Cues
+from engine.layout import Layout
+from engine.project import Project, RenderRecord, load_project, save_project
+
+from . import layout_edit
+from .tasks import ImportResult, Thumbnails, layout_fingerprint
+from .waveform import Waveform
+from .workers import to_qimage
+
+
+class LayoutCommand(QUndoCommand):
+    """Swap the whole layout between two snapshots (layouts are small: <= 8 objects)."""
+
+    def __init__(self, doc: "StudioDocument", before: Layout | None, after: Layout | None,
+                 text: str, select: int | None = None):
+        super().__init__(text)
+        self.doc, self.before, self.after, self.select = doc, before, after, select
+
+    def redo(self) -> None:
+        self.doc._set_layout(copy.deepcopy(self.after), select=self.select)
+
+    def undo(self) -> None:
+        self.doc._set_layout(copy.deepcopy(self.before))
+
+
+class StudioDocument(QObject):
+    audio_changed = Signal()
+    cues_changed = Signal()
+    layout_changed = Signal()
+    renders_changed = Signal()
+    thumbnails_changed = Signal()
+    time_changed = Signal(float)
+    selection_changed = Signal(int)  # object id, -1 for none
+    dirty_changed = Signal(bool)
+    path_changed = Signal()
+    message = Signal(str, str)  # text, level (info / warning / error)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.project = Project()
+        self.audio: Audio | None = None
+        self.waveform: Waveform | None = None
+        self.thumbnails: list[tuple[float, QImage]] = []
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self.time_s = 0.0
+        self.selected_id = -1
+        self._extra_dirty = False
+
+    @Slot(bool)
+    def _clean_changed(self, _clean: bool) -> None:
+        self.dirty_changed.emit(self.dirty)
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def layout(self) -> Layout | None:
+        return self.project.layout
+
+    @property
+    def cues(self) -> Cues | None:
+        return self.project.cues
+
+    @property
+    def duration_s(self) -> float:
+        if self.audio is not None:
+            return self.audio.duration_s
+        if self.layout is not None:
+            return self.layout.duration_s
+        return self.cues.duration_s if self.cues is not None else 0.0
+
+    @property
+    def dirty(self) -> bool:
+        return self._extra_dirty or not self.undo_stack.isClean()
+
+    def mark_dirty(self) -> None:
+        if not self._extra_dirty:
+            self._extra_dirty = True
+            self.dirty_changed.emit(True)
+
+    def mark_clean(self) -> None:
+        self._extra_dirty = False
+        self.undo_stack.setClean()
+        self.dirty_changed.emit(False)
+
+    @property
+    def title(self) -> str:
+        return self.project.path.name if self.project.path else "Untitled"
+
+    def current_frame(self) -> int:
+        """The layout frame under the playhead (frame i covers [i, i+1) * duration / N)."""
+        lay = self.layout
+        if lay is None:
+            return 0
+        return int(min(lay.num_frames - 1, max(0, self.time_s * lay.num_frames / lay.duration_s)))
+
+    def frame_time(self, frame: int) -> float:
+        """The middle of a frame's time span (where the playhead goes to show that frame)."""
+        lay = self.layout
+        return 0.0 if lay is None else (frame + 0.5) * lay.duration_s / lay.num_frames
+
+    def set_time(self, t: float) -> None:
+        t = max(0.0, min(float(t), self.duration_s or 0.0))
+        if abs(t - self.time_s) > 1e-9:
+            self.time_s = t
+            self.time_changed.emit(t)
+
+    def step_frame(self, delta: int) -> None:
+        if self.layout is not None:
+            frame = min(self.layout.num_frames - 1, max(0, self.current_frame() + delta))
+            self.set_time(self.frame_time(frame))
+
+    def select(self, object_id: int) -> None:
+        if object_id != self.selected_id:
+            self.selected_id = object_id
+            self.selection_changed.emit(object_id)
+
+    # -- loading ------------------------------------------------------------------------------
+    def new_project(self) -> None:
+        self.project = Project()
+        self.audio = self.waveform = None
+        self.thumbnails = []
+        self.undo_stack.clear()
+        self.selected_id = -1
+        self.time_s = 0.0
+        self._emit_all()
+        self.mark_clean()
+
+    def apply_import(self, result: ImportResult) -> None:
+        """A finished import: new audio, its cues and waveform. A layout made for other audio
+        (a different length) is dropped, since its frames would no longer line up."""
+        self.project.audio_path = result.path
+        self.project.cues = result.cues
+        self.audio, self.waveform = result.audio, result.waveform
+        if self.layout is not None and abs(self.layout.duration_s - result.audio.duration_s) > 0.05:
+            self.undo_stack.push(LayoutCommand(self, self.layout, None, "Import audio"))
+        if self.project.name == "Untitled":
+            self.project.name = result.path.stem
+        self.time_s = 0.0
+        self.mark_dirty()
+        self.audio_changed.emit()
+        self.cues_changed.emit()
+        self.time_changed.emit(0.0)
+
+    def apply_plan(self, layout: Layout) -> None:
+        """A new plan replaces the layout as one undoable step."""
+        self.undo_stack.push(LayoutCommand(self, self.layout, layout, "Plan layout",
+                                           select=layout.objects[0].id if layout.objects else -1))
+
+    def add_render(self, path: Path, renderer: str, settings: dict) -> None:
+        settings = dict(settings, layout=layout_fingerprint(self.layout))
+        self.project.renders.append(RenderRecord(Path(path), renderer, settings=settings))
+        self.mark_dirty()
+        self.renders_changed.emit()
+
+    def set_thumbnails(self, thumbs: Thumbnails) -> None:
+        self.thumbnails = [(t, to_qimage(img)) for t, img in zip(thumbs.times_s, thumbs.images)]
+        self.thumbnails_changed.emit()
+
+    def latest_render(self) -> RenderRecord | None:
+        existing = [r for r in self.project.renders if r.path.exists()]
+        return existing[-1] if existing else None
+
+    def render_is_current(self, record: RenderRecord | None) -> bool:
+        return record is not None and record.settings.get("layout") == layout_fingerprint(self.layout)
+
+    def thumbnail_at(self, t: float) -> QImage | None:
+        best = None
+        for ts, img in self.thumbnails:
+            if ts <= t + 1e-6:
+                best = img
+            else:
+                break
+        return best
+
+    def save(self, path: str | Path) -> Path:
+        dest = save_project(self.project, path)
+        self.mark_clean()
+        self.path_changed.emit()
+        return dest
+
+    def load_project(self, path: str | Path) -> Project:
+        """Open a project file; the caller re-imports its audio (on a worker) afterwards."""
+        project = load_project(path)
+        self.set_project(project)
+        return project
+
+    def set_project(self, project: Project, *, dirty: bool = False) -> None:
+        self.project = project
+        self.audio = self.waveform = None
+        self.thumbnails = []
+        self.undo_stack.clear()
+        self.selected_id = project.layout.objects[0].id if project.layout and project.layout.objects else -1
+        self.time_s = 0.0
+        self._emit_all()
+        self.mark_clean()
+        if dirty:
+            self.mark_dirty()
+        self.path_changed.emit()
+        for note in project.notes:
+            self.message.emit(note, "warning")
+
+    def attach_audio(self, result: ImportResult) -> None:
+        """Audio re-read for an opened project: keep the project's own cues and layout."""
+        self.audio, self.waveform = result.audio, result.waveform
+        if self.project.cues is None:
+            self.project.cues = result.cues
+        self.audio_changed.emit()
+        self.cues_changed.emit()
+
+    def _emit_all(self) -> None:
+        self.audio_changed.emit()
+        self.cues_changed.emit()
+        self.layout_changed.emit()
+        self.renders_changed.emit()
+        self.thumbnails_changed.emit()
+        self.selection_changed.emit(self.selected_id)
+        self.time_changed.emit(self.time_s)
+
+    # -- undoable edits -----------------------------------------------------------------------
+    def _set_layout(self, layout: Layout | None, *, select: int | None = None) -> None:
+        self.project.layout = layout
+        ids = {o.id for o in layout.objects} if layout else set()
+        if select is not None and (select in ids or select == -1):
+            self.selected_id = select
+        elif self.selected_id not in ids:
+            self.selected_id = -1
+        self.layout_changed.emit()
+        self.selection_changed.emit(self.selected_id)
+
+    def _edit(self, text: str, after: Layout, select: int | None = None) -> None:
+        self.undo_stack.push(LayoutCommand(self, self.layout, after, text, select))
+
+    def move_box(self, object_id: int, frame: int, box) -> None:
+        self._edit("Move box", layout_edit.set_box(self.layout, object_id, frame, box), object_id)
+
+    def hide_box(self, object_id: int, frame: int) -> None:
+        self._edit("Hide object on frame",
+                   layout_edit.set_box(self.layout, object_id, frame, None), object_id)
+
+    def set_keyframe(self, object_id: int, frame: int) -> None:
+        self._edit("Set keyframe", layout_edit.set_keyframe(self.layout, object_id, frame),
+                   object_id)
+
+    def remove_keyframe(self, object_id: int, frame: int) -> None:
+        self._edit("Remove keyframe", layout_edit.remove_keyframe(self.layout, object_id, frame),
+                   object_id)
+
+    def add_object(self, label: str = "object", prompt: str | None = None) -> int:
+        layout = self.layout
+        if layout is None:
+            layout = layout_edit.empty_layout(self.duration_s or 1.0,
+                                              int(self.project.settings.get("plan_frames", 16)))
+        after, new_id = layout_edit.add_object(layout, label, prompt=prompt)
+        self._edit(f"Add {after.object(new_id).label}", after, new_id)
+        return new_id
+
+    def delete_object(self, object_id: int) -> None:
+        label = self.layout.object(object_id).label
+        self._edit(f"Delete {label}", layout_edit.delete_object(self.layout, object_id), -1)
+
+    def update_object(self, object_id: int, **changes) -> None:
+        self._edit("Edit object", layout_edit.update_object(self.layout, object_id, **changes),
+                   object_id)
+
+    def update_scene(self, *, caption: str | None = None, background: str | None = None) -> None:
+        after = copy.deepcopy(self.layout)
+        if caption is not None:
+            after.caption = " ".join(caption.split())
+        if background is not None:
+            after.background = " ".join(background.split())
+        self._edit("Edit scene", after.validate())

@@ -1,0 +1,95 @@
+"""The video preview: live frames while a render runs, otherwise the picture at the playhead.
+
+At the playhead it shows the last render's frame when that render still matches the layout,
+and otherwise draws the layout with the engine's preview renderer on the fly, so every edit
+is visible at once (a 512x512 preview frame takes a few milliseconds).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from engine.rendering.preview import TIMELINE_H, draw_backdrop, draw_frame
+
+from . import theme
+from .document import StudioDocument
+from .workers import to_qimage
+
+PREVIEW_SIDE = 384  # the live layout preview is drawn at this size and scaled to the panel
+
+
+class PreviewPanel(QWidget):
+    def __init__(self, doc: StudioDocument, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = doc
+        self.live: QImage | None = None
+        self.live_caption = ""
+        self._image: QImage | None = None
+        self._caption = ""
+        self._backdrop_key = None
+        self._backdrop = None
+        self.setMinimumSize(200, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        for sig in (doc.layout_changed, doc.thumbnails_changed, doc.renders_changed):
+            sig.connect(self.refresh)
+        doc.time_changed.connect(self.refresh)
+
+    def show_live(self, image: QImage | None, caption: str = "") -> None:
+        """A frame from a running render (None: back to the playhead view)."""
+        self.live, self.live_caption = image, caption
+        self.update()
+
+    def refresh(self, *_) -> None:
+        if not self.isVisible():
+            self._image = None
+            return
+        self._image, self._caption = self._frame_at_playhead()
+        self.update()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.refresh()
+
+    def _frame_at_playhead(self) -> tuple[QImage | None, str]:
+        doc = self.doc
+        if doc.thumbnails and doc.render_is_current(doc.latest_render()):
+            img = doc.thumbnail_at(doc.time_s)
+            if img is not None:
+                return img, f"render ({doc.latest_render().renderer})"
+        lay = doc.layout
+        if lay is None:
+            return None, ""
+        side = PREVIEW_SIDE
+        w = side if lay.width >= lay.height else int(side * lay.width / lay.height)
+        h = side if lay.height >= lay.width else int(side * lay.height / lay.width)
+        key = (lay.background, w, h)
+        if key != self._backdrop_key:
+            self._backdrop = draw_backdrop(lay.background, w, h - TIMELINE_H)
+            self._backdrop_key = key
+        t = min(max(doc.time_s, 0.0), lay.duration_s)
+        return to_qimage(draw_frame(lay, t, self._backdrop)), "layout preview"
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), theme.BASE)
+        img, caption = (self.live, self.live_caption) if self.live is not None else (
+            self._image, self._caption)
+        if img is None:
+            p.setPen(theme.MUTED)
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Nothing to preview yet")
+            p.end()
+            return
+        scale = min(self.width() / img.width(), (self.height() - 18) / img.height())
+        w, h = img.width() * scale, img.height() * scale
+        target = QRectF((self.width() - w) / 2, (self.height() - 18 - h) / 2, w, h)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        p.drawImage(target, img)
+        p.setPen(theme.ACCENT if self.live is not None else theme.MUTED)
+        p.drawText(QRectF(0, self.height() - 18, self.width(), 18), Qt.AlignmentFlag.AlignCenter,
+                   ("● LIVE  " if self.live is not None else "") + caption)
+        if self.live is not None:
+            p.setPen(QColor(255, 255, 255, 40))
+            p.drawRect(target)
+        p.end()

@@ -1,0 +1,257 @@
+"""The recording panel: input device, channels, sample rate, level meters, record/stop.
+
+The recording goes to a WAV in the recordings folder as it happens (see :mod:`.recording`);
+when it stops, for whatever reason, the panel hands the file to the window to import.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QLinearGradient, QPainter
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
+                               QSizePolicy, QVBoxLayout, QWidget)
+
+from . import theme
+from .recording import SAMPLE_RATES, Recorder, RecordingResult, channel_choices, list_input_devices
+
+METER_FLOOR_DB = -60.0
+CLIP_HOLD_S = 1.5
+
+
+class LevelMeter(QWidget):
+    """One bar per channel, green to red, with a peak hold and a clip light."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.levels_db: list[float] = [METER_FLOOR_DB, METER_FLOOR_DB]
+        self.peaks_db: list[float] = [METER_FLOOR_DB, METER_FLOOR_DB]
+        self.clip_until: list[float] = [0.0, 0.0]
+        self.names = ["L", "R"]
+        self.setMinimumHeight(34)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_channels(self, names: list[str]) -> None:
+        self.names = names
+        self.levels_db = [METER_FLOOR_DB] * len(names)
+        self.peaks_db = [METER_FLOOR_DB] * len(names)
+        self.clip_until = [0.0] * len(names)
+        self.setMinimumHeight(17 * len(names))
+        self.update()
+
+    def push(self, peak_db, clipped) -> None:
+        now = time.monotonic()
+        for k, (db, clip) in enumerate(zip(peak_db, clipped)):
+            if k >= len(self.levels_db):
+                break
+            # Fast attack, slow release, as meters in audio tools do.
+            self.levels_db[k] = max(db, self.levels_db[k] - 1.5)
+            self.peaks_db[k] = max(db, self.peaks_db[k] - 0.3)
+            if clip:
+                self.clip_until[k] = now + CLIP_HOLD_S
+        self.update()
+
+    def reset(self) -> None:
+        self.set_channels(self.names)
+
+    def clipping(self) -> bool:
+        return any(t > time.monotonic() for t in self.clip_until)
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        n = max(1, len(self.names))
+        row = self.height() / n
+        for k, name in enumerate(self.names):
+            y = k * row + 2
+            bar = QRectF(18, y, self.width() - 40, row - 4)
+            p.setPen(theme.MUTED)
+            p.drawText(QRectF(0, y, 16, row - 4), Qt.AlignmentFlag.AlignCenter, name)
+            p.fillRect(bar, theme.BASE)
+            frac = (max(METER_FLOOR_DB, self.levels_db[k]) - METER_FLOOR_DB) / -METER_FLOOR_DB
+            grad = QLinearGradient(bar.left(), 0, bar.right(), 0)
+            grad.setColorAt(0.0, theme.OK)
+            grad.setColorAt(0.75, theme.OK)
+            grad.setColorAt(0.88, theme.WARN)
+            grad.setColorAt(1.0, theme.RECORD)
+            p.fillRect(QRectF(bar.left(), bar.top(), bar.width() * frac, bar.height()), grad)
+            pk = (max(METER_FLOOR_DB, self.peaks_db[k]) - METER_FLOOR_DB) / -METER_FLOOR_DB
+            p.fillRect(QRectF(bar.left() + bar.width() * pk - 1, bar.top(), 2, bar.height()),
+                       theme.TEXT)
+            clip = self.clip_until[k] > time.monotonic()
+            p.setBrush(theme.RECORD if clip else QColor("#3a2224"))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.drawRoundedRect(QRectF(self.width() - 18, y + 1, 16, row - 6), 3, 3)
+        p.end()
+
+
+class RecordPanel(QWidget):
+    recorded = Signal(object)  # RecordingResult
+    message = Signal(str, str)
+    recording_changed = Signal(bool)
+
+    def __init__(self, folder_fn, parent: QWidget | None = None, *, stream_factory=None):
+        """``folder_fn()`` gives the recordings folder at the moment recording starts."""
+        super().__init__(parent)
+        self.folder_fn = folder_fn
+        self.stream_factory = stream_factory
+        self.recorder: Recorder | None = None
+        self.devices, self.devices_problem = [], None
+        self.device_box = QComboBox()
+        self.channel_box = QComboBox()
+        self.rate_box = QComboBox()
+        for sr in SAMPLE_RATES:
+            self.rate_box.addItem(f"{sr / 1000:g} kHz", sr)
+        self.rate_box.setCurrentIndex(1)
+        self.meter = LevelMeter()
+        self.button = QPushButton("Record")
+        self.button.setObjectName("record")
+        self.button.setCheckable(True)
+        self.button.setIcon(theme.icon("record"))
+        self.button.setToolTip("Record (Ctrl+R); the sound goes to disk as it is recorded")
+        self.button.clicked.connect(self._clicked)
+        self.elapsed = QLabel("0:00.0")
+        self.elapsed.setStyleSheet("font: 600 15px monospace;")
+        self.note = QLabel("")
+        self.note.setObjectName("hint")
+        self.note.setWordWrap(True)
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Input", self.device_box)
+        form.addRow("Channels", self.channel_box)
+        form.addRow("Rate", self.rate_box)
+        row = QHBoxLayout()
+        row.addWidget(self.button)
+        row.addStretch(1)
+        row.addWidget(self.elapsed)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        lay.addLayout(form)
+        lay.addWidget(self.meter)
+        lay.addLayout(row)
+        lay.addWidget(self.note)
+        lay.addStretch(1)
+        self.device_box.currentIndexChanged.connect(self._device_changed)
+        self.channel_box.currentIndexChanged.connect(self._channels_changed)
+        self.timer = QTimer(self)
+        self.timer.setInterval(50)
+        self.timer.timeout.connect(self._poll)
+        self.refresh_devices()
+
+    # -- devices ------------------------------------------------------------------------------
+    def refresh_devices(self, devices=None, problem=None) -> None:
+        """List input devices (``devices`` may be given: the tests and screenshots)."""
+        if devices is None:
+            devices, problem = list_input_devices()
+        self.devices, self.devices_problem = devices, problem
+        self.device_box.blockSignals(True)
+        self.device_box.clear()
+        for d in devices:
+            self.device_box.addItem(d.label, d.index)
+        self.device_box.blockSignals(False)
+        usable = bool(devices)
+        for w in (self.device_box, self.channel_box, self.rate_box, self.button):
+            w.setEnabled(usable)
+        self.button.setToolTip("Record (Ctrl+R)" if usable else (problem or "No input device"))
+        self._device_changed()
+        if problem:
+            self.note.setText(problem)
+
+    def current_device(self):
+        i = self.device_box.currentIndex()
+        return self.devices[i] if 0 <= i < len(self.devices) else None
+
+    def _device_changed(self, *_) -> None:
+        dev = self.current_device()
+        self.channel_box.blockSignals(True)
+        self.channel_box.clear()
+        if dev is not None:
+            for label, chans in channel_choices(dev.max_channels):
+                self.channel_box.addItem(label, chans)
+            if int(dev.default_rate) in SAMPLE_RATES:
+                self.rate_box.setCurrentIndex(SAMPLE_RATES.index(int(dev.default_rate)))
+        self.channel_box.blockSignals(False)
+        self._channels_changed()
+
+    def _channels_changed(self, *_) -> None:
+        chans = self.channel_box.currentData() or (0, 1)
+        self.meter.set_channels(["L", "R"] if len(chans) == 2 else ["M"])
+        dev = self.current_device()
+        if dev is not None and dev.max_channels < 2:
+            self.note.setText("This input is mono: the video cannot place sounds left or right. "
+                              "Use a stereo microphone or interface for placement.")
+        elif len(chans) == 1:
+            self.note.setText("Recording one channel (mono): sounds will be placed in the centre.")
+        elif dev is not None:
+            self.note.setText("")
+
+    # -- recording ----------------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        return self.recorder is not None
+
+    def toggle(self) -> None:
+        if not self.button.isEnabled():
+            self.message.emit(self.devices_problem or "No input device.", "warning")
+            return
+        self.stop() if self.recording else self.start()
+
+    def _clicked(self, checked: bool) -> None:
+        self.start() if checked else self.stop()
+
+    def start(self) -> None:
+        dev = self.current_device()
+        if self.recording or dev is None:
+            return
+        chans = tuple(self.channel_box.currentData() or (0, 1))
+        self.recorder = Recorder(Path(self.folder_fn()), device=dev.index, channels=chans,
+                                 sample_rate=int(self.rate_box.currentData()),
+                                 stream_factory=self.stream_factory)
+        try:
+            path = self.recorder.start()
+        except RuntimeError as e:
+            self.recorder = None
+            self.button.setChecked(False)
+            self.message.emit(str(e), "error")
+            return
+        self.meter.reset()
+        self.button.setChecked(True)
+        self.button.setText("Stop")
+        self.button.setIcon(theme.icon("stop", QColor("white")))
+        for w in (self.device_box, self.channel_box, self.rate_box):
+            w.setEnabled(False)
+        self.note.setText(f"Recording to {path}")
+        self.timer.start()
+        self.recording_changed.emit(True)
+
+    def stop(self) -> RecordingResult | None:
+        if self.recorder is None:
+            return None
+        rec, self.recorder = self.recorder, None
+        self.timer.stop()
+        result = rec.stop()
+        self.button.setChecked(False)
+        self.button.setText("Record")
+        self.button.setIcon(theme.icon("record"))
+        for w in (self.device_box, self.channel_box, self.rate_box):
+            w.setEnabled(True)
+        self.note.setText(f"Saved {result.duration_s:.1f} s to {result.path.name}"
+                          + (f" ({result.error})" if result.error else ""))
+        self.recording_changed.emit(False)
+        self.recorded.emit(result)
+        return result
+
+    def _poll(self) -> None:
+        rec = self.recorder
+        if rec is None:
+            return
+        lv = rec.levels()
+        self.meter.push(lv.peak_db, lv.clipped)
+        t = rec.elapsed_s
+        self.elapsed.setText(f"{int(t // 60)}:{t % 60:04.1f}")
+        if any(lv.clipped):
+            self.note.setText("Clipping: lower the input gain (left/right levels are unreliable "
+                              "when clipped).")
+        if rec.check() is not None:
+            self.stop()

@@ -1,0 +1,260 @@
+"""Recording from an input device straight to a WAV on disk, so nothing recorded is lost.
+
+The PortAudio callback (``sounddevice.InputStream``) only copies each block into a queue and
+measures its peak; a writer thread appends the blocks to the file and flushes about four times a
+second. libsndfile rewrites the WAV header on every flush, so the file on disk is a valid WAV
+holding everything up to the last flush even if the app or the machine dies mid-recording. A
+device that fails or goes silent mid-way ends the recording: the file keeps what was captured
+and the error says what happened. No Qt here; the record panel polls :class:`Recorder`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MAX_RECORDING_S = 3 * 3600  # the engine refuses longer audio
+STALL_S = 2.0  # no block from the device for this long means it has gone away
+FLUSH_EVERY_S = 0.25
+SAMPLE_RATES = (44100, 48000, 96000)
+
+
+@dataclass(frozen=True)
+class InputDevice:
+    index: int
+    name: str
+    max_channels: int
+    default_rate: float
+
+    @property
+    def label(self) -> str:
+        kind = "stereo" if self.max_channels >= 2 else "mono"
+        return f"{self.name} ({self.max_channels} ch, {kind})"
+
+
+def list_input_devices() -> tuple[list[InputDevice], str | None]:
+    """Input devices, and the reason when there are none (PortAudio missing, no devices)."""
+    try:
+        import sounddevice as sd
+    except (ImportError, OSError) as e:
+        return [], (f"Recording needs the sounddevice package and PortAudio ({e}); install "
+                    "libportaudio2 and pip install 'spa2v-studio[gui]'.")
+    try:
+        devices = sd.query_devices()
+    except Exception as e:  # PortAudio errors are not ImportError
+        return [], f"Could not list audio devices ({e})."
+    out = [InputDevice(i, str(d["name"]), int(d["max_input_channels"]),
+                       float(d["default_samplerate"]))
+           for i, d in enumerate(devices) if int(d["max_input_channels"]) > 0]
+    return out, None if out else "No audio input device was found. Plug in a microphone."
+
+
+def channel_choices(max_channels: int) -> list[tuple[str, tuple[int, ...]]]:
+    """(label, zero-based channels) a device offers: stereo pairs first, then single inputs."""
+    pairs = [(f"{i + 1}+{i + 2} (stereo)", (i, i + 1)) for i in range(0, max_channels - 1, 2)]
+    singles = [(f"{i + 1} (mono)", (i,)) for i in range(max_channels)]
+    return pairs + singles
+
+
+def new_recording_path(folder: str | Path) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = Path(folder)
+    path = folder / f"recording-{stamp}.wav"
+    k = 2
+    while path.exists():
+        path = folder / f"recording-{stamp}-{k}.wav"
+        k += 1
+    return path
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Peak level per channel since the last poll (dBFS), and whether any sample clipped."""
+
+    peak_db: tuple[float, ...]
+    clipped: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class RecordingResult:
+    path: Path
+    frames: int
+    sample_rate: int
+    channels: int
+    error: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+
+class Recorder:
+    """One recording: ``start()`` opens the file and the stream, ``stop()`` closes both.
+
+    Parameters
+    ----------
+    folder : where the WAV goes (created if needed).
+    device : PortAudio device index, or None for the default input.
+    channels : zero-based input channels to keep, ``(0, 1)`` = the first stereo pair.
+    sample_rate : Hz.
+    stream_factory : ``sounddevice.InputStream`` or a stand-in with the same signature (tests).
+    """
+
+    def __init__(self, folder: str | Path, *, device: int | None = None,
+                 channels: tuple[int, ...] = (0, 1), sample_rate: int = 48000,
+                 subtype: str = "PCM_24", stream_factory=None, blocksize: int = 1024):
+        if not channels:
+            raise ValueError("pick at least one input channel")
+        self.folder = Path(folder)
+        self.device = device
+        self.channels = tuple(channels)
+        self.sample_rate = int(sample_rate)
+        self.subtype = subtype
+        self.blocksize = blocksize
+        self._stream_factory = stream_factory
+        self.path: Path | None = None
+        self.frames = 0
+        self.error: str | None = None
+        self._queue: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._peaks = np.zeros(len(self.channels))
+        self._clipped = np.zeros(len(self.channels), bool)
+        self._last_block = 0.0
+        self._stopping = False
+        self._running = False
+        self._writer: threading.Thread | None = None
+        self._file = None
+        self._stream = None
+        self.xruns = 0
+
+    # -- control ------------------------------------------------------------------------------
+    def start(self) -> Path:
+        import soundfile as sf
+        factory = self._stream_factory
+        if factory is None:
+            import sounddevice as sd
+            factory = sd.InputStream
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = new_recording_path(self.folder)
+        self._file = sf.SoundFile(str(self.path), "w", samplerate=self.sample_rate,
+                                  channels=len(self.channels), format="WAV",
+                                  subtype=self.subtype)
+        self._writer = threading.Thread(target=self._write_loop, name="spa2v-recorder",
+                                        daemon=True)
+        self._writer.start()
+        try:
+            self._stream = factory(device=self.device, channels=max(self.channels) + 1,
+                                   samplerate=self.sample_rate, dtype="float32",
+                                   blocksize=self.blocksize, callback=self._callback,
+                                   finished_callback=self._finished)
+            self._last_block = time.monotonic()
+            self._running = True
+            self._stream.start()
+        except Exception as e:
+            self._running = False
+            self.error = f"Could not open the input device ({e})."
+            self._close_writer()
+            self.path.unlink(missing_ok=True)
+            raise RuntimeError(self.error) from None
+        return self.path
+
+    def stop(self) -> RecordingResult:
+        """Stop and close; safe to call after a device failure and more than once."""
+        self._stopping = True
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            for op in (stream.stop, stream.close):
+                try:
+                    op()
+                except Exception as e:  # a dead device may fail to stop: the file still counts
+                    self.error = self.error or f"The input device failed while stopping ({e})."
+        self._running = False
+        self._close_writer()
+        return RecordingResult(self.path, self.frames, self.sample_rate, len(self.channels),
+                               self.error)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def elapsed_s(self) -> float:
+        return self.frames / self.sample_rate
+
+    def check(self) -> str | None:
+        """Poll from the GUI: the error that ended the recording, if the device failed or went
+        silent; the caller then calls :meth:`stop` (which keeps the file)."""
+        if self._running and not self._stopping and self.error is None:
+            if time.monotonic() - self._last_block > STALL_S:
+                self.error = (f"The input device sent no audio for {STALL_S:.0f} s; the "
+                              "recording was stopped.")
+        if self.error is not None and self._running:
+            self._running = False
+        return self.error
+
+    def levels(self) -> Levels:
+        with self._lock:
+            peaks, clipped = self._peaks.copy(), self._clipped.copy()
+            self._peaks[:] = 0.0
+            self._clipped[:] = False
+        db = tuple(float(20 * np.log10(max(p, 1e-6))) for p in peaks)
+        return Levels(db, tuple(bool(c) for c in clipped))
+
+    # -- threads ------------------------------------------------------------------------------
+    def _callback(self, indata, frames, time_info, status) -> None:
+        # PortAudio thread: copy and measure only; the disk is the writer thread's business.
+        if status:
+            self.xruns += 1
+        block = np.array(indata[:, list(self.channels)], dtype=np.float32, copy=True)
+        self._queue.put(block)
+        self._last_block = time.monotonic()
+        peak = np.max(np.abs(block), axis=0) if len(block) else np.zeros(len(self.channels))
+        with self._lock:
+            np.maximum(self._peaks, peak, out=self._peaks)
+            self._clipped |= peak >= 0.999
+        self.frames += len(block)
+        if self.frames >= MAX_RECORDING_S * self.sample_rate:
+            self.error = f"Recordings stop at {MAX_RECORDING_S // 3600} hours."
+            import sounddevice as sd
+            raise sd.CallbackStop
+
+    def _finished(self) -> None:
+        if not self._stopping and self.error is None:
+            self.error = "The input device stopped unexpectedly (unplugged or taken by another app)."
+        self._running = False
+
+    def _write_loop(self) -> None:
+        last_flush = time.monotonic()
+        while True:
+            block = self._queue.get()
+            if block is None:
+                break
+            try:
+                self._file.write(block)
+                if time.monotonic() - last_flush >= FLUSH_EVERY_S:
+                    self._file.flush()  # rewrites the WAV header: the file is valid up to here
+                    last_flush = time.monotonic()
+            except Exception as e:  # disk full, folder removed: stop, keep what is there
+                self.error = f"Could not write the recording ({e})."
+                self._running = False
+                while self._queue.get() is not None:
+                    pass
+                break
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join(timeout=10)
+            self._writer = None
+        if self._file is not None:
+            try:
+                self._file.close()
+            except Exception as e:
+                self.error = self.error or f"Could not finish the recording file ({e})."
+            self._file = None

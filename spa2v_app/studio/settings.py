@@ -1,0 +1,82 @@
+"""The studio's own preferences (not the project's): one JSON file in the config folder.
+
+Secrets never go here: the Gemini API key lives in the OS keyring (see :mod:`.secrets`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from engine.fileio import write_json_atomic
+
+from .paths import config_dir, default_models_dir, recordings_dir
+
+SETTINGS_SCHEMA = "spa2v.studio-settings/1"
+DEVICES = ("auto", "cpu", "cuda")
+MEMORY_TIERS = ("auto", "gpu", "model_offload", "group_offload", "sequential_offload")
+
+
+@dataclass
+class StudioSettings:
+    planner: str = "heuristic"
+    renderer: str = "preview"
+    llm_model_path: str = ""
+    models_dir: str = field(default_factory=lambda: str(default_models_dir()))
+    recordings_dir: str = field(default_factory=lambda: str(recordings_dir()))
+    device: str = "auto"
+    memory_tier: str = "auto"
+    plan_frames: int = 16
+    video_fps: float = 24.0
+    seed: int = 0
+    steps: int = 25
+    autosave_s: int = 30
+    input_device: str = ""
+    input_channels: str = "1+2"
+    sample_rate: int = 48000
+    recent: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SETTINGS_SCHEMA, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StudioSettings":
+        """Unknown or mistyped keys fall back to defaults: a bad preference must not stop the
+        app from starting."""
+        s = cls()
+        for f in fields(cls):
+            if f.name not in d:
+                continue
+            value, kind = d[f.name], type(getattr(s, f.name))
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+                setattr(s, f.name, value)
+        if s.device not in DEVICES:
+            s.device = "auto"
+        if s.memory_tier not in MEMORY_TIERS:
+            s.memory_tier = "auto"
+        s.autosave_s = max(5, min(3600, s.autosave_s))
+        s.plan_frames = max(1, min(10_000, s.plan_frames))
+        return s
+
+    def add_recent(self, path: str | Path, limit: int = 8) -> None:
+        p = str(Path(path).absolute())
+        self.recent = [p] + [r for r in self.recent if r != p][: limit - 1]
+
+
+def settings_path() -> Path:
+    return config_dir() / "studio.json"
+
+
+def load_settings() -> StudioSettings:
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        return StudioSettings.from_dict(json.loads(settings_path().read_text(encoding="utf-8")))
+    return StudioSettings()
+
+
+def save_settings(settings: StudioSettings) -> None:
+    write_json_atomic(settings_path(), settings.to_dict())

@@ -1,0 +1,236 @@
+"""The studio's long work as engine-style generator jobs (no Qt): import, plan, render, export.
+
+Each function returns a job (a generator of Progress/Preview/Log events that returns its
+result) built on :mod:`engine.pipeline`; :mod:`.workers` runs them on threads. Backends are
+made inside the job, on the worker thread, so that a slow import (torch for diffusion) never
+blocks the window, and a missing one becomes a message instead of a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.audio import Audio, audio_info
+from engine.cues.types import Cues
+from engine.errors import BadInput, ModelMissing
+from engine.jobs import CancelToken, Job, Log, Preview, Progress, stage_progress, sub_job
+from engine.layout import Layout
+from engine.pipeline import PlanSettings, analyse_job, plan_job, render_job
+from engine.protocols import Frame, RenderSettings
+
+from .waveform import Waveform, find_onsets
+
+DISPLAY_CUE_RATE = 8.0  # cue frames per second on the timeline (a plan has its own rate)
+THUMB_WIDTH = 256
+MAX_THUMBS = 160
+
+
+@dataclass
+class ImportResult:
+    path: Path
+    audio: Audio
+    cues: Cues
+    waveform: Waveform
+    notes: list[str] = field(default_factory=list)
+
+
+def display_frames(duration_s: float) -> int:
+    return int(np.clip(round(duration_s * DISPLAY_CUE_RATE), 16, 4000))
+
+
+def make_tagger_quietly():
+    """The sound tagger, or (None, why not)."""
+    try:
+        from models.backends import make_tagger
+        return make_tagger(), None
+    except ModelMissing as e:
+        return None, f"No sound tagger ({e.message}); sounds are named 'sound source'."
+    except Exception as e:  # a broken optional backend must not stop an import
+        return None, f"The sound tagger failed to load ({type(e).__name__}: {e})."
+
+
+def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool = True
+               ) -> Job[ImportResult]:
+    """Read and check the audio, measure its cues at timeline resolution, build the waveform."""
+    path = Path(path)
+    info = audio_info(path)
+    tagger, why = make_tagger_quietly() if use_tagger else (None, None)
+    if why:
+        yield Log(why, "warning")
+    settings = PlanSettings(num_frames=display_frames(info.duration_s))
+    audio, cues = yield from sub_job(analyse_job(path, settings, tagger=tagger, token=token),
+                                     start=0.0, end=0.85, stage="import")
+    token.raise_if_cancelled()
+    waveform = Waveform.from_samples(audio.samples, audio.sample_rate)
+    if not cues.onsets_s:
+        cues.onsets_s = find_onsets(audio.samples, audio.sample_rate)
+    yield Progress("import", 1.0, 0.0, f"{audio.duration_s:.1f} s, {audio.channels} ch")
+    return ImportResult(path, audio, cues, waveform, list(audio.notes))
+
+
+def make_planner_or_default(name: str, *, llm_model_path: str = "", api_key: str | None = None):
+    """The chosen planner, or (built-in planner, why) when it cannot be made."""
+    from engine.planning.heuristic import HeuristicPlanner
+    if name == "heuristic":
+        return HeuristicPlanner(), None
+    from models.backends import make_planner
+    options: dict[str, Any] = {}
+    if name == "llama" and llm_model_path:
+        options["model_path"] = llm_model_path
+    if name == "gemini" and api_key:
+        options["api_key"] = api_key
+    try:
+        try:
+            return make_planner(name, **options), None
+        except TypeError:  # an adapter without these keywords reads its own configuration
+            return make_planner(name), None
+    except (ModelMissing, BadInput) as e:
+        return HeuristicPlanner(), f"The {name} planner is not available ({e}); using the built-in planner."
+
+
+def studio_plan_job(audio_path: str | os.PathLike, settings: PlanSettings, token: CancelToken,
+                    *, planner: str = "heuristic", llm_model_path: str = "",
+                    api_key: str | None = None, use_tagger: bool = True
+                    ) -> Job[tuple[Layout, Cues]]:
+    report = stage_progress("plan")
+    yield report(0.0, f"loading the {planner} planner")
+    chosen, why = make_planner_or_default(planner, llm_model_path=llm_model_path, api_key=api_key)
+    if why:
+        yield Log(why, "warning")
+    tagger, why = make_tagger_quietly() if use_tagger else (None, None)
+    if why:
+        yield Log(why, "warning")
+    token.raise_if_cancelled()
+    return (yield from plan_job(audio_path, settings, planner=chosen, tagger=tagger, token=token))
+
+
+def make_renderer_for(name: str, *, device: str = "auto"):
+    from models.backends import make_renderer
+    if name == "preview":
+        return make_renderer("preview")
+    options = {} if device == "auto" else {"device": device}
+    try:
+        return make_renderer(name, **options)
+    except TypeError:
+        return make_renderer(name)
+
+
+def studio_render_job(audio_path: str | os.PathLike | None, layout: Layout,
+                      out_path: str | os.PathLike, settings: RenderSettings, token: CancelToken,
+                      *, device: str = "auto") -> Job[Path]:
+    """Render and export the MP4 (with the original audio), atomically."""
+    yield Progress("render", 0.0, None, f"loading the {settings.renderer} renderer")
+    renderer = make_renderer_for(settings.renderer, device=device)
+    token.raise_if_cancelled()
+    return (yield from render_job(audio_path, layout, out_path, renderer=renderer,
+                                  settings=settings, token=token))
+
+
+def png_frames_job(layout: Layout, out_dir: str | os.PathLike, settings: RenderSettings,
+                   token: CancelToken, *, device: str = "auto") -> Job[Path]:
+    """Render every playback frame as ``frame_00000.png`` into ``out_dir``.
+
+    Frames go to a hidden folder beside ``out_dir`` that is renamed into place at the end, so a
+    cancelled or failed export leaves nothing half-written.
+    """
+    import cv2
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise BadInput(f"{out_dir} already exists and is not an empty folder.",
+                       hint="Pick a new folder name for the frames.")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    renderer = make_renderer_for(settings.renderer, device=device)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
+    count = 0
+    try:
+        job = renderer.render(layout, settings, token)
+        while True:
+            try:
+                event = next(job)
+            except StopIteration:
+                break
+            if isinstance(event, Frame):
+                ok, png = cv2.imencode(".png", cv2.cvtColor(event.image, cv2.COLOR_RGB2BGR))
+                if not ok:
+                    raise BadInput(f"Could not encode frame {event.index} as PNG.")
+                (tmp / f"frame_{event.index:05d}.png").write_bytes(png.tobytes())
+                count += 1
+            else:
+                yield event
+            token.raise_if_cancelled()
+        if count == 0:
+            raise BadInput("No frames were rendered.")
+        if out_dir.exists():
+            out_dir.rmdir()
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    yield Progress("export", 1.0, 0.0, f"{count} PNG frames")
+    return out_dir
+
+
+@dataclass
+class Thumbnails:
+    """Decoded frames of a render: ``times_s[k]`` is the start time of ``images[k]`` (RGB)."""
+
+    times_s: list[float]
+    images: list[np.ndarray]
+
+
+def thumbnails_job(video_path: str | os.PathLike, token: CancelToken, *,
+                   width: int = THUMB_WIDTH, max_frames: int = MAX_THUMBS) -> Job[Thumbnails]:
+    """Decode up to ``max_frames`` evenly spaced frames of an MP4, scaled to ``width``."""
+    import av
+    import cv2
+    report = stage_progress("thumbnails")
+    times: list[float] = []
+    images: list[np.ndarray] = []
+    with av.open(str(video_path)) as c:
+        stream = c.streams.video[0]
+        total = stream.frames or 0
+        step = max(1, -(-total // max_frames)) if total else 1
+        for k, frame in enumerate(c.decode(stream)):
+            if k % 16 == 0:
+                token.raise_if_cancelled()
+            if k % step:
+                continue
+            rgb = frame.to_ndarray(format="rgb24")
+            h = max(1, int(round(rgb.shape[0] * width / rgb.shape[1])))
+            images.append(cv2.resize(rgb, (width, h), interpolation=cv2.INTER_AREA))
+            times.append(float(frame.time or 0.0))
+            if total and len(images) % 16 == 0:
+                yield report(k / total)
+    yield report(1.0, f"{len(images)} frames")
+    return Thumbnails(times, images)
+
+
+def layout_fingerprint(layout: Layout | None) -> str:
+    """A short hash of a layout, to tell whether a render still matches the edits."""
+    if layout is None:
+        return ""
+    text = json.dumps(layout.to_dict(), sort_keys=True)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def copy_file_atomic(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    from engine.fileio import atomic_path
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)
+    return Path(dest)
+
+
+def preview_image(event: Preview | None) -> np.ndarray | None:
+    with contextlib.suppress(AttributeError):
+        return np.asarray(event.image)
+    return None

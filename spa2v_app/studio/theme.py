@@ -1,0 +1,158 @@
+"""A dark, calm look for long sessions (Fusion style, one accent colour), plus painted icons.
+
+Icons are drawn with QPainter rather than shipped as files, so they follow the palette and the
+frozen bundle needs no icon theme.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import zlib
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPalette, QPen, QPixmap, QPolygonF
+from PySide6.QtWidgets import QApplication
+
+ACCENT = QColor("#ff8a3d")
+RECORD = QColor("#e5484d")
+OK = QColor("#46a758")
+WARN = QColor("#f5a524")
+BG = QColor("#1e1f22")
+PANEL = QColor("#26272b")
+BASE = QColor("#17181a")
+TEXT = QColor("#e6e6e6")
+MUTED = QColor("#9a9ca3")
+GRID = QColor("#34363b")
+LEFT = QColor("#5ab0ff")   # left channel
+RIGHT = QColor("#ff6f91")  # right channel
+
+STYLE = """
+QMainWindow::separator { background: #131416; width: 3px; height: 3px; }
+QDockWidget::title { background: #2c2d31; padding: 4px 8px; font-weight: 600; }
+QToolBar { border: none; spacing: 4px; padding: 3px; background: #222327; }
+QToolButton { padding: 4px 6px; border-radius: 4px; }
+QToolButton:hover { background: #34363b; }
+QToolButton:checked { background: #3d3f45; }
+QPushButton { padding: 4px 12px; border-radius: 4px; background: #34363b; border: 1px solid #40424a; }
+QPushButton:hover { background: #3d3f45; }
+QPushButton:disabled { color: #6b6d73; }
+QPushButton#record { background: #3a2224; border-color: #6b2b2f; font-weight: 600; }
+QPushButton#record:checked { background: #e5484d; color: white; }
+QProgressBar { border: 1px solid #40424a; border-radius: 3px; background: #17181a; height: 10px;
+               text-align: center; font-size: 9px; }
+QProgressBar::chunk { background: #ff8a3d; border-radius: 2px; }
+QLabel#banner { padding: 6px 10px; border-radius: 4px; }
+QLabel#hint { color: #9a9ca3; }
+QStatusBar QLabel { padding: 0 6px; color: #c6c8cd; }
+QListWidget { background: #1b1c1f; border: none; }
+"""
+
+
+def apply_theme(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    pal = QPalette()
+    for role, color in [
+        (QPalette.ColorRole.Window, BG), (QPalette.ColorRole.WindowText, TEXT),
+        (QPalette.ColorRole.Base, BASE), (QPalette.ColorRole.AlternateBase, PANEL),
+        (QPalette.ColorRole.Text, TEXT), (QPalette.ColorRole.Button, PANEL),
+        (QPalette.ColorRole.ButtonText, TEXT), (QPalette.ColorRole.Highlight, ACCENT),
+        (QPalette.ColorRole.HighlightedText, QColor("#111")),
+        (QPalette.ColorRole.ToolTipBase, PANEL), (QPalette.ColorRole.ToolTipText, TEXT),
+        (QPalette.ColorRole.PlaceholderText, MUTED), (QPalette.ColorRole.Link, ACCENT),
+    ]:
+        pal.setColor(role, color)
+    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, MUTED.darker(130))
+    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, MUTED.darker(130))
+    pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, MUTED.darker(130))
+    app.setPalette(pal)
+    app.setStyleSheet(STYLE)
+
+
+def object_qcolor(label: str) -> QColor:
+    """The same colour per label as the preview renderer's cards."""
+    hue = (zlib.crc32(label.lower().encode()) % 360) / 360.0
+    r, g, b = colorsys.hls_to_rgb(hue, 0.55, 0.55)
+    return QColor(int(r * 255), int(g * 255), int(b * 255))
+
+
+def icon(name: str, color: QColor | None = None, size: int = 32) -> QIcon:
+    """A small flat icon: record, stop, play, pause, import, plan, render, export, undo, redo,
+    add, delete, key, prev, next, settings, save, open, cancel."""
+    pm = QPixmap(size, size)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    c = QColor(color or TEXT)
+    s = size
+    pen = QPen(c, s * 0.09, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
+               Qt.PenJoinStyle.RoundJoin)
+    p.setPen(pen)
+    r = QRectF(s * 0.18, s * 0.18, s * 0.64, s * 0.64)
+
+    def poly(*pts, fill=True):
+        path = QPolygonF([QPointF(x * s, y * s) for x, y in pts])
+        if fill:
+            p.setBrush(c)
+        p.drawPolygon(path) if fill else p.drawPolyline(path)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+
+    if name == "record":
+        p.setBrush(RECORD if color is None else c)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.drawEllipse(r.adjusted(s * .04, s * .04, -s * .04, -s * .04))
+    elif name == "stop":
+        p.setBrush(c)
+        p.drawRoundedRect(r.adjusted(s * .06, s * .06, -s * .06, -s * .06), 3, 3)
+    elif name == "play":
+        poly((.3, .2), (.8, .5), (.3, .8))
+    elif name == "pause":
+        p.setBrush(c)
+        p.drawRect(QRectF(s * .28, s * .22, s * .14, s * .56))
+        p.drawRect(QRectF(s * .58, s * .22, s * .14, s * .56))
+    elif name in ("import", "open"):
+        p.drawLine(QPointF(s * .5, s * .15), QPointF(s * .5, s * .62))
+        poly((.32, .46), (.5, .66), (.68, .46), fill=False)
+        poly((.18, .62), (.18, .84), (.82, .84), (.82, .62), fill=False)
+    elif name in ("export", "save"):
+        p.drawLine(QPointF(s * .5, s * .66), QPointF(s * .5, s * .18))
+        poly((.32, .36), (.5, .16), (.68, .36), fill=False)
+        poly((.18, .62), (.18, .84), (.82, .84), (.82, .62), fill=False)
+    elif name == "plan":
+        p.drawRect(QRectF(s * .14, s * .3, s * .34, s * .3))
+        p.drawRect(QRectF(s * .5, s * .42, s * .36, s * .4))
+        p.drawLine(QPointF(s * .16, s * .16), QPointF(s * .84, s * .16))
+    elif name == "render":
+        poly((.18, .22), (.18, .78), (.82, .5))
+        p.setBrush(QColor(BG))
+    elif name == "undo":
+        path = QPainterPath(QPointF(s * .3, s * .42))
+        path.cubicTo(QPointF(s * .6, s * .2), QPointF(s * .9, s * .5), QPointF(s * .7, s * .78))
+        p.drawPath(path)
+        poly((.18, .42), (.36, .26), (.38, .52))
+    elif name == "redo":
+        path = QPainterPath(QPointF(s * .7, s * .42))
+        path.cubicTo(QPointF(s * .4, s * .2), QPointF(s * .1, s * .5), QPointF(s * .3, s * .78))
+        p.drawPath(path)
+        poly((.82, .42), (.64, .26), (.62, .52))
+    elif name == "add":
+        p.drawLine(QPointF(s * .5, s * .2), QPointF(s * .5, s * .8))
+        p.drawLine(QPointF(s * .2, s * .5), QPointF(s * .8, s * .5))
+    elif name in ("delete", "cancel"):
+        p.drawLine(QPointF(s * .25, s * .25), QPointF(s * .75, s * .75))
+        p.drawLine(QPointF(s * .75, s * .25), QPointF(s * .25, s * .75))
+    elif name == "key":
+        poly((.5, .16), (.84, .5), (.5, .84), (.16, .5))
+    elif name == "prev":
+        poly((.7, .2), (.3, .5), (.7, .8))
+    elif name == "next":
+        poly((.3, .2), (.7, .5), (.3, .8))
+    elif name == "settings":
+        p.drawEllipse(QRectF(s * .34, s * .34, s * .32, s * .32))
+        for k in range(8):
+            p.save()
+            p.translate(s / 2, s / 2)
+            p.rotate(45 * k)
+            p.drawLine(QPointF(0, -s * .24), QPointF(0, -s * .36))
+            p.restore()
+    p.end()
+    return QIcon(pm)

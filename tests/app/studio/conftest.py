@@ -1,0 +1,47 @@
+"""Studio tests run on Qt's offscreen platform, in throw-away folders, with a fake microphone."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+from tests.synth import panned_noise, write_wav  # noqa: E402
+
+pytest.importorskip("PySide6.QtWidgets")
+
+
+@pytest.fixture(autouse=True)
+def studio_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPA2V_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SPA2V_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def clip(tmp_path):
+    """2 s of noise moving from right (+60) to left (-60), 44.1 kHz stereo WAV."""
+    return write_wav(tmp_path / "sweep.wav", panned_noise((60, -60), duration_s=2.0, seed=3))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from spa2v_app.studio.app import create_app
+    from spa2v_app.studio.main_window import MainWindow
+    from spa2v_app.studio.recording import InputDevice
+    from spa2v_app.studio.settings import StudioSettings
+    from spa2v_app.studio.testing import fake_stream_factory
+    create_app()
+    settings = StudioSettings(recordings_dir=str(tmp_path / "recordings"))
+    w = MainWindow(settings, stream_factory=fake_stream_factory(speed=4.0),
+                   use_audio_device=False, session_id="test-session")
+    w.record_panel.refresh_devices([InputDevice(0, "Fake stereo mic", 2, 48000.0)], None)
+    # pytest-qt closes the window before fixtures end: no modal "save changes?" then.
+    w.maybe_keep_changes = lambda: True
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.queue.wait_all(10)
+

@@ -1,0 +1,216 @@
+"""The main path in the window: import (dialog-free and by drag and drop), see the sound, plan,
+edit a box with the mouse and undo it, render, cancel, export, save and reopen, recover."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from engine.export.mp4 import probe_mp4
+from engine.layout import load_layout
+from engine.project import find_recoverable
+
+from .helpers import drag, finished, import_clip, plan, view_point, wait_job
+
+
+def drop_file(window, path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+def test_drop_a_file_shows_the_sound(qtbot, window, clip):
+    drop_file(window, clip)
+    job = window.queue.jobs[-1]
+    assert job.kind == "import"
+    finished(qtbot, job)
+    doc = window.doc
+    assert doc.audio.channels == 2 and doc.duration_s == pytest.approx(2.0, abs=0.01)
+    kinds = [k for k, *_ in window.timeline.canvas.lanes()]
+    assert kinds[:3] == ["ruler", "wave", "wave"]
+    assert "azimuth" in kinds and "loudness" in kinds and "onsets" in kinds
+    # The sweep goes from right to left: the measured azimuth falls.
+    az = doc.cues.sources[0].azimuth_deg
+    good = np.isfinite(az)
+    assert az[good][:3].mean() > 20 and az[good][-3:].mean() < -20
+    window.timeline.canvas.grab()  # paints every lane without error
+    assert window.act_plan.isEnabled() and not window.act_render.isEnabled()
+
+
+def test_import_of_a_bad_file_says_why(qtbot, window, tmp_path):
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros((4410, 2), np.float32), 44100)
+    job = window.import_audio(silent)
+    wait_job(qtbot, job)
+    assert job.state == "failed" and "silent" in job.message
+    assert window.last_message[1] == "error" and window.banner.isVisible()
+    assert window.doc.audio is None
+
+
+def test_plan_edit_with_the_mouse_and_undo(qtbot, window, clip):
+    import_clip(qtbot, window, clip)
+    window.hint_edit.setText("a red car")
+    layout = plan(qtbot, window)
+    obj = layout.objects[0]
+    assert obj.label == "car" and obj.motion == "right_to_left"
+    assert window.doc.undo_stack.undoText() == "Plan layout"
+    frame = window.doc.current_frame()
+    before = obj.boxes[frame]
+    canvas = window.canvas
+    assert obj.id in canvas.items_by_id
+    cx, cy = (before[0] + before[2]) / 2, (before[1] + before[3]) / 2
+    drag(qtbot, canvas.viewport(), view_point(canvas, cx, cy), view_point(canvas, cx - 0.2, cy + 0.1))
+    after = window.doc.layout.object(obj.id).boxes[frame]
+    assert after[0] == pytest.approx(before[0] - 0.2, abs=0.02)
+    assert after[1] == pytest.approx(before[1] + 0.1, abs=0.02)
+    assert after[2] - after[0] == pytest.approx(before[2] - before[0], abs=1e-3)  # moved, not resized
+    assert window.doc.undo_stack.undoText() == "Move box"
+    window.act_undo.trigger()
+    assert window.doc.layout.object(obj.id).boxes[frame] == pytest.approx(before)
+    window.act_redo.trigger()
+    assert window.doc.layout.object(obj.id).boxes[frame] == pytest.approx(after)
+    # Resize from the bottom-right corner.
+    drag(qtbot, canvas.viewport(), view_point(canvas, after[2], after[3]),
+         view_point(canvas, after[2] + 0.05, after[3] + 0.05))
+    resized = window.doc.layout.object(obj.id).boxes[frame]
+    assert resized[0] == pytest.approx(after[0], abs=1e-3)
+    assert resized[2] == pytest.approx(min(1.0, after[2] + 0.05), abs=0.02)
+    window.act_undo.trigger()
+    window.act_undo.trigger()
+    window.act_undo.trigger()  # back past the plan: no layout
+    assert window.doc.layout is None and not window.act_render.isEnabled()
+
+
+def test_object_add_rename_keyframes_delete(qtbot, window, clip):
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    doc = window.doc
+    new_id = doc.add_object("dog")
+    assert doc.selected_id == new_id and len(doc.layout.objects) == 2
+    doc.update_object(new_id, label="bird", prompt="a small bird", motion="left_to_right")
+    assert doc.layout.object(new_id).label == "bird"
+    # Keyframes at frames 2 and 10: the frames between follow a straight line.
+    doc.set_time(doc.frame_time(2))
+    doc.move_box(new_id, 2, (0.0, 0.1, 0.2, 0.3))
+    window.toggle_keyframe()
+    doc.set_time(doc.frame_time(10))
+    window.toggle_keyframe()
+    doc.move_box(new_id, 10, (0.8, 0.1, 1.0, 0.3))
+    boxes = doc.layout.object(new_id).boxes
+    assert boxes[6][0] == pytest.approx(0.4, abs=1e-3)
+    assert boxes[12] == pytest.approx((0.35, 0.35, 0.65, 0.65))  # outside the keys: untouched
+    lanes = [p for k, _, _, p in window.timeline.canvas.lanes() if k == "object"]
+    assert [o.label for o in lanes] == ["sound source", "bird"]
+    window.timeline.canvas.grab()
+    window.act_delete.trigger()
+    assert [o.label for o in doc.layout.objects] == ["sound source"]
+    for _ in range(7):  # delete, move, key, key, move, edit, add
+        window.act_undo.trigger()
+    assert len(doc.layout.objects) == 1 and doc.undo_stack.undoText() == "Plan layout"
+
+
+def test_render_preview_export_and_thumbnails(qtbot, window, clip, tmp_path):
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    out = tmp_path / "out" / "clip.mp4"
+    job = window.render(out, fps=12)
+    finished(qtbot, job)
+    info = probe_mp4(out)
+    assert info["video"]["fps"] == pytest.approx(12) and info["audio"]["channels"] == 2
+    assert window.doc.project.renders[-1].path == out
+    qtbot.waitUntil(lambda: len(window.doc.thumbnails) > 0, timeout=20_000)
+    assert window.doc.render_is_current(window.doc.latest_render())
+    window.preview.refresh()
+    assert window.preview._caption.startswith("render")
+    # Export: reuse the render for the MP4, write PNG frames and the layout JSON.
+    from spa2v_app.studio.dialogs import ExportRequest
+    req = ExportRequest(mp4=tmp_path / "exp" / "final.mp4", frames_dir=tmp_path / "exp" / "frames",
+                        layout_json=tmp_path / "exp" / "layout.json", renderer="preview",
+                        fps=6, reuse_render=True)
+    jobs = window.export(req)
+    for j in jobs:
+        finished(qtbot, j)
+    assert (tmp_path / "exp" / "final.mp4").read_bytes() == out.read_bytes()
+    pngs = sorted((tmp_path / "exp" / "frames").glob("frame_*.png"))
+    assert len(pngs) == 12  # 2 s at 6 fps
+    assert load_layout(tmp_path / "exp" / "layout.json").to_dict() == window.doc.layout.to_dict()
+    assert not [p for p in (tmp_path / "exp").iterdir() if ".part" in p.name]
+
+
+class SlowRenderer:
+    """The preview renderer, slowed down so a cancel lands mid-render."""
+
+    name = "preview"
+
+    def __init__(self):
+        from engine.rendering.preview import PreviewRenderer
+        self.inner = PreviewRenderer()
+
+    def render(self, layout, settings, token):
+        import time
+        for event in self.inner.render(layout, settings, token):
+            time.sleep(0.02)
+            token.raise_if_cancelled()
+            yield event
+
+
+def test_cancel_running_and_remove_queued(qtbot, window, clip, tmp_path, monkeypatch):
+    from spa2v_app.studio import tasks
+    monkeypatch.setattr(tasks, "make_renderer_for", lambda name, device="auto": SlowRenderer())
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    first = window.render(tmp_path / "a.mp4", fps=24)
+    second = window.render(tmp_path / "b.mp4", fps=24)
+    qtbot.waitUntil(lambda: first.state == "running" and first.fraction > 0, timeout=10_000)
+    assert second.state == "queued"
+    row = window.queue_panel.row(second)
+    row.button.click()  # Remove
+    assert second not in window.queue.jobs and second.state == "cancelled"
+    window.act_cancel.trigger()
+    wait_job(qtbot, first)
+    assert first.state == "cancelled"
+    assert not (tmp_path / "a.mp4").exists() and not (tmp_path / "b.mp4").exists()
+    assert not list(tmp_path.glob(".a.mp4*"))  # no half-written file
+    assert window.doc.project.renders == []
+
+
+def test_save_reopen_and_recover(qtbot, window, clip, tmp_path):
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    window.doc.add_object("bird")
+    path = tmp_path / "proj" / "scene.spa2v"
+    assert window._save_to(path)
+    assert not window.doc.dirty and "scene.spa2v" in window.windowTitle()
+    saved = window.doc.layout.to_dict()
+    # Edit after saving, autosave, then "crash": a new window finds the autosave.
+    window.doc.delete_object(window.doc.selected_id)
+    auto = window.autosave()
+    assert auto is not None and auto.exists()
+    doc = json.loads(auto.read_text())
+    assert doc["autosave"]["session"] == "test-session"
+    window.new_project()
+    assert window.doc.layout is None
+    assert window.open_project(path)
+    assert window.doc.layout.to_dict() == saved
+    qtbot.waitUntil(lambda: window.doc.audio is not None, timeout=20_000)
+    assert window.doc.audio.duration_s == pytest.approx(2.0, abs=0.01)
+    # The crashed session's autosave (written above, then orphaned) is offered back.
+    import shutil
+    orphan = auto.with_name("crashed" + auto.name)
+    shutil.copy(tmp_path / "proj" / "scene.spa2v", orphan)
+    data = json.loads(orphan.read_text())
+    data["autosave"] = {"project_path": str(path), "saved_at": "2026-01-01T00:00:00+00:00",
+                        "pid": -1, "session": "dead"}
+    data["layout"]["caption"] = "recovered caption"
+    orphan.write_text(json.dumps(data))
+    found = window.recoverable()
+    assert [r.autosave_path for r in found] == [orphan]
+    assert window.recover(found[0])
+    assert window.doc.layout.caption == "recovered caption" and window.doc.dirty
+    assert window.doc.project.path == path
+    assert not orphan.exists() and find_recoverable(auto.parent, ignore_session="test-session") == []
