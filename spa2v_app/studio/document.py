@@ -20,9 +20,8 @@ from engine.layout import Layout
 from engine.project import Project, RenderRecord, load_project, save_project
 
 from . import layout_edit
-from .tasks import ImportResult, Thumbnails, layout_fingerprint
+from .tasks import ImportResult, layout_fingerprint
 from .waveform import Waveform
-from .workers import to_qimage
 
 
 class LayoutCommand(QUndoCommand):
@@ -169,8 +168,9 @@ class StudioDocument(QObject):
         self.mark_dirty()
         self.renders_changed.emit()
 
-    def set_thumbnails(self, thumbs: Thumbnails) -> None:
-        self.thumbnails = [(t, to_qimage(img)) for t, img in zip(thumbs.times_s, thumbs.images)]
+    def set_thumbnails(self, thumbs: list[tuple[float, QImage]]) -> None:
+        """Decoded frames of the last render, ``(start time s, image)`` in time order."""
+        self.thumbnails = list(thumbs)
         self.thumbnails_changed.emit()
 
     def latest_render(self) -> RenderRecord | None:

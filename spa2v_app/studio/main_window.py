@@ -7,6 +7,7 @@ on a worker thread through the queue; the window only reacts to signals.
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid
 from pathlib import Path
@@ -35,7 +36,7 @@ from .record_panel import RecordPanel
 from .secrets import gemini_key
 from .settings import StudioSettings, save_settings
 from .timeline import TimelineView
-from .workers import JobQueue, QueuedJob
+from .workers import JobQueue, QueuedJob, to_qimage
 
 AUDIO_PATTERNS = ("*.wav *.flac *.ogg *.oga *.opus *.mp3 *.m4a *.aac *.aif *.aiff *.w64 *.caf "
                   "*.rf64 *.wma *.webm *.mka *.mp4 *.mov *.mkv")
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow):
         self.queue = JobQueue(self)
         self.player = AudioPlayer(self, use_device=use_audio_device)
         self.autosave_file: Path | None = None
+        self._warned: set[str] = set()
+        self.last_message = ("", "info")
         self.setWindowTitle("SpA2V Studio")
         self.setAcceptDrops(True)
         self.resize(1440, 900)
@@ -203,7 +206,7 @@ class MainWindow(QMainWindow):
         self.record_panel.setMinimumWidth(250)
         self.resizeDocks([self.docks["record"], self.docks["preview"]], [270, 380],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["timeline"]], [330], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["timeline"]], [370], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["preview"], self.docks["queue"]], [320, 260],
                          Qt.Orientation.Vertical)
 
@@ -301,11 +304,16 @@ class MainWindow(QMainWindow):
                   "error": ("#451c1f", "#ffb3b5")}
         bg, fg = colors.get(level, colors["info"])
         self.statusBar().showMessage(text, 8000)
+        self.last_message = (text, level)
+        # The banner says each warning once per session (a missing tagger is not news twice);
+        # errors always show, since they answer what the user just did.
+        if level == "warning" and text in self._warned:
+            return
+        self._warned.add(text)
         if level != "info":
             self.banner.setStyleSheet(f"background:{bg}; color:{fg};")
             self.banner.setText(f"{text}   (click to dismiss)")
             self.banner.show()
-        self.last_message = (text, level)
 
     def refresh_backends(self) -> None:
         for combo in (self.planner_combo, self.renderer_combo):
@@ -373,7 +381,7 @@ class MainWindow(QMainWindow):
 
     def _recording_changed(self, recording: bool) -> None:
         self.act_record.setText("Stop recording" if recording else "Record")
-        self.act_record.setIcon(theme.icon("stop" if recording else "record"))
+        self.act_record.setIcon(theme.icon("stop", theme.RECORD) if recording else theme.icon("record"))
 
     def _job_changed(self, job: QueuedJob) -> None:
         running = self.queue.running()
@@ -482,7 +490,6 @@ class MainWindow(QMainWindow):
         out = Path(out_path) if out_path else self.default_render_path()
         settings = self.render_settings(renderer, fps)
         layout = layout.validate()  # a snapshot: later edits do not change this job
-        import copy
         layout = copy.deepcopy(layout)
         audio_path = self.doc.project.audio_path
         device = self.settings.device
@@ -500,8 +507,11 @@ class MainWindow(QMainWindow):
             on_finished=done, on_failed=lambda m: self.show_message(m, "error"))
 
     def load_thumbnails(self, video: Path) -> QueuedJob:
-        return self.queue.submit("thumbnails", f"Thumbnails of {video.name}",
-                                 lambda token: tasks.thumbnails_job(video, token),
+        def make(token):
+            # QImages are made on the worker too: 160 conversions would stall the window.
+            thumbs = yield from tasks.thumbnails_job(video, token)
+            return [(t, to_qimage(img)) for t, img in zip(thumbs.times_s, thumbs.images)]
+        return self.queue.submit("thumbnails", f"Thumbnails of {video.name}", make,
                                  concurrent=True, on_finished=self.doc.set_thumbnails)
 
     def cancel_running(self) -> None:
@@ -539,7 +549,6 @@ class MainWindow(QMainWindow):
                 else:
                     jobs.append(self.render(req.mp4, renderer=req.renderer, fps=req.fps))
             if req.frames_dir is not None:
-                import copy
                 snap, settings = copy.deepcopy(layout), self.render_settings(req.renderer, req.fps)
                 jobs.append(self.queue.submit(
                     "export", f"Export frames to {req.frames_dir.name}",

@@ -231,6 +231,7 @@ class RecordPanel(QWidget):
         rec, self.recorder = self.recorder, None
         self.timer.stop()
         result = rec.stop()
+        self.meter.reset()
         self.button.setChecked(False)
         self.button.setText("Record")
         self.button.setIcon(theme.icon("record"))

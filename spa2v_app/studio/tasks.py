@@ -8,7 +8,6 @@ blocks the window, and a missing one becomes a message instead of a crash.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -23,7 +22,7 @@ import numpy as np
 from engine.audio import Audio, audio_info
 from engine.cues.types import Cues
 from engine.errors import BadInput, ModelMissing
-from engine.jobs import CancelToken, Job, Log, Preview, Progress, stage_progress, sub_job
+from engine.jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from engine.layout import Layout
 from engine.pipeline import PlanSettings, analyse_job, plan_job, render_job
 from engine.protocols import Frame, RenderSettings
@@ -229,8 +228,3 @@ def copy_file_atomic(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
         shutil.copyfile(src, tmp)
     return Path(dest)
 
-
-def preview_image(event: Preview | None) -> np.ndarray | None:
-    with contextlib.suppress(AttributeError):
-        return np.asarray(event.image)
-    return None
