@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
 
 from engine.audio import Audio
@@ -19,6 +19,7 @@ from engine.cues.types import Cues
 from engine.layout import Layout
 from engine.project import Project, RenderRecord, load_project, save_project
 
+from . import qtfix  # noqa: F401  (must run before any Signal.emit; see qtfix)
 from . import layout_edit
 from .tasks import ImportResult, layout_fingerprint
 from .waveform import Waveform
@@ -63,7 +64,6 @@ class StudioDocument(QObject):
         self.selected_id = -1
         self._extra_dirty = False
 
-    @Slot(bool)
     def _clean_changed(self, _clean: bool) -> None:
         self.dirty_changed.emit(self.dirty)
 
