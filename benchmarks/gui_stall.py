@@ -28,6 +28,7 @@ def main() -> int:
     ap.add_argument("audio", nargs="?",
                     default=str(ROOT / "resources" / "examples" / "truck_right_to_left.flac"))
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--verbose", action="store_true", help="say what ran during each stall")
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     tmp = Path(tempfile.mkdtemp(prefix="spa2v-stall-"))
@@ -66,8 +67,13 @@ def main() -> int:
 
         def tick():
             now = clock.nsecsElapsed()
-            gaps.append((now - last[0]) / 1e6 - TICK_MS)
+            gap = (now - last[0]) / 1e6 - TICK_MS
+            gaps.append(gap)
             last[0] = now
+            if gap > 40 and args.verbose:
+                running = [f"{j.kind}:{j.stage}:{j.fraction:.2f}:{j.detail}"
+                           for j in window.queue.jobs if j.state == "running"]
+                print(f"  stall {gap:.0f} ms while {running or 'no job running'}")
 
         timer = QTimer()
         timer.setInterval(TICK_MS)

@@ -17,11 +17,11 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
 
 from engine.errors import SpA2VError
 from engine.layout import MOTIONS
-from engine.rendering.preview import draw_backdrop
 
 from . import theme
 from .document import StudioDocument
 from .layout_edit import keyframes
+from .tasks import backdrop
 from .workers import to_qimage
 
 EDGE_PX = 7  # grab distance for an edge, in view pixels
@@ -187,7 +187,7 @@ class LayoutCanvas(QGraphicsView):
         words = lay.background if lay is not None else ""
         key = (words, w, h)
         if key != self._backdrop_key:
-            self._backdrop = QPixmap.fromImage(to_qimage(draw_backdrop(words, w, h)))
+            self._backdrop = QPixmap.fromImage(to_qimage(backdrop(words, w, h)))
             self._backdrop_key = key
         return self._backdrop
 

@@ -30,7 +30,7 @@ from .dialogs import ExportDialog, ExportRequest, SceneDialog, SettingsDialog, f
 from .document import StudioDocument
 from .paths import autosave_dir, data_dir
 from .player import AudioPlayer
-from .preview_panel import PreviewPanel
+from .preview_panel import PREVIEW_SIDE, PreviewPanel
 from .queue_panel import QueuePanel
 from .record_panel import RecordPanel
 from .secrets import gemini_key
@@ -462,10 +462,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Planned {len(layout.objects)} object(s) with "
                                          f"{layout.planner.name}", 5000)
 
+        def make(token):
+            result = yield from tasks.studio_plan_job(audio_path, settings, token,
+                                                      planner=planner, llm_model_path=llm,
+                                                      api_key=key)
+            tasks.warm_backdrops(result[0], PREVIEW_SIDE)
+            return result
+
         return self.queue.submit(
-            "plan", f"Plan ({planner})",
-            lambda token: tasks.studio_plan_job(audio_path, settings, token, planner=planner,
-                                                llm_model_path=llm, api_key=key),
+            "plan", f"Plan ({planner})", make,
             on_finished=done, on_failed=lambda m: self.show_message(m, "error"))
 
     def render_settings(self, renderer: str | None = None, fps: float | None = None) -> RenderSettings:

@@ -214,3 +214,49 @@ def test_save_reopen_and_recover(qtbot, window, clip, tmp_path):
     assert window.doc.layout.caption == "recovered caption" and window.doc.dirty
     assert window.doc.project.path == path
     assert not orphan.exists() and find_recoverable(auto.parent, ignore_session="test-session") == []
+
+
+def test_play_pause_moves_the_playhead(qtbot, window, clip):
+    import_clip(qtbot, window, clip)
+    assert window.act_play.isEnabled()
+    window.seek(0.5)
+    window.act_play.trigger()
+    assert window.player.playing and window.player.backend == "clock"
+    qtbot.waitUntil(lambda: window.doc.time_s > 0.8, timeout=5_000)
+    window.act_play.trigger()
+    assert not window.player.playing
+    paused_at = window.doc.time_s
+    qtbot.wait(100)
+    assert window.doc.time_s == paused_at
+    assert "silent" in window.status_backend.text()
+
+
+def test_settings_dialog_applies_and_reports_a_missing_keyring(qtbot, window, monkeypatch):
+    from spa2v_app.studio import secrets
+    from spa2v_app.studio.dialogs import SettingsDialog
+
+    def no_keyring(key):
+        raise secrets.KeyringUnavailable("no OS keyring is running")
+    monkeypatch.setattr("spa2v_app.studio.dialogs.store_gemini_key", no_keyring)
+    dlg = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dlg)
+    assert not dlg.download_button.isEnabled() and dlg.download_button.toolTip()
+    dlg.memory.setCurrentText("model_offload")
+    dlg.autosave.setValue(60)
+    dlg.gemini.setText("secret-key")
+    dlg.accept()  # the key cannot be stored: the dialog stays open and says why
+    assert dlg.result() == 0 and "no OS keyring" in dlg.key_note.text()
+    dlg.gemini.setText("")
+    dlg.accept()
+    s = dlg.apply()
+    assert s.memory_tier == "model_offload" and s.autosave_s == 60
+    assert "secret-key" not in json.dumps(s.to_dict())
+
+
+def test_entry_point_is_the_package_main():
+    import importlib
+    studio = importlib.import_module("spa2v_app.studio")
+    from spa2v_app.studio.app import build_parser
+    assert callable(studio.main)
+    args = build_parser().parse_args(["song.wav", "--no-recovery"])
+    assert args.path == "song.wav" and args.no_recovery
