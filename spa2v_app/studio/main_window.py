@@ -213,7 +213,12 @@ class MainWindow(QMainWindow):
     def _make_menus_and_toolbar(self) -> None:
         mb = self.menuBar()
         m = mb.addMenu("&File")
-        m.addActions([self.act_new, self.act_open, self.act_save, self.act_save_as])
+        m.addActions([self.act_new, self.act_open])
+        self.recent_menu = m.addMenu("Open recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        # QMenu.triggered passes the QAction (a per-action lambda would get a bool).
+        self.recent_menu.triggered.connect(self._open_recent)
+        m.addActions([self.act_save, self.act_save_as])
         m.addSeparator()
         m.addActions([self.act_import, self.act_export])
         m.addSeparator()
@@ -609,6 +614,20 @@ class MainWindow(QMainWindow):
             self.player.stop()
             discard_autosave(self.autosave_file)
             self.doc.new_project()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent:
+            act = self.recent_menu.addAction(path)
+            act.setEnabled(Path(path).exists())
+            act.setData(path)
+        if not self.settings.recent:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def _open_recent(self, action) -> None:
+        path = action.data()
+        if path and self.maybe_keep_changes():
+            self.open_project(path)
 
     def open_project_dialog(self) -> None:
         if not self.maybe_keep_changes():

@@ -260,3 +260,35 @@ def test_entry_point_is_the_package_main():
     assert callable(studio.main)
     args = build_parser().parse_args(["song.wav", "--no-recovery"])
     assert args.path == "song.wav" and args.no_recovery
+
+
+def test_timeline_zooms_scrolls_and_seeks(qtbot, window, clip):
+    from PySide6.QtCore import QPoint
+    import_clip(qtbot, window, clip)
+    tl = window.timeline.canvas
+    assert tl.visible_span()[1] == pytest.approx(2.0, rel=0.05)  # fitted to the clip
+    pps = tl.pps
+    window.timeline.zoom(4.0)
+    assert tl.pps == pytest.approx(4 * pps)
+    a, b = tl.visible_span()
+    assert b - a == pytest.approx(0.5, rel=0.05)
+    window.timeline.scroll.setValue(1000)
+    assert tl.t0 == pytest.approx(1.0)
+    qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl.x_of(1.25)), 10))
+    assert window.doc.time_s == pytest.approx(1.25, abs=0.01)
+    tl.set_zoom(1e9)
+    assert tl.pps == 4000.0
+    tl.fit()
+    assert tl.t0 == 0.0
+
+
+def test_recent_projects_menu(qtbot, window, clip, tmp_path):
+    import_clip(qtbot, window, clip)
+    path = tmp_path / "r.spa2v"
+    assert window._save_to(path)
+    window._fill_recent()
+    actions = window.recent_menu.actions()
+    assert actions[0].data() == str(path.absolute()) and actions[0].isEnabled()
+    window.new_project()
+    window._open_recent(actions[0])
+    assert window.doc.project.path == path.absolute() or window.doc.project.path == path
