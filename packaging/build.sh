@@ -13,6 +13,9 @@ PY="$VENV/bin/python"
 APP=dist/spa2v-studio
 cp packaging/spa2v-studio.desktop packaging/spa2v-studio.png packaging/spa2v-studio.svg \
    packaging/spa2v-project.xml packaging/install.sh "$APP/"
+# Smoke test of the frozen app: import, plan and render the bundled example, offscreen.
+SPA2V_DATA_DIR=$(mktemp -d) SPA2V_CONFIG_DIR=$(mktemp -d) QT_QPA_PLATFORM=offscreen \
+  "$APP/spa2v-studio" --smoke resources/examples/truck_right_to_left.flac
 ARCH=$(uname -m)
 tar -C dist -czf "dist/spa2v-studio-linux-$ARCH.tar.gz" spa2v-studio
 du -sh "$APP" "dist/spa2v-studio-linux-$ARCH.tar.gz"

@@ -292,3 +292,14 @@ def test_recent_projects_menu(qtbot, window, clip, tmp_path):
     window.new_project()
     window._open_recent(actions[0])
     assert window.doc.project.path == path.absolute() or window.doc.project.path == path
+
+
+def test_smoke_mode_imports_plans_and_renders(qtbot, window, clip, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from spa2v_app.studio import app as studio_app
+    codes = []
+    monkeypatch.setattr(QApplication.instance(), "exit", lambda code=0: codes.append(code))
+    studio_app._smoke(window, clip)
+    qtbot.waitUntil(lambda: bool(codes), timeout=30_000)
+    assert codes == [0] and window.doc.layout is not None and window.doc.project.renders
