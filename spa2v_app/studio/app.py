@@ -89,7 +89,9 @@ def _smoke(window, path: Path) -> None:
 
     def planned(_):
         job = window.render(out)
-        job.on_finished, job.on_failed = rendered, fail
+        on_render = job.on_finished
+        job.on_finished = lambda r: (on_render(r), rendered(r))
+        job.on_failed = fail
 
     def imported(result):
         window.doc.apply_import(result)
