@@ -15,6 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", help="a project (.spa2v) or a sound file to open")
     p.add_argument("--no-recovery", action="store_true",
                    help="do not offer to recover unsaved work from a crashed session")
+    p.add_argument("--smoke", action="store_true", help="check an installation: import PATH, "
+                   "plan it, render a preview, print what happened and quit")
     return p
 
 
@@ -48,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app()
     window = MainWindow(load_settings())
     window.show()
+    if args.smoke:
+        if not args.path:
+            sys.stderr.write("spa2v-studio: --smoke needs a sound file\n")
+            return 2
+        window.maybe_keep_changes = lambda: True
+        QTimer.singleShot(0, lambda: _smoke(window, Path(args.path)))
+        return app.exec()
     if args.path:
         path = Path(args.path)
         if path.suffix.lower() == ".spa2v":
@@ -57,3 +66,40 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.no_recovery:
         QTimer.singleShot(200, window.offer_recovery)
     return app.exec()
+
+
+def _smoke(window, path: Path) -> None:
+    """Import, plan, render to a temporary MP4; exit 0 when all three worked."""
+    import tempfile
+
+    from PySide6.QtWidgets import QApplication
+
+    from . import tasks
+    out = Path(tempfile.mkdtemp(prefix="spa2v-smoke-")) / "smoke.mp4"
+
+    def fail(message: str) -> None:
+        print(f"smoke: FAILED: {message}", flush=True)
+        QApplication.instance().exit(1)
+
+    def rendered(_):
+        print(f"smoke: ok: {window.doc.duration_s:.1f} s of audio, "
+              f"{len(window.doc.layout.objects)} object(s), {out.stat().st_size} bytes of MP4",
+              flush=True)
+        QApplication.instance().exit(0)
+
+    def planned(_):
+        job = window.render(out)
+        on_render = job.on_finished
+        job.on_finished = lambda r: (on_render(r), rendered(r))
+        job.on_failed = fail
+
+    def imported(result):
+        window.doc.apply_import(result)
+        job = window.plan()
+        on_plan = job.on_finished
+        job.on_finished = lambda r: (on_plan(r), planned(r))
+        job.on_failed = fail
+
+    window.queue.submit("import", f"Import {path.name}",
+                        lambda token: tasks.import_job(path, token),
+                        on_finished=imported, on_failed=fail)

@@ -17,11 +17,11 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
 
 from engine.errors import SpA2VError
 from engine.layout import MOTIONS
-from engine.rendering.preview import draw_backdrop
 
 from . import theme
 from .document import StudioDocument
 from .layout_edit import keyframes
+from .tasks import backdrop
 from .workers import to_qimage
 
 EDGE_PX = 7  # grab distance for an edge, in view pixels
@@ -156,6 +156,7 @@ class LayoutCanvas(QGraphicsView):
         self._frame = -1
         self.items_by_id: dict[int, BoxItem] = {}
         doc.layout_changed.connect(self.rebuild)
+        doc.audio_changed.connect(self.rebuild)
         doc.selection_changed.connect(lambda _: self.scene().update())
         doc.time_changed.connect(self._on_time)
         doc.thumbnails_changed.connect(self.rebuild)
@@ -186,7 +187,7 @@ class LayoutCanvas(QGraphicsView):
         words = lay.background if lay is not None else ""
         key = (words, w, h)
         if key != self._backdrop_key:
-            self._backdrop = QPixmap.fromImage(to_qimage(draw_backdrop(words, w, h)))
+            self._backdrop = QPixmap.fromImage(to_qimage(backdrop(words, w, h)))
             self._backdrop_key = key
         return self._backdrop
 
@@ -224,10 +225,23 @@ class LayoutCanvas(QGraphicsView):
         self.fit()
 
     def drawForeground(self, p: QPainter, rect: QRectF) -> None:
-        if self.doc.layout is None:
-            p.setPen(theme.TEXT)
-            p.drawText(self.sceneRect(), Qt.AlignmentFlag.AlignCenter,
-                       "No layout yet.\nPlan one (Ctrl+L) or add an object (Ctrl+Shift+A).")
+        if self.doc.layout is not None:
+            return
+        scene = self.sceneRect()
+        p.fillRect(scene, QColor(15, 16, 18, 150))
+        font = QFont(p.font())
+        font.setPixelSize(max(10, int(scene.width() / 32)))
+        font.setBold(True)
+        p.setFont(font)
+        p.setPen(theme.TEXT)
+        if self.doc.audio is None:
+            text = ("Record a sound (Ctrl+R) or import one (Ctrl+I).\n"
+                    "You can also drop a sound file or a project here.")
+        else:
+            text = ("Plan a layout from the sound (Ctrl+L),\n"
+                    "or draw your own: add an object (Ctrl+Shift+A).")
+        p.drawText(scene.adjusted(24, 0, -24, 0),
+                   Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
 
     def commit_box(self, object_id: int, rect: QRectF) -> None:
         w, h = self.frame_size()

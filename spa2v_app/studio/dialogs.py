@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                               QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
                                QTabWidget, QVBoxLayout, QWidget)
 
@@ -21,8 +21,7 @@ def _path_row(edit: QLineEdit, browse) -> QWidget:
     row = QHBoxLayout(w)
     row.setContentsMargins(0, 0, 0, 0)
     row.addWidget(edit, 1)
-    b = QPushButton("…")
-    b.setFixedWidth(32)
+    b = QPushButton("Browse…")
     b.clicked.connect(browse)
     row.addWidget(b)
     return w

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
 
 from engine.audio import Audio
@@ -19,10 +19,10 @@ from engine.cues.types import Cues
 from engine.layout import Layout
 from engine.project import Project, RenderRecord, load_project, save_project
 
+from . import qtfix  # noqa: F401  (must run before any Signal.emit; see qtfix)
 from . import layout_edit
-from .tasks import ImportResult, Thumbnails, layout_fingerprint
+from .tasks import ImportResult, layout_fingerprint
 from .waveform import Waveform
-from .workers import to_qimage
 
 
 class LayoutCommand(QUndoCommand):
@@ -64,7 +64,6 @@ class StudioDocument(QObject):
         self.selected_id = -1
         self._extra_dirty = False
 
-    @Slot(bool)
     def _clean_changed(self, _clean: bool) -> None:
         self.dirty_changed.emit(self.dirty)
 
@@ -169,8 +168,9 @@ class StudioDocument(QObject):
         self.mark_dirty()
         self.renders_changed.emit()
 
-    def set_thumbnails(self, thumbs: Thumbnails) -> None:
-        self.thumbnails = [(t, to_qimage(img)) for t, img in zip(thumbs.times_s, thumbs.images)]
+    def set_thumbnails(self, thumbs: list[tuple[float, QImage]]) -> None:
+        """Decoded frames of the last render, ``(start time s, image)`` in time order."""
+        self.thumbnails = list(thumbs)
         self.thumbnails_changed.emit()
 
     def latest_render(self) -> RenderRecord | None:

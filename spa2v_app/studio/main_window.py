@@ -13,33 +13,25 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QFileDialog, QHBoxLayout,
-                               QLabel, QLineEdit, QMainWindow, QMessageBox, QToolBar,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLabel, QLineEdit,
+                               QMainWindow, QToolBar, QToolButton, QVBoxLayout, QWidget)
 
 from engine.errors import SpA2VError
-from engine.layout import save_layout
-from engine.pipeline import PlanSettings
-from engine.project import discard_autosave, find_recoverable, write_autosave
-from engine.protocols import RenderSettings
+from engine.project import discard_autosave
 
-from . import availability, tasks, theme
+from . import availability, theme
 from .canvas import LayoutCanvas
-from .dialogs import ExportDialog, ExportRequest, SceneDialog, SettingsDialog, fill_backend_combo
+from .dialogs import SceneDialog, SettingsDialog, fill_backend_combo
 from .document import StudioDocument
-from .paths import autosave_dir, data_dir
+from .job_actions import JobActions
 from .player import AudioPlayer
 from .preview_panel import PreviewPanel
+from .project_actions import ProjectActions
 from .queue_panel import QueuePanel
 from .record_panel import RecordPanel
-from .secrets import gemini_key
 from .settings import StudioSettings, save_settings
 from .timeline import TimelineView
 from .workers import JobQueue, QueuedJob
-
-AUDIO_PATTERNS = ("*.wav *.flac *.ogg *.oga *.opus *.mp3 *.m4a *.aac *.aif *.aiff *.w64 *.caf "
-                  "*.rf64 *.wma *.webm *.mka *.mp4 *.mov *.mkv")
-PROJECT_FILTER = "SpA2V project (*.spa2v)"
 
 
 class LayoutEditor(QWidget):
@@ -86,7 +78,7 @@ class LayoutEditor(QWidget):
                                      f"  ·  {self.doc.time_s:.2f} s")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(JobActions, ProjectActions, QMainWindow):
     def __init__(self, settings: StudioSettings, *, stream_factory=None, use_audio_device=True,
                  session_id: str | None = None):
         super().__init__()
@@ -97,6 +89,8 @@ class MainWindow(QMainWindow):
         self.queue = JobQueue(self)
         self.player = AudioPlayer(self, use_device=use_audio_device)
         self.autosave_file: Path | None = None
+        self._warned: set[str] = set()
+        self.last_message = ("", "info")
         self.setWindowTitle("SpA2V Studio")
         self.setAcceptDrops(True)
         self.resize(1440, 900)
@@ -203,14 +197,19 @@ class MainWindow(QMainWindow):
         self.record_panel.setMinimumWidth(250)
         self.resizeDocks([self.docks["record"], self.docks["preview"]], [270, 380],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["timeline"]], [330], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["timeline"]], [370], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["preview"], self.docks["queue"]], [320, 260],
                          Qt.Orientation.Vertical)
 
     def _make_menus_and_toolbar(self) -> None:
         mb = self.menuBar()
         m = mb.addMenu("&File")
-        m.addActions([self.act_new, self.act_open, self.act_save, self.act_save_as])
+        m.addActions([self.act_new, self.act_open])
+        self.recent_menu = m.addMenu("Open recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        # QMenu.triggered passes the QAction (a per-action lambda would get a bool).
+        self.recent_menu.triggered.connect(self._open_recent)
+        m.addActions([self.act_save, self.act_save_as])
         m.addSeparator()
         m.addActions([self.act_import, self.act_export])
         m.addSeparator()
@@ -301,11 +300,16 @@ class MainWindow(QMainWindow):
                   "error": ("#451c1f", "#ffb3b5")}
         bg, fg = colors.get(level, colors["info"])
         self.statusBar().showMessage(text, 8000)
+        self.last_message = (text, level)
+        # The banner says each warning once per session (a missing tagger is not news twice);
+        # errors always show, since they answer what the user just did.
+        if level == "warning" and text in self._warned:
+            return
+        self._warned.add(text)
         if level != "info":
             self.banner.setStyleSheet(f"background:{bg}; color:{fg};")
             self.banner.setText(f"{text}   (click to dismiss)")
             self.banner.show()
-        self.last_message = (text, level)
 
     def refresh_backends(self) -> None:
         for combo in (self.planner_combo, self.renderer_combo):
@@ -373,7 +377,7 @@ class MainWindow(QMainWindow):
 
     def _recording_changed(self, recording: bool) -> None:
         self.act_record.setText("Stop recording" if recording else "Record")
-        self.act_record.setIcon(theme.icon("stop" if recording else "record"))
+        self.act_record.setIcon(theme.icon("stop", theme.RECORD) if recording else theme.icon("record"))
 
     def _job_changed(self, job: QueuedJob) -> None:
         running = self.queue.running()
@@ -389,167 +393,6 @@ class MainWindow(QMainWindow):
     def _job_preview(self, job: QueuedJob, image) -> None:
         if job.kind in ("render", "export"):
             self.preview.show_live(image, f"{job.title} · {job.fraction:.0%}")
-
-    # -- sound --------------------------------------------------------------------------------
-    def toggle_record(self) -> None:
-        self.record_panel.toggle()
-
-    def _recorded(self, result) -> None:
-        if result.error:
-            self.show_message(f"{result.error} The {result.duration_s:.1f} s recorded so far are "
-                              f"kept in {result.path}.", "warning")
-        if result.frames > 0:
-            self.import_audio(result.path)
-
-    def import_audio(self, path: str | Path, *, attach_only: bool = False) -> QueuedJob:
-        """Read a sound file on a worker: waveform, cues; then it becomes the project's audio."""
-        path = Path(path)
-
-        def done(result: tasks.ImportResult) -> None:
-            if attach_only:
-                self.doc.attach_audio(result)
-            else:
-                self.doc.apply_import(result)
-                self.timeline.canvas.fit()
-            for note in result.notes:
-                self.show_message(note, "warning")
-            self.statusBar().showMessage(f"Imported {path.name} ({result.audio.duration_s:.1f} s)", 5000)
-
-        return self.queue.submit("import", f"Import {path.name}",
-                                 lambda token: tasks.import_job(path, token),
-                                 concurrent=True, on_finished=done,
-                                 on_failed=lambda m: self.show_message(m, "error"))
-
-    def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import audio", str(Path.home()),
-                                              f"Audio ({AUDIO_PATTERNS});;All files (*)")
-        if path:
-            self.import_audio(path)
-
-    def toggle_play(self) -> None:
-        if self.doc.audio is None:
-            return
-        self.player.toggle(None if self.player.playing else self.doc.time_s)
-
-    def seek(self, t: float) -> None:
-        self.doc.set_time(t)
-        self.player.seek(self.doc.time_s)
-
-    # -- plan, render, export -----------------------------------------------------------------
-    def plan(self) -> QueuedJob | None:
-        audio_path = self.doc.project.audio_path
-        if audio_path is None:
-            self.show_message("Record or import a sound first.", "warning")
-            return None
-        settings = PlanSettings(num_frames=self.settings.plan_frames,
-                                hint=self.hint_edit.text().strip() or None)
-        planner = self.settings.planner
-        llm, key = self.settings.llm_model_path, gemini_key() if planner == "gemini" else None
-        self.doc.project.settings.update(plan_frames=settings.num_frames, hint=settings.hint,
-                                         planner=planner)
-
-        def done(result) -> None:
-            layout, _cues = result
-            self.doc.apply_plan(layout)
-            self.statusBar().showMessage(f"Planned {len(layout.objects)} object(s) with "
-                                         f"{layout.planner.name}", 5000)
-
-        return self.queue.submit(
-            "plan", f"Plan ({planner})",
-            lambda token: tasks.studio_plan_job(audio_path, settings, token, planner=planner,
-                                                llm_model_path=llm, api_key=key),
-            on_finished=done, on_failed=lambda m: self.show_message(m, "error"))
-
-    def render_settings(self, renderer: str | None = None, fps: float | None = None) -> RenderSettings:
-        s = self.settings
-        return RenderSettings(renderer=renderer or s.renderer, fps=fps or s.video_fps,
-                              seed=s.seed, steps=s.steps, memory_tier=s.memory_tier)
-
-    def default_render_path(self) -> Path:
-        base = self.doc.project.path.parent / "renders" if self.doc.project.path else data_dir() / "renders"
-        stem = self.doc.project.name or "untitled"
-        k = len(self.doc.project.renders) + 1
-        while (base / f"{stem}-{k}.mp4").exists():
-            k += 1
-        return base / f"{stem}-{k}.mp4"
-
-    def render(self, out_path: str | Path | None = None, *, renderer: str | None = None,
-               fps: float | None = None) -> QueuedJob | None:
-        layout = self.doc.layout
-        if layout is None:
-            self.show_message("Plan a layout (Ctrl+L) or add an object first.", "warning")
-            return None
-        out = Path(out_path) if out_path else self.default_render_path()
-        settings = self.render_settings(renderer, fps)
-        layout = layout.validate()  # a snapshot: later edits do not change this job
-        import copy
-        layout = copy.deepcopy(layout)
-        audio_path = self.doc.project.audio_path
-        device = self.settings.device
-
-        def done(path) -> None:
-            self.doc.add_render(Path(path), settings.renderer, {"fps": settings.fps,
-                                                                "seed": settings.seed})
-            self.statusBar().showMessage(f"Rendered {Path(path).name}", 5000)
-            self.load_thumbnails(Path(path))
-
-        return self.queue.submit(
-            "render", f"Render {out.name} ({settings.renderer})",
-            lambda token: tasks.studio_render_job(audio_path, layout, out, settings, token,
-                                                  device=device),
-            on_finished=done, on_failed=lambda m: self.show_message(m, "error"))
-
-    def load_thumbnails(self, video: Path) -> QueuedJob:
-        return self.queue.submit("thumbnails", f"Thumbnails of {video.name}",
-                                 lambda token: tasks.thumbnails_job(video, token),
-                                 concurrent=True, on_finished=self.doc.set_thumbnails)
-
-    def cancel_running(self) -> None:
-        for job in self.queue.running():
-            self.queue.cancel(job)
-
-    def export_dialog(self) -> None:
-        if self.doc.layout is None:
-            return
-        folder = self.doc.project.path.parent if self.doc.project.path else Path.home()
-        base = folder / (self.doc.project.name or "untitled")
-        dlg = ExportDialog(base, renderer=self.settings.renderer, fps=self.settings.video_fps,
-                           can_reuse=self.doc.render_is_current(self.doc.latest_render()),
-                           parent=self)
-        if dlg.exec() == QDialog.DialogCode.Accepted:
-            self.export(dlg.request())
-
-    def export(self, req: ExportRequest) -> list[QueuedJob]:
-        """Write what was asked: the layout JSON now, the video and frames as queued jobs."""
-        jobs: list[QueuedJob] = []
-        layout = self.doc.layout
-        if layout is None:
-            return jobs
-        try:
-            if req.layout_json is not None:
-                save_layout(layout, req.layout_json)
-                self.show_message(f"Wrote the layout to {req.layout_json}")
-            if req.mp4 is not None:
-                rec = self.doc.latest_render()
-                if req.reuse_render and self.doc.render_is_current(rec):
-                    jobs.append(self.queue.submit(
-                        "export", f"Export {req.mp4.name}",
-                        lambda token: _copy_job(rec.path, req.mp4),
-                        on_failed=lambda m: self.show_message(m, "error")))
-                else:
-                    jobs.append(self.render(req.mp4, renderer=req.renderer, fps=req.fps))
-            if req.frames_dir is not None:
-                import copy
-                snap, settings = copy.deepcopy(layout), self.render_settings(req.renderer, req.fps)
-                jobs.append(self.queue.submit(
-                    "export", f"Export frames to {req.frames_dir.name}",
-                    lambda token: tasks.png_frames_job(snap, req.frames_dir, settings, token,
-                                                       device=self.settings.device),
-                    on_finished=lambda p: self.show_message(f"Wrote PNG frames to {p}"),
-                    on_failed=lambda m: self.show_message(m, "error")))
-        except SpA2VError as e:
-            self.show_message(str(e), "error")
-        return jobs
 
     # -- layout edits -------------------------------------------------------------------------
     def _guard(self, fn, *args) -> None:
@@ -589,119 +432,6 @@ class MainWindow(QMainWindow):
             self._guard(lambda: self.doc.update_scene(caption=dlg.caption.text(),
                                                       background=dlg.background.text()))
 
-    # -- projects -----------------------------------------------------------------------------
-    def new_project(self) -> None:
-        if self.maybe_keep_changes():
-            self.player.stop()
-            discard_autosave(self.autosave_file)
-            self.doc.new_project()
-
-    def open_project_dialog(self) -> None:
-        if not self.maybe_keep_changes():
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", str(Path.home()), PROJECT_FILTER)
-        if path:
-            self.open_project(path)
-
-    def open_project(self, path: str | Path) -> bool:
-        try:
-            project = self.doc.load_project(path)
-        except SpA2VError as e:
-            self.show_message(str(e), "error")
-            return False
-        self._after_project_loaded(project)
-        self.settings.add_recent(path)
-        return True
-
-    def _after_project_loaded(self, project) -> None:
-        self.player.stop()
-        if project.audio_path is not None and project.audio_path.exists():
-            self.import_audio(project.audio_path, attach_only=True)
-        rec = self.doc.latest_render()
-        if rec is not None:
-            self.load_thumbnails(rec.path)
-        self._update_actions()
-
-    def save_project(self) -> bool:
-        if self.doc.project.path is None:
-            return self.save_project_as()
-        return self._save_to(self.doc.project.path)
-
-    def save_project_as(self) -> bool:
-        start = str(self.doc.project.path or Path.home() / f"{self.doc.project.name}.spa2v")
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", start, PROJECT_FILTER)
-        return self._save_to(Path(path)) if path else False
-
-    def _save_to(self, path: Path) -> bool:
-        try:
-            dest = self.doc.save(path)
-        except (SpA2VError, OSError) as e:
-            self.show_message(f"Could not save the project: {e}", "error")
-            return False
-        discard_autosave(self.autosave_file)
-        self.autosave_file = None
-        self.settings.add_recent(dest)
-        self.statusBar().showMessage(f"Saved {dest}", 5000)
-        return True
-
-    def autosave(self) -> Path | None:
-        """Write the autosave if there are unsaved changes (a timer calls this)."""
-        if not self.doc.dirty:
-            return None
-        try:
-            path = write_autosave(self.doc.project, autosave_dir(), session_id=self.session_id)
-        except (OSError, ValueError, SpA2VError) as e:
-            self.statusBar().showMessage(f"Autosave failed: {e}", 8000)
-            return None
-        if self.autosave_file is not None and self.autosave_file != path:
-            discard_autosave(self.autosave_file)
-        self.autosave_file = path
-        return path
-
-    def recoverable(self):
-        return find_recoverable(autosave_dir(), ignore_session=self.session_id)
-
-    def recover(self, recovery) -> bool:
-        """Load an autosave left by a session that crashed; it stays unsaved (dirty)."""
-        try:
-            project = recovery.load()
-        except (OSError, ValueError, SpA2VError) as e:
-            self.show_message(f"Could not recover {recovery.autosave_path.name}: {e}", "error")
-            return False
-        self.doc.set_project(project, dirty=True)
-        self._after_project_loaded(project)
-        discard_autosave(recovery.autosave_path)
-        self.autosave()
-        self.show_message(f"Recovered unsaved work from {recovery.saved_at}. Save it to keep it.",
-                          "warning")
-        return True
-
-    def offer_recovery(self) -> None:
-        found = self.recoverable()
-        if not found:
-            return
-        r = found[0]
-        answer = QMessageBox.question(
-            self, "Recover unsaved work?",
-            f"SpA2V Studio did not close cleanly. Recover “{r.name}” from {r.saved_at}?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard)
-        if answer == QMessageBox.StandardButton.Yes:
-            self.recover(r)
-        else:
-            discard_autosave(r.autosave_path)
-
-    def maybe_keep_changes(self) -> bool:
-        """True when it is fine to drop the current project (saved, or the user said so)."""
-        if not self.doc.dirty:
-            return True
-        answer = QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to {self.doc.title}?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel)
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save_project()
-        return answer == QMessageBox.StandardButton.Discard
-
     def settings_dialog(self) -> None:
         dl = availability.downloads()
         dlg = SettingsDialog(self.settings, self, download=self.download_model if dl.ready else None)
@@ -711,14 +441,6 @@ class MainWindow(QMainWindow):
             self.autosave_timer.start(self.settings.autosave_s * 1000)
             self.refresh_backends()
             self._save_settings()
-
-    def download_model(self, name: str) -> QueuedJob:
-        def make(token):
-            from models.download import download_job
-            return download_job(name, token=token)
-        return self.queue.submit("download", f"Download {name}", make,
-                                 on_finished=lambda _: self.refresh_backends(),
-                                 on_failed=lambda m: self.show_message(m, "error"))
 
     def _save_settings(self) -> None:
         try:
@@ -754,11 +476,3 @@ class MainWindow(QMainWindow):
         discard_autosave(self.autosave_file)
         self._save_settings()
         event.accept()
-
-
-def _copy_job(src: Path, dest: Path):
-    from engine.jobs import Progress
-    yield Progress("export", 0.0)
-    tasks.copy_file_atomic(src, dest)
-    yield Progress("export", 1.0, 0.0)
-    return dest

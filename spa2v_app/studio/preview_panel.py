@@ -11,10 +11,11 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from engine.rendering.preview import TIMELINE_H, draw_backdrop, draw_frame
+from engine.rendering.preview import TIMELINE_H, draw_frame
 
 from . import theme
 from .document import StudioDocument
+from .tasks import backdrop, preview_size
 from .workers import to_qimage
 
 PREVIEW_SIDE = 384  # the live layout preview is drawn at this size and scaled to the panel
@@ -28,8 +29,6 @@ class PreviewPanel(QWidget):
         self.live_caption = ""
         self._image: QImage | None = None
         self._caption = ""
-        self._backdrop_key = None
-        self._backdrop = None
         self.setMinimumSize(200, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         for sig in (doc.layout_changed, doc.thumbnails_changed, doc.renders_changed):
@@ -61,15 +60,10 @@ class PreviewPanel(QWidget):
         lay = doc.layout
         if lay is None:
             return None, ""
-        side = PREVIEW_SIDE
-        w = side if lay.width >= lay.height else int(side * lay.width / lay.height)
-        h = side if lay.height >= lay.width else int(side * lay.height / lay.width)
-        key = (lay.background, w, h)
-        if key != self._backdrop_key:
-            self._backdrop = draw_backdrop(lay.background, w, h - TIMELINE_H)
-            self._backdrop_key = key
+        w, h = preview_size(lay, PREVIEW_SIDE)
         t = min(max(doc.time_s, 0.0), lay.duration_s)
-        return to_qimage(draw_frame(lay, t, self._backdrop)), "layout preview"
+        return to_qimage(draw_frame(lay, t, backdrop(lay.background, w, h - TIMELINE_H))), \
+            "layout preview"
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QLinearGradient, QPainter
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
+from . import qtfix  # noqa: F401  (must run before any Signal.emit; see qtfix)
 from . import theme
 from .recording import SAMPLE_RATES, Recorder, RecordingResult, channel_choices, list_input_devices
 
@@ -231,6 +232,7 @@ class RecordPanel(QWidget):
         rec, self.recorder = self.recorder, None
         self.timer.stop()
         result = rec.stop()
+        self.meter.reset()
         self.button.setChecked(False)
         self.button.setText("Record")
         self.button.setIcon(theme.icon("record"))

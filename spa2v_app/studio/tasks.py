@@ -8,12 +8,13 @@ blocks the window, and a missing one becomes a message instead of a crash.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import numpy as np
 from engine.audio import Audio, audio_info
 from engine.cues.types import Cues
 from engine.errors import BadInput, ModelMissing
-from engine.jobs import CancelToken, Job, Log, Preview, Progress, stage_progress, sub_job
+from engine.jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from engine.layout import Layout
 from engine.pipeline import PlanSettings, analyse_job, plan_job, render_job
 from engine.protocols import Frame, RenderSettings
@@ -48,8 +49,22 @@ def display_frames(duration_s: float) -> int:
     return int(np.clip(round(duration_s * DISPLAY_CUE_RATE), 16, 4000))
 
 
+_tagger_lock = threading.Lock()
+_tagger: tuple = ()
+
+
 def make_tagger_quietly():
-    """The sound tagger, or (None, why not)."""
+    """The sound tagger, or (None, why not). Made once per process and shared by jobs:
+    building its ONNX session holds the GIL for a while, which would stall the window on
+    every plan."""
+    global _tagger
+    with _tagger_lock:
+        if not _tagger:
+            _tagger = _new_tagger()
+        return _tagger
+
+
+def _new_tagger():
     try:
         from models.backends import make_tagger
         return make_tagger(), None
@@ -74,8 +89,20 @@ def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool 
     waveform = Waveform.from_samples(audio.samples, audio.sample_rate)
     if not cues.onsets_s:
         cues.onsets_s = find_onsets(audio.samples, audio.sample_rate)
+    warm_render_modules()
     yield Progress("import", 1.0, 0.0, f"{audio.duration_s:.1f} s, {audio.channels} ch")
     return ImportResult(path, audio, cues, waveform, list(audio.notes))
+
+
+def warm_render_modules() -> None:
+    """Import what a render needs (PyAV, OpenCV) now, on this worker: importing dozens of C
+    extension modules holds the GIL, and doing it when the first render starts froze the
+    window for ~80 ms."""
+    import av  # noqa: F401
+    import cv2  # noqa: F401
+
+    import engine.export.mp4  # noqa: F401
+    import engine.rendering.preview  # noqa: F401
 
 
 def make_planner_or_default(name: str, *, llm_model_path: str = "", api_key: str | None = None):
@@ -215,6 +242,29 @@ def thumbnails_job(video_path: str | os.PathLike, token: CancelToken, *,
     return Thumbnails(times, images)
 
 
+@functools.lru_cache(maxsize=16)
+def backdrop(background: str, width: int, height: int) -> np.ndarray:
+    """The preview renderer's backdrop, cached; plan jobs warm it on their worker thread so
+    that the window does not spend ~25 ms drawing it when the new layout arrives."""
+    from engine.rendering.preview import draw_backdrop
+    image = draw_backdrop(background, width, height)
+    image.setflags(write=False)
+    return image
+
+
+def warm_backdrops(layout: Layout, preview_side: int) -> None:
+    from engine.rendering.preview import TIMELINE_H
+    backdrop(layout.background, layout.width, layout.height)
+    w, h = preview_size(layout, preview_side)
+    backdrop(layout.background, w, h - TIMELINE_H)
+
+
+def preview_size(layout: Layout, side: int) -> tuple[int, int]:
+    if layout.width >= layout.height:
+        return side, max(64, int(side * layout.height / layout.width))
+    return max(64, int(side * layout.width / layout.height)), side
+
+
 def layout_fingerprint(layout: Layout | None) -> str:
     """A short hash of a layout, to tell whether a render still matches the edits."""
     if layout is None:
@@ -229,8 +279,3 @@ def copy_file_atomic(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
         shutil.copyfile(src, tmp)
     return Path(dest)
 
-
-def preview_image(event: Preview | None) -> np.ndarray | None:
-    with contextlib.suppress(AttributeError):
-        return np.asarray(event.image)
-    return None

@@ -15,7 +15,8 @@ import math
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
-from PySide6.QtWidgets import QHBoxLayout, QScrollBar, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QScrollArea, QScrollBar, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from . import theme
 from .document import StudioDocument
@@ -23,9 +24,9 @@ from .layout_edit import keyframes
 
 HEADER_W = 118
 RULER_H = 20
-WAVE_H = 46
-AZ_H = 44
-LOUD_H = 30
+WAVE_H = 40
+AZ_H = 40
+LOUD_H = 28
 ONSET_H = 14
 OBJ_H = 26
 THUMB_H = 46
@@ -123,6 +124,7 @@ class TimelineCanvas(QWidget):
             self.fit()
         if self.doc.duration_s == 0:
             self._fit_pending = True
+        self.setMinimumHeight(max(160, sum(h for _, _, h, _ in self.lanes()) + 4))
         self.updateGeometry()
         self.update()
 
@@ -257,9 +259,9 @@ class TimelineCanvas(QWidget):
         for az, label in ((-90, "L"), (0, "C"), (90, "R")):
             yy = r.top() + 3 + (az + 90) / 180 * (r.height() - 6)
             p.setPen(QPen(theme.GRID, 1, Qt.PenStyle.DotLine))
-            p.drawLine(QPointF(r.left(), yy), QPointF(r.right(), yy))
+            p.drawLine(QPointF(r.left() + 12, yy), QPointF(r.right(), yy))
             p.setPen(theme.MUTED)
-            p.drawText(QPointF(r.left() + 2, yy + 4), label)
+            p.drawText(QRectF(r.left() + 1, yy - 7, 10, 14), Qt.AlignmentFlag.AlignCenter, label)
         color = theme.object_qcolor(src.label or "sound source")
         az = np.asarray(src.azimuth_deg, float)
         conf = np.clip(np.nan_to_num(np.asarray(src.confidence, float)), 0, 1)
@@ -359,7 +361,14 @@ class TimelineView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        lay.addWidget(self.canvas, 1)
+        # Many objects make the lanes taller than the dock: scroll vertically, keep the
+        # horizontal axis (time) for the timeline's own scroll bar.
+        self.area = QScrollArea(self)
+        self.area.setWidget(self.canvas)
+        self.area.setWidgetResizable(True)
+        self.area.setFrameShape(QFrame.Shape.NoFrame)
+        self.area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        lay.addWidget(self.area, 1)
         lay.addLayout(row)
         self._syncing = False
 

@@ -17,6 +17,8 @@ def studio_folders(tmp_path, monkeypatch):
     monkeypatch.setenv("SPA2V_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("SPA2V_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    # Never read or write the real OS keyring from a test.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     return tmp_path
 
 

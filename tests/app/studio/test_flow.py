@@ -214,3 +214,92 @@ def test_save_reopen_and_recover(qtbot, window, clip, tmp_path):
     assert window.doc.layout.caption == "recovered caption" and window.doc.dirty
     assert window.doc.project.path == path
     assert not orphan.exists() and find_recoverable(auto.parent, ignore_session="test-session") == []
+
+
+def test_play_pause_moves_the_playhead(qtbot, window, clip):
+    import_clip(qtbot, window, clip)
+    assert window.act_play.isEnabled()
+    window.seek(0.5)
+    window.act_play.trigger()
+    assert window.player.playing and window.player.backend == "clock"
+    qtbot.waitUntil(lambda: window.doc.time_s > 0.8, timeout=5_000)
+    window.act_play.trigger()
+    assert not window.player.playing
+    paused_at = window.doc.time_s
+    qtbot.wait(100)
+    assert window.doc.time_s == paused_at
+    assert "silent" in window.status_backend.text()
+
+
+def test_settings_dialog_applies_and_reports_a_missing_keyring(qtbot, window, monkeypatch):
+    from spa2v_app.studio import secrets
+    from spa2v_app.studio.dialogs import SettingsDialog
+
+    def no_keyring(key):
+        raise secrets.KeyringUnavailable("no OS keyring is running")
+    monkeypatch.setattr("spa2v_app.studio.dialogs.store_gemini_key", no_keyring)
+    dlg = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dlg)
+    assert not dlg.download_button.isEnabled() and dlg.download_button.toolTip()
+    dlg.memory.setCurrentText("model_offload")
+    dlg.autosave.setValue(60)
+    dlg.gemini.setText("secret-key")
+    dlg.accept()  # the key cannot be stored: the dialog stays open and says why
+    assert dlg.result() == 0 and "no OS keyring" in dlg.key_note.text()
+    dlg.gemini.setText("")
+    dlg.accept()
+    s = dlg.apply()
+    assert s.memory_tier == "model_offload" and s.autosave_s == 60
+    assert "secret-key" not in json.dumps(s.to_dict())
+
+
+def test_entry_point_is_the_package_main():
+    import importlib
+    studio = importlib.import_module("spa2v_app.studio")
+    from spa2v_app.studio.app import build_parser
+    assert callable(studio.main)
+    args = build_parser().parse_args(["song.wav", "--no-recovery"])
+    assert args.path == "song.wav" and args.no_recovery
+
+
+def test_timeline_zooms_scrolls_and_seeks(qtbot, window, clip):
+    from PySide6.QtCore import QPoint
+    import_clip(qtbot, window, clip)
+    tl = window.timeline.canvas
+    assert tl.visible_span()[1] == pytest.approx(2.0, rel=0.05)  # fitted to the clip
+    pps = tl.pps
+    window.timeline.zoom(4.0)
+    assert tl.pps == pytest.approx(4 * pps)
+    a, b = tl.visible_span()
+    assert b - a == pytest.approx(0.5, rel=0.05)
+    window.timeline.scroll.setValue(1000)
+    assert tl.t0 == pytest.approx(1.0)
+    qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl.x_of(1.25)), 10))
+    assert window.doc.time_s == pytest.approx(1.25, abs=0.01)
+    tl.set_zoom(1e9)
+    assert tl.pps == 4000.0
+    tl.fit()
+    assert tl.t0 == 0.0
+
+
+def test_recent_projects_menu(qtbot, window, clip, tmp_path):
+    import_clip(qtbot, window, clip)
+    path = tmp_path / "r.spa2v"
+    assert window._save_to(path)
+    window._fill_recent()
+    actions = window.recent_menu.actions()
+    assert actions[0].data() == str(path.absolute()) and actions[0].isEnabled()
+    window.new_project()
+    window._open_recent(actions[0])
+    assert window.doc.project.path == path.absolute() or window.doc.project.path == path
+
+
+def test_smoke_mode_imports_plans_and_renders(qtbot, window, clip, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from spa2v_app.studio import app as studio_app
+    codes = []
+    monkeypatch.setattr(QApplication.instance(), "exit", lambda code=0: codes.append(code))
+    studio_app._smoke(window, clip)
+    qtbot.waitUntil(lambda: bool(codes), timeout=30_000)
+    assert codes == [0] and window.doc.layout is not None and window.doc.project.renders

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install the unpacked SpA2V Studio folder for this user: the app under ~/.local/opt, a
+# launcher in ~/.local/bin, the desktop entry, icon and project file type. Run it again to
+# update; remove with: install.sh --uninstall
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+PREFIX=${PREFIX:-$HOME/.local}
+DEST="$PREFIX/opt/spa2v-studio"
+if [ "${1:-}" = "--uninstall" ]; then
+  rm -rf "$DEST" "$PREFIX/bin/spa2v-studio" "$PREFIX/share/applications/spa2v-studio.desktop" \
+         "$PREFIX/share/icons/hicolor/scalable/apps/spa2v-studio.svg" \
+         "$PREFIX/share/icons/hicolor/256x256/apps/spa2v-studio.png" \
+         "$PREFIX/share/mime/packages/spa2v-project.xml"
+  echo "removed SpA2V Studio from $PREFIX"; exit 0
+fi
+mkdir -p "$DEST" "$PREFIX/bin" "$PREFIX/share/applications" "$PREFIX/share/mime/packages" \
+         "$PREFIX/share/icons/hicolor/scalable/apps" "$PREFIX/share/icons/hicolor/256x256/apps"
+rm -rf "$DEST.new" && cp -a "$HERE" "$DEST.new" && rm -rf "$DEST" && mv "$DEST.new" "$DEST"
+ln -sf "$DEST/spa2v-studio" "$PREFIX/bin/spa2v-studio"
+sed "s|^Exec=.*|Exec=$DEST/spa2v-studio %f|; s|^TryExec=.*|TryExec=$DEST/spa2v-studio|" \
+  "$HERE/spa2v-studio.desktop" > "$PREFIX/share/applications/spa2v-studio.desktop"
+cp "$HERE/spa2v-studio.svg" "$PREFIX/share/icons/hicolor/scalable/apps/"
+cp "$HERE/spa2v-studio.png" "$PREFIX/share/icons/hicolor/256x256/apps/"
+cp "$HERE/spa2v-project.xml" "$PREFIX/share/mime/packages/"
+command -v update-mime-database >/dev/null && update-mime-database "$PREFIX/share/mime" || true
+command -v update-desktop-database >/dev/null && update-desktop-database "$PREFIX/share/applications" || true
+echo "installed SpA2V Studio in $DEST (run: spa2v-studio)"

@@ -1,0 +1,216 @@
+"""The window's sound and job actions: record, import, play, plan, render, export, download.
+
+A mixin of :class:`.main_window.MainWindow` (kept apart so each file reads in one sitting). Each
+action snapshots what it needs and submits an engine generator job to the queue; results come
+back through the queue's callbacks on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from PySide6.QtWidgets import QDialog, QFileDialog
+
+from engine.errors import SpA2VError
+from engine.layout import save_layout
+from engine.pipeline import PlanSettings
+from engine.protocols import RenderSettings
+
+from . import tasks
+from .dialogs import ExportDialog, ExportRequest
+from .paths import data_dir
+from .preview_panel import PREVIEW_SIDE
+from .secrets import gemini_key
+from .workers import QueuedJob, to_qimage
+
+AUDIO_PATTERNS = ("*.wav *.flac *.ogg *.oga *.opus *.mp3 *.m4a *.aac *.aif *.aiff *.w64 *.caf "
+                  "*.rf64 *.wma *.webm *.mka *.mp4 *.mov *.mkv")
+
+
+class JobActions:
+    """Sound and job actions of the main window (needs its doc, queue, player, settings)."""
+
+    # -- sound --------------------------------------------------------------------------------
+    def toggle_record(self) -> None:
+        self.record_panel.toggle()
+
+    def _recorded(self, result) -> None:
+        if result.error:
+            self.show_message(f"{result.error} The {result.duration_s:.1f} s recorded so far are "
+                              f"kept in {result.path}.", "warning")
+        if result.frames > 0:
+            self.import_audio(result.path)
+
+    def import_audio(self, path: str | Path, *, attach_only: bool = False) -> QueuedJob:
+        """Read a sound file on a worker: waveform, cues; then it becomes the project's audio."""
+        path = Path(path)
+
+        def done(result: tasks.ImportResult) -> None:
+            if attach_only:
+                self.doc.attach_audio(result)
+            else:
+                self.doc.apply_import(result)
+                self.timeline.canvas.fit()
+            for note in result.notes:
+                self.show_message(note, "warning")
+            self.statusBar().showMessage(f"Imported {path.name} ({result.audio.duration_s:.1f} s)", 5000)
+
+        return self.queue.submit("import", f"Import {path.name}",
+                                 lambda token: tasks.import_job(path, token),
+                                 concurrent=True, on_finished=done,
+                                 on_failed=lambda m: self.show_message(m, "error"))
+
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import audio", str(Path.home()),
+                                              f"Audio ({AUDIO_PATTERNS});;All files (*)")
+        if path:
+            self.import_audio(path)
+
+    def toggle_play(self) -> None:
+        if self.doc.audio is None:
+            return
+        self.player.toggle(None if self.player.playing else self.doc.time_s)
+
+    def seek(self, t: float) -> None:
+        self.doc.set_time(t)
+        self.player.seek(self.doc.time_s)
+
+    # -- plan, render, export -----------------------------------------------------------------
+    def plan(self) -> QueuedJob | None:
+        audio_path = self.doc.project.audio_path
+        if audio_path is None:
+            self.show_message("Record or import a sound first.", "warning")
+            return None
+        settings = PlanSettings(num_frames=self.settings.plan_frames,
+                                hint=self.hint_edit.text().strip() or None)
+        planner = self.settings.planner
+        llm, key = self.settings.llm_model_path, gemini_key() if planner == "gemini" else None
+        self.doc.project.settings.update(plan_frames=settings.num_frames, hint=settings.hint,
+                                         planner=planner)
+
+        def done(result) -> None:
+            layout, _cues = result
+            self.doc.apply_plan(layout)
+            self.statusBar().showMessage(f"Planned {len(layout.objects)} object(s) with "
+                                         f"{layout.planner.name}", 5000)
+
+        def make(token):
+            result = yield from tasks.studio_plan_job(audio_path, settings, token,
+                                                      planner=planner, llm_model_path=llm,
+                                                      api_key=key)
+            tasks.warm_backdrops(result[0], PREVIEW_SIDE)
+            return result
+
+        return self.queue.submit(
+            "plan", f"Plan ({planner})", make,
+            on_finished=done, on_failed=lambda m: self.show_message(m, "error"))
+
+    def render_settings(self, renderer: str | None = None, fps: float | None = None) -> RenderSettings:
+        s = self.settings
+        return RenderSettings(renderer=renderer or s.renderer, fps=fps or s.video_fps,
+                              seed=s.seed, steps=s.steps, memory_tier=s.memory_tier)
+
+    def default_render_path(self) -> Path:
+        base = self.doc.project.path.parent / "renders" if self.doc.project.path else data_dir() / "renders"
+        stem = self.doc.project.name or "untitled"
+        k = len(self.doc.project.renders) + 1
+        while (base / f"{stem}-{k}.mp4").exists():
+            k += 1
+        return base / f"{stem}-{k}.mp4"
+
+    def render(self, out_path: str | Path | None = None, *, renderer: str | None = None,
+               fps: float | None = None) -> QueuedJob | None:
+        layout = self.doc.layout
+        if layout is None:
+            self.show_message("Plan a layout (Ctrl+L) or add an object first.", "warning")
+            return None
+        out = Path(out_path) if out_path else self.default_render_path()
+        settings = self.render_settings(renderer, fps)
+        layout = layout.validate()  # a snapshot: later edits do not change this job
+        layout = copy.deepcopy(layout)
+        audio_path = self.doc.project.audio_path
+        device = self.settings.device
+
+        def done(path) -> None:
+            self.doc.add_render(Path(path), settings.renderer, {"fps": settings.fps,
+                                                                "seed": settings.seed})
+            self.statusBar().showMessage(f"Rendered {Path(path).name}", 5000)
+            self.load_thumbnails(Path(path))
+
+        return self.queue.submit(
+            "render", f"Render {out.name} ({settings.renderer})",
+            lambda token: tasks.studio_render_job(audio_path, layout, out, settings, token,
+                                                  device=device),
+            on_finished=done, on_failed=lambda m: self.show_message(m, "error"))
+
+    def load_thumbnails(self, video: Path) -> QueuedJob:
+        def make(token):
+            # QImages are made on the worker too: 160 conversions would stall the window.
+            thumbs = yield from tasks.thumbnails_job(video, token)
+            return [(t, to_qimage(img)) for t, img in zip(thumbs.times_s, thumbs.images)]
+        return self.queue.submit("thumbnails", f"Thumbnails of {video.name}", make,
+                                 concurrent=True, on_finished=self.doc.set_thumbnails)
+
+    def cancel_running(self) -> None:
+        for job in self.queue.running():
+            self.queue.cancel(job)
+
+    def export_dialog(self) -> None:
+        if self.doc.layout is None:
+            return
+        folder = self.doc.project.path.parent if self.doc.project.path else Path.home()
+        base = folder / (self.doc.project.name or "untitled")
+        dlg = ExportDialog(base, renderer=self.settings.renderer, fps=self.settings.video_fps,
+                           can_reuse=self.doc.render_is_current(self.doc.latest_render()),
+                           parent=self)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.export(dlg.request())
+
+    def export(self, req: ExportRequest) -> list[QueuedJob]:
+        """Write what was asked: the layout JSON now, the video and frames as queued jobs."""
+        jobs: list[QueuedJob] = []
+        layout = self.doc.layout
+        if layout is None:
+            return jobs
+        try:
+            if req.layout_json is not None:
+                save_layout(layout, req.layout_json)
+                self.show_message(f"Wrote the layout to {req.layout_json}")
+            if req.mp4 is not None:
+                rec = self.doc.latest_render()
+                if req.reuse_render and self.doc.render_is_current(rec):
+                    jobs.append(self.queue.submit(
+                        "export", f"Export {req.mp4.name}",
+                        lambda token: _copy_job(rec.path, req.mp4),
+                        on_failed=lambda m: self.show_message(m, "error")))
+                else:
+                    jobs.append(self.render(req.mp4, renderer=req.renderer, fps=req.fps))
+            if req.frames_dir is not None:
+                snap, settings = copy.deepcopy(layout), self.render_settings(req.renderer, req.fps)
+                jobs.append(self.queue.submit(
+                    "export", f"Export frames to {req.frames_dir.name}",
+                    lambda token: tasks.png_frames_job(snap, req.frames_dir, settings, token,
+                                                       device=self.settings.device),
+                    on_finished=lambda p: self.show_message(f"Wrote PNG frames to {p}"),
+                    on_failed=lambda m: self.show_message(m, "error")))
+        except SpA2VError as e:
+            self.show_message(str(e), "error")
+        return jobs
+
+
+    def download_model(self, name: str) -> QueuedJob:
+        def make(token):
+            from models.download import download_job
+            return download_job(name, token=token)
+        return self.queue.submit("download", f"Download {name}", make,
+                                 on_finished=lambda _: self.refresh_backends(),
+                                 on_failed=lambda m: self.show_message(m, "error"))
+
+
+def _copy_job(src: Path, dest: Path):
+    from engine.jobs import Progress
+    yield Progress("export", 0.0)
+    tasks.copy_file_atomic(src, dest)
+    yield Progress("export", 1.0, 0.0)
+    return dest

@@ -1,0 +1,149 @@
+"""The window's project actions: new, open, recent, save, autosave and crash recovery.
+
+A mixin of :class:`.main_window.MainWindow`. Files are written atomically by
+:mod:`engine.project`; the autosave runs on a timer while there are unsaved changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from engine.errors import SpA2VError
+from engine.project import discard_autosave, find_recoverable, write_autosave
+
+from .paths import autosave_dir
+
+PROJECT_FILTER = "SpA2V project (*.spa2v)"
+
+
+class ProjectActions:
+    """Project file actions of the main window (needs its doc, settings and player)."""
+
+    # -- projects -----------------------------------------------------------------------------
+    def new_project(self) -> None:
+        if self.maybe_keep_changes():
+            self.player.stop()
+            discard_autosave(self.autosave_file)
+            self.doc.new_project()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent:
+            act = self.recent_menu.addAction(path)
+            act.setEnabled(Path(path).exists())
+            act.setData(path)
+        if not self.settings.recent:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def _open_recent(self, action) -> None:
+        path = action.data()
+        if path and self.maybe_keep_changes():
+            self.open_project(path)
+
+    def open_project_dialog(self) -> None:
+        if not self.maybe_keep_changes():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", str(Path.home()), PROJECT_FILTER)
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path: str | Path) -> bool:
+        try:
+            project = self.doc.load_project(path)
+        except SpA2VError as e:
+            self.show_message(str(e), "error")
+            return False
+        self._after_project_loaded(project)
+        self.settings.add_recent(path)
+        return True
+
+    def _after_project_loaded(self, project) -> None:
+        self.player.stop()
+        if project.audio_path is not None and project.audio_path.exists():
+            self.import_audio(project.audio_path, attach_only=True)
+        rec = self.doc.latest_render()
+        if rec is not None:
+            self.load_thumbnails(rec.path)
+        self._update_actions()
+
+    def save_project(self) -> bool:
+        if self.doc.project.path is None:
+            return self.save_project_as()
+        return self._save_to(self.doc.project.path)
+
+    def save_project_as(self) -> bool:
+        start = str(self.doc.project.path or Path.home() / f"{self.doc.project.name}.spa2v")
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", start, PROJECT_FILTER)
+        return self._save_to(Path(path)) if path else False
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            dest = self.doc.save(path)
+        except (SpA2VError, OSError) as e:
+            self.show_message(f"Could not save the project: {e}", "error")
+            return False
+        discard_autosave(self.autosave_file)
+        self.autosave_file = None
+        self.settings.add_recent(dest)
+        self.statusBar().showMessage(f"Saved {dest}", 5000)
+        return True
+
+    def autosave(self) -> Path | None:
+        """Write the autosave if there are unsaved changes (a timer calls this)."""
+        if not self.doc.dirty:
+            return None
+        try:
+            path = write_autosave(self.doc.project, autosave_dir(), session_id=self.session_id)
+        except (OSError, ValueError, SpA2VError) as e:
+            self.statusBar().showMessage(f"Autosave failed: {e}", 8000)
+            return None
+        if self.autosave_file is not None and self.autosave_file != path:
+            discard_autosave(self.autosave_file)
+        self.autosave_file = path
+        return path
+
+    def recoverable(self):
+        return find_recoverable(autosave_dir(), ignore_session=self.session_id)
+
+    def recover(self, recovery) -> bool:
+        """Load an autosave left by a session that crashed; it stays unsaved (dirty)."""
+        try:
+            project = recovery.load()
+        except (OSError, ValueError, SpA2VError) as e:
+            self.show_message(f"Could not recover {recovery.autosave_path.name}: {e}", "error")
+            return False
+        self.doc.set_project(project, dirty=True)
+        self._after_project_loaded(project)
+        discard_autosave(recovery.autosave_path)
+        self.autosave()
+        self.show_message(f"Recovered unsaved work from {recovery.saved_at}. Save it to keep it.",
+                          "warning")
+        return True
+
+    def offer_recovery(self) -> None:
+        found = self.recoverable()
+        if not found:
+            return
+        r = found[0]
+        answer = QMessageBox.question(
+            self, "Recover unsaved work?",
+            f"SpA2V Studio did not close cleanly. Recover “{r.name}” from {r.saved_at}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.recover(r)
+        else:
+            discard_autosave(r.autosave_path)
+
+    def maybe_keep_changes(self) -> bool:
+        """True when it is fine to drop the current project (saved, or the user said so)."""
+        if not self.doc.dirty:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.doc.title}?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_project()
+        return answer == QMessageBox.StandardButton.Discard
