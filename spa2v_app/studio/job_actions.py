@@ -137,12 +137,57 @@ class JobActions:
                                                                 "seed": settings.seed})
             self.statusBar().showMessage(f"Rendered {Path(path).name}", 5000)
             self.load_thumbnails(Path(path))
+            if audio_path is not None:
+                self.check_agreement(audio_path, layout, Path(path))
 
         return self.queue.submit(
             "render", f"Render {out.name} ({settings.renderer})",
             lambda token: tasks.studio_render_job(audio_path, layout, out, settings, token,
                                                   device=device),
             on_finished=done, on_failed=lambda m: self.show_message(m, "error"))
+
+    def check_agreement(self, audio_path: Path, layout, video: Path) -> QueuedJob:
+        """After a render: does the picture agree with the sound? (spatial and timing scores)"""
+        from engine.spatialize import check_job
+
+        def done(report) -> None:
+            self.last_agreement = report
+            self.show_message("Picture and sound: " + " ".join(report.summary().splitlines()))
+
+        return self.queue.submit(
+            "check", f"Check {video.name} against the sound",
+            lambda token: check_job(audio_path, layout=layout, video_path=video, token=token),
+            on_finished=done, on_failed=lambda m: self.show_message(f"Check failed: {m}", "warning"))
+
+    def spatialize_dialog(self) -> None:
+        """Place a mono sound along the layout's objects and write a stereo (binaural) file."""
+        if self.doc.layout is None:
+            self.show_message("Plan a layout (Ctrl+L) or add an object first.", "warning")
+            return
+        mono, _ = QFileDialog.getOpenFileName(self, "Mono sound to place", "",
+                                              f"Audio ({AUDIO_PATTERNS})")
+        if not mono:
+            return
+        out, _ = QFileDialog.getSaveFileName(self, "Write the spatialized sound",
+                                             str(Path(mono).with_name(Path(mono).stem + "-spatial.wav")),
+                                             "WAV (*.wav);;FLAC (*.flac)")
+        if out:
+            self.spatialize(mono, out)
+
+    def spatialize(self, mono: str | Path, out: str | Path) -> QueuedJob | None:
+        from engine.spatialize import SpatializeSettings, spatialize_job
+        layout = self.doc.layout
+        if layout is None:
+            return None
+        layout = copy.deepcopy(layout.validate())
+        out = Path(out)
+        return self.queue.submit(
+            "spatialize", f"Spatialize {Path(mono).name}",
+            lambda token: spatialize_job(Path(mono), out, layout=layout,
+                                         settings=SpatializeSettings(), token=token),
+            on_finished=lambda p: self.show_message(f"Wrote {Path(p).name}: the sound now sits "
+                                                    "where the objects are."),
+            on_failed=lambda m: self.show_message(m, "error"))
 
     def load_thumbnails(self, video: Path) -> QueuedJob:
         def make(token):

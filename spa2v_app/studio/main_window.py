@@ -130,6 +130,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                                        "Import a sound file")
         self.act_export = self._action("Export…", self.export_dialog, "Ctrl+E", "export",
                                        "Export MP4, PNG frames, layout JSON")
+        self.act_spatialize = self._action(
+            "Spatialize a sound…", self.spatialize_dialog, "Ctrl+Alt+S", None,
+            "Place a mono sound along the objects' paths (binaural, KEMAR HRTF)")
         self.act_quit = self._action("Quit", self.close, K.Quit)
         self.act_record = self._action("Record", self.toggle_record, "Ctrl+R", "record",
                                        "Start or stop recording")
@@ -222,6 +225,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         m.addActions([self.act_record, self.act_play, self.act_prev, self.act_next])
         m = mb.addMenu("&Layout")
         m.addActions([self.act_plan, self.act_render, self.act_cancel])
+        m.addSeparator()
+        m.addAction(self.act_spatialize)
         self.planner_menu = m.addMenu("Planner")
         self.renderer_menu = m.addMenu("Renderer")
         m = mb.addMenu("&View")
