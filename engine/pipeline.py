@@ -115,16 +115,24 @@ def render_job(audio_path: str | os.PathLike | None, layout: Layout, out_path: s
     height = settings.height or layout.height
     with Mp4Writer(out_path, fps=settings.fps, size=(width, height), audio_path=audio_path,
                    duration_s=layout.duration_s) as writer:
-        job = renderer.render(layout, settings, token)
-        while True:
-            try:
-                event = next(job)
-            except StopIteration:
-                break
-            if isinstance(event, Frame):
-                writer.write_held(event.image, event.index, event.fps)
-            else:
-                yield event
-            token.raise_if_cancelled()
+        yield from frames_to(renderer.render(layout, settings, token),
+                             lambda f: writer.write_held(f.image, f.index, f.fps), token)
         yield Progress("export", 1.0, 0.0, f"{writer.frames_written} frames")
     return out_path
+
+
+def frames_to(render: Job[None], on_frame, token: CancelToken) -> Job[int]:
+    """Drive a renderer's job: hand each :class:`Frame` to ``on_frame``, pass the other events
+    on, check for cancel after each; returns the number of frames."""
+    count = 0
+    while True:
+        try:
+            event = next(render)
+        except StopIteration:
+            return count
+        if isinstance(event, Frame):
+            on_frame(event)
+            count += 1
+        else:
+            yield event
+        token.raise_if_cancelled()

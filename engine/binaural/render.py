@@ -136,8 +136,8 @@ def render_binaural(mono: np.ndarray, sample_rate: int, *, azimuth_deg=0.0, dist
         raise BadInput(f"sample_rate must be at least 8000 Hz, got {sample_rate}.")
     n = x.size
     hrirs = (hrtf or default_hrirs(int(sample_rate))).resampled(int(sample_rate))
-    az = _per_sample(azimuth_deg, n, sample_rate, times_s, "azimuth_deg", circular=True)
-    r = np.maximum(_per_sample(distance_m, n, sample_rate, times_s, "distance_m"),
+    az = per_sample(azimuth_deg, n, sample_rate, times_s, "azimuth_deg", circular=True)
+    r = np.maximum(per_sample(distance_m, n, sample_rate, times_s, "distance_m"),
                    MIN_DISTANCE_M)
     doppler_delay = (r - r.min()) / SPEED_OF_SOUND * sample_rate if doppler else 0.0
     gain = reference_distance_m / r
@@ -149,8 +149,10 @@ def render_binaural(mono: np.ndarray, sample_rate: int, *, azimuth_deg=0.0, dist
     return out.astype(np.float32)
 
 
-def _per_sample(value, n: int, sample_rate: int, times_s, name: str,
-                circular: bool = False) -> np.ndarray:
+def per_sample(value, n: int, sample_rate: int, times_s, name: str,
+               circular: bool = False) -> np.ndarray:
+    """A path value for every sample: a constant, one value per sample, or control points at
+    ``times_s`` interpolated linearly (``circular`` unwraps angles first)."""
     v = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(v)):
         raise BadInput(f"{name} holds NaN or infinite values.")

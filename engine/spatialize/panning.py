@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..binaural.render import per_sample
 from ..errors import BadInput
 
 
@@ -52,24 +53,9 @@ def render_panned(mono: np.ndarray, sample_rate: int, *, azimuth_deg, distance_m
     if x.ndim != 1 or x.size == 0:
         raise BadInput(f"Panning needs a non-empty mono signal of shape (n,), got {x.shape}.")
     n = x.size
-    az = _per_sample(azimuth_deg, n, sample_rate, times_s, "azimuth_deg")
-    r = np.maximum(_per_sample(distance_m, n, sample_rate, times_s, "distance_m"), 0.2)
+    az = per_sample(azimuth_deg, n, sample_rate, times_s, "azimuth_deg")
+    r = np.maximum(per_sample(distance_m, n, sample_rate, times_s, "distance_m"), 0.2)
     left, right = pan_gains(az)
     g = reference_distance_m / r
     return np.stack([x * left * g, x * right * g]).astype(np.float32)
 
-
-def _per_sample(value, n: int, sample_rate: int, times_s, name: str) -> np.ndarray:
-    v = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(v)):
-        raise BadInput(f"{name} holds NaN or infinite values.")
-    if v.ndim == 0:
-        return np.full(n, float(v))
-    if times_s is not None:
-        t = np.asarray(times_s, dtype=float)
-        if t.shape != v.shape or np.any(np.diff(t) <= 0):
-            raise BadInput(f"times_s must be increasing and match {name} point for point.")
-        return np.interp(np.arange(n) / sample_rate, t, v)
-    if v.shape != (n,):
-        raise BadInput(f"{name} must be a number, one value per sample, or control points.")
-    return v

@@ -26,8 +26,8 @@ from engine.cues.types import Cues
 from engine.errors import BadInput, ModelMissing
 from engine.jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from engine.layout import Layout
-from engine.pipeline import PlanSettings, analyse_job, plan_job, render_job
-from engine.protocols import Frame, RenderSettings
+from engine.pipeline import PlanSettings, analyse_job, frames_to, plan_job, render_job
+from engine.protocols import RenderSettings
 
 from .waveform import Waveform, find_onsets
 
@@ -178,23 +178,14 @@ def png_frames_job(layout: Layout, out_dir: str | os.PathLike, settings: RenderS
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     renderer = make_renderer_for(settings.renderer, device=device)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
-    count = 0
     try:
-        job = renderer.render(layout, settings, token)
-        while True:
-            try:
-                event = next(job)
-            except StopIteration:
-                break
-            if isinstance(event, Frame):
-                ok, png = cv2.imencode(".png", cv2.cvtColor(event.image, cv2.COLOR_RGB2BGR))
-                if not ok:
-                    raise BadInput(f"Could not encode frame {event.index} as PNG.")
-                (tmp / f"frame_{event.index:05d}.png").write_bytes(png.tobytes())
-                count += 1
-            else:
-                yield event
-            token.raise_if_cancelled()
+        def write_png(frame) -> None:
+            ok, png = cv2.imencode(".png", cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR))
+            if not ok:
+                raise BadInput(f"Could not encode frame {frame.index} as PNG.")
+            (tmp / f"frame_{frame.index:05d}.png").write_bytes(png.tobytes())
+
+        count = yield from frames_to(renderer.render(layout, settings, token), write_png, token)
         if count == 0:
             raise BadInput("No frames were rendered.")
         if out_dir.exists():
