@@ -8,6 +8,13 @@ from __future__ import annotations
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        import PySide6.QtWidgets  # noqa: F401
+    except ImportError as e:
+        import sys
+        sys.stderr.write(f"spa2v-studio: the desktop studio needs PySide6 ({e}). Install it with "
+                         "'bash scripts/setup.sh --dev' or pip install 'spa2v-studio[gui]'.\n")
+        return 2
     from .app import main as _main
     return _main(argv)
 
