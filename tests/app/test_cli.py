@@ -95,3 +95,10 @@ def test_plan_path_never_imports_torch(clip, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          cwd=ROOT, timeout=120)
     assert out.stdout.strip() == "0 []", out.stderr
+
+
+def test_studio_without_pyside6_says_how_to_install(monkeypatch, capsys):
+    import spa2v_app.studio as studio
+    monkeypatch.setitem(sys.modules, "PySide6.QtWidgets", None)  # import now raises ImportError
+    assert studio.main([]) == 2
+    assert "setup.sh --dev" in capsys.readouterr().err
