@@ -143,7 +143,7 @@ def _draw_card(img: np.ndarray, label: str, motion: str, box) -> None:
 def _motion_glyph(img, motion: str, box, y_text: int) -> None:
     x0, y0, x1, y1 = box
     cx = (x0 + x1) // 2
-    y = min(y1 - 6, y_text + 10)
+    y = min(y1 - 8, y_text + 20)  # below the label, clear of the arrowhead's wings
     span = max(10, (x1 - x0) // 4)
     white = (255, 255, 255)
     if motion == "left_to_right":
