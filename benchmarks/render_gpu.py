@@ -67,27 +67,8 @@ WORDS = "a red car dog city street drives past sits on the left blurry low quali
 
 
 def write_tokenizer(folder: Path) -> Path:
-    """An offline CLIP BPE tokenizer knowing WORDS (the prompt's tokens; timing needs no more)."""
-    vocab: dict[str, int] = {"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2}
-    for ch in sorted(set("".join(WORDS)) | set(",.")):
-        vocab.setdefault(ch, len(vocab))
-        vocab.setdefault(ch + "</w>", len(vocab))
-    merges, seen = ["#version: 0.2"], set()
-    for word in WORDS:
-        parts = list(word[:-1]) + [word[-1] + "</w>"]
-        while len(parts) > 1:
-            if f"{parts[0]} {parts[1]}" not in seen:
-                merges.append(f"{parts[0]} {parts[1]}")
-                seen.add(merges[-1])
-            vocab.setdefault(parts[0] + parts[1], len(vocab))
-            parts = [parts[0] + parts[1]] + parts[2:]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("\n".join(merges) + "\n")
-    (folder / "tokenizer_config.json").write_text(json.dumps(
-        {"model_max_length": 77, "pad_token": "!", "bos_token": "<|startoftext|>",
-         "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>"}))
-    return folder
+    from tests.models.diffusion.clip_tokenizer import write_tokenizer as write
+    return write(folder, WORDS)
 
 
 def build_pipeline(tiny: bool, tokenizer_dir: Path, build_device: str, dtype):

@@ -8,7 +8,6 @@ frame is 32x32 pixels (a 16x16 latent).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
 from engine.layout import Layout, LayoutObject  # noqa: E402
+from tests.models.diffusion.clip_tokenizer import write_tokenizer as _write_tokenizer  # noqa: E402
 
 WORDS = ("a red car drives past the on left right city street dog barking sits blurry low "
          "quality green field person walking in park small white cat bird sky blue").split()
@@ -25,28 +25,7 @@ SIZE = 32  # pixels per side of a tiny frame
 
 
 def write_tokenizer(folder: Path) -> Path:
-    """A CLIP BPE tokenizer whose every word of WORDS is one token (plus single characters)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    vocab: dict[str, int] = {"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2}
-    for ch in sorted(set("".join(WORDS)) | set(",.;")):
-        vocab.setdefault(ch, len(vocab))
-        vocab.setdefault(ch + "</w>", len(vocab))
-    merges, seen = ["#version: 0.2"], set()
-    for word in WORDS:
-        parts = list(word[:-1]) + [word[-1] + "</w>"]
-        while len(parts) > 1:
-            merge = f"{parts[0]} {parts[1]}"
-            if merge not in seen:
-                merges.append(merge)
-                seen.add(merge)
-            vocab.setdefault(parts[0] + parts[1], len(vocab))
-            parts = [parts[0] + parts[1]] + parts[2:]
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("\n".join(merges) + "\n")
-    (folder / "tokenizer_config.json").write_text(json.dumps(
-        {"model_max_length": 77, "pad_token": "!", "bos_token": "<|startoftext|>",
-         "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>"}))
-    return folder
+    return _write_tokenizer(folder, WORDS)
 
 
 def tiny_components(tokenizer_dir: Path, seed: int = 0) -> dict:
