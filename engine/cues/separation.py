@@ -217,7 +217,73 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list
         if cand is None:
             break
         specs.append(cand)
+    main_moves = (np.ptp(np.percentile(main.step_az[mix_active], [10, 90]))
+                  if mix_active.any() else 0.0)
+    if (len(specs) == 1 and wet <= GLIMPSE_MAX_WET and len(steps.glimpses) == 5
+            and main_moves <= GLIMPSE_MAX_MAIN_SWING_DEG):
+        cand = _glimpse_source(steps, main, mix_active)
+        if cand is not None:
+            specs.append(cand)
     return specs
+
+
+GLIMPSE_MAX_WET = 0.6       # reverberant recordings make glimpses of their own
+GLIMPSE_MAX_MAIN_SWING_DEG = 40.0  # ... and so does a fast main source: its track lags
+GLIMPSE_MIN_FRAMES = 6      # a source seen in fewer glimpse frames than this is not one ...
+GLIMPSE_MIN_RATE = 0.012    # ... nor in fewer than this share of the active frames
+GLIMPSE_RATES_DEG_S = np.arange(-40.0, 40.0 + 1e-9, 4.0)
+
+
+def _glimpse_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceSpec | None:
+    """A further source from the single-frame glimpses (:func:`frame_glimpses`), for dry
+    recordings where the step histograms found one: glimpse frames (a clean cluster of bins
+    away from the frame's dominant direction holds :data:`GLIMPSE_MIN_SHARE` of it) away
+    from the main track are fitted with the straight path ``az(t) = a0 + r t`` that passes
+    within 6 degrees of the most of them (a Hough vote over rates of +-40 degrees/s: static
+    sources and steady sweeps). Kept if seen in enough frames and clear of the main track."""
+    from .spatial import STEP_FRAMES
+    az1, sh1, az2, sh2, g_total = (np.asarray(v, dtype=float) for v in steps.glimpses)
+    n_steps = len(mix_active)
+    n = min(g_total.size, n_steps * STEP_FRAMES)
+    if n < 4 * STEP_FRAMES:
+        return None
+    step_of = np.arange(n) // STEP_FRAMES
+    main_az = main.step_az[step_of]
+    active = mix_active[step_of] & (g_total[:n] > 0.02 * np.percentile(g_total[:n], 95))
+    n_active = int(active.sum())
+    # A glimpse shows two clusters: one where the main source is (so the frame agrees with
+    # the main track) and one away from it holding a good share of the frame; which of the
+    # two dominates does not matter (a honk can dominate its frames).
+    near1 = np.abs(az1[:n] - main_az) < 20.0
+    near2 = np.abs(az2[:n] - main_az) < 20.0
+    ok1 = (sh1[:n] >= GLIMPSE_MIN_SHARE) & ~near1 & near2 & (sh2[:n] >= 0.1)
+    ok2 = (sh2[:n] >= GLIMPSE_MIN_SHARE) & ~near2 & near1
+    g_az = np.where(ok1, az1[:n], az2[:n])
+    hit = active & (ok1 | ok2)
+    need = max(GLIMPSE_MIN_FRAMES, GLIMPSE_MIN_RATE * n_active)
+    if hit.sum() < need:
+        return None
+    frame_s = steps.step_s / STEP_FRAMES
+    t = (np.nonzero(hit)[0] + 0.5) * frame_s
+    tc = 0.5 * n * frame_s
+    a = g_az[hit]
+    best = (0, 0.0, 0.0)
+    grid = np.arange(-90.0, 90.0 + 1e-9, 2.0)
+    for r in GLIMPSE_RATES_DEG_S:
+        a0 = a - r * (t - tc)
+        votes = np.array([np.sum(np.abs(a0 - g) <= 6.0) for g in grid])
+        k = int(np.argmax(votes))
+        # a static path wins ties: a few glimpses should not turn into a sweep
+        if votes[k] > best[0] + (0 if r == 0 else 1):
+            best = (int(votes[k]), float(r), float(np.mean(a0[np.abs(a0 - grid[k]) <= 6.0])))
+    count, rate, a0 = best
+    if count < need:
+        return None
+    step_t = (np.arange(n_steps) + 0.5) * steps.step_s
+    path = np.clip(a0 + rate * (step_t - tc), -90.0, 90.0)
+    if np.median(np.abs(path - main.step_az)) < MIN_SEPARATION_DEG:
+        return None
+    return SourceSpec(path, mix_active.copy(), count / max(n_active, 1), prior_sigma_deg=8.0)
 
 
 def _steady_gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray):
@@ -402,3 +468,84 @@ def _comodulation(energies, az, step_az, specs, active) -> float:
             continue
         worst = max(worst, float(np.corrcoef(cand[sel], ref[sel])[0, 1]))
     return worst
+
+
+def _directions_and_costs(ild, u_re, u_im, model: BinModel):
+    inv = np.float32(1 / SIGMA_ILD_DB ** 2)
+    w = np.stack([-model.ild_db * inv, -KAPPA_IPD * model.phasor_re,
+                  -KAPPA_IPD * model.phasor_im], axis=1).astype(np.float32)  # (F', 3, A)
+    c = (0.5 * inv * model.ild_db ** 2).astype(np.float32)
+    x = np.stack([ild, u_re, u_im], axis=2).astype(np.float32)
+    idx = np.empty(ild.shape, dtype=np.int16)
+    mn = np.empty(ild.shape, dtype=np.float32)
+    for s0 in range(0, ild.shape[0], 64):
+        s1 = min(ild.shape[0], s0 + 64)
+        cost = np.matmul(x[s0:s1].transpose(1, 0, 2), w).transpose(1, 0, 2) + c[None]
+        k = np.argmin(cost, axis=2)
+        idx[s0:s1] = k
+        mn[s0:s1] = np.take_along_axis(cost, k[..., None], axis=2)[..., 0]
+    # the full cost adds ILD^2 / 2 s^2 + kappa
+    mn += 0.5 * inv * ild ** 2 + KAPPA_IPD
+    return idx, mn
+
+
+
+# -- glimpses: single frames where a second source stands out ------------------------------
+
+GLIMPSE_BAND_HZ = 1000.0   # bins from here to BIN_BAND_HZ[1]: above the diffuse field's coherent band
+GLIMPSE_CLEAN_COST = 0.15  # a bin counts by exp(-cost / this): clean single-source bins only
+GLIMPSE_MIN_SHARE = 0.3    # a frame is a glimpse when this share of its clean bins is elsewhere
+GLIMPSE_EXCLUDE_DEG = 16.0
+
+
+def frame_glimpses(spec: np.ndarray, grid: AnalysisGrid, model: BinModel, *,
+                   ild_gain: float = 1.0) -> tuple[np.ndarray, ...]:
+    """Per STFT frame (``(T,)`` each): the frame's dominant direction of clean bins and its
+    share of the frame's clean-bin weight, the strongest cluster away from it and its share,
+    and the frame's total clean weight.
+
+    The step histograms average cross-spectra over 12 frames, which is right for one source
+    but mixes two that overlap: a horn honking over an engine owns a few per cent of the
+    time-frequency bins of the clip, but half of those in the frames where it sounds. Here
+    every frame counts on its own (cross-spectra smoothed over 3 bins and 3 frames only),
+    and a bin counts by how well a single direction explains its ILD and IPD. Bins below
+    1 kHz are left out: a diffuse field is coherent there and reads as a centred source.
+    """
+    from scipy.ndimage import median_filter, uniform_filter1d
+    freqs = grid.freqs[model.sel]
+    hi = freqs >= GLIMPSE_BAND_HZ
+    band = np.nonzero(model.sel)[0][hi]
+    xl, xr = spec[0][:, band], spec[1][:, band]
+    cross = xl * np.conj(xr)
+    fs = lambda a: uniform_filter1d(a, 3, axis=1)[:, ::2]  # noqa: E731
+    ft = lambda a: uniform_filter1d(a, 3, axis=0)[::2]  # noqa: E731
+    # Smoothed over 3 bins, then every other bin over 3 frames (running sums can leave tiny
+    # negative powers beside loud bins). Every other bin of every other frame and a 4 degree
+    # grid: glimpses only need to say roughly where and when (each measured frame stands
+    # for the next one too).
+    st = StepSpectra(ft(fs(cross.real)) + 1j * ft(fs(cross.imag)),
+                     np.maximum(ft(fs(xl.real ** 2 + xl.imag ** 2)), 0.0),
+                     np.maximum(ft(fs(xr.real ** 2 + xr.imag ** 2)), 0.0))
+    keep = np.nonzero(hi)[0][::2]
+    sub = BinModel(model.azimuth_deg[::2], np.ones(keep.size, bool), model.ild_db[keep, ::2],
+                   model.phasor_re[keep, ::2], model.phasor_im[keep, ::2])
+    ild, u_re, u_im, weight, _ = bin_costs(st, sub, ild_gain=ild_gain)
+    idx, cost = _directions_and_costs(ild, u_re, u_im, sub)
+    w = weight * np.exp(-cost / GLIMPSE_CLEAN_COST)
+    t, a = idx.shape[0], len(sub.azimuth_deg)
+    h = np.bincount((np.arange(t)[:, None] * a + idx).ravel(), weights=w.ravel(),
+                    minlength=t * a).reshape(t, a)
+    h = gaussian_filter1d(h, 0.5, axis=1)
+    az = sub.azimuth_deg
+    total = h.sum(axis=1) + 1e-12
+    # The frame's dominant direction (steadied over 5 frames) and the strongest cluster
+    # away from it; either may be a second source (a honk can dominate its frames).
+    first = az[np.argmax(uniform_filter1d(h, 5, axis=0), axis=1)]
+    first = median_filter(first, 5, mode="nearest")
+    resid = np.where(np.abs(az[None, :] - first[:, None]) <= GLIMPSE_EXCLUDE_DEG, 0.0, h)
+    second = az[np.argmax(resid, axis=1)]
+    share1, share2 = ((h * (np.abs(az[None, :] - a[:, None]) <= 6.0)).sum(axis=1) / total
+                      for a in (first, second))
+    n = spec.shape[1]
+    return tuple(np.repeat(v.astype(np.float32), 2)[:n]
+                 for v in (first, share1, second, share2, total))
