@@ -92,11 +92,13 @@ def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain:
     return ild, u_re, u_im, weight, (energy * np.clip((msc - 0.3) / 0.7, 0, 1)).astype(np.float32)
 
 
-def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
-    """Index into ``model.azimuth_deg`` of each bin's best-matching azimuth ``(S, F')``.
+def bin_directions(ild, u_re, u_im, model: BinModel, *, with_cost: bool = False):
+    """Index into ``model.azimuth_deg`` of each bin's best-matching azimuth ``(S, F')``, and
+    with ``with_cost`` also that azimuth's cost (the fit of the bin's ILD and IPD).
 
     The cost expands into three products per bin (the ``ILD^2`` term is the same for every
-    azimuth and drops out of the minimum): ``-ILD m_a / s^2 + m_a^2 / 2 s^2 - k (u . p_a)``.
+    azimuth and drops out of the minimum; it is added back for the cost itself):
+    ``-ILD m_a / s^2 + m_a^2 / 2 s^2 - k (u . p_a)``.
     """
     inv = np.float32(1 / SIGMA_ILD_DB ** 2)
     w = np.stack([-model.ild_db * inv, -KAPPA_IPD * model.phasor_re,
@@ -104,11 +106,17 @@ def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
     c = (0.5 * inv * model.ild_db ** 2).astype(np.float32)  # (F', A)
     x = np.stack([ild, u_re, u_im], axis=2).astype(np.float32)  # (S, F', 3)
     out = np.empty(ild.shape, dtype=np.int16)
+    best = np.empty(ild.shape, dtype=np.float32) if with_cost else None
     for s0 in range(0, ild.shape[0], 64):
         s1 = min(ild.shape[0], s0 + 64)
         cost = np.matmul(x[s0:s1].transpose(1, 0, 2), w).transpose(1, 0, 2) + c[None]
-        out[s0:s1] = np.argmin(cost, axis=2)
-    return out
+        k = np.argmin(cost, axis=2)
+        out[s0:s1] = k
+        if with_cost:
+            best[s0:s1] = np.take_along_axis(cost, k[..., None], axis=2)[..., 0]
+    if not with_cost:
+        return out
+    return out, best + 0.5 * inv * ild ** 2 + KAPPA_IPD
 
 
 def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
@@ -236,11 +244,11 @@ GLIMPSE_RATES_DEG_S = np.arange(-40.0, 40.0 + 1e-9, 4.0)
 
 def _glimpse_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceSpec | None:
     """A further source from the single-frame glimpses (:func:`frame_glimpses`), for dry
-    recordings where the step histograms found one: glimpse frames (a clean cluster of bins
-    away from the frame's dominant direction holds :data:`GLIMPSE_MIN_SHARE` of it) away
-    from the main track are fitted with the straight path ``az(t) = a0 + r t`` that passes
-    within 6 degrees of the most of them (a Hough vote over rates of +-40 degrees/s: static
-    sources and steady sweeps). Kept if seen in enough frames and clear of the main track."""
+    recordings where the step histograms found one. Glimpse frames (one cluster of clean
+    bins on the main track, another away from it holding :data:`GLIMPSE_MIN_SHARE` of the
+    frame) are fitted with the straight path ``az(t) = a0 + r t`` that passes within 6
+    degrees of the most of them (a Hough vote over rates of +-40 degrees/s: static sources
+    and steady sweeps). Kept if seen in enough frames and clear of the main track."""
     from .spatial import STEP_FRAMES
     az1, sh1, az2, sh2, g_total = (np.asarray(v, dtype=float) for v in steps.glimpses)
     n_steps = len(mix_active)
@@ -269,11 +277,12 @@ def _glimpse_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceSp
     a = g_az[hit]
     best = (0, 0.0, 0.0)
     grid = np.arange(-90.0, 90.0 + 1e-9, 2.0)
-    for r in GLIMPSE_RATES_DEG_S:
+    # The static path is tried first and a sweep must beat it by two glimpses: a few
+    # stray glimpses should not turn a still source into a moving one.
+    for r in sorted(GLIMPSE_RATES_DEG_S, key=abs):
         a0 = a - r * (t - tc)
-        votes = np.array([np.sum(np.abs(a0 - g) <= 6.0) for g in grid])
+        votes = np.sum(np.abs(a0[:, None] - grid[None, :]) <= 6.0, axis=0)
         k = int(np.argmax(votes))
-        # a static path wins ties: a few glimpses should not turn into a sweep
         if votes[k] > best[0] + (0 if r == 0 else 1):
             best = (int(votes[k]), float(r), float(np.mean(a0[np.abs(a0 - grid[k]) <= 6.0])))
     count, rate, a0 = best
@@ -470,25 +479,6 @@ def _comodulation(energies, az, step_az, specs, active) -> float:
     return worst
 
 
-def _directions_and_costs(ild, u_re, u_im, model: BinModel):
-    inv = np.float32(1 / SIGMA_ILD_DB ** 2)
-    w = np.stack([-model.ild_db * inv, -KAPPA_IPD * model.phasor_re,
-                  -KAPPA_IPD * model.phasor_im], axis=1).astype(np.float32)  # (F', 3, A)
-    c = (0.5 * inv * model.ild_db ** 2).astype(np.float32)
-    x = np.stack([ild, u_re, u_im], axis=2).astype(np.float32)
-    idx = np.empty(ild.shape, dtype=np.int16)
-    mn = np.empty(ild.shape, dtype=np.float32)
-    for s0 in range(0, ild.shape[0], 64):
-        s1 = min(ild.shape[0], s0 + 64)
-        cost = np.matmul(x[s0:s1].transpose(1, 0, 2), w).transpose(1, 0, 2) + c[None]
-        k = np.argmin(cost, axis=2)
-        idx[s0:s1] = k
-        mn[s0:s1] = np.take_along_axis(cost, k[..., None], axis=2)[..., 0]
-    # the full cost adds ILD^2 / 2 s^2 + kappa
-    mn += 0.5 * inv * ild ** 2 + KAPPA_IPD
-    return idx, mn
-
-
 
 # -- glimpses: single frames where a second source stands out ------------------------------
 
@@ -530,7 +520,7 @@ def frame_glimpses(spec: np.ndarray, grid: AnalysisGrid, model: BinModel, *,
     sub = BinModel(model.azimuth_deg[::2], np.ones(keep.size, bool), model.ild_db[keep, ::2],
                    model.phasor_re[keep, ::2], model.phasor_im[keep, ::2])
     ild, u_re, u_im, weight, _ = bin_costs(st, sub, ild_gain=ild_gain)
-    idx, cost = _directions_and_costs(ild, u_re, u_im, sub)
+    idx, cost = bin_directions(ild, u_re, u_im, sub, with_cost=True)
     w = weight * np.exp(-cost / GLIMPSE_CLEAN_COST)
     t, a = idx.shape[0], len(sub.azimuth_deg)
     h = np.bincount((np.arange(t)[:, None] * a + idx).ravel(), weights=w.ravel(),
