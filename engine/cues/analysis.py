@@ -8,7 +8,9 @@ only compact per-step and per-block summaries are kept, so hours of audio fit in
   power, coherence, high-frequency balance, centroid, ITD and mean ILD;
 - per step, the DUET-style histograms of per-bin directions (bin weights and coherent
   energy, 2 degree grid; :mod:`engine.cues.separation`);
-- per block (5 steps, 0.23 s): the pitch shift against the previous block;
+- per block (5 steps, 0.23 s): the pitch shift against the previous block, and the
+  interaural covariance of a few dozen bins (for the two-source fit of
+  :mod:`engine.cues.pairfit`);
 - onset times.
 """
 
@@ -23,6 +25,7 @@ from scipy.ndimage import uniform_filter1d
 from ..jobs import CancelToken, Job, Progress
 from . import spectral
 from .calibration import CueCalibration
+from .pairfit import BIN_STRIDE, block_covariances
 from .separation import BinModel, bin_histograms, frame_glimpses
 from .spatial import STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, step_spectra, stft
 from .tracking import track_azimuth
@@ -59,6 +62,11 @@ class StepCues:
     # and the frame's clean weight (:func:`engine.cues.separation.frame_glimpses`); empty
     # for per-source cues.
     glimpses: tuple = ()
+    # Per block: interaural covariances ``(K, F, 4)`` of a few bins, and those bins'
+    # frequencies (:func:`engine.cues.pairfit.block_covariances`); ``None`` for per-source
+    # cues.
+    pair_cov: np.ndarray | None = None
+    pair_freqs: np.ndarray | None = None
 
     @property
     def times_s(self) -> np.ndarray:
@@ -102,7 +110,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
     step_len = STEP_FRAMES * grid.hop
     parts: dict[str, list] = {k: [] for k in (
         "az", "spread", "conf", "power", "coh", "hf", "cent", "itd", "ild", "hist", "energy",
-        "gcc", "logspec") + GLIMPSE_KEYS}
+        "gcc", "logspec", "pcov") + GLIMPSE_KEYS}
     onsets: list[float] = []
     gains: list[float] = []
     logmat = spectral.log_frequency_matrix(grid)
@@ -139,6 +147,8 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         fa, fb = a * STEP_FRAMES, b * STEP_FRAMES
         for key, v in zip(GLIMPSE_KEYS, frame_glimpses(spec, grid, model)):
             parts[key].append(v[fa:fb])
+        parts["pcov"].append(block_covariances(raw.p_l[a:b], raw.p_r[a:b], raw.s_lr[a:b],
+                                               model, BLOCK_STEPS))
         parts["hist"].append(counts[a:b])
         parts["energy"].append(energies[a:b])
         parts["gcc"].append(ss.gcc_bands[a:b, :, ::2].astype(np.float16))  # 2 degree grid
@@ -158,7 +168,8 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
                     cat["coh"], cat["hf"], cat["cent"], cat["itd"], cat["ild"], cat["hist"],
                     cat["energy"], cat["gcc"], shift, quality, onsets,
                     float(np.median(gains)) if gains else 1.0,
-                    glimpses=tuple(cat[k] for k in GLIMPSE_KEYS))
+                    glimpses=tuple(cat[k] for k in GLIMPSE_KEYS), pair_cov=cat["pcov"],
+                    pair_freqs=grid.freqs[model.sel][::BIN_STRIDE])
 
 
 def _blocks(a: np.ndarray, mean: bool = False) -> np.ndarray:

@@ -36,6 +36,7 @@ EXTRACTOR = "spatial/1"
 TAG_MAX_S = 10.0
 MIN_APART_DEG = 15.0
 MAX_BELOW_DB = 12.0
+DIRECT_EVIDENCE = ("gcc", "pair")
 SEPARATED_LEVEL_MIN_DB = 9.0  # a masked level also moves with how the bins are shared
 
 
@@ -86,7 +87,7 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
     if audio.is_mono:
         sources = [_mono_source(steps, mix_active, duration, num_frames)]
     else:
-        specs = find_sources(steps, mix_active, max_sources=max_sources)
+        specs = find_sources(steps, mix_active, max_sources=max_sources, model=model)
         per_source = [steps]
         if len(specs) > 1:
             separated = yield from analyse_sources_job(
@@ -138,13 +139,15 @@ def _pitch_drift(steps: StepCues, duration: float, num_frames: int) -> np.ndarra
 def _distinct(sources: list[StepCues], specs) -> list[StepCues]:
     """Drop a separated source whose own track ends up on top of an earlier (stronger) one
     (the mask found a second view of the same sound, not a second sound), or, when it came
-    from the bin histograms, that is far quieter than the loudest (what is left over from
-    the others' masks; a steady GCC peak is evidence enough on its own)."""
+    from the bin histograms or glimpses, that is far quieter than the loudest (what is left
+    over from the others' masks; a steady GCC peak or a two-source fit is evidence enough on
+    its own, and masks that give the stronger source the bins both share understate the
+    weaker one's level)."""
     level = [10 * np.log10(np.percentile(s.power, 90) + 1e-20) for s in sources]
     top = max(level)
     kept: list[StepCues] = []
     for s, lv, spec in zip(sources, level, specs):
-        if lv < top - MAX_BELOW_DB and spec.prior_sigma_deg > 5.0:
+        if lv < top - MAX_BELOW_DB and spec.origin not in DIRECT_EVIDENCE:
             continue
         if all(np.median(np.abs(s.azimuth_deg - k.azimuth_deg)) >= MIN_APART_DEG for k in kept):
             kept.append(s)

@@ -176,9 +176,14 @@ class SourceSpec:
     # How far the second pass may move the track from ``step_az`` (a Gaussian prior, degrees):
     # wide for paths from the bin histograms, narrow for steady GCC peaks, which are exact.
     prior_sigma_deg: float = 12.0
+    # What found it: "mix" (the mix's own track), "histogram", "gcc" (a steady GCC-PHAT peak),
+    # "glimpse" or "pair" (the two-source covariance fit). GCC peaks and pair fits are direct
+    # evidence of a second source; what the histograms and glimpses find may be leftovers.
+    origin: str = "histogram"
 
 
-def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list[SourceSpec]:
+def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
+                 model: BinModel | None = None) -> list[SourceSpec]:
     """The dominant source (the mix's tracked azimuth) plus up to ``max_sources - 1`` more.
 
     Further sources are looked for in the *residual* histograms, with the bins near every
@@ -189,7 +194,8 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list
     one source do), and the steered GCC-PHAT shows a peak of its own there (bins pulled
     toward the centre by reverberation make none).
     """
-    main = SourceSpec(np.asarray(steps.azimuth_deg, float), mix_active.copy(), 1.0)
+    main = SourceSpec(np.asarray(steps.azimuth_deg, float), mix_active.copy(), 1.0,
+                      origin="mix")
     specs = [main]
     counts = np.asarray(steps.step_hist, dtype=float)
     energies = np.asarray(steps.step_energy, dtype=float)
@@ -218,7 +224,7 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list
             for rel, a in peaks:
                 if all(abs(a - float(np.median(sp.step_az))) >= MIN_SEPARATION_DEG for sp in out):
                     out.append(SourceSpec(np.full(n, a), mix_active.copy(), float(rel),
-                                          prior_sigma_deg=3.0))
+                                          prior_sigma_deg=3.0, origin="gcc"))
             return out[:max_sources]
     while len(specs) < max_sources:
         cand = _next_source(counts, energies, gcc, az, specs, mix_active, need)
@@ -227,12 +233,91 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3) -> list
         specs.append(cand)
     main_moves = (np.ptp(np.percentile(main.step_az[mix_active], [10, 90]))
                   if mix_active.any() else 0.0)
+    if len(specs) == 1 and model is not None and getattr(steps, "pair_cov", None) is not None:
+        cand = _pair_source(steps, main, mix_active, wet, model)
+        if cand is not None:
+            specs.append(cand)
     if (len(specs) == 1 and wet <= GLIMPSE_MAX_WET and len(steps.glimpses) == 5
             and main_moves <= GLIMPSE_MAX_MAIN_SWING_DEG):
         cand = _glimpse_source(steps, main, mix_active)
         if cand is not None:
             specs.append(cand)
     return specs
+
+
+PAIR_MAX_WET = 0.35         # the two-source covariance fit (engine.cues.pairfit) up to here,
+PAIR_DRY_RESIDUAL = 0.02    # ... or beyond where two point sources leave this little (median
+PAIR_DRY_RATIO = 0.15       # ... relative residual), this much less than one does
+PAIR_RATIO = 0.5            # a block shows two sources when a pair halves the residual ...
+PAIR_NEAR_MAIN_DEG = 20.0   # ... one of them on the main track ...
+PAIR_MIN_SUPPORT = 0.35     # ... and a straight path through the other holds this share
+
+
+def _pair_source(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
+                 model: BinModel):
+    """A further source from the per-block two-source fits (:mod:`engine.cues.pairfit`):
+    blocks where a second direction, away from the main track, halves what one direction
+    leaves unexplained; a straight path through those directions (:func:`_fit_path`) that
+    holds enough of the active blocks is a source."""
+    from .pairfit import pair_fit
+    from .analysis import BLOCK_STEPS as block
+    cov = np.asarray(steps.pair_cov)
+    n_steps = len(mix_active)
+    k = min(len(cov), -(-n_steps // block))
+    if cov.ndim != 3 or k < 4:
+        return None
+    pad = k * block - n_steps
+    blocks = lambda v: np.concatenate([v, np.repeat(v[-1:], pad)]).reshape(k, block)  # noqa: E731
+    active = blocks(mix_active.astype(float)).mean(axis=1) >= 0.5
+    if not active.any():
+        return None
+    fit = pair_fit(cov[:k], model, np.asarray(steps.pair_freqs), diffuse=False)
+    if wet > PAIR_MAX_WET:
+        # Two sources sounding together lower the coherence as reverberation does. If two
+        # point sources explain the blocks almost exactly, and far better than one, the
+        # recording is dry after all; otherwise it is reverberant and not searched here.
+        r1, r2 = np.median(fit.r1[active]), np.median(fit.r2[active])
+        if not (r2 <= PAIR_DRY_RESIDUAL and r2 <= PAIR_DRY_RATIO * r1):
+            return None
+    main_az = blocks(main.step_az).mean(axis=1)
+    a, b = fit.a_deg, fit.b_deg
+    near_a = np.abs(a - main_az) <= PAIR_NEAR_MAIN_DEG
+    near_b = np.abs(b - main_az) <= PAIR_NEAR_MAIN_DEG
+    other = np.where(near_a, b, a)
+    hit = (active & (near_a | near_b) & (np.abs(other - main_az) >= MIN_SEPARATION_DEG)
+           & (fit.r2 <= PAIR_RATIO * fit.r1))
+    n_active = int(active.sum())
+    need = max(4, PAIR_MIN_SUPPORT * n_active)
+    if hit.sum() < need:
+        return None
+    block_s = steps.step_s * block
+    count, path = _fit_path((np.nonzero(hit)[0] + 0.5) * block_s, other[hit],
+                            0.5 * k * block_s, (np.arange(n_steps) + 0.5) * steps.step_s,
+                            tolerance_deg=8.0)
+    if count < need or np.median(np.abs(path - main.step_az)) < MIN_SEPARATION_DEG:
+        return None
+    return SourceSpec(path, mix_active.copy(), count / max(n_active, 1), prior_sigma_deg=8.0,
+                      origin="pair")
+
+
+def _fit_path(t: np.ndarray, az: np.ndarray, t_centre: float, t_out: np.ndarray, *,
+              tolerance_deg: float) -> tuple[int, np.ndarray]:
+    """The straight path ``az(t) = a0 + r (t - t_centre)`` passing within ``tolerance_deg``
+    of most of the points (a Hough vote over rates of +-40 degrees/s: static sources and
+    steady sweeps), as its vote count and its azimuths at ``t_out``. The static path is tried
+    first and a sweep must beat it by two points, so a few strays do not set a still source
+    moving."""
+    best = (0, 0.0, 0.0)
+    grid = np.arange(-90.0, 90.0 + 1e-9, 2.0)
+    for r in sorted(GLIMPSE_RATES_DEG_S, key=abs):
+        a0 = az - r * (t - t_centre)
+        votes = np.sum(np.abs(a0[:, None] - grid[None, :]) <= tolerance_deg, axis=0)
+        j = int(np.argmax(votes))
+        if votes[j] > best[0] + (0 if r == 0 else 1):
+            best = (int(votes[j]), float(r),
+                    float(np.mean(a0[np.abs(a0 - grid[j]) <= tolerance_deg])))
+    count, rate, a0 = best
+    return count, np.clip(a0 + rate * (t_out - t_centre), -90.0, 90.0)
 
 
 GLIMPSE_MAX_WET = 0.6       # reverberant recordings make glimpses of their own
@@ -246,9 +331,8 @@ def _glimpse_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceSp
     """A further source from the single-frame glimpses (:func:`frame_glimpses`), for dry
     recordings where the step histograms found one. Glimpse frames (one cluster of clean
     bins on the main track, another away from it holding :data:`GLIMPSE_MIN_SHARE` of the
-    frame) are fitted with the straight path ``az(t) = a0 + r t`` that passes within 6
-    degrees of the most of them (a Hough vote over rates of +-40 degrees/s: static sources
-    and steady sweeps). Kept if seen in enough frames and clear of the main track."""
+    frame) are fitted with the straight path that passes within 6 degrees of the most of
+    them (:func:`_fit_path`). Kept if seen in enough frames and clear of the main track."""
     from .spatial import STEP_FRAMES
     az1, sh1, az2, sh2, g_total = (np.asarray(v, dtype=float) for v in steps.glimpses)
     n_steps = len(mix_active)
@@ -272,27 +356,12 @@ def _glimpse_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceSp
     if hit.sum() < need:
         return None
     frame_s = steps.step_s / STEP_FRAMES
-    t = (np.nonzero(hit)[0] + 0.5) * frame_s
-    tc = 0.5 * n * frame_s
-    a = g_az[hit]
-    best = (0, 0.0, 0.0)
-    grid = np.arange(-90.0, 90.0 + 1e-9, 2.0)
-    # The static path is tried first and a sweep must beat it by two glimpses: a few
-    # stray glimpses should not turn a still source into a moving one.
-    for r in sorted(GLIMPSE_RATES_DEG_S, key=abs):
-        a0 = a - r * (t - tc)
-        votes = np.sum(np.abs(a0[:, None] - grid[None, :]) <= 6.0, axis=0)
-        k = int(np.argmax(votes))
-        if votes[k] > best[0] + (0 if r == 0 else 1):
-            best = (int(votes[k]), float(r), float(np.mean(a0[np.abs(a0 - grid[k]) <= 6.0])))
-    count, rate, a0 = best
-    if count < need:
+    count, path = _fit_path((np.nonzero(hit)[0] + 0.5) * frame_s, g_az[hit], 0.5 * n * frame_s,
+                            (np.arange(n_steps) + 0.5) * steps.step_s, tolerance_deg=6.0)
+    if count < need or np.median(np.abs(path - main.step_az)) < MIN_SEPARATION_DEG:
         return None
-    step_t = (np.arange(n_steps) + 0.5) * steps.step_s
-    path = np.clip(a0 + rate * (step_t - tc), -90.0, 90.0)
-    if np.median(np.abs(path - main.step_az)) < MIN_SEPARATION_DEG:
-        return None
-    return SourceSpec(path, mix_active.copy(), count / max(n_active, 1), prior_sigma_deg=8.0)
+    return SourceSpec(path, mix_active.copy(), count / max(n_active, 1), prior_sigma_deg=8.0,
+                      origin="glimpse")
 
 
 def _steady_gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray):
