@@ -26,7 +26,7 @@ from ..jobs import CancelToken, Job, Progress
 from . import spectral
 from .calibration import CueCalibration
 from .pairfit import BIN_STRIDE, block_covariances
-from .separation import BinModel, bin_histograms, frame_glimpses
+from .separation import BinModel, bin_histograms
 from .spatial import STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, step_spectra, stft
 from .tracking import track_azimuth
 
@@ -34,7 +34,6 @@ CHUNK_S = 30.0
 MARGIN_S = 3.0
 SMOOTH_STEPS = 7  # cross-spectra averaged over ~0.3 s: reverberation and noise average out
 BLOCK_STEPS = 5
-GLIMPSE_KEYS = ("g_az1", "g_share1", "g_az2", "g_share2", "g_total")
 
 
 @dataclass
@@ -58,10 +57,6 @@ class StepCues:
     pitch_quality: np.ndarray
     onsets_s: list[float] = field(default_factory=list)
     ild_gain: float = 1.0
-    # Per STFT frame (STEP_FRAMES per step): the two strongest clusters of clean bins
-    # and the frame's clean weight (:func:`engine.cues.separation.frame_glimpses`); empty
-    # for per-source cues.
-    glimpses: tuple = ()
     # Per block: interaural covariances ``(K, F, 4)`` of a few bins, and those bins'
     # frequencies (:func:`engine.cues.pairfit.block_covariances`); ``None`` for per-source
     # cues.
@@ -110,7 +105,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
     step_len = STEP_FRAMES * grid.hop
     parts: dict[str, list] = {k: [] for k in (
         "az", "spread", "conf", "power", "coh", "hf", "cent", "itd", "ild", "hist", "energy",
-        "gcc", "logspec", "pcov") + GLIMPSE_KEYS}
+        "gcc", "logspec", "pcov")}
     onsets: list[float] = []
     gains: list[float] = []
     logmat = spectral.log_frequency_matrix(grid)
@@ -142,11 +137,6 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         parts["ild"].append(np.sum(ss.ild_db[a:b] * w, axis=1) / (w.sum(axis=1) + 1e-9))
         counts, energies = bin_histograms(smooth_spectra(raw, 3), grid, model,
                                           ild_gain=ss.ild_gain)
-        # Glimpses are used in dry recordings only, where the ILDs need no rescaling (and the
-        # gain estimated on a mixture of sources would push them sideways).
-        fa, fb = a * STEP_FRAMES, b * STEP_FRAMES
-        for key, v in zip(GLIMPSE_KEYS, frame_glimpses(spec, grid, model)):
-            parts[key].append(v[fa:fb])
         parts["pcov"].append(block_covariances(raw.p_l[a:b], raw.p_r[a:b], raw.s_lr[a:b],
                                                model, BLOCK_STEPS))
         parts["hist"].append(counts[a:b])
@@ -168,7 +158,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
                     cat["coh"], cat["hf"], cat["cent"], cat["itd"], cat["ild"], cat["hist"],
                     cat["energy"], cat["gcc"], shift, quality, onsets,
                     float(np.median(gains)) if gains else 1.0,
-                    glimpses=tuple(cat[k] for k in GLIMPSE_KEYS), pair_cov=cat["pcov"],
+                    pair_cov=cat["pcov"],
                     pair_freqs=grid.freqs[model.sel][::BIN_STRIDE])
 
 

@@ -139,7 +139,7 @@ def _pitch_drift(steps: StepCues, duration: float, num_frames: int) -> np.ndarra
 def _distinct(sources: list[StepCues], specs) -> list[StepCues]:
     """Drop a separated source whose own track ends up on top of an earlier (stronger) one
     (the mask found a second view of the same sound, not a second sound), or, when it came
-    from the bin histograms or glimpses, that is far quieter than the loudest (what is left
+    from the bin histograms, that is far quieter than the loudest (what is left
     over from the others' masks; a steady GCC peak or a two-source fit is evidence enough on
     its own, and masks that give the stronger source the bins both share understate the
     weaker one's level)."""

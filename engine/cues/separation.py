@@ -9,7 +9,8 @@ ambiguity above 700 Hz that defeats a plain phase-to-delay conversion. A histogr
 directions, weighted by bin level and coherence, shows one peak per source
 (:func:`bin_histograms`). :func:`find_sources` starts from the mix's tracked direction and
 looks for more in what the histograms hold away from it (or, in dry recordings, in steady
-GCC-PHAT peaks), keeping up to three;
+GCC-PHAT peaks), and where these find nothing, in two-source fits of each block's interaural
+covariance (:mod:`engine.cues.pairfit`: two sounds that share every bin), keeping up to three;
 :func:`engine.cues.multisource.assign_masks` then gives each bin to the nearest source for
 per-source analysis (its own direction track, loudness and tag).
 """
@@ -92,13 +93,11 @@ def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain:
     return ild, u_re, u_im, weight, (energy * np.clip((msc - 0.3) / 0.7, 0, 1)).astype(np.float32)
 
 
-def bin_directions(ild, u_re, u_im, model: BinModel, *, with_cost: bool = False):
-    """Index into ``model.azimuth_deg`` of each bin's best-matching azimuth ``(S, F')``, and
-    with ``with_cost`` also that azimuth's cost (the fit of the bin's ILD and IPD).
+def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
+    """Index into ``model.azimuth_deg`` of each bin's best-matching azimuth ``(S, F')``.
 
     The cost expands into three products per bin (the ``ILD^2`` term is the same for every
-    azimuth and drops out of the minimum; it is added back for the cost itself):
-    ``-ILD m_a / s^2 + m_a^2 / 2 s^2 - k (u . p_a)``.
+    azimuth and drops out): ``-ILD m_a / s^2 + m_a^2 / 2 s^2 - k (u . p_a)``.
     """
     inv = np.float32(1 / SIGMA_ILD_DB ** 2)
     w = np.stack([-model.ild_db * inv, -KAPPA_IPD * model.phasor_re,
@@ -106,17 +105,11 @@ def bin_directions(ild, u_re, u_im, model: BinModel, *, with_cost: bool = False)
     c = (0.5 * inv * model.ild_db ** 2).astype(np.float32)  # (F', A)
     x = np.stack([ild, u_re, u_im], axis=2).astype(np.float32)  # (S, F', 3)
     out = np.empty(ild.shape, dtype=np.int16)
-    best = np.empty(ild.shape, dtype=np.float32) if with_cost else None
     for s0 in range(0, ild.shape[0], 64):
         s1 = min(ild.shape[0], s0 + 64)
         cost = np.matmul(x[s0:s1].transpose(1, 0, 2), w).transpose(1, 0, 2) + c[None]
-        k = np.argmin(cost, axis=2)
-        out[s0:s1] = k
-        if with_cost:
-            best[s0:s1] = np.take_along_axis(cost, k[..., None], axis=2)[..., 0]
-    if not with_cost:
-        return out
-    return out, best + 0.5 * inv * ild ** 2 + KAPPA_IPD
+        out[s0:s1] = np.argmin(cost, axis=2)
+    return out
 
 
 def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
@@ -176,9 +169,9 @@ class SourceSpec:
     # How far the second pass may move the track from ``step_az`` (a Gaussian prior, degrees):
     # wide for paths from the bin histograms, narrow for steady GCC peaks, which are exact.
     prior_sigma_deg: float = 12.0
-    # What found it: "mix" (the mix's own track), "histogram", "gcc" (a steady GCC-PHAT peak),
-    # "glimpse" or "pair" (the two-source covariance fit). GCC peaks and pair fits are direct
-    # evidence of a second source; what the histograms and glimpses find may be leftovers.
+    # What found it: "mix" (the mix's own track), "histogram", "gcc" (a steady GCC-PHAT peak)
+    # or "pair" (the two-source covariance fit). GCC peaks and pair fits are direct evidence
+    # of a second source; what the histograms find may be leftovers of the others' masks.
     origin: str = "histogram"
 
 
@@ -231,15 +224,8 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
         if cand is None:
             break
         specs.append(cand)
-    main_moves = (np.ptp(np.percentile(main.step_az[mix_active], [10, 90]))
-                  if mix_active.any() else 0.0)
     if len(specs) == 1 and model is not None and getattr(steps, "pair_cov", None) is not None:
         cand = _pair_source(steps, main, mix_active, wet, model)
-        if cand is not None:
-            specs.append(cand)
-    if (len(specs) == 1 and wet <= GLIMPSE_MAX_WET and len(steps.glimpses) == 5
-            and main_moves <= GLIMPSE_MAX_MAIN_SWING_DEG):
-        cand = _glimpse_source(steps, main, mix_active)
         if cand is not None:
             specs.append(cand)
     return specs
@@ -251,6 +237,9 @@ PAIR_DRY_RATIO = 0.15       # ... relative residual), this much less than one do
 PAIR_RATIO = 0.5            # a block shows two sources when a pair halves the residual ...
 PAIR_NEAR_MAIN_DEG = 20.0   # ... one of them on the main track ...
 PAIR_MIN_SUPPORT = 0.35     # ... and a straight path through the other holds this share
+PAIR_RATIO_WET = 0.6        # the same in reverberant recordings (fits with a diffuse field)
+PAIR_MIN_SUPPORT_WET = 0.22
+PATH_RATES_DEG_S = np.arange(-40.0, 40.0 + 1e-9, 4.0)
 
 
 def _pair_source(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
@@ -271,23 +260,28 @@ def _pair_source(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
     active = blocks(mix_active.astype(float)).mean(axis=1) >= 0.5
     if not active.any():
         return None
-    fit = pair_fit(cov[:k], model, np.asarray(steps.pair_freqs), diffuse=False)
+    freqs = np.asarray(steps.pair_freqs)
+    fit = pair_fit(cov[:k], model, freqs, diffuse=False)
+    ratio, support = PAIR_RATIO, PAIR_MIN_SUPPORT
     if wet > PAIR_MAX_WET:
         # Two sources sounding together lower the coherence as reverberation does. If two
         # point sources explain the blocks almost exactly, and far better than one, the
-        # recording is dry after all; otherwise it is reverberant and not searched here.
+        # recording is dry after all; otherwise it is reverberant: the fits get a diffuse
+        # field beside the sources, and reflections (second directions that come and go)
+        # are told from a source by a steady path.
         r1, r2 = np.median(fit.r1[active]), np.median(fit.r2[active])
         if not (r2 <= PAIR_DRY_RESIDUAL and r2 <= PAIR_DRY_RATIO * r1):
-            return None
+            fit = pair_fit(cov[:k], model, freqs, diffuse=True)
+            ratio, support = PAIR_RATIO_WET, PAIR_MIN_SUPPORT_WET
     main_az = blocks(main.step_az).mean(axis=1)
     a, b = fit.a_deg, fit.b_deg
     near_a = np.abs(a - main_az) <= PAIR_NEAR_MAIN_DEG
     near_b = np.abs(b - main_az) <= PAIR_NEAR_MAIN_DEG
     other = np.where(near_a, b, a)
     hit = (active & (near_a | near_b) & (np.abs(other - main_az) >= MIN_SEPARATION_DEG)
-           & (fit.r2 <= PAIR_RATIO * fit.r1))
+           & (fit.r2 <= ratio * fit.r1))
     n_active = int(active.sum())
-    need = max(4, PAIR_MIN_SUPPORT * n_active)
+    need = max(4, support * n_active)
     if hit.sum() < need:
         return None
     block_s = steps.step_s * block
@@ -309,7 +303,7 @@ def _fit_path(t: np.ndarray, az: np.ndarray, t_centre: float, t_out: np.ndarray,
     moving."""
     best = (0, 0.0, 0.0)
     grid = np.arange(-90.0, 90.0 + 1e-9, 2.0)
-    for r in sorted(GLIMPSE_RATES_DEG_S, key=abs):
+    for r in sorted(PATH_RATES_DEG_S, key=abs):
         a0 = az - r * (t - t_centre)
         votes = np.sum(np.abs(a0[:, None] - grid[None, :]) <= tolerance_deg, axis=0)
         j = int(np.argmax(votes))
@@ -318,50 +312,6 @@ def _fit_path(t: np.ndarray, az: np.ndarray, t_centre: float, t_out: np.ndarray,
                     float(np.mean(a0[np.abs(a0 - grid[j]) <= tolerance_deg])))
     count, rate, a0 = best
     return count, np.clip(a0 + rate * (t_out - t_centre), -90.0, 90.0)
-
-
-GLIMPSE_MAX_WET = 0.6       # reverberant recordings make glimpses of their own
-GLIMPSE_MAX_MAIN_SWING_DEG = 40.0  # ... and so does a fast main source: its track lags
-GLIMPSE_MIN_FRAMES = 6      # a source seen in fewer glimpse frames than this is not one ...
-GLIMPSE_MIN_RATE = 0.012    # ... nor in fewer than this share of the active frames
-GLIMPSE_RATES_DEG_S = np.arange(-40.0, 40.0 + 1e-9, 4.0)
-
-
-def _glimpse_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceSpec | None:
-    """A further source from the single-frame glimpses (:func:`frame_glimpses`), for dry
-    recordings where the step histograms found one. Glimpse frames (one cluster of clean
-    bins on the main track, another away from it holding :data:`GLIMPSE_MIN_SHARE` of the
-    frame) are fitted with the straight path that passes within 6 degrees of the most of
-    them (:func:`_fit_path`). Kept if seen in enough frames and clear of the main track."""
-    from .spatial import STEP_FRAMES
-    az1, sh1, az2, sh2, g_total = (np.asarray(v, dtype=float) for v in steps.glimpses)
-    n_steps = len(mix_active)
-    n = min(g_total.size, n_steps * STEP_FRAMES)
-    if n < 4 * STEP_FRAMES:
-        return None
-    step_of = np.arange(n) // STEP_FRAMES
-    main_az = main.step_az[step_of]
-    active = mix_active[step_of] & (g_total[:n] > 0.02 * np.percentile(g_total[:n], 95))
-    n_active = int(active.sum())
-    # A glimpse shows two clusters: one where the main source is (so the frame agrees with
-    # the main track) and one away from it holding a good share of the frame; which of the
-    # two dominates does not matter (a honk can dominate its frames).
-    near1 = np.abs(az1[:n] - main_az) < 20.0
-    near2 = np.abs(az2[:n] - main_az) < 20.0
-    ok1 = (sh1[:n] >= GLIMPSE_MIN_SHARE) & ~near1 & near2 & (sh2[:n] >= 0.1)
-    ok2 = (sh2[:n] >= GLIMPSE_MIN_SHARE) & ~near2 & near1
-    g_az = np.where(ok1, az1[:n], az2[:n])
-    hit = active & (ok1 | ok2)
-    need = max(GLIMPSE_MIN_FRAMES, GLIMPSE_MIN_RATE * n_active)
-    if hit.sum() < need:
-        return None
-    frame_s = steps.step_s / STEP_FRAMES
-    count, path = _fit_path((np.nonzero(hit)[0] + 0.5) * frame_s, g_az[hit], 0.5 * n * frame_s,
-                            (np.arange(n_steps) + 0.5) * steps.step_s, tolerance_deg=6.0)
-    if count < need or np.median(np.abs(path - main.step_az)) < MIN_SEPARATION_DEG:
-        return None
-    return SourceSpec(path, mix_active.copy(), count / max(n_active, 1), prior_sigma_deg=8.0,
-                      origin="glimpse")
 
 
 def _steady_gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray):
@@ -546,65 +496,3 @@ def _comodulation(energies, az, step_az, specs, active) -> float:
             continue
         worst = max(worst, float(np.corrcoef(cand[sel], ref[sel])[0, 1]))
     return worst
-
-
-
-# -- glimpses: single frames where a second source stands out ------------------------------
-
-GLIMPSE_BAND_HZ = 1000.0   # bins from here to BIN_BAND_HZ[1]: above the diffuse field's coherent band
-GLIMPSE_CLEAN_COST = 0.15  # a bin counts by exp(-cost / this): clean single-source bins only
-GLIMPSE_MIN_SHARE = 0.3    # a frame is a glimpse when this share of its clean bins is elsewhere
-GLIMPSE_EXCLUDE_DEG = 16.0
-
-
-def frame_glimpses(spec: np.ndarray, grid: AnalysisGrid, model: BinModel, *,
-                   ild_gain: float = 1.0) -> tuple[np.ndarray, ...]:
-    """Per STFT frame (``(T,)`` each): the frame's dominant direction of clean bins and its
-    share of the frame's clean-bin weight, the strongest cluster away from it and its share,
-    and the frame's total clean weight.
-
-    The step histograms average cross-spectra over 12 frames, which is right for one source
-    but mixes two that overlap: a horn honking over an engine owns a few per cent of the
-    time-frequency bins of the clip, but half of those in the frames where it sounds. Here
-    every frame counts on its own (cross-spectra smoothed over 3 bins and 3 frames only),
-    and a bin counts by how well a single direction explains its ILD and IPD. Bins below
-    1 kHz are left out: a diffuse field is coherent there and reads as a centred source.
-    """
-    from scipy.ndimage import median_filter, uniform_filter1d
-    freqs = grid.freqs[model.sel]
-    hi = freqs >= GLIMPSE_BAND_HZ
-    band = np.nonzero(model.sel)[0][hi]
-    xl, xr = spec[0][:, band], spec[1][:, band]
-    cross = xl * np.conj(xr)
-    fs = lambda a: uniform_filter1d(a, 3, axis=1)[:, ::2]  # noqa: E731
-    ft = lambda a: uniform_filter1d(a, 3, axis=0)[::2]  # noqa: E731
-    # Smoothed over 3 bins, then every other bin over 3 frames (running sums can leave tiny
-    # negative powers beside loud bins). Every other bin of every other frame and a 4 degree
-    # grid: glimpses only need to say roughly where and when (each measured frame stands
-    # for the next one too).
-    st = StepSpectra(ft(fs(cross.real)) + 1j * ft(fs(cross.imag)),
-                     np.maximum(ft(fs(xl.real ** 2 + xl.imag ** 2)), 0.0),
-                     np.maximum(ft(fs(xr.real ** 2 + xr.imag ** 2)), 0.0))
-    keep = np.nonzero(hi)[0][::2]
-    sub = BinModel(model.azimuth_deg[::2], np.ones(keep.size, bool), model.ild_db[keep, ::2],
-                   model.phasor_re[keep, ::2], model.phasor_im[keep, ::2])
-    ild, u_re, u_im, weight, _ = bin_costs(st, sub, ild_gain=ild_gain)
-    idx, cost = bin_directions(ild, u_re, u_im, sub, with_cost=True)
-    w = weight * np.exp(-cost / GLIMPSE_CLEAN_COST)
-    t, a = idx.shape[0], len(sub.azimuth_deg)
-    h = np.bincount((np.arange(t)[:, None] * a + idx).ravel(), weights=w.ravel(),
-                    minlength=t * a).reshape(t, a)
-    h = gaussian_filter1d(h, 0.5, axis=1)
-    az = sub.azimuth_deg
-    total = h.sum(axis=1) + 1e-12
-    # The frame's dominant direction (steadied over 5 frames) and the strongest cluster
-    # away from it; either may be a second source (a honk can dominate its frames).
-    first = az[np.argmax(uniform_filter1d(h, 5, axis=0), axis=1)]
-    first = median_filter(first, 5, mode="nearest")
-    resid = np.where(np.abs(az[None, :] - first[:, None]) <= GLIMPSE_EXCLUDE_DEG, 0.0, h)
-    second = az[np.argmax(resid, axis=1)]
-    share1, share2 = ((h * (np.abs(az[None, :] - a[:, None]) <= 6.0)).sum(axis=1) / total
-                      for a in (first, second))
-    n = spec.shape[1]
-    return tuple(np.repeat(v.astype(np.float32), 2)[:n]
-                 for v in (first, share1, second, share2, total))

@@ -188,50 +188,52 @@ def test_a_pass_by_drops_in_pitch():
     assert c.sources[0].motion == "left_to_right"
 
 
-def test_frame_glimpses_see_a_burst_in_the_frames_where_it_sounds():
-    from engine.cues.separation import bin_model, frame_glimpses
-    n = int(4.0 * SR)
-    t = np.arange(n) / SR
-    bed = render_binaural(source(4.0, seed=5), SR, azimuth_deg=-40, distance_m=2.0)
-    burst = source(4.0, seed=6) * 3.0 * ((t % 1.0) < 0.3)
-    y = bed + render_binaural(burst, SR, azimuth_deg=45, distance_m=2.0)
+def _block_fit(y, diffuse=False):
+    from engine.cues.pairfit import BIN_STRIDE, block_covariances, pair_fit
+    from engine.cues.separation import bin_model
     grid = AnalysisGrid.for_rate(SR)
-    az1, share1, az2, share2, total = frame_glimpses(stft(y, grid), grid, bin_model(grid))
-    frame_t = (np.arange(az1.size) * grid.hop + grid.n_fft / 2) / SR
-    inside = ((frame_t % 1.0) > 0.08) & ((frame_t % 1.0) < 0.22)
-    outside = ((frame_t % 1.0) > 0.45) & ((frame_t % 1.0) < 0.9)
-    # in the bursts their direction is one of the two clusters and holds a good share
-    seen = np.where(np.abs(az1 - 45) <= 8, share1, np.where(np.abs(az2 - 45) <= 8, share2, 0))
-    assert np.median(seen[inside]) >= 0.3
-    # between bursts the bed dominates and nothing of note is at the burst's place
-    assert np.median(np.abs(az1[outside] + 40)) <= 8
-    assert np.median(seen[outside]) < 0.1
+    model = bin_model(grid)
+    raw = step_spectra(stft(y, grid))
+    cov = block_covariances(raw.p_l, raw.p_r, raw.s_lr, model, analysis.BLOCK_STEPS)
+    return pair_fit(cov, model, grid.freqs[model.sel][::BIN_STRIDE], diffuse=diffuse)
+
+
+def test_pair_fit_finds_both_of_two_sources_sharing_every_bin():
+    # two independent pink noises (same spectrum, both all the time): every bin is a mixture
+    y = (render_binaural(source(3.0, seed=11), SR, azimuth_deg=-35, distance_m=2.0)
+         + render_binaural(source(3.0, seed=12), SR, azimuth_deg=50, distance_m=2.0))
+    fit = _block_fit(y)
+    pair = np.sort(np.stack([fit.a_deg, fit.b_deg]), axis=0)
+    assert np.median(np.abs(pair[0] + 35)) <= 6 and np.median(np.abs(pair[1] - 50)) <= 6
+    # two directions explain the blocks far better than one
+    assert np.median(fit.r2) <= 0.2 * np.median(fit.r1)
+
+
+def test_pair_fit_of_one_source_needs_no_partner():
+    fit = _block_fit(render_binaural(source(3.0, seed=13), SR, azimuth_deg=30, distance_m=2.0))
+    assert np.median(np.abs(fit.a_deg - 30)) <= 4
+    assert np.median(fit.r1) < 0.01  # one direction explains it: no two-source search
+    assert np.all(fit.r2 <= fit.r1 + 1e-9)
+
+
+def test_two_steady_broadband_sources_are_two_objects():
+    # the case per-bin histograms miss: they see a smear between two sounds sharing every bin
+    y = (render_binaural(source(4.0, seed=21), SR, azimuth_deg=-40, distance_m=2.0)
+         + render_binaural(0.8 * source(4.0, seed=22), SR, azimuth_deg=45, distance_m=2.0))
+    c = cues_for(y)
+    assert len(c.sources) == 2
+    got = sorted(float(np.median(s.azimuth_deg)) for s in c.sources)
+    assert abs(got[0] + 40) <= 8 and abs(got[1] - 45) <= 8
 
 
 @pytest.mark.parametrize("rate", [0.0, 12.0])
-def test_glimpse_path_is_fitted_through_the_glimpses(rate):
-    from engine.cues.analysis import StepCues
-    from engine.cues.separation import SourceSpec, _glimpse_source
-    from engine.cues.spatial import STEP_FRAMES
+def test_path_is_fitted_through_scattered_points(rate):
+    from engine.cues.separation import _fit_path
     rng = np.random.default_rng(0)
-    step_s, n_steps = 0.046, 130
-    frames = n_steps * STEP_FRAMES
-    ft = (np.arange(frames) + 0.5) * step_s / STEP_FRAMES
-    truth = 30.0 + rate * (ft - ft.mean())
-    hit = rng.random(frames) < 0.05  # a source glimpsed in 5 % of the frames
-    az1 = np.full(frames, -40.0)
-    share1 = np.full(frames, 0.8)
-    az2 = np.where(hit, truth + rng.normal(0, 2, frames), rng.uniform(-90, 90, frames))
-    share2 = np.where(hit, 0.5, 0.05)
-    steps = StepCues(step_s, *[np.zeros(n_steps)] * 9, np.zeros((0, 0)), np.zeros((0, 0)),
-                     np.zeros((0, 0)), np.zeros(0), np.zeros(0),
-                     glimpses=(az1, share1, az2, share2, np.ones(frames)))
-    main = SourceSpec(np.full(n_steps, -40.0), np.ones(n_steps, bool), 1.0)
-    spec = _glimpse_source(steps, main, np.ones(n_steps, bool))
-    assert spec is not None
-    step_t = (np.arange(n_steps) + 0.5) * step_s
-    expect = 30.0 + rate * (step_t - ft.mean())
-    assert np.max(np.abs(spec.step_az - expect)) <= 6.0
-    # the same glimpses in too few frames are not a source
-    share2[np.nonzero(hit)[0][4:]] = 0.05
-    assert _glimpse_source(steps, main, np.ones(n_steps, bool)) is None
+    t = np.sort(rng.uniform(0, 6, 40))
+    truth = 30.0 + rate * (t - 3.0)
+    on = rng.random(40) < 0.6  # 60 % on the path, the rest anywhere
+    az = np.where(on, truth + rng.normal(0, 2, 40), rng.uniform(-90, 90, 40))
+    count, path = _fit_path(t, az, 3.0, np.array([0.5, 3.0, 5.5]), tolerance_deg=8.0)
+    assert count >= on.sum()
+    assert np.max(np.abs(path - (30.0 + rate * (np.array([0.5, 3.0, 5.5]) - 3.0)))) <= 4.0
