@@ -25,7 +25,7 @@ from scipy.ndimage import uniform_filter1d
 from ..jobs import CancelToken, Job, Progress
 from . import spectral
 from .calibration import CueCalibration
-from .pairfit import BIN_STRIDE, block_covariances
+from .pairfit import BIN_STRIDE, step_covariances
 from .separation import BinModel, bin_histograms
 from .spatial import STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, step_spectra, stft
 from .tracking import track_azimuth
@@ -58,7 +58,7 @@ class StepCues:
     onsets_s: list[float] = field(default_factory=list)
     ild_gain: float = 1.0
     # Per block: interaural covariances ``(K, F, 4)`` of a few bins, and those bins'
-    # frequencies (:func:`engine.cues.pairfit.block_covariances`); ``None`` for per-source
+    # frequencies (:func:`engine.cues.pairfit.step_covariances`); ``None`` for per-source
     # cues.
     pair_cov: np.ndarray | None = None
     pair_freqs: np.ndarray | None = None
@@ -137,8 +137,8 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         parts["ild"].append(np.sum(ss.ild_db[a:b] * w, axis=1) / (w.sum(axis=1) + 1e-9))
         counts, energies = bin_histograms(smooth_spectra(raw, 3), grid, model,
                                           ild_gain=ss.ild_gain)
-        parts["pcov"].append(block_covariances(raw.p_l[a:b], raw.p_r[a:b], raw.s_lr[a:b],
-                                               model, BLOCK_STEPS))
+        parts["pcov"].append(_blocks(step_covariances(raw.p_l[a:b], raw.p_r[a:b],
+                                                      raw.s_lr[a:b], model)))
         parts["hist"].append(counts[a:b])
         parts["energy"].append(energies[a:b])
         parts["gcc"].append(ss.gcc_bands[a:b, :, ::2].astype(np.float16))  # 2 degree grid

@@ -51,19 +51,13 @@ class PairFit:
     r2: np.ndarray
 
 
-def block_covariances(p_l: np.ndarray, p_r: np.ndarray, s_lr: np.ndarray, model: BinModel,
-                      block: int) -> np.ndarray:
-    """Per-block covariances ``(K, F, 4)`` float32 of the fit's bins, unscaled, from step
-    spectra ``(S, F_all)`` summed over ``block`` steps (a partial last block is kept)."""
+def step_covariances(p_l: np.ndarray, p_r: np.ndarray, s_lr: np.ndarray,
+                     model: BinModel) -> np.ndarray:
+    """Per-step covariances ``(S, F, 4)`` float32 of the fit's bins (``P_L, P_R, Re S_LR,
+    Im S_LR``) from step spectra ``(S, F_all)``; summed into blocks by the analysis."""
     cols = np.nonzero(model.sel)[0][::BIN_STRIDE]
-    s = p_l.shape[0]
-    k = -(-s // block)
-    out = np.zeros((k, cols.size, 4), np.float32)
-    edges = np.arange(0, s, block)
-    for j, src in enumerate((p_l[:, cols], p_r[:, cols], s_lr[:, cols].real,
-                             s_lr[:, cols].imag)):
-        out[:, :, j] = np.add.reduceat(src, edges, axis=0)
-    return out
+    return np.stack([p_l[:, cols], p_r[:, cols], s_lr[:, cols].real, s_lr[:, cols].imag],
+                    axis=-1).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=4)
@@ -112,7 +106,7 @@ def pair_fit(cov: np.ndarray, model: BinModel, freqs: np.ndarray, *,
              diffuse: bool = False, iterations: int = 2, chunk: int = 256) -> PairFit:
     """The one- and two-source fits of every block (see module docstring).
 
-    ``cov`` ``(K, F, 4)`` from :func:`block_covariances`; ``freqs`` the frequencies of its
+    ``cov`` ``(K, F, 4)``: :func:`step_covariances` summed over each block; ``freqs`` the frequencies of its
     bins; ``diffuse`` adds the diffuse-field column to both fits. Bins count by level (0 at
     40 dB below the block's loudest bin, 1 at its top). Blocks are fitted ``chunk`` at a
     time, so memory stays bounded for long recordings.
@@ -121,12 +115,12 @@ def pair_fit(cov: np.ndarray, model: BinModel, freqs: np.ndarray, *,
         empty = np.zeros(0)
         return PairFit(empty, empty, empty, empty)
     parts = [_pair_fit(cov[i:i + chunk], model, freqs, diffuse, iterations)
-             for i in range(0, max(len(cov), 1), chunk)]
+             for i in range(0, len(cov), chunk)]
     return PairFit(*(np.concatenate([getattr(p, k) for p in parts])
                      for k in ("a_deg", "b_deg", "r1", "r2")))
 
 
-def _pair_fit(cov, model: "BinModel", freqs, diffuse: bool, iterations: int) -> PairFit:
+def _pair_fit(cov, model: BinModel, freqs, diffuse: bool, iterations: int) -> PairFit:
     az, g, gn = _columns(model, np.ascontiguousarray(freqs, dtype=float).tobytes())
     dt = np.float64 if diffuse else np.float32  # a 3 x 3 Gram needs double precision
     g, gn, cov = g.astype(dt), gn.astype(dt), np.asarray(cov, dtype=dt)

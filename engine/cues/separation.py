@@ -224,7 +224,7 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
         if cand is None:
             break
         specs.append(cand)
-    if len(specs) == 1 and model is not None and getattr(steps, "pair_cov", None) is not None:
+    if len(specs) == 1 and model is not None and steps.pair_cov is not None:
         cand = _pair_source(steps, main, mix_active, wet, model)
         if cand is not None:
             specs.append(cand)
@@ -250,14 +250,13 @@ def _pair_source(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
     holds enough of the active blocks is a source."""
     from .pairfit import pair_fit
     from .analysis import BLOCK_STEPS as block
+    from .analysis import _blocks
     cov = np.asarray(steps.pair_cov)
     n_steps = len(mix_active)
     k = min(len(cov), -(-n_steps // block))
     if cov.ndim != 3 or k < 4:
         return None
-    pad = k * block - n_steps
-    blocks = lambda v: np.concatenate([v, np.repeat(v[-1:], pad)]).reshape(k, block)  # noqa: E731
-    active = blocks(mix_active.astype(float)).mean(axis=1) >= 0.5
+    active = _blocks(mix_active.astype(float), mean=True)[:k] >= 0.5
     if not active.any():
         return None
     freqs = np.asarray(steps.pair_freqs)
@@ -273,7 +272,7 @@ def _pair_source(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
         if not (r2 <= PAIR_DRY_RESIDUAL and r2 <= PAIR_DRY_RATIO * r1):
             fit = pair_fit(cov[:k], model, freqs, diffuse=True)
             ratio, support = PAIR_RATIO_WET, PAIR_MIN_SUPPORT_WET
-    main_az = blocks(main.step_az).mean(axis=1)
+    main_az = _blocks(main.step_az, mean=True)[:k]
     a, b = fit.a_deg, fit.b_deg
     near_a = np.abs(a - main_az) <= PAIR_NEAR_MAIN_DEG
     near_b = np.abs(b - main_az) <= PAIR_NEAR_MAIN_DEG

@@ -189,12 +189,12 @@ def test_a_pass_by_drops_in_pitch():
 
 
 def _block_fit(y, diffuse=False):
-    from engine.cues.pairfit import BIN_STRIDE, block_covariances, pair_fit
+    from engine.cues.pairfit import BIN_STRIDE, pair_fit, step_covariances
     from engine.cues.separation import bin_model
     grid = AnalysisGrid.for_rate(SR)
     model = bin_model(grid)
     raw = step_spectra(stft(y, grid))
-    cov = block_covariances(raw.p_l, raw.p_r, raw.s_lr, model, analysis.BLOCK_STEPS)
+    cov = analysis._blocks(step_covariances(raw.p_l, raw.p_r, raw.s_lr, model))
     return pair_fit(cov, model, grid.freqs[model.sel][::BIN_STRIDE], diffuse=diffuse)
 
 
