@@ -7,7 +7,8 @@ only compact per-step and per-block summaries are kept, so hours of audio fit in
 - per step (46 ms): the tracked azimuth of the dominant source, its spread and confidence,
   power, coherence, high-frequency balance, centroid, ITD and mean ILD;
 - per step, the DUET-style histograms of per-bin directions (bin weights and coherent
-  energy, 2 degree grid; :mod:`engine.cues.separation`);
+  energy, 2 degree grid; :mod:`engine.cues.separation`), and the steered GCC-PHAT of the
+  band below 500 Hz (where a source with little energy higher up is still heard);
 - per block (5 steps, 0.23 s): the pitch shift against the previous block, and the
   interaural covariance of a few dozen bins (for the two-source fit of
   :mod:`engine.cues.pairfit`);
@@ -27,13 +28,15 @@ from . import spectral
 from .calibration import CueCalibration
 from .pairfit import BIN_STRIDE, step_covariances
 from .separation import BinModel, bin_histograms
-from .spatial import STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, step_spectra, stft
+from .spatial import (STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, steered_gcc,
+                      step_spectra, stft)
 from .tracking import track_azimuth
 
 CHUNK_S = 30.0
 MARGIN_S = 3.0
 SMOOTH_STEPS = 7  # cross-spectra averaged over ~0.3 s: reverberation and noise average out
 BLOCK_STEPS = 5
+LOW_BAND_HZ = (80.0, 500.0)
 
 
 @dataclass
@@ -62,6 +65,10 @@ class StepCues:
     # cues.
     pair_cov: np.ndarray | None = None
     pair_freqs: np.ndarray | None = None
+    # Per step: steered GCC-PHAT of the low band (LOW_BAND_HZ) on a 2 degree grid ``(S, A)``
+    # and its bin weight ``(S,)``: where a source with little energy above it is heard.
+    low_gcc: np.ndarray | None = None
+    low_weight: np.ndarray | None = None
 
     @property
     def times_s(self) -> np.ndarray:
@@ -105,7 +112,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
     step_len = STEP_FRAMES * grid.hop
     parts: dict[str, list] = {k: [] for k in (
         "az", "spread", "conf", "power", "coh", "hf", "cent", "itd", "ild", "hist", "energy",
-        "gcc", "logspec", "pcov")}
+        "gcc", "logspec", "pcov", "low_gcc", "low_w")}
     onsets: list[float] = []
     gains: list[float] = []
     logmat = spectral.log_frequency_matrix(grid)
@@ -135,8 +142,12 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         parts["cent"].append(spectral.centroid_hz(pspec[a:b], grid))
         parts["itd"].append(ss.itd_s[a:b])
         parts["ild"].append(np.sum(ss.ild_db[a:b] * w, axis=1) / (w.sum(axis=1) + 1e-9))
-        counts, energies = bin_histograms(smooth_spectra(raw, 3), grid, model,
-                                          ild_gain=ss.ild_gain)
+        sm3 = smooth_spectra(raw, 3)
+        counts, energies = bin_histograms(sm3, grid, model, ild_gain=ss.ild_gain)
+        low, low_w = steered_gcc(sm3, sm3.msc, grid, cal.itd_band_s(0), band_hz=LOW_BAND_HZ,
+                                 return_weight=True)
+        parts["low_gcc"].append(low[a:b, ::2].astype(np.float16))  # 2 degree grid
+        parts["low_w"].append(low_w[a:b, 0])
         parts["pcov"].append(_blocks(step_covariances(raw.p_l[a:b], raw.p_r[a:b],
                                                       raw.s_lr[a:b], model)))
         parts["hist"].append(counts[a:b])
@@ -159,6 +170,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
                     cat["energy"], cat["gcc"], shift, quality, onsets,
                     float(np.median(gains)) if gains else 1.0,
                     pair_cov=cat["pcov"],
+                    low_gcc=cat["low_gcc"], low_weight=cat["low_w"],
                     pair_freqs=grid.freqs[model.sel][::BIN_STRIDE])
 
 

@@ -36,7 +36,7 @@ EXTRACTOR = "spatial/1"
 TAG_MAX_S = 10.0
 MIN_APART_DEG = 15.0
 MAX_BELOW_DB = 12.0
-DIRECT_EVIDENCE = ("gcc", "pair")
+DIRECT_EVIDENCE = ("mix", "gcc", "pair", "corroborated", "low band")
 SEPARATED_LEVEL_MIN_DB = 9.0  # a masked level also moves with how the bins are shared
 
 
@@ -138,11 +138,12 @@ def _pitch_drift(steps: StepCues, duration: float, num_frames: int) -> np.ndarra
 
 def _distinct(sources: list[StepCues], specs) -> list[StepCues]:
     """Drop a separated source whose own track ends up on top of an earlier (stronger) one
-    (the mask found a second view of the same sound, not a second sound), or, when it came
-    from the bin histograms, that is far quieter than the loudest (what is left
-    over from the others' masks; a steady GCC peak or a two-source fit is evidence enough on
-    its own, and masks that give the stronger source the bins both share understate the
-    weaker one's level)."""
+    (the mask found a second view of the same sound, not a second sound), or, when only the
+    bin histograms found it, that is far quieter than the loudest (what is left over from
+    the others' masks). The mix's own track, a steady GCC peak, a two-source fit, a
+    histogram track the fits confirm and a low-band path are evidence enough on their own:
+    masks that give one source the bins both share understate the other's level, by 15-20 dB
+    where one sound is far broader than the other."""
     level = [10 * np.log10(np.percentile(s.power, 90) + 1e-20) for s in sources]
     top = max(level)
     kept: list[StepCues] = []

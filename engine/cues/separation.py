@@ -17,6 +17,7 @@ per-source analysis (its own direction track, loudness and tag).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -170,8 +171,9 @@ class SourceSpec:
     # wide for paths from the bin histograms, narrow for steady GCC peaks, which are exact.
     prior_sigma_deg: float = 12.0
     # What found it: "mix" (the mix's own track), "histogram", "gcc" (a steady GCC-PHAT peak)
-    # or "pair" (the two-source covariance fit). GCC peaks and pair fits are direct evidence
-    # of a second source; what the histograms find may be leftovers of the others' masks.
+    # "pair" (the two-source covariance fit), "corroborated" (a histogram track the pair
+    # fits confirm) or "low band" (a path of the low-band GCC peaks). GCC peaks and pair fits are direct evidence of a second source; what
+    # the histograms alone find may be leftovers of the others' masks.
     origin: str = "histogram"
 
 
@@ -219,15 +221,34 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
                     out.append(SourceSpec(np.full(n, a), mix_active.copy(), float(rel),
                                           prior_sigma_deg=3.0, origin="gcc"))
             return out[:max_sources]
+    first: list[_Candidate] = []
     while len(specs) < max_sources:
-        cand = _next_source(counts, energies, gcc, az, specs, mix_active, need)
+        cands = _residual_candidates(counts, energies, gcc, az, specs, mix_active)
+        first = first or cands
+        cand = _next_source(cands, need)
         if cand is None:
             break
         specs.append(cand)
-    if len(specs) == 1 and model is not None and steps.pair_cov is not None:
-        cand = _pair_source(steps, main, mix_active, wet, model)
+    if model is None or steps.pair_cov is None:
+        return specs
+    pf = _block_pair_fit(steps, main, mix_active, wet, model)
+    if pf is None:
+        return specs
+    if len(specs) == 1:
+        cand = _pair_source(pf, steps, main, mix_active)
+        if cand is None:
+            cand = _corroborated_source(pf, first)
+        if cand is None:
+            cand = _low_band_source(steps, main, mix_active)
         if cand is not None:
             specs.append(cand)
+    else:
+        # What the histograms found is confirmed when the pair fits place it too (which
+        # spares it the level test that weeds out leftovers of the other sources' masks).
+        for k, sp in enumerate(specs[1:], start=1):
+            c = next((c for c in first if c.step_az is sp.step_az), None)
+            if c is not None and _corroborated_source(pf, [c]) is not None:
+                specs[k] = dataclasses.replace(sp, origin="corroborated")
     return specs
 
 
@@ -242,12 +263,25 @@ PAIR_MIN_SUPPORT_WET = 0.22
 PATH_RATES_DEG_S = np.arange(-40.0, 40.0 + 1e-9, 4.0)
 
 
-def _pair_source(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
-                 model: BinModel):
-    """A further source from the per-block two-source fits (:mod:`engine.cues.pairfit`):
-    blocks where a second direction, away from the main track, halves what one direction
-    leaves unexplained; a straight path through those directions (:func:`_fit_path`) that
-    holds enough of the active blocks is a source."""
+@dataclass
+class _BlockPairs:
+    """The per-block two-source fits as the pair tests read them: which blocks are active,
+    the main track per block, each block's direction away from it (``other``) and the
+    residual ratio of two sources to one, with the thresholds for this recording."""
+
+    active: np.ndarray
+    main_az: np.ndarray
+    other: np.ndarray
+    apart: np.ndarray       # one direction on the main track, the other >= 24 degrees away
+    ratio: np.ndarray       # r2 / r1
+    hit_ratio: float
+    min_support: float
+
+
+def _block_pair_fit(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
+                    model: BinModel) -> _BlockPairs | None:
+    """Per-block one- and two-source fits (:mod:`engine.cues.pairfit`), with a diffuse field
+    in reverberant recordings."""
     from .pairfit import pair_fit
     from .analysis import BLOCK_STEPS as block
     from .analysis import _blocks
@@ -277,20 +311,124 @@ def _pair_source(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
     near_a = np.abs(a - main_az) <= PAIR_NEAR_MAIN_DEG
     near_b = np.abs(b - main_az) <= PAIR_NEAR_MAIN_DEG
     other = np.where(near_a, b, a)
-    hit = (active & (near_a | near_b) & (np.abs(other - main_az) >= MIN_SEPARATION_DEG)
-           & (fit.r2 <= ratio * fit.r1))
-    n_active = int(active.sum())
-    need = max(4, support * n_active)
+    apart = active & (near_a | near_b) & (np.abs(other - main_az) >= MIN_SEPARATION_DEG)
+    return _BlockPairs(active, main_az, other, apart, fit.r2 / np.maximum(fit.r1, 1e-12),
+                       ratio, support)
+
+
+def _pair_source(pf: _BlockPairs, steps, main: SourceSpec, mix_active: np.ndarray):
+    """A further source from the per-block two-source fits: blocks where a second
+    direction, away from the main track, halves what one direction leaves unexplained; a
+    straight path through those directions (:func:`_fit_path`) that holds enough of the
+    active blocks is a source."""
+    from .analysis import BLOCK_STEPS as block
+    hit = pf.apart & (pf.ratio <= pf.hit_ratio)
+    n_active = int(pf.active.sum())
+    need = max(4, pf.min_support * n_active)
     if hit.sum() < need:
         return None
+    k = len(pf.active)
+    n_steps = len(mix_active)
     block_s = steps.step_s * block
-    count, path = _fit_path((np.nonzero(hit)[0] + 0.5) * block_s, other[hit],
+    count, path = _fit_path((np.nonzero(hit)[0] + 0.5) * block_s, pf.other[hit],
                             0.5 * k * block_s, (np.arange(n_steps) + 0.5) * steps.step_s,
                             tolerance_deg=8.0)
     if count < need or np.median(np.abs(path - main.step_az)) < MIN_SEPARATION_DEG:
         return None
     return SourceSpec(path, mix_active.copy(), count / max(n_active, 1), prior_sigma_deg=8.0,
                       origin="pair")
+
+
+CORROB_RATIO = 0.8          # a residual-histogram track that the pair fits also place ...
+CORROB_TOLERANCE_DEG = 10.0  # ... (their second direction this close to it, two sources
+CORROB_MIN_BLOCKS = 3        # ... explaining 20 % more than one) in this many blocks and
+CORROB_MIN_SHARE = 0.12      # ... this share of the active blocks is a source
+CORROB_MIN_PROMINENCE = 0.4  # if it makes its own GCC peak ...
+CORROB_MAX_COMODULATION = 0.3  # ... and does not rise and fall with the main source
+
+
+def _corroborated_source(pf: _BlockPairs, cands: list[_Candidate]) -> SourceSpec | None:
+    """A second source seen by two measurements that fail differently: a track of the
+    residual direction histograms (:func:`_residual_candidates`) too sparse or too quiet to
+    count alone, placed in the same blocks and direction by the two-source covariance fits.
+
+    Reflections and model mismatch make tracks of their own in the histograms, and second
+    directions in the pair fits, but the two rarely agree, where a real source makes both.
+    Where the fits show two sources clearly (the residual cut by the recording's hit ratio)
+    that agreement is enough; where they show them only weakly (cut by 20 %), the track
+    must also make its own GCC peak and not rise and fall with the main source.
+    """
+    idx = np.arange(len(pf.active))
+    need = max(CORROB_MIN_BLOCKS, CORROB_MIN_SHARE * int(pf.active.sum()))
+    best = None
+    for c in cands:
+        span = (idx >= c.blocks.min()) & (idx <= c.blocks.max())
+        near = pf.apart & span & (np.abs(pf.other - np.interp(idx, c.blocks, c.block_az))
+                                  <= CORROB_TOLERANCE_DEG)
+        strong = int(np.sum(near & (pf.ratio <= pf.hit_ratio)))
+        weak = int(np.sum(near & (pf.ratio <= CORROB_RATIO)))
+        clean = (c.prominence >= CORROB_MIN_PROMINENCE
+                 and c.comodulation <= CORROB_MAX_COMODULATION)
+        agree = strong if strong >= need else (weak if clean else 0)
+        if agree >= need and (best is None or agree > best[0]):
+            best = (agree, c)
+    if best is None:
+        return None
+    agree, c = best
+    return SourceSpec(c.step_az, c.seen, c.share, origin="corroborated")
+
+
+LOW_MIN_HEIGHT = 0.6        # a block's low-band GCC peak this high ...
+LOW_SHRINK = 0.2            # ... outside what the main source itself gives there (its own
+LOW_MARGIN_DEG = 12.0       # ... direction, pulled toward the centre by reverberation) ...
+LOW_MIN_SUPPORT = 0.3       # ... along a straight path in this share of the active blocks
+LOW_LEVEL_RANGE_DB = 10.0   # blocks this far below the loud ones do not vote
+
+
+def _low_band_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceSpec | None:
+    """A further source heard below 500 Hz only: an engine's rumble beside a waterfall.
+
+    Sources whose energy lies low are 10-20 dB below the other source in the band the
+    histograms and pair fits use, but own the low band, where the steered GCC-PHAT (whitened,
+    so a quiet band still counts) peaks at them. A single source makes the low-band peak
+    at its own direction or, in a reverberant room where the low band is mostly room
+    sound, pulled toward the centre (down to :data:`LOW_SHRINK` of it); a second source
+    puts it elsewhere. Blocks whose peak is high, outside that range and 24 degrees from the
+    main track vote for a straight path (:func:`_fit_path`), which is a source if it holds
+    :data:`LOW_MIN_SUPPORT` of the active blocks.
+    """
+    from .analysis import BLOCK_STEPS as block
+    from .analysis import _blocks
+    if steps.low_gcc is None or steps.low_weight is None:
+        return None
+    g = np.asarray(steps.low_gcc, dtype=float)
+    n = min(len(g), len(mix_active))
+    if n < 4 * block:
+        return None
+    w = np.asarray(steps.low_weight, dtype=float)[:n] * mix_active[:n]
+    gb = _blocks(g[:n] * w[:, None]) / np.maximum(_blocks(w)[:, None], 1e-12)
+    active = _blocks(mix_active[:n].astype(float), mean=True) >= 0.5
+    main_az = _blocks(main.step_az[:n], mean=True)
+    az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)[:gb.shape[1]]
+    peak, height = az[np.argmax(gb, axis=1)], gb.max(axis=1)
+    near = np.minimum(LOW_SHRINK * main_az, main_az) - LOW_MARGIN_DEG
+    far = np.maximum(LOW_SHRINK * main_az, main_az) + LOW_MARGIN_DEG
+    level = 10 * np.log10(_blocks(np.asarray(steps.power, float)[:n], mean=True) + 1e-20)
+    loud = level >= np.percentile(level[active], 90) - LOW_LEVEL_RANGE_DB if active.any() else active
+    vote = (active & loud & (height >= LOW_MIN_HEIGHT) & ((peak < near) | (peak > far))
+            & (np.abs(peak - main_az) >= MIN_SEPARATION_DEG))
+    need = max(3, LOW_MIN_SUPPORT * int(active.sum()))
+    if vote.sum() < need:
+        return None
+    block_s = steps.step_s * block
+    count, path = _fit_path((np.nonzero(vote)[0] + 0.5) * block_s, peak[vote],
+                            0.5 * len(gb) * block_s,
+                            (np.arange(len(mix_active)) + 0.5) * steps.step_s,
+                            tolerance_deg=10.0)
+    if count < need or np.median(np.abs(path - main.step_az)[mix_active]) < MIN_SEPARATION_DEG:
+        return None
+    return SourceSpec(path, mix_active.copy(), count / max(int(active.sum()), 1),
+                      prior_sigma_deg=6.0, origin="low band")
 
 
 def _fit_path(t: np.ndarray, az: np.ndarray, t_centre: float, t_out: np.ndarray, *,
@@ -407,7 +545,24 @@ def _gcc_prominence(gcc: np.ndarray, az: np.ndarray, step_az: np.ndarray,
     return best
 
 
-def _next_source(counts, energies, gcc, az, specs, mix_active, need) -> SourceSpec | None:
+@dataclass
+class _Candidate:
+    """A linked track in the residual histograms with the tests' measures."""
+
+    step_az: np.ndarray
+    seen: np.ndarray
+    blocks: np.ndarray      # the blocks it was seen in, and its direction there
+    block_az: np.ndarray
+    presence: float
+    share: float
+    comodulation: float
+    prominence: float
+
+
+def _residual_candidates(counts, energies, gcc, az, specs, mix_active) -> list[_Candidate]:
+    """Tracks of the residual histograms (the bins near every source in ``specs`` removed)
+    that stay clear of those sources, each with its presence (share of the active blocks),
+    share of the residual, comodulation with the sources and GCC prominence."""
     taken = np.zeros(counts.shape, bool)
     for sp in specs:
         taken |= _near(az, sp.step_az)
@@ -420,28 +575,34 @@ def _next_source(counts, energies, gcc, az, specs, mix_active, need) -> SourceSp
     blk_share = np.where((res_tot >= RESIDUAL_MIN * blk_tot)[:, None],
                          blk / np.maximum(res_tot[:, None], 1e-12), 0.0)
     blk_active = _blocks(mix_active.astype(float)) > 0
-    tracks = _link_peaks(blk_share, az, blk_active)
     n_active = max(1, int(blk_active.sum()))
-    best = None
-    for tr in tracks:
+    n = counts.shape[0]
+    out = []
+    for tr in _link_peaks(blk_share, az, blk_active):
         blocks = np.asarray(tr["blocks"])
-        presence = len(blocks) / n_active
-        share = float(np.mean(tr["mass"]))
-        if presence < TRACK_MIN_PRESENCE or share < need["share"]:
-            continue
-        n = counts.shape[0]
         k = (np.arange(n) + 0.5) / BLOCK_STEPS - 0.5
         step_az = np.interp(k, blocks, tr["az"])
         if any(np.median(np.abs(step_az - sp.step_az)) < MIN_SEPARATION_DEG for sp in specs):
             continue
-        comod = _comodulation(energies, az, step_az, specs, mix_active)
         seen = np.repeat(np.isin(np.arange(len(blk_share)), blocks), BLOCK_STEPS)[:n]
-        prom = _gcc_prominence(gcc, az, step_az, seen & mix_active)
-        if comod > MAX_COMODULATION or prom < need["prominence"]:
+        out.append(_Candidate(step_az, seen & mix_active, blocks, np.asarray(tr["az"], float),
+                              len(blocks) / n_active, float(np.mean(tr["mass"])),
+                              _comodulation(energies, az, step_az, specs, mix_active),
+                              _gcc_prominence(gcc, az, step_az, seen & mix_active)))
+    return out
+
+
+def _next_source(cands: list[_Candidate], need) -> SourceSpec | None:
+    """The best candidate present in enough blocks, holding enough of the residual, not
+    rising and falling with the sources found and making its own GCC peak."""
+    best = None
+    for c in cands:
+        if (c.presence < TRACK_MIN_PRESENCE or c.share < need["share"]
+                or c.comodulation > MAX_COMODULATION or c.prominence < need["prominence"]):
             continue
-        score = share * presence
+        score = c.share * c.presence
         if best is None or score > best[0]:
-            best = (score, SourceSpec(step_az, seen & mix_active, share))
+            best = (score, SourceSpec(c.step_az, c.seen, c.share))
     return None if best is None else best[1]
 
 
