@@ -69,6 +69,9 @@ class StepCues:
     # and its bin weight ``(S,)``: where a source with little energy above it is heard.
     low_gcc: np.ndarray | None = None
     low_weight: np.ndarray | None = None
+    # Per step: power below LOW_BAND_HZ[1] and in 1-8 kHz ``(S, 2)``: whether the low band
+    # rises and falls with the rest (one source) or on its own.
+    band_power: np.ndarray | None = None
 
     @property
     def times_s(self) -> np.ndarray:
@@ -112,10 +115,12 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
     step_len = STEP_FRAMES * grid.hop
     parts: dict[str, list] = {k: [] for k in (
         "az", "spread", "conf", "power", "coh", "hf", "cent", "itd", "ild", "hist", "energy",
-        "gcc", "logspec", "pcov", "low_gcc", "low_w")}
+        "gcc", "logspec", "pcov", "low_gcc", "low_w", "bands")}
     onsets: list[float] = []
     gains: list[float] = []
     logmat = spectral.log_frequency_matrix(grid)
+    low_bins = (grid.freqs >= LOW_BAND_HZ[0]) & (grid.freqs <= LOW_BAND_HZ[1])
+    high_bins = (grid.freqs >= 1000.0) & (grid.freqs <= 8000.0)
     spans = chunk_spans(n, sample_rate, grid)
     for ci, (r0, c0, c1, r1) in enumerate(spans):
         if token is not None:
@@ -148,6 +153,9 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
                                  return_weight=True)
         parts["low_gcc"].append(low[a:b, ::2].astype(np.float16))  # 2 degree grid
         parts["low_w"].append(low_w[a:b, 0])
+        total = raw.p_l[a:b] + raw.p_r[a:b]
+        parts["bands"].append(np.stack([total[:, low_bins].sum(axis=1),
+                                        total[:, high_bins].sum(axis=1)], axis=1))
         parts["pcov"].append(_blocks(step_covariances(raw.p_l[a:b], raw.p_r[a:b],
                                                       raw.s_lr[a:b], model)))
         parts["hist"].append(counts[a:b])
@@ -170,7 +178,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
                     cat["energy"], cat["gcc"], shift, quality, onsets,
                     float(np.median(gains)) if gains else 1.0,
                     pair_cov=cat["pcov"],
-                    low_gcc=cat["low_gcc"], low_weight=cat["low_w"],
+                    low_gcc=cat["low_gcc"], low_weight=cat["low_w"], band_power=cat["bands"],
                     pair_freqs=grid.freqs[model.sel][::BIN_STRIDE])
 
 

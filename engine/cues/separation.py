@@ -383,6 +383,7 @@ LOW_SHRINK = 0.2            # ... outside what the main source itself gives ther
 LOW_MARGIN_DEG = 12.0       # ... direction, pulled toward the centre by reverberation) ...
 LOW_MIN_SUPPORT = 0.3       # ... along a straight path in this share of the active blocks
 LOW_LEVEL_RANGE_DB = 10.0   # blocks this far below the loud ones do not vote
+LOW_MAX_COMODULATION = 0.8  # a low band rising and falling with the rest is the same sound
 
 
 def _low_band_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceSpec | None:
@@ -395,7 +396,9 @@ def _low_band_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceS
     sound, pulled toward the centre (down to :data:`LOW_SHRINK` of it); a second source
     puts it elsewhere. Blocks whose peak is high, outside that range and 24 degrees from the
     main track vote for a straight path (:func:`_fit_path`), which is a source if it holds
-    :data:`LOW_MIN_SUPPORT` of the active blocks.
+    :data:`LOW_MIN_SUPPORT` of the active blocks, unless the low band's level rises and falls
+    with the rest's (:func:`_low_high_comodulation`): then it is the main sound's own low
+    end, read elsewhere because reverberation dominates it (a source far off, passing by).
     """
     from .analysis import BLOCK_STEPS as block
     from .analysis import _blocks
@@ -418,7 +421,7 @@ def _low_band_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceS
     vote = (active & loud & (height >= LOW_MIN_HEIGHT) & ((peak < near) | (peak > far))
             & (np.abs(peak - main_az) >= MIN_SEPARATION_DEG))
     need = max(3, LOW_MIN_SUPPORT * int(active.sum()))
-    if vote.sum() < need:
+    if vote.sum() < need or _low_high_comodulation(steps, active, n) > LOW_MAX_COMODULATION:
         return None
     block_s = steps.step_s * block
     count, path = _fit_path((np.nonzero(vote)[0] + 0.5) * block_s, peak[vote],
@@ -429,6 +432,19 @@ def _low_band_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceS
         return None
     return SourceSpec(path, mix_active.copy(), count / max(int(active.sum()), 1),
                       prior_sigma_deg=6.0, origin="low band")
+
+
+def _low_high_comodulation(steps, active: np.ndarray, n: int) -> float:
+    """Correlation over the active blocks of the low band's level (dB) with the 1-8 kHz
+    band's: near 1 when one sound makes both (a source passing by or coming closer changes
+    both together), lower when two sounds share the recording."""
+    from .analysis import _blocks
+    if steps.band_power is None or active.sum() < 4:
+        return -1.0
+    db = 10 * np.log10(_blocks(np.asarray(steps.band_power, float)[:n]) + 1e-20)[active]
+    if np.std(db[:, 0]) < 1e-6 or np.std(db[:, 1]) < 1e-6:
+        return -1.0
+    return float(np.corrcoef(db[:, 0], db[:, 1])[0, 1])
 
 
 def _fit_path(t: np.ndarray, az: np.ndarray, t_centre: float, t_out: np.ndarray, *,

@@ -314,3 +314,33 @@ def test_only_leftovers_are_dropped_for_being_quiet():
     # a histogram-only source 17 dB below the others is a leftover of their masks
     kept = _distinct([sep(-20, -20), sep(-37, 70)], [spec("mix"), spec("histogram")])
     assert len(kept) == 1 and kept[0].azimuth_deg[0] == -20
+
+
+def _low_band_steps(peak_deg, main_deg, low_db, high_db):
+    from types import SimpleNamespace
+    n = len(low_db)
+    az = np.arange(-90.0, 91.0, 2.0)
+    g = np.cos(np.deg2rad(az - peak_deg))[None, :] ** 8 * np.ones((n, 1))
+    power = 10 ** (np.maximum(low_db, high_db) / 10)
+    return SimpleNamespace(low_gcc=g, low_weight=np.ones(n), step_s=0.0464, power=power,
+                           band_power=10 ** (np.stack([low_db, high_db], axis=1) / 10))
+
+
+def test_a_low_band_path_away_from_the_main_sound_is_a_source_unless_it_moves_with_it():
+    from engine.cues.separation import SourceSpec, _low_band_source
+    n = 130
+    rng = np.random.default_rng(0)
+    main = SourceSpec(np.full(n, 40.0), np.ones(n, bool), 1.0, origin="mix")
+    swell = np.repeat(rng.normal(0, 3, n // 5), 5)
+    own = np.repeat(rng.normal(0, 3, n // 5), 5)
+    # a rumble at -40 degrees with its own level changes beside a sound at +40
+    found = _low_band_source(_low_band_steps(-40, 40, -30 + own, -20 + swell), main,
+                             np.ones(n, bool))
+    assert found is not None and found.origin == "low band"
+    assert np.median(found.step_az) == pytest.approx(-40, abs=2)
+    # the same low band, rising and falling with the rest: the main sound's own low end
+    assert _low_band_source(_low_band_steps(-40, 40, -30 + swell, -20 + swell), main,
+                            np.ones(n, bool)) is None
+    # a low band pulled toward the centre (room sound) is the main sound too
+    assert _low_band_source(_low_band_steps(15, 40, -30 + own, -20 + swell), main,
+                            np.ones(n, bool)) is None
