@@ -9,10 +9,13 @@ ambiguity above 700 Hz that defeats a plain phase-to-delay conversion. A histogr
 directions, weighted by bin level and coherence, shows one peak per source
 (:func:`bin_histograms`). :func:`find_sources` starts from the mix's tracked direction and
 looks for more in what the histograms hold away from it (or, in dry recordings, in steady
-GCC-PHAT peaks), and where these find nothing, in two-source fits of each block's interaural
-covariance (:mod:`engine.cues.pairfit`: two sounds that share every bin), keeping up to three;
-:func:`engine.cues.multisource.assign_masks` then gives each bin to the nearest source for
-per-source analysis (its own direction track, loudness and tag).
+GCC-PHAT peaks), keeping up to three. Where these find nothing it tries, in turn: two-source
+fits of each block's interaural covariance (:mod:`engine.cues.pairfit`: two sounds that
+share every bin); histogram tracks too sparse to count alone that those fits confirm; and a
+path of low-band (80-500 Hz) GCC-PHAT peaks away from the main source (a sound whose energy
+lies below what the other two look at). :func:`engine.cues.multisource.assign_masks` then
+gives each bin to the nearest source for per-source analysis (its own direction track,
+loudness and tag).
 """
 
 from __future__ import annotations
