@@ -175,8 +175,9 @@ class SourceSpec:
     prior_sigma_deg: float = 12.0
     # What found it: "mix" (the mix's own track), "histogram", "gcc" (a steady GCC-PHAT peak)
     # "pair" (the two-source covariance fit), "corroborated" (a histogram track the pair
-    # fits confirm) or "low band" (a path of the low-band GCC peaks). GCC peaks and pair fits are direct evidence of a second source; what
-    # the histograms alone find may be leftovers of the others' masks.
+    # fits confirm) or "low band" (a path of the low-band GCC peaks). All but "histogram"
+    # are evidence of a source on their own; what the histograms alone find may be
+    # leftovers of the others' masks.
     origin: str = "histogram"
 
 
@@ -419,8 +420,10 @@ def _low_band_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceS
     peak, height = az[np.argmax(gb, axis=1)], gb.max(axis=1)
     near = np.minimum(LOW_SHRINK * main_az, main_az) - LOW_MARGIN_DEG
     far = np.maximum(LOW_SHRINK * main_az, main_az) + LOW_MARGIN_DEG
+    if not active.any():
+        return None
     level = 10 * np.log10(_blocks(np.asarray(steps.power, float)[:n], mean=True) + 1e-20)
-    loud = level >= np.percentile(level[active], 90) - LOW_LEVEL_RANGE_DB if active.any() else active
+    loud = level >= np.percentile(level[active], 90) - LOW_LEVEL_RANGE_DB
     vote = (active & loud & (height >= LOW_MIN_HEIGHT) & ((peak < near) | (peak > far))
             & (np.abs(peak - main_az) >= MIN_SEPARATION_DEG))
     need = max(3, LOW_MIN_SUPPORT * int(active.sum()))
@@ -599,6 +602,8 @@ def _residual_candidates(counts, energies, gcc, az, specs, mix_active) -> list[_
     out = []
     for tr in _link_peaks(blk_share, az, blk_active):
         blocks = np.asarray(tr["blocks"])
+        if len(blocks) < 2:  # neither test can pass on one sighting (n_active >= 3)
+            continue
         k = (np.arange(n) + 0.5) / BLOCK_STEPS - 0.5
         step_az = np.interp(k, blocks, tr["az"])
         if any(np.median(np.abs(step_az - sp.step_az)) < MIN_SEPARATION_DEG for sp in specs):
