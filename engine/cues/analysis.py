@@ -86,11 +86,10 @@ def smooth_spectra(st: StepSpectra, steps: int) -> StepSpectra:
     """Centred moving average of the step spectra over ``steps`` steps."""
     if steps <= 1 or st.p_l.shape[0] < 2:
         return st
-    # Sums run in double precision (running sums can leave tiny negative powers next to
-    # loud steps; they are clipped); the averages go on in single precision, as they came.
+    # ndimage filters run their sums in double precision whatever the array's type; running
+    # sums can still leave tiny negative powers next to loud steps, which are clipped.
     def f(a):
-        return uniform_filter1d(a.astype(np.float64), steps, axis=0,
-                                mode="nearest").astype(np.float32)
+        return uniform_filter1d(np.asarray(a, np.float32), steps, axis=0, mode="nearest")
     s_lr = np.empty(st.s_lr.shape, np.complex64)
     s_lr.real, s_lr.imag = f(st.s_lr.real), f(st.s_lr.imag)
     return StepSpectra(s_lr, np.maximum(f(st.p_l), 0.0), np.maximum(f(st.p_r), 0.0))
