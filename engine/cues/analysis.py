@@ -2,7 +2,9 @@
 
 Audio is analysed in chunks of :data:`CHUNK_S` seconds with :data:`MARGIN_S` of context on
 each side (so smoothing and tracking near chunk edges see what they would see in one piece);
-only compact per-step and per-block summaries are kept, so hours of audio fit in memory:
+only compact per-step and per-block summaries are kept, so hours of audio fit in memory
+(recordings of a few minutes also keep their step spectra, :data:`SPECTRA_CACHE_BYTES`, so
+the per-source second pass need not compute them again):
 
 - per step (46 ms): the tracked azimuth of the dominant source, its spread and confidence,
   power, coherence, high-frequency balance, centroid, ITD and mean ILD;
@@ -34,6 +36,9 @@ from .tracking import track_azimuth
 
 CHUNK_S = 30.0
 MARGIN_S = 3.0
+# Recordings whose per-chunk step spectra fit in this much memory keep them for the
+# per-source second pass (about 10 minutes at 44.1 kHz); longer ones compute them again.
+SPECTRA_CACHE_BYTES = 256 * 2 ** 20
 SMOOTH_STEPS = 7  # cross-spectra averaged over ~0.3 s: reverberation and noise average out
 BLOCK_STEPS = 5
 LOW_BAND_HZ = (80.0, 500.0)
@@ -69,6 +74,10 @@ class StepCues:
     # and its bin weight ``(S,)``: where a source with little energy above it is heard.
     low_gcc: np.ndarray | None = None
     low_weight: np.ndarray | None = None
+    # Per chunk of :func:`chunk_spans`: the raw and 3-step smoothed step spectra and the
+    # step power spectrum, when the recording is short enough to keep them
+    # (SPECTRA_CACHE_BYTES) for the second pass; ``None`` otherwise or once it is done.
+    chunk_spectra: list | None = field(default=None, repr=False)
     # Per step: power below LOW_BAND_HZ[1] and in 1-8 kHz ``(S, 2)``: whether the low band
     # rises and falls with the rest (one source) or on its own.
     band_power: np.ndarray | None = None
@@ -125,6 +134,10 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
     low_bins = (grid.freqs >= LOW_BAND_HZ[0]) & (grid.freqs <= LOW_BAND_HZ[1])
     high_bins = (grid.freqs >= 1000.0) & (grid.freqs <= 8000.0)
     spans = chunk_spans(n, sample_rate, grid)
+    # raw (complex64 + 2 float32), smoothed (the same) and power (float32) per step and bin
+    keep = (sum(r1 - r0 for r0, _, _, r1 in spans) // step_len + len(spans)) * \
+        len(grid.freqs) * 36 <= SPECTRA_CACHE_BYTES
+    kept: list | None = [] if keep else None
     for ci, (r0, c0, c1, r1) in enumerate(spans):
         if token is not None:
             token.raise_if_cancelled()
@@ -138,6 +151,9 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         track = track_azimuth(ss.loglik[:, ::2], ss.confidence * active,
                               cal.azimuth_deg[::2], step_s=grid.step_s)
         pspec = spectral.step_power_spectrum(spec)
+        sm3 = smooth_spectra(raw, 3)
+        if kept is not None:
+            kept.append((raw, sm3, pspec))
         a, b = (c0 - r0) // step_len, (c1 - r0 + step_len - 1) // step_len
         b = min(b, len(ss.power))
         w = ss.band_weight[a:b]
@@ -150,7 +166,6 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         parts["cent"].append(spectral.centroid_hz(pspec[a:b], grid))
         parts["itd"].append(ss.itd_s[a:b])
         parts["ild"].append(np.sum(ss.ild_db[a:b] * w, axis=1) / (w.sum(axis=1) + 1e-9))
-        sm3 = smooth_spectra(raw, 3)
         counts, energies = bin_histograms(sm3, grid, model, ild_gain=ss.ild_gain)
         low, low_w = steered_gcc(sm3, sm3.msc, grid, cal.itd_band_s(0), band_hz=LOW_BAND_HZ,
                                  return_weight=True)
@@ -182,6 +197,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
                     float(np.median(gains)) if gains else 1.0,
                     pair_cov=cat["pcov"],
                     low_gcc=cat["low_gcc"], low_weight=cat["low_w"], band_power=cat["bands"],
+                    chunk_spectra=kept,
                     pair_freqs=grid.freqs[model.sel][::BIN_STRIDE])
 
 

@@ -101,6 +101,7 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
         if len(per_source) > 1:
             notes.append(f"Heard {len(per_source)} sources at once; each is tracked on its own "
                          "time-frequency mask.")
+    steps.chunk_spectra = None  # kept for the second pass only
     if token is not None:
         token.raise_if_cancelled()
     mix_tags: list[Tag] = []

@@ -76,14 +76,19 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
     for ci, (r0, c0, c1, r1) in enumerate(spans):
         if token is not None:
             token.raise_if_cancelled()
-        spec = stft(stereo[:, r0:r1], grid)
-        raw = step_spectra(spec)
+        if mix.chunk_spectra is not None:
+            raw, sm3, pspec = mix.chunk_spectra[ci]
+        else:
+            spec = stft(stereo[:, r0:r1], grid)
+            raw = step_spectra(spec)
+            sm3 = smooth_spectra(raw, 3)
+            pspec = spectral.step_power_spectrum(spec)
         s0 = r0 // step_len
         s_here = raw.p_l.shape[0]
         az_here = coarse[:, np.clip(np.arange(s0, s0 + s_here), 0, n_steps - 1)]
-        masks = assign_masks(smooth_spectra(raw, 3), model, az_here, ild_gain=mix.ild_gain)
-        pspec = spectral.step_power_spectrum(spec)
+        masks = assign_masks(sm3, model, az_here, ild_gain=mix.ild_gain)
         a, b = (c0 - r0) // step_len, min((c1 - r0 + step_len - 1) // step_len, s_here)
+        per, lls, weights = [], [], []
         for p in range(len(specs)):
             st = smooth_spectra(_masked(raw, masks[p]), SMOOTH_STEPS)
             ss = spatial_steps(st, grid, cal)
@@ -91,12 +96,17 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
                             / specs[p].prior_sigma_deg) ** 2
             power = spectral.power_to_ms(pspec * masks[p], grid)
             active = (power > 1e-3 * np.percentile(power, 95)).astype(float)
-            track = track_azimuth((ss.loglik + prior)[:, ::2], ss.confidence * active,
-                                  cal.azimuth_deg[::2], step_s=grid.step_s)
+            per.append((ss, power))
+            lls.append((ss.loglik + prior)[:, ::2])
+            weights.append(ss.confidence * active)
+        # all sources' tracks in one pass over the steps
+        track = track_azimuth(np.stack(lls), np.stack(weights), cal.azimuth_deg[::2],
+                              step_s=grid.step_s)
+        for p, (ss, power) in enumerate(per):
             w = ss.band_weight[a:b]
             d = parts[p]
-            d["az"].append(track.azimuth_deg[a:b])
-            d["spread"].append(track.spread_deg[a:b])
+            d["az"].append(track.azimuth_deg[p, a:b])
+            d["spread"].append(track.spread_deg[p, a:b])
             d["conf"].append(ss.confidence[a:b])
             d["power"].append(power[a:b])
             d["coh"].append(ss.coherence[a:b])

@@ -45,9 +45,10 @@ def track_azimuth(loglik: np.ndarray, weight: np.ndarray, azimuth_grid: np.ndarr
 
     Parameters
     ----------
-    loglik : np.ndarray [shape=(S, A)]
-        Log-likelihood per step over ``azimuth_grid`` (any offset per row).
-    weight : np.ndarray [shape=(S,)]
+    loglik : np.ndarray [shape=(S, A) or (P, S, A)]
+        Log-likelihood per step over ``azimuth_grid`` (any offset per row); with a leading
+        axis, ``P`` independent tracks smoothed together (one pass over the steps).
+    weight : np.ndarray [shape=(S,) or (P, S)]
         Evidence weight per step in [0, 1] (confidence x activity); 0 = no information.
     azimuth_grid : np.ndarray [shape=(A,)]
         Evenly spaced azimuths (degrees).
@@ -55,28 +56,40 @@ def track_azimuth(loglik: np.ndarray, weight: np.ndarray, azimuth_grid: np.ndarr
         Seconds between steps (sets how far the source may move per step).
     prior : np.ndarray [shape=(A,)], optional
         Initial state distribution; uniform when omitted.
+
+    Returns
+    -------
+    AzimuthTrack whose arrays have the leading ``P`` axis when ``loglik`` had one.
     """
-    s_count, a_count = loglik.shape
+    batched = loglik.ndim == 3
+    ll = loglik if batched else loglik[None]
+    w = np.clip(np.asarray(weight, dtype=float), 0.0, 1.0)
+    w = (w if batched else w[None])[:, :, None] * EVIDENCE_SCALE
+    p_count, s_count, a_count = ll.shape
     grid_step = float(azimuth_grid[1] - azimuth_grid[0])
     trans = _transition(a_count, step_s, grid_step, max_speed_deg_s, jump_prob)
-    w = np.clip(np.asarray(weight, dtype=float), 0.0, 1.0)[:, None] * EVIDENCE_SCALE
-    ll = loglik - loglik.max(axis=1, keepdims=True)
-    emis = np.exp(w * ll)
-    alpha = np.empty((s_count, a_count))
-    p = np.full(a_count, 1.0 / a_count) if prior is None else prior / prior.sum()
+    emis = np.exp(w * (ll - ll.max(axis=2, keepdims=True)))
+    alpha = np.empty((s_count, p_count, a_count))
+    p = np.full((p_count, a_count), 1.0 / a_count) if prior is None else \
+        np.tile(prior / prior.sum(), (p_count, 1))
     for s in range(s_count):
-        p = (p @ trans if s else p) * emis[s]
-        p /= p.sum()
+        p = (p @ trans if s else p) * emis[:, s]
+        p /= p.sum(axis=1, keepdims=True)
         alpha[s] = p
     post = np.empty_like(alpha)
-    b = np.ones(a_count)
+    b = np.ones((p_count, a_count))
     post[-1] = alpha[-1]
     for s in range(s_count - 2, -1, -1):
-        b = trans @ (emis[s + 1] * b)  # beta_s = T (emis_{s+1} * beta_{s+1})
-        b /= b.max()
+        b = (emis[:, s + 1] * b) @ trans.T  # beta_s = T (emis_{s+1} * beta_{s+1})
+        b /= b.max(axis=1, keepdims=True)
         g = alpha[s] * b
-        post[s] = g / g.sum()
-    return AzimuthTrack(*_summarise(post, azimuth_grid), posterior=post)
+        post[s] = g / g.sum(axis=1, keepdims=True)
+    post = post.transpose(1, 0, 2)  # (P, S, A)
+    tracks = [AzimuthTrack(*_summarise(q, azimuth_grid), posterior=q) for q in post]
+    if not batched:
+        return tracks[0]
+    return AzimuthTrack(np.stack([t.azimuth_deg for t in tracks]),
+                        np.stack([t.spread_deg for t in tracks]), post)
 
 
 _TRANS_CACHE: dict = {}

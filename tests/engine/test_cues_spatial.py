@@ -344,3 +344,29 @@ def test_a_low_band_path_away_from_the_main_sound_is_a_source_unless_it_moves_wi
     # a low band pulled toward the centre (room sound) is the main sound too
     assert _low_band_source(_low_band_steps(15, 40, -30 + own, -20 + swell), main,
                             np.ones(n, bool)) is None
+
+
+def test_tracks_smoothed_together_equal_tracks_smoothed_alone():
+    grid = np.arange(-90.0, 91.0, 2.0)
+    rng = np.random.default_rng(1)
+    truths = [np.linspace(-40, 40, 120), np.full(120, 25.0)]
+    lls = np.stack([-0.5 * ((grid[None, :] - (t + rng.normal(0, 8, t.size))[:, None]) / 8.0) ** 2
+                    for t in truths])
+    weights = rng.uniform(0.2, 1.0, (2, 120))
+    together = track_azimuth(lls, weights, grid, step_s=0.05)
+    for p in range(2):
+        alone = track_azimuth(lls[p], weights[p], grid, step_s=0.05)
+        assert np.allclose(together.azimuth_deg[p], alone.azimuth_deg, atol=1e-9)
+        assert np.allclose(together.spread_deg[p], alone.spread_deg, atol=1e-9)
+
+
+def test_second_pass_from_kept_spectra_equals_recomputed(monkeypatch):
+    y = (render_binaural(source(4.0, seed=21), SR, azimuth_deg=-40, distance_m=2.0)
+         + render_binaural(0.8 * source(4.0, seed=22), SR, azimuth_deg=45, distance_m=2.0))
+    kept = cues_for(y)
+    monkeypatch.setattr(analysis, "SPECTRA_CACHE_BYTES", 0)
+    again = cues_for(y)
+    assert len(kept.sources) == len(again.sources) == 2
+    for a, b in zip(kept.sources, again.sources):
+        assert np.allclose(a.azimuth_deg, b.azimuth_deg, atol=1e-6)
+        assert np.allclose(a.loudness_db, b.loudness_db, atol=1e-6)
