@@ -229,3 +229,110 @@ def test_a_reply_that_piles_everything_on_one_source_loses_nothing():
     out = plan(text)
     check_sources_where_heard(out)
     assert len(measured(out, 1)) == 3  # the three dogs move as one group
+
+
+# -- what the mutation run of guard.py found untested (docs/testing.md) ---------------------
+
+def test_far_outside_the_range_is_the_edge_on_the_left_too():
+    x = confident_x(track(1, -200), 0.6)
+    np.testing.assert_allclose(x, 0.0)
+
+
+def test_frames_without_a_binding_direction_do_not_stop_the_correction():
+    t = track(1, -45)
+    t.confidence[:3] = 0.1  # the first frames are unclear; the rest are clear
+    out, notes = apply_spatial_guard(layout(obj(1, 0.8, source=1)), cues(t))
+    x = centres(out.objects[0])
+    np.testing.assert_allclose(x[:3], 0.8)
+    np.testing.assert_allclose(x[3:], x_law(-45) + TOLERANCE)
+    assert "moved 'dog' in 13 of 16 frames" in notes[0]
+
+
+def test_a_source_with_no_object_does_not_stop_the_others_being_guarded():
+    c = cues(track(1, 60, label="bird"), track(2, -45))
+    out, _ = apply_spatial_guard(layout(obj(1, 0.8, source=2)), c)  # S1 has no object
+    assert within_tolerance_of(out.objects[0], -45)
+
+
+def test_notes_name_every_label_of_a_group_and_how_it_moved():
+    c = cues(track(1, 45, label="crowd"))
+    group = [obj(1, 0.1, source=1, label="person"), obj(2, 0.2, source=1, label="child")]
+    _, notes = apply_spatial_guard(layout(*group), c)
+    assert notes == ["moved 'child', 'person' in 16 of 16 frames to where S1 was heard "
+                     "(azimuth +45 deg)"]
+    c = cues(track(1, (70, -70), label="car", motion="right_to_left"))
+    _, notes = apply_spatial_guard(layout(obj(1, 0.5, source=1, label="car",
+                                              motion="right_to_left")), c)
+    assert notes[0].endswith("frames along the path S1 was heard on")
+
+
+def test_one_source_links_one_unclaimed_object_and_every_object_is_checked():
+    c = cues(track(1, -45))
+    first = obj(1, 0.8, source=None)
+    second = obj(2, 0.9, source=None)           # also "dog": S1 is taken by now
+    third = obj(3, 0.7, source=42, label="owl")  # an unknown id after the link
+    out, notes = apply_spatial_guard(layout(first, second, third), c)
+    assert [o.extra["source_id"] for o in out.objects] == [1, None, None]
+    assert notes.count("took 'dog' to be source S1") == 1
+    assert within_tolerance_of(out.objects[0], -45)
+    np.testing.assert_allclose(centres(out.objects[1]), 0.9)
+
+
+def test_shifting_left_never_leaves_the_frame():
+    out, _ = apply_spatial_guard(layout(obj(1, 0.9, source=1, w=0.4)), cues(track(1, -90)))
+    b = out.objects[0].boxes[0]
+    assert b[0] == pytest.approx(0.0) and b[2] - b[0] == pytest.approx(0.4)
+
+
+def test_heard_for_exactly_the_minimum_share_is_put_back():
+    n = 10
+    active = np.zeros(n, bool)
+    active[:3] = True  # 30 % of the clip
+    c = cues(track(1, -45, n=n), track(2, 60, n=n, active=active, label="bird"))
+    lay = Layout(duration_s=10.0, num_frames=n, fps=1.0, caption="c", background="b",
+                 objects=[LayoutObject(1, "dog", "a dog", "static", 0.5,
+                                       [(0.1, 0.6, 0.3, 0.8)] * n, extra={"source_id": 1})])
+    out, _ = apply_spatial_guard(lay, c, fallback=lambda: plan_layout_from_cues(c))
+    assert [o.extra.get("source_id") for o in out.objects] == [1, 2]
+
+
+def test_confidence_exactly_at_the_threshold_is_put_back():
+    c = cues(track(1, -45, n=4), track(2, 60, n=4, conf=0.6, label="bird"))
+    lay = Layout(duration_s=2.0, num_frames=4, fps=2.0, caption="c", background="b",
+                 objects=[LayoutObject(1, "dog", "a dog", "static", 0.5,
+                                       [(0.1, 0.6, 0.3, 0.8)] * 4, extra={"source_id": 1})])
+    out, _ = apply_spatial_guard(lay, c, fallback=lambda: plan_layout_from_cues(c))
+    assert [o.extra.get("source_id") for o in out.objects] == [1, 2]
+
+
+def test_an_empty_reply_gets_every_clear_source_back_numbered_from_one():
+    c = dog_and_car()
+    out, notes = apply_spatial_guard(layout(), c, fallback=lambda: plan_layout_from_cues(c))
+    assert [(o.id, o.label, o.extra["source_id"]) for o in out.objects] == [
+        (1, "dog", 1), (2, "car", 2)]
+    assert notes[-1] == ("put back 'car' (S2): the reply left out a clearly located source")
+
+
+def test_the_fallback_layout_is_not_changed():
+    c = dog_and_car()
+    rule_based = plan_layout_from_cues(c)
+    before = rule_based.to_dict()
+    apply_spatial_guard(layout(obj(2, 0.25, source=1)), c, fallback=lambda: rule_based)
+    assert rule_based.to_dict() == before
+
+
+def test_a_source_the_fallback_lacks_does_not_stop_the_others():
+    c = dog_and_car()
+    rule_based = plan_layout_from_cues(c)
+    rule_based.objects = [o for o in rule_based.objects if o.id == 2]  # no dog in it
+    out, _ = apply_spatial_guard(layout(), c, fallback=lambda: rule_based)
+    assert [o.extra["source_id"] for o in out.objects] == [2]
+
+
+def test_every_source_that_does_not_fit_is_named():
+    c = cues(track(1, -45), track(2, 0, label="cat"), track(3, 45, label="bird"))
+    full = [obj(i + 1, 0.5, source=None, label="tree") for i in range(MAX_OBJECTS)]
+    _, notes = apply_spatial_guard(layout(*full), c, fallback=lambda: plan_layout_from_cues(c))
+    assert [n for n in notes if n.startswith("could not put back")] == [
+        f"could not put back S{k}: the layout already has {MAX_OBJECTS} objects"
+        for k in (1, 2, 3)]
