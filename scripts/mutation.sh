@@ -33,11 +33,9 @@ MODULES=(
   "panning|engine/spatialize/panning.py||tests/engine/spatialize/test_panning.py tests/engine/spatialize/test_panning_law.py"
 )
 # The azimuth-to-x law's own home, where the checkout has it (engine/layout, hearing-cues).
-for home in engine/layout/azimuth.py engine/layout/coords.py; do
-  if [ -f "$home" ]; then
-    MODULES+=("x_law|$home||tests/engine/planning/test_heuristic.py tests/engine/planning/test_guard_ids.py tests/engine/test_layout_x_law.py")
-  fi
-done
+if [ -f engine/layout/screen.py ]; then
+  MODULES+=("x_law|engine/layout/screen.py||tests/engine/test_layout_x_law.py tests/engine/planning/test_heuristic.py")
+fi
 
 wanted=("$@")
 selected() { [ ${#wanted[@]} -eq 0 ] && return 0; local w; for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
