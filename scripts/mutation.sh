@@ -7,9 +7,9 @@
 #
 # Each module runs in its own scratch copy of the checkout (~/.cache/spa2v/mutation/NAME, or
 # $MUTATION_DIR/NAME) against only the tests that cover it, so a run fits two shared cores
-# (a few minutes per module) and nothing is written into the checkout. mutmut keeps its
-# results there: a second run retests only functions that changed. Per module it prints the
-# score and writes the surviving mutants' diffs to NAME-survivors.txt in that folder.
+# (a few minutes per module) and nothing is written into the checkout. Each run starts afresh
+# (mutmut would keep a survivor's verdict when only the tests changed). Per module it prints
+# the score and writes the surviving mutants' diffs to NAME-survivors.txt in that folder.
 # Score = (killed + timeout) / (killed + timeout + survived + no tests). Not run in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,10 +45,10 @@ for row in "${MODULES[@]}"; do
   IFS='|' read -r name file filter tests <<<"$row"
   selected "$name" || continue
   work="$BASE/$name"
+  # A fresh run each time: mutmut keeps a survivor's verdict when only the tests changed.
+  rm -rf "$work"
   mkdir -p "$work"
   # The checkout as it is now (tracked and new files), minus what git ignores.
-  find "$work" -mindepth 1 -maxdepth 1 ! -name mutants ! -name run.log ! -name '*-survivors.txt' \
-    -exec rm -rf {} +
   git ls-files -co --exclude-standard -z | xargs -0 ls -d 2>/dev/null | tr '\n' '\0' \
     | tar --null -T - -cf - | tar -xf - -C "$work"
   existing=()

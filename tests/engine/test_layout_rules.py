@@ -56,83 +56,88 @@ def many_objects(k: int) -> dict:
 # (what the rule is, the layout that breaks it, the field the message names, the words)
 BROKEN = [
     ("top level is an object", [], None, "top level must be a JSON object"),
-    ("schema is known", with_("schema", "spa2v.vsl/2"), "schema", "must be"),
-    ("schema present", with_("schema", DELETE), "schema", "must be"),
+    ("schema is known", with_("schema", "spa2v.vsl/2"), "schema",
+     "must be 'spa2v.vsl/1', got 'spa2v.vsl/2'"),
+    ("schema present", with_("schema", DELETE), "schema", "must be 'spa2v.vsl/1', got None"),
     ("duration present", with_("duration_s", DELETE), "duration_s", "is missing"),
     ("duration a number", with_("duration_s", "2"), "duration_s", "must be a number"),
     ("duration not a bool", with_("duration_s", True), "duration_s", "must be a number"),
-    ("duration finite", with_("duration_s", float("inf")), "duration_s", "between"),
-    ("duration not NaN", with_("duration_s", float("nan")), "duration_s", "between"),
-    ("duration positive", with_("duration_s", 0.0), "duration_s", "between"),
-    ("duration at most a day", with_("duration_s", 24 * 3600 + 1.0), "duration_s", "between"),
+    ("duration finite", with_("duration_s", float("inf")), "duration_s", "must be between"),
+    ("duration not NaN", with_("duration_s", float("nan")), "duration_s", "must be between"),
+    ("duration positive", with_("duration_s", 0.0), "duration_s", "must be between"),
+    ("duration at most a day", with_("duration_s", 24 * 3600 + 1.0), "duration_s", "must be between"),
     ("frames present", with_("num_frames", DELETE), "num_frames", "is missing"),
-    ("frames whole", with_("num_frames", 3.5), "num_frames", "whole number"),
-    ("frames at least 1", with_("num_frames", 0), "num_frames", "between"),
-    ("frames at most MAX_FRAMES", with_("num_frames", MAX_FRAMES + 1), "num_frames", "between"),
+    ("frames whole", with_("num_frames", 3.5), "num_frames", "must be a whole number, got 3.5"),
+    ("frames at least 1", with_("num_frames", 0), "num_frames", "must be between"),
+    ("frames at most MAX_FRAMES", with_("num_frames", MAX_FRAMES + 1), "num_frames", "must be between"),
     ("fps present", with_("fps", DELETE), "fps", "is missing"),
-    ("fps positive", with_("fps", 0.0), "fps", "between"),
-    ("fps at most 240", with_("fps", 240.5), "fps", "between"),
+    ("fps positive", with_("fps", 0.0), "fps", "must be between"),
+    ("fps at most 240", with_("fps", 240.5), "fps", "must be between"),
     ("fps agrees with frames/duration", with_("fps", 3.5), "fps", "disagrees"),
+    ("fps within one frame", with_("fps", 2.75), "fps", "disagrees with num_frames"),
     ("width a number", with_("width", "512"), "width", "must be a number"),
-    ("width whole", with_("width", 512.5), "width", "whole number"),
-    ("width at least 64", with_("width", 63), "width", "between"),
-    ("width at most 4096", with_("width", 4097), "width", "between"),
-    ("width not huge", with_("width", 10 ** 9), "width", "between"),
-    ("height at least 64", with_("height", 63), "height", "between"),
-    ("height at most 4096", with_("height", 4097), "height", "between"),
+    ("width whole", with_("width", 512.5), "width", "must be a whole number"),
+    ("height whole", with_("height", 480.5), "height", "must be a whole number"),
+    ("width at least 64", with_("width", 63), "width", "must be between"),
+    ("width at most 4096", with_("width", 4097), "width", "must be between"),
+    ("width not huge", with_("width", 10 ** 9), "width", "must be between"),
+    ("height at least 64", with_("height", 63), "height", "must be between"),
+    ("height at most 4096", with_("height", 4097), "height", "must be between"),
     ("planner an object", with_("planner", "llama"), "planner", "must be an object"),
-    ("planner name text", with_("planner.name", 3), "planner.name", "must be text"),
+    ("planner name text", with_("planner.name", 3), "planner.name", "must be text, got int"),
     ("planner model text or null", with_("planner.model", 7), "planner.model", "must be text"),
     ("objects present", with_("objects", DELETE), "objects", "must be a list"),
     ("objects a list", with_("objects", {"0": {}}), "objects", "must be a list"),
-    ("at most MAX_OBJECTS", many_objects(MAX_OBJECTS + 1), "objects", "at most"),
+    ("at most MAX_OBJECTS", many_objects(MAX_OBJECTS + 1), "objects",
+     f"has {MAX_OBJECTS + 1} entries; at most {MAX_OBJECTS} are allowed"),
     ("object is an object", with_("objects.0", "car"), "objects[0]", "must be an object"),
     ("id present", with_("objects.0.id", DELETE), "objects[0].id", "is missing"),
-    ("id whole", with_("objects.0.id", 1.5), "objects[0].id", "whole number"),
-    ("id not negative", with_("objects.0.id", -1), "objects[0].id", "between"),
-    ("id at most a million", with_("objects.0.id", 1_000_001), "objects[0].id", "between"),
+    ("id whole", with_("objects.0.id", 1.5), "objects[0].id", "must be a whole number"),
+    ("id not negative", with_("objects.0.id", -1), "objects[0].id", "must be between"),
+    ("id at most a million", with_("objects.0.id", 1_000_001), "objects[0].id", "must be between"),
     ("ids unique", {**valid(), "objects": [valid()["objects"][0]] * 2}, "objects[1].id",
      "repeats id 1"),
-    ("motion known", with_("objects.0.motion", "sideways"), "objects[0].motion", "one of"),
-    ("motion present", with_("objects.0.motion", DELETE), "objects[0].motion", "one of"),
+    ("motion known", with_("objects.0.motion", "sideways"), "objects[0].motion",
+     "must be one of static, left_to_right, right_to_left, approaching, receding; got 'sideways'"),
+    ("motion present", with_("objects.0.motion", DELETE), "objects[0].motion", "must be one of"),
     ("boxes a list", with_("objects.0.boxes", None), "objects[0].boxes", "must be a list"),
     ("one box per frame", with_("objects.0.boxes", [None] * (N + 1)), "objects[0].boxes",
-     "num_frames is 4"),
+     "has 5 entries but num_frames is 4"),
     ("label present", with_("objects.0.label", DELETE), "objects[0].label", "is missing"),
     ("label text", with_("objects.0.label", 5), "objects[0].label", "must be text"),
     ("label not blank", with_("objects.0.label", "  "), "objects[0].label", "must not be empty"),
     ("label no control characters", with_("objects.0.label", "car\n"), "objects[0].label",
-     "control characters"),
+     "contains control characters"),
     ("label at most MAX_TEXT", with_("objects.0.label", "c" * (MAX_TEXT + 1)),
-     "objects[0].label", "longer than"),
+     "objects[0].label", f"is longer than {MAX_TEXT} characters"),
     ("prompt not blank", with_("objects.0.prompt", ""), "objects[0].prompt", "must not be empty"),
     ("confidence present", with_("objects.0.confidence", DELETE), "objects[0].confidence",
      "is missing"),
     ("confidence at most 1", with_("objects.0.confidence", 1.01), "objects[0].confidence",
-     "between"),
+     "must be between"),
     ("confidence not negative", with_("objects.0.confidence", -0.01), "objects[0].confidence",
-     "between"),
-    ("box has 4 values", with_(BOX, [0.1, 0.2, 0.4]), "objects[0].boxes[0]", "[x0, y0, x1, y1]"),
-    ("box is a list", with_(BOX, "0.1 0.2 0.4 0.6"), "objects[0].boxes[0]", "[x0, y0, x1, y1]"),
+     "must be between"),
+    ("box has 4 values", with_(BOX, [0.1, 0.2, 0.4]), "objects[0].boxes[0]", "must be [x0, y0, x1, y1] or null"),
+    ("box is a list", with_(BOX, "0.1 0.2 0.4 0.6"), "objects[0].boxes[0]", "must be [x0, y0, x1, y1] or null"),
     ("box values numbers", with_(BOX, [0.1, "0.2", 0.4, 0.6]), "objects[0].boxes[0]",
-     "4 numbers"),
+     "must hold 4 numbers"),
     ("box values not bools", with_(BOX, [0.1, 0.2, True, 0.6]), "objects[0].boxes[0]",
-     "4 numbers"),
+     "must hold 4 numbers"),
     ("box values finite", with_(BOX, [0.1, 0.2, float("nan"), 0.6]), "objects[0].boxes[0]",
-     "4 numbers"),
+     "must hold 4 numbers"),
     ("box inside the frame (high)", with_(BOX, [0.1, 0.2, 1.01, 0.6]), "objects[0].boxes[0]",
-     "[0, 1]"),
+     "coordinates must lie in [0, 1]"),
     ("box inside the frame (low)", with_(BOX, [-0.01, 0.2, 0.4, 0.6]), "objects[0].boxes[0]",
-     "[0, 1]"),
-    ("x0 < x1", with_(BOX, [0.4, 0.2, 0.1, 0.6]), "objects[0].boxes[0]", "x0 < x1"),
-    ("x0 != x1", with_(BOX, [0.4, 0.2, 0.4, 0.6]), "objects[0].boxes[0]", "x0 < x1"),
-    ("y0 < y1", with_(BOX, [0.1, 0.6, 0.4, 0.2]), "objects[0].boxes[0]", "y0 < y1"),
-    ("y0 != y1", with_(BOX, [0.1, 0.6, 0.4, 0.6]), "objects[0].boxes[0]", "y0 < y1"),
+     "coordinates must lie in [0, 1]"),
+    ("x0 < x1", with_(BOX, [0.4, 0.2, 0.1, 0.6]), "objects[0].boxes[0]", "needs x0 < x1 and y0 < y1"),
+    ("x0 != x1", with_(BOX, [0.4, 0.2, 0.4, 0.6]), "objects[0].boxes[0]", "needs x0 < x1 and y0 < y1"),
+    ("y0 < y1", with_(BOX, [0.1, 0.6, 0.4, 0.2]), "objects[0].boxes[0]", "needs x0 < x1 and y0 < y1"),
+    ("y0 != y1", with_(BOX, [0.1, 0.6, 0.4, 0.6]), "objects[0].boxes[0]", "needs x0 < x1 and y0 < y1"),
     ("caption present", with_("caption", DELETE), "caption", "is missing"),
     ("caption text", with_("caption", ["A", "car"]), "caption", "must be text"),
     ("background present", with_("background", DELETE), "background", "is missing"),
     ("background no control characters", with_("background", "a\x07street"), "background",
-     "control characters"),
+     "contains control characters"),
     ("negative prompt text", with_("negative_prompt", 0), "negative_prompt", "must be text"),
 ]
 
@@ -143,9 +148,10 @@ def test_each_rule_refuses_its_own_failing_example(rule, data, field, words):
         Layout.from_dict(data)
     message = str(err.value)
     assert message.startswith("Invalid layout")
-    if field is not None:
-        assert f"field '{field}'" in message
-    assert words in message
+    if field is None:
+        assert words in message
+    else:  # "Invalid layout: field 'fps' <the problem>."
+        assert f"field '{field}' {words}" in message
 
 
 # The nearest values that still pass: a limit moved inwards fails these.
@@ -184,6 +190,8 @@ ACCEPTED = [
     ("negative prompt absent", with_("negative_prompt", DELETE)),
     ("box over the whole frame", with_(BOX, [0, 0, 1, 1])),
     ("box a rounding error outside", with_(BOX, [-1e-7, 0.2, 1 + 1e-7, 0.6])),
+    ("box at the rounding limit", with_(BOX, [-1e-6, 0.2, 1 + 1e-6, 0.6])),
+    ("planner without a model", with_("planner.model", DELETE)),
 ]
 
 
@@ -257,3 +265,32 @@ def test_file_problems_name_the_file(tmp_path):
     with pytest.raises(LayoutError) as err:
         load_layout(broken)
     assert str(err.value).startswith(f"{broken}: Invalid layout: field 'fps'")
+
+
+def test_a_planner_without_a_name_is_unknown_and_written_back_whole():
+    d = valid()
+    d["planner"] = {"model": "m.gguf"}
+    layout = Layout.from_dict(d)
+    assert (layout.planner.name, layout.planner.model) == ("unknown", "m.gguf")
+    assert layout.to_dict()["planner"] == {"name": "unknown", "model": "m.gguf"}
+
+
+def test_the_helpers_on_a_parsed_layout():
+    layout = Layout.from_dict(valid())
+    obj = layout.object(1)
+    assert obj.visible_frames() == [0, 1, 3]
+    assert obj.x_centres() == [pytest.approx(0.25), pytest.approx(0.35), None,
+                               pytest.approx(0.45)]
+    assert [layout.frame_time(i) for i in range(N)] == [0.0, 0.5, 1.0, 1.5]
+    with pytest.raises(KeyError):
+        layout.object(2)
+
+
+def test_json_text_keeps_words_and_refuses_nan():
+    layout = Layout.from_dict(with_("caption", "Une voiture passe, café au coin."))
+    text = layout.to_json()
+    assert "café" in text and text.startswith('{\n  "')  # UTF-8 words, two-space indent
+    assert json.loads(text) == layout.to_dict()
+    layout.objects[0].confidence = float("nan")
+    with pytest.raises(ValueError):
+        layout.to_json()
