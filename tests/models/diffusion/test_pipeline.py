@@ -78,7 +78,7 @@ def test_layout_size_above_native_renders_small_and_scales_up(make_renderer):
     renderer = make_renderer(native_size=SIZE)
     spy = UNetInputs(renderer)
     layout = make_layout(2, size=2 * SIZE)
-    frames, _ = render(renderer, layout, width=None, height=None)
+    frames, _ = render(renderer, layout, width=None, height=None, steps=1)
     spy.close()
     # The model ran at the native size (latent = pixels / the VAE's factor 2) ...
     assert spy.shapes and {s[-2:] for s in spy.shapes} == {(SIZE // 2, SIZE // 2)}
@@ -92,7 +92,8 @@ def test_layout_size_above_native_renders_small_and_scales_up(make_renderer):
 def test_a_layout_at_or_below_native_size_renders_at_its_own_size(make_renderer):
     renderer = make_renderer(native_size=4 * SIZE)
     spy = UNetInputs(renderer)
-    frames, _ = render(renderer, make_layout(2, size=2 * SIZE), width=None, height=None)
+    frames, _ = render(renderer, make_layout(2, size=2 * SIZE), width=None, height=None,
+                       steps=1)
     spy.close()
     assert {s[-2:] for s in spy.shapes} == {(SIZE, SIZE)}
     assert frames[0].image.shape == (2 * SIZE, 2 * SIZE, 3)
@@ -102,7 +103,7 @@ def test_an_explicit_size_is_not_scaled_down(make_renderer):
     renderer = make_renderer(native_size=SIZE)
     spy = UNetInputs(renderer)
     frames, _ = render(renderer, make_layout(2, size=2 * SIZE), width=2 * SIZE,
-                       height=2 * SIZE)
+                       height=2 * SIZE, steps=1)
     spy.close()
     assert {s[-2:] for s in spy.shapes} == {(SIZE, SIZE)}
     assert frames[0].image.shape == (2 * SIZE, 2 * SIZE, 3)
