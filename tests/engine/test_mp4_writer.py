@@ -131,3 +131,103 @@ def test_the_audio_file_is_closed_after_the_export(tmp_path):
             raise RuntimeError("render failed")
     assert open_files_under(tmp_path) == []
     assert not (tmp_path / "b.mp4").exists()
+
+
+# -- what the mutation run of mp4.py found untested (docs/testing.md) -----------------------
+
+def decoded_audio(path) -> np.ndarray:
+    with av.open(str(path)) as c:
+        return np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)
+
+
+def frame_means(path) -> list[float]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="gray").mean() for f in c.decode(video=0)]
+
+
+def test_audio_is_encoded_as_the_video_advances(tmp_path):
+    # Bounded memory for hour-long files: after k frames the audio is encoded up to k / fps
+    # (to within one AAC frame), not saved up for the end.
+    audio = tone_wav(tmp_path / "t.wav", seconds=2.0)
+    with Mp4Writer(tmp_path / "a.mp4", fps=24, size=(64, 48), audio_path=audio,
+                   duration_s=2.0) as w:
+        for k in range(1, 25):
+            w.write(np.zeros((48, 64, 3), np.uint8))
+            done = w._audio_samples_out / SR
+            assert abs(done - k / 24) <= 1024 / SR
+
+
+def test_a_short_sound_track_is_kept_whole(tmp_path):
+    audio = tone_wav(tmp_path / "short.wav", seconds=0.5)
+    out = write(tmp_path / "a.mp4", audio=audio, frames=24, duration=1.0)
+    x = decoded_audio(out)
+    assert probe_mp4(out)["video"]["frames"] == 24
+    # all of the recording is there (AAC may pad the last frame, never drop the tail)
+    assert 0.5 * SR <= x.shape[1] <= 0.5 * SR + 1024
+    assert np.abs(x[:, int(0.45 * SR):int(0.5 * SR)]).max() > 0.1
+
+
+def test_frames_past_the_end_are_dropped(tmp_path):
+    out = tmp_path / "a.mp4"
+    with Mp4Writer(out, fps=24, size=(64, 48), audio_path=None, duration_s=1.0) as w:
+        for _ in range(30):
+            w.write(np.zeros((48, 64, 3), np.uint8))
+        for i in range(8, 12):  # held frames from beyond the clip's end
+            w.write_held(np.zeros((48, 64, 3), np.uint8), i, 8.0)
+        assert w.frames_written == 24
+    assert probe_mp4(out)["video"]["frames"] == 24
+
+
+@pytest.mark.parametrize("src_fps", [16.0, 23.0])
+def test_held_frames_show_the_source_frame_of_their_time(tmp_path, src_fps):
+    # output frame k (centre (k + 0.5) / 24 s) shows the source frame covering that time
+    out = tmp_path / "held.mp4"
+    n = int(src_fps)
+    levels = [int(v) for v in np.linspace(10, 245, n)]
+    with Mp4Writer(out, fps=24, size=(64, 48), audio_path=None, duration_s=1.0) as w:
+        for i, level in enumerate(levels):
+            w.write_held(np.full((48, 64, 3), level, np.uint8), i, src_fps)
+    means = frame_means(out)
+    assert len(means) == 24
+    for k, m in enumerate(means):
+        assert m == pytest.approx(levels[int((k + 0.5) / 24 * src_fps)], abs=4), k
+
+
+def test_frames_of_another_size_or_with_alpha_are_fitted(tmp_path):
+    out = tmp_path / "a.mp4"
+    with Mp4Writer(out, fps=8, size=(64, 48), audio_path=None, duration_s=0.5) as w:
+        w.write(np.full((48, 32, 3), 200, np.uint8))    # narrower
+        w.write(np.full((24, 64, 3), 200, np.uint8))    # lower
+        rgba = np.zeros((48, 64, 4), np.uint8)
+        rgba[..., 1], rgba[..., 3] = 180, 255            # green, opaque
+        w.write(rgba)
+    with av.open(str(out)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert all(f.shape == (48, 64, 3) for f in frames)
+    assert abs(frames[0].mean() - 200) < 4 and abs(frames[1].mean() - 200) < 4
+    assert frames[2][..., 1].mean() > 150 and frames[2][..., 0].mean() < 30
+
+
+def test_a_video_file_with_sound_can_be_the_sound(tmp_path):
+    # an M4A with cover art, or a video, has a picture stream beside the sound
+    first = write(tmp_path / "first.mp4", audio=tone_wav(tmp_path / "t.wav"), frames=24)
+    second = write(tmp_path / "second.mp4", audio=first, frames=24)
+    info = probe_mp4(second)
+    assert info["audio"]["channels"] == 2
+    assert info["audio"]["duration_s"] == pytest.approx(1.0, abs=1024 / SR)
+
+
+def test_more_than_two_channels_are_mixed_to_stereo(tmp_path):
+    t = np.arange(SR) / SR
+    x = np.stack([0.3 * np.sin(2 * np.pi * 440 * t)] * 4).astype(np.float32)
+    out = write(tmp_path / "a.mp4", audio=write_wav(tmp_path / "quad.wav", x), frames=24)
+    assert probe_mp4(out)["audio"]["channels"] == 2
+    assert np.abs(decoded_audio(out)).max() > 0.1
+
+
+def test_unreadable_sound_is_named_and_nothing_is_written(tmp_path):
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"RIFF nothing here")
+    with pytest.raises(BadInput, match=r"Cannot read the audio to mux from junk\.wav"):
+        write(tmp_path / "a.mp4", audio=junk)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.wav"]
