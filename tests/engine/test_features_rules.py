@@ -118,3 +118,38 @@ def test_the_filterbank_is_built_once():
     assert a is features._yamnet_filterbank()
     assert a.dtype == np.float32 and a.shape == (257, 64)
     np.testing.assert_allclose(a, features.mel_filterbank(), atol=1e-6)
+
+
+# -- what the mutation run of features.py found untested (docs/testing.md) ------------------
+
+def test_outputs_are_float32_whatever_comes_in():
+    x64 = np.random.default_rng(0).standard_normal(SR).astype(np.float64) * 0.1
+    assert features.magnitude_spectrogram(x64).dtype == np.float32
+    assert features.log_mel_spectrogram(x64).dtype == np.float32
+    assert features.frame_patches(np.zeros((96, 64), np.float64)).dtype == np.float32
+    assert features.yamnet_patches(x64, SR).dtype == np.float32
+
+
+def test_one_window_is_enough_for_one_frame():
+    assert features.magnitude_spectrogram(np.zeros(400, np.float32)).shape == (1, 257)
+
+
+def test_the_log_offset_reaches_the_patches():
+    patches = features.yamnet_patches(np.zeros(SR, np.float32), SR, log_offset=0.5)
+    np.testing.assert_allclose(patches, np.log(0.5), rtol=1e-6)
+
+
+def test_the_smallest_positive_rate_is_accepted():
+    x = np.zeros(10, np.float32)
+    np.testing.assert_array_equal(features.resample_mono(x, 1, target_rate=1), x)
+
+
+def test_non_finite_message_is_exact():
+    with pytest.raises(ValueError, match=r"^samples contain NaN or infinity$"):
+        features.resample_mono(np.array([np.nan], np.float32), SR)
+
+
+def test_the_filterbank_cache_is_filled_once(monkeypatch):
+    monkeypatch.setattr(features, "_FILTERBANK", None)
+    a = features._yamnet_filterbank()
+    assert a is features._yamnet_filterbank() and a.dtype == np.float32
