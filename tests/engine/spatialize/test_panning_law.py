@@ -82,3 +82,24 @@ def test_output_is_float32_left_then_right():
     out = render_panned(np.ones(10, np.float64), 10, azimuth_deg=-90)
     assert out.dtype == np.float32 and out.shape == (2, 10)
     assert np.all(out[0] == 1.0) and np.all(np.abs(out[1]) < 1e-7)
+
+
+# -- what the mutation run of panning.py found untested (docs/testing.md) -------------------
+
+@pytest.mark.parametrize("behind, front", [(90.5, 89.5), (-90.5, -89.5)])
+def test_just_behind_the_side_folds_to_just_in_front(behind, front):
+    assert pan_gains(behind) == pytest.approx(law(front), abs=1e-12)
+
+
+def test_a_distance_path_is_interpolated_like_the_azimuth():
+    out = render_panned(np.ones(1000), 1000, azimuth_deg=-90, distance_m=[1.0, 3.0],
+                        times_s=[0.0, 1.0])
+    r = np.linspace(1.0, 3.0, 1001)[:-1]
+    np.testing.assert_allclose(out[0], 1.0 / r, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kw, name", [(dict(azimuth_deg=np.nan), "azimuth_deg"),
+                                      (dict(azimuth_deg=0, distance_m=np.inf), "distance_m")])
+def test_bad_paths_are_named(kw, name):
+    with pytest.raises(BadInput, match=rf"^{name} holds NaN or infinite values\.$"):
+        render_panned(np.ones(10), 10, **kw)
