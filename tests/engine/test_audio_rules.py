@@ -83,8 +83,8 @@ def test_silence_is_a_peak_at_or_below_minus_sixty_dbfs(tmp_path, peak, refused)
     if refused:
         with pytest.raises(BadInput) as err:
             load_audio(p)
-        words = "digital silence" if peak == 0 else "peak -60 dBFS"
-        assert "q.wav is silent" in str(err.value) and words in str(err.value)
+        words = "(digital silence);" if peak == 0 else "(peak -60 dBFS);"
+        assert err.value.message.startswith(f"q.wav is silent {words}")
     else:
         assert load_audio(p).samples[0, 100] == pytest.approx(peak)
 
@@ -312,3 +312,17 @@ def test_three_channels_keep_the_first_two(tmp_path):
     assert a.channels == 2 and a.source_channels == 3
     np.testing.assert_allclose(a.samples, x[:2], atol=1e-6)
     assert a.notes == ["three.wav has 3 channels; using the first two as left and right."]
+
+
+def test_audio_without_a_file_is_called_the_audio():
+    with pytest.raises(BadInput, match=r"^The audio is silent \(digital silence\)"):
+        validate_samples(Audio(np.zeros((2, 100), np.float32), SR))
+
+
+def test_clipping_at_exactly_a_thousandth_is_not_warned_and_the_warning_says_what_to_do():
+    x = noise(1.0)  # 32000 samples
+    x.reshape(-1)[:32] = 1.0  # exactly 0.1 %: "over 0.1 %" warns, this does not
+    assert validate_samples(Audio(x.copy(), SR)).notes == []
+    x.reshape(-1)[:33] = 1.0
+    (note,) = validate_samples(Audio(x, SR)).notes
+    assert note.endswith("left/right levels may be off. Record at a lower gain if you can.")
