@@ -37,25 +37,10 @@ def test_info_of_sndfile_and_ffmpeg_files(tmp_path):
     wav = write_wav(tmp_path / "a.wav", noise(0.5, sr=SR, channels=1), sr=SR)
     i = audio_info(wav)
     assert (i.sample_rate, i.channels, i.frames, i.format) == (SR, 1, SR // 2, "WAV")
-    m4a = aac_file(tmp_path / "a.m4a", noise(1.0, sr=48000), 48000)
+    m4a = encoded(tmp_path / "a.m4a", noise(1.0, sr=48000), 48000, "aac")
     j = audio_info(m4a)
     assert (j.sample_rate, j.channels, j.format) == (48000, 2, "ffmpeg")
     assert abs(j.duration_s - 1.0) < 0.05
-
-
-def aac_file(path, x, sr):
-    import av
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("aac", rate=sr)
-        s.layout = "stereo"
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x), format="fltp",
-                                           layout="stereo")
-        frame.sample_rate = sr
-        for p in s.encode(frame):
-            c.mux(p)
-        for p in s.encode(None):
-            c.mux(p)
-    return path
 
 
 def test_spans_are_the_samples_of_that_span(tmp_path):
@@ -68,7 +53,7 @@ def test_spans_are_the_samples_of_that_span(tmp_path):
 
 
 def test_spans_through_ffmpeg_match_the_whole_file(tmp_path):
-    p = aac_file(tmp_path / "a.m4a", noise(1.0, sr=48000), 48000)
+    p = encoded(tmp_path / "a.m4a", noise(1.0, sr=48000), 48000, "aac")
     whole = load_audio(p)
     part = load_audio(p, start_s=0.25, duration_s=0.5)
     assert part.samples.shape == (2, 24000)
