@@ -177,18 +177,28 @@ class Head(Microphone):
             nbins = int(round(360 / LATE_BIN_DEG))
             centres = -180 + LATE_BIN_DEG * (np.arange(nbins) + 0.5)
             b = np.clip(((az[late] + 180) // LATE_BIN_DEG).astype(int), 0, nbins - 1)
-            filt, ear_delay = h.interpolate(centres)
+            ear_delay = h.interpolate_delays(centres)
             nfft = 1 << int(np.ceil(np.log2(length + taps + 4)))
-            acc = np.zeros((2, nfft // 2 + 1), dtype=complex)
-            for k in np.unique(b):
+            spectra = _bin_spectra(h, nfft)
+            used = np.unique(b)
+            trains = np.zeros((len(used), 2, length + 4))
+            for j, k in enumerate(used):
                 sel = late[b == k]
                 for ear in range(2):
-                    train = np.zeros(length + 4)
-                    place_impulses(train, delay[sel] + ear_delay[k, ear] * sample_rate,
+                    place_impulses(trains[j, ear], delay[sel] + ear_delay[k, ear] * sample_rate,
                                    gain[sel], sinc=False)
-                    acc[ear] += np.fft.rfft(train, nfft) * np.fft.rfft(filt[k, ear], nfft)
+            acc = np.einsum("bef,bef->ef", np.fft.rfft(trains, nfft, axis=-1), spectra[used])
             out += np.fft.irfft(acc, nfft)[:, :out.shape[1]]
         return out[:, :length]
+
+
+@functools.lru_cache(maxsize=16)
+def _bin_spectra(hrirs, nfft: int) -> np.ndarray:
+    """Spectra ``(bins, 2, nfft // 2 + 1)`` of the aligned filters at the late-bin centres."""
+    nbins = int(round(360 / LATE_BIN_DEG))
+    centres = -180 + LATE_BIN_DEG * (np.arange(nbins) + 0.5)
+    filt, _ = hrirs.interpolate(centres)
+    return np.fft.rfft(filt, nfft, axis=-1)
 
 
 def horizontal_equivalent(rel: np.ndarray) -> np.ndarray:

@@ -18,7 +18,9 @@ response at a source position is built in three parts:
 
 Moving sources are rendered in blocks (:func:`render_moving`): a response per block at the
 block's mid-point position, the source signal cut by Hann windows at 50 % overlap (which sum
-to one) and each piece convolved with its block's response. ``room=None`` is the free field
+to one) and each piece convolved with its block's response. The direct sound and first-order
+images follow the source every block (:data:`BLOCK_HOP_S`); the rest of the response, which
+hardly depends on the source position, is recomputed every :data:`LATE_HOP_S`. ``room=None`` is the free field
 (direct sound only).
 """
 
@@ -35,6 +37,7 @@ from .mics import SPEED_OF_SOUND, Microphone
 MAX_ORDER = 25
 BLOCK_HOP_S = 0.1
 HIGH_PASS_HZ = 40.0
+LATE_HOP_S = 0.5
 # Room types: (name, length, width, height ranges in m, RT60 range in s). Booth to hall.
 ROOM_TYPES = (
     ("booth", (2.0, 2.8), (1.8, 2.4), (2.1, 2.5), (0.15, 0.3)),
@@ -152,10 +155,12 @@ def image_sources(room: RoomSpec, source_m: np.ndarray, sample_rate: int = 44100
 
 
 def room_response(room: RoomSpec | None, mic: Microphone, source_local: np.ndarray, *,
-                  sample_rate: int = 44100, seed: int = 0, direct: bool = True) -> np.ndarray:
+                  sample_rate: int = 44100, seed: int = 0, direct: bool = True,
+                  part: str = "all") -> np.ndarray:
     """Impulse response ``(2, n)`` from a source at ``source_local`` (mic frame, m) to the
     microphone, in ``room`` (``None``: free field, direct sound only). See module docstring.
-    ``direct=False`` leaves the direct sound out (a reverb return)."""
+    ``direct=False`` leaves the direct sound out (a reverb return); ``part`` ``"early"``
+    keeps the direct sound and first-order images only, ``"late"`` the rest."""
     src = np.asarray(source_local, float).reshape(1, 3)
     direct_s = float(np.linalg.norm(src)) / SPEED_OF_SOUND
     if room is None:
@@ -167,7 +172,10 @@ def room_response(room: RoomSpec | None, mic: Microphone, source_local: np.ndarr
     exact = order <= 1
     if not direct:
         amp = np.where(order == 0, 0.0, amp)
-    if complete_s < end_s:
+    if part != "all":
+        keep = exact if part == "early" else ~exact
+        rel, amp, exact = rel[keep], amp[keep], exact[keep]
+    if complete_s < end_s and part != "early":
         t_rel, t_amp = _diffuse_tail(rel, amp, complete_s, end_s, room.rt60_s,
                                      np.random.default_rng(seed))
         rel, amp = np.concatenate([rel, t_rel]), np.concatenate([amp, t_amp])
@@ -224,16 +232,34 @@ def render_moving(signal: np.ndarray, positions_local: np.ndarray, room: RoomSpe
     hop = int(round(hop_s * sample_rate))
     win = np.hanning(2 * hop + 1)[:-1]  # periodic Hann: overlapping halves sum to 1
     out = np.zeros((2, n))
+    # The late part hardly depends on where the source is: one per LATE_HOP_S, shared.
+    every = max(1, int(round(LATE_HOP_S / hop_s))) if room is not None else 0
+    late = {}
     for b, p in enumerate(pos):
         lo = b * hop - hop
         a, e = max(lo, 0), min(lo + 2 * hop, n)
         if e <= a:
             continue
         piece = x[a:e] * win[a - lo:e - lo]
-        h = room_response(room, mic, p, sample_rate=sample_rate, seed=seed + b)
+        if every:
+            anchor = min(len(pos) - 1, (b // every) * every + every // 2)
+            if anchor not in late:
+                late[anchor] = room_response(room, mic, pos[anchor], sample_rate=sample_rate,
+                                             seed=seed + anchor, part="late")
+            h = _sum(room_response(room, mic, p, sample_rate=sample_rate, part="early"),
+                     late[anchor])
+        else:
+            h = room_response(room, mic, p, sample_rate=sample_rate, seed=seed + b)
         y = _convolve(piece, h)
         stop = min(n, a + y.shape[1])
         out[:, a:stop] += y[:, :stop - a]
+    return out
+
+
+def _sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.zeros((2, max(a.shape[1], b.shape[1])))
+    out[:, :a.shape[1]] += a
+    out[:, :b.shape[1]] += b
     return out
 
 
