@@ -18,7 +18,9 @@ response at a source position is built in three parts:
 
 Moving sources are rendered in blocks (:func:`render_moving`): a response per block at the
 block's mid-point position, the source signal cut by Hann windows at 50 % overlap (which sum
-to one) and each piece convolved with its block's response. The direct sound and first-order
+to one) and each piece convolved with its block's response. The travel time of the direct
+sound is applied to the signal sample by sample (which is the Doppler shift) and taken out of
+each block's response, so neighbouring blocks line up. The direct sound and first-order
 images follow the source every block (:data:`BLOCK_HOP_S`); the rest of the response, which
 hardly depends on the source position, is recomputed every :data:`LATE_HOP_S`. ``room=None`` is the free field
 (direct sound only).
@@ -232,6 +234,17 @@ def render_moving(signal: np.ndarray, positions_local: np.ndarray, room: RoomSpe
     hop = int(round(hop_s * sample_rate))
     win = np.hanning(2 * hop + 1)[:-1]  # periodic Hann: overlapping halves sum to 1
     out = np.zeros((2, n))
+    # The travel time changes smoothly (Doppler): the source is delayed sample by sample by
+    # its distance, and each block's response is advanced by its own direct-sound delay, so
+    # crossfaded blocks line up instead of comb-filtering.
+    from ..binaural.render import variable_delay
+    dist = np.linalg.norm(pos, axis=1)
+    centres = np.arange(len(pos)) * hop
+    travel = np.interp(np.arange(n), centres, dist) / SPEED_OF_SOUND * sample_rate
+    # Heard at t, emitted at t - travel: the distance at the emission time (one fixed-point
+    # step of travel = r(t - travel) / c; enough at road speeds).
+    travel = np.interp(np.arange(n) - travel, centres, dist) / SPEED_OF_SOUND * sample_rate
+    x = variable_delay(x, travel, n)
     # The late part hardly depends on where the source is: one per LATE_HOP_S, shared.
     every = max(1, int(round(LATE_HOP_S / hop_s))) if room is not None else 0
     late = {}
@@ -250,7 +263,8 @@ def render_moving(signal: np.ndarray, positions_local: np.ndarray, room: RoomSpe
                      late[anchor])
         else:
             h = room_response(room, mic, p, sample_rate=sample_rate, seed=seed + b)
-        y = _convolve(piece, h)
+        shift = int(np.floor(dist[b] / SPEED_OF_SOUND * sample_rate))
+        y = _convolve(piece, h[:, shift:])
         stop = min(n, a + y.shape[1])
         out[:, a:stop] += y[:, :stop - a]
     return out

@@ -138,3 +138,25 @@ def test_scenes_of_a_set_use_only_that_sets_recordings_rooms_and_microphones():
         seen[part] = scenes
     rooms = [{s.room.key() for s in seen[p] if s.room} for p in SETS]
     assert rooms[0] and rooms[1] and rooms[0].isdisjoint(rooms[1])
+
+
+def test_a_moving_source_pans_across_and_shifts_in_pitch():
+    n = 2 * SR
+    t = np.arange(n) / SR
+    tone = np.sin(2 * np.pi * 1000 * t)
+    blocks = np.arange(0, 2.0 + 0.1, 0.1)
+    # Left to right at 2 m: louder on the left first, on the right at the end.
+    az = np.interp(blocks, [0, 2], [-60, 60])
+    sweep = np.stack([_direction(a) for a in az])
+    y = render_moving(tone, sweep, None, make_microphone("xy90"), sample_rate=SR)
+    first, last = y[:, :SR // 2], y[:, -SR // 2:]
+    assert np.sum(first[0] ** 2) > 3 * np.sum(first[1] ** 2)
+    assert np.sum(last[1] ** 2) > 3 * np.sum(last[0] ** 2)
+    # Straight at the pair at 20 m/s: Doppler 1000 Hz * c / (c - v).
+    ahead = np.stack([_direction(0.0, 30.0 - 20.0 * b) for b in blocks])
+    y = render_moving(tone, ahead, None, make_microphone("spaced", spacing_m=0.2),
+                      sample_rate=SR)
+    seg = y[0, SR // 2: SR // 2 + SR]
+    spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg)), 8 * len(seg)))
+    f = np.fft.rfftfreq(8 * len(seg), 1 / SR)[np.argmax(spec)]
+    assert f == pytest.approx(1000 * 343 / (343 - 20), abs=3)
