@@ -39,9 +39,12 @@ def main(argv=None) -> int:
     ap.add_argument("--mic", default=None, help="one microphone or kind of stereo")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--sources", type=Path, default=ROOT.parent / "shared" / "data" / "sources")
+    ap.add_argument("--sources", type=Path, default=None,
+                    help="development recordings (default: shared/data/sources above the repo)")
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "hearing_world")
     args = ap.parse_args(argv)
+    from engine.evaluation.sources import find_sources_dir
+    args.sources = args.sources or find_sources_dir(ROOT) or ROOT / "shared" / "data" / "sources"
     if not (args.sources / "sources.json").exists():
         ap.error(f"no development recordings at {args.sources}")
     parts = [p for p in args.sets.split(",") if p]

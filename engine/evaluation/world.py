@@ -52,6 +52,7 @@ SOUNDING_DB = 20.0  # a frame is "sounding" within this many dB of the source's 
 PATH_POINTS = 61
 MIN_DISTANCE_M = 0.5
 REVERB_SEND_SPACING_M = 1.5
+DIFFUSE_DIRECTIONS = 24
 
 
 def recording_part(info: SourceInfo) -> str:
@@ -108,6 +109,8 @@ class WorldScene:
         return {"name": self.name, "set": self.part, "kind": self.kind,
                 "condition": self.condition, "mic": self.mic, "stereo": self.stereo,
                 "sources": [s.id for s in self.sources],
+                "labels": [s.label or s.cls for s in self.sources],
+                "categories": [s.category for s in self.sources],
                 "room": self.room.to_dict() if self.room else None, "noise": self.noise,
                 "snr_db": self.snr_db, "spacing_m": self.spacing_m,
                 "reverb_send_db": self.reverb_send_db}
@@ -319,7 +322,9 @@ def _sounding(x, sr, num_frames) -> np.ndarray:
 def make_noise(scene: WorldScene, mix: np.ndarray, rng, *, voices=()) -> np.ndarray:
     """Noise of ``scene.noise`` scaled to ``scene.snr_db`` below the mix's power ``(2, n)``.
 
-    pink: diffuse, independent per channel; babble: 6 speech recordings at random directions
+    pink: a diffuse field (independent pink noise from :data:`DIFFUSE_DIRECTIONS` random
+    directions through the microphone, so the channels are as coherent as that microphone
+    makes a diffuse field; independent per channel for pan-pot mixes); babble: 6 speech recordings at random directions
     3-6 m away, through the scene's microphone; rumble: brown noise below 120 Hz, nearly the
     same in both channels (long waves); wind: bursts of low noise (below 400 Hz) with gusty
     envelopes, independent per channel (turbulence at each capsule).
@@ -329,7 +334,7 @@ def make_noise(scene: WorldScene, mix: np.ndarray, rng, *, voices=()) -> np.ndar
     n = mix.shape[1]
     kind = scene.noise
     if kind == "pink":
-        noise = np.stack([pink_noise(n, rng) for _ in range(2)])
+        noise = _diffuse_pink(scene, n, rng)
     elif kind == "babble" and voices:
         noise = np.zeros((2, n))
         for _ in range(6):
@@ -365,6 +370,20 @@ def make_noise(scene: WorldScene, mix: np.ndarray, rng, *, voices=()) -> np.ndar
     p_mix = float(np.mean(mix ** 2))
     p_noise = float(np.mean(noise ** 2)) + 1e-20
     return noise * np.sqrt(p_mix / p_noise / 10 ** (scene.snr_db / 10))
+
+
+def _diffuse_pink(scene: WorldScene, n: int, rng) -> np.ndarray:
+    if scene.stereo == "panned":
+        return np.stack([pink_noise(n, rng) for _ in range(2)])
+    from scipy.signal import fftconvolve
+    mic = make_microphone(scene.mic, sample_rate=SAMPLE_RATE, spacing_m=scene.spacing_m or 0.3)
+    dirs = rng.standard_normal((DIFFUSE_DIRECTIONS, 3))
+    dirs *= 5.0 / np.linalg.norm(dirs, axis=1, keepdims=True)
+    out = np.zeros((2, n))
+    for d in dirs:
+        h = room_response(None, mic, d, sample_rate=SAMPLE_RATE)
+        out += fftconvolve(pink_noise(n, rng)[None, :], h, axes=1)[:, :n]
+    return out
 
 
 def _render_legacy(scene: WorldScene, rng, num_frames, hrtf_dir):

@@ -30,14 +30,13 @@ from ..layout import Layout
 from ..planning.heuristic import plan_layout_from_cues
 from ..protocols import Tagger
 from . import metrics
-from .bench import _quiet
+from .bench import NUM_FRAMES, _quiet
 from .mics import mics_for
 from .peers import plain_cues
 from .scenes import SAMPLE_RATE, label_matches, truth_layout, truth_x
 from .sources import SOUNDS_CACHE, load_catalogue, load_fetched_catalogue
 from .world import WORLD_KINDS, WorldScene, make_world_scenes, render_world, split_catalogue
 
-NUM_FRAMES = 16
 SYSTEMS = ("spa2v", "plain")
 QUICK_KINDS = ("static", "uneven", "passby", "pair")
 
