@@ -2,7 +2,8 @@
 
     python benchmarks/hearing_fetch_sounds.py          # once: the Debian recordings
     python benchmarks/hearing_world.py --quick         # a few minutes on 2 cores
-    python benchmarks/hearing_world.py [--mic KIND] [--seed S] [--jobs 2] [--out DIR]
+    python benchmarks/hearing_world.py [--mic KIND] [--kinds K,..] [--conditions C,..]
+                                       [--per-kind N] [--seed S] [--jobs 2] [--out DIR]
 
 Runs :func:`engine.evaluation.world_bench.run_world_bench_job` for each set (one process per
 set), without the sound tagger (labels are not scored here), and prints one table per set,
@@ -27,8 +28,14 @@ def _one(args) -> tuple[str, str, float]:
     from engine.evaluation.world_bench import run_world_bench_job
     from engine.jobs import CancelToken, run_job
     started = time.monotonic()
+    extra = {}
+    if a.kinds:
+        extra["kinds"] = tuple(a.kinds.split(","))
+    if a.conditions:
+        extra["conditions"] = tuple(a.conditions.split(","))
     report = run_job(run_world_bench_job(a.sources, a.out / part, part=part, mic=a.mic,
-                                         quick=a.quick, seed=a.seed, token=CancelToken()))
+                                         quick=a.quick, seed=a.seed, per_kind=a.per_kind,
+                                         token=CancelToken(), **extra))
     return part, report.table(), time.monotonic() - started
 
 
@@ -38,6 +45,12 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", default="tune,held-out")
     ap.add_argument("--mic", default=None, help="one microphone or kind of stereo")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--kinds", default=None,
+                    help="comma-separated scene kinds (static, uneven, sweep, passby, "
+                         "approach, recede, pair)")
+    ap.add_argument("--conditions", default=None, help="comma-separated: dry, room, legacy")
+    ap.add_argument("--per-kind", type=int, default=None,
+                    help="clips per kind, microphone and condition (quick 1, else 2)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--sources", type=Path, default=None,
                     help="development recordings (default: shared/data/sources above the repo)")
@@ -47,6 +60,12 @@ def main(argv=None) -> int:
     args.sources = args.sources or find_sources_dir(ROOT) or ROOT / "shared" / "data" / "sources"
     if not (args.sources / "sources.json").exists():
         ap.error(f"no development recordings at {args.sources}")
+    from engine.evaluation.world import CONDITIONS, WORLD_KINDS
+    for given, known, what in ((args.kinds, WORLD_KINDS, "kinds"),
+                               (args.conditions, CONDITIONS, "conditions")):
+        unknown = set((given or "").split(",")) - set(known) - {""}
+        if unknown:
+            ap.error(f"unknown {what} {sorted(unknown)}; choose from {', '.join(known)}")
     parts = [p for p in args.sets.split(",") if p]
     bad = set(parts) - {"tune", "held-out"}
     if bad:
