@@ -53,6 +53,8 @@ PATH_POINTS = 61
 MIN_DISTANCE_M = 0.5
 REVERB_SEND_SPACING_M = 1.5
 DIFFUSE_DIRECTIONS = 24
+# Two-source clips are one kind of seven but half of what the targets ask about: 3x as many.
+PAIR_WEIGHT = 3
 
 
 def recording_part(info: SourceInfo) -> str:
@@ -119,8 +121,9 @@ class WorldScene:
 def make_world_scenes(catalogue: list[SourceInfo], part: str, *, mics: list[str] | None = None,
                       conditions=("dry", "room"), kinds=WORLD_KINDS, per_kind: int = 1,
                       duration_s: float = 6.0, seed: int = 0) -> list[WorldScene]:
-    """Scenes of one set: for each microphone, condition and kind, ``per_kind`` clips from
-    the set's own recordings (cycled in a seeded order) and rooms. ``legacy`` scenes are
+    """Scenes of one set: for each microphone, condition and kind, ``per_kind`` clips
+    (:data:`PAIR_WEIGHT` times as many pairs) from the set's own recordings (cycled in a
+    seeded order) and rooms. ``legacy`` scenes are
     made for the ``kemar`` microphone only (the old renderer is a KEMAR renderer)."""
     if part not in SETS:
         raise ValueError(f"unknown set {part!r}; choose from {', '.join(SETS)}")
@@ -138,7 +141,7 @@ def make_world_scenes(catalogue: list[SourceInfo], part: str, *, mics: list[str]
             if cond == "legacy" and mic != "kemar":
                 continue
             for kind in kinds:
-                for j in range(per_kind):
+                for j in range(per_kind * (PAIR_WEIGHT if kind == "pair" else 1)):
                     rng = np.random.default_rng([*base, k, 7])
                     first = pool[order[k % len(order)]]
                     k += 1
