@@ -6,9 +6,9 @@
                                        [--per-kind N] [--seed S] [--jobs 2] [--out DIR]
 
 Runs :func:`engine.evaluation.world_bench.run_world_bench_job` for each set (one process per
-set), without the sound tagger (labels are not scored here), and prints one table per set,
-the summary rows first ("all" microphones), then per microphone. Tune on the ``tune`` rows;
-publish both.
+set), without the sound tagger (labels are not scored here), and prints one table per set
+("all" microphones, then each microphone) and, with both sets, one table with tune / held-out
+side by side per kind of stereo. Tune on the ``tune`` rows; publish both.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _one(args) -> tuple[str, str, float]:
+def _one(args) -> tuple[str, str, float, list]:
     part, a = args
     from engine.evaluation.world_bench import run_world_bench_job
     from engine.jobs import CancelToken, run_job
@@ -36,7 +36,7 @@ def _one(args) -> tuple[str, str, float]:
     report = run_job(run_world_bench_job(a.sources, a.out / part, part=part, mic=a.mic,
                                          quick=a.quick, seed=a.seed, per_kind=a.per_kind,
                                          token=CancelToken(), **extra))
-    return part, report.table(), time.monotonic() - started
+    return part, report.table(), time.monotonic() - started, report.scores
 
 
 def main(argv=None) -> int:
@@ -72,8 +72,11 @@ def main(argv=None) -> int:
         ap.error(f"unknown sets {sorted(bad)}; use tune and/or held-out")
     with ProcessPoolExecutor(max_workers=max(1, min(args.jobs, len(parts)))) as pool:
         results = list(pool.map(_one, [(p, args) for p in parts]))
-    for part, table, seconds in results:
+    for part, table, seconds, _ in results:
         print(f"\n{part} ({seconds:.0f} s)\n{table}")
+    if len(results) == 2:
+        from engine.evaluation.world_bench import side_by_side
+        print("\ntune / held-out\n" + side_by_side(results[0][3], results[1][3]))
     return 0
 
 

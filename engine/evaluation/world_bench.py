@@ -119,6 +119,42 @@ class WorldReport:
                 "clips": [asdict(s) for s in self.scores]}
 
 
+def side_by_side(tune: list[WorldScore], held_out: list[WorldScore]) -> str:
+    """Markdown: per condition, source count and kind of stereo (and "all"), each system's
+    scores on the tune part and on the held-out part in one row."""
+    both = tune + held_out
+    conds = [c for c in ("dry", "room", "legacy") if any(s.condition == c for s in both)]
+    head = ("| condition | sources | stereo | system | clips t/h | x err t/h | motion t/h "
+            "| count t/h | phantom t/h | no box t/h | uneven moved t/h |")
+    lines = [head, "|" + "---|" * 11]
+    for cond in conds:
+        for single in (True, False):
+            for stereo in ("all", "binaural", "coincident", "spaced", "panned"):
+                for system in SYSTEMS:
+                    pick = [[s for s in part if s.condition == cond and s.system == system
+                             and (s.n_true == 1) == single and stereo in ("all", s.stereo)]
+                            for part in (tune, held_out)]
+                    if not any(pick):
+                        continue
+                    t, h = (summarise(p) if p else None for p in pick)
+                    cells = [_pair(t, h, "clips", "{}")]
+                    cells += [_pair(t, h, k, f) for k, f in (
+                        ("x_error", "{:.3f}"), ("motion", "{:.2f}"), ("count", "{:.2f}"),
+                        ("phantom", "{:.2f}"), ("no_box", "{:.3f}"))]
+                    cells.append(_pair(t, h, "uneven_moved", "{:.2f}", need="uneven"))
+                    lines.append(f"| {cond} | {'one' if single else 'two'} | {stereo} "
+                                 f"| {system} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _pair(t, h, key, fmt, need=None) -> str:
+    def one(s):
+        if s is None or (need and not s[need]):
+            return "-"
+        return fmt.format(s[key])
+    return f"{one(t)} / {one(h)}"
+
+
 def summarise(scores: list[WorldScore]) -> dict:
     n_true = sum(s.n_true for s in scores)
     frames = sum(s.sounding_frames for s in scores)

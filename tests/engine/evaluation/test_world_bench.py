@@ -13,7 +13,7 @@ from engine.evaluation.sources import load_catalogue  # noqa: E402
 from engine.evaluation.world import (WorldScene, make_world_scenes,  # noqa: E402
                                      split_catalogue)
 from engine.evaluation.world_bench import (WorldReport, run_world_bench_job,  # noqa: E402
-                                           score_world, summarise)
+                                           score_world, side_by_side, summarise)
 from engine.jobs import run_job  # noqa: E402
 from engine.layout import Layout  # noqa: E402
 
@@ -77,6 +77,9 @@ def test_world_bench_runs_on_a_tiny_catalogue(tmp_path):
     saved = json.loads((tmp_path / "out" / "world_tune.json").read_text())
     assert saved["settings"]["set"] == "tune" and len(saved["clips"]) == 4
     assert "| tune | dry | one | xy90 | spa2v | 1 |" in report.table()
+    both = side_by_side(report.scores, [])
+    assert "| dry | one | coincident | spa2v | 1 / - |" in both
+    assert "| room | one | all | plain | 1 / - |" in both and "binaural" not in both
     # The recordings used are the tune part's only.
     tune_ids = {s.id for s in split_catalogue(load_catalogue(src), "tune")}
     assert all(n.split("_static_00_")[1] in tune_ids for n in
