@@ -12,8 +12,9 @@ room     a pyroomacoustics shoebox (:mod:`engine.evaluation.rooms`, booth to hal
          0.15-0.9 s) plus noise of one kind (pink, babble of speech recordings, low rumble,
          wind-like bursts) at 10-40 dB SNR; for pan-pot mixes, a stereo reverb send (the
          room's response at two omnis 1.5 m apart, direct sound removed) instead of the room
-legacy    the original benchmark renderer (:func:`engine.evaluation.scenes.render_scene`, KEMAR
-         only), anechoic or its 0.5 s hall with pink noise at 10 dB
+legacy   the original benchmark renderer (:func:`engine.evaluation.scenes.render_scene`, KEMAR
+         only) and its scene distances; every other clip in its 0.5 s hall with pink noise
+         at 10 dB SNR
 ======== =========================================================================================
 
 **The split** (deterministic; nothing depends on the order things are listed in):
@@ -141,6 +142,8 @@ def make_world_scenes(catalogue: list[SourceInfo], part: str, *, mics: list[str]
             if cond == "legacy" and mic != "kemar":
                 continue
             for kind in kinds:
+                if cond == "legacy" and kind == "uneven":  # the old renderer has no such kind
+                    continue
                 for j in range(per_kind * (PAIR_WEIGHT if kind == "pair" else 1)):
                     rng = np.random.default_rng([*base, k, 7])
                     first = pool[order[k % len(order)]]
@@ -158,7 +161,8 @@ def _scene(rng, part, mic, cond, kind, j, first, pool, voices, d) -> WorldScene:
         srcs.append(others[int(rng.integers(len(others)))])
         gains.append(float(rng.uniform(-3, 3)))
     room = draw_room(rng, part) if cond == "room" else None
-    paths = _paths(rng, kind, j, d, scale=float(np.exp(rng.uniform(np.log(0.5), np.log(3.0)))))
+    spread = float(np.exp(rng.uniform(np.log(0.5), np.log(3.0))))
+    paths = _paths(rng, kind, j, d, scale=1.0 if cond == "legacy" else spread)
     heights = [float(rng.uniform(-0.4, 0.6)) for _ in srcs]
     if room is not None and mic_spec(mic).stereo != "panned":
         fitted = [_fit(room, p, h) for p, h in zip(paths, heights)]
@@ -170,6 +174,8 @@ def _scene(rng, part, mic, cond, kind, j, first, pool, voices, d) -> WorldScene:
         room=room)
     if mic == "spaced":
         scene.spacing_m = float(rng.choice(SPACINGS_M[part]))
+    if cond == "legacy" and j % 2 == 1:  # every other clip in the old renderer's hall
+        scene.noise, scene.snr_db = "pink", legacy.SNR_DB
     if cond == "room":
         kinds = [n for n in ("pink", "babble", "rumble", "wind") if n != "babble" or voices]
         scene.noise = str(kinds[int(rng.integers(len(kinds)))])
@@ -392,8 +398,8 @@ def _diffuse_pink(scene: WorldScene, n: int, rng) -> np.ndarray:
 def _render_legacy(scene: WorldScene, rng, num_frames, hrtf_dir):
     from .mics import _kemar
     hrtf = _kemar(SAMPLE_RATE, str(hrtf_dir)) if hrtf_dir else None
-    old = legacy.Scene(scene.name, scene.kind if scene.kind != "uneven" else "static",
-                       "reverb" if scene.room is not None else "anechoic", scene.duration_s,
+    old = legacy.Scene(scene.name, scene.kind, "reverb" if scene.noise else "anechoic",
+                       scene.duration_s,
                        scene.sources, scene.paths, scene.seed, scene.gains_db)
     audio = legacy.render_scene(old, hrtf)
     sounding = []
