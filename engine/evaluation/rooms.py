@@ -22,8 +22,8 @@ to one) and each piece convolved with its block's response. The travel time of t
 sound is applied to the signal sample by sample (which is the Doppler shift) and taken out of
 each block's response, so neighbouring blocks line up. The direct sound and first-order
 images follow the source every block (:data:`BLOCK_HOP_S`); the rest of the response, which
-hardly depends on the source position, is recomputed every :data:`LATE_HOP_S`. ``room=None`` is the free field
-(direct sound only).
+hardly depends on the source position, is recomputed every :data:`LATE_HOP_S`.
+``room=None`` is the free field (direct sound only).
 """
 
 from __future__ import annotations

@@ -333,8 +333,8 @@ def make_noise(scene: WorldScene, mix: np.ndarray, rng, *, voices=()) -> np.ndar
 
     pink: a diffuse field (independent pink noise from :data:`DIFFUSE_DIRECTIONS` random
     directions through the microphone, so the channels are as coherent as that microphone
-    makes a diffuse field; independent per channel for pan-pot mixes); babble: 6 speech recordings at random directions
-    3-6 m away, through the scene's microphone; rumble: brown noise below 120 Hz, nearly the
+    makes a diffuse field; independent per channel for pan-pot mixes); babble: 6 speech
+    recordings at random directions 3-6 m away, through the scene's microphone; rumble: brown noise below 120 Hz, nearly the
     same in both channels (long waves); wind: bursts of low noise (below 400 Hz) with gusty
     envelopes, independent per channel (turbulence at each capsule).
     """
