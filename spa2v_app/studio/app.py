@@ -46,8 +46,10 @@ def main(argv: list[str] | None = None) -> int:
                          "pip install 'spa2v-studio[gui]'.\n")
         return 2
     from .main_window import MainWindow
+    from .refprobe import startup_check
     from .settings import load_settings
     app = create_app()
+    startup_check()
     window = MainWindow(load_settings())
     window.show()
     if args.smoke:

@@ -14,7 +14,6 @@ from PySide6.QtGui import QColor, QLinearGradient, QPainter
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
-from . import qtfix  # noqa: F401  (must run before any Signal.emit; see qtfix)
 from . import theme
 from .recording import SAMPLE_RATES, Recorder, RecordingResult, channel_choices, list_input_devices
 

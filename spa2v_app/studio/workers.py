@@ -23,8 +23,6 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
-from . import qtfix  # noqa: F401  (must run before any Signal.emit; see qtfix)
-
 from engine.errors import Cancelled, SpA2VError
 from engine.jobs import CancelToken, Log, Preview, Progress
 
