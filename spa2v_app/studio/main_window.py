@@ -29,6 +29,7 @@ from .preview_panel import PreviewPanel
 from .project_actions import ProjectActions
 from .queue_panel import QueuePanel
 from .record_panel import RecordPanel
+from .recording import list_input_devices
 from .settings import StudioSettings, save_settings
 from .timeline import TimelineView
 from .workers import JobQueue, QueuedJob
@@ -80,7 +81,9 @@ class LayoutEditor(QWidget):
 
 class MainWindow(JobActions, ProjectActions, QMainWindow):
     def __init__(self, settings: StudioSettings, *, stream_factory=None, use_audio_device=True,
-                 session_id: str | None = None):
+                 session_id: str | None = None, list_devices=None):
+        """``stream_factory`` and ``list_devices`` stand in for the microphone (tests,
+        screenshots); see :class:`.record_panel.RecordPanel`."""
         super().__init__()
         self.settings = settings
         os.environ.setdefault("SPA2V_MODELS_DIR", settings.models_dir)
@@ -97,7 +100,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowNestedDocks)
         self._make_actions()
-        self._make_panels(stream_factory)
+        self._make_panels(stream_factory, list_devices)
         self._make_menus_and_toolbar()
         self._make_status_bar()
         self._connect()
@@ -147,7 +150,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_undo.setShortcut(K.Undo)
         self.act_undo.setIcon(theme.icon("undo"))
         self.act_redo = self.doc.undo_stack.createRedoAction(self, "Redo")
-        self.act_redo.setShortcuts([QKeySequence(K.Redo), QKeySequence("Ctrl+Shift+Z")])
+        # Both, on every platform: QKeySequence.Redo is Ctrl+Y on Windows but Ctrl+Shift+Z on
+        # X11, where adding Ctrl+Shift+Z again made the shortcut ambiguous (and dead).
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
         self.act_redo.setIcon(theme.icon("redo"))
         self.addActions([self.act_undo, self.act_redo])
         self.act_add = self._action("Add object", self.add_object, "Ctrl+Shift+A", "add")
@@ -163,7 +168,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_next = self._action("Next frame", lambda: self.doc.step_frame(1), "Right", "next")
         self.act_settings = self._action("Settings…", self.settings_dialog, "Ctrl+,", "settings")
 
-    def _make_panels(self, stream_factory) -> None:
+    def _make_panels(self, stream_factory, list_devices) -> None:
         self.editor = LayoutEditor(self)
         self.canvas = self.editor.canvas
         self.banner = QLabel("")
@@ -178,8 +183,12 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         lay.addWidget(self.editor, 1)
         self.setCentralWidget(central)
 
-        self.record_panel = RecordPanel(lambda: self.settings.recordings_dir,
-                                        stream_factory=stream_factory)
+        # Rescanning restarts PortAudio, which would cut off a playing output stream.
+        self.record_panel = RecordPanel(
+            lambda: self.settings.recordings_dir, stream_factory=stream_factory,
+            list_devices=list_devices or (
+                lambda: list_input_devices(rescan=self.player.backend != "device"
+                                           or not self.player.playing)))
         self.preview = PreviewPanel(self.doc)
         self.queue_panel = QueuePanel(self.queue)
         self.timeline = TimelineView(self.doc)
