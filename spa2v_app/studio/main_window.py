@@ -14,7 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLabel, QLineEdit,
-                               QMainWindow, QToolBar, QToolButton, QVBoxLayout, QWidget)
+                               QMainWindow, QSizePolicy, QToolBar, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from engine.errors import SpA2VError
 from engine.project import discard_autosave
@@ -242,6 +243,11 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         for dock in self.docks.values():
             m.addAction(dock.toggleViewAction())
 
+        # Everything must fit 1280 px: short button texts (iconText), combos sized to a dozen
+        # characters (their lists show the full names), a hint field that gives way first.
+        for action, short in ((self.act_import, "Import"), (self.act_plan, "Plan"),
+                              (self.act_export, "Export")):
+            action.setIconText(short)
         tb = QToolBar("Main", self)
         tb.setObjectName("toolbar-main")
         tb.setMovable(False)
@@ -252,8 +258,11 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         tb.addSeparator()
         self.hint_edit = QLineEdit()
         self.hint_edit.setPlaceholderText("What is sounding? e.g. 'a red car' (optional)")
-        self.hint_edit.setMinimumWidth(240)
+        self.hint_edit.setToolTip("What is sounding? e.g. 'a red car' (optional): the planner "
+                                  "uses it to name the sound")
+        self.hint_edit.setMinimumWidth(150)
         self.hint_edit.setMaximumWidth(340)
+        self.hint_edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         tb.addWidget(self.hint_edit)
         self.planner_combo = QComboBox()
         self.planner_combo.setToolTip("Planner")
@@ -263,12 +272,15 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.renderer_combo = QComboBox()
         self.renderer_combo.setToolTip("Renderer")
         tb.addWidget(self.renderer_combo)
+        for combo in (self.planner_combo, self.renderer_combo):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         tb.addActions([self.act_render, self.act_export])
         tb.addSeparator()
         tb.addActions([self.act_undo, self.act_redo])
         spacer = QWidget()
-        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
-                             spacer.sizePolicy().verticalPolicy())
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
         tb.addAction(self.act_settings)
         for a in (self.act_undo, self.act_redo, self.act_settings, self.act_play):

@@ -1,11 +1,13 @@
 """The timeline: see the sound and the layout over time, with a playhead. Zoom and scroll.
 
-Lanes, top to bottom: time ruler; left and right waveforms; per tracked source its azimuth
-(vertical position: left at the top, right at the bottom, like the L-over-R waveforms; line
-opacity = confidence); loudness; onsets; one lane per layout object showing where its box is
-on each frame (the band spans the box's horizontal extent, on the same left-top axis) with its
-keyframes; and thumbnails of the last render. Click or drag to move the playhead, click an
-object lane to select the object, Ctrl+wheel (or +/-) to zoom, wheel to scroll.
+Lanes, top to bottom: time ruler; left and right waveforms (filled min/max envelopes); one
+lane per layout object showing where its box is on each frame (the band spans the box's
+horizontal extent: left at the top, right at the bottom, like the L-over-R waveforms) with its
+keyframes; thumbnails of the last render; the tracked sources' azimuths in one lane (same
+left-top axis, a line per source in its object colour, opacity = confidence); loudness;
+onsets. The layout and render lanes come right under the waveforms, so that they stay in view
+on a laptop screen however many sources were tracked. Click or drag to move the playhead,
+click an object lane to select the object, Ctrl+wheel (or +/-) to zoom, wheel to scroll.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QScrollArea, QScrollBar, QToolButton,
                                QVBoxLayout, QWidget)
@@ -77,18 +79,19 @@ class TimelineCanvas(QWidget):
             out.append(("wave", "Left", WAVE_H, 0))
             if self.doc.waveform.channels > 1:
                 out.append(("wave", "Right", WAVE_H, 1))
-        cues = self.doc.cues
-        if cues is not None:
-            for src in cues.sources:
-                name = src.label or f"source {src.id}"
-                out.append(("azimuth", f"Azimuth: {name}", AZ_H, src))
-            out.append(("loudness", "Loudness", LOUD_H, None))
-            out.append(("onsets", "Onsets", ONSET_H, None))
         if self.doc.layout is not None:
             for obj in self.doc.layout.objects:
                 out.append(("object", obj.label, OBJ_H, obj))
         if self.doc.thumbnails:
             out.append(("thumbs", "Render", THUMB_H, None))
+        cues = self.doc.cues
+        if cues is not None:
+            if cues.sources:
+                names = [src.label or f"source {src.id}" for src in cues.sources]
+                title = f"Azimuth: {names[0]}" if len(names) == 1 else f"Azimuth ({len(names)})"
+                out.append(("azimuth", title, AZ_H, cues.sources))
+            out.append(("loudness", "Loudness", LOUD_H, None))
+            out.append(("onsets", "Onsets", ONSET_H, None))
         return out
 
     def sizeHint(self) -> QSize:
@@ -234,25 +237,39 @@ class TimelineCanvas(QWidget):
             t += step
 
     def _paint_wave(self, p: QPainter, r: QRectF, channel: int) -> None:
+        """The min/max envelope as a filled shape, scaled to the clip's peak so that a quiet
+        recording still fills the lane (the loudness lane shows the level itself)."""
         wf = self.doc.waveform
         a, b = self.visible_span()
         ncols = int(r.width())
         mins, maxs = wf.columns(a, b, ncols, channel)
-        mid, half = r.center().y(), r.height() / 2 - 3
+        mid = r.center().y()
+        half = (r.height() / 2 - 2) / max(wf.peak, 1e-4)
         color = theme.LEFT if channel == 0 else theme.RIGHT
         p.setPen(QPen(theme.GRID, 1))
         p.drawLine(QPointF(r.left(), mid), QPointF(r.right(), mid))
+        fill = QColor(color)
+        fill.setAlpha(170)
+        p.setBrush(fill)
         p.setPen(QPen(color, 1))
-        ok = np.flatnonzero(np.isfinite(maxs))
-        top = mid - maxs[ok] * half
-        bottom = np.maximum(mid - mins[ok] * half, top + 1)
-        p.drawLines([QLineF(r.left() + k + 0.5, y0, r.left() + k + 0.5, y1)
-                     for k, y0, y1 in zip(ok.tolist(), top.tolist(), bottom.tolist())])
+        finite = np.isfinite(maxs)
+        # One polygon per run of columns inside the audio: top edge left to right, bottom edge
+        # back; at least 1 px thick so that silence still shows as a line.
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.view(np.int8), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2]):
+            xs = r.left() + np.arange(start, stop + 1, dtype=float)
+            top = mid - maxs[start:stop] * half
+            bottom = np.maximum(mid - mins[start:stop] * half, top + 1)
+            top, bottom = np.append(top, top[-1]), np.append(bottom, bottom[-1])
+            points = [QPointF(x, y) for x, y in zip(xs.tolist(), top.tolist())]
+            points += [QPointF(x, y) for x, y in zip(xs[::-1].tolist(), bottom[::-1].tolist())]
+            p.drawPolygon(QPolygonF(points))
+        p.setBrush(Qt.BrushStyle.NoBrush)
 
     def _frame_xs(self, n: int, duration: float) -> np.ndarray:
         return np.array([self.x_of((i + 0.5) * duration / n) for i in range(n)])
 
-    def _paint_azimuth(self, p: QPainter, r: QRectF, src) -> None:
+    def _paint_azimuth(self, p: QPainter, r: QRectF, sources) -> None:
         cues = self.doc.cues
         xs = self._frame_xs(cues.num_frames, cues.duration_s)
         # Guides at left / centre / right.
@@ -262,6 +279,10 @@ class TimelineCanvas(QWidget):
             p.drawLine(QPointF(r.left() + 12, yy), QPointF(r.right(), yy))
             p.setPen(theme.MUTED)
             p.drawText(QRectF(r.left() + 1, yy - 7, 10, 14), Qt.AlignmentFlag.AlignCenter, label)
+        for src in sources:
+            self._paint_track(p, r, src, xs)
+
+    def _paint_track(self, p: QPainter, r: QRectF, src, xs: np.ndarray) -> None:
         color = theme.object_qcolor(src.label or "sound source")
         az = np.asarray(src.azimuth_deg, float)
         conf = np.clip(np.nan_to_num(np.asarray(src.confidence, float)), 0, 1)

@@ -67,3 +67,84 @@ def test_record_panel_finds_a_microphone_plugged_in_after_start(make_window):
     dock.show()  # the user opens the panel again
     assert [d.name for d in panel.devices] == ["USB stereo mic"] and panel.button.isEnabled()
     assert panel.note.text() != "No input"
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1366, 768), (1440, 900)])
+def test_main_actions_stay_in_the_toolbar_on_a_laptop_screen(qtbot, window, size):
+    from PySide6.QtWidgets import QToolButton
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.size().toTuple() == size)
+    qtbot.wait(50)
+    tb = window.toolbar
+    for action in (window.act_record, window.act_import, window.act_play, window.act_plan,
+                   window.act_render, window.act_export, window.act_undo, window.act_redo,
+                   window.act_settings):
+        button = tb.widgetForAction(action)
+        assert button.isVisible() and tb.rect().contains(button.geometry()), action.text()
+    for widget in (window.hint_edit, window.planner_combo, window.renderer_combo):
+        assert widget.isVisible() and tb.rect().contains(widget.geometry())
+    ext = tb.findChild(QToolButton, "qt_toolbar_ext_button")
+    assert ext is None or not ext.isVisible()
+
+
+def test_object_and_render_lanes_in_view_with_several_sources(qtbot, window, clip):
+    """1280x720, three tracked sources, three objects, a render: no scrolling to reach the
+    layout lanes (each source used to add its own azimuth lane above them)."""
+    import dataclasses
+
+    from PySide6.QtGui import QImage
+
+    from engine.cues.types import Tag
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    doc = window.doc
+    src = doc.cues.sources[0]
+    doc.project.cues = dataclasses.replace(doc.cues, sources=[
+        dataclasses.replace(src, id=k, tags=[Tag(name, 0.9)]) for k, name in enumerate(("car", "dog", "bird"))])
+    doc.cues_changed.emit()
+    doc.add_object("dog")
+    doc.add_object("bird")
+    thumb = QImage(32, 18, QImage.Format.Format_RGB888)
+    doc.set_thumbnails([(0.0, thumb), (1.0, thumb)])
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: window.size().toTuple() == (1280, 720))
+    qtbot.wait(50)
+    tl, area = window.timeline.canvas, window.timeline.area
+    visible = area.viewport().height()
+    y, wanted = 0, []
+    for kind, _, h, _ in tl.lanes():
+        if kind in ("object", "thumbs"):
+            wanted.append((kind, y + h))
+        y += h
+    assert len(wanted) == 4
+    assert area.verticalScrollBar().value() == 0
+    assert all(bottom <= visible for _, bottom in wanted), (visible, wanted)
+
+
+def test_waveforms_are_drawn_filled(qtbot, window, tmp_path):
+    """A quiet recording (peak -20 dBFS) still draws as a filled shape that covers most of its
+    lane, not a hairline along the middle."""
+    import numpy as np
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from spa2v_app.studio import theme
+    from tests.synth import panned_noise, write_wav
+    quiet = panned_noise(0, duration_s=2.0, seed=1, level=0.03)
+    import_clip(qtbot, window, write_wav(tmp_path / "quiet.wav", quiet))
+    tl = window.timeline.canvas
+    tl.fit()
+    kind, _, h, channel = tl.lanes()[1]
+    assert kind == "wave"
+    img = QImage(tl.width(), h, QImage.Format.Format_RGB32)
+    img.fill(theme.BASE)
+    p = QPainter(img)
+    from PySide6.QtCore import QRectF
+    from spa2v_app.studio.timeline import HEADER_W
+    r = QRectF(HEADER_W, 0, tl.content_w, h)
+    tl._paint_wave(p, r, channel)
+    p.end()
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(h, img.bytesPerLine() // 4, 4)
+    lane = arr[:, HEADER_W: HEADER_W + int(tl.content_w * 0.9), :3].astype(int)
+    base = np.array(QColor(theme.BASE).getRgb()[:3])[::-1]  # BGRA in memory
+    inked = np.abs(lane - base).sum(axis=2) > 60
+    assert inked.mean() > 0.4, inked.mean()
