@@ -148,3 +148,45 @@ def test_waveforms_are_drawn_filled(qtbot, window, tmp_path):
     base = np.array(QColor(theme.BASE).getRgb()[:3])[::-1]  # BGRA in memory
     inked = np.abs(lane - base).sum(axis=2) > 60
     assert inked.mean() > 0.4, inked.mean()
+
+
+def _rename(window, oid, label, prompt=None):
+    from spa2v_app.studio.canvas import ObjectDialog
+    obj = window.doc.layout.object(oid)
+    dlg = ObjectDialog(obj.label, obj.prompt, obj.motion, window)
+    dlg.label.setText(label)
+    if prompt is not None:
+        dlg.prompt.setText(prompt)
+    window.doc.update_object(oid, **dlg.values())  # what OK in the dialog does
+    dlg.deleteLater()
+
+
+def test_rename_carries_into_the_prompt_and_caption(qtbot, window, clip):
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    doc = window.doc
+    oid = doc.layout.objects[0].id
+    _rename(window, oid, "boat")
+    assert doc.layout.object(oid).prompt == "a boat"
+    assert "boat" in doc.layout.caption.lower()
+    _rename(window, oid, "truck")
+    obj = doc.layout.object(oid)
+    assert (obj.label, obj.prompt) == ("truck", "a truck")
+    assert "truck" in doc.layout.caption and "boat" not in doc.layout.caption.lower()
+    _rename(window, oid, "owl")
+    assert doc.layout.object(oid).prompt == "an owl"
+    window.act_undo.trigger()
+    assert doc.layout.object(oid).prompt == "a truck"  # one undoable step
+
+
+def test_rename_keeps_what_the_user_wrote(qtbot, window, clip):
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    doc = window.doc
+    oid = doc.layout.objects[0].id
+    _rename(window, oid, "boat", prompt="a sailing yacht at dusk")  # both changed at once
+    assert doc.layout.object(oid).prompt == "a sailing yacht at dusk"
+    doc.update_scene(caption="Sunset over the bay.")
+    _rename(window, oid, "ship")
+    assert doc.layout.object(oid).prompt == "a sailing yacht at dusk"
+    assert doc.layout.caption == "Sunset over the bay."
