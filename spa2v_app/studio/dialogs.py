@@ -134,7 +134,7 @@ class SceneDialog(QDialog):
 
 class SettingsDialog(QDialog):
     """Models (folder, downloads), compute (device, memory tier), planner (choice, LLM file,
-    Gemini key in the OS keyring), general (autosave, recordings folder)."""
+    Gemini key in the OS keyring), general (recordings folder)."""
 
     def __init__(self, settings: StudioSettings, parent: QWidget | None = None, *,
                  download=None):
@@ -269,12 +269,7 @@ class SettingsDialog(QDialog):
     def _general_page(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        self.autosave = QSpinBox()
-        self.autosave.setRange(5, 3600)
-        self.autosave.setSuffix(" s")
-        self.autosave.setValue(self.settings.autosave_s)
         self.recordings = QLineEdit(self.settings.recordings_dir)
-        form.addRow("Autosave every", self.autosave)
         form.addRow("Recordings folder", _path_row(self.recordings, lambda: self._folder(self.recordings)))
         return page
 
@@ -314,6 +309,5 @@ class SettingsDialog(QDialog):
         s.planner = self.planner.currentData()
         s.plan_frames = self.frames.value()
         s.llm_model_path = self.llm_path.text().strip()
-        s.autosave_s = self.autosave.value()
         s.recordings_dir = self.recordings.text().strip() or s.recordings_dir
         return s

@@ -11,7 +11,7 @@ import os
 import uuid
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLabel, QLineEdit,
                                QMainWindow, QSizePolicy, QToolBar, QToolButton, QVBoxLayout,
@@ -105,9 +105,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self._make_menus_and_toolbar()
         self._make_status_bar()
         self._connect()
-        self.autosave_timer = QTimer(self)
-        self.autosave_timer.timeout.connect(self.autosave)
-        self.autosave_timer.start(settings.autosave_s * 1000)
+        self._make_recovery_timer()
         self._update_actions()
         self._update_title()
 
@@ -308,6 +306,12 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         d.audio_changed.connect(self._audio_changed)
         d.selection_changed.connect(lambda _: self._update_actions())
         d.time_changed.connect(lambda _: self._update_actions())
+        # Any change worth keeping asks for a recovery copy (written a moment later). Bound
+        # methods, not lambdas: Qt drops them with the window, before the undo stack's
+        # teardown emits.
+        for sig in (d.undo_stack.indexChanged, d.dirty_changed, d.renders_changed,
+                    d.audio_changed):
+            sig.connect(self.schedule_recovery)
         self.timeline.canvas.seek.connect(self.seek)
         self.player.position_changed.connect(d.set_time)
         self.player.playing_changed.connect(self._playing_changed)
@@ -464,7 +468,6 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         if dlg.exec() == QDialog.DialogCode.Accepted:
             dlg.apply()
             os.environ["SPA2V_MODELS_DIR"] = self.settings.models_dir
-            self.autosave_timer.start(self.settings.autosave_s * 1000)
             self.refresh_backends()
             self._save_settings()
 

@@ -242,14 +242,13 @@ def test_settings_dialog_applies_and_reports_a_missing_keyring(qtbot, window, mo
     qtbot.addWidget(dlg)
     assert not dlg.download_button.isEnabled() and dlg.download_button.toolTip()
     dlg.memory.setCurrentText("model_offload")
-    dlg.autosave.setValue(60)
     dlg.gemini.setText("secret-key")
     dlg.accept()  # the key cannot be stored: the dialog stays open and says why
     assert dlg.result() == 0 and "no OS keyring" in dlg.key_note.text()
     dlg.gemini.setText("")
     dlg.accept()
     s = dlg.apply()
-    assert s.memory_tier == "model_offload" and s.autosave_s == 60
+    assert s.memory_tier == "model_offload"
     assert "secret-key" not in json.dumps(s.to_dict())
 
 

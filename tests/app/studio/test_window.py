@@ -190,3 +190,86 @@ def test_rename_keeps_what_the_user_wrote(qtbot, window, clip):
     _rename(window, oid, "ship")
     assert doc.layout.object(oid).prompt == "a sailing yacht at dusk"
     assert doc.layout.caption == "Sunset over the bay."
+
+
+KILLED_SESSION = r"""
+import os, signal, sys
+from pathlib import Path
+from PySide6.QtCore import QTimer
+from spa2v_app.studio.app import create_app
+from spa2v_app.studio.main_window import MainWindow
+from spa2v_app.studio.settings import StudioSettings
+app = create_app()
+w = MainWindow(StudioSettings(), use_audio_device=False, session_id="doomed",
+               list_devices=lambda: ([], "no microphone here"))
+w.show()
+
+def planned(job):
+    job.on_finished = (lambda done: lambda r: (done(r), edit()))(job.on_finished)
+
+def edit():
+    w.doc.add_object("bird", "a small bird")
+    print("edited", flush=True)
+    QTimer.singleShot(3000, lambda: os.kill(os.getpid(), signal.SIGKILL))
+
+def imported(job):
+    job.on_finished = (lambda done: lambda r: (done(r), planned(w.plan())))(job.on_finished)
+
+imported(w.import_audio(Path(sys.argv[1])))
+app.exec()
+"""
+
+
+def test_killed_3_s_after_an_edit_the_edit_is_recovered(qtbot, make_window, clip):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    run = subprocess.run([sys.executable, "-c", KILLED_SESSION, str(clip)], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == -signal.SIGKILL and "edited" in run.stdout, run.stdout + run.stderr
+    window = make_window(session_id="next-start")
+    found = window.recoverable()
+    assert len(found) == 1
+    assert window.recover(found[0])
+    objects = window.doc.layout.objects
+    assert [o.prompt for o in objects][-1] == "a small bird" and window.doc.dirty
+
+
+def test_recovery_question_names_the_project_in_local_time(qtbot, window, clip, tmp_path,
+                                                          monkeypatch):
+    import datetime as dt
+    import json
+
+    from PySide6.QtWidgets import QMessageBox
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    assert window._save_to(tmp_path / "harbour scene.spa2v")
+    window.doc.add_object("boat")
+    auto = window.autosave()
+    saved_at = json.loads(auto.read_text())["autosave"]["saved_at"]  # UTC, ISO 8601
+    window.session_id = "next-start"  # as a later session sees the copy
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda parent, title, text, *a: asked.append(text)
+                        or QMessageBox.StandardButton.Discard)
+    window.offer_recovery()
+    assert auto.exists() is False and len(asked) == 1
+    text = asked[0]
+    local = dt.datetime.fromisoformat(saved_at).astimezone()
+    assert "“harbour scene.spa2v”" in text and "sweep" not in text  # not the sound's name
+    assert local.strftime("%H:%M:%S") in text and saved_at not in text
+
+
+def test_an_edit_writes_the_recovery_copy_within_seconds(qtbot, window, clip):
+    from spa2v_app.studio.paths import autosave_dir
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    for f in autosave_dir().glob("*"):
+        f.unlink()
+    window.doc.add_object("bird")
+    qtbot.waitUntil(lambda: any(autosave_dir().glob("*")), timeout=3000)
