@@ -61,10 +61,17 @@ class ExportDialog(QDialog):
         self.mp4_on.setChecked(True)
         self.mp4 = QLineEdit(str(base.with_suffix(".mp4")))
         self.frames_on = QCheckBox("Frames (one PNG per video frame)")
-        self.frames = QLineEdit(str(base.parent / f"{base.name}_frames"))
+        self.frames = QLineEdit()
         self.json_on = QCheckBox("Layout (spa2v.vsl/1 JSON)")
         self.json_on.setChecked(True)
-        self.json = QLineEdit(str(base.with_suffix(".json")))
+        self.json = QLineEdit()
+        # The frames folder and the JSON go beside the MP4 and follow it when it moves, until
+        # the user picks a place for them.
+        self._own = {self.frames: False, self.json: False}
+        for edit in self._own:
+            edit.textEdited.connect(lambda _=None, e=edit: self._own.__setitem__(e, True))
+        self.mp4.textChanged.connect(self._follow_mp4)
+        self._follow_mp4(self.mp4.text())
         self.renderer = QComboBox()
         fill_backend_combo(self.renderer, availability.renderers(), renderer)
         self.fps = QDoubleSpinBox()
@@ -94,15 +101,25 @@ class ExportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
+    def _follow_mp4(self, text: str) -> None:
+        mp4 = Path(text.strip() or "untitled.mp4")
+        if not self._own[self.frames]:
+            self.frames.setText(str(mp4.parent / f"{mp4.stem}_frames"))
+        if not self._own[self.json]:
+            self.json.setText(str(mp4.with_suffix(".json")))
+
     def _save_as(self, edit: QLineEdit, filt: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export to", edit.text(), filt)
         if path:
+            if edit in self._own:
+                self._own[edit] = True
             edit.setText(path)
 
     def _pick_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Parent folder for the frames",
                                                 str(Path(self.frames.text()).parent))
         if path:
+            self._own[self.frames] = True
             self.frames.setText(str(Path(path) / Path(self.frames.text()).name))
 
     def request(self) -> ExportRequest:

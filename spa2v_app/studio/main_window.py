@@ -33,7 +33,7 @@ from .record_panel import RecordPanel
 from .recording import list_input_devices
 from .settings import StudioSettings, save_settings
 from .timeline import TimelineView
-from .workers import JobQueue, QueuedJob
+from .workers import CANCELLED, JobQueue, QueuedJob
 
 
 class LayoutEditor(QWidget):
@@ -410,11 +410,15 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_record.setIcon(theme.icon("stop", theme.RECORD) if recording else theme.icon("record"))
 
     def _job_changed(self, job: QueuedJob) -> None:
-        running = self.queue.running()
+        running = [j for j in self.queue.running() if not j.helper] or self.queue.running()
         if running:
             j = running[-1]
             self.status_job.setText(f"{j.title}: {j.fraction:.0%}"
                                     + (f", {int(j.eta_s)} s left" if j.eta_s else ""))
+        elif job.state == CANCELLED and not job.helper:
+            # Say what became of it: the progress line would otherwise just read "Ready".
+            self.status_job.setText(f"Cancelled: {job.title}"
+                                    + ("; no file was written" if job.kind == "render" else ""))
         else:
             self.status_job.setText("Ready")
         if job.kind == "render" and job.done:

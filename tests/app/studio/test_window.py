@@ -273,3 +273,80 @@ def test_an_edit_writes_the_recovery_copy_within_seconds(qtbot, window, clip):
         f.unlink()
     window.doc.add_object("bird")
     qtbot.waitUntil(lambda: any(autosave_dir().glob("*")), timeout=3000)
+
+
+def test_export_paths_follow_the_chosen_mp4_folder(qtbot, tmp_path):
+    from spa2v_app.studio.dialogs import ExportDialog
+    dlg = ExportDialog(tmp_path / "a" / "truck", renderer="preview", fps=24, can_reuse=False)
+    qtbot.addWidget(dlg)
+    assert dlg.json.text() == str(tmp_path / "a" / "truck.json")
+    dlg.mp4.setText(str(tmp_path / "b" / "final.mp4"))  # what Browse… does
+    req = dlg.request()
+    assert req.layout_json == tmp_path / "b" / "final.json"
+    dlg.frames_on.setChecked(True)
+    assert dlg.request().frames_dir == tmp_path / "b" / "final_frames"
+    qtbot.keyClicks(dlg.json, "x")  # the user types their own JSON path: it stays
+    own = dlg.json.text()
+    dlg.mp4.setText(str(tmp_path / "c" / "other.mp4"))
+    assert dlg.json.text() == own and dlg.frames.text() == str(tmp_path / "c" / "other_frames")
+
+
+def test_queue_lists_user_jobs_and_offers_the_render_folder(qtbot, window, clip, tmp_path,
+                                                             monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    from .helpers import finished
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    job = window.render(tmp_path / "out" / "a-very-long-name-for-a-render-of-the-harbour.mp4",
+                        fps=6)
+    finished(qtbot, job)
+    qtbot.waitUntil(lambda: not window.queue.busy(), timeout=30_000)
+    kinds = {j.kind for j in window.queue.jobs}
+    assert {"thumbnails", "check"} <= kinds  # the helpers ran ...
+    listed = {window.queue_panel.rows[j.id][1].job.kind for j in window.queue.jobs
+              if j.id in window.queue_panel.rows}
+    assert listed == {"import", "plan", "render"}  # ... but are not rows
+    row = window.queue_panel.row(job)
+    assert row.title.toolTip() == job.title
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
+    assert row.folder_button.isVisibleTo(row)
+    row.folder_button.click()
+    assert opened == [str(tmp_path / "out")]
+
+
+def test_queue_scrolls_to_the_running_job_and_says_when_cancelled(qtbot, window, clip,
+                                                                   tmp_path, monkeypatch):
+    from spa2v_app.studio import tasks
+
+    from .helpers import wait_job
+    from .test_flow import SlowRenderer
+    monkeypatch.setattr(tasks, "make_renderer_for", lambda name, device="auto": SlowRenderer())
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    window.resize(1280, 720)
+    jobs = [window.render(tmp_path / f"r{k}.mp4", fps=24) for k in range(8)]
+    lst = window.queue_panel.list
+    for j in jobs[:-1]:  # cancel each as it starts: the next one down the list runs
+        qtbot.waitUntil(lambda: j.state == "running", timeout=20_000)
+        window.queue.cancel(j)
+        wait_job(qtbot, j)
+    last = jobs[-1]
+    qtbot.waitUntil(lambda: last.state == "running", timeout=20_000)
+    item = window.queue_panel.rows[last.id][0]
+    assert lst.verticalScrollBar().maximum() > 0  # more rows than fit
+    assert lst.viewport().rect().contains(lst.visualItemRect(item))
+    window.act_cancel.trigger()
+    wait_job(qtbot, last)
+    assert last.state == "cancelled"
+    assert window.status_job.text().startswith("Cancelled: ") and "r7.mp4" in window.status_job.text()
+
+
+def test_renders_are_named_after_the_current_sound(qtbot, window, clip, tmp_path):
+    import shutil
+    import_clip(qtbot, window, clip)
+    assert window._save_to(tmp_path / "first project.spa2v")
+    second = shutil.copy(clip, tmp_path / "harbour.wav")
+    import_clip(qtbot, window, second)
+    assert window.default_render_path().name == "harbour-1.mp4"
