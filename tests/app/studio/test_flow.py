@@ -240,7 +240,6 @@ def test_settings_dialog_applies_and_reports_a_missing_keyring(qtbot, window, mo
     monkeypatch.setattr("spa2v_app.studio.dialogs.store_gemini_key", no_keyring)
     dlg = SettingsDialog(window.settings, window)
     qtbot.addWidget(dlg)
-    assert not dlg.download_button.isEnabled() and dlg.download_button.toolTip()
     dlg.memory.setCurrentText("model_offload")
     dlg.gemini.setText("secret-key")
     dlg.accept()  # the key cannot be stored: the dialog stays open and says why

@@ -350,3 +350,41 @@ def test_renders_are_named_after_the_current_sound(qtbot, window, clip, tmp_path
     second = shutil.copy(clip, tmp_path / "harbour.wav")
     import_clip(qtbot, window, second)
     assert window.default_render_path().name == "harbour-1.mp4"
+
+
+def test_models_tab_is_a_table_with_a_button_per_missing_model(qtbot, window, monkeypatch,
+                                                               tmp_path):
+    from PySide6.QtWidgets import QPushButton
+
+    from models.registry import list_statuses
+    from spa2v_app.studio import availability
+    from spa2v_app.studio.dialogs import MODEL_COLUMNS, SettingsDialog
+    statuses = list_statuses()
+    asked = []
+    monkeypatch.setattr(availability, "downloads",
+                        lambda: availability.Availability("downloads", True, ""))
+    dlg = SettingsDialog(window.settings, window, download=asked.append)
+    qtbot.addWidget(dlg)
+    table = dlg.model_table
+    assert table.rowCount() == len(statuses) > 0 and table.columnCount() == len(MODEL_COLUMNS)
+    for row, st in enumerate(statuses):
+        assert table.item(row, 0).text().startswith(st.title)
+        assert table.item(row, 2).text(), st.role  # which feature needs it
+        assert table.item(row, 4).text() == st.state
+    missing = [row for row, st in enumerate(statuses) if st.state != "installed"]
+    assert missing
+    button = table.cellWidget(missing[0], len(MODEL_COLUMNS) - 1)
+    assert isinstance(button, QPushButton) and button.text() == "Download"
+    button.click()
+    assert asked == [statuses[missing[0]].name]
+    # Without downloads the same rows offer Import…, which says why a bad file is refused.
+    monkeypatch.setattr(availability, "downloads",
+                        lambda: availability.Availability("downloads", False, "no network"))
+    dlg2 = SettingsDialog(window.settings, window, download=None)
+    qtbot.addWidget(dlg2)
+    button = dlg2.model_table.cellWidget(missing[0], len(MODEL_COLUMNS) - 1)
+    assert button.text() == "Import…" and "no network" in dlg2.models_note.text()
+    bad = tmp_path / "weights.ckpt"  # a pickle checkpoint: never loaded
+    bad.write_bytes(b"\x80\x04junk")
+    dlg2._import_model(statuses[missing[0]].name, str(bad))
+    assert dlg2.models_note.text().startswith("Could not import weights.ckpt")
