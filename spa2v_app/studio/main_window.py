@@ -368,6 +368,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def _backend_chosen(self, *_) -> None:
         self.settings.planner = self.planner_combo.currentData() or "heuristic"
         self.settings.renderer = self.renderer_combo.currentData() or "preview"
+        # The combos are narrow on a laptop screen: the full name is in the tooltip.
+        self.planner_combo.setToolTip(f"Planner: {self.planner_combo.currentText()}")
+        self.renderer_combo.setToolTip(f"Renderer: {self.renderer_combo.currentText()}")
         self._update_status()
 
     def _update_status(self) -> None:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
 from . import theme
 from .workers import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, JobQueue, QueuedJob
 
-THUMB = 56
+THUMB = 44  # three to four rows in view on a 720 px screen
 
 
 def format_eta(seconds: float | None) -> str:
@@ -55,7 +55,7 @@ class JobRow(QWidget):
         self.button.clicked.connect(self._clicked)
         self.folder_button = QToolButton()
         self.folder_button.setAutoRaise(True)
-        self.folder_button.setIcon(theme.icon("open"))
+        self.folder_button.setIcon(theme.icon("folder"))
         self.folder_button.setToolTip("Show in folder")
         self.folder_button.clicked.connect(self.show_in_folder)
         self.folder_button.hide()

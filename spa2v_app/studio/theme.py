@@ -77,7 +77,7 @@ def object_qcolor(label: str) -> QColor:
 
 def icon(name: str, color: QColor | None = None, size: int = 32) -> QIcon:
     """A small flat icon: record, stop, play, pause, import, plan, render, export, undo, redo,
-    add, delete, key, prev, next, settings, save, open, cancel."""
+    add, delete, key, prev, next, settings, save, open, folder, cancel."""
     pm = QPixmap(size, size)
     pm.fill(Qt.GlobalColor.transparent)
     p = QPainter(pm)
@@ -117,6 +117,9 @@ def icon(name: str, color: QColor | None = None, size: int = 32) -> QIcon:
         p.drawLine(QPointF(s * .5, s * .66), QPointF(s * .5, s * .18))
         poly((.32, .36), (.5, .16), (.68, .36), fill=False)
         poly((.18, .62), (.18, .84), (.82, .84), (.82, .62), fill=False)
+    elif name == "folder":
+        poly((.14, .26), (.4, .26), (.48, .36), (.86, .36), (.86, .78), (.14, .78), (.14, .26),
+             fill=False)
     elif name == "plan":
         p.drawRect(QRectF(s * .14, s * .3, s * .34, s * .3))
         p.drawRect(QRectF(s * .5, s * .42, s * .36, s * .4))

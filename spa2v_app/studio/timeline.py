@@ -141,7 +141,11 @@ class TimelineCanvas(QWidget):
         self.update()
 
     def resizeEvent(self, event) -> None:
-        if self._fit_pending and self.doc.duration_s > 0:
+        # A view that showed the whole clip keeps showing it when the window changes size.
+        old_w = max(1, event.oldSize().width() - HEADER_W)
+        d = self.doc.duration_s
+        was_fitted = d > 0 and self.t0 == 0.0 and abs(old_w / self.pps - d) < 0.02 * d
+        if (self._fit_pending or was_fitted) and d > 0:
             self._fit_pending = False
             self.fit()
         super().resizeEvent(event)
