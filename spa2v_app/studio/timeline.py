@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QScrollArea, QScrollBar, QToolButton,
                                QVBoxLayout, QWidget)
@@ -241,8 +241,9 @@ class TimelineCanvas(QWidget):
             t += step
 
     def _paint_wave(self, p: QPainter, r: QRectF, channel: int) -> None:
-        """The min/max envelope as a filled shape, scaled to the clip's peak so that a quiet
-        recording still fills the lane (the loudness lane shows the level itself)."""
+        """The min/max envelope, filled: one min-to-max line in every pixel column (ten times
+        cheaper than filling the same outline as a polygon), scaled to the clip's peak so that
+        a quiet recording still fills the lane (the loudness lane shows the level itself)."""
         wf = self.doc.waveform
         a, b = self.visible_span()
         ncols = int(r.width())
@@ -252,23 +253,12 @@ class TimelineCanvas(QWidget):
         color = theme.LEFT if channel == 0 else theme.RIGHT
         p.setPen(QPen(theme.GRID, 1))
         p.drawLine(QPointF(r.left(), mid), QPointF(r.right(), mid))
-        fill = QColor(color)
-        fill.setAlpha(170)
-        p.setBrush(fill)
         p.setPen(QPen(color, 1))
-        finite = np.isfinite(maxs)
-        # One polygon per run of columns inside the audio: top edge left to right, bottom edge
-        # back; at least 1 px thick so that silence still shows as a line.
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.view(np.int8), [0]])))
-        for start, stop in zip(edges[::2], edges[1::2]):
-            xs = r.left() + np.arange(start, stop + 1, dtype=float)
-            top = mid - maxs[start:stop] * half
-            bottom = np.maximum(mid - mins[start:stop] * half, top + 1)
-            top, bottom = np.append(top, top[-1]), np.append(bottom, bottom[-1])
-            points = [QPointF(x, y) for x, y in zip(xs.tolist(), top.tolist())]
-            points += [QPointF(x, y) for x, y in zip(xs[::-1].tolist(), bottom[::-1].tolist())]
-            p.drawPolygon(QPolygonF(points))
-        p.setBrush(Qt.BrushStyle.NoBrush)
+        ok = np.flatnonzero(np.isfinite(maxs))
+        top = mid - maxs[ok] * half - 0.5
+        bottom = np.maximum(mid - mins[ok] * half + 0.5, top + 1)  # silence: still a line
+        p.drawLines([QLineF(r.left() + k + 0.5, y0, r.left() + k + 0.5, y1)
+                     for k, y0, y1 in zip(ok.tolist(), top.tolist(), bottom.tolist())])
 
     def _frame_xs(self, n: int, duration: float) -> np.ndarray:
         return np.array([self.x_of((i + 0.5) * duration / n) for i in range(n)])
