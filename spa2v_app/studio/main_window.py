@@ -287,6 +287,12 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                 w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.addToolBar(tb)
         self.toolbar = tb
+        # Below ~1150 px the last buttons move behind Qt's overflow button, whose stock arrow is
+        # dark on this dark theme: give it a visible one.
+        more = tb.findChild(QToolButton, "qt_toolbar_ext_button")
+        if more is not None:
+            more.setIcon(theme.icon("next"))
+            more.setToolTip("More actions")
         self.refresh_backends()
 
     def _make_status_bar(self) -> None:

@@ -33,6 +33,7 @@ QToolBar { border: none; spacing: 4px; padding: 3px; background: #222327; }
 QToolButton { padding: 4px 6px; border-radius: 4px; }
 QToolButton:hover { background: #34363b; }
 QToolButton:checked { background: #3d3f45; }
+QToolButton#qt_toolbar_ext_button { padding: 0px; min-width: 18px; }
 QPushButton { padding: 4px 12px; border-radius: 4px; background: #34363b; border: 1px solid #40424a; }
 QPushButton:hover { background: #3d3f45; }
 QPushButton:disabled { color: #6b6d73; }

@@ -388,3 +388,18 @@ def test_models_tab_is_a_table_with_a_button_per_missing_model(qtbot, window, mo
     bad.write_bytes(b"\x80\x04junk")
     dlg2._import_model(statuses[missing[0]].name, str(bad))
     assert dlg2.models_note.text().startswith("Could not import weights.ckpt")
+
+
+def test_a_narrower_window_shows_a_visible_overflow_arrow(qtbot, window):
+    import numpy as np
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QToolButton
+    window.resize(1000, 700)
+    qtbot.waitUntil(lambda: window.width() == 1000)
+    qtbot.wait(50)
+    ext = window.toolbar.findChild(QToolButton, "qt_toolbar_ext_button")
+    assert ext.isVisible()
+    img = ext.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    pixels = np.array([[img.pixelColor(x, y).value() for x in range(img.width())]
+                       for y in range(img.height())])
+    assert (pixels > 160).sum() >= 20  # a light arrow on the dark toolbar
