@@ -228,7 +228,8 @@ class SettingsDialog(QDialog):
             table.insertRow(row)
             cells = (st.title + (" (default)" if st.default else ""),
                      st.role.replace("_", " "), MODEL_FEATURES.get(st.role, ""),
-                     human_bytes(st.expected_bytes), st.state)
+                     human_bytes(st.expected_bytes) if st.expected_bytes else "built in",
+                     st.state)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{st.name} ({st.role}); licence {st.licence}. {st.detail}".strip())
