@@ -112,3 +112,17 @@ def test_timeline_soak_zoom_scroll_and_play(qtbot, window, tmp_path):
     assert window.doc.time_s > 0
     for name in before:
         assert after[name] - before[name] > -100, (name, before[name], after[name])
+
+
+def test_startup_refuses_a_binding_that_drops_references():
+    """What a user with a broken PySide6 sees: one line naming the call, exit 2 (the probe's
+    answer is stood in for: no broken binding is installed here)."""
+    code = ("import spa2v_app.studio.refprobe as r; "
+            "r.probe = lambda n: [r.Drift('QPainter.drawLine(QPointF, QPointF)', 'None', -1.0)]; "
+            "r.startup_check(); print('started')")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60, env=_env())
+    assert run.returncode == 2 and "started" not in run.stdout
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "drawLine" in lines[0] and "-1.00" in lines[0]
+    assert "Traceback" not in run.stderr
