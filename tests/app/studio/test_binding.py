@@ -56,6 +56,7 @@ def _env():
     return env
 
 
+@pytest.mark.slow  # about 25 s of CPU on 2 cores; it runs in the README test command
 def test_timeline_soak_zoom_scroll_and_play(qtbot, window, tmp_path):
     """5,000+ timeline repaints: zoom steps, scrolling and real playback, as a user would.
 
