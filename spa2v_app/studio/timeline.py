@@ -280,15 +280,17 @@ class TimelineCanvas(QWidget):
         color = theme.object_qcolor(src.label or "sound source")
         az = np.asarray(src.azimuth_deg, float)
         conf = np.clip(np.nan_to_num(np.asarray(src.confidence, float)), 0, 1)
-        for i in range(len(az) - 1):
+        ys = r.top() + 3 + (np.clip(az, -90, 90) + 90) / 180 * (r.height() - 6)
+        # Only the segments in view: a long clip zoomed in would otherwise draw thousands.
+        first = max(0, int(np.searchsorted(xs, r.left())) - 1)
+        last = min(len(az) - 1, int(np.searchsorted(xs, r.right())) + 1)
+        for i in range(first, last):
             if not (np.isfinite(az[i]) and np.isfinite(az[i + 1])):
                 continue
             c = QColor(color)
             c.setAlphaF(float(0.15 + 0.85 * min(conf[i], conf[i + 1])))
             p.setPen(QPen(c, 2.2))
-            y0 = r.top() + 3 + (np.clip(az[i], -90, 90) + 90) / 180 * (r.height() - 6)
-            y1 = r.top() + 3 + (np.clip(az[i + 1], -90, 90) + 90) / 180 * (r.height() - 6)
-            p.drawLine(QPointF(xs[i], y0), QPointF(xs[i + 1], y1))
+            p.drawLine(QPointF(xs[i], ys[i]), QPointF(xs[i + 1], ys[i + 1]))
 
     def _paint_loudness(self, p: QPainter, r: QRectF, _) -> None:
         cues = self.doc.cues

@@ -403,3 +403,29 @@ def test_a_narrower_window_shows_a_visible_overflow_arrow(qtbot, window):
     pixels = np.array([[img.pixelColor(x, y).value() for x in range(img.width())]
                        for y in range(img.height())])
     assert (pixels > 160).sum() >= 20  # a light arrow on the dark toolbar
+
+
+def test_zoomed_in_azimuth_track_spans_the_view(qtbot, window, clip):
+    """Only the segments in view are drawn, and none of those is missing at either edge."""
+    import numpy as np
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage, QPainter
+
+    from spa2v_app.studio import theme
+    from spa2v_app.studio.timeline import HEADER_W
+    import_clip(qtbot, window, clip)
+    tl = window.timeline.canvas
+    tl.fit()
+    tl.set_zoom(tl.pps * 6)  # the middle sixth of the clip
+    kind, _, h, sources = next(lane for lane in tl.lanes() if lane[0] == "azimuth")
+    img = QImage(tl.width(), h, QImage.Format.Format_RGB32)
+    img.fill(theme.BASE)
+    p = QPainter(img)
+    tl._paint_track(p, QRectF(HEADER_W, 0, tl.content_w, h), sources[0],
+                    tl._frame_xs(window.doc.cues.num_frames, window.doc.cues.duration_s))
+    p.end()
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(h, img.bytesPerLine() // 4, 4)
+    lane = arr[:, HEADER_W: HEADER_W + tl.content_w, :3].astype(int)
+    base = np.array(theme.BASE.getRgb()[:3])[::-1]
+    inked_columns = (np.abs(lane - base).sum(axis=2) > 30).any(axis=0)
+    assert inked_columns.mean() > 0.9 and inked_columns[:5].any() and inked_columns[-5:].any()
