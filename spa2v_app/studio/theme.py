@@ -7,6 +7,7 @@ frozen bundle needs no icon theme.
 from __future__ import annotations
 
 import colorsys
+import functools
 import zlib
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -78,7 +79,17 @@ def object_qcolor(label: str) -> QColor:
 
 def icon(name: str, color: QColor | None = None, size: int = 32) -> QIcon:
     """A small flat icon: record, stop, play, pause, import, plan, render, export, undo, redo,
-    add, delete, key, prev, next, settings, save, open, folder, cancel."""
+    add, delete, key, prev, next, settings, save, open, folder, cancel.
+
+    Drawn once per name, colour and size: the queue asks again on every progress update, and
+    PySide6 keeps six references to None each time a painter opens a new pixmap.
+    """
+    return _icon(name, None if color is None else QColor(color).rgba(), size)
+
+
+@functools.lru_cache(maxsize=256)
+def _icon(name: str, rgba: int | None, size: int) -> QIcon:
+    color = None if rgba is None else QColor.fromRgba(rgba)
     pm = QPixmap(size, size)
     pm.fill(Qt.GlobalColor.transparent)
     p = QPainter(pm)

@@ -180,11 +180,16 @@ class TimelineCanvas(QWidget):
     def paintEvent(self, event) -> None:
         # The lanes are painted into a cached pixmap; moving the playhead (30 times a second
         # during playback) only blits it and draws one line.
-        key = (self.t0, self.pps, self.width(), self.height(), self._version,
-               self.devicePixelRatioF())
+        dpr = self.devicePixelRatioF()
+        key = (self.t0, self.pps, self.width(), self.height(), self._version, dpr)
         if self._cache is None or self._cache_key != key:
-            self._cache = QPixmap(self.size() * self.devicePixelRatioF())
-            self._cache.setDevicePixelRatio(self.devicePixelRatioF())
+            # The pixmap is reused while the size holds: every PySide6 release tried takes six
+            # references to None (never given back) the first time a painter opens a pixmap.
+            size = self.size() * dpr
+            if self._cache is None or self._cache.size() != size \
+                    or self._cache.devicePixelRatio() != dpr:
+                self._cache = QPixmap(size)
+                self._cache.setDevicePixelRatio(dpr)
             cp = QPainter(self._cache)
             self._lanes_bottom = self._paint_lanes(cp)
             cp.end()
