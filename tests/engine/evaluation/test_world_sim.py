@@ -186,3 +186,16 @@ def test_an_omni_response_matches_pyroomacoustics_own():
     rt_ours = pra.experimental.measure_rt60(ours, fs=SR, decay_db=20)
     rt_ref = pra.experimental.measure_rt60(ref, fs=SR, decay_db=20)
     assert rt_ours == pytest.approx(rt_ref, rel=0.15)
+
+
+def test_far_sources_lose_high_frequencies_to_the_air():
+    mic = make_microphone("spaced", spacing_m=0.2)
+    f = np.fft.rfftfreq(8192, 1 / SR)
+
+    def db_at(d, hz):
+        h = room_response(None, mic, np.array([d, 0.0, 0.0]), sample_rate=SR)[0] * d
+        return 20 * np.log10(np.abs(np.fft.rfft(h, 8192))[np.argmin(np.abs(f - hz))])
+
+    # ISO 9613-1 (20 C, 50 % RH): about 0.1 dB/m at 8 kHz, 0.33 dB/m at 16 kHz.
+    assert db_at(1.0, 16000) - db_at(10.0, 16000) == pytest.approx(2.9, abs=0.6)
+    assert abs(db_at(1.0, 500) - db_at(10.0, 500)) < 0.1
