@@ -68,11 +68,18 @@ class Mp4Writer:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if exc_type is None:
-                self._finish()
-            self._container.close()
-            if getattr(self, "_audio_in", None) is not None:
-                self._audio_in.close()
+            try:
+                if exc_type is None:
+                    self._finish()
+            except BaseException as e:
+                # A failed finish (no frames, a write error at the last flush) is a failed
+                # export: the temporary file must not be renamed over the output.
+                exc_type, exc, tb = type(e), e, e.__traceback__
+                raise
+            finally:
+                self._container.close()
+                if getattr(self, "_audio_in", None) is not None:
+                    self._audio_in.close()
         finally:
             self._atomic.__exit__(exc_type, exc, tb)
 
