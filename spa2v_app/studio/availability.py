@@ -11,13 +11,9 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from .secrets import gemini_key
+from models.backends import PLANNERS, RENDERERS
 
-PLANNERS = ("heuristic", "llama", "gemini")
-RENDERERS = ("preview", "diffusion")
-TITLES = {"heuristic": "Built-in (measured cues)", "llama": "Local LLM (llama.cpp)",
-          "gemini": "Gemini (online)", "preview": "Layout preview",
-          "diffusion": "Diffusion (SD 1.5 + AnimateDiff)"}
+from .secrets import gemini_key
 
 
 @dataclass(frozen=True)
@@ -28,7 +24,8 @@ class Availability:
 
     @property
     def title(self) -> str:
-        return TITLES.get(self.name, self.name)
+        backend = PLANNERS.get(self.name) or RENDERERS.get(self.name)
+        return backend.title if backend else self.name
 
 
 def has_module(name: str) -> bool:

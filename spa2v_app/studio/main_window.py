@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLa
 
 from engine.errors import SpA2VError
 from engine.project import discard_autosave
+from models.backends import DEFAULT_PLANNER, DEFAULT_RENDERER
 
 from . import availability, theme
 from .canvas import LayoutCanvas
@@ -341,8 +342,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         combo.setCurrentIndex(combo.findData(name))
 
     def _backend_chosen(self, *_) -> None:
-        self.settings.planner = self.planner_combo.currentData() or "heuristic"
-        self.settings.renderer = self.renderer_combo.currentData() or "preview"
+        self.settings.planner = self.planner_combo.currentData() or DEFAULT_PLANNER
+        self.settings.renderer = self.renderer_combo.currentData() or DEFAULT_RENDERER
         self._update_status()
 
     def _update_status(self) -> None:
