@@ -11,7 +11,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from . import availability
+from models import readiness
+
 from .secrets import KeyringUnavailable, gemini_key_source, store_gemini_key
 from .settings import DEVICES, MEMORY_TIERS, StudioSettings
 
@@ -27,7 +28,7 @@ def _path_row(edit: QLineEdit, browse) -> QWidget:
     return w
 
 
-def fill_backend_combo(combo: QComboBox, items: list[availability.Availability], current: str) -> None:
+def fill_backend_combo(combo: QComboBox, items: list[readiness.Readiness], current: str) -> None:
     """One entry per backend; unavailable ones are disabled with the reason as tooltip."""
     combo.clear()
     model = combo.model()
@@ -66,7 +67,7 @@ class ExportDialog(QDialog):
         self.json_on.setChecked(True)
         self.json = QLineEdit(str(base.with_suffix(".json")))
         self.renderer = QComboBox()
-        fill_backend_combo(self.renderer, availability.renderers(), renderer)
+        fill_backend_combo(self.renderer, readiness.renderers(), renderer)
         self.fps = QDoubleSpinBox()
         self.fps.setRange(1, 60)
         self.fps.setValue(fps)
@@ -170,14 +171,14 @@ class SettingsDialog(QDialog):
         lay.addWidget(self.model_list, 1)
         self.download_button = QPushButton("Download selected")
         self.download_button.clicked.connect(self._download_selected)
-        dl = availability.downloads()
+        dl = readiness.downloads()
         self.download_button.setEnabled(dl.ready and self.download is not None)
         self.download_button.setToolTip(dl.reason)
         lay.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignRight)
         self._fill_models(dl)
         return page
 
-    def _fill_models(self, dl: availability.Availability) -> None:
+    def _fill_models(self, dl: readiness.Readiness) -> None:
         self.model_list.clear()
         if not dl.ready:
             item = QListWidgetItem(f"Model list unavailable: {dl.reason}.")
@@ -210,7 +211,7 @@ class SettingsDialog(QDialog):
         self.device = QComboBox()
         self.device.addItems(DEVICES)
         self.device.setCurrentText(self.settings.device)
-        if not availability.has_module("torch"):
+        if not readiness.has_library("torch"):
             self.device.setEnabled(False)
             self.device.setToolTip("Only the CPU without torch (pip install 'spa2v-studio[diffusion]').")
         self.memory = QComboBox()
@@ -228,7 +229,7 @@ class SettingsDialog(QDialog):
         self.fps.setRange(1, 60)
         self.fps.setValue(self.settings.video_fps)
         self.renderer = QComboBox()
-        fill_backend_combo(self.renderer, availability.renderers(), self.settings.renderer)
+        fill_backend_combo(self.renderer, readiness.renderers(), self.settings.renderer)
         form.addRow("Renderer", self.renderer)
         form.addRow("Device", self.device)
         form.addRow("Memory tier", self.memory)
@@ -241,7 +242,7 @@ class SettingsDialog(QDialog):
         page = QWidget()
         form = QFormLayout(page)
         self.planner = QComboBox()
-        fill_backend_combo(self.planner, availability.planners(), self.settings.planner)
+        fill_backend_combo(self.planner, readiness.planners(), self.settings.planner)
         self.frames = QSpinBox()
         self.frames.setRange(1, 10_000)
         self.frames.setValue(self.settings.plan_frames)

@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLa
 
 from engine.errors import SpA2VError
 from engine.project import discard_autosave
+from models import readiness
 from models.backends import DEFAULT_PLANNER, DEFAULT_RENDERER
 
-from . import availability, theme
+from . import theme
 from .canvas import LayoutCanvas
 from .dialogs import SceneDialog, SettingsDialog, fill_backend_combo
 from .document import StudioDocument
@@ -320,12 +321,12 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def refresh_backends(self) -> None:
         for combo in (self.planner_combo, self.renderer_combo):
             combo.blockSignals(True)
-        fill_backend_combo(self.planner_combo, availability.planners(), self.settings.planner)
-        fill_backend_combo(self.renderer_combo, availability.renderers(), self.settings.renderer)
+        fill_backend_combo(self.planner_combo, readiness.planners(), self.settings.planner)
+        fill_backend_combo(self.renderer_combo, readiness.renderers(), self.settings.renderer)
         for combo in (self.planner_combo, self.renderer_combo):
             combo.blockSignals(False)
-        for menu, items, attr in ((self.planner_menu, availability.planners(), "planner"),
-                                  (self.renderer_menu, availability.renderers(), "renderer")):
+        for menu, items, attr in ((self.planner_menu, readiness.planners(), "planner"),
+                                  (self.renderer_menu, readiness.renderers(), "renderer")):
             menu.clear()
             menu.setToolTipsVisible(True)
             for a in items:
@@ -350,7 +351,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         if hasattr(self, "status_backend"):
             self.status_backend.setText(
                 f"Planner: {self.settings.planner}   ·   Renderer: {self.settings.renderer}   ·   "
-                f"Device: {availability.device_summary(self.settings.device)}"
+                f"Device: {readiness.device_summary(self.settings.device)}"
                 + ("" if self.player.backend != "clock" else "   ·   Audio: silent"))
 
     def _update_title(self) -> None:
@@ -439,7 +440,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                                                       background=dlg.background.text()))
 
     def settings_dialog(self) -> None:
-        dl = availability.downloads()
+        dl = readiness.downloads()
         dlg = SettingsDialog(self.settings, self, download=self.download_model if dl.ready else None)
         if dlg.exec() == QDialog.DialogCode.Accepted:
             dlg.apply()

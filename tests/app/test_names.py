@@ -84,13 +84,13 @@ def test_an_unknown_backend_name_is_refused_with_the_registered_choices():
 def test_studio_settings_and_menus_show_the_owners_lists(qtbot_or_skip, tmp_path):
     from PySide6.QtWidgets import QComboBox
 
-    from spa2v_app.studio import availability
+    from models import readiness
     from spa2v_app.studio.dialogs import SettingsDialog
     from spa2v_app.studio.settings import MEMORY_TIERS, StudioSettings
 
     assert tuple(MEMORY_TIERS) == TIER_CHOICES
-    assert [a.name for a in availability.planners()] == list(PLANNERS)
-    assert [a.name for a in availability.renderers()] == list(RENDERERS)
+    assert [a.name for a in readiness.planners()] == list(PLANNERS)
+    assert [a.name for a in readiness.renderers()] == list(RENDERERS)
     dialog = SettingsDialog(StudioSettings(recordings_dir=str(tmp_path)))
     qtbot_or_skip.addWidget(dialog)
 
