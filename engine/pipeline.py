@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .audio import Audio, audio_info, load_audio
+from .audio.tagging import Tagger
 from .cues.extract import extract_cues
 from .cues.longform import CHUNK_S, LONG_INPUT_S, extract_cues_chunked
 from .cues.types import Cues
@@ -20,7 +21,7 @@ from .export.mp4 import Mp4Writer
 from .jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from .layout import Layout
 from .planning.fallback import plan_or_fall_back
-from .protocols import Frame, Planner, PlanRequest, Renderer, RenderSettings, Tagger
+from .protocols import Frame, Planner, PlanRequest, Renderer, RenderSettings
 
 DEFAULT_FRAMES = 16
 MIN_FRAMES, MAX_FRAMES = 1, 10_000
