@@ -2,7 +2,7 @@
 
 **Spatial alignment** (in the spirit of SAVGBench's and StereoSync's spatial AV-Align): per
 video frame, the direction of each sounding source is measured from the stereo audio (the
-product's own cue extractor) and turned into a screen x with SPEC's mapping
+product's own cue extractor) and turned into a screen x with the mapping of docs/layout-format.md
 ``x = 0.5 + az / 180``. The frame's sound counts as aligned when some object's box covers
 that x, widened by ``tolerance`` (a fraction of the frame width) on each side. The score is
 the aligned fraction of the frames where a source is heard with a direction; the mean
