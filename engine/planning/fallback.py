@@ -6,7 +6,9 @@ A planner that cannot be made (its library, model file or key is missing:
 rule-based planner, and one warning says which and why. A cancel is never replaced, and the
 built-in planner's own failure is not hidden. The command line is stricter at one point only:
 a planner the user named explicitly that cannot be made is an error (exit 2), since the user
-asked for it by name.
+asked for it by name. The LLM flow (:mod:`.llm_planner`) applies the same rule inside itself
+when a reply is still unusable after one repair: it returns the rule-based layout, which its
+spatial guard needs anyway, and says so.
 """
 
 from __future__ import annotations
