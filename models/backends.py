@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import BadInput, ModelMissing
-from engine.planning.fallback import BUILT_IN_PLANNER, built_in_planner, not_available_note
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ TAGGERS = _table(
             "AudioSet sound tagger on onnxruntime, bundled"),
 )
 PLANNERS = _table(
-    Backend(BUILT_IN_PLANNER, "engine.planning.heuristic:HeuristicPlanner",
+    Backend("heuristic", "engine.planning.heuristic:HeuristicPlanner",
             "Built-in (measured cues)", "rule-based on the measured cues, built in"),
     Backend("llama", "models.llama_planner:LlamaPlanner", "Local LLM (llama.cpp)",
             "a local GGUF model through llama.cpp", ("llama_cpp",), "llm",
@@ -78,7 +77,7 @@ RENDERERS = _table(
             "Diffusion (SD 1.5 + AnimateDiff)", "SD 1.5 + AnimateDiff with box grounding (GPU)",
             ("torch", "diffusers", "transformers"), "diffusion", frozenset({"device"})),
 )
-DEFAULT_TAGGER, DEFAULT_PLANNER, DEFAULT_RENDERER = "yamnet", BUILT_IN_PLANNER, "preview"
+DEFAULT_TAGGER, DEFAULT_PLANNER, DEFAULT_RENDERER = "yamnet", "heuristic", "preview"
 
 
 def choices_help(table: dict[str, Backend], default: str) -> str:
@@ -122,6 +121,8 @@ def make_renderer(name: str = DEFAULT_RENDERER, **options):
 def make_planner_or_built_in(name: str, **settings: Any):
     """The chosen planner made with the settings it takes, or ``(built-in planner, why)``
     when it cannot be made (:mod:`engine.planning.fallback`). Returns ``(planner, note)``."""
+    from engine.planning.fallback import BUILT_IN_PLANNER, built_in_planner, not_available_note
+
     if name not in PLANNERS:
         return built_in_planner(), not_available_note(name, "unknown planner")
     try:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from engine.jobs import CancelToken, run_job
-from engine.planning.fallback import BUILT_IN_PLANNER
-from models.backends import DEFAULT_RENDERER, RENDERERS, choices_help
+from models.backends import DEFAULT_RENDERER, PLANNERS, RENDERERS, choices_help
 from models.diffusion.memory import TIER_CHOICES
 
 from .common import (ProgressPrinter, add_frame_arguments, check_output_path,
@@ -82,7 +81,7 @@ def run(args) -> int:
     else:
         planner = planner_from_args(args)
         tagger = make_tagger_or_none(printer)
-        if planner.name == BUILT_IN_PLANNER:
+        if PLANNERS[planner.name].built_in:
             printer.info("Using the built-in defaults: rule-based planner on measured cues, "
                          f"{'YAMNet sound tagger' if tagger else 'no sound tagger'}, "
                          f"{args.renderer} renderer.")
