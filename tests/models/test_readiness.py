@@ -63,3 +63,28 @@ def test_a_cuda_gpu_is_reported_with_free_vram():
     report = probe_devices()
     gpu = report.accelerator
     assert gpu.kind == "cuda" and 0 < gpu.free_bytes <= gpu.total_bytes
+
+
+def test_gemini_needs_its_library_and_a_key(all_libraries):
+    def gemini(find_key):
+        return {r.name: r for r in readiness.planner_readiness([], find_key=find_key)}["gemini"]
+
+    assert gemini(lambda: "k").ready
+    missing = gemini(lambda: None)
+    assert not missing.ready and "API key" in missing.reason
+
+
+def test_an_unreadable_model_registry_still_lists_every_backend(all_libraries, monkeypatch):
+    monkeypatch.setattr(readiness, "installed_statuses", lambda: None)
+    planners = {r.name: r for r in readiness.planners()}
+    renderers = {r.name: r for r in readiness.renderers()}
+    assert planners["heuristic"].ready and renderers["preview"].ready
+    # Without the registry only libraries are judged: no model is reported missing.
+    assert planners["llama"].ready and "model" not in planners["llama"].reason
+    assert renderers["diffusion"].ready
+
+
+def test_downloads_need_the_hub_client(monkeypatch):
+    monkeypatch.setattr(readiness, "has_library", lambda name: name != "huggingface_hub")
+    dl = readiness.downloads()
+    assert not dl.ready and "spa2v-studio[hub]" in dl.reason
