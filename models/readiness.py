@@ -14,14 +14,38 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .backends import DEFAULT_PLANNER, DEFAULT_RENDERER, PLANNERS, RENDERERS, Backend
+from .backends import DEFAULT_PLANNER, DEFAULT_RENDERER, PLANNERS, RENDERERS, TAGGERS, Backend
 from .devices import DeviceReport
-from .registry import ModelStatus
+from .registry import ModelStatus, load_registry
 
-# The registry roles each model-backed backend needs, with the name to download.
-NEEDED_MODELS = {"llama": (("planner_llm", "planner-llm-default"),),
-                 "diffusion": (("sd15_base", "sd15-base"), ("motion_adapter", "motion-adapter"))}
-FAST_PREVIEW_ROLE = "fast_preview_adapter"
+
+@dataclass(frozen=True)
+class RoleUse:
+    """What uses the models of one registry role (``resources/models.json``); ``needed`` False:
+    the backend runs without them and gains from them."""
+
+    backend: str
+    needed: bool
+
+
+MODEL_ROLES = {
+    "planner_llm": RoleUse("llama", True),
+    "sd15_base": RoleUse("diffusion", True),
+    "motion_adapter": RoleUse("diffusion", True),
+    "fast_preview_adapter": RoleUse("diffusion", False),
+    "sound_tagger": RoleUse("yamnet", True),
+}
+
+
+def role_use(role: str) -> str:
+    """What a registry role's models are for, in words ("Renderer: Diffusion (...)")."""
+    use = MODEL_ROLES.get(role)
+    if use is None:
+        return ""
+    for kind, table in (("Planner", PLANNERS), ("Renderer", RENDERERS), ("Sound tagger", TAGGERS)):
+        if use.backend in table:
+            return f"{kind}: {table[use.backend].title}" + ("" if use.needed else ", optional")
+    return ""
 
 
 @dataclass(frozen=True)
@@ -68,14 +92,16 @@ def _check(backend: Backend, statuses: list[ModelStatus] | None) -> tuple[list[s
     problems = [f"needs {lib} ({backend.install_hint})" for lib in backend.libraries
                 if not has_library(lib)]
     names = []
-    for role, download in NEEDED_MODELS.get(backend.name, ()):
-        if statuses is None:
+    for role, use in MODEL_ROLES.items():
+        if statuses is None or use.backend != backend.name or not use.needed:
             continue
         got = _installed(statuses, role)
         if got:
             names.append(got[0].name)
         else:
-            problems.append(f"needs the {download} model (spa2v models download {download})")
+            default = load_registry().default_for(role)
+            name = default.name if default else role.replace("_", "-")
+            problems.append(f"needs the {name} model (spa2v models download {name})")
     return problems, names
 
 
@@ -111,7 +137,8 @@ def planner_readiness(statuses: list[ModelStatus] | None, *,
 def renderer_readiness(statuses: list[ModelStatus] | None,
                        devices: DeviceReport | None) -> list[Readiness]:
     """Every registered renderer; ``devices=None`` when the GPU was not probed."""
-    fast = _installed(statuses, FAST_PREVIEW_ROLE)[:1] if statuses else []
+    optional = [role for role, use in MODEL_ROLES.items() if not use.needed]
+    fast = [s for role in optional for s in _installed(statuses or [], role)[:1]]
 
     def verdict(backend: Backend, problems: list[str], names: list[str]) -> Readiness:
         if problems:

@@ -18,14 +18,6 @@ from .settings import DEVICES, MEMORY_TIERS, StudioSettings
 
 
 MODEL_COLUMNS = ("Model", "Role", "Needed for", "Size", "State", "")
-# What the user gets from each registry role (roles are the registry's, in resources/models.json).
-MODEL_FEATURES = {
-    "planner_llm": "Planner: local LLM",
-    "sd15_base": "Renderer: diffusion",
-    "motion_adapter": "Renderer: diffusion (motion)",
-    "fast_preview_adapter": "Renderer: diffusion, fast",
-    "sound_tagger": "Naming sounds",
-}
 
 
 def _path_row(edit: QLineEdit, browse) -> QWidget:
@@ -228,7 +220,7 @@ class SettingsDialog(QDialog):
         for row, st in enumerate(statuses):
             table.insertRow(row)
             cells = (st.title + (" (default)" if st.default else ""),
-                     st.role.replace("_", " "), MODEL_FEATURES.get(st.role, ""),
+                     st.role.replace("_", " "), readiness.role_use(st.role),
                      human_bytes(st.expected_bytes) if st.expected_bytes else "built in",
                      st.state)
             for col, text in enumerate(cells):

@@ -114,3 +114,15 @@ def qtbot_or_skip(request, tmp_path, monkeypatch):
     from spa2v_app.studio.app import create_app
     create_app()
     return request.getfixturevalue("qtbot")
+
+
+def test_every_registry_role_says_which_registered_backend_uses_it():
+    from models.readiness import MODEL_ROLES, role_use
+    from models.registry import load_registry
+
+    roles = {entry.role for entry in load_registry().entries}
+    assert roles <= set(MODEL_ROLES), f"roles nobody uses: {roles - set(MODEL_ROLES)}"
+    for role, use in MODEL_ROLES.items():
+        assert use.backend in {**TAGGERS, **PLANNERS, **RENDERERS}
+        assert role_use(role)  # the studio's "Needed for" column
+        assert not use.needed or load_registry().default_for(role) is not None
