@@ -1,6 +1,6 @@
 """``spa2v.vsl/1``: per video frame, a box and a label for each sounding object.
 
-See SPEC.md section 3. Readers reject a file that breaks the rules with a message naming the
+The file is described in docs/layout-format.md. Readers reject a file that breaks the rules with a message naming the
 field, and never guess silently. Unknown keys are kept (``extra``) and written back.
 """
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from engine.errors import BadInput
 from engine.jobs import CancelToken, run_job
+from models.backends import PLANNERS
 
 from .common import (ProgressPrinter, add_frame_arguments, check_output_path,
                      make_tagger_or_none, planner_from_args, plan_settings_from_args)
@@ -54,6 +55,6 @@ def run(args) -> int:
 
 
 def _say_defaults(printer, planner, tagger) -> None:
-    if planner.name == "heuristic":
+    if PLANNERS[planner.name].built_in:
         printer.info("Using the built-in defaults: rule-based planner on measured cues, "
                      + ("YAMNet sound tagger." if tagger else "no sound tagger."))
