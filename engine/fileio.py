@@ -63,6 +63,7 @@ def atomic_path(dest: str | os.PathLike, *, suffix: str | None = None) -> Iterat
 def write_failed(dest: str | os.PathLike, error: BaseException) -> BadInput:
     """One line for a failed write: where, and why (a full disk is named as such)."""
     reason = getattr(error, "strerror", None) or str(error).strip() or type(error).__name__
+    reason = reason.rstrip(".")
     if not isinstance(error, OSError) or error.errno not in WRITE_ERRNOS:
         with contextlib.suppress(OSError):
             if _free_bytes(Path(dest).parent) < _PROBE_BYTES:

@@ -48,7 +48,7 @@ def weight_format(path: str | Path) -> str:
     with open(path, "rb") as f:
         head = f.read(8)
         if head[:4] == GGUF_MAGIC:
-            return "gguf"
+            return "gguf" if gguf_problem(path) is None else "unknown"
         if head[:4] == _ZIP_MAGIC:
             return "zip"
         if len(head) >= 2 and head[0] == _PICKLE_PROTOCOL_BYTE and head[1] <= 5:
@@ -56,6 +56,28 @@ def weight_format(path: str | Path) -> str:
         if len(head) == 8 and _safetensors_header_ok(f, struct.unpack("<Q", head)[0], path):
             return "safetensors"
     return "unknown"
+
+
+def gguf_problem(path: str | Path) -> str | None:
+    """What is wrong with a GGUF file, or None: its header, metadata and tensor table are read
+    with the ``gguf`` package (the magic alone proves nothing), and every tensor's data must
+    lie inside the file (a truncated download fails here)."""
+    try:
+        from gguf import GGUFReader
+    except ImportError:  # a core dependency; without it nothing can be said for the file
+        return "the gguf package is not installed to read it"
+    size = Path(path).stat().st_size
+    try:
+        reader = GGUFReader(str(path))
+        tensors = list(reader.tensors)
+        for t in tensors:
+            if t.data_offset + int(t.n_bytes) > size:
+                return f"tensor {t.name} runs past the end of the file"
+    except Exception as e:  # the reader's failures on garbage are of many kinds
+        return f"its header or tensor table cannot be read ({type(e).__name__})"
+    if not tensors:
+        return "it holds no tensors"
+    return None
 
 
 def _safetensors_header_ok(f, header_len: int, path) -> bool:
@@ -78,6 +100,11 @@ def _safetensors_header_ok(f, header_len: int, path) -> bool:
         if not (isinstance(offsets, list) and len(offsets) == 2 and 0 <= offsets[0] <= offsets[1] <= data_len):
             return False
     return True
+
+
+def _has_gguf_magic(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == GGUF_MAGIC
 
 
 def check_weights(path: str | Path) -> str:
@@ -109,7 +136,8 @@ def check_weights(path: str | Path) -> str:
             f"Refusing to load {path.name}: it is named {suffix} but holds a Python pickle.",
             hint="Get the file again from its original source.")
     if found != expected:
+        why = gguf_problem(path) if expected == "gguf" and _has_gguf_magic(path) else None
         raise UnsafeModelFile(
-            f"{path.name} is not a valid {expected} file (bad header; truncated or corrupt download?).",
-            hint="Download it again (spa2v models download NAME --force).")
+            f"{path.name} is not a valid {expected} file ({why or 'bad header'}; truncated or "
+            "corrupt download?).", hint="Download it again (spa2v models download NAME --force).")
     return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.jobs import CancelToken, run_job
 
-from .common import (ProgressPrinter, add_frame_arguments, check_output_path,
+from .common import (ProgressPrinter, add_frame_arguments, check_audio_inputs, check_output_path,
                      make_tagger_or_none, planner_from_args, plan_settings_from_args)
 
 
@@ -44,7 +44,8 @@ def run(args) -> int:
     from engine.protocols import RenderSettings
     from models.backends import make_renderer
 
-    dest = check_output_path(args.output, (".mp4",))
+    check_audio_inputs([args.audio])
+    dest = check_output_path(args.output, (".mp4",), inputs=[args.audio, args.plan])
     if not 1 <= args.video_fps <= 60:
         raise BadInput(f"--video-fps must be between 1 and 60, got {args.video_fps:g}.")
     width = height = None
@@ -89,5 +90,6 @@ def run(args) -> int:
     run_job(render_job(args.audio, layout, dest, renderer=renderer, settings=settings,
                        token=token), printer)
     printer.done()
+    args.outputs.wrote(dest)
     printer.info(f"wrote {dest}")
     return 0

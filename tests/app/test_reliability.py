@@ -43,13 +43,12 @@ def run_cli(capsys, *argv) -> tuple[int, str]:
 
 
 def one_clean_line(err: str) -> str:
-    """The error line; fails on a traceback, a blank first line or several error lines."""
+    """The error: the last line of stderr. Fails on a traceback, a blank line, or any line that
+    is not one of the app's own ``spa2v: ...`` lines (a library's print, a second error line)."""
     assert "Traceback" not in err, err
-    assert "" not in err.rstrip("\n").split("\n"), repr(err)  # no blank lines
-    lines = [line for line in err.splitlines() if line.startswith("spa2v: ") and
-             not line.startswith(("spa2v: warning", "spa2v: Using", "spa2v: No sound tagger"))]
-    assert len(lines) == 1, err
-    return lines[0]
+    lines = err.rstrip("\n").split("\n")
+    assert all(line.startswith("spa2v: ") for line in lines), err
+    return lines[-1]
 
 
 @pytest.fixture
@@ -107,7 +106,8 @@ def test_an_output_that_is_an_input_is_refused(clip, plan, tmp_path, capsys, arg
     video = tmp_path / "clip.mp4"
     with Mp4Writer(video, fps=12, size=(64, 64), audio_path=clip, duration_s=1.0) as w:
         w.write(np.full((64, 64, 3), 128, np.uint8))
-    jsonaudio = write_wav(tmp_path / "take.json", panned_noise(20, duration_s=1.0))  # odd name
+    jsonaudio = tmp_path / "take.json"  # a WAV with an odd name
+    sf.write(str(jsonaudio), panned_noise(20, duration_s=1.0).T, 44100, format="WAV")
     before = snapshot(tmp_path)
     fmt = dict(clip=clip, plan=plan, tmp=tmp_path, video=video, jsonaudio=jsonaudio)
     code, err = run_cli(capsys, *[a.format(**fmt) for a in argv])
@@ -376,7 +376,7 @@ def test_a_truncated_wav_is_warned_about(tmp_path, capsys):
     cut.write_bytes(whole.read_bytes()[: 44 + 4 * 22050])  # the header still says 1 s
     code, err = run_cli(capsys, "plan", cut, "-o", tmp_path / "p.json")
     assert code == 0, err
-    assert "truncated" in err and "cut.wav" in err
+    assert "cut.wav is cut short: 50%" in err
     code, err = run_cli(capsys, "plan", whole, "-o", tmp_path / "q.json")
-    assert "truncated" not in err
+    assert "cut short" not in err
     assert sf.info(str(cut)).frames == 22050
