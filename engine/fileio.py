@@ -35,29 +35,46 @@ def atomic_path(dest: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     format from the extension (PyAV, soundfile, OpenCV) still do the right thing.
     """
     dest = Path(dest)
+    tmp_path = None
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{dest.name}.", suffix=".part" + (suffix if suffix is not None else dest.suffix),
-            dir=dest.parent,
-        )
-    except OSError as e:
-        raise write_failed(dest, e) from None
-    os.close(fd)
-    tmp_path = Path(tmp)
-    # mkstemp makes 0600 files; give the result the permissions a plain open() would.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)
-    try:
+        # Ctrl+C/SIGTERM wait while the file is made and named, so it is never left unnamed.
+        with _signals_deferred():
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent,
+                                           suffix=".part" + (suffix if suffix is not None else dest.suffix))
+            except OSError as e:
+                raise write_failed(dest, e) from None
+            tmp_path = Path(tmp)
+        os.close(fd)
+        # mkstemp makes 0600 files; give the result the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)
         yield tmp_path
         os.replace(tmp_path, dest)
     except BaseException as e:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
+        if tmp_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                tmp_path.unlink()
         if isinstance(e, OSError) and e.errno in WRITE_ERRNOS:
             raise write_failed(dest, e) from None
         raise
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold back SIGINT/SIGTERM/SIGHUP in this thread (where the system allows it)."""
+    import signal
+    held = {signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def write_failed(dest: str | os.PathLike, error: BaseException) -> BadInput:
