@@ -304,6 +304,20 @@ def test_a_garbage_file_with_the_gguf_magic_is_refused(tmp_path, capsys, monkeyp
     assert not (tmp_path / "models" / "imported.json").exists()
 
 
+def test_info_and_verify_call_a_garbage_gguf_in_place_corrupt(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(tmp_path / "models"))
+    from models.registry import load_registry
+    entry = load_registry().get("planner-llm-default")
+    dest = tmp_path / "models" / entry.name / entry.files[0].path
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(b"GGUF" + struct.pack("<I", 3) + os.urandom(4096))
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "planner-llm-default (corrupt)" in out and "llama: not ready" in out
+    code, _ = run_cli(capsys, "models", "verify", "planner-llm-default")
+    assert code != 0
+
+
 def test_a_gguf_whose_tensors_run_past_its_end_is_refused(tmp_path):
     from models.safety import UnsafeModelFile, check_weights
     from tests.models.conftest import make_gguf
