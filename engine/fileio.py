@@ -26,7 +26,6 @@ MAX_JSON_DEPTH = 64
 MAX_JSON_INT_DIGITS = 308
 
 
-
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike, *, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; rename it over ``dest`` only on success.
@@ -85,8 +84,9 @@ def write_failed(dest: str | os.PathLike, error: BaseException) -> BadInput:
         with contextlib.suppress(OSError):
             if _free_bytes(Path(dest).parent) < _PROBE_BYTES:
                 reason = "No space left on device"
+    kept = Path(dest).is_file()
     return BadInput(f"Could not write {dest}: {reason}.",
-                    hint="The file that was there before is unchanged.")
+                    hint="The file that was there before is unchanged." if kept else None)
 
 
 _PROBE_BYTES = 4096  # one file-system block
@@ -119,8 +119,10 @@ def check_writable(dest: str | os.PathLike, *, what: str = "Output") -> Path:
             f.flush()
             os.fsync(f.fileno())
     except OSError as e:
+        full = e.errno in (errno.ENOSPC, errno.EDQUOT)
         raise BadInput(f"Cannot write {dest}: {e.strerror or e}.",
-                       hint="Pick another output location, or free some space.") from None
+                       hint="Free some space, or pick another output location." if full
+                       else "Pick another output location.") from None
     return dest
 
 

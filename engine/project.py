@@ -206,6 +206,8 @@ def load_project(path: str | os.PathLike) -> Project:
     except BadInput as e:
         raise BadInput(f"{path.name} is not a readable project file ({e.message})",
                        hint="Open an autosave or a backup of it instead.") from None
+    except OSError as e:
+        raise BadInput(f"{path.name} cannot be read ({e.strerror or e}).") from None
     project = Project.from_dict(data, path.parent.absolute(), where=path.name)
     project.path = path
     return project

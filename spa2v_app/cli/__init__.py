@@ -91,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         except SpA2VError as e:
             _error(str(e))
             return e.exit_code
+        except BrokenPipeError:  # the reader went away (spa2v models list | head): say nothing
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 128 + signal.SIGPIPE
         except OSError as e:  # a file system refusal no check foresaw: still one line
             where = f" ({e.filename})" if getattr(e, "filename", None) else ""
             _error(f"{e.strerror or e}{where}.")
