@@ -204,16 +204,23 @@ def av_sync_gap_limit(fps: float, sample_rate: int) -> float:
     return 1.0 / max(fps, 1e-6) + 2 * AAC_FRAME / max(sample_rate, 1)
 
 
-def check_av_sync(path: str | os.PathLike) -> dict:
-    """Raise :class:`BadInput` when an MP4's sound track and picture differ in length (a
-    broken mux); return :func:`probe_mp4`'s answer otherwise."""
+def check_av_sync(path: str | os.PathLike, *, slack_s: float = 0.0,
+                  slack_fraction: float = 0.0) -> dict:
+    """Raise :class:`BadInput` when a video's sound track and picture differ in length (a
+    broken mux); return :func:`probe_mp4`'s answer otherwise.
+
+    Our own MP4s must agree to :func:`av_sync_gap_limit`; ``slack_s`` / ``slack_fraction``
+    (of the picture's length), whichever is larger, widen that for videos made elsewhere,
+    whose sound may start a little late.
+    """
     info = probe_mp4(path)
     video, audio = info["video"], info["audio"]
     if video is None or audio is None or video["duration_s"] is None:
         return info
     got = audio["duration_s"] or 0.0
-    if abs(got - video["duration_s"]) > av_sync_gap_limit(video["fps"] or 24.0,
-                                                           audio["sample_rate"] or 48000):
+    limit = av_sync_gap_limit(video["fps"] or 24.0, audio["sample_rate"] or 48000)
+    limit = max(limit, slack_s, slack_fraction * video["duration_s"])
+    if abs(got - video["duration_s"]) > limit:
         raise BadInput(f"{Path(path).name}: its sound track is {got:.1f} s long but its picture "
                        f"is {video['duration_s']:.1f} s; the file is damaged.",
                        hint="Render or export it again.")
