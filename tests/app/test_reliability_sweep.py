@@ -245,7 +245,8 @@ def cases() -> list[Case]:
         c.append(Case(f"render {name}.wav", ("render", f"{{fx}}/{name}.wav", "-o", "{out}/v.mp4",
                                              "--size", "64x64", "--frames", "4",
                                              "--video-fps", "12"),
-                      ok=ok, needle=needle, output="v.mp4", check_sync=ok == (0,)))
+                      ok=ok, needle=needle, output="v.mp4",
+                      check_sync=name in ("nan_few", "hires")))  # the two render once broke
     for name in ["deep", "deep_object", "huge_int", "huge_float", "nan", "wrong_types", "list",
                  "empty", "truncated", "latin1"]:
         c.append(Case(f"render --plan {name}.json", ("render", "{fx}/good.wav", "--plan",
@@ -322,8 +323,15 @@ def test_case(world, case: Case):
     problems = judge(case.name, proc.returncode, err, case.ok, case.needle, before, after, allowed)
     assert not problems, "\n".join(problems)
     if case.check_sync and proc.returncode == 0:
+        # The video's sound and picture agree, by the engine's check and by `spa2v check`.
         from engine.export.mp4 import check_av_sync
         check_av_sync(out / case.output)
+        before = snapshot(*watched)
+        proc = spa2v(["check", argv[1], "--video", str(out / case.output)], cwd=fx, out=out)
+        _, err = proc.communicate(timeout=CASE_TIMEOUT_S)
+        problems = judge(f"check after {case.name}", proc.returncode, err, (0,), None, before,
+                         snapshot(*watched), set())
+        assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT],
