@@ -6,7 +6,7 @@ from engine.jobs import CancelToken, run_job
 from models.backends import DEFAULT_RENDERER, PLANNERS, RENDERERS, choices_help
 from models.diffusion.memory import TIER_CHOICES
 
-from .common import (ProgressPrinter, add_frame_arguments, check_output_path,
+from .common import (ProgressPrinter, add_frame_arguments, check_audio_inputs, check_output_path,
                      make_tagger_or_none, planner_from_args, plan_settings_from_args)
 
 
@@ -47,7 +47,8 @@ def run(args) -> int:
     from engine.protocols import RenderSettings
     from models.backends import make_renderer
 
-    dest = check_output_path(args.output, (".mp4",))
+    check_audio_inputs([args.audio])
+    dest = check_output_path(args.output, (".mp4",), inputs=[args.audio, args.plan])
     if not 1 <= args.video_fps <= 60:
         raise BadInput(f"--video-fps must be between 1 and 60, got {args.video_fps:g}.")
     width = height = None
@@ -93,5 +94,6 @@ def run(args) -> int:
     run_job(render_job(args.audio, layout, dest, renderer=renderer, settings=settings,
                        token=token), printer)
     printer.done()
+    args.outputs.wrote(dest)
     printer.info(f"wrote {dest}")
     return 0
