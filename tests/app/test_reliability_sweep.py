@@ -353,10 +353,9 @@ def test_a_signal_mid_render_leaves_nothing(world, sig):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.skip(reason="issue 16 item 9, fixed by the studio helper: enable once both merge")
 def test_studio_smoke_exits_0_and_leaves_no_mp4(world, tmp_path):
-    # ENABLE AFTER MERGE (studio helper, issue 19 / issue 16 item 9): the installed entry point
-    # printed "smoke: ok" and then aborted (exit 134) with a thumbnail thread still running.
+    # Issue 16 item 9: the installed entry point printed "smoke: ok" and then aborted (exit 134)
+    # with a thumbnail thread still running, leaving its temporary MP4.
     root, fx, _ = world
     env = dict(env_for(tmp_path), SPA2V_DATA_DIR=str(tmp_path / "data"),
                SPA2V_CONFIG_DIR=str(tmp_path / "config"))
