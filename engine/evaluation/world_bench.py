@@ -28,7 +28,7 @@ from ..fileio import write_json_atomic
 from ..jobs import CancelToken, Job, Log, stage_progress
 from ..layout import Layout
 from ..planning.heuristic import plan_layout_from_cues
-from ..protocols import Tagger
+from ..audio.tagging import Tagger
 from . import metrics
 from .bench import NUM_FRAMES, _quiet
 from .mics import mics_for
