@@ -8,7 +8,7 @@ renderer) are passed in, so the engine never decides which model library to impo
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .audio import Audio, audio_info, load_audio
@@ -21,6 +21,7 @@ from .jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from .layout import Layout
 from .planning.heuristic import HeuristicPlanner
 from .protocols import Frame, Planner, PlanRequest, Renderer, RenderSettings, Tagger
+from .rendering.activity import attach_loudness, read_loudness_track
 
 DEFAULT_FRAMES = 16
 MIN_FRAMES, MAX_FRAMES = 1, 10_000
@@ -95,6 +96,7 @@ def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: 
                   "warning")
         layout = yield from sub_job(HeuristicPlanner().plan(request, token), start=0.5, end=1.0)
     layout.validate()
+    attach_loudness(layout, cues)  # each object's measured level, for the preview's pulses
     yield Progress("plan", 1.0)
     return layout, cues
 
@@ -113,6 +115,9 @@ def render_job(audio_path: str | os.PathLike | None, layout: Layout, out_path: s
                 "plan was made from.")
     width = settings.width or layout.width
     height = settings.height or layout.height
+    if audio_path is not None and settings.loudness is None and getattr(
+            renderer, "wants_loudness", False):
+        settings = replace(settings, loudness=read_loudness_track(audio_path))
     with Mp4Writer(out_path, fps=settings.fps, size=(width, height), audio_path=audio_path,
                    duration_s=layout.duration_s) as writer:
         yield from frames_to(renderer.render(layout, settings, token),

@@ -16,6 +16,7 @@ import numpy as np
 from .cues.types import Cues, Tag
 from .jobs import CancelToken, Job
 from .layout import Layout
+from .rendering.activity import LoudnessTrack
 
 
 @runtime_checkable
@@ -72,6 +73,10 @@ class RenderSettings:
     guidance_scale: float = 7.5
     memory_tier: str = "auto"
     options: dict[str, Any] = field(default_factory=dict)
+    # Preview renderer: draw each object's name (off in exported videos unless asked for), and
+    # the mix loudness over time (render_job reads it from the audio when the renderer wants it).
+    labels: bool = False
+    loudness: LoudnessTrack | None = None
 
 
 @runtime_checkable
