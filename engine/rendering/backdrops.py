@@ -134,7 +134,7 @@ def _hills(img: np.ndarray, y: int, amp: int, color, seed: int) -> None:
 
 
 def _road(w: int, h: int, variant: str) -> np.ndarray:
-    img = np.empty((h, w, 3), np.float32)
+    img = np.zeros((h, w, 3), np.float32)
     horizon = int(0.44 * h)
     _sky_band(img, horizon)
     _clouds(img, 3, 3, horizon)
@@ -176,7 +176,7 @@ def _road(w: int, h: int, variant: str) -> np.ndarray:
 
 
 def _sky(w: int, h: int, variant: str) -> np.ndarray:
-    img = np.empty((h, w, 3), np.float32)
+    img = np.zeros((h, w, 3), np.float32)
     ground = int(0.86 * h)
     _sky_band(img, ground, top=(70, 130, 212), bottom=(200, 224, 246))
     _clouds(img, 11, 6, int(0.8 * h))
@@ -191,7 +191,7 @@ def _sky(w: int, h: int, variant: str) -> np.ndarray:
 
 
 def _room(w: int, h: int, variant: str) -> np.ndarray:
-    img = np.empty((h, w, 3), np.float32)
+    img = np.zeros((h, w, 3), np.float32)
     floor = int(0.66 * h)
     img[:floor] = _gradient(floor, w, (226, 214, 194), (238, 230, 214))
     # A window with a view of sky, and a picture frame.
@@ -213,10 +213,10 @@ def _room(w: int, h: int, variant: str) -> np.ndarray:
 
 
 def _field(w: int, h: int, variant: str) -> np.ndarray:
-    img = np.empty((h, w, 3), np.float32)
+    img = np.zeros((h, w, 3), np.float32)
     horizon = int(0.48 * h)
     dry = variant == "dry"
-    _sky_band(img, horizon, top=(110, 168, 228) if not dry else (140, 182, 226),
+    _sky_band(img, horizon + h // 30 + 1, top=(110, 168, 228) if not dry else (140, 182, 226),
               bottom=(210, 230, 244) if not dry else (242, 226, 190))
     _clouds(img, 5, 3, horizon)
     _hills(img, horizon + h // 60, max(6, h // 14), (140, 170, 150) if not dry else (196, 168, 120), 3)
@@ -244,7 +244,7 @@ def _field(w: int, h: int, variant: str) -> np.ndarray:
 
 
 def _water(w: int, h: int, variant: str) -> np.ndarray:
-    img = np.empty((h, w, 3), np.float32)
+    img = np.zeros((h, w, 3), np.float32)
     horizon = int(0.46 * h)
     _sky_band(img, horizon)
     _clouds(img, 8, 3, horizon)
@@ -260,7 +260,7 @@ def _water(w: int, h: int, variant: str) -> np.ndarray:
 
 
 def _stage(w: int, h: int, variant: str) -> np.ndarray:
-    img = np.empty((h, w, 3), np.float32)
+    img = np.zeros((h, w, 3), np.float32)
     floor = int(0.7 * h)
     img[:floor] = _gradient(floor, w, (24, 22, 34), (46, 40, 58))
     # Curtains at both sides and a pelmet along the top.

@@ -235,13 +235,13 @@ def _rings(canvas: np.ndarray, centre: tuple[int, int], side: int, activity: flo
     if x0 >= x1 or y0 >= y1:
         return
     region = canvas[y0:y1, x0:x1]
-    light = tuple(int(255 - 0.45 * (255 - c)) for c in color)
+    light = tuple(int(255 - 0.3 * (255 - c)) for c in color)
     c = (centre[0] - x0, centre[1] - y0)
-    thickness = max(2, side // 40)
+    thickness = max(2, side // 32)
     for k in range(2):
         phase = (t * RING_SPEED + k / 2) % 1.0
         radius = int(side * (0.45 + 0.5 * phase))
-        strength = activity * (1.0 - phase) ** 1.5 * 0.85
+        strength = min(1.0, activity * (1.0 - phase) ** 1.2)
         if strength < 0.03:
             continue
         overlay = region.copy()
