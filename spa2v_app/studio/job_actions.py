@@ -109,7 +109,8 @@ class JobActions:
     def render_settings(self, renderer: str | None = None, fps: float | None = None) -> RenderSettings:
         s = self.settings
         return RenderSettings(renderer=renderer or s.renderer, fps=fps or s.video_fps,
-                              seed=s.seed, steps=s.steps, memory_tier=s.memory_tier)
+                              seed=s.seed, steps=s.steps, memory_tier=s.memory_tier,
+                              labels=s.video_labels)
 
     def default_render_path(self) -> Path:
         base = self.doc.project.path.parent / "renders" if self.doc.project.path else data_dir() / "renders"

@@ -232,6 +232,14 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         m = mb.addMenu("&View")
         for dock in self.docks.values():
             m.addAction(dock.toggleViewAction())
+        m.addSeparator()
+        # The layout view always names its objects; rendered videos only when asked for.
+        self.act_video_labels = m.addAction("Object names in rendered videos")
+        self.act_video_labels.setCheckable(True)
+        self.act_video_labels.setChecked(self.settings.video_labels)
+        self.act_video_labels.toggled.connect(self._set_video_labels)
+        m = mb.addMenu("&Help")
+        m.addAction("About SpA2V Studio", self._about)
 
         tb = QToolBar("Main", self)
         tb.setObjectName("toolbar-main")
@@ -446,6 +454,20 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             self.autosave_timer.start(self.settings.autosave_s * 1000)
             self.refresh_backends()
             self._save_settings()
+
+    def _set_video_labels(self, on: bool) -> None:
+        self.settings.video_labels = bool(on)
+        self._save_settings()
+
+    def _about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        from engine.rendering.pictograms import ATTRIBUTION
+
+        QMessageBox.about(self, "About SpA2V Studio",
+                          "SpA2V Studio turns stereo sound into a video whose objects sit and "
+                          f"move where the sound says.\n\n{ATTRIBUTION} "
+                          "See resources/pictograms/LICENCE.txt.")
 
     def _save_settings(self) -> None:
         try:

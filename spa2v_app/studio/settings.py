@@ -33,6 +33,7 @@ class StudioSettings:
     video_fps: float = 24.0
     seed: int = 0
     steps: int = 25
+    video_labels: bool = False  # object names in rendered videos (the layout view always has them)
     autosave_s: int = 30
     input_device: str = ""
     input_channels: str = "1+2"
