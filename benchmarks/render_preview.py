@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -58,34 +59,41 @@ def make_plan(tmp: Path, audio: Path | None):
     return audio, layout
 
 
-def time_frames(renderer, layout) -> float:
+def cpu_s(who=resource.RUSAGE_SELF) -> float:
+    """User + system CPU seconds of this process (all threads) or of its finished children:
+    on a shared machine a steadier figure than wall time, which other jobs stretch."""
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+def time_frames(renderer, layout) -> tuple[float, float]:
     from engine.jobs import CancelToken
     from engine.protocols import RenderSettings
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_s()
     for _ in renderer.render(layout, RenderSettings(), CancelToken()):
         pass
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_s() - cpu
 
 
-def time_export(renderer, layout, audio: Path, out: Path) -> float:
+def time_export(renderer, layout, audio: Path, out: Path) -> tuple[float, float]:
     from engine.jobs import CancelToken, run_job
     from engine.pipeline import render_job
     from engine.protocols import RenderSettings
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_s()
     run_job(render_job(audio, layout, out, renderer=renderer, settings=RenderSettings(),
                        token=CancelToken()), lambda e: None)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_s() - cpu
 
 
-def time_cli(audio: Path, plan: Path, out: Path) -> float:
-    start = time.perf_counter()
+def time_cli(audio: Path, plan: Path, out: Path) -> tuple[float, float]:
+    start, cpu = time.perf_counter(), cpu_s(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, "-c", "import sys; from spa2v_app.cli import main; "
                     "sys.exit(main(sys.argv[1:]))", "-q", "render", str(audio), "--plan",
                     str(plan), "-o", str(out)], cwd=ROOT, check=True, capture_output=True,
                    env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_s(resource.RUSAGE_CHILDREN) - cpu
 
 
 def main() -> None:
@@ -115,13 +123,18 @@ def main() -> None:
           f"({int(round(layout.duration_s * 24))} frames), objects: "
           f"{', '.join(o.label for o in layout.objects)}; median of {args.repeat}; "
           f"{os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d %H:%M')}")
-    print("| renderer | frames only s | frames + MP4 export s |")
-    print("|---|---:|---:|")
-    for name in renderers:
-        print(f"| {name} | {statistics.median(frames[name]):.3f} | "
-              f"{statistics.median(export[name]):.3f} |")
-    print(f"| new, `spa2v render --plan` fresh process | | {statistics.median(cli):.3f} |")
+    def med(runs, k):
+        return statistics.median(r[k] for r in runs)
 
+    print("| renderer | frames only: wall s | CPU s | frames + MP4 export: wall s | CPU s |")
+    print("|---|---:|---:|---:|---:|")
+    for name in renderers:
+        print(f"| {name} | {med(frames[name], 0):.3f} | {med(frames[name], 1):.3f} | "
+              f"{med(export[name], 0):.3f} | {med(export[name], 1):.3f} |")
+    print(f"| new, `spa2v render --plan`, fresh process | | | {med(cli, 0):.3f} | "
+          f"{med(cli, 1):.3f} |")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 cores: above 2 means "
+          "other jobs took CPU time; read the CPU columns and the old/new ratio)")
 
 if __name__ == "__main__":
     main()
