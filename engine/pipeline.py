@@ -12,8 +12,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .audio import Audio, audio_info, load_audio
-from .cues.extract import extract_cues
-from .cues.longform import CHUNK_S, LONG_INPUT_S, extract_cues_chunked
 from .cues.types import Cues
 from .errors import BadInput, SpA2VError
 from .export.mp4 import Mp4Writer
@@ -54,19 +52,25 @@ class PlanSettings:
 def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
                 tagger: Tagger | None, token: CancelToken) -> Job[tuple[Audio, Cues]]:
     """Load and validate the audio, then measure its cues."""
+    # Imported here: the cue extractor pulls in scipy.ndimage (about 0.3 s of start-up), which
+    # rendering a saved plan never needs.
+    from .cues import longform
+    from .cues.extract import extract_cues
+
     report = stage_progress("analyse")
     yield report(0.0, "reading audio")
     info = audio_info(audio_path)
-    if info.duration_s > LONG_INPUT_S:
+    if info.duration_s > longform.LONG_INPUT_S:
         # Long input: chunked analysis in bounded memory. ``audio`` is then only a short head
         # of the file (for callers that want a look at the samples).
         yield Log(f"{info.path.name} is {info.duration_s / 60:.0f} minutes long; analysing it "
-                  f"in {CHUNK_S:.0f} s chunks.")
+                  f"in {longform.CHUNK_S:.0f} s chunks.")
         num_frames = settings.frames_for(info.duration_s)
-        cues = yield from extract_cues_chunked(audio_path, num_frames=num_frames, tagger=tagger,
-                                               token=token, chunk_s=CHUNK_S,
-                                               max_sources=settings.max_sources)
-        head = load_audio(audio_path, duration_s=min(info.duration_s, CHUNK_S), validate=False)
+        cues = yield from longform.extract_cues_chunked(
+            audio_path, num_frames=num_frames, tagger=tagger, token=token,
+            chunk_s=longform.CHUNK_S, max_sources=settings.max_sources)
+        head = load_audio(audio_path, duration_s=min(info.duration_s, longform.CHUNK_S),
+                          validate=False)
         return head, cues
     audio = load_audio(audio_path)
     for note in audio.notes:
