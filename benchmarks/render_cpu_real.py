@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import resource
 import sys
 import tempfile
 import threading
@@ -53,6 +54,11 @@ def peak_rss_bytes() -> int:
     return _status_kb("VmHWM") * 1024
 
 
+def cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def reset_peak_rss() -> None:
     """Set the process's RSS high-water mark back to its current RSS (Linux >= 4.0)."""
     Path("/proc/self/clear_refs").write_text("5")
@@ -64,6 +70,7 @@ class Run:
     grounding: str
     steps: int = 0
     step_s: float | None = None
+    step_cpu_s: float | None = None  # CPU seconds of this process per step (all threads)
     decode_s: float | None = None
     total_s: float | None = None
     base_rss_gb: float | None = None
@@ -89,6 +96,7 @@ def run_stock(pipe, layout, args, run: Run) -> None:
 
     def on_step_end(p, i, t, kw):
         marks["denoised"] = time.perf_counter()
+        marks["cpu"] = cpu_s()
         marks["peak"] = peak_rss_bytes()
         return {}
 
@@ -112,7 +120,7 @@ def run_stock(pipe, layout, args, run: Run) -> None:
     # A worker thread, as our renderer runs the pipeline: on this shared machine torch ran the
     # same call 3-4x slower on the main thread than on a worker (OpenMP waits when
     # oversubscribed), which would make the stock pipeline look slow for the wrong reason.
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), cpu_s()
     worker = threading.Thread(target=call)
     worker.start()
     worker.join()
@@ -121,6 +129,7 @@ def run_stock(pipe, layout, args, run: Run) -> None:
         raise errors[0]
     run.steps = args.steps
     run.step_s = (marks["denoised"] - start) / args.steps
+    run.step_cpu_s = (marks["cpu"] - cpu0) / args.steps
     run.decode_s = end - marks["denoised"]
     run.total_s = end - start
     run.denoise_peak_gb = marks["peak"] / GIB
@@ -149,6 +158,7 @@ def run_ours(pipe, layout, args, run: Run, *, grounding: float, context: int | N
         if isinstance(event, Progress) and event.detail == last_step:
             # Sent from the last step's callback: denoising is over, decoding comes next.
             marks["denoised"] = time.perf_counter()
+            marks["cpu"] = cpu_s()
             marks["peak"] = peak_rss_bytes()
             reset_peak_rss()
         elif isinstance(event, Frame):
@@ -159,13 +169,14 @@ def run_ours(pipe, layout, args, run: Run, *, grounding: float, context: int | N
     gc.collect()
     run.base_rss_gb = rss_bytes() / GIB
     reset_peak_rss()
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), cpu_s()
     run_job(renderer.render(layout, settings, CancelToken()), on_event)
     end = time.perf_counter()
     if len(frames) != layout.num_frames:
         raise RuntimeError(f"{run.name}: got {len(frames)} frames of {layout.num_frames}")
     run.steps = args.steps
     run.step_s = (marks["denoised"] - start) / args.steps
+    run.step_cpu_s = (marks["cpu"] - cpu0) / args.steps
     run.decode_s = end - marks["denoised"]
     run.total_s = end - start
     run.denoise_peak_gb = marks["peak"] / GIB
@@ -199,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="FreeNoise window for the last run (frames; stride = half)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     parser.add_argument("--tiny", action="store_true", help="tiny configs: a quick dry run")
+    parser.add_argument("--runs", default="stock,off,on,freenoise",
+                        help="which runs, in order (comma list of stock, off, on, freenoise)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
@@ -229,8 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     warm.start()
     warm.join()
     print(f"warm-up {time.perf_counter() - t:.0f} s", flush=True)
-    runs = [Run("stock AnimateDiffPipeline", "stock"), Run("ours", "off"), Run("ours", "on"),
-            Run(f"ours + FreeNoise {args.context}/{max(1, args.context // 2)}", "on")]
+    known = {"stock": Run("stock AnimateDiffPipeline", "stock"), "off": Run("ours", "off"),
+             "on": Run("ours", "on"),
+             "freenoise": Run(f"ours + FreeNoise {args.context}/{max(1, args.context // 2)}", "on")}
+    runs = [known[k.strip()] for k in args.runs.split(",")]
     for run in runs:
         t = time.perf_counter()
         try:
@@ -247,20 +262,23 @@ def main(argv: list[str] | None = None) -> int:
     def f(v, fmt):
         return "-" if v is None else format(v, fmt)
 
-    print("\n| run | grounding | s / step | decode s | total s | peak RSS denoise GB | "
-          "peak RSS decode GB | grounded layers |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("\n| run | grounding | s / step | CPU s / step | decode s | total s | "
+          "peak RSS denoise GB | peak RSS decode GB | grounded layers |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in runs:
-        print(f"| {r.name} | {r.grounding} | {f(r.step_s, '.1f')} | {f(r.decode_s, '.1f')} | "
+        print(f"| {r.name} | {r.grounding} | {f(r.step_s, '.1f')} | {f(r.step_cpu_s, '.1f')} | "
+              f"{f(r.decode_s, '.1f')} | "
               f"{f(r.total_s, '.1f')} | {f(r.denoise_peak_gb, '.2f')} | "
               f"{f(r.decode_peak_gb, '.2f')} | {r.grounded_layers} |")
-    stock, off, on = runs[0], runs[1], runs[2]
+    stock, off, on = known["stock"], known["off"], known["on"]
     print()
-    if stock.step_s and on.step_s and off.step_s:
-        print(f"- grounding overhead: {on.step_s / stock.step_s:.3f}x stock per step, "
-              f"{on.step_s / off.step_s:.3f}x ours with grounding off")
+    for unit, key in (("wall", "step_s"), ("CPU", "step_cpu_s")):
+        s_, o_, g_ = (getattr(r, key) for r in (stock, off, on))
+        if g_ and s_:
+            print(f"- grounding overhead ({unit} time per step): {g_ / s_:.3f}x stock"
+                  + (f", {g_ / o_:.3f}x ours with grounding off" if o_ else ""))
     print(f"- peak RSS of the process: {peak_rss_bytes() / GIB:.2f} GB (last phase); "
-          f"weights resident {runs[1].base_rss_gb or 0:.2f} GB")
+          f"weights resident {runs[0].base_rss_gb or 0:.2f} GB")
     for r, grounded in ((off, False), (on, True)):
         if r.denoise_peak_gb is None:
             continue
