@@ -212,7 +212,12 @@ def choose_tier(free_bytes: int | None, work: Workload, sizes: ModelSizes, *,
     if forced not in TIER_CHOICES:
         raise ValueError(f"memory tier must be one of {', '.join(TIER_CHOICES)}, got {forced!r}")
     if not cuda or forced == CPU_TIER:
-        return TierPlan(CPU_TIER, None, min(16, max(1, work.num_frames)), False, 0, True)
+        # RAM, not VRAM: every weight resident, as in the gpu tier (the real-shape CPU run,
+        # benchmarks/render_cpu_real.py, measures its peak RSS against this estimate).
+        chunk = min(16, max(1, work.num_frames))
+        peak = max(estimate_denoise_bytes("gpu", work, sizes),
+                   estimate_decode_bytes("gpu", work, sizes, chunk))
+        return TierPlan(CPU_TIER, None, chunk, False, peak, True)
     budget = usable_budget(free_bytes) if free_bytes is not None else 1 << 62
     if forced != "auto":
         return plan_tier(forced, work, sizes, budget)
