@@ -201,6 +201,36 @@ def predictions(pipe, args, grounded: bool) -> dict[str, float]:
             "decode_work_gb": decode / GIB}
 
 
+def vae_only(size: int, frames: int) -> int:
+    """Decode ``frames`` random latents of a ``size`` x ``size`` clip with the real SD1.5 VAE and
+    print the peak RSS above the resident weights next to memory.py's decode estimate (a
+    workload the decode constant was not calibrated on)."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    from models.diffusion.memory import ModelSizes, Workload, estimate_decode_bytes
+    from render_gpu import SD15_VAE
+
+    torch.manual_seed(0)
+    vae = AutoencoderKL(**SD15_VAE).eval()
+    weights = sum(p.numel() * 4 for p in vae.parameters())
+    z = torch.randn(frames, 4, size // 8, size // 8)
+    gc.collect()
+    base = rss_bytes()
+    reset_peak_rss()
+    start = time.perf_counter()
+    with torch.no_grad():
+        vae.decode(z / vae.config.scaling_factor)
+    measured = peak_rss_bytes() - base
+    sizes = ModelSizes(0, 0, weights, 0, 0, 0)
+    work = Workload(size, size, frames, dtype_bytes=4)
+    estimate = estimate_decode_bytes("gpu", work, sizes, frames) - weights
+    print(f"VAE decode of {frames} frames at {size}x{size}, float32: measured "
+          f"{measured / GIB:.2f} GiB above the weights, estimated {estimate / GIB:.2f} GiB "
+          f"({estimate / measured:.2f}x); {time.perf_counter() - start:.0f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
@@ -213,7 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", default="stock,off,on,freenoise",
                         help="which runs, in order (comma list of stock, off, on, freenoise)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--vae-only", nargs=2, type=int, metavar=("SIZE", "FRAMES"),
+                        help="only decode FRAMES random latents at SIZE x SIZE with the real "
+                             "VAE and compare the peak RSS with the estimate")
     args = parser.parse_args(argv)
+    if args.vae_only:
+        return vae_only(*args.vae_only)
 
     import torch
 
