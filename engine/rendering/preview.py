@@ -166,7 +166,7 @@ def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: 
         _label(canvas, obj.label, int(round(cx)), int(round(bottom)) + 4)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=96)  # up to ~0.6 MB each at 200 px; sizes repeat while objects hold still
 def _sprite(pic: Pictogram, side: int, mirror: bool, blur: int) -> tuple[np.ndarray, np.ndarray]:
     """Premultiplied RGB and alpha, float32 ``(side, side + blur, 3)`` and ``(..., 1)``."""
     rgba = cv2.resize(pic.rgba, (side, side), interpolation=cv2.INTER_AREA
