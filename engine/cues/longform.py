@@ -15,7 +15,7 @@ import numpy as np
 from ..audio.io import SILENCE_DBFS, Audio, audio_info, load_audio
 from ..errors import BadInput
 from ..jobs import CancelToken, Job, Log, stage_progress
-from ..protocols import Tagger
+from ..audio.tagging import Tagger
 from .extract import extract_cues
 from .types import Cues, SourceTrack, Tag
 
