@@ -9,6 +9,8 @@ export (``render_job``, what ``spa2v render`` does after planning); then the fre
 ``spa2v render --plan`` wall time of the current code (interpreter start-up included).
 
     .venv/bin/python benchmarks/render_preview.py [--repeat 5] [--old-rev REV]
+    .venv/bin/python benchmarks/render_preview.py --audio resources/examples/lion_left.flac \
+        --hint "a lion"                              # another clip and scene
 
 Target (issue 17): a 10 s clip to MP4 in <= 2 s on the shared 2-core machine.
 """
@@ -42,7 +44,7 @@ def old_renderer(rev: str):
     return module.PreviewRenderer()
 
 
-def make_plan(tmp: Path, audio: Path | None):
+def make_plan(tmp: Path, audio: Path | None, hint: str = "a truck"):
     import numpy as np
 
     from engine.jobs import CancelToken, run_job
@@ -54,7 +56,7 @@ def make_plan(tmp: Path, audio: Path | None):
         x = panned_noise((70, -70), duration_s=10.0, sr=44100, seed=1)
         x *= (0.6 + 0.4 * np.sin(np.linspace(0, 20, x.shape[1])))[None, :]
         audio = write_wav(tmp / "clip10s.wav", x, 44100, subtype="PCM_16")
-    layout, _ = run_job(plan_job(audio, PlanSettings(hint="a truck"), planner=HeuristicPlanner(),
+    layout, _ = run_job(plan_job(audio, PlanSettings(hint=hint), planner=HeuristicPlanner(),
                                  tagger=None, token=CancelToken()), lambda e: None)
     return audio, layout
 
@@ -101,6 +103,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--old-rev", default=OLD_REV)
     ap.add_argument("--audio", type=Path, default=None)
+    ap.add_argument("--hint", default="a truck", help="names the sound (the plan's object)")
     args = ap.parse_args()
 
     from engine.layout import save_layout
@@ -109,7 +112,7 @@ def main() -> None:
     renderers = {f"old ({args.old_rev})": old_renderer(args.old_rev), "new": PreviewRenderer()}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        audio, layout = make_plan(tmp, args.audio)
+        audio, layout = make_plan(tmp, args.audio, args.hint)
         save_layout(layout, tmp / "plan.json")
         frames = {k: [] for k in renderers}
         export = {k: [] for k in renderers}
