@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .audio import Audio, audio_info, load_audio
+from .audio.loudness import read_loudness_track
 from .audio.tagging import Tagger
 from .cues.types import Cues
 from .errors import BadInput
@@ -20,7 +21,7 @@ from .jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from .layout import Layout
 from .planning.fallback import plan_or_fall_back
 from .protocols import Frame, Planner, PlanRequest, Renderer, RenderSettings
-from .rendering.activity import attach_loudness, read_loudness_track
+from .rendering.activity import attach_loudness
 
 DEFAULT_FRAMES = 16
 MIN_FRAMES, MAX_FRAMES = 1, 10_000

@@ -15,10 +15,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .audio.loudness import LoudnessTrack
 from .cues.types import Cues
 from .jobs import CancelToken, Job
 from .layout import Layout
-from .rendering.activity import LoudnessTrack
 
 
 @dataclass

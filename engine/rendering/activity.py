@@ -5,7 +5,7 @@ Two measurements are combined:
 * each object's own level per layout frame (``objects[].loudness_db``, written at planning
   time by :func:`attach_loudness` from the measured source tracks): *who* is sounding, at the
   layout's rate (16 frames over a clip by default, so about 0.6 s apart for 10 s);
-* the loudness of the whole mix at video rate (:func:`loudness_track`, 50 values a second):
+* the loudness of the whole mix at video rate (``engine.audio.loudness``, 50 values a second):
   *when*, with the timing of each bark or horn.
 
 An object's level at time t is its own level (interpolated between frame centres) plus how
@@ -16,60 +16,17 @@ power shared out in the proportions the source tracks measured. Activity is that
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-
 import numpy as np
 
+from ..audio.loudness import LoudnessTrack, loudness_track, read_loudness_track
 from ..cues.types import Cues
 from ..layout import Layout, LayoutObject
 
-TRACK_RATE = 50.0     # mix loudness values per second (20 ms hops)
+__all__ = ["ActivityMeter", "LoudnessTrack", "attach_loudness", "loudness_track", "own_levels",
+           "read_loudness_track"]
+
 RANGE_DB = 30.0       # the level range shown, below the clip's loudest object level
 LOUDNESS_KEY = "loudness_db"
-MAX_TRACK_S = 3600.0  # longer files are not read again at render time (own levels only)
-
-
-@dataclass(frozen=True)
-class LoudnessTrack:
-    """Loudness of the whole mix: ``db`` ``(n,)`` in dBFS at ``rate`` values per second."""
-
-    db: np.ndarray
-    rate: float
-
-    def at(self, t: float) -> float:
-        i = int(np.clip(t * self.rate, 0, len(self.db) - 1))
-        return float(self.db[i])
-
-    def mean_over(self, t0: float, t1: float) -> float:
-        """Level (dB) of the mean power over ``[t0, t1)``."""
-        i0 = int(np.clip(t0 * self.rate, 0, len(self.db) - 1))
-        i1 = int(np.clip(np.ceil(t1 * self.rate), i0 + 1, len(self.db)))
-        return float(10 * np.log10(np.mean(10 ** (self.db[i0:i1] / 10)) + 1e-12))
-
-
-def loudness_track(samples: np.ndarray, sample_rate: int, *, rate: float = TRACK_RATE
-                   ) -> LoudnessTrack:
-    """Mix loudness of ``samples`` ``(channels, n)``: RMS of the channel mean over windows of
-    two hops (40 ms at the default rate), in dBFS."""
-    mono = np.asarray(samples, np.float32).mean(axis=0)
-    hop = max(1, int(round(sample_rate / rate)))
-    count = max(1, int(np.ceil(len(mono) / hop)))
-    padded = np.zeros((count + 1) * hop, np.float32)
-    padded[:len(mono)] = mono
-    power = (padded.reshape(-1, hop) ** 2).mean(axis=1)
-    power = 0.5 * (power[:-1] + power[1:])
-    return LoudnessTrack(10 * np.log10(power + 1e-10), sample_rate / hop)
-
-
-def read_loudness_track(audio_path: str | os.PathLike) -> LoudnessTrack | None:
-    """The mix loudness of an audio file, or None when it is too long to read again."""
-    from ..audio import audio_info, load_audio
-
-    if audio_info(audio_path).duration_s > MAX_TRACK_S:
-        return None
-    audio = load_audio(audio_path, validate=False)
-    return loudness_track(audio.samples, audio.sample_rate)
 
 
 def attach_loudness(layout: Layout, cues: Cues) -> None:
@@ -136,6 +93,6 @@ class ActivityMeter:
     def activity(self, obj: LayoutObject, t: float) -> float:
         """0 (silent, or nothing known) to 1 (the loudest level of the clip)."""
         level = self.level_db(obj, t)
-        if level is None or self.peak_db is None:
+        if level is None or self.peak_db is None or not np.isfinite(level - self.peak_db):
             return 0.0
         return float(np.clip((level - (self.peak_db - RANGE_DB)) / RANGE_DB, 0.0, 1.0))

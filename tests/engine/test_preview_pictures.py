@@ -171,3 +171,12 @@ def test_a_passing_vehicle_is_blurred_a_standing_one_is_not():
         return np.abs(np.diff(f.mean(axis=2), axis=1)).max()
 
     assert edge_sharpness(layout) < edge_sharpness(still)
+
+
+def test_broken_samples_count_as_silence_in_the_loudness_track():
+    x = np.zeros((2, 8000), np.float32)
+    x[:, 4000:] = 0.1
+    x[:, 100:200] = np.nan
+    track = loudness_track(x, 8000)
+    assert np.isfinite(track.db).all()
+    assert track.at(0.75) > track.at(0.25) + 40
