@@ -28,7 +28,9 @@ from .calibration import default_calibration
 from .frames import activity_mask, frame_mean, presence_mask, proximity_from_level
 from .motion import classify_motion, level_envelope
 from .multisource import analyse_sources_job, masked_signals
-from .separation import bin_model, find_sources
+from .binmodel import bin_model
+from .blocks import BLOCK_STEPS
+from .separation import find_sources
 from .spatial import AnalysisGrid
 from .types import Cues, SourceTrack, Tag
 
@@ -127,7 +129,6 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
 
 def _pitch_drift(steps: StepCues, duration: float, num_frames: int) -> np.ndarray:
     """Cumulative pitch drift (semitones) at each frame centre, from the per-block shifts."""
-    from .analysis import BLOCK_STEPS
     shift = np.asarray(steps.pitch_shift_st, dtype=float)
     if shift.size == 0:
         return np.zeros(num_frames)

@@ -15,6 +15,7 @@ import numpy as np
 from ..audio.io import SILENCE_DBFS, Audio, audio_info, load_audio
 from ..errors import BadInput
 from ..jobs import CancelToken, Job, Log, stage_progress
+from ..layout.screen import x_from_azimuth
 from ..protocols import Tagger
 from .extract import extract_cues
 from .types import Cues, SourceTrack, Tag
@@ -189,7 +190,7 @@ def _lateral_trend(azimuth: np.ndarray, active: np.ndarray) -> tuple[str, float]
     idx = np.flatnonzero(active & np.isfinite(azimuth))
     if len(idx) < 3:
         return None
-    x = 0.5 + np.clip(azimuth[idx], -90, 90) / 180.0
+    x = x_from_azimuth(azimuth[idx])
     slope = np.polyfit(idx / max(1, len(azimuth) - 1), x, 1)[0]
     if abs(slope) < 0.2:
         return None
