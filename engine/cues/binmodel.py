@@ -19,12 +19,16 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ..binaural.hrtf import HrirSet, default_hrirs
-from .spatial import AnalysisGrid, StepSpectra, coherent_powers
+from .spatial import AnalysisGrid, StepSpectra, coherent_powers, level_coherence
 
 BIN_BAND_HZ = (200.0, 8000.0)
 SIGMA_ILD_DB = 3.0
 KAPPA_IPD = 2.0
 HIST_STEP_DEG = 2.0
+# A pan pot turned fully to one side gives an infinite level difference; what is measured
+# stops at the noise floor. 60 dB is beyond any microphone pair's or head's difference (KEMAR
+# reaches 45 dB in single bins).
+MAX_MODEL_ILD_DB = 60.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,6 +42,9 @@ class BinModel:
     ild_db: np.ndarray
     phasor_re: np.ndarray
     phasor_im: np.ndarray
+    # Level-only stereo (engine.audio.stereo_kinds.LEVEL_ONLY): bins are weighted by
+    # :func:`engine.cues.spatial.level_coherence` instead of the MSC.
+    level_only: bool = False
 
 
 @functools.lru_cache(maxsize=4)
@@ -50,15 +57,26 @@ def bin_model(grid: AnalysisGrid, hrirs: HrirSet | None = None) -> BinModel:
     spec = np.fft.rfft(filters.astype(float), grid.n_fft, axis=-1)  # (A, 2, F)
     spec *= np.exp(-2j * np.pi * freqs[None, None, :] * delays[:, :, None])
     sel = (freqs >= BIN_BAND_HZ[0]) & (freqs <= BIN_BAND_HZ[1])
-    hl, hr = spec[:, 0, sel], spec[:, 1, sel]
     # Smooth magnitudes over +-1 bin: single-bin pinna notches are too sharp to match reliably.
-    ml = gaussian_filter1d(np.abs(hl) ** 2, 1.0, axis=1)
-    mr = gaussian_filter1d(np.abs(hr) ** 2, 1.0, axis=1)
-    ild = 10 * np.log10((mr + 1e-12) / (ml + 1e-12))
+    return transfer_model(az, sel, spec[:, 0, sel], spec[:, 1, sel], smooth_bins=1.0)
+
+
+def transfer_model(az: np.ndarray, sel: np.ndarray, hl: np.ndarray, hr: np.ndarray, *,
+                   smooth_bins: float = 0.0, level_only: bool = False) -> BinModel:
+    """The model from the left and right transfer functions ``(A, F')`` of the grid bins
+    ``sel`` ``(F,)`` at azimuths ``az`` ``(A,)`` (any stereo kind: a head, two spaced
+    microphones, a coincident pair, a pan law)."""
+    ml, mr = np.abs(hl) ** 2, np.abs(hr) ** 2
+    if smooth_bins > 0:
+        ml = gaussian_filter1d(ml, smooth_bins, axis=1)
+        mr = gaussian_filter1d(mr, smooth_bins, axis=1)
+    ild = np.clip(10 * np.log10((mr + 1e-12) / (ml + 1e-12)), -MAX_MODEL_ILD_DB, MAX_MODEL_ILD_DB)
     cross = hl * np.conj(hr)
     ph = cross / (np.abs(cross) + 1e-20)
-    return BinModel(az, sel, ild.T.astype(np.float32), ph.real.T.astype(np.float32),
-                    ph.imag.T.astype(np.float32))
+    # A channel that is silent has no phase: call it in phase.
+    ph = np.where(np.abs(cross) > 1e-9 * (ml + mr + 1e-30), ph, 1.0)
+    return BinModel(np.asarray(az, float), sel, ild.T.astype(np.float32),
+                    ph.real.T.astype(np.float32), ph.imag.T.astype(np.float32), level_only)
 
 
 def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain: float = 1.0):
@@ -81,7 +99,10 @@ def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain:
     u_re = (s_lr.real / mag).astype(np.float32)
     u_im = (s_lr.imag / mag).astype(np.float32)
     energy = p_l + p_r
-    msc = np.abs(s_lr) ** 2 / (p_l * p_r + 1e-20)
+    if model.level_only:
+        msc = level_coherence(sub)
+    else:
+        msc = np.abs(s_lr) ** 2 / (p_l * p_r + 1e-20)
     db = 10 * np.log10(energy + 1e-20)
     level = np.clip((db - (db.max(axis=1, keepdims=True) - 40.0)) / 40.0, 0.0, 1.0)
     weight = (level * np.clip((msc - 0.3) / 0.7, 0.0, 1.0)).astype(np.float32)
@@ -120,7 +141,7 @@ def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
                                                 ild_gain=ild_gain)
     keep = slice(0, None, 2)
     half = BinModel(model.azimuth_deg, model.sel, model.ild_db[keep], model.phasor_re[keep],
-                    model.phasor_im[keep])
+                    model.phasor_im[keep], model.level_only)
     idx = bin_directions(ild[:, keep], u_re[:, keep], u_im[:, keep], half)
     weight, energy = weight[:, keep], energy[:, keep]
     s, _ = idx.shape

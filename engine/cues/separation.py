@@ -24,7 +24,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from .binmodel import HIST_STEP_DEG, BinModel
 from .blocks import BLOCK_STEPS, blocks as _blocks
-from .calibration import default_calibration
+from .calibration import CueCalibration, default_calibration
 from .pairfit import pair_fit
 from .spatial import GCC_BAND_HZ, GCC_SPLIT_HZ
 
@@ -65,7 +65,8 @@ class SourceSpec:
 
 
 def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
-                 model: BinModel | None = None) -> list[SourceSpec]:
+                 model: BinModel | None = None,
+                 cal: CueCalibration | None = None) -> list[SourceSpec]:
     """The dominant source (the mix's tracked azimuth) plus up to ``max_sources - 1`` more.
 
     Further sources are looked for in the *residual* histograms, with the bins near every
@@ -75,7 +76,13 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
     *not* rise and fall with theirs (which is what reflections and reverberant smearing of
     one source do), and the steered GCC-PHAT shows a peak of its own there (bins pulled
     toward the centre by reverberation make none).
+
+    ``cal`` is the stereo kind's cue table (default: KEMAR). Level-only stereo (coincident
+    pairs, pan pots) has no time differences, so the GCC-PHAT tests (steady peaks, a peak of
+    its own, the low-band path) cannot speak and are left out.
     """
+    cal = cal or default_calibration()
+    timed = not cal.level_only
     main = SourceSpec(np.asarray(steps.azimuth_deg, float), mix_active.copy(), 1.0,
                       origin="mix")
     specs = [main]
@@ -93,12 +100,14 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
     wet = float(np.clip((0.9 - coh) / 0.4, 0.0, 1.0))
     need = {k: lo + (hi - lo) * wet for k, (lo, hi) in
             (("share", TRACK_MIN_SHARE), ("prominence", MIN_GCC_PROMINENCE))}
-    if wet <= GCC_FALLBACK_MAX_WET:
+    if not timed:
+        need["prominence"] = -np.inf
+    if timed and wet <= GCC_FALLBACK_MAX_WET:
         # A dry recording: GCC peaks that hold still (found in both halves of the clip) place
         # further sources more exactly than the bin histograms, and when there are several,
         # the mix's own track may sit between them (the level cue averages them), so the
         # peaks replace it.
-        peaks = _steady_gcc_peaks(gcc, az, mix_active)[:max_sources]
+        peaks = _steady_gcc_peaks(gcc, az, mix_active, cal)[:max_sources]
         if len(peaks) >= 2:
             n = len(mix_active)
             main_az = float(np.median(main.step_az[mix_active]))
@@ -110,7 +119,7 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
             return out[:max_sources]
     first: list[_Candidate] = []
     while len(specs) < max_sources:
-        cands = _residual_candidates(counts, energies, gcc, az, specs, mix_active)
+        cands = _residual_candidates(counts, energies, gcc, az, specs, mix_active, timed)
         first = first or cands
         cand = _next_source(cands, need)
         if cand is None:
@@ -125,7 +134,7 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
         cand = _pair_source(pf, steps, main, mix_active)
         if cand is None:
             cand = _corroborated_source(pf, first)
-        if cand is None:
+        if cand is None and timed:
             cand = _low_band_source(steps, main, mix_active)
         if cand is not None:
             specs.append(cand)
@@ -349,7 +358,8 @@ def _fit_path(t: np.ndarray, az: np.ndarray, t_centre: float, t_out: np.ndarray,
     return count, np.clip(a0 + rate * (t_out - t_centre), -90.0, 90.0)
 
 
-def _steady_gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray):
+def _steady_gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray,
+                      cal: CueCalibration):
     """:func:`_gcc_peaks` of the whole clip that also appear (within 8 degrees) in each half:
     a moving source smears the average GCC into peaks along its path, which do not."""
     n = len(active)
@@ -358,12 +368,13 @@ def _steady_gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray):
     second[:n // 2] = False
     if first.sum() < 10 or second.sum() < 10:
         return []
-    halves = [_gcc_peaks(gcc, az, m) for m in (first, second)]
-    return [(rel, a) for rel, a in _gcc_peaks(gcc, az, active)
+    halves = [_gcc_peaks(gcc, az, m, cal) for m in (first, second)]
+    return [(rel, a) for rel, a in _gcc_peaks(gcc, az, active, cal)
             if all(any(abs(a - b) <= 8.0 for _, b in h) for h in halves)]
 
 
-def _gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[tuple[float, float]]:
+def _gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray,
+               cal: CueCalibration) -> list[tuple[float, float]]:
     """``(relative height, azimuth)`` of sources seen as peaks of the clip-averaged GCC-PHAT,
     strongest first, at least :data:`MIN_SEPARATION_DEG` apart.
 
@@ -391,16 +402,18 @@ def _gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[tupl
         if all(abs(a - b) >= MIN_SEPARATION_DEG for _, b in out):
             out.append((height / top, a))
         for band in range(g.shape[0]):
-            g[band] -= g[band, k] * _gcc_response(az, a, band)
+            # The averaged GCC was clipped at 0, so only the response's positive part is
+            # there to take away (its negative lobes would otherwise leave false peaks).
+            g[band] -= g[band, k] * np.maximum(_gcc_response(az, a, band, cal), 0.0)
         g = np.clip(g, 0.0, None)
     return out
 
 
-def _gcc_response(az: np.ndarray, source_az: float, band: int) -> np.ndarray:
+def _gcc_response(az: np.ndarray, source_az: float, band: int,
+                  cal: CueCalibration) -> np.ndarray:
     """The steered GCC-PHAT ``(A,)`` that a lone white source at ``source_az`` gives in GCC
     band ``band``: the mean over the band's frequencies of ``cos(2 pi f (ITD(a) - ITD_s))``
     with the band's calibrated ITD curve; 1 at the source."""
-    cal = default_calibration()
     itd = np.interp(az, cal.azimuth_deg, cal.itd_band_s(band))
     itd_s = float(np.interp(source_az, cal.azimuth_deg, cal.itd_band_s(band)))
     lo, hi = (GCC_BAND_HZ[0], GCC_SPLIT_HZ) if band == 0 else (GCC_SPLIT_HZ, GCC_BAND_HZ[1])
@@ -447,7 +460,8 @@ class _Candidate:
     prominence: float
 
 
-def _residual_candidates(counts, energies, gcc, az, specs, mix_active) -> list[_Candidate]:
+def _residual_candidates(counts, energies, gcc, az, specs, mix_active,
+                         timed: bool = True) -> list[_Candidate]:
     """Tracks of the residual histograms (the bins near every source in ``specs`` removed)
     that stay clear of those sources, each with its presence (share of the active blocks),
     share of the residual, comodulation with the sources and GCC prominence."""
@@ -478,7 +492,8 @@ def _residual_candidates(counts, energies, gcc, az, specs, mix_active) -> list[_
         out.append(_Candidate(step_az, seen & mix_active, blocks, np.asarray(tr["az"], float),
                               len(blocks) / n_active, float(np.mean(tr["mass"])),
                               _comodulation(energies, az, step_az, specs, mix_active),
-                              _gcc_prominence(gcc, az, step_az, seen & mix_active)))
+                              _gcc_prominence(gcc, az, step_az, seen & mix_active)
+                              if timed else 1.0))
     return out
 
 
