@@ -164,7 +164,8 @@ def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None) -> BinModel:
 
 
 def _spacing(spacing_m: float | None) -> float:
-    return float(np.clip(0.2 if spacing_m is None else spacing_m, MIN_SPACING_M, MAX_SPACING_M))
+    """A usable spacing: the one given (2 cm to 1 m), or the floor of the estimate."""
+    return float(np.clip(MIN_SPACING_M if spacing_m is None else spacing_m, 0.02, MAX_SPACING_M))
 
 
 # -- auto -----------------------------------------------------------------------------------
@@ -268,7 +269,7 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
         sure = min(_sure(time_share, 0.5, 0.8), _sure(abs(shadow - HEAD_SHADOW_DB), 0.0, 2.0))
         return StereoDecision(kind, confidence=sure, evidence=ev)
     ild = broad_ild[levelled]
-    extreme = float(np.percentile(np.abs(ild), 95))
+    extreme = float(min(np.percentile(np.abs(ild), 95), 60.0))  # a silent channel: "60 dB"
     coh = ev["coherence"]
     ev.update(max_level_db=extreme)
     level_sure = _sure(1.0 - time_share, 0.5, 0.8)
@@ -290,9 +291,10 @@ def estimate_spacing(stereo: np.ndarray, sample_rate: int, *,
     f = features if features is not None else _features(stereo, sample_rate)
     clear = (f["coherence"] > 0.3) & (f["height"] > 0.3)
     if clear.sum() < 4:
-        return _spacing(None)
+        return MIN_SPACING_M
     delay = float(np.percentile(np.abs(f["delay"][clear]), 95))
-    return _spacing(SPEED_OF_SOUND * delay / np.sin(np.radians(SPACED_EDGE_DEG)))
+    return float(np.clip(SPEED_OF_SOUND * delay / np.sin(np.radians(SPACED_EDGE_DEG)),
+                         MIN_SPACING_M, MAX_SPACING_M))
 
 
 def _sure(v: float, lo: float, hi: float) -> float:
