@@ -26,7 +26,8 @@ from ..jobs import CancelToken, Job, run_job, stage_progress
 from ..protocols import Tagger
 from .analysis import StepCues, analyse_mix_job
 from .calibration import default_calibration
-from .frames import activity_mask, frame_mean, presence_mask, proximity_from_level
+from .frames import (activity_mask, frame_mean, presence_mask, proximity_from_level,
+                     sounding_frames)
 from .motion import classify_motion, level_envelope
 from .multisource import analyse_sources_job, masked_signals
 from .binmodel import bin_model
@@ -188,7 +189,7 @@ def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
     az = frame_mean(t, s.azimuth_deg, weight + 1e-3, duration, num_frames)
     conf_steps = np.clip(s.confidence / 0.5, 0, 1) * np.exp(-(s.spread_deg / 20.0) ** 2)
     conf = frame_mean(t, conf_steps * active, None, duration, num_frames)
-    act_frames = frame_mean(t, present.astype(float), None, duration, num_frames) >= 0.25
+    act_frames = sounding_frames(t, present, duration, num_frames)
     loud = frame_mean(t, level, None, duration, num_frames)
     prox = frame_mean(t, _proximity(level, present, label, s.step_s), None, duration, num_frames)
     track = SourceTrack(id=sid, azimuth_deg=az, confidence=np.clip(np.nan_to_num(conf), 0, 1),
@@ -217,7 +218,7 @@ def _mono_source(steps: StepCues, active: np.ndarray, duration: float,
     level = 10 * np.log10(steps.power + 1e-12)
     present = presence_mask(steps.power)
     env = level_envelope(level, present, steps.step_s, window_s=2.0)
-    act_frames = frame_mean(t, present.astype(float), None, duration, num_frames) >= 0.25
+    act_frames = sounding_frames(t, present, duration, num_frames)
     return SourceTrack(
         id=1, azimuth_deg=np.full(num_frames, np.nan), confidence=np.zeros(num_frames),
         loudness_db=frame_mean(t, level, None, duration, num_frames), active=act_frames,
