@@ -1,46 +1,62 @@
-"""The kinds of stereo (SPEC section 2): how a recording's left and right were made.
+"""The kinds of stereo (SPEC.md section 2): one home for the names.
 
-One home for the names: the command line's ``--stereo``, the studio's "How was this
-recorded?" choice, the layout's ``extra.stereo`` record, the cue extractor's per-kind
-mappings (:mod:`engine.cues.stereo`) and the bench's microphone conditions all use these.
+``--stereo`` on ``plan``, ``render`` and ``cues`` takes one of :data:`STEREO_CHOICES`; the
+studio's "How was this recorded?" choice shows :data:`DESCRIPTIONS`; the cue extractor reads
+each kind with its own mapping (:mod:`engine.cues.stereo`) and records the kind in the
+layout (``extra.stereo``); the benchmark's microphones (:mod:`engine.evaluation.mics`) each
+name the kind they produce, so a bench figure per kind and ``--stereo auto``'s decision can
+be compared with the truth.
 
-- ``binaural``: a dummy head or in-ear microphones; time and level differences that depend on
-  frequency (head shadow grows with frequency, the time difference shrinks a little).
-- ``spaced``: two omnidirectional microphones 10-60 cm apart (a phone held sideways, an AB
-  pair); time differences, little level difference.
-- ``coincident``: an XY or Blumlein pair (most handheld recorders); level differences that
-  are the same at every frequency, no time difference.
-- ``panned``: a mix made with pan pots (music, games, films); level only, and a pan position
-  rather than a physical direction.
+========== =================================================================================
+binaural   a dummy head or in-ear microphones: time and level differences, both frequency
+           dependent
+spaced     two omnidirectional microphones 10-60 cm apart (an AB pair, a phone held sideways):
+           time differences, little level difference
+coincident an XY or Blumlein pair (most handheld recorders): level differences, no time
+           difference
+panned     a mix made with pan pots (music, games, films): level only; pan ``p`` in [-1, 1]
+           reads as ``az = 90 p``
+========== =================================================================================
 """
 
 from __future__ import annotations
 
 from ..errors import BadInput
 
-STEREO_KINDS = ("binaural", "spaced", "coincident", "panned")
+BINAURAL, SPACED, COINCIDENT, PANNED = "binaural", "spaced", "coincident", "panned"
+STEREO_KINDS: tuple[str, ...] = (BINAURAL, SPACED, COINCIDENT, PANNED)
 AUTO = "auto"
-STEREO_CHOICES = (AUTO,) + STEREO_KINDS
+STEREO_CHOICES: tuple[str, ...] = (AUTO, *STEREO_KINDS)
 DEFAULT_STEREO = AUTO
+
+# Kinds whose channels differ in level only (no time difference).
+LEVEL_ONLY: tuple[str, ...] = (COINCIDENT, PANNED)
 
 # What the studio shows beside each choice (the user's words).
 DESCRIPTIONS = {
     AUTO: "Decide from the recording",
-    "binaural": "Dummy head or in-ear microphones",
-    "spaced": "Two microphones apart (phone held sideways, AB pair)",
-    "coincident": "XY or Blumlein pair (handheld recorder)",
-    "panned": "A mix made with pan pots (music, games, films)",
+    BINAURAL: "Dummy head or in-ear microphones",
+    SPACED: "Two microphones apart (phone held sideways, AB pair)",
+    COINCIDENT: "XY or Blumlein pair (handheld recorder)",
+    PANNED: "A mix made with pan pots (music, games, films)",
 }
 
-# Kinds whose channels differ in level only (no time difference).
-LEVEL_ONLY = ("coincident", "panned")
+
+def check_stereo_kind(kind: str, *, allow_auto: bool = True) -> str:
+    """``kind`` lower-cased if it is a known choice; ``ValueError`` naming the choices if not."""
+    k = str(kind).strip().lower()
+    choices = STEREO_CHOICES if allow_auto else STEREO_KINDS
+    if k not in choices:
+        raise ValueError(f"unknown kind of stereo {kind!r}; choose from {', '.join(choices)}")
+    return k
 
 
 def check_stereo(kind: str | None) -> str:
-    """The stereo choice ``kind`` (``None`` means the default), or :class:`BadInput`."""
+    """The user's stereo choice (``None`` means the default, ``auto``), or :class:`BadInput`
+    with the same message as :func:`check_stereo_kind`."""
     if kind is None:
         return DEFAULT_STEREO
-    k = str(kind).strip().lower()
-    if k not in STEREO_CHOICES:
-        raise BadInput(f"Unknown kind of stereo {kind!r}; use one of {', '.join(STEREO_CHOICES)}.")
-    return k
+    try:
+        return check_stereo_kind(kind)
+    except ValueError as e:
+        raise BadInput(f"{str(e)[0].upper()}{str(e)[1:]}.") from None
