@@ -35,7 +35,7 @@ import numpy as np
 from ..audio.stereo_kinds import AUTO, LEVEL_ONLY, STEREO_KINDS, check_stereo
 from .binmodel import BIN_BAND_HZ, HIST_STEP_DEG, BinModel, bin_model, transfer_model
 from .calibration import CueCalibration, default_calibration
-from .spatial import (AnalysisGrid, band_ild, level_coherence, step_spectra, steered_gcc, stft,
+from .spatial import (AnalysisGrid, StepSpectra, band_ild, level_coherence, step_spectra, steered_gcc, stft,
                       third_octave_edges)
 
 SPEED_OF_SOUND = 343.0
@@ -170,15 +170,21 @@ def _spacing(spacing_m: float | None) -> float:
 
 # -- auto -----------------------------------------------------------------------------------
 
-DETECT_MAX_S = 30.0       # the first 30 s are enough to tell
+DETECT_PIECES = 4         # auto listens to at most 4 pieces of 3 s spread over the clip:
+DETECT_PIECE_S = 3.0      # enough steps to tell, at a few percent of the analysis' cost
 LAG_MAX_S = 2.0e-3        # GCC-PHAT lag search: beyond any head, up to a 68 cm pair
-LATERAL_DELAY_S = 60e-6   # a time difference this large is off-centre (a head at ~7 degrees)
-LATERAL_LEVEL_DB = 1.5    # ... and so is a broadband level difference this large
-HEAD_SHADOW_DB = 2.5      # a head's level difference grows this much from <1 kHz to 3-10 kHz
-HEAD_MAX_DELAY_S = 0.85e-3  # no head delays more (KEMAR: 0.7 ms at 90 degrees)
+TIMED_DELAY_S = 60e-6     # a time difference this large is off-centre (a head at ~7 degrees)
+ZERO_DELAY_S = 25e-6      # ... and one this small, with a level difference, is level-only
+LEVEL_DB = 1.5            # a broadband level difference this large is off-centre
+CLEAR_SHARE = 0.3         # evidence comes from the clip's most coherent 30 % of loud steps
+HEAD_GAIN = 0.2           # level differences this strong relative to KEMAR's at the delay's
+                          # azimuth are a head's (dry heads read ~1, reverberant ones
+                          # 0.2-0.8; spaced pairs ~0: no head between the microphones)
+HEAD_MAX_DELAY_S = 0.85e-3  # no head delays more (KEMAR: 0.7 ms at 90 degrees) ...
+BEYOND_HEAD_SHARE = 0.25  # ... in this share of the timed steps (reverberation makes strays)
 HARD_PAN_DB = 24.0        # beyond a cardioid pair's largest frontal difference (17.6 dB)
 DRY_COHERENCE = 0.95      # a level-only recording this coherent has no room in it
-MIN_LATERAL_STEPS = 8
+MIN_EVIDENCE_STEPS = 8
 
 
 def resolve_stereo(choice: str | None, stereo: np.ndarray, sample_rate: int, *,
@@ -201,20 +207,28 @@ def resolve_stereo(choice: str | None, stereo: np.ndarray, sample_rate: int, *,
 
 
 def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
-    """Per-step measures over the first :data:`DETECT_MAX_S` seconds (3-step smoothing):
-    GCC-PHAT delay and its height, coherent-part level differences below 1 kHz, 1-3 kHz and
-    3-10 kHz, coherence, power."""
+    """Per-step measures over :data:`DETECT_PIECES` pieces of the clip (3-step smoothing):
+    GCC-PHAT delay and its height, coherent-part level differences in KEMAR's third-octave
+    bands and their weights, coherence, power."""
     from .analysis import smooth_spectra
     grid = AnalysisGrid.for_rate(sample_rate)
-    x = np.asarray(stereo[:, :int(DETECT_MAX_S * sample_rate)], np.float32)
-    st = smooth_spectra(step_spectra(stft(x, grid)), 3)
+    n = stereo.shape[1]
+    piece = int(DETECT_PIECE_S * sample_rate)
+    if n <= DETECT_PIECES * piece:
+        starts = [0]
+        piece = n
+    else:
+        starts = np.linspace(0, n - piece, DETECT_PIECES).astype(int)
+    parts = [smooth_spectra(step_spectra(stft(np.asarray(stereo[:, s:s + piece], np.float32),
+                                              grid)), 3) for s in starts]
+    st = StepSpectra(*(np.concatenate([getattr(p, k) for p in parts])
+                       for k in ("s_lr", "p_l", "p_r")))
     # A channel that is nearly silent (a hard pan) has no MSC but is all direct sound.
     msc = np.maximum(st.msc, level_coherence(st))
     lags = np.arange(-LAG_MAX_S, LAG_MAX_S + 1e-9, 0.5 / sample_rate)
     gcc = steered_gcc(st, msc, grid, lags, band_hz=(150.0, 4000.0))
     peak = np.argmax(gcc, axis=1)
-    edges = np.array([200.0, 1000.0, 3000.0, min(10000.0, 0.45 * sample_rate)])
-    ild, w = band_ild(st, msc, grid, edges)
+    ild, w = band_ild(st, msc, grid, default_calibration().band_edges_hz)
     band = (grid.freqs >= 300) & (grid.freqs <= 8000)
     e = (st.p_l + st.p_r)[:, band]
     coh = np.sum(msc[:, band] * e, axis=1) / (np.sum(e, axis=1) + 1e-20)
@@ -223,64 +237,92 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
             "ild_weight": w, "coherence": coh, "power": power}
 
 
+def _clear_steps(f: dict) -> np.ndarray:
+    """Loud steps (within 30 dB of the loudest) among the most coherent :data:`CLEAR_SHARE`
+    of them, where the direct sound outweighs the room's."""
+    db = 10 * np.log10(f["power"] + 1e-20)
+    if db.size == 0:
+        return np.zeros(0, bool)
+    loud = db > np.percentile(db, 95) - 30
+    if not loud.any():
+        return loud
+    cut = np.percentile(f["coherence"][loud], 100 * (1 - CLEAR_SHARE))
+    return loud & (f["coherence"] >= min(cut, 0.9)) & (f["coherence"] > 0.15)
+
+
 def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
                   features: dict | None = None) -> StereoDecision:
     """Decide the kind of stereo from the recording ``(2, n)``.
 
-    1. Steps that hold the sound (within 30 dB of the loud ones) and are clearly off-centre
-       (a GCC-PHAT delay over 60 us, or a 1.5 dB level difference) are the evidence; a
-       recording with no such steps has everything in the middle, where every kind agrees
-       (read as binaural, confidence 0).
-    2. **Time or level:** the share of them whose delay is off-centre. Coincident pairs and
-       pan pots have none; heads and spaced pairs have them wherever the sound is.
-    3. **Head or spaced pair** (time): a head shadows high frequencies, so its level
-       difference grows from below 1 kHz to 3-10 kHz, on the side the delay says; two
-       omnidirectional microphones in the far field hear the same level at every
-       frequency. A delay longer than any head gives (0.85 ms) is a spaced pair too.
+    1. The evidence is the clip's clear steps (loud, and among its most coherent 30 %:
+       where the direct sound outweighs reverberation). A step is **timed** when its
+       GCC-PHAT delay is over 60 us, **level-only** when the delay is within 25 us while the
+       level differs by 1.5 dB or more (or one channel is silent). A clip with neither has everything in the middle,
+       where every kind reads the same (binaural, confidence 0).
+    2. **Time or level:** the timed share. Coincident pairs and pan pots have no delays;
+       heads and spaced pairs have them wherever the sound is off-centre.
+    3. **Head or spaced pair** (time): a head shadows, so the level differences follow
+       KEMAR's at the azimuth the delay gives (a least-squares gain over the bands: ~1 dry,
+       0.2-0.8 in rooms); two omnidirectional microphones in the far field hear the same
+       level, gain ~0. Delays longer than any head gives (0.85 ms) in a quarter of the
+       timed steps are a spaced pair whatever the levels.
     4. **Pan pot or coincident pair** (level): a level difference beyond any microphone
        pair's (24 dB: one channel nearly silent) is a pan pot; otherwise a recording with
        a room in it (coherence below 0.95) is a coincident pair, and a dry one is a mix
        (the two are the same signal then, and the mappings differ by under 11 degrees).
     """
     f = features if features is not None else _features(stereo, sample_rate)
-    db = 10 * np.log10(f["power"] + 1e-20)
-    loud = db > np.percentile(db, 95) - 30 if db.size else np.zeros(0, bool)
-    w_mid = f["ild_weight"][:, 1] + f["ild_weight"][:, 2]
-    broad_ild = np.sum(f["ild"][:, 1:] * f["ild_weight"][:, 1:], axis=1) / (w_mid + 1e-9)
-    clear = loud & (f["coherence"] > 0.3)
-    timed = clear & (np.abs(f["delay"]) >= LATERAL_DELAY_S) & (f["height"] > 0.3)
-    levelled = clear & (np.abs(broad_ild) >= LATERAL_LEVEL_DB)
-    lateral = timed | levelled
-    ev = {"lateral_steps": float(lateral.sum()), "coherence": float(np.median(
-        f["coherence"][loud])) if loud.any() else 0.0}
-    if lateral.sum() < MIN_LATERAL_STEPS:
+    w = f["ild_weight"]
+    broad = np.sum(f["ild"] * w, axis=1) / (w.sum(axis=1) + 1e-9)
+    clear = _clear_steps(f)
+    delay = np.abs(f["delay"])
+    timed = clear & (delay >= TIMED_DELAY_S) & (f["height"] > 0.3)
+    level = clear & (((delay <= ZERO_DELAY_S) & (f["height"] > 0.5) & (np.abs(broad) >= LEVEL_DB))
+                     | (np.abs(broad) >= HARD_PAN_DB))  # a silent channel has no delay to read
+    ev = {"evidence_steps": float(timed.sum() + level.sum()),
+          "coherence": float(np.median(f["coherence"][clear])) if clear.any() else 0.0}
+    if timed.sum() + level.sum() < MIN_EVIDENCE_STEPS:
         return StereoDecision("binaural", confidence=0.0, evidence=ev)
-    time_share = float(timed[lateral].mean())
+    time_share = float(timed.sum() / (timed.sum() + level.sum()))
     ev["time_share"] = time_share
     if time_share >= 0.5:
-        sel = timed
-        side = np.sign(f["delay"][sel])
-        shadow = float(np.median(side * (f["ild"][sel, 2] - f["ild"][sel, 0])))
-        max_delay = float(np.percentile(np.abs(f["delay"][sel]), 95))
-        ev.update(head_shadow_db=shadow, max_delay_ms=1e3 * max_delay)
-        if max_delay > HEAD_MAX_DELAY_S:
-            return StereoDecision("spaced", confidence=_sure(time_share, 0.5, 0.8), evidence=ev)
-        kind = "binaural" if shadow >= HEAD_SHADOW_DB else "spaced"
-        sure = min(_sure(time_share, 0.5, 0.8), _sure(abs(shadow - HEAD_SHADOW_DB), 0.0, 2.0))
-        return StereoDecision(kind, confidence=sure, evidence=ev)
-    ild = broad_ild[levelled]
-    extreme = float(min(np.percentile(np.abs(ild), 95), 60.0))  # a silent channel: "60 dB"
+        beyond = float(np.mean(delay[timed] > HEAD_MAX_DELAY_S))
+        gain = _head_gain(f, timed)
+        ev.update(beyond_head=beyond, head_gain=gain)
+        sure = _sure(time_share, 0.5, 0.8)
+        if beyond >= BEYOND_HEAD_SHARE:
+            return StereoDecision("spaced", confidence=min(sure, _sure(beyond, 0.25, 0.5)),
+                                  evidence=ev)
+        if not np.isfinite(gain):  # near the middle, where heads and pairs read alike
+            return StereoDecision("binaural", confidence=0.0, evidence=ev)
+        kind = "binaural" if gain >= HEAD_GAIN else "spaced"
+        return StereoDecision(kind, confidence=min(sure, _sure(abs(gain - HEAD_GAIN), 0, 0.3)),
+                              evidence=ev)
+    extreme = float(min(np.percentile(np.abs(broad[level]), 95), 60.0))  # silent channel: 60
     coh = ev["coherence"]
     ev.update(max_level_db=extreme)
-    level_sure = _sure(1.0 - time_share, 0.5, 0.8)
+    sure = _sure(1.0 - time_share, 0.5, 0.8)
     if extreme >= HARD_PAN_DB:
-        return StereoDecision("panned", confidence=min(level_sure, _sure(extreme, HARD_PAN_DB,
-                                                                         HARD_PAN_DB + 6)),
-                              evidence=ev)
+        return StereoDecision("panned", evidence=ev,
+                              confidence=min(sure, _sure(extreme, HARD_PAN_DB, HARD_PAN_DB + 6)))
     if coh < DRY_COHERENCE:
         return StereoDecision("coincident", evidence=ev,
-                              confidence=min(level_sure, _sure(DRY_COHERENCE - coh, 0, 0.1)))
-    return StereoDecision("panned", confidence=min(level_sure, 0.5), evidence=ev)
+                              confidence=min(sure, _sure(DRY_COHERENCE - coh, 0, 0.1)))
+    return StereoDecision("panned", confidence=min(sure, 0.5), evidence=ev)
+
+
+def _head_gain(f: dict, sel: np.ndarray) -> float:
+    """Least-squares gain of the steps' band level differences on KEMAR's at the azimuth
+    their delay gives (steps 15-90 degrees off-centre, where a head's are large)."""
+    cal = default_calibration()
+    az = cal.azimuth_from_itd(f["delay"][sel])
+    side = np.abs(az) >= 15
+    if side.sum() < 4:
+        return float("nan")  # nothing off-centre enough to tell a head by
+    model = cal.ild_db[np.clip(np.round(az[side] + 90).astype(int), 0, 180)]  # (n, B)
+    ww = f["ild_weight"][sel][side]
+    den = float(np.sum(ww * model ** 2))
+    return float(np.sum(ww * f["ild"][sel][side] * model) / den) if den > 1e-9 else 0.0
 
 
 def estimate_spacing(stereo: np.ndarray, sample_rate: int, *,
