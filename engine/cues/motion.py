@@ -34,7 +34,7 @@ HF_DB_EQUIV = 0.3
 # A source moving at steady speed changes level as 20 log10(r0 / r(t)): smooth and one-way,
 # so a line explains most of its envelope's variance (a 1/r approach from 6 to 1.5 m at
 # constant speed: R^2 about 0.9). Events of uneven level scatter around any line.
-STEADY_TREND_R2 = 0.6
+STEADY_TREND_R2 = 0.5
 
 
 @dataclass

@@ -177,9 +177,10 @@ TIMED_DELAY_S = 60e-6     # a time difference this large is off-centre (a head a
 ZERO_DELAY_S = 25e-6      # ... and one this small, with a level difference, is level-only
 LEVEL_DB = 1.5            # a broadband level difference this large is off-centre
 CLEAR_SHARE = 0.3         # evidence comes from the clip's most coherent 30 % of loud steps
-HEAD_GAIN = 0.2           # level differences this strong relative to KEMAR's at the delay's
-                          # azimuth are a head's (dry heads read ~1, reverberant ones
-                          # 0.2-0.8; spaced pairs ~0: no head between the microphones)
+HEAD_LEVEL = 0.4          # level differences this strong (RMS over bands) relative to KEMAR's
+                          # at the delay's azimuth are a head's: dry heads read ~1,
+                          # reverberant ones 0.45-0.7, spaced pairs in rooms 0.2-0.36 (no
+                          # head between the microphones; what is left is near-field and room)
 HEAD_MAX_DELAY_S = 0.85e-3  # no head delays more (KEMAR: 0.7 ms at 90 degrees) ...
 BEYOND_HEAD_SHARE = 0.25  # ... in this share of the timed steps (reverberation makes strays)
 HARD_PAN_DB = 24.0        # beyond a cardioid pair's largest frontal difference (17.6 dB)
@@ -261,10 +262,10 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
        where every kind reads the same (binaural, confidence 0).
     2. **Time or level:** the timed share. Coincident pairs and pan pots have no delays;
        heads and spaced pairs have them wherever the sound is off-centre.
-    3. **Head or spaced pair** (time): a head shadows, so the level differences follow
-       KEMAR's at the azimuth the delay gives (a least-squares gain over the bands: ~1 dry,
-       0.2-0.8 in rooms); two omnidirectional microphones in the far field hear the same
-       level, gain ~0. Delays longer than any head gives (0.85 ms) in a quarter of the
+    3. **Head or spaced pair** (time): a head shadows, so its level differences are as
+       strong as KEMAR's at the azimuth the delay gives (RMS ratio ~1 dry, 0.45-0.7 in
+       rooms); two omnidirectional microphones in the far field hear nearly the same level
+       (0.2-0.36 in rooms, from near-field and room). Delays longer than any head gives (0.85 ms) in a quarter of the
        timed steps are a spaced pair whatever the levels.
     4. **Pan pot or coincident pair** (level): a level difference beyond any microphone
        pair's (24 dB: one channel nearly silent) is a pan pot; otherwise a recording with
@@ -287,16 +288,16 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     ev["time_share"] = time_share
     if time_share >= 0.5:
         beyond = float(np.mean(delay[timed] > HEAD_MAX_DELAY_S))
-        gain = _head_gain(f, timed)
-        ev.update(beyond_head=beyond, head_gain=gain)
+        ratio = _head_level_ratio(f, timed)
+        ev.update(beyond_head=beyond, head_level=ratio)
         sure = _sure(time_share, 0.5, 0.8)
         if beyond >= BEYOND_HEAD_SHARE:
             return StereoDecision("spaced", confidence=min(sure, _sure(beyond, 0.25, 0.5)),
                                   evidence=ev)
-        if not np.isfinite(gain):  # near the middle, where heads and pairs read alike
+        if not np.isfinite(ratio):  # near the middle, where heads and pairs read alike
             return StereoDecision("binaural", confidence=0.0, evidence=ev)
-        kind = "binaural" if gain >= HEAD_GAIN else "spaced"
-        return StereoDecision(kind, confidence=min(sure, _sure(abs(gain - HEAD_GAIN), 0, 0.3)),
+        kind = "binaural" if ratio >= HEAD_LEVEL else "spaced"
+        return StereoDecision(kind, confidence=min(sure, _sure(abs(ratio - HEAD_LEVEL), 0, 0.2)),
                               evidence=ev)
     extreme = float(min(np.percentile(np.abs(broad[level]), 95), 60.0))  # silent channel: 60
     coh = ev["coherence"]
@@ -311,9 +312,11 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     return StereoDecision("panned", confidence=min(sure, 0.5), evidence=ev)
 
 
-def _head_gain(f: dict, sel: np.ndarray) -> float:
-    """Least-squares gain of the steps' band level differences on KEMAR's at the azimuth
-    their delay gives (steps 15-90 degrees off-centre, where a head's are large)."""
+def _head_level_ratio(f: dict, sel: np.ndarray) -> float:
+    """How strong the steps' band level differences are (weighted RMS over bands and steps)
+    relative to KEMAR's at the azimuth their delay gives, over the steps 15-90 degrees
+    off-centre, where a head's are large. RMS rather than a signed fit: where two sources
+    overlap, the level difference may come from one and the delay from the other."""
     cal = default_calibration()
     az = cal.azimuth_from_itd(f["delay"][sel])
     side = np.abs(az) >= 15
@@ -322,7 +325,7 @@ def _head_gain(f: dict, sel: np.ndarray) -> float:
     model = cal.ild_db[np.clip(np.round(az[side] + 90).astype(int), 0, 180)]  # (n, B)
     ww = f["ild_weight"][sel][side]
     den = float(np.sum(ww * model ** 2))
-    return float(np.sum(ww * f["ild"][sel][side] * model) / den) if den > 1e-9 else 0.0
+    return float(np.sqrt(np.sum(ww * f["ild"][sel][side] ** 2) / den)) if den > 1e-9 else 0.0
 
 
 def estimate_spacing(stereo: np.ndarray, sample_rate: int, *,
