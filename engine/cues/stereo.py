@@ -182,7 +182,10 @@ HEAD_LEVEL = 0.4          # level differences this strong (RMS over bands) relat
                           # reverberant ones 0.45-0.7, spaced pairs in rooms 0.2-0.36 (no
                           # head between the microphones; what is left is near-field and room)
 HEAD_MAX_DELAY_S = 0.85e-3  # no head delays more (KEMAR: 0.7 ms at 90 degrees) ...
-BEYOND_HEAD_SHARE = 0.25  # ... in this share of the timed steps (reverberation makes strays)
+BEYOND_HEAD_SHARE = 0.5   # ... in half the timed steps (reverberation makes strays: up to
+                          # 0.4 of a head's in rooms)
+INVERTED = -0.5           # a step this far out of phase (mean cos IPD) is a coincident
+                          # pair's side quadrant: level-only evidence
 HARD_PAN_DB = 24.0        # beyond a cardioid pair's largest frontal difference (17.6 dB)
 DRY_COHERENCE = 0.95      # a level-only recording this coherent has no room in it
 MIN_EVIDENCE_STEPS = 8
@@ -234,8 +237,13 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
     e = (st.p_l + st.p_r)[:, band]
     coh = np.sum(msc[:, band] * e, axis=1) / (np.sum(e, axis=1) + 1e-20)
     power = np.mean(st.p_l + st.p_r, axis=1)
+    # In phase or inverted: the whitened cross-spectrum at lag 0 (mean cos IPD over the GCC
+    # band, every bin alike). A Blumlein pair hears sources in its side quadrants with one
+    # channel inverted: -1. A delay spreads the phase over whole turns across the band,
+    # which keeps the mean above about -0.22, so only inversion goes below -0.5.
+    polarity = gcc[:, np.argmin(np.abs(lags))]
     return {"delay": lags[peak], "height": gcc[np.arange(len(peak)), peak], "ild": ild,
-            "ild_weight": w, "coherence": coh, "power": power}
+            "ild_weight": w, "coherence": coh, "power": power, "polarity": polarity}
 
 
 def _clear_steps(f: dict) -> np.ndarray:
@@ -278,8 +286,11 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     clear = _clear_steps(f)
     delay = np.abs(f["delay"])
     timed = clear & (delay >= TIMED_DELAY_S) & (f["height"] > 0.3)
+    inverted = clear & (f["polarity"] <= INVERTED)
+    timed &= ~inverted  # an inverted channel's GCC peaks at a meaningless lag
     level = clear & (((delay <= ZERO_DELAY_S) & (f["height"] > 0.5) & (np.abs(broad) >= LEVEL_DB))
-                     | (np.abs(broad) >= HARD_PAN_DB))  # a silent channel has no delay to read
+                     | (np.abs(broad) >= HARD_PAN_DB)  # a silent channel has no delay to read
+                     | inverted)
     ev = {"evidence_steps": float(timed.sum() + level.sum()),
           "coherence": float(np.median(f["coherence"][clear])) if clear.any() else 0.0}
     if timed.sum() + level.sum() < MIN_EVIDENCE_STEPS:
@@ -288,11 +299,11 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     ev["time_share"] = time_share
     if time_share >= 0.5:
         beyond = float(np.mean(delay[timed] > HEAD_MAX_DELAY_S))
-        ratio = _head_level_ratio(f, timed)
+        ratio = _head_level_ratio(f, timed & (delay <= HEAD_MAX_DELAY_S))
         ev.update(beyond_head=beyond, head_level=ratio)
         sure = _sure(time_share, 0.5, 0.8)
         if beyond >= BEYOND_HEAD_SHARE:
-            return StereoDecision("spaced", confidence=min(sure, _sure(beyond, 0.25, 0.5)),
+            return StereoDecision("spaced", confidence=min(sure, _sure(beyond, 0.5, 0.75)),
                                   evidence=ev)
         if not np.isfinite(ratio):  # near the middle, where heads and pairs read alike
             return StereoDecision("binaural", confidence=0.0, evidence=ev)
@@ -303,6 +314,9 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     coh = ev["coherence"]
     ev.update(max_level_db=extreme)
     sure = _sure(1.0 - time_share, 0.5, 0.8)
+    ev["inverted"] = float(inverted.sum())
+    if inverted.sum() >= MIN_EVIDENCE_STEPS // 2:  # a pan pot never inverts a channel
+        return StereoDecision("coincident", evidence=ev, confidence=sure)
     if extreme >= HARD_PAN_DB:
         return StereoDecision("panned", evidence=ev,
                               confidence=min(sure, _sure(extreme, HARD_PAN_DB, HARD_PAN_DB + 6)))
@@ -313,10 +327,13 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
 
 
 def _head_level_ratio(f: dict, sel: np.ndarray) -> float:
-    """How strong the steps' band level differences are (weighted RMS over bands and steps)
-    relative to KEMAR's at the azimuth their delay gives, over the steps 15-90 degrees
-    off-centre, where a head's are large. RMS rather than a signed fit: where two sources
-    overlap, the level difference may come from one and the delay from the other."""
+    """How strongly the steps' level differences vary with frequency (weighted RMS over
+    bands and steps, each step's mean over bands removed) relative to how KEMAR's vary at
+    the azimuth their delay gives, over the steps 15-90 degrees off-centre, where a head's
+    are large. A head's shadow grows with frequency; the level difference of two spaced
+    microphones near a source (1/r) is the same at every frequency, so it is removed with
+    the mean. RMS rather than a signed fit: where two sources overlap, the level difference
+    may come from one and the delay from the other."""
     cal = default_calibration()
     az = cal.azimuth_from_itd(f["delay"][sel])
     side = np.abs(az) >= 15
@@ -324,8 +341,12 @@ def _head_level_ratio(f: dict, sel: np.ndarray) -> float:
         return float("nan")  # nothing off-centre enough to tell a head by
     model = cal.ild_db[np.clip(np.round(az[side] + 90).astype(int), 0, 180)]  # (n, B)
     ww = f["ild_weight"][sel][side]
-    den = float(np.sum(ww * model ** 2))
-    return float(np.sqrt(np.sum(ww * f["ild"][sel][side] ** 2) / den)) if den > 1e-9 else 0.0
+    ild = f["ild"][sel][side]
+
+    def shape(v):  # the part that varies with frequency
+        return v - np.sum(ww * v, axis=1, keepdims=True) / (ww.sum(axis=1, keepdims=True) + 1e-9)
+    den = float(np.sum(ww * shape(model) ** 2))
+    return float(np.sqrt(np.sum(ww * shape(ild) ** 2) / den)) if den > 1e-9 else 0.0
 
 
 def estimate_spacing(stereo: np.ndarray, sample_rate: int, *,
