@@ -141,3 +141,25 @@ def test_the_decision_is_recorded_and_a_bad_choice_refused():
         check_stereo("ambisonic")
     with pytest.raises(BadInput):
         cues(SCENES["panned"](source(), 0.0), stereo="mono")
+
+
+def test_a_blumlein_pairs_inverted_side_is_read_as_coincident():
+    # Figure-of-eights at +-45 degrees: a source at 70 degrees reaches the left capsule's
+    # rear lobe, inverted; a delay could never do that to every frequency at once.
+    x = source()
+    d = detect_stereo(np.asarray(coincident_pair(x, 70.0, 90.0, pattern=0.0), np.float32), SR)
+    assert d.kind == "coincident", d
+    assert d.evidence["inverted"] >= 4
+
+
+def test_near_spaced_microphones_are_not_a_head():
+    # 0.4 m apart, the source 0.4 m away at 60 degrees: the near microphone is 7 dB louder
+    # at every frequency (1/r), which a head's shadow, growing with frequency, is not.
+    x = source()
+    spacing, r, az = 0.4, 0.4, np.radians(60.0)
+    src = np.array([r * np.sin(az), r * np.cos(az)])
+    dist = [np.hypot(*(src - np.array([side * spacing / 2, 0.0]))) for side in (-1, 1)]
+    y = np.stack([delayed(x, d / 343.0) / d for d in dist])
+    assert 20 * np.log10(dist[0] / dist[1]) > 4.0
+    d = detect_stereo(np.asarray(y, np.float32), SR)
+    assert d.kind == "spaced", d
