@@ -41,12 +41,13 @@ from .spatial import (AnalysisGrid, StepSpectra, band_ild, level_coherence, step
 SPEED_OF_SOUND = 343.0
 COINCIDENT_ANGLE_DEG = 100.0   # included angle of the assumed XY cardioid pair
 COINCIDENT_PATTERN = 0.5       # g = p + (1 - p) cos: 0.5 cardioid, 0 figure-of-eight
-# Spaced pairs: a phone held sideways is about 15 cm wide, an AB pair 20-60 cm. Without
-# evidence of a wider pair, the spacing is the one that makes the largest delay heard
-# come from 80 degrees, but never less than this (a source near the centre says little).
-MIN_SPACING_M = 0.15
+# Spaced pairs are 10-60 cm apart (SPEC section 2: a phone held sideways, an AB pair). One
+# static source cannot reveal the spacing (any spacing fits one delay), so without the
+# user's figure the pair is taken to be the geometric middle of that range, 25 cm (at most
+# a factor 2.4 off anywhere in it), unless a delay heard needs more: a delay tau needs at
+# least c tau (a source at 90 degrees).
+TYPICAL_SPACING_M = 0.25
 MAX_SPACING_M = 1.0
-SPACED_EDGE_DEG = 80.0
 MIN_ALIAS_HZ = 500.0           # the spaced per-bin model keeps at least up to here
 
 
@@ -165,7 +166,8 @@ def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None) -> BinModel:
 
 def _spacing(spacing_m: float | None) -> float:
     """A usable spacing: the one given (2 cm to 1 m), or the floor of the estimate."""
-    return float(np.clip(MIN_SPACING_M if spacing_m is None else spacing_m, 0.02, MAX_SPACING_M))
+    return float(np.clip(TYPICAL_SPACING_M if spacing_m is None else spacing_m, 0.02,
+                         MAX_SPACING_M))
 
 
 # -- auto -----------------------------------------------------------------------------------
@@ -351,16 +353,15 @@ def _head_level_ratio(f: dict, sel: np.ndarray) -> float:
 
 def estimate_spacing(stereo: np.ndarray, sample_rate: int, *,
                      features: dict | None = None) -> float:
-    """A spaced pair's spacing (m): the one that puts the largest delay heard (95th percentile
-    of the clear steps' GCC-PHAT delays) at :data:`SPACED_EDGE_DEG`, within
-    [:data:`MIN_SPACING_M`, :data:`MAX_SPACING_M`]."""
+    """A spaced pair's spacing (m): :data:`TYPICAL_SPACING_M`, or the least spacing that can
+    give the largest delay heard (95th percentile of the clear steps' GCC-PHAT delays, a
+    source at 90 degrees) when that is more, up to :data:`MAX_SPACING_M`."""
     f = features if features is not None else _features(stereo, sample_rate)
-    clear = (f["coherence"] > 0.3) & (f["height"] > 0.3)
+    clear = _clear_steps(f) & (f["height"] > 0.3)
     if clear.sum() < 4:
-        return MIN_SPACING_M
+        return TYPICAL_SPACING_M
     delay = float(np.percentile(np.abs(f["delay"][clear]), 95))
-    return float(np.clip(SPEED_OF_SOUND * delay / np.sin(np.radians(SPACED_EDGE_DEG)),
-                         MIN_SPACING_M, MAX_SPACING_M))
+    return float(np.clip(SPEED_OF_SOUND * delay, TYPICAL_SPACING_M, MAX_SPACING_M))
 
 
 def _sure(v: float, lo: float, hi: float) -> float:
