@@ -19,7 +19,6 @@ from engine.cues.types import Cues
 from engine.layout import Layout
 from engine.project import Project, RenderRecord, load_project, save_project
 
-from . import qtfix  # noqa: F401  (must run before any Signal.emit; see qtfix)
 from . import layout_edit
 from .tasks import ImportResult, layout_fingerprint
 from .waveform import Waveform
