@@ -30,14 +30,13 @@ from ..layout import Layout
 from ..planning.heuristic import plan_layout_from_cues
 from ..protocols import Tagger
 from . import metrics
-from .bench import _quiet
+from .bench import NUM_FRAMES, _quiet
 from .mics import mics_for
 from .peers import plain_cues
 from .scenes import SAMPLE_RATE, label_matches, truth_layout, truth_x
 from .sources import SOUNDS_CACHE, load_catalogue, load_fetched_catalogue
 from .world import WORLD_KINDS, WorldScene, make_world_scenes, render_world, split_catalogue
 
-NUM_FRAMES = 16
 SYSTEMS = ("spa2v", "plain")
 QUICK_KINDS = ("static", "uneven", "passby", "pair")
 
@@ -118,6 +117,42 @@ class WorldReport:
     def to_dict(self) -> dict:
         return {"settings": self.settings, "table": self.table(),
                 "clips": [asdict(s) for s in self.scores]}
+
+
+def side_by_side(tune: list[WorldScore], held_out: list[WorldScore]) -> str:
+    """Markdown: per condition, source count and kind of stereo (and "all"), each system's
+    scores on the tune part and on the held-out part in one row."""
+    both = tune + held_out
+    conds = [c for c in ("dry", "room", "legacy") if any(s.condition == c for s in both)]
+    head = ("| condition | sources | stereo | system | clips t/h | x err t/h | motion t/h "
+            "| count t/h | phantom t/h | no box t/h | uneven moved t/h |")
+    lines = [head, "|" + "---|" * 11]
+    for cond in conds:
+        for single in (True, False):
+            for stereo in ("all", "binaural", "coincident", "spaced", "panned"):
+                for system in SYSTEMS:
+                    pick = [[s for s in part if s.condition == cond and s.system == system
+                             and (s.n_true == 1) == single and stereo in ("all", s.stereo)]
+                            for part in (tune, held_out)]
+                    if not any(pick):
+                        continue
+                    t, h = (summarise(p) if p else None for p in pick)
+                    cells = [_pair(t, h, "clips", "{}")]
+                    cells += [_pair(t, h, k, f) for k, f in (
+                        ("x_error", "{:.3f}"), ("motion", "{:.2f}"), ("count", "{:.2f}"),
+                        ("phantom", "{:.2f}"), ("no_box", "{:.3f}"))]
+                    cells.append(_pair(t, h, "uneven_moved", "{:.2f}", need="uneven"))
+                    lines.append(f"| {cond} | {'one' if single else 'two'} | {stereo} "
+                                 f"| {system} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _pair(t, h, key, fmt, need=None) -> str:
+    def one(s):
+        if s is None or (need and not s[need]):
+            return "-"
+        return fmt.format(s[key])
+    return f"{one(t)} / {one(h)}"
 
 
 def summarise(scores: list[WorldScore]) -> dict:
