@@ -13,15 +13,16 @@ from pathlib import Path
 
 from .audio import Audio, audio_info, load_audio
 from .audio.stereo_kinds import DEFAULT_STEREO
+from .audio.tagging import Tagger
 from .cues.extract import extract_cues
 from .cues.longform import CHUNK_S, LONG_INPUT_S, extract_cues_chunked
 from .cues.types import Cues
-from .errors import BadInput, SpA2VError
+from .errors import BadInput
 from .export.mp4 import Mp4Writer
 from .jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from .layout import Layout
-from .planning.heuristic import HeuristicPlanner
-from .protocols import Frame, Planner, PlanRequest, Renderer, RenderSettings, Tagger
+from .planning.fallback import plan_or_fall_back
+from .protocols import Frame, Planner, PlanRequest, Renderer, RenderSettings
 
 DEFAULT_FRAMES = 16
 MIN_FRAMES, MAX_FRAMES = 1, 10_000
@@ -85,19 +86,14 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
 
 def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: Planner,
              tagger: Tagger | None, token: CancelToken) -> Job[tuple[Layout, Cues]]:
-    """Audio -> cues -> layout. A planner that fails falls back to the rule-based one."""
+    """Audio -> cues -> layout. A planner that fails falls back to the built-in one
+    (:mod:`engine.planning.fallback`)."""
     audio, cues = yield from sub_job(
         analyse_job(audio_path, settings, tagger=tagger, token=token), start=0.0, end=0.5)
     request = PlanRequest(cues=cues, hint=settings.hint, audio_path=Path(audio_path),
                           width=settings.width, height=settings.height)
-    try:
-        layout = yield from sub_job(planner.plan(request, token), start=0.5, end=1.0, stage="plan")
-    except SpA2VError as e:
-        if isinstance(planner, HeuristicPlanner) or e.__class__.__name__ == "Cancelled":
-            raise
-        yield Log(f"The {planner.name} planner failed ({e}); using the built-in planner.",
-                  "warning")
-        layout = yield from sub_job(HeuristicPlanner().plan(request, token), start=0.5, end=1.0)
+    layout = yield from sub_job(plan_or_fall_back(planner, request, token), start=0.5, end=1.0,
+                                stage="plan")
     if cues.stereo is not None:
         layout.extra["stereo"] = dict(cues.stereo)  # SPEC section 2: the layout records it
     layout.validate()

@@ -3,7 +3,7 @@ cues are confident it may not move a source to another place or give it another 
 
 Objects carry the measured source they stand for (``extra["source_id"]``). For each source the
 guard compares the mean x-centre of its objects, frame by frame, with the x its measured
-azimuth maps to (SPEC.md: ``x = 0.5 + az / 180``) wherever the direction's confidence is high,
+azimuth maps to (docs/layout-format.md: ``x = 0.5 + az / 180``) wherever the direction's confidence is high,
 and shifts the group sideways just enough to come within ``tolerance``. Several objects for one
 source (a crowd) move together, so their spread survives. A confident motion label overrides
 the model's, and a clearly located, long-heard source the reply left out is put back from the
