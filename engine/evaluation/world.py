@@ -36,8 +36,8 @@ import numpy as np
 
 from ..cues.calibration import pink_noise
 from . import scenes as legacy
-from .mics import (HELD_OUT, SETS, SPACINGS_M, TUNE, azimuth_of, make_microphone, mic_spec,
-                   mics_for, pan_gains)
+from .mics import (HELD_OUT, MIC_NAMES, SETS, SPACINGS_M, TUNE, azimuth_of, make_microphone,
+                   mic_spec, mics_for, pan_gains)
 from .rooms import (BLOCK_HOP_S, WALL_MARGIN_M, RoomSpec, block_count, random_room, render_moving,
                     room_response, stable_fraction)
 from .scenes import SAMPLE_RATE, Path
@@ -56,6 +56,7 @@ REVERB_SEND_SPACING_M = 1.5
 DIFFUSE_DIRECTIONS = 24
 # Two-source clips are one kind of seven but half of what the targets ask about: 3x as many.
 PAIR_WEIGHT = 3
+SLOT_CLIPS = 64  # clips per microphone, condition and kind that get their own draws
 
 
 def recording_part(info: SourceInfo) -> str:
@@ -123,9 +124,10 @@ def make_world_scenes(catalogue: list[SourceInfo], part: str, *, mics: list[str]
                       conditions=("dry", "room"), kinds=WORLD_KINDS, per_kind: int = 1,
                       duration_s: float = 6.0, seed: int = 0) -> list[WorldScene]:
     """Scenes of one set: for each microphone, condition and kind, ``per_kind`` clips
-    (:data:`PAIR_WEIGHT` times as many pairs) from the set's own recordings (cycled in a
-    seeded order) and rooms. ``legacy`` scenes are
-    made for the ``kemar`` microphone only (the old renderer is a KEMAR renderer)."""
+    (:data:`PAIR_WEIGHT` times as many pairs) from the set's own recordings (in a seeded
+    order) and rooms; a clip depends only on its microphone, condition, kind and number, so
+    any subset draws the same clips as the full set. ``legacy`` scenes are made for the
+    ``kemar`` microphone only (the old renderer is a KEMAR renderer)."""
     if part not in SETS:
         raise ValueError(f"unknown set {part!r}; choose from {', '.join(SETS)}")
     pool = split_catalogue(catalogue, part)
@@ -136,7 +138,6 @@ def make_world_scenes(catalogue: list[SourceInfo], part: str, *, mics: list[str]
     order = np.random.default_rng(base).permutation(len(pool))
     voices = [s for s in pool if s.category == "voices" and s.cls == "person"]
     out: list[WorldScene] = []
-    k = 0
     for mic in mics:
         for cond in conditions:
             if cond == "legacy" and mic != "kemar":
@@ -145,9 +146,12 @@ def make_world_scenes(catalogue: list[SourceInfo], part: str, *, mics: list[str]
                 if cond == "legacy" and kind == "uneven":  # the old renderer has no such kind
                     continue
                 for j in range(per_kind * (PAIR_WEIGHT if kind == "pair" else 1)):
-                    rng = np.random.default_rng([*base, k, 7])
-                    first = pool[order[k % len(order)]]
-                    k += 1
+                    # Each clip is fixed by its slot alone, so a run of one microphone, some
+                    # kinds or --quick draws the same clips as the full run does.
+                    slot = ((MIC_NAMES.index(mic) * len(CONDITIONS) + CONDITIONS.index(cond))
+                            * len(WORLD_KINDS) + WORLD_KINDS.index(kind)) * SLOT_CLIPS + j
+                    rng = np.random.default_rng([*base, slot, 7])
+                    first = pool[order[slot % len(order)]]
                     out.append(_scene(rng, part, mic, cond, kind, j, first, pool, voices,
                                       duration_s))
     return out

@@ -28,7 +28,7 @@ from ..fileio import write_json_atomic
 from ..jobs import CancelToken, Job, Log, stage_progress
 from ..layout import Layout
 from ..planning.heuristic import plan_layout_from_cues
-from ..protocols import Tagger
+from ..audio.tagging import Tagger
 from . import metrics
 from .bench import NUM_FRAMES, _quiet
 from .mics import mics_for
@@ -184,8 +184,9 @@ def run_world_bench_job(sources_dir: str | Path, out_dir: str | Path, *, part: s
                         hrtf_dir: str | Path | None = None) -> Job[WorldReport]:
     """Build, plan and score one set of the world bench (see module docstring).
 
-    ``quick``: kinds static, uneven, passby and pair, one clip each per microphone and
-    condition, 5 s (else every kind, 2 clips, 6 s). ``mic``: one microphone or stereo kind.
+    ``quick``: kinds static, uneven, passby and pair, one clip each (three pairs) per
+    microphone and condition (else every kind, 2 clips, six pairs); 6 s, so the quick clips
+    are the first of the full run's. ``mic``: one microphone or stereo kind.
     ``hrtf_dir``: the folder with the measured KEMAR SOFA (default: ``../hrtf`` beside the
     sources, if there).
     """
@@ -198,7 +199,7 @@ def run_world_bench_job(sources_dir: str | Path, out_dir: str | Path, *, part: s
         hrtf_dir = Path(sources_dir).parent / "hrtf"
     kinds = kinds or (QUICK_KINDS if quick else WORLD_KINDS)
     per_kind = per_kind or (1 if quick else 2)
-    duration = duration_s or (5.0 if quick else 6.0)
+    duration = duration_s or 6.0
     mics = mics_for(part, mic)
     scenes = make_world_scenes(catalogue, part, mics=mics, conditions=conditions, kinds=kinds,
                                per_kind=per_kind, duration_s=duration, seed=seed)
