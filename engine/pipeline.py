@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .audio import Audio, audio_info, load_audio
 from .audio.loudness import read_loudness_track
+from .audio.stereo_kinds import DEFAULT_STEREO
 from .audio.tagging import Tagger
 from .cues.types import Cues
 from .errors import BadInput
@@ -37,6 +38,8 @@ class PlanSettings:
     width: int = 512
     height: int = 512
     max_sources: int = 3
+    # How the stereo was made (engine.audio.stereo_kinds.STEREO_CHOICES); "auto" decides.
+    stereo: str = DEFAULT_STEREO
 
     def frames_for(self, duration_s: float) -> int:
         if self.fps is not None:
@@ -70,7 +73,7 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
         num_frames = settings.frames_for(info.duration_s)
         cues = yield from longform.extract_cues_chunked(
             audio_path, num_frames=num_frames, tagger=tagger, token=token,
-            chunk_s=longform.CHUNK_S, max_sources=settings.max_sources)
+            chunk_s=longform.CHUNK_S, max_sources=settings.max_sources, stereo=settings.stereo)
         head = load_audio(audio_path, duration_s=min(info.duration_s, longform.CHUNK_S),
                           validate=False)
         return head, cues
@@ -81,7 +84,7 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
     num_frames = settings.frames_for(audio.duration_s)
     yield report(0.3, "measuring spatial cues")
     cues = extract_cues(audio, num_frames=num_frames, tagger=tagger, token=token,
-                        max_sources=settings.max_sources)
+                        max_sources=settings.max_sources, stereo=settings.stereo)
     yield report(1.0, f"{len(cues.sources)} source(s)")
     return audio, cues
 
@@ -96,6 +99,8 @@ def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: 
                           width=settings.width, height=settings.height)
     layout = yield from sub_job(plan_or_fall_back(planner, request, token), start=0.5, end=1.0,
                                 stage="plan")
+    if cues.stereo is not None:
+        layout.extra["stereo"] = dict(cues.stereo)  # SPEC section 2: the layout records it
     layout.validate()
     attach_loudness(layout, cues)  # each object's measured level, for the preview's pulses
     yield Progress("plan", 1.0)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..cues.types import Cues, SourceTrack
 from ..layout import MAX_OBJECTS, Box, Layout, LayoutObject
+from ..layout.screen import x_from_azimuth
 
 MIN_CONFIDENCE = 0.6
 MIN_MOTION_CONFIDENCE = 0.6
@@ -93,7 +94,7 @@ def confident_x(src: SourceTrack, min_confidence: float) -> np.ndarray:
     az = np.asarray(src.azimuth_deg, float)
     ok = (np.asarray(src.active, bool) & np.isfinite(az)
           & (np.nan_to_num(np.asarray(src.confidence, float)) >= min_confidence))
-    return np.where(ok, 0.5 + np.clip(np.nan_to_num(az), -90, 90) / 180.0, np.nan)
+    return np.where(ok, x_from_azimuth(np.nan_to_num(az)), np.nan)
 
 
 def _hold_direction(group: list[LayoutObject], src: SourceTrack, min_confidence: float,

@@ -15,6 +15,7 @@ import numpy as np
 from ..cues.types import Cues, SourceTrack
 from ..jobs import CancelToken, Job, Progress
 from ..layout import MAX_OBJECTS, Box, Layout, LayoutObject, PlannerInfo
+from ..layout.screen import x_from_azimuth
 from ..protocols import PlanRequest
 from .priors import prior_for
 
@@ -93,7 +94,7 @@ def default_prompt(label: str) -> str:
 
 def _mean_x(src: SourceTrack) -> float:
     az = src.mean_azimuth()
-    return 0.5 if not np.isfinite(az) else 0.5 + az / 180.0
+    return 0.5 if not np.isfinite(az) else float(x_from_azimuth(az))
 
 
 def _x_track(src: SourceTrack, mono: bool) -> np.ndarray:
@@ -101,7 +102,7 @@ def _x_track(src: SourceTrack, mono: bool) -> np.ndarray:
     n = len(src.azimuth_deg)
     if mono:
         return np.full(n, 0.5)
-    x = 0.5 + np.clip(src.azimuth_deg, -90, 90) / 180.0
+    x = x_from_azimuth(src.azimuth_deg)
     good = np.isfinite(x) & (src.confidence >= MIN_CONFIDENCE)
     if not good.any():
         return np.full(n, 0.5)

@@ -19,9 +19,9 @@ from engine.cues.types import Cues
 from engine.layout import Layout
 from engine.project import Project, RenderRecord, load_project, save_project
 
-from . import layout_edit
-from .tasks import ImportResult, layout_fingerprint
-from .waveform import Waveform
+from .model import layout_edit
+from .model.tasks import ImportResult, layout_fingerprint
+from .model.waveform import Waveform
 
 
 class LayoutCommand(QUndoCommand):

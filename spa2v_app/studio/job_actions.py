@@ -17,11 +17,11 @@ from engine.layout import save_layout
 from engine.pipeline import PlanSettings
 from engine.protocols import RenderSettings
 
-from . import tasks
+from .model import tasks
 from .dialogs import ExportDialog, ExportRequest
-from .paths import data_dir
+from .model.paths import data_dir
 from .preview_panel import PREVIEW_SIDE
-from .secrets import gemini_key
+from .model.secrets import gemini_key
 from .workers import QueuedJob, to_qimage
 
 AUDIO_PATTERNS = ("*.wav *.flac *.ogg *.oga *.opus *.mp3 *.m4a *.aac *.aif *.aiff *.w64 *.caf "

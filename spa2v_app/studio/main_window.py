@@ -32,8 +32,8 @@ from .preview_panel import PreviewPanel
 from .project_actions import ProjectActions
 from .queue_panel import QueuePanel
 from .record_panel import RecordPanel
-from .recording import list_input_devices
-from .settings import StudioSettings, save_settings
+from .model.recording import list_input_devices
+from .model.settings import StudioSettings, save_settings
 from .timeline import TimelineView
 from .workers import CANCELLED, JobQueue, QueuedJob
 
@@ -466,7 +466,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             self.canvas.edit_object(self.doc.selected_id)
 
     def toggle_keyframe(self) -> None:
-        from .layout_edit import keyframes
+        from .model.layout_edit import keyframes
         oid = self.doc.selected_id
         if oid < 0 or self.doc.layout is None:
             return

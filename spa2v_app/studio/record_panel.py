@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPus
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from . import theme
-from .recording import SAMPLE_RATES, Recorder, RecordingResult, channel_choices, list_input_devices
+from .model.recording import SAMPLE_RATES, Recorder, RecordingResult, channel_choices, list_input_devices
 
 METER_FLOOR_DB = -60.0
 CLIP_HOLD_S = 1.5

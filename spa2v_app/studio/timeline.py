@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QScrollArea, QScrollBar, QTo
 
 from . import theme
 from .document import StudioDocument
-from .layout_edit import keyframes
+from .model.layout_edit import keyframes
 
 HEADER_W = 118
 RULER_H = 20
