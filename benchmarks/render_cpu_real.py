@@ -80,6 +80,18 @@ class Run:
     notes: list[str] = field(default_factory=list)
 
 
+def _record(run: Run, steps: int, marks: dict, *, start: float, cpu0: float, end: float) -> None:
+    """Fill a run's figures; ``marks`` holds the time, CPU time and peak RSS when the last
+    denoising step ended (the decode follows; for the stock call the peak is the whole call's)."""
+    run.steps = steps
+    run.step_s = (marks["denoised"] - start) / steps
+    run.step_cpu_s = (marks["cpu"] - cpu0) / steps
+    run.decode_s = end - marks["denoised"]
+    run.total_s = end - start
+    run.denoise_peak_gb = marks["peak"] / GIB
+    run.decode_peak_gb = peak_rss_bytes() / GIB
+
+
 def run_stock(pipe, layout, args, run: Run) -> None:
     """Stock AnimateDiffPipeline (no grounding processors), decoding inside the call."""
     import torch
@@ -127,13 +139,7 @@ def run_stock(pipe, layout, args, run: Run) -> None:
     end = time.perf_counter()
     if errors:
         raise errors[0]
-    run.steps = args.steps
-    run.step_s = (marks["denoised"] - start) / args.steps
-    run.step_cpu_s = (marks["cpu"] - cpu0) / args.steps
-    run.decode_s = end - marks["denoised"]
-    run.total_s = end - start
-    run.denoise_peak_gb = marks["peak"] / GIB
-    run.decode_peak_gb = peak_rss_bytes() / GIB  # the whole call; the decode is its last phase
+    _record(run, args.steps, marks, start=start, cpu0=cpu0, end=end)
 
 
 def run_ours(pipe, layout, args, run: Run, *, grounding: float, context: int | None) -> None:
@@ -174,13 +180,7 @@ def run_ours(pipe, layout, args, run: Run, *, grounding: float, context: int | N
     end = time.perf_counter()
     if len(frames) != layout.num_frames:
         raise RuntimeError(f"{run.name}: got {len(frames)} frames of {layout.num_frames}")
-    run.steps = args.steps
-    run.step_s = (marks["denoised"] - start) / args.steps
-    run.step_cpu_s = (marks["cpu"] - cpu0) / args.steps
-    run.decode_s = end - marks["denoised"]
-    run.total_s = end - start
-    run.denoise_peak_gb = marks["peak"] / GIB
-    run.decode_peak_gb = peak_rss_bytes() / GIB
+    _record(run, args.steps, marks, start=start, cpu0=cpu0, end=end)
     processors = pipe.unet.attn_processors
     run.grounded_layers = sum(type(processors[n]).__name__ == "GroundedCrossAttention"
                               for n in spatial_cross_attention_names(pipe.unet))
