@@ -66,6 +66,10 @@ def test_each_input_device_keeps_its_answer_across_a_settings_reload(qtbot, make
     devices = [InputDevice(0, "Phone", 2, 48000.0), InputDevice(1, "Zoom H1", 2, 48000.0)]
     window = make_window(list_devices=lambda: (devices, None))
     panel = window.record_panel
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)  # its label's mnemonic
+    qtbot.waitUntil(panel.stereo_box.hasFocus, timeout=2_000)
     panel.device_box.setCurrentIndex(0)
     _pick_by_keyboard(qtbot, panel.stereo_box, "spaced")
     panel.device_box.setCurrentIndex(1)
