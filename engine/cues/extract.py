@@ -22,12 +22,13 @@ import numpy as np
 from ..audio.io import Audio
 from ..errors import BadInput
 from ..jobs import CancelToken, Job, run_job, stage_progress
+from ..naming.signals import source_signals
 from ..protocols import Tagger
 from .analysis import StepCues, analyse_mix_job
 from .calibration import default_calibration
 from .frames import activity_mask, frame_mean, presence_mask, proximity_from_level
 from .motion import classify_motion, level_envelope
-from .multisource import analyse_sources_job, masked_signals
+from .multisource import analyse_sources_job
 from .separation import bin_model, find_sources
 from .spatial import AnalysisGrid
 from .types import Cues, SourceTrack, Tag
@@ -108,13 +109,14 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
     if tagger is not None:
         yield report(0.92, "naming sounds")
         mix_tags = _tag(tagger, audio.mono(), sr, notes)
-        if len(sources) == 1:
+        if audio.is_mono:
             sources[0].tags = list(mix_tags)
-        else:
-            masked = masked_signals(stereo, sr, per_source, model=model, max_s=TAG_MAX_S,
-                                    token=token)
-            for src, mono in zip(sources, masked):
-                src.tags = _tag(tagger, mono, sr, notes)
+        else:  # each source's own signal: steered to it, masked, while it sounds
+            own = source_signals(stereo, sr, np.stack([s.azimuth_deg for s in per_source]),
+                                 np.stack([s.power for s in per_source]), model=model,
+                                 max_s=TAG_MAX_S, ild_gain=per_source[0].ild_gain)
+            for src, mono in zip(sources, own):
+                src.tags = _tag(tagger, mono, sr, notes) if mono.size else []
     t = steps.times_s
     loud = frame_mean(t, 10 * np.log10(steps.power + 1e-12), None, duration, num_frames)
     centroid = frame_mean(t, np.nan_to_num(steps.centroid_hz), steps.power, duration, num_frames)

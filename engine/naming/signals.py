@@ -1,0 +1,220 @@
+"""Each source's own signal, for naming: steered to its measured direction, while it sounds.
+
+A tagger trained on ordinary recordings names a sound best when it hears it as a microphone
+in front of it would. A binaural recording is not that: the head and the ears colour every
+source by direction (KEMAR's ear-canal resonance lifts 2-5 kHz by about 15 dB, and the
+L+R downmix of a source off to the side comb-filters it at the interaural delay). So for
+each measured source, over the frames where it sounds:
+
+1. **Steer.** Each ear's spectrum is turned back by the head's phase at the source's
+   measured azimuth (so the two ears add in phase: delay-and-sum) and the ears are weighted
+   by their smoothed gains at that azimuth (the nearer ear counts more: level-steered).
+2. **Equalize.** The head's smoothed (third-octave) gain at that azimuth is divided out,
+   within +-12 dB, and not below 300 Hz, where a head is acoustically small and the HRIR
+   measurement (its loudspeaker) says nothing.
+3. **Mask** (several sources only). A soft time-frequency mask: each bin goes to the
+   sources in proportion to how well its level and phase differences fit each one's
+   measured direction (the posterior under the interaural model of
+   :mod:`engine.cues.separation`), never below ``MASK_FLOOR``, so the result is still a
+   whole sound and never a few sparse bins.
+4. **Gate in time.** Only the steps where the source sounds are kept (its own activity
+   mask), from its loudest ``max_s`` seconds; the tagger then hears the source, not the
+   silence or the other source between its events.
+
+Non-binaural stereo (spaced or coincident microphones, pan-pot mixes) has no head to undo:
+there the signal is the plain mid channel, masked and gated the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..binaural.hrtf import default_hrirs
+from ..cues.frames import activity_mask
+from ..cues.separation import KAPPA_IPD, SIGMA_ILD_DB, BinModel, bin_costs
+from ..cues.spatial import STEP_FRAMES, AnalysisGrid, step_spectra, stft
+
+MASK_FLOOR = 0.1          # -20 dB: what a mask leaves of bins that fit another source better
+EQ_LIMIT_DB = 12.0        # the head's colouring is undone within this range
+EQ_LOW_HZ = 300.0         # below this the correction is held flat (see module docstring)
+STEER_STEP_DEG = 2.0
+
+
+def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarray,
+                   power_steps: np.ndarray, *, model: BinModel | None = None,
+                   binaural: bool = True, max_s: float = 10.0, ild_gain: float = 1.0
+                   ) -> list[np.ndarray]:
+    """Each source's steered, equalized, masked and gated mono signal (module docstring).
+
+    Parameters
+    ----------
+    stereo : np.ndarray [shape=(2, n)]
+        The recording, channel 0 = left.
+    sample_rate : int
+    azimuth_steps : np.ndarray [shape=(P, S)]
+        Each source's measured azimuth per analysis step (SPEC convention; NaN = unknown).
+    power_steps : np.ndarray [shape=(P, S)]
+        Each source's own power per step (from its mask when there are several): where and
+        how loud it sounds.
+    model : the interaural bin model of the analysis grid (masks need it when ``P > 1``).
+    binaural : whether the head's colouring is there to undo.
+    max_s : at most this many seconds per source (its loudest span).
+    ild_gain : the recording's ILD strength relative to KEMAR's (reverberation shrinks it).
+
+    Returns
+    -------
+    list of np.ndarray [shape=(m,)], float32, one per source; empty where it never sounds.
+    """
+    stereo = np.asarray(stereo, dtype=np.float32)
+    az = np.atleast_2d(np.asarray(azimuth_steps, dtype=float))
+    power = np.atleast_2d(np.asarray(power_steps, dtype=float))
+    if stereo.ndim != 2 or stereo.shape[0] != 2:
+        raise ValueError(f"stereo must have shape (2, n), got {stereo.shape}")
+    if az.shape != power.shape:
+        raise ValueError(f"azimuth_steps {az.shape} and power_steps {power.shape} differ")
+    if az.shape[0] > 1 and model is None:
+        raise ValueError("several sources need the bin model for their masks")
+    grid = AnalysisGrid.for_rate(sample_rate)
+    step_len = STEP_FRAMES * grid.hop
+    n_steps = min(az.shape[1], stereo.shape[1] // step_len)
+    out = []
+    for p in range(az.shape[0]):
+        active = activity_mask(power[p, :n_steps], step_s=grid.step_s)
+        span = _loudest_active_span(power[p, :n_steps], active, int(max_s / grid.step_s))
+        if span is None:
+            out.append(np.zeros(0, np.float32))
+            continue
+        s0, s1 = span
+        spec = stft(stereo[:, s0 * step_len:s1 * step_len], grid)  # (2, T, F)
+        t_frames = (s1 - s0) * STEP_FRAMES
+        spec = spec[:, :t_frames]
+        own_az = _filled(az[p, s0:s1])
+        y = _steered(spec, own_az, grid, binaural)
+        if az.shape[0] > 1:
+            others = np.stack([_filled(az[q, s0:s1]) for q in range(az.shape[0])])
+            mask = soft_masks(spec, others, model, ild_gain=ild_gain)[p]  # (S', F)
+            y = y * np.repeat(mask, STEP_FRAMES, axis=0)[:t_frames]
+        keep = np.repeat(active[s0:s1], STEP_FRAMES)[:t_frames]
+        out.append(_overlap_add(y[keep], grid))
+    return out
+
+
+def soft_masks(spec: np.ndarray, azimuth_steps: np.ndarray, model: BinModel, *,
+               ild_gain: float = 1.0) -> np.ndarray:
+    """Soft masks ``(P, S, F)`` from each source's measured azimuth per step ``(P, S)``.
+
+    In the directional band a bin's share is the posterior of the sources under the
+    interaural model (ILD misfit over ``2 sigma^2`` minus ``kappa`` times the phase fit, as
+    in :func:`engine.cues.multisource.assign_masks`, but soft); below and above the band,
+    each source keeps its energy-weighted share of the band's lowest and highest octave.
+    Every share is at least ``MASK_FLOOR``.
+    """
+    st = step_spectra(spec)
+    p_count, s_count = azimuth_steps.shape
+    s_count = min(s_count, st.p_l.shape[0])
+    ild, u_re, u_im, _, energy = bin_costs(st, model, ild_gain=ild_gain)
+    idx = np.clip(np.round((azimuth_steps[:, :s_count] - model.azimuth_deg[0]) /
+                           (model.azimuth_deg[1] - model.azimuth_deg[0])).astype(int),
+                  0, len(model.azimuth_deg) - 1)
+    cost = np.empty((p_count, s_count, ild.shape[1]), dtype=np.float64)
+    for p in range(p_count):
+        d = ild[:s_count] - model.ild_db.T[idx[p]]
+        cost[p] = d * d / (2 * SIGMA_ILD_DB ** 2) - KAPPA_IPD * (
+            u_re[:s_count] * model.phasor_re.T[idx[p]] + u_im[:s_count] * model.phasor_im.T[idx[p]])
+    post = np.exp(-(cost - cost.min(axis=0, keepdims=True)))
+    post /= post.sum(axis=0, keepdims=True)
+    band = np.nonzero(model.sel)[0]
+    n_edge = max(1, band.size // 6)
+    e = (energy[:s_count] + 1e-20)[None]
+    masks = np.empty((p_count, s_count, st.p_l.shape[1]))
+    below = np.arange(st.p_l.shape[1]) < band[0]
+    for edge, bins in ((slice(0, n_edge), below & ~model.sel), (slice(-n_edge, None),
+                                                                  ~below & ~model.sel)):
+        share = (post[:, :, edge] * e[:, :, edge]).sum(axis=2) / e[:, :, edge].sum(axis=2)
+        masks[:, :, bins] = share[:, :, None]
+    masks[:, :, model.sel] = post
+    return np.maximum(masks, MASK_FLOOR).astype(np.float32)
+
+
+def _steered(spec: np.ndarray, az_steps: np.ndarray, grid: AnalysisGrid,
+             binaural: bool) -> np.ndarray:
+    """The steered, equalized mono STFT ``(T, F)`` (steps 1 and 2 of the module docstring)."""
+    if not binaural:
+        return 0.5 * (spec[0] + spec[1])
+    table = _steering_table(grid)
+    k = np.clip(np.round((az_steps + 90.0) / STEER_STEP_DEG).astype(int), 0, len(table[0]) - 1)
+    k = np.repeat(k, STEP_FRAMES)[:spec.shape[1]]
+    weights = table[0][k]  # (T, 2, F) complex
+    return np.einsum("tef,etf->tf", weights, spec)
+
+
+@functools.lru_cache(maxsize=4)
+def _steering_table(grid: AnalysisGrid) -> tuple[np.ndarray]:
+    """Per azimuth (-90..90 in ``STEER_STEP_DEG``) and ear, the complex weight per bin
+    ``(A, 2, F)`` that aligns, level-steers and equalizes (module docstring, steps 1-2)."""
+    hrirs = default_hrirs(grid.sample_rate)
+    az = np.arange(-90.0, 90.0 + 1e-9, STEER_STEP_DEG)
+    filters, delays = hrirs.interpolate(az)  # (A, 2, taps), (A, 2)
+    freqs = grid.freqs
+    h = np.fft.rfft(filters, n=grid.n_fft, axis=-1)  # filters are shorter than a frame
+    h = h * np.exp(-2j * np.pi * freqs * delays[..., None])
+    mag = _third_octave_smooth(np.abs(h), freqs)  # (A, 2, F)
+    gain = np.sqrt(0.5 * (mag[:, 0] ** 2 + mag[:, 1] ** 2))  # the head's colouring (A, F)
+    ref = np.median(gain[:, (freqs >= EQ_LOW_HZ) & (freqs <= 8000.0)], axis=1, keepdims=True)
+    eq_db = -20 * np.log10(gain / ref + 1e-12)
+    eq_db = np.clip(eq_db, -EQ_LIMIT_DB, EQ_LIMIT_DB)
+    low = freqs < EQ_LOW_HZ
+    eq_db[:, low] = eq_db[:, [int(np.argmax(~low))]]
+    eq = 10 ** (eq_db / 20)
+    phase = np.exp(-1j * np.angle(h))  # undo each ear's phase: the ears add in step
+    ear_weight = mag / (mag.sum(axis=1, keepdims=True) + 1e-12)
+    return ((phase * ear_weight * eq[:, None, :]).astype(np.complex64),)
+
+
+def _third_octave_smooth(mag: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+    """RMS of ``mag`` over a third of an octave around each bin (last axis)."""
+    power = np.concatenate([np.zeros(mag.shape[:-1] + (1,)), np.cumsum(mag ** 2, axis=-1)],
+                           axis=-1)
+    df = freqs[1] - freqs[0]
+    lo = np.clip(np.floor(freqs * 2 ** (-1 / 6) / df).astype(int), 0, len(freqs) - 1)
+    hi = np.clip(np.ceil(freqs * 2 ** (1 / 6) / df).astype(int) + 1, 1, len(freqs))
+    hi = np.maximum(hi, lo + 1)
+    return np.sqrt((power[..., hi] - power[..., lo]) / (hi - lo))
+
+
+def _filled(az: np.ndarray) -> np.ndarray:
+    """NaN azimuths (unknown direction) take the source's median; all-NaN is straight ahead."""
+    az = np.asarray(az, dtype=float)
+    good = np.isfinite(az)
+    fill = float(np.median(az[good])) if good.any() else 0.0
+    return np.clip(np.where(good, az, fill), -90.0, 90.0)
+
+
+def _loudest_active_span(power: np.ndarray, active: np.ndarray,
+                         max_steps: int) -> tuple[int, int] | None:
+    """Steps ``[s0, s1)``: the ``max_steps`` window holding the most active energy."""
+    if not active.any():
+        return None
+    e = np.where(active, power, 0.0)
+    n = e.size
+    if n <= max_steps:
+        return 0, n
+    c = np.concatenate([[0.0], np.cumsum(e)])
+    start = int(np.argmax(c[max_steps:] - c[:-max_steps]))
+    return start, start + max_steps
+
+
+def _overlap_add(frames_spec: np.ndarray, grid: AnalysisGrid) -> np.ndarray:
+    """Resynthesis of STFT frames ``(T, F)`` taken one hop apart (periodic Hann windows at
+    50 % overlap sum to one, so the plain overlap-add is the inverse)."""
+    if frames_spec.shape[0] == 0:
+        return np.zeros(0, np.float32)
+    frames = np.fft.irfft(frames_spec, grid.n_fft, axis=-1)
+    t = frames.shape[0]
+    y = np.zeros(t * grid.hop + grid.n_fft)
+    for j in range(grid.n_fft // grid.hop):
+        seg = frames[:, j * grid.hop:(j + 1) * grid.hop].reshape(-1)
+        y[j * grid.hop:j * grid.hop + seg.size] += seg
+    return y[:t * grid.hop].astype(np.float32)
