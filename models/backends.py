@@ -22,6 +22,7 @@ RENDERERS = {
     "preview": "engine.rendering.preview:PreviewRenderer",
     "diffusion": "models.diffusion.renderer:DiffusionRenderer",
 }
+LISTENERS = {"audio-llm": "models.audio_listener:AudioListener"}
 DEFAULT_TAGGER, DEFAULT_PLANNER, DEFAULT_RENDERER = "yamnet", "heuristic", "preview"
 
 
@@ -38,7 +39,8 @@ def _load(table: dict[str, str], role: str, name: str, options: dict[str, Any]):
 
 
 def _extra(name: str) -> str:
-    return {"llama": "llm", "gemini": "gemini", "diffusion": "diffusion"}.get(name, name)
+    return {"llama": "llm", "audio-llm": "llm", "gemini": "gemini",
+            "diffusion": "diffusion"}.get(name, name)
 
 
 def make_tagger(name: str = DEFAULT_TAGGER, **options):
@@ -51,3 +53,7 @@ def make_planner(name: str = DEFAULT_PLANNER, **options):
 
 def make_renderer(name: str = DEFAULT_RENDERER, **options):
     return _load(RENDERERS, "renderer", name, options)
+
+
+def make_listener(name: str = "audio-llm", **options):
+    return _load(LISTENERS, "listener", name, options)

@@ -41,6 +41,7 @@ INDEX_SCHEMA = "spa2v.model-index/1"
 PINS_SCHEMA = "spa2v.model-pins/1"
 ROLES = {
     "planner_llm": "planner LLM",
+    "audio_listener": "audio listener",
     "sound_tagger": "sound tagger",
     "sd15_base": "SD1.5 base",
     "motion_adapter": "motion adapter",

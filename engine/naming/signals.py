@@ -17,9 +17,9 @@ each measured source, over the frames where it sounds:
    measured direction (the posterior under the interaural model of
    :mod:`engine.cues.separation`), never below ``MASK_FLOOR``, so the result is still a
    whole sound and never a few sparse bins.
-4. **Gate in time.** Only the steps where the source sounds are kept (its own activity
-   mask), from its loudest ``max_s`` seconds; the tagger then hears the source, not the
-   silence or the other source between its events.
+4. **Gate in time.** The steps where the source does not sound (its own activity mask) are
+   quietened by 30 dB in place, within its loudest ``max_s`` seconds; the tagger then hears
+   the source, not the other source or the noise between its events.
 
 Non-binaural stereo (spaced or coincident microphones, pan-pot mixes) has no head to undo:
 there the signal is the plain mid channel, masked and gated the same way.
@@ -37,6 +37,7 @@ from ..cues.separation import KAPPA_IPD, SIGMA_ILD_DB, BinModel, bin_costs
 from ..cues.spatial import STEP_FRAMES, AnalysisGrid, step_spectra, stft
 
 MASK_FLOOR = 0.1          # -20 dB: what a mask leaves of bins that fit another source better
+GATE_FLOOR = 0.03         # -30 dB: what is left of the steps where the source is silent
 EQ_LIMIT_DB = 12.0        # the head's colouring is undone within this range
 EQ_LOW_HZ = 300.0         # below this the correction is held flat (see module docstring)
 STEER_STEP_DEG = 2.0
@@ -96,8 +97,10 @@ def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarr
             others = np.stack([_filled(az[q, s0:s1]) for q in range(az.shape[0])])
             mask = soft_masks(spec, others, model, ild_gain=ild_gain)[p]  # (S', F)
             y = y * np.repeat(mask, STEP_FRAMES, axis=0)[:t_frames]
-        keep = np.repeat(active[s0:s1], STEP_FRAMES)[:t_frames]
-        out.append(_overlap_add(y[keep], grid))
+        # Quiet the steps where the source does not sound, in place: cutting them out would
+        # splice its events into one unnatural run (a lion's roars read as a rumble).
+        gate = np.where(np.repeat(active[s0:s1], STEP_FRAMES)[:t_frames], 1.0, GATE_FLOOR)
+        out.append(_overlap_add(y * gate[:, None], grid))
     return out
 
 

@@ -10,6 +10,7 @@ from engine.jobs import CancelToken, run_job
 
 from .common import (ProgressPrinter, add_frame_arguments, check_output_path,
                      make_tagger_or_none, planner_from_args, plan_settings_from_args)
+from .listener_options import add_listener_arguments, listener_from_args
 
 
 def register(sub) -> None:
@@ -20,6 +21,7 @@ def register(sub) -> None:
     out.add_argument("-o", "--output", metavar="PLAN.json", help="layout file to write")
     out.add_argument("--out-dir", metavar="DIR", help="write DIR/<input stem>.json for each input")
     add_frame_arguments(p)
+    add_listener_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -35,10 +37,11 @@ def run(args) -> int:
     settings = plan_settings_from_args(args)
     planner = planner_from_args(args)
     tagger = make_tagger_or_none(printer)
+    listener = listener_from_args(args, printer)
     _say_defaults(printer, planner, tagger)
     for path in args.audio:
         layout, _ = run_job(plan_job(path, settings, planner=planner, tagger=tagger,
-                                     token=CancelToken()), printer)
+                                     token=CancelToken(), listener=listener), printer)
         printer.done()
         if args.out_dir:
             dest = Path(args.out_dir) / f"{Path(path).stem}.json"
