@@ -57,7 +57,7 @@ if [ "$MODE" = "--dev" ]; then
   if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
     "${PIP[@]}" install -q torch==2.13.0 2>/dev/null || "${PIP[@]}" install -q torch
   fi
-  "${PIP[@]}" install -q -e ".[gui,diffusion,gemini,hub,analysis,dev]"
+  "${PIP[@]}" install -q -e ".[gui,diffusion,gemini,hub,analysis,bench,dev]"
   # llama-cpp-python compiles llama.cpp (about 10 minutes on 2 cores the first time; pip caches
   # the wheel). A failed build disables only the local-LLM planner and its tests.
   if ! "$VENV/bin/python" -c 'import llama_cpp' 2>/dev/null; then

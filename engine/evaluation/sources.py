@@ -17,11 +17,16 @@ import numpy as np
 from ..errors import BadInput
 
 SOURCES_REL = Path("shared") / "data" / "sources"
+# Recordings fetched from Debian packages by benchmarks/hearing_fetch_sounds.py.
+SOUNDS_CACHE = Path.home() / ".cache" / "spa2v" / "sounds"
+FETCHED_CATALOGUE = "catalogue.json"
 
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """One catalogue row: ``id`` (file stem), ``cls`` (a short noun), ``mode``, ``licence``."""
+    """One catalogue row: ``id`` (file stem), ``cls`` (a short noun), ``mode``, ``licence``;
+    fetched recordings also carry their AudioSet-style ``label``, ``category`` and origin
+    (``package``, ``version``, ``inner_path``)."""
 
     id: str
     cls: str
@@ -29,6 +34,11 @@ class SourceInfo:
     licence: str
     credit: str
     path: Path
+    label: str = ""
+    category: str = ""
+    package: str = ""
+    version: str = ""
+    inner_path: str = ""
 
 
 def find_sources_dir(start: Path) -> Path | None:
@@ -54,6 +64,23 @@ def load_catalogue(directory: str | Path) -> list[SourceInfo]:
                                   r.get("credit", ""), path))
     if not out:
         raise BadInput(f"{directory} lists no recordings that exist on disk.")
+    return out
+
+
+def load_fetched_catalogue(cache: str | Path = SOUNDS_CACHE) -> list[SourceInfo]:
+    """The recordings ``benchmarks/hearing_fetch_sounds.py`` fetched (``[]`` if none)."""
+    cache = Path(cache)
+    meta = cache / FETCHED_CATALOGUE
+    if not meta.exists():
+        return []
+    out = []
+    for r in json.loads(meta.read_text(encoding="utf-8")):
+        path = cache / r["file"]
+        if path.exists():
+            out.append(SourceInfo(r["id"], r["noun"], r.get("mode", "events"),
+                                  r.get("licence", ""), f"{r['package']} {r.get('version', '')}",
+                                  path, r.get("label", ""), r.get("category", ""),
+                                  r["package"], r.get("version", ""), r["path"]))
     return out
 
 

@@ -1,5 +1,7 @@
-"""``spa2v bench [--sources DIR] [--out DIR] [--quick] [--seed S]``: the spatial-hearing
-benchmark (see :mod:`engine.evaluation.bench`)."""
+"""``spa2v bench [--sources DIR] [--out DIR] [--quick] [--seed S] [--set tune|held-out]
+[--mic KIND]``: the spatial-hearing benchmark (see :mod:`engine.evaluation.bench`); with
+``--set``, the world bench (rooms, every kind of microphone, more recordings; see
+:mod:`engine.evaluation.world_bench`)."""
 
 from __future__ import annotations
 
@@ -34,7 +36,19 @@ def register(sub) -> None:
                    help="skip the spatialize round trip (plan -> spatialize -> plan again)")
     p.add_argument("--no-tagger", action="store_true",
                    help="skip the sound tagger (labels are then not scored meaningfully)")
+    p.add_argument("--set", dest="part", choices=("tune", "held-out"), default=None,
+                   help="run the world bench on this part: rooms, every kind of microphone, "
+                        "the fetched recordings (python benchmarks/hearing_fetch_sounds.py); "
+                        "tune on 'tune' only, report both")
+    p.add_argument("--mic", metavar="KIND", default=None,
+                   help="with --set: one microphone (" + ", ".join(_mic_names()) + ") or "
+                        "kind of stereo (binaural, spaced, coincident, panned)")
     p.set_defaults(func=run)
+
+
+def _mic_names() -> tuple[str, ...]:
+    from engine.evaluation.mics import MIC_NAMES
+    return MIC_NAMES
 
 
 def default_sources_dir() -> Path | None:
@@ -49,7 +63,11 @@ def run(args) -> int:
         where = args.sources or "../shared/data/sources"
         raise BadInput(f"No development recordings found at {where}.",
                        hint="Pass --sources DIR (the folder with sources.json).")
+    if args.mic and not args.part:
+        raise BadInput("--mic needs --set tune or --set held-out (the world bench).")
     printer = ProgressPrinter(quiet=args.quiet)
+    if args.part:
+        return _run_world(args, sources, printer)
     tagger = None if args.no_tagger else make_tagger_or_none(printer)
     started = time.monotonic()
     report = run_job(run_bench_job(sources, args.out, quick=args.quick, seed=args.seed,
@@ -65,4 +83,23 @@ def run(args) -> int:
         result = roundtrip_bench(sources, quick=args.quick, seed=args.seed)
         sys.stdout.write("\n" + roundtrip_table(result) + "\n")
         printer.info(f"round trip in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def _run_world(args, sources: Path, printer) -> int:
+    from engine.evaluation.mics import mics_for
+    from engine.evaluation.world_bench import run_world_bench_job
+    try:
+        mics_for(args.part, args.mic)
+    except ValueError as e:
+        raise BadInput(f"--mic: {e}.") from None
+    tagger = None if args.no_tagger else make_tagger_or_none(printer)
+    started = time.monotonic()
+    report = run_job(run_world_bench_job(sources, args.out, part=args.part, mic=args.mic,
+                                         quick=args.quick, seed=args.seed, tagger=tagger,
+                                         token=CancelToken()), printer)
+    printer.done()
+    sys.stdout.write(report.table() + "\n")
+    printer.info(f"{report.settings['scenes']} scenes in {time.monotonic() - started:.0f} s; "
+                 f"details in {Path(args.out) / f'world_{args.part}.json'}")
     return 0

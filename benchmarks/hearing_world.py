@@ -1,0 +1,59 @@
+"""The world bench on both parts, tune and held-out, with the plain GCC-PHAT/ILD baseline.
+
+    python benchmarks/hearing_fetch_sounds.py          # once: the Debian recordings
+    python benchmarks/hearing_world.py --quick         # a few minutes on 2 cores
+    python benchmarks/hearing_world.py [--mic KIND] [--seed S] [--jobs 2] [--out DIR]
+
+Runs :func:`engine.evaluation.world_bench.run_world_bench_job` for each set (one process per
+set), without the sound tagger (labels are not scored here), and prints one table per set,
+the summary rows first ("all" microphones), then per microphone. Tune on the ``tune`` rows;
+publish both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _one(args) -> tuple[str, str, float]:
+    part, a = args
+    from engine.evaluation.world_bench import run_world_bench_job
+    from engine.jobs import CancelToken, run_job
+    started = time.monotonic()
+    report = run_job(run_world_bench_job(a.sources, a.out / part, part=part, mic=a.mic,
+                                         quick=a.quick, seed=a.seed, token=CancelToken()))
+    return part, report.table(), time.monotonic() - started
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sets", default="tune,held-out")
+    ap.add_argument("--mic", default=None, help="one microphone or kind of stereo")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--sources", type=Path, default=ROOT.parent / "shared" / "data" / "sources")
+    ap.add_argument("--out", type=Path, default=ROOT / "out" / "hearing_world")
+    args = ap.parse_args(argv)
+    if not (args.sources / "sources.json").exists():
+        ap.error(f"no development recordings at {args.sources}")
+    parts = [p for p in args.sets.split(",") if p]
+    bad = set(parts) - {"tune", "held-out"}
+    if bad:
+        ap.error(f"unknown sets {sorted(bad)}; use tune and/or held-out")
+    with ProcessPoolExecutor(max_workers=max(1, min(args.jobs, len(parts)))) as pool:
+        results = list(pool.map(_one, [(p, args) for p in parts]))
+    for part, table, seconds in results:
+        print(f"\n{part} ({seconds:.0f} s)\n{table}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,33 @@
+"""The kinds of stereo (SPEC.md section 2): one home for the names.
+
+``--stereo`` on ``plan``, ``render`` and ``cues`` takes one of :data:`STEREO_CHOICES`; the
+benchmark's microphones (:mod:`engine.evaluation.mics`) each name the kind they produce, so
+a bench figure per kind and ``--stereo auto``'s decision can be compared with the truth.
+
+========== =================================================================================
+binaural   a dummy head or in-ear microphones: time and level differences, both frequency
+           dependent
+spaced     two omnidirectional microphones 10-60 cm apart (an AB pair, a phone held sideways):
+           time differences, little level difference
+coincident an XY or Blumlein pair (most handheld recorders): level differences, no time
+           difference
+panned     a mix made with pan pots (music, games, films): level only; pan ``p`` in [-1, 1]
+           reads as ``az = 90 p``
+========== =================================================================================
+"""
+
+from __future__ import annotations
+
+BINAURAL, SPACED, COINCIDENT, PANNED = "binaural", "spaced", "coincident", "panned"
+STEREO_KINDS: tuple[str, ...] = (BINAURAL, SPACED, COINCIDENT, PANNED)
+AUTO = "auto"
+STEREO_CHOICES: tuple[str, ...] = (AUTO, *STEREO_KINDS)
+
+
+def check_stereo_kind(kind: str, *, allow_auto: bool = True) -> str:
+    """``kind`` lower-cased if it is a known choice; ``ValueError`` naming the choices if not."""
+    k = str(kind).strip().lower()
+    choices = STEREO_CHOICES if allow_auto else STEREO_KINDS
+    if k not in choices:
+        raise ValueError(f"unknown kind of stereo {kind!r}; choose from {', '.join(choices)}")
+    return k

@@ -1,0 +1,103 @@
+"""The world bench's scores and a tiny end-to-end run (synthetic recordings, no shared data)."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("pyroomacoustics")
+
+from engine.evaluation.scenes import truth_layout  # noqa: E402
+from engine.evaluation.sources import load_catalogue  # noqa: E402
+from engine.evaluation.world import (WorldScene, make_world_scenes,  # noqa: E402
+                                     split_catalogue)
+from engine.evaluation.world_bench import (WorldReport, run_world_bench_job,  # noqa: E402
+                                           score_world, summarise)
+from engine.jobs import run_job  # noqa: E402
+from engine.layout import Layout  # noqa: E402
+
+SR = 44100
+
+
+def _catalogue(folder, n=12):
+    rng = np.random.default_rng(0)
+    t = np.arange(SR) / SR
+    rows = []
+    for k in range(n):
+        f0 = 300 * (k + 1)
+        x = 0.2 * np.sin(2 * np.pi * f0 * t) + 0.1 * rng.standard_normal(t.size)
+        sf.write(str(folder / f"s{k:02d}.flac"), x.astype(np.float32), SR)
+        rows.append({"id": f"s{k:02d}", "cls": ["car", "dog", "bird"][k % 3], "mode": "loop",
+                     "licence": "test"})
+    (folder / "sources.json").write_text(json.dumps(rows))
+    return folder
+
+
+def _static_scene(cat, kind="static"):
+    scenes = make_world_scenes(cat, "tune", mics=["xy90"], conditions=("dry",), kinds=(kind,),
+                               duration_s=2.0)
+    return scenes[0]
+
+
+def test_no_box_and_uneven_scores_count_what_they_say(tmp_path):
+    cat = load_catalogue(_catalogue(tmp_path))
+    scene = _static_scene(cat, "uneven")
+    truth = truth_layout(scene, 8)
+    sounding = [np.array([True] * 4 + [False] * 2 + [True] * 2)]
+    pred = Layout.from_dict(truth.to_dict())
+    obj = pred.objects[0]
+    obj.boxes = [None, None] + obj.boxes[2:]  # two sounding frames without a box
+    obj.motion = "approaching"  # a level-varying static source called moving
+    s = score_world(scene, "spa2v", pred, truth, sounding)
+    assert (s.sounding_frames, s.missing_frames) == (6, 2)
+    assert (s.uneven, s.uneven_moved) == (1, 1)
+    obj.motion = "static"
+    obj.boxes = truth.objects[0].boxes
+    s2 = score_world(scene, "spa2v", pred, truth, sounding)
+    assert (s2.missing_frames, s2.uneven_moved, s2.x_error) == (0, 0, 0.0)
+    summary = summarise([s, s2])
+    assert summary["no_box"] == pytest.approx(2 / 12) and summary["uneven_moved"] == 0.5
+    # A source no object matches: all its sounding frames are missing.
+    empty = Layout.from_dict({**truth.to_dict(), "objects": []})
+    s3 = score_world(scene, "plain", empty, truth, sounding)
+    assert s3.missing_frames == 6 and s3.x_error == 0.5
+
+
+def test_world_bench_runs_on_a_tiny_catalogue(tmp_path):
+    (tmp_path / "src").mkdir()
+    src = _catalogue(tmp_path / "src")
+    report = run_job(run_world_bench_job(src, tmp_path / "out", part="tune", mic="xy90",
+                                         kinds=("static",), per_kind=1, duration_s=2.0,
+                                         conditions=("dry", "room"), sounds_cache=None))
+    assert isinstance(report, WorldReport)
+    assert {s.system for s in report.scores} == {"spa2v", "plain"}
+    assert {s.condition for s in report.scores} == {"dry", "room"}
+    assert len(list((tmp_path / "out" / "clips").glob("*.flac"))) == 2
+    saved = json.loads((tmp_path / "out" / "world_tune.json").read_text())
+    assert saved["settings"]["set"] == "tune" and len(saved["clips"]) == 4
+    assert "| tune | dry | one | xy90 | spa2v | 1 |" in report.table()
+    # The recordings used are the tune part's only.
+    tune_ids = {s.id for s in split_catalogue(load_catalogue(src), "tune")}
+    assert all(n.split("_static_00_")[1] in tune_ids for n in
+               {s.scene for s in report.scores})
+    for s in report.scores:
+        assert 0.0 <= s.x_error <= 0.5 and s.n_true == 1
+
+
+def test_scene_kinds_keep_their_motion_after_fitting_into_rooms(tmp_path):
+    cat = load_catalogue(_catalogue(tmp_path, n=30))
+    scenes = make_world_scenes(cat, "held-out", mics=["ortf"], conditions=("room",),
+                               kinds=("sweep", "passby", "approach", "recede"), per_kind=3,
+                               duration_s=3.0, seed=2)
+    for s in scenes:
+        p = s.paths[0]
+        assert isinstance(s, WorldScene) and s.room is not None
+        if p.motion == "left_to_right":
+            assert p.azimuth_deg[-1] > p.azimuth_deg[0] + 60
+        elif p.motion == "right_to_left":
+            assert p.azimuth_deg[-1] < p.azimuth_deg[0] - 60
+        elif p.motion == "approaching":
+            assert p.distance_m[-1] < 0.6 * p.distance_m[0]
+        else:
+            assert p.distance_m[-1] > 1.6 * p.distance_m[0]

@@ -1,0 +1,162 @@
+"""The world bench's simulators and split: every microphone hears a source at -60 degrees on
+the left, rooms decay at their RT60, and the tune/held-out split is deterministic and disjoint.
+No shared data needed (KEMAR falls back to the shipped set)."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyroomacoustics")
+
+from engine.audio.stereo_kinds import STEREO_KINDS  # noqa: E402
+from engine.evaluation.mics import (MIC_NAMES, SETS, SPACINGS_M, make_microphone,  # noqa: E402
+                                    mic_spec, mics_for, pan_gains, sphere_hrirs)
+from engine.evaluation.rooms import RoomSpec, render_moving, room_response  # noqa: E402
+from engine.evaluation.sources import SourceInfo  # noqa: E402
+from engine.evaluation.world import (make_world_scenes, recording_part, room_part,  # noqa: E402
+                                     split_catalogue)
+
+SR = 44100
+ROOM = RoomSpec("small", (4.2, 3.4, 2.7), 0.35, (1.6, 1.9, 1.4), 30.0)
+# For direction tests: a drier room, the source inside the critical distance (~0.7 m here), so
+# the direct sound is what a plain cross-correlation hears.
+NEAR_ROOM = replace(ROOM, rt60_s=0.25)
+
+
+def _direction(az_deg, r=2.0):
+    a = np.radians(az_deg)
+    return np.array([r * np.cos(a), r * np.sin(a), 0.0])
+
+
+def _lead_and_level(y):
+    """(lag in samples by which the left channel leads: > 0 left first, level R/L in dB)."""
+    left, right = y
+    n = 1 << int(np.ceil(np.log2(2 * len(left))))
+    cross = np.fft.rfft(right, n) * np.conj(np.fft.rfft(left, n))
+    cc = np.fft.irfft(cross / (np.abs(cross) + 1e-12), n)
+    max_lag = 64
+    cc = np.concatenate([cc[-max_lag:], cc[:max_lag + 1]])
+    lag = int(np.argmax(np.abs(cc))) - max_lag  # a Blumlein pair's side lobe is anti-phase
+    level = 10 * np.log10(np.sum(right ** 2) / np.sum(left ** 2))
+    return lag, level
+
+
+def _heard(mic_name, room, az):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(int(0.4 * SR))
+    if mic_spec(mic_name).stereo == "panned":
+        return _lead_and_level(pan_gains(np.full(len(x), az / 90.0), mic_name) * x)
+    mic = make_microphone(mic_name, spacing_m=0.3)
+    where = _direction(az, 1.0)
+    r = 2.0 if room is None else 0.6
+    return _lead_and_level(render_moving(x, where[None] * r, room, mic, sample_rate=SR))
+
+
+@pytest.mark.parametrize("room", [None, NEAR_ROOM], ids=["dry", "room"])
+@pytest.mark.parametrize("mic", MIC_NAMES)
+def test_a_source_at_minus_60_is_heard_on_the_left(mic, room):
+    lag, level = _heard(mic, room, -60.0)
+    stereo = mic_spec(mic).stereo
+    if stereo in ("binaural", "spaced"):
+        assert lag > 0, f"{mic}: the left channel should lead (lag {lag})"
+    else:  # coincident and panned pairs have no time difference to speak of
+        assert abs(lag) <= 1
+    if stereo != "spaced":
+        assert level < -3.0, f"{mic}: the left channel should be louder ({level:.1f} dB)"
+    # The mirror image is heard on the right.
+    lag_r, level_r = _heard(mic, room, 60.0)
+    assert np.sign(lag_r) == -np.sign(lag) and np.sign(level_r) == -np.sign(level)
+
+
+def test_every_microphone_names_a_stereo_kind_and_a_set():
+    for name in MIC_NAMES:
+        spec = mic_spec(name)
+        assert spec.stereo in STEREO_KINDS and spec.part in (*SETS, "both")
+    assert {mic_spec(m).stereo for m in mics_for("tune")} == set(STEREO_KINDS)
+    assert {mic_spec(m).stereo for m in mics_for("held-out")} == set(STEREO_KINDS)
+    assert set(mics_for("tune")) & set(mics_for("held-out")) == {"spaced"}
+    assert not set(SPACINGS_M["tune"]) & set(SPACINGS_M["held-out"])
+    assert mics_for("held-out", "coincident") == ["xy110"]
+    with pytest.raises(ValueError):
+        mics_for("tune", "sphere")
+
+
+def test_room_response_decays_at_its_rt60():
+    import pyroomacoustics as pra
+    for rt60 in (0.3, 0.7):
+        room = replace(ROOM, rt60_s=rt60)
+        h = room_response(room, make_microphone("spaced", spacing_m=0.2), _direction(150),
+                          sample_rate=SR)
+        # T20-style estimate (the response stops at RT60, so -60 dB is extrapolated)
+        est = pra.experimental.measure_rt60(h[0], fs=SR, decay_db=20)
+        assert est == pytest.approx(rt60, rel=0.25)
+
+
+def test_sphere_head_time_difference_grows_towards_the_side():
+    h = sphere_hrirs(SR)
+    delays = h.interpolate_delays(np.array([0.0, 30.0, 90.0]))
+    itd = (delays[:, 0] - delays[:, 1]) * 1e6  # right ear first: left delay larger
+    assert abs(itd[0]) < 20 and 150 < itd[1] < itd[2] < 900
+
+
+def _fake(ids):
+    return [SourceInfo(i, "dog" if k % 2 else "car", "events", "test", "", Path(f"/x/{i}.flac"),
+                       category="voices" if k % 3 == 0 else "animals")
+            for k, i in enumerate(ids)]
+
+
+def test_split_is_deterministic_and_disjoint():
+    cat = _fake([f"rec{k:03d}" for k in range(300)])
+    tune, held = split_catalogue(cat, "tune"), split_catalogue(cat, "held-out")
+    assert {s.id for s in tune}.isdisjoint({s.id for s in held})
+    assert len(tune) + len(held) == len(cat)
+    assert 0.25 < len(held) / len(cat) < 0.42
+    # The rule depends on the recording alone, not on the catalogue's order or contents.
+    assert [recording_part(s) for s in cat] == [recording_part(s) for s in _fake(
+        [s.id for s in cat])]
+    assert split_catalogue(list(reversed(cat)), "held-out") == list(reversed(held))
+
+
+def test_scenes_of_a_set_use_only_that_sets_recordings_rooms_and_microphones():
+    cat = _fake([f"rec{k:03d}" for k in range(60)])
+    seen = {}
+    for part in SETS:
+        scenes = make_world_scenes(cat, part, kinds=("static", "pair"), duration_s=2.0, seed=4)
+        again = make_world_scenes(cat, part, kinds=("static", "pair"), duration_s=2.0, seed=4)
+        assert [s.describe() for s in scenes] == [s.describe() for s in again]
+        for s in scenes:
+            assert all(recording_part(r) == part for r in s.sources)
+            assert s.mic in mics_for(part)
+            if s.room is not None:
+                assert room_part(s.room) == part
+                for p in s.paths:  # every source inside the room, 0.5 m or more away
+                    assert np.all(p.distance_m > 0.49)
+            if s.spacing_m is not None:
+                assert s.spacing_m in SPACINGS_M[part]
+        seen[part] = scenes
+    rooms = [{s.room.key() for s in seen[p] if s.room} for p in SETS]
+    assert rooms[0] and rooms[1] and rooms[0].isdisjoint(rooms[1])
+
+
+def test_a_moving_source_pans_across_and_shifts_in_pitch():
+    n = 2 * SR
+    t = np.arange(n) / SR
+    tone = np.sin(2 * np.pi * 1000 * t)
+    blocks = np.arange(0, 2.0 + 0.1, 0.1)
+    # Left to right at 2 m: louder on the left first, on the right at the end.
+    az = np.interp(blocks, [0, 2], [-60, 60])
+    sweep = np.stack([_direction(a) for a in az])
+    y = render_moving(tone, sweep, None, make_microphone("xy90"), sample_rate=SR)
+    first, last = y[:, :SR // 2], y[:, -SR // 2:]
+    assert np.sum(first[0] ** 2) > 3 * np.sum(first[1] ** 2)
+    assert np.sum(last[1] ** 2) > 3 * np.sum(last[0] ** 2)
+    # Straight at the pair at 20 m/s: Doppler 1000 Hz * c / (c - v).
+    ahead = np.stack([_direction(0.0, 30.0 - 20.0 * b) for b in blocks])
+    y = render_moving(tone, ahead, None, make_microphone("spaced", spacing_m=0.2),
+                      sample_rate=SR)
+    seg = y[0, SR // 2: SR // 2 + SR]
+    spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg)), 8 * len(seg)))
+    f = np.fft.rfftfreq(8 * len(seg), 1 / SR)[np.argmax(spec)]
+    assert f == pytest.approx(1000 * 343 / (343 - 20), abs=3)
