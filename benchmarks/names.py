@@ -15,6 +15,11 @@ A label is right when the bench's judge (:func:`engine.evaluation.scenes.label_m
 accepts it for the recording's class. Usage, from the repository root:
 
     python benchmarks/names.py [--sources DIR] [--seed 0] [--json OUT.json] [--only ID...]
+    python benchmarks/names.py --set held-out   # the fetched Debian recordings' held-out part
+
+``--set tune|held-out`` scores the recordings ``benchmarks/hearing_fetch_sounds.py`` fetched,
+split as the world bench splits them (:func:`engine.evaluation.world.split_catalogue`); the
+names were designed on ``shared/data/sources`` only.
 """
 
 from __future__ import annotations
@@ -85,11 +90,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None, help="write per-recording results here")
     ap.add_argument("--only", nargs="*", default=None, help="recording ids to score")
     ap.add_argument("--conditions", nargs="*", default=["dry", "room", "mix"])
+    ap.add_argument("--set", dest="part", choices=("tune", "held-out"), default=None,
+                    help="score the fetched recordings' tune or held-out part instead")
     args = ap.parse_args(argv)
 
     from models.yamnet import YamnetTagger
     tagger = YamnetTagger()
-    catalogue = load_catalogue(args.sources)
+    if args.part:
+        from engine.evaluation.sources import load_fetched_catalogue
+        from engine.evaluation.world import split_catalogue
+        catalogue = split_catalogue(load_fetched_catalogue(), args.part)
+        args.sources = f"fetched recordings, {args.part} part"
+        if not catalogue:
+            raise SystemExit("no fetched recordings: run benchmarks/hearing_fetch_sounds.py")
+    else:
+        catalogue = load_catalogue(args.sources)
     rng = np.random.default_rng(args.seed)
     rows = []
     t0 = time.perf_counter()

@@ -39,3 +39,25 @@ def candidates_of(extra: dict[str, Any]) -> list[str]:
     """The alternative names recorded in an object's extra keys, best first (may be empty)."""
     record = extra.get(KEY) or {}
     return [str(c["label"]) for c in record.get("candidates", []) if c.get("label")]
+
+
+def heard_summary(extra: dict[str, Any]) -> str:
+    """One line for people: what the object was heard as, by what, with the alternatives
+    ("heard by the tagger as truck 77 %; also vehicle 73 %, car 20 %"); empty if unknown."""
+    record = extra.get(KEY) or {}
+    cands = record.get("candidates") or []
+    if not cands:
+        return ""
+    by = "the audio listener" if record.get("listener") == "audio-llm" else "the tagger"
+    first, rest = cands[0], cands[1:]
+    text = f"heard by {by} as {first['label']} {round(100 * first['score'])} %"
+    if rest:
+        text += "; also " + ", ".join(f"{c['label']} {round(100 * c['score'])} %" for c in rest)
+    if record.get("description"):
+        text += f" ({record['description']})"
+    return text
+
+
+def renamed_prompt(prompt: str, old_label: str, new_label: str) -> str:
+    """The prompt after a rename: the default phrase follows the name, a written one stays."""
+    return f"a {new_label}" if prompt.strip().lower() in (f"a {old_label}".lower(), "") else prompt

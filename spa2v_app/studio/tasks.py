@@ -105,7 +105,8 @@ def warm_render_modules() -> None:
     import engine.rendering.preview  # noqa: F401
 
 
-def make_planner_or_default(name: str, *, llm_model_path: str = "", api_key: str | None = None):
+def make_planner_or_default(name: str, *, llm_model_path: str = "", api_key: str | None = None,
+                            send_audio: bool = True):
     """The chosen planner, or (built-in planner, why) when it cannot be made."""
     from engine.planning.heuristic import HeuristicPlanner
     if name == "heuristic":
@@ -116,22 +117,26 @@ def make_planner_or_default(name: str, *, llm_model_path: str = "", api_key: str
         options["model_path"] = llm_model_path
     if name == "gemini" and api_key:
         options["api_key"] = api_key
+    if name == "gemini":
+        options["send_audio"] = send_audio  # the settings' visible choice
     try:
         try:
             return make_planner(name, **options), None
         except TypeError:  # an adapter without these keywords reads its own configuration
-            return make_planner(name), None
+            keep = {"send_audio": send_audio} if name == "gemini" else {}  # never dropped
+            return make_planner(name, **keep), None
     except (ModelMissing, BadInput) as e:
         return HeuristicPlanner(), f"The {name} planner is not available ({e}); using the built-in planner."
 
 
 def studio_plan_job(audio_path: str | os.PathLike, settings: PlanSettings, token: CancelToken,
                     *, planner: str = "heuristic", llm_model_path: str = "",
-                    api_key: str | None = None, use_tagger: bool = True
-                    ) -> Job[tuple[Layout, Cues]]:
+                    api_key: str | None = None, use_tagger: bool = True,
+                    send_audio: bool = True) -> Job[tuple[Layout, Cues]]:
     report = stage_progress("plan")
     yield report(0.0, f"loading the {planner} planner")
-    chosen, why = make_planner_or_default(planner, llm_model_path=llm_model_path, api_key=api_key)
+    chosen, why = make_planner_or_default(planner, llm_model_path=llm_model_path, api_key=api_key,
+                                          send_audio=send_audio)
     if why:
         yield Log(why, "warning")
     tagger, why = make_tagger_quietly() if use_tagger else (None, None)
