@@ -17,9 +17,9 @@ each measured source, over the frames where it sounds:
    measured direction (the posterior under the interaural model of
    :mod:`engine.cues.separation`), never below ``MASK_FLOOR``, so the result is still a
    whole sound and never a few sparse bins.
-4. **Gate in time.** The steps where the source does not sound (its own activity mask) are
-   quietened by 30 dB in place, within its loudest ``max_s`` seconds; the tagger then hears
-   the source, not the other source or the noise between its events.
+4. **Gate in time.** Silences of the source (its own presence mask) of two seconds or more
+   are quietened by 30 dB in place, with short ramps, within its loudest ``max_s`` seconds;
+   the tagger then hears the source, not the other source or the noise between its events.
 
 Non-binaural stereo (spaced or coincident microphones, pan-pot mixes) has no head to undo:
 there the signal is the plain mid channel, masked and gated the same way.
@@ -30,9 +30,10 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from scipy.ndimage import median_filter, uniform_filter, uniform_filter1d
 
 from ..binaural.hrtf import default_hrirs
-from ..cues.frames import activity_mask
+from ..cues.frames import presence_mask
 from ..cues.separation import KAPPA_IPD, SIGMA_ILD_DB, BinModel, bin_costs
 from ..cues.spatial import STEP_FRAMES, AnalysisGrid, step_spectra, stft
 
@@ -41,6 +42,11 @@ GATE_FLOOR = 0.03         # -30 dB: what is left of the steps where the source i
 EQ_LIMIT_DB = 12.0        # the head's colouring is undone within this range
 EQ_LOW_HZ = 300.0         # below this the correction is held flat (see module docstring)
 STEER_STEP_DEG = 2.0
+STEER_SMOOTH_S = 0.5      # the beam follows the source, not the tracker's jitter
+# Shorter silences are the sound's own rhythm (an engine revving down beside a river reads
+# as absent in its mask): gating them chops the sound into something else.
+GATE_MIN_GAP_S = 2.0
+GATE_RAMP_S = 0.1         # the gate opens and closes over this long, never in one step
 
 
 def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarray,
@@ -82,7 +88,9 @@ def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarr
     n_steps = min(az.shape[1], stereo.shape[1] // step_len)
     out = []
     for p in range(az.shape[0]):
-        active = activity_mask(power[p, :n_steps], step_s=grid.step_s)
+        # Where the source is there at all (as its boxes are): steps deep in silence only. A
+        # stricter activity split would chop a revving engine beside a river into growls.
+        active = presence_mask(power[p, :n_steps])
         span = _loudest_active_span(power[p, :n_steps], active, int(max_s / grid.step_s))
         if span is None:
             out.append(np.zeros(0, np.float32))
@@ -91,15 +99,16 @@ def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarr
         spec = stft(stereo[:, s0 * step_len:s1 * step_len], grid)  # (2, T, F)
         t_frames = (s1 - s0) * STEP_FRAMES
         spec = spec[:, :t_frames]
-        own_az = _filled(az[p, s0:s1])
+        own_az = _filled(az[p, s0:s1], grid.step_s)
         y = _steered(spec, own_az, grid, binaural)
         if az.shape[0] > 1:
-            others = np.stack([_filled(az[q, s0:s1]) for q in range(az.shape[0])])
+            others = np.stack([_filled(az[q, s0:s1], grid.step_s) for q in range(az.shape[0])])
             mask = soft_masks(spec, others, model, ild_gain=ild_gain)[p]  # (S', F)
             y = y * np.repeat(mask, STEP_FRAMES, axis=0)[:t_frames]
         # Quiet the steps where the source does not sound, in place: cutting them out would
         # splice its events into one unnatural run (a lion's roars read as a rumble).
-        gate = np.where(np.repeat(active[s0:s1], STEP_FRAMES)[:t_frames], 1.0, GATE_FLOOR)
+        gate = _gate(active[s0:s1], grid.step_s)
+        gate = np.repeat(gate, STEP_FRAMES)[:t_frames]
         out.append(_overlap_add(y * gate[:, None], grid))
     return out
 
@@ -128,6 +137,9 @@ def soft_masks(spec: np.ndarray, azimuth_steps: np.ndarray, model: BinModel, *,
             u_re[:s_count] * model.phasor_re.T[idx[p]] + u_im[:s_count] * model.phasor_im.T[idx[p]])
     post = np.exp(-(cost - cost.min(axis=0, keepdims=True)))
     post /= post.sum(axis=0, keepdims=True)
+    # One bin's level and phase difference is a noisy reading: pool each share with its
+    # neighbours (3 steps x 3 bins) so the mask does not flicker into musical noise.
+    post = uniform_filter(post, size=(1, 3, 3), mode="nearest")
     band = np.nonzero(model.sel)[0]
     n_edge = max(1, band.size // 6)
     e = (energy[:s_count] + 1e-20)[None]
@@ -187,12 +199,31 @@ def _third_octave_smooth(mag: np.ndarray, freqs: np.ndarray) -> np.ndarray:
     return np.sqrt((power[..., hi] - power[..., lo]) / (hi - lo))
 
 
-def _filled(az: np.ndarray) -> np.ndarray:
-    """NaN azimuths (unknown direction) take the source's median; all-NaN is straight ahead."""
+def _filled(az: np.ndarray, step_s: float) -> np.ndarray:
+    """The steering azimuth per step: NaN (unknown direction) takes the source's median
+    (all-NaN is straight ahead), then a running median over ``STEER_SMOOTH_S``: the
+    tracker's step-to-step jitter would otherwise switch the beam and the mask every 46 ms,
+    and that flutter is heard (a car's hum turns into a roar)."""
     az = np.asarray(az, dtype=float)
     good = np.isfinite(az)
     fill = float(np.median(az[good])) if good.any() else 0.0
-    return np.clip(np.where(good, az, fill), -90.0, 90.0)
+    az = np.clip(np.where(good, az, fill), -90.0, 90.0)
+    size = max(1, int(round(STEER_SMOOTH_S / step_s)) | 1)
+    return median_filter(az, size=size, mode="nearest") if az.size > 1 else az
+
+
+def _gate(active: np.ndarray, step_s: float) -> np.ndarray:
+    """Per-step gain: 1 where the source sounds, ``GATE_FLOOR`` in silences of at least
+    ``GATE_MIN_GAP_S``, with ``GATE_RAMP_S`` ramps (a gate that flickers with the mask's
+    noise would itself be heard: a car's hum chopped into a growl)."""
+    on = np.asarray(active, bool).copy()
+    min_gap = max(1, int(round(GATE_MIN_GAP_S / step_s)))
+    idx = np.flatnonzero(on)
+    for a, b in zip(idx[:-1], idx[1:]):
+        if 1 < b - a <= min_gap:
+            on[a:b] = True
+    gain = np.where(on, 1.0, GATE_FLOOR)
+    return uniform_filter1d(gain, max(1, int(round(GATE_RAMP_S / step_s))), mode="nearest")
 
 
 def _loudest_active_span(power: np.ndarray, active: np.ndarray,

@@ -75,19 +75,19 @@ def test_each_of_two_sources_keeps_more_of_itself_than_of_the_other():
     assert p_right[hiss].sum() > 3 * p_left[hiss].sum()    # the hiss is the right one's
 
 
-def test_steps_where_the_source_is_silent_are_quietened_in_place():
+def test_long_silences_of_the_source_are_quietened_in_place_short_ones_kept():
     rng = np.random.default_rng(3)
-    x = rng.standard_normal(4 * SR) * 0.05
-    x[SR:3 * SR] *= 0.001                                   # sounds, pauses, sounds
-    y = _place(x, 0.0, 4.0)
+    x = rng.standard_normal(6 * SR) * 0.05                  # another sound goes on throughout
+    y = _place(x, 0.0, 6.0)
     s = _steps(y)
     power = np.ones(s)
-    power[int(0.3 * s):int(0.7 * s)] = 1e-6
+    power[int(0.25 * s):int(0.75 * s)] = 1e-9               # the source is away for 3 s
+    power[int(0.05 * s):int(0.10 * s)] = 1e-9               # and pauses for 0.3 s
     out = source_signals(y, SR, np.zeros((1, s)), power[None])[0]
-    assert out.size == s * STEP_FRAMES * GRID.hop          # time kept: nothing spliced
-    mid = out[int(0.4 * out.size):int(0.6 * out.size)]
-    edge = out[:int(0.2 * out.size)]
-    assert np.sqrt(np.mean(mid ** 2)) < 0.1 * np.sqrt(np.mean(edge ** 2))
+    assert out.size == s * STEP_FRAMES * GRID.hop           # time kept: nothing spliced
+    rms = lambda a, b: np.sqrt(np.mean(out[int(a * out.size):int(b * out.size)] ** 2))
+    assert rms(0.35, 0.65) < 0.1 * rms(0.8, 0.95)          # the long absence: -20 dB or more
+    assert rms(0.06, 0.09) > 0.5 * rms(0.8, 0.95)          # a short pause is the sound's own
 
 
 def test_a_source_that_never_sounds_gives_an_empty_signal_and_bad_shapes_are_named():
