@@ -214,6 +214,8 @@ def _plain_request(request: ListenRequest) -> dict:
 
 def _serve(conn, config: dict) -> None:
     """Worker entry point: load, answer one request, report, exit."""
+    if not config.get("verbose"):
+        _silence_native_output()  # llama.cpp logs to the process's own stderr
     try:
         request = conn.recv()
         text = _answer(conn, ListenerConfig(**config), request)
@@ -225,6 +227,13 @@ def _serve(conn, config: dict) -> None:
             pass
     finally:
         conn.close()
+
+
+def _silence_native_output() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _answer(conn, config: ListenerConfig, req: dict) -> str:
