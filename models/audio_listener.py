@@ -98,14 +98,7 @@ def _registry_files(name: str) -> list[Path]:
 
 
 def _missing(name: str, detail: str) -> ModelMissing:
-    what = f"registry name '{name}'"
-    try:
-        entry = registry.load_registry().get(name)
-        files = " and ".join(f.path for f in entry.files)
-        what = (f"{files} (Hugging Face repo {entry.source.repo_id}, about "
-                f"{entry.disk_bytes / 1e9:.1f} GB)")
-    except (SpA2VError, OSError, KeyError):
-        pass
+    what = registry.describe_files(name) or f"registry name '{name}'"
     return ModelMissing(f"{detail} The audio listener needs {what}.",
                         hint=f"Get it with: spa2v models download {name}; without it the "
                              "built-in tagger names the sounds (--listener tagger).")
