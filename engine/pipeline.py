@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .audio import Audio, audio_info, load_audio
+from .audio.stereo_kinds import DEFAULT_STEREO
 from .cues.extract import extract_cues
 from .cues.longform import CHUNK_S, LONG_INPUT_S, extract_cues_chunked
 from .cues.types import Cues
@@ -37,6 +38,8 @@ class PlanSettings:
     width: int = 512
     height: int = 512
     max_sources: int = 3
+    # How the stereo was made (engine.audio.stereo_kinds.STEREO_CHOICES); "auto" decides.
+    stereo: str = DEFAULT_STEREO
 
     def frames_for(self, duration_s: float) -> int:
         if self.fps is not None:
@@ -65,7 +68,8 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
         num_frames = settings.frames_for(info.duration_s)
         cues = yield from extract_cues_chunked(audio_path, num_frames=num_frames, tagger=tagger,
                                                token=token, chunk_s=CHUNK_S,
-                                               max_sources=settings.max_sources)
+                                               max_sources=settings.max_sources,
+                                               stereo=settings.stereo)
         head = load_audio(audio_path, duration_s=min(info.duration_s, CHUNK_S), validate=False)
         return head, cues
     audio = load_audio(audio_path)
@@ -75,7 +79,7 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
     num_frames = settings.frames_for(audio.duration_s)
     yield report(0.3, "measuring spatial cues")
     cues = extract_cues(audio, num_frames=num_frames, tagger=tagger, token=token,
-                        max_sources=settings.max_sources)
+                        max_sources=settings.max_sources, stereo=settings.stereo)
     yield report(1.0, f"{len(cues.sources)} source(s)")
     return audio, cues
 
@@ -105,6 +109,8 @@ def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: 
             layout.background = heard.background  # heard, not a class prior's guess
         layout.extra["listener"] = {"name": listener.name, "model": heard.model,
                                     "caption": heard.caption, "background": heard.background}
+    if cues.stereo is not None:
+        layout.extra["stereo"] = dict(cues.stereo)  # SPEC section 2: the layout records it
     layout.validate()
     yield Progress("plan", 1.0)
     return layout, cues

@@ -113,6 +113,10 @@ class Cues:
     # drift of the mix per frame in semitones, 0 at the first frame. A pass-by drops in
     # pitch as it goes by (Doppler); a steady source stays near 0.
     pitch_drift_st: np.ndarray | None = None
+    # Optional: how the stereo was read (engine.cues.stereo.StereoDecision.to_dict(): kind,
+    # chosen "auto" or "user", confidence, spacing_m for a spaced pair, evidence); None for
+    # mono input.
+    stereo: dict[str, Any] | None = None
 
     @property
     def fps(self) -> float:
@@ -133,6 +137,7 @@ class Cues:
             "sources": [s.to_dict() for s in self.sources], "notes": list(self.notes),
             **({"pitch_drift_st": _floats(self.pitch_drift_st, 3)}
                if self.pitch_drift_st is not None else {}),
+            **({"stereo": dict(self.stereo)} if self.stereo is not None else {}),
         }
 
     @classmethod
@@ -149,6 +154,7 @@ class Cues:
             notes=list(d.get("notes", [])), extractor=str(d.get("extractor", "basic")),
             pitch_drift_st=(_array(d["pitch_drift_st"]) if d.get("pitch_drift_st") is not None
                             else None),
+            stereo=dict(d["stereo"]) if isinstance(d.get("stereo"), dict) else None,
         )
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..audio.io import Audio
 from ..cues.spatial import STEP_FRAMES, AnalysisGrid
+from ..cues.stereo import model_for
 from ..cues.types import Cues, Tag
 from ..jobs import CancelToken, Job
 from ..planning.llm_schema import (MAX_BACKGROUND, MAX_CAPTION, MAX_LABEL, ReplyProblems,
@@ -105,15 +106,12 @@ def listen_request(audio: Audio, cues: Cues, *, max_s: float = MAX_EXCERPT_S) ->
         level = np.where(np.asarray(s.active, bool), np.nan_to_num(s.loudness_db, nan=-120.0),
                          -120.0)
         power.append(10 ** (np.interp(t_steps, t_frames, level) / 10))
-    signals = source_signals(audio.stereo(), sr, np.stack(az), np.stack(power),
-                             model=_bin_model(grid) if len(sources) > 1 else None, max_s=max_s)
+    kind = (cues.stereo or {}).get("kind", "binaural")  # how the pair was made (SPEC 2)
+    model = model_for(kind, grid, spacing_m=(cues.stereo or {}).get("spacing_m"))
+    signals = source_signals(audio.stereo(), sr, np.stack(az), np.stack(power), model=model,
+                             max_s=max_s, binaural=kind == "binaural")
     return ListenRequest([SourceExcerpt(s.id, sig, list(s.tags[:MAX_HINTS]))
                           for s, sig in zip(sources, signals) if sig.size], whole, sr)
-
-
-def _bin_model(grid: AnalysisGrid):
-    from ..cues.separation import bin_model
-    return bin_model(grid)
 
 
 def _loudest(y: np.ndarray, sr: int, seconds: float) -> np.ndarray:

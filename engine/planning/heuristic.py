@@ -16,6 +16,7 @@ from ..cues.types import Cues, SourceTrack
 from ..jobs import CancelToken, Job, Progress
 from ..layout import MAX_OBJECTS, Box, Layout, LayoutObject, PlannerInfo
 from ..naming.heard import KEY, heard_as_source
+from ..layout.screen import x_from_azimuth
 from ..protocols import PlanRequest
 from .priors import prior_for
 
@@ -85,7 +86,7 @@ def plan_layout_from_cues(cues: Cues, *, hint: str | None = None, width: int = 5
 
 def _mean_x(src: SourceTrack) -> float:
     az = src.mean_azimuth()
-    return 0.5 if not np.isfinite(az) else 0.5 + az / 180.0
+    return 0.5 if not np.isfinite(az) else float(x_from_azimuth(az))
 
 
 def x_track(src: SourceTrack, mono: bool) -> np.ndarray:
@@ -94,7 +95,7 @@ def x_track(src: SourceTrack, mono: bool) -> np.ndarray:
     n = len(src.azimuth_deg)
     if mono:
         return np.full(n, 0.5)
-    x = 0.5 + np.clip(src.azimuth_deg, -90, 90) / 180.0
+    x = x_from_azimuth(src.azimuth_deg)
     good = np.isfinite(x) & (src.confidence >= MIN_CONFIDENCE)
     if not good.any():
         return np.full(n, 0.5)

@@ -6,7 +6,7 @@ import pytest
 from scipy.signal import welch
 
 from engine.binaural import render_binaural
-from engine.cues.separation import bin_model
+from engine.cues.binmodel import bin_model
 from engine.cues.spatial import STEP_FRAMES, AnalysisGrid
 from engine.cues.spatial import stft
 from engine.naming.signals import MASK_FLOOR, soft_masks, source_signals
