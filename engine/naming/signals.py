@@ -46,9 +46,7 @@ STEER_SMOOTH_S = 0.5      # the beam follows the source, not the tracker's jitte
 # Shorter silences are the sound's own rhythm (an engine revving down beside a river reads
 # as absent in its mask): gating them chops the sound into something else.
 GATE_MIN_GAP_S = 2.0
-GATE_RAMP_S = 0.1
-DENOISE = True
-NOISE_GAIN_MIN = 0.1         # the gate opens and closes over this long, never in one step
+GATE_RAMP_S = 0.1         # the gate opens and closes over this long, never in one step
 
 
 def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarray,
@@ -109,8 +107,6 @@ def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarr
             y = y * np.repeat(mask, STEP_FRAMES, axis=0)[:t_frames]
         # Quiet the steps where the source does not sound, in place: cutting them out would
         # splice its events into one unnatural run (a lion's roars read as a rumble).
-        if DENOISE:
-            y = _less_noise(y)
         gate = _gate(active[s0:s1], grid.step_s)
         gate = np.repeat(gate, STEP_FRAMES)[:t_frames]
         out.append(_overlap_add(y * gate[:, None], grid))
@@ -214,17 +210,6 @@ def _filled(az: np.ndarray, step_s: float) -> np.ndarray:
     az = np.clip(np.where(good, az, fill), -90.0, 90.0)
     size = max(1, int(round(STEER_SMOOTH_S / step_s)) | 1)
     return median_filter(az, size=size, mode="nearest") if az.size > 1 else az
-
-
-def _less_noise(y: np.ndarray) -> np.ndarray:
-    """Steady background noise (a room's hum, wind, a recorder's hiss) taken out per bin: a
-    Wiener-style gain from each bin's noise floor (its 10th-percentile power over the span)
-    against its smoothed power, never below ``NOISE_GAIN_MIN``."""
-    power = np.abs(y) ** 2
-    floor = np.percentile(power, 10, axis=0, keepdims=True)
-    smooth = uniform_filter1d(power, 3, axis=0, mode="nearest")
-    gain = np.clip(1.0 - floor / (smooth + 1e-20), NOISE_GAIN_MIN, 1.0)
-    return y * np.sqrt(gain)
 
 
 def _gate(active: np.ndarray, step_s: float) -> np.ndarray:
