@@ -18,6 +18,7 @@ when the worker dies, with a clear message; the caller keeps the tagger's names 
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import time
@@ -324,7 +325,7 @@ def _answer(conn, config: ListenerConfig, req: dict) -> str:
 
         # 4. Generate under the grammar; the prompt is what is already evaluated.
         schema = reply_schema(request.source_ids)
-        grammar = LlamaGrammar.from_string(patch_gbnf(json_schema_to_gbnf(_json(schema))),
+        grammar = LlamaGrammar.from_string(patch_gbnf(json_schema_to_gbnf(json.dumps(schema))),
                                            verbose=False)
         room = llm.n_ctx() - llm.n_tokens
         limit = min(MAX_REPLY_TOKENS, room)
@@ -354,11 +355,6 @@ def _room(llm, n: int) -> None:
     if llm.n_tokens + n > llm.n_ctx():
         raise RuntimeError(f"the prompt needs {llm.n_tokens + n} tokens; the context holds "
                            f"{llm.n_ctx()} (fewer or shorter excerpts, or a larger n_ctx)")
-
-
-def _json(schema: dict) -> str:
-    import json
-    return json.dumps(schema)
 
 
 def _resample(y: np.ndarray, sr: int, rate: int) -> np.ndarray:
