@@ -4,8 +4,9 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py
 
 States: empty window, recording (a fake stereo input, never a real microphone), imported sound,
-planned layout being edited, render running with its live preview, export dialog, settings.
-Uses throw-away data and config folders, so nothing of the user's is touched.
+planned layout being edited, render running with its live preview, export dialog, settings;
+then the finished window at each of --sizes (laptop and desktop screens: every toolbar action
+must be visible). Uses throw-away data and config folders, so nothing of the user's is touched.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     ap.add_argument("--audio", default=str(ROOT / "resources" / "examples" / "truck_right_to_left.flac"))
     ap.add_argument("--size", default="1440x880")
+    ap.add_argument("--sizes", default="1280x720,1366x768,1920x1080",
+                    help="window sizes for the final 'window-WxH' shots (comma-separated)")
     args = ap.parse_args()
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -47,10 +50,11 @@ def main() -> int:
     from spa2v_app.studio.testing import fake_stream_factory
 
     app = create_app()
+    mic = [InputDevice(0, "USB stereo microphone", 2, 48000.0)]
     window = MainWindow(StudioSettings(recordings_dir=str(tmp / "recordings")),
-                        stream_factory=fake_stream_factory(speed=1.0), use_audio_device=False)
+                        stream_factory=fake_stream_factory(speed=1.0), use_audio_device=False,
+                        list_devices=lambda: (mic, None))
     window.maybe_keep_changes = lambda: True
-    window.record_panel.refresh_devices([InputDevice(0, "USB stereo microphone", 2, 48000.0)])
     window.resize(w_px, h_px)
     window.show()
 
@@ -127,11 +131,19 @@ def main() -> int:
     shot("06-export-dialog", dlg)
     dlg.close()
     dlg = SettingsDialog(window.settings, window)
-    dlg.tabs.setCurrentIndex(2)
+    dlg.resize(900, 440)
+    dlg.tabs.setCurrentIndex(0)
     dlg.show()
+    shot("07-settings-models", dlg)
+    dlg.tabs.setCurrentIndex(2)
     shot("07-settings", dlg)
     dlg.close()
     shot("08-after-render")
+    for size in args.sizes.split(","):
+        w, h = (int(v) for v in size.split("x"))
+        window.resize(w, h)
+        pump(0.5)
+        shot(f"09-window-{w}x{h}")
     QTimer.singleShot(0, window.close)
     pump(0.3)
     window.queue.wait_all(10)

@@ -57,7 +57,3 @@ def heard_summary(extra: dict[str, Any]) -> str:
         text += f" ({record['description']})"
     return text
 
-
-def renamed_prompt(prompt: str, old_label: str, new_label: str) -> str:
-    """The prompt after a rename: the default phrase follows the name, a written one stays."""
-    return f"a {new_label}" if prompt.strip().lower() in (f"a {old_label}".lower(), "") else prompt

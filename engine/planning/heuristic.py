@@ -21,6 +21,8 @@ from ..protocols import PlanRequest
 from .priors import prior_for
 
 MIN_CONFIDENCE = 0.05
+UNNAMED_LABEL = "sound source"  # a source the tagger could not name
+UNNAMED_PROMPT = "a source of sound"
 # Size law: a box is ``prior * (SIZE_FAR + SIZE_SPAN * proximity)`` wide and high, so the
 # farthest a source gets is 0.6x its class prior and the nearest 1.2x. Spatialize inverts it.
 SIZE_FAR = 0.6
@@ -67,8 +69,8 @@ def plan_layout_from_cues(cues: Cues, *, hint: str | None = None, width: int = 5
             prompt = names[min(rank, len(names) - 1)]
             label = _noun(prompt)
         else:
-            label = src.label or "sound source"
-            prompt = (src.description or f"a {label}") if src.label else "a source of sound"
+            label = src.label or UNNAMED_LABEL
+            prompt = src.description if src.label and src.description else default_prompt(label)
         objects.append(LayoutObject(
             id=src.id, label=label, prompt=prompt, motion=src.motion,
             confidence=_confidence(src, cues.mono),
@@ -82,6 +84,14 @@ def plan_layout_from_cues(cues: Cues, *, hint: str | None = None, width: int = 5
         width=width, height=height, caption=_caption(objects, background),
         background=background, planner=PlannerInfo("heuristic", None), objects=objects,
     )
+
+
+def default_prompt(label: str) -> str:
+    """What the renderer is asked to draw for an object known only by its name: 'a dog',
+    'an owl' (the studio renames prompts that still follow this rule)."""
+    if label == UNNAMED_LABEL:
+        return UNNAMED_PROMPT
+    return f"{'an' if label[:1].lower() in 'aeiou' else 'a'} {label}"
 
 
 def _mean_x(src: SourceTrack) -> float:

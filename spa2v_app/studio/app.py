@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif",
@@ -46,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
                          "pip install 'spa2v-studio[gui]'.\n")
         return 2
     from .main_window import MainWindow
+    from .refprobe import startup_check
     from .settings import load_settings
     app = create_app()
+    startup_check()
     window = MainWindow(load_settings())
     window.show()
     if args.smoke:
@@ -55,8 +59,13 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write("spa2v-studio: --smoke needs a sound file\n")
             return 2
         window.maybe_keep_changes = lambda: True
-        QTimer.singleShot(0, lambda: _smoke(window, Path(args.path)))
-        return app.exec()
+        window.autosave = lambda: None  # a check run leaves no work to recover
+        folder = Path(tempfile.mkdtemp(prefix="spa2v-smoke-"))
+        QTimer.singleShot(0, lambda: _smoke(window, Path(args.path), folder / "smoke.mp4"))
+        try:
+            return _run(app, window)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     if args.path:
         path = Path(args.path)
         if path.suffix.lower() == ".spa2v":
@@ -65,17 +74,23 @@ def main(argv: list[str] | None = None) -> int:
             QTimer.singleShot(0, lambda: window.import_audio(path))
     elif not args.no_recovery:
         QTimer.singleShot(200, window.offer_recovery)
-    return app.exec()
+    return _run(app, window)
 
 
-def _smoke(window, path: Path) -> None:
-    """Import, plan, render to a temporary MP4; exit 0 when all three worked."""
-    import tempfile
+def _run(app, window) -> int:
+    """Run the event loop; then join every worker thread before Python tears Qt down (a
+    QThread destroyed while running aborts the process)."""
+    code = app.exec()
+    window.player.stop()
+    window.queue.wait_all(30)
+    return code
 
+
+def _smoke(window, path: Path, out: Path) -> None:
+    """Import, plan, render to ``out``; exit 0 when all three worked."""
     from PySide6.QtWidgets import QApplication
 
     from . import tasks
-    out = Path(tempfile.mkdtemp(prefix="spa2v-smoke-")) / "smoke.mp4"
 
     def fail(message: str) -> None:
         print(f"smoke: FAILED: {message}", flush=True)

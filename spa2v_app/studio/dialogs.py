@@ -7,13 +7,24 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                               QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
+                               QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from . import availability
 from .secrets import KeyringUnavailable, gemini_key_source, store_gemini_key
 from .settings import DEVICES, MEMORY_TIERS, StudioSettings
+
+
+MODEL_COLUMNS = ("Model", "Role", "Needed for", "Size", "State", "")
+# What the user gets from each registry role (roles are the registry's, in resources/models.json).
+MODEL_FEATURES = {
+    "planner_llm": "Planner: local LLM",
+    "sd15_base": "Renderer: diffusion",
+    "motion_adapter": "Renderer: diffusion (motion)",
+    "fast_preview_adapter": "Renderer: diffusion, fast",
+    "sound_tagger": "Naming sounds",
+}
 
 
 def _path_row(edit: QLineEdit, browse) -> QWidget:
@@ -61,10 +72,17 @@ class ExportDialog(QDialog):
         self.mp4_on.setChecked(True)
         self.mp4 = QLineEdit(str(base.with_suffix(".mp4")))
         self.frames_on = QCheckBox("Frames (one PNG per video frame)")
-        self.frames = QLineEdit(str(base.parent / f"{base.name}_frames"))
+        self.frames = QLineEdit()
         self.json_on = QCheckBox("Layout (spa2v.vsl/1 JSON)")
         self.json_on.setChecked(True)
-        self.json = QLineEdit(str(base.with_suffix(".json")))
+        self.json = QLineEdit()
+        # The frames folder and the JSON go beside the MP4 and follow it when it moves, until
+        # the user picks a place for them.
+        self._own = {self.frames: False, self.json: False}
+        for edit in self._own:
+            edit.textEdited.connect(lambda _=None, e=edit: self._own.__setitem__(e, True))
+        self.mp4.textChanged.connect(self._follow_mp4)
+        self._follow_mp4(self.mp4.text())
         self.renderer = QComboBox()
         fill_backend_combo(self.renderer, availability.renderers(), renderer)
         self.fps = QDoubleSpinBox()
@@ -94,15 +112,25 @@ class ExportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
+    def _follow_mp4(self, text: str) -> None:
+        mp4 = Path(text.strip() or "untitled.mp4")
+        if not self._own[self.frames]:
+            self.frames.setText(str(mp4.parent / f"{mp4.stem}_frames"))
+        if not self._own[self.json]:
+            self.json.setText(str(mp4.with_suffix(".json")))
+
     def _save_as(self, edit: QLineEdit, filt: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export to", edit.text(), filt)
         if path:
+            if edit in self._own:
+                self._own[edit] = True
             edit.setText(path)
 
     def _pick_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Parent folder for the frames",
                                                 str(Path(self.frames.text()).parent))
         if path:
+            self._own[self.frames] = True
             self.frames.setText(str(Path(path) / Path(self.frames.text()).name))
 
     def request(self) -> ExportRequest:
@@ -134,7 +162,7 @@ class SceneDialog(QDialog):
 
 class SettingsDialog(QDialog):
     """Models (folder, downloads), compute (device, memory tier), planner (choice, LLM file,
-    Gemini key in the OS keyring), general (autosave, recordings folder)."""
+    Gemini key in the OS keyring), general (recordings folder)."""
 
     def __init__(self, settings: StudioSettings, parent: QWidget | None = None, *,
                  download=None):
@@ -166,43 +194,77 @@ class SettingsDialog(QDialog):
         self.models_dir = QLineEdit(self.settings.models_dir)
         form.addRow("Models folder", _path_row(self.models_dir, lambda: self._folder(self.models_dir)))
         lay.addLayout(form)
-        self.model_list = QListWidget()
-        lay.addWidget(self.model_list, 1)
-        self.download_button = QPushButton("Download selected")
-        self.download_button.clicked.connect(self._download_selected)
-        dl = availability.downloads()
-        self.download_button.setEnabled(dl.ready and self.download is not None)
-        self.download_button.setToolTip(dl.reason)
-        lay.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignRight)
-        self._fill_models(dl)
+        self.model_table = QTableWidget(0, len(MODEL_COLUMNS))
+        self.model_table.setHorizontalHeaderLabels(MODEL_COLUMNS)
+        self.model_table.verticalHeader().hide()
+        self.model_table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.model_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.model_table.setWordWrap(False)
+        header = self.model_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        lay.addWidget(self.model_table, 1)
+        self.models_note = QLabel("")
+        self.models_note.setObjectName("hint")
+        self.models_note.setWordWrap(True)
+        lay.addWidget(self.models_note)
+        self._fill_models(availability.downloads())
         return page
 
     def _fill_models(self, dl: availability.Availability) -> None:
-        self.model_list.clear()
-        if not dl.ready:
-            item = QListWidgetItem(f"Model list unavailable: {dl.reason}.")
-            item.setFlags(Qt.ItemFlag.NoItemFlags)
-            self.model_list.addItem(item)
+        """One row per registry model: what it is, what needs it, its size and state, and a
+        Download (when downloads work) or Import… button for a missing one."""
+        table = self.model_table
+        table.setRowCount(0)
+        try:
+            from models.registry import human_bytes, list_statuses
+            statuses = list_statuses()
+        except Exception as e:  # no registry (a stripped install): say so, keep the dialog
+            self.models_note.setText(f"Could not read the model registry: {e}")
+            return
+        self.models_note.setText("" if dl.ready else f"Downloads unavailable: {dl.reason}. "
+                                 "Import a file you already have instead.")
+        for row, st in enumerate(statuses):
+            table.insertRow(row)
+            cells = (st.title + (" (default)" if st.default else ""),
+                     st.role.replace("_", " "), MODEL_FEATURES.get(st.role, ""),
+                     human_bytes(st.expected_bytes) if st.expected_bytes else "built in",
+                     st.state)
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{st.name} ({st.role}); licence {st.licence}. {st.detail}".strip())
+                table.setItem(row, col, item)
+            table.setCellWidget(row, len(cells), self._model_button(st.name, st.state, dl.ready))
+        table.resizeColumnsToContents()
+
+    def _model_button(self, name: str, state: str, can_download: bool) -> QWidget:
+        if state == "installed":
+            return QLabel("")
+        if can_download and self.download is not None:
+            b = QPushButton("Download")
+            b.setToolTip(f"Queue a download of {name} (the render queue shows progress)")
+            b.clicked.connect(lambda: self.download(name))
+        else:
+            b = QPushButton("Import…")
+            b.setToolTip(f"Use a copy of {name} you already have (a file or folder)")
+            b.clicked.connect(lambda: self._import_model(name))
+        b.setObjectName(f"model-{name}")
+        return b
+
+    def _import_model(self, name: str, path: str | None = None) -> None:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, f"Import {name}", str(Path.home()),
+                                                  "Weights (*.gguf *.safetensors);;All files (*)")
+        if not path:
             return
         try:
-            from models.registry import list_statuses
-            statuses = list_statuses()
-        except Exception as e:
-            self.model_list.addItem(f"Could not read the model registry: {e}")
+            from models.local_store import import_model
+            import_model(path, as_name=name)
+        except Exception as e:  # BadInput and anything the checks raise: say it here
+            self.models_note.setText(f"Could not import {Path(path).name}: {e}")
             return
-        for s in statuses:
-            size = s.expected_bytes / 1e9
-            text = f"{s.title}  ·  {s.state}  ·  {size:.1f} GB" + ("  ·  default" if s.default else "")
-            item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, s.name)
-            item.setToolTip(f"{s.name} ({s.role}); licence {s.licence}. {s.detail}")
-            self.model_list.addItem(item)
-
-    def _download_selected(self) -> None:
-        item = self.model_list.currentItem()
-        name = item.data(Qt.ItemDataRole.UserRole) if item else None
-        if name and self.download is not None:
-            self.download(name)
+        self._fill_models(availability.downloads())
+        self.models_note.setText(f"Imported {Path(path).name} as {name}.")
 
     def _compute_page(self) -> QWidget:
         page = QWidget()
@@ -273,12 +335,7 @@ class SettingsDialog(QDialog):
     def _general_page(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        self.autosave = QSpinBox()
-        self.autosave.setRange(5, 3600)
-        self.autosave.setSuffix(" s")
-        self.autosave.setValue(self.settings.autosave_s)
         self.recordings = QLineEdit(self.settings.recordings_dir)
-        form.addRow("Autosave every", self.autosave)
         form.addRow("Recordings folder", _path_row(self.recordings, lambda: self._folder(self.recordings)))
         return page
 
@@ -319,6 +376,5 @@ class SettingsDialog(QDialog):
         s.plan_frames = self.frames.value()
         s.llm_model_path = self.llm_path.text().strip()
         s.gemini_send_audio = self.gemini_audio.isChecked()
-        s.autosave_s = self.autosave.value()
         s.recordings_dir = self.recordings.text().strip() or s.recordings_dir
         return s

@@ -17,10 +17,8 @@ from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
 from engine.audio import Audio
 from engine.cues.types import Cues
 from engine.layout import Layout
-from engine.naming.heard import renamed_prompt
 from engine.project import Project, RenderRecord, load_project, save_project
 
-from . import qtfix  # noqa: F401  (must run before any Signal.emit; see qtfix)
 from . import layout_edit
 from .tasks import ImportResult, layout_fingerprint
 from .waveform import Waveform
@@ -282,10 +280,8 @@ class StudioDocument(QObject):
 
     def rename_as_heard(self, object_id: int, label: str) -> None:
         """Take another of the names the object was heard as: one undo step."""
-        obj = self.layout.object(object_id)
-        prompt = renamed_prompt(obj.prompt, obj.label, label)
         self._edit(f"Rename to {label}", layout_edit.update_object(
-            self.layout, object_id, label=label, prompt=prompt), object_id)
+            self.layout, object_id, label=label), object_id)
 
     def update_scene(self, *, caption: str | None = None, background: str | None = None) -> None:
         after = copy.deepcopy(self.layout)

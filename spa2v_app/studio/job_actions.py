@@ -112,9 +112,17 @@ class JobActions:
         return RenderSettings(renderer=renderer or s.renderer, fps=fps or s.video_fps,
                               seed=s.seed, steps=s.steps, memory_tier=s.memory_tier)
 
+    def output_stem(self) -> str:
+        """What renders and exports are called: after the sound now in the project (a project
+        keeps its first name when another sound is imported into it)."""
+        audio = self.doc.project.audio_path
+        if audio is not None:
+            return audio.stem
+        return self.doc.project.path.stem if self.doc.project.path else "untitled"
+
     def default_render_path(self) -> Path:
         base = self.doc.project.path.parent / "renders" if self.doc.project.path else data_dir() / "renders"
-        stem = self.doc.project.name or "untitled"
+        stem = self.output_stem()
         k = len(self.doc.project.renders) + 1
         while (base / f"{stem}-{k}.mp4").exists():
             k += 1
@@ -158,6 +166,7 @@ class JobActions:
         return self.queue.submit(
             "check", f"Check {video.name} against the sound",
             lambda token: check_job(audio_path, layout=layout, video_path=video, token=token),
+            helper=True,
             on_finished=done, on_failed=lambda m: self.show_message(f"Check failed: {m}", "warning"))
 
     def spatialize_dialog(self) -> None:
@@ -196,7 +205,8 @@ class JobActions:
             thumbs = yield from tasks.thumbnails_job(video, token)
             return [(t, to_qimage(img)) for t, img in zip(thumbs.times_s, thumbs.images)]
         return self.queue.submit("thumbnails", f"Thumbnails of {video.name}", make,
-                                 concurrent=True, on_finished=self.doc.set_thumbnails)
+                                 concurrent=True, helper=True,
+                                 on_finished=self.doc.set_thumbnails)
 
     def cancel_running(self) -> None:
         for job in self.queue.running():
@@ -206,7 +216,7 @@ class JobActions:
         if self.doc.layout is None:
             return
         folder = self.doc.project.path.parent if self.doc.project.path else Path.home()
-        base = folder / (self.doc.project.name or "untitled")
+        base = folder / self.output_stem()
         dlg = ExportDialog(base, renderer=self.settings.renderer, fps=self.settings.video_fps,
                            can_reuse=self.doc.render_is_current(self.doc.latest_render()),
                            parent=self)

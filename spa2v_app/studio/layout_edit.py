@@ -10,9 +10,11 @@ frame becomes a keyframe there; frames outside the keyed span keep what the plan
 from __future__ import annotations
 
 import copy
+import re
 
 from engine.errors import BadInput
 from engine.layout import MAX_OBJECTS, MOTIONS, Box, Layout, LayoutObject, interpolate_keyframes
+from engine.planning.heuristic import UNNAMED_LABEL, default_prompt
 
 MIN_SIZE = 0.02  # a box narrower than 2 % of the frame cannot be grabbed again
 
@@ -105,7 +107,7 @@ def add_object(layout: Layout, label: str = "object", *, prompt: str | None = No
     out = copy.deepcopy(layout)
     new_id = max((o.id for o in out.objects), default=0) + 1
     out.objects.append(LayoutObject(
-        id=new_id, label=label, prompt=_clean(prompt or f"a {label}", "prompt"),
+        id=new_id, label=label, prompt=_clean(prompt or default_prompt(label), "prompt"),
         motion="static", confidence=1.0, boxes=[clamp_box(box)] * out.num_frames))
     return out.validate(), new_id
 
@@ -118,18 +120,54 @@ def delete_object(layout: Layout, object_id: int) -> Layout:
 
 def update_object(layout: Layout, object_id: int, *, label: str | None = None,
                   prompt: str | None = None, motion: str | None = None) -> Layout:
-    """Rename an object or change its prompt or motion."""
+    """Rename an object or change its prompt or motion.
+
+    A new name carries into the prompt and the caption where they still use the old one
+    ("a boat" becomes "a truck", "A boat moving left..." likewise); a prompt given here, or one
+    the user rewrote without the old name, is kept as written.
+    """
     out = copy.deepcopy(layout)
     obj = out.object(object_id)
-    if label is not None:
-        obj.label = _clean(label, "label")
+    old_label, old_prompt = obj.label, obj.prompt
     if prompt is not None:
         obj.prompt = _clean(prompt, "prompt")
+    if label is not None:
+        obj.label = _clean(label, "label")
+        if obj.label != old_label and obj.prompt == old_prompt:
+            obj.prompt = _renamed(old_prompt, old_label, obj.label)
+            caption = _swap_phrase(out.caption, old_prompt, obj.prompt)
+            out.caption = (caption if caption != out.caption
+                           else _swap_name(out.caption, old_label, obj.label))
     if motion is not None:
         if motion not in MOTIONS:
             raise BadInput(f"Motion must be one of {', '.join(MOTIONS)}, got {motion!r}.")
         obj.motion = motion
     return out.validate()
+
+
+def _renamed(prompt: str, old: str, new: str) -> str:
+    if prompt == default_prompt(old):
+        return default_prompt(new)
+    return _swap_name(prompt, old, new)
+
+
+def _swap_phrase(text: str, old: str, new: str) -> str:
+    """Whole-phrase ``old`` replaced by ``new``, keeping a capital at the start."""
+    def swap(m: re.Match) -> str:
+        return new[:1].upper() + new[1:] if m.group(0)[:1].isupper() else new
+    return re.sub(rf"\b{re.escape(old)}\b", swap, text, flags=re.IGNORECASE)
+
+
+def _swap_name(text: str, old: str, new: str) -> str:
+    """``old`` as a whole word (with its article, fixed for ``new``) replaced by ``new``."""
+    pattern = re.compile(rf"\b(?:(an?)\s+)?{re.escape(old)}\b", re.IGNORECASE)
+
+    def swap(m: re.Match) -> str:
+        if not m.group(1):
+            return new
+        article = default_prompt(new).split()[0] if new != UNNAMED_LABEL else "a"
+        return f"{article.capitalize() if m.group(1)[0].isupper() else article} {new}"
+    return pattern.sub(swap, text)
 
 
 def empty_layout(duration_s: float, num_frames: int, *, width: int = 512,

@@ -11,10 +11,11 @@ import os
 import uuid
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLabel, QLineEdit,
-                               QMainWindow, QToolBar, QToolButton, QVBoxLayout, QWidget)
+                               QMainWindow, QSizePolicy, QToolBar, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from engine.errors import SpA2VError
 from engine.project import discard_autosave
@@ -29,9 +30,10 @@ from .preview_panel import PreviewPanel
 from .project_actions import ProjectActions
 from .queue_panel import QueuePanel
 from .record_panel import RecordPanel
+from .recording import list_input_devices
 from .settings import StudioSettings, save_settings
 from .timeline import TimelineView
-from .workers import JobQueue, QueuedJob
+from .workers import CANCELLED, JobQueue, QueuedJob
 
 
 class LayoutEditor(QWidget):
@@ -80,7 +82,9 @@ class LayoutEditor(QWidget):
 
 class MainWindow(JobActions, ProjectActions, QMainWindow):
     def __init__(self, settings: StudioSettings, *, stream_factory=None, use_audio_device=True,
-                 session_id: str | None = None):
+                 session_id: str | None = None, list_devices=None):
+        """``stream_factory`` and ``list_devices`` stand in for the microphone (tests,
+        screenshots); see :class:`.record_panel.RecordPanel`."""
         super().__init__()
         self.settings = settings
         os.environ.setdefault("SPA2V_MODELS_DIR", settings.models_dir)
@@ -97,13 +101,11 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowNestedDocks)
         self._make_actions()
-        self._make_panels(stream_factory)
+        self._make_panels(stream_factory, list_devices)
         self._make_menus_and_toolbar()
         self._make_status_bar()
         self._connect()
-        self.autosave_timer = QTimer(self)
-        self.autosave_timer.timeout.connect(self.autosave)
-        self.autosave_timer.start(settings.autosave_s * 1000)
+        self._make_recovery_timer()
         self._update_actions()
         self._update_title()
 
@@ -147,7 +149,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_undo.setShortcut(K.Undo)
         self.act_undo.setIcon(theme.icon("undo"))
         self.act_redo = self.doc.undo_stack.createRedoAction(self, "Redo")
-        self.act_redo.setShortcuts([QKeySequence(K.Redo), QKeySequence("Ctrl+Shift+Z")])
+        # Both, on every platform: QKeySequence.Redo is Ctrl+Y on Windows but Ctrl+Shift+Z on
+        # X11, where adding Ctrl+Shift+Z again made the shortcut ambiguous (and dead).
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
         self.act_redo.setIcon(theme.icon("redo"))
         self.addActions([self.act_undo, self.act_redo])
         self.act_add = self._action("Add object", self.add_object, "Ctrl+Shift+A", "add")
@@ -163,7 +167,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_next = self._action("Next frame", lambda: self.doc.step_frame(1), "Right", "next")
         self.act_settings = self._action("Settings…", self.settings_dialog, "Ctrl+,", "settings")
 
-    def _make_panels(self, stream_factory) -> None:
+    def _make_panels(self, stream_factory, list_devices) -> None:
         self.editor = LayoutEditor(self)
         self.canvas = self.editor.canvas
         self.banner = QLabel("")
@@ -178,8 +182,12 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         lay.addWidget(self.editor, 1)
         self.setCentralWidget(central)
 
-        self.record_panel = RecordPanel(lambda: self.settings.recordings_dir,
-                                        stream_factory=stream_factory)
+        # Rescanning restarts PortAudio, which would cut off a playing output stream.
+        self.record_panel = RecordPanel(
+            lambda: self.settings.recordings_dir, stream_factory=stream_factory,
+            list_devices=list_devices or (
+                lambda: list_input_devices(rescan=self.player.backend != "device"
+                                           or not self.player.playing)))
         self.preview = PreviewPanel(self.doc)
         self.queue_panel = QueuePanel(self.queue)
         self.timeline = TimelineView(self.doc)
@@ -233,6 +241,11 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         for dock in self.docks.values():
             m.addAction(dock.toggleViewAction())
 
+        # Everything must fit 1280 px: short button texts (iconText), combos sized to a dozen
+        # characters (their lists show the full names), a hint field that gives way first.
+        for action, short in ((self.act_import, "Import"), (self.act_plan, "Plan"),
+                              (self.act_export, "Export")):
+            action.setIconText(short)
         tb = QToolBar("Main", self)
         tb.setObjectName("toolbar-main")
         tb.setMovable(False)
@@ -243,8 +256,11 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         tb.addSeparator()
         self.hint_edit = QLineEdit()
         self.hint_edit.setPlaceholderText("What is sounding? e.g. 'a red car' (optional)")
-        self.hint_edit.setMinimumWidth(240)
+        self.hint_edit.setToolTip("What is sounding? e.g. 'a red car' (optional): the planner "
+                                  "uses it to name the sound")
+        self.hint_edit.setMinimumWidth(150)
         self.hint_edit.setMaximumWidth(340)
+        self.hint_edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         tb.addWidget(self.hint_edit)
         self.planner_combo = QComboBox()
         self.planner_combo.setToolTip("Planner")
@@ -254,12 +270,15 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.renderer_combo = QComboBox()
         self.renderer_combo.setToolTip("Renderer")
         tb.addWidget(self.renderer_combo)
+        for combo in (self.planner_combo, self.renderer_combo):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         tb.addActions([self.act_render, self.act_export])
         tb.addSeparator()
         tb.addActions([self.act_undo, self.act_redo])
         spacer = QWidget()
-        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
-                             spacer.sizePolicy().verticalPolicy())
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
         tb.addAction(self.act_settings)
         for a in (self.act_undo, self.act_redo, self.act_settings, self.act_play):
@@ -268,6 +287,12 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                 w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.addToolBar(tb)
         self.toolbar = tb
+        # Below ~1150 px the last buttons move behind Qt's overflow button, whose stock arrow is
+        # dark on this dark theme: give it a visible one.
+        more = tb.findChild(QToolButton, "qt_toolbar_ext_button")
+        if more is not None:
+            more.setIcon(theme.icon("next"))
+            more.setToolTip("More actions")
         self.refresh_backends()
 
     def _make_status_bar(self) -> None:
@@ -287,6 +312,12 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         d.audio_changed.connect(self._audio_changed)
         d.selection_changed.connect(lambda _: self._update_actions())
         d.time_changed.connect(lambda _: self._update_actions())
+        # Any change worth keeping asks for a recovery copy (written a moment later). Bound
+        # methods, not lambdas: Qt drops them with the window, before the undo stack's
+        # teardown emits.
+        for sig in (d.undo_stack.indexChanged, d.dirty_changed, d.renders_changed,
+                    d.audio_changed):
+            sig.connect(self.schedule_recovery)
         self.timeline.canvas.seek.connect(self.seek)
         self.player.position_changed.connect(d.set_time)
         self.player.playing_changed.connect(self._playing_changed)
@@ -343,6 +374,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def _backend_chosen(self, *_) -> None:
         self.settings.planner = self.planner_combo.currentData() or "heuristic"
         self.settings.renderer = self.renderer_combo.currentData() or "preview"
+        # The combos are narrow on a laptop screen: the full name is in the tooltip.
+        self.planner_combo.setToolTip(f"Planner: {self.planner_combo.currentText()}")
+        self.renderer_combo.setToolTip(f"Renderer: {self.renderer_combo.currentText()}")
         self._update_status()
 
     def _update_status(self) -> None:
@@ -385,11 +419,15 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_record.setIcon(theme.icon("stop", theme.RECORD) if recording else theme.icon("record"))
 
     def _job_changed(self, job: QueuedJob) -> None:
-        running = self.queue.running()
+        running = [j for j in self.queue.running() if not j.helper] or self.queue.running()
         if running:
             j = running[-1]
             self.status_job.setText(f"{j.title}: {j.fraction:.0%}"
                                     + (f", {int(j.eta_s)} s left" if j.eta_s else ""))
+        elif job.state == CANCELLED and not job.helper:
+            # Say what became of it: the progress line would otherwise just read "Ready".
+            self.status_job.setText(f"Cancelled: {job.title}"
+                                    + ("; no file was written" if job.kind == "render" else ""))
         else:
             self.status_job.setText("Ready")
         if job.kind == "render" and job.done:
@@ -443,7 +481,6 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         if dlg.exec() == QDialog.DialogCode.Accepted:
             dlg.apply()
             os.environ["SPA2V_MODELS_DIR"] = self.settings.models_dir
-            self.autosave_timer.start(self.settings.autosave_s * 1000)
             self.refresh_backends()
             self._save_settings()
 

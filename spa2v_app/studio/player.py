@@ -16,8 +16,6 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from . import qtfix  # noqa: F401  (must run before any Signal.emit; see qtfix)
-
 TICK_MS = 33
 
 

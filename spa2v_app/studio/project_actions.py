@@ -1,13 +1,19 @@
-"""The window's project actions: new, open, recent, save, autosave and crash recovery.
+"""The window's project actions: new, open, recent, save, recovery copies and crash recovery.
 
 A mixin of :class:`.main_window.MainWindow`. Files are written atomically by
-:mod:`engine.project`; the autosave runs on a timer while there are unsaved changes.
+:mod:`engine.project`. A recovery copy (the engine's autosave) is written a moment after each
+change, debounced: :data:`RECOVERY_DELAY_MS` after the last edit, and at least every
+:data:`RECOVERY_MAX_WAIT_S` during a long run of edits (a drag), so a crash loses at most a
+second or so of work without writing the file on every mouse move.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import time
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.errors import SpA2VError
@@ -16,6 +22,33 @@ from engine.project import discard_autosave, find_recoverable, write_autosave
 from .paths import autosave_dir
 
 PROJECT_FILTER = "SpA2V project (*.spa2v)"
+RECOVERY_DELAY_MS = 1000
+RECOVERY_MAX_WAIT_S = 5.0
+
+
+def local_time(iso: str) -> str:
+    """An ISO timestamp (as the engine writes them, in UTC) in the user's local time."""
+    try:
+        when = _dt.datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso or "an unknown time"
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.timezone.utc)
+    when = when.astimezone()
+    day = "today" if when.date() == _dt.datetime.now().astimezone().date() else \
+        when.strftime("%a %d %b %Y")
+    return f"{day} at {when.strftime('%H:%M:%S')}"
+
+
+def describe_recovery(recovery) -> str:
+    """“scene.spa2v” for a saved project; for an untitled one, which sound it was made from."""
+    if recovery.project_path is not None:
+        return f"“{recovery.project_path.name}”"
+    try:
+        audio = recovery.load().audio_path
+    except Exception:  # an unreadable copy still gets offered; loading it will say why
+        audio = None
+    return "an untitled project" + (f" made from {audio.name}" if audio else "")
 
 
 class ProjectActions:
@@ -90,8 +123,29 @@ class ProjectActions:
         self.statusBar().showMessage(f"Saved {dest}", 5000)
         return True
 
+    def _make_recovery_timer(self) -> None:
+        self._recovery_due_since: float | None = None
+        self.recovery_timer = QTimer(self)
+        self.recovery_timer.setSingleShot(True)
+        self.recovery_timer.setInterval(RECOVERY_DELAY_MS)
+        self.recovery_timer.timeout.connect(lambda: self.autosave())
+
+    def schedule_recovery(self, *_) -> None:
+        """A change happened: write the recovery copy once the edits pause."""
+        if not self.doc.dirty:
+            return
+        now = time.monotonic()
+        if self._recovery_due_since is None:
+            self._recovery_due_since = now
+        if now - self._recovery_due_since >= RECOVERY_MAX_WAIT_S:
+            self.autosave()
+        else:
+            self.recovery_timer.start()  # restarts: the copy waits for a pause in the edits
+
     def autosave(self) -> Path | None:
-        """Write the autosave if there are unsaved changes (a timer calls this)."""
+        """Write the recovery copy if there are unsaved changes."""
+        self._recovery_due_since = None
+        self.recovery_timer.stop()
         if not self.doc.dirty:
             return None
         try:
@@ -118,8 +172,8 @@ class ProjectActions:
         self._after_project_loaded(project)
         discard_autosave(recovery.autosave_path)
         self.autosave()
-        self.show_message(f"Recovered unsaved work from {recovery.saved_at}. Save it to keep it.",
-                          "warning")
+        self.show_message(f"Recovered unsaved work saved {local_time(recovery.saved_at)}. "
+                          "Save it to keep it.", "warning")
         return True
 
     def offer_recovery(self) -> None:
@@ -129,7 +183,8 @@ class ProjectActions:
         r = found[0]
         answer = QMessageBox.question(
             self, "Recover unsaved work?",
-            f"SpA2V Studio did not close cleanly. Recover “{r.name}” from {r.saved_at}?",
+            f"SpA2V Studio did not close cleanly. Recover {describe_recovery(r)}, as it was "
+            f"{local_time(r.saved_at)}?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard)
         if answer == QMessageBox.StandardButton.Yes:
             self.recover(r)

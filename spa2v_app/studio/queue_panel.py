@@ -1,20 +1,24 @@
 """The render queue: every plan, render and export job with its progress, ETA and state.
 
 A running job has a Cancel button (the job stops at its next cancel check); a queued one has
-Remove; finished ones can be cleared. Render jobs show their live preview frame.
+Remove; finished ones can be cleared, and a finished render or export offers its folder. Render
+jobs show their live preview frame; the list keeps the running job in view. Helper jobs the
+window starts by itself (thumbnails, the picture-sound check) are not listed.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPixmap
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QToolButton, QVBoxLayout, QWidget)
 
 from . import theme
 from .workers import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING, JobQueue, QueuedJob
 
-THUMB = 56
+THUMB = 44  # three to four rows in view on a 720 px screen
 
 
 def format_eta(seconds: float | None) -> str:
@@ -38,6 +42,8 @@ class JobRow(QWidget):
         self.thumb.setStyleSheet("background:#17181a; border-radius:3px;")
         self.title = QLabel(job.title)
         self.title.setStyleSheet("font-weight:600;")
+        self.title.setToolTip(job.title)  # long file names are cut at the panel's edge
+        self.title.setMinimumWidth(1)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)
@@ -47,6 +53,12 @@ class JobRow(QWidget):
         self.button = QToolButton()
         self.button.setAutoRaise(True)
         self.button.clicked.connect(self._clicked)
+        self.folder_button = QToolButton()
+        self.folder_button.setAutoRaise(True)
+        self.folder_button.setIcon(theme.icon("folder"))
+        self.folder_button.setToolTip("Show in folder")
+        self.folder_button.clicked.connect(self.show_in_folder)
+        self.folder_button.hide()
         col = QVBoxLayout()
         col.setSpacing(2)
         col.addWidget(self.title)
@@ -56,6 +68,7 @@ class JobRow(QWidget):
         row.setContentsMargins(6, 4, 6, 4)
         row.addWidget(self.thumb)
         row.addLayout(col, 1)
+        row.addWidget(self.folder_button)
         row.addWidget(self.button)
         self.update_from_job()
 
@@ -64,6 +77,19 @@ class JobRow(QWidget):
             self.queue.cancel(self.job)
         else:
             self.queue.remove(self.job)
+
+    def output(self) -> Path | None:
+        """The file a finished render or export wrote, if it is still there."""
+        result = self.job.result
+        if self.job.state != FINISHED or not isinstance(result, (str, Path)):
+            return None
+        path = Path(result)
+        return path if path.exists() else None
+
+    def show_in_folder(self) -> None:
+        path = self.output()
+        if path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path if path.is_dir() else path.parent)))
 
     def set_preview(self, image) -> None:
         self.thumb.setPixmap(QPixmap.fromImage(image).scaled(
@@ -94,6 +120,7 @@ class JobRow(QWidget):
         else:
             self.button.setIcon(theme.icon("delete", theme.MUTED))
             self.button.setToolTip("Remove from the list")
+        self.folder_button.setVisible(self.output() is not None)
         if not self.thumb.pixmap() or self.thumb.pixmap().isNull():
             self.thumb.setPixmap(theme.icon({"render": "render", "plan": "plan",
                                              "import": "import", "export": "export"}.get(
@@ -129,6 +156,8 @@ class QueuePanel(QWidget):
         return entry[1] if entry else None
 
     def _added(self, job: QueuedJob) -> None:
+        if job.helper:
+            return
         item = QListWidgetItem()
         row = JobRow(self.queue, job)
         item.setSizeHint(QSize(200, THUMB + 10))
@@ -141,6 +170,8 @@ class QueuePanel(QWidget):
         row = self.row(job)
         if row is not None:
             row.update_from_job()
+            if job.state == RUNNING:
+                self.list.scrollToItem(self.rows[job.id][0])
 
     def _preview(self, job: QueuedJob, image) -> None:
         row = self.row(job)

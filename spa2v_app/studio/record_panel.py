@@ -14,7 +14,6 @@ from PySide6.QtGui import QColor, QLinearGradient, QPainter
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
-from . import qtfix  # noqa: F401  (must run before any Signal.emit; see qtfix)
 from . import theme
 from .recording import SAMPLE_RATES, Recorder, RecordingResult, channel_choices, list_input_devices
 
@@ -92,11 +91,15 @@ class RecordPanel(QWidget):
     message = Signal(str, str)
     recording_changed = Signal(bool)
 
-    def __init__(self, folder_fn, parent: QWidget | None = None, *, stream_factory=None):
-        """``folder_fn()`` gives the recordings folder at the moment recording starts."""
+    def __init__(self, folder_fn, parent: QWidget | None = None, *, stream_factory=None,
+                 list_devices=list_input_devices):
+        """``folder_fn()`` gives the recordings folder at the moment recording starts;
+        ``list_devices()`` gives ``(devices, problem)`` and is asked again each time the panel
+        is shown, so a microphone plugged in after start is found."""
         super().__init__(parent)
         self.folder_fn = folder_fn
         self.stream_factory = stream_factory
+        self.list_devices = list_devices
         self.recorder: Recorder | None = None
         self.devices, self.devices_problem = [], None
         self.device_box = QComboBox()
@@ -141,15 +144,26 @@ class RecordPanel(QWidget):
         self.refresh_devices()
 
     # -- devices ------------------------------------------------------------------------------
+    def showEvent(self, event) -> None:
+        if not self.recording:
+            self.refresh_devices()
+        super().showEvent(event)
+
     def refresh_devices(self, devices=None, problem=None) -> None:
-        """List input devices (``devices`` may be given: the tests and screenshots)."""
+        """List input devices (``devices`` may be given: the tests and screenshots); the
+        chosen one stays chosen if it is still there."""
         if devices is None:
-            devices, problem = list_input_devices()
+            devices, problem = self.list_devices()
+        previous, old_problem = self.current_device(), self.devices_problem
         self.devices, self.devices_problem = devices, problem
         self.device_box.blockSignals(True)
         self.device_box.clear()
         for d in devices:
             self.device_box.addItem(d.label, d.index)
+        if previous is not None:
+            names = [d.name for d in devices]
+            if previous.name in names:
+                self.device_box.setCurrentIndex(names.index(previous.name))
         self.device_box.blockSignals(False)
         usable = bool(devices)
         for w in (self.device_box, self.channel_box, self.rate_box, self.button):
@@ -158,6 +172,8 @@ class RecordPanel(QWidget):
         self._device_changed()
         if problem:
             self.note.setText(problem)
+        elif old_problem and self.note.text() == old_problem:
+            self.note.setText("")
 
     def current_device(self):
         i = self.device_box.currentIndex()

@@ -38,14 +38,21 @@ class InputDevice:
         return f"{self.name} ({self.max_channels} ch, {kind})"
 
 
-def list_input_devices() -> tuple[list[InputDevice], str | None]:
-    """Input devices, and the reason when there are none (PortAudio missing, no devices)."""
+def list_input_devices(*, rescan: bool = False) -> tuple[list[InputDevice], str | None]:
+    """Input devices, and the reason when there are none (PortAudio missing, no devices).
+
+    PortAudio lists devices once, when it starts; ``rescan`` restarts it so that a microphone
+    plugged in since is found (only while no stream is open: a restart closes them).
+    """
     try:
         import sounddevice as sd
     except (ImportError, OSError) as e:
         return [], (f"Recording needs the sounddevice package and PortAudio ({e}); install "
                     "libportaudio2 and pip install 'spa2v-studio[gui]'.")
     try:
+        if rescan:
+            sd._terminate()
+            sd._initialize()
         devices = sd.query_devices()
     except Exception as e:  # PortAudio errors are not ImportError
         return [], f"Could not list audio devices ({e})."

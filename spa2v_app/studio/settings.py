@@ -34,7 +34,6 @@ class StudioSettings:
     video_fps: float = 24.0
     seed: int = 0
     steps: int = 25
-    autosave_s: int = 30
     input_device: str = ""
     input_channels: str = "1+2"
     sample_rate: int = 48000
@@ -60,7 +59,6 @@ class StudioSettings:
             s.device = "auto"
         if s.memory_tier not in MEMORY_TIERS:
             s.memory_tier = "auto"
-        s.autosave_s = max(5, min(3600, s.autosave_s))
         s.plan_frames = max(1, min(10_000, s.plan_frames))
         return s
 

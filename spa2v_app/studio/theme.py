@@ -7,6 +7,7 @@ frozen bundle needs no icon theme.
 from __future__ import annotations
 
 import colorsys
+import functools
 import zlib
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -33,6 +34,7 @@ QToolBar { border: none; spacing: 4px; padding: 3px; background: #222327; }
 QToolButton { padding: 4px 6px; border-radius: 4px; }
 QToolButton:hover { background: #34363b; }
 QToolButton:checked { background: #3d3f45; }
+QToolButton#qt_toolbar_ext_button { padding: 0px; min-width: 18px; }
 QPushButton { padding: 4px 12px; border-radius: 4px; background: #34363b; border: 1px solid #40424a; }
 QPushButton:hover { background: #3d3f45; }
 QPushButton:disabled { color: #6b6d73; }
@@ -77,7 +79,17 @@ def object_qcolor(label: str) -> QColor:
 
 def icon(name: str, color: QColor | None = None, size: int = 32) -> QIcon:
     """A small flat icon: record, stop, play, pause, import, plan, render, export, undo, redo,
-    add, delete, key, prev, next, settings, save, open, cancel."""
+    add, delete, key, prev, next, settings, save, open, folder, cancel.
+
+    Drawn once per name, colour and size: the queue asks again on every progress update, and
+    PySide6 keeps six references to None each time a painter opens a new pixmap.
+    """
+    return _icon(name, None if color is None else QColor(color).rgba(), size)
+
+
+@functools.lru_cache(maxsize=256)
+def _icon(name: str, rgba: int | None, size: int) -> QIcon:
+    color = None if rgba is None else QColor.fromRgba(rgba)
     pm = QPixmap(size, size)
     pm.fill(Qt.GlobalColor.transparent)
     p = QPainter(pm)
@@ -117,6 +129,9 @@ def icon(name: str, color: QColor | None = None, size: int = 32) -> QIcon:
         p.drawLine(QPointF(s * .5, s * .66), QPointF(s * .5, s * .18))
         poly((.32, .36), (.5, .16), (.68, .36), fill=False)
         poly((.18, .62), (.18, .84), (.82, .84), (.82, .62), fill=False)
+    elif name == "folder":
+        poly((.14, .26), (.4, .26), (.48, .36), (.86, .36), (.86, .78), (.14, .78), (.14, .26),
+             fill=False)
     elif name == "plan":
         p.drawRect(QRectF(s * .14, s * .3, s * .34, s * .3))
         p.drawRect(QRectF(s * .5, s * .42, s * .36, s * .4))

@@ -1,13 +1,15 @@
 """The timeline: see the sound and the layout over time, with a playhead. Zoom and scroll.
 
-Lanes, top to bottom: time ruler; left and right waveforms; per tracked source its azimuth
-(vertical position: left at the top, right at the bottom, like the L-over-R waveforms; line
-opacity = confidence); loudness; onsets; one lane per layout object showing where its box is
-on each frame (the band spans the box's horizontal extent, on the same left-top axis) with its
-keyframes; and thumbnails of the last render. Click or drag to move the playhead, click an
-object lane to select the object, Ctrl+wheel (or +/-) to zoom, wheel to scroll. An object
-lane's header tells what its source was heard as (hover), and right-clicking it offers the
-other names it was heard as (one undo step each).
+Lanes, top to bottom: time ruler; left and right waveforms (filled min/max envelopes); one
+lane per layout object showing where its box is on each frame (the band spans the box's
+horizontal extent: left at the top, right at the bottom, like the L-over-R waveforms) with its
+keyframes; thumbnails of the last render; the tracked sources' azimuths in one lane (same
+left-top axis, a line per source in its object colour, opacity = confidence); loudness;
+onsets. The layout and render lanes come right under the waveforms, so that they stay in view
+on a laptop screen however many sources were tracked. Click or drag to move the playhead,
+click an object lane to select the object, Ctrl+wheel (or +/-) to zoom, wheel to scroll. An
+object lane's header tells what its source was heard as (hover), and right-clicking it
+offers the other names it was heard as (one undo step each).
 """
 
 from __future__ import annotations
@@ -81,18 +83,19 @@ class TimelineCanvas(QWidget):
             out.append(("wave", "Left", WAVE_H, 0))
             if self.doc.waveform.channels > 1:
                 out.append(("wave", "Right", WAVE_H, 1))
-        cues = self.doc.cues
-        if cues is not None:
-            for src in cues.sources:
-                name = src.label or f"source {src.id}"
-                out.append(("azimuth", f"Azimuth: {name}", AZ_H, src))
-            out.append(("loudness", "Loudness", LOUD_H, None))
-            out.append(("onsets", "Onsets", ONSET_H, None))
         if self.doc.layout is not None:
             for obj in self.doc.layout.objects:
                 out.append(("object", obj.label, OBJ_H, obj))
         if self.doc.thumbnails:
             out.append(("thumbs", "Render", THUMB_H, None))
+        cues = self.doc.cues
+        if cues is not None:
+            if cues.sources:
+                names = [src.label or f"source {src.id}" for src in cues.sources]
+                title = f"Azimuth: {names[0]}" if len(names) == 1 else f"Azimuth ({len(names)})"
+                out.append(("azimuth", title, AZ_H, cues.sources))
+            out.append(("loudness", "Loudness", LOUD_H, None))
+            out.append(("onsets", "Onsets", ONSET_H, None))
         return out
 
     def sizeHint(self) -> QSize:
@@ -142,7 +145,11 @@ class TimelineCanvas(QWidget):
         self.update()
 
     def resizeEvent(self, event) -> None:
-        if self._fit_pending and self.doc.duration_s > 0:
+        # A view that showed the whole clip keeps showing it when the window changes size.
+        old_w = max(1, event.oldSize().width() - HEADER_W)
+        d = self.doc.duration_s
+        was_fitted = d > 0 and self.t0 == 0.0 and abs(old_w / self.pps - d) < 0.02 * d
+        if (self._fit_pending or was_fitted) and d > 0:
             self._fit_pending = False
             self.fit()
         super().resizeEvent(event)
@@ -216,11 +223,16 @@ class TimelineCanvas(QWidget):
     def paintEvent(self, event) -> None:
         # The lanes are painted into a cached pixmap; moving the playhead (30 times a second
         # during playback) only blits it and draws one line.
-        key = (self.t0, self.pps, self.width(), self.height(), self._version,
-               self.devicePixelRatioF())
+        dpr = self.devicePixelRatioF()
+        key = (self.t0, self.pps, self.width(), self.height(), self._version, dpr)
         if self._cache is None or self._cache_key != key:
-            self._cache = QPixmap(self.size() * self.devicePixelRatioF())
-            self._cache.setDevicePixelRatio(self.devicePixelRatioF())
+            # The pixmap is reused while the size holds: every PySide6 release tried takes six
+            # references to None (never given back) the first time a painter opens a pixmap.
+            size = self.size() * dpr
+            if self._cache is None or self._cache.size() != size \
+                    or self._cache.devicePixelRatio() != dpr:
+                self._cache = QPixmap(size)
+                self._cache.setDevicePixelRatio(dpr)
             cp = QPainter(self._cache)
             self._lanes_bottom = self._paint_lanes(cp)
             cp.end()
@@ -277,25 +289,29 @@ class TimelineCanvas(QWidget):
             t += step
 
     def _paint_wave(self, p: QPainter, r: QRectF, channel: int) -> None:
+        """The min/max envelope, filled: one min-to-max line in every pixel column (ten times
+        cheaper than filling the same outline as a polygon), scaled to the clip's peak so that
+        a quiet recording still fills the lane (the loudness lane shows the level itself)."""
         wf = self.doc.waveform
         a, b = self.visible_span()
         ncols = int(r.width())
         mins, maxs = wf.columns(a, b, ncols, channel)
-        mid, half = r.center().y(), r.height() / 2 - 3
+        mid = r.center().y()
+        half = (r.height() / 2 - 2) / max(wf.peak, 1e-4)
         color = theme.LEFT if channel == 0 else theme.RIGHT
         p.setPen(QPen(theme.GRID, 1))
         p.drawLine(QPointF(r.left(), mid), QPointF(r.right(), mid))
         p.setPen(QPen(color, 1))
         ok = np.flatnonzero(np.isfinite(maxs))
-        top = mid - maxs[ok] * half
-        bottom = np.maximum(mid - mins[ok] * half, top + 1)
+        top = mid - maxs[ok] * half - 0.5
+        bottom = np.maximum(mid - mins[ok] * half + 0.5, top + 1)  # silence: still a line
         p.drawLines([QLineF(r.left() + k + 0.5, y0, r.left() + k + 0.5, y1)
                      for k, y0, y1 in zip(ok.tolist(), top.tolist(), bottom.tolist())])
 
     def _frame_xs(self, n: int, duration: float) -> np.ndarray:
         return np.array([self.x_of((i + 0.5) * duration / n) for i in range(n)])
 
-    def _paint_azimuth(self, p: QPainter, r: QRectF, src) -> None:
+    def _paint_azimuth(self, p: QPainter, r: QRectF, sources) -> None:
         cues = self.doc.cues
         xs = self._frame_xs(cues.num_frames, cues.duration_s)
         # Guides at left / centre / right.
@@ -305,18 +321,24 @@ class TimelineCanvas(QWidget):
             p.drawLine(QPointF(r.left() + 12, yy), QPointF(r.right(), yy))
             p.setPen(theme.MUTED)
             p.drawText(QRectF(r.left() + 1, yy - 7, 10, 14), Qt.AlignmentFlag.AlignCenter, label)
+        for src in sources:
+            self._paint_track(p, r, src, xs)
+
+    def _paint_track(self, p: QPainter, r: QRectF, src, xs: np.ndarray) -> None:
         color = theme.object_qcolor(src.label or "sound source")
         az = np.asarray(src.azimuth_deg, float)
         conf = np.clip(np.nan_to_num(np.asarray(src.confidence, float)), 0, 1)
-        for i in range(len(az) - 1):
+        ys = r.top() + 3 + (np.clip(az, -90, 90) + 90) / 180 * (r.height() - 6)
+        # Only the segments in view: a long clip zoomed in would otherwise draw thousands.
+        first = max(0, int(np.searchsorted(xs, r.left())) - 1)
+        last = min(len(az) - 1, int(np.searchsorted(xs, r.right())) + 1)
+        for i in range(first, last):
             if not (np.isfinite(az[i]) and np.isfinite(az[i + 1])):
                 continue
             c = QColor(color)
             c.setAlphaF(float(0.15 + 0.85 * min(conf[i], conf[i + 1])))
             p.setPen(QPen(c, 2.2))
-            y0 = r.top() + 3 + (np.clip(az[i], -90, 90) + 90) / 180 * (r.height() - 6)
-            y1 = r.top() + 3 + (np.clip(az[i + 1], -90, 90) + 90) / 180 * (r.height() - 6)
-            p.drawLine(QPointF(xs[i], y0), QPointF(xs[i + 1], y1))
+            p.drawLine(QPointF(xs[i], ys[i]), QPointF(xs[i + 1], ys[i + 1]))
 
     def _paint_loudness(self, p: QPainter, r: QRectF, _) -> None:
         cues = self.doc.cues

@@ -8,6 +8,7 @@ would cost O(samples); instead the audio is reduced once to min/max per block of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -26,6 +27,11 @@ class Waveform:
     @property
     def channels(self) -> int:
         return int(self.mins.shape[0])
+
+    @cached_property
+    def peak(self) -> float:
+        """The largest absolute sample value over all channels (0 for silence)."""
+        return float(max(np.abs(self.mins).max(initial=0.0), np.abs(self.maxs).max(initial=0.0)))
 
     @property
     def duration_s(self) -> float:

@@ -23,8 +23,6 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
-from . import qtfix  # noqa: F401  (must run before any Signal.emit; see qtfix)
-
 from engine.errors import Cancelled, SpA2VError
 from engine.jobs import CancelToken, Log, Preview, Progress
 
@@ -113,6 +111,7 @@ class QueuedJob:
     title: str
     make_job: MakeJob
     concurrent: bool = False
+    helper: bool = False  # internal follow-up work (thumbnails, checks): not listed in the panel
     on_finished: Callable[[Any], None] | None = None
     on_failed: Callable[[str], None] | None = None
     on_cancelled: Callable[[], None] | None = None
@@ -152,8 +151,10 @@ class JobQueue(QObject):
 
     # -- public -------------------------------------------------------------------------------
     def submit(self, kind: str, title: str, make_job: MakeJob, *, concurrent: bool = False,
-               on_finished=None, on_failed=None, on_cancelled=None) -> QueuedJob:
-        job = QueuedJob(kind, title, make_job, concurrent, on_finished, on_failed, on_cancelled)
+               helper: bool = False, on_finished=None, on_failed=None,
+               on_cancelled=None) -> QueuedJob:
+        job = QueuedJob(kind, title, make_job, concurrent=concurrent, helper=helper,
+                        on_finished=on_finished, on_failed=on_failed, on_cancelled=on_cancelled)
         self.jobs.append(job)
         self.added.emit(job)
         self._pump()

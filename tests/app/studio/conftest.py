@@ -29,21 +29,35 @@ def clip(tmp_path):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
+def make_window(qtbot, tmp_path):
+    """Build a main window (as the ``window`` fixture does), e.g. after patching something."""
     from spa2v_app.studio.app import create_app
     from spa2v_app.studio.main_window import MainWindow
     from spa2v_app.studio.recording import InputDevice
     from spa2v_app.studio.settings import StudioSettings
     from spa2v_app.studio.testing import fake_stream_factory
-    create_app()
-    settings = StudioSettings(recordings_dir=str(tmp_path / "recordings"))
-    w = MainWindow(settings, stream_factory=fake_stream_factory(speed=4.0),
-                   use_audio_device=False, session_id="test-session")
-    w.record_panel.refresh_devices([InputDevice(0, "Fake stereo mic", 2, 48000.0)], None)
-    # pytest-qt closes the window before fixtures end: no modal "save changes?" then.
-    w.maybe_keep_changes = lambda: True
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.queue.wait_all(10)
+    made = []
+
+    def make(session_id: str = "test-session", **kw):
+        create_app()
+        settings = StudioSettings(recordings_dir=str(tmp_path / "recordings"))
+        fake_mic = [InputDevice(0, "Fake stereo mic", 2, 48000.0)]
+        w = MainWindow(settings, stream_factory=fake_stream_factory(speed=4.0),
+                       use_audio_device=False, session_id=session_id,
+                       **{"list_devices": lambda: (fake_mic, None), **kw})
+        # pytest-qt closes the window before fixtures end: no modal "save changes?" then.
+        w.maybe_keep_changes = lambda: True
+        qtbot.addWidget(w)
+        w.show()
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.queue.wait_all(10)
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
 

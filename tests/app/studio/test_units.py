@@ -82,7 +82,7 @@ def test_settings_round_trip_and_survive_bad_values(studio_folders):
     assert back.planner == "llama" and back.video_fps == 12.0 and back.recent == ["/tmp/a.spa2v"]
     bad = StudioSettings.from_dict({"device": "tpu", "autosave_s": 0, "video_fps": 30,
                                     "seed": True, "plan_frames": "many"})
-    assert bad.device == "auto" and bad.autosave_s == 5 and bad.video_fps == 30.0
+    assert bad.device == "auto" and bad.video_fps == 30.0 and not hasattr(bad, "autosave_s")
     assert bad.seed == 0 and bad.plan_frames == 16
 
 
@@ -135,21 +135,3 @@ def test_unavailable_backends_are_disabled_with_the_reason(qtbot, monkeypatch):
     planners = {a.name: a for a in availability.planners()}
     assert planners["heuristic"].ready and not planners["gemini"].ready
     assert "API key" in planners["gemini"].reason
-
-
-def test_many_signal_emits_do_not_exhaust_true():
-    """PySide6 6.12's Signal.emit drops a reference to True each time (see qtfix)."""
-    import sys
-
-    from PySide6.QtCore import QObject, Signal
-
-    from spa2v_app.studio import qtfix
-
-    class Noisy(QObject):
-        tick = Signal(float)
-
-    noisy = Noisy()
-    noisy.tick.connect(lambda t: None)
-    for k in range(20_000):
-        noisy.tick.emit(k * 0.01)
-    assert sys.getrefcount(True) > 10_000 or not qtfix.APPLIED

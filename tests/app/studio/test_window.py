@@ -1,0 +1,431 @@
+"""The window as a user meets it: shortcuts, a toolbar that fits a laptop screen, renames that
+carry through to the prompt and caption, recovery after a crash, the render queue, settings."""
+
+import pytest
+from PySide6.QtGui import QKeySequence
+
+from .helpers import import_clip, plan
+
+
+def _press(qtbot, window, keys: str) -> None:
+    seq = QKeySequence(keys)
+    combo = seq[0]
+    qtbot.keyClick(window, combo.key(), combo.keyboardModifiers())
+
+
+class X11Keys(QKeySequence):
+    """QKeySequence with X11's standard Redo (Ctrl+Shift+Z only; offscreen Qt has Ctrl+Y too)."""
+
+    def __init__(self, *args):
+        if args and args[0] == QKeySequence.StandardKey.Redo:
+            args = ("Ctrl+Shift+Z",)
+        super().__init__(*args)
+
+
+@pytest.mark.parametrize("keys", ["platform", "x11"])
+def test_redo_by_ctrl_y_and_ctrl_shift_z(qtbot, make_window, clip, monkeypatch, keys):
+    if keys == "x11":
+        monkeypatch.setattr("spa2v_app.studio.main_window.QKeySequence", X11Keys)
+    window = make_window()
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    doc = window.doc
+    doc.add_object("dog")
+    assert len(doc.layout.objects) == 2
+    for redo in ("Ctrl+Y", "Ctrl+Shift+Z"):
+        _press(qtbot, window, "Ctrl+Z")
+        assert len(doc.layout.objects) == 1
+        _press(qtbot, window, redo)
+        assert len(doc.layout.objects) == 2, redo
+
+
+@pytest.mark.parametrize("keys", ["platform", "x11"])
+def test_no_two_actions_share_a_shortcut(make_window, monkeypatch, keys):
+    if keys == "x11":
+        monkeypatch.setattr("spa2v_app.studio.main_window.QKeySequence", X11Keys)
+    window = make_window()
+    from PySide6.QtGui import QAction
+    seen: dict[str, str] = {}
+    for action in window.findChildren(QAction):
+        for seq in action.shortcuts():
+            key = seq.toString()
+            assert key not in seen, (key, seen.get(key), action.text())  # ambiguous: dead
+            seen[key] = action.text()
+    assert seen["Ctrl+Y"] == seen["Ctrl+Shift+Z"] == window.act_redo.text()
+
+
+def test_record_panel_finds_a_microphone_plugged_in_after_start(make_window):
+    from spa2v_app.studio.recording import InputDevice
+    plugged: list = []
+    window = make_window(list_devices=lambda: (list(plugged), None if plugged else "No input"))
+    panel, dock = window.record_panel, window.docks["record"]
+    assert panel.devices == [] and not panel.button.isEnabled()
+    plugged.append(InputDevice(4, "USB stereo mic", 2, 48000.0))
+    dock.hide()
+    dock.show()  # the user opens the panel again
+    assert [d.name for d in panel.devices] == ["USB stereo mic"] and panel.button.isEnabled()
+    assert panel.note.text() != "No input"
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1366, 768), (1440, 900)])
+def test_main_actions_stay_in_the_toolbar_on_a_laptop_screen(qtbot, window, size):
+    from PySide6.QtWidgets import QToolButton
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.size().toTuple() == size)
+    qtbot.wait(50)
+    tb = window.toolbar
+    for action in (window.act_record, window.act_import, window.act_play, window.act_plan,
+                   window.act_render, window.act_export, window.act_undo, window.act_redo,
+                   window.act_settings):
+        button = tb.widgetForAction(action)
+        assert button.isVisible() and tb.rect().contains(button.geometry()), action.text()
+    for widget in (window.hint_edit, window.planner_combo, window.renderer_combo):
+        assert widget.isVisible() and tb.rect().contains(widget.geometry())
+    ext = tb.findChild(QToolButton, "qt_toolbar_ext_button")
+    assert ext is None or not ext.isVisible()
+
+
+def test_object_and_render_lanes_in_view_with_several_sources(qtbot, window, clip):
+    """1280x720, three tracked sources, three objects, a render: no scrolling to reach the
+    layout lanes (each source used to add its own azimuth lane above them)."""
+    import dataclasses
+
+    from PySide6.QtGui import QImage
+
+    from engine.cues.types import Tag
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    doc = window.doc
+    src = doc.cues.sources[0]
+    doc.project.cues = dataclasses.replace(doc.cues, sources=[
+        dataclasses.replace(src, id=k, tags=[Tag(name, 0.9)]) for k, name in enumerate(("car", "dog", "bird"))])
+    doc.cues_changed.emit()
+    doc.add_object("dog")
+    doc.add_object("bird")
+    thumb = QImage(32, 18, QImage.Format.Format_RGB888)
+    doc.set_thumbnails([(0.0, thumb), (1.0, thumb)])
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: window.size().toTuple() == (1280, 720))
+    qtbot.wait(50)
+    tl, area = window.timeline.canvas, window.timeline.area
+    visible = area.viewport().height()
+    y, wanted = 0, []
+    for kind, _, h, _ in tl.lanes():
+        if kind in ("object", "thumbs"):
+            wanted.append((kind, y + h))
+        y += h
+    assert len(wanted) == 4
+    assert area.verticalScrollBar().value() == 0
+    assert all(bottom <= visible for _, bottom in wanted), (visible, wanted)
+
+
+def test_waveforms_are_drawn_filled(qtbot, window, tmp_path):
+    """A quiet recording (peak -20 dBFS) still draws as a filled shape that covers most of its
+    lane, not a hairline along the middle."""
+    import numpy as np
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from spa2v_app.studio import theme
+    from tests.synth import panned_noise, write_wav
+    quiet = panned_noise(0, duration_s=2.0, seed=1, level=0.03)
+    import_clip(qtbot, window, write_wav(tmp_path / "quiet.wav", quiet))
+    tl = window.timeline.canvas
+    tl.fit()
+    kind, _, h, channel = tl.lanes()[1]
+    assert kind == "wave"
+    img = QImage(tl.width(), h, QImage.Format.Format_RGB32)
+    img.fill(theme.BASE)
+    p = QPainter(img)
+    from PySide6.QtCore import QRectF
+    from spa2v_app.studio.timeline import HEADER_W
+    r = QRectF(HEADER_W, 0, tl.content_w, h)
+    tl._paint_wave(p, r, channel)
+    p.end()
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(h, img.bytesPerLine() // 4, 4)
+    lane = arr[:, HEADER_W: HEADER_W + int(tl.content_w * 0.9), :3].astype(int)
+    base = np.array(QColor(theme.BASE).getRgb()[:3])[::-1]  # BGRA in memory
+    inked = np.abs(lane - base).sum(axis=2) > 60
+    assert inked.mean() > 0.4, inked.mean()
+
+
+def _rename(window, oid, label, prompt=None):
+    from spa2v_app.studio.canvas import ObjectDialog
+    obj = window.doc.layout.object(oid)
+    dlg = ObjectDialog(obj.label, obj.prompt, obj.motion, window)
+    dlg.label.setText(label)
+    if prompt is not None:
+        dlg.prompt.setText(prompt)
+    window.doc.update_object(oid, **dlg.values())  # what OK in the dialog does
+    dlg.deleteLater()
+
+
+def test_rename_carries_into_the_prompt_and_caption(qtbot, window, clip):
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    doc = window.doc
+    oid = doc.layout.objects[0].id
+    _rename(window, oid, "boat")
+    assert doc.layout.object(oid).prompt == "a boat"
+    assert "boat" in doc.layout.caption.lower()
+    _rename(window, oid, "truck")
+    obj = doc.layout.object(oid)
+    assert (obj.label, obj.prompt) == ("truck", "a truck")
+    assert "truck" in doc.layout.caption and "boat" not in doc.layout.caption.lower()
+    _rename(window, oid, "owl")
+    assert doc.layout.object(oid).prompt == "an owl"
+    window.act_undo.trigger()
+    assert doc.layout.object(oid).prompt == "a truck"  # one undoable step
+
+
+def test_rename_keeps_what_the_user_wrote(qtbot, window, clip):
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    doc = window.doc
+    oid = doc.layout.objects[0].id
+    _rename(window, oid, "boat", prompt="a sailing yacht at dusk")  # both changed at once
+    assert doc.layout.object(oid).prompt == "a sailing yacht at dusk"
+    doc.update_scene(caption="Sunset over the bay.")
+    _rename(window, oid, "ship")
+    assert doc.layout.object(oid).prompt == "a sailing yacht at dusk"
+    assert doc.layout.caption == "Sunset over the bay."
+
+
+KILLED_SESSION = r"""
+import os, signal, sys
+from pathlib import Path
+from PySide6.QtCore import QTimer
+from spa2v_app.studio.app import create_app
+from spa2v_app.studio.main_window import MainWindow
+from spa2v_app.studio.settings import StudioSettings
+app = create_app()
+w = MainWindow(StudioSettings(), use_audio_device=False, session_id="doomed",
+               list_devices=lambda: ([], "no microphone here"))
+w.show()
+
+def planned(job):
+    job.on_finished = (lambda done: lambda r: (done(r), edit()))(job.on_finished)
+
+def edit():
+    w.doc.add_object("bird", "a small bird")
+    print("edited", flush=True)
+    QTimer.singleShot(3000, lambda: os.kill(os.getpid(), signal.SIGKILL))
+
+def imported(job):
+    job.on_finished = (lambda done: lambda r: (done(r), planned(w.plan())))(job.on_finished)
+
+imported(w.import_audio(Path(sys.argv[1])))
+app.exec()
+"""
+
+
+def test_killed_3_s_after_an_edit_the_edit_is_recovered(qtbot, make_window, clip):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    run = subprocess.run([sys.executable, "-c", KILLED_SESSION, str(clip)], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == -signal.SIGKILL and "edited" in run.stdout, run.stdout + run.stderr
+    window = make_window(session_id="next-start")
+    found = window.recoverable()
+    assert len(found) == 1
+    assert window.recover(found[0])
+    objects = window.doc.layout.objects
+    assert [o.prompt for o in objects][-1] == "a small bird" and window.doc.dirty
+
+
+def test_recovery_question_names_the_project_in_local_time(qtbot, window, clip, tmp_path,
+                                                          monkeypatch):
+    import datetime as dt
+    import json
+
+    from PySide6.QtWidgets import QMessageBox
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    assert window._save_to(tmp_path / "harbour scene.spa2v")
+    window.doc.add_object("boat")
+    auto = window.autosave()
+    saved_at = json.loads(auto.read_text())["autosave"]["saved_at"]  # UTC, ISO 8601
+    window.session_id = "next-start"  # as a later session sees the copy
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda parent, title, text, *a: asked.append(text)
+                        or QMessageBox.StandardButton.Discard)
+    window.offer_recovery()
+    assert auto.exists() is False and len(asked) == 1
+    text = asked[0]
+    local = dt.datetime.fromisoformat(saved_at).astimezone()
+    assert "“harbour scene.spa2v”" in text and "sweep" not in text  # not the sound's name
+    assert local.strftime("%H:%M:%S") in text and saved_at not in text
+
+
+def test_an_edit_writes_the_recovery_copy_within_seconds(qtbot, window, clip):
+    from spa2v_app.studio.paths import autosave_dir
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    for f in autosave_dir().glob("*"):
+        f.unlink()
+    window.doc.add_object("bird")
+    qtbot.waitUntil(lambda: any(autosave_dir().glob("*")), timeout=3000)
+
+
+def test_export_paths_follow_the_chosen_mp4_folder(qtbot, tmp_path):
+    from spa2v_app.studio.dialogs import ExportDialog
+    dlg = ExportDialog(tmp_path / "a" / "truck", renderer="preview", fps=24, can_reuse=False)
+    qtbot.addWidget(dlg)
+    assert dlg.json.text() == str(tmp_path / "a" / "truck.json")
+    dlg.mp4.setText(str(tmp_path / "b" / "final.mp4"))  # what Browse… does
+    req = dlg.request()
+    assert req.layout_json == tmp_path / "b" / "final.json"
+    dlg.frames_on.setChecked(True)
+    assert dlg.request().frames_dir == tmp_path / "b" / "final_frames"
+    qtbot.keyClicks(dlg.json, "x")  # the user types their own JSON path: it stays
+    own = dlg.json.text()
+    dlg.mp4.setText(str(tmp_path / "c" / "other.mp4"))
+    assert dlg.json.text() == own and dlg.frames.text() == str(tmp_path / "c" / "other_frames")
+
+
+def test_queue_lists_user_jobs_and_offers_the_render_folder(qtbot, window, clip, tmp_path,
+                                                             monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    from .helpers import finished
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    job = window.render(tmp_path / "out" / "a-very-long-name-for-a-render-of-the-harbour.mp4",
+                        fps=6)
+    finished(qtbot, job)
+    qtbot.waitUntil(lambda: not window.queue.busy(), timeout=30_000)
+    kinds = {j.kind for j in window.queue.jobs}
+    assert {"thumbnails", "check"} <= kinds  # the helpers ran ...
+    listed = {window.queue_panel.rows[j.id][1].job.kind for j in window.queue.jobs
+              if j.id in window.queue_panel.rows}
+    assert listed == {"import", "plan", "render"}  # ... but are not rows
+    row = window.queue_panel.row(job)
+    assert row.title.toolTip() == job.title
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
+    assert row.folder_button.isVisibleTo(row)
+    row.folder_button.click()
+    assert opened == [str(tmp_path / "out")]
+
+
+def test_queue_scrolls_to_the_running_job_and_says_when_cancelled(qtbot, window, clip,
+                                                                   tmp_path, monkeypatch):
+    from spa2v_app.studio import tasks
+
+    from .helpers import wait_job
+    from .test_flow import SlowRenderer
+    monkeypatch.setattr(tasks, "make_renderer_for", lambda name, device="auto": SlowRenderer())
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    window.resize(1280, 720)
+    jobs = [window.render(tmp_path / f"r{k}.mp4", fps=24) for k in range(8)]
+    lst = window.queue_panel.list
+    for j in jobs[:-1]:  # cancel each as it starts: the next one down the list runs
+        qtbot.waitUntil(lambda: j.state == "running", timeout=20_000)
+        window.queue.cancel(j)
+        wait_job(qtbot, j)
+    last = jobs[-1]
+    qtbot.waitUntil(lambda: last.state == "running", timeout=20_000)
+    item = window.queue_panel.rows[last.id][0]
+    assert lst.verticalScrollBar().maximum() > 0  # more rows than fit
+    assert lst.viewport().rect().contains(lst.visualItemRect(item))
+    window.act_cancel.trigger()
+    wait_job(qtbot, last)
+    assert last.state == "cancelled"
+    assert window.status_job.text().startswith("Cancelled: ") and "r7.mp4" in window.status_job.text()
+
+
+def test_renders_are_named_after_the_current_sound(qtbot, window, clip, tmp_path):
+    import shutil
+    import_clip(qtbot, window, clip)
+    assert window._save_to(tmp_path / "first project.spa2v")
+    second = shutil.copy(clip, tmp_path / "harbour.wav")
+    import_clip(qtbot, window, second)
+    assert window.default_render_path().name == "harbour-1.mp4"
+
+
+def test_models_tab_is_a_table_with_a_button_per_missing_model(qtbot, window, monkeypatch,
+                                                               tmp_path):
+    from PySide6.QtWidgets import QPushButton
+
+    from models.registry import list_statuses
+    from spa2v_app.studio import availability
+    from spa2v_app.studio.dialogs import MODEL_COLUMNS, SettingsDialog
+    statuses = list_statuses()
+    asked = []
+    monkeypatch.setattr(availability, "downloads",
+                        lambda: availability.Availability("downloads", True, ""))
+    dlg = SettingsDialog(window.settings, window, download=asked.append)
+    qtbot.addWidget(dlg)
+    table = dlg.model_table
+    assert table.rowCount() == len(statuses) > 0 and table.columnCount() == len(MODEL_COLUMNS)
+    for row, st in enumerate(statuses):
+        assert table.item(row, 0).text().startswith(st.title)
+        assert table.item(row, 2).text(), st.role  # which feature needs it
+        assert table.item(row, 4).text() == st.state
+    missing = [row for row, st in enumerate(statuses) if st.state != "installed"]
+    assert missing
+    button = table.cellWidget(missing[0], len(MODEL_COLUMNS) - 1)
+    assert isinstance(button, QPushButton) and button.text() == "Download"
+    button.click()
+    assert asked == [statuses[missing[0]].name]
+    # Without downloads the same rows offer Import…, which says why a bad file is refused.
+    monkeypatch.setattr(availability, "downloads",
+                        lambda: availability.Availability("downloads", False, "no network"))
+    dlg2 = SettingsDialog(window.settings, window, download=None)
+    qtbot.addWidget(dlg2)
+    button = dlg2.model_table.cellWidget(missing[0], len(MODEL_COLUMNS) - 1)
+    assert button.text() == "Import…" and "no network" in dlg2.models_note.text()
+    bad = tmp_path / "weights.ckpt"  # a pickle checkpoint: never loaded
+    bad.write_bytes(b"\x80\x04junk")
+    dlg2._import_model(statuses[missing[0]].name, str(bad))
+    assert dlg2.models_note.text().startswith("Could not import weights.ckpt")
+
+
+def test_a_narrower_window_shows_a_visible_overflow_arrow(qtbot, window):
+    import numpy as np
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QToolButton
+    window.resize(1000, 700)
+    qtbot.waitUntil(lambda: window.width() == 1000)
+    qtbot.wait(50)
+    ext = window.toolbar.findChild(QToolButton, "qt_toolbar_ext_button")
+    assert ext.isVisible()
+    img = ext.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    pixels = np.array([[img.pixelColor(x, y).value() for x in range(img.width())]
+                       for y in range(img.height())])
+    assert (pixels > 160).sum() >= 20  # a light arrow on the dark toolbar
+
+
+def test_zoomed_in_azimuth_track_spans_the_view(qtbot, window, clip):
+    """Only the segments in view are drawn, and none of those is missing at either edge."""
+    import numpy as np
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage, QPainter
+
+    from spa2v_app.studio import theme
+    from spa2v_app.studio.timeline import HEADER_W
+    import_clip(qtbot, window, clip)
+    tl = window.timeline.canvas
+    tl.fit()
+    tl.set_zoom(tl.pps * 6)  # the middle sixth of the clip
+    kind, _, h, sources = next(lane for lane in tl.lanes() if lane[0] == "azimuth")
+    img = QImage(tl.width(), h, QImage.Format.Format_RGB32)
+    img.fill(theme.BASE)
+    p = QPainter(img)
+    tl._paint_track(p, QRectF(HEADER_W, 0, tl.content_w, h), sources[0],
+                    tl._frame_xs(window.doc.cues.num_frames, window.doc.cues.duration_s))
+    p.end()
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(h, img.bytesPerLine() // 4, 4)
+    lane = arr[:, HEADER_W: HEADER_W + tl.content_w, :3].astype(int)
+    base = np.array(theme.BASE.getRgb()[:3])[::-1]
+    inked_columns = (np.abs(lane - base).sum(axis=2) > 30).any(axis=0)
+    assert inked_columns.mean() > 0.9 and inked_columns[:5].any() and inked_columns[-5:].any()
