@@ -24,6 +24,7 @@ MODEL_FEATURES = {
     "motion_adapter": "Renderer: diffusion (motion)",
     "fast_preview_adapter": "Renderer: diffusion, fast",
     "sound_tagger": "Naming sounds",
+    "audio_listener": "Naming sounds by listening (spa2v plan --listener audio-llm)",
 }
 
 
