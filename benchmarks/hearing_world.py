@@ -2,12 +2,13 @@
 
     python benchmarks/hearing_fetch_sounds.py          # once: the Debian recordings
     python benchmarks/hearing_world.py --quick         # a few minutes on 2 cores
-    python benchmarks/hearing_world.py [--mic KIND] [--seed S] [--jobs 2] [--out DIR]
+    python benchmarks/hearing_world.py [--mic KIND] [--kinds K,..] [--conditions C,..]
+                                       [--per-kind N] [--seed S] [--jobs 2] [--out DIR]
 
 Runs :func:`engine.evaluation.world_bench.run_world_bench_job` for each set (one process per
-set), without the sound tagger (labels are not scored here), and prints one table per set,
-the summary rows first ("all" microphones), then per microphone. Tune on the ``tune`` rows;
-publish both.
+set), without the sound tagger (labels are not scored here), and prints one table per set
+("all" microphones, then each microphone) and, with both sets, one table with tune / held-out
+side by side per kind of stereo. Tune on the ``tune`` rows; publish both.
 """
 
 from __future__ import annotations
@@ -22,14 +23,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _one(args) -> tuple[str, str, float]:
+def _one(args) -> tuple[str, str, float, list]:
     part, a = args
     from engine.evaluation.world_bench import run_world_bench_job
     from engine.jobs import CancelToken, run_job
     started = time.monotonic()
+    extra = {}
+    if a.kinds:
+        extra["kinds"] = tuple(a.kinds.split(","))
+    if a.conditions:
+        extra["conditions"] = tuple(a.conditions.split(","))
     report = run_job(run_world_bench_job(a.sources, a.out / part, part=part, mic=a.mic,
-                                         quick=a.quick, seed=a.seed, token=CancelToken()))
-    return part, report.table(), time.monotonic() - started
+                                         quick=a.quick, seed=a.seed, per_kind=a.per_kind,
+                                         token=CancelToken(), **extra))
+    return part, report.table(), time.monotonic() - started, report.scores
 
 
 def main(argv=None) -> int:
@@ -38,20 +45,38 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", default="tune,held-out")
     ap.add_argument("--mic", default=None, help="one microphone or kind of stereo")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--kinds", default=None,
+                    help="comma-separated scene kinds (static, uneven, sweep, passby, "
+                         "approach, recede, pair)")
+    ap.add_argument("--conditions", default=None, help="comma-separated: dry, room, legacy")
+    ap.add_argument("--per-kind", type=int, default=None,
+                    help="clips per kind, microphone and condition (quick 1, else 2)")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--sources", type=Path, default=ROOT.parent / "shared" / "data" / "sources")
+    ap.add_argument("--sources", type=Path, default=None,
+                    help="development recordings (default: shared/data/sources above the repo)")
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "hearing_world")
     args = ap.parse_args(argv)
+    from engine.evaluation.sources import find_sources_dir
+    args.sources = args.sources or find_sources_dir(ROOT) or ROOT / "shared" / "data" / "sources"
     if not (args.sources / "sources.json").exists():
         ap.error(f"no development recordings at {args.sources}")
+    from engine.evaluation.world import CONDITIONS, WORLD_KINDS
+    for given, known, what in ((args.kinds, WORLD_KINDS, "kinds"),
+                               (args.conditions, CONDITIONS, "conditions")):
+        unknown = set((given or "").split(",")) - set(known) - {""}
+        if unknown:
+            ap.error(f"unknown {what} {sorted(unknown)}; choose from {', '.join(known)}")
     parts = [p for p in args.sets.split(",") if p]
     bad = set(parts) - {"tune", "held-out"}
     if bad:
         ap.error(f"unknown sets {sorted(bad)}; use tune and/or held-out")
     with ProcessPoolExecutor(max_workers=max(1, min(args.jobs, len(parts)))) as pool:
         results = list(pool.map(_one, [(p, args) for p in parts]))
-    for part, table, seconds in results:
+    for part, table, seconds, _ in results:
         print(f"\n{part} ({seconds:.0f} s)\n{table}")
+    if len(results) == 2:
+        from engine.evaluation.world_bench import side_by_side
+        print("\ntune / held-out\n" + side_by_side(results[0][3], results[1][3]))
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .audio import Audio, audio_info, load_audio
 from .audio.stereo_kinds import DEFAULT_STEREO
+from .audio.tagging import Tagger
 from .cues.extract import extract_cues
 from .cues.longform import CHUNK_S, LONG_INPUT_S, extract_cues_chunked
 from .cues.types import Cues
@@ -21,8 +22,9 @@ from .export.mp4 import Mp4Writer
 from .jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from .layout import Layout
 from .naming.listening import Listener, apply_to_cues, listen_request
+from .planning.fallback import plan_or_fall_back
 from .planning.heuristic import HeuristicPlanner
-from .protocols import Frame, Planner, PlanRequest, Renderer, RenderSettings, Tagger
+from .protocols import Frame, Planner, PlanRequest, Renderer, RenderSettings
 
 DEFAULT_FRAMES = 16
 MIN_FRAMES, MAX_FRAMES = 1, 10_000
@@ -88,7 +90,8 @@ def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: 
              tagger: Tagger | None, token: CancelToken,
              listener: Listener | None = None) -> Job[tuple[Layout, Cues]]:
     """Audio -> cues -> (listening) -> layout. A planner that fails falls back to the
-    rule-based one; a listener that fails leaves the tagger's names."""
+    built-in one (:mod:`engine.planning.fallback`); a listener that fails leaves the
+    tagger's names."""
     audio, cues = yield from sub_job(
         analyse_job(audio_path, settings, tagger=tagger, token=token), start=0.0, end=0.4)
     heard = None
@@ -96,14 +99,8 @@ def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: 
         heard = yield from _listen(listener, audio, cues, token)
     request = PlanRequest(cues=cues, hint=settings.hint, audio_path=Path(audio_path),
                           width=settings.width, height=settings.height)
-    try:
-        layout = yield from sub_job(planner.plan(request, token), start=0.5, end=1.0, stage="plan")
-    except SpA2VError as e:
-        if isinstance(planner, HeuristicPlanner) or isinstance(e, Cancelled):
-            raise
-        yield Log(f"The {planner.name} planner failed ({e}); using the built-in planner.",
-                  "warning")
-        layout = yield from sub_job(HeuristicPlanner().plan(request, token), start=0.5, end=1.0)
+    layout = yield from sub_job(plan_or_fall_back(planner, request, token), start=0.5, end=1.0,
+                                stage="plan")
     if heard is not None:
         if isinstance(planner, HeuristicPlanner) and heard.background:
             layout.background = heard.background  # heard, not a class prior's guess

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 from .cues.types import Cues
 from .errors import BadInput, LayoutError
-from .fileio import write_json_atomic
+from .fileio import read_json, write_json_atomic
 from .layout import Layout
 
 PROJECT_SCHEMA = "spa2v.project/1"
@@ -51,9 +50,12 @@ class RenderRecord:
 
     @classmethod
     def from_dict(cls, d: dict, base: Path | None) -> "RenderRecord":
-        return cls(path=_resolve(d.get("path"), d.get("path_abs"), base) or Path(d["path"]),
+        rel, absolute = d.get("path"), d.get("path_abs")
+        if not isinstance(rel, str) or not (absolute is None or isinstance(absolute, str)):
+            raise TypeError("a render's path must be text")
+        return cls(path=_resolve(rel, absolute, base) or Path(rel),
                    renderer=str(d.get("renderer", "preview")),
-                   created=str(d.get("created", "")), settings=dict(d.get("settings", {})))
+                   created=str(d.get("created", "")), settings=dict(d.get("settings") or {}))
 
 
 @dataclass
@@ -85,29 +87,38 @@ class Project:
 
     @classmethod
     def from_dict(cls, d: Any, base: Path | None = None, *, where: str = "The project") -> "Project":
+        """The project in document ``d``; any shape this app did not write is a
+        :class:`BadInput` naming ``where`` and the field, never another exception."""
         if not isinstance(d, dict) or d.get("schema") != PROJECT_SCHEMA:
             got = d.get("schema") if isinstance(d, dict) else type(d).__name__
             raise BadInput(f"{where} is not a SpA2V project (schema {got!r}).",
                            hint="Open a .spa2v file saved by SpA2V Studio.")
         version = d.get("version", 1)
-        if not isinstance(version, int) or version > PROJECT_VERSION:
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise BadInput(f"{where}: field 'version' must be a whole number, got {version!r}.")
+        if version > PROJECT_VERSION:
             raise BadInput(f"{where} was saved by a newer SpA2V Studio (version {version!r}).",
                            hint="Update SpA2V Studio to open it.")
         notes: list[str] = []
         audio_path = None
-        if d.get("audio"):
-            a = d["audio"]
-            audio_path = _resolve(a.get("path"), a.get("path_abs"), base)
+        if d.get("audio") is not None:
+            a = _field(d, "audio", dict, where)
+            rel, absolute = _field(a, "path", str, where, "audio."), _field(a, "path_abs", str, where, "audio.")
+            if not rel and not absolute:
+                raise BadInput(f"{where}: field 'audio' names no file.")
+            audio_path = _resolve(rel, absolute, base)
             if audio_path is None:
-                audio_path = Path(a.get("path_abs") or a.get("path"))
+                audio_path = Path(absolute or rel)
                 notes.append(f"The project's audio {audio_path} is missing; import it again "
                              "to play, plan or render.")
+            notes += _outside_note("audio", rel, audio_path, base)
         cues = None
         if d.get("cues") is not None:
             try:
                 cues = Cues.from_dict(d["cues"])
-            except (KeyError, TypeError, ValueError) as e:
-                notes.append(f"The stored cues could not be read ({e}); plan again to remeasure.")
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+                notes.append(f"The stored cues could not be read ({type(e).__name__}: {e}); "
+                             "plan again to remeasure.")
         layout = None
         if d.get("layout") is not None:
             try:
@@ -115,15 +126,55 @@ class Project:
             except LayoutError as e:
                 raise BadInput(f"{where} holds a broken layout: {e.message}",
                                hint="Fix the field in the file, or plan again.") from None
-        settings = d.get("settings") or {}
-        if not isinstance(settings, dict):
-            raise BadInput(f"{where}: field 'settings' must be an object.")
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+                raise BadInput(f"{where} holds a broken layout ({type(e).__name__}: {e}).",
+                               hint="Fix the field in the file, or plan again.") from None
+        settings = _field(d, "settings", dict, where) or {}
         renders = []
-        for r in d.get("renders") or []:
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                renders.append(RenderRecord.from_dict(r, base))
+        for i, r in enumerate(_field(d, "renders", list, where) or []):
+            try:
+                record = RenderRecord.from_dict(r, base)
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+                notes.append(f"{where}: render {i + 1} could not be read and was left out.")
+                continue
+            renders.append(record)
+            notes += _outside_note(f"render {record.path.name}",
+                                   r.get("path") if isinstance(r.get("path"), str) else None,
+                                   record.path, base)
+        name = _field(d, "name", str, where)
         return cls(audio_path=audio_path, cues=cues, layout=layout, renders=renders,
-                   settings=settings, name=str(d.get("name") or "Untitled"), notes=notes)
+                   settings=settings, name=safe_project_name(name), notes=notes)
+
+
+def safe_project_name(name: str | None) -> str:
+    """A project name fit to name files with: one path component, no control characters
+    (a project file may say ``"name": "../../x"``; exports are named after the project)."""
+    text = "".join(c for c in str(name or "") if ord(c) >= 32).replace("\\", "/")
+    text = text.rsplit("/", 1)[-1].strip()
+    return text if text not in ("", ".", "..") else "Untitled"
+
+
+def _field(d: dict, key: str, kind: type, where: str, prefix: str = ""):
+    """``d[key]`` when it is absent, null or of ``kind``; else a :class:`BadInput`."""
+    v = d.get(key)
+    if v is not None and (not isinstance(v, kind) or isinstance(v, bool)):
+        names = {dict: "an object", list: "a list", str: "text"}
+        raise BadInput(f"{where}: field '{prefix}{key}' must be {names[kind]}, got "
+                       f"{type(v).__name__}.", hint="Open an autosave or a backup of it instead.")
+    return v
+
+
+def _outside_note(what: str, rel: str | None, resolved: Path, base: Path | None) -> list[str]:
+    """A note when a relative path climbs out of the project's folder (this app never writes
+    such a path: files outside the folder are stored absolute). The path is shown resolved."""
+    if not rel or base is None or Path(rel).is_absolute() or ".." not in Path(rel).parts:
+        return []
+    try:
+        Path(resolved).resolve().relative_to(Path(base).resolve())
+        return []
+    except ValueError:
+        return [f"The project's {what} path {rel} leads outside the project's folder, to "
+                f"{Path(resolved).resolve()}."]
 
 
 def save_project(project: Project, path: str | os.PathLike) -> Path:
@@ -148,10 +199,15 @@ def load_project(path: str | os.PathLike) -> Project:
     if not path.is_file():
         raise BadInput(f"Project file not found: {path}.")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        data = read_json(path, what="Project file")
+    except UnicodeDecodeError as e:
         raise BadInput(f"{path.name} is not a readable project file ({e}).",
                        hint="Open an autosave or a backup of it instead.") from None
+    except BadInput as e:
+        raise BadInput(f"{path.name} is not a readable project file ({e.message})",
+                       hint="Open an autosave or a backup of it instead.") from None
+    except OSError as e:
+        raise BadInput(f"{path.name} cannot be read ({e.strerror or e}).") from None
     project = Project.from_dict(data, path.parent.absolute(), where=path.name)
     project.path = path
     return project
@@ -169,7 +225,7 @@ class Recovery:
     name: str
 
     def load(self) -> Project:
-        data = json.loads(self.autosave_path.read_text(encoding="utf-8"))
+        data = read_json(self.autosave_path, what="Autosave")
         base = self.project_path.parent.absolute() if self.project_path else None
         project = Project.from_dict(data, base, where=self.autosave_path.name)
         project.path = self.project_path
@@ -217,9 +273,11 @@ def find_recoverable(autosave_dir: str | os.PathLike, *, ignore_session: str | N
     found = []
     for p in folder.glob("*" + AUTOSAVE_SUFFIX):
         try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
+            doc = read_json(p, what="Autosave")
             meta = doc["autosave"]
-        except (OSError, ValueError, KeyError, TypeError):
+            if not isinstance(meta, dict):
+                continue
+        except (OSError, ValueError, KeyError, TypeError, BadInput):
             continue
         if meta.get("session") == ignore_session or _alive(meta.get("pid")):
             continue
@@ -263,5 +321,5 @@ def _resolve(rel: str | None, absolute: str | None, base: Path | None) -> Path |
         candidates.append(Path(absolute))
     for c in candidates:
         if c.exists():
-            return c
+            return c.resolve()
     return None

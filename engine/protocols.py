@@ -1,8 +1,10 @@
-"""The small protocols that model-backed parts plug into.
+"""The small protocols that model-backed parts plug into: the planner and the renderer.
 
 The engine ships one built-in implementation of each (rule-based planner, layout preview
-renderer); ``models/`` adapts real model libraries (YAMNet, llama.cpp, Gemini, diffusers) to
-them, and ``models.backends`` chooses which to use.
+renderer); ``models/`` adapts real model libraries (llama.cpp, Gemini, diffusers) to them, and
+``models.backends`` chooses which to use. The sound tagger's protocol is lower down, in
+:mod:`engine.audio.tagging`, since the cue extractor calls it; this module sits above the cues
+(a plan request carries them) and below planning and rendering (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -13,20 +15,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .cues.types import Cues, Tag
+from .cues.types import Cues
 from .jobs import CancelToken, Job
 from .layout import Layout
-
-
-@runtime_checkable
-class Tagger(Protocol):
-    """Names what is sounding in a mono signal."""
-
-    name: str
-
-    def tag(self, mono: np.ndarray, sample_rate: int, *, top_k: int = 5) -> list[Tag]:
-        """Best guesses first. ``mono``: float32 ``(n,)``. Empty list for no confident guess."""
-        ...
 
 
 @dataclass

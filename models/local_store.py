@@ -22,6 +22,7 @@ from .registry import (
     ModelPaths,
     Registry,
     candidate_locations,
+    file_size,
     hf_repo_folder,
     human_bytes,
     load_registry,
@@ -224,7 +225,7 @@ def remove_model(name: str, *, paths: ModelPaths | None = None,
         result.actions.append(f"forgot the import of {rec['path']}" + ("" if inside else " (the file stays)"))
     folder = paths.models_dir / name
     if folder.is_dir():
-        result.freed_bytes += sum(_size(p) for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+        result.freed_bytes += sum(file_size(p) for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
         shutil.rmtree(folder)
         result.actions.append(f"deleted {folder}")
     result.freed_bytes += _remove_from_hf_cache(entry, paths.hf_cache_dir, result)
@@ -252,7 +253,7 @@ def _remove_from_hf_cache(entry: ModelEntry, cache: Path, result: RemoveResult) 
                 if pointer.is_symlink():
                     doomed_blobs.add(Path(os.path.realpath(pointer)))
                 else:
-                    freed += _size(pointer)
+                    freed += file_size(pointer)
                 pointer.unlink()
                 removed += 1
         _prune_empty_dirs(snap)
@@ -291,17 +292,10 @@ def _prune_empty_dirs(top: Path) -> None:
 
 
 def _unlink(p: Path) -> int:
-    size = _size(p)
+    size = file_size(p)
     with contextlib.suppress(FileNotFoundError):
         p.unlink()
     return size
-
-
-def _size(p: Path) -> int:
-    try:
-        return p.stat().st_size
-    except OSError:
-        return 0
 
 
 # --------------------------------------------------------------------------- pins

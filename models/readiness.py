@@ -1,30 +1,71 @@
-"""Which planner and renderer can run now, and which one would be picked, from what is installed.
+"""What can run here: each planner and renderer, ready or not and why in words, and which one
+would be picked. ``spa2v info`` prints it; the studio's menus grey out what is not ready.
 
-A backend is *ready* when its library is importable (checked with ``find_spec``, nothing is
-imported) and its models are installed. The pick prefers the model-backed backend when it is
-ready and stays on the built-in one otherwise; Gemini is never picked by itself because it
-sends the cues off the machine.
+A backend (``models.backends``) is *ready* when its libraries are importable
+(checked with ``find_spec``: nothing is imported), the models it needs are installed (the
+model registry's states) and, for Gemini, an API key is found. The pick prefers the
+model-backed backend when it is ready and stays on the built-in one otherwise; Gemini is never
+picked by itself because it sends the cues off the machine, and diffusion only with a GPU.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from .backends import (DEFAULT_PLANNER, DEFAULT_RENDERER, LISTENERS, PLANNERS, RENDERERS, TAGGERS,
+                       Backend)
 from .devices import DeviceReport
-from .registry import ModelStatus
+from .registry import ModelStatus, load_registry
+
+
+@dataclass(frozen=True)
+class RoleUse:
+    """What uses the models of one registry role (``resources/models.json``); ``needed`` False:
+    the backend runs without them and gains from them."""
+
+    backend: str
+    needed: bool
+
+
+MODEL_ROLES = {
+    "planner_llm": RoleUse("llama", True),
+    "sd15_base": RoleUse("diffusion", True),
+    "motion_adapter": RoleUse("diffusion", True),
+    "fast_preview_adapter": RoleUse("diffusion", False),
+    "sound_tagger": RoleUse("yamnet", True),
+    "audio_listener": RoleUse("audio-llm", True),
+}
+
+
+def role_use(role: str) -> str:
+    """What a registry role's models are for, in words ("Renderer: Diffusion (...)")."""
+    use = MODEL_ROLES.get(role)
+    if use is None:
+        return ""
+    for kind, table in (("Planner", PLANNERS), ("Renderer", RENDERERS), ("Sound tagger", TAGGERS),
+                        ("Names sounds", LISTENERS)):
+        if use.backend in table:
+            return f"{kind}: {table[use.backend].title}" + ("" if use.needed else ", optional")
+    return ""
 
 
 @dataclass(frozen=True)
 class Readiness:
-    backend: str
+    name: str
     ready: bool
     reason: str
     models: tuple[str, ...] = ()
 
+    @property
+    def title(self) -> str:
+        backend = PLANNERS.get(self.name) or RENDERERS.get(self.name)
+        return backend.title if backend else self.name
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"backend": self.name, "ready": self.ready, "reason": self.reason,
+                "models": list(self.models)}
 
 
 def has_library(module: str) -> bool:
@@ -34,62 +75,128 @@ def has_library(module: str) -> bool:
         return False
 
 
+def installed_statuses() -> list[ModelStatus] | None:
+    """The registry's model states, or None when they cannot be read (a broken user index
+    must not hide the built-in backends)."""
+    from .registry import list_statuses
+    try:
+        return list_statuses()
+    except Exception:
+        return None
+
+
 def _installed(statuses: list[ModelStatus], role: str) -> list[ModelStatus]:
-    ranked = sorted((s for s in statuses if s.role == role and s.state == "installed"), key=lambda s: not s.default)
-    return ranked
+    return sorted((s for s in statuses if s.role == role and s.state == "installed"),
+                  key=lambda s: not s.default)
 
 
-def planner_readiness(statuses: list[ModelStatus]) -> list[Readiness]:
-    out = [Readiness("heuristic", True, "built in (signal-processing cues and class priors)")]
-    llms = _installed(statuses, "planner_llm")
-    problems = []
-    if not has_library("llama_cpp"):
-        problems.append("needs llama-cpp-python (pip install 'spa2v-studio[llm]')")
-    if not llms:
-        problems.append("needs a planner LLM (spa2v models download planner-llm-default)")
-    out.append(Readiness("llama", not problems, "; ".join(problems) or f"uses {llms[0].name}",
-                         tuple(s.name for s in llms[:1])))
-    problems = []
-    if not has_library("google.genai"):
-        problems.append("needs google-genai (pip install 'spa2v-studio[gemini]')")
-    if not (os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")):
-        problems.append("needs an API key (GEMINI_API_KEY; the keyring is not checked here)")
-    out.append(Readiness("gemini", not problems, "; ".join(problems) or "online; only when chosen"))
-    return out
-
-
-def renderer_readiness(statuses: list[ModelStatus], devices: DeviceReport | None) -> list[Readiness]:
-    out = [Readiness("preview", True, "built in (boxes and labels drawn from the layout)")]
-    problems = [f"needs {lib} (pip install 'spa2v-studio[diffusion]')"
-                for lib in ("torch", "diffusers", "transformers") if not has_library(lib)]
+def _check(backend: Backend, statuses: list[ModelStatus] | None) -> tuple[list[str], list[str]]:
+    """(problems, names of the models it would use)."""
+    problems = [f"needs {lib} ({backend.install_hint})" for lib in backend.libraries
+                if not has_library(lib)]
     names = []
-    for role, wanted in (("sd15_base", "sd15-base"), ("motion_adapter", "motion-adapter")):
+    for role, use in MODEL_ROLES.items():
+        if statuses is None or use.backend != backend.name or not use.needed:
+            continue
         got = _installed(statuses, role)
         if got:
             names.append(got[0].name)
         else:
-            problems.append(f"needs the {wanted} model (spa2v models download {wanted})")
-    fast = _installed(statuses, "fast_preview_adapter")
-    if devices is not None and devices.accelerator is None and not problems:
-        reason = "ready, but no GPU (CUDA/MPS): diffusion on the CPU takes many minutes per clip"
-    else:
-        reason = "; ".join(problems) or f"uses {', '.join(names)}" + (f" (+{fast[0].name} for fast previews)" if fast else "")
-    out.append(Readiness("diffusion", not problems, reason, tuple(names) + tuple(s.name for s in fast[:1])))
-    return out
+            default = load_registry().default_for(role)
+            name = default.name if default else role.replace("_", "-")
+            problems.append(f"needs the {name} model (spa2v models download {name})")
+    return problems, names
+
+
+def _gemini_key() -> str | None:
+    from .gemini_planner import find_api_key
+    return find_api_key()
+
+
+def _each(table: dict[str, Backend], statuses: list[ModelStatus] | None,
+          verdict: Callable[[Backend, list[str], list[str]], Readiness]) -> list[Readiness]:
+    """Built-in backends are always ready; ``verdict(backend, problems, model names)`` judges
+    the others."""
+    return [Readiness(b.name, True, f"built in: {b.summary}") if b.built_in
+            else verdict(b, *_check(b, statuses)) for b in table.values()]
+
+
+def planner_readiness(statuses: list[ModelStatus] | None, *,
+                      find_key: Callable[[], str | None] = _gemini_key) -> list[Readiness]:
+    """Every registered planner. ``statuses=None``: the model registry could not be read, so
+    only libraries are checked."""
+    def verdict(backend: Backend, problems: list[str], names: list[str]) -> Readiness:
+        online = backend.name == "gemini"
+        if online and not find_key():
+            problems.append("needs an API key (GEMINI_API_KEY, or the studio's Settings, "
+                            "Planner page)")
+        ok = (f"uses {names[0]}" if names else
+              "online: the cues are sent to Google" if online else "runs on this machine")
+        return Readiness(backend.name, not problems, "; ".join(problems) or ok, tuple(names))
+
+    return _each(PLANNERS, statuses, verdict)
+
+
+def renderer_readiness(statuses: list[ModelStatus] | None,
+                       devices: DeviceReport | None) -> list[Readiness]:
+    """Every registered renderer; ``devices=None`` when the GPU was not probed."""
+    optional = [role for role, use in MODEL_ROLES.items() if not use.needed]
+    fast = [s for role in optional for s in _installed(statuses or [], role)[:1]]
+
+    def verdict(backend: Backend, problems: list[str], names: list[str]) -> Readiness:
+        if problems:
+            reason = "; ".join(problems)
+        elif devices is not None and devices.accelerator is None:
+            reason = "ready, but no GPU (CUDA/MPS): diffusion on the CPU takes many minutes per clip"
+        else:
+            reason = (f"uses {', '.join(names)}" if names else "needs a GPU to be quick") + (
+                f" (+{fast[0].name} for fast previews)" if fast else "")
+        return Readiness(backend.name, not problems, reason,
+                         tuple(names) + tuple(s.name for s in fast))
+
+    return _each(RENDERERS, statuses, verdict)
 
 
 def pick(readiness: list[Readiness], *, prefer: tuple[str, ...], devices: DeviceReport | None = None) -> str:
-    """The first backend in ``prefer`` that is ready (diffusion only with a GPU)."""
-    ready = {r.backend for r in readiness if r.ready}
+    """The first backend in ``prefer`` that is ready (a model-backed renderer only with a GPU)."""
+    ready = {r.name for r in readiness if r.ready}
+    no_gpu = devices is None or devices.accelerator is None
     for name in prefer:
-        if name in ready and not (name == "diffusion" and (devices is None or devices.accelerator is None)):
+        if name in ready and not (name in RENDERERS and not RENDERERS[name].built_in and no_gpu):
             return name
-    return next(r.backend for r in readiness if r.ready)
+    return next(r.name for r in readiness if r.ready)
 
 
 def suggest_planner(statuses: list[ModelStatus]) -> str:
-    return pick(planner_readiness(statuses), prefer=("llama", "heuristic"))
+    return pick(planner_readiness(statuses), prefer=("llama", DEFAULT_PLANNER))
 
 
 def suggest_renderer(statuses: list[ModelStatus], devices: DeviceReport | None) -> str:
-    return pick(renderer_readiness(statuses, devices), prefer=("diffusion", "preview"), devices=devices)
+    return pick(renderer_readiness(statuses, devices), prefer=("diffusion", DEFAULT_RENDERER),
+                devices=devices)
+
+
+def downloads() -> Readiness:
+    """Can models be downloaded here (the hub client is installed)?"""
+    if has_library("huggingface_hub"):
+        return Readiness("downloads", True, "from the Hugging Face hub")
+    return Readiness("downloads", False, "model downloads need huggingface-hub "
+                     "(pip install 'spa2v-studio[hub]')")
+
+
+def device_summary(setting: str) -> str:
+    """A short device text for a status bar, without importing torch."""
+    if not has_library("torch"):
+        return "CPU (no torch)"
+    return {"auto": "auto", "cpu": "CPU", "cuda": "CUDA GPU"}.get(setting, setting)
+
+
+def planners() -> list[Readiness]:
+    """:func:`planner_readiness` with the installed models, for a menu."""
+    return planner_readiness(installed_statuses())
+
+
+def renderers() -> list[Readiness]:
+    """:func:`renderer_readiness` with the installed models (the GPU is not probed: that would
+    import torch), for a menu."""
+    return renderer_readiness(installed_statuses(), None)

@@ -518,7 +518,7 @@ def model_status(entry: ModelEntry, paths: ModelPaths | None = None, *,
         state, present, on_disk = "missing", 0, 0
     else:
         present = len(best.files) if entry.source.kind == "hf" else 1
-        on_disk = sum(_size(p) for p in best.files.values())
+        on_disk = sum(file_size(p) for p in best.files.values())
         problems = _quick_problems(entry, best, pins)
         if problems:
             state, detail = "corrupt", "; ".join(problems)
@@ -561,10 +561,11 @@ def _stale_download_bytes(entry: ModelEntry, paths: ModelPaths) -> int:
     blobs = hf_repo_folder(paths.hf_cache_dir, entry.source.repo_id) / "blobs"
     if not blobs.is_dir():
         return 0
-    return sum(_size(p) for p in blobs.glob("*.incomplete"))
+    return sum(file_size(p) for p in blobs.glob("*.incomplete"))
 
 
-def _size(p: Path) -> int:
+def file_size(p: Path) -> int:
+    """Bytes in ``p``; 0 when it is gone or unreadable."""
     try:
         return p.stat().st_size
     except OSError:

@@ -48,7 +48,7 @@ def weight_format(path: str | Path) -> str:
     with open(path, "rb") as f:
         head = f.read(8)
         if head[:4] == GGUF_MAGIC:
-            return "gguf"
+            return "gguf" if gguf_problem(path) is None else "unknown"
         if head[:4] == _ZIP_MAGIC:
             return "zip"
         if len(head) >= 2 and head[0] == _PICKLE_PROTOCOL_BYTE and head[1] <= 5:
@@ -56,6 +56,118 @@ def weight_format(path: str | Path) -> str:
         if len(head) == 8 and _safetensors_header_ok(f, struct.unpack("<Q", head)[0], path):
             return "safetensors"
     return "unknown"
+
+
+def gguf_problem(path: str | Path) -> str | None:
+    """What is wrong with a GGUF file, or None.
+
+    The header, every metadata value and the tensor table are walked (the magic alone proves
+    nothing), with the value types, quantisation block sizes and alignment rule of the
+    ``gguf`` package; every tensor's data must lie inside the file (a download cut short fails
+    here). ``gguf.GGUFReader`` reads the same, but builds an array per vocabulary entry: 47 s
+    for a 150k-token vocabulary on 2 cores, against well under a second here.
+    """
+    import mmap
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return _GGUFWalk(mm).problem()
+    except (OSError, ValueError) as e:  # mmap of an empty file, unreadable file
+        return f"it cannot be read ({e})"
+
+
+class _GGUFWalk:
+    """A bounds-checked walk over a GGUF's header, metadata and tensor table."""
+
+    def __init__(self, buf):
+        from gguf.constants import GGUFValueType as T
+        self.buf, self.size, self.pos, self.T = buf, len(buf), 0, T
+        self.scalar = {T.UINT8: "B", T.INT8: "b", T.UINT16: "H", T.INT16: "h", T.UINT32: "I",
+                       T.INT32: "i", T.FLOAT32: "f", T.BOOL: "?", T.UINT64: "Q", T.INT64: "q",
+                       T.FLOAT64: "d"}
+
+    def take(self, fmt: str):
+        n = struct.calcsize("<" + fmt)
+        if self.pos + n > self.size:
+            raise _Bad("it ends inside its header")
+        v = struct.unpack_from("<" + fmt, self.buf, self.pos)
+        self.pos += n
+        return v if len(v) > 1 else v[0]
+
+    def skip(self, n: int) -> None:
+        if n < 0 or self.pos + n > self.size:
+            raise _Bad("a header field runs past the end of the file")
+        self.pos += n
+
+    def string(self) -> bytes:
+        n = self.take("Q")
+        start = self.pos
+        self.skip(n)
+        return bytes(self.buf[start:start + n]) if n <= 256 else b""
+
+    def value(self, vtype: int, depth: int = 0):
+        T = self.T
+        if vtype == T.STRING:
+            return self.string()
+        if vtype == T.ARRAY:
+            etype, count = self.take("I"), self.take("Q")
+            if etype in self.scalar:
+                self.skip(count * struct.calcsize(self.scalar[T(etype)]))
+            elif etype in (T.STRING, T.ARRAY) and depth < 4:
+                for _ in range(count):
+                    self.value(etype, depth + 1)
+            else:
+                raise _Bad(f"an array of unknown type {etype}")
+            return None
+        if vtype not in self.scalar:
+            raise _Bad(f"a metadata value of unknown type {vtype}")
+        return self.take(self.scalar[T(vtype)])
+
+    def problem(self) -> str | None:
+        from gguf.constants import GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGMLQuantizationType
+        try:
+            if self.take("4s") != GGUF_MAGIC:
+                return "it does not start with the GGUF magic"
+            version = self.take("I")
+            if version not in (2, 3):
+                return f"it is GGUF version {version}; versions 2 and 3 are read"
+            n_tensors, n_kv = self.take("Q"), self.take("Q")
+            alignment = GGUF_DEFAULT_ALIGNMENT
+            for _ in range(n_kv):
+                key = self.string()
+                value = self.value(self.take("I"))
+                if key == b"general.alignment":
+                    alignment = value
+            if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
+                return f"its alignment {alignment!r} is not a power of two"
+            tensors = []
+            for _ in range(n_tensors):
+                name = self.string().decode("utf-8", "replace")
+                n_dims = self.take("I")
+                if not 1 <= n_dims <= 8:
+                    return f"tensor {name} has {n_dims} dimensions"
+                dims = [self.take("Q") for _ in range(n_dims)]
+                ttype, offset = self.take("I"), self.take("Q")
+                try:
+                    block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(ttype)]
+                except (ValueError, KeyError):
+                    return f"tensor {name} has unknown type {ttype}"
+                count = 1
+                for d in dims:
+                    count *= d
+                if count % block:
+                    return f"tensor {name} does not fill whole blocks of its type"
+                tensors.append((name, offset, count // block * type_size))
+            data_start = -(-self.pos // alignment) * alignment
+            for name, offset, nbytes in tensors:
+                if data_start + offset + nbytes > self.size:
+                    return f"tensor {name} runs past the end of the file"
+        except _Bad as e:
+            return str(e)
+        return None
+
+
+class _Bad(Exception):
+    pass
 
 
 def _safetensors_header_ok(f, header_len: int, path) -> bool:
@@ -78,6 +190,11 @@ def _safetensors_header_ok(f, header_len: int, path) -> bool:
         if not (isinstance(offsets, list) and len(offsets) == 2 and 0 <= offsets[0] <= offsets[1] <= data_len):
             return False
     return True
+
+
+def _has_gguf_magic(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == GGUF_MAGIC
 
 
 def check_weights(path: str | Path) -> str:
@@ -109,7 +226,8 @@ def check_weights(path: str | Path) -> str:
             f"Refusing to load {path.name}: it is named {suffix} but holds a Python pickle.",
             hint="Get the file again from its original source.")
     if found != expected:
+        why = gguf_problem(path) if expected == "gguf" and _has_gguf_magic(path) else None
         raise UnsafeModelFile(
-            f"{path.name} is not a valid {expected} file (bad header; truncated or corrupt download?).",
-            hint="Download it again (spa2v models download NAME --force).")
+            f"{path.name} is not a valid {expected} file ({why or 'bad header'}; truncated or "
+            "corrupt download?).", hint="Download it again (spa2v models download NAME --force).")
     return found

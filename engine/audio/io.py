@@ -6,7 +6,10 @@ anything FFmpeg reads (PyAV), tried in that order. Input rules (each tested):
 - mono works: the cues cannot tell left from right, so sources are placed centre with
   unknown direction, and the user is told once (``Audio.notes``);
 - more than two channels: the first two are kept (left, right), with a warning;
-- silence (peak below -60 dBFS) is refused: there is nothing to place;
+- silence (peak below -60 dBFS once each channel's DC offset is removed) is refused: there
+  is nothing to place (a constant offset is the converter's, not a sound);
+- a WAV whose header promises more samples than the file holds (a copy cut short) is read
+  as far as it goes, with a warning;
 - NaN/inf samples: up to 1 % are replaced by zeros with a warning, more is refused;
 - clipping (over 0.1 % of samples at full scale) is accepted with a warning, since level
   differences are then unreliable;
@@ -17,13 +20,14 @@ anything FFmpeg reads (PyAV), tried in that order. Input rules (each tested):
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import BadInput
-from ..fileio import atomic_path
+from ..fileio import atomic_path, write_failed
 
 MAX_DURATION_S = 3 * 3600.0
 MAX_ANALYSIS_RATE = 48_000
@@ -77,7 +81,7 @@ class Audio:
 
 
 def audio_info(path: str | os.PathLike) -> AudioInfo:
-    path = _existing(path)
+    path = check_audio_path(path)
     if path.suffix.lower() in _SNDFILE_EXT:
         try:
             import soundfile as sf
@@ -104,7 +108,7 @@ def load_audio(path: str | os.PathLike, *, start_s: float = 0.0, duration_s: flo
     -------
     Audio with ``samples`` of shape ``(1 or 2, n)``.
     """
-    path = _existing(path)
+    path = check_audio_path(path)
     info = audio_info(path)
     if info.duration_s > MAX_DURATION_S:
         raise BadInput(
@@ -125,6 +129,11 @@ def load_audio(path: str | os.PathLike, *, start_s: float = 0.0, duration_s: flo
         sr = max_rate
     audio = Audio(np.ascontiguousarray(samples, dtype=np.float32), int(sr), path, notes,
                   source_channels=info.channels)
+    missing = wav_shortfall(path) if validate else None
+    if missing:
+        audio.notes.append(f"{path.name} is cut short: {missing:.0%} of the sound its header "
+                           f"promises is not in the file; using the {info.duration_s:.1f} s "
+                           "that are there.")
     if audio.is_mono:
         audio.notes.append(
             f"{path.name} is mono: left and right cannot be told apart, so sounds are placed "
@@ -147,7 +156,8 @@ def validate_samples(audio: Audio) -> Audio:
         x[~finite] = 0.0
         audio.notes.append(f"{name}: {bad:.3%} of samples were NaN or infinite and were set "
                            "to silence.")
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    # The level of the sound, not of a DC offset (the converter's, which no microphone hears).
+    peak = float(np.max(np.abs(x - x.mean(axis=1, keepdims=True)))) if x.size else 0.0
     if peak <= 10 ** (SILENCE_DBFS / 20):
         level = "digital silence" if peak == 0 else f"peak {20 * np.log10(peak):.0f} dBFS"
         raise BadInput(f"{name} is silent ({level}); there is no sound to place.",
@@ -165,8 +175,11 @@ def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int,
     import soundfile as sf
     path = Path(path)
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), np.asarray(samples, dtype=np.float32).T, int(sample_rate),
-                 subtype=subtype, format=_sf_format(path))
+        try:
+            sf.write(str(tmp), np.asarray(samples, dtype=np.float32).T, int(sample_rate),
+                     subtype=subtype, format=_sf_format(path))
+        except sf.LibsndfileError as e:  # "System error." alone says nothing: name the file
+            raise write_failed(path, e) from None
 
 
 def _sf_format(path: Path) -> str | None:
@@ -174,7 +187,33 @@ def _sf_format(path: Path) -> str | None:
     return {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "aiff": "AIFF", "aif": "AIFF"}.get(ext)
 
 
-def _existing(path: str | os.PathLike) -> Path:
+def wav_shortfall(path: str | os.PathLike) -> float | None:
+    """The fraction of the samples a WAV's header promises that the file does not hold, or
+    None (not a RIFF/WAVE file, a size left unset by a streaming writer, or nothing missing)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            size = os.fstat(f.fileno()).st_size
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos)
+                chunk, n = struct.unpack("<4sI", f.read(8))
+                if chunk == b"data":
+                    present = size - pos - 8
+                    if n in (0, 0xFFFFFFFF) or present >= n:
+                        return None
+                    return (n - present) / n
+                pos += 8 + n + (n & 1)
+    except OSError:
+        return None
+    return None
+
+
+def check_audio_path(path: str | os.PathLike) -> Path:
+    """``path`` as a Path when it names a file; :class:`BadInput` for a missing file or a
+    folder."""
     p = Path(path)
     if not p.exists():
         raise BadInput(f"Audio file not found: {p}.")

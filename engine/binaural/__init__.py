@@ -1,6 +1,6 @@
 """Binaural rendering with the MIT KEMAR HRTF: a mono sound along a path around the head.
 
-API (SPEC azimuth: 0 ahead, +90 right, -90 left):
+API (azimuth as in docs/layout-format.md: 0 ahead, +90 right, -90 left):
 
 >>> from engine.binaural import render_binaural, Room
 >>> stereo = render_binaural(mono, 44100, azimuth_deg=[60, -60], times_s=[0, 6],
@@ -11,7 +11,7 @@ API (SPEC azimuth: 0 ahead, +90 right, -90 left):
 - :class:`Room` ``(rt60_s, size_m, listener_m, image_order, seed)``: first-order image
   sources and a diffuse tail.
 - :func:`default_hrirs` the shipped KEMAR set; :func:`load_sofa` any SOFA
-  SimpleFreeFieldHRIR file (horizontal plane), converted to SPEC azimuths.
+  SimpleFreeFieldHRIR file (horizontal plane), converted to our azimuths.
 """
 
 from .hrtf import KEMAR_CITATION, HrirSet, default_hrirs, load_sofa, wrap_deg

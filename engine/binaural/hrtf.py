@@ -6,7 +6,7 @@ difference lives here) and a **time-aligned filter** (the spectral part: head sh
 Aligned filters of neighbouring azimuths can be mixed linearly without comb filtering, and
 delays can change sample by sample; see :mod:`engine.binaural.render`.
 
-Azimuths follow SPEC.md: 0 ahead, +90 fully right, -90 fully left, +-180 behind. SOFA files
+Azimuths follow docs/layout-format.md: 0 ahead, +90 fully right, -90 fully left, +-180 behind. SOFA files
 count the other way (+90 = left); :func:`load_sofa` converts at the file boundary.
 
 The product ships a compact derived set (``resources/hrtf/kemar_horizontal.npz``: elevation 0,
@@ -41,7 +41,7 @@ class HrirSet:
     Attributes
     ----------
     azimuth_deg : np.ndarray [shape=(A,)]
-        Sorted azimuths in [-180, 180), SPEC convention (+90 = right), evenly spaced.
+        Sorted azimuths in [-180, 180), +90 = right, evenly spaced.
     filters : np.ndarray [shape=(A, 2, taps)]
         Time-aligned filters, ear 0 = left. Each one's onset sits at ``PRE_DELAY_S``.
     delays_s : np.ndarray [shape=(A, 2)]
@@ -144,7 +144,7 @@ def low_frequency_delay(h: np.ndarray, sample_rate: int, *, f_lo: float = 200.0,
 
 def align_hrirs(azimuth_deg: np.ndarray, hrirs: np.ndarray, sample_rate: int, *,
                 taps: int = 384, source: str = "") -> HrirSet:
-    """Split raw HRIRs ``(A, 2, n)`` at azimuths ``(A,)`` (SPEC convention) into an HrirSet.
+    """Split raw HRIRs ``(A, 2, n)`` at azimuths ``(A,)`` (+90 = right) into an HrirSet.
 
     Each ear's response is shifted so that its low-frequency group delay lands at
     ``PRE_DELAY_S``, truncated to ``taps`` with a short fade-out.
@@ -176,7 +176,7 @@ def align_hrirs(azimuth_deg: np.ndarray, hrirs: np.ndarray, sample_rate: int, *,
 def load_sofa(path: str | Path, *, taps: int = 384) -> HrirSet:
     """Read the horizontal plane (elevation 0) of a SOFA SimpleFreeFieldHRIR file.
 
-    SOFA azimuth is counter-clockwise (+90 = left); it is converted here to SPEC's +90 = right.
+    SOFA azimuth is counter-clockwise (+90 = left); it is converted here to our +90 = right.
     Receiver 0 is the left ear.
     """
     import h5py
@@ -195,7 +195,7 @@ def load_sofa(path: str | Path, *, taps: int = 384) -> HrirSet:
     plane = np.abs(pos[:, 1]) < 0.5
     if plane.sum() < 4:
         raise BadInput(f"{path.name} has no horizontal-plane measurements.")
-    az_spec = wrap_deg(-pos[plane, 0])  # SOFA +90 = left  ->  SPEC +90 = right
+    az_spec = wrap_deg(-pos[plane, 0])  # SOFA +90 = left  ->  ours: +90 = right
     return align_hrirs(az_spec, ir[plane], sr, taps=taps, source=path.name)
 
 

@@ -105,7 +105,7 @@ def render_binaural(mono: np.ndarray, sample_rate: int, *, azimuth_deg=0.0, dist
     sample_rate : int
         Hz. The HRIRs are resampled to it when it differs from theirs.
     azimuth_deg : float or np.ndarray
-        SPEC convention: 0 ahead, +90 fully right, -90 fully left, +-180 behind. A float
+        docs/layout-format.md: 0 ahead, +90 fully right, -90 fully left, +-180 behind. A float
         (static), an array of ``n`` values (per sample), or control points at ``times_s``
         (linearly interpolated, the shortest way round the circle).
     distance_m : float or np.ndarray
@@ -263,7 +263,7 @@ def _room_reflections(x, az, r, room: Room, hrirs: HrirSet, sr: int, air: bool,
     if room.image_order == 0:
         return np.zeros((2, x.size))
     listener = room.listener()
-    # Listener frame: x ahead, y to the LEFT, z up; SPEC azimuth +90 (right) is -y.
+    # Listener frame: x ahead, y to the LEFT, z up; azimuth +90 (right) is -y.
     rad = np.deg2rad(az)
     src = listener[:, None] + np.stack([r * np.cos(rad), -r * np.sin(rad), np.zeros_like(r)])
     beta = np.sqrt(1.0 - room.absorption)

@@ -15,8 +15,8 @@ import numpy as np
 from ..audio.io import SILENCE_DBFS, Audio, audio_info, load_audio
 from ..errors import BadInput
 from ..jobs import CancelToken, Job, Log, stage_progress
+from ..audio.tagging import Tagger
 from ..layout.screen import x_from_azimuth
-from ..protocols import Tagger
 from .extract import extract_cues
 from .types import Cues, SourceTrack, Tag
 

@@ -7,25 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from ..audio.tagging import Tag
+
 CUES_SCHEMA = "spa2v.cues/1"
-
-
-@dataclass(frozen=True)
-class Tag:
-    """One guess at what is sounding: ``label`` a short noun ("car"), ``source_class`` the
-    tagger's own class name ("Vehicle horn, car horn, honking")."""
-
-    label: str
-    score: float
-    source_class: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "score": round(float(self.score), 4),
-                "source_class": self.source_class}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Tag":
-        return cls(str(d["label"]), float(d["score"]), str(d.get("source_class", "")))
 
 
 @dataclass

@@ -27,7 +27,7 @@ from ..fileio import write_json_atomic
 from ..jobs import CancelToken, Job, Log, stage_progress
 from ..layout import Layout
 from ..planning.heuristic import plan_layout_from_cues
-from ..protocols import Tagger
+from ..audio.tagging import Tagger
 from . import metrics
 from .peers import centre_cues, plain_cues
 from .scenes import (SAMPLE_RATE, Scene, label_matches, make_scenes, render_scene, truth_layout,

@@ -14,7 +14,8 @@ response at a source position is built in three parts:
 3. every arrival goes through the microphone (:mod:`engine.evaluation.mics`): direct sound
    and first-order images at their exact direction and fractional delay; the response is
    then high-passed at :data:`HIGH_PASS_HZ` (the images' same-sign sum has a DC part, and
-   without it the images' energy is their sum of squares, which the tail continues).
+   without it the images' energy is their sum of squares, which the tail continues), and
+   every part loses the high frequencies of the air it crossed (:func:`air_absorption`).
 
 Moving sources are rendered in blocks (:func:`render_moving`): a response per block at the
 block's mid-point position, the source signal cut by Hann windows at 50 % overlap (which sum
@@ -22,8 +23,8 @@ to one) and each piece convolved with its block's response. The travel time of t
 sound is applied to the signal sample by sample (which is the Doppler shift) and taken out of
 each block's response, so neighbouring blocks line up. The direct sound and first-order
 images follow the source every block (:data:`BLOCK_HOP_S`); the rest of the response, which
-hardly depends on the source position, is recomputed every :data:`LATE_HOP_S`. ``room=None`` is the free field
-(direct sound only).
+hardly depends on the source position, is recomputed every :data:`LATE_HOP_S`.
+``room=None`` is the free field (direct sound only).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ MAX_ORDER = 25
 BLOCK_HOP_S = 0.1
 HIGH_PASS_HZ = 40.0
 LATE_HOP_S = 0.5
+AIR_WINDOW, AIR_HOP = 512, 128
 # Room types: (name, length, width, height ranges in m, RT60 range in s). Booth to hall.
 ROOM_TYPES = (
     ("booth", (2.0, 2.8), (1.8, 2.4), (2.1, 2.5), (0.15, 0.3)),
@@ -167,7 +169,8 @@ def room_response(room: RoomSpec | None, mic: Microphone, source_local: np.ndarr
     direct_s = float(np.linalg.norm(src)) / SPEED_OF_SOUND
     if room is None:
         length = int((direct_s + 0.01) * sample_rate) + 64
-        return mic.response(src, np.ones(1), np.ones(1, bool), sample_rate, length)
+        h = mic.response(src, np.ones(1), np.ones(1, bool), sample_rate, length)
+        return air_absorption(h, sample_rate)
     rel, amp, order, complete_s = image_sources(room, room.to_room(src[0]), sample_rate)
     end_s = direct_s + room.rt60_s
     length = int(end_s * sample_rate) + 64
@@ -182,7 +185,26 @@ def room_response(room: RoomSpec | None, mic: Microphone, source_local: np.ndarr
                                      np.random.default_rng(seed))
         rel, amp = np.concatenate([rel, t_rel]), np.concatenate([amp, t_amp])
         exact = np.concatenate([exact, np.zeros(len(t_amp), bool)])
-    return _high_pass(mic.response(rel, amp, exact, sample_rate, length), sample_rate)
+    h = mic.response(rel, amp, exact, sample_rate, length)
+    return air_absorption(_high_pass(h, sample_rate), sample_rate)
+
+
+def air_absorption(h: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Air absorption of an impulse response ``(2, n)``: the part arriving at time ``t`` has
+    travelled ``c t`` metres and loses that much air's high frequencies (ISO 9613-1, 20 C,
+    50 % RH; :func:`engine.binaural.render.air_absorption_gain`), applied per 3 ms step of a
+    short-time spectrum. Late reverberation so decays faster at high frequencies, as in
+    rooms, and a far source sounds duller than a near one."""
+    from scipy.signal import istft, stft
+    from ..binaural.render import air_absorption_gain
+    n = h.shape[-1]
+    h = np.pad(h, [(0, 0)] * (h.ndim - 1) + [(0, AIR_WINDOW)])
+    f, t, spec = stft(h, fs=sample_rate, nperseg=AIR_WINDOW, noverlap=AIR_WINDOW - AIR_HOP,
+                      boundary="zeros", padded=True)
+    spec = spec * air_absorption_gain(t * SPEED_OF_SOUND, f).T[None]
+    _, out = istft(spec, fs=sample_rate, nperseg=AIR_WINDOW, noverlap=AIR_WINDOW - AIR_HOP,
+                   boundary=True)
+    return out[..., :n]
 
 
 @functools.lru_cache(maxsize=4)

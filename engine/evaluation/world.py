@@ -12,8 +12,9 @@ room     a pyroomacoustics shoebox (:mod:`engine.evaluation.rooms`, booth to hal
          0.15-0.9 s) plus noise of one kind (pink, babble of speech recordings, low rumble,
          wind-like bursts) at 10-40 dB SNR; for pan-pot mixes, a stereo reverb send (the
          room's response at two omnis 1.5 m apart, direct sound removed) instead of the room
-legacy    the original benchmark renderer (:func:`engine.evaluation.scenes.render_scene`, KEMAR
-         only), anechoic or its 0.5 s hall with pink noise at 10 dB
+legacy   the original benchmark renderer (:func:`engine.evaluation.scenes.render_scene`, KEMAR
+         only) and its scene distances; every other clip in its 0.5 s hall with pink noise
+         at 10 dB SNR
 ======== =========================================================================================
 
 **The split** (deterministic; nothing depends on the order things are listed in):
@@ -35,8 +36,8 @@ import numpy as np
 
 from ..cues.calibration import pink_noise
 from . import scenes as legacy
-from .mics import (HELD_OUT, SETS, SPACINGS_M, TUNE, azimuth_of, make_microphone, mic_spec,
-                   mics_for, pan_gains)
+from .mics import (HELD_OUT, MIC_NAMES, SETS, SPACINGS_M, TUNE, azimuth_of, make_microphone,
+                   mic_spec, mics_for, pan_gains)
 from .rooms import (BLOCK_HOP_S, WALL_MARGIN_M, RoomSpec, block_count, random_room, render_moving,
                     room_response, stable_fraction)
 from .scenes import SAMPLE_RATE, Path
@@ -52,6 +53,10 @@ SOUNDING_DB = 20.0  # a frame is "sounding" within this many dB of the source's 
 PATH_POINTS = 61
 MIN_DISTANCE_M = 0.5
 REVERB_SEND_SPACING_M = 1.5
+DIFFUSE_DIRECTIONS = 24
+# Two-source clips are one kind of seven but half of what the targets ask about: 3x as many.
+PAIR_WEIGHT = 3
+SLOT_CLIPS = 64  # clips per microphone, condition and kind that get their own draws
 
 
 def recording_part(info: SourceInfo) -> str:
@@ -108,6 +113,8 @@ class WorldScene:
         return {"name": self.name, "set": self.part, "kind": self.kind,
                 "condition": self.condition, "mic": self.mic, "stereo": self.stereo,
                 "sources": [s.id for s in self.sources],
+                "labels": [s.label or s.cls for s in self.sources],
+                "categories": [s.category for s in self.sources],
                 "room": self.room.to_dict() if self.room else None, "noise": self.noise,
                 "snr_db": self.snr_db, "spacing_m": self.spacing_m,
                 "reverb_send_db": self.reverb_send_db}
@@ -116,9 +123,11 @@ class WorldScene:
 def make_world_scenes(catalogue: list[SourceInfo], part: str, *, mics: list[str] | None = None,
                       conditions=("dry", "room"), kinds=WORLD_KINDS, per_kind: int = 1,
                       duration_s: float = 6.0, seed: int = 0) -> list[WorldScene]:
-    """Scenes of one set: for each microphone, condition and kind, ``per_kind`` clips from
-    the set's own recordings (cycled in a seeded order) and rooms. ``legacy`` scenes are
-    made for the ``kemar`` microphone only (the old renderer is a KEMAR renderer)."""
+    """Scenes of one set: for each microphone, condition and kind, ``per_kind`` clips
+    (:data:`PAIR_WEIGHT` times as many pairs) from the set's own recordings (in a seeded
+    order) and rooms; a clip depends only on its microphone, condition, kind and number, so
+    any subset draws the same clips as the full set. ``legacy`` scenes are made for the
+    ``kemar`` microphone only (the old renderer is a KEMAR renderer)."""
     if part not in SETS:
         raise ValueError(f"unknown set {part!r}; choose from {', '.join(SETS)}")
     pool = split_catalogue(catalogue, part)
@@ -129,16 +138,20 @@ def make_world_scenes(catalogue: list[SourceInfo], part: str, *, mics: list[str]
     order = np.random.default_rng(base).permutation(len(pool))
     voices = [s for s in pool if s.category == "voices" and s.cls == "person"]
     out: list[WorldScene] = []
-    k = 0
     for mic in mics:
         for cond in conditions:
             if cond == "legacy" and mic != "kemar":
                 continue
             for kind in kinds:
-                for j in range(per_kind):
-                    rng = np.random.default_rng([*base, k, 7])
-                    first = pool[order[k % len(order)]]
-                    k += 1
+                if cond == "legacy" and kind == "uneven":  # the old renderer has no such kind
+                    continue
+                for j in range(per_kind * (PAIR_WEIGHT if kind == "pair" else 1)):
+                    # Each clip is fixed by its slot alone, so a run of one microphone, some
+                    # kinds or --quick draws the same clips as the full run does.
+                    slot = ((MIC_NAMES.index(mic) * len(CONDITIONS) + CONDITIONS.index(cond))
+                            * len(WORLD_KINDS) + WORLD_KINDS.index(kind)) * SLOT_CLIPS + j
+                    rng = np.random.default_rng([*base, slot, 7])
+                    first = pool[order[slot % len(order)]]
                     out.append(_scene(rng, part, mic, cond, kind, j, first, pool, voices,
                                       duration_s))
     return out
@@ -152,7 +165,8 @@ def _scene(rng, part, mic, cond, kind, j, first, pool, voices, d) -> WorldScene:
         srcs.append(others[int(rng.integers(len(others)))])
         gains.append(float(rng.uniform(-3, 3)))
     room = draw_room(rng, part) if cond == "room" else None
-    paths = _paths(rng, kind, j, d, scale=float(np.exp(rng.uniform(np.log(0.5), np.log(3.0)))))
+    spread = float(np.exp(rng.uniform(np.log(0.5), np.log(3.0))))
+    paths = _paths(rng, kind, j, d, scale=1.0 if cond == "legacy" else spread)
     heights = [float(rng.uniform(-0.4, 0.6)) for _ in srcs]
     if room is not None and mic_spec(mic).stereo != "panned":
         fitted = [_fit(room, p, h) for p, h in zip(paths, heights)]
@@ -164,6 +178,8 @@ def _scene(rng, part, mic, cond, kind, j, first, pool, voices, d) -> WorldScene:
         room=room)
     if mic == "spaced":
         scene.spacing_m = float(rng.choice(SPACINGS_M[part]))
+    if cond == "legacy" and j % 2 == 1:  # every other clip in the old renderer's hall
+        scene.noise, scene.snr_db = "pink", legacy.SNR_DB
     if cond == "room":
         kinds = [n for n in ("pink", "babble", "rumble", "wind") if n != "babble" or voices]
         scene.noise = str(kinds[int(rng.integers(len(kinds)))])
@@ -319,8 +335,10 @@ def _sounding(x, sr, num_frames) -> np.ndarray:
 def make_noise(scene: WorldScene, mix: np.ndarray, rng, *, voices=()) -> np.ndarray:
     """Noise of ``scene.noise`` scaled to ``scene.snr_db`` below the mix's power ``(2, n)``.
 
-    pink: diffuse, independent per channel; babble: 6 speech recordings at random directions
-    3-6 m away, through the scene's microphone; rumble: brown noise below 120 Hz, nearly the
+    pink: a diffuse field (independent pink noise from :data:`DIFFUSE_DIRECTIONS` random
+    directions through the microphone, so the channels are as coherent as that microphone
+    makes a diffuse field; independent per channel for pan-pot mixes); babble: 6 speech
+    recordings at random directions 3-6 m away, through the scene's microphone; rumble: brown noise below 120 Hz, nearly the
     same in both channels (long waves); wind: bursts of low noise (below 400 Hz) with gusty
     envelopes, independent per channel (turbulence at each capsule).
     """
@@ -329,7 +347,7 @@ def make_noise(scene: WorldScene, mix: np.ndarray, rng, *, voices=()) -> np.ndar
     n = mix.shape[1]
     kind = scene.noise
     if kind == "pink":
-        noise = np.stack([pink_noise(n, rng) for _ in range(2)])
+        noise = _diffuse_pink(scene, n, rng)
     elif kind == "babble" and voices:
         noise = np.zeros((2, n))
         for _ in range(6):
@@ -367,11 +385,25 @@ def make_noise(scene: WorldScene, mix: np.ndarray, rng, *, voices=()) -> np.ndar
     return noise * np.sqrt(p_mix / p_noise / 10 ** (scene.snr_db / 10))
 
 
+def _diffuse_pink(scene: WorldScene, n: int, rng) -> np.ndarray:
+    if scene.stereo == "panned":
+        return np.stack([pink_noise(n, rng) for _ in range(2)])
+    from scipy.signal import fftconvolve
+    mic = make_microphone(scene.mic, sample_rate=SAMPLE_RATE, spacing_m=scene.spacing_m or 0.3)
+    dirs = rng.standard_normal((DIFFUSE_DIRECTIONS, 3))
+    dirs *= 5.0 / np.linalg.norm(dirs, axis=1, keepdims=True)
+    out = np.zeros((2, n))
+    for d in dirs:
+        h = room_response(None, mic, d, sample_rate=SAMPLE_RATE)
+        out += fftconvolve(pink_noise(n, rng)[None, :], h, axes=1)[:, :n]
+    return out
+
+
 def _render_legacy(scene: WorldScene, rng, num_frames, hrtf_dir):
     from .mics import _kemar
     hrtf = _kemar(SAMPLE_RATE, str(hrtf_dir)) if hrtf_dir else None
-    old = legacy.Scene(scene.name, scene.kind if scene.kind != "uneven" else "static",
-                       "reverb" if scene.room is not None else "anechoic", scene.duration_s,
+    old = legacy.Scene(scene.name, scene.kind, "reverb" if scene.noise else "anechoic",
+                       scene.duration_s,
                        scene.sources, scene.paths, scene.seed, scene.gains_db)
     audio = legacy.render_scene(old, hrtf)
     sounding = []

@@ -28,16 +28,15 @@ from ..fileio import write_json_atomic
 from ..jobs import CancelToken, Job, Log, stage_progress
 from ..layout import Layout
 from ..planning.heuristic import plan_layout_from_cues
-from ..protocols import Tagger
+from ..audio.tagging import Tagger
 from . import metrics
-from .bench import _quiet
+from .bench import NUM_FRAMES, _quiet
 from .mics import mics_for
 from .peers import plain_cues
 from .scenes import SAMPLE_RATE, label_matches, truth_layout, truth_x
 from .sources import SOUNDS_CACHE, load_catalogue, load_fetched_catalogue
 from .world import WORLD_KINDS, WorldScene, make_world_scenes, render_world, split_catalogue
 
-NUM_FRAMES = 16
 SYSTEMS = ("spa2v", "plain")
 QUICK_KINDS = ("static", "uneven", "passby", "pair")
 
@@ -120,6 +119,42 @@ class WorldReport:
                 "clips": [asdict(s) for s in self.scores]}
 
 
+def side_by_side(tune: list[WorldScore], held_out: list[WorldScore]) -> str:
+    """Markdown: per condition, source count and kind of stereo (and "all"), each system's
+    scores on the tune part and on the held-out part in one row."""
+    both = tune + held_out
+    conds = [c for c in ("dry", "room", "legacy") if any(s.condition == c for s in both)]
+    head = ("| condition | sources | stereo | system | clips t/h | x err t/h | motion t/h "
+            "| count t/h | phantom t/h | no box t/h | uneven moved t/h |")
+    lines = [head, "|" + "---|" * 11]
+    for cond in conds:
+        for single in (True, False):
+            for stereo in ("all", "binaural", "coincident", "spaced", "panned"):
+                for system in SYSTEMS:
+                    pick = [[s for s in part if s.condition == cond and s.system == system
+                             and (s.n_true == 1) == single and stereo in ("all", s.stereo)]
+                            for part in (tune, held_out)]
+                    if not any(pick):
+                        continue
+                    t, h = (summarise(p) if p else None for p in pick)
+                    cells = [_pair(t, h, "clips", "{}")]
+                    cells += [_pair(t, h, k, f) for k, f in (
+                        ("x_error", "{:.3f}"), ("motion", "{:.2f}"), ("count", "{:.2f}"),
+                        ("phantom", "{:.2f}"), ("no_box", "{:.3f}"))]
+                    cells.append(_pair(t, h, "uneven_moved", "{:.2f}", need="uneven"))
+                    lines.append(f"| {cond} | {'one' if single else 'two'} | {stereo} "
+                                 f"| {system} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _pair(t, h, key, fmt, need=None) -> str:
+    def one(s):
+        if s is None or (need and not s[need]):
+            return "-"
+        return fmt.format(s[key])
+    return f"{one(t)} / {one(h)}"
+
+
 def summarise(scores: list[WorldScore]) -> dict:
     n_true = sum(s.n_true for s in scores)
     frames = sum(s.sounding_frames for s in scores)
@@ -149,8 +184,9 @@ def run_world_bench_job(sources_dir: str | Path, out_dir: str | Path, *, part: s
                         hrtf_dir: str | Path | None = None) -> Job[WorldReport]:
     """Build, plan and score one set of the world bench (see module docstring).
 
-    ``quick``: kinds static, uneven, passby and pair, one clip each per microphone and
-    condition, 5 s (else every kind, 2 clips, 6 s). ``mic``: one microphone or stereo kind.
+    ``quick``: kinds static, uneven, passby and pair, one clip each (three pairs) per
+    microphone and condition (else every kind, 2 clips, six pairs); 6 s, so the quick clips
+    are the first of the full run's. ``mic``: one microphone or stereo kind.
     ``hrtf_dir``: the folder with the measured KEMAR SOFA (default: ``../hrtf`` beside the
     sources, if there).
     """
@@ -163,7 +199,7 @@ def run_world_bench_job(sources_dir: str | Path, out_dir: str | Path, *, part: s
         hrtf_dir = Path(sources_dir).parent / "hrtf"
     kinds = kinds or (QUICK_KINDS if quick else WORLD_KINDS)
     per_kind = per_kind or (1 if quick else 2)
-    duration = duration_s or (5.0 if quick else 6.0)
+    duration = duration_s or 6.0
     mics = mics_for(part, mic)
     scenes = make_world_scenes(catalogue, part, mics=mics, conditions=conditions, kinds=kinds,
                                per_kind=per_kind, duration_s=duration, seed=seed)

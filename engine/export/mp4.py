@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,12 @@ from ..errors import BadInput
 from ..fileio import atomic_path
 
 MAX_AUDIO_CHANNELS = 2
+# Rates FFmpeg's AAC encoder takes; above 48 kHz only inaudible content would be added, so the
+# audio is encoded at most at 48 kHz (a 20 kHz band fits under its 24 kHz Nyquist limit).
+AAC_RATES = (7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200,
+             96000)
+MAX_AAC_RATE = 48_000
+AAC_FRAME = 1024  # samples per AAC-LC frame
 
 
 class Mp4Writer:
@@ -50,7 +57,6 @@ class Mp4Writer:
 
     def __enter__(self) -> "Mp4Writer":
         import av
-        from fractions import Fraction
         self._atomic = atomic_path(self.path)
         tmp = self._atomic.__enter__()
         self._container = av.open(str(tmp), mode="w", format="mp4",
@@ -68,11 +74,18 @@ class Mp4Writer:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if exc_type is None:
-                self._finish()
-            self._container.close()
-            if getattr(self, "_audio_in", None) is not None:
-                self._audio_in.close()
+            try:
+                if exc_type is None:
+                    self._finish()
+            except BaseException as e:
+                # A failed finish (no frames, a write error at the last flush) is a failed
+                # export: the temporary file must not be renamed over the output.
+                exc_type, exc, tb = type(e), e, e.__traceback__
+                raise
+            finally:
+                self._container.close()
+                if getattr(self, "_audio_in", None) is not None:
+                    self._audio_in.close()
         finally:
             self._atomic.__exit__(exc_type, exc, tb)
 
@@ -121,24 +134,29 @@ class Mp4Writer:
             stream = self._audio_in.streams.audio[0]
         except Exception as e:
             raise BadInput(f"Cannot read the audio to mux from {self.audio_path.name} ({e}).") from None
-        rate = int(stream.codec_context.sample_rate)
         channels = stream.codec_context.layout.nb_channels if stream.codec_context.layout else 2
         layout = "mono" if channels == 1 else "stereo"
+        rate = aac_rate(int(stream.codec_context.sample_rate))
         self._audio_out = self._container.add_stream("aac", rate=rate)
         self._audio_out.layout = layout
         self._audio_out.bit_rate = 192_000
+        # The resampler also converts the rate when AAC cannot take the file's (192 kHz).
         self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
         self._audio_rate = rate
+        self._audio_time_base = Fraction(1, rate)
         self._audio_fifo = av.AudioFifo()
         self._audio_frames = self._decode_audio(stream)
         self._audio_samples_out = 0
         self._audio_limit = int(round(self.duration_s * rate))
 
     def _decode_audio(self, stream) -> Iterator:
+        import av
         for frame in self._audio_in.decode(stream):
             frame.pts = None
-            yield from self._resampler.resample(frame)
-        yield from self._resampler.resample(None)
+            for out in self._resampler.resample(frame):
+                yield _finite(out, av)
+        for out in self._resampler.resample(None):
+            yield _finite(out, av)
 
     def _pump_audio(self, until_s: float) -> None:
         """Encode audio up to ``until_s`` seconds so packets interleave with the video."""
@@ -157,11 +175,63 @@ class Mp4Writer:
             if take <= 0:
                 break
             chunk = self._audio_fifo.read(take)
+            # pts counts samples, so the time base must be one sample (the decoder's may be
+            # 1/14112000 for MP3: the track then lasted 0.03 s).
             chunk.pts = self._audio_samples_out
+            chunk.time_base = self._audio_time_base
             chunk.sample_rate = self._audio_rate
             for packet in self._audio_out.encode(chunk):
                 self._container.mux(packet)
             self._audio_samples_out += take
+
+
+def aac_rate(rate: int) -> int:
+    """The sample rate to encode AAC at for audio at ``rate`` Hz: the same where the encoder
+    takes it, else the next rate it takes, at most :data:`MAX_AAC_RATE`."""
+    if rate in AAC_RATES and rate <= MAX_AAC_RATE:
+        return rate
+    return min((r for r in AAC_RATES if rate <= r <= MAX_AAC_RATE), default=MAX_AAC_RATE)
+
+
+def _finite(frame, av):
+    """The frame, with NaN/inf samples set to silence (the analysis repairs the same samples;
+    the AAC encoder would fail on them)."""
+    x = frame.to_ndarray()
+    if np.isfinite(x).all():
+        return frame
+    out = av.AudioFrame.from_ndarray(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0),
+                                     format=frame.format.name, layout=frame.layout.name)
+    out.sample_rate = frame.sample_rate
+    return out
+
+
+def av_sync_gap_limit(fps: float, sample_rate: int) -> float:
+    """Largest honest difference between the two streams' lengths: the video is whole frames
+    long, the audio whole AAC frames plus the encoder's priming frame."""
+    return 1.0 / max(fps, 1e-6) + 2 * AAC_FRAME / max(sample_rate, 1)
+
+
+def check_av_sync(path: str | os.PathLike, *, slack_s: float = 0.0,
+                  slack_fraction: float = 0.0) -> dict:
+    """Raise :class:`BadInput` when a video's sound track and picture differ in length (a
+    broken mux); return :func:`probe_mp4`'s answer otherwise.
+
+    Our own MP4s must agree to :func:`av_sync_gap_limit`; ``slack_s`` / ``slack_fraction``
+    (of the picture's length), whichever is larger, widen that for videos made elsewhere,
+    whose sound may start a little late.
+    """
+    info = probe_mp4(path)
+    video, audio = info["video"], info["audio"]
+    if video is None or audio is None or video["duration_s"] is None:
+        return info
+    got = audio["duration_s"] or 0.0
+    limit = av_sync_gap_limit(video["fps"] or 24.0, audio["sample_rate"] or 48000)
+    limit = max(limit, slack_s, slack_fraction * video["duration_s"])
+    if abs(got - video["duration_s"]) > limit:
+        raise BadInput(f"{Path(path).name}: its sound track is {got:.1f} s long but its picture "
+                       f"is {video['duration_s']:.1f} s; the file is damaged.",
+                       hint="Render or export it again.")
+    return info
 
 
 def probe_mp4(path: str | os.PathLike) -> dict:

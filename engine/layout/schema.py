@@ -1,6 +1,6 @@
 """``spa2v.vsl/1``: per video frame, a box and a label for each sounding object.
 
-See SPEC.md section 3. Readers reject a file that breaks the rules with a message naming the
+The file is described in docs/layout-format.md. Readers reject a file that breaks the rules with a message naming the
 field, and never guess silently. Unknown keys are kept (``extra``) and written back.
 """
 
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import LayoutError
-from ..fileio import write_json_atomic
+from ..errors import BadInput, LayoutError
+from ..fileio import read_json, write_json_atomic
 
 SCHEMA = "spa2v.vsl/1"
 MOTIONS = ("static", "left_to_right", "right_to_left", "approaching", "receding")
@@ -116,21 +116,21 @@ class Layout:
 def load_layout(path: str | os.PathLike) -> Layout:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_json(path, what="Layout file")
     except FileNotFoundError:
         raise LayoutError(f"Layout file not found: {path}.") from None
+    except IsADirectoryError:
+        raise LayoutError(f"Layout file {path} is a folder.") from None
     except UnicodeDecodeError:
         raise LayoutError(f"Layout file {path} is not UTF-8 text.") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise LayoutError(
-            f"Layout file {path} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})."
-        ) from None
+    except BadInput as e:
+        raise LayoutError(e.message, hint=e.hint) from None
     try:
         return _parse_layout(data)
     except LayoutError as e:
         raise LayoutError(f"{path}: {e.message}", hint=e.hint) from None
+    except (TypeError, ValueError, OverflowError, AttributeError) as e:  # a shape no rule foresaw
+        raise LayoutError(f"{path}: Invalid layout ({type(e).__name__}: {e}).") from None
 
 
 def save_layout(layout: Layout, path: str | os.PathLike) -> None:
@@ -157,6 +157,15 @@ def _number(d: dict, key: str, where: str, *, lo: float, hi: float, integer: boo
     return int(v) if integer else float(v)
 
 
+def text_problem(v: str) -> str | None:
+    """What is wrong with ``v`` as a layout text (a prompt, a label), or None."""
+    if any(ord(c) < 32 and c not in "\t" for c in v):
+        return "contains control characters"
+    if len(v) > MAX_TEXT:
+        return f"is longer than {MAX_TEXT} characters"
+    return None
+
+
 def _text(d: dict, key: str, where: str, *, required: bool = True, allow_empty: bool = True,
           default: str = "") -> str:
     if key not in d:
@@ -166,10 +175,9 @@ def _text(d: dict, key: str, where: str, *, required: bool = True, allow_empty: 
     v = d[key]
     if not isinstance(v, str):
         raise _fail(where + key, f"must be text, got {type(v).__name__}")
-    if any(ord(c) < 32 and c not in "\t" for c in v):
-        raise _fail(where + key, "contains control characters")
-    if len(v) > MAX_TEXT:
-        raise _fail(where + key, f"is longer than {MAX_TEXT} characters")
+    problem = text_problem(v)
+    if problem:
+        raise _fail(where + key, problem)
     if not allow_empty and not v.strip():
         raise _fail(where + key, "must not be empty")
     return v

@@ -10,7 +10,7 @@ or give it another motion. Objects carry the measured source they stand for
    that fills the scene, such as rain or a crowd, which the model may draw as background);
 2. shows it in every frame where it is heard: a frame with no box gets the rule-based one;
 3. holds it where it was heard: frame by frame, the group's mean x-centre is shifted to
-   within ``tolerance`` of the measured x (SPEC.md: ``x = 0.5 + az / 180``; frames with an
+   within ``tolerance`` of the measured x (docs/layout-format.md: ``x = 0.5 + az / 180``; frames with an
    unsure direction take it from the sure ones, as the rule-based planner does). Several
    objects for one source (a crowd) move together, so their spread survives;
 4. keeps its size within ``SIZE_LIMITS`` of the rule-based box for the model's own name

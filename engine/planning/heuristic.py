@@ -1,6 +1,6 @@
 """The rule-based planner: measured cues in, a Video Scene Layout out, no model needed.
 
-x follows the measured azimuth (SPEC.md: ``x_center = 0.5 + az / 180``), size follows the
+x follows the measured azimuth (docs/layout-format.md: ``x_center = 0.5 + az / 180``), size follows the
 class prior scaled by relative proximity, vertical placement follows the class prior, and the
 motion label is the track's. Frames where a source is quiet keep its last position; frames
 before it is first heard and after it is last heard have no box.

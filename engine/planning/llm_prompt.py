@@ -3,7 +3,7 @@
 Language models (and Gemini's audio input) mix stereo down before they listen, so they cannot
 hear left from right. The planner therefore never asks them to: the cues measured by signal
 processing are summarised at a few keyframes and given as numbers, including the screen ``x``
-each direction maps to (SPEC.md: ``x_center = 0.5 + az / 180``), so the model copies a number
+each direction maps to (docs/layout-format.md: ``x_center = 0.5 + az / 180``), so the model copies a number
 instead of doing geometry.
 
 The same summary type describes the in-context examples in ``resources/planner_examples/``,

@@ -3,7 +3,7 @@
 This is the inverse of the planner's placement rules, so that planning the spatialized sound
 again puts the boxes back where they were:
 
-- x: SPEC.md's default mapping ``x_center = 0.5 + az / 180`` gives ``az = (x - 0.5) * 180``
+- x: the default mapping (docs/layout-format.md) ``x_center = 0.5 + az / 180`` gives ``az = (x - 0.5) * 180``
   (``fov_deg`` other than 180 spreads the frame width over that many degrees instead);
 - size: the heuristic planner draws a box ``prior * (0.6 + 0.6 * proximity)`` wide and high
   (:mod:`engine.planning.heuristic`), where proximity is relative amplitude, 1/r. So the box's
@@ -42,7 +42,7 @@ class SourcePath:
     times_s : np.ndarray [shape=(k,)]
         Increasing control-point times.
     azimuth_deg : np.ndarray [shape=(k,)]
-        SPEC convention, +90 fully right.
+        +90 fully right (docs/layout-format.md).
     distance_m : np.ndarray [shape=(k,)]
         Metres from the listener, > 0.
     visible_spans_s : list of (start, end)
@@ -108,7 +108,7 @@ def path_from_object(layout: Layout, obj: LayoutObject, *, fov_deg: float = 180.
     ----------
     layout : the layout the object belongs to (timing).
     obj : the object; its boxes give x (azimuth) and size (distance).
-    fov_deg : degrees of azimuth the frame width spans (SPEC default 180).
+    fov_deg : degrees of azimuth the frame width spans (default 180, docs/layout-format.md).
     near_distance_m : distance of a box drawn at the planner's nearest size for its label.
 
     Returns

@@ -38,7 +38,7 @@ class SpatializeSettings:
         for loudspeakers).
     room_rt60_s : reverberation time of a room around the listener; None renders free field.
     doppler : apply the propagation delay of a moving source (pitch shifts as it passes).
-    fov_deg : degrees of azimuth the frame width spans (SPEC default 180).
+    fov_deg : degrees of azimuth the frame width spans (default 180, docs/layout-format.md).
     near_distance_m : distance of a box at the planner's nearest size for its label.
     fit : what to do with a sound whose length differs from the clip's by more than
         max(0.5 s, 5 %): ``error`` refuses it, ``loop`` repeats a short sound and trims a long one.

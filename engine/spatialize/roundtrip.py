@@ -164,7 +164,7 @@ def roundtrip_bench(sources_dir, *, quick: bool = False, methods=("binaural", "s
                          "duration_s": duration, "frames": BENCH_FRAMES}}
 
 
-BENCH_FRAMES = 16  # as spa2v bench and SPEC's benchmarks
+BENCH_FRAMES = 16  # as spa2v bench (docs/benchmarks.md)
 
 
 def _summary(rows: list[dict], methods) -> dict:

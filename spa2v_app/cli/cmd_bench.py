@@ -30,7 +30,9 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="DIR", default="out/bench",
                    help="where clips, truth and bench.json go (default out/bench)")
     p.add_argument("--quick", action="store_true",
-                   help="2 scenes per kind and condition, 5 s each (about 1-2 minutes)")
+                   help="2 scenes per kind and condition, 5 s each (about 1-2 minutes); with "
+                        "--set: static, uneven, pass-by and 3 pairs per microphone and "
+                        "condition (about 2-3 minutes)")
     p.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
     p.add_argument("--no-roundtrip", action="store_true",
                    help="skip the spatialize round trip (plan -> spatialize -> plan again)")

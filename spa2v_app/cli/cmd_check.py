@@ -46,7 +46,7 @@ def run(args) -> int:
         raise BadInput("--box tracks one video object; with --plan the plan's objects are "
                        "tracked.", hint="Leave out --box, or --plan.")
     if args.json:
-        check_output_path(args.json, (".json",))
+        check_output_path(args.json, (".json",), inputs=[args.audio, args.plan, args.video])
     layout = load_layout(args.plan) if args.plan else None
     printer = ProgressPrinter(quiet=args.quiet)
     report = run_job(check_job(args.audio, layout=layout, video_path=args.video, box=args.box,
@@ -58,4 +58,5 @@ def run(args) -> int:
     sys.stdout.write(report.summary() + "\n")
     if args.json:
         write_json_atomic(args.json, report.to_dict())
+        args.outputs.wrote(args.json)
     return 0

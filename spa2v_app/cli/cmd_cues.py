@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from engine.jobs import CancelToken, run_job
 
-from .common import (ProgressPrinter, add_stereo_argument, check_output_path,
-                     make_tagger_or_none)
+from .common import (ProgressPrinter, add_stereo_argument, check_audio_inputs,
+                     check_output_path, make_tagger_or_none)
 
 
 def register(sub) -> None:
@@ -22,7 +22,8 @@ def run(args) -> int:
     from engine.fileio import write_json_atomic
     from engine.pipeline import PlanSettings, analyse_job
 
-    dest = check_output_path(args.output, (".json",))
+    check_audio_inputs([args.audio])
+    dest = check_output_path(args.output, (".json",), inputs=[args.audio])
     printer = ProgressPrinter(quiet=args.quiet)
     tagger = make_tagger_or_none(printer)
     _, cues = run_job(analyse_job(args.audio, PlanSettings(num_frames=args.frames,
@@ -30,5 +31,6 @@ def run(args) -> int:
                                   tagger=tagger, token=CancelToken()), printer)
     printer.done()
     write_json_atomic(dest, cues.to_dict())
+    args.outputs.wrote(dest)
     printer.info(f"wrote {dest}")
     return 0

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from engine.errors import BadInput
 from engine.jobs import CancelToken, run_job
+from models.backends import PLANNERS
 
-from .common import (ProgressPrinter, add_frame_arguments, check_output_path,
+from .common import (ProgressPrinter, add_frame_arguments, check_audio_inputs, check_output_path,
                      make_tagger_or_none, planner_from_args, plan_settings_from_args)
 from .listener_options import add_listener_arguments, listener_from_args
 
@@ -19,7 +20,8 @@ def register(sub) -> None:
     p.add_argument("audio", nargs="+", metavar="AUDIO", help="stereo audio file(s)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("-o", "--output", metavar="PLAN.json", help="layout file to write")
-    out.add_argument("--out-dir", metavar="DIR", help="write DIR/<input stem>.json for each input")
+    out.add_argument("--out-dir", metavar="DIR", help="write DIR/<input stem>.json for each input "
+                     "(inputs sharing a name get -2, -3, ...)")
     add_frame_arguments(p)
     add_listener_arguments(p)
     p.set_defaults(func=run)
@@ -31,32 +33,57 @@ def run(args) -> int:
 
     if len(args.audio) > 1 and not args.out_dir:
         raise BadInput("Several inputs need --out-dir DIR.")
-    if args.output:
-        check_output_path(args.output, (".json",))
+    check_audio_inputs(args.audio)
     printer = ProgressPrinter(quiet=args.quiet)
+    if args.out_dir:
+        dests = out_dir_names(args.audio, Path(args.out_dir), printer)
+    else:
+        dests = [Path(args.output) if args.output else None]
+    for dest in dests:
+        if dest is not None:
+            check_output_path(dest, (".json",), inputs=args.audio)
     settings = plan_settings_from_args(args)
     planner = planner_from_args(args)
     tagger = make_tagger_or_none(printer)
     listener = listener_from_args(args, printer)
     _say_defaults(printer, planner, tagger)
-    for path in args.audio:
+    args.outputs.pending = [str(p) for p in args.audio]
+    for path, dest in zip(args.audio, dests):
         layout, _ = run_job(plan_job(path, settings, planner=planner, tagger=tagger,
                                      token=CancelToken(), listener=listener), printer)
         printer.done()
-        if args.out_dir:
-            dest = Path(args.out_dir) / f"{Path(path).stem}.json"
-        elif args.output:
-            dest = Path(args.output)
-        else:
+        if dest is None:
             sys.stdout.write(layout.to_json() + "\n")
             continue
         save_layout(layout, dest)
+        args.outputs.wrote(dest, str(path))
         printer.info(f"wrote {dest} ({len(layout.objects)} object(s): "
                      f"{', '.join(f'{o.label} {o.motion}' for o in layout.objects) or 'none'})")
     return 0
 
 
+def out_dir_names(inputs, out_dir: Path, printer) -> list[Path]:
+    """``out_dir/<stem>.json`` per input; a stem already taken gets ``-2``, ``-3``, ... (and
+    the user is told), so that no plan overwrites another."""
+    taken = {Path(p).stem.casefold() for p in inputs}
+    used: set[str] = set()
+    dests = []
+    for p in inputs:
+        stem = Path(p).stem
+        name, k = stem, 2
+        # A name used already, or (for a new name) another input's own stem, is skipped.
+        while name.casefold() in used or (name != stem and name.casefold() in taken):
+            name = f"{stem}-{k}"
+            k += 1
+        used.add(name.casefold())
+        dest = out_dir / f"{name}.json"
+        if name != stem:
+            printer.info(f"{p} shares its name with another input; its plan goes to {dest}.")
+        dests.append(dest)
+    return dests
+
+
 def _say_defaults(printer, planner, tagger) -> None:
-    if planner.name == "heuristic":
+    if PLANNERS[planner.name].built_in:
         printer.info("Using the built-in defaults: rule-based planner on measured cues, "
                      + ("YAMNet sound tagger." if tagger else "no sound tagger."))

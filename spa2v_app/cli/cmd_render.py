@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from engine.jobs import CancelToken, run_job
+from models.backends import DEFAULT_RENDERER, PLANNERS, RENDERERS, choices_help
+from models.diffusion.memory import TIER_CHOICES
 
-from .common import (ProgressPrinter, add_frame_arguments, check_output_path,
+from .common import (ProgressPrinter, add_frame_arguments, check_audio_inputs, check_output_path,
                      make_tagger_or_none, planner_from_args, plan_settings_from_args)
 
 
@@ -15,13 +17,14 @@ def register(sub) -> None:
     p.add_argument("audio", metavar="AUDIO")
     p.add_argument("--plan", metavar="PLAN.json", help="a layout to render instead of planning")
     p.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
-    p.add_argument("--renderer", default="preview", help="preview (built-in, default) or diffusion")
+    p.add_argument("--renderer", default=DEFAULT_RENDERER,
+                   help=choices_help(RENDERERS, DEFAULT_RENDERER))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=25, help="denoising steps (diffusion)")
     p.add_argument("--video-fps", type=float, default=24.0, help="playback rate of the MP4")
     p.add_argument("--size", default=None, metavar="WxH", help="frame size, e.g. 512x512")
-    p.add_argument("--memory-tier", default="auto", help="diffusion memory tier (auto, gpu, "
-                   "model_offload, group_offload, sequential_offload)")
+    p.add_argument("--memory-tier", default="auto",
+                   help=f"diffusion memory tier: {', '.join(TIER_CHOICES)} (docs/video_engine.md)")
     p.add_argument("--guidance-scale", type=float, default=7.5,
                    help="classifier-free guidance (diffusion)")
     d = p.add_argument_group("diffusion renderer shortcuts (each sets an --option)")
@@ -44,7 +47,8 @@ def run(args) -> int:
     from engine.protocols import RenderSettings
     from models.backends import make_renderer
 
-    dest = check_output_path(args.output, (".mp4",))
+    check_audio_inputs([args.audio])
+    dest = check_output_path(args.output, (".mp4",), inputs=[args.audio, args.plan])
     if not 1 <= args.video_fps <= 60:
         raise BadInput(f"--video-fps must be between 1 and 60, got {args.video_fps:g}.")
     width = height = None
@@ -67,17 +71,18 @@ def run(args) -> int:
     for key, value in shortcuts.items():
         if value is not None:
             options.setdefault(key, str(value))
-    if options and args.renderer == "preview":
+    renderer_is_built_in = args.renderer not in RENDERERS or RENDERERS[args.renderer].built_in
+    if options and renderer_is_built_in:
         raise BadInput(f"--option/diffusion flags ({', '.join(options)}) need --renderer diffusion.")
     printer = ProgressPrinter(quiet=args.quiet)
     token = CancelToken()
-    renderer = make_renderer(args.renderer, **({} if args.renderer == "preview" else options))
+    renderer = make_renderer(args.renderer, **({} if renderer_is_built_in else options))
     if args.plan:
         layout = load_layout(args.plan)
     else:
         planner = planner_from_args(args)
         tagger = make_tagger_or_none(printer)
-        if planner.name == "heuristic":
+        if PLANNERS[planner.name].built_in:
             printer.info("Using the built-in defaults: rule-based planner on measured cues, "
                          f"{'YAMNet sound tagger' if tagger else 'no sound tagger'}, "
                          f"{args.renderer} renderer.")
@@ -89,5 +94,6 @@ def run(args) -> int:
     run_job(render_job(args.audio, layout, dest, renderer=renderer, settings=settings,
                        token=token), printer)
     printer.done()
+    args.outputs.wrote(dest)
     printer.info(f"wrote {dest}")
     return 0

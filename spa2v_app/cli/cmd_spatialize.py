@@ -13,7 +13,7 @@ from pathlib import Path
 from engine.errors import BadInput
 from engine.jobs import CancelToken, run_job
 
-from .common import ProgressPrinter, check_output_path
+from .common import ProgressPrinter, check_audio_inputs, check_output_path
 
 
 def register(sub) -> None:
@@ -65,7 +65,9 @@ def run(args) -> int:
     from engine.spatialize.render import SpatializeSettings
 
     # 1. Check the arguments before any work.
-    dest = check_output_path(args.output, (".wav", ".flac"))
+    sounds = _sounds(args)
+    inputs = [*sounds.values(), args.plan, args.video]
+    dest = check_output_path(args.output, (".wav", ".flac"), inputs=inputs)
     if not args.plan and not args.video:
         raise BadInput("Say where the objects are: --plan PLAN.json or --video IN.mp4.")
     if args.box and not args.video:
@@ -77,8 +79,7 @@ def run(args) -> int:
     if args.mux is not None:
         if not args.video:
             raise BadInput("--mux puts the sound under a video; it needs --video.")
-        mux = check_output_path(args.mux or dest.with_suffix(".mp4"), (".mp4",))
-    sounds = _sounds(args)
+        mux = check_output_path(args.mux or dest.with_suffix(".mp4"), (".mp4",), inputs=inputs)
     settings = SpatializeSettings(
         method=args.method, room_rt60_s=args.room, doppler=args.doppler, fov_deg=args.fov,
         near_distance_m=args.near, fit=args.fit, peak_dbfs=args.peak_db,
@@ -91,6 +92,7 @@ def run(args) -> int:
                            box_time_s=args.box_time, tracker=args.tracker, label=args.label,
                            settings=settings, mux_path=mux, token=CancelToken()), printer)
     printer.done()
+    args.outputs.wrote(dest)
     printer.info(f"wrote {dest}" + (f" and {mux}" if mux else ""))
     return 0
 
@@ -112,7 +114,5 @@ def _sounds(args) -> dict:
         sounds[oid] = Path(value)
     if not sounds:
         raise BadInput("Give a sound: MONO for every object, or --object ID=FILE.")
-    for path in sounds.values():
-        if not path.is_file():
-            raise BadInput(f"Audio file not found: {path}.")
+    check_audio_inputs(sounds.values())
     return sounds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import BadInput, ModelMissing
@@ -56,7 +57,11 @@ class ProgressPrinter:
         self.stream.flush()
 
     def info(self, message: str) -> None:
-        self(Log(message))
+        """The command's own news ("wrote x.json"): printed every time, unlike job logs,
+        which are said once."""
+        if not self.quiet:
+            self._clear()
+            self.stream.write(f"spa2v: {message}\n")
 
     def done(self) -> None:
         self._clear()
@@ -78,13 +83,51 @@ def make_tagger_or_none(printer: ProgressPrinter, name: str = "yamnet"):
         return None
 
 
-def check_output_path(path: str | Path, suffixes: tuple[str, ...]) -> Path:
+def check_output_path(path: str | Path, suffixes: tuple[str, ...], *,
+                      inputs=()) -> Path:
+    """The output path, checked before any work: its suffix, that it is none of ``inputs``
+    (the user's files are never overwritten) and that its folder takes a file."""
+    from engine.fileio import check_writable, refuse_overwriting_inputs
     p = Path(path)
     if p.suffix.lower() not in suffixes:
         raise BadInput(f"Output {p} must end in {' or '.join(suffixes)}.")
     if p.exists() and p.is_dir():
         raise BadInput(f"Output {p} is a folder; give a file name.")
+    refuse_overwriting_inputs(p, inputs)
+    check_writable(p)
     return p
+
+
+def check_audio_inputs(paths) -> None:
+    """Every audio input names a file (a folder or a missing file is said as such)."""
+    from engine.audio.io import check_audio_path
+    for p in paths:
+        check_audio_path(p)
+
+
+@dataclass
+class Outputs:
+    """What a command wrote and what it still meant to, for the line a cancel prints."""
+
+    written: list[Path] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+
+    def wrote(self, path: Path, done: str | None = None) -> None:
+        self.written.append(Path(path))
+        if done in self.pending:
+            self.pending.remove(done)
+
+    def summary(self) -> str:
+        if not self.written:
+            return "nothing was written"
+        text = f"wrote {_some(str(p) for p in self.written)}"
+        return text + (f"; not done: {_some(self.pending)}" if self.pending else "")
+
+
+def _some(names, limit: int = 6) -> str:
+    names = list(names)
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 def add_frame_arguments(parser) -> None:
@@ -109,7 +152,11 @@ def add_stereo_argument(parser) -> None:
 
 
 def plan_settings_from_args(args):
+    from engine.layout.schema import text_problem
     from engine.pipeline import DEFAULT_FRAMES, PlanSettings
+    problem = text_problem(args.hint) if args.hint is not None else None
+    if problem:
+        raise BadInput(f"--hint {problem}; give plain words, e.g. --hint 'a red car'.")
     frames = args.frames if args.frames is not None else (None if args.plan_fps else DEFAULT_FRAMES)
     return PlanSettings(num_frames=frames,
                         fps=args.plan_fps, hint=args.hint, stereo=args.stereo)

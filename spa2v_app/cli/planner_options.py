@@ -11,15 +11,13 @@ from __future__ import annotations
 import argparse
 
 from engine.errors import BadInput
-
-PLANNER_CHOICES = ("heuristic", "llama", "gemini")
+from models.backends import DEFAULT_PLANNER, PLANNERS, choices_help, make_planner
 
 
 def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("planner")
-    g.add_argument("--planner", choices=PLANNER_CHOICES, default=None,
-                   help="heuristic: rule-based, built in (default); llama: a local GGUF model "
-                        "through llama.cpp; gemini: Google's Gemini API (needs a key)")
+    g.add_argument("--planner", choices=tuple(PLANNERS), default=None,
+                   help=choices_help(PLANNERS, DEFAULT_PLANNER))
     g.add_argument("--llm-model", metavar="PATH", default=None,
                    help="GGUF file for --planner llama (default: the installed "
                         "planner-llm-default; implies --planner llama)")
@@ -39,13 +37,11 @@ def planner_name_from_args(args: argparse.Namespace) -> str:
     if name and implied and name != implied:
         flag = "--llm-model" if implied == "llama" else "--gemini-model"
         raise BadInput(f"{flag} is for --planner {implied}, not --planner {name}.")
-    return name or implied or "heuristic"
+    return name or implied or DEFAULT_PLANNER
 
 
 def planner_from_args(args: argparse.Namespace):
     """Build the planner the arguments ask for (``models.backends.make_planner``)."""
-    from models.backends import make_planner
-
     name = planner_name_from_args(args)
     options = {}
     if name == "llama" and getattr(args, "llm_model", None):

@@ -11,21 +11,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QLineEdit, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from . import availability
+from models import readiness
+
 from .secrets import KeyringUnavailable, gemini_key_source, store_gemini_key
 from .settings import DEVICES, MEMORY_TIERS, StudioSettings
 
 
 MODEL_COLUMNS = ("Model", "Role", "Needed for", "Size", "State", "")
-# What the user gets from each registry role (roles are the registry's, in resources/models.json).
-MODEL_FEATURES = {
-    "planner_llm": "Planner: local LLM",
-    "sd15_base": "Renderer: diffusion",
-    "motion_adapter": "Renderer: diffusion (motion)",
-    "fast_preview_adapter": "Renderer: diffusion, fast",
-    "sound_tagger": "Naming sounds",
-    "audio_listener": "Naming sounds by listening (spa2v plan --listener audio-llm)",
-}
 
 
 def _path_row(edit: QLineEdit, browse) -> QWidget:
@@ -39,7 +31,7 @@ def _path_row(edit: QLineEdit, browse) -> QWidget:
     return w
 
 
-def fill_backend_combo(combo: QComboBox, items: list[availability.Availability], current: str) -> None:
+def fill_backend_combo(combo: QComboBox, items: list[readiness.Readiness], current: str) -> None:
     """One entry per backend; unavailable ones are disabled with the reason as tooltip."""
     combo.clear()
     model = combo.model()
@@ -85,7 +77,7 @@ class ExportDialog(QDialog):
         self.mp4.textChanged.connect(self._follow_mp4)
         self._follow_mp4(self.mp4.text())
         self.renderer = QComboBox()
-        fill_backend_combo(self.renderer, availability.renderers(), renderer)
+        fill_backend_combo(self.renderer, readiness.renderers(), renderer)
         self.fps = QDoubleSpinBox()
         self.fps.setRange(1, 60)
         self.fps.setValue(fps)
@@ -209,10 +201,10 @@ class SettingsDialog(QDialog):
         self.models_note.setObjectName("hint")
         self.models_note.setWordWrap(True)
         lay.addWidget(self.models_note)
-        self._fill_models(availability.downloads())
+        self._fill_models(readiness.downloads())
         return page
 
-    def _fill_models(self, dl: availability.Availability) -> None:
+    def _fill_models(self, dl: readiness.Readiness) -> None:
         """One row per registry model: what it is, what needs it, its size and state, and a
         Download (when downloads work) or Import… button for a missing one."""
         table = self.model_table
@@ -228,7 +220,7 @@ class SettingsDialog(QDialog):
         for row, st in enumerate(statuses):
             table.insertRow(row)
             cells = (st.title + (" (default)" if st.default else ""),
-                     st.role.replace("_", " "), MODEL_FEATURES.get(st.role, ""),
+                     st.role.replace("_", " "), readiness.role_use(st.role),
                      human_bytes(st.expected_bytes) if st.expected_bytes else "built in",
                      st.state)
             for col, text in enumerate(cells):
@@ -264,7 +256,7 @@ class SettingsDialog(QDialog):
         except Exception as e:  # BadInput and anything the checks raise: say it here
             self.models_note.setText(f"Could not import {Path(path).name}: {e}")
             return
-        self._fill_models(availability.downloads())
+        self._fill_models(readiness.downloads())
         self.models_note.setText(f"Imported {Path(path).name} as {name}.")
 
     def _compute_page(self) -> QWidget:
@@ -273,7 +265,7 @@ class SettingsDialog(QDialog):
         self.device = QComboBox()
         self.device.addItems(DEVICES)
         self.device.setCurrentText(self.settings.device)
-        if not availability.has_module("torch"):
+        if not readiness.has_library("torch"):
             self.device.setEnabled(False)
             self.device.setToolTip("Only the CPU without torch (pip install 'spa2v-studio[diffusion]').")
         self.memory = QComboBox()
@@ -291,7 +283,7 @@ class SettingsDialog(QDialog):
         self.fps.setRange(1, 60)
         self.fps.setValue(self.settings.video_fps)
         self.renderer = QComboBox()
-        fill_backend_combo(self.renderer, availability.renderers(), self.settings.renderer)
+        fill_backend_combo(self.renderer, readiness.renderers(), self.settings.renderer)
         form.addRow("Renderer", self.renderer)
         form.addRow("Device", self.device)
         form.addRow("Memory tier", self.memory)
@@ -304,7 +296,7 @@ class SettingsDialog(QDialog):
         page = QWidget()
         form = QFormLayout(page)
         self.planner = QComboBox()
-        fill_backend_combo(self.planner, availability.planners(), self.settings.planner)
+        fill_backend_combo(self.planner, readiness.planners(), self.settings.planner)
         self.frames = QSpinBox()
         self.frames.setRange(1, 10_000)
         self.frames.setValue(self.settings.plan_frames)

@@ -19,8 +19,10 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLa
 
 from engine.errors import SpA2VError
 from engine.project import discard_autosave
+from models import readiness
+from models.backends import DEFAULT_PLANNER, DEFAULT_RENDERER
 
-from . import availability, theme
+from . import theme
 from .canvas import LayoutCanvas
 from .dialogs import SceneDialog, SettingsDialog, fill_backend_combo
 from .document import StudioDocument
@@ -350,12 +352,12 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def refresh_backends(self) -> None:
         for combo in (self.planner_combo, self.renderer_combo):
             combo.blockSignals(True)
-        fill_backend_combo(self.planner_combo, availability.planners(), self.settings.planner)
-        fill_backend_combo(self.renderer_combo, availability.renderers(), self.settings.renderer)
+        fill_backend_combo(self.planner_combo, readiness.planners(), self.settings.planner)
+        fill_backend_combo(self.renderer_combo, readiness.renderers(), self.settings.renderer)
         for combo in (self.planner_combo, self.renderer_combo):
             combo.blockSignals(False)
-        for menu, items, attr in ((self.planner_menu, availability.planners(), "planner"),
-                                  (self.renderer_menu, availability.renderers(), "renderer")):
+        for menu, items, attr in ((self.planner_menu, readiness.planners(), "planner"),
+                                  (self.renderer_menu, readiness.renderers(), "renderer")):
             menu.clear()
             menu.setToolTipsVisible(True)
             for a in items:
@@ -372,8 +374,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         combo.setCurrentIndex(combo.findData(name))
 
     def _backend_chosen(self, *_) -> None:
-        self.settings.planner = self.planner_combo.currentData() or "heuristic"
-        self.settings.renderer = self.renderer_combo.currentData() or "preview"
+        self.settings.planner = self.planner_combo.currentData() or DEFAULT_PLANNER
+        self.settings.renderer = self.renderer_combo.currentData() or DEFAULT_RENDERER
         # The combos are narrow on a laptop screen: the full name is in the tooltip.
         self.planner_combo.setToolTip(f"Planner: {self.planner_combo.currentText()}")
         self.renderer_combo.setToolTip(f"Renderer: {self.renderer_combo.currentText()}")
@@ -383,7 +385,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         if hasattr(self, "status_backend"):
             self.status_backend.setText(
                 f"Planner: {self.settings.planner}   ·   Renderer: {self.settings.renderer}   ·   "
-                f"Device: {availability.device_summary(self.settings.device)}"
+                f"Device: {readiness.device_summary(self.settings.device)}"
                 + ("" if self.player.backend != "clock" else "   ·   Audio: silent"))
 
     def _update_title(self) -> None:
@@ -476,7 +478,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                                                       background=dlg.background.text()))
 
     def settings_dialog(self) -> None:
-        dl = availability.downloads()
+        dl = readiness.downloads()
         dlg = SettingsDialog(self.settings, self, download=self.download_model if dl.ready else None)
         if dlg.exec() == QDialog.DialogCode.Accepted:
             dlg.apply()

@@ -1,15 +1,17 @@
 """The Gemini API key in the OS keyring (never in a settings file or a project).
 
-``GEMINI_API_KEY`` in the environment wins over the keyring, so a key can be given for one
-session without storing it.
+``GEMINI_API_KEY`` (or ``GOOGLE_API_KEY``) in the environment wins over the keyring, so a key
+can be given for one session without storing it. The names are the Gemini planner's
+(``models.gemini_planner``), which reads the key the same way.
 """
 
 from __future__ import annotations
 
 import os
 
-SERVICE = "spa2v-studio"
-GEMINI_USER = "gemini-api-key"
+from models.gemini_planner import ENV_KEYS
+from models.gemini_planner import KEYRING_SERVICE as SERVICE
+from models.gemini_planner import KEYRING_USER as GEMINI_USER
 
 
 class KeyringUnavailable(RuntimeError):
@@ -29,8 +31,12 @@ def _keyring():
     return keyring
 
 
+def _env_key() -> str | None:
+    return next((os.environ[k].strip() for k in ENV_KEYS if os.environ.get(k, "").strip()), None)
+
+
 def gemini_key() -> str | None:
-    env = os.environ.get("GEMINI_API_KEY")
+    env = _env_key()
     if env:
         return env
     try:
@@ -43,7 +49,7 @@ def gemini_key() -> str | None:
 
 def gemini_key_source() -> str:
     """Where the key comes from, for the settings page: 'environment', 'keyring' or 'none'."""
-    if os.environ.get("GEMINI_API_KEY"):
+    if _env_key():
         return "environment"
     return "keyring" if gemini_key() else "none"
 

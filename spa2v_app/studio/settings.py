@@ -12,18 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from engine.fileio import write_json_atomic
+from models.backends import DEFAULT_PLANNER, DEFAULT_RENDERER, PLANNERS, RENDERERS
+from models.diffusion.memory import TIER_CHOICES as MEMORY_TIERS
 
 from .paths import config_dir, default_models_dir, recordings_dir
 
 SETTINGS_SCHEMA = "spa2v.studio-settings/1"
 DEVICES = ("auto", "cpu", "cuda")
-MEMORY_TIERS = ("auto", "gpu", "model_offload", "group_offload", "sequential_offload")
 
 
 @dataclass
 class StudioSettings:
-    planner: str = "heuristic"
-    renderer: str = "preview"
+    planner: str = DEFAULT_PLANNER
+    renderer: str = DEFAULT_RENDERER
     llm_model_path: str = ""
     gemini_send_audio: bool = True  # Gemini hears the clip; off: it gets the cue table only
     models_dir: str = field(default_factory=lambda: str(default_models_dir()))
@@ -55,6 +56,10 @@ class StudioSettings:
                 value = float(value)
             if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
                 setattr(s, f.name, value)
+        if s.planner not in PLANNERS:
+            s.planner = DEFAULT_PLANNER
+        if s.renderer not in RENDERERS:
+            s.renderer = DEFAULT_RENDERER
         if s.device not in DEVICES:
             s.device = "auto"
         if s.memory_tier not in MEMORY_TIERS:

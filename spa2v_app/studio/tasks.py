@@ -17,7 +17,6 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -28,6 +27,8 @@ from engine.jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from engine.layout import Layout
 from engine.pipeline import PlanSettings, analyse_job, frames_to, plan_job, render_job
 from engine.protocols import RenderSettings
+from models.backends import (DEFAULT_PLANNER, RENDERERS, make_planner_or_built_in, make_renderer,
+                             settings_for)
 
 from .waveform import Waveform, find_onsets
 
@@ -105,38 +106,16 @@ def warm_render_modules() -> None:
     import engine.rendering.preview  # noqa: F401
 
 
-def make_planner_or_default(name: str, *, llm_model_path: str = "", api_key: str | None = None,
-                            send_audio: bool = True):
-    """The chosen planner, or (built-in planner, why) when it cannot be made."""
-    from engine.planning.heuristic import HeuristicPlanner
-    if name == "heuristic":
-        return HeuristicPlanner(), None
-    from models.backends import make_planner
-    options: dict[str, Any] = {}
-    if name == "llama" and llm_model_path:
-        options["model_path"] = llm_model_path
-    if name == "gemini" and api_key:
-        options["api_key"] = api_key
-    if name == "gemini":
-        options["send_audio"] = send_audio  # the settings' visible choice
-    try:
-        try:
-            return make_planner(name, **options), None
-        except TypeError:  # an adapter without these keywords reads its own configuration
-            keep = {"send_audio": send_audio} if name == "gemini" else {}  # never dropped
-            return make_planner(name, **keep), None
-    except (ModelMissing, BadInput) as e:
-        return HeuristicPlanner(), f"The {name} planner is not available ({e}); using the built-in planner."
-
-
 def studio_plan_job(audio_path: str | os.PathLike, settings: PlanSettings, token: CancelToken,
-                    *, planner: str = "heuristic", llm_model_path: str = "",
+                    *, planner: str = DEFAULT_PLANNER, llm_model_path: str = "",
                     api_key: str | None = None, use_tagger: bool = True,
                     send_audio: bool = True) -> Job[tuple[Layout, Cues]]:
     report = stage_progress("plan")
     yield report(0.0, f"loading the {planner} planner")
-    chosen, why = make_planner_or_default(planner, llm_model_path=llm_model_path, api_key=api_key,
-                                          send_audio=send_audio)
+    # send_audio: the settings' visible choice whether Gemini hears the clip (never dropped:
+    # settings_for passes it to the planners that take it).
+    chosen, why = make_planner_or_built_in(planner, model_path=llm_model_path, api_key=api_key,
+                                           send_audio=send_audio)
     if why:
         yield Log(why, "warning")
     tagger, why = make_tagger_quietly() if use_tagger else (None, None)
@@ -147,14 +126,9 @@ def studio_plan_job(audio_path: str | os.PathLike, settings: PlanSettings, token
 
 
 def make_renderer_for(name: str, *, device: str = "auto"):
-    from models.backends import make_renderer
-    if name == "preview":
-        return make_renderer("preview")
-    options = {} if device == "auto" else {"device": device}
-    try:
-        return make_renderer(name, **options)
-    except TypeError:
-        return make_renderer(name)
+    """The renderer, given the device setting only when it takes one (the preview renderer
+    draws on the CPU whatever the setting says)."""
+    return make_renderer(name, **settings_for(RENDERERS, name, device=device))
 
 
 def studio_render_job(audio_path: str | os.PathLike | None, layout: Layout,

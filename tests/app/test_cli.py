@@ -67,7 +67,13 @@ def test_render_from_audio_makes_an_mp4(clip, tmp_path):
     out = tmp_path / "v.mp4"
     assert main(["render", str(clip), "-o", str(out), "--size", "128x128", "--hint", "a car"]) == 0
     info = probe_mp4(out)
-    assert info["video"]["width"] == 128 and info["audio"] is not None
+    assert info["video"]["width"] == 128 and info["video"]["height"] == 128
+    # the recording's sound is in the file, as long as the picture (within one AAC frame)
+    assert info["audio"]["codec"] == "aac" and info["audio"]["channels"] == 2
+    assert info["audio"]["sample_rate"] == 44100
+    assert info["audio"]["duration_s"] == pytest.approx(info["video"]["duration_s"],
+                                                        abs=1024 / 44100)
+    assert info["video"]["duration_s"] == pytest.approx(2.0, abs=1 / 24)
 
 
 def test_render_refuses_a_plan_for_other_audio(clip, tmp_path, capsys):

@@ -124,7 +124,7 @@ def test_sofa_azimuth_is_converted_to_plus_right(tmp_path):
         f["Data.SamplingRate"] = np.array([SR], float)
     hrirs = load_sofa(path, taps=64)
     left = hrirs.raw(int(np.argmin(np.abs(hrirs.azimuth_deg + 90))))
-    assert np.abs(left[0]).max() > 2 * np.abs(left[1]).max()  # -90 (SPEC) = left ear
+    assert np.abs(left[0]).max() > 2 * np.abs(left[1]).max()  # -90 = left ear
 
 
 def test_bad_input_is_refused_with_a_message():

@@ -297,7 +297,9 @@ def test_a_histogram_track_counts_where_the_pair_fits_place_it_too():
     weak = _block_pairs(other, np.full(k, 0.75))
     assert _corroborated_source(weak, [track]) is None
     clean = _candidate(np.full(k, 50.0), prominence=0.6, comodulation=0.0)
-    assert _corroborated_source(weak, [clean]) is not None
+    found = _corroborated_source(weak, [clean])
+    assert found is not None and found.origin == "corroborated"
+    assert np.median(found.step_az) == pytest.approx(50.0)
 
 
 def test_only_leftovers_are_dropped_for_being_quiet():

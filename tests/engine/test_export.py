@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
 
-from engine.errors import Cancelled
-from engine.export.mp4 import Mp4Writer, probe_mp4
+from engine.errors import BadInput, Cancelled
+from engine.export.mp4 import Mp4Writer, check_av_sync, probe_mp4
 from engine.jobs import CancelToken, run_job
 from engine.layout import Layout, LayoutObject
 from engine.pipeline import render_job
 from engine.protocols import RenderSettings
 from engine.rendering.preview import PreviewRenderer, draw_frame, draw_backdrop
-from tests.synth import panned_noise, write_wav
+from tests.synth import AUDIO_FORMATS, panned_noise, write_audio_as, write_wav
 
 
 def layout_for(duration=2.0, n=8):
@@ -29,6 +29,54 @@ def test_mp4_has_both_streams_with_matching_durations(tmp_path):
     assert info["video"]["frames"] == 48
     assert info["video"]["duration_s"] == pytest.approx(2.0, abs=1 / 24)
     assert info["audio"]["duration_s"] == pytest.approx(info["video"]["duration_s"], abs=0.05)
+
+
+@pytest.mark.parametrize("ext", sorted(AUDIO_FORMATS))
+def test_every_input_format_gives_audio_as_long_as_the_video(tmp_path, ext):
+    # MP3 and raw AAC once gave a 0.03 s audio track: pts counted in samples, decoder time base.
+    sr = 48000 if ext == ".opus" else 44100
+    audio = write_audio_as(tmp_path / f"a{ext}", panned_noise(30, duration_s=2.0, sr=sr), sr)
+    out = tmp_path / "out.mp4"
+    run_job(render_job(audio, layout_for(), out, renderer=PreviewRenderer(),
+                       settings=RenderSettings(fps=12, width=64, height=64), token=CancelToken()))
+    info = probe_mp4(out)
+    assert info["audio"]["duration_s"] == pytest.approx(2.0, abs=0.1)
+    assert info["audio"]["duration_s"] == pytest.approx(info["video"]["duration_s"], abs=0.1)
+    check_av_sync(out)  # the check `spa2v check --video` runs agrees
+
+
+def test_av_sync_check_names_a_short_sound_track(tmp_path):
+    short = write_wav(tmp_path / "short.wav", panned_noise(0, duration_s=0.3))
+    out = tmp_path / "broken.mp4"
+    with Mp4Writer(out, fps=12, size=(64, 64), audio_path=short, duration_s=2.0) as w:
+        w.write(np.zeros((64, 64, 3), np.uint8))
+    with pytest.raises(BadInput, match="sound track is 0.3 s long but its picture is 2.0 s"):
+        check_av_sync(out)
+
+
+@pytest.mark.parametrize("sr", [8000, 192000])
+def test_rates_aac_cannot_take_are_resampled_for_the_encoder(tmp_path, sr):
+    audio = write_wav(tmp_path / "hr.wav", panned_noise(30, duration_s=1.0, sr=sr), sr=sr)
+    out = tmp_path / "out.mp4"
+    run_job(render_job(audio, layout_for(1.0, 4), out, renderer=PreviewRenderer(),
+                       settings=RenderSettings(fps=12, width=64, height=64), token=CancelToken()))
+    info = probe_mp4(out)
+    assert info["audio"]["duration_s"] == pytest.approx(1.0, abs=0.1)
+    check_av_sync(out)
+
+
+def test_nan_samples_are_muxed_as_silence(tmp_path):
+    x = panned_noise(30, duration_s=1.0)
+    x[:, 1000:1100] = np.nan  # under 1 %: planning repairs it, so the export must too
+    audio = write_wav(tmp_path / "nan.wav", x)
+    out = tmp_path / "out.mp4"
+    run_job(render_job(audio, layout_for(1.0, 4), out, renderer=PreviewRenderer(),
+                       settings=RenderSettings(fps=12, width=64, height=64), token=CancelToken()))
+    import av
+    with av.open(str(out)) as c:
+        decoded = np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)
+    assert np.isfinite(decoded).all() and np.abs(decoded).max() > 0.05
+    check_av_sync(out)
 
 
 def test_low_rate_frames_are_held_to_the_playback_rate(tmp_path):

@@ -28,15 +28,15 @@ def test_nothing_installed_uses_the_built_in_backends(monkeypatch):
     monkeypatch.setattr(readiness, "has_library", lambda name: False)
     assert readiness.suggest_planner([]) == "heuristic"
     assert readiness.suggest_renderer([], GPU) == "preview"
-    llama = {r.backend: r for r in readiness.planner_readiness([])}["llama"]
-    assert not llama.ready and "llama-cpp-python" in llama.reason and "planner-llm-default" in llama.reason
+    llama = {r.name: r for r in readiness.planner_readiness([])}["llama"]
+    assert not llama.ready and "spa2v-studio[llm]" in llama.reason and "planner-llm-default" in llama.reason
 
 
 def test_an_installed_llm_with_its_library_is_picked(all_libraries):
     statuses = [_status("planner-llm-quality", "planner_llm", default=False),
                 _status("planner-llm-default", "planner_llm")]
     assert readiness.suggest_planner(statuses) == "llama"
-    llama = {r.backend: r for r in readiness.planner_readiness(statuses)}["llama"]
+    llama = {r.name: r for r in readiness.planner_readiness(statuses)}["llama"]
     assert llama.models == ("planner-llm-default",)  # the default first
     assert readiness.suggest_planner([_status("planner-llm-default", "planner_llm", "partial")]) == "heuristic"
 
@@ -45,7 +45,7 @@ def test_diffusion_needs_both_models_and_a_gpu(all_libraries):
     both = [_status("sd15-base", "sd15_base"), _status("motion-adapter", "motion_adapter")]
     assert readiness.suggest_renderer(both, GPU) == "diffusion"
     assert readiness.suggest_renderer(both, CPU) == "preview"
-    assert "no GPU" in {r.backend: r for r in readiness.renderer_readiness(both, CPU)}["diffusion"].reason
+    assert "no GPU" in {r.name: r for r in readiness.renderer_readiness(both, CPU)}["diffusion"].reason
     assert readiness.suggest_renderer(both[:1], GPU) == "preview"
 
 
@@ -63,3 +63,28 @@ def test_a_cuda_gpu_is_reported_with_free_vram():
     report = probe_devices()
     gpu = report.accelerator
     assert gpu.kind == "cuda" and 0 < gpu.free_bytes <= gpu.total_bytes
+
+
+def test_gemini_needs_its_library_and_a_key(all_libraries):
+    def gemini(find_key):
+        return {r.name: r for r in readiness.planner_readiness([], find_key=find_key)}["gemini"]
+
+    assert gemini(lambda: "k").ready
+    missing = gemini(lambda: None)
+    assert not missing.ready and "API key" in missing.reason
+
+
+def test_an_unreadable_model_registry_still_lists_every_backend(all_libraries, monkeypatch):
+    monkeypatch.setattr(readiness, "installed_statuses", lambda: None)
+    planners = {r.name: r for r in readiness.planners()}
+    renderers = {r.name: r for r in readiness.renderers()}
+    assert planners["heuristic"].ready and renderers["preview"].ready
+    # Without the registry only libraries are judged: no model is reported missing.
+    assert planners["llama"].ready and "model" not in planners["llama"].reason
+    assert renderers["diffusion"].ready
+
+
+def test_downloads_need_the_hub_client(monkeypatch):
+    monkeypatch.setattr(readiness, "has_library", lambda name: name != "huggingface_hub")
+    dl = readiness.downloads()
+    assert not dl.ready and "spa2v-studio[hub]" in dl.reason

@@ -17,9 +17,8 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from engine.cues.types import Tag
+from engine.audio.tagging import Tag, Tagger
 from engine.errors import ModelMissing
-from engine.protocols import Tagger
 from models import yamnet
 from models.yamnet import YamnetTagger
 

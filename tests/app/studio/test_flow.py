@@ -256,7 +256,11 @@ def test_entry_point_is_the_package_main():
     import importlib
     studio = importlib.import_module("spa2v_app.studio")
     from spa2v_app.studio.app import build_parser
-    assert callable(studio.main)
+    import tomllib
+    from pathlib import Path
+    project = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
+    module, _, attr = project["project"]["gui-scripts"]["spa2v-studio"].partition(":")
+    assert getattr(importlib.import_module(module), attr) is studio.main
     args = build_parser().parse_args(["song.wav", "--no-recovery"])
     assert args.path == "song.wav" and args.no_recovery
 

@@ -64,7 +64,7 @@ def test_a_default_prompt_follows_the_new_name(window):
 def test_sending_audio_to_gemini_is_a_visible_choice_that_reaches_the_planner(qtbot):
     from spa2v_app.studio.dialogs import SettingsDialog
     from spa2v_app.studio.settings import StudioSettings
-    from spa2v_app.studio.tasks import make_planner_or_default
+    from models.backends import make_planner_or_built_in
 
     settings = StudioSettings()
     assert settings.gemini_send_audio is True
@@ -74,5 +74,5 @@ def test_sending_audio_to_gemini_is_a_visible_choice_that_reaches_the_planner(qt
     dlg.gemini_audio.setChecked(False)
     assert dlg.apply().gemini_send_audio is False
     assert StudioSettings.from_dict(settings.to_dict()).gemini_send_audio is False
-    planner, why = make_planner_or_default("gemini", api_key="test-key", send_audio=False)
+    planner, why = make_planner_or_built_in("gemini", api_key="test-key", send_audio=False)
     assert why is None and planner.send_audio is False

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from spa2v_app.studio.recording import Recorder, channel_choices
-from spa2v_app.studio.testing import FakeInputStream, fake_stream_factory
+from spa2v_app.studio.testing import FakeFlags, FakeInputStream, fake_stream_factory
 
 from .helpers import wait_job
 
@@ -85,6 +85,52 @@ def test_device_failure_keeps_the_recording_and_says_so(tmp_path):
     result = rec.stop()
     assert result.error and result.frames >= SR * 0.5
     assert sf.info(path).frames == result.frames
+
+
+class VanishingStream(FakeInputStream):
+    """A device unplugged mid-way without a word: the blocks stop, no finished callback comes,
+    and stopping or closing the dead stream fails (as PortAudio does for a vanished device)."""
+
+    def __init__(self, *, vanish_after_s: float, **kw):
+        super().__init__(**kw)
+        self.vanish_after_s = vanish_after_s
+
+    def _run(self) -> None:
+        period = self.blocksize / self.samplerate / self.speed
+        while not self._stop.is_set() and self.frames_sent < self.vanish_after_s * self.samplerate:
+            self.callback(self.block(self.frames_sent, self.blocksize), self.blocksize, None,
+                          FakeFlags())
+            self.frames_sent += self.blocksize
+            self._stop.wait(period)
+
+    def stop(self) -> None:
+        super().stop()
+        raise OSError("Error stopping stream: Device unavailable [PaErrorCode -9985]")
+
+    def close(self) -> None:
+        raise OSError("Error closing stream: Device unavailable [PaErrorCode -9985]")
+
+
+def test_a_device_that_vanishes_silently_keeps_every_block_it_sent(tmp_path, monkeypatch):
+    import spa2v_app.studio.recording as recording
+    monkeypatch.setattr(recording, "STALL_S", 0.5)  # the stall rule, without the 2 s wait
+    signal = known_signal(2.0)
+    streams = []
+
+    def factory(**kw):
+        streams.append(VanishingStream(signal=signal, speed=8.0, vanish_after_s=0.6, **kw))
+        return streams[-1]
+    rec = Recorder(tmp_path, sample_rate=SR, subtype="FLOAT", stream_factory=factory)
+    path = rec.start()
+    deadline = time.monotonic() + 10
+    while rec.check() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "sent no audio" in rec.check()
+    result = rec.stop()  # the dead stream's errors do not escape
+    assert result.error and result.frames == streams[0].frames_sent
+    data, sr = sf.read(path, dtype="float32")  # playable, and holds every block sent
+    assert sr == SR and len(data) == result.frames >= 0.6 * SR
+    np.testing.assert_array_equal(data, signal[: len(data)])
 
 
 def test_a_busy_device_leaves_no_empty_file(tmp_path):

@@ -120,18 +120,18 @@ def test_queue_runs_one_at_a_time_in_order(qtbot):
 def test_unavailable_backends_are_disabled_with_the_reason(qtbot, monkeypatch):
     from PySide6.QtWidgets import QComboBox
 
-    from spa2v_app.studio import availability
+    from models import readiness
     from spa2v_app.studio.dialogs import fill_backend_combo
-    monkeypatch.setattr(availability, "has_module", lambda name: name == "torch")
-    items = availability.renderers()
+    monkeypatch.setattr(readiness, "has_library", lambda name: name == "torch")
+    items = readiness.renderers()
     assert items[1].name == "diffusion" and not items[1].ready
-    assert "diffusion renderer" in items[1].reason and "diffusers" in items[1].reason
+    assert "spa2v-studio[diffusion]" in items[1].reason and "diffusers" in items[1].reason
     combo = QComboBox()
     qtbot.addWidget(combo)
     fill_backend_combo(combo, items, "diffusion")
     assert combo.currentData() == "preview"  # falls back to what can run
     assert not combo.model().item(1).isEnabled()
     assert "diffusers" in combo.itemData(1, 3)  # Qt.ToolTipRole
-    planners = {a.name: a for a in availability.planners()}
+    planners = {a.name: a for a in readiness.planners()}
     assert planners["heuristic"].ready and not planners["gemini"].ready
     assert "API key" in planners["gemini"].reason

@@ -356,13 +356,13 @@ def test_models_tab_is_a_table_with_a_button_per_missing_model(qtbot, window, mo
                                                                tmp_path):
     from PySide6.QtWidgets import QPushButton
 
+    from models import readiness
     from models.registry import list_statuses
-    from spa2v_app.studio import availability
     from spa2v_app.studio.dialogs import MODEL_COLUMNS, SettingsDialog
     statuses = list_statuses()
     asked = []
-    monkeypatch.setattr(availability, "downloads",
-                        lambda: availability.Availability("downloads", True, ""))
+    monkeypatch.setattr(readiness, "downloads",
+                        lambda: readiness.Readiness("downloads", True, ""))
     dlg = SettingsDialog(window.settings, window, download=asked.append)
     qtbot.addWidget(dlg)
     table = dlg.model_table
@@ -378,8 +378,8 @@ def test_models_tab_is_a_table_with_a_button_per_missing_model(qtbot, window, mo
     button.click()
     assert asked == [statuses[missing[0]].name]
     # Without downloads the same rows offer Import…, which says why a bad file is refused.
-    monkeypatch.setattr(availability, "downloads",
-                        lambda: availability.Availability("downloads", False, "no network"))
+    monkeypatch.setattr(readiness, "downloads",
+                        lambda: readiness.Readiness("downloads", False, "no network"))
     dlg2 = SettingsDialog(window.settings, window, download=None)
     qtbot.addWidget(dlg2)
     button = dlg2.model_table.cellWidget(missing[0], len(MODEL_COLUMNS) - 1)

@@ -13,7 +13,7 @@ from engine.evaluation.sources import load_catalogue  # noqa: E402
 from engine.evaluation.world import (WorldScene, make_world_scenes,  # noqa: E402
                                      split_catalogue)
 from engine.evaluation.world_bench import (WorldReport, run_world_bench_job,  # noqa: E402
-                                           score_world, summarise)
+                                           score_world, side_by_side, summarise)
 from engine.jobs import run_job  # noqa: E402
 from engine.layout import Layout  # noqa: E402
 
@@ -77,6 +77,9 @@ def test_world_bench_runs_on_a_tiny_catalogue(tmp_path):
     saved = json.loads((tmp_path / "out" / "world_tune.json").read_text())
     assert saved["settings"]["set"] == "tune" and len(saved["clips"]) == 4
     assert "| tune | dry | one | xy90 | spa2v | 1 |" in report.table()
+    both = side_by_side(report.scores, [])
+    assert "| dry | one | coincident | spa2v | 1 / - |" in both
+    assert "| room | one | all | plain | 1 / - |" in both and "binaural" not in both
     # The recordings used are the tune part's only.
     tune_ids = {s.id for s in split_catalogue(load_catalogue(src), "tune")}
     assert all(n.split("_static_00_")[1] in tune_ids for n in
@@ -101,3 +104,30 @@ def test_scene_kinds_keep_their_motion_after_fitting_into_rooms(tmp_path):
             assert p.distance_m[-1] < 0.6 * p.distance_m[0]
         else:
             assert p.distance_m[-1] > 1.6 * p.distance_m[0]
+
+
+@pytest.mark.parametrize("noise", ["pink", "babble", "rumble", "wind"])
+def test_noise_comes_at_the_asked_snr(tmp_path, noise):
+    from engine.evaluation.world import make_noise
+    cat = load_catalogue(_catalogue(tmp_path))
+    scene = make_world_scenes(cat, "tune", mics=["kemar"], conditions=("room",),
+                              kinds=("static",), duration_s=1.0)[0]
+    scene.noise, scene.snr_db = noise, 17.0
+    mix = np.random.default_rng(1).standard_normal((2, SR)) * 0.1
+    n = make_noise(scene, mix, np.random.default_rng(2), voices=cat[:3])
+    snr = 10 * np.log10(np.mean(mix ** 2) / np.mean(n ** 2))
+    assert n.shape == mix.shape and snr == pytest.approx(17.0, abs=0.01)
+
+
+@pytest.mark.parametrize("mic", ["kemar", "sphere", "xy110", "ortf", "spaced", "pan-6db"])
+def test_room_scenes_render_for_every_microphone(tmp_path, mic):
+    from engine.evaluation.world import LEVEL_DBFS, render_world
+    cat = load_catalogue(_catalogue(tmp_path))
+    part = "held-out" if mic in ("sphere", "xy110", "ortf", "pan-6db") else "tune"
+    scene = make_world_scenes(cat, part, mics=[mic], conditions=("room",), kinds=("passby",),
+                              duration_s=1.5)[0]
+    audio, sounding = render_world(scene, num_frames=8, voices=cat[:3])
+    assert audio.shape == (2, int(1.5 * SR)) and np.all(np.isfinite(audio))
+    level = 10 * np.log10(np.mean(audio.astype(float) ** 2))
+    assert level == pytest.approx(LEVEL_DBFS, abs=1.0) or np.max(np.abs(audio)) > 0.98
+    assert len(sounding) == 1 and sounding[0].shape == (8,) and sounding[0].any()

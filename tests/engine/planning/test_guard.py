@@ -6,7 +6,7 @@ import pytest
 
 from engine.layout import Layout, LayoutObject, PlannerInfo
 from engine.planning.guard import SIZE_LIMITS, apply_spatial_guard
-from engine.planning.heuristic import plan_layout_from_cues, x_track
+from engine.planning.heuristic import plan_layout_from_cues
 from tests.engine.planning.cuekit import cues, dog_and_car, track
 
 N = 16
@@ -52,7 +52,7 @@ def test_an_unsure_direction_still_binds_the_side():
 
 def test_a_moving_source_is_held_to_its_path_frame_by_frame():
     c = cues(track(1, (70, -70), motion="right_to_left", label="car"))
-    expected = x_track(c.sources[0], False)
+    expected = 0.5 + np.linspace(70, -70, N) / 180  # SPEC.md: x = 0.5 + azimuth / 180
     out, notes = apply_spatial_guard(
         layout(obj(1, np.linspace(0.1, 0.9, N), source=1, label="car", motion="left_to_right")), c)
     x = centres(out.objects[0])

@@ -173,7 +173,8 @@ class InsideShare:
         return {oid: self.inside[oid] / self.total[oid] for oid in self.spans}
 
 
-def measure_inside_share(make_renderer, strength: float) -> dict[int, float]:
+def measure_inside_share(make_renderer, strength: float,
+                         guidance_scale: float = 7.5) -> dict[int, float]:
     renderer = make_renderer(grounding_strength=strength, grounding_until=1.0)
     layout = make_layout(4)
     pipe_tok = renderer._factory(False).tokenizer
@@ -181,7 +182,8 @@ def measure_inside_share(make_renderer, strength: float) -> dict[int, float]:
                         [(o.id, o.label, o.prompt) for o in layout.objects], pipe_tok)
     meter = InsideShare(layout, gp.spans)
     renderer._state.recorder = meter
-    run_job(renderer.render(layout, RenderSettings(width=SIZE, height=SIZE, steps=3, seed=0),
+    run_job(renderer.render(layout, RenderSettings(width=SIZE, height=SIZE, steps=3, seed=0,
+                                                   guidance_scale=guidance_scale),
                             CancelToken()))
     return meter.shares()
 

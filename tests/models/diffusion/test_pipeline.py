@@ -58,11 +58,55 @@ def test_same_seed_same_video_other_seed_other_video(make_renderer):
     assert np.abs(a.astype(int) - c).mean() > 1.0
 
 
+class UNetInputs:
+    """Records the shape of every UNet call's latent input ``(batch, 4, frames, h, w)``."""
+
+    def __init__(self, renderer):
+        self.shapes: list[tuple[int, ...]] = []
+        pipe = renderer._factory(False)
+        self._hook = pipe.unet.register_forward_pre_hook(self._record, with_kwargs=True)
+
+    def _record(self, module, args, kwargs):
+        sample = args[0] if args else kwargs["sample"]
+        self.shapes.append(tuple(sample.shape))
+
+    def close(self):
+        self._hook.remove()
+
+
 def test_layout_size_above_native_renders_small_and_scales_up(make_renderer):
     renderer = make_renderer(native_size=SIZE)
-    layout = make_layout(2, size=64)
-    frames, _ = render(renderer, layout, width=None, height=None)
-    assert frames[0].image.shape == (64, 64, 3)
+    spy = UNetInputs(renderer)
+    layout = make_layout(2, size=2 * SIZE)
+    frames, _ = render(renderer, layout, width=None, height=None, steps=1)
+    spy.close()
+    # The model ran at the native size (latent = pixels / the VAE's factor 2) ...
+    assert spy.shapes and {s[-2:] for s in spy.shapes} == {(SIZE // 2, SIZE // 2)}
+    # ... and the frames were scaled up to the layout's size, smoothly (not left small and
+    # padded: every row and column of the output carries picture).
+    image = frames[0].image
+    assert image.shape == (2 * SIZE, 2 * SIZE, 3)
+    assert image.std(axis=(0, 2)).min() > 0 and image.std(axis=(1, 2)).min() > 0
+
+
+def test_a_layout_at_or_below_native_size_renders_at_its_own_size(make_renderer):
+    renderer = make_renderer(native_size=4 * SIZE)
+    spy = UNetInputs(renderer)
+    frames, _ = render(renderer, make_layout(2, size=2 * SIZE), width=None, height=None,
+                       steps=1)
+    spy.close()
+    assert {s[-2:] for s in spy.shapes} == {(SIZE, SIZE)}
+    assert frames[0].image.shape == (2 * SIZE, 2 * SIZE, 3)
+
+
+def test_an_explicit_size_is_not_scaled_down(make_renderer):
+    renderer = make_renderer(native_size=SIZE)
+    spy = UNetInputs(renderer)
+    frames, _ = render(renderer, make_layout(2, size=2 * SIZE), width=2 * SIZE,
+                       height=2 * SIZE, steps=1)
+    spy.close()
+    assert {s[-2:] for s in spy.shapes} == {(SIZE, SIZE)}
+    assert frames[0].image.shape == (2 * SIZE, 2 * SIZE, 3)
 
 
 def test_more_frames_than_max_frames_are_sampled_over_the_clip(make_renderer):
@@ -96,9 +140,41 @@ def test_long_clip_uses_freenoise_context_windows(make_renderer):
     assert all(type(b) is BasicTransformerBlock for b in blocks)
 
 
-def test_guidance_off_renders_with_one_row_per_frame(make_renderer):
-    frames, _ = render(make_renderer(), make_layout(3), guidance_scale=1.0)
+class RecordedFrames:
+    """A grounding recorder: the frame index of each conditional row, per grounded layer call."""
+
+    def __init__(self):
+        self.calls: list[list[int]] = []
+
+    def __call__(self, name, probs, frames, h, w):
+        assert probs.shape[0] == len(frames)
+        self.calls.append([int(f) for f in frames])
+
+
+@pytest.mark.parametrize("guidance, batch", [(1.0, 1), (7.5, 2)])
+def test_guidance_off_renders_with_one_row_per_frame(make_renderer, guidance, batch):
+    renderer = make_renderer(grounding_until=1.0)
+    spy, recorder = UNetInputs(renderer), RecordedFrames()
+    renderer._state.recorder = recorder
+    frames, _ = render(renderer, make_layout(3), guidance_scale=guidance, steps=2)
+    spy.close()
     assert len(frames) == 3
+    # Without guidance one latent row per frame goes through the UNet; with it, two (the
+    # unconditional copy) -- the grounding state must agree, or boxes land on wrong frames.
+    assert {s[0] for s in spy.shapes} == {batch} and {s[2] for s in spy.shapes} == {3}
+    assert renderer._state.cfg is (batch == 2)
+    assert renderer._state.rows == 3 * batch
+    # Every grounded layer saw each frame's conditional row exactly once, in order.
+    assert recorder.calls and all(c == [0, 1, 2] for c in recorder.calls)
+
+
+def test_grounding_acts_without_guidance_too(make_renderer):
+    from .test_grounding import measure_inside_share
+
+    free = measure_inside_share(make_renderer, 0.0, guidance_scale=1.0)
+    grounded = measure_inside_share(make_renderer, 1.0, guidance_scale=1.0)
+    for oid in free:
+        assert grounded[oid] > free[oid] + 0.3
 
 
 @pytest.mark.parametrize("options, message", [

@@ -56,9 +56,32 @@ def test_energy_guidance_step_lowers_the_energy(make_pipeline):
     assert state.cfg and state.recorder is None  # the render's settings are restored
 
 
-def test_render_with_energy_guidance(make_renderer):
+def render_frames(renderer) -> np.ndarray:
     events = []
-    run_job(make_renderer(energy_steps=2).render(
-        make_layout(3), RenderSettings(width=SIZE, height=SIZE, steps=3), CancelToken()),
-        events.append)
-    assert len([e for e in events if isinstance(e, Frame)]) == 3
+    run_job(renderer.render(make_layout(3), RenderSettings(width=SIZE, height=SIZE, steps=3,
+                                                           seed=0), CancelToken()),
+            events.append)
+    return np.stack([e.image for e in events if isinstance(e, Frame)])
+
+
+def test_render_with_energy_guidance(make_renderer, monkeypatch):
+    import models.diffusion.run as run
+
+    steps = []
+    real = run.guide_latents
+
+    def counting(pipe, latents, t, cond, state, step_size):
+        # the guided rows are the conditional ones: one per frame, with the prompt's width
+        assert cond.shape[0] == 3 and step_size == pytest.approx(0.1)
+        moved, energy = real(pipe, latents, t, cond, state, step_size)
+        steps.append(energy)
+        return moved, energy
+
+    monkeypatch.setattr(run, "guide_latents", counting)
+    plain = render_frames(make_renderer())
+    assert steps == []  # off by default
+    guided = render_frames(make_renderer(energy_steps=2))
+    assert guided.shape == plain.shape == (3, SIZE, SIZE, 3)
+    # the guidance ran, measured an energy, and what it did reached the frames
+    assert len(steps) >= 1 and all(e is not None and e > 0 for e in steps)
+    assert np.abs(guided.astype(int) - plain).mean() > 0.5
