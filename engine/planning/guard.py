@@ -30,6 +30,7 @@ import numpy as np
 
 from ..cues.types import Cues, SourceTrack
 from ..layout import MAX_OBJECTS, Box, Layout, LayoutObject
+from ..layout.screen import x_from_azimuth
 from .heuristic import boxes_for, plan_layout_from_cues, x_track
 from .priors import AMBIENT
 
@@ -175,6 +176,17 @@ def _limit_size(obj: LayoutObject, reference: list[Box | None], notes: list[str]
     if changed:
         notes.append(f"kept the size of '{obj.label}' within {lo:g}-{hi:g}x of what its class "
                      f"and measured nearness give, in {changed} frame(s)")
+
+
+def confident_x(src: SourceTrack, min_confidence: float) -> np.ndarray:
+    """Per frame, the x-centre the measured azimuth maps to where the direction is at least
+    ``min_confidence`` sure (and the source heard), else NaN: where a reading alone would
+    bind. The guard binds every heard frame (unsure ones take the sure ones' x, see
+    :func:`engine.planning.heuristic.x_track`); this tells which frames had their own."""
+    az = np.asarray(src.azimuth_deg, float)
+    ok = (np.asarray(src.active, bool) & np.isfinite(az)
+          & (np.nan_to_num(np.asarray(src.confidence, float)) >= min_confidence))
+    return np.where(ok, x_from_azimuth(np.nan_to_num(az)), np.nan)
 
 
 def _hold_direction(group: list[LayoutObject], src: SourceTrack, expected: np.ndarray,
