@@ -127,8 +127,8 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
     mix_tags: list[Tag] = []
     if tagger is not None:
         yield report(0.92, "naming sounds")
-        mix_tags = _tag(tagger, audio.mono(), sr, notes)
         if audio.is_mono:
+            mix_tags = _tag(tagger, audio.mono(), sr, notes)
             sources[0].tags = list(mix_tags)
         else:  # each source's own signal: steered to it, masked, while it sounds
             # Only a head colours a source by direction; other pairs are steered plainly.
@@ -138,6 +138,10 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
                                  binaural=decision is not None and decision.kind == "binaural")
             for src, mono in zip(sources, own):
                 src.tags = _tag(tagger, mono, sr, notes) if mono.size else []
+            # One source heard: its steered signal is the whole recording's best hearing, so
+            # the mix is named by it (the tagger runs once); several: the mix on its own.
+            mix_tags = (list(sources[0].tags) if len(sources) == 1
+                        else _tag(tagger, audio.mono(), sr, notes))
     t = steps.times_s
     loud = frame_mean(t, 10 * np.log10(steps.power + 1e-12), None, duration, num_frames)
     centroid = frame_mean(t, np.nan_to_num(steps.centroid_hz), steps.power, duration, num_frames)

@@ -91,7 +91,8 @@ def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarr
         # Where the source is there at all (as its boxes are): steps deep in silence only. A
         # stricter activity split would chop a revving engine beside a river into growls.
         active = presence_mask(power[p, :n_steps])
-        span = _loudest_active_span(power[p, :n_steps], active, int(max_s / grid.step_s))
+        span = _loudest_active_span(power[p, :n_steps], active,
+                                    int(np.ceil(max_s / grid.step_s)))
         if span is None:
             out.append(np.zeros(0, np.float32))
             continue
@@ -109,7 +110,7 @@ def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarr
         # splice its events into one unnatural run (a lion's roars read as a rumble).
         gate = _gate(active[s0:s1], grid.step_s)
         gate = np.repeat(gate, STEP_FRAMES)[:t_frames]
-        out.append(_overlap_add(y * gate[:, None], grid))
+        out.append(_overlap_add(y * gate[:, None], grid)[:int(round(max_s * sample_rate))])
     return out
 
 
