@@ -73,6 +73,9 @@ def main(argv=None) -> int:
     ap.add_argument("--old", type=Path, required=True, help="checkout of the older engine")
     ap.add_argument("--sets", default="tune,held-out")
     ap.add_argument("--sources", type=Path, default=ROOT.parent / "shared" / "data" / "sources")
+    ap.add_argument("--exclude", action="append", default=[], metavar="TEXT",
+                    help="leave out clips whose name contains TEXT (repeatable)")
+    ap.add_argument("--json", type=Path, help="write every clip's scores and decision here")
     args = ap.parse_args(argv)
     import numpy as np
 
@@ -81,17 +84,20 @@ def main(argv=None) -> int:
     from engine.evaluation.world_bench import WorldScore, score_world
     from engine.evaluation.scenes import truth_layout
     from engine.layout import Layout
+    everything = []
     for part in [p for p in args.sets.split(",") if p]:
         base = args.world / part
         report = json.loads((base / f"world_{part}.json").read_text())
         settings = report["settings"]
         subprocess.run([sys.executable, "-c", _OLD_PLANNER, str(args.old), str(base / "clips"),
                         str(base / "old")], check=True)
-        scores = [WorldScore(**c) for c in report["clips"]]
+        def kept(name):
+            return not any(x in name for x in args.exclude)
+        scores = [WorldScore(**c) for c in report["clips"] if kept(c["scene"])]
         decisions = defaultdict(lambda: [0, 0])
         for scene in _scenes(settings, part, args.sources):
             truth_file = base / "truth" / f"{scene.name}.json"
-            if not truth_file.exists():
+            if not truth_file.exists() or not kept(scene.name):
                 continue
             truth_doc = json.loads(truth_file.read_text())
             sounding = [np.asarray(s, bool) for s in truth_doc["sounding"]]
@@ -102,6 +108,7 @@ def main(argv=None) -> int:
             kind = resolve_stereo("auto", audio.stereo(), audio.sample_rate).kind
             decisions[(scene.stereo, scene.mic)][0] += int(kind == scene.stereo)
             decisions[(scene.stereo, scene.mic)][1] += 1
+            everything.append({"scene": scene.name, "stereo": scene.stereo, "auto": kind})
         head = ("| {} | system | clips | x err | motion | count | phantom | no box "
                 "| uneven moved |\n|---|---|---|---|---|---|---|---|---|")
         print(f"\n{part}: condition, sources (all microphones)\n" + head.format("group"))
@@ -113,6 +120,9 @@ def main(argv=None) -> int:
         print(f"\n{part}: --stereo auto right on {right}/{total} clips "
               f"({right / max(1, total):.2f}): "
               + ", ".join(f"{k[1]} ({k[0]}) {v[0]}/{v[1]}" for k, v in sorted(decisions.items())))
+        everything.extend({"part": part, **vars(s)} for s in scores)
+    if args.json:
+        args.json.write_text(json.dumps(everything, indent=1, default=float))
     return 0
 
 

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from models import readiness
 
-from .secrets import KeyringUnavailable, gemini_key_source, store_gemini_key
-from .settings import DEVICES, MEMORY_TIERS, StudioSettings
+from .model.secrets import KeyringUnavailable, gemini_key_source, store_gemini_key
+from .model.settings import DEVICES, MEMORY_TIERS, StudioSettings
 
 
 MODEL_COLUMNS = ("Model", "Role", "Needed for", "Size", "State", "")

@@ -26,7 +26,7 @@ from engine.naming.heard import candidates_of, heard_summary
 
 from . import theme
 from .document import StudioDocument
-from .layout_edit import keyframes
+from .model.layout_edit import keyframes
 
 HEADER_W = 118
 RULER_H = 20

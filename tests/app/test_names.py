@@ -87,7 +87,7 @@ def test_studio_settings_and_menus_show_the_owners_lists(qtbot_or_skip, tmp_path
 
     from models import readiness
     from spa2v_app.studio.dialogs import SettingsDialog
-    from spa2v_app.studio.settings import MEMORY_TIERS, StudioSettings
+    from spa2v_app.studio.model.settings import MEMORY_TIERS, StudioSettings
 
     assert tuple(MEMORY_TIERS) == TIER_CHOICES
     assert [a.name for a in readiness.planners()] == list(PLANNERS)

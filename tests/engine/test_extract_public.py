@@ -161,14 +161,14 @@ def test_the_job_reports_progress_up_to_one_and_names_its_stages():
     progress = [e for e in events if isinstance(e, Progress)]
     fractions = [e.fraction for e in progress]
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
-    assert any("naming sounds" in e.detail for e in progress)
+    assert [e.detail for e in progress if e.fraction == pytest.approx(0.92)] == ["naming sounds"]
     assert progress[-1].detail == "1 source(s)" and len(c.sources) == 1
     events = []
     run_job(extract_cues_job(stereo(noise(1.0)), num_frames=2), events.append)
     assert not any("naming" in e.detail for e in events if isinstance(e, Progress))
 
 
-def test_two_sources_are_numbered_and_said():
+def two_sources() -> Audio:
     rng = np.random.default_rng(3)
     n = int(4.0 * SR)
     t = np.arange(n) / SR
@@ -179,10 +179,66 @@ def test_two_sources_are_numbered_and_said():
     high *= 0.1 * (1.2 + np.sin(2 * np.pi * 2.1 * t + 1.0))
     y = (render_binaural(low, SR, azimuth_deg=-50, distance_m=2.0)
          + render_binaural(high, SR, azimuth_deg=40, distance_m=2.0))
+    return Audio(y.astype(np.float32), SR)
+
+
+def test_two_sources_are_numbered_and_said():
+    audio = two_sources()
     tagger = Recorder()
-    c = extract_cues(Audio(y.astype(np.float32), SR), num_frames=8, tagger=tagger)
+    c = extract_cues(audio, num_frames=8, tagger=tagger)
     assert [s.id for s in c.sources] == [1, 2]
-    assert any(n.startswith("Heard 2 sources at once") for n in c.notes)
+    assert ("Heard 2 sources at once; each is tracked on its own time-frequency mask."
+            in c.notes)
     assert len(tagger.calls) == 3  # the mix once, then each source on its own
-    one = extract_cues(Audio(y.astype(np.float32), SR), num_frames=8, max_sources=1)
+    one = extract_cues(audio, num_frames=8, max_sources=1)
     assert len(one.sources) == 1 and not any(n.startswith("Heard") for n in one.notes)
+
+
+def test_the_separation_pass_reports_its_progress_within_its_share():
+    events = []
+    run_job(extract_cues_job(two_sources(), num_frames=8), events.append)
+    progress = [e for e in events if isinstance(e, Progress)]
+    fractions = [e.fraction for e in progress]
+    assert fractions == sorted(fractions) and 0.0 <= fractions[0] and fractions[-1] == 1.0
+    separating = [e for e in progress if e.detail.startswith("separating: ")]
+    assert separating  # the second pass is seen, between listening (0-0.6) and naming
+    assert all(0.6 <= e.fraction <= 0.9 + 1e-9 for e in separating)
+
+
+def test_no_tagger_means_no_tags():
+    c = extract_cues(stereo(noise(1.0)), num_frames=2)
+    assert c.tags == [] and c.sources[0].tags == []
+
+
+@pytest.mark.parametrize("stage", ["listening", "separating"])
+def test_cancel_stops_the_pass_it_is_in(stage, monkeypatch):
+    from engine.cues import analysis
+    from engine.errors import Cancelled
+    from engine.jobs import CancelToken
+
+    monkeypatch.setattr(analysis, "CHUNK_S", 1.0)  # five chunks per pass for 4 s
+    monkeypatch.setattr(analysis, "MARGIN_S", 0.5)
+    token = CancelToken()
+    seen = []
+    job = extract_cues_job(two_sources(), num_frames=8, token=token)
+    with pytest.raises(Cancelled):
+        while True:
+            e = next(job)
+            if isinstance(e, Progress):
+                seen.append(e.detail)
+                if e.detail.startswith(stage) and not token.cancelled:
+                    token.cancel()
+                    at = len(seen)
+    # the pass stops at its next chunk: no further report of it after the cancel
+    assert at == 1 if stage == "listening" else at == 6
+    assert not any(d.startswith(stage) for d in seen[at:])
+
+
+def test_extract_cues_passes_the_cancel_on():
+    from engine.errors import Cancelled
+    from engine.jobs import CancelToken
+
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        extract_cues(stereo(noise(0.5)), num_frames=2, token=token)

@@ -161,7 +161,7 @@ class SlowRenderer:
 
 
 def test_cancel_running_and_remove_queued(qtbot, window, clip, tmp_path, monkeypatch):
-    from spa2v_app.studio import tasks
+    from spa2v_app.studio.model import tasks
     monkeypatch.setattr(tasks, "make_renderer_for", lambda name, device="auto": SlowRenderer())
     import_clip(qtbot, window, clip)
     plan(qtbot, window)
@@ -233,7 +233,7 @@ def test_play_pause_moves_the_playhead(qtbot, window, clip):
 
 
 def test_settings_dialog_applies_and_reports_a_missing_keyring(qtbot, window, monkeypatch):
-    from spa2v_app.studio import secrets
+    from spa2v_app.studio.model import secrets
     from spa2v_app.studio.dialogs import SettingsDialog
 
     def no_keyring(key):

@@ -260,6 +260,7 @@ def test_an_empty_scene():
     assert layout.objects == []
     assert layout.background == "an empty room"
     assert layout.caption == "An empty scene, an empty room."
+    assert (layout.width, layout.height) == (512, 512)  # the default frame, as Layout's
     layout.validate()
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio import Audio, audio_info
+from engine.audio.stereo_kinds import DEFAULT_STEREO
 from engine.cues.types import Cues
 from engine.errors import BadInput, ModelMissing
 from engine.jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
@@ -75,15 +76,16 @@ def _new_tagger():
         return None, f"The sound tagger failed to load ({type(e).__name__}: {e})."
 
 
-def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool = True
-               ) -> Job[ImportResult]:
-    """Read and check the audio, measure its cues at timeline resolution, build the waveform."""
+def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool = True,
+               stereo: str = DEFAULT_STEREO) -> Job[ImportResult]:
+    """Read and check the audio, measure its cues at timeline resolution (reading the stereo
+    as ``stereo`` says it was recorded), build the waveform."""
     path = Path(path)
     info = audio_info(path)
     tagger, why = make_tagger_quietly() if use_tagger else (None, None)
     if why:
         yield Log(why, "warning")
-    settings = PlanSettings(num_frames=display_frames(info.duration_s))
+    settings = PlanSettings(num_frames=display_frames(info.duration_s), stereo=stereo)
     audio, cues = yield from sub_job(analyse_job(path, settings, tagger=tagger, token=token),
                                      start=0.0, end=0.85, stage="import")
     token.raise_if_cancelled()
