@@ -63,7 +63,7 @@ def test_a_default_prompt_follows_the_new_name(window):
 
 def test_sending_audio_to_gemini_is_a_visible_choice_that_reaches_the_planner(qtbot):
     from spa2v_app.studio.dialogs import SettingsDialog
-    from spa2v_app.studio.settings import StudioSettings
+    from spa2v_app.studio.model.settings import StudioSettings
     from models.backends import make_planner_or_built_in
 
     settings = StudioSettings()
