@@ -16,11 +16,13 @@ from .audio.loudness import read_loudness_track
 from .audio.stereo_kinds import DEFAULT_STEREO
 from .audio.tagging import Tagger
 from .cues.types import Cues
-from .errors import BadInput
+from .errors import BadInput, Cancelled, SpA2VError
 from .export.mp4 import Mp4Writer
 from .jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from .layout import Layout
+from .naming.listening import Listener, apply_to_cues, listen_request
 from .planning.fallback import plan_or_fall_back
+from .planning.heuristic import HeuristicPlanner
 from .protocols import Frame, Planner, PlanRequest, Renderer, RenderSettings
 from .rendering.activity import attach_loudness
 
@@ -90,21 +92,48 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
 
 
 def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: Planner,
-             tagger: Tagger | None, token: CancelToken) -> Job[tuple[Layout, Cues]]:
-    """Audio -> cues -> layout. A planner that fails falls back to the built-in one
-    (:mod:`engine.planning.fallback`)."""
+             tagger: Tagger | None, token: CancelToken,
+             listener: Listener | None = None) -> Job[tuple[Layout, Cues]]:
+    """Audio -> cues -> (listening) -> layout. A planner that fails falls back to the
+    built-in one (:mod:`engine.planning.fallback`); a listener that fails leaves the
+    tagger's names."""
     audio, cues = yield from sub_job(
-        analyse_job(audio_path, settings, tagger=tagger, token=token), start=0.0, end=0.5)
+        analyse_job(audio_path, settings, tagger=tagger, token=token), start=0.0, end=0.4)
+    heard = None
+    if listener is not None and any(s.active.any() for s in cues.sources):
+        heard = yield from _listen(listener, audio, cues, token)
     request = PlanRequest(cues=cues, hint=settings.hint, audio_path=Path(audio_path),
                           width=settings.width, height=settings.height)
     layout = yield from sub_job(plan_or_fall_back(planner, request, token), start=0.5, end=1.0,
                                 stage="plan")
+    if heard is not None:
+        if isinstance(planner, HeuristicPlanner) and heard.background:
+            layout.background = heard.background  # heard, not a class prior's guess
+        layout.extra["listener"] = {"name": listener.name, "model": heard.model,
+                                    "caption": heard.caption, "background": heard.background}
     if cues.stereo is not None:
         layout.extra["stereo"] = dict(cues.stereo)  # SPEC section 2: the layout records it
     layout.validate()
     attach_loudness(layout, cues)  # each object's measured level, for the preview's pulses
     yield Progress("plan", 1.0)
     return layout, cues
+
+
+def _listen(listener: Listener, audio: Audio, cues: Cues, token: CancelToken):
+    """Ask the listener; its names go first in each source's tags. On failure the tagger's
+    names stand and the user is told why."""
+    try:
+        result = yield from sub_job(listener.listen(listen_request(audio, cues), token),
+                                    start=0.4, end=0.5, stage="listen")
+    except SpA2VError as e:
+        if isinstance(e, Cancelled):
+            raise
+        yield Log(f"The audio listener failed ({e}); the sound tagger's names stand.",
+                  "warning")
+        return None
+    for note in apply_to_cues(cues, result):
+        yield Log(f"Listener ({result.model}): {note}.")
+    return result
 
 
 def render_job(audio_path: str | os.PathLike | None, layout: Layout, out_path: str | os.PathLike,

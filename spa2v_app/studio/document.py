@@ -294,6 +294,11 @@ class StudioDocument(QObject):
         self._edit("Edit object", layout_edit.update_object(self.layout, object_id, **changes),
                    object_id)
 
+    def rename_as_heard(self, object_id: int, label: str) -> None:
+        """Take another of the names the object was heard as: one undo step."""
+        self._edit(f"Rename to {label}", layout_edit.update_object(
+            self.layout, object_id, label=label), object_id)
+
     def update_scene(self, *, caption: str | None = None, background: str | None = None) -> None:
         after = copy.deepcopy(self.layout)
         if caption is not None:

@@ -92,6 +92,7 @@ class JobActions:
                                 stereo=self.doc.stereo)
         planner = self.settings.planner
         llm, key = self.settings.llm_model_path, gemini_key() if planner == "gemini" else None
+        send_audio = self.settings.gemini_send_audio
         self.doc.project.settings.update(plan_frames=settings.num_frames, hint=settings.hint,
                                          planner=planner)
 
@@ -106,7 +107,7 @@ class JobActions:
         def make(token):
             result = yield from tasks.studio_plan_job(audio_path, settings, token,
                                                       planner=planner, llm_model_path=llm,
-                                                      api_key=key)
+                                                      api_key=key, send_audio=send_audio)
             tasks.warm_backdrops(result[0], PREVIEW_SIDE)
             return result
 

@@ -28,6 +28,7 @@ class StudioSettings:
     planner: str = DEFAULT_PLANNER
     renderer: str = DEFAULT_RENDERER
     llm_model_path: str = ""
+    gemini_send_audio: bool = True  # Gemini hears the clip; off: it gets the cue table only
     models_dir: str = field(default_factory=lambda: str(default_models_dir()))
     recordings_dir: str = field(default_factory=lambda: str(recordings_dir()))
     device: str = "auto"

@@ -110,11 +110,14 @@ def warm_render_modules() -> None:
 
 def studio_plan_job(audio_path: str | os.PathLike, settings: PlanSettings, token: CancelToken,
                     *, planner: str = DEFAULT_PLANNER, llm_model_path: str = "",
-                    api_key: str | None = None, use_tagger: bool = True
-                    ) -> Job[tuple[Layout, Cues]]:
+                    api_key: str | None = None, use_tagger: bool = True,
+                    send_audio: bool = True) -> Job[tuple[Layout, Cues]]:
     report = stage_progress("plan")
     yield report(0.0, f"loading the {planner} planner")
-    chosen, why = make_planner_or_built_in(planner, model_path=llm_model_path, api_key=api_key)
+    # send_audio: the settings' visible choice whether Gemini hears the clip (never dropped:
+    # settings_for passes it to the planners that take it).
+    chosen, why = make_planner_or_built_in(planner, model_path=llm_model_path, api_key=api_key,
+                                           send_audio=send_audio)
     if why:
         yield Log(why, "warning")
     tagger, why = make_tagger_quietly() if use_tagger else (None, None)
