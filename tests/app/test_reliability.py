@@ -134,8 +134,9 @@ def test_an_out_dir_that_is_a_file_fails_before_the_analysis(clip, plan, tmp_pat
                                                                monkeypatch):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where a folder should be")
-    import engine.pipeline as pipeline
-    monkeypatch.setattr(pipeline, "extract_cues", _must_not_run)
+    # the pipeline imports the extractor when it runs (start-up time), so patch it at its home
+    import engine.cues.extract as extract
+    monkeypatch.setattr(extract, "extract_cues", _must_not_run)
     argv = {"plan": ["plan", clip, "-o", blocker / "p.json"],
             "plan-dir": ["plan", clip, "--out-dir", blocker],
             "cues": ["cues", clip, "-o", blocker / "c.json"],
