@@ -24,7 +24,7 @@ from ..audio.stereo_kinds import check_stereo
 from ..errors import BadInput
 from ..jobs import CancelToken, Job, run_job, stage_progress
 from ..audio.tagging import Tagger
-from ..naming.signals import source_signals
+from .signals import source_signals
 from .analysis import StepCues, analyse_mix_job
 from .calibration import default_calibration
 from .frames import (activity_mask, frame_mean, presence_mask, proximity_from_level,

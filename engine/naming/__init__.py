@@ -1,2 +1,4 @@
-"""Naming what is sounding: each source's own signal for the tagger, and the AudioSet
-ontology that turns class scores into the noun a person would use."""
+"""The audio listener's side of naming: the request a listening model gets (each measured
+source's own excerpt from :mod:`engine.cues.signals`, the tagger's candidates as hints), the
+answer's schema, and how an answer names the cues. It sits above planning (it reuses the
+reply limits of :mod:`engine.planning.llm_schema`) and below the pipeline."""

@@ -23,8 +23,8 @@ from ..cues.types import Cues, Tag
 from ..jobs import CancelToken, Job
 from ..planning.llm_schema import (MAX_BACKGROUND, MAX_CAPTION, MAX_LABEL, ReplyProblems,
                                    clean_text, load_json)
-from .heard import LISTENER_CLASS
-from .signals import source_signals
+from ..planning.heard import LISTENER_CLASS
+from ..cues.signals import source_signals
 
 MAX_EXCERPT_S = 30.0   # llama.cpp pads each audio chunk to 30 s (Whisper-style encoders)
 MAX_DESCRIPTION = 80
@@ -85,7 +85,7 @@ class Listener(Protocol):
 
 
 def listen_request(audio: Audio, cues: Cues, *, max_s: float = MAX_EXCERPT_S) -> ListenRequest:
-    """Each measured source's own excerpt (see :mod:`engine.naming.signals`) and the whole
+    """Each measured source's own excerpt (see :mod:`engine.cues.signals`) and the whole
     clip, from the audio and its cues (per-frame azimuth and loudness stand in for the
     per-step ones the tagger had)."""
     sr = int(audio.sample_rate)

@@ -15,7 +15,7 @@ import numpy as np
 from ..cues.types import Cues, SourceTrack
 from ..jobs import CancelToken, Job, Progress
 from ..layout import MAX_OBJECTS, Box, Layout, LayoutObject, PlannerInfo
-from ..naming.heard import KEY, heard_as_source
+from .heard import KEY, heard_as_source
 from ..layout.screen import x_from_azimuth
 from ..protocols import PlanRequest
 from .priors import prior_for

@@ -22,7 +22,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, 
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QMenu, QScrollArea, QScrollBar, QToolButton,
                                QToolTip, QVBoxLayout, QWidget)
 
-from engine.naming.heard import candidates_of, heard_summary
+from engine.planning.heard import candidates_of, heard_summary
 
 from . import theme
 from .document import StudioDocument

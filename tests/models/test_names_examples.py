@@ -8,7 +8,7 @@ import pytest
 from engine.cues.extract import extract_cues
 from engine.audio import load_audio
 from engine.planning.heuristic import plan_layout_from_cues
-from engine.naming.heard import KEY
+from engine.planning.heard import KEY
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 

@@ -4,7 +4,7 @@
 import pytest
 
 from engine.cues.types import Tag
-from engine.naming.heard import KEY, heard_as
+from engine.planning.heard import KEY, heard_as
 from engine.planning.heuristic import plan_layout_from_cues
 from tests.engine.planning.cuekit import cues, track
 

@@ -10,7 +10,7 @@ from engine.audio.io import Audio, write_audio
 from engine.binaural import render_binaural
 from engine.cues.types import Tag
 from engine.jobs import CancelToken, Log, run_job
-from engine.naming.heard import KEY, candidates_of
+from engine.planning.heard import KEY, candidates_of
 from engine.naming.listening import (MAX_EXCERPT_S, ListenRequest, ListenResult, SourceExcerpt,
                                      SourceHeard, apply_to_cues, listen_request, parse_reply,
                                      prompt_parts, reply_schema)

@@ -9,7 +9,7 @@ from engine.binaural import render_binaural
 from engine.cues.binmodel import bin_model
 from engine.cues.spatial import STEP_FRAMES, AnalysisGrid
 from engine.cues.spatial import stft
-from engine.naming.signals import MASK_FLOOR, soft_masks, source_signals
+from engine.cues.signals import MASK_FLOOR, soft_masks, source_signals
 
 SR = 44100
 GRID = AnalysisGrid.for_rate(SR)

@@ -33,9 +33,9 @@ import numpy as np
 from scipy.ndimage import median_filter, uniform_filter, uniform_filter1d
 
 from ..binaural.hrtf import default_hrirs
-from ..cues.frames import presence_mask
-from ..cues.binmodel import KAPPA_IPD, SIGMA_ILD_DB, BinModel, bin_costs
-from ..cues.spatial import STEP_FRAMES, AnalysisGrid, step_spectra, stft
+from .frames import presence_mask
+from .binmodel import KAPPA_IPD, SIGMA_ILD_DB, BinModel, bin_costs
+from .spatial import STEP_FRAMES, AnalysisGrid, step_spectra, stft
 
 MASK_FLOOR = 0.1          # -20 dB: what a mask leaves of bins that fit another source better
 GATE_FLOOR = 0.03         # -30 dB: what is left of the steps where the source is silent
