@@ -40,7 +40,7 @@ def main() -> int:
 
     from spa2v_app.studio.app import create_app
     from spa2v_app.studio.main_window import MainWindow
-    from spa2v_app.studio.settings import StudioSettings
+    from spa2v_app.studio.model.settings import StudioSettings
 
     app = create_app()
     window = MainWindow(StudioSettings(), use_audio_device=False)

@@ -45,9 +45,9 @@ def main() -> int:
 
     from spa2v_app.studio.app import create_app
     from spa2v_app.studio.main_window import MainWindow
-    from spa2v_app.studio.recording import InputDevice
-    from spa2v_app.studio.settings import StudioSettings
-    from spa2v_app.studio.testing import fake_stream_factory
+    from spa2v_app.studio.model.recording import InputDevice
+    from spa2v_app.studio.model.settings import StudioSettings
+    from tests.app.studio.fake_stream import fake_stream_factory
 
     app = create_app()
     mic = [InputDevice(0, "USB stereo microphone", 2, 48000.0)]
@@ -102,7 +102,7 @@ def main() -> int:
     window.toggle_keyframe()
     shot("04-layout-edit")
 
-    from spa2v_app.studio import tasks
+    from spa2v_app.studio.model import tasks
     real = tasks.make_renderer_for
 
     class Slow:  # slow the preview renderer down so the live preview can be caught mid-way

@@ -1,8 +1,11 @@
 """The kinds of stereo (SPEC.md section 2): one home for the names.
 
 ``--stereo`` on ``plan``, ``render`` and ``cues`` takes one of :data:`STEREO_CHOICES`; the
-benchmark's microphones (:mod:`engine.evaluation.mics`) each name the kind they produce, so
-a bench figure per kind and ``--stereo auto``'s decision can be compared with the truth.
+studio's "How was this recorded?" choice shows :data:`LABELS` and :data:`DESCRIPTIONS`; the
+cue extractor reads each kind with its own mapping (:mod:`engine.cues.stereo`) and records
+the kind in the layout (``extra.stereo``); the benchmark's microphones
+(:mod:`engine.evaluation.mics`) each name the kind they produce, so a bench figure per kind
+and ``--stereo auto``'s decision can be compared with the truth.
 
 ========== =================================================================================
 binaural   a dummy head or in-ear microphones: time and level differences, both frequency
@@ -18,10 +21,35 @@ panned     a mix made with pan pots (music, games, films): level only; pan ``p``
 
 from __future__ import annotations
 
+from ..errors import BadInput
+
 BINAURAL, SPACED, COINCIDENT, PANNED = "binaural", "spaced", "coincident", "panned"
 STEREO_KINDS: tuple[str, ...] = (BINAURAL, SPACED, COINCIDENT, PANNED)
 AUTO = "auto"
 STEREO_CHOICES: tuple[str, ...] = (AUTO, *STEREO_KINDS)
+DEFAULT_STEREO = AUTO
+
+# Kinds whose channels differ in level only (no time difference).
+LEVEL_ONLY: tuple[str, ...] = (COINCIDENT, PANNED)
+
+# What the studio's "How was this recorded?" list calls each choice (short: it sits in a
+# toolbar), and "Heard as: ..." the kind auto decided on.
+LABELS = {
+    AUTO: "Auto-detect",
+    BINAURAL: "Dummy head / binaural",
+    SPACED: "Spaced pair (phone)",
+    COINCIDENT: "Coincident XY / Blumlein",
+    PANNED: "Pan-pot mix",
+}
+
+# What the studio shows beside each choice (the user's words).
+DESCRIPTIONS = {
+    AUTO: "Decide from the recording",
+    BINAURAL: "Dummy head or in-ear microphones",
+    SPACED: "Two microphones apart (phone held sideways, AB pair)",
+    COINCIDENT: "XY or Blumlein pair (handheld recorder)",
+    PANNED: "A mix made with pan pots (music, games, films)",
+}
 
 
 def check_stereo_kind(kind: str, *, allow_auto: bool = True) -> str:
@@ -31,3 +59,14 @@ def check_stereo_kind(kind: str, *, allow_auto: bool = True) -> str:
     if k not in choices:
         raise ValueError(f"unknown kind of stereo {kind!r}; choose from {', '.join(choices)}")
     return k
+
+
+def check_stereo(kind: str | None) -> str:
+    """The user's stereo choice (``None`` means the default, ``auto``), or :class:`BadInput`
+    with the same message as :func:`check_stereo_kind`."""
+    if kind is None:
+        return DEFAULT_STEREO
+    try:
+        return check_stereo_kind(kind)
+    except ValueError as e:
+        raise BadInput(f"{str(e)[0].upper()}{str(e)[1:]}.") from None

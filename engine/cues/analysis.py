@@ -9,7 +9,7 @@ the per-source second pass need not compute them again):
 - per step (46 ms): the tracked azimuth of the dominant source, its spread and confidence,
   power, coherence, high-frequency balance, centroid, ITD and mean ILD;
 - per step, the DUET-style histograms of per-bin directions (bin weights and coherent
-  energy, 2 degree grid; :mod:`engine.cues.separation`), and the steered GCC-PHAT of the
+  energy, 2 degree grid; :mod:`engine.cues.binmodel`), and the steered GCC-PHAT of the
   band below 500 Hz (where a source with little energy higher up is still heard);
 - per block (5 steps, 0.23 s): the pitch shift against the previous block, and the
   interaural covariance of a few dozen bins (for the two-source fit of
@@ -29,7 +29,8 @@ from ..jobs import CancelToken, Job, Progress
 from . import spectral
 from .calibration import CueCalibration
 from .pairfit import BIN_STRIDE, step_covariances
-from .separation import BinModel, bin_histograms
+from .binmodel import BinModel, bin_histograms
+from .blocks import BLOCK_STEPS, blocks as _blocks
 from .spatial import (STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, steered_gcc,
                       step_spectra, stft)
 from .tracking import track_azimuth
@@ -40,13 +41,19 @@ MARGIN_S = 3.0
 # per-source second pass (about 10 minutes at 44.1 kHz); longer ones compute them again.
 SPECTRA_CACHE_BYTES = 256 * 2 ** 20
 SMOOTH_STEPS = 7  # cross-spectra averaged over ~0.3 s: reverberation and noise average out
-BLOCK_STEPS = 5
 LOW_BAND_HZ = (80.0, 500.0)
 
 
-@dataclass
+def _empty(*shape):
+    return field(default_factory=lambda: np.zeros(shape), repr=False)
+
+
+@dataclass(kw_only=True)
 class StepCues:
-    """Per-step (``S``) and per-block (``K``) summaries of a whole recording."""
+    """Per-step (``S``) and per-block (``K``) summaries of a whole recording (built with
+    keywords: many of the fields are same-shaped arrays). The mix's cues fill every field;
+    a separated source's cues (:mod:`engine.cues.multisource`) leave the histogram, GCC and
+    pitch fields empty."""
 
     step_s: float
     azimuth_deg: np.ndarray
@@ -58,11 +65,14 @@ class StepCues:
     centroid_hz: np.ndarray
     itd_s: np.ndarray
     ild_db: np.ndarray
-    step_hist: np.ndarray
-    step_energy: np.ndarray
-    step_gcc: np.ndarray
-    pitch_shift_st: np.ndarray
-    pitch_quality: np.ndarray
+    # Per step: the direction histograms of :func:`engine.cues.binmodel.bin_histograms`
+    # ``(S, A)`` and the steered GCC-PHAT in two bands ``(S, 2, A)`` on a 2 degree grid.
+    step_hist: np.ndarray = _empty(0, 0)
+    step_energy: np.ndarray = _empty(0, 0)
+    step_gcc: np.ndarray = _empty(0, 0)
+    # Per block: the pitch shift against the previous block (semitones) and its quality.
+    pitch_shift_st: np.ndarray = _empty(0)
+    pitch_quality: np.ndarray = _empty(0)
     onsets_s: list[float] = field(default_factory=list)
     ild_gain: float = 1.0
     # Per block: interaural covariances ``(K, F, 4)`` of a few bins, and those bins'
@@ -191,25 +201,15 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
             yield report((ci + 1) / len(spans), f"chunk {ci + 1}/{len(spans)}")
     cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
     shift, quality = _pitch_shifts(cat["logspec"])
-    return StepCues(grid.step_s, cat["az"], cat["spread"], cat["conf"], cat["power"],
-                    cat["coh"], cat["hf"], cat["cent"], cat["itd"], cat["ild"], cat["hist"],
-                    cat["energy"], cat["gcc"], shift, quality, onsets,
-                    float(np.median(gains)) if gains else 1.0,
-                    pair_cov=cat["pcov"],
-                    low_gcc=cat["low_gcc"], low_weight=cat["low_w"], band_power=cat["bands"],
-                    chunk_spectra=kept,
+    return StepCues(step_s=grid.step_s, azimuth_deg=cat["az"], spread_deg=cat["spread"],
+                    confidence=cat["conf"], power=cat["power"], coherence=cat["coh"],
+                    hf_db=cat["hf"], centroid_hz=cat["cent"], itd_s=cat["itd"],
+                    ild_db=cat["ild"], step_hist=cat["hist"], step_energy=cat["energy"],
+                    step_gcc=cat["gcc"], pitch_shift_st=shift, pitch_quality=quality,
+                    onsets_s=onsets, ild_gain=float(np.median(gains)) if gains else 1.0,
+                    pair_cov=cat["pcov"], low_gcc=cat["low_gcc"], low_weight=cat["low_w"],
+                    band_power=cat["bands"], chunk_spectra=kept,
                     pair_freqs=grid.freqs[model.sel][::BIN_STRIDE])
-
-
-def _blocks(a: np.ndarray, mean: bool = False) -> np.ndarray:
-    """Sum (or mean) consecutive ``BLOCK_STEPS`` rows; a partial last block is kept."""
-    k = -(-a.shape[0] // BLOCK_STEPS)
-    pad = k * BLOCK_STEPS - a.shape[0]
-    if pad:
-        a = np.concatenate([a, np.repeat(a[-1:], pad, axis=0) if mean else
-                            np.zeros((pad,) + a.shape[1:], a.dtype)])
-    out = a.reshape(k, BLOCK_STEPS, *a.shape[1:])
-    return out.mean(axis=1) if mean else out.sum(axis=1)
 
 
 def _rough_activity(power: np.ndarray) -> np.ndarray:

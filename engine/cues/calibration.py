@@ -46,6 +46,16 @@ class CueCalibration:
     # frequencies more, so a low-pitched source would otherwise read as too far to the side.
     itd_low_s: np.ndarray | None = None
     itd_high_s: np.ndarray | None = None
+    # The kind of stereo the table describes (engine.audio.stereo_kinds) and, for a spaced
+    # pair, the microphone spacing it assumes.
+    kind: str = "binaural"
+    spacing_m: float | None = None
+
+    @property
+    def level_only(self) -> bool:
+        """True when the table has no time difference at all (coincident pairs, pan pots):
+        the GCC-PHAT then says nothing about direction."""
+        return not np.any(np.abs(self.itd_s) > 0.0)
 
     def itd_band_s(self, band: int) -> np.ndarray:
         table = self.itd_low_s if band == 0 else self.itd_high_s

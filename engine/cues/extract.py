@@ -20,16 +20,22 @@ from __future__ import annotations
 import numpy as np
 
 from ..audio.io import Audio
+from ..audio.stereo_kinds import check_stereo
 from ..errors import BadInput
 from ..jobs import CancelToken, Job, run_job, stage_progress
 from ..audio.tagging import Tagger
+from .signals import source_signals
 from .analysis import StepCues, analyse_mix_job
 from .calibration import default_calibration
-from .frames import activity_mask, frame_mean, presence_mask, proximity_from_level
+from .frames import (activity_mask, frame_mean, presence_mask, proximity_from_level,
+                     sounding_frames)
 from .motion import classify_motion, level_envelope
-from .multisource import analyse_sources_job, masked_signals
-from .separation import bin_model, find_sources
+from .multisource import analyse_sources_job
+from .binmodel import bin_model
+from .blocks import BLOCK_STEPS
+from .separation import find_sources
 from .spatial import AnalysisGrid
+from .stereo import calibration_for, model_for, resolve_stereo
 from .types import Cues, SourceTrack, Tag
 
 EXTRACTOR = "spatial/1"
@@ -41,7 +47,8 @@ SEPARATED_LEVEL_MIN_DB = 9.0  # a masked level also moves with how the bins are 
 
 
 def extract_cues(audio: Audio, *, num_frames: int, tagger: Tagger | None = None,
-                 token: CancelToken | None = None, max_sources: int = 3) -> Cues:
+                 token: CancelToken | None = None, max_sources: int = 3,
+                 stereo: str | None = None, spacing_m: float | None = None) -> Cues:
     """Measure cues once per video frame.
 
     Parameters
@@ -52,17 +59,22 @@ def extract_cues(audio: Audio, *, num_frames: int, tagger: Tagger | None = None,
         masked signal.
     token : cancel flag, checked between chunks and stages.
     max_sources : upper bound on separated sources (1 to 3).
+    stereo : how the recording was made (:data:`engine.audio.stereo_kinds.STEREO_CHOICES`);
+        ``None`` or ``"auto"`` decides from the recording (:mod:`engine.cues.stereo`).
+    spacing_m : a spaced pair's microphone spacing, when known (else estimated).
 
     Returns
     -------
     Cues with one :class:`SourceTrack` per source found.
     """
     return run_job(extract_cues_job(audio, num_frames=num_frames, tagger=tagger, token=token,
-                                    max_sources=max_sources))
+                                    max_sources=max_sources, stereo=stereo,
+                                    spacing_m=spacing_m))
 
 
 def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = None,
-                     token: CancelToken | None = None, max_sources: int = 3) -> Job[Cues]:
+                     token: CancelToken | None = None, max_sources: int = 3,
+                     stereo: str | None = None, spacing_m: float | None = None) -> Job[Cues]:
     """:func:`extract_cues` as a job: yields progress (with ETA) and returns the Cues."""
     if int(num_frames) < 1:
         raise BadInput(f"num_frames must be at least 1, got {num_frames}.")
@@ -73,21 +85,29 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
     if audio.samples.shape[-1] < int(0.1 * sr):
         raise BadInput(f"The audio is {audio.duration_s * 1000:.0f} ms long; cues need at "
                        "least 0.1 s.", hint="Use a longer recording.")
+    choice = check_stereo(stereo)
     report = stage_progress("cues")
     stereo = audio.stereo()
-    cal = default_calibration()
     grid = AnalysisGrid.for_rate(sr)
-    model = bin_model(grid)
+    if audio.is_mono:
+        decision = None
+        cal, model = default_calibration(), bin_model(grid)
+    else:
+        decision = resolve_stereo(choice, stereo, sr, spacing_m=spacing_m)
+        cal = calibration_for(decision.kind, spacing_m=decision.spacing_m)
+        model = model_for(decision.kind, grid, spacing_m=decision.spacing_m)
     steps = yield from analyse_mix_job(
         stereo, sr, cal, model, token=token,
         report=lambda f, d="": report(0.6 * f, f"listening: {d}"))
     duration = audio.duration_s
     notes = list(audio.notes)
+    if decision is not None and decision.chosen != "user":
+        notes.append(decision.describe())
     mix_active = activity_mask(steps.power)
     if audio.is_mono:
         sources = [_mono_source(steps, mix_active, duration, num_frames)]
     else:
-        specs = find_sources(steps, mix_active, max_sources=max_sources, model=model)
+        specs = find_sources(steps, mix_active, max_sources=max_sources, model=model, cal=cal)
         per_source = [steps]
         if len(specs) > 1:
             separated = yield from analyse_sources_job(
@@ -107,14 +127,21 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
     mix_tags: list[Tag] = []
     if tagger is not None:
         yield report(0.92, "naming sounds")
-        mix_tags = _tag(tagger, audio.mono(), sr, notes)
-        if len(sources) == 1:
+        if audio.is_mono:
+            mix_tags = _tag(tagger, audio.mono(), sr, notes)
             sources[0].tags = list(mix_tags)
-        else:
-            masked = masked_signals(stereo, sr, per_source, model=model, max_s=TAG_MAX_S,
-                                    token=token)
-            for src, mono in zip(sources, masked):
-                src.tags = _tag(tagger, mono, sr, notes)
+        else:  # each source's own signal: steered to it, masked, while it sounds
+            # Only a head colours a source by direction; other pairs are steered plainly.
+            own = source_signals(stereo, sr, np.stack([s.azimuth_deg for s in per_source]),
+                                 np.stack([s.power for s in per_source]), model=model,
+                                 max_s=TAG_MAX_S, ild_gain=per_source[0].ild_gain,
+                                 binaural=decision is not None and decision.kind == "binaural")
+            for src, mono in zip(sources, own):
+                src.tags = _tag(tagger, mono, sr, notes) if mono.size else []
+            # One source heard: its steered signal is the whole recording's best hearing, so
+            # the mix is named by it (the tagger runs once); several: the mix on its own.
+            mix_tags = (list(sources[0].tags) if len(sources) == 1
+                        else _tag(tagger, audio.mono(), sr, notes))
     t = steps.times_s
     loud = frame_mean(t, 10 * np.log10(steps.power + 1e-12), None, duration, num_frames)
     centroid = frame_mean(t, np.nan_to_num(steps.centroid_hz), steps.power, duration, num_frames)
@@ -122,12 +149,12 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
     return Cues(duration_s=duration, num_frames=num_frames, sample_rate=sr, mono=audio.is_mono,
                 loudness_db=loud, centroid_hz=centroid, onsets_s=list(steps.onsets_s),
                 sources=sources, tags=mix_tags, notes=notes, extractor=EXTRACTOR,
-                pitch_drift_st=_pitch_drift(steps, duration, num_frames))
+                pitch_drift_st=_pitch_drift(steps, duration, num_frames),
+                stereo=None if decision is None else decision.to_dict())
 
 
 def _pitch_drift(steps: StepCues, duration: float, num_frames: int) -> np.ndarray:
     """Cumulative pitch drift (semitones) at each frame centre, from the per-block shifts."""
-    from .analysis import BLOCK_STEPS
     shift = np.asarray(steps.pitch_shift_st, dtype=float)
     if shift.size == 0:
         return np.zeros(num_frames)
@@ -170,7 +197,7 @@ def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
     az = frame_mean(t, s.azimuth_deg, weight + 1e-3, duration, num_frames)
     conf_steps = np.clip(s.confidence / 0.5, 0, 1) * np.exp(-(s.spread_deg / 20.0) ** 2)
     conf = frame_mean(t, conf_steps * active, None, duration, num_frames)
-    act_frames = frame_mean(t, present.astype(float), None, duration, num_frames) >= 0.25
+    act_frames = sounding_frames(t, present, duration, num_frames)
     loud = frame_mean(t, level, None, duration, num_frames)
     prox = frame_mean(t, _proximity(level, present, label, s.step_s), None, duration, num_frames)
     track = SourceTrack(id=sid, azimuth_deg=az, confidence=np.clip(np.nan_to_num(conf), 0, 1),
@@ -199,7 +226,7 @@ def _mono_source(steps: StepCues, active: np.ndarray, duration: float,
     level = 10 * np.log10(steps.power + 1e-12)
     present = presence_mask(steps.power)
     env = level_envelope(level, present, steps.step_s, window_s=2.0)
-    act_frames = frame_mean(t, present.astype(float), None, duration, num_frames) >= 0.25
+    act_frames = sounding_frames(t, present, duration, num_frames)
     return SourceTrack(
         id=1, azimuth_deg=np.full(num_frames, np.nan), confidence=np.zeros(num_frames),
         loudness_db=frame_mean(t, level, None, duration, num_frames), active=act_frames,

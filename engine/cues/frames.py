@@ -70,6 +70,24 @@ def presence_mask(power: np.ndarray, *, span_db: float = 35.0) -> np.ndarray:
     return (db > FLOOR_DBFS) & (db > np.percentile(db, 99) - span_db)
 
 
+MIN_PRESENCE_S = 0.1
+
+
+def sounding_frames(times_s: np.ndarray, present: np.ndarray, duration_s: float,
+                    num_frames: int) -> np.ndarray:
+    """Which video frames ``(num_frames,)`` the source sounds in: any part of the frame, so
+    a sound that starts late in a frame or stops early in one still has its box there.
+    Presence shorter than :data:`MIN_PRESENCE_S` (a click of noise) does not count."""
+    present = np.asarray(present, bool)
+    if present.size == 0:
+        return np.zeros(int(num_frames), bool)
+    step_s = float(times_s[1] - times_s[0]) if len(times_s) > 1 else duration_s
+    k = max(1, int(round(MIN_PRESENCE_S / step_s)))
+    kept = binary_opening(present, np.ones(k, bool)) if present.sum() >= k else present
+    kept = kept if kept.any() else present
+    return frame_mean(times_s, kept.astype(float), None, duration_s, num_frames) > 0.0
+
+
 def _otsu(x: np.ndarray) -> float:
     hist, edges = np.histogram(x, bins=64)
     centres = 0.5 * (edges[1:] + edges[:-1])

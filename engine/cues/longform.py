@@ -16,6 +16,7 @@ from ..audio.io import SILENCE_DBFS, Audio, audio_info, load_audio
 from ..errors import BadInput
 from ..jobs import CancelToken, Job, Log, stage_progress
 from ..audio.tagging import Tagger
+from ..layout.screen import x_from_azimuth
 from .extract import extract_cues
 from .types import Cues, SourceTrack, Tag
 
@@ -26,12 +27,15 @@ ANALYSIS_FPS = 4.0
 
 def extract_cues_chunked(path: str | os.PathLike, *, num_frames: int, tagger: Tagger | None,
                          token: CancelToken, chunk_s: float = CHUNK_S,
-                         analysis_fps: float = ANALYSIS_FPS, max_sources: int = 3) -> Job[Cues]:
+                         analysis_fps: float = ANALYSIS_FPS, max_sources: int = 3,
+                         stereo: str | None = None) -> Job[Cues]:
     """Measure a long file chunk by chunk; returns cues with ``num_frames`` frames.
 
     Each chunk is analysed at ``analysis_fps`` frames per second; sources are linked across
     chunk boundaries by azimuth; the joined tracks are then averaged into ``num_frames``
-    frames (confidence-weighted azimuth, power-mean loudness).
+    frames (confidence-weighted azimuth, power-mean loudness). The kind of stereo
+    (``stereo``, see :mod:`engine.cues.stereo`) is decided once, on the first chunk with
+    sound, and kept for the rest.
     """
     info = audio_info(path)
     duration = info.duration_s
@@ -40,6 +44,7 @@ def extract_cues_chunked(path: str | os.PathLike, *, num_frames: int, tagger: Ta
     parts: list[Cues] = []
     peak = 0.0
     notes: list[str] = []
+    kind, spacing, decided = stereo, None, None
     for k in range(n_chunks):
         token.raise_if_cancelled()
         start = k * chunk_s
@@ -51,10 +56,13 @@ def extract_cues_chunked(path: str | os.PathLike, *, num_frames: int, tagger: Ta
         frames = max(1, int(round(span * analysis_fps)))
         if peak > 0 or k == n_chunks - 1:
             parts.append(extract_cues(audio, num_frames=frames, tagger=tagger, token=token,
-                                      max_sources=max_sources))
+                                      max_sources=max_sources, stereo=kind, spacing_m=spacing))
+            if decided is None and parts[-1].stereo is not None:
+                decided = parts[-1].stereo
+                kind, spacing = decided["kind"], decided.get("spacing_m")
         else:
             parts.append(extract_cues(_quiet(audio), num_frames=frames, token=token,
-                                      max_sources=max_sources))
+                                      max_sources=max_sources, stereo=kind, spacing_m=spacing))
         yield report((k + 1) / n_chunks, f"{start + span:.0f} of {duration:.0f} s")
     if peak <= 10 ** (SILENCE_DBFS / 20):
         raise BadInput(f"{info.path.name} is silent; there is no sound to place.",
@@ -63,7 +71,9 @@ def extract_cues_chunked(path: str | os.PathLike, *, num_frames: int, tagger: Ta
         yield Log(note, "warning")
     joined = join_cues(parts)
     joined.notes = list(dict.fromkeys(parts[0].notes + notes))
-    return resample_cues(joined, num_frames)
+    out = resample_cues(joined, num_frames)
+    out.stereo = decided
+    return out
 
 
 def _repair(audio: Audio, notes: list[str], start: float) -> float:
@@ -189,7 +199,7 @@ def _lateral_trend(azimuth: np.ndarray, active: np.ndarray) -> tuple[str, float]
     idx = np.flatnonzero(active & np.isfinite(azimuth))
     if len(idx) < 3:
         return None
-    x = 0.5 + np.clip(azimuth[idx], -90, 90) / 180.0
+    x = x_from_azimuth(azimuth[idx])
     slope = np.polyfit(idx / max(1, len(azimuth) - 1), x, 1)[0]
     if abs(slope) < 0.2:
         return None

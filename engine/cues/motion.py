@@ -12,6 +12,11 @@ receding.
   reverberation dull a far source). A level drop that starts at an onset and falls faster
   than :data:`SELF_DECAY_DB_S` with no new onset is a sound decaying by itself, not leaving,
   unless coherence and brightness fall with it.
+- A level change that the distance cues do not back (coherence and brightness staying put or
+  disagreeing) counts only when it is a **steady trend over the whole clip**: the straight
+  line must explain at least :data:`STEADY_TREND_R2` of the envelope's variance. A dog whose
+  barks come louder and softer at random, or a voice, stays static however its loudest
+  moments happen to fall; a car coming closer rises steadily.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ LEVEL_MIN_DB = 4.0
 SELF_DECAY_DB_S = 8.0
 COHERENCE_DB_EQUIV = 25.0   # 0.1 of coherence change counts like 2.5 dB of level change
 HF_DB_EQUIV = 0.3
+# A source moving at steady speed changes level as 20 log10(r0 / r(t)): smooth and one-way,
+# so a line explains most of its envelope's variance (a 1/r approach from 6 to 1.5 m at
+# constant speed: R^2 about 0.9). Events of uneven level scatter around any line.
+STEADY_TREND_R2 = 0.5
 
 
 @dataclass
@@ -108,8 +117,11 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
     decay = _self_decay(times_s, level_db, act, onsets_s, t0, t1, level)
     distal = coh * COHERENCE_DB_EQUIV + hf * HF_DB_EQUIV  # the cues a decay does not fake
     score = level + distal
+    backed = np.sign(distal) == np.sign(level) and abs(distal) >= level_min / 2
     if decay and distal > -level_min / 2:
         score = distal
+    elif not backed and _trend_r2(times_s[act], env[act]) < STEADY_TREND_R2:
+        score = distal  # the source's own ups and downs, not distance
     evidence = MotionEvidence(lateral, level, coh, hf, decay, score)
 
     lat_conf = _ramp(abs(lateral), LATERAL_MIN_DEG * 0.6, LATERAL_MIN_DEG * 1.6)
@@ -119,6 +131,14 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
     if abs(score) >= level_min:
         return ("approaching" if score > 0 else "receding"), rad_conf, evidence
     return "static", float(1.0 - max(lat_conf, rad_conf)), evidence
+
+
+def _trend_r2(t: np.ndarray, y: np.ndarray) -> float:
+    """Share of ``y``'s variance that a straight line in ``t`` explains (0 to 1)."""
+    if len(t) < 3 or np.ptp(t) <= 0 or np.var(y) <= 1e-12:
+        return 0.0
+    r = np.corrcoef(t, y)[0, 1]
+    return float(r * r) if np.isfinite(r) else 0.0
 
 
 def _ramp(v: float, lo: float, hi: float) -> float:

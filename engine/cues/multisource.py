@@ -1,7 +1,7 @@
 """The second pass for several sources: each tracked on its own time-frequency mask.
 
 Every step's bins are assigned to the source whose current direction explains them best
-(:func:`engine.cues.separation.bin_directions` costs, evaluated only at the sources'
+(:func:`engine.cues.binmodel.bin_directions` costs, evaluated only at the sources'
 azimuths); bins outside the directional band are shared by the sources' in-band energy.
 Each source's masked cross- and auto-spectra then go through the same cue fusion and HMM
 tracker as a single source, with a prior that keeps the track near the source's coarse
@@ -18,7 +18,8 @@ from ..jobs import CancelToken, Job, Progress
 from . import spectral
 from .analysis import SMOOTH_STEPS, StepCues, chunk_spans, smooth_spectra
 from .calibration import CueCalibration
-from .separation import (KAPPA_IPD, SIGMA_ILD_DB, BinModel, SourceSpec, bin_costs)
+from .binmodel import KAPPA_IPD, SIGMA_ILD_DB, BinModel, bin_costs
+from .separation import SourceSpec
 from .spatial import STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, step_spectra, stft
 from .tracking import track_azimuth
 
@@ -119,10 +120,11 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
     out = []
     for d in parts:
         c = {k: np.concatenate(v) for k, v in d.items()}
-        out.append(StepCues(mix.step_s, c["az"], c["spread"], c["conf"], c["power"], c["coh"],
-                            c["hf"], c["cent"], c["itd"], c["ild"], np.zeros((0, 0)),
-                            np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0), np.zeros(0), list(mix.onsets_s),
-                            mix.ild_gain))
+        out.append(StepCues(step_s=mix.step_s, azimuth_deg=c["az"], spread_deg=c["spread"],
+                            confidence=c["conf"], power=c["power"], coherence=c["coh"],
+                            hf_db=c["hf"], centroid_hz=c["cent"], itd_s=c["itd"],
+                            ild_db=c["ild"], onsets_s=list(mix.onsets_s),
+                            ild_gain=mix.ild_gain))
     return out
 
 

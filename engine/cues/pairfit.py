@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .separation import BinModel
+    from .binmodel import BinModel
 
 BIN_STRIDE = 4        # every 4th bin of the model's band (about 45 bins at 44.1 kHz)
 AZ_STRIDE = 2         # every 2nd model azimuth: a 4 degree grid

@@ -1,13 +1,9 @@
-"""Several sources at once: DUET-style clustering of time-frequency bins on interaural cues.
+"""Several sources at once: how many there are and where, from the per-bin direction
+histograms of :mod:`engine.cues.binmodel` and the interaural cues of the mix.
 
 When sounds overlap, each time-frequency bin is usually dominated by one of them (speech and
-everyday sounds are sparse in time and frequency). So every bin gets its own direction: the
-azimuth whose KEMAR interaural transfer function (level ratio and phase) best explains the
-bin's observed ILD and IPD, ``cost(a) = (ILD - ILD_a)^2 / 2 sigma^2 + kappa (1 - cos(IPD -
-IPD_a))``. Comparing against the full measured transfer function resolves the phase
-ambiguity above 700 Hz that defeats a plain phase-to-delay conversion. A histogram of those
-directions, weighted by bin level and coherence, shows one peak per source
-(:func:`bin_histograms`). :func:`find_sources` starts from the mix's tracked direction and
+everyday sounds are sparse in time and frequency), so the histograms of per-bin directions
+show one peak per source. :func:`find_sources` starts from the mix's tracked direction and
 looks for more in what the histograms hold away from it (or, in dry recordings, in steady
 GCC-PHAT peaks), keeping up to three. Where these find nothing it tries, in turn: two-source
 fits of each block's interaural covariance (:mod:`engine.cues.pairfit`: two sounds that
@@ -21,128 +17,16 @@ loudness and tag).
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ..binaural.hrtf import HrirSet, default_hrirs
-from .spatial import AnalysisGrid, StepSpectra, coherent_powers
-
-BIN_BAND_HZ = (200.0, 8000.0)
-SIGMA_ILD_DB = 3.0
-KAPPA_IPD = 2.0
-HIST_STEP_DEG = 2.0
-
-
-@dataclass(frozen=True, eq=False)
-class BinModel:
-    """Per-bin interaural model for one analysis grid: ``azimuth_deg`` ``(A,)``,
-    ``ild_db`` ``(F', A)`` and unit ``phasor`` ``(F', A)`` (of ``H_L conj(H_R)``) for the bins
-    selected by ``sel`` ``(F,)``."""
-
-    azimuth_deg: np.ndarray
-    sel: np.ndarray
-    ild_db: np.ndarray
-    phasor_re: np.ndarray
-    phasor_im: np.ndarray
-
-
-@functools.lru_cache(maxsize=4)
-def bin_model(grid: AnalysisGrid, hrirs: HrirSet | None = None) -> BinModel:
-    """The model from an HRIR set (default: shipped KEMAR) at the grid's sample rate."""
-    h = (hrirs or default_hrirs(grid.sample_rate)).resampled(grid.sample_rate)
-    az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
-    filters, delays = h.interpolate(az)  # (A, 2, taps), (A, 2)
-    freqs = grid.freqs
-    spec = np.fft.rfft(filters.astype(float), grid.n_fft, axis=-1)  # (A, 2, F)
-    spec *= np.exp(-2j * np.pi * freqs[None, None, :] * delays[:, :, None])
-    sel = (freqs >= BIN_BAND_HZ[0]) & (freqs <= BIN_BAND_HZ[1])
-    hl, hr = spec[:, 0, sel], spec[:, 1, sel]
-    # Smooth magnitudes over +-1 bin: single-bin pinna notches are too sharp to match reliably.
-    ml = gaussian_filter1d(np.abs(hl) ** 2, 1.0, axis=1)
-    mr = gaussian_filter1d(np.abs(hr) ** 2, 1.0, axis=1)
-    ild = 10 * np.log10((mr + 1e-12) / (ml + 1e-12))
-    cross = hl * np.conj(hr)
-    ph = cross / (np.abs(cross) + 1e-20)
-    return BinModel(az, sel, ild.T.astype(np.float32), ph.real.T.astype(np.float32),
-                    ph.imag.T.astype(np.float32))
-
-
-def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain: float = 1.0):
-    """Observed per-bin cues of steps ``sel_steps``: ``(ild (S, F'), u_re, u_im, weight,
-    energy)``.
-
-    ``ild_gain`` (see :func:`engine.cues.spatial.estimate_ild_gain`) rescales the observed
-    ILDs to KEMAR's strength, so reverberation does not pull every bin toward the centre.
-    ``weight`` counts a bin by how clearly it stands above the step's quiet bins (log-level,
-    0 at 40 dB below the step's loudest bin, 1 at its top) times its excess coherence, so a
-    quieter source still owns the bins it dominates; ``energy`` is ``P_L + P_R``.
-    """
-    s_lr = st.s_lr[sel_steps][:, model.sel]
-    p_l = st.p_l[sel_steps][:, model.sel]
-    p_r = st.p_r[sel_steps][:, model.sel]
-    sub = StepSpectra(s_lr, p_l, p_r)
-    d_l, d_r = coherent_powers(sub)
-    ild = (10 * np.log10((d_r + 1e-20) / (d_l + 1e-20)) / max(ild_gain, 0.25)).astype(np.float32)
-    mag = np.abs(s_lr) + 1e-20
-    u_re = (s_lr.real / mag).astype(np.float32)
-    u_im = (s_lr.imag / mag).astype(np.float32)
-    energy = p_l + p_r
-    msc = np.abs(s_lr) ** 2 / (p_l * p_r + 1e-20)
-    db = 10 * np.log10(energy + 1e-20)
-    level = np.clip((db - (db.max(axis=1, keepdims=True) - 40.0)) / 40.0, 0.0, 1.0)
-    weight = (level * np.clip((msc - 0.3) / 0.7, 0.0, 1.0)).astype(np.float32)
-    return ild, u_re, u_im, weight, (energy * np.clip((msc - 0.3) / 0.7, 0, 1)).astype(np.float32)
-
-
-def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
-    """Index into ``model.azimuth_deg`` of each bin's best-matching azimuth ``(S, F')``.
-
-    The cost expands into three products per bin (the ``ILD^2`` term is the same for every
-    azimuth and drops out): ``-ILD m_a / s^2 + m_a^2 / 2 s^2 - k (u . p_a)``.
-    """
-    inv = np.float32(1 / SIGMA_ILD_DB ** 2)
-    w = np.stack([-model.ild_db * inv, -KAPPA_IPD * model.phasor_re,
-                  -KAPPA_IPD * model.phasor_im], axis=1).astype(np.float32)  # (F', 3, A)
-    c = (0.5 * inv * model.ild_db ** 2).astype(np.float32)  # (F', A)
-    x = np.stack([ild, u_re, u_im], axis=2).astype(np.float32)  # (S, F', 3)
-    out = np.empty(ild.shape, dtype=np.int16)
-    for s0 in range(0, ild.shape[0], 64):
-        s1 = min(ild.shape[0], s0 + 64)
-        cost = np.matmul(x[s0:s1].transpose(1, 0, 2), w).transpose(1, 0, 2) + c[None]
-        out[s0:s1] = np.argmin(cost, axis=2)
-    return out
-
-
-def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
-                   ild_gain: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Per-step direction histograms ``(S, A)`` twice: bin weights (for finding sources) and
-    coherent bin energy (for telling whether two directions rise and fall together).
-
-    Every other frequency bin of every other step is used: the histograms are statistics over
-    hundreds of bins, and this quarters the cost of the direction search.
-    """
-    n_steps = st.p_l.shape[0]
-    ild, u_re, u_im, weight, energy = bin_costs(st, model, sel_steps=slice(0, None, 2),
-                                                ild_gain=ild_gain)
-    keep = slice(0, None, 2)
-    half = BinModel(model.azimuth_deg, model.sel, model.ild_db[keep], model.phasor_re[keep],
-                    model.phasor_im[keep])
-    idx = bin_directions(ild[:, keep], u_re[:, keep], u_im[:, keep], half)
-    weight, energy = weight[:, keep], energy[:, keep]
-    s, _ = idx.shape
-    a = len(model.azimuth_deg)
-    flat = (np.arange(s)[:, None] * a + idx).ravel()
-    counts = np.bincount(flat, weights=weight.ravel(), minlength=s * a).reshape(s, a)
-    energies = np.bincount(flat, weights=energy.ravel(), minlength=s * a).reshape(s, a)
-    # Every other step was measured (the cross-spectra are smoothed over three anyway); each
-    # measured step stands for the one after it too.
-    counts = np.repeat(counts, 2, axis=0)[:n_steps]
-    energies = np.repeat(energies, 2, axis=0)[:n_steps]
-    return counts.astype(np.float32), energies.astype(np.float32)
-
+from .binmodel import HIST_STEP_DEG, BinModel
+from .blocks import BLOCK_STEPS, blocks as _blocks
+from .calibration import CueCalibration, default_calibration
+from .pairfit import pair_fit
+from .spatial import GCC_BAND_HZ, GCC_SPLIT_HZ
 
 # -- finding sources in the histograms ------------------------------------------------------
 
@@ -156,7 +40,6 @@ MIN_SEPARATION_DEG = 24.0
 MAX_COMODULATION = 0.55    # reflections rise and fall with their source; a second source not
 MIN_GCC_PROMINENCE = (0.1, 0.5)  # its own peak in the steered GCC-PHAT (dry, wet)
 GATE_DEG = 12.0
-BLOCK_STEPS = 5
 GCC_SECOND_PEAK = 0.42     # a secondary GCC peak this high (relative) is a static source ...
 GCC_FALLBACK_MAX_WET = 0.35  # ... in a recording this dry (see _gcc_peaks)
 
@@ -182,7 +65,8 @@ class SourceSpec:
 
 
 def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
-                 model: BinModel | None = None) -> list[SourceSpec]:
+                 model: BinModel | None = None,
+                 cal: CueCalibration | None = None) -> list[SourceSpec]:
     """The dominant source (the mix's tracked azimuth) plus up to ``max_sources - 1`` more.
 
     Further sources are looked for in the *residual* histograms, with the bins near every
@@ -192,7 +76,13 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
     *not* rise and fall with theirs (which is what reflections and reverberant smearing of
     one source do), and the steered GCC-PHAT shows a peak of its own there (bins pulled
     toward the centre by reverberation make none).
+
+    ``cal`` is the stereo kind's cue table (default: KEMAR). Level-only stereo (coincident
+    pairs, pan pots) has no time differences, so the GCC-PHAT tests (steady peaks, a peak of
+    its own, the low-band path) cannot speak and are left out.
     """
+    cal = cal or default_calibration()
+    timed = not cal.level_only
     main = SourceSpec(np.asarray(steps.azimuth_deg, float), mix_active.copy(), 1.0,
                       origin="mix")
     specs = [main]
@@ -210,12 +100,14 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
     wet = float(np.clip((0.9 - coh) / 0.4, 0.0, 1.0))
     need = {k: lo + (hi - lo) * wet for k, (lo, hi) in
             (("share", TRACK_MIN_SHARE), ("prominence", MIN_GCC_PROMINENCE))}
-    if wet <= GCC_FALLBACK_MAX_WET:
+    if not timed:
+        need["prominence"] = -np.inf
+    if timed and wet <= GCC_FALLBACK_MAX_WET:
         # A dry recording: GCC peaks that hold still (found in both halves of the clip) place
         # further sources more exactly than the bin histograms, and when there are several,
         # the mix's own track may sit between them (the level cue averages them), so the
         # peaks replace it.
-        peaks = _steady_gcc_peaks(gcc, az, mix_active)[:max_sources]
+        peaks = _steady_gcc_peaks(gcc, az, mix_active, cal)[:max_sources]
         if len(peaks) >= 2:
             n = len(mix_active)
             main_az = float(np.median(main.step_az[mix_active]))
@@ -227,7 +119,7 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
             return out[:max_sources]
     first: list[_Candidate] = []
     while len(specs) < max_sources:
-        cands = _residual_candidates(counts, energies, gcc, az, specs, mix_active)
+        cands = _residual_candidates(counts, energies, gcc, az, specs, mix_active, timed)
         first = first or cands
         cand = _next_source(cands, need)
         if cand is None:
@@ -242,7 +134,7 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
         cand = _pair_source(pf, steps, main, mix_active)
         if cand is None:
             cand = _corroborated_source(pf, first)
-        if cand is None:
+        if cand is None and timed:
             cand = _low_band_source(steps, main, mix_active)
         if cand is not None:
             specs.append(cand)
@@ -286,12 +178,9 @@ def _block_pair_fit(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
                     model: BinModel) -> _BlockPairs | None:
     """Per-block one- and two-source fits (:mod:`engine.cues.pairfit`), with a diffuse field
     in reverberant recordings."""
-    from .pairfit import pair_fit
-    from .analysis import BLOCK_STEPS as block
-    from .analysis import _blocks
     cov = np.asarray(steps.pair_cov)
     n_steps = len(mix_active)
-    k = min(len(cov), -(-n_steps // block))
+    k = min(len(cov), -(-n_steps // BLOCK_STEPS))
     if cov.ndim != 3 or k < 4:
         return None
     active = _blocks(mix_active.astype(float), mean=True)[:k] >= 0.5
@@ -325,7 +214,6 @@ def _pair_source(pf: _BlockPairs, steps, main: SourceSpec, mix_active: np.ndarra
     direction, away from the main track, halves what one direction leaves unexplained; a
     straight path through those directions (:func:`_fit_path`) that holds enough of the
     active blocks is a source."""
-    from .analysis import BLOCK_STEPS as block
     hit = pf.apart & (pf.ratio <= pf.hit_ratio)
     n_active = int(pf.active.sum())
     need = max(4, pf.min_support * n_active)
@@ -333,7 +221,7 @@ def _pair_source(pf: _BlockPairs, steps, main: SourceSpec, mix_active: np.ndarra
         return None
     k = len(pf.active)
     n_steps = len(mix_active)
-    block_s = steps.step_s * block
+    block_s = steps.step_s * BLOCK_STEPS
     count, path = _fit_path((np.nonzero(hit)[0] + 0.5) * block_s, pf.other[hit],
                             0.5 * k * block_s, (np.arange(n_steps) + 0.5) * steps.step_s,
                             tolerance_deg=8.0)
@@ -404,13 +292,11 @@ def _low_band_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceS
     with the rest's (:func:`_low_high_comodulation`): then it is the main sound's own low
     end, read elsewhere because reverberation dominates it (a source far off, passing by).
     """
-    from .analysis import BLOCK_STEPS as block
-    from .analysis import _blocks
     if steps.low_gcc is None or steps.low_weight is None:
         return None
     g = np.asarray(steps.low_gcc, dtype=float)
     n = min(len(g), len(mix_active))
-    if n < 4 * block:
+    if n < 4 * BLOCK_STEPS:
         return None
     w = np.asarray(steps.low_weight, dtype=float)[:n] * mix_active[:n]
     gb = _blocks(g[:n] * w[:, None]) / np.maximum(_blocks(w)[:, None], 1e-12)
@@ -429,7 +315,7 @@ def _low_band_source(steps, main: SourceSpec, mix_active: np.ndarray) -> SourceS
     need = max(3, LOW_MIN_SUPPORT * int(active.sum()))
     if vote.sum() < need or _low_high_comodulation(steps, active, n) > LOW_MAX_COMODULATION:
         return None
-    block_s = steps.step_s * block
+    block_s = steps.step_s * BLOCK_STEPS
     count, path = _fit_path((np.nonzero(vote)[0] + 0.5) * block_s, peak[vote],
                             0.5 * len(gb) * block_s,
                             (np.arange(len(mix_active)) + 0.5) * steps.step_s,
@@ -444,7 +330,6 @@ def _low_high_comodulation(steps, active: np.ndarray, n: int) -> float:
     """Correlation over the active blocks of the low band's level (dB) with the 1-8 kHz
     band's: near 1 when one sound makes both (a source passing by or coming closer changes
     both together), lower when two sounds share the recording."""
-    from .analysis import _blocks
     if steps.band_power is None or active.sum() < 4:
         return -1.0
     db = 10 * np.log10(_blocks(np.asarray(steps.band_power, float)[:n]) + 1e-20)[active]
@@ -473,7 +358,8 @@ def _fit_path(t: np.ndarray, az: np.ndarray, t_centre: float, t_out: np.ndarray,
     return count, np.clip(a0 + rate * (t_out - t_centre), -90.0, 90.0)
 
 
-def _steady_gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray):
+def _steady_gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray,
+                      cal: CueCalibration):
     """:func:`_gcc_peaks` of the whole clip that also appear (within 8 degrees) in each half:
     a moving source smears the average GCC into peaks along its path, which do not."""
     n = len(active)
@@ -482,12 +368,13 @@ def _steady_gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray):
     second[:n // 2] = False
     if first.sum() < 10 or second.sum() < 10:
         return []
-    halves = [_gcc_peaks(gcc, az, m) for m in (first, second)]
-    return [(rel, a) for rel, a in _gcc_peaks(gcc, az, active)
+    halves = [_gcc_peaks(gcc, az, m, cal) for m in (first, second)]
+    return [(rel, a) for rel, a in _gcc_peaks(gcc, az, active, cal)
             if all(any(abs(a - b) <= 8.0 for _, b in h) for h in halves)]
 
 
-def _gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[tuple[float, float]]:
+def _gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray,
+               cal: CueCalibration) -> list[tuple[float, float]]:
     """``(relative height, azimuth)`` of sources seen as peaks of the clip-averaged GCC-PHAT,
     strongest first, at least :data:`MIN_SEPARATION_DEG` apart.
 
@@ -515,18 +402,18 @@ def _gcc_peaks(gcc: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[tupl
         if all(abs(a - b) >= MIN_SEPARATION_DEG for _, b in out):
             out.append((height / top, a))
         for band in range(g.shape[0]):
-            g[band] -= g[band, k] * _gcc_response(az, a, band)
+            # The averaged GCC was clipped at 0, so only the response's positive part is
+            # there to take away (its negative lobes would otherwise leave false peaks).
+            g[band] -= g[band, k] * np.maximum(_gcc_response(az, a, band, cal), 0.0)
         g = np.clip(g, 0.0, None)
     return out
 
 
-def _gcc_response(az: np.ndarray, source_az: float, band: int) -> np.ndarray:
+def _gcc_response(az: np.ndarray, source_az: float, band: int,
+                  cal: CueCalibration) -> np.ndarray:
     """The steered GCC-PHAT ``(A,)`` that a lone white source at ``source_az`` gives in GCC
     band ``band``: the mean over the band's frequencies of ``cos(2 pi f (ITD(a) - ITD_s))``
     with the band's calibrated ITD curve; 1 at the source."""
-    from .calibration import default_calibration
-    from .spatial import GCC_BAND_HZ, GCC_SPLIT_HZ
-    cal = default_calibration()
     itd = np.interp(az, cal.azimuth_deg, cal.itd_band_s(band))
     itd_s = float(np.interp(source_az, cal.azimuth_deg, cal.itd_band_s(band)))
     lo, hi = (GCC_BAND_HZ[0], GCC_SPLIT_HZ) if band == 0 else (GCC_SPLIT_HZ, GCC_BAND_HZ[1])
@@ -537,14 +424,6 @@ def _gcc_response(az: np.ndarray, source_az: float, band: int) -> np.ndarray:
 def _near(az: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """``(S, A)`` mask of grid azimuths within NEAR_DEG of each step's ``centre``."""
     return np.abs(az[None, :] - centre[:, None]) <= NEAR_DEG
-
-
-def _blocks(a: np.ndarray) -> np.ndarray:
-    k = -(-a.shape[0] // BLOCK_STEPS)
-    pad = k * BLOCK_STEPS - a.shape[0]
-    if pad:
-        a = np.concatenate([a, np.zeros((pad,) + a.shape[1:])])
-    return a.reshape(k, BLOCK_STEPS, *a.shape[1:]).sum(axis=1)
 
 
 def _gcc_prominence(gcc: np.ndarray, az: np.ndarray, step_az: np.ndarray,
@@ -581,7 +460,8 @@ class _Candidate:
     prominence: float
 
 
-def _residual_candidates(counts, energies, gcc, az, specs, mix_active) -> list[_Candidate]:
+def _residual_candidates(counts, energies, gcc, az, specs, mix_active,
+                         timed: bool = True) -> list[_Candidate]:
     """Tracks of the residual histograms (the bins near every source in ``specs`` removed)
     that stay clear of those sources, each with its presence (share of the active blocks),
     share of the residual, comodulation with the sources and GCC prominence."""
@@ -612,7 +492,8 @@ def _residual_candidates(counts, energies, gcc, az, specs, mix_active) -> list[_
         out.append(_Candidate(step_az, seen & mix_active, blocks, np.asarray(tr["az"], float),
                               len(blocks) / n_active, float(np.mean(tr["mass"])),
                               _comodulation(energies, az, step_az, specs, mix_active),
-                              _gcc_prominence(gcc, az, step_az, seen & mix_active)))
+                              _gcc_prominence(gcc, az, step_az, seen & mix_active)
+                              if timed else 1.0))
     return out
 
 

@@ -112,6 +112,16 @@ def step_spectra(spec: np.ndarray) -> StepSpectra:
     return StepSpectra(s_lr, p_l, p_r)
 
 
+def level_coherence(st: StepSpectra) -> np.ndarray:
+    """Coherence for level-only stereo (coincident pairs, pan pots) ``(S, F)`` in [0, 1]: the
+    squared share of the power that is coherent, ``((D_L + D_R) / (P_L + P_R))^2`` with the
+    direct powers of :func:`coherent_powers`. It equals the MSC where both channels are
+    equally loud, and stays 1 where one channel is silent (a sound panned hard to one side is
+    all direct sound, though its MSC is undefined)."""
+    d_l, d_r = coherent_powers(st)
+    return ((d_l + d_r) / (st.p_l + st.p_r + 1e-20)) ** 2
+
+
 def coherent_powers(st: StepSpectra) -> tuple[np.ndarray, np.ndarray]:
     """Per-bin direct (coherent) powers ``(D_L, D_R)``: each ear's power minus the
     incoherent power ``N`` both share, from ``(P_L - N)(P_R - N) = |S_LR|^2``."""
@@ -159,7 +169,8 @@ def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
     (:func:`estimate_ild_gain`).
     """
     freqs = grid.freqs
-    msc = st.msc
+    # Level-only stereo: one channel silent is a source at the edge, not an incoherent bin.
+    msc = level_coherence(st) if cal.level_only else st.msc
     # Two bands, combined into the full-band GCC: a source that only has low (or only high)
     # frequencies still shows its own peak in one of them (see separation).
     # Each band is steered to the ITD the head gives in that band.
@@ -179,7 +190,10 @@ def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
     ild, w = band_ild(st, msc, grid, cal.band_edges_hz)
     if ild_gain is None:
         ild_gain = estimate_ild_gain(cal.azimuth_deg[peak], gcc_peak, ild, w, cal)
-    conf = np.clip(gcc_peak, 0.0, 1.0) * np.clip(coherence, 0.0, 1.0)
+    # Without time differences the GCC-PHAT says nothing about direction (nor how clear
+    # it is), so level-only stereo is as confident as it is coherent.
+    clarity = 1.0 if cal.level_only else np.clip(gcc_peak, 0.0, 1.0)
+    conf = clarity * np.clip(coherence, 0.0, 1.0)
     loglik = fuse(gcc, ild, w, cal, ild_gain)
     power = 0.5 * np.mean(st.p_l + st.p_r, axis=1) / STEP_FRAMES
     return SpatialSteps(loglik, gcc, conf, itd, ild, w, coherence, power, float(ild_gain),

@@ -34,6 +34,9 @@ class SourceTrack:
     # Optional (added by the spatial extractor; older readers ignore it): the numbers the
     # motion label rests on, e.g. {"lateral_deg": -120.0, "level_db": 1.2, ...}.
     evidence: dict[str, float] = field(default_factory=dict)
+    # Optional (added by an audio-language listener; older readers ignore it): a few words
+    # describing what the source sounds like, for the renderer's prompt.
+    description: str | None = None
 
     @property
     def label(self) -> str | None:
@@ -55,6 +58,7 @@ class SourceTrack:
             "proximity": _floats(self.proximity, 3),
             **({"evidence": {k: round(float(v), 4) for k, v in self.evidence.items()}}
                if self.evidence else {}),
+            **({"description": self.description} if self.description else {}),
         }
 
     @classmethod
@@ -67,6 +71,7 @@ class SourceTrack:
             motion_confidence=float(d.get("motion_confidence", 0.0)),
             tags=[Tag.from_dict(t) for t in d.get("tags", [])],
             evidence={str(k): float(v) for k, v in d.get("evidence", {}).items()},
+            description=d.get("description") or None,
         )
 
 
@@ -92,6 +97,10 @@ class Cues:
     # drift of the mix per frame in semitones, 0 at the first frame. A pass-by drops in
     # pitch as it goes by (Doppler); a steady source stays near 0.
     pitch_drift_st: np.ndarray | None = None
+    # Optional: how the stereo was read (engine.cues.stereo.StereoDecision.to_dict(): kind,
+    # chosen "auto" or "user", confidence, spacing_m for a spaced pair, evidence); None for
+    # mono input.
+    stereo: dict[str, Any] | None = None
 
     @property
     def fps(self) -> float:
@@ -112,6 +121,7 @@ class Cues:
             "sources": [s.to_dict() for s in self.sources], "notes": list(self.notes),
             **({"pitch_drift_st": _floats(self.pitch_drift_st, 3)}
                if self.pitch_drift_st is not None else {}),
+            **({"stereo": dict(self.stereo)} if self.stereo is not None else {}),
         }
 
     @classmethod
@@ -128,6 +138,7 @@ class Cues:
             notes=list(d.get("notes", [])), extractor=str(d.get("extractor", "basic")),
             pitch_drift_st=(_array(d["pitch_drift_st"]) if d.get("pitch_drift_st") is not None
                             else None),
+            stereo=dict(d["stereo"]) if isinstance(d.get("stereo"), dict) else None,
         )
 
 

@@ -157,7 +157,7 @@ def measured_positions(audio: Audio, num_frames: int, *, fov_deg: float = 180.0,
     """Screen x ``(S, num_frames)`` of each source the cue extractor hears; NaN where a source
     is quiet or its direction is not confident. All NaN for mono audio."""
     from ..cues.extract import extract_cues
-    from ..spatialize.paths import x_from_azimuth
+    from ..layout.screen import x_from_azimuth
     cues = extract_cues(audio, num_frames=num_frames, token=token)
     rows = []
     for src in cues.sources:

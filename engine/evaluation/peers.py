@@ -15,6 +15,7 @@ import numpy as np
 
 from ..audio.io import Audio
 from ..cues.types import Cues, SourceTrack, Tag
+from ..layout.screen import x_from_azimuth
 
 SPEED_OF_SOUND = 343.0
 HEAD_RADIUS_M = 0.0875
@@ -98,7 +99,7 @@ def _trend_motion(src: SourceTrack) -> tuple[str, float]:
     idx = np.flatnonzero(src.active)
     if len(idx) >= 3:
         t = idx / max(1, len(src.active) - 1)
-        x = 0.5 + np.clip(src.azimuth_deg[idx], -90, 90) / 180.0
+        x = x_from_azimuth(src.azimuth_deg[idx])
         slope = np.polyfit(t, x, 1, w=src.confidence[idx] + 1e-3)[0]
         if abs(slope) >= 0.2:
             return ("left_to_right" if slope > 0 else "right_to_left"), float(min(1, abs(slope)))

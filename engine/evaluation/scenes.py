@@ -29,6 +29,7 @@ from ..binaural import Room, render_binaural
 from ..binaural.hrtf import HrirSet
 from ..cues.calibration import pink_noise
 from ..layout import Layout, LayoutObject, PlannerInfo
+from ..layout.screen import x_from_azimuth
 from ..planning.priors import prior_for
 from .sources import SourceInfo, active_rms, extend_source, load_source
 
@@ -215,7 +216,7 @@ def truth_layout(scene: Scene, num_frames: int) -> Layout:
         for i in range(num_frames):
             scale = 0.6 + 0.6 * prox[i]
             w, h = min(0.95, prior.width * scale), min(0.95, prior.height * scale)
-            cx = float(np.clip(0.5 + az[i] / 180, w / 2, 1 - w / 2))
+            cx = float(np.clip(x_from_azimuth(az[i]), w / 2, 1 - w / 2))
             cy = float(np.clip(prior.y_center + 0.08 * (prox[i] - 0.5), h / 2, 1 - h / 2))
             boxes.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
         objects.append(LayoutObject(id=k + 1, label=label, prompt=f"a {label}",
@@ -228,4 +229,4 @@ def truth_layout(scene: Scene, num_frames: int) -> Layout:
 def truth_x(scene: Scene, num_frames: int) -> list[np.ndarray]:
     """Each source's true x-centre per frame (unclipped by box width)."""
     t = (np.arange(num_frames) + 0.5) * scene.duration_s / num_frames
-    return [np.clip(0.5 + p.at(t)[0] / 180, 0, 1) for p in scene.paths]
+    return [x_from_azimuth(p.at(t)[0]) for p in scene.paths]

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import BadInput
 from ..layout import Box, Layout, LayoutObject
+from ..layout.screen import azimuth_from_x, x_from_azimuth  # noqa: F401 (re-exported)
 from ..planning.heuristic import SIZE_FAR, SIZE_SPAN
 from ..planning.priors import prior_for
 
@@ -79,23 +80,6 @@ class SourcePath:
         """Azimuth and distance interpolated at times ``t_s`` (held outside the points)."""
         return (np.interp(t_s, self.times_s, self.azimuth_deg),
                 np.interp(t_s, self.times_s, self.distance_m))
-
-
-def azimuth_from_x(x_center, *, fov_deg: float = 180.0) -> np.ndarray:
-    """Inverse of ``x_center = 0.5 + az / fov_deg``: degrees, +right, clipped to +-fov/2."""
-    _check_fov(fov_deg)
-    x = np.clip(np.asarray(x_center, dtype=float), 0.0, 1.0)
-    return (x - 0.5) * fov_deg
-
-
-def x_from_azimuth(azimuth_deg, *, fov_deg: float = 180.0) -> np.ndarray:
-    """SPEC mapping ``x_center = 0.5 + az / fov_deg`` clipped to [0, 1]. Sources behind the
-    listener are shown at their mirrored frontal azimuth (front/back ambiguity)."""
-    _check_fov(fov_deg)
-    az = np.asarray(azimuth_deg, dtype=float)
-    az = (az + 180.0) % 360.0 - 180.0
-    az = np.where(az > 90, 180 - az, np.where(az < -90, -180 - az, az))
-    return np.clip(0.5 + az / fov_deg, 0.0, 1.0)
 
 
 def proximity_from_box(box: Box, label: str | None) -> float:
@@ -160,8 +144,3 @@ def _spans(frames: list[int], frame_s: float) -> list[tuple[float, float]]:
         prev = f
     spans.append((start * frame_s, (prev + 1) * frame_s))
     return spans
-
-
-def _check_fov(fov_deg: float) -> None:
-    if not 10.0 <= fov_deg <= 360.0:
-        raise BadInput(f"The field of view must be between 10 and 360 degrees, got {fov_deg:g}.")

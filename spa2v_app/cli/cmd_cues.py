@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from engine.jobs import CancelToken, run_job
 
-from .common import ProgressPrinter, check_audio_inputs, check_output_path, make_tagger_or_none
+from .common import (ProgressPrinter, add_stereo_argument, check_audio_inputs,
+                     check_output_path, make_tagger_or_none)
 
 
 def register(sub) -> None:
@@ -13,6 +14,7 @@ def register(sub) -> None:
     p.add_argument("audio", metavar="AUDIO")
     p.add_argument("-o", "--output", required=True, metavar="CUES.json")
     p.add_argument("--frames", type=int, default=16, metavar="N")
+    add_stereo_argument(p)
     p.set_defaults(func=run)
 
 
@@ -24,7 +26,8 @@ def run(args) -> int:
     dest = check_output_path(args.output, (".json",), inputs=[args.audio])
     printer = ProgressPrinter(quiet=args.quiet)
     tagger = make_tagger_or_none(printer)
-    _, cues = run_job(analyse_job(args.audio, PlanSettings(num_frames=args.frames),
+    _, cues = run_job(analyse_job(args.audio, PlanSettings(num_frames=args.frames,
+                                                             stereo=args.stereo),
                                   tagger=tagger, token=CancelToken()), printer)
     printer.done()
     write_json_atomic(dest, cues.to_dict())

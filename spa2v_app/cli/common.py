@@ -138,7 +138,17 @@ def add_frame_arguments(parser) -> None:
                    help="layout frames per second instead of a fixed count")
     parser.add_argument("--hint", default=None, metavar="TEXT",
                         help="what is sounding, in your words ('a red car'); names the objects")
+    add_stereo_argument(parser)
     add_planner_arguments(parser)
+
+
+def add_stereo_argument(parser) -> None:
+    from engine.audio.stereo_kinds import DEFAULT_STEREO, STEREO_CHOICES
+    parser.add_argument("--stereo", default=DEFAULT_STEREO, choices=STEREO_CHOICES,
+                        help="how the recording was made: binaural (dummy head), spaced "
+                             "(two microphones apart, a phone held sideways), coincident "
+                             "(XY/Blumlein recorder), panned (a mix); auto (default) decides "
+                             "from the recording")
 
 
 def plan_settings_from_args(args):
@@ -149,4 +159,4 @@ def plan_settings_from_args(args):
         raise BadInput(f"--hint {problem}; give plain words, e.g. --hint 'a red car'.")
     frames = args.frames if args.frames is not None else (None if args.plan_fps else DEFAULT_FRAMES)
     return PlanSettings(num_frames=frames,
-                        fps=args.plan_fps, hint=args.hint)
+                        fps=args.plan_fps, hint=args.hint, stereo=args.stereo)

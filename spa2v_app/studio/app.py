@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .main_window import MainWindow
     from .refprobe import startup_check
-    from .settings import load_settings
+    from .model.settings import load_settings
     app = create_app()
     startup_check()
     window = MainWindow(load_settings())
@@ -90,7 +90,7 @@ def _smoke(window, path: Path, out: Path) -> None:
     """Import, plan, render to ``out``; exit 0 when all three worked."""
     from PySide6.QtWidgets import QApplication
 
-    from . import tasks
+    from .model import tasks
 
     def fail(message: str) -> None:
         print(f"smoke: FAILED: {message}", flush=True)

@@ -20,8 +20,8 @@ from engine.layout import MOTIONS
 
 from . import theme
 from .document import StudioDocument
-from .layout_edit import keyframes
-from .tasks import backdrop
+from .model.layout_edit import keyframes
+from .model.tasks import backdrop
 from .workers import to_qimage
 
 EDGE_PX = 7  # grab distance for an edge, in view pixels

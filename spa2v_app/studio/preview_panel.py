@@ -15,7 +15,7 @@ from engine.rendering.preview import TIMELINE_H, draw_frame
 
 from . import theme
 from .document import StudioDocument
-from .tasks import backdrop, preview_size
+from .model.tasks import backdrop, preview_size
 from .workers import to_qimage
 
 PREVIEW_SIDE = 384  # the live layout preview is drawn at this size and scaled to the panel

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from engine.errors import SpA2VError
 from engine.project import discard_autosave, find_recoverable, write_autosave
 
-from .paths import autosave_dir
+from .model.paths import autosave_dir
 
 PROJECT_FILTER = "SpA2V project (*.spa2v)"
 RECOVERY_DELAY_MS = 1000

@@ -9,6 +9,7 @@ import pytest
 from engine.audio.io import Audio
 from engine.binaural import render_binaural
 from engine.cues import analysis
+from engine.cues.blocks import blocks
 from engine.cues.calibration import default_calibration, pink_noise
 from engine.cues.extract import extract_cues
 from engine.cues.spatial import AnalysisGrid, step_spectra, steered_gcc, stft
@@ -190,11 +191,11 @@ def test_a_pass_by_drops_in_pitch():
 
 def _block_fit(y, diffuse=False):
     from engine.cues.pairfit import BIN_STRIDE, pair_fit, step_covariances
-    from engine.cues.separation import bin_model
+    from engine.cues.binmodel import bin_model
     grid = AnalysisGrid.for_rate(SR)
     model = bin_model(grid)
     raw = step_spectra(stft(y, grid))
-    cov = analysis._blocks(step_covariances(raw.p_l, raw.p_r, raw.s_lr, model))
+    cov = blocks(step_covariances(raw.p_l, raw.p_r, raw.s_lr, model))
     return pair_fit(cov, model, grid.freqs[model.sel][::BIN_STRIDE], diffuse=diffuse)
 
 

@@ -10,7 +10,9 @@ from tests.synth import panned_noise
 
 
 def plan(x, sr=44100, n=8, hint=None):
-    cues = extract_cues(Audio(x, sr), num_frames=n)
+    # panned_noise is a head's time difference with a level difference that is the same at
+    # every frequency (no head shadow), which auto would take for a spaced pair: say "head".
+    cues = extract_cues(Audio(x, sr), num_frames=n, stereo="binaural")
     return cues, plan_layout_from_cues(cues, hint=hint)
 
 

@@ -33,9 +33,9 @@ def make_window(qtbot, tmp_path):
     """Build a main window (as the ``window`` fixture does), e.g. after patching something."""
     from spa2v_app.studio.app import create_app
     from spa2v_app.studio.main_window import MainWindow
-    from spa2v_app.studio.recording import InputDevice
-    from spa2v_app.studio.settings import StudioSettings
-    from spa2v_app.studio.testing import fake_stream_factory
+    from spa2v_app.studio.model.recording import InputDevice
+    from spa2v_app.studio.model.settings import StudioSettings
+    from tests.app.studio.fake_stream import fake_stream_factory
     made = []
 
     def make(session_id: str = "test-session", **kw):

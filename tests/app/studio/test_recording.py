@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from spa2v_app.studio.recording import Recorder, channel_choices
-from spa2v_app.studio.testing import FakeFlags, FakeInputStream, fake_stream_factory
+from spa2v_app.studio.model.recording import Recorder, channel_choices
+from tests.app.studio.fake_stream import FakeFlags, FakeInputStream, fake_stream_factory
 
 from .helpers import wait_job
 
@@ -50,8 +50,8 @@ def test_channel_pair_is_picked_from_a_multichannel_device(tmp_path):
 CRASH = """
 import os, sys, time
 import numpy as np
-from spa2v_app.studio.recording import Recorder
-from spa2v_app.studio.testing import fake_stream_factory
+from spa2v_app.studio.model.recording import Recorder
+from tests.app.studio.fake_stream import fake_stream_factory
 rng = np.random.default_rng(7)
 signal = (0.2 * rng.standard_normal((48000 * 4, 2))).astype(np.float32)
 rec = Recorder(sys.argv[1], sample_rate=48000, subtype="FLOAT",
@@ -112,7 +112,7 @@ class VanishingStream(FakeInputStream):
 
 
 def test_a_device_that_vanishes_silently_keeps_every_block_it_sent(tmp_path, monkeypatch):
-    import spa2v_app.studio.recording as recording
+    import spa2v_app.studio.model.recording as recording
     monkeypatch.setattr(recording, "STALL_S", 0.5)  # the stall rule, without the 2 s wait
     signal = known_signal(2.0)
     streams = []
@@ -159,7 +159,7 @@ def test_record_button_records_and_imports(qtbot, window):
 
 
 def test_mono_input_is_flagged(window):
-    from spa2v_app.studio.recording import InputDevice
+    from spa2v_app.studio.model.recording import InputDevice
     window.record_panel.refresh_devices([InputDevice(3, "USB mono mic", 1, 44100.0)], None)
     assert "mono" in window.record_panel.note.text()
     assert window.record_panel.meter.names == ["M"]

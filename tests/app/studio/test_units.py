@@ -8,9 +8,9 @@ import pytest
 
 from engine.errors import BadInput
 from engine.jobs import Log, Progress
-from spa2v_app.studio import layout_edit as le
-from spa2v_app.studio.settings import StudioSettings, load_settings, save_settings
-from spa2v_app.studio.waveform import Waveform, find_onsets
+from spa2v_app.studio.model import layout_edit as le
+from spa2v_app.studio.model.settings import StudioSettings, load_settings, save_settings
+from spa2v_app.studio.model.waveform import Waveform, find_onsets
 
 from .helpers import wait_job
 

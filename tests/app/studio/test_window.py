@@ -57,7 +57,7 @@ def test_no_two_actions_share_a_shortcut(make_window, monkeypatch, keys):
 
 
 def test_record_panel_finds_a_microphone_plugged_in_after_start(make_window):
-    from spa2v_app.studio.recording import InputDevice
+    from spa2v_app.studio.model.recording import InputDevice
     plugged: list = []
     window = make_window(list_devices=lambda: (list(plugged), None if plugged else "No input"))
     panel, dock = window.record_panel, window.docks["record"]
@@ -198,7 +198,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from spa2v_app.studio.app import create_app
 from spa2v_app.studio.main_window import MainWindow
-from spa2v_app.studio.settings import StudioSettings
+from spa2v_app.studio.model.settings import StudioSettings
 app = create_app()
 w = MainWindow(StudioSettings(), use_audio_device=False, session_id="doomed",
                list_devices=lambda: ([], "no microphone here"))
@@ -266,7 +266,7 @@ def test_recovery_question_names_the_project_in_local_time(qtbot, window, clip, 
 
 
 def test_an_edit_writes_the_recovery_copy_within_seconds(qtbot, window, clip):
-    from spa2v_app.studio.paths import autosave_dir
+    from spa2v_app.studio.model.paths import autosave_dir
     import_clip(qtbot, window, clip)
     plan(qtbot, window)
     for f in autosave_dir().glob("*"):
@@ -318,7 +318,7 @@ def test_queue_lists_user_jobs_and_offers_the_render_folder(qtbot, window, clip,
 
 def test_queue_scrolls_to_the_running_job_and_says_when_cancelled(qtbot, window, clip,
                                                                    tmp_path, monkeypatch):
-    from spa2v_app.studio import tasks
+    from spa2v_app.studio.model import tasks
 
     from .helpers import wait_job
     from .test_flow import SlowRenderer
