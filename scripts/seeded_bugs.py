@@ -20,7 +20,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # (what the bug is, [(file, exact text, replacement), ...], tests to run)
-PLANNER = "engine/planning/heuristic.py"
 GUARD = "engine/planning/guard.py"
 MP4 = "engine/export/mp4.py"
 SCHEMA = "engine/layout/schema.py"
@@ -31,13 +30,17 @@ PLAN_TESTS = ["tests/engine/planning/test_heuristic.py", "tests/engine/test_plan
 GUARD_TESTS = ["tests/engine/planning/test_guard.py", "tests/engine/planning/test_guard_ids.py",
                "tests/engine/planning/test_llm_planner.py"]
 MP4_TESTS = ["tests/engine/test_export.py", "tests/engine/test_av_sync.py"]
-X_LINE = "x = 0.5 + np.clip(src.azimuth_deg, -90, 90) / 180.0"
+# The azimuth-to-x law's one home (SPEC section 2), which the planner and the guard import.
+LAW = "engine/layout/screen.py"
+X_LINE = "return np.clip(0.5 + az / fov_deg, 0.0, 1.0)"
 
 BUGS = [
-    ("azimuth-to-x scale off by 10 % (/ 200 for / 180) in the rule-based planner",
-     [(PLANNER, X_LINE, "x = 0.5 + np.clip(src.azimuth_deg, -90, 90) / 200.0")], PLAN_TESTS),
+    ("azimuth-to-x scale off by 10 % (/ 200 for / 180) in the azimuth-to-x law",
+     [(LAW, X_LINE, "return np.clip(0.5 + az / (fov_deg * 200 / 180), 0.0, 1.0)")],
+     PLAN_TESTS),
     ("azimuth clipped at +-60 instead of +-90",
-     [(PLANNER, X_LINE, "x = 0.5 + np.clip(src.azimuth_deg, -60, 60) / 180.0")], PLAN_TESTS),
+     [(LAW, X_LINE, "return np.clip(0.5 + np.clip(az, -60, 60) / fov_deg, 0.0, 1.0)")],
+     PLAN_TESTS),
     ("spatial guard no longer resets an object's unknown source_id",
      [(GUARD, 'o.extra["source_id"] = sid = None', "pass")], GUARD_TESTS),
     ("guard's restored object keeps the fallback's id",
@@ -63,8 +66,8 @@ BUGS = [
       (FEATURES, "return np.pad(x, (0, first + hops * hop - x.size))",
        'return np.pad(x, (0, first + hops * hop - x.size), mode="edge")')],
      ["tests/engine/test_features.py", "tests/engine/test_features_rules.py"]),
-    ("sign of azimuth flipped (in the rule-based planner's x)",
-     [(PLANNER, X_LINE, "x = 0.5 - np.clip(src.azimuth_deg, -90, 90) / 180.0")], PLAN_TESTS),
+    ("sign of azimuth flipped (in the azimuth-to-x law)",
+     [(LAW, X_LINE, "return np.clip(0.5 - az / fov_deg, 0.0, 1.0)")], PLAN_TESTS),
 ]
 # Bugs 8's two halves are also checked one at a time (each must be caught on its own).
 SPLIT = {8: [0, 1], 9: [0, 1], 7: [0, 1]}
