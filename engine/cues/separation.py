@@ -17,6 +17,8 @@ loudness and tag).
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -259,9 +261,12 @@ def _corroborated_source(pf: _BlockPairs, cands: list[_Candidate]) -> SourceSpec
                                   <= CORROB_TOLERANCE_DEG)
         strong = int(np.sum(near & (pf.ratio <= pf.hit_ratio)))
         weak = int(np.sum(near & (pf.ratio <= CORROB_RATIO)))
-        clean = (c.prominence >= CORROB_MIN_PROMINENCE
-                 and c.comodulation <= CORROB_MAX_COMODULATION)
-        agree = strong if strong >= need else (weak if clean else 0)
+        if strong >= need:
+            agree = strong
+        else:  # the measures are read only when the weak agreement needs them
+            clean = (c.prominence >= CORROB_MIN_PROMINENCE
+                     and c.comodulation <= CORROB_MAX_COMODULATION)
+            agree = weak if clean else 0
         if agree >= need and (best is None or agree > best[0]):
             best = (agree, c)
     if best is None:
@@ -456,8 +461,18 @@ class _Candidate:
     block_az: np.ndarray
     presence: float
     share: float
-    comodulation: float
-    prominence: float
+    # The two costlier measures are worked out when a test first reads them (most tracks
+    # fail on presence or share before): ``() -> float`` each.
+    measure_comodulation: Callable[[], float] = dataclasses.field(repr=False)
+    measure_prominence: Callable[[], float] = dataclasses.field(repr=False)
+
+    @functools.cached_property
+    def comodulation(self) -> float:
+        return self.measure_comodulation()
+
+    @functools.cached_property
+    def prominence(self) -> float:
+        return self.measure_prominence()
 
 
 def _residual_candidates(counts, energies, gcc, az, specs, mix_active,
@@ -480,6 +495,7 @@ def _residual_candidates(counts, energies, gcc, az, specs, mix_active,
     n_active = max(1, int(blk_active.sum()))
     n = counts.shape[0]
     out = []
+    specs = tuple(specs)  # as they are now: the measures may be read after more are found
     found_energy: dict[int, np.ndarray] = {}  # per source in specs, shared by the candidates
     for tr in _link_peaks(blk_share, az, blk_active):
         blocks = np.asarray(tr["blocks"])
@@ -490,12 +506,14 @@ def _residual_candidates(counts, energies, gcc, az, specs, mix_active,
         if any(np.median(np.abs(step_az - sp.step_az)) < MIN_SEPARATION_DEG for sp in specs):
             continue
         seen = np.repeat(np.isin(np.arange(len(blk_share)), blocks), BLOCK_STEPS)[:n]
-        out.append(_Candidate(step_az, seen & mix_active, blocks, np.asarray(tr["az"], float),
-                              len(blocks) / n_active, float(np.mean(tr["mass"])),
-                              _comodulation(energies, az, step_az, specs, mix_active,
-                                            found_energy),
-                              _gcc_prominence(gcc, az, step_az, seen & mix_active)
-                              if timed else 1.0))
+        sel = seen & mix_active
+        out.append(_Candidate(
+            step_az, sel, blocks, np.asarray(tr["az"], float), len(blocks) / n_active,
+            float(np.mean(tr["mass"])),
+            functools.partial(_comodulation, energies, az, step_az, specs, mix_active,
+                              found_energy),
+            functools.partial(_gcc_prominence, gcc, az, step_az, sel) if timed
+            else (lambda: 1.0)))
     return out
 
 
