@@ -16,6 +16,8 @@ Usage::
     python benchmarks/render_gpu.py --tiers gpu group_offload --steps 10
     python benchmarks/render_gpu.py --tiny           # tiny random models: a dry run of the
                                                      # code path, on the CPU or a GPU
+    python benchmarks/render_gpu.py --cpu-real-shape # real-size models on the CPU, 256x256,
+                                                     # 8 frames, 2 steps (render_cpu_real.py)
 
 Without CUDA (and without ``--tiny``) it says so and exits with status 2.
 """
@@ -246,6 +248,12 @@ def verdicts(rows: list[Row]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--cpu-real-shape" in argv:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from render_cpu_real import main as cpu_real
+
+        return cpu_real([a for a in argv if a != "--cpu-real-shape"])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true",
                         help="tiny random models (a dry run of the code path; CPU is fine)")

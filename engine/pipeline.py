@@ -8,21 +8,23 @@ renderer) are passed in, so the engine never decides which model library to impo
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .audio import Audio, audio_info, load_audio
+from .audio.loudness import read_loudness_track
 from .audio.stereo_kinds import DEFAULT_STEREO
 from .audio.tagging import Tagger
-from .cues.extract import extract_cues
-from .cues.longform import CHUNK_S, LONG_INPUT_S, extract_cues_chunked
 from .cues.types import Cues
-from .errors import BadInput
+from .errors import BadInput, Cancelled, SpA2VError
 from .export.mp4 import Mp4Writer
 from .jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from .layout import Layout
+from .naming.listening import Listener, apply_to_cues, listen_request
 from .planning.fallback import plan_or_fall_back
+from .planning.heuristic import HeuristicPlanner
 from .protocols import Frame, Planner, PlanRequest, Renderer, RenderSettings
+from .rendering.activity import attach_loudness
 
 DEFAULT_FRAMES = 16
 MIN_FRAMES, MAX_FRAMES = 1, 10_000
@@ -57,20 +59,25 @@ class PlanSettings:
 def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
                 tagger: Tagger | None, token: CancelToken) -> Job[tuple[Audio, Cues]]:
     """Load and validate the audio, then measure its cues."""
+    # Imported here: the cue extractor pulls in scipy.ndimage (about 0.3 s of start-up), which
+    # rendering a saved plan never needs.
+    from .cues import longform
+    from .cues.extract import extract_cues
+
     report = stage_progress("analyse")
     yield report(0.0, "reading audio")
     info = audio_info(audio_path)
-    if info.duration_s > LONG_INPUT_S:
+    if info.duration_s > longform.LONG_INPUT_S:
         # Long input: chunked analysis in bounded memory. ``audio`` is then only a short head
         # of the file (for callers that want a look at the samples).
         yield Log(f"{info.path.name} is {info.duration_s / 60:.0f} minutes long; analysing it "
-                  f"in {CHUNK_S:.0f} s chunks.")
+                  f"in {longform.CHUNK_S:.0f} s chunks.")
         num_frames = settings.frames_for(info.duration_s)
-        cues = yield from extract_cues_chunked(audio_path, num_frames=num_frames, tagger=tagger,
-                                               token=token, chunk_s=CHUNK_S,
-                                               max_sources=settings.max_sources,
-                                               stereo=settings.stereo)
-        head = load_audio(audio_path, duration_s=min(info.duration_s, CHUNK_S), validate=False)
+        cues = yield from longform.extract_cues_chunked(
+            audio_path, num_frames=num_frames, tagger=tagger, token=token,
+            chunk_s=longform.CHUNK_S, max_sources=settings.max_sources, stereo=settings.stereo)
+        head = load_audio(audio_path, duration_s=min(info.duration_s, longform.CHUNK_S),
+                          validate=False)
         return head, cues
     audio = load_audio(audio_path)
     for note in audio.notes:
@@ -85,20 +92,48 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
 
 
 def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: Planner,
-             tagger: Tagger | None, token: CancelToken) -> Job[tuple[Layout, Cues]]:
-    """Audio -> cues -> layout. A planner that fails falls back to the built-in one
-    (:mod:`engine.planning.fallback`)."""
+             tagger: Tagger | None, token: CancelToken,
+             listener: Listener | None = None) -> Job[tuple[Layout, Cues]]:
+    """Audio -> cues -> (listening) -> layout. A planner that fails falls back to the
+    built-in one (:mod:`engine.planning.fallback`); a listener that fails leaves the
+    tagger's names."""
     audio, cues = yield from sub_job(
-        analyse_job(audio_path, settings, tagger=tagger, token=token), start=0.0, end=0.5)
+        analyse_job(audio_path, settings, tagger=tagger, token=token), start=0.0, end=0.4)
+    heard = None
+    if listener is not None and any(s.active.any() for s in cues.sources):
+        heard = yield from _listen(listener, audio, cues, token)
     request = PlanRequest(cues=cues, hint=settings.hint, audio_path=Path(audio_path),
                           width=settings.width, height=settings.height)
     layout = yield from sub_job(plan_or_fall_back(planner, request, token), start=0.5, end=1.0,
                                 stage="plan")
+    if heard is not None:
+        if isinstance(planner, HeuristicPlanner) and heard.background:
+            layout.background = heard.background  # heard, not a class prior's guess
+        layout.extra["listener"] = {"name": listener.name, "model": heard.model,
+                                    "caption": heard.caption, "background": heard.background}
     if cues.stereo is not None:
         layout.extra["stereo"] = dict(cues.stereo)  # SPEC section 2: the layout records it
     layout.validate()
+    attach_loudness(layout, cues)  # each object's measured level, for the preview's pulses
     yield Progress("plan", 1.0)
     return layout, cues
+
+
+def _listen(listener: Listener, audio: Audio, cues: Cues, token: CancelToken):
+    """Ask the listener; its names go first in each source's tags. On failure the tagger's
+    names stand and the user is told why."""
+    try:
+        result = yield from sub_job(listener.listen(listen_request(audio, cues), token),
+                                    start=0.4, end=0.5, stage="listen")
+    except SpA2VError as e:
+        if isinstance(e, Cancelled):
+            raise
+        yield Log(f"The audio listener failed ({e}); the sound tagger's names stand.",
+                  "warning")
+        return None
+    for note in apply_to_cues(cues, result):
+        yield Log(f"Listener ({result.model}): {note}.")
+    return result
 
 
 def render_job(audio_path: str | os.PathLike | None, layout: Layout, out_path: str | os.PathLike,
@@ -115,6 +150,9 @@ def render_job(audio_path: str | os.PathLike | None, layout: Layout, out_path: s
                 "plan was made from.")
     width = settings.width or layout.width
     height = settings.height or layout.height
+    if audio_path is not None and settings.loudness is None and getattr(
+            renderer, "wants_loudness", False):
+        settings = replace(settings, loudness=read_loudness_track(audio_path))
     with Mp4Writer(out_path, fps=settings.fps, size=(width, height), audio_path=audio_path,
                    duration_s=layout.duration_s) as writer:
         yield from frames_to(renderer.render(layout, settings, token),

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .audio.loudness import LoudnessTrack
 from .cues.types import Cues
 from .jobs import CancelToken, Job
 from .layout import Layout
@@ -63,6 +64,10 @@ class RenderSettings:
     guidance_scale: float = 7.5
     memory_tier: str = "auto"
     options: dict[str, Any] = field(default_factory=dict)
+    # Preview renderer: draw each object's name (off in exported videos unless asked for), and
+    # the mix loudness over time (render_job reads it from the audio when the renderer wants it).
+    labels: bool = False
+    loudness: LoudnessTrack | None = None
 
 
 @runtime_checkable

@@ -68,7 +68,7 @@ PLANNERS = _table(
             frozenset({"model_path"})),
     Backend("gemini", "models.gemini_planner:GeminiPlanner", "Gemini (online)",
             "Google's Gemini API (needs a key; the cues leave the machine)", ("google.genai",),
-            "gemini", frozenset({"model", "api_key"})),
+            "gemini", frozenset({"model", "api_key", "send_audio"})),
 )
 RENDERERS = _table(
     Backend("preview", "engine.rendering.preview:PreviewRenderer", "Layout preview",
@@ -76,6 +76,11 @@ RENDERERS = _table(
     Backend("diffusion", "models.diffusion.renderer:DiffusionRenderer",
             "Diffusion (SD 1.5 + AnimateDiff)", "SD 1.5 + AnimateDiff with box grounding (GPU)",
             ("torch", "diffusers", "transformers"), "diffusion", frozenset({"device"})),
+)
+LISTENERS = _table(
+    Backend("audio-llm", "models.audio_listener:AudioListener",
+            "Audio listener (llama.cpp audio input)",
+            "a local audio-language model names the sounds by listening", ("llama_cpp",), "llm"),
 )
 DEFAULT_TAGGER, DEFAULT_PLANNER, DEFAULT_RENDERER = "yamnet", "heuristic", "preview"
 
@@ -116,6 +121,10 @@ def make_planner(name: str = DEFAULT_PLANNER, **options):
 
 def make_renderer(name: str = DEFAULT_RENDERER, **options):
     return _load(RENDERERS, "renderer", name, options)
+
+
+def make_listener(name: str = "audio-llm", **options):
+    return _load(LISTENERS, "listener", name, options)
 
 
 def make_planner_or_built_in(name: str, **settings: Any):

@@ -61,14 +61,8 @@ def gpu_layers(n_gpu_layers: int | str, llama_cpp) -> int:
 def missing_model_error(name: str, detail: str) -> ModelMissing:
     """The message for a missing GGUF: which file, from where, and how to get it (from the
     model registry, ``resources/models.json``)."""
-    what = f"registry name '{name}'"
-    try:
-        entry = registry.load_registry().get(name)
-        files = ", ".join(f.path for f in entry.files)
-        what = (f"the GGUF file {files} (Hugging Face repo {entry.source.repo_id}, registry "
-                f"name '{name}', about {entry.files[0].expected_bytes / 1e9:.1f} GB)")
-    except (SpA2VError, OSError, IndexError):
-        pass
+    files = registry.describe_files(name)
+    what = f"the GGUF file {files}" if files else f"registry name '{name}'"
     return ModelMissing(
         f"{detail} The llama planner needs {what}.",
         hint=f"Get it with: spa2v models download {name} (or pass --llm-model PATH to a GGUF "

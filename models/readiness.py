@@ -14,7 +14,8 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .backends import DEFAULT_PLANNER, DEFAULT_RENDERER, PLANNERS, RENDERERS, TAGGERS, Backend
+from .backends import (DEFAULT_PLANNER, DEFAULT_RENDERER, LISTENERS, PLANNERS, RENDERERS, TAGGERS,
+                       Backend)
 from .devices import DeviceReport
 from .registry import ModelStatus, load_registry
 
@@ -34,6 +35,7 @@ MODEL_ROLES = {
     "motion_adapter": RoleUse("diffusion", True),
     "fast_preview_adapter": RoleUse("diffusion", False),
     "sound_tagger": RoleUse("yamnet", True),
+    "audio_listener": RoleUse("audio-llm", True),
 }
 
 
@@ -42,7 +44,8 @@ def role_use(role: str) -> str:
     use = MODEL_ROLES.get(role)
     if use is None:
         return ""
-    for kind, table in (("Planner", PLANNERS), ("Renderer", RENDERERS), ("Sound tagger", TAGGERS)):
+    for kind, table in (("Planner", PLANNERS), ("Renderer", RENDERERS), ("Sound tagger", TAGGERS),
+                        ("Names sounds", LISTENERS)):
         if use.backend in table:
             return f"{kind}: {table[use.backend].title}" + ("" if use.needed else ", optional")
     return ""

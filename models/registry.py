@@ -41,6 +41,7 @@ INDEX_SCHEMA = "spa2v.model-index/1"
 PINS_SCHEMA = "spa2v.model-pins/1"
 ROLES = {
     "planner_llm": "planner LLM",
+    "audio_listener": "audio listener",
     "sound_tagger": "sound tagger",
     "sd15_base": "SD1.5 base",
     "motion_adapter": "motion adapter",
@@ -578,3 +579,15 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n:.1f} GB"
+
+
+def describe_files(name: str) -> str | None:
+    """"FILE and FILE (Hugging Face repo R, about N GB)" for a registry model, for messages
+    that say what is missing; None when the registry cannot be read or has no such model."""
+    try:
+        entry = load_registry().get(name)
+    except (SpA2VError, OSError, KeyError):
+        return None
+    files = " and ".join(f.path for f in entry.files)
+    where = f"Hugging Face repo {entry.source.repo_id}, " if entry.source.repo_id else ""
+    return f"{files} ({where}registry name '{name}', about {entry.disk_bytes / 1e9:.1f} GB)"

@@ -43,9 +43,17 @@ RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "tagger"
 # unlike a plain max, one stray patch cannot name a source on its own. Clips of three patches
 # or fewer (up to 1.9 s) get the plain mean.
 TOP_PATCHES = 3
-# A generic noun ("vehicle") gives way to the best specific noun of its family ("truck") when
-# the model rates the specific one at least this fraction of the generic one.
+# A family noun ("vehicle") gives way to the best specific noun of its family ("truck") when
+# the model rates the specific one at least this fraction of the family one...
 SPECIFIC_RATIO = 0.2
+# ...and the model is sure of it or no other member of the family is within this fraction of
+# it: two unsure members this close are a guess between them, and the family noun is what
+# can honestly be said.
+CLOSE_RATIO = 0.7
+# From this probability on the model thinks a class more likely present than absent (the
+# outputs are independent sigmoids: two members may both be sure, as helicopter and
+# airplane are for a helicopter).
+SURE = 0.5
 # Below this RMS level (dBFS) everywhere, a clip is treated as silence and gets no tags.
 SILENCE_DBFS = -60.0
 
@@ -124,10 +132,11 @@ class YamnetTagger:
             ``label`` a short noun ("car"), ``score`` in [0, 1], ``source_class`` the AudioSet
             class that gave the noun its score. Classes that name no placeable source (music
             genres, "Silence", "Inside, small room", "White noise") are left out, classes with
-            the same noun are merged (the best one speaks for the noun), and a generic noun
-            ("vehicle") gives way to a specific one of its family ("truck"), which then carries
-            the larger of the two scores. Empty for silence or when nothing scores
-            ``min_score``.
+            the same noun are merged (the best one speaks for the noun), and a family noun
+            ("vehicle") gives way to a clear best member of its family ("truck"), which then
+            carries the larger of the two scores; when members compete, the family noun
+            leads and the members follow as alternatives (see ``_nouns_of``). Empty for
+            silence or when nothing scores ``min_score``.
         """
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
@@ -406,24 +415,45 @@ def _vocabulary() -> _Vocabulary:
 
 def _nouns_of(scores: np.ndarray, vocabulary: _Vocabulary, *,
               min_specific: float) -> dict[str, tuple[float, str]]:
-    """Noun -> (score, AudioSet class) from per-class clip scores ``(classes,)``.
+    """Noun -> (score, AudioSet class) from per-class clip scores ``(classes,)``, surest first.
 
-    A specific noun takes over its generic noun's score only if it scores ``min_specific``
-    itself and at least ``SPECIFIC_RATIO`` of the generic score: a faint guess stays faint.
+    Family nouns ("vehicle", "animal"; members from the AudioSet ontology, see
+    resources/tagger/make_nouns.py) give way to the best member of their family when the
+    model names one clearly: it scores ``min_specific`` itself, at least ``SPECIFIC_RATIO``
+    of the family's score (a faint guess stays faint), and the model is sure of it (``SURE``)
+    or no other member comes within ``CLOSE_RATIO`` of it. When two members compete and
+    neither is sure, the family noun stays on top ("a vehicle" rather than a coin-toss
+    "boat"), and likewise between two unsure members of a family the model did not name.
+    The members stay in the result as alternatives.
     """
     best: dict[str, tuple[float, str]] = {}
     for score, noun, name in zip(scores.tolist(), vocabulary.nouns, vocabulary.class_names):
         if noun is not None and score > best.get(noun, (-1.0, ""))[0]:
             best[noun] = (score, name)
-    # Generic nouns give way, surest first, to the best specific noun of their family.
+    # Family nouns give way, surest first, to a clear best member of their family.
     for generic in sorted((g for g in vocabulary.generic if g in best), key=lambda g: -best[g][0]):
-        family = [n for n in vocabulary.generic[generic] if n in best]
+        if generic not in best:
+            continue
+        family = sorted((n for n in vocabulary.generic[generic]
+                         if n in best and best[n][0] >= min_specific), key=lambda n: -best[n][0])
         if not family:
             continue
-        specific = max(family, key=lambda n: best[n][0])
         generic_score = best[generic][0]
-        score, name = best[specific]
-        if score >= max(min_specific, SPECIFIC_RATIO * generic_score):
-            best[specific] = (max(score, generic_score), name)
+        score, name = best[family[0]]
+        rival = best[family[1]][0] if len(family) > 1 else 0.0
+        sure_of_it = score >= SURE or rival < CLOSE_RATIO * score
+        if score >= SPECIFIC_RATIO * generic_score and sure_of_it:
+            best[family[0]] = (max(score, generic_score), name)
             del best[generic]
-    return best
+    ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
+    if len(ranked) > 1 and ranked[0][1][0] < SURE and ranked[1][1][0] >= CLOSE_RATIO * ranked[0][1][0]:
+        family = _smallest_family(ranked[0][0], ranked[1][0], vocabulary)
+        if family is not None:
+            ranked = [(family, ranked[0][1])] + [kv for kv in ranked if kv[0] != family]
+    return dict(ranked)
+
+
+def _smallest_family(a: str, b: str, vocabulary: _Vocabulary) -> str | None:
+    """The family noun with the fewest members that holds both ``a`` and ``b``."""
+    holding = [g for g, members in vocabulary.generic.items() if a in members and b in members]
+    return min(holding, key=lambda g: len(vocabulary.generic[g]), default=None)

@@ -1,11 +1,11 @@
 """The kinds of stereo (SPEC.md section 2): one home for the names.
 
 ``--stereo`` on ``plan``, ``render`` and ``cues`` takes one of :data:`STEREO_CHOICES`; the
-studio's "How was this recorded?" choice shows :data:`DESCRIPTIONS`; the cue extractor reads
-each kind with its own mapping (:mod:`engine.cues.stereo`) and records the kind in the
-layout (``extra.stereo``); the benchmark's microphones (:mod:`engine.evaluation.mics`) each
-name the kind they produce, so a bench figure per kind and ``--stereo auto``'s decision can
-be compared with the truth.
+studio's "How was this recorded?" choice shows :data:`LABELS` and :data:`DESCRIPTIONS`; the
+cue extractor reads each kind with its own mapping (:mod:`engine.cues.stereo`) and records
+the kind in the layout (``extra.stereo``); the benchmark's microphones
+(:mod:`engine.evaluation.mics`) each name the kind they produce, so a bench figure per kind
+and ``--stereo auto``'s decision can be compared with the truth.
 
 ========== =================================================================================
 binaural   a dummy head or in-ear microphones: time and level differences, both frequency
@@ -31,6 +31,16 @@ DEFAULT_STEREO = AUTO
 
 # Kinds whose channels differ in level only (no time difference).
 LEVEL_ONLY: tuple[str, ...] = (COINCIDENT, PANNED)
+
+# What the studio's "How was this recorded?" list calls each choice (short: it sits in a
+# toolbar), and "Heard as: ..." the kind auto decided on.
+LABELS = {
+    AUTO: "Auto-detect",
+    BINAURAL: "Dummy head / binaural",
+    SPACED: "Spaced pair (phone)",
+    COINCIDENT: "Coincident XY / Blumlein",
+    PANNED: "Pan-pot mix",
+}
 
 # What the studio shows beside each choice (the user's words).
 DESCRIPTIONS = {

@@ -24,12 +24,13 @@ from ..audio.stereo_kinds import check_stereo
 from ..errors import BadInput
 from ..jobs import CancelToken, Job, run_job, stage_progress
 from ..audio.tagging import Tagger
+from .signals import source_signals
 from .analysis import StepCues, analyse_mix_job
 from .calibration import default_calibration
 from .frames import (activity_mask, frame_mean, presence_mask, proximity_from_level,
                      sounding_frames)
 from .motion import classify_motion, level_envelope
-from .multisource import analyse_sources_job, masked_signals
+from .multisource import analyse_sources_job
 from .binmodel import bin_model
 from .blocks import BLOCK_STEPS
 from .separation import find_sources
@@ -126,14 +127,21 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
     mix_tags: list[Tag] = []
     if tagger is not None:
         yield report(0.92, "naming sounds")
-        mix_tags = _tag(tagger, audio.mono(), sr, notes)
-        if len(sources) == 1:
+        if audio.is_mono:
+            mix_tags = _tag(tagger, audio.mono(), sr, notes)
             sources[0].tags = list(mix_tags)
-        else:
-            masked = masked_signals(stereo, sr, per_source, model=model, max_s=TAG_MAX_S,
-                                    token=token)
-            for src, mono in zip(sources, masked):
-                src.tags = _tag(tagger, mono, sr, notes)
+        else:  # each source's own signal: steered to it, masked, while it sounds
+            # Only a head colours a source by direction; other pairs are steered plainly.
+            own = source_signals(stereo, sr, np.stack([s.azimuth_deg for s in per_source]),
+                                 np.stack([s.power for s in per_source]), model=model,
+                                 max_s=TAG_MAX_S, ild_gain=per_source[0].ild_gain,
+                                 binaural=decision is not None and decision.kind == "binaural")
+            for src, mono in zip(sources, own):
+                src.tags = _tag(tagger, mono, sr, notes) if mono.size else []
+            # One source heard: its steered signal is the whole recording's best hearing, so
+            # the mix is named by it (the tagger runs once); several: the mix on its own.
+            mix_tags = (list(sources[0].tags) if len(sources) == 1
+                        else _tag(tagger, audio.mono(), sr, notes))
     t = steps.times_s
     loud = frame_mean(t, 10 * np.log10(steps.power + 1e-12), None, duration, num_frames)
     centroid = frame_mean(t, np.nan_to_num(steps.centroid_hz), steps.power, duration, num_frames)

@@ -34,6 +34,9 @@ class SourceTrack:
     # Optional (added by the spatial extractor; older readers ignore it): the numbers the
     # motion label rests on, e.g. {"lateral_deg": -120.0, "level_db": 1.2, ...}.
     evidence: dict[str, float] = field(default_factory=dict)
+    # Optional (added by an audio-language listener; older readers ignore it): a few words
+    # describing what the source sounds like, for the renderer's prompt.
+    description: str | None = None
 
     @property
     def label(self) -> str | None:
@@ -55,6 +58,7 @@ class SourceTrack:
             "proximity": _floats(self.proximity, 3),
             **({"evidence": {k: round(float(v), 4) for k, v in self.evidence.items()}}
                if self.evidence else {}),
+            **({"description": self.description} if self.description else {}),
         }
 
     @classmethod
@@ -67,6 +71,7 @@ class SourceTrack:
             motion_confidence=float(d.get("motion_confidence", 0.0)),
             tags=[Tag.from_dict(t) for t in d.get("tags", [])],
             evidence={str(k): float(v) for k, v in d.get("evidence", {}).items()},
+            description=d.get("description") or None,
         )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from ..cues.types import Cues, SourceTrack
 from ..jobs import CancelToken, Job, Progress
 from ..layout import MAX_OBJECTS, Box, Layout, LayoutObject, PlannerInfo
+from .heard import KEY, heard_as_source
 from ..layout.screen import x_from_azimuth
 from ..protocols import PlanRequest
 from .priors import prior_for
@@ -69,11 +70,12 @@ def plan_layout_from_cues(cues: Cues, *, hint: str | None = None, width: int = 5
             label = _noun(prompt)
         else:
             label = src.label or UNNAMED_LABEL
-            prompt = default_prompt(label)
+            prompt = src.description if src.label and src.description else default_prompt(label)
         objects.append(LayoutObject(
             id=src.id, label=label, prompt=prompt, motion=src.motion,
             confidence=_confidence(src, cues.mono),
-            boxes=_boxes(src, label, cues.mono),
+            boxes=boxes_for(src, label, cues.mono),
+            extra={KEY: heard_as_source(src)} if src.tags else {},
         ))
     objects.sort(key=lambda o: o.id)
     background = prior_for(objects[0].label).background if objects else "an empty room"
@@ -97,8 +99,9 @@ def _mean_x(src: SourceTrack) -> float:
     return 0.5 if not np.isfinite(az) else float(x_from_azimuth(az))
 
 
-def _x_track(src: SourceTrack, mono: bool) -> np.ndarray:
-    """Per-frame x-centre; unknown or unconfident frames are filled from confident ones."""
+def x_track(src: SourceTrack, mono: bool) -> np.ndarray:
+    """Per-frame measured x-centre ``(num_frames,)``; unknown or unconfident frames are filled
+    from confident ones; mono input (no direction) is the centre throughout."""
     n = len(src.azimuth_deg)
     if mono:
         return np.full(n, 0.5)
@@ -110,9 +113,11 @@ def _x_track(src: SourceTrack, mono: bool) -> np.ndarray:
     return np.interp(idx, idx[good], x[good])
 
 
-def _boxes(src: SourceTrack, label: str, mono: bool) -> list[Box | None]:
+def boxes_for(src: SourceTrack, label: str, mono: bool) -> list[Box | None]:
+    """The rule-based boxes of a source drawn as ``label``: the class prior's size scaled by
+    measured proximity, at the measured x, from the first to the last frame it is heard."""
     prior = prior_for(label)
-    xs = _x_track(src, mono)
+    xs = x_track(src, mono)
     active = np.flatnonzero(src.active)
     first, last = int(active[0]), int(active[-1])
     prox = np.clip(np.nan_to_num(src.proximity, nan=0.5), 0.0, 1.0)

@@ -34,9 +34,9 @@ Reply with JSON only: caption, background, objects. Each object: source (S numbe
 it makes, 0 if none), label (short common noun), prompt (a few words), motion (static, \
 left_to_right, right_to_left, approaching, receding), boxes (one per keyframe: [x, y, w, h] \
 centre and size, or null when not visible).
-Rules: keep a source within 10 of its x where conf is .5 or more; nearer means bigger; real \
-proportions; ground things low, flying things high; a crowd or flock is several objects with \
-one source; ambient or unseen sound (rain, wind, a voice off screen) goes in caption and \
+Rules: draw every source in each keyframe it is heard, within 10 of its x; nearer means \
+bigger; real proportions; ground things low, flying things high; a crowd or flock is several \
+objects with one source; sound that fills the scene (rain, wind) goes in caption and \
 background, not boxes; at most 8 objects; plain words."""
 
 

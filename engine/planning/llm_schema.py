@@ -184,10 +184,10 @@ def parse_reply(text: str, summary: CueSummary, *, planner: PlannerInfo, width: 
     planner : recorded in the layout (name and model file or id).
     source_confidence : per source id, the object confidence to record (default 0.5).
     """
-    data = _load_json(text)
+    data = load_json(text)
     problems: list[str] = []
-    caption = _clean_text(data.get("caption"), "caption", MAX_CAPTION, problems)
-    background = _clean_text(data.get("background"), "background", MAX_BACKGROUND, problems)
+    caption = clean_text(data.get("caption"), "caption", MAX_CAPTION, problems)
+    background = clean_text(data.get("background"), "background", MAX_BACKGROUND, problems)
     objs = data.get("objects")
     if not isinstance(objs, list):
         raise ReplyProblems(problems + ["'objects' must be a list"])
@@ -213,7 +213,7 @@ def parse_reply(text: str, summary: CueSummary, *, planner: PlannerInfo, width: 
     return ParsedPlan(layout, notes)
 
 
-def _load_json(text: Any) -> dict:
+def load_json(text: Any) -> dict:
     if not isinstance(text, str):
         raise ReplyProblems(["the reply is not text"])
     if len(text) > MAX_REPLY_CHARS:
@@ -240,7 +240,7 @@ def _short(s: str, n: int = 80) -> str:
     return s if len(s) <= n else s[: n - 3] + "..."
 
 
-def _clean_text(v: Any, name: str, max_len: int, problems: list[str]) -> str | None:
+def clean_text(v: Any, name: str, max_len: int, problems: list[str]) -> str | None:
     if not isinstance(v, str):
         problems.append(f"'{name}' must be text")
         return None
@@ -276,8 +276,8 @@ def _parse_object(o: Any, i: int, summary: CueSummary, known: set[int], conf: di
     if isinstance(source, bool) or not isinstance(source, int) or (
             source != 0 and source not in known):
         problems.append(f"{where}.source must be 0 or one of {sorted(known)}, got {_short(repr(source), 20)}")
-    label = _clean_text(o.get("label"), f"{where}.label", MAX_LABEL, problems)
-    prompt = _clean_text(o.get("prompt"), f"{where}.prompt", MAX_PROMPT, problems)
+    label = clean_text(o.get("label"), f"{where}.label", MAX_LABEL, problems)
+    prompt = clean_text(o.get("prompt"), f"{where}.prompt", MAX_PROMPT, problems)
     motion = o.get("motion")
     if motion not in MOTIONS:
         problems.append(f"{where}.motion must be one of {', '.join(MOTIONS)}")

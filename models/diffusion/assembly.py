@@ -58,10 +58,36 @@ def build_pipeline(*, unet: Any, motion_adapter: Any, vae: Any, text_encoder: An
         pipe = AnimateDiffPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
                                    unet=unet, motion_adapter=motion_adapter, scheduler=scheduler,
                                    feature_extractor=None, image_encoder=None)
+        if pipe.unet is not unet:
+            share_motion_modules(pipe.unet, motion_adapter)
         if dtype is not None:
             pipe.to(dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def share_motion_modules(unet: Any, adapter: Any) -> int:
+    """Make the adapter hold the UNet's motion modules instead of its own copy; returns how
+    many blocks were shared.
+
+    ``AnimateDiffPipeline`` copies the adapter's weights into the ``UNetMotionModel`` it builds
+    and keeps the adapter as a component as well (FreeNoise reads its config), so the 417 M
+    motion-module parameters were held twice: 1.67 GB more RAM in float32, and 0.83 GB more
+    VRAM in float16 when the whole pipeline moves to the GPU (found by the real-shape CPU run,
+    benchmarks/render_cpu_real.py). Sharing the modules keeps one copy and the adapter's config.
+    """
+    shared = 0
+    for adapter_blocks, unet_blocks in ((adapter.down_blocks, unet.down_blocks),
+                                        (adapter.up_blocks, unet.up_blocks)):
+        for a, u in zip(adapter_blocks, unet_blocks):
+            if hasattr(u, "motion_modules"):
+                a.motion_modules = u.motion_modules
+                shared += 1
+    mid_a, mid_u = getattr(adapter, "mid_block", None), getattr(unet, "mid_block", None)
+    if mid_a is not None and hasattr(mid_a, "motion_modules") and hasattr(mid_u, "motion_modules"):
+        mid_a.motion_modules = mid_u.motion_modules
+        shared += 1
+    return shared
 
 
 def load_pipeline(base: ModelFiles, adapter: ModelFiles, *, dtype: Any,

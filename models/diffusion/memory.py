@@ -42,7 +42,13 @@ MB = 1024 ** 2
 _PERSISTENT_ELEMS = 2000     # skip connections + residual stream across the UNet
 _TRANSIENT_ELEMS = 5000      # largest working set of one layer (first-level GEGLU feed-forward)
 _GROUNDING_ELEMS = 160       # the additive attention bias (77 tokens padded to 80, + the slice)
-_DECODE_ELEMS = 600          # VAE decoder working set per output pixel per frame
+# VAE decoder working set per output pixel per frame. Calibrated on the real-shape CPU runs
+# (2026-12-07, benchmarks/render_cpu_real.py: 8 frames of 256x256 in float32 decoded at once
+# peaked 1.88 and 1.95 GiB above the resident weights, up to 1000 elements per pixel and
+# frame): 600 x 1.5 = 900 fell short, 700 x 1.5 = 1050 covers both runs with 5 % to spare.
+# The UNet estimate (2000 + 5000 per latent pixel and row, x1.5) came out 10-25 % above the
+# measured 0.51-0.59 GiB and is kept.
+_DECODE_ELEMS = 700
 _TILED_DECODE_FACTOR = 0.35  # share of that left when decoding in 256-pixel tiles
 _SAFETY = 1.5
 # What the driver, the CUDA context and fragmentation take beyond the tensors we count.
@@ -212,7 +218,12 @@ def choose_tier(free_bytes: int | None, work: Workload, sizes: ModelSizes, *,
     if forced not in TIER_CHOICES:
         raise ValueError(f"memory tier must be one of {', '.join(TIER_CHOICES)}, got {forced!r}")
     if not cuda or forced == CPU_TIER:
-        return TierPlan(CPU_TIER, None, min(16, max(1, work.num_frames)), False, 0, True)
+        # RAM, not VRAM: every weight resident, as in the gpu tier (the real-shape CPU run,
+        # benchmarks/render_cpu_real.py, measures its peak RSS against this estimate).
+        chunk = min(16, max(1, work.num_frames))
+        peak = max(estimate_denoise_bytes("gpu", work, sizes),
+                   estimate_decode_bytes("gpu", work, sizes, chunk))
+        return TierPlan(CPU_TIER, None, chunk, False, peak, True)
     budget = usable_budget(free_bytes) if free_bytes is not None else 1 << 62
     if forced != "auto":
         return plan_tier(forced, work, sizes, budget)

@@ -278,7 +278,8 @@ class DiffusionRenderer:
         budget = self._budget(opts)
         plan = choose_tier(budget, work, sizes, forced=settings.memory_tier, cuda=self._cuda)
         if not self._cuda:
-            yield Log("No CUDA GPU in use: rendering on the CPU in float32 (slow).")
+            yield Log("No CUDA GPU in use: rendering on the CPU in float32 (slow); estimated "
+                      f"peak RAM {plan.peak_bytes / 2**30:.1f} GB.")
         else:
             free = "unknown" if budget is None else f"{budget / 2**30:.1f} GB"
             yield Log(f"Memory tier: {plan.describe()} (VRAM available: {free}"

@@ -6,9 +6,10 @@ Classes that name no placeable source map to null: music genres and moods, acous
 ("Inside, small room"), signal descriptions ("Sine wave", "White noise") and bare sound
 shapes ("Thump, thud", "Whoosh") that any object can make.
 
-Some nouns are generic ("vehicle", "animal"): YAMNet is usually surest of the parent class,
-so the tagger replaces a generic noun by the best specific noun of its family when the model
-also names one (see models/yamnet.py). ``GENERIC`` lists the families.
+Some nouns name a family ("vehicle", "animal"): YAMNet is usually surest of the parent class,
+so the tagger replaces a family noun by the best specific noun of the family when the model
+names one clearly, and keeps the family noun when two members compete (models/yamnet.py).
+``FAMILIES`` names the family nouns; their members come from the AudioSet ontology.
 
 Run from the repository root after editing the table:
     python resources/tagger/make_nouns.py
@@ -42,7 +43,7 @@ NOUNS: dict[str, str] = {
     "Grunt": "person", "Whistling": "person", "Breathing": "person", "Wheeze": "person",
     "Snoring": "person", "Gasp": "person", "Pant": "person", "Snort": "person",
     "Cough": "person", "Throat clearing": "person", "Sneeze": "person", "Sniff": "person",
-    "Run": "person", "Shuffle": "person", "Walk, footsteps": "person",
+    "Run": "footsteps", "Shuffle": "footsteps", "Walk, footsteps": "footsteps",
     "Chewing, mastication": "person", "Biting": "person", "Gargling": "person",
     "Stomach rumble": "person", "Burping, eructation": "person", "Hiccup": "person",
     "Fart": "person", "Hands": "person", "Finger snapping": "person", "Clapping": "person",
@@ -51,12 +52,12 @@ NOUNS: dict[str, str] = {
     "Beatboxing": "person", "Vocal music": "singer", "A capella": "singer",
     # Animals.
     "Animal": "animal", "Domestic animals, pets": "animal", "Dog": "dog", "Bark": "dog",
-    "Yip": "dog", "Howl": "dog", "Bow-wow": "dog", "Growling": "dog", "Whimper (dog)": "dog",
+    "Yip": "dog", "Howl": "wolf", "Bow-wow": "dog", "Growling": "dog", "Whimper (dog)": "dog",
     "Cat": "cat", "Purr": "cat", "Meow": "cat", "Caterwaul": "cat",
     "Livestock, farm animals, working animals": "animal", "Horse": "horse",
     "Clip-clop": "horse", "Neigh, whinny": "horse", "Cattle, bovinae": "cow", "Moo": "cow",
     "Cowbell": "bell", "Pig": "pig", "Oink": "pig", "Goat": "goat", "Bleat": "sheep",
-    "Sheep": "sheep", "Fowl": "chicken", "Chicken, rooster": "chicken", "Cluck": "chicken",
+    "Sheep": "sheep", "Fowl": "chicken", "Chicken, rooster": "rooster", "Cluck": "chicken",
     "Crowing, cock-a-doodle-doo": "rooster", "Turkey": "turkey", "Gobble": "turkey",
     "Duck": "duck", "Quack": "duck", "Goose": "goose", "Honk": "goose",
     "Wild animals": "animal", "Roaring cats (lions, tigers)": "lion", "Roar": "lion",
@@ -164,30 +165,44 @@ NOUNS: dict[str, str] = {
     "Gush": "water", "Fill (with liquid)": "water",
 }
 
-# Generic noun -> the specific nouns it stands for. The tagger prefers a specific noun of the
-# family when the model names one (YAMNet is surest of "Vehicle" for most engine sounds).
-_ANIMALS = ["dog", "cat", "horse", "cow", "pig", "goat", "sheep", "chicken", "rooster",
-            "turkey", "duck", "goose", "lion", "bird", "pigeon", "crow", "owl", "mouse",
-            "insect", "cricket", "mosquito", "fly", "bee", "frog", "snake", "whale"]
-_VEHICLES = ["car", "race car", "truck", "ice cream truck", "bus", "police car", "ambulance",
-             "fire truck", "motorcycle", "traffic", "train", "subway", "airplane", "helicopter",
-             "boat", "sailboat", "rowboat", "motorboat", "ship", "bicycle", "skateboard"]
-GENERIC: dict[str, list[str]] = {
-    "animal": _ANIMALS,
-    "vehicle": _VEHICLES,
-    "engine": [v for v in _VEHICLES if v not in ("bicycle", "skateboard", "rowboat",
-                                                   "sailboat", "traffic")]
-              + ["lawn mower", "chainsaw", "jackhammer", "power tool", "drill"],
-    "instrument": ["guitar", "banjo", "sitar", "mandolin", "zither", "ukulele", "keyboard",
-                   "piano", "organ", "synthesizer", "harpsichord", "drum", "tabla", "cymbal",
-                   "tambourine", "maracas", "gong", "xylophone", "glockenspiel", "vibraphone",
-                   "steel drum", "trumpet", "french horn", "trombone", "violin", "cello",
-                   "double bass", "flute", "saxophone", "clarinet", "harp", "harmonica",
-                   "accordion", "bagpipes", "didgeridoo"],
-    "water": ["rain", "stream", "waterfall", "ocean", "faucet", "sink", "bathtub", "toilet"],
-    "tool": ["hammer", "jackhammer", "saw", "sander", "power tool", "drill", "wrench",
-             "chainsaw"],
+# Family nouns: the words a person uses for a thing of a kind they cannot tell apart ("a
+# vehicle", "an animal"). Which nouns belong to a family comes from the AudioSet ontology
+# (audioset_ontology.json, CC BY-SA 4.0): every noun of a class below one of the family's
+# classes. Other parent-child links of the ontology are sound relations, not kinds of thing
+# ("Growling" sits under both Dog and Roaring cats, "Cowbell" under Cattle, "Car alarm" under
+# Alarm), so they make no family.
+FAMILIES: dict[str, list[str]] = {
+    "animal": ["Animal"], "bird": ["Bird"], "insect": ["Insect"], "vehicle": ["Vehicle"],
+    "boat": ["Boat, Water vehicle"], "instrument": ["Musical instrument"],
+    "tool": ["Tools", "Power tool"], "water": ["Water"],
+    # An engine is the sound of a thing, not a thing: what has one, by the ontology's motor
+    # vehicles, aircraft, motorboats and engine-driven tools.
+    "engine": ["Engine", "Motor vehicle (road)", "Rail transport", "Aircraft",
+               "Motorboat, speedboat", "Power tool", "Chainsaw", "Lawn mower"],
 }
+# A few things the ontology files elsewhere that a person still calls by the family word, and
+# nouns reached through a sound relation below a family ("Cowbell" under Cattle, "Bicycle
+# bell" under Bell) that are not of its kind.
+FAMILY_EXTRA: dict[str, list[str]] = {"water": ["faucet", "sink", "bathtub", "toilet"]}
+NOT_OF_KIND: dict[str, list[str]] = {"animal": ["bell"], "instrument": ["bicycle"],
+                                     "engine": ["vehicle"]}
+
+
+def families(names: list[str], ontology: dict) -> dict[str, list[str]]:
+    """Family noun -> the sorted nouns of every class below its classes in the ontology."""
+    by_name = {c["name"]: c for c in ontology["classes"]}
+    by_id = {c["id"]: c for c in ontology["classes"]}
+    out = {}
+    for noun, roots in FAMILIES.items():
+        members, stack = set(), [by_name[r]["id"] for r in roots]
+        while stack:
+            c = by_id[stack.pop()]
+            members.add(NOUNS.get(c["name"]))
+            stack.extend(c["children"])
+        members |= set(FAMILY_EXTRA.get(noun, []))
+        members -= set(NOT_OF_KIND.get(noun, [])) | {None, noun}
+        out[noun] = sorted(members)
+    return out
 
 
 def build(class_map: Path) -> dict:
@@ -199,16 +214,18 @@ def build(class_map: Path) -> dict:
     if unknown:
         raise SystemExit(f"not in the class map: {unknown}")
     nouns = set(NOUNS.values())
-    for generic, family in GENERIC.items():
+    ontology = json.loads((class_map.parent / "audioset_ontology.json").read_text("utf-8"))
+    generic = families(names, ontology)
+    for generic_noun, family in generic.items():
         strays = sorted(set(family) - nouns)
-        if generic not in nouns or strays:
-            raise SystemExit(f"family {generic!r} names nouns no class maps to: {strays}")
+        if generic_noun not in nouns or strays:
+            raise SystemExit(f"family {generic_noun!r} names nouns no class maps to: {strays}")
     return {
         "about": "AudioSet display name (YAMNet class map) -> short noun for the thing making "
                  "the sound, or null when the class names no placeable source. Generated by "
                  "make_nouns.py; edit that script, not this file.",
         "nouns": {name: NOUNS.get(name) for name in names},
-        "generic": GENERIC,
+        "generic": generic,
     }
 
 

@@ -11,6 +11,7 @@ from models.backends import PLANNERS
 
 from .common import (ProgressPrinter, add_frame_arguments, check_audio_inputs, check_output_path,
                      make_tagger_or_none, planner_from_args, plan_settings_from_args)
+from .listener_options import add_listener_arguments, listener_from_args
 
 
 def register(sub) -> None:
@@ -22,6 +23,7 @@ def register(sub) -> None:
     out.add_argument("--out-dir", metavar="DIR", help="write DIR/<input stem>.json for each input "
                      "(inputs sharing a name get -2, -3, ...)")
     add_frame_arguments(p)
+    add_listener_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -43,11 +45,12 @@ def run(args) -> int:
     settings = plan_settings_from_args(args)
     planner = planner_from_args(args)
     tagger = make_tagger_or_none(printer)
+    listener = listener_from_args(args, printer)
     _say_defaults(printer, planner, tagger)
     args.outputs.pending = [str(p) for p in args.audio]
     for path, dest in zip(args.audio, dests):
         layout, _ = run_job(plan_job(path, settings, planner=planner, tagger=tagger,
-                                     token=CancelToken()), printer)
+                                     token=CancelToken(), listener=listener), printer)
         printer.done()
         if dest is None:
             sys.stdout.write(layout.to_json() + "\n")

@@ -23,6 +23,8 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, default=25, help="denoising steps (diffusion)")
     p.add_argument("--video-fps", type=float, default=24.0, help="playback rate of the MP4")
     p.add_argument("--size", default=None, metavar="WxH", help="frame size, e.g. 512x512")
+    p.add_argument("--labels", action="store_true",
+                   help="write each object's name under it (preview renderer; off by default)")
     p.add_argument("--memory-tier", default="auto",
                    help=f"diffusion memory tier: {', '.join(TIER_CHOICES)} (docs/video_engine.md)")
     p.add_argument("--guidance-scale", type=float, default=7.5,
@@ -90,7 +92,8 @@ def run(args) -> int:
                                      tagger=tagger, token=token), printer)
     settings = RenderSettings(renderer=args.renderer, fps=args.video_fps, width=width,
                               height=height, seed=args.seed, steps=args.steps,
-                              guidance_scale=args.guidance_scale, memory_tier=args.memory_tier, options=options)
+                              guidance_scale=args.guidance_scale, memory_tier=args.memory_tier, options=options,
+                              labels=args.labels)
     run_job(render_job(args.audio, layout, dest, renderer=renderer, settings=settings,
                        token=token), printer)
     printer.done()

@@ -308,7 +308,10 @@ class SettingsDialog(QDialog):
                                         "keyring": "stored in the OS keyring",
                                         "none": "paste a key to store it"}[gemini_key_source()])
         self.key_note = QLabel("The key is kept in the OS keyring, never in a file. With Gemini "
-                               "the measured cues and your hint are sent to Google.")
+                               "the measured cues and your hint are sent to Google, and the "
+                               "audio too while the box below is ticked.")
+        self.gemini_audio = QCheckBox("Send the audio to Google (Gemini listens to it)")
+        self.gemini_audio.setChecked(self.settings.gemini_send_audio)
         self.key_note.setObjectName("hint")
         self.key_note.setWordWrap(True)
         forget = QPushButton("Forget key")
@@ -318,6 +321,7 @@ class SettingsDialog(QDialog):
         form.addRow("LLM file (GGUF)", _path_row(self.llm_path, self._pick_gguf))
         form.addRow("Gemini API key", self.gemini)
         form.addRow("", forget)
+        form.addRow("", self.gemini_audio)
         form.addRow(self.key_note)
         return page
 
@@ -364,5 +368,6 @@ class SettingsDialog(QDialog):
         s.planner = self.planner.currentData()
         s.plan_frames = self.frames.value()
         s.llm_model_path = self.llm_path.text().strip()
+        s.gemini_send_audio = self.gemini_audio.isChecked()
         s.recordings_dir = self.recordings.text().strip() or s.recordings_dir
         return s

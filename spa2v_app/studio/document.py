@@ -20,6 +20,7 @@ from engine.layout import Layout
 from engine.project import Project, RenderRecord, load_project, save_project
 
 from .model import layout_edit
+from .model.stereo import known_stereo
 from .model.tasks import ImportResult, layout_fingerprint
 from .model.waveform import Waveform
 
@@ -49,6 +50,7 @@ class StudioDocument(QObject):
     selection_changed = Signal(int)  # object id, -1 for none
     dirty_changed = Signal(bool)
     path_changed = Signal()
+    stereo_changed = Signal(str)  # how the sound was recorded (engine.audio.stereo_kinds)
     message = Signal(str, str)  # text, level (info / warning / error)
 
     def __init__(self, parent: QObject | None = None):
@@ -82,6 +84,19 @@ class StudioDocument(QObject):
         if self.layout is not None:
             return self.layout.duration_s
         return self.cues.duration_s if self.cues is not None else 0.0
+
+    @property
+    def stereo(self) -> str:
+        """How the project's sound was recorded ("How was this recorded?"): what planning
+        reads it as (``PlanSettings.stereo``); kept in the project's settings."""
+        return known_stereo(self.project.settings.get("stereo"))
+
+    def set_stereo(self, kind: str) -> None:
+        kind, before = known_stereo(kind), self.stereo
+        self.project.settings["stereo"] = kind
+        if kind != before:
+            self.mark_dirty()
+            self.stereo_changed.emit(kind)
 
     @property
     def dirty(self) -> bool:
@@ -224,6 +239,7 @@ class StudioDocument(QObject):
         self.cues_changed.emit()
 
     def _emit_all(self) -> None:
+        self.stereo_changed.emit(self.stereo)
         self.audio_changed.emit()
         self.cues_changed.emit()
         self.layout_changed.emit()
@@ -277,6 +293,11 @@ class StudioDocument(QObject):
     def update_object(self, object_id: int, **changes) -> None:
         self._edit("Edit object", layout_edit.update_object(self.layout, object_id, **changes),
                    object_id)
+
+    def rename_as_heard(self, object_id: int, label: str) -> None:
+        """Take another of the names the object was heard as: one undo step."""
+        self._edit(f"Rename to {label}", layout_edit.update_object(
+            self.layout, object_id, label=label), object_id)
 
     def update_scene(self, *, caption: str | None = None, background: str | None = None) -> None:
         after = copy.deepcopy(self.layout)

@@ -22,6 +22,7 @@ from .dialogs import ExportDialog, ExportRequest
 from .model.paths import data_dir
 from .preview_panel import PREVIEW_SIDE
 from .model.secrets import gemini_key
+from .model.stereo import heard_as
 from .workers import QueuedJob, to_qimage
 
 AUDIO_PATTERNS = ("*.wav *.flac *.ogg *.oga *.opus *.mp3 *.m4a *.aac *.aif *.aiff *.w64 *.caf "
@@ -40,24 +41,28 @@ class JobActions:
             self.show_message(f"{result.error} The {result.duration_s:.1f} s recorded so far are "
                               f"kept in {result.path}.", "warning")
         if result.frames > 0:
-            self.import_audio(result.path)
+            self.import_audio(result.path, stereo=self.record_panel.stereo())
 
-    def import_audio(self, path: str | Path, *, attach_only: bool = False) -> QueuedJob:
-        """Read a sound file on a worker: waveform, cues; then it becomes the project's audio."""
+    def import_audio(self, path: str | Path, *, attach_only: bool = False,
+                     stereo: str | None = None) -> QueuedJob:
+        """Read a sound file on a worker: waveform, cues; then it becomes the project's audio,
+        read as ``stereo`` says it was recorded (default: the project's choice)."""
         path = Path(path)
+        stereo = stereo or self.doc.stereo
 
         def done(result: tasks.ImportResult) -> None:
             if attach_only:
                 self.doc.attach_audio(result)
             else:
                 self.doc.apply_import(result)
+                self.doc.set_stereo(stereo)
                 self.timeline.canvas.fit()
             for note in result.notes:
                 self.show_message(note, "warning")
             self.statusBar().showMessage(f"Imported {path.name} ({result.audio.duration_s:.1f} s)", 5000)
 
         return self.queue.submit("import", f"Import {path.name}",
-                                 lambda token: tasks.import_job(path, token),
+                                 lambda token: tasks.import_job(path, token, stereo=stereo),
                                  concurrent=True, on_finished=done,
                                  on_failed=lambda m: self.show_message(m, "error"))
 
@@ -83,22 +88,26 @@ class JobActions:
             self.show_message("Record or import a sound first.", "warning")
             return None
         settings = PlanSettings(num_frames=self.settings.plan_frames,
-                                hint=self.hint_edit.text().strip() or None)
+                                hint=self.hint_edit.text().strip() or None,
+                                stereo=self.doc.stereo)
         planner = self.settings.planner
         llm, key = self.settings.llm_model_path, gemini_key() if planner == "gemini" else None
+        send_audio = self.settings.gemini_send_audio
         self.doc.project.settings.update(plan_frames=settings.num_frames, hint=settings.hint,
                                          planner=planner)
 
         def done(result) -> None:
             layout, _cues = result
             self.doc.apply_plan(layout)
+            heard = heard_as(layout.extra.get("stereo"))
             self.statusBar().showMessage(f"Planned {len(layout.objects)} object(s) with "
-                                         f"{layout.planner.name}", 5000)
+                                         f"{layout.planner.name}" + (f". {heard}" if heard else ""),
+                                         5000)
 
         def make(token):
             result = yield from tasks.studio_plan_job(audio_path, settings, token,
                                                       planner=planner, llm_model_path=llm,
-                                                      api_key=key)
+                                                      api_key=key, send_audio=send_audio)
             tasks.warm_backdrops(result[0], PREVIEW_SIDE)
             return result
 
@@ -109,7 +118,8 @@ class JobActions:
     def render_settings(self, renderer: str | None = None, fps: float | None = None) -> RenderSettings:
         s = self.settings
         return RenderSettings(renderer=renderer or s.renderer, fps=fps or s.video_fps,
-                              seed=s.seed, steps=s.steps, memory_tier=s.memory_tier)
+                              seed=s.seed, steps=s.steps, memory_tier=s.memory_tier,
+                              labels=s.video_labels)
 
     def output_stem(self) -> str:
         """What renders and exports are called: after the sound now in the project (a project

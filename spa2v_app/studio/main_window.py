@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLabel, QLineEdit,
                                QMainWindow, QSizePolicy, QToolBar, QToolButton, QVBoxLayout,
                                QWidget)
@@ -31,9 +31,10 @@ from .player import AudioPlayer
 from .preview_panel import PreviewPanel
 from .project_actions import ProjectActions
 from .queue_panel import QueuePanel
-from .record_panel import RecordPanel
+from .record_panel import STEREO_QUESTION, RecordPanel, StereoCombo
 from .model.recording import list_input_devices
 from .model.settings import StudioSettings, save_settings
+from .model.stereo import heard_as, stereo_choices
 from .timeline import TimelineView
 from .workers import CANCELLED, JobQueue, QueuedJob
 
@@ -107,6 +108,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self._make_menus_and_toolbar()
         self._make_status_bar()
         self._connect()
+        self._stereo_changed(self.doc.stereo)
         self._make_recovery_timer()
         self._update_actions()
         self._update_title()
@@ -187,6 +189,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         # Rescanning restarts PortAudio, which would cut off a playing output stream.
         self.record_panel = RecordPanel(
             lambda: self.settings.recordings_dir, stream_factory=stream_factory,
+            settings=self.settings,
             list_devices=list_devices or (
                 lambda: list_input_devices(rescan=self.player.backend != "device"
                                            or not self.player.playing)))
@@ -233,6 +236,19 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         m.addActions([self.act_add, self.act_props, self.act_key, self.act_delete, self.act_scene])
         m = mb.addMenu("&Sound")
         m.addActions([self.act_record, self.act_play, self.act_prev, self.act_next])
+        m.addSeparator()
+        self.stereo_menu = m.addMenu(STEREO_QUESTION)
+        self.stereo_menu.setToolTipsVisible(True)
+        group = QActionGroup(self)
+        self.stereo_actions = {}
+        for kind, label, description in stereo_choices():
+            act = self.stereo_menu.addAction(label)
+            act.setToolTip(description)
+            act.setCheckable(True)
+            act.setData(kind)
+            group.addAction(act)
+            act.triggered.connect(lambda _=False, k=kind: self.doc.set_stereo(k))
+            self.stereo_actions[kind] = act
         m = mb.addMenu("&Layout")
         m.addActions([self.act_plan, self.act_render, self.act_cancel])
         m.addSeparator()
@@ -242,6 +258,14 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         m = mb.addMenu("&View")
         for dock in self.docks.values():
             m.addAction(dock.toggleViewAction())
+        m.addSeparator()
+        # The layout view always names its objects; rendered videos only when asked for.
+        self.act_video_labels = m.addAction("Object names in rendered videos")
+        self.act_video_labels.setCheckable(True)
+        self.act_video_labels.setChecked(self.settings.video_labels)
+        self.act_video_labels.toggled.connect(self._set_video_labels)
+        m = mb.addMenu("&Help")
+        m.addAction("About SpA2V Studio", self._about)
 
         # Everything must fit 1280 px: short button texts (iconText), combos sized to a dozen
         # characters (their lists show the full names), a hint field that gives way first.
@@ -253,6 +277,13 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tb.addActions([self.act_record, self.act_import])
+        # How the project's sound was recorded: set before or after an import (a recording
+        # brings its input's answer); planning reads the sound as this.
+        self.stereo_combo = StereoCombo()
+        self.stereo_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.stereo_combo.setMinimumContentsLength(9)
+        tb.addWidget(self.stereo_combo)
         tb.addSeparator()
         tb.addAction(self.act_play)
         tb.addSeparator()
@@ -301,7 +332,10 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         sb = self.statusBar()
         self.status_job = QLabel("Ready")
         self.status_backend = QLabel("")
+        self.status_stereo = QLabel("")
+        self.status_stereo.setToolTip(STEREO_QUESTION + " What the sound was read as")
         sb.addWidget(self.status_job, 1)
+        sb.addPermanentWidget(self.status_stereo)
         sb.addPermanentWidget(self.status_backend)
         self._update_status()
 
@@ -312,6 +346,12 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         d.path_changed.connect(self._update_title)
         d.layout_changed.connect(self._update_actions)
         d.audio_changed.connect(self._audio_changed)
+        d.stereo_changed.connect(self._stereo_changed)
+        d.layout_changed.connect(self._update_heard_as)
+        d.cues_changed.connect(self._update_heard_as)
+        self.stereo_combo.currentIndexChanged.connect(
+            lambda _: self.doc.set_stereo(self.stereo_combo.kind()))
+        self.record_panel.stereo_changed.connect(lambda _: self._save_settings())
         d.selection_changed.connect(lambda _: self._update_actions())
         d.time_changed.connect(lambda _: self._update_actions())
         # Any change worth keeping asks for a recovery copy (written a moment later). Bound
@@ -412,6 +452,18 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                               audio.sample_rate if audio is not None else 48000)
         self._update_actions()
 
+    def _stereo_changed(self, kind: str) -> None:
+        self.stereo_combo.set_kind(kind)
+        self.stereo_actions[kind].setChecked(True)
+
+    def _update_heard_as(self, *_) -> None:
+        """The status bar says how the sound was read: the plan's decision, else the import's."""
+        lay, cues = self.doc.layout, self.doc.cues
+        decision = lay.extra.get("stereo") if lay is not None else None
+        if decision is None and cues is not None:
+            decision = cues.stereo
+        self.status_stereo.setText(heard_as(decision))
+
     def _playing_changed(self, playing: bool) -> None:
         self.act_play.setIcon(theme.icon("pause" if playing else "play"))
         self._update_status()
@@ -485,6 +537,20 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             os.environ["SPA2V_MODELS_DIR"] = self.settings.models_dir
             self.refresh_backends()
             self._save_settings()
+
+    def _set_video_labels(self, on: bool) -> None:
+        self.settings.video_labels = bool(on)
+        self._save_settings()
+
+    def _about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        from engine.rendering.pictograms import ATTRIBUTION
+
+        QMessageBox.about(self, "About SpA2V Studio",
+                          "SpA2V Studio turns stereo sound into a video whose objects sit and "
+                          f"move where the sound says.\n\n{ATTRIBUTION} "
+                          "See resources/pictograms/LICENCE.txt.")
 
     def _save_settings(self) -> None:
         try:

@@ -1,4 +1,5 @@
-"""The recording panel: input device, channels, sample rate, level meters, record/stop.
+"""The recording panel: input device, channels, sample rate, how the input records (the kind
+of stereo, remembered per device), level meters, record/stop.
 
 The recording goes to a WAV in the recordings folder as it happens (see :mod:`.recording`);
 when it stops, for whatever reason, the panel hands the file to the window to import.
@@ -16,6 +17,37 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPus
 
 from . import theme
 from .model.recording import SAMPLE_RATES, Recorder, RecordingResult, channel_choices, list_input_devices
+from .model.stereo import known_stereo, stereo_choices
+
+STEREO_QUESTION = "How was this recorded?"
+
+
+class StereoCombo(QComboBox):
+    """"How was this recorded?": Auto-detect, then each kind of stereo, with the engine's
+    description as each entry's tooltip; ``currentData()`` is the kind."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        for k, (kind, label, description) in enumerate(stereo_choices()):
+            self.addItem(label, kind)
+            self.setItemData(k, description, Qt.ItemDataRole.ToolTipRole)
+        self.setAccessibleName(STEREO_QUESTION)
+        self.currentIndexChanged.connect(self._update_tip)
+        self._update_tip()
+
+    def kind(self) -> str:
+        return known_stereo(self.currentData())
+
+    def set_kind(self, kind: str) -> None:
+        """Show ``kind`` without announcing it (the caller is syncing, not the user choosing)."""
+        self.blockSignals(True)
+        self.setCurrentIndex(max(0, self.findData(known_stereo(kind))))
+        self.blockSignals(False)
+        self._update_tip()
+
+    def _update_tip(self, *_) -> None:
+        tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) or ""
+        self.setToolTip(f"{STEREO_QUESTION} {self.currentText()}: {tip}")
 
 METER_FLOOR_DB = -60.0
 CLIP_HOLD_S = 1.5
@@ -90,13 +122,16 @@ class RecordPanel(QWidget):
     recorded = Signal(object)  # RecordingResult
     message = Signal(str, str)
     recording_changed = Signal(bool)
+    stereo_changed = Signal(str)  # the user answered "How was this recorded?" for the device
 
     def __init__(self, folder_fn, parent: QWidget | None = None, *, stream_factory=None,
-                 list_devices=list_input_devices):
+                 list_devices=list_input_devices, settings=None):
         """``folder_fn()`` gives the recordings folder at the moment recording starts;
         ``list_devices()`` gives ``(devices, problem)`` and is asked again each time the panel
-        is shown, so a microphone plugged in after start is found."""
+        is shown, so a microphone plugged in after start is found. ``settings`` (a
+        :class:`.model.settings.StudioSettings`) remembers how each device records."""
         super().__init__(parent)
+        self.settings = settings
         self.folder_fn = folder_fn
         self.stream_factory = stream_factory
         self.list_devices = list_devices
@@ -108,6 +143,7 @@ class RecordPanel(QWidget):
         for sr in SAMPLE_RATES:
             self.rate_box.addItem(f"{sr / 1000:g} kHz", sr)
         self.rate_box.setCurrentIndex(1)
+        self.stereo_box = StereoCombo()
         self.meter = LevelMeter()
         self.button = QPushButton("Record")
         self.button.setObjectName("record")
@@ -125,6 +161,10 @@ class RecordPanel(QWidget):
         form.addRow("Input", self.device_box)
         form.addRow("Channels", self.channel_box)
         form.addRow("Rate", self.rate_box)
+        stereo_label = QLabel("How was this recor&ded?")
+        stereo_label.setBuddy(self.stereo_box)
+        form.addRow(stereo_label)
+        form.addRow(self.stereo_box)
         row = QHBoxLayout()
         row.addWidget(self.button)
         row.addStretch(1)
@@ -138,6 +178,7 @@ class RecordPanel(QWidget):
         lay.addStretch(1)
         self.device_box.currentIndexChanged.connect(self._device_changed)
         self.channel_box.currentIndexChanged.connect(self._channels_changed)
+        self.stereo_box.currentIndexChanged.connect(self._stereo_chosen)
         self.timer = QTimer(self)
         self.timer.setInterval(50)
         self.timer.timeout.connect(self._poll)
@@ -166,7 +207,7 @@ class RecordPanel(QWidget):
                 self.device_box.setCurrentIndex(names.index(previous.name))
         self.device_box.blockSignals(False)
         usable = bool(devices)
-        for w in (self.device_box, self.channel_box, self.rate_box, self.button):
+        for w in (self.device_box, self.channel_box, self.rate_box, self.stereo_box, self.button):
             w.setEnabled(usable)
         self.button.setToolTip("Record (Ctrl+R)" if usable else (problem or "No input device"))
         self._device_changed()
@@ -189,7 +230,19 @@ class RecordPanel(QWidget):
             if int(dev.default_rate) in SAMPLE_RATES:
                 self.rate_box.setCurrentIndex(SAMPLE_RATES.index(int(dev.default_rate)))
         self.channel_box.blockSignals(False)
+        if dev is not None and self.settings is not None:
+            self.stereo_box.set_kind(self.settings.stereo_for(dev.name))
         self._channels_changed()
+
+    def stereo(self) -> str:
+        """How the chosen input records (what its recordings are read as)."""
+        return self.stereo_box.kind()
+
+    def _stereo_chosen(self, *_) -> None:
+        dev = self.current_device()
+        if dev is not None and self.settings is not None:
+            self.settings.remember_stereo(dev.name, self.stereo())
+        self.stereo_changed.emit(self.stereo())
 
     def _channels_changed(self, *_) -> None:
         chans = self.channel_box.currentData() or (0, 1)

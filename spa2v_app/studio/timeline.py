@@ -7,7 +7,9 @@ keyframes; thumbnails of the last render; the tracked sources' azimuths in one l
 left-top axis, a line per source in its object colour, opacity = confidence); loudness;
 onsets. The layout and render lanes come right under the waveforms, so that they stay in view
 on a laptop screen however many sources were tracked. Click or drag to move the playhead,
-click an object lane to select the object, Ctrl+wheel (or +/-) to zoom, wheel to scroll.
+click an object lane to select the object, Ctrl+wheel (or +/-) to zoom, wheel to scroll. An
+object lane's header tells what its source was heard as (hover), and right-clicking it
+offers the other names it was heard as (one undo step each).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import math
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QScrollArea, QScrollBar, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QMenu, QScrollArea, QScrollBar, QToolButton,
+                               QToolTip, QVBoxLayout, QWidget)
+
+from engine.planning.heard import candidates_of, heard_summary
 
 from . import theme
 from .document import StudioDocument
@@ -164,6 +168,45 @@ class TimelineCanvas(QWidget):
     def mouseMoveEvent(self, event) -> None:
         if event.buttons() & Qt.MouseButton.LeftButton and event.position().x() >= HEADER_W:
             self.seek.emit(max(0.0, self.t_of(event.position().x())))
+
+    def object_at(self, y: float):
+        """The layout object whose lane is at height ``y``, or None."""
+        top = 0
+        for kind, _, h, payload in self.lanes():
+            if top <= y < top + h and kind == "object":
+                return payload
+            top += h
+        return None
+
+    def heard_menu(self, obj) -> QMenu:
+        """The names ``obj`` was heard as; choosing one renames it (one undo step)."""
+        menu = QMenu(self)
+        menu.addSection(heard_summary(obj.extra) or "No other names were heard")
+        for label in candidates_of(obj.extra):
+            action = menu.addAction(label)
+            action.setCheckable(True)
+            action.setChecked(label == obj.label)
+            action.triggered.connect(
+                lambda _=False, lab=label, oid=obj.id: lab != self.doc.layout.object(oid).label
+                and self.doc.rename_as_heard(oid, lab))
+        return menu
+
+    def contextMenuEvent(self, event) -> None:
+        obj = self.object_at(event.pos().y()) if event.pos().x() < HEADER_W else None
+        if obj is not None:
+            self.doc.select(obj.id)
+            self.heard_menu(obj).exec(event.globalPos())
+
+    def event(self, event) -> bool:
+        if event.type() == event.Type.ToolTip:
+            obj = self.object_at(event.pos().y()) if event.pos().x() < HEADER_W else None
+            text = heard_summary(obj.extra) if obj is not None else ""
+            if text:
+                QToolTip.showText(event.globalPos(), f"{obj.label}: {text}", self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
 
     def wheelEvent(self, event) -> None:
         delta = event.angleDelta().y() or event.angleDelta().x()

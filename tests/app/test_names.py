@@ -17,7 +17,8 @@ import pytest
 from engine.planning.fallback import BUILT_IN_PLANNER
 from engine.protocols import RenderSettings
 from models import backends
-from models.backends import DEFAULT_PLANNER, DEFAULT_RENDERER, PLANNERS, RENDERERS, TAGGERS
+from models.backends import (DEFAULT_PLANNER, DEFAULT_RENDERER, LISTENERS, PLANNERS, RENDERERS,
+                             TAGGERS)
 from models.diffusion.memory import TIER_CHOICES, TIERS
 from spa2v_app.cli import main
 
@@ -123,6 +124,6 @@ def test_every_registry_role_says_which_registered_backend_uses_it():
     roles = {entry.role for entry in load_registry().entries}
     assert roles <= set(MODEL_ROLES), f"roles nobody uses: {roles - set(MODEL_ROLES)}"
     for role, use in MODEL_ROLES.items():
-        assert use.backend in {**TAGGERS, **PLANNERS, **RENDERERS}
+        assert use.backend in {**TAGGERS, **PLANNERS, **RENDERERS, **LISTENERS}
         assert role_use(role)  # the studio's "Needed for" column
         assert not use.needed or load_registry().default_for(role) is not None

@@ -32,10 +32,11 @@ def test_chunked_silence_is_refused(tmp_path):
 
 
 def test_pipeline_switches_to_chunks_for_long_files(tmp_path, monkeypatch):
+    import engine.cues.longform as longform
     import engine.pipeline as pipeline
     from engine.planning.heuristic import HeuristicPlanner
-    monkeypatch.setattr(pipeline, "LONG_INPUT_S", 5.0)
-    monkeypatch.setattr(pipeline, "CHUNK_S", 2.0)
+    monkeypatch.setattr(longform, "LONG_INPUT_S", 5.0)
+    monkeypatch.setattr(longform, "CHUNK_S", 2.0)
     path = write_wav(tmp_path / "long.wav", panned_noise(50, duration_s=8.0, sr=16000), sr=16000)
     events = []
     layout, cues = run_job(pipeline.plan_job(path, pipeline.PlanSettings(num_frames=8),

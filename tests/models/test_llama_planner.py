@@ -197,3 +197,25 @@ def test_cancel_during_generation(tiny_gguf):
             if getattr(event, "detail", "").endswith("tokens"):    # generating
                 token.cancel()
     assert not planner.loaded
+
+
+@pytest.mark.llama
+@needs_llama
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_source_heard_at_minus_60_degrees_stays_on_the_left_with_a_random_planner(
+        tiny_gguf, seed):
+    from models.llama_planner import LlamaPlanner
+
+    c = cues(track(1, -60, label="dog", conf=0.4), duration_s=6.0)  # an unsure direction too
+    planner = LlamaPlanner(model_path=tiny_gguf, n_ctx=8192, n_threads=2, seed=seed,
+                           temperature=1.0)
+    layout = run_job(planner.plan(PlanRequest(c), CancelToken()))
+    heard = np.flatnonzero(c.sources[0].active)
+    objs = [o for o in layout.objects if o.extra.get("source_id") == 1]
+    assert objs, "the measured source is missing"
+    left = 0
+    for i in heard:
+        xs = [0.5 * (o.boxes[i][0] + o.boxes[i][2]) for o in objs if o.boxes[i] is not None]
+        left += bool(xs) and np.mean(xs) < 0.5
+    assert left / heard.size >= 0.9
+    assert all(o.motion == "static" for o in objs)

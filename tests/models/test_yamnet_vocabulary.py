@@ -29,6 +29,8 @@ def test_every_class_has_an_entry_in_class_map_order():
     ("Chainsaw", "chainsaw"), ("Roaring cats (lions, tigers)", "lion"), ("Applause", "crowd"),
     ("Silence", None), ("Inside, small room", None), ("Music", None), ("Jazz", None),
     ("White noise", None), ("Sine wave", None), ("Thump, thud", None),
+    # What a person says for the thing heard, not the sound's own name.
+    ("Howl", "wolf"), ("Walk, footsteps", "footsteps"), ("Chicken, rooster", "rooster"),
 ])
 def test_common_classes_name_what_a_person_would_say(name, noun):
     assert TABLE["nouns"][name] == noun
@@ -61,7 +63,7 @@ def _heard(scores: np.ndarray, min_specific: float = 0.1) -> dict:
 
 
 def test_classes_with_one_noun_merge_and_the_best_speaks():
-    assert _heard(_scores(Bark=0.3, Dog=0.6, Howl=0.2)) == {"dog": (0.6, "Dog")}
+    assert _heard(_scores(Bark=0.3, Dog=0.6, Yip=0.2)) == {"dog": (0.6, "Dog")}
 
 
 def test_generic_noun_gives_way_to_a_specific_one():
@@ -70,6 +72,38 @@ def test_generic_noun_gives_way_to_a_specific_one():
     assert _heard(_scores(Vehicle=0.63, Truck=0.08)) == {"vehicle": (0.63, "Vehicle"), "truck": (0.08, "Truck")}
     assert _heard(_scores(Vehicle=0.63, Truck=0.11)) == {"vehicle": (0.63, "Vehicle"),
                                                          "truck": (0.11, "Truck")}
+
+
+def test_families_come_from_the_audioset_ontology():
+    families = TABLE["generic"]
+    assert {"boat", "car", "train", "helicopter"} <= set(families["vehicle"])
+    assert {"dog", "cat", "cow", "wolf", "rooster", "bird"} <= set(families["animal"])
+    assert {"crow", "owl"} <= set(families["bird"]) and "sailboat" in families["boat"]
+    # Sound relations below a family are not of its kind: a cowbell is no animal.
+    assert "bell" not in families["animal"] and "bicycle" not in families["instrument"]
+    assert all(noun not in members for noun, members in families.items())
+
+
+def test_unsure_members_of_a_family_give_the_family_noun():
+    # Two vehicles the model cannot tell apart: "vehicle", with both offered after it.
+    heard = yamnet._nouns_of(_scores(Vehicle=0.6, Car=0.3, **{"Boat, Water vehicle": 0.25}),
+                             yamnet._vocabulary(), min_specific=0.1)
+    assert list(heard)[:3] == ["vehicle", "car", "boat"]
+    # The family noun was not heard at all: it is still said first.
+    heard = yamnet._nouns_of(_scores(**{"Boat, Water vehicle": 0.4}, Car=0.35),
+                             yamnet._vocabulary(), min_specific=0.1)
+    assert list(heard)[:3] == ["vehicle", "boat", "car"]
+
+
+def test_a_member_the_model_is_sure_of_is_named_even_beside_a_sure_rival():
+    heard = yamnet._nouns_of(_scores(Vehicle=0.9, Helicopter=0.91,
+                                     **{"Fixed-wing aircraft, airplane": 0.82}),
+                             yamnet._vocabulary(), min_specific=0.1)
+    assert list(heard)[0] == "helicopter" and "vehicle" not in heard
+    # One clear member, unsure but far ahead of the rest, is named too.
+    heard = yamnet._nouns_of(_scores(Vehicle=0.7, Truck=0.4, Car=0.1),
+                             yamnet._vocabulary(), min_specific=0.1)
+    assert list(heard)[0] == "truck"
 
 
 def test_clip_score_is_the_mean_of_the_best_three_patches():

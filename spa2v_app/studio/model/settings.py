@@ -11,11 +11,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from engine.audio.stereo_kinds import DEFAULT_STEREO
 from engine.fileio import write_json_atomic
 from models.backends import DEFAULT_PLANNER, DEFAULT_RENDERER, PLANNERS, RENDERERS
 from models.diffusion.memory import TIER_CHOICES as MEMORY_TIERS
 
 from .paths import config_dir, default_models_dir, recordings_dir
+from .stereo import known_stereo
 
 SETTINGS_SCHEMA = "spa2v.studio-settings/1"
 DEVICES = ("auto", "cpu", "cuda")
@@ -26,6 +28,7 @@ class StudioSettings:
     planner: str = DEFAULT_PLANNER
     renderer: str = DEFAULT_RENDERER
     llm_model_path: str = ""
+    gemini_send_audio: bool = True  # Gemini hears the clip; off: it gets the cue table only
     models_dir: str = field(default_factory=lambda: str(default_models_dir()))
     recordings_dir: str = field(default_factory=lambda: str(recordings_dir()))
     device: str = "auto"
@@ -34,10 +37,14 @@ class StudioSettings:
     video_fps: float = 24.0
     seed: int = 0
     steps: int = 25
+    video_labels: bool = False  # object names in rendered videos (the layout view always has them)
     input_device: str = ""
     input_channels: str = "1+2"
     sample_rate: int = 48000
     recent: list[str] = field(default_factory=list)
+    # "How was this recorded?" per input device name (a phone, a handheld XY recorder and a
+    # dummy head each keep their own answer).
+    stereo_by_device: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SETTINGS_SCHEMA, **asdict(self)}
@@ -64,7 +71,17 @@ class StudioSettings:
         if s.memory_tier not in MEMORY_TIERS:
             s.memory_tier = "auto"
         s.plan_frames = max(1, min(10_000, s.plan_frames))
+        s.stereo_by_device = {str(k): known_stereo(v) for k, v in s.stereo_by_device.items()
+                              if isinstance(v, str)}
         return s
+
+    def stereo_for(self, device_name: str) -> str:
+        """How this input device records (the default, ``auto``, for one never answered)."""
+        return self.stereo_by_device.get(device_name, DEFAULT_STEREO)
+
+    def remember_stereo(self, device_name: str, kind: str) -> None:
+        if device_name:
+            self.stereo_by_device[device_name] = known_stereo(kind)
 
     def add_recent(self, path: str | Path, limit: int = 8) -> None:
         p = str(Path(path).absolute())

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio import Audio, audio_info
+from engine.audio.stereo_kinds import DEFAULT_STEREO
 from engine.cues.types import Cues
 from engine.errors import BadInput, ModelMissing
 from engine.jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
@@ -75,15 +76,16 @@ def _new_tagger():
         return None, f"The sound tagger failed to load ({type(e).__name__}: {e})."
 
 
-def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool = True
-               ) -> Job[ImportResult]:
-    """Read and check the audio, measure its cues at timeline resolution, build the waveform."""
+def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool = True,
+               stereo: str = DEFAULT_STEREO) -> Job[ImportResult]:
+    """Read and check the audio, measure its cues at timeline resolution (reading the stereo
+    as ``stereo`` says it was recorded), build the waveform."""
     path = Path(path)
     info = audio_info(path)
     tagger, why = make_tagger_quietly() if use_tagger else (None, None)
     if why:
         yield Log(why, "warning")
-    settings = PlanSettings(num_frames=display_frames(info.duration_s))
+    settings = PlanSettings(num_frames=display_frames(info.duration_s), stereo=stereo)
     audio, cues = yield from sub_job(analyse_job(path, settings, tagger=tagger, token=token),
                                      start=0.0, end=0.85, stage="import")
     token.raise_if_cancelled()
@@ -108,11 +110,14 @@ def warm_render_modules() -> None:
 
 def studio_plan_job(audio_path: str | os.PathLike, settings: PlanSettings, token: CancelToken,
                     *, planner: str = DEFAULT_PLANNER, llm_model_path: str = "",
-                    api_key: str | None = None, use_tagger: bool = True
-                    ) -> Job[tuple[Layout, Cues]]:
+                    api_key: str | None = None, use_tagger: bool = True,
+                    send_audio: bool = True) -> Job[tuple[Layout, Cues]]:
     report = stage_progress("plan")
     yield report(0.0, f"loading the {planner} planner")
-    chosen, why = make_planner_or_built_in(planner, model_path=llm_model_path, api_key=api_key)
+    # send_audio: the settings' visible choice whether Gemini hears the clip (never dropped:
+    # settings_for passes it to the planners that take it).
+    chosen, why = make_planner_or_built_in(planner, model_path=llm_model_path, api_key=api_key,
+                                           send_audio=send_audio)
     if why:
         yield Log(why, "warning")
     tagger, why = make_tagger_quietly() if use_tagger else (None, None)

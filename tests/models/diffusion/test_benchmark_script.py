@@ -52,3 +52,19 @@ def test_full_size_configs_match_sd15_and_animatediff_v3(bench):
         adapter = MotionAdapter(**bench.ADAPTER_V3)
     millions = [round(sum(p.numel() for p in m.parameters()) / 1e6) for m in (unet, adapter)]
     assert millions == [860, 417]
+
+
+def test_cpu_real_shape_mode_runs_its_rows_on_tiny_models(bench, capsys, tmp_path):
+    """--cpu-real-shape hands over to render_cpu_real.py; with --tiny it runs every row (the
+    real sizes take minutes and about 10 GB of RAM: docs/benchmarks.md)."""
+    rows_file = tmp_path / "rows.json"
+    assert bench.main(["--cpu-real-shape", "--tiny", "--size", "64", "--frames", "4",
+                       "--steps", "1", "--context", "2", "--json", str(rows_file)]) == 0
+    out = capsys.readouterr().out
+    assert "grounding overhead (CPU time per step)" in out
+    import json
+    runs = json.loads(rows_file.read_text())
+    assert [r["grounding"] for r in runs] == ["stock", "off", "on", "on"]
+    assert all(r["step_cpu_s"] > 0 and r["decode_peak_gb"] > 0 for r in runs)
+    assert runs[2]["grounded_layers"] == runs[1]["grounded_layers"] > 0
+    assert any("FreeNoise" in n for n in runs[3]["notes"])

@@ -226,3 +226,17 @@ def test_out_of_memory_while_decoding_decodes_smaller_pieces(fake_gpu):
     assert calls["n"] == 3  # the failed 4-frame chunk, then two chunks of 2
     assert any("decoding 2 frame(s) at a time" in log.message for log in logs)
     np.testing.assert_array_equal(frames, clean)
+
+
+def test_the_cpu_tier_estimates_ram_with_every_weight_resident():
+    from models.diffusion.memory import (CPU_TIER, ModelSizes, Workload, choose_tier,
+                                         estimate_decode_bytes, estimate_denoise_bytes)
+
+    sizes = ModelSizes.sd15(dtype_bytes=4)
+    work = Workload(256, 256, 8, dtype_bytes=4)
+    plan = choose_tier(None, work, sizes, cuda=False)
+    weights = sizes.unet_bytes + sizes.text_encoder_bytes + sizes.vae_bytes
+    assert plan.tier == CPU_TIER and plan.decode_chunk == 8
+    assert plan.peak_bytes == max(estimate_denoise_bytes("gpu", work, sizes),
+                                  estimate_decode_bytes("gpu", work, sizes, 8))
+    assert plan.peak_bytes > weights

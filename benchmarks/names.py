@@ -1,0 +1,149 @@
+"""Does the pipeline name a sound as well as the tagger alone does? (issue 15, part 1)
+
+For every recording of a sources folder (``shared/data/sources`` by default; any folder with
+a ``sources.json`` in the same format works, so held-out recordings are scored the same way):
+
+- **tagger alone**: the built-in tagger on the whole dry recording (mono, levelled as the
+  pipeline levels), top-1 and top-3 nouns;
+- **pipeline**: the same recording placed in scenes and planned as ``spa2v plan`` does (cues
+  with the tagger, then the rule-based planner): ``dry`` (one static source, free field),
+  ``room`` (one static source, RT60 0.5 s hall plus pink noise at 10 dB SNR) and ``mix`` (two
+  static sources of different classes at least 45 degrees apart, dry); the object matched to
+  the recording (by x-centre) must carry a right label.
+
+A label is right when the bench's judge (:func:`engine.evaluation.scenes.label_matches`)
+accepts it for the recording's class. Usage, from the repository root:
+
+    python benchmarks/names.py [--sources DIR] [--seed 0] [--json OUT.json] [--only ID...]
+    python benchmarks/names.py --set held-out   # the fetched Debian recordings' held-out part
+
+``--set tune|held-out`` scores the recordings ``benchmarks/hearing_fetch_sounds.py`` fetched,
+split as the world bench splits them (:func:`engine.evaluation.world.split_catalogue`); the
+names were designed on ``shared/data/sources`` only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from engine.audio.io import Audio  # noqa: E402
+from engine.cues.extract import _levelled, extract_cues  # noqa: E402
+from engine.evaluation import metrics  # noqa: E402
+from engine.evaluation.scenes import (SAMPLE_RATE, Path as ScenePath, Scene,  # noqa: E402
+                                      canonical_label, label_matches, render_scene,
+                                      truth_layout, truth_x)
+from engine.evaluation.sources import load_catalogue, load_source  # noqa: E402
+from engine.planning.heuristic import plan_layout_from_cues  # noqa: E402
+
+FRAMES = 16
+DURATION_S = 6.0
+
+
+def _static(az: float, d: float, r: float = 2.0) -> ScenePath:
+    return ScenePath(np.array([0.0, d]), np.array([az, az]), np.array([r, r]), "static")
+
+
+def scenes_for(info, partner, rng: np.random.Generator) -> dict[str, Scene]:
+    az = float(rng.choice([-60, -35, -15, 15, 35, 60]))
+    a = float(rng.uniform(-70, -25))
+    b = float(np.clip(a + rng.uniform(50, 100), 20, 70))
+    if rng.random() < 0.5:
+        a, b = -b, -a  # the recording is on the right as often as on the left
+    seed = int(rng.integers(1 << 31))
+    return {
+        "dry": Scene(f"dry_{info.id}", "static", "anechoic", DURATION_S, [info],
+                     [_static(az, DURATION_S)], seed, [0.0]),
+        "room": Scene(f"room_{info.id}", "static", "reverb", DURATION_S, [info],
+                      [_static(az, DURATION_S)], seed, [0.0]),
+        "mix": Scene(f"mix_{info.id}+{partner.id}", "pair", "anechoic", DURATION_S,
+                     [info, partner], [_static(a, DURATION_S), _static(b, DURATION_S, 2.2)],
+                     seed, [0.0, float(rng.uniform(-3, 3))]),
+    }
+
+
+def pipeline_label(scene: Scene, tagger, hrtf=None) -> tuple[bool, str, list[str]]:
+    """Whether the object matched to the scene's first source carries a right label."""
+    stereo = render_scene(scene, hrtf)
+    cues = extract_cues(Audio(stereo, SAMPLE_RATE), num_frames=FRAMES, tagger=tagger)
+    layout = plan_layout_from_cues(cues)
+    truth = truth_layout(scene, FRAMES)
+    matches = metrics.match_objects(layout, truth, truth_x=truth_x(scene, FRAMES),
+                                    label_ok=label_matches)
+    m = matches[0]
+    label = layout.object(m.pred_id).label if m.pred_id is not None else "-"
+    return bool(m.label_ok), label, [o.label for o in layout.objects]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sources", default=str(REPO.parents[1] / "shared" / "data" / "sources"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", default=None, help="write per-recording results here")
+    ap.add_argument("--only", nargs="*", default=None, help="recording ids to score")
+    ap.add_argument("--conditions", nargs="*", default=["dry", "room", "mix"])
+    ap.add_argument("--set", dest="part", choices=("tune", "held-out"), default=None,
+                    help="score the fetched recordings' tune or held-out part instead")
+    args = ap.parse_args(argv)
+
+    from models.yamnet import YamnetTagger
+    tagger = YamnetTagger()
+    if args.part:
+        from engine.evaluation.sources import load_fetched_catalogue
+        from engine.evaluation.world import split_catalogue
+        catalogue = split_catalogue(load_fetched_catalogue(), args.part)
+        args.sources = f"fetched recordings, {args.part} part"
+        if not catalogue:
+            raise SystemExit("no fetched recordings: run benchmarks/hearing_fetch_sounds.py")
+    else:
+        catalogue = load_catalogue(args.sources)
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    t0 = time.perf_counter()
+    for k, info in enumerate(catalogue):
+        others = [s for s in catalogue if s.cls != info.cls]
+        partner = others[int(rng.integers(len(others)))]
+        scenes = scenes_for(info, partner, rng)
+        if args.only and info.id not in args.only:
+            continue
+        truth = canonical_label(info.cls)
+        x = load_source(info, SAMPLE_RATE).astype(np.float32)
+        tags = tagger.tag(_levelled(x, SAMPLE_RATE), SAMPLE_RATE, top_k=3)
+        row = {"id": info.id, "class": truth, "tagger": [t.label for t in tags],
+               "tagger_top1": bool(tags) and label_matches(tags[0].label, truth),
+               "tagger_top3": any(label_matches(t.label, truth) for t in tags)}
+        for cond in args.conditions:
+            ok, label, labels = pipeline_label(scenes[cond], tagger)
+            row[cond] = ok
+            row[f"{cond}_label"] = label
+            row[f"{cond}_all"] = labels
+        rows.append(row)
+        print(f"{info.id:24s} {truth:10s} tagger={','.join(row['tagger']):30s} "
+              + " ".join(f"{c}={row[c + '_label']}{'' if row[c] else '(x)'}"
+                         for c in args.conditions), flush=True)
+    n = len(rows)
+    summary = {"recordings": n, "sources": args.sources, "seed": args.seed,
+               "tagger_top1": sum(r["tagger_top1"] for r in rows) / n,
+               "tagger_top3": sum(r["tagger_top3"] for r in rows) / n,
+               **{c: sum(r[c] for r in rows) / n for c in args.conditions},
+               "seconds": round(time.perf_counter() - t0, 1)}
+    print("\n| recordings | tagger alone top-1 | tagger alone top-3 | "
+          + " | ".join(f"pipeline {c}" for c in args.conditions) + " |")
+    print("|" + "---|" * (3 + len(args.conditions)))
+    print(f"| {n} | {summary['tagger_top1']:.2f} | {summary['tagger_top3']:.2f} | "
+          + " | ".join(f"{summary[c]:.2f}" for c in args.conditions) + " |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

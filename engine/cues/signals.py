@@ -1,0 +1,255 @@
+"""Each source's own signal, for naming: steered to its measured direction, while it sounds.
+
+A tagger trained on ordinary recordings names a sound best when it hears it as a microphone
+in front of it would. A binaural recording is not that: the head and the ears colour every
+source by direction (KEMAR's ear-canal resonance lifts 2-5 kHz by about 15 dB, and the
+L+R downmix of a source off to the side comb-filters it at the interaural delay). So for
+each measured source, over the frames where it sounds:
+
+1. **Steer.** Each ear's spectrum is turned back by the head's phase at the source's
+   measured azimuth (so the two ears add in phase: delay-and-sum) and the ears are weighted
+   by their smoothed gains at that azimuth (the nearer ear counts more: level-steered).
+2. **Equalize.** The head's smoothed (third-octave) gain at that azimuth is divided out,
+   within +-12 dB, and not below 300 Hz, where a head is acoustically small and the HRIR
+   measurement (its loudspeaker) says nothing.
+3. **Mask** (several sources only). A soft time-frequency mask: each bin goes to the
+   sources in proportion to how well its level and phase differences fit each one's
+   measured direction (the posterior under the interaural model of
+   :mod:`engine.cues.separation`), never below ``MASK_FLOOR``, so the result is still a
+   whole sound and never a few sparse bins.
+4. **Gate in time.** Silences of the source (its own presence mask) of two seconds or more
+   are quietened by 30 dB in place, with short ramps, within its loudest ``max_s`` seconds;
+   the tagger then hears the source, not the other source or the noise between its events.
+
+Non-binaural stereo (spaced or coincident microphones, pan-pot mixes) has no head to undo:
+there the signal is the plain mid channel, masked and gated the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from scipy.ndimage import median_filter, uniform_filter, uniform_filter1d
+
+from ..binaural.hrtf import default_hrirs
+from .frames import presence_mask
+from .binmodel import KAPPA_IPD, SIGMA_ILD_DB, BinModel, bin_costs
+from .spatial import STEP_FRAMES, AnalysisGrid, step_spectra, stft
+
+MASK_FLOOR = 0.1          # -20 dB: what a mask leaves of bins that fit another source better
+GATE_FLOOR = 0.03         # -30 dB: what is left of the steps where the source is silent
+EQ_LIMIT_DB = 12.0        # the head's colouring is undone within this range
+EQ_LOW_HZ = 300.0         # below this the correction is held flat (see module docstring)
+STEER_STEP_DEG = 2.0
+STEER_SMOOTH_S = 0.5      # the beam follows the source, not the tracker's jitter
+# Shorter silences are the sound's own rhythm (an engine revving down beside a river reads
+# as absent in its mask): gating them chops the sound into something else.
+GATE_MIN_GAP_S = 2.0
+GATE_RAMP_S = 0.1         # the gate opens and closes over this long, never in one step
+
+
+def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarray,
+                   power_steps: np.ndarray, *, model: BinModel | None = None,
+                   binaural: bool = True, max_s: float = 10.0, ild_gain: float = 1.0
+                   ) -> list[np.ndarray]:
+    """Each source's steered, equalized, masked and gated mono signal (module docstring).
+
+    Parameters
+    ----------
+    stereo : np.ndarray [shape=(2, n)]
+        The recording, channel 0 = left.
+    sample_rate : int
+    azimuth_steps : np.ndarray [shape=(P, S)]
+        Each source's measured azimuth per analysis step (SPEC convention; NaN = unknown).
+    power_steps : np.ndarray [shape=(P, S)]
+        Each source's own power per step (from its mask when there are several): where and
+        how loud it sounds.
+    model : the interaural bin model of the analysis grid (masks need it when ``P > 1``).
+    binaural : whether the head's colouring is there to undo.
+    max_s : at most this many seconds per source (its loudest span).
+    ild_gain : the recording's ILD strength relative to KEMAR's (reverberation shrinks it).
+
+    Returns
+    -------
+    list of np.ndarray [shape=(m,)], float32, one per source; empty where it never sounds.
+    """
+    stereo = np.asarray(stereo, dtype=np.float32)
+    az = np.atleast_2d(np.asarray(azimuth_steps, dtype=float))
+    power = np.atleast_2d(np.asarray(power_steps, dtype=float))
+    if stereo.ndim != 2 or stereo.shape[0] != 2:
+        raise ValueError(f"stereo must have shape (2, n), got {stereo.shape}")
+    if az.shape != power.shape:
+        raise ValueError(f"azimuth_steps {az.shape} and power_steps {power.shape} differ")
+    if az.shape[0] > 1 and model is None:
+        raise ValueError("several sources need the bin model for their masks")
+    grid = AnalysisGrid.for_rate(sample_rate)
+    step_len = STEP_FRAMES * grid.hop
+    n_steps = min(az.shape[1], stereo.shape[1] // step_len)
+    out = []
+    for p in range(az.shape[0]):
+        # Where the source is there at all (as its boxes are): steps deep in silence only. A
+        # stricter activity split would chop a revving engine beside a river into growls.
+        active = presence_mask(power[p, :n_steps])
+        span = _loudest_active_span(power[p, :n_steps], active,
+                                    int(np.ceil(max_s / grid.step_s)))
+        if span is None:
+            out.append(np.zeros(0, np.float32))
+            continue
+        s0, s1 = span
+        spec = stft(stereo[:, s0 * step_len:s1 * step_len], grid)  # (2, T, F)
+        t_frames = (s1 - s0) * STEP_FRAMES
+        spec = spec[:, :t_frames]
+        own_az = _filled(az[p, s0:s1], grid.step_s)
+        y = _steered(spec, own_az, grid, binaural)
+        if az.shape[0] > 1:
+            others = np.stack([_filled(az[q, s0:s1], grid.step_s) for q in range(az.shape[0])])
+            mask = soft_masks(spec, others, model, ild_gain=ild_gain)[p]  # (S', F)
+            y = y * np.repeat(mask, STEP_FRAMES, axis=0)[:t_frames]
+        # Quiet the steps where the source does not sound, in place: cutting them out would
+        # splice its events into one unnatural run (a lion's roars read as a rumble).
+        gate = _gate(active[s0:s1], grid.step_s)
+        gate = np.repeat(gate, STEP_FRAMES)[:t_frames]
+        out.append(_overlap_add(y * gate[:, None], grid)[:int(round(max_s * sample_rate))])
+    return out
+
+
+def soft_masks(spec: np.ndarray, azimuth_steps: np.ndarray, model: BinModel, *,
+               ild_gain: float = 1.0) -> np.ndarray:
+    """Soft masks ``(P, S, F)`` from each source's measured azimuth per step ``(P, S)``.
+
+    In the directional band a bin's share is the posterior of the sources under the
+    interaural model (ILD misfit over ``2 sigma^2`` minus ``kappa`` times the phase fit, as
+    in :func:`engine.cues.multisource.assign_masks`, but soft); below and above the band,
+    each source keeps its energy-weighted share of the band's lowest and highest octave.
+    Every share is at least ``MASK_FLOOR``.
+    """
+    st = step_spectra(spec)
+    p_count, s_count = azimuth_steps.shape
+    s_count = min(s_count, st.p_l.shape[0])
+    ild, u_re, u_im, _, energy = bin_costs(st, model, ild_gain=ild_gain)
+    idx = np.clip(np.round((azimuth_steps[:, :s_count] - model.azimuth_deg[0]) /
+                           (model.azimuth_deg[1] - model.azimuth_deg[0])).astype(int),
+                  0, len(model.azimuth_deg) - 1)
+    cost = np.empty((p_count, s_count, ild.shape[1]), dtype=np.float64)
+    for p in range(p_count):
+        d = ild[:s_count] - model.ild_db.T[idx[p]]
+        cost[p] = d * d / (2 * SIGMA_ILD_DB ** 2) - KAPPA_IPD * (
+            u_re[:s_count] * model.phasor_re.T[idx[p]] + u_im[:s_count] * model.phasor_im.T[idx[p]])
+    post = np.exp(-(cost - cost.min(axis=0, keepdims=True)))
+    post /= post.sum(axis=0, keepdims=True)
+    # One bin's level and phase difference is a noisy reading: pool each share with its
+    # neighbours (3 steps x 3 bins) so the mask does not flicker into musical noise.
+    post = uniform_filter(post, size=(1, 3, 3), mode="nearest")
+    band = np.nonzero(model.sel)[0]
+    n_edge = max(1, band.size // 6)
+    e = (energy[:s_count] + 1e-20)[None]
+    masks = np.empty((p_count, s_count, st.p_l.shape[1]))
+    below = np.arange(st.p_l.shape[1]) < band[0]
+    for edge, bins in ((slice(0, n_edge), below & ~model.sel), (slice(-n_edge, None),
+                                                                  ~below & ~model.sel)):
+        share = (post[:, :, edge] * e[:, :, edge]).sum(axis=2) / e[:, :, edge].sum(axis=2)
+        masks[:, :, bins] = share[:, :, None]
+    masks[:, :, model.sel] = post
+    return np.maximum(masks, MASK_FLOOR).astype(np.float32)
+
+
+def _steered(spec: np.ndarray, az_steps: np.ndarray, grid: AnalysisGrid,
+             binaural: bool) -> np.ndarray:
+    """The steered, equalized mono STFT ``(T, F)`` (steps 1 and 2 of the module docstring)."""
+    if not binaural:
+        return 0.5 * (spec[0] + spec[1])
+    table = _steering_table(grid)
+    k = np.clip(np.round((az_steps + 90.0) / STEER_STEP_DEG).astype(int), 0, len(table[0]) - 1)
+    k = np.repeat(k, STEP_FRAMES)[:spec.shape[1]]
+    weights = table[0][k]  # (T, 2, F) complex
+    return np.einsum("tef,etf->tf", weights, spec)
+
+
+@functools.lru_cache(maxsize=4)
+def _steering_table(grid: AnalysisGrid) -> tuple[np.ndarray]:
+    """Per azimuth (-90..90 in ``STEER_STEP_DEG``) and ear, the complex weight per bin
+    ``(A, 2, F)`` that aligns, level-steers and equalizes (module docstring, steps 1-2)."""
+    hrirs = default_hrirs(grid.sample_rate)
+    az = np.arange(-90.0, 90.0 + 1e-9, STEER_STEP_DEG)
+    filters, delays = hrirs.interpolate(az)  # (A, 2, taps), (A, 2)
+    freqs = grid.freqs
+    h = np.fft.rfft(filters, n=grid.n_fft, axis=-1)  # filters are shorter than a frame
+    h = h * np.exp(-2j * np.pi * freqs * delays[..., None])
+    mag = _third_octave_smooth(np.abs(h), freqs)  # (A, 2, F)
+    gain = np.sqrt(0.5 * (mag[:, 0] ** 2 + mag[:, 1] ** 2))  # the head's colouring (A, F)
+    ref = np.median(gain[:, (freqs >= EQ_LOW_HZ) & (freqs <= 8000.0)], axis=1, keepdims=True)
+    eq_db = -20 * np.log10(gain / ref + 1e-12)
+    eq_db = np.clip(eq_db, -EQ_LIMIT_DB, EQ_LIMIT_DB)
+    low = freqs < EQ_LOW_HZ
+    eq_db[:, low] = eq_db[:, [int(np.argmax(~low))]]
+    eq = 10 ** (eq_db / 20)
+    phase = np.exp(-1j * np.angle(h))  # undo each ear's phase: the ears add in step
+    ear_weight = mag / (mag.sum(axis=1, keepdims=True) + 1e-12)
+    return ((phase * ear_weight * eq[:, None, :]).astype(np.complex64),)
+
+
+def _third_octave_smooth(mag: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+    """RMS of ``mag`` over a third of an octave around each bin (last axis)."""
+    power = np.concatenate([np.zeros(mag.shape[:-1] + (1,)), np.cumsum(mag ** 2, axis=-1)],
+                           axis=-1)
+    df = freqs[1] - freqs[0]
+    lo = np.clip(np.floor(freqs * 2 ** (-1 / 6) / df).astype(int), 0, len(freqs) - 1)
+    hi = np.clip(np.ceil(freqs * 2 ** (1 / 6) / df).astype(int) + 1, 1, len(freqs))
+    hi = np.maximum(hi, lo + 1)
+    return np.sqrt((power[..., hi] - power[..., lo]) / (hi - lo))
+
+
+def _filled(az: np.ndarray, step_s: float) -> np.ndarray:
+    """The steering azimuth per step: NaN (unknown direction) takes the source's median
+    (all-NaN is straight ahead), then a running median over ``STEER_SMOOTH_S``: the
+    tracker's step-to-step jitter would otherwise switch the beam and the mask every 46 ms,
+    and that flutter is heard (a car's hum turns into a roar)."""
+    az = np.asarray(az, dtype=float)
+    good = np.isfinite(az)
+    fill = float(np.median(az[good])) if good.any() else 0.0
+    az = np.clip(np.where(good, az, fill), -90.0, 90.0)
+    size = max(1, int(round(STEER_SMOOTH_S / step_s)) | 1)
+    return median_filter(az, size=size, mode="nearest") if az.size > 1 else az
+
+
+def _gate(active: np.ndarray, step_s: float) -> np.ndarray:
+    """Per-step gain: 1 where the source sounds, ``GATE_FLOOR`` in silences of at least
+    ``GATE_MIN_GAP_S``, with ``GATE_RAMP_S`` ramps (a gate that flickers with the mask's
+    noise would itself be heard: a car's hum chopped into a growl)."""
+    on = np.asarray(active, bool).copy()
+    min_gap = max(1, int(round(GATE_MIN_GAP_S / step_s)))
+    idx = np.flatnonzero(on)
+    for a, b in zip(idx[:-1], idx[1:]):
+        if 1 < b - a <= min_gap:
+            on[a:b] = True
+    gain = np.where(on, 1.0, GATE_FLOOR)
+    return uniform_filter1d(gain, max(1, int(round(GATE_RAMP_S / step_s))), mode="nearest")
+
+
+def _loudest_active_span(power: np.ndarray, active: np.ndarray,
+                         max_steps: int) -> tuple[int, int] | None:
+    """Steps ``[s0, s1)``: the ``max_steps`` window holding the most active energy."""
+    if not active.any():
+        return None
+    e = np.where(active, power, 0.0)
+    n = e.size
+    if n <= max_steps:
+        return 0, n
+    c = np.concatenate([[0.0], np.cumsum(e)])
+    start = int(np.argmax(c[max_steps:] - c[:-max_steps]))
+    return start, start + max_steps
+
+
+def _overlap_add(frames_spec: np.ndarray, grid: AnalysisGrid) -> np.ndarray:
+    """Resynthesis of STFT frames ``(T, F)`` taken one hop apart (periodic Hann windows at
+    50 % overlap sum to one, so the plain overlap-add is the inverse)."""
+    if frames_spec.shape[0] == 0:
+        return np.zeros(0, np.float32)
+    frames = np.fft.irfft(frames_spec, grid.n_fft, axis=-1)
+    t = frames.shape[0]
+    y = np.zeros(t * grid.hop + grid.n_fft)
+    for j in range(grid.n_fft // grid.hop):
+        seg = frames[:, j * grid.hop:(j + 1) * grid.hop].reshape(-1)
+        y[j * grid.hop:j * grid.hop + seg.size] += seg
+    return y[:t * grid.hop].astype(np.float32)

@@ -1,0 +1,94 @@
+"""Pictograms: a colour picture for each noun a layout can name (resources/pictograms/).
+
+The PNGs and ``manifest.json`` are written by ``scripts/build_pictograms.py`` from Microsoft's
+Fluent Emoji (MIT; see resources/pictograms/LICENCE.txt). The manifest gives, per noun, the
+file, which way the drawing faces ("left", "right" or "front") and the tagger family it
+belongs to (vehicle, animal, instrument, water, tool, or none). A label that is not a known
+noun is matched word by word ("a red car" -> car, "dogs" -> dog), else it gets the fallback
+picture (a loudspeaker).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+PICTOGRAM_DIR = Path(__file__).resolve().parents[2] / "resources" / "pictograms"
+MANIFEST = "manifest.json"
+SPRITE_PX = 160  # side of the stored PNGs; objects larger than this on screen are upscaled
+FALLBACK = "sound source"
+ATTRIBUTION = "Pictograms: Fluent Emoji by Microsoft Corporation (MIT licence)."
+
+
+def file_name(emoji: str) -> str:
+    return f"{emoji}.png"
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: pictogram() caches one per noun
+class Pictogram:
+    """One noun's picture: ``rgba`` uint8 ``(SPRITE_PX, SPRITE_PX, 4)``, read-only."""
+
+    noun: str
+    rgba: np.ndarray
+    faces: str          # "left", "right" or "front"
+    family: str | None  # the tagger family (vehicle, animal, ...) or None
+
+
+@lru_cache(maxsize=1)
+def _manifest() -> dict[str, dict]:
+    path = PICTOGRAM_DIR / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["nouns"]
+    except (OSError, ValueError, KeyError):
+        return {}  # a checkout without pictograms still renders (the fallback shape below)
+
+
+def known_nouns() -> tuple[str, ...]:
+    return tuple(_manifest())
+
+
+def noun_for(label: str) -> str:
+    """The manifest noun that draws ``label`` (the label itself, its singular, one of its words,
+    last word first), else :data:`FALLBACK`."""
+    nouns = _manifest()
+    key = " ".join(label.lower().replace("-", " ").split())
+    if key in nouns:
+        return key
+    words = key.split()
+    for n in (2, 1):  # two-word nouns ("police car") before single words, from the end
+        for i in range(len(words) - n, -1, -1):
+            phrase = " ".join(words[i:i + n])
+            for candidate in (phrase, phrase[:-1] if phrase.endswith("s") else None,
+                              phrase[:-2] if phrase.endswith("es") else None):
+                if candidate and candidate in nouns:
+                    return candidate
+    return FALLBACK
+
+
+@lru_cache(maxsize=64)
+def pictogram(label: str) -> Pictogram:
+    """The picture for ``label`` (cached)."""
+    noun = noun_for(label)
+    entry = _manifest().get(noun)
+    rgba = None
+    if entry is not None:
+        bgra = cv2.imread(str(PICTOGRAM_DIR / entry["file"]), cv2.IMREAD_UNCHANGED)
+        if bgra is not None and bgra.ndim == 3 and bgra.shape[2] == 4:
+            rgba = cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGBA)
+    if rgba is None:
+        rgba, entry = _disc(), {"faces": "front", "family": None}
+    rgba.setflags(write=False)
+    return Pictogram(noun, rgba, entry.get("faces", "front"), entry.get("family"))
+
+
+def _disc() -> np.ndarray:
+    """A plain grey disc: what is drawn when the pictogram files are missing."""
+    img = np.zeros((SPRITE_PX, SPRITE_PX, 4), np.uint8)
+    c = SPRITE_PX // 2
+    cv2.circle(img, (c, c), int(SPRITE_PX * 0.42), (150, 150, 160, 255), -1, cv2.LINE_AA)
+    return img

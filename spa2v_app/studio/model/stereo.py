@@ -1,0 +1,46 @@
+""""How was this recorded?": the studio's side of the kinds of stereo (no Qt).
+
+The names, labels and descriptions live in :mod:`engine.audio.stereo_kinds`; this module only
+turns them into what the studio shows: the list for the choosers and the "Heard as" line that
+reports ``auto``'s decision (the layout's or the cues' ``extra.stereo``).
+"""
+
+from __future__ import annotations
+
+from engine.audio.stereo_kinds import (AUTO, DEFAULT_STEREO, DESCRIPTIONS, LABELS,
+                                       STEREO_CHOICES, check_stereo_kind)
+
+
+def stereo_choices() -> list[tuple[str, str, str]]:
+    """``(kind, label, description)`` for each choice, ``auto`` first."""
+    return [(k, LABELS[k], DESCRIPTIONS[k]) for k in STEREO_CHOICES]
+
+
+def known_stereo(value: object) -> str:
+    """``value`` if it names a choice, else the default: a stale preference or project field
+    must not stop the studio from opening."""
+    try:
+        return check_stereo_kind(str(value)) if isinstance(value, str) else DEFAULT_STEREO
+    except ValueError:
+        return DEFAULT_STEREO
+
+
+def kind_name(kind: str) -> str:
+    """The label as it reads inside a sentence ("spaced pair (phone)")."""
+    label = LABELS[kind]
+    return label[:1].lower() + label[1:]
+
+
+def heard_as(decision: dict | None) -> str:
+    """One line saying how the sound was read: ``auto``'s kind and how sure it was, or the
+    user's own choice; empty when there is no decision (mono audio, an old project)."""
+    if not isinstance(decision, dict) or decision.get("kind") not in LABELS:
+        return ""
+    name = kind_name(decision["kind"])
+    if decision.get("chosen", AUTO) != AUTO:
+        return f"Read as: {name} (your choice)"
+    try:
+        sure = float(decision.get("confidence", 0.0))
+    except (TypeError, ValueError):
+        sure = 0.0
+    return f"Heard as: {name}, {100 * min(1.0, max(0.0, sure)):.0f} % sure"

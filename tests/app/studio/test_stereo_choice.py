@@ -1,0 +1,138 @@
+""""How was this recorded?": the choice reaches planning, each input device keeps its answer,
+and what ``auto`` decided is shown (issue 14 section 2)."""
+
+import json
+import re
+
+from PySide6.QtCore import Qt
+
+from engine.audio.stereo_kinds import DESCRIPTIONS, LABELS, STEREO_CHOICES
+from engine.project import load_project
+
+from .helpers import import_clip, plan, wait_job
+
+
+def _pick_by_keyboard(qtbot, combo, kind):
+    """Move a combo to ``kind`` with the arrow keys only (no mouse)."""
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_Home)
+    for _ in range(combo.findData(kind)):
+        qtbot.keyClick(combo, Qt.Key.Key_Down)
+    assert combo.currentData() == kind
+
+
+def test_the_choosers_list_the_engines_kinds_with_its_words(window):
+    for combo in (window.stereo_combo, window.record_panel.stereo_box):
+        kinds = [combo.itemData(i) for i in range(combo.count())]
+        assert kinds == list(STEREO_CHOICES)
+        assert [combo.itemText(i) for i in range(combo.count())] == [LABELS[k] for k in kinds]
+        assert [combo.itemData(i, Qt.ItemDataRole.ToolTipRole)
+                for i in range(combo.count())] == [DESCRIPTIONS[k] for k in kinds]
+
+
+def test_choosing_a_kind_reaches_plan_settings_and_the_project(qtbot, window, clip, tmp_path,
+                                                               monkeypatch):
+    from spa2v_app.studio.model import tasks
+    seen = []
+    real_plan_job = tasks.plan_job
+
+    def spy(audio_path, settings, **kw):
+        seen.append(settings.stereo)
+        return (yield from real_plan_job(audio_path, settings, **kw))
+
+    monkeypatch.setattr(tasks, "plan_job", spy)
+    import_clip(qtbot, window, clip)
+    _pick_by_keyboard(qtbot, window.stereo_combo, "coincident")
+    assert window.doc.stereo == "coincident" and window.doc.dirty
+    assert window.stereo_actions["coincident"].isChecked()  # the Sound menu agrees
+    layout = plan(qtbot, window)
+    assert seen == ["coincident"]
+    assert layout.extra["stereo"]["kind"] == "coincident"
+    assert layout.extra["stereo"]["chosen"] == "user"
+    assert window.status_stereo.text() == "Read as: coincident XY / Blumlein (your choice)"
+    # The choice is the project's: it comes back with the saved project, and a new project
+    # starts from auto again.
+    path = window.doc.save(tmp_path / "p.spa2v")
+    assert load_project(path).settings["stereo"] == "coincident"
+    window.doc.new_project()
+    assert window.doc.stereo == "auto" and window.stereo_combo.currentData() == "auto"
+    window.doc.load_project(path)
+    assert window.stereo_combo.currentData() == "coincident"
+
+
+def test_each_input_device_keeps_its_answer_across_a_settings_reload(qtbot, make_window):
+    from spa2v_app.studio.model.recording import InputDevice
+    from spa2v_app.studio.model.settings import load_settings
+    devices = [InputDevice(0, "Phone", 2, 48000.0), InputDevice(1, "Zoom H1", 2, 48000.0)]
+    window = make_window(list_devices=lambda: (devices, None))
+    panel = window.record_panel
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)  # its label's mnemonic
+    qtbot.waitUntil(panel.stereo_box.hasFocus, timeout=2_000)
+    panel.device_box.setCurrentIndex(0)
+    _pick_by_keyboard(qtbot, panel.stereo_box, "spaced")
+    panel.device_box.setCurrentIndex(1)
+    assert panel.stereo() == "auto"  # a device never answered for starts at auto
+    _pick_by_keyboard(qtbot, panel.stereo_box, "coincident")
+    panel.device_box.setCurrentIndex(0)
+    assert panel.stereo() == "spaced"
+
+    reloaded = load_settings()  # what the next start of the studio reads
+    assert reloaded.stereo_for("Phone") == "spaced"
+    assert reloaded.stereo_for("Zoom H1") == "coincident"
+    assert reloaded.stereo_for("Never seen") == "auto"
+
+    # A recording made with the phone is read as a spaced pair, and the project says so.
+    panel.device_box.setCurrentIndex(0)
+    window.act_record.trigger()
+    qtbot.waitUntil(lambda: panel.recorder.elapsed_s > 1.0, timeout=10_000)
+    window.act_record.trigger()
+    job = window.queue.jobs[-1]
+    assert job.kind == "import"
+    wait_job(qtbot, job)
+    assert job.state == "finished", job.message
+    assert window.doc.stereo == "spaced" and window.stereo_combo.currentData() == "spaced"
+    assert window.doc.cues.stereo["kind"] == "spaced"
+
+
+def test_old_or_damaged_settings_files_still_load(studio_folders):
+    from spa2v_app.studio.model.settings import load_settings, save_settings, settings_path
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A settings file from before the stereo choice: no stereo_by_device at all.
+    path.write_text(json.dumps({"schema": "spa2v.studio-settings/1", "plan_frames": 12}))
+    s = load_settings()
+    assert s.plan_frames == 12 and s.stereo_by_device == {} and s.stereo_for("Phone") == "auto"
+    # An unknown kind (a newer or hand-edited file) falls back to auto; others survive.
+    path.write_text(json.dumps({"stereo_by_device": {"Phone": "quadraphonic", "H1": "panned",
+                                                     "Bad": 3}}))
+    s = load_settings()
+    assert s.stereo_by_device == {"Phone": "auto", "H1": "panned"}
+    s.remember_stereo("H1", "binaural")
+    save_settings(s)
+    assert load_settings().stereo_for("H1") == "binaural"
+
+
+def test_autos_decision_is_shown_after_planning(qtbot, window, clip):
+    import_clip(qtbot, window, clip)
+    assert window.doc.stereo == "auto"
+    layout = plan(qtbot, window)
+    decision = layout.extra["stereo"]
+    assert decision["chosen"] == "auto"
+    text = window.status_stereo.text()
+    m = re.fullmatch(r"Heard as: (.+), (\d+) % sure", text)
+    assert m, text
+    label = LABELS[decision["kind"]]
+    assert m.group(1) == label[0].lower() + label[1:]
+    assert int(m.group(2)) == round(100 * decision["confidence"])
+    assert window.status_stereo.isVisible()
+
+
+def test_heard_as_words():
+    from spa2v_app.studio.model.stereo import heard_as
+    assert heard_as({"kind": "spaced", "chosen": "auto", "confidence": 0.82}) == \
+        "Heard as: spaced pair (phone), 82 % sure"
+    assert heard_as({"kind": "panned", "chosen": "user", "confidence": 1.0}) == \
+        "Read as: pan-pot mix (your choice)"
+    assert heard_as(None) == "" and heard_as({"kind": "quad"}) == ""

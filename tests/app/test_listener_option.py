@@ -1,0 +1,43 @@
+"""``spa2v plan --listener tagger|audio-llm``: what names the sounds, and that the command
+says which (no model weights here, so the audio listener is never the default)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+from tests.synth import panned_noise, write_wav
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _plan(tmp_path, *args):
+    clip = write_wav(tmp_path / "clip.wav", panned_noise((-40, -40), duration_s=1.5, seed=1))
+    env = {"SPA2V_MODELS_DIR": str(tmp_path / "models"), "HF_HUB_CACHE": str(tmp_path / "hf"),
+           "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    import os
+    env = {**os.environ, **env}
+    env.pop("SPA2V_REGISTRY", None)
+    return subprocess.run([sys.executable, "-m", "spa2v_app", "plan", str(clip), "-o",
+                           str(tmp_path / "plan.json"), *args],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_without_a_listener_model_the_tagger_names_and_the_command_says_so(tmp_path):
+    out = _plan(tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "named by the built-in sound tagger" in out.stdout + out.stderr
+    assert "listener-audio-default" in out.stdout + out.stderr
+
+
+def test_asking_for_the_tagger_says_so(tmp_path):
+    out = _plan(tmp_path, "--listener", "tagger")
+    assert out.returncode == 0 and "(--listener tagger)" in out.stdout + out.stderr
+
+
+def test_asking_for_a_missing_audio_listener_is_one_clear_line_and_exit_2(tmp_path):
+    out = _plan(tmp_path, "--listener", "audio-llm")
+    assert out.returncode == 2
+    lines = [l for l in out.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "audio listener" in lines[0]
+    assert not (tmp_path / "plan.json").exists()

@@ -1,0 +1,182 @@
+"""The preview renderer's pictures: pictograms per noun, facing, scenes, loudness, labels."""
+
+import json
+
+import numpy as np
+import pytest
+
+from engine.cues.types import Cues, SourceTrack
+from engine.layout import Layout, LayoutObject
+from engine.planning.priors import PRIORS
+from engine.rendering import preview
+from engine.rendering.activity import (ActivityMeter, attach_loudness, loudness_track,
+                                       own_levels)
+from engine.rendering.backdrops import scene_for
+from engine.rendering.pictograms import FALLBACK, PICTOGRAM_DIR, noun_for, pictogram
+
+TAGGER = json.loads((PICTOGRAM_DIR.parent / "tagger" / "audioset_nouns.json").read_text())
+
+
+def moving(label, motion, n=8, duration=4.0, y=(0.45, 0.75), loudness=None):
+    if motion == "right_to_left":
+        xs = np.linspace(0.75, 0.25, n)
+    elif motion == "left_to_right":
+        xs = np.linspace(0.25, 0.75, n)
+    else:
+        xs = np.full(n, 0.5)
+    boxes = [(x - 0.15, y[0], x + 0.15, y[1]) for x in xs]
+    obj = LayoutObject(1, label, f"a {label}", motion, 0.9, boxes)
+    if loudness is not None:
+        obj.extra["loudness_db"] = list(loudness)
+    return Layout(duration_s=duration, num_frames=n, fps=n / duration, caption="",
+                  background="", objects=[obj])
+
+
+def test_every_noun_the_planner_can_name_has_a_picture():
+    nouns = {v for v in TAGGER["nouns"].values() if v} | set(TAGGER["generic"])
+    nouns |= {k for k in PRIORS if k != "default"}
+    for noun in sorted(nouns):
+        assert noun_for(noun) == noun, noun
+        pic = pictogram(noun)
+        assert pic.rgba.shape[2] == 4 and pic.rgba[..., 3].max() == 255, noun
+    assert pictogram("vehicle").family == "vehicle"
+    assert pictogram("truck").family == "vehicle"
+
+
+@pytest.mark.parametrize("label, noun", [("a big red car", "car"), ("dogs", "dog"),
+                                         ("Police Car", "police car"), ("a lorry", FALLBACK),
+                                         ("", FALLBACK)])
+def test_labels_find_their_noun(label, noun):
+    assert noun_for(label) == noun
+
+
+def _looks_mirrored(layout, t) -> bool:
+    """Whether the object in the frame looks more like the mirrored sprite than the stored one."""
+    backdrop = np.zeros((256, 256, 3), np.uint8)
+    frame = preview.draw_frame(layout, t, backdrop, labels=False)[:256].astype(np.float32)
+    mask = frame.sum(axis=2) > 0
+    ys, xs = np.nonzero(mask)
+    crop = frame[ys.min():ys.max() + 1, xs.min():xs.max() + 1].mean(axis=2)
+    pic = pictogram(layout.objects[0].label).rgba
+    import cv2
+
+    def score(rgba):
+        a = rgba[..., 3] > 0
+        ys2, xs2 = np.nonzero(a)
+        ref = (rgba[..., :3].mean(axis=2) * a)[ys2.min():ys2.max() + 1, xs2.min():xs2.max() + 1]
+        ref = cv2.resize(ref.astype(np.float32), (crop.shape[1], crop.shape[0]))
+        return float(np.abs(ref - crop).mean())
+
+    return score(pic[:, ::-1]) < score(pic)
+
+
+def test_a_vehicle_faces_the_way_it_moves():
+    assert pictogram("car").faces == "left"  # the Fluent automobile is drawn facing left
+    assert not _looks_mirrored(moving("car", "right_to_left"), 2.0)
+    assert _looks_mirrored(moving("car", "left_to_right"), 2.0)
+    assert pictogram("dog").faces == "right"
+    assert _looks_mirrored(moving("dog", "right_to_left"), 2.0)
+
+
+@pytest.mark.parametrize("background, nouns, families, kind", [
+    ("a highway", (), (), "road"), ("a city street at night", (), (), "road"),
+    ("an airport runway under a wide sky", (), (), "sky"), ("a small stage", (), (), "stage"),
+    ("a living room", (), (), "room"), ("a river in a forest", (), (), "water"),
+    ("a savanna", (), (), "field"),
+    ("", ("jet",), ("vehicle",), "sky"), ("", ("truck",), ("vehicle",), "road"),
+    ("", ("guitar",), ("instrument",), "stage"), ("", ("person",), (None,), "room"),
+    ("", ("sailboat",), ("vehicle",), "water"), ("", ("dog",), ("animal",), "field"),
+])
+def test_the_scene_follows_the_words_then_the_things(background, nouns, families, kind):
+    assert scene_for(background, nouns, families).kind == kind
+
+
+def test_backdrops_differ_by_kind_and_are_cached():
+    a = preview.draw_backdrop("a highway", 128, 100)
+    b = preview.draw_backdrop("a small stage", 128, 100)
+    assert a.shape == (100, 128, 3) and a.dtype == np.uint8
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 20
+    assert preview.draw_backdrop("a highway", 128, 100) is a
+    assert not a.flags.writeable
+
+
+def test_activity_follows_the_objects_own_level_and_the_mix_timing():
+    n, duration = 8, 4.0
+    levels = [-20.0] * 4 + [-60.0] * 4  # loud in the first half, silent in the second
+    layout = moving("dog", "static", n=n, duration=duration, loudness=levels)
+    meter = ActivityMeter(layout)
+    assert meter.activity(layout.objects[0], 0.5) == pytest.approx(1.0)
+    assert meter.activity(layout.objects[0], 3.8) == 0.0
+    # A mix that is loud for 0.1 s in every 0.5 s: activity follows it within a frame.
+    sr = 8000
+    t = np.arange(int(duration * sr)) / sr
+    mix = (0.1 * np.sin(2 * np.pi * 440 * t) * ((t % 0.5) < 0.1))[None, :]
+    meter = ActivityMeter(layout, loudness_track(mix, sr))
+    on, off = meter.activity(layout.objects[0], 1.05), meter.activity(layout.objects[0], 1.3)
+    assert on > off + 0.2
+
+
+def test_a_loud_object_sends_out_rings_a_silent_one_does_not():
+    backdrop = np.full((256, 256, 3), 60, np.uint8)
+    loud = moving("dog", "static", loudness=[-20.0] * 8)
+    quiet = moving("dog", "static", loudness=[-20.0] + [-80.0] * 7)
+    f_loud = preview.draw_frame(loud, 2.1, backdrop, labels=False, meter=ActivityMeter(loud))
+    f_quiet = preview.draw_frame(quiet, 2.1, backdrop, labels=False, meter=ActivityMeter(quiet))
+    changed = (np.abs(f_loud.astype(int) - f_quiet.astype(int)).sum(axis=2) > 20)[:256]
+    # The rings lie outside the box (x 0.35-0.65 of 256 px): look only there.
+    assert changed[:, :80].sum() + changed[:, 176:].sum() > 50
+
+
+def test_attach_loudness_copies_each_sources_level_per_frame():
+    n = 4
+    src = SourceTrack(id=3, azimuth_deg=np.zeros(n), confidence=np.ones(n),
+                      loudness_db=np.array([-30.0, -20.0, np.nan, -25.0]),
+                      active=np.ones(n, bool), proximity=np.full(n, 0.5))
+    cues = Cues(duration_s=2.0, num_frames=n, sample_rate=16000, mono=False,
+                loudness_db=np.zeros(n), centroid_hz=np.zeros(n), sources=[src])
+    layout = moving("dog", "static", n=n, duration=2.0)
+    layout.objects[0].id = 3
+    attach_loudness(layout, cues)
+    assert layout.objects[0].extra["loudness_db"] == [-30.0, -20.0, None, -25.0]
+    assert np.isnan(own_levels(layout.objects[0], n)[2])
+    layout.validate()  # the extra key survives the layout's own checks
+
+
+def test_labels_are_drawn_only_when_asked_for():
+    layout = moving("car", "static")
+    backdrop = np.full((256, 256, 3), 90, np.uint8)
+    on = preview.draw_frame(layout, 1.0, backdrop, labels=True)
+    off = preview.draw_frame(layout, 1.0, backdrop, labels=False)
+    assert (np.abs(on.astype(int) - off.astype(int)).sum(axis=2) > 100).sum() > 20
+    from engine.protocols import RenderSettings
+    assert RenderSettings().labels is False
+
+
+def test_motion_blur_smears_but_keeps_the_sprites_coverage():
+    pic = pictogram("car")
+    rgb0, a0 = preview._sprite(pic, 64, False, 0)
+    rgb1, a1 = preview._sprite(pic, 64, False, 12)
+    assert a1.shape[1] == a0.shape[1] + 12
+    assert a1.sum() == pytest.approx(a0.sum(), rel=0.01)
+    assert (a1 > 0.01).sum() > (a0 > 0.01).sum()
+
+
+def test_a_passing_vehicle_is_blurred_a_standing_one_is_not():
+    layout = moving("car", "right_to_left", n=4, duration=1.0)  # half the frame in 1 s
+    still = moving("car", "static", n=4, duration=1.0)
+    backdrop = np.zeros((256, 256, 3), np.uint8)
+
+    def edge_sharpness(lay):
+        f = preview.draw_frame(lay, 0.5, backdrop, labels=False, fps=24)[:256].astype(float)
+        return np.abs(np.diff(f.mean(axis=2), axis=1)).max()
+
+    assert edge_sharpness(layout) < edge_sharpness(still)
+
+
+def test_broken_samples_count_as_silence_in_the_loudness_track():
+    x = np.zeros((2, 8000), np.float32)
+    x[:, 4000:] = 0.1
+    x[:, 100:200] = np.nan
+    track = loudness_track(x, 8000)
+    assert np.isfinite(track.db).all()
+    assert track.at(0.75) > track.at(0.25) + 40
