@@ -79,7 +79,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, help="write every clip's scores and decision here")
     args = ap.parse_args(argv)
     from engine.evaluation.sources import find_sources_dir
-    args.sources = args.sources or find_sources_dir(ROOT) or ROOT.parent / "shared" / "data" / "sources"
+    args.sources = (args.sources or find_sources_dir(ROOT)
+                    or ROOT.parent / "shared" / "data" / "sources")
     import numpy as np
 
     from engine.audio import load_audio
