@@ -72,11 +72,15 @@ def main(argv=None) -> int:
     ap.add_argument("--world", type=Path, required=True, help="hearing_world.py's --out")
     ap.add_argument("--old", type=Path, required=True, help="checkout of the older engine")
     ap.add_argument("--sets", default="tune,held-out")
-    ap.add_argument("--sources", type=Path, default=ROOT.parent / "shared" / "data" / "sources")
+    ap.add_argument("--sources", type=Path, default=None,
+                    help="development recordings (default: shared/data/sources above the repo)")
     ap.add_argument("--exclude", action="append", default=[], metavar="TEXT",
                     help="leave out clips whose name contains TEXT (repeatable)")
     ap.add_argument("--json", type=Path, help="write every clip's scores and decision here")
     args = ap.parse_args(argv)
+    from engine.evaluation.sources import find_sources_dir
+    args.sources = (args.sources or find_sources_dir(ROOT)
+                    or ROOT.parent / "shared" / "data" / "sources")
     import numpy as np
 
     from engine.audio import load_audio

@@ -109,8 +109,10 @@ def smooth_spectra(st: StepSpectra, steps: int) -> StepSpectra:
     # sums can still leave tiny negative powers next to loud steps, which are clipped.
     def f(a):
         return uniform_filter1d(np.asarray(a, np.float32), steps, axis=0, mode="nearest")
-    s_lr = np.empty(st.s_lr.shape, np.complex64)
-    s_lr.real, s_lr.imag = f(st.s_lr.real), f(st.s_lr.imag)
+    # The filter runs down each column on its own: the cross-spectrum's real and imaginary
+    # parts, seen as the interleaved columns of one float32 array, go through it in one call.
+    ri = np.ascontiguousarray(st.s_lr, np.complex64).view(np.float32)
+    s_lr = f(ri).view(np.complex64)
     return StepSpectra(s_lr, np.maximum(f(st.p_l), 0.0), np.maximum(f(st.p_r), 0.0))
 
 

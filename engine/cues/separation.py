@@ -17,6 +17,8 @@ loudness and tag).
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -259,9 +261,12 @@ def _corroborated_source(pf: _BlockPairs, cands: list[_Candidate]) -> SourceSpec
                                   <= CORROB_TOLERANCE_DEG)
         strong = int(np.sum(near & (pf.ratio <= pf.hit_ratio)))
         weak = int(np.sum(near & (pf.ratio <= CORROB_RATIO)))
-        clean = (c.prominence >= CORROB_MIN_PROMINENCE
-                 and c.comodulation <= CORROB_MAX_COMODULATION)
-        agree = strong if strong >= need else (weak if clean else 0)
+        if strong >= need:
+            agree = strong
+        else:  # the measures are read only when the weak agreement needs them
+            clean = (c.prominence >= CORROB_MIN_PROMINENCE
+                     and c.comodulation <= CORROB_MAX_COMODULATION)
+            agree = weak if clean else 0
         if agree >= need and (best is None or agree > best[0]):
             best = (agree, c)
     if best is None:
@@ -456,8 +461,18 @@ class _Candidate:
     block_az: np.ndarray
     presence: float
     share: float
-    comodulation: float
-    prominence: float
+    # The two costlier measures are worked out when a test first reads them (most tracks
+    # fail on presence or share before): ``() -> float`` each.
+    measure_comodulation: Callable[[], float] = dataclasses.field(repr=False)
+    measure_prominence: Callable[[], float] = dataclasses.field(repr=False)
+
+    @functools.cached_property
+    def comodulation(self) -> float:
+        return self.measure_comodulation()
+
+    @functools.cached_property
+    def prominence(self) -> float:
+        return self.measure_prominence()
 
 
 def _residual_candidates(counts, energies, gcc, az, specs, mix_active,
@@ -480,6 +495,8 @@ def _residual_candidates(counts, energies, gcc, az, specs, mix_active,
     n_active = max(1, int(blk_active.sum()))
     n = counts.shape[0]
     out = []
+    specs = tuple(specs)  # as they are now: the measures may be read after more are found
+    found_energy: dict[int, np.ndarray] = {}  # per source in specs, shared by the candidates
     for tr in _link_peaks(blk_share, az, blk_active):
         blocks = np.asarray(tr["blocks"])
         if len(blocks) < 2:  # neither test can pass on one sighting (n_active >= 3)
@@ -489,11 +506,14 @@ def _residual_candidates(counts, energies, gcc, az, specs, mix_active,
         if any(np.median(np.abs(step_az - sp.step_az)) < MIN_SEPARATION_DEG for sp in specs):
             continue
         seen = np.repeat(np.isin(np.arange(len(blk_share)), blocks), BLOCK_STEPS)[:n]
-        out.append(_Candidate(step_az, seen & mix_active, blocks, np.asarray(tr["az"], float),
-                              len(blocks) / n_active, float(np.mean(tr["mass"])),
-                              _comodulation(energies, az, step_az, specs, mix_active),
-                              _gcc_prominence(gcc, az, step_az, seen & mix_active)
-                              if timed else 1.0))
+        sel = seen & mix_active
+        out.append(_Candidate(
+            step_az, sel, blocks, np.asarray(tr["az"], float), len(blocks) / n_active,
+            float(np.mean(tr["mass"])),
+            functools.partial(_comodulation, energies, az, step_az, specs, mix_active,
+                              found_energy),
+            functools.partial(_gcc_prominence, gcc, az, step_az, sel) if timed
+            else (lambda: 1.0)))
     return out
 
 
@@ -516,24 +536,30 @@ def _link_peaks(share: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[d
     step = az[1] - az[0]
     half = int(round(PEAK_HALF_WIDTH_DEG / step))
     tracks: list[dict] = []
+    live: list[int] = []  # tracks that may still be extended (last seen <= 12 blocks ago)
+    # Each block's eight highest bins, highest first (one sort for all blocks).
+    orders = np.argsort(share, axis=1)[:, ::-1][:, :8] if len(share) else share
+    add = np.add.reduce
     for b in np.nonzero(active)[0]:
+        live = [ti for ti in live if b - tracks[ti]["blocks"][-1] <= 12]
         h = share[b]
         peaks = []
-        order = np.argsort(h)[::-1]
         taken = np.zeros(len(h), bool)
-        for i in order[:8]:
+        for i in orders[b]:
             if taken[i]:
                 continue
             lo, hi = max(0, i - 2 * half), min(len(h), i + 2 * half + 1)
             taken[lo:hi] = True
             lo, hi = max(0, i - half), min(len(h), i + half + 1)
-            mass = float(h[lo:hi].sum())
+            total = add(h[lo:hi])
+            mass = float(total)
             if mass >= PEAK_MIN_SHARE:
-                peaks.append((float(np.sum(h[lo:hi] * az[lo:hi]) / (h[lo:hi].sum() + 1e-12)), mass))
+                peaks.append((float(add(h[lo:hi] * az[lo:hi]) / (total + 1e-12)), mass))
         used: set[int] = set()
         for a, mass in sorted(peaks, key=lambda p: -p[1]):
             best, best_d = None, None
-            for ti, tr in enumerate(tracks):
+            for ti in live:
+                tr = tracks[ti]
                 gap = b - tr["blocks"][-1]
                 d = abs(a - tr["az"][-1])
                 if ti in used or gap > 12 or d > GATE_DEG + 6.0 * (gap - 1):
@@ -543,6 +569,7 @@ def _link_peaks(share: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[d
             if best is None:
                 tracks.append({"blocks": [b], "az": [a], "mass": [mass]})
                 used.add(len(tracks) - 1)
+                live.append(len(tracks) - 1)
             else:
                 for key, v in (("blocks", b), ("az", a), ("mass", mass)):
                     tracks[best][key].append(v)
@@ -550,12 +577,16 @@ def _link_peaks(share: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[d
     return tracks
 
 
-def _comodulation(energies, az, step_az, specs, active) -> float:
-    """Highest correlation of the candidate's step energy (dB) with any found source's."""
+def _comodulation(energies, az, step_az, specs, active, memo: dict | None = None) -> float:
+    """Highest correlation of the candidate's step energy (dB) with any found source's
+    (``memo``: those sources' energies kept between calls on the same ``specs``)."""
     cand = np.log10(np.sum(energies * _near(az, step_az), axis=1) + 1e-12)
     worst = -1.0
-    for sp in specs:
-        ref = np.log10(np.sum(energies * _near(az, sp.step_az), axis=1) + 1e-12)
+    memo = {} if memo is None else memo
+    for i, sp in enumerate(specs):
+        if i not in memo:
+            memo[i] = np.log10(np.sum(energies * _near(az, sp.step_az), axis=1) + 1e-12)
+        ref = memo[i]
         sel = active & np.isfinite(cand) & np.isfinite(ref)
         if sel.sum() < 8 or np.std(cand[sel]) < 1e-6 or np.std(ref[sel]) < 1e-6:
             continue

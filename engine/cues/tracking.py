@@ -68,22 +68,32 @@ def track_azimuth(loglik: np.ndarray, weight: np.ndarray, azimuth_grid: np.ndarr
     p_count, s_count, a_count = ll.shape
     grid_step = float(azimuth_grid[1] - azimuth_grid[0])
     trans = _transition(a_count, step_s, grid_step, max_speed_deg_s, jump_prob)
-    emis = np.exp(w * (ll - ll.max(axis=2, keepdims=True)))
+    # Steps first, so each step's rows are contiguous; the loops call the ufuncs directly
+    # (no temporaries, no Python wrappers): thousands of small steps per clip.
+    emis = np.exp(w * (ll - ll.max(axis=2, keepdims=True))).transpose(1, 0, 2).copy()
     alpha = np.empty((s_count, p_count, a_count))
     p = np.full((p_count, a_count), 1.0 / a_count) if prior is None else \
         np.tile(prior / prior.sum(), (p_count, 1))
+    add, top, mul, div = np.add.reduce, np.maximum.reduce, np.multiply, np.divide
     for s in range(s_count):
-        p = (p @ trans if s else p) * emis[:, s]
-        p /= p.sum(axis=1, keepdims=True)
-        alpha[s] = p
+        a = alpha[s]
+        if s:
+            np.matmul(alpha[s - 1], trans, out=a)
+            mul(a, emis[s], out=a)
+        else:
+            mul(p, emis[0], out=a)
+        div(a, add(a, axis=1, keepdims=True), out=a)
     post = np.empty_like(alpha)
     b = np.ones((p_count, a_count))
+    tmp = np.empty_like(b)
+    back = trans.T
     post[-1] = alpha[-1]
     for s in range(s_count - 2, -1, -1):
-        b = (emis[:, s + 1] * b) @ trans.T  # beta_s = T (emis_{s+1} * beta_{s+1})
-        b /= b.max(axis=1, keepdims=True)
-        g = alpha[s] * b
-        post[s] = g / g.sum(axis=1, keepdims=True)
+        mul(emis[s + 1], b, out=tmp)
+        np.matmul(tmp, back, out=b)  # beta_s = T (emis_{s+1} * beta_{s+1})
+        div(b, top(b, axis=1, keepdims=True), out=b)
+        mul(alpha[s], b, out=post[s])
+    post[:-1] /= post[:-1].sum(axis=2, keepdims=True)
     post = post.transpose(1, 0, 2)  # (P, S, A)
     tracks = [AzimuthTrack(*_summarise(q, azimuth_grid), posterior=q) for q in post]
     if not batched:

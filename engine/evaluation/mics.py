@@ -112,6 +112,12 @@ class Microphone:
 
     spec: MicSpec
 
+    def lead_samples(self, sample_rate: int) -> int:
+        """How many samples before the pair's centre could hear it any part of the response
+        can start (a capsule nearer the source than the centre, a kernel's pre-ringing):
+        a moving render may advance a block's response by the centre's delay less this."""
+        return 0
+
     def response(self, rel: np.ndarray, amplitude: np.ndarray, exact: np.ndarray,
                  sample_rate: int, length: int) -> np.ndarray:
         """Impulse response ``(2, length)`` of arrivals ``rel (N, 3)`` (local frame, metres)
@@ -131,6 +137,12 @@ class CapsulePair(Microphone):
         axes = np.asarray(axes, dtype=float)
         self.axes = axes / np.linalg.norm(axes, axis=1, keepdims=True)
         self.a = float(a)
+
+    def lead_samples(self, sample_rate):
+        # The capsule farthest from the centre hears a source on its side up to |offset| / c
+        # early; the fractional-delay kernel starts _SINC_HALF - 1 samples before its impulse.
+        reach = float(np.max(np.linalg.norm(self.offsets, axis=1)))
+        return int(np.ceil(reach / SPEED_OF_SOUND * sample_rate)) + _SINC_HALF
 
     def response(self, rel, amplitude, exact, sample_rate, length):
         out = np.zeros((2, length))

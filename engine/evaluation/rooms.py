@@ -270,6 +270,7 @@ def render_moving(signal: np.ndarray, positions_local: np.ndarray, room: RoomSpe
     # The late part hardly depends on where the source is: one per LATE_HOP_S, shared.
     every = max(1, int(round(LATE_HOP_S / hop_s))) if room is not None else 0
     late = {}
+    lead = mic.lead_samples(sample_rate)
     for b, p in enumerate(pos):
         lo = b * hop - hop
         a, e = max(lo, 0), min(lo + 2 * hop, n)
@@ -285,7 +286,9 @@ def render_moving(signal: np.ndarray, positions_local: np.ndarray, room: RoomSpe
                      late[anchor])
         else:
             h = room_response(room, mic, p, sample_rate=sample_rate, seed=seed + b)
-        shift = int(np.floor(dist[b] / SPEED_OF_SOUND * sample_rate))
+        # Advance by the centre's delay, less what a capsule nearer the source hears early
+        # (cutting at the centre's delay would drop the near capsule's direct sound).
+        shift = max(0, int(np.floor(dist[b] / SPEED_OF_SOUND * sample_rate)) - lead)
         y = _convolve(piece, h[:, shift:])
         stop = min(n, a + y.shape[1])
         out[:, a:stop] += y[:, :stop - a]

@@ -277,7 +277,7 @@ def _candidate(block_az, prominence=0.2, comodulation=0.5):
     blocks = np.arange(len(block_az))
     step_az = np.repeat(np.asarray(block_az, float), 5)
     return _Candidate(step_az, np.ones(step_az.size, bool), blocks, np.asarray(block_az, float),
-                      1.0, 0.5, comodulation, prominence)
+                      1.0, 0.5, lambda: comodulation, lambda: prominence)
 
 
 def test_a_histogram_track_counts_where_the_pair_fits_place_it_too():
