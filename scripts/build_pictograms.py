@@ -30,7 +30,12 @@ sys.path.insert(0, str(ROOT))
 from engine.planning.priors import PRIORS  # noqa: E402
 from engine.rendering.pictograms import (  # noqa: E402
     FALLBACK, MANIFEST, PICTOGRAM_DIR, SPRITE_PX, file_name)
-from resources.tagger.make_nouns import GENERIC, NOUNS  # noqa: E402
+
+# The tagger's noun map as built by resources/tagger/make_nouns.py (nouns, and the families with
+# their members from the AudioSet ontology): the one list of what the tagger can name.
+_TAGGER_NOUNS = json.loads((ROOT / "resources" / "tagger" / "audioset_nouns.json").read_text())
+NOUNS: dict[str, str | None] = _TAGGER_NOUNS["nouns"]
+GENERIC: dict[str, list[str]] = _TAGGER_NOUNS["generic"]
 
 PACKAGE = "@iconify-json/fluent-emoji-flat"
 VERSION = "1.2.6"
@@ -57,6 +62,7 @@ EMOJI: dict[str, tuple[str, str]] = {
     "engine": ("gear", "front"), "siren": ("police-car-light", "front"),
     # animals
     "animal": ("paw-prints", "front"), "dog": ("dog", "right"), "cat": ("cat", "left"),
+    "wolf": ("wolf", "front"),
     "horse": ("horse", "left"), "cow": ("cow", "left"), "pig": ("pig", "left"),
     "goat": ("goat", "left"), "sheep": ("ewe", "left"), "chicken": ("chicken", "left"),
     "rooster": ("rooster", "left"), "turkey": ("turkey", "left"), "duck": ("duck", "left"),
@@ -67,6 +73,7 @@ EMOJI: dict[str, tuple[str, str]] = {
     "frog": ("frog", "front"), "snake": ("snake", "right"), "whale": ("spouting-whale", "left"),
     # people
     "person": ("person-standing", "front"), "child": ("child", "front"),
+    "footsteps": ("footprints", "front"),
     "baby": ("baby", "front"), "singer": ("singer", "front"),
     "choir": ("busts-in-silhouette", "front"), "crowd": ("busts-in-silhouette", "front"),
     # instruments
