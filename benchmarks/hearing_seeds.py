@@ -2,7 +2,7 @@
 
     python benchmarks/hearing_seeds.py --seeds 0,1,2,3 [--kinds pair] [--cache DIR] [--jobs 2]
 
-The development harness behind the per-seed tables in docs/benchmarks.md: the scenes of
+The development harness behind the per-seed tables in docs/benchmark-history.md: the scenes of
 ``spa2v bench`` (8 per kind and condition, 6 s, the measured KEMAR SOFA of the development
 recordings), planned by the rule-based planner without a tagger (labels are not scored, so
 a run takes seconds per seed once the clips are rendered) and scored as the bench scores

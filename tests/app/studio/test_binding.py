@@ -45,7 +45,9 @@ def test_installed_binding_keeps_every_probed_count():
     assert run.returncode == 0, run.stdout + run.stderr
     per_call = [line for line in lines if line[:1] in "+-"]
     assert len(per_call) >= 35, run.stdout  # every painting and signal call was probed
-    assert all(line.startswith("+0.00 ") for line in per_call), run.stdout
+    # 0.00 per call as printed: a stray -0.001 (one reference in 1000 calls, collected garbage)
+    # prints as "-0.00" and is no leak; a broken binding drops one per call (-1.00)
+    assert all(abs(float(line.split()[0])) < 0.005 for line in per_call), run.stdout
     assert lines[-1].startswith("0 reference-count drift(s)"), run.stdout
 
 
