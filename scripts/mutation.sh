@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=${PYTHON:-$ROOT/.venv/bin/python}
-[ -x "$PY" ] || PY=/work/main/.venv/bin/python
+# in a git worktree, the main checkout's venv
+[ -x "$PY" ] || PY="$(git rev-parse --path-format=absolute --git-common-dir)/../.venv/bin/python"
 MUTMUT="$(dirname "$PY")/mutmut"
 [ -x "$MUTMUT" ] || { echo "mutmut is missing: bash scripts/setup.sh --dev installs it" >&2; exit 2; }
 BASE=${MUTATION_DIR:-$HOME/.cache/spa2v/mutation}
