@@ -16,6 +16,7 @@ from engine.cues.spatial import AnalysisGrid, step_spectra, steered_gcc, stft
 from engine.cues.tracking import track_azimuth
 from engine.errors import BadInput, Cancelled
 from engine.jobs import CancelToken
+from tests.synth import two_binaural_sources
 
 SR = 16000  # the shipped 44.1 kHz HRIRs resampled: keeps the tests fast
 
@@ -110,17 +111,7 @@ class SpectralTagger:
 
 
 def test_two_sources_are_separated_placed_and_tagged_on_their_own():
-    from scipy.signal import butter, sosfilt
-    rng = np.random.default_rng(3)
-    n = int(4.0 * SR)
-    t = np.arange(n) / SR
-    # Everyday sources swell and fade on their own schedules (here 1.3 and 2.1 Hz).
-    low = sosfilt(butter(4, 900, "lowpass", fs=SR, output="sos"), rng.standard_normal(n))
-    low *= 0.3 * (1.2 + np.sin(2 * np.pi * 1.3 * t))
-    high = sosfilt(butter(4, 2500, "highpass", fs=SR, output="sos"), rng.standard_normal(n))
-    high *= 0.1 * (1.2 + np.sin(2 * np.pi * 2.1 * t + 1.0))
-    y = (render_binaural(low, SR, azimuth_deg=-50, distance_m=2.0)
-         + render_binaural(high, SR, azimuth_deg=40, distance_m=2.0))
+    y = two_binaural_sources(SR)
     c = cues_for(y, tagger=SpectralTagger())
     assert len(c.sources) == 2
     by_side = sorted(c.sources, key=lambda s: s.mean_azimuth())

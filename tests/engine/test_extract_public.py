@@ -15,6 +15,7 @@ from engine.cues.extract import EXTRACTOR, TAG_MAX_S, extract_cues, extract_cues
 from engine.cues.types import Tag
 from engine.errors import BadInput
 from engine.jobs import Progress, run_job
+from tests.synth import two_binaural_sources
 
 SR = 16000
 
@@ -169,17 +170,7 @@ def test_the_job_reports_progress_up_to_one_and_names_its_stages():
 
 
 def two_sources() -> Audio:
-    rng = np.random.default_rng(3)
-    n = int(4.0 * SR)
-    t = np.arange(n) / SR
-    from scipy.signal import butter, sosfilt
-    low = sosfilt(butter(4, 900, "lowpass", fs=SR, output="sos"), rng.standard_normal(n))
-    low *= 0.3 * (1.2 + np.sin(2 * np.pi * 1.3 * t))
-    high = sosfilt(butter(4, 2500, "highpass", fs=SR, output="sos"), rng.standard_normal(n))
-    high *= 0.1 * (1.2 + np.sin(2 * np.pi * 2.1 * t + 1.0))
-    y = (render_binaural(low, SR, azimuth_deg=-50, distance_m=2.0)
-         + render_binaural(high, SR, azimuth_deg=40, distance_m=2.0))
-    return Audio(y.astype(np.float32), SR)
+    return Audio(two_binaural_sources(SR).astype(np.float32), SR)
 
 
 def test_two_sources_are_numbered_and_said():
