@@ -179,10 +179,14 @@ TIMED_DELAY_S = 60e-6     # a time difference this large is off-centre (a head a
 ZERO_DELAY_S = 25e-6      # ... and one this small, with a level difference, is level-only
 LEVEL_DB = 1.5            # a broadband level difference this large is off-centre
 CLEAR_SHARE = 0.3         # evidence comes from the clip's most coherent 30 % of loud steps
-HEAD_LEVEL = 0.4          # level differences this strong (RMS over bands) relative to KEMAR's
-                          # at the delay's azimuth are a head's: dry heads read ~1,
-                          # reverberant ones 0.45-0.7, spaced pairs in rooms 0.2-0.36 (no
-                          # head between the microphones; what is left is near-field and room)
+HEAD_SHADOW = 0.25         # signed share of KEMAR's frequency-dependent shadow (slope of
+                          # the observed level-difference shape on KEMAR's at the delay's
+                          # azimuth) that says "head" (fitted on the tune set: heads read
+                          # 0.47-1.3 single, dry or in rooms; spaced pairs -0.33-0.08; 0.25 is
+                          # the middle of that gap)
+CARDIOID_DIFFUSE = 0.5    # physical: a coincident cardioid pair's diffuse-field coherence is
+                          # 0.75 + 0.25 cos(angle), at least 0.5; a reverb below it is a
+                          # decorrelated (artificial or spaced) one: a pan-pot mix's send
 HEAD_MAX_DELAY_S = 0.85e-3  # no head delays more (KEMAR: 0.7 ms at 90 degrees) ...
 BEYOND_HEAD_SHARE = 0.5   # ... in half the timed steps (reverberation makes strays: up to
                           # 0.4 of a head's in rooms)
@@ -244,8 +248,23 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
     # channel inverted: -1. A delay spreads the phase over whole turns across the band,
     # which keeps the mean above about -0.22, so only inversion goes below -0.5.
     polarity = gcc[:, np.argmin(np.abs(lags))]
+    # The same GCC on the doubled phase (exp(2i IPD) at lag 2 tau): blind to a channel's sign,
+    # so a coincident pair whose arrivals come in both polarities (Blumlein in a room: its
+    # side quadrants invert) peaks at lag 0, where the plain GCC peaks anywhere.
+    doubled = StepSpectra(st.s_lr ** 2 / (np.abs(st.s_lr) + 1e-30), st.p_l, st.p_r)
+    gcc2 = steered_gcc(doubled, msc, grid, 2 * lags, band_hz=(150.0, 4000.0))
+    peak2 = np.argmax(gcc2, axis=1)
+    # The real part of the complex coherence, energy-weighted over 400-6400 Hz: its floor
+    # over the least coherent steps is the reverberant field's coherence (see _diffuse_floor).
+    mid = (grid.freqs >= 400) & (grid.freqs <= 6400)
+    em = (st.p_l + st.p_r)[:, mid]
+    gam = st.s_lr[:, mid] / np.sqrt(st.p_l[:, mid] * st.p_r[:, mid] + 1e-30)
+    re_coh = np.sum(em * gam.real, axis=1) / (np.sum(em, axis=1) + 1e-30)
+    abs_coh = np.sum(em * np.abs(gam), axis=1) / (np.sum(em, axis=1) + 1e-30)
     return {"delay": lags[peak], "height": gcc[np.arange(len(peak)), peak], "ild": ild,
-            "ild_weight": w, "coherence": coh, "power": power, "polarity": polarity}
+            "ild_weight": w, "coherence": coh, "power": power, "polarity": polarity,
+            "delay2": lags[peak2], "height2": gcc2[np.arange(len(peak2)), peak2],
+            "re_coh": re_coh, "abs_coh": abs_coh}
 
 
 def _clear_steps(f: dict) -> np.ndarray:
@@ -266,51 +285,63 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     """Decide the kind of stereo from the recording ``(2, n)``.
 
     1. The evidence is the clip's clear steps (loud, and among its most coherent 30 %:
-       where the direct sound outweighs reverberation). A step is **timed** when its
-       GCC-PHAT delay is over 60 us, **level-only** when the delay is within 25 us while the
-       level differs by 1.5 dB or more (or one channel is silent). A clip with neither has everything in the middle,
-       where every kind reads the same (binaural, confidence 0).
+       where the direct sound outweighs reverberation). A step is **timed** when the delay
+       of its doubled-phase GCC-PHAT (blind to a channel's sign) is over 60 us,
+       **level-only** when that delay is within 25 us while the level differs by 1.5 dB or
+       more or one channel is inverted, or when one channel is silent. A clip with too
+       few of either has everything near the middle: a room heard coherent and in phase
+       (diffuse floor >= 0.5, :func:`_diffuse_floor`) is a coincident pair's; otherwise
+       every kind reads the same there (binaural, confidence 0).
     2. **Time or level:** the timed share. Coincident pairs and pan pots have no delays;
        heads and spaced pairs have them wherever the sound is off-centre.
-    3. **Head or spaced pair** (time): a head shadows, so its level differences are as
-       strong as KEMAR's at the azimuth the delay gives (RMS ratio ~1 dry, 0.45-0.7 in
-       rooms); two omnidirectional microphones in the far field hear nearly the same level
-       (0.2-0.36 in rooms, from near-field and room). Delays longer than any head gives (0.85 ms) in a quarter of the
-       timed steps are a spaced pair whatever the levels.
-    4. **Pan pot or coincident pair** (level): a level difference beyond any microphone
-       pair's (24 dB: one channel nearly silent) is a pan pot; otherwise a recording with
-       a room in it (coherence below 0.95) is a coincident pair, and a dry one is a mix
-       (the two are the same signal then, and the mappings differ by under 11 degrees).
+    3. **Head or spaced pair** (time): delays longer than any head gives (0.85 ms) in half
+       the timed steps are a spaced pair. Otherwise a head's shadow grows with frequency on
+       the side the delay says (:func:`_head_shadow`, signed slope >= 0.25); two omnis or
+       ORTF's cardioids differ in level by the same amount at every frequency.
+    4. **Pan pot or coincident pair** (level): inverted steps are a Blumlein pair (a pan
+       pot never inverts); a level difference beyond any microphone pair's (24 dB) is a pan
+       pot; a reverberant field less coherent than any coincident cardioid pair hears
+       (floor below 0.5) is a pan-pot mix's decorrelated reverb send; a recording with a
+       coherent room in it (clear-step coherence below 0.95) is a coincident pair; a dry
+       one is a mix (the two are then the same signal; see docs/hearing.md).
     """
     f = features if features is not None else _features(stereo, sample_rate)
     w = f["ild_weight"]
     broad = np.sum(f["ild"] * w, axis=1) / (w.sum(axis=1) + 1e-9)
     clear = _clear_steps(f)
-    delay = np.abs(f["delay"])
-    timed = clear & (delay >= TIMED_DELAY_S) & (f["height"] > 0.3)
+    delay = np.abs(f["delay2"])
     inverted = clear & (f["polarity"] <= INVERTED)
-    timed &= ~inverted  # an inverted channel's GCC peaks at a meaningless lag
-    level = clear & (((delay <= ZERO_DELAY_S) & (f["height"] > 0.5) & (np.abs(broad) >= LEVEL_DB))
-                     | (np.abs(broad) >= HARD_PAN_DB)  # a silent channel has no delay to read
-                     | inverted)
+    timed = clear & (delay >= TIMED_DELAY_S) & (f["height2"] > 0.3)
+    level = clear & (((delay <= ZERO_DELAY_S) & (f["height2"] > 0.5)
+                      & ((np.abs(broad) >= LEVEL_DB) | inverted))
+                     | (np.abs(broad) >= HARD_PAN_DB))  # a silent channel has no delay to read
+    timed &= ~level
+    floor = _diffuse_floor(f)
     ev = {"evidence_steps": float(timed.sum() + level.sum()),
-          "coherence": float(np.median(f["coherence"][clear])) if clear.any() else 0.0}
+          "coherence": float(np.median(f["coherence"][clear])) if clear.any() else 0.0,
+          "diffuse_coherence": floor}
     if timed.sum() + level.sum() < MIN_EVIDENCE_STEPS:
+        if ev["coherence"] < DRY_COHERENCE and floor >= CARDIOID_DIFFUSE:
+            # Everything near the middle, but a room whose sound stays coherent and in phase
+            # from 400 Hz to 6.4 kHz: only a coincident pair hears a room so.
+            return StereoDecision("coincident", evidence=ev,
+                                  confidence=min(_sure(floor - CARDIOID_DIFFUSE, 0, 0.2),
+                                                 _sure(DRY_COHERENCE - ev["coherence"], 0, 0.1)))
         return StereoDecision("binaural", confidence=0.0, evidence=ev)
     time_share = float(timed.sum() / (timed.sum() + level.sum()))
     ev["time_share"] = time_share
     if time_share >= 0.5:
-        beyond = float(np.mean(delay[timed] > HEAD_MAX_DELAY_S))
-        ratio = _head_level_ratio(f, timed & (delay <= HEAD_MAX_DELAY_S))
-        ev.update(beyond_head=beyond, head_level=ratio)
+        beyond = float(np.mean(np.abs(f["delay"][timed]) > HEAD_MAX_DELAY_S))
+        shadow = _head_shadow(f, timed & (np.abs(f["delay"]) <= HEAD_MAX_DELAY_S))
+        ev.update(beyond_head=beyond, head_shadow=shadow)
         sure = _sure(time_share, 0.5, 0.8)
         if beyond >= BEYOND_HEAD_SHARE:
             return StereoDecision("spaced", confidence=min(sure, _sure(beyond, 0.5, 0.75)),
                                   evidence=ev)
-        if not np.isfinite(ratio):  # near the middle, where heads and pairs read alike
+        if not np.isfinite(shadow):  # near the middle, where heads and pairs read alike
             return StereoDecision("binaural", confidence=0.0, evidence=ev)
-        kind = "binaural" if ratio >= HEAD_LEVEL else "spaced"
-        return StereoDecision(kind, confidence=min(sure, _sure(abs(ratio - HEAD_LEVEL), 0, 0.2)),
+        kind = "binaural" if shadow >= HEAD_SHADOW else "spaced"
+        return StereoDecision(kind, confidence=min(sure, _sure(abs(shadow - HEAD_SHADOW), 0, 0.2)),
                               evidence=ev)
     extreme = float(min(np.percentile(np.abs(broad[level]), 95), 60.0))  # silent channel: 60
     coh = ev["coherence"]
@@ -322,33 +353,56 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     if extreme >= HARD_PAN_DB:
         return StereoDecision("panned", evidence=ev,
                               confidence=min(sure, _sure(extreme, HARD_PAN_DB, HARD_PAN_DB + 6)))
+    if floor < CARDIOID_DIFFUSE:
+        return StereoDecision("panned", evidence=ev,
+                              confidence=min(sure, _sure(CARDIOID_DIFFUSE - floor, 0, 0.2)))
     if coh < DRY_COHERENCE:
         return StereoDecision("coincident", evidence=ev,
                               confidence=min(sure, _sure(DRY_COHERENCE - coh, 0, 0.1)))
     return StereoDecision("panned", confidence=min(sure, 0.5), evidence=ev)
 
 
-def _head_level_ratio(f: dict, sel: np.ndarray) -> float:
-    """How strongly the steps' level differences vary with frequency (weighted RMS over
-    bands and steps, each step's mean over bands removed) relative to how KEMAR's vary at
-    the azimuth their delay gives, over the steps 15-90 degrees off-centre, where a head's
-    are large. A head's shadow grows with frequency; the level difference of two spaced
-    microphones near a source (1/r) is the same at every frequency, so it is removed with
-    the mean. RMS rather than a signed fit: where two sources overlap, the level difference
-    may come from one and the delay from the other."""
+def _diffuse_floor(f: dict) -> float:
+    """The coherence of the recording's least direct sound: the mean real part of the complex
+    coherence (400-6400 Hz) over the quarter of the loud steps that are least coherent.
+    Reverberation reaches a coincident cardioid pair as a diffuse field whose coherence is
+    ``0.75 + 0.25 cos(angle)`` (0.75 at 90 degrees, 0.66 at 110, never below 0.5), the same
+    at every frequency; a pan-pot mix's stereo reverb is decorrelated on purpose (a spaced
+    pair's or an algorithm's: near 0 above a few hundred Hz). The direct sound only raises
+    the floor, so a floor below 0.5 is a reverb no coincident cardioid pair could hear."""
+    db = 10 * np.log10(f["power"] + 1e-20)
+    if db.size == 0:
+        return 1.0
+    loud = db > np.percentile(db, 95) - 30
+    mag, re = f["abs_coh"][loud], f["re_coh"][loud]
+    k = np.argsort(mag)[:max(1, len(mag) // 4)]
+    return float(np.mean(re[k]))
+
+
+def _head_shadow(f: dict, sel: np.ndarray) -> float:
+    """How much of KEMAR's frequency-dependent shadow, *signed*, the steps' level differences
+    show at the azimuth their delay gives: the weighted regression slope of the observed
+    level differences (each step's mean over bands removed) on KEMAR's, over the steps 15-90
+    degrees off-centre. A head (any head: KEMAR, a sphere) shadows the far ear more at high
+    frequencies, on the side the delay says: slope near 1 dry, less in rooms. Spaced omnis
+    and ORTF's cardioids differ in level by the same amount at every frequency (1/r, the
+    capsules' patterns), which the mean removes; a room's reflections add frequency-dependent
+    differences too, but of either sign, which a signed slope averages out where an RMS
+    would count them."""
     cal = default_calibration()
     az = cal.azimuth_from_itd(f["delay"][sel])
     side = np.abs(az) >= 15
     if side.sum() < 4:
-        return float("nan")  # nothing off-centre enough to tell a head by
-    model = cal.ild_db[np.clip(np.round(az[side] + 90).astype(int), 0, 180)]  # (n, B)
+        return float("nan")
+    model = cal.ild_db[np.clip(np.round(az[side] + 90).astype(int), 0, 180)]
     ww = f["ild_weight"][sel][side]
     ild = f["ild"][sel][side]
 
-    def shape(v):  # the part that varies with frequency
+    def shape(v):
         return v - np.sum(ww * v, axis=1, keepdims=True) / (ww.sum(axis=1, keepdims=True) + 1e-9)
-    den = float(np.sum(ww * shape(model) ** 2))
-    return float(np.sqrt(np.sum(ww * shape(ild) ** 2) / den)) if den > 1e-9 else 0.0
+    m = shape(model)
+    den = float(np.sum(ww * m ** 2))
+    return float(np.sum(ww * m * shape(ild)) / den) if den > 1e-9 else 0.0
 
 
 def estimate_spacing(stereo: np.ndarray, sample_rate: int, *,
