@@ -32,7 +32,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..audio.stereo_kinds import AUTO, LEVEL_ONLY, STEREO_KINDS, check_stereo
+from ..audio.stereo_kinds import (AUTO, LEVEL_ONLY, MAX_SPACING_M, MIN_SPACING_M, STEREO_KINDS,
+                                  check_stereo)
 from .binmodel import BIN_BAND_HZ, HIST_STEP_DEG, BinModel, bin_model, transfer_model
 from .calibration import CueCalibration, default_calibration
 from .spatial import (AnalysisGrid, StepSpectra, band_ild, level_coherence, step_spectra, steered_gcc, stft,
@@ -47,7 +48,6 @@ COINCIDENT_PATTERN = 0.5       # g = p + (1 - p) cos: 0.5 cardioid, 0 figure-of-
 # a factor 2.4 off anywhere in it), unless a delay heard needs more: a delay tau needs at
 # least c tau (a source at 90 degrees).
 TYPICAL_SPACING_M = 0.25
-MAX_SPACING_M = 1.0
 MIN_ALIAS_HZ = 500.0           # the spaced per-bin model keeps at least up to here
 
 
@@ -166,7 +166,7 @@ def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None) -> BinModel:
 
 def _spacing(spacing_m: float | None) -> float:
     """A usable spacing: the one given (2 cm to 1 m), or the floor of the estimate."""
-    return float(np.clip(TYPICAL_SPACING_M if spacing_m is None else spacing_m, 0.02,
+    return float(np.clip(TYPICAL_SPACING_M if spacing_m is None else spacing_m, MIN_SPACING_M,
                          MAX_SPACING_M))
 
 
