@@ -261,7 +261,12 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
     gam = st.s_lr[:, mid] / np.sqrt(st.p_l[:, mid] * st.p_r[:, mid] + 1e-30)
     re_coh = np.sum(em * gam.real, axis=1) / (np.sum(em, axis=1) + 1e-30)
     abs_coh = np.sum(em * np.abs(gam), axis=1) / (np.sum(em, axis=1) + 1e-30)
+    low = (grid.freqs >= DIFFUSE_BAND_HZ[0]) & (grid.freqs <= DIFFUSE_BAND_HZ[1])
+    gamma_low = st.s_lr[:, low] / np.sqrt(st.p_l[:, low] * st.p_r[:, low] + 1e-30)
+    db = 10 * np.log10(power + 1e-20)
+    loud = db > np.percentile(db, 95) - 30 if db.size else np.zeros(0, bool)
     return {"delay": lags[peak], "height": gcc[np.arange(len(peak)), peak], "ild": ild,
+            "gamma_low": gamma_low, "gamma_freqs": grid.freqs[low], "loud": loud,
             "ild_weight": w, "coherence": coh, "power": power, "polarity": polarity,
             "delay2": lags[peak2], "height2": gcc2[np.arange(len(peak2)), peak2],
             "re_coh": re_coh, "abs_coh": abs_coh}
@@ -407,15 +412,89 @@ def _head_shadow(f: dict, sel: np.ndarray) -> float:
 
 def estimate_spacing(stereo: np.ndarray, sample_rate: int, *,
                      features: dict | None = None) -> float:
-    """A spaced pair's spacing (m): :data:`TYPICAL_SPACING_M`, or the least spacing that can
-    give the largest delay heard (95th percentile of the clear steps' GCC-PHAT delays, a
-    source at 90 degrees) when that is more, up to :data:`MAX_SPACING_M`."""
+    """A spaced pair's spacing (m). From the level differences of directional capsules
+    (:func:`level_spacing`, ORTF and its kin), else from the room when one is heard
+    (:func:`diffuse_spacing`), else :data:`TYPICAL_SPACING_M`; and at least the least spacing
+    that can give the largest delay heard (95th percentile of the clear steps' GCC-PHAT
+    delays: a source at 90 degrees), up to :data:`MAX_SPACING_M`."""
     f = features if features is not None else _features(stereo, sample_rate)
+    found = level_spacing(f)
+    if found is None:
+        found = diffuse_spacing(f)
+    spacing = TYPICAL_SPACING_M if found is None else found
     clear = _clear_steps(f) & (f["height"] > 0.3)
     if clear.sum() < 4:
-        return TYPICAL_SPACING_M
+        return spacing
     delay = float(np.percentile(np.abs(f["delay"][clear]), 95))
-    return float(np.clip(SPEED_OF_SOUND * delay, TYPICAL_SPACING_M, MAX_SPACING_M))
+    return float(np.clip(SPEED_OF_SOUND * delay, spacing, MAX_SPACING_M))
+
+
+# The spacing read from a room (diffuse_spacing): the fit's spacings, and when it is believed.
+DIFFUSE_SPACINGS_M = np.arange(0.05, 1.0 + 1e-9, 0.01)
+DIFFUSE_BAND_HZ = (80.0, 3000.0)   # design: below c / 2d's second zero for 10-60 cm pairs
+DIFFUSE_MAX_COHERENCE = 0.6        # the least coherent quarter's |coherence| (500-3000 Hz)
+                                   # below this: the room, not the direct sound, is heard there
+DIFFUSE_MAX_RESIDUAL = 0.1         # mean squared misfit of A sinc(2 f d / c) per bin
+DIFFUSE_MIN_AMPLITUDE = 0.2        # A: noise and directional capsules lower it; below this the
+                                   # curve carries too little coherence to read d from
+ESTIMATE_SPACING_M = (0.10, 0.60)  # SPEC's spaced pairs: an estimate is kept within them
+
+
+DIRECTIONAL_LEVEL_DB = 3.0         # a timed step this much louder on the delay's side: its
+                                   # capsules point apart (design; far-field omnis give ~0)
+
+
+def level_spacing(f: dict) -> float | None:
+    """The spacing of a near-coincident pair of cardioids (ORTF and its kin: capsules pointing
+    apart): its level difference is the cardioids' at the source's azimuth, the same at every
+    frequency, and its delay is ``d sin(az) / c``; so each timed step whose level differs by
+    3 dB or more on the side of the delay gives ``d = c tau / sin(az)`` with ``az`` read from
+    the level through cardioids at 110 degrees (ORTF's angle). The median of at least 8 such
+    steps, within :data:`ESTIMATE_SPACING_M`; ``None`` otherwise (omnis in the far field
+    differ in level too little)."""
+    w = f["ild_weight"]
+    broad = np.sum(f["ild"] * w, axis=1) / (w.sum(axis=1) + 1e-9)
+    delay = f["delay"]
+    timed = _clear_steps(f) & (np.abs(delay) >= TIMED_DELAY_S) & (f["height"] > 0.3)
+    sel = timed & (np.abs(broad) >= DIRECTIONAL_LEVEL_DB) & (np.sign(broad) == np.sign(delay))
+    if sel.sum() < MIN_EVIDENCE_STEPS:
+        return None
+    az = np.arange(0.5, 90.01, 0.5)
+    gl, gr = coincident_gains(az, angle_deg=110.0)
+    level = 20 * np.log10(gr / gl)  # rises with az
+    a = np.interp(np.abs(broad[sel]), level, az)
+    d = SPEED_OF_SOUND * np.abs(delay[sel]) / np.sin(np.radians(a))
+    return float(np.clip(np.median(d), *ESTIMATE_SPACING_M))
+
+
+def diffuse_spacing(f: dict) -> float | None:
+    """The spacing of a spaced pair heard in a room, from its reverberation: two microphones
+    ``d`` apart in a diffuse field are coherent by ``sinc(2 f d / c)`` (1 at low frequencies,
+    first 0 at ``c / 2d``), whatever the directions of the sources. Per frequency bin the
+    quarter of the loud steps that is least coherent there is the most diffuse; the real part
+    of its coherence is fitted with ``A sinc(2 f d / c)`` (``A``: noise in each channel and
+    directional capsules lower the whole curve) over 80-3000 Hz. ``None`` when no room is
+    heard (the direct sound dominates even those steps), the fit is poor, the curve too weak,
+    or the fit runs to its largest spacing."""
+    gam, freqs, loud = f["gamma_low"], f["gamma_freqs"], f["loud"]
+    g = gam[loud]
+    if g.shape[0] < 8:
+        return None
+    k = max(1, g.shape[0] // 4)
+    idx = np.argsort(np.abs(g), axis=0)[:k]
+    re = np.take_along_axis(g.real, idx, 0).mean(axis=0)
+    mag = np.take_along_axis(np.abs(g), idx, 0).mean(axis=0)
+    mid = freqs >= 500
+    if not mid.any() or float(mag[mid].mean()) >= DIFFUSE_MAX_COHERENCE:
+        return None
+    model = np.sinc(2 * freqs[None, :] * DIFFUSE_SPACINGS_M[:, None] / SPEED_OF_SOUND)
+    amp = np.clip(np.sum(model * re[None], axis=1) / np.sum(model ** 2, axis=1), 0.0, 1.2)
+    err = np.mean((re[None] - amp[:, None] * model) ** 2, axis=1)
+    best = int(np.argmin(err))
+    if (err[best] > DIFFUSE_MAX_RESIDUAL or amp[best] < DIFFUSE_MIN_AMPLITUDE
+            or best >= len(DIFFUSE_SPACINGS_M) - 5):
+        return None
+    return float(np.clip(DIFFUSE_SPACINGS_M[best], *ESTIMATE_SPACING_M))
 
 
 def _sure(v: float, lo: float, hi: float) -> float:

@@ -10,7 +10,7 @@ from engine.audio.io import Audio
 from engine.audio.stereo_kinds import STEREO_KINDS, check_spacing
 from engine.cues.calibration import pink_noise
 from engine.cues.extract import extract_cues
-from engine.cues.stereo import coincident_gains, detect_stereo
+from engine.cues.stereo import TYPICAL_SPACING_M, coincident_gains, detect_stereo, estimate_spacing
 from engine.errors import BadInput
 from engine.evaluation.mics import ORTF_SPACING_M, true_spacing
 from engine.evaluation.world_bench import WorldScore, stereo_decisions
@@ -140,3 +140,34 @@ def test_auto_decisions_are_scored_strict_and_by_placement():
               _score("c", "spa2v-true", "coincident", "coincident", 0.02)]
     right, same, n = stereo_decisions(scores)["all"]
     assert (right, same, n) == (1, 2, 3)
+
+
+def omni_room(x, az, spacing_m, seed=2, directions=48):
+    """Omnis ``spacing_m`` apart: a source at ``az`` plus a diffuse field (independent noise
+    from directions all over the sphere, each reaching the two omnis ``d cos / c`` apart)."""
+    rng = np.random.default_rng(seed)
+    tau = spacing_m * np.sin(np.radians(az)) / C
+    out = np.stack([delayed(x, max(tau, 0.0)), delayed(x, max(-tau, 0.0))])
+    v = rng.standard_normal((directions, 3))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    for lateral in v[:, 1]:
+        t = spacing_m * lateral / C
+        s = 0.06 * pink_noise(len(x), rng)
+        out = out + np.stack([delayed(s, max(t, 0.0) + 1e-3), delayed(s, max(-t, 0.0) + 1e-3)])
+    return out
+
+
+@pytest.mark.parametrize("spacing", [0.15, 0.4])
+def test_a_spaced_pairs_spacing_is_read_from_its_room(spacing):
+    # The diffuse field's coherence sinc(2 f d / c) names d whatever the source's direction.
+    x = bursts()
+    y = np.asarray(omni_room(x, 30.0, spacing), np.float32)
+    assert estimate_spacing(y, SR) == pytest.approx(spacing, rel=0.25)
+
+
+def test_ortfs_spacing_is_read_from_its_level_and_delay():
+    # Far omnis differ in level too little to say anything: the spacing stays assumed.
+    y = np.asarray(ortf(source(), -50.0), np.float32)
+    assert estimate_spacing(y, SR) == pytest.approx(ORTF_SPACING_M, rel=0.15)
+    far = np.asarray(SPACED_KINDS["spaced 15 cm"][0](source(), -50.0), np.float32)
+    assert estimate_spacing(far, SR) == pytest.approx(TYPICAL_SPACING_M)
