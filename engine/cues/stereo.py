@@ -184,6 +184,10 @@ HEAD_SHADOW = 0.25         # signed share of KEMAR's frequency-dependent shadow 
                           # azimuth) that says "head" (fitted on the tune set: heads read
                           # 0.47-1.3 single, dry or in rooms; spaced pairs -0.33-0.08; 0.25 is
                           # the middle of that gap)
+HEAD_DIFFRACTION = 1.2    # physical: a delay 1.2x longer at low frequencies than at high is
+                          # a head's diffraction (a sphere ~1.5, KEMAR 1.2-1.4 dry; a pair 1)
+DIFFRACTION_LOW_HZ = (150.0, 700.0)     # design: below a head's diffraction corner ...
+DIFFRACTION_HIGH_HZ = (1500.0, 4000.0)  # ... and above it, below pinna detail
 CARDIOID_DIFFUSE = 0.5    # physical: a coincident cardioid pair's diffuse-field coherence is
                           # 0.75 + 0.25 cos(angle), at least 0.5; a reverb below it is a
                           # decorrelated (artificial or spaced) one: a pan-pot mix's send
@@ -261,11 +265,17 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
     gam = st.s_lr[:, mid] / np.sqrt(st.p_l[:, mid] * st.p_r[:, mid] + 1e-30)
     re_coh = np.sum(em * gam.real, axis=1) / (np.sum(em, axis=1) + 1e-30)
     abs_coh = np.sum(em * np.abs(gam), axis=1) / (np.sum(em, axis=1) + 1e-30)
+    # A head's delay is longer at low frequencies than at high (diffraction); a pair's is one.
+    fine = np.arange(-HEAD_MAX_DELAY_S, HEAD_MAX_DELAY_S + 1e-9, 0.25 / sample_rate)
+    g_lo = steered_gcc(st, msc, grid, fine, band_hz=DIFFRACTION_LOW_HZ)
+    g_hi = steered_gcc(st, msc, grid, fine, band_hz=DIFFRACTION_HIGH_HZ)
     low = (grid.freqs >= DIFFUSE_BAND_HZ[0]) & (grid.freqs <= DIFFUSE_BAND_HZ[1])
     gamma_low = st.s_lr[:, low] / np.sqrt(st.p_l[:, low] * st.p_r[:, low] + 1e-30)
     db = 10 * np.log10(power + 1e-20)
     loud = db > np.percentile(db, 95) - 30 if db.size else np.zeros(0, bool)
     return {"delay": lags[peak], "height": gcc[np.arange(len(peak)), peak], "ild": ild,
+            "delay_low": fine[np.argmax(g_lo, axis=1)], "height_low": g_lo.max(axis=1),
+            "delay_high": fine[np.argmax(g_hi, axis=1)], "height_high": g_hi.max(axis=1),
             "gamma_low": gamma_low, "gamma_freqs": grid.freqs[low], "loud": loud,
             "ild_weight": w, "coherence": coh, "power": power, "polarity": polarity,
             "delay2": lags[peak2], "height2": gcc2[np.arange(len(peak2)), peak2],
@@ -300,9 +310,11 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     2. **Time or level:** the timed share. Coincident pairs and pan pots have no delays;
        heads and spaced pairs have them wherever the sound is off-centre.
     3. **Head or spaced pair** (time): delays longer than any head gives (0.85 ms) in half
-       the timed steps are a spaced pair. Otherwise a head's shadow grows with frequency on
-       the side the delay says (:func:`_head_shadow`, signed slope >= 0.25); two omnis or
-       ORTF's cardioids differ in level by the same amount at every frequency.
+       the timed steps are a spaced pair. A delay 1.2x longer at low frequencies than at
+       high is a head's diffraction (:func:`_diffraction`). Otherwise a head's shadow grows
+       with frequency on the side the delay says (:func:`_head_shadow`, signed slope >=
+       0.25); two omnis or ORTF's cardioids differ in level by the same amount at every
+       frequency. With no shadow to read, one delay at every frequency is a pair.
     4. **Pan pot or coincident pair** (level): inverted steps are a Blumlein pair (a pan
        pot never inverts); a level difference beyond any microphone pair's (24 dB) is a pan
        pot; a reverberant field less coherent than any coincident cardioid pair hears
@@ -338,12 +350,20 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     if time_share >= 0.5:
         beyond = float(np.mean(np.abs(f["delay"][timed]) > HEAD_MAX_DELAY_S))
         shadow = _head_shadow(f, timed & (np.abs(f["delay"]) <= HEAD_MAX_DELAY_S))
-        ev.update(beyond_head=beyond, head_shadow=shadow)
+        ratio = _diffraction(f, timed)
+        ev.update(beyond_head=beyond, head_shadow=shadow, low_high_delay=ratio)
         sure = _sure(time_share, 0.5, 0.8)
         if beyond >= BEYOND_HEAD_SHARE:
             return StereoDecision("spaced", confidence=min(sure, _sure(beyond, 0.5, 0.75)),
                                   evidence=ev)
-        if not np.isfinite(shadow):  # near the middle, where heads and pairs read alike
+        if np.isfinite(ratio) and ratio >= HEAD_DIFFRACTION:
+            return StereoDecision("binaural", evidence=ev, confidence=min(
+                sure, _sure(ratio - HEAD_DIFFRACTION, 0, 0.1)))
+        if not np.isfinite(shadow):
+            if np.isfinite(ratio):  # one delay at every frequency: not a head
+                return StereoDecision("spaced", evidence=ev, confidence=min(
+                    sure, _sure(HEAD_DIFFRACTION - ratio, 0, 0.1)))
+            # near the middle, where heads and pairs read alike
             return StereoDecision("binaural", confidence=0.0, evidence=ev)
         kind = "binaural" if shadow >= HEAD_SHADOW else "spaced"
         return StereoDecision(kind, confidence=min(sure, _sure(abs(shadow - HEAD_SHADOW), 0, 0.2)),
@@ -365,6 +385,20 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
         return StereoDecision("coincident", evidence=ev,
                               confidence=min(sure, _sure(DRY_COHERENCE - coh, 0, 0.1)))
     return StereoDecision("panned", confidence=min(sure, 0.5), evidence=ev)
+
+
+def _diffraction(f: dict, sel: np.ndarray) -> float:
+    """The median ratio of the low-band (150-700 Hz) to the high-band (1.5-4 kHz) delay over
+    the timed steps where both bands peak clearly (GCC above 0.5), on the same side and
+    over 0.1 ms: a head's is longer at low frequencies, where sound bends round it (about
+    3/2 for a sphere, Kuhn 1977; KEMAR and the bench's sphere read 1.2-1.46 dry), two
+    microphones' the same at every frequency (1.0). NaN with fewer than 8 such steps."""
+    lo, hi = f["delay_low"], f["delay_high"]
+    ok = (sel & (f["height_low"] > 0.5) & (f["height_high"] > 0.5) & (np.abs(hi) > 1e-4)
+          & (np.sign(lo) == np.sign(hi)))
+    if ok.sum() < MIN_EVIDENCE_STEPS:
+        return float("nan")
+    return float(np.median(np.abs(lo[ok]) / np.abs(hi[ok])))
 
 
 def _diffuse_floor(f: dict) -> float:
