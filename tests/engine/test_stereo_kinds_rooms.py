@@ -171,3 +171,15 @@ def test_ortfs_spacing_is_read_from_its_level_and_delay():
     assert estimate_spacing(y, SR) == pytest.approx(ORTF_SPACING_M, rel=0.15)
     far = np.asarray(SPACED_KINDS["spaced 15 cm"][0](source(), -50.0), np.float32)
     assert estimate_spacing(far, SR) == pytest.approx(TYPICAL_SPACING_M)
+
+
+def test_a_heads_delay_is_longer_at_low_frequencies_and_a_pairs_is_not():
+    from engine.cues.stereo import HEAD_DIFFRACTION, _clear_steps, _diffraction, _features
+    x = source()
+    for make, is_head in ((SCENES["binaural"], True), (SCENES["spaced"], False),
+                          (ortf, False)):
+        f = _features(np.asarray(make(x, 50.0), np.float32), SR)
+        ratio = _diffraction(f, _clear_steps(f))
+        assert (ratio >= HEAD_DIFFRACTION) == is_head, (make, ratio)
+        if not is_head:
+            assert ratio == pytest.approx(1.0, abs=0.08)
