@@ -40,7 +40,11 @@ for clip in sorted(Path(sys.argv[2]).glob("*.flac")):
         continue
     layout, _ = run_job(plan_job(clip, PlanSettings(num_frames=16), planner=HeuristicPlanner(),
                                  tagger=None, token=CancelToken()))
-    dest.write_text(layout.to_json())
+    try:
+        text = layout.to_json()
+    except ValueError:  # older code could record a NaN measure (strict JSON refuses it)
+        text = json.dumps(layout.to_dict())
+    dest.write_text(text)
 """
 
 

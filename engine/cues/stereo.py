@@ -67,7 +67,10 @@ class StereoDecision:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["confidence"] = round(float(self.confidence), 3)
-        d["evidence"] = {k: round(float(v), 4) for k, v in self.evidence.items()}
+        # A measure that could not be taken (NaN: nothing off-centre to read it on) is left
+        # out: layouts and cues are strict JSON.
+        d["evidence"] = {k: round(float(v), 4) for k, v in self.evidence.items()
+                         if np.isfinite(v)}
         if self.spacing_m is None:
             d.pop("spacing_m")
         else:

@@ -183,3 +183,12 @@ def test_a_heads_delay_is_longer_at_low_frequencies_and_a_pairs_is_not():
         assert (ratio >= HEAD_DIFFRACTION) == is_head, (make, ratio)
         if not is_head:
             assert ratio == pytest.approx(1.0, abs=0.08)
+
+
+def test_a_measure_that_could_not_be_taken_stays_out_of_the_strict_json():
+    import json
+
+    from engine.cues.stereo import StereoDecision
+    d = StereoDecision("spaced", evidence={"time_share": 1.0, "head_shadow": float("nan")})
+    out = json.loads(json.dumps(d.to_dict(), allow_nan=False))
+    assert out["evidence"] == {"time_share": 1.0}
