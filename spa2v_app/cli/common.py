@@ -151,7 +151,8 @@ def add_stereo_argument(parser) -> None:
                              "from the recording")
     parser.add_argument("--spacing", default=None, metavar="M",
                         help="for a spaced pair: the distance between the two microphones in "
-                             "metres (a phone held sideways: about 0.15); assumed when not given")
+                             "metres (a phone held sideways: about 0.15); read from the recording or "
+                             "assumed when not given")
 
 
 def plan_settings_from_args(args):
