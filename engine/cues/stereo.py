@@ -182,11 +182,11 @@ TIMED_DELAY_S = 60e-6     # a time difference this large is off-centre (a head a
 ZERO_DELAY_S = 25e-6      # ... and one this small, with a level difference, is level-only
 LEVEL_DB = 1.5            # a broadband level difference this large is off-centre
 CLEAR_SHARE = 0.3         # evidence comes from the clip's most coherent 30 % of loud steps
-HEAD_SHADOW = 0.25         # signed share of KEMAR's frequency-dependent shadow (slope of
+HEAD_SHADOW = 0.25        # signed share of KEMAR's frequency-dependent shadow (slope of
                           # the observed level-difference shape on KEMAR's at the delay's
                           # azimuth) that says "head" (fitted on the tune set: heads read
-                          # 0.47-1.3 single, dry or in rooms; spaced pairs -0.33-0.08; 0.25 is
-                          # the middle of that gap)
+                          # 0.47-1.3 single, dry or in rooms; spaced pairs -0.33-0.02; 0.25 is
+                          # about the middle of that gap)
 HEAD_DIFFRACTION = 1.2    # physical: a delay 1.2x longer at low frequencies than at high is
                           # a head's diffraction (a sphere ~1.5, KEMAR 1.2-1.4 dry; a pair 1)
 DIFFRACTION_LOW_HZ = (150.0, 700.0)     # design: below a head's diffraction corner ...
@@ -274,6 +274,7 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
     g_hi = steered_gcc(st, msc, grid, fine, band_hz=DIFFRACTION_HIGH_HZ)
     low = (grid.freqs >= DIFFUSE_BAND_HZ[0]) & (grid.freqs <= DIFFUSE_BAND_HZ[1])
     gamma_low = st.s_lr[:, low] / np.sqrt(st.p_l[:, low] * st.p_r[:, low] + 1e-30)
+    # Loud steps: within 30 dB of the loudest (95th percentile).
     db = 10 * np.log10(power + 1e-20)
     loud = db > np.percentile(db, 95) - 30 if db.size else np.zeros(0, bool)
     return {"delay": lags[peak], "height": gcc[np.arange(len(peak)), peak], "ild": ild,
@@ -288,10 +289,7 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
 def _clear_steps(f: dict) -> np.ndarray:
     """Loud steps (within 30 dB of the loudest) among the most coherent :data:`CLEAR_SHARE`
     of them, where the direct sound outweighs the room's."""
-    db = 10 * np.log10(f["power"] + 1e-20)
-    if db.size == 0:
-        return np.zeros(0, bool)
-    loud = db > np.percentile(db, 95) - 30
+    loud = f["loud"]
     if not loud.any():
         return loud
     cut = np.percentile(f["coherence"][loud], 100 * (1 - CLEAR_SHARE))
@@ -412,10 +410,9 @@ def _diffuse_floor(f: dict) -> float:
     at every frequency; a pan-pot mix's stereo reverb is decorrelated on purpose (a spaced
     pair's or an algorithm's: near 0 above a few hundred Hz). The direct sound only raises
     the floor, so a floor below 0.5 is a reverb no coincident cardioid pair could hear."""
-    db = 10 * np.log10(f["power"] + 1e-20)
-    if db.size == 0:
+    loud = f["loud"]
+    if not loud.any():
         return 1.0
-    loud = db > np.percentile(db, 95) - 30
     mag, re = f["abs_coh"][loud], f["re_coh"][loud]
     k = np.argsort(mag)[:max(1, len(mag) // 4)]
     return float(np.mean(re[k]))
