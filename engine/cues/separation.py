@@ -27,6 +27,7 @@ from scipy.ndimage import gaussian_filter1d
 from .binmodel import HIST_STEP_DEG, BinModel
 from .blocks import BLOCK_STEPS, blocks as _blocks
 from .calibration import CueCalibration, default_calibration
+from .diffuse import band_diffuse_coherence, diffuse_coherence, direct_share
 from .pairfit import pair_fit
 from .spatial import GCC_BAND_HZ, GCC_SPLIT_HZ
 
@@ -97,8 +98,11 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
     # Reverberation and noise make phantom peaks, so a wet recording must show more evidence:
     # wetness 0 for a dry recording (coherence near 0.9 or more), 1 at coherence 0.5 or less.
     # The upper decile is used: overlapping sources also lower coherence, but not in the
-    # steps where one of them dominates, while reverberation lowers it everywhere.
+    # steps where one of them dominates, while reverberation lowers it everywhere. The
+    # coherence is read as the share of direct sound (engine.cues.diffuse): a room's sound
+    # is itself partly coherent at an XY pair, so its coherence alone would call it dry.
     coh = float(np.percentile(np.asarray(steps.coherence)[mix_active], 90))
+    coh = float(direct_share(coh, band_diffuse_coherence(cal)))
     wet = float(np.clip((0.9 - coh) / 0.4, 0.0, 1.0))
     need = {k: lo + (hi - lo) * wet for k, (lo, hi) in
             (("share", TRACK_MIN_SHARE), ("prominence", MIN_GCC_PROMINENCE))}
@@ -129,7 +133,7 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
         specs.append(cand)
     if model is None or steps.pair_cov is None:
         return specs
-    pf = _block_pair_fit(steps, main, mix_active, wet, model)
+    pf = _block_pair_fit(steps, main, mix_active, wet, model, cal)
     if pf is None:
         return specs
     if len(specs) == 1:
@@ -177,9 +181,9 @@ class _BlockPairs:
 
 
 def _block_pair_fit(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
-                    model: BinModel) -> _BlockPairs | None:
+                    model: BinModel, cal: CueCalibration) -> _BlockPairs | None:
     """Per-block one- and two-source fits (:mod:`engine.cues.pairfit`), with a diffuse field
-    in reverberant recordings."""
+    (as this kind of stereo hears one) in reverberant recordings."""
     cov = np.asarray(steps.pair_cov)
     n_steps = len(mix_active)
     k = min(len(cov), -(-n_steps // BLOCK_STEPS))
@@ -189,7 +193,7 @@ def _block_pair_fit(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
     if not active.any():
         return None
     freqs = np.asarray(steps.pair_freqs)
-    fit = pair_fit(cov[:k], model, freqs, diffuse=False)
+    fit = pair_fit(cov[:k], model, freqs)
     ratio, support = PAIR_RATIO, PAIR_MIN_SUPPORT
     if wet > PAIR_MAX_WET:
         # Two sources sounding together lower the coherence as reverberation does. If two
@@ -199,7 +203,8 @@ def _block_pair_fit(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
         # are told from a source by a steady path.
         r1, r2 = np.median(fit.r1[active]), np.median(fit.r2[active])
         if not (r2 <= PAIR_DRY_RESIDUAL and r2 <= PAIR_DRY_RATIO * r1):
-            fit = pair_fit(cov[:k], model, freqs, diffuse=True)
+            fit = pair_fit(cov[:k], model, freqs,
+                           diffuse=diffuse_coherence(cal, freqs))
             ratio, support = PAIR_RATIO_WET, PAIR_MIN_SUPPORT_WET
     main_az = _blocks(main.step_az, mean=True)[:k]
     a, b = fit.a_deg, fit.b_deg
