@@ -508,10 +508,15 @@ def _residual_candidates(counts, energies, gcc, az, specs, mix_active,
             continue
         k = (np.arange(n) + 0.5) / BLOCK_STEPS - 0.5
         step_az = np.interp(k, blocks, tr["az"])
-        if any(np.median(np.abs(step_az - sp.step_az)) < MIN_SEPARATION_DEG for sp in specs):
-            continue
         seen = np.repeat(np.isin(np.arange(len(blk_share)), blocks), BLOCK_STEPS)[:n]
         sel = seen & mix_active
+        # Apart from every source found *while it is heard*: beyond its blocks the track only
+        # holds its end values, and a source that moves away from there (a pass-by) would
+        # otherwise leave its own edge, read off the track, standing as a second source.
+        here = sel if sel.any() else seen
+        if any(np.median(np.abs(step_az[here] - sp.step_az[here])) < MIN_SEPARATION_DEG
+               for sp in specs):
+            continue
         out.append(_Candidate(
             step_az, sel, blocks, np.asarray(tr["az"], float), len(blocks) / n_active,
             float(np.mean(tr["mass"])),
