@@ -44,8 +44,9 @@ def diffuse_coherence(cal: CueCalibration, freqs: np.ndarray) -> np.ndarray:
         return np.full(f.shape, gamma)
     if cal.kind == PANNED:
         return np.zeros(f.shape)
+    if cal.kind not in (BINAURAL, SPACED):
+        raise ValueError(f"no diffuse-field model for stereo kind {cal.kind!r}")
     d = EAR_DISTANCE_M if cal.kind == BINAURAL or cal.spacing_m is None else cal.spacing_m
-    assert cal.kind in (BINAURAL, SPACED), cal.kind
     return np.sinc(2 * f * d / SPEED_OF_SOUND)
 
 

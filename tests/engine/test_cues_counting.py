@@ -126,3 +126,40 @@ def test_a_track_must_stand_apart_while_it_is_heard(second_az, is_source):
                                  timed=False)
     near = [c for c in cands if abs(np.median(c.block_az) - second_az) <= 4]
     assert bool(near) == is_source
+
+
+def _sphere(n=200000, seed=0):
+    u = np.random.default_rng(seed).standard_normal((n, 3))
+    return u / np.linalg.norm(u, axis=1, keepdims=True)
+
+
+def test_diffuse_coherence_is_what_sound_from_everywhere_gives():
+    # Independent sounds from directions spread evenly over the sphere: the channels'
+    # cross-spectrum is the sum over directions of (left response) x (right response)*.
+    from engine.cues.diffuse import diffuse_coherence
+    from engine.cues.stereo import (COINCIDENT_ANGLE_DEG, COINCIDENT_PATTERN, SPEED_OF_SOUND,
+                                    calibration_for)
+    u = _sphere()
+    half = np.radians(COINCIDENT_ANGLE_DEG / 2)
+    p = COINCIDENT_PATTERN  # u = (ahead, right, up)
+    g_l = p + (1 - p) * (u[:, 0] * np.cos(half) - u[:, 1] * np.sin(half))
+    g_r = p + (1 - p) * (u[:, 0] * np.cos(half) + u[:, 1] * np.sin(half))
+    xy = np.sum(g_l * g_r) / np.sqrt(np.sum(g_l ** 2) * np.sum(g_r ** 2))
+    freqs = np.array([200.0, 1000.0, 5000.0])
+    assert diffuse_coherence(calibration_for("coincident"), freqs) == pytest.approx(
+        np.full(3, xy), abs=0.01)
+    d = 0.3  # two omnis: only the path difference d * (right component) matters
+    cal = calibration_for("spaced", spacing_m=d)
+    for f, gamma in zip(freqs, diffuse_coherence(cal, freqs)):
+        assert gamma == pytest.approx(
+            np.mean(np.cos(2 * np.pi * f * d * u[:, 1] / SPEED_OF_SOUND)), abs=0.01)
+    assert not np.any(diffuse_coherence(calibration_for("panned"), freqs))  # reverb sends
+
+
+def test_direct_share_undoes_the_diffuse_coherence():
+    from engine.cues.diffuse import direct_share
+    for gamma in (0.0, 0.3, 0.71):
+        for eta in (0.2, 0.6, 1.0):
+            measured = (eta + (1 - eta) * gamma) ** 2  # MSC of direct share eta
+            assert direct_share(measured, gamma) == pytest.approx(eta ** 2, abs=1e-9)
+    assert direct_share(0.5, 0.71) == 0.0  # an XY pair's room alone: no direct sound
