@@ -163,3 +163,34 @@ def test_direct_share_undoes_the_diffuse_coherence():
             measured = (eta + (1 - eta) * gamma) ** 2  # MSC of direct share eta
             assert direct_share(measured, gamma) == pytest.approx(eta ** 2, abs=1e-9)
     assert direct_share(0.5, 0.71) == 0.0  # an XY pair's room alone: no direct sound
+
+
+def test_two_sounds_taking_turns_in_a_room_are_two_objects():
+    # 2 m from a dummy head in a room whose critical distance is under 1 m: the steady sound
+    # is mostly room, and the mix's track sits between the two; where each sound starts
+    # (its direct sound comes first) still says there are two (before the onset path: one).
+    a = syllables(6.0, seed=2, bursts=[(0.3, 1.5), (2.3, 3.5), (4.3, 5.5)])
+    b = syllables(6.0, seed=3, bursts=[(0.9, 2.1), (2.9, 4.1), (4.9, 5.9)])
+    y = in_room(a, "kemar", -60, rt60_s=0.4) + in_room(b, "kemar", 30, rt60_s=0.4)
+    cues = cues_of(y, kind="binaural")
+    az = sorted(float(np.median(s.azimuth_deg)) for s in cues.sources)
+    assert len(az) == 2, az
+    assert az[0] < -30 and az[1] > 10
+
+
+def test_a_source_passing_by_in_a_room_is_one_object():
+    # Its onsets move with it, and the mix's track follows them: no second source (and
+    # the room is no second source either: before engine.cues.diffuse the XY pair grew one).
+    from engine.evaluation.mics import make_microphone
+    from engine.evaluation.rooms import BLOCK_HOP_S, RoomSpec, render_moving
+    room = RoomSpec("office", (6.5, 4.8, 3.0), 0.4, (2.6, 2.3, 1.5), 0.0)
+    x = syllables(6.0, seed=5)
+    n_blocks = int(6.0 / BLOCK_HOP_S) + 1
+    across = np.linspace(-2.0, 2.0, n_blocks)  # 2 m to the left to 2 m to the right, 1.2 m ahead
+    pos = np.stack([np.full(n_blocks, 1.2), across, np.zeros(n_blocks)], axis=1)
+    for mic, kind in (("kemar", "binaural"), ("xy90", "coincident")):
+        y = render_moving(x, pos, room, make_microphone(mic, sample_rate=SR), sample_rate=SR)
+        cues = cues_of(y, kind=kind)
+        assert len(cues.sources) == 1, (mic, [float(np.median(s.azimuth_deg))
+                                              for s in cues.sources])
+        assert cues.sources[0].motion == "left_to_right", mic
