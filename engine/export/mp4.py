@@ -212,13 +212,53 @@ class Mp4Writer:
                     self._audio_thread.stop()
                     self._audio_thread = None
                     return
-            start = float(packet.pts * packet.time_base)
+            tb = packet.time_base
+            start = packet.pts * tb.numerator / tb.denominator
             if start >= until_s:
                 self._audio_next = packet
                 return
             self._audio_next = None
             self._container.mux(packet)
-            self._audio_muxed_s = start + float((packet.duration or 0) * packet.time_base)
+            self._audio_muxed_s = start + (packet.duration or 0) * tb.numerator / tb.denominator
+
+    def _decode_audio(self) -> Iterator:
+        import av
+        for frame in self._audio_in.decode(self._audio_stream_in):
+            frame.pts = None
+            for out in self._resampler.resample(frame):
+                yield _finite(out, av)
+        for out in self._resampler.resample(None):
+            yield _finite(out, av)
+
+    def _encode_audio(self, put) -> None:
+        """Decode, resample and encode the sound up to the video's end, handing each packet
+        to ``put`` (False: stop). Runs on the sound thread (:class:`_AudioEncoder`)."""
+        import av
+        frame_size = self._audio_out.codec_context.frame_size or AAC_FRAME
+        fifo = av.AudioFifo()
+        frames = self._decode_audio()
+        while self._audio_samples_out < self._audio_limit:
+            while fifo.samples < frame_size:
+                nxt = next(frames, None)
+                if nxt is None:
+                    break
+                fifo.write(nxt)
+            take = min(frame_size, fifo.samples, self._audio_limit - self._audio_samples_out)
+            if take <= 0:
+                break
+            chunk = fifo.read(take)
+            # pts counts samples, so the time base must be one sample (the decoder's may be
+            # 1/14112000 for MP3: the track then lasted 0.03 s).
+            chunk.pts = self._audio_samples_out
+            chunk.time_base = self._audio_time_base
+            chunk.sample_rate = self._audio_rate
+            for packet in self._audio_out.encode(chunk):
+                if not put(packet):
+                    return
+            self._audio_samples_out += take
+        for packet in self._audio_out.encode(None):
+            if not put(packet):
+                return
 
 
 class _AudioEncoder(threading.Thread):
@@ -238,7 +278,7 @@ class _AudioEncoder(threading.Thread):
 
     def run(self) -> None:
         try:
-            self._encode()
+            self.w._encode_audio(self._put)
         except BaseException as e:  # handed to the writer's thread, raised there
             self.error = e
         self._put(self._END)
@@ -271,45 +311,6 @@ class _AudioEncoder(threading.Thread):
             except queue.Full:
                 continue
         return False
-
-    def _frames(self) -> Iterator:
-        import av
-        w = self.w
-        for frame in w._audio_in.decode(w._audio_stream_in):
-            frame.pts = None
-            for out in w._resampler.resample(frame):
-                yield _finite(out, av)
-        for out in w._resampler.resample(None):
-            yield _finite(out, av)
-
-    def _encode(self) -> None:
-        import av
-        w = self.w
-        frame_size = w._audio_out.codec_context.frame_size or AAC_FRAME
-        fifo = av.AudioFifo()
-        frames = self._frames()
-        while w._audio_samples_out < w._audio_limit and not self._stopping.is_set():
-            while fifo.samples < frame_size:
-                nxt = next(frames, None)
-                if nxt is None:
-                    break
-                fifo.write(nxt)
-            take = min(frame_size, fifo.samples, w._audio_limit - w._audio_samples_out)
-            if take <= 0:
-                break
-            chunk = fifo.read(take)
-            # pts counts samples, so the time base must be one sample (the decoder's may be
-            # 1/14112000 for MP3: the track then lasted 0.03 s).
-            chunk.pts = w._audio_samples_out
-            chunk.time_base = w._audio_time_base
-            chunk.sample_rate = w._audio_rate
-            for packet in w._audio_out.encode(chunk):
-                if not self._put(packet):
-                    return
-            w._audio_samples_out += take
-        for packet in w._audio_out.encode(None):
-            if not self._put(packet):
-                return
 
 
 def aac_rate(rate: int) -> int:
