@@ -45,30 +45,34 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run(cmd: list[str]) -> tuple[float, float, float]:
+def run(cmd: list[str]) -> tuple[float, float, float, float]:
     """Wall and CPU seconds of one child process (the peer commands)."""
     t0, c0 = time.perf_counter(), children_cpu()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=child_env(ROOT))
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
-    return wall, children_cpu() - c0, 0.0
+    return wall, children_cpu() - c0, 0.0, 0.0
 
 
-def run_measured(args: list[str], tree: Path = ROOT) -> tuple[float, float, float]:
+def run_measured(args: list[str], tree: Path = ROOT) -> tuple[float, float, float, float]:
     """Run the CLI of the code in ``tree`` in a fresh interpreter that reports its own peak
-    RSS (ru_maxrss of RUSAGE_CHILDREN would be the maximum over all children so far)."""
-    code = ("import sys, resource; from spa2v_app.cli import main; rc = main(sys.argv[1:]); "
+    RSS (ru_maxrss of RUSAGE_CHILDREN would be the maximum over all children so far) and the
+    CPU time of its main thread (interpreter start-up not counted): wall, CPU, RSS, main.
+
+    On idle cores the wall time cannot fall below the main thread's CPU time, nor below the
+    whole CPU time shared over the cores; on a loaded machine it stretches above both."""
+    code = ("import sys, resource, time; from spa2v_app.cli import main; rc = main(sys.argv[1:]); "
             "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "
-            "file=sys.stderr); sys.exit(rc)")
+            "time.thread_time(), file=sys.stderr); sys.exit(rc)")
     t0, c0 = time.perf_counter(), children_cpu()
     proc = subprocess.run([sys.executable, "-c", code, *args], cwd=tree, capture_output=True,
                           text=True, env=child_env(tree))
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"spa2v {' '.join(args)} failed:\n{proc.stderr}")
-    rss = float(proc.stderr.strip().splitlines()[-1].split()[1])
-    return wall, children_cpu() - c0, rss
+    fields = proc.stderr.strip().splitlines()[-1].split()
+    return wall, children_cpu() - c0, float(fields[1]), float(fields[2])
 
 
 def checkout(rev: str, dest: Path) -> Path:
@@ -117,13 +121,14 @@ def main() -> None:
     print(f"{clip.name if a.audio else 'synthetic 10 s'} stereo clip; median of {a.repeat} runs; "
           f"{os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d %H:%M')}; load average at the end "
           f"{os.getloadavg()[0]:.1f}")
-    print(f"{'command':40s} {'wall s':>8s} {'CPU s':>8s} {'x bare python':>14s} {'peak RSS MB':>12s}")
+    print(f"| command | wall s | CPU s | main-thread CPU s | x bare python (wall) | "
+          f"peak RSS MB |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, vals in rows.items():
-        wall = statistics.median(v[0] for v in vals)
-        cpu = statistics.median(v[1] for v in vals)
+        wall, cpu, main_cpu = (statistics.median(v[k] for v in vals) for k in (0, 1, 3))
         rss = max(v[2] for v in vals)
-        r = f"{rss:12.0f}" if rss else f"{'':>12s}"
-        print(f"{name:40s} {wall:8.3f} {cpu:8.3f} {wall / base:14.1f} {r}")
+        print(f"| {name} | {wall:.3f} | {cpu:.3f} | {f'{main_cpu:.3f}' if main_cpu else ''} | "
+              f"{wall / base:.1f} | {f'{rss:.0f}' if rss else ''} |")
 
 
 if __name__ == "__main__":
