@@ -242,3 +242,25 @@ def test_unreadable_sound_is_named_and_nothing_is_written(tmp_path):
     with pytest.raises(BadInput, match=r"Cannot read the audio to mux from junk\.wav"):
         write(tmp_path / "a.mp4", audio=junk)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.wav"]
+
+
+def test_a_failure_on_the_sound_thread_fails_the_export_and_leaves_nothing(tmp_path, monkeypatch):
+    # The sound is decoded and encoded on a thread of its own; what goes wrong there must
+    # reach the caller as it did when the sound was encoded on the caller's thread.
+    audio = tone_wav(tmp_path / "t.wav", seconds=3.0)
+    real = Mp4Writer._decode_audio
+
+    def breaks_halfway(self):
+        for k, frame in enumerate(real(self)):
+            if k == 20:
+                raise RuntimeError("unreadable sound")
+            yield frame
+
+    monkeypatch.setattr(Mp4Writer, "_decode_audio", breaks_halfway)
+    out = tmp_path / "a.mp4"
+    with pytest.raises(RuntimeError, match="unreadable sound"):
+        with Mp4Writer(out, fps=24, size=(64, 48), audio_path=audio, duration_s=3.0) as w:
+            for _ in range(72):
+                w.write(np.zeros((48, 64, 3), np.uint8))
+    assert not out.exists()
+    assert open_files_under(tmp_path) == []
