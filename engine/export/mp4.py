@@ -38,15 +38,15 @@ AUDIO_LEAD_S = 4.0  # how far the sound thread may encode ahead of the picture
 
 @dataclass(frozen=True)
 class EncoderSettings:
-    """How the two streams are compressed.
+    """How the two streams are compressed (measured: docs/benchmarks.md, "Preview video").
 
-    x264: veryfast with diamond motion search and one level of sub-pixel refinement (30 %
-    less encoder CPU than veryfast's own, files about 17 % larger at the same crf); frame
-    threads, which encode earlier frames while the next is drawn (slice threads, PyAV's
-    default, make every frame wait for its own encode; frame threads also give 3 % smaller
-    files at the same PSNR). AAC: FFmpeg's "fast" coder, a third of the CPU of "twoloop" at
-    192 kb/s. Faster x264 presets at the same PSNR cost 35-80 % more bytes (the benchmark
-    prints them).
+    x264: veryfast with diamond motion search and one level of sub-pixel refinement (24-30 %
+    less encoder CPU than veryfast's own search, files 8-20 % larger at the same crf); frame
+    threads, which encode earlier frames while the next is drawn (PyAV's default, slice
+    threads, makes every frame wait for its own encode; frame threads also took 10-14 % less
+    CPU and gave 1-2 % smaller files at the same PSNR). Faster presets at the same PSNR cost
+    21-174 % more bytes. AAC: FFmpeg's "fast" coder (its default from 2018, as the better one
+    at high bit rates), 27-56 % less CPU than "twoloop" at 192 kb/s.
     """
 
     crf: int = 20

@@ -166,7 +166,7 @@ def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: 
         _label(canvas, obj.label, int(round(cx)), int(round(bottom)) + 4)
 
 
-@lru_cache(maxsize=96)  # up to ~0.6 MB each at 200 px; sizes repeat while objects hold still
+@lru_cache(maxsize=8)  # the frames use _sprite_u8's cache; this one only saves a rebuild
 def _sprite(pic: Pictogram, side: int, mirror: bool, blur: int) -> tuple[np.ndarray, np.ndarray]:
     """Premultiplied RGB and alpha, float32 ``(side, side + blur, 3)`` and ``(..., 1)``."""
     rgba = cv2.resize(pic.rgba, (side, side), interpolation=cv2.INTER_AREA
@@ -188,7 +188,7 @@ def _sprite(pic: Pictogram, side: int, mirror: bool, blur: int) -> tuple[np.ndar
     return rgb, np.ascontiguousarray(alpha, np.float32)
 
 
-@lru_cache(maxsize=96)
+@lru_cache(maxsize=96)  # up to 0.24 MB each at 200 px; sizes repeat while objects hold still
 def _sprite_u8(pic: Pictogram, side: int, mirror: bool, blur: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_sprite` as uint8 for OpenCV's saturating arithmetic: the premultiplied colour
     and how much of the background shows through (255 (1 - alpha), repeated per channel)."""
