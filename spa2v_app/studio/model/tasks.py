@@ -110,10 +110,34 @@ def warm_render_modules() -> None:
     import engine.rendering.preview  # noqa: F401
 
 
+def choose_listener(use_listener: bool = True):
+    """What names the sounds, as ``spa2v plan`` chooses without ``--listener``: the audio
+    listener when its model is installed, else the built-in tagger. Returns ``(listener or
+    None, the line that says which)``."""
+    from models.audio_listener import TAGGER_NOTE, default_listener
+
+    if not use_listener:
+        return None, f"{TAGGER_NOTE}."
+    return default_listener()
+
+
+def listener_status(layout: Layout, *, asked: bool) -> str:
+    """For the status bar after a plan: which listener named its sounds. ``asked``: an audio
+    listener was asked (its absence from the layout means it failed)."""
+    heard = layout.extra.get("listener") or {}
+    if heard.get("model"):
+        return f"sounds named by the audio listener {heard['model']}"
+    return "sounds named by the built-in tagger" + (" (the audio listener failed)"
+                                                    if asked else "")
+
+
 def studio_plan_job(audio_path: str | os.PathLike, settings: PlanSettings, token: CancelToken,
                     *, planner: str = DEFAULT_PLANNER, llm_model_path: str = "",
                     api_key: str | None = None, use_tagger: bool = True,
-                    send_audio: bool = True) -> Job[tuple[Layout, Cues]]:
+                    send_audio: bool = True, listener=None) -> Job[tuple[Layout, Cues]]:
+    """Plan as ``spa2v plan`` does. ``listener``: the audio listener from
+    :func:`choose_listener` (on this worker: it reads the models folder), or None for the
+    tagger's names; it runs in its own worker process, which a cancel ends."""
     report = stage_progress("plan")
     yield report(0.0, f"loading the {planner} planner")
     # send_audio: the settings' visible choice whether Gemini hears the clip (never dropped:
@@ -126,7 +150,8 @@ def studio_plan_job(audio_path: str | os.PathLike, settings: PlanSettings, token
     if why:
         yield Log(why, "warning")
     token.raise_if_cancelled()
-    return (yield from plan_job(audio_path, settings, planner=chosen, tagger=tagger, token=token))
+    return (yield from plan_job(audio_path, settings, planner=chosen, tagger=tagger, token=token,
+                                listener=listener))
 
 
 def make_renderer_for(name: str, *, device: str = "auto"):
