@@ -435,18 +435,24 @@ def coincident_pattern(f: dict) -> float:
       negative, a figure-of-eight is behind its null);
     - in-phase sounds with one channel silent (four or more clear steps beyond
       :data:`HARD_PAN_DB`: a cardioid pair at 110 degrees differs by at most 21 dB, a
-      figure-of-eight pair has its null at 45 degrees).
+      figure-of-eight pair has its null at 45 degrees);
+    - a room less coherent than any cardioid pair hears it (:func:`_diffuse_floor` below
+      :data:`CARDIOID_DIFFUSE`): two first-order capsules ``g = p + (1 - p) cos`` at an
+      angle ``a`` hear a diffuse field with coherence ``(p^2 + (1 - p)^2 cos(a) / 3) / (p^2 +
+      (1 - p)^2 / 3)``: ``0.75 + 0.25 cos(a)`` >= 0.5 for cardioids, ``cos 90 = 0`` for a
+      Blumlein pair. (For ``auto`` such a floor is a pan-pot mix's send unless the pair
+      showed inverted sounds; told "coincident", it is the capsules.)
 
-    A dry source in a Blumlein pair's front quadrant shows neither (in phase, the level of a
-    pan pot at twice the angle) and is read with cardioids: too far out. In rooms the
-    clear steps are few and seldom cleanly inverted (reflections from other quadrants mix
-    in), so many Blumlein room recordings are read with cardioids too."""
+    A dry source in a Blumlein pair's front quadrant shows none of these (in phase, the
+    level of a pan pot at twice the angle) and is read with cardioids: too far out."""
     clear = _clear_steps(f)
     w = f["ild_weight"]
     broad = np.sum(f["ild"] * w, axis=1) / (w.sum(axis=1) + 1e-9)
     inverted = clear & (f["polarity"] <= INVERTED)
     silent = clear & (f["polarity"] > INVERTED) & (np.abs(broad) >= HARD_PAN_DB)
     if max(inverted.sum(), silent.sum()) >= MIN_EVIDENCE_STEPS // 2:
+        return FIGURE8_PATTERN
+    if _diffuse_floor(f) < CARDIOID_DIFFUSE:
         return FIGURE8_PATTERN
     return COINCIDENT_PATTERN
 

@@ -11,7 +11,7 @@ from engine.binaural import render_binaural
 from engine.cues.calibration import pink_noise
 from engine.cues.extract import extract_cues
 from engine.cues.stereo import (StereoDecision, calibration_for, coincident_gains, detect_stereo,
-                                model_for, pan_gains, spaced_delay_s)
+                                model_for, pan_gains, resolve_stereo, spaced_delay_s)
 from engine.cues.spatial import AnalysisGrid
 from engine.errors import BadInput
 from engine.layout.screen import x_from_azimuth
@@ -192,3 +192,14 @@ def test_cardioids_never_invert_and_keep_the_cardioid_reading():
     model = model_for("coincident", AnalysisGrid.for_rate(SR), pattern=0.0)
     i60 = int(np.argmin(np.abs(model.azimuth_deg - 60)))
     assert np.all(model.phasor_re[:, i60] < 0)
+
+
+@pytest.mark.parametrize("pattern", [0.0, 0.5])
+def test_a_coincident_pairs_capsules_are_heard_in_its_room(pattern):
+    # A source in the front quadrant (in phase, no inversion to hear) in a room: cardioids
+    # hear the room with coherence 0.75 + 0.25 cos 90 = 0.75, figure-of-eights with cos 90 = 0.
+    def pair(s, a):
+        return coincident_pair(s, a, 90.0, pattern=pattern)
+    x = np.asarray(pair(source(), 25.0) + diffuse(pair), np.float32)
+    d = resolve_stereo("coincident", x, SR)
+    assert d.kind == "coincident" and d.pattern == pattern, d
