@@ -45,7 +45,6 @@ from scipy.ndimage import median_filter, uniform_filter, uniform_filter1d
 from ..binaural.hrtf import default_hrirs
 from .frames import presence_mask
 from .binmodel import KAPPA_IPD, SIGMA_ILD_DB, BinModel, bin_costs
-from .pairfit import EAR_DISTANCE_M, SPEED_OF_SOUND
 from .spatial import STEP_FRAMES, AnalysisGrid, step_spectra, stft
 
 MASK_FLOOR = 0.1          # -20 dB: what a mask leaves of bins that fit another source better
@@ -63,19 +62,6 @@ LOADING = 0.1             # diagonal loading of the covariance, relative to the 
 # as absent in its mask): gating them chops the sound into something else.
 GATE_MIN_GAP_S = 2.0
 GATE_RAMP_S = 0.1         # the gate opens and closes over this long, never in one step
-# The direct-path post-filter (module docstring, step 2b).
-CDR_ON = 1
-MVDR1 = 0
-NOISE_MODE = 0
-LOW_MODE = 0
-NOISE_WIN_S = 1.5
-NOISE_OVER = 1.0
-CDR_AVG_S = 0.1           # the ears' auto- and cross-spectra are averaged over about this long
-CDR_FLOOR = 10 ** (-15 / 20)  # what is left of a bin that is all reverberation and noise
-CDR_SMOOTH_BINS = 5       # the gain is pooled over this many bins (about 200 Hz at 44.1 kHz)
-CDR_SMOOTH_FRAMES = 5     # and frames (about 60 ms), so steady sounds do not flutter
-CDR_MAX_DIFFUSE_COH = 0.5  # below the frequency where the diffuse field is this coherent,
-                           # direct and diffuse sound cannot be told apart by coherence
 
 
 def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarray,
@@ -130,7 +116,7 @@ def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarr
         t_frames = (s1 - s0) * STEP_FRAMES
         spec = spec[:, :t_frames]
         own_az = _filled(az[p, s0:s1], grid.step_s)
-        y = _steered(spec, own_az, grid, binaural, null_others=az.shape[0] > 1 or bool(MVDR1))
+        y = _steered(spec, own_az, grid, binaural, null_others=az.shape[0] > 1)
         if az.shape[0] > 1 and not binaural:  # the beam separates binaural sources
             others = np.stack([_filled(az[q, s0:s1], grid.step_s) for q in range(az.shape[0])])
             mask = soft_masks(spec, others, model, ild_gain=ild_gain)[p]  # (S', F)
@@ -184,8 +170,7 @@ def soft_masks(spec: np.ndarray, azimuth_steps: np.ndarray, model: BinModel, *,
 
 
 def _steered(spec: np.ndarray, az_steps: np.ndarray, grid: AnalysisGrid,
-             binaural: bool, *, null_others: bool = True, post_filter: bool = True
-             ) -> np.ndarray:
+             binaural: bool, *, null_others: bool = True) -> np.ndarray:
     """The beamformed, equalized mono STFT ``(T, F)`` (steps 1 and 2 of the module
     docstring); ``T`` is ``STEP_FRAMES`` times the number of steps in ``az_steps``.
     ``null_others``: other sources are heard (else delay-and-sum, see the module docstring)."""
@@ -196,13 +181,7 @@ def _steered(spec: np.ndarray, az_steps: np.ndarray, grid: AnalysisGrid,
     k = np.clip(np.round((az_steps + 90.0) / STEER_STEP_DEG).astype(int), 0, len(eq) - 1)
     if not null_others:
         weights = np.repeat(das[k], STEP_FRAMES, axis=0)[:spec.shape[1]]  # (T, 2, F)
-        y = np.einsum("tef,etf->tf", weights, spec)
-        if post_filter and CDR_ON:
-            y = y * direct_gain(spec, np.repeat(steer[k], STEP_FRAMES, axis=0)[:spec.shape[1]],
-                                weights, grid)
-        if post_filter and LATE_ON:
-            y = y * late_gain(y, LATE_RT60, grid)
-        return y
+        return np.einsum("tef,etf->tf", weights, spec)
     x = spec[:, :n_steps * STEP_FRAMES].reshape(2, n_steps, STEP_FRAMES, -1)
     # The ears' covariance per step, averaged over COV_WINDOW_S, loaded on its diagonal.
     size = max(1, int(round(COV_WINDOW_S / grid.step_s)))
@@ -224,120 +203,6 @@ def _steered(spec: np.ndarray, az_steps: np.ndarray, grid: AnalysisGrid,
     g1 = (np.conj(n1) / den * eq[k])[:, None]
     y = g0 * x[0] + g1 * x[1]
     return y.reshape(n_steps * STEP_FRAMES, -1).astype(np.complex64)
-
-
-def diffuse_coherence(freqs: np.ndarray) -> np.ndarray:
-    """The ears' coherence in a diffuse (reverberant) field: ``sinc(2 pi f d / c)`` for two
-    points ``EAR_DISTANCE_M`` apart, as :mod:`engine.cues.pairfit` models it."""
-    return np.sinc(2 * np.asarray(freqs, float) * EAR_DISTANCE_M / SPEED_OF_SOUND)
-
-
-def direct_gain(spec: np.ndarray, steer: np.ndarray, weights: np.ndarray,
-                grid: AnalysisGrid) -> np.ndarray:
-    """Per time-frequency bin, the share of the direct path in the beam's output (module
-    docstring, step 2b).
-
-    ``spec`` is the ears' STFT ``(2, T, F)``, ``steer`` the source's direct-path transfer
-    functions per frame ``(T, 2, F)`` and ``weights`` the beam's ``(T, 2, F)`` (output
-    ``sum_e w_e X_e``). The ears' smoothed covariance (two powers and the cross-spectrum) is
-    fitted, by least squares with both powers non-negative, as the direct path's covariance
-    ``P_s h h^H`` (its level difference and phase as the head gives them) plus a diffuse
-    field's ``P_d [[1, g], [g, 1]]`` (equal power at both ears, coherence ``g`` from
-    :func:`diffuse_coherence`). The gain is the amplitude of the direct path's share of the
-    beam's output, never below ``CDR_FLOOR``; returned as ``(T, F)``.
-    """
-    from scipy.signal import lfilter
-    t_count = spec.shape[1]
-    alpha = float(np.exp(-grid.hop / grid.sample_rate / CDR_AVG_S))
-
-    def smooth(v):
-        v = lfilter([1 - alpha], [1, -alpha], v.astype(np.float64), axis=0)
-        return uniform_filter1d(v, 3, axis=1, mode="nearest")
-    p00 = smooth(np.abs(spec[0]) ** 2)
-    p11 = smooth(np.abs(spec[1]) ** 2)
-    c01 = spec[0] * np.conj(spec[1])
-    c_re, c_im = smooth(c01.real), smooth(c01.imag)
-    h = steer[:t_count]
-    a0, a1 = np.abs(h[:, 0]) ** 2, np.abs(h[:, 1]) ** 2
-    hc = h[:, 0] * np.conj(h[:, 1])
-    g = diffuse_coherence(grid.freqs)[None]
-    # Least squares over the covariance's entries (the cross term counts twice, as it
-    # appears twice in the 2 x 2 matrix): columns (direct, diffuse), rows
-    # (p00, p11, re, im).
-    r2 = 2.0
-    s11 = a0 * a0 + a1 * a1 + r2 * (hc.real ** 2 + hc.imag ** 2)
-    s12 = a0 + a1 + r2 * hc.real * g
-    s22 = 2.0 + r2 * g * g
-    b1 = a0 * p00 + a1 * p11 + r2 * (hc.real * c_re + hc.imag * c_im)
-    b2 = p00 + p11 + r2 * g * c_re
-    det = s11 * s22 - s12 * s12
-    ok = det > 1e-9 * s11 * s22
-    ps = np.where(ok, (s22 * b1 - s12 * b2) / np.where(ok, det, 1.0), 0.0)
-    pd = np.where(ok, (s11 * b2 - s12 * b1) / np.where(ok, det, 1.0), 0.0)
-    # A negative power: refit with the other column alone.
-    ps = np.where(pd < 0, b1 / s11, np.where(ps < 0, 0.0, ps))
-    pd = np.where(ps <= 0, b2 / s22, np.maximum(pd, 0.0))
-    ps, pd = np.maximum(ps, 0.0), np.maximum(pd, 0.0)
-    w = weights[:t_count]
-    out_s = ps * np.abs(w[:, 0] * h[:, 0] + w[:, 1] * h[:, 1]) ** 2
-    out_d = pd * (np.abs(w[:, 0]) ** 2 + np.abs(w[:, 1]) ** 2
-                  + 2 * g * np.real(w[:, 0] * np.conj(w[:, 1])))
-    if NOISE_MODE:
-        from scipy.ndimage import minimum_filter1d
-        win = max(1, int(round(NOISE_WIN_S * grid.sample_rate / grid.hop)))
-        floor_d = minimum_filter1d(pd, win, axis=0, mode="nearest")
-        out_n = floor_d * (np.abs(w[:, 0]) ** 2 + np.abs(w[:, 1]) ** 2
-                           + 2 * g * np.real(w[:, 0] * np.conj(w[:, 1])))
-        yy = w[:, 0] * spec[0, :t_count] + w[:, 1] * spec[1, :t_count]
-        out_t = smooth(np.abs(yy) ** 2)
-        share = np.clip(1.0 - NOISE_OVER * out_n / (out_t + 1e-30), 0.0, 1.0)
-        low = g[0] > CDR_MAX_DIFFUSE_COH
-        if LOW_MODE == 1 and low.any() and not low.all():
-            first = int(np.argmax(~low))
-            f = grid.freqs
-            ref = (f >= f[first]) & (f < 2 * f[first])
-            share[:, low] = share[:, ref].mean(axis=1, keepdims=True)
-        elif LOW_MODE == 2:
-            share[:, low] = 1.0
-        gain = np.sqrt(share)
-        gain = uniform_filter(gain, size=(CDR_SMOOTH_FRAMES, CDR_SMOOTH_BINS), mode="nearest")
-        return np.maximum(gain, CDR_FLOOR).astype(np.float32)
-    # Where the diffuse field is nearly as coherent as the direct path, the fit cannot
-    # tell them apart: those low bins take the mean share of the octave just above.
-    share = out_s / (out_s + np.maximum(out_d, 0.0) + 1e-30)
-    low = g[0] > CDR_MAX_DIFFUSE_COH
-    if low.any() and not low.all():
-        first = int(np.argmax(~low))
-        f = grid.freqs
-        ref = (f >= f[first]) & (f < 2 * f[first])
-        share[:, low] = share[:, ref].mean(axis=1, keepdims=True)
-    gain = np.sqrt(share)
-    gain = uniform_filter(gain, size=(CDR_SMOOTH_FRAMES, CDR_SMOOTH_BINS), mode="nearest")
-    return np.maximum(gain, CDR_FLOOR).astype(np.float32)
-
-
-LATE_ON = 0
-LATE_RT60 = 0.5
-LATE_DELAY_S = 0.05
-LATE_FLOOR = 10 ** (-15 / 20)
-LATE_SMOOTH_S = 0.02
-
-
-def late_gain(y: np.ndarray, rt60_s: float, grid: AnalysisGrid) -> np.ndarray:
-    """Lebart-style late reverberation suppression gain ``(T, F)`` for the STFT ``y``."""
-    from scipy.signal import lfilter
-    hop_s = grid.hop / grid.sample_rate
-    p = np.abs(y).astype(np.float64) ** 2
-    alpha = float(np.exp(-hop_s / LATE_SMOOTH_S))
-    p = lfilter([1 - alpha], [1, -alpha], p, axis=0)
-    n_d = max(1, int(round(LATE_DELAY_S / hop_s)))
-    delta = 3 * np.log(10) / rt60_s
-    late = np.zeros_like(p)
-    late[n_d:] = np.exp(-2 * delta * n_d * hop_s) * p[:-n_d]
-    g2 = 1.0 - late / (p + 1e-30)
-    gain = np.sqrt(np.clip(g2, LATE_FLOOR ** 2, 1.0))
-    gain = uniform_filter(gain, size=(3, 3), mode="nearest")
-    return gain.astype(np.float32)
 
 
 @functools.lru_cache(maxsize=4)
