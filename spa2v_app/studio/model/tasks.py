@@ -8,7 +8,6 @@ blocks the window, and a missing one becomes a message instead of a crash.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio import Audio, audio_info
+from engine.audio.loudness import LoudnessTrack, loudness_track
 from engine.audio.stereo_kinds import DEFAULT_STEREO
 from engine.cues.types import Cues
 from engine.errors import BadInput, ModelMissing
@@ -45,6 +45,7 @@ class ImportResult:
     cues: Cues
     waveform: Waveform
     notes: list[str] = field(default_factory=list)
+    loudness: LoudnessTrack | None = None  # the mix's level over time: the preview's pulses
 
 
 def display_frames(duration_s: float) -> int:
@@ -90,11 +91,12 @@ def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool 
                                      start=0.0, end=0.85, stage="import")
     token.raise_if_cancelled()
     waveform = Waveform.from_samples(audio.samples, audio.sample_rate)
+    loudness = loudness_track(audio.samples, audio.sample_rate)
     if not cues.onsets_s:
         cues.onsets_s = find_onsets(audio.samples, audio.sample_rate)
     warm_render_modules()
     yield Progress("import", 1.0, 0.0, f"{audio.duration_s:.1f} s, {audio.channels} ch")
-    return ImportResult(path, audio, cues, waveform, list(audio.notes))
+    return ImportResult(path, audio, cues, waveform, list(audio.notes), loudness)
 
 
 def warm_render_modules() -> None:
@@ -239,21 +241,24 @@ def thumbnails_job(video_path: str | os.PathLike, token: CancelToken, *,
     return Thumbnails(times, images)
 
 
-@functools.lru_cache(maxsize=16)
-def backdrop(background: str, width: int, height: int) -> np.ndarray:
-    """The preview renderer's backdrop, cached; plan jobs warm it on their worker thread so
-    that the window does not spend ~25 ms drawing it when the new layout arrives."""
-    from engine.rendering.preview import draw_backdrop
-    image = draw_backdrop(background, width, height)
-    image.setflags(write=False)
+def backdrop(layout: Layout | None, width: int, height: int) -> np.ndarray:
+    """The preview renderer's backdrop for a layout, by the renderer's own rule (its
+    background words, else what is in it; ``engine.rendering.preview.layout_backdrop``),
+    read-only and cached there per scene and size; plan jobs warm it on their worker thread so that the window does not spend
+    ~25 ms drawing it when the new layout arrives."""
+    from engine.rendering.preview import draw_backdrop, layout_backdrop
+    if layout is None:
+        image = draw_backdrop("", width, height)
+    else:
+        image = layout_backdrop(layout, width, height)
     return image
 
 
 def warm_backdrops(layout: Layout, preview_side: int) -> None:
     from engine.rendering.preview import TIMELINE_H
-    backdrop(layout.background, layout.width, layout.height)
+    backdrop(layout, layout.width, layout.height)
     w, h = preview_size(layout, preview_side)
-    backdrop(layout.background, w, h - TIMELINE_H)
+    backdrop(layout, w, h - TIMELINE_H)
 
 
 def preview_size(layout: Layout, side: int) -> tuple[int, int]:
