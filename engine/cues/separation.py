@@ -396,7 +396,7 @@ def _onset_sources(steps, main: SourceSpec, mix_active: np.ndarray) -> list[Sour
     seq = seq[seq >= 0]
     if np.count_nonzero(np.diff(seq)) < ONSET_MIN_TURNS:
         return []
-    found = [SourceSpec(p, mix_active.copy(), c / t.size, origin="onset")
+    found = [SourceSpec(p, mix_active.copy(), c / t.size, origin="onset", prior_sigma_deg=6.0)
              for c, p in ((c1, p1), (c2, p2))]
     near = [np.median(np.abs(p - main.step_az)[mix_active]) <= NEAR_DEG for p in (p1, p2)]
     if near[0]:
