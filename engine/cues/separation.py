@@ -155,7 +155,7 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
             c = next((c for c in first if c.step_az is sp.step_az), None)
             if c is not None and _corroborated_source(pf, [c]) is not None:
                 specs[k] = dataclasses.replace(sp, origin="corroborated")
-    return _settle_on_peaks(specs, counts, mix_active, az)
+    return _settle_on_peaks(specs, counts, mix_active, az) if wet <= PAIR_MAX_WET else specs
 
 
 SETTLE_PEAK_REL = 0.5       # a block's histogram peak at least this high against its top ...
