@@ -155,7 +155,83 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
             c = next((c for c in first if c.step_az is sp.step_az), None)
             if c is not None and _corroborated_source(pf, [c]) is not None:
                 specs[k] = dataclasses.replace(sp, origin="corroborated")
-    return _settle_on_peaks(specs, counts, mix_active, az) if wet <= PAIR_MAX_WET else specs
+    if wet > PAIR_MAX_WET:
+        return specs
+    if not timed and len(specs) == 2 and model is not None and steps.pair_cov is not None:
+        ends = _chord_ends(np.asarray(steps.pair_cov), mix_active, model)
+        if ends is not None:
+            return _place_on_chord(specs, ends, mix_active)
+    return _settle_on_peaks(specs, counts, mix_active, az)
+
+
+CHORD_MAX_WIDTH = 0.1      # the points' spread across the line, against along it (variance)
+
+
+def _chord_ends(cov: np.ndarray, mix_active: np.ndarray, model: BinModel
+                ) -> tuple[float, float] | None:
+    """The two directions of a dry level-only recording (coincident pair, pan pot) of two
+    static sources, from where its covariances lie.
+
+    With real gains ``(g_L, g_R)``, one source makes each bin's normalised covariance
+    ``(P_L - P_R, 2 Re S_LR) / (P_L + P_R)`` the point ``(cos 2t, sin 2t)`` on the unit
+    circle, ``t = atan2(g_R, g_L)``; two uncorrelated sources make a power-weighted mean of
+    their two points, somewhere on the chord between them, wherever their powers stand.
+    So however much they overlap (two noises sharing every bin never give a bin to one of
+    them, and the per-bin histograms then peak in between), the blocks' and bins' points
+    lie on one line, and the line meets the circle at the two sources. The line is the
+    points' principal axis (weighted by power); it is used only when the points spread
+    along it far more than across it (:data:`CHORD_MAX_WIDTH`), i.e. the powers really
+    trade places. ``None`` otherwise.
+    """
+    n_blocks = min(len(cov), -(-len(mix_active) // BLOCK_STEPS))
+    active = _blocks(mix_active.astype(float), mean=True)[:n_blocks] >= 0.5
+    c = cov[:n_blocks][active].reshape(-1, 4).astype(float)
+    tot = c[:, 0] + c[:, 1]
+    keep = tot > 1e-3 * (tot.max() if tot.size else 0.0)
+    if keep.sum() < 20:
+        return None
+    c, tot = c[keep], tot[keep]
+    pts = np.stack([(c[:, 0] - c[:, 1]) / tot, 2 * c[:, 2] / tot], axis=1)
+    w = np.sqrt(tot)
+    w /= w.sum()
+    m = w @ pts
+    d = pts - m
+    cov2 = (d * w[:, None]).T @ d
+    vals, vecs = np.linalg.eigh(cov2)
+    if vals[1] <= 0 or vals[0] > CHORD_MAX_WIDTH * vals[1]:
+        return None
+    u = vecs[:, 1]
+    mu = float(m @ u)
+    disc = mu * mu - float(m @ m) + 1.0
+    if disc <= 0:
+        return None
+    ild_table = np.mean(model.ild_db, axis=0)  # level-only: the same at every frequency
+    out = []
+    for s in (-mu - np.sqrt(disc), -mu + np.sqrt(disc)):
+        x, y = m + s * u
+        if y <= 0:  # an inverted channel: not a pair of positive gains
+            return None
+        ild = 20 * np.log10(max(np.tan(0.5 * np.arctan2(y, x)), 1e-6))
+        out.append(float(np.interp(ild, ild_table, model.azimuth_deg)))
+    return min(out), max(out)
+
+
+def _place_on_chord(specs: list[SourceSpec], ends: tuple[float, float],
+                    mix_active: np.ndarray) -> list[SourceSpec]:
+    """Two sources moved to the chord's ends (:func:`_chord_ends`), the left-hand one to the
+    left end; kept as they are when the ends are not :data:`MIN_SEPARATION_DEG` apart or a
+    source moves (the chord is one line only while both stand still)."""
+    if ends[1] - ends[0] < MIN_SEPARATION_DEG:
+        return specs
+    med = [float(np.median(sp.step_az[mix_active])) for sp in specs]
+    if any(np.ptp(sp.step_az[mix_active]) > MIN_SEPARATION_DEG for sp in specs):
+        return specs
+    order = np.argsort(med)
+    out = list(specs)
+    for end, p in zip(ends, order):
+        out[p] = dataclasses.replace(specs[p], step_az=np.full(len(mix_active), end),
+                                     prior_sigma_deg=SETTLED_SIGMA_DEG)
+    return out
 
 
 SETTLE_PEAK_REL = 0.5       # a block's histogram peak at least this high against its top ...
