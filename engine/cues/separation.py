@@ -68,6 +68,10 @@ class SourceSpec:
     # are evidence of a source on their own; what the histograms alone find may be
     # leftovers of the others' masks.
     origin: str = "histogram"
+    # The direction is final: the second pass keeps ``step_az`` instead of its own track
+    # (two static sources read from the chord of a level-only mix, _chord_ends, where the
+    # masked cues are the very mixture the chord resolves).
+    fixed: bool = False
 
 
 def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
@@ -156,21 +160,25 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
             if c is not None and _corroborated_source(pf, [c]) is not None:
                 specs[k] = dataclasses.replace(sp, origin="corroborated")
     if wet > PAIR_MAX_WET:
+        # In a room, reflections move the histograms' peaks and leave the covariances of a
+        # level-only recording off any one chord: neither refinement below holds there.
         return specs
-    if not timed and len(specs) == 2 and model is not None and steps.pair_cov is not None:
+    if not timed and len(specs) <= 2 and model is not None and steps.pair_cov is not None:
         ends = _chord_ends(np.asarray(steps.pair_cov), mix_active, model)
         if ends is not None:
             return _place_on_chord(specs, ends, mix_active)
     return _settle_on_peaks(specs, counts, mix_active, az)
 
 
-CHORD_MAX_WIDTH = 0.1      # the points' spread across the line, against along it (variance)
+CHORD_MAX_WIDTH = 0.5      # the points' spread across the line, against along it (variance)
+CHORD_MIN_ALONG = 0.05     # their spread along it (std), against the chord's length
+CHORD_MIN_DEPTH = 0.5      # how far inside the circle they lie, against the chord's middle
 
 
 def _chord_ends(cov: np.ndarray, mix_active: np.ndarray, model: BinModel
                 ) -> tuple[float, float] | None:
-    """The two directions of a dry level-only recording (coincident pair, pan pot) of two
-    static sources, from where its covariances lie.
+    """Two static sources of a level-only recording (coincident pair, pan pot) from where
+    its covariances lie.
 
     With real gains ``(g_L, g_R)``, one source makes each bin's normalised covariance
     ``(P_L - P_R, 2 Re S_LR) / (P_L + P_R)`` the point ``(cos 2t, sin 2t)`` on the unit
@@ -178,10 +186,15 @@ def _chord_ends(cov: np.ndarray, mix_active: np.ndarray, model: BinModel
     their two points, somewhere on the chord between them, wherever their powers stand.
     So however much they overlap (two noises sharing every bin never give a bin to one of
     them, and the per-bin histograms then peak in between), the blocks' and bins' points
-    lie on one line, and the line meets the circle at the two sources. The line is the
-    points' principal axis (weighted by power); it is used only when the points spread
-    along it far more than across it (:data:`CHORD_MAX_WIDTH`), i.e. the powers really
-    trade places. ``None`` otherwise.
+    lie along one line, and the line meets the circle at the two sources. The line is the
+    points' principal axis (weighted by the square root of power). It is believed when the
+    points spread along it (:data:`CHORD_MIN_ALONG`: the powers trade places; one static
+    source leaves them all on one spot), more along than across it
+    (:data:`CHORD_MAX_WIDTH`: cross terms of the two, averaged over a block, scatter them
+    across), and lie inside the circle as mixtures do (:data:`CHORD_MIN_DEPTH`, mean of
+    ``1 - |p|`` over the line's own depth ``1 - h``: one source, however it moves, keeps
+    every point on the circle, 0.00 for a sweep across 100 degrees; two sources gave
+    0.7-0.95). ``None`` otherwise.
     """
     n_blocks = min(len(cov), -(-len(mix_active) // BLOCK_STEPS))
     active = _blocks(mix_active.astype(float), mean=True)[:n_blocks] >= 0.5
@@ -196,14 +209,18 @@ def _chord_ends(cov: np.ndarray, mix_active: np.ndarray, model: BinModel
     w /= w.sum()
     m = w @ pts
     d = pts - m
-    cov2 = (d * w[:, None]).T @ d
-    vals, vecs = np.linalg.eigh(cov2)
+    vals, vecs = np.linalg.eigh((d * w[:, None]).T @ d)
     if vals[1] <= 0 or vals[0] > CHORD_MAX_WIDTH * vals[1]:
         return None
     u = vecs[:, 1]
     mu = float(m @ u)
     disc = mu * mu - float(m @ m) + 1.0
     if disc <= 0:
+        return None
+    h = float(np.linalg.norm(m - mu * u))
+    along = float(np.sqrt(w @ (d @ u) ** 2)) / (2 * np.sqrt(disc))
+    depth = float(w @ (1 - np.linalg.norm(pts, axis=1))) / max(1 - h, 1e-6)
+    if along < CHORD_MIN_ALONG or depth < CHORD_MIN_DEPTH:
         return None
     ild_table = np.mean(model.ild_db, axis=0)  # level-only: the same at every frequency
     out = []
@@ -218,19 +235,24 @@ def _chord_ends(cov: np.ndarray, mix_active: np.ndarray, model: BinModel
 
 def _place_on_chord(specs: list[SourceSpec], ends: tuple[float, float],
                     mix_active: np.ndarray) -> list[SourceSpec]:
-    """Two sources moved to the chord's ends (:func:`_chord_ends`), the left-hand one to the
+    """Two sources moved to (or, for the mix's track alone, found at) the chord's ends
+    (:func:`_chord_ends`), the left-hand one to the
     left end; kept as they are when the ends are not :data:`MIN_SEPARATION_DEG` apart or a
-    source moves (the chord is one line only while both stand still)."""
+    source other than the mix's track moves (the mix's track may swing from one source to
+    the other as they take turns; a source found moving is no point on the circle)."""
     if ends[1] - ends[0] < MIN_SEPARATION_DEG:
         return specs
+    if len(specs) == 1:  # the mix's track alone: the chord says there are two
+        specs = [specs[0], dataclasses.replace(specs[0], share=0.5, origin="chord")]
     med = [float(np.median(sp.step_az[mix_active])) for sp in specs]
-    if any(np.ptp(sp.step_az[mix_active]) > MIN_SEPARATION_DEG for sp in specs):
+    if any(np.ptp(sp.step_az[mix_active]) > MIN_SEPARATION_DEG for sp in specs
+           if sp.origin != "mix"):
         return specs
     order = np.argsort(med)
     out = list(specs)
     for end, p in zip(ends, order):
         out[p] = dataclasses.replace(specs[p], step_az=np.full(len(mix_active), end),
-                                     prior_sigma_deg=SETTLED_SIGMA_DEG)
+                                     prior_sigma_deg=SETTLED_SIGMA_DEG, fixed=True)
     return out
 
 
