@@ -30,7 +30,7 @@ from .calibration import CueCalibration
 from .pairfit import BIN_STRIDE, step_covariances
 from .binmodel import BinModel, bin_histograms
 from .blocks import BLOCK_STEPS, blocks as _blocks
-from .spatial import (STEP_FRAMES, AnalysisGrid, StepSpectra, diffuse_for, spatial_steps, steered_gcc,
+from .spatial import (STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, steered_gcc,
                       step_spectra, stft)
 from .tracking import track_azimuth
 
@@ -194,8 +194,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         parts["cent"].append(spectral.centroid_hz(pspec[a:b], grid))
         parts["itd"].append(ss.itd_s[a:b])
         parts["ild"].append(np.sum(ss.ild_db[a:b] * w, axis=1) / (w.sum(axis=1) + 1e-9))
-        counts, energies = bin_histograms(sm3, grid, model, ild_gain=ss.ild_gain,
-                                            diffuse=diffuse_for(cal, grid))
+        counts, energies = bin_histograms(sm3, grid, model, ild_gain=ss.ild_gain)
         low, low_w = steered_gcc(sm3, sm3.msc, grid, cal.itd_band_s(0), band_hz=LOW_BAND_HZ,
                                  return_weight=True)
         parts["low_gcc"].append(low[a:b, ::2].astype(np.float16))  # 2 degree grid

@@ -79,8 +79,7 @@ def transfer_model(az: np.ndarray, sel: np.ndarray, hl: np.ndarray, hr: np.ndarr
                     ph.real.T.astype(np.float32), ph.imag.T.astype(np.float32), level_only)
 
 
-def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain: float = 1.0,
-              diffuse: np.ndarray | None = None):
+def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain: float = 1.0):
     """Observed per-bin cues of steps ``sel_steps``: ``(ild (S, F'), u_re, u_im, weight,
     energy)``.
 
@@ -94,7 +93,7 @@ def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain:
     p_l = st.p_l[sel_steps][:, model.sel]
     p_r = st.p_r[sel_steps][:, model.sel]
     sub = StepSpectra(s_lr, p_l, p_r)
-    d_l, d_r = coherent_powers(sub, None if diffuse is None else diffuse[model.sel])
+    d_l, d_r = coherent_powers(sub)
     ild = (10 * np.log10((d_r + 1e-20) / (d_l + 1e-20)) / max(ild_gain, 0.25)).astype(np.float32)
     mag = np.abs(s_lr) + 1e-20
     u_re = (s_lr.real / mag).astype(np.float32)
@@ -130,8 +129,7 @@ def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
 
 
 def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
-                   ild_gain: float = 1.0, diffuse: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   ild_gain: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Per-step direction histograms ``(S, A)`` twice: bin weights (for finding sources) and
     coherent bin energy (for telling whether two directions rise and fall together).
 
@@ -140,7 +138,7 @@ def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
     """
     n_steps = st.p_l.shape[0]
     ild, u_re, u_im, weight, energy = bin_costs(st, model, sel_steps=slice(0, None, 2),
-                                                ild_gain=ild_gain, diffuse=diffuse)
+                                                ild_gain=ild_gain)
     keep = slice(0, None, 2)
     half = BinModel(model.azimuth_deg, model.sel, model.ild_db[keep], model.phasor_re[keep],
                     model.phasor_im[keep], model.level_only)

@@ -20,20 +20,19 @@ from .analysis import SMOOTH_STEPS, StepCues, chunk_spans, smooth_spectra
 from .calibration import CueCalibration
 from .binmodel import KAPPA_IPD, SIGMA_ILD_DB, BinModel, bin_costs
 from .separation import SourceSpec
-from .spatial import (STEP_FRAMES, AnalysisGrid, StepSpectra, diffuse_for, spatial_steps,
-                      step_spectra, stft)
+from .spatial import STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, step_spectra, stft
 from .tracking import track_azimuth
 
 
 
 def assign_masks(st: StepSpectra, model: BinModel, az_steps: np.ndarray, *,
-                 ild_gain: float = 1.0, diffuse: np.ndarray | None = None) -> np.ndarray:
+                 ild_gain: float = 1.0) -> np.ndarray:
     """Masks ``(P, S, F)`` summing to one over sources: bins in the directional band go
     wholly to the best-matching source; bins below it are shared by the sources' energy in
     the lowest directional octave, bins above it by their energy in the top octave (what a
     source holds next door is the best guess for what it holds there)."""
     p_count, s_count = az_steps.shape
-    ild, u_re, u_im, _, _ = bin_costs(st, model, ild_gain=ild_gain, diffuse=diffuse)
+    ild, u_re, u_im, _, _ = bin_costs(st, model, ild_gain=ild_gain)
     idx = np.clip(np.round((az_steps - model.azimuth_deg[0]) /
                            (model.azimuth_deg[1] - model.azimuth_deg[0])).astype(int),
                   0, len(model.azimuth_deg) - 1)
@@ -88,8 +87,7 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
         s0 = r0 // step_len
         s_here = raw.p_l.shape[0]
         az_here = coarse[:, np.clip(np.arange(s0, s0 + s_here), 0, n_steps - 1)]
-        masks = assign_masks(sm3, model, az_here, ild_gain=mix.ild_gain,
-                             diffuse=diffuse_for(cal, grid))
+        masks = assign_masks(sm3, model, az_here, ild_gain=mix.ild_gain)
         a, b = (c0 - r0) // step_len, min((c1 - r0 + step_len - 1) // step_len, s_here)
         per, lls, weights = [], [], []
         for p in range(len(specs)):

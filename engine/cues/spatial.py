@@ -122,31 +122,12 @@ def level_coherence(st: StepSpectra) -> np.ndarray:
     return ((d_l + d_r) / (st.p_l + st.p_r + 1e-20)) ** 2
 
 
-def coherent_powers(st: StepSpectra, diffuse: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def coherent_powers(st: StepSpectra) -> tuple[np.ndarray, np.ndarray]:
     """Per-bin direct (coherent) powers ``(D_L, D_R)``: each ear's power minus the
-    diffuse power ``N`` both share.
-
-    Without ``diffuse``, ``N`` is taken as incoherent between the channels:
-    ``(P_L - N)(P_R - N) = |S_LR|^2``. With ``diffuse`` (``(F,)``, the pair's diffuse-field
-    coherence, :func:`engine.cues.diffuse.diffuse_coherence`), the room's sound also adds
-    ``diffuse * N`` to the cross-spectrum (an XY pair hears it 0.71 coherent), and
-    ``(P_L - N)(P_R - N) = |S_LR - diffuse N|^2``, the smaller root of
-    ``(1 - g^2) N^2 - (P_L + P_R - 2 g Re S_LR) N + P_L P_R - |S_LR|^2 = 0``. Taking that
-    coherent room sound for direct sound would read every source's level difference nearer
-    0 dB, i.e. nearer the centre (two sources 70 degrees apart in an XY pair in a room came
-    out at -19 and +10 degrees).
-    """
+    incoherent power ``N`` both share, from ``(P_L - N)(P_R - N) = |S_LR|^2``."""
     pl, pr = st.p_l, st.p_r
     s2 = np.abs(st.s_lr) ** 2
-    if diffuse is None:
-        n = 0.5 * ((pl + pr) - np.sqrt((pl - pr) ** 2 + 4 * s2))
-    else:
-        g = np.asarray(diffuse, dtype=np.float32)
-        a = np.maximum(1.0 - g * g, 1e-3)
-        b = pl + pr - 2.0 * g * st.s_lr.real
-        c = pl * pr - s2
-        n = (b - np.sqrt(np.maximum(b * b - 4.0 * a * c, 0.0))) / (2.0 * a)
+    n = 0.5 * ((pl + pr) - np.sqrt((pl - pr) ** 2 + 4 * s2))
     n = np.clip(n, 0.0, 0.9 * np.minimum(pl, pr))
     return pl - n, pr - n
 
@@ -206,7 +187,7 @@ def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
     energy = (st.p_l + st.p_r)[:, band]
     coherence = np.sum(msc[:, band] * energy, axis=1) / (np.sum(energy, axis=1) + 1e-20)
 
-    ild, w = band_ild(st, msc, grid, cal.band_edges_hz, diffuse=diffuse_for(cal, grid))
+    ild, w = band_ild(st, msc, grid, cal.band_edges_hz)
     if ild_gain is None:
         ild_gain = estimate_ild_gain(cal.azimuth_deg[peak], gcc_peak, ild, w, cal)
     # Without time differences the GCC-PHAT says nothing about direction (nor how clear
@@ -320,31 +301,15 @@ def _steering(grid: AnalysisGrid, itd_key: bytes, sel_key: bytes):
     return _STEER_CACHE[key]
 
 
-def diffuse_for(cal, grid: AnalysisGrid) -> np.ndarray:
-    """The kind's diffuse-field coherence at the grid's frequencies (cached per kind)."""
-    key = (cal.kind, getattr(cal, "spacing_m", None), grid)
-    if key not in _DIFFUSE_CACHE:
-        # engine.cues.diffuse reads the kinds' geometry from engine.cues.stereo, which
-        # imports this module: imported here to keep the import graph acyclic.
-        from .diffuse import diffuse_coherence
-        _DIFFUSE_CACHE[key] = diffuse_coherence(cal, grid.freqs).astype(np.float32)
-    return _DIFFUSE_CACHE[key]
-
-
-_DIFFUSE_CACHE: dict = {}
-
-
 def band_ild(st: StepSpectra, msc: np.ndarray, grid: AnalysisGrid,
-             edges_hz: np.ndarray, diffuse: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
+             edges_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Coherent-part ILD ``(S, B)`` per band and band weights ``(S, B)`` in [0, 1].
 
     A band's weight is its energy-weighted mean MSC times how much of the step's energy it
     holds (relative to the strongest band, square-rooted): empty bands carry no level cue.
-    ``diffuse``: the pair's diffuse coherence per grid frequency (:func:`coherent_powers`).
     """
     m = _band_matrix(grid, edges_hz.tobytes())  # (F, B)
-    d_l, d_r = coherent_powers(st, diffuse)
+    d_l, d_r = coherent_powers(st)
     bl = d_l @ m
     br = d_r @ m
     ild = 10 * np.log10((br + 1e-20) / (bl + 1e-20))
