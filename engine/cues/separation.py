@@ -242,12 +242,16 @@ def _place_on_chord(specs: list[SourceSpec], ends: tuple[float, float],
     the other as they take turns; a source found moving is no point on the circle)."""
     if ends[1] - ends[0] < MIN_SEPARATION_DEG:
         return specs
-    if len(specs) == 1:  # the mix's track alone: the chord says there are two
+    moves = [np.ptp(sp.step_az[mix_active]) > MIN_SEPARATION_DEG for sp in specs]
+    if len(specs) == 1:
+        # The mix's track alone: the chord says there are two, unless the track moves (a
+        # pass-by whose reverb send pulls its points inside the circle).
+        if moves[0]:
+            return specs
         specs = [specs[0], dataclasses.replace(specs[0], share=0.5, origin="chord")]
-    med = [float(np.median(sp.step_az[mix_active])) for sp in specs]
-    if any(np.ptp(sp.step_az[mix_active]) > MIN_SEPARATION_DEG for sp in specs
-           if sp.origin != "mix"):
+    elif any(m for m, sp in zip(moves, specs) if sp.origin != "mix"):
         return specs
+    med = [float(np.median(sp.step_az[mix_active])) for sp in specs]
     order = np.argsort(med)
     out = list(specs)
     for end, p in zip(ends, order):
