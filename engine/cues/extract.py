@@ -94,8 +94,10 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
         cal, model = default_calibration(), bin_model(grid)
     else:
         decision = resolve_stereo(choice, stereo, sr, spacing_m=spacing_m)
-        cal = calibration_for(decision.kind, spacing_m=decision.spacing_m)
-        model = model_for(decision.kind, grid, spacing_m=decision.spacing_m)
+        cal = calibration_for(decision.kind, spacing_m=decision.spacing_m,
+                              pattern=decision.pattern)
+        model = model_for(decision.kind, grid, spacing_m=decision.spacing_m,
+                          pattern=decision.pattern)
     steps = yield from analyse_mix_job(
         stereo, sr, cal, model, token=token,
         report=lambda f, d="": report(0.6 * f, f"listening: {d}"))

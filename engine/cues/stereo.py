@@ -42,6 +42,8 @@ from .spatial import (AnalysisGrid, StepSpectra, band_ild, level_coherence, step
 SPEED_OF_SOUND = 343.0
 COINCIDENT_ANGLE_DEG = 100.0   # included angle of the assumed XY cardioid pair
 COINCIDENT_PATTERN = 0.5       # g = p + (1 - p) cos: 0.5 cardioid, 0 figure-of-eight
+FIGURE8_PATTERN = 0.0          # a Blumlein pair: two figure-of-eights ...
+FIGURE8_ANGLE_DEG = 90.0       # ... at right angles (physical: the pair's definition)
 # Spaced pairs are 10-60 cm apart (SPEC section 2: a phone held sideways, an AB pair). One
 # static source cannot reveal the spacing (any spacing fits one delay), so without the
 # user's figure the pair is taken to be the geometric middle of that range, 25 cm (at most
@@ -63,6 +65,9 @@ class StereoDecision:
     confidence: float = 1.0
     spacing_m: float | None = None
     evidence: dict[str, float] = field(default_factory=dict)
+    # A coincident pair's capsule pattern (``g = p + (1 - p) cos``): 0.5 cardioids (XY), 0
+    # figure-of-eights (Blumlein); ``None`` for the other kinds.
+    pattern: float | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -75,6 +80,8 @@ class StereoDecision:
             d.pop("spacing_m")
         else:
             d["spacing_m"] = round(float(self.spacing_m), 3)
+        if self.pattern is None:
+            d.pop("pattern")
         return d
 
     @classmethod
@@ -82,12 +89,16 @@ class StereoDecision:
         return cls(kind=str(d["kind"]), chosen=str(d.get("chosen", AUTO)),
                    confidence=float(d.get("confidence", 1.0)),
                    spacing_m=None if d.get("spacing_m") is None else float(d["spacing_m"]),
-                   evidence={str(k): float(v) for k, v in d.get("evidence", {}).items()})
+                   evidence={str(k): float(v) for k, v in d.get("evidence", {}).items()},
+                   pattern=None if d.get("pattern") is None else float(d["pattern"]))
 
     def describe(self) -> str:
         how = "you chose" if self.chosen != AUTO else f"decided from the recording, " \
               f"{100 * self.confidence:.0f} % sure"
         gap = f", microphones {100 * self.spacing_m:.0f} cm apart" if self.spacing_m else ""
+        if self.pattern is not None:
+            gap = ", figure-of-eights (Blumlein)" if self.pattern == FIGURE8_PATTERN else \
+                  ", cardioids (XY)"
         return f"Read as {self.kind} stereo ({how}{gap})."
 
 
@@ -114,41 +125,67 @@ def spaced_delay_s(azimuth_deg, spacing_m: float) -> np.ndarray:
     return spacing_m * np.sin(np.radians(np.asarray(azimuth_deg, float))) / SPEED_OF_SOUND
 
 
-def calibration_for(kind: str, *, spacing_m: float | None = None) -> CueCalibration:
-    """The cue table of one kind of stereo (see module docstring)."""
+def coincident_pair_gains(azimuth_deg, pattern: float | None = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """The gains the coincident reading assumes: cardioids at :data:`COINCIDENT_ANGLE_DEG`,
+    or, for ``pattern`` :data:`FIGURE8_PATTERN`, a Blumlein pair (figure-of-eights at 90
+    degrees, whose side quadrants come out with the left channel or the right inverted)."""
+    if pattern == FIGURE8_PATTERN:
+        return coincident_gains(azimuth_deg, angle_deg=FIGURE8_ANGLE_DEG, pattern=FIGURE8_PATTERN)
+    return coincident_gains(azimuth_deg)
+
+
+def calibration_for(kind: str, *, spacing_m: float | None = None,
+                    pattern: float | None = None) -> CueCalibration:
+    """The cue table of one kind of stereo (see module docstring); ``pattern``: a coincident
+    pair's capsules (:attr:`StereoDecision.pattern`)."""
     if kind == "binaural":
         return default_calibration()
     if kind not in STEREO_KINDS:
         raise ValueError(f"unknown stereo kind {kind!r}")
-    return _calibration(kind, None if kind != "spaced" else round(_spacing(spacing_m), 3))
+    return _calibration(kind, None if kind != "spaced" else round(_spacing(spacing_m), 3),
+                        _pattern(kind, pattern))
+
+
+def _pattern(kind: str, pattern: float | None) -> float | None:
+    return (FIGURE8_PATTERN if pattern == FIGURE8_PATTERN else COINCIDENT_PATTERN) \
+        if kind == "coincident" else None
 
 
 @functools.lru_cache(maxsize=8)
-def _calibration(kind: str, spacing_m: float | None) -> CueCalibration:
+def _calibration(kind: str, spacing_m: float | None, pattern: float | None) -> CueCalibration:
     az = np.arange(-90.0, 90.5, 1.0)
     edges = third_octave_edges()
     n_bands = len(edges) - 1
     itd = np.zeros_like(az)
     ild = np.zeros((len(az), n_bands))
+    polarity = None
     if kind == "spaced":
         itd = spaced_delay_s(az, spacing_m)
     else:
-        gl, gr = coincident_gains(az) if kind == "coincident" else pan_gains(az)
+        gl, gr = coincident_pair_gains(az, pattern) if kind == "coincident" else pan_gains(az)
         level = 20 * np.log10((np.abs(gr) + 1e-6) / (np.abs(gl) + 1e-6))
         ild = np.repeat(np.clip(level, -40.0, 40.0)[:, None], n_bands, axis=1)
+        if np.any(gl * gr < 0):
+            polarity = np.where(gl * gr < 0, -1.0, 1.0)
     return CueCalibration(az, itd, edges, ild, source=f"{kind} stereo model", itd_low_s=itd,
-                          itd_high_s=itd, kind=kind, spacing_m=spacing_m)
+                          itd_high_s=itd, kind=kind, spacing_m=spacing_m, polarity=polarity)
 
 
-def model_for(kind: str, grid: AnalysisGrid, *, spacing_m: float | None = None) -> BinModel:
-    """The per-bin model of one kind of stereo at the grid's sample rate."""
+def model_for(kind: str, grid: AnalysisGrid, *, spacing_m: float | None = None,
+              pattern: float | None = None) -> BinModel:
+    """The per-bin model of one kind of stereo at the grid's sample rate (``pattern``: a
+    coincident pair's capsules; a figure-of-eight pair's inverted quadrants are in the
+    model's phase, -1)."""
     if kind == "binaural":
         return bin_model(grid)
-    return _model(kind, grid, None if kind != "spaced" else round(_spacing(spacing_m), 3))
+    return _model(kind, grid, None if kind != "spaced" else round(_spacing(spacing_m), 3),
+                  _pattern(kind, pattern))
 
 
 @functools.lru_cache(maxsize=8)
-def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None) -> BinModel:
+def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None,
+           pattern: float | None) -> BinModel:
     az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
     freqs = grid.freqs
     top = BIN_BAND_HZ[1]
@@ -161,7 +198,7 @@ def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None) -> BinModel:
         tau = spaced_delay_s(az, spacing_m)[:, None]
         hl, hr = np.exp(-1j * np.pi * f * tau), np.exp(1j * np.pi * f * tau)
     else:
-        gl, gr = coincident_gains(az) if kind == "coincident" else pan_gains(az)
+        gl, gr = coincident_pair_gains(az, pattern) if kind == "coincident" else pan_gains(az)
         hl = np.repeat(gl[:, None], f.shape[1], axis=1).astype(complex)
         hr = np.repeat(gr[:, None], f.shape[1], axis=1).astype(complex)
     return transfer_model(az, sel, hl, hr, level_only=kind in LEVEL_ONLY)
@@ -210,7 +247,7 @@ def resolve_stereo(choice: str | None, stereo: np.ndarray, sample_rate: int, *,
     :func:`detect_stereo`'s decision. A spaced pair's spacing is ``spacing_m`` when given,
     otherwise estimated from the largest delay heard."""
     choice = check_stereo(choice)
-    if choice in ("binaural",) + LEVEL_ONLY:
+    if choice in ("binaural", "panned"):
         return StereoDecision(choice, chosen="user", confidence=1.0)
     feats = _features(stereo, sample_rate)
     if choice == AUTO:
@@ -220,6 +257,8 @@ def resolve_stereo(choice: str | None, stereo: np.ndarray, sample_rate: int, *,
     if decision.kind == "spaced":
         decision.spacing_m = (float(spacing_m) if spacing_m is not None
                               else estimate_spacing(stereo, sample_rate, features=feats))
+    if decision.kind == "coincident":
+        decision.pattern = coincident_pattern(feats)
     return decision
 
 
@@ -386,6 +425,36 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
         return StereoDecision("coincident", evidence=ev,
                               confidence=min(sure, _sure(DRY_COHERENCE - coh, 0, 0.1)))
     return StereoDecision("panned", confidence=min(sure, 0.5), evidence=ev)
+
+
+def coincident_pattern(f: dict) -> float:
+    """The capsules of a coincident pair: :data:`FIGURE8_PATTERN` (Blumlein) when the
+    recording shows what cardioids cannot give, else :data:`COINCIDENT_PATTERN` (XY):
+
+    - sounds with one channel inverted (four or more clear steps; a cardioid is never
+      negative, a figure-of-eight is behind its null);
+    - in-phase sounds with one channel silent (four or more clear steps beyond
+      :data:`HARD_PAN_DB`: a cardioid pair at 110 degrees differs by at most 21 dB, a
+      figure-of-eight pair has its null at 45 degrees);
+    - a room less coherent than any cardioid pair hears it (:func:`_diffuse_floor` below
+      :data:`CARDIOID_DIFFUSE`): two first-order capsules ``g = p + (1 - p) cos`` at an
+      angle ``a`` hear a diffuse field with coherence ``(p^2 + (1 - p)^2 cos(a) / 3) / (p^2 +
+      (1 - p)^2 / 3)``: ``0.75 + 0.25 cos(a)`` >= 0.5 for cardioids, ``cos 90 = 0`` for a
+      Blumlein pair. (For ``auto`` such a floor is a pan-pot mix's send unless the pair
+      showed inverted sounds; told "coincident", it is the capsules.)
+
+    A dry source in a Blumlein pair's front quadrant shows none of these (in phase, the
+    level of a pan pot at twice the angle) and is read with cardioids: too far out."""
+    clear = _clear_steps(f)
+    w = f["ild_weight"]
+    broad = np.sum(f["ild"] * w, axis=1) / (w.sum(axis=1) + 1e-9)
+    inverted = clear & (f["polarity"] <= INVERTED)
+    silent = clear & (f["polarity"] > INVERTED) & (np.abs(broad) >= HARD_PAN_DB)
+    if max(inverted.sum(), silent.sum()) >= MIN_EVIDENCE_STEPS // 2:
+        return FIGURE8_PATTERN
+    if _diffuse_floor(f) < CARDIOID_DIFFUSE:
+        return FIGURE8_PATTERN
+    return COINCIDENT_PATTERN
 
 
 def _diffraction(f: dict, sel: np.ndarray) -> float:
