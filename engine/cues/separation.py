@@ -222,14 +222,20 @@ def _chord_ends(cov: np.ndarray, mix_active: np.ndarray, model: BinModel
     depth = float(w @ (1 - np.linalg.norm(pts, axis=1))) / max(1 - h, 1e-6)
     if along < CHORD_MIN_ALONG or depth < CHORD_MIN_DEPTH:
         return None
-    ild_table = np.mean(model.ild_db, axis=0)  # level-only: the same at every frequency
+    # Level-only: the same level difference at every frequency. Only the directions both
+    # capsules hear in phase (all of them but a Blumlein pair's side quadrants) have
+    # positive gains, i.e. a point on the upper half circle.
+    in_phase = np.mean(model.phasor_re, axis=0) > 0
+    ild_table = np.mean(model.ild_db, axis=0)[in_phase]
+    az_table = model.azimuth_deg[in_phase]
+    order = np.argsort(ild_table)
     out = []
     for s in (-mu - np.sqrt(disc), -mu + np.sqrt(disc)):
         x, y = m + s * u
         if y <= 0:  # an inverted channel: not a pair of positive gains
             return None
         ild = 20 * np.log10(max(np.tan(0.5 * np.arctan2(y, x)), 1e-6))
-        out.append(float(np.interp(ild, ild_table, model.azimuth_deg)))
+        out.append(float(np.interp(ild, ild_table[order], az_table[order])))
     return min(out), max(out)
 
 
