@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio import features
-from engine.audio.tagging import Tag, TimeWeights
+from engine.audio.tagging import Tag
 from engine.errors import ModelMissing
 
 from .onnx_scalars import read_scalar_initializers
@@ -114,8 +114,7 @@ class YamnetTagger:
         self.threads = int(threads)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
 
-    def tag(self, mono: np.ndarray, sample_rate: int, *, top_k: int = 5,
-            weights: TimeWeights | None = None) -> list[Tag]:
+    def tag(self, mono: np.ndarray, sample_rate: int, *, top_k: int = 5) -> list[Tag]:
         """Best guesses first, one per noun.
 
         Parameters
@@ -126,10 +125,6 @@ class YamnetTagger:
             Rate of ``mono`` in Hz.
         top_k : int
             At most this many tags.
-        weights : TimeWeights, optional
-            How much each moment counts (times from the start of ``mono``): each patch's
-            scores are scaled by its mean weight relative to the best patch's before they are
-            pooled (``clip_scores``). None: every patch counts alike.
 
         Returns
         -------
@@ -150,10 +145,7 @@ class YamnetTagger:
         mono16k = features.pad_for_patches(features.resample_mono(mono, sample_rate))
         if _patch_levels_db(mono16k).max() < SILENCE_DBFS:
             return []  # YAMNet would say "Silence", which names nothing; skip the model
-        scores = self._scores(mono16k)
-        if weights is not None:
-            scores = scores * patch_weights(weights, len(scores))[:, None]
-        best = _nouns_of(clip_scores(scores), _vocabulary(),
+        best = _nouns_of(clip_scores(self._scores(mono16k)), _vocabulary(),
                          min_specific=self.min_score)
         tags = [Tag(noun, score, source) for noun, (score, source) in best.items()
                 if score >= self.min_score]
@@ -209,16 +201,6 @@ def clip_scores(patch_scores: np.ndarray, *, top_patches: int = TOP_PATCHES) -> 
     k = min(top_patches, patch_scores.shape[0])
     best = np.partition(patch_scores, patch_scores.shape[0] - k, axis=0)[-k:]
     return best.mean(axis=0)
-
-
-def patch_weights(weights: TimeWeights, num_patches: int) -> np.ndarray:
-    """Each patch's mean weight over its 0.96 s, relative to the best patch's: ``(N,)`` in
-    [0, 1] (all ones when every weight is alike or none is positive)."""
-    starts = features.patch_start_times_s(num_patches)
-    span = features.PATCH_FRAMES * features.HOP_SAMPLES / features.YAMNET_SAMPLE_RATE
-    w = np.array([weights.over(t, t + span) for t in starts])
-    top = w.max() if w.size else 0.0
-    return np.clip(w / top, 0.0, 1.0) if top > 0 else np.ones(num_patches)
 
 
 # -- finding and unpacking the model ----------------------------------------------------------

@@ -31,39 +31,12 @@ class Tag:
         return cls(str(d["label"]), float(d["score"]), str(d.get("source_class", "")))
 
 
-@dataclass(frozen=True)
-class TimeWeights:
-    """A weight per time step of a signal (``values[i]`` covers ``[i, i + 1) * step_s``).
-
-    A tagger that pools its verdicts over time lets the steps it is given more weight count
-    more (:meth:`over` averages the weight over a span).
-    """
-
-    values: np.ndarray
-    step_s: float
-    mass: np.ndarray | None = None  # how much each step's weight counts in a mean (its power)
-
-    def over(self, start_s: float, end_s: float) -> float:
-        """The (``mass``-weighted) mean weight over ``[start_s, end_s)``; a span beyond the
-        end takes the last step."""
-        v = np.asarray(self.values, dtype=float)
-        if v.size == 0:
-            return 1.0
-        i0 = int(np.clip(np.floor(start_s / self.step_s), 0, v.size - 1))
-        i1 = int(np.clip(np.ceil(end_s / self.step_s), i0 + 1, v.size))
-        m = np.ones(v.size) if self.mass is None else np.asarray(self.mass, dtype=float)
-        total = m[i0:i1].sum()
-        return float((v[i0:i1] * m[i0:i1]).sum() / total) if total > 0 else float(v[i0:i1].mean())
-
-
 @runtime_checkable
 class Tagger(Protocol):
     """Names what is sounding in a mono signal."""
 
     name: str
 
-    def tag(self, mono: np.ndarray, sample_rate: int, *, top_k: int = 5,
-            weights: TimeWeights | None = None) -> list[Tag]:
-        """Best guesses first. ``mono``: float32 ``(n,)``. Empty list for no confident guess.
-        ``weights``: how much each moment of ``mono`` should count (None: all alike)."""
+    def tag(self, mono: np.ndarray, sample_rate: int, *, top_k: int = 5) -> list[Tag]:
+        """Best guesses first. ``mono``: float32 ``(n,)``. Empty list for no confident guess."""
         ...

@@ -23,8 +23,8 @@ from ..audio.io import Audio
 from ..audio.stereo_kinds import check_stereo
 from ..errors import BadInput
 from ..jobs import CancelToken, Job, run_job, stage_progress
-from ..audio.tagging import Tagger, TimeWeights
-from .signals import direct_shares, source_signals
+from ..audio.tagging import Tagger
+from .signals import source_signals
 from .analysis import StepCues, analyse_mix_job
 from .calibration import default_calibration
 from .frames import (activity_mask, frame_mean, presence_mask, proximity_from_level,
@@ -138,11 +138,8 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
                                  np.stack([s.power for s in per_source]), model=model,
                                  max_s=TAG_MAX_S, ild_gain=per_source[0].ild_gain,
                                  binaural=decision is not None and decision.kind == "binaural")
-            shares = direct_shares(np.stack([s.power for s in per_source]),
-                                   np.stack([s.coherence for s in per_source]), sr,
-                                   max_s=TAG_MAX_S)
-            for src, mono, share in zip(sources, own, shares):
-                src.tags = _tag(tagger, mono, sr, notes, share) if mono.size else []
+            for src, mono in zip(sources, own):
+                src.tags = _tag(tagger, mono, sr, notes) if mono.size else []
             # One source heard: its steered signal is the whole recording's best hearing, so
             # the mix is named by it (the tagger runs once); several: the mix on its own.
             mix_tags = (list(sources[0].tags) if len(sources) == 1
@@ -240,16 +237,13 @@ def _mono_source(steps: StepCues, active: np.ndarray, duration: float,
         motion="static", motion_confidence=0.0)
 
 
-def _tag(tagger: Tagger, mono: np.ndarray, sr: int, notes: list[str],
-         weights: TimeWeights | None = None) -> list[Tag]:
+def _tag(tagger: Tagger, mono: np.ndarray, sr: int, notes: list[str]) -> list[Tag]:
     mono = np.asarray(mono, dtype=np.float32)
     if mono.size > TAG_MAX_S * sr:
         mono = _loudest_span(mono, sr, TAG_MAX_S)
     mono = _levelled(mono, sr)
     try:
-        if weights is None:
-            return list(tagger.tag(mono, sr, top_k=5))
-        return list(tagger.tag(mono, sr, top_k=5, weights=weights))
+        return list(tagger.tag(mono, sr, top_k=5))
     except Exception as e:  # a tagger failure must not lose the spatial cues
         notes.append(f"The sound tagger failed ({type(e).__name__}: {e}); sources are unnamed.")
         return []

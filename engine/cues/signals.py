@@ -42,7 +42,6 @@ import functools
 import numpy as np
 from scipy.ndimage import median_filter, uniform_filter, uniform_filter1d
 
-from ..audio.tagging import TimeWeights
 from ..binaural.hrtf import default_hrirs
 from .frames import presence_mask
 from .binmodel import KAPPA_IPD, SIGMA_ILD_DB, BinModel, bin_costs
@@ -127,43 +126,6 @@ def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarr
         gate = _gate(active[s0:s1], grid.step_s)
         gate = np.repeat(gate, STEP_FRAMES)[:t_frames]
         out.append(_overlap_add(y * gate[:, None], grid)[:int(round(max_s * sample_rate))])
-    return out
-
-
-def direct_shares(power_steps: np.ndarray, coherence_steps: np.ndarray, sample_rate: int, *,
-                  max_s: float = 10.0) -> list[TimeWeights | None]:
-    """How much of each source's excerpt (as :func:`source_signals` cuts it) is direct sound,
-    per step: for the tagger to count the moments that sound most like the dry source.
-
-    In a room the direct sound reaches the ears first and coherent between them; the
-    reverberant tail and the noise arrive from everywhere and are not (the precedence
-    effect: the first tens of milliseconds after an onset are heard as the source). The
-    steps' magnitude-squared coherence (energy-weighted over 300 Hz - 8 kHz, summed over
-    ``STEP_FRAMES`` frames, so a wholly incoherent field reads about ``1 / STEP_FRAMES``) is
-    the square of the coherent (direct) share of the power; with the bias taken out,
-    ``share = sqrt((msc - b) / (1 - b))``. In a free field every step is about 1, so the
-    tagger counts every moment alike, as without weights.
-
-    Returns one :class:`TimeWeights` per source (the step power as its mass), None where
-    the source never sounds.
-    """
-    power = np.atleast_2d(np.asarray(power_steps, dtype=float))
-    msc = np.atleast_2d(np.asarray(coherence_steps, dtype=float))
-    grid = AnalysisGrid.for_rate(sample_rate)
-    bias = 1.0 / STEP_FRAMES
-    out: list[TimeWeights | None] = []
-    for p in range(power.shape[0]):
-        n = min(power.shape[1], msc.shape[1])
-        active = presence_mask(power[p, :n])
-        span = _loudest_active_span(power[p, :n], active, int(np.ceil(max_s / grid.step_s)))
-        if span is None:
-            out.append(None)
-            continue
-        s0, s1 = span
-        c = np.nan_to_num(msc[p, s0:s1], nan=1.0)
-        share = np.sqrt(np.clip((c - bias) / (1.0 - bias), 0.0, 1.0))
-        mass = power[p, s0:s1] * _gate(active[s0:s1], grid.step_s) ** 2
-        out.append(TimeWeights(share, grid.step_s, mass))
     return out
 
 
