@@ -173,3 +173,61 @@ def test_load_audio_says_how_much_is_missing_and_reads_what_is_there(tmp_path):
                        "the file; using the 0.5 s that are there."]
     assert load_audio(cut, validate=False).notes == []
     assert load_audio(write(tmp_path / "whole.wav", whole)).notes == []
+
+
+def test_a_header_promising_gigabytes_is_read_as_unsigned(tmp_path):
+    # a 3 GiB recording copied only 2000 bytes far: the size field is above 2**31
+    promised = 3 << 30
+    blob = wav_bytes(pcm16(500), data_size=promised)
+    assert wav_shortfall(write(tmp_path / "big.wav", blob)) == pytest.approx(
+        (promised - 2000) / promised)
+
+
+# -- silence, per channel; an empty clip -----------------------------------------------------
+
+def test_each_channel_loses_its_own_offset_before_the_silence_test():
+    # opposite DC offsets and no sound: silent, though the two channels differ by 1.0
+    x = np.stack([np.full(SR, 0.5), np.full(SR, -0.5)]).astype(np.float32)
+    with pytest.raises(BadInput, match="is silent"):
+        validate_samples(Audio(x, SR))
+    x[1, ::50] += 0.2  # a click train on the right channel is a sound
+    validate_samples(Audio(x, SR))
+
+
+def test_a_clip_without_samples_is_digital_silence():
+    with pytest.raises(BadInput, match=r"is silent \(digital silence\)"):
+        validate_samples(Audio(np.zeros((2, 0), np.float32), SR))
+
+
+# -- the FFmpeg path on a packed sample format ---------------------------------------------------
+
+def test_pcm_in_a_matroska_file_reads_as_the_same_sound(tmp_path):
+    av = pytest.importorskip("av")
+    sr = 48000
+    t = np.arange(sr) / sr
+    x = np.stack([0.4 * np.sin(2 * np.pi * 440 * t), 0.1 * np.sin(2 * np.pi * 660 * t)])
+    pcm = np.round(x * 32767).astype(np.int16)
+    path = tmp_path / "take.mka"  # FFmpeg only; interleaved 16-bit samples; no stream length
+    with av.open(str(path), "w", format="matroska") as c:
+        stream = c.add_stream("pcm_s16le", rate=sr)
+        stream.layout = "stereo"
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm.T).reshape(1, -1),
+                                           format="s16", layout="stereo")
+        frame.sample_rate, frame.pts = sr, 0
+        for packet in list(stream.encode(frame)) + list(stream.encode(None)):
+            c.mux(packet)
+    a = load_audio(path)
+    assert a.sample_rate == sr and a.samples.shape == (2, sr)
+    np.testing.assert_allclose(a.samples, pcm / 32768.0, atol=1e-6)
+    from engine.audio import audio_info
+    info = audio_info(path)
+    assert (info.format, info.channels, info.frames) == ("ffmpeg", 2, sr)
+    assert info.duration_s == pytest.approx(1.0)
+
+
+def test_a_failed_write_says_why_and_leaves_nothing(tmp_path):
+    from engine.audio import write_audio
+    out = tmp_path / "x.flac"
+    with pytest.raises(BadInput, match="flac does not support this sample rate"):
+        write_audio(out, noise(100), 10 ** 9)
+    assert list(tmp_path.iterdir()) == []
