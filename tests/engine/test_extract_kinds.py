@@ -143,6 +143,9 @@ def test_two_sources_of_a_level_only_kind_are_found_on_their_sides(kind):
     az = sorted(s.mean_azimuth() for s in c.sources)
     assert len(az) == 2
     assert az[0] == pytest.approx(-60, abs=12) and az[1] == pytest.approx(45, abs=12)
+    # neither moves: each swells and fades on its own, and a mask sharing bins between them
+    # moves its level more, which is not a change of distance
+    assert [s.motion for s in c.sources] == ["static", "static"]
 
 
 # -- naming: each source from its own sound -----------------------------------------------------
