@@ -45,7 +45,7 @@ def honest_gap(fps, rate):
     return 1 / fps + 2 * AAC_FRAME / rate
 
 
-EPS = 1e-6
+EPS = 1e-7  # far above the rounding of a few seconds in float64, far below any real gap
 
 
 @pytest.mark.parametrize("fps, rate", [(24.0, 48000), (30.0, 44100), (12.0, 8000),
@@ -59,6 +59,22 @@ def test_our_files_may_differ_by_one_frame_and_two_aac_frames(monkeypatch, fps, 
     probed(monkeypatch, video_s=10.0, audio_s=10.0 + sign * (gap + EPS), fps=fps, rate=rate)
     with pytest.raises(BadInput, match="the file is damaged"):
         check_av_sync("bad.mp4")
+
+
+def test_a_gap_of_exactly_the_limit_passes(monkeypatch):
+    # 16 fps and 16384 Hz make the limit exact in binary (1/16 + 2048/16384 = 0.1875), so
+    # "differ by at most" can be tested at equality
+    assert honest_gap(16.0, 16384) == 0.1875
+    probed(monkeypatch, video_s=10.0, audio_s=10.0 - 0.1875, fps=16.0, rate=16384)
+    check_av_sync("edge.mp4")
+    probed(monkeypatch, video_s=10.0, audio_s=10.0 + 0.1875, fps=16.0, rate=16384)
+    check_av_sync("edge.mp4")
+
+
+def test_a_slow_picture_allows_its_own_long_frame():
+    # a slideshow at half a frame per second: one frame is 2 s
+    assert mp4.av_sync_gap_limit(0.5, 48000) == pytest.approx(2.0 + 2048 / 48000)
+    assert mp4.av_sync_gap_limit(1.0, 44100) == pytest.approx(1.0 + 2048 / 44100)
 
 
 def test_an_unknown_frame_rate_or_sample_rate_counts_as_24_fps_and_48_khz(monkeypatch):
@@ -176,18 +192,19 @@ def test_the_muxed_sound_is_at_the_rate_aac_rate_promises(tmp_path, file_rate, e
 
 # -- samples that are not numbers ----------------------------------------------------------------
 
+@pytest.mark.parametrize("channels", [2, 1])
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
-def test_samples_that_are_not_numbers_reach_the_file_as_silence(tmp_path, bad):
+def test_samples_that_are_not_numbers_reach_the_file_as_silence(tmp_path, bad, channels):
     sr = 48000
     rng = np.random.default_rng(1)
-    x = (0.01 * rng.standard_normal((2, sr))).astype(np.float32)
+    x = (0.01 * rng.standard_normal((channels, sr))).astype(np.float32)
     x[:, sr // 2:sr // 2 + 4800] = bad  # 0.1 s of them in the middle
     sound = write_wav(tmp_path / "s.wav", x, sr=sr)
     out = tmp_path / "a.mp4"
     with Mp4Writer(out, fps=12.0, size=(32, 32), audio_path=sound, duration_s=1.0) as w:
         w.write(np.zeros((32, 32, 3), np.uint8))
     info = check_av_sync(out)
-    assert info["audio"]["sample_rate"] == sr
+    assert info["audio"]["sample_rate"] == sr and info["audio"]["channels"] == channels
     with av.open(str(out)) as c:
         y = np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)
     assert np.isfinite(y).all()
@@ -202,3 +219,13 @@ def test_probe_of_a_file_without_sound_says_so(tmp_path):
     info = probe_mp4(out)
     assert info["audio"] is None and info["video"]["frames"] == 6
     assert check_av_sync(out) == info
+
+
+def test_probe_of_a_file_without_picture_says_so(tmp_path):
+    from tests.synth import write_audio_as
+    t = np.arange(44100) / 44100
+    m4a = write_audio_as(tmp_path / "s.m4a", np.tile(0.2 * np.sin(2 * np.pi * 440 * t), (2, 1)))
+    info = probe_mp4(m4a)
+    assert info["video"] is None and info["audio"]["codec"] == "aac"
+    assert info["audio"]["duration_s"] == pytest.approx(1.0, abs=0.05)
+    assert check_av_sync(m4a) == info
