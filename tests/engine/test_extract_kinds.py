@@ -148,6 +148,17 @@ def test_two_sources_of_a_level_only_kind_are_found_on_their_sides(kind):
     assert [s.motion for s in c.sources] == ["static", "static"]
 
 
+@pytest.mark.parametrize("kind", ["binaural", "panned"])
+def test_a_lone_source_getting_louder_with_the_same_spectrum_is_approaching(kind):
+    # SPEC section 2; 8 dB over 4 s is 2.5 times nearer under 1/r. The threshold the
+    # separated sources' masks need must not be applied to a source heard on its own
+    x = noise(4.0)
+    gain = 10 ** (np.linspace(-8, 0, x.size) / 20)
+    c = extract_cues(Audio(recorded(kind, x * gain, -40.0).astype(np.float32), SR),
+                     num_frames=8, stereo=kind, max_sources=1)
+    assert c.sources[0].motion == "approaching"
+
+
 # -- naming: each source from its own sound -----------------------------------------------------
 
 def band_levels_db(y: np.ndarray) -> np.ndarray:
