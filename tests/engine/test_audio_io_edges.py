@@ -231,3 +231,24 @@ def test_a_failed_write_says_why_and_leaves_nothing(tmp_path):
     with pytest.raises(BadInput, match="flac does not support this sample rate"):
         write_audio(out, noise(100), 10 ** 9)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_decoder_failure_is_one_line_that_says_what_to_do(tmp_path, monkeypatch):
+    # FFmpeg's decoders skip damaged frames rather than fail, so the failure is injected
+    # where the decoded frames are converted: whatever breaks there is named, with the file
+    av = pytest.importorskip("av")
+    from tests.synth import write_audio_as
+    m4a = write_audio_as(tmp_path / "take.m4a", noise(SR), SR)
+
+    class Broken:
+        def __init__(self, *a, **k):
+            pass
+
+        def resample(self, frame):
+            raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+
+    monkeypatch.setattr(av, "AudioResampler", Broken)
+    with pytest.raises(BadInput) as err:
+        load_audio(m4a)
+    assert err.value.message.startswith("Could not decode take.m4a (InvalidDataError: ")
+    assert err.value.hint == "Convert it to WAV or FLAC."
