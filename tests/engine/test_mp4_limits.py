@@ -229,3 +229,23 @@ def test_probe_of_a_file_without_picture_says_so(tmp_path):
     assert info["video"] is None and info["audio"]["codec"] == "aac"
     assert info["audio"]["duration_s"] == pytest.approx(1.0, abs=0.05)
     assert check_av_sync(m4a) == info
+
+
+@pytest.mark.parametrize("stream, image", [((64, 48), (64, 49)), ((64, 48), (65, 48)),
+                                           ((64, 64), (64, 65)), ((64, 64), (65, 64)),
+                                           ((64, 48), (64, 50)), ((64, 48), (66, 48))])
+def test_a_frame_off_by_a_row_or_a_column_is_fitted_to_the_stream(tmp_path, stream, image):
+    # the docstring's "any size": one dimension off (odd or even), the other exact
+    w, h = image
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:, w // 2:] = 255  # left half black, right half white
+    out = tmp_path / "a.mp4"
+    with Mp4Writer(out, fps=12.0, size=stream, audio_path=None, duration_s=0.25) as writer:
+        for _ in range(3):
+            writer.write(img)
+    info = probe_mp4(out)
+    assert (info["video"]["width"], info["video"]["height"]) == stream
+    with av.open(str(out)) as c:
+        gray = next(c.decode(video=0)).to_ndarray(format="gray").astype(float)
+    assert gray.shape == (stream[1], stream[0])
+    assert gray[:, :stream[0] // 2 - 4].mean() < 30 and gray[:, stream[0] // 2 + 4:].mean() > 225
