@@ -89,12 +89,20 @@ def time_export(renderer, layout, audio: Path, out: Path) -> tuple[float, float]
     return time.perf_counter() - start, cpu_s() - cpu
 
 
+def _child_env() -> dict:
+    """The CLI's environment: this tree's code, with bytecode caching on (as an installed
+    package has its .pyc files; benchmarks/plan_speed.py does the same)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def time_cli(audio: Path, plan: Path, out: Path) -> tuple[float, float]:
     start, cpu = time.perf_counter(), cpu_s(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, "-c", "import sys; from spa2v_app.cli import main; "
                     "sys.exit(main(sys.argv[1:]))", "-q", "render", str(audio), "--plan",
                     str(plan), "-o", str(out)], cwd=ROOT, check=True, capture_output=True,
-                   env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                   env=_child_env())
     return time.perf_counter() - start, cpu_s(resource.RUSAGE_CHILDREN) - cpu
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .audio import Audio, audio_info, load_audio
 from .audio.loudness import read_loudness_track
@@ -20,11 +21,14 @@ from .errors import BadInput, Cancelled, SpA2VError
 from .export.mp4 import Mp4Writer
 from .jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from .layout import Layout
-from .naming.listening import Listener, apply_to_cues, listen_request
 from .planning.fallback import plan_or_fall_back
 from .planning.heuristic import HeuristicPlanner
 from .protocols import Frame, Planner, PlanRequest, Renderer, RenderSettings
 from .rendering.activity import attach_loudness
+
+if TYPE_CHECKING:  # listening pulls in the stereo cue models (scipy.ndimage, 0.4 s to import),
+    # which a render from a saved plan never needs: imported where a listener is asked
+    from .naming.listening import Listener
 
 DEFAULT_FRAMES = 16
 MIN_FRAMES, MAX_FRAMES = 1, 10_000
@@ -122,6 +126,7 @@ def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: 
 def _listen(listener: Listener, audio: Audio, cues: Cues, token: CancelToken):
     """Ask the listener; its names go first in each source's tags. On failure the tagger's
     names stand and the user is told why."""
+    from .naming.listening import apply_to_cues, listen_request
     try:
         result = yield from sub_job(listener.listen(listen_request(audio, cues), token),
                                     start=0.4, end=0.5, stage="listen")

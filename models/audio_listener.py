@@ -87,6 +87,32 @@ def listener_installed(model_name: str = DEFAULT_MODEL) -> bool:
     return all(p.is_file() for p in paths)
 
 
+TAGGER_NOTE = "Sounds are named by the built-in sound tagger"
+
+
+def default_listener(model_name: str = DEFAULT_MODEL, **options):
+    """What names the sounds when nobody chose: ``(AudioListener, note)`` when llama-cpp-python
+    and the listener's files are installed, else ``(None, note)`` (the built-in tagger). The
+    note is the one line that says which (the CLI prints it, the studio logs it). One home
+    for this choice: ``spa2v plan`` and the studio's Plan both use it."""
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is not None and listener_installed(model_name):
+        try:
+            listener = AudioListener(model_name=model_name, **options)
+        except ModelMissing:
+            pass
+        else:
+            return listener, listening_note(listener)
+    return None, (f"{TAGGER_NOTE} (no audio listener model is installed; "
+                  f"spa2v models download {model_name}).")
+
+
+def listening_note(listener: "AudioListener") -> str:
+    return (f"Sounds are named by the audio listener {listener.model}, with the sound "
+            "tagger's guesses as hints.")
+
+
 def _registry_files(name: str) -> list[Path]:
     try:
         entry = registry.load_registry().get(name)

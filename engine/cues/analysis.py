@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 from ..jobs import CancelToken, Job, Progress
 from . import spectral
@@ -74,6 +73,10 @@ class StepCues:
     pitch_shift_st: np.ndarray = _empty(0)
     pitch_quality: np.ndarray = _empty(0)
     onsets_s: list[float] = field(default_factory=list)
+    # Per onset (aligned with ``onsets_s``): the direction of the first 4 frames from the
+    # onset (:func:`onset_directions`, degrees) and how clear it is (the step confidence).
+    onset_az: np.ndarray = _empty(0)
+    onset_weight: np.ndarray = _empty(0)
     ild_gain: float = 1.0
     # Per block: interaural covariances ``(K, F, 4)`` of a few bins, and those bins'
     # frequencies (:func:`engine.cues.pairfit.step_covariances`); ``None`` for per-source
@@ -105,15 +108,27 @@ def smooth_spectra(st: StepSpectra, steps: int) -> StepSpectra:
     """Centred moving average of the step spectra over ``steps`` steps."""
     if steps <= 1 or st.p_l.shape[0] < 2:
         return st
-    # ndimage filters run their sums in double precision whatever the array's type; running
-    # sums can still leave tiny negative powers next to loud steps, which are clipped.
-    def f(a):
-        return uniform_filter1d(np.asarray(a, np.float32), steps, axis=0, mode="nearest")
-    # The filter runs down each column on its own: the cross-spectrum's real and imaginary
-    # parts, seen as the interleaved columns of one float32 array, go through it in one call.
+    # The cross-spectrum's real and imaginary parts, seen as the interleaved columns of one
+    # float32 array, are averaged like the powers.
     ri = np.ascontiguousarray(st.s_lr, np.complex64).view(np.float32)
-    s_lr = f(ri).view(np.complex64)
-    return StepSpectra(s_lr, np.maximum(f(st.p_l), 0.0), np.maximum(f(st.p_r), 0.0))
+    s_lr = _moving_mean(ri, steps).view(np.complex64)
+    return StepSpectra(s_lr, _moving_mean(st.p_l, steps), _moving_mean(st.p_r, steps))
+
+
+def _moving_mean(a: np.ndarray, k: int) -> np.ndarray:
+    """Centred mean over ``k`` rows (axis 0) with the end rows repeated beyond the ends (as
+    ``scipy.ndimage.uniform_filter1d(..., mode="nearest")``), float32. Summed as ``k``
+    shifted copies of whole rows: no running sum, so a sum of powers cannot go negative,
+    and 4-5 times faster than the filter, which walks down each column on its own."""
+    a = np.asarray(a, np.float32)
+    n = a.shape[0]
+    left, right = k // 2, k - 1 - k // 2
+    pad = np.concatenate([np.repeat(a[:1], left, axis=0), a, np.repeat(a[-1:], right, axis=0)])
+    out = pad[:n].copy()
+    for i in range(1, k):
+        out += pad[i:i + n]
+    out *= np.float32(1.0 / k)
+    return out
 
 
 def chunk_spans(n: int, sr: int, grid: AnalysisGrid) -> list[tuple[int, int, int, int]]:
@@ -141,6 +156,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         "az", "spread", "conf", "power", "coh", "hf", "cent", "itd", "ild", "hist", "energy",
         "gcc", "logspec", "pcov", "low_gcc", "low_w", "bands")}
     onsets: list[float] = []
+    onset_dirs: list[np.ndarray] = []
     gains: list[float] = []
     logmat = spectral.log_frequency_matrix(grid)
     low_bins = (grid.freqs >= LOW_BAND_HZ[0]) & (grid.freqs <= LOW_BAND_HZ[1])
@@ -162,7 +178,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         # Tracking on a 2 degree grid: a quarter of the work; the posterior mean is finer.
         track = track_azimuth(ss.loglik[:, ::2], ss.confidence * active,
                               cal.azimuth_deg[::2], step_s=grid.step_s)
-        pspec = spectral.step_power_spectrum(spec)
+        pspec = spectral.step_power_spectrum(raw.p_l, raw.p_r)
         sm3 = smooth_spectra(raw, 3)
         if kept is not None:
             kept.append((raw, sm3, pspec))
@@ -195,10 +211,10 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         parts["logspec"].append(_blocks(np.log(pspec[a:b] @ logmat + 1e-12), mean=True))
         flux = spectral.spectral_flux(spec)
         frame_s = grid.hop / sample_rate
-        for f in spectral.pick_onsets(flux, frame_s):
-            t = (r0 + f * grid.hop) / sample_rate
-            if c0 / sample_rate <= t < c1 / sample_rate:
-                onsets.append(round(float(t), 4))
+        here = [f for f in spectral.pick_onsets(flux, frame_s)
+                if c0 / sample_rate <= (r0 + f * grid.hop) / sample_rate < c1 / sample_rate]
+        onsets.extend(round(float((r0 + f * grid.hop) / sample_rate), 4) for f in here)
+        onset_dirs.append(onset_directions(spec, np.asarray(here, int), grid, cal, ss.ild_gain))
         if report is not None:
             yield report((ci + 1) / len(spans), f"chunk {ci + 1}/{len(spans)}")
     cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
@@ -208,10 +224,37 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
                     hf_db=cat["hf"], centroid_hz=cat["cent"], itd_s=cat["itd"],
                     ild_db=cat["ild"], step_hist=cat["hist"], step_energy=cat["energy"],
                     step_gcc=cat["gcc"], pitch_shift_st=shift, pitch_quality=quality,
-                    onsets_s=onsets, ild_gain=float(np.median(gains)) if gains else 1.0,
+                    onsets_s=onsets, onset_az=_cat(onset_dirs, 0), onset_weight=_cat(onset_dirs, 1),
+                    ild_gain=float(np.median(gains)) if gains else 1.0,
                     pair_cov=cat["pcov"], low_gcc=cat["low_gcc"], low_weight=cat["low_w"],
                     band_power=cat["bands"], chunk_spectra=kept,
                     pair_freqs=grid.freqs[model.sel][::BIN_STRIDE])
+
+
+def onset_directions(spec: np.ndarray, frames: np.ndarray, grid: AnalysisGrid,
+                     cal: CueCalibration, ild_gain: float) -> np.ndarray:
+    """Where each onset came from: ``(2, N)`` azimuth (degrees) and confidence of the first
+    :data:`STEP_FRAMES` frames from each onset frame in ``frames``, read without smoothing.
+
+    The precedence effect: when a sound starts, its direct sound reaches the microphones
+    before any reflection, and the room's reverberation takes a whole reverberation time
+    to build up, so the first tens of milliseconds of an onset say where the sound that
+    started is, even where the steady sound is mostly room. A reflection never starts
+    anything, so onsets place the sources that are there and no others.
+    """
+    if frames.size == 0:
+        return np.zeros((2, 0))
+    idx = np.minimum(frames[:, None] + np.arange(STEP_FRAMES)[None, :], spec.shape[1] - 1)
+    xl, xr = spec[0][idx], spec[1][idx]  # (N, STEP_FRAMES, F)
+    st = StepSpectra(np.sum(xl * np.conj(xr), axis=1),
+                     np.sum(xl.real ** 2 + xl.imag ** 2, axis=1),
+                     np.sum(xr.real ** 2 + xr.imag ** 2, axis=1))
+    ss = spatial_steps(st, grid, cal, ild_gain=ild_gain)
+    return np.stack([cal.azimuth_deg[np.argmax(ss.loglik, axis=1)], ss.confidence])
+
+
+def _cat(parts: list[np.ndarray], row: int) -> np.ndarray:
+    return np.concatenate([p[row] for p in parts]) if parts else np.zeros(0)
 
 
 def _rough_activity(power: np.ndarray) -> np.ndarray:

@@ -83,7 +83,7 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
             spec = stft(stereo[:, r0:r1], grid)
             raw = step_spectra(spec)
             sm3 = smooth_spectra(raw, 3)
-            pspec = spectral.step_power_spectrum(spec)
+            pspec = spectral.step_power_spectrum(raw.p_l, raw.p_r)
         s0 = r0 // step_len
         s_here = raw.p_l.shape[0]
         az_here = coarse[:, np.clip(np.arange(s0, s0 + s_here), 0, n_steps - 1)]

@@ -11,9 +11,11 @@ the pair of directions that fits best over all bins of the block says where two 
 are even when both sound all the time over the same frequencies (a waterfall beside a jet
 engine), where per-bin direction histograms only see a smear between them.
 
-In reverberant recordings a third column models the diffuse late field (equal power at the
-ears, real coherence ``sinc(2 f d / c)`` for ear distance d), so the fit does not invent a
-second source to explain reverberant coherence loss.
+In reverberant recordings a third column models the diffuse late field (equal power in both
+channels, the real coherence the kind of stereo gives a diffuse field,
+:func:`engine.cues.diffuse.diffuse_coherence`: ``sinc(2 f d / c)`` for a head or a spaced
+pair, a constant 0.71 for XY cardioids), so the fit does not invent a second source to explain
+what the room adds.
 
 A block's fit is found by alternating searches (the best single direction, then the best
 partner with it fixed, then the first again with the partner fixed); every fit is in closed
@@ -33,8 +35,6 @@ if TYPE_CHECKING:
 
 BIN_STRIDE = 4        # every 4th bin of the model's band (about 45 bins at 44.1 kHz)
 AZ_STRIDE = 2         # every 2nd model azimuth: a 4 degree grid
-EAR_DISTANCE_M = 0.18
-SPEED_OF_SOUND = 343.0
 LEVEL_RANGE_DB = 40.0
 PAIR_MIN_RESIDUAL = 0.01  # blocks one direction explains this well get no two-source fit
 
@@ -61,18 +61,17 @@ def step_covariances(p_l: np.ndarray, p_r: np.ndarray, s_lr: np.ndarray,
 
 
 @functools.lru_cache(maxsize=4)
-def _columns(model: BinModel, freqs_key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _columns(model: BinModel, gamma_key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidate azimuths ``(A,)``, their columns ``(A, F, 4)`` and the diffuse column
-    ``(F, 4)``."""
+    ``(F, 4)`` for the diffuse coherence ``gamma`` of each bin."""
     ild = model.ild_db[::BIN_STRIDE, ::AZ_STRIDE].astype(np.float64)
     q = 10 ** (ild / 10)
     left, right = 1 / (1 + q), q / (1 + q)
     c = np.sqrt(left * right)
     g = np.stack([left, right, c * model.phasor_re[::BIN_STRIDE, ::AZ_STRIDE],
                   c * model.phasor_im[::BIN_STRIDE, ::AZ_STRIDE]], axis=-1)
-    freqs = np.frombuffer(freqs_key, dtype=float)
-    gamma = np.sinc(2 * freqs * EAR_DISTANCE_M / SPEED_OF_SOUND)
-    zero = np.zeros_like(freqs)
+    gamma = np.frombuffer(gamma_key, dtype=float)
+    zero = np.zeros_like(gamma)
     diffuse = np.stack([zero + 0.5, zero + 0.5, 0.5 * gamma, zero], axis=-1)
     return (model.azimuth_deg[::AZ_STRIDE].copy(), np.transpose(g, (1, 0, 2)).copy(),
             diffuse)
@@ -103,11 +102,14 @@ def _fit3(g11, g12, g13, g22, g23, g33, c1, c2, c3, dd):
 
 
 def pair_fit(cov: np.ndarray, model: BinModel, freqs: np.ndarray, *,
-             diffuse: bool = False, iterations: int = 2, chunk: int = 256) -> PairFit:
+             diffuse: np.ndarray | None = None, iterations: int = 2,
+             chunk: int = 256) -> PairFit:
     """The one- and two-source fits of every block (see module docstring).
 
     ``cov`` ``(K, F, 4)``: :func:`step_covariances` summed over each block; ``freqs`` the frequencies of its
-    bins; ``diffuse`` adds the diffuse-field column to both fits. Bins count by level (0 at
+    bins; ``diffuse``, the diffuse field's coherence ``(F,)`` at those bins
+    (:func:`engine.cues.diffuse.diffuse_coherence`), adds the diffuse-field column to both
+    fits. Bins count by level (0 at
     40 dB below the block's loudest bin, 1 at its top). Blocks are fitted ``chunk`` at a
     time, so memory stays bounded for long recordings.
     """
@@ -120,8 +122,10 @@ def pair_fit(cov: np.ndarray, model: BinModel, freqs: np.ndarray, *,
                      for k in ("a_deg", "b_deg", "r1", "r2")))
 
 
-def _pair_fit(cov, model: BinModel, freqs, diffuse: bool, iterations: int) -> PairFit:
-    az, g, gn = _columns(model, np.ascontiguousarray(freqs, dtype=float).tobytes())
+def _pair_fit(cov, model: BinModel, freqs, gamma, iterations: int) -> PairFit:
+    diffuse = gamma is not None
+    gamma = np.zeros(len(freqs)) if gamma is None else np.broadcast_to(gamma, (len(freqs),))
+    az, g, gn = _columns(model, np.ascontiguousarray(gamma, dtype=float).tobytes())
     dt = np.float64 if diffuse else np.float32  # a 3 x 3 Gram needs double precision
     g, gn, cov = g.astype(dt), gn.astype(dt), np.asarray(cov, dtype=dt)
     trace = cov[..., 0] + cov[..., 1] + 1e-20

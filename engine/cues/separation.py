@@ -9,7 +9,9 @@ GCC-PHAT peaks), keeping up to three. Where these find nothing it tries, in turn
 fits of each block's interaural covariance (:mod:`engine.cues.pairfit`: two sounds that
 share every bin); histogram tracks too sparse to count alone that those fits confirm; and a
 path of low-band (80-500 Hz) GCC-PHAT peaks away from the main source (a sound whose energy
-lies below what the other two look at). :func:`engine.cues.multisource.assign_masks` then
+lies below what the other two look at); last, onsets that take turns in two places
+(:func:`_onset_sources`: the precedence effect, for rooms too diffuse for the rest).
+:func:`engine.cues.multisource.assign_masks` then
 gives each bin to the nearest source for per-source analysis (its own direction track,
 loudness and tag).
 """
@@ -27,6 +29,7 @@ from scipy.ndimage import gaussian_filter1d
 from .binmodel import HIST_STEP_DEG, BinModel
 from .blocks import BLOCK_STEPS, blocks as _blocks
 from .calibration import CueCalibration, default_calibration
+from .diffuse import band_diffuse_coherence, diffuse_coherence, direct_share
 from .pairfit import pair_fit
 from .spatial import GCC_BAND_HZ, GCC_SPLIT_HZ
 
@@ -60,7 +63,8 @@ class SourceSpec:
     prior_sigma_deg: float = 12.0
     # What found it: "mix" (the mix's own track), "histogram", "gcc" (a steady GCC-PHAT peak)
     # "pair" (the two-source covariance fit), "corroborated" (a histogram track the pair
-    # fits confirm) or "low band" (a path of the low-band GCC peaks). All but "histogram"
+    # fits confirm), "low band" (a path of the low-band GCC peaks) or "onset" (a path of
+    # where sounds start, _onset_sources). All but "histogram"
     # are evidence of a source on their own; what the histograms alone find may be
     # leftovers of the others' masks.
     origin: str = "histogram"
@@ -97,8 +101,11 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
     # Reverberation and noise make phantom peaks, so a wet recording must show more evidence:
     # wetness 0 for a dry recording (coherence near 0.9 or more), 1 at coherence 0.5 or less.
     # The upper decile is used: overlapping sources also lower coherence, but not in the
-    # steps where one of them dominates, while reverberation lowers it everywhere.
+    # steps where one of them dominates, while reverberation lowers it everywhere. The
+    # coherence is read as the share of direct sound (engine.cues.diffuse): a room's sound
+    # is itself partly coherent at an XY pair, so its coherence alone would call it dry.
     coh = float(np.percentile(np.asarray(steps.coherence)[mix_active], 90))
+    coh = float(direct_share(coh, band_diffuse_coherence(cal)))
     wet = float(np.clip((0.9 - coh) / 0.4, 0.0, 1.0))
     need = {k: lo + (hi - lo) * wet for k, (lo, hi) in
             (("share", TRACK_MIN_SHARE), ("prominence", MIN_GCC_PROMINENCE))}
@@ -127,20 +134,21 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
         if cand is None:
             break
         specs.append(cand)
-    if model is None or steps.pair_cov is None:
-        return specs
-    pf = _block_pair_fit(steps, main, mix_active, wet, model)
-    if pf is None:
-        return specs
+    pf = (None if model is None or steps.pair_cov is None
+          else _block_pair_fit(steps, main, mix_active, wet, model, cal))
     if len(specs) == 1:
-        cand = _pair_source(pf, steps, main, mix_active)
-        if cand is None:
-            cand = _corroborated_source(pf, first)
-        if cand is None and timed:
-            cand = _low_band_source(steps, main, mix_active)
+        cand = None
+        if pf is not None:
+            cand = _pair_source(pf, steps, main, mix_active)
+            if cand is None:
+                cand = _corroborated_source(pf, first)
+            if cand is None and timed:
+                cand = _low_band_source(steps, main, mix_active)
         if cand is not None:
             specs.append(cand)
-    else:
+        else:
+            specs = _onset_sources(steps, main, mix_active) or specs
+    elif pf is not None:
         # What the histograms found is confirmed when the pair fits place it too (which
         # spares it the level test that weeds out leftovers of the other sources' masks).
         for k, sp in enumerate(specs[1:], start=1):
@@ -177,9 +185,9 @@ class _BlockPairs:
 
 
 def _block_pair_fit(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
-                    model: BinModel) -> _BlockPairs | None:
+                    model: BinModel, cal: CueCalibration) -> _BlockPairs | None:
     """Per-block one- and two-source fits (:mod:`engine.cues.pairfit`), with a diffuse field
-    in reverberant recordings."""
+    (as this kind of stereo hears one) in reverberant recordings."""
     cov = np.asarray(steps.pair_cov)
     n_steps = len(mix_active)
     k = min(len(cov), -(-n_steps // BLOCK_STEPS))
@@ -189,7 +197,7 @@ def _block_pair_fit(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
     if not active.any():
         return None
     freqs = np.asarray(steps.pair_freqs)
-    fit = pair_fit(cov[:k], model, freqs, diffuse=False)
+    fit = pair_fit(cov[:k], model, freqs)
     ratio, support = PAIR_RATIO, PAIR_MIN_SUPPORT
     if wet > PAIR_MAX_WET:
         # Two sources sounding together lower the coherence as reverberation does. If two
@@ -199,7 +207,8 @@ def _block_pair_fit(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
         # are told from a source by a steady path.
         r1, r2 = np.median(fit.r1[active]), np.median(fit.r2[active])
         if not (r2 <= PAIR_DRY_RESIDUAL and r2 <= PAIR_DRY_RATIO * r1):
-            fit = pair_fit(cov[:k], model, freqs, diffuse=True)
+            fit = pair_fit(cov[:k], model, freqs,
+                           diffuse=diffuse_coherence(cal, freqs))
             ratio, support = PAIR_RATIO_WET, PAIR_MIN_SUPPORT_WET
     main_az = _blocks(main.step_az, mean=True)[:k]
     a, b = fit.a_deg, fit.b_deg
@@ -273,6 +282,74 @@ def _corroborated_source(pf: _BlockPairs, cands: list[_Candidate]) -> SourceSpec
         return None
     agree, c = best
     return SourceSpec(c.step_az, c.seen, c.share, origin="corroborated")
+
+
+ONSET_MIN_COUNT = 4         # each of two sources starts sounding at least this often ...
+ONSET_MIN_SHARE = 0.2       # ... and in this share of the clip's onsets
+ONSET_TOLERANCE_DEG = 10.0  # how far one source's onsets may read from its path
+ONSET_MIN_TURNS = 2         # ... and they take turns: back to a place already left
+
+
+def _onset_sources(steps, main: SourceSpec, mix_active: np.ndarray) -> list[SourceSpec]:
+    """Two sources from where the sounds start (:func:`engine.cues.analysis.
+    onset_directions`): the onsets fall on two straight paths (:func:`_fit_path`, the
+    second through the onsets the first leaves), each often enough, apart. Returned with the
+    main track in place of the path it follows, or, when it follows neither (it sits between
+    two sources, or swings from one to the other), the two paths alone; else ``[]``.
+
+    The precedence effect makes this the test reflections cannot pass: a reflection is a
+    late copy of its source, so it never starts a sound; every onset of a single source in a
+    room reads the source's own direction (its direct sound arrives first), however much of
+    the steady sound is room. Two sources each start their own sounds, and in a room where
+    the steady sound is too diffuse for the histograms and the covariance fits, their onsets
+    still fall into two places.
+    """
+    az = np.asarray(steps.onset_az, float)
+    t = np.asarray(steps.onsets_s, float)
+    n = len(mix_active)
+    if az.size < 2 * ONSET_MIN_COUNT or az.size != t.size:
+        return []
+    k = np.clip((t / steps.step_s).astype(int), 0, n - 1)
+    on = mix_active[k]
+    t, az, k = t[on], az[on], k[on]
+    need = max(ONSET_MIN_COUNT, ONSET_MIN_SHARE * t.size)
+    # Onsets the main track explains (it was there when they started) need no second
+    # source: a source that moves, however fast, is followed by the track.
+    if np.sum(np.abs(az - main.step_az[k]) > ONSET_TOLERANCE_DEG) < need:
+        return []
+    times = (np.arange(n) + 0.5) * steps.step_s
+    centre = 0.5 * n * steps.step_s
+    paths, left = [], np.ones(t.size, bool)
+    label = np.full(t.size, -1)
+    for j in range(2):
+        if left.sum() < need:
+            return []
+        count, path = _fit_path(t[left], az[left], centre, times,
+                                tolerance_deg=ONSET_TOLERANCE_DEG)
+        if count < need:
+            return []
+        paths.append((count, path))
+        member = left & (np.abs(az - np.interp(t, times, path)) <= ONSET_TOLERANCE_DEG)
+        label[member] = j
+        left &= ~member
+    (c1, p1), (c2, p2) = paths
+    if np.median(np.abs(p1 - p2)[mix_active]) < MIN_SEPARATION_DEG:
+        return []
+    # Sounds must start in one place again after starting in the other: one source moving
+    # faster than a straight path follows (a pass-by) starts its sounds in one stretch of
+    # directions and then in the next, never back; two sources take turns.
+    seq = label[np.argsort(t)]
+    seq = seq[seq >= 0]
+    if np.count_nonzero(np.diff(seq)) < ONSET_MIN_TURNS:
+        return []
+    found = [SourceSpec(p, mix_active.copy(), c / t.size, origin="onset")
+             for c, p in ((c1, p1), (c2, p2))]
+    near = [np.median(np.abs(p - main.step_az)[mix_active]) <= NEAR_DEG for p in (p1, p2)]
+    if near[0]:
+        return [main, found[1]]
+    if near[1]:
+        return [main, found[0]]
+    return found
 
 
 LOW_MIN_HEIGHT = 0.6        # a block's low-band GCC peak this high ...
@@ -503,10 +580,15 @@ def _residual_candidates(counts, energies, gcc, az, specs, mix_active,
             continue
         k = (np.arange(n) + 0.5) / BLOCK_STEPS - 0.5
         step_az = np.interp(k, blocks, tr["az"])
-        if any(np.median(np.abs(step_az - sp.step_az)) < MIN_SEPARATION_DEG for sp in specs):
-            continue
         seen = np.repeat(np.isin(np.arange(len(blk_share)), blocks), BLOCK_STEPS)[:n]
         sel = seen & mix_active
+        # Apart from every source found *while it is heard*: beyond its blocks the track only
+        # holds its end values, and a source that moves away from there (a pass-by) would
+        # otherwise leave its own edge, read off the track, standing as a second source.
+        here = sel if sel.any() else seen
+        if any(np.median(np.abs(step_az[here] - sp.step_az[here])) < MIN_SEPARATION_DEG
+               for sp in specs):
+            continue
         out.append(_Candidate(
             step_az, sel, blocks, np.asarray(tr["az"], float), len(blocks) / n_active,
             float(np.mean(tr["mass"])),
@@ -539,22 +621,25 @@ def _link_peaks(share: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[d
     live: list[int] = []  # tracks that may still be extended (last seen <= 12 blocks ago)
     # Each block's eight highest bins, highest first (one sort for all blocks).
     orders = np.argsort(share, axis=1)[:, ::-1][:, :8] if len(share) else share
-    add = np.add.reduce
+    # The mass within +-half bins of every bin, and its first moment in azimuth, for all
+    # blocks at once (window sums as differences of running sums along the grid).
+    n_az = share.shape[1] if share.ndim == 2 else 0
+    idx = np.arange(n_az)
+    lo_i, hi_i = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n_az)
+    masses, moments = (np.concatenate([np.zeros((len(share), 1)), np.cumsum(x, axis=1)], axis=1)
+                       for x in (share, share * az[None, :n_az]))
+    masses, moments = masses[:, hi_i] - masses[:, lo_i], moments[:, hi_i] - moments[:, lo_i]
     for b in np.nonzero(active)[0]:
         live = [ti for ti in live if b - tracks[ti]["blocks"][-1] <= 12]
-        h = share[b]
         peaks = []
-        taken = np.zeros(len(h), bool)
+        taken = np.zeros(n_az, bool)
         for i in orders[b]:
             if taken[i]:
                 continue
-            lo, hi = max(0, i - 2 * half), min(len(h), i + 2 * half + 1)
-            taken[lo:hi] = True
-            lo, hi = max(0, i - half), min(len(h), i + half + 1)
-            total = add(h[lo:hi])
-            mass = float(total)
+            taken[max(0, i - 2 * half):i + 2 * half + 1] = True
+            mass = float(masses[b, i])
             if mass >= PEAK_MIN_SHARE:
-                peaks.append((float(add(h[lo:hi] * az[lo:hi]) / (total + 1e-12)), mass))
+                peaks.append((float(moments[b, i]) / (mass + 1e-12), mass))
         used: set[int] = set()
         for a, mass in sorted(peaks, key=lambda p: -p[1]):
             best, best_d = None, None

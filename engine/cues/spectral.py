@@ -17,11 +17,10 @@ PITCH_RANGE_HZ = (150.0, 6000.0)
 PITCH_BINS_PER_OCTAVE = 96
 
 
-def step_power_spectrum(spec: np.ndarray) -> np.ndarray:
-    """Mean power spectrum of both ears per step ``(S, F)`` from an STFT ``(2, T, F)``."""
-    s = spec.shape[1] // STEP_FRAMES
-    p = (spec.real ** 2 + spec.imag ** 2).mean(axis=0)[:s * STEP_FRAMES]
-    return p.reshape(s, STEP_FRAMES, -1).mean(axis=1)
+def step_power_spectrum(p_l: np.ndarray, p_r: np.ndarray) -> np.ndarray:
+    """Mean power spectrum of both ears per frame of each step ``(S, F)``, from the ears'
+    powers summed over each step's frames (:func:`engine.cues.spatial.step_spectra`)."""
+    return (p_l + p_r) * np.float32(0.5 / STEP_FRAMES)
 
 
 def loudness_db(power: np.ndarray) -> np.ndarray:

@@ -1,15 +1,23 @@
 """MP4 export with PyAV: H.264 yuv420p video plus the original audio as AAC, in sync.
 
 Frames may arrive at a lower rate than playback (16 diffusion frames over a clip): each is
-held for its span (frame i at ``src_fps`` covers ``[i, i+1) / src_fps``). Audio is encoded as
-the video advances so the two streams interleave (hour-long files stay in bounded memory),
-and the file appears at its path only when complete.
+held for its span (frame i at ``src_fps`` covers ``[i, i+1) / src_fps``). The sound is
+decoded and AAC-encoded on a thread of its own while frames are drawn (FFmpeg's coders run
+without Python's lock), at most :data:`AUDIO_LEAD_S` ahead of the picture, and muxed as the
+video reaches its time, so the two streams interleave and hour-long files stay in bounded
+memory. The file appears at its path only when complete.
+
+The encoder settings (:class:`EncoderSettings`) were chosen on measured speed, file size and
+PSNR: ``benchmarks/render_encoder.py``, figures in docs/benchmarks.md ("Preview video").
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,6 +33,34 @@ AAC_RATES = (7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000,
              96000)
 MAX_AAC_RATE = 48_000
 AAC_FRAME = 1024  # samples per AAC-LC frame
+AUDIO_LEAD_S = 4.0  # how far the sound thread may encode ahead of the picture
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How the two streams are compressed (measured: docs/benchmarks.md, "Preview video").
+
+    x264: veryfast with diamond motion search and one level of sub-pixel refinement (24-30 %
+    less encoder CPU than veryfast's own search, files 8-20 % larger at the same crf); frame
+    threads, which encode earlier frames while the next is drawn (PyAV's default, slice
+    threads, makes every frame wait for its own encode; frame threads also took 10-14 % less
+    CPU and gave 1-2 % smaller files at the same PSNR). Faster presets at the same PSNR cost
+    21-174 % more bytes. AAC: FFmpeg's "fast" coder (its default from 2018, as the better one
+    at high bit rates), 27-56 % less CPU than "twoloop" at 192 kb/s.
+    """
+
+    crf: int = 20
+    preset: str = "veryfast"
+    x264_params: str = "me=dia:subme=1"
+    threads: str = "FRAME"      # x264 threading: "FRAME" or "SLICE"
+    aac_coder: str = "fast"     # FFmpeg AAC coder: "fast" or "twoloop"
+    audio_bit_rate: int = 192_000
+
+    def x264_options(self) -> dict[str, str]:
+        opts = {"crf": str(self.crf), "preset": self.preset}
+        if self.x264_params:
+            opts["x264-params"] = self.x264_params
+        return opts
 
 
 class Mp4Writer:
@@ -39,10 +75,13 @@ class Mp4Writer:
     size : (width, height); both are rounded down to even numbers for yuv420p.
     audio_path : the audio to mux (the original recording), or None for a silent video.
     duration_s : total length; the video gets ``round(duration_s * fps)`` frames.
+    crf : x264's constant rate factor (lower: better and bigger); overrides ``encoder.crf``.
+    encoder : codec settings (default :class:`EncoderSettings`).
     """
 
     def __init__(self, path: str | os.PathLike, *, fps: float, size: tuple[int, int],
-                 audio_path: str | os.PathLike | None, duration_s: float, crf: int = 20):
+                 audio_path: str | os.PathLike | None, duration_s: float,
+                 crf: int | None = None, encoder: EncoderSettings | None = None):
         self.path = Path(path)
         if self.path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
             raise BadInput(f"Output {self.path.name} must end in .mp4.")
@@ -51,9 +90,11 @@ class Mp4Writer:
         self.audio_path = Path(audio_path) if audio_path else None
         self.duration_s = float(duration_s)
         self.total_frames = max(1, int(round(self.duration_s * self.fps)))
-        self.crf = crf
+        self.encoder = encoder or EncoderSettings()
+        self.crf = self.encoder.crf if crf is None else crf
         self.frames_written = 0
         self._atomic = None
+        self._audio_thread: _AudioEncoder | None = None
 
     def __enter__(self) -> "Mp4Writer":
         import av
@@ -65,15 +106,18 @@ class Mp4Writer:
         self._video = self._container.add_stream("libx264", rate=rate)
         self._video.width, self._video.height = self.width, self.height
         self._video.pix_fmt = "yuv420p"
-        # Diamond motion search with one level of sub-pixel refinement: 30 % less encoder CPU
-        # than veryfast's defaults (0.70 s instead of 1.01 s for 240 preview frames of
-        # 512x512) for files about 17 % larger at the same quality (crf).
-        self._video.options = {"crf": str(self.crf), "preset": "veryfast",
-                               "x264-params": "me=dia:subme=1"}
-        self._audio_frames: Iterator | None = None
-        self._audio_time = 0.0
+        self._video.codec_context.thread_type = self.encoder.threads
+        self._video.options = {**self.encoder.x264_options(), "crf": str(self.crf)}
+        self._audio_out = None
+        self._audio_muxed_s = 0.0  # start time of the next sound packet to mux
+        self._audio_next = None    # a packet taken from the thread, not yet due
         if self.audio_path is not None:
             self._open_audio(av)
+            # Open both encoders and write the header here, before the sound thread starts
+            # using its encoder (the first mux would otherwise open them, racing it).
+            self._container.start_encoding()
+            self._audio_thread = _AudioEncoder(self)
+            self._audio_thread.start()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -87,6 +131,8 @@ class Mp4Writer:
                 exc_type, exc, tb = type(e), e, e.__traceback__
                 raise
             finally:
+                if self._audio_thread is not None:
+                    self._audio_thread.stop()  # before the coders it uses are freed
                 self._container.close()
                 if getattr(self, "_audio_in", None) is not None:
                     self._audio_in.close()
@@ -130,9 +176,6 @@ class Mp4Writer:
         for packet in self._video.encode():
             self._container.mux(packet)
         self._pump_audio(float("inf"))
-        if self._audio_frames is not None:
-            for packet in self._audio_out.encode(None):
-                self._container.mux(packet)
 
     # -- audio --------------------------------------------------------------------------------
     def _open_audio(self, av) -> None:
@@ -146,50 +189,128 @@ class Mp4Writer:
         rate = aac_rate(int(stream.codec_context.sample_rate))
         self._audio_out = self._container.add_stream("aac", rate=rate)
         self._audio_out.layout = layout
-        self._audio_out.bit_rate = 192_000
+        self._audio_out.bit_rate = self.encoder.audio_bit_rate
+        self._audio_out.options = {"aac_coder": self.encoder.aac_coder}
         # The resampler also converts the rate when AAC cannot take the file's (192 kHz).
         self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        self._audio_stream_in = stream
         self._audio_rate = rate
         self._audio_time_base = Fraction(1, rate)
-        self._audio_fifo = av.AudioFifo()
-        self._audio_frames = self._decode_audio(stream)
         self._audio_samples_out = 0
         self._audio_limit = int(round(self.duration_s * rate))
 
-    def _decode_audio(self, stream) -> Iterator:
+    def _pump_audio(self, until_s: float) -> None:
+        """Mux the sound packets that start before ``until_s`` seconds (all of them at
+        ``inf``), waiting for the sound thread where it has not got there yet."""
+        if self._audio_thread is None:
+            return
+        while True:
+            packet = self._audio_next
+            if packet is None:
+                packet = self._audio_thread.take()
+                if packet is None:  # the sound is all muxed
+                    self._audio_thread.stop()
+                    self._audio_thread = None
+                    return
+            tb = packet.time_base
+            start = packet.pts * tb.numerator / tb.denominator
+            if start >= until_s:
+                self._audio_next = packet
+                return
+            self._audio_next = None
+            self._container.mux(packet)
+            self._audio_muxed_s = start + (packet.duration or 0) * tb.numerator / tb.denominator
+
+    def _decode_audio(self) -> Iterator:
         import av
-        for frame in self._audio_in.decode(stream):
+        for frame in self._audio_in.decode(self._audio_stream_in):
             frame.pts = None
             for out in self._resampler.resample(frame):
                 yield _finite(out, av)
         for out in self._resampler.resample(None):
             yield _finite(out, av)
 
-    def _pump_audio(self, until_s: float) -> None:
-        """Encode audio up to ``until_s`` seconds so packets interleave with the video."""
-        if self._audio_frames is None:
-            return
-        frame_size = self._audio_out.codec_context.frame_size or 1024
-        target = min(self._audio_limit, int(until_s * self._audio_rate) if np.isfinite(until_s)
-                     else self._audio_limit)
-        while self._audio_samples_out < target:
-            while self._audio_fifo.samples < frame_size:
-                nxt = next(self._audio_frames, None)
+    def _encode_audio(self, put) -> None:
+        """Decode, resample and encode the sound up to the video's end, handing each packet
+        to ``put`` (False: stop). Runs on the sound thread (:class:`_AudioEncoder`)."""
+        import av
+        frame_size = self._audio_out.codec_context.frame_size or AAC_FRAME
+        fifo = av.AudioFifo()
+        frames = self._decode_audio()
+        while self._audio_samples_out < self._audio_limit:
+            while fifo.samples < frame_size:
+                nxt = next(frames, None)
                 if nxt is None:
                     break
-                self._audio_fifo.write(nxt)
-            take = min(frame_size, self._audio_fifo.samples, self._audio_limit - self._audio_samples_out)
+                fifo.write(nxt)
+            take = min(frame_size, fifo.samples, self._audio_limit - self._audio_samples_out)
             if take <= 0:
                 break
-            chunk = self._audio_fifo.read(take)
+            chunk = fifo.read(take)
             # pts counts samples, so the time base must be one sample (the decoder's may be
             # 1/14112000 for MP3: the track then lasted 0.03 s).
             chunk.pts = self._audio_samples_out
             chunk.time_base = self._audio_time_base
             chunk.sample_rate = self._audio_rate
             for packet in self._audio_out.encode(chunk):
-                self._container.mux(packet)
+                if not put(packet):
+                    return
             self._audio_samples_out += take
+        for packet in self._audio_out.encode(None):
+            if not put(packet):
+                return
+
+
+class _AudioEncoder(threading.Thread):
+    """Decodes, resamples and AAC-encodes a writer's sound track, handing the packets over
+    through a queue that holds at most :data:`AUDIO_LEAD_S` of sound. Only this thread uses
+    the sound's decoder and encoder until it has stopped; the writer's thread muxes."""
+
+    _END = object()
+
+    def __init__(self, writer: Mp4Writer):
+        super().__init__(name="mp4-audio", daemon=True)
+        self.w = writer
+        size = max(1, int(AUDIO_LEAD_S * writer._audio_rate / AAC_FRAME))
+        self.packets: queue.Queue = queue.Queue(maxsize=size)
+        self.error: BaseException | None = None
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.w._encode_audio(self._put)
+        except BaseException as e:  # handed to the writer's thread, raised there
+            self.error = e
+        self._put(self._END)
+
+    def take(self):
+        """The next packet, or None at the end; raises what went wrong on the thread."""
+        item = self.packets.get()
+        if item is self._END:
+            self.packets.put(item)  # a later take() sees the end too
+            if self.error is not None:
+                raise self.error
+            return None
+        return item
+
+    def stop(self) -> None:
+        """Ask the thread to finish and wait for it (a no-op after the end)."""
+        self._stopping.set()
+        while self.is_alive():
+            try:
+                self.packets.get_nowait()  # free a put() waiting for room
+            except queue.Empty:
+                pass
+            self.join(timeout=0.05)
+
+    def _put(self, item) -> bool:
+        while not self._stopping.is_set():
+            try:
+                self.packets.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
 
 def aac_rate(rate: int) -> int:

@@ -8,7 +8,6 @@ Devices need torch, which is imported inside this command only (and may be missi
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import platform
 import sys
@@ -31,6 +30,7 @@ def register(sub) -> None:
 
 
 def library_versions() -> dict[str, str | None]:
+    import importlib.metadata  # here, not at the top: 0.03 s every other command would pay
     out = {}
     for name in LIBRARIES:
         # The full PySide6 wheel serves as well as the Essentials one the gui extra names.

@@ -23,35 +23,17 @@ def add_listener_arguments(parser: argparse.ArgumentParser) -> None:
 
 def listener_from_args(args: argparse.Namespace, printer):
     """The audio listener to use, or None for the tagger alone; says which once."""
+    from models.audio_listener import TAGGER_NOTE, default_listener, listening_note
     from models.backends import make_listener
 
     choice = getattr(args, "listener", None)
     if choice == "tagger":
-        printer(Log("Sounds are named by the built-in sound tagger (--listener tagger)."))
+        printer(Log(f"{TAGGER_NOTE} (--listener tagger)."))
         return None
     if choice == "audio-llm":
         listener = make_listener("audio-llm")  # missing library or model: ModelMissing, exit 2
-    else:
-        listener = _installed_listener()
-        if listener is None:
-            printer(Log("Sounds are named by the built-in sound tagger (no audio listener "
-                        "model is installed; spa2v models download listener-audio-default)."))
-            return None
-    printer(Log(f"Sounds are named by the audio listener {listener.model}, with the sound "
-                "tagger's guesses as hints."))
+        printer(Log(listening_note(listener)))
+        return listener
+    listener, note = default_listener()
+    printer(Log(note))
     return listener
-
-
-def _installed_listener():
-    import importlib.util
-
-    from engine.errors import ModelMissing
-    from models.audio_listener import listener_installed
-    from models.backends import make_listener
-
-    if importlib.util.find_spec("llama_cpp") is None or not listener_installed():
-        return None
-    try:
-        return make_listener("audio-llm")
-    except ModelMissing:
-        return None

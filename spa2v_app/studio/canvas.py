@@ -3,7 +3,7 @@
 Drag a box to move it, drag its edges or corners to resize; each finished drag is one undo
 step. Double-click a box to rename it or change its prompt and motion. The background is the
 last render's frame at the playhead when it came from a real renderer, otherwise the preview
-renderer's backdrop for the scene's background words.
+renderer's backdrop for the layout, chosen by the renderer's rule.
 """
 
 from __future__ import annotations
@@ -183,12 +183,10 @@ class LayoutCanvas(QGraphicsView):
             img = self.doc.thumbnail_at(self.doc.time_s)
             if img is not None:
                 return QPixmap.fromImage(img.scaled(w, h))
-        lay = self.doc.layout
-        words = lay.background if lay is not None else ""
-        key = (words, w, h)
-        if key != self._backdrop_key:
-            self._backdrop = QPixmap.fromImage(to_qimage(backdrop(words, w, h)))
-            self._backdrop_key = key
+        image = backdrop(self.doc.layout, w, h)  # cached by the engine: the same array back
+        if image is not self._backdrop_key:
+            self._backdrop = QPixmap.fromImage(to_qimage(image))
+            self._backdrop_key = image
         return self._backdrop
 
     def rebuild(self) -> None:

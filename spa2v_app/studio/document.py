@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
 
 from engine.audio import Audio
+from engine.audio.loudness import LoudnessTrack
 from engine.cues.types import Cues
 from engine.layout import Layout
 from engine.project import Project, RenderRecord, load_project, save_project
@@ -58,6 +59,7 @@ class StudioDocument(QObject):
         self.project = Project()
         self.audio: Audio | None = None
         self.waveform: Waveform | None = None
+        self.loudness: LoudnessTrack | None = None  # the mix's level, for the preview's pulses
         self.thumbnails: list[tuple[float, QImage]] = []
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
@@ -147,7 +149,7 @@ class StudioDocument(QObject):
     # -- loading ------------------------------------------------------------------------------
     def new_project(self) -> None:
         self.project = Project()
-        self.audio = self.waveform = None
+        self.audio = self.waveform = self.loudness = None
         self.thumbnails = []
         self.undo_stack.clear()
         self.selected_id = -1
@@ -161,6 +163,7 @@ class StudioDocument(QObject):
         self.project.audio_path = result.path
         self.project.cues = result.cues
         self.audio, self.waveform = result.audio, result.waveform
+        self.loudness = result.loudness
         if self.layout is not None and abs(self.layout.duration_s - result.audio.duration_s) > 0.05:
             self.undo_stack.push(LayoutCommand(self, self.layout, None, "Import audio"))
         if self.project.name == "Untitled":
@@ -217,7 +220,7 @@ class StudioDocument(QObject):
 
     def set_project(self, project: Project, *, dirty: bool = False) -> None:
         self.project = project
-        self.audio = self.waveform = None
+        self.audio = self.waveform = self.loudness = None
         self.thumbnails = []
         self.undo_stack.clear()
         self.selected_id = project.layout.objects[0].id if project.layout and project.layout.objects else -1
@@ -233,6 +236,7 @@ class StudioDocument(QObject):
     def attach_audio(self, result: ImportResult) -> None:
         """Audio re-read for an opened project: keep the project's own cues and layout."""
         self.audio, self.waveform = result.audio, result.waveform
+        self.loudness = result.loudness
         if self.project.cues is None:
             self.project.cues = result.cues
         self.audio_changed.emit()

@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from engine.errors import SpA2VError
+from engine.jobs import Log
 from engine.layout import save_layout
 from engine.pipeline import PlanSettings
 from engine.protocols import RenderSettings
@@ -96,18 +97,25 @@ class JobActions:
         self.doc.project.settings.update(plan_frames=settings.num_frames, hint=settings.hint,
                                          planner=planner)
 
+        asked = {}  # what named the sounds, chosen on the worker, read by done() afterwards
+
         def done(result) -> None:
             layout, _cues = result
             self.doc.apply_plan(layout)
             heard = heard_as(layout.extra.get("stereo"))
+            named = tasks.listener_status(layout, asked=asked.get("listener") is not None)
             self.statusBar().showMessage(f"Planned {len(layout.objects)} object(s) with "
-                                         f"{layout.planner.name}" + (f". {heard}" if heard else ""),
-                                         5000)
+                                         f"{layout.planner.name}; {named}"
+                                         + (f". {heard}" if heard else ""), 8000)
 
         def make(token):
+            listener, note = tasks.choose_listener()
+            asked["listener"] = listener
+            yield Log(note)
             result = yield from tasks.studio_plan_job(audio_path, settings, token,
                                                       planner=planner, llm_model_path=llm,
-                                                      api_key=key, send_audio=send_audio)
+                                                      api_key=key, send_audio=send_audio,
+                                                      listener=listener)
             tasks.warm_backdrops(result[0], PREVIEW_SIDE)
             return result
 

@@ -2,7 +2,12 @@
 
 At the playhead it shows the last render's frame when that render still matches the layout,
 and otherwise draws the layout with the engine's preview renderer on the fly, so every edit
-is visible at once (a 512x512 preview frame takes a few milliseconds).
+is visible at once (a 512x512 preview frame takes a few milliseconds). It is drawn as the
+exported video is: the same backdrop (``tasks.backdrop``, the renderer's rule), and each
+object swelling and sending out rings with its own loudness at the playhead
+(``engine.rendering.activity.ActivityMeter``: the object's measured level per layout frame,
+timed by the mix's level that the import measured), so during playback the things pulse in
+step with the sound. Labels are always on here.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from engine.rendering.activity import ActivityMeter
 from engine.rendering.preview import TIMELINE_H, draw_frame
 
 from . import theme
@@ -31,7 +37,11 @@ class PreviewPanel(QWidget):
         self._caption = ""
         self.setMinimumSize(200, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        for sig in (doc.layout_changed, doc.thumbnails_changed, doc.renders_changed):
+        self._meter: ActivityMeter | None = None
+        for sig in (doc.layout_changed, doc.audio_changed):
+            sig.connect(self._forget_meter)
+        for sig in (doc.layout_changed, doc.thumbnails_changed, doc.renders_changed,
+                    doc.audio_changed):
             sig.connect(self.refresh)
         doc.time_changed.connect(self.refresh)
 
@@ -46,6 +56,18 @@ class PreviewPanel(QWidget):
             return
         self._image, self._caption = self._frame_at_playhead()
         self.update()
+
+    def _forget_meter(self, *_) -> None:
+        self._meter = None  # the objects or the sound changed: measure again when drawn
+
+    def meter(self) -> ActivityMeter | None:
+        """How loud each object of the layout is at any time (None without a layout)."""
+        lay = self.doc.layout
+        if lay is None:
+            return None
+        if self._meter is None or self._meter.layout is not lay:
+            self._meter = ActivityMeter(lay, self.doc.loudness)
+        return self._meter
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -62,8 +84,8 @@ class PreviewPanel(QWidget):
             return None, ""
         w, h = preview_size(lay, PREVIEW_SIDE)
         t = min(max(doc.time_s, 0.0), lay.duration_s)
-        return to_qimage(draw_frame(lay, t, backdrop(lay.background, w, h - TIMELINE_H))), \
-            "layout preview"
+        image = draw_frame(lay, t, backdrop(lay, w, h - TIMELINE_H), meter=self.meter())
+        return to_qimage(image), "layout preview"
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)

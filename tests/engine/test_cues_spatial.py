@@ -183,11 +183,15 @@ def test_a_pass_by_drops_in_pitch():
 def _block_fit(y, diffuse=False):
     from engine.cues.pairfit import BIN_STRIDE, pair_fit, step_covariances
     from engine.cues.binmodel import bin_model
+    from engine.cues.calibration import default_calibration
+    from engine.cues.diffuse import diffuse_coherence
     grid = AnalysisGrid.for_rate(SR)
     model = bin_model(grid)
     raw = step_spectra(stft(y, grid))
     cov = blocks(step_covariances(raw.p_l, raw.p_r, raw.s_lr, model))
-    return pair_fit(cov, model, grid.freqs[model.sel][::BIN_STRIDE], diffuse=diffuse)
+    freqs = grid.freqs[model.sel][::BIN_STRIDE]
+    gamma = diffuse_coherence(default_calibration(), freqs) if diffuse else None
+    return pair_fit(cov, model, freqs, diffuse=gamma)
 
 
 def test_pair_fit_finds_both_of_two_sources_sharing_every_bin():

@@ -4,13 +4,14 @@ sizes, mono sound, names it accepts, and that it lets go of what it opened."""
 from __future__ import annotations
 
 import os
+import time
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from engine.errors import BadInput
-from engine.export.mp4 import Mp4Writer, probe_mp4
+from engine.export.mp4 import AUDIO_LEAD_S, Mp4Writer, probe_mp4
 from tests.synth import write_wav
 
 av = pytest.importorskip("av")
@@ -145,16 +146,26 @@ def frame_means(path) -> list[float]:
         return [f.to_ndarray(format="gray").mean() for f in c.decode(video=0)]
 
 
-def test_audio_is_encoded_as_the_video_advances(tmp_path):
-    # Bounded memory for hour-long files: after k frames the audio is encoded up to k / fps
-    # (to within one AAC frame), not saved up for the end.
-    audio = tone_wav(tmp_path / "t.wav", seconds=2.0)
+def test_audio_is_muxed_as_the_video_advances(tmp_path):
+    # Bounded memory for hour-long files: after k frames the audio is muxed up to k / fps
+    # (to within one AAC frame), not saved up for the end, and the sound thread encodes at
+    # most AUDIO_LEAD_S ahead of the picture.
+    audio = tone_wav(tmp_path / "t.wav", seconds=12.0)
     with Mp4Writer(tmp_path / "a.mp4", fps=24, size=(64, 48), audio_path=audio,
-                   duration_s=2.0) as w:
-        for k in range(1, 25):
+                   duration_s=12.0) as w:
+        for k in range(1, 24 * 12, 7):
             w.write(np.zeros((48, 64, 3), np.uint8))
-            done = w._audio_samples_out / SR
-            assert abs(done - k / 24) <= 1024 / SR
+            now = w.frames_written / 24
+            assert abs(w._audio_muxed_s - now) <= 1024 / SR
+            # wait for the thread to fill what it may; it must stop at its lead
+            for _ in range(200):
+                if w._audio_thread.packets.full():
+                    break
+                time.sleep(0.005)
+            # the queue's lead, plus a few packets: one waiting to be due, one waiting for
+            # room, the encoder's one-frame delay
+            ahead = w._audio_samples_out / SR - now
+            assert ahead <= AUDIO_LEAD_S + 5 * 1024 / SR
 
 
 def test_a_short_sound_track_is_kept_whole(tmp_path):
@@ -231,3 +242,25 @@ def test_unreadable_sound_is_named_and_nothing_is_written(tmp_path):
     with pytest.raises(BadInput, match=r"Cannot read the audio to mux from junk\.wav"):
         write(tmp_path / "a.mp4", audio=junk)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.wav"]
+
+
+def test_a_failure_on_the_sound_thread_fails_the_export_and_leaves_nothing(tmp_path, monkeypatch):
+    # The sound is decoded and encoded on a thread of its own; what goes wrong there must
+    # reach the caller as it did when the sound was encoded on the caller's thread.
+    audio = tone_wav(tmp_path / "t.wav", seconds=3.0)
+    real = Mp4Writer._decode_audio
+
+    def breaks_halfway(self):
+        for k, frame in enumerate(real(self)):
+            if k == 20:
+                raise RuntimeError("unreadable sound")
+            yield frame
+
+    monkeypatch.setattr(Mp4Writer, "_decode_audio", breaks_halfway)
+    out = tmp_path / "a.mp4"
+    with pytest.raises(RuntimeError, match="unreadable sound"):
+        with Mp4Writer(out, fps=24, size=(64, 48), audio_path=audio, duration_s=3.0) as w:
+            for _ in range(72):
+                w.write(np.zeros((48, 64, 3), np.uint8))
+    assert not out.exists()
+    assert open_files_under(tmp_path) == []

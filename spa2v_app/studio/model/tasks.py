@@ -8,7 +8,6 @@ blocks the window, and a missing one becomes a message instead of a crash.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio import Audio, audio_info
+from engine.audio.loudness import LoudnessTrack, loudness_track
 from engine.audio.stereo_kinds import DEFAULT_STEREO
 from engine.cues.types import Cues
 from engine.errors import BadInput, ModelMissing
@@ -45,6 +45,7 @@ class ImportResult:
     cues: Cues
     waveform: Waveform
     notes: list[str] = field(default_factory=list)
+    loudness: LoudnessTrack | None = None  # the mix's level over time: the preview's pulses
 
 
 def display_frames(duration_s: float) -> int:
@@ -90,11 +91,12 @@ def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool 
                                      start=0.0, end=0.85, stage="import")
     token.raise_if_cancelled()
     waveform = Waveform.from_samples(audio.samples, audio.sample_rate)
+    loudness = loudness_track(audio.samples, audio.sample_rate)
     if not cues.onsets_s:
         cues.onsets_s = find_onsets(audio.samples, audio.sample_rate)
     warm_render_modules()
     yield Progress("import", 1.0, 0.0, f"{audio.duration_s:.1f} s, {audio.channels} ch")
-    return ImportResult(path, audio, cues, waveform, list(audio.notes))
+    return ImportResult(path, audio, cues, waveform, list(audio.notes), loudness)
 
 
 def warm_render_modules() -> None:
@@ -108,10 +110,34 @@ def warm_render_modules() -> None:
     import engine.rendering.preview  # noqa: F401
 
 
+def choose_listener(use_listener: bool = True):
+    """What names the sounds, as ``spa2v plan`` chooses without ``--listener``: the audio
+    listener when its model is installed, else the built-in tagger. Returns ``(listener or
+    None, the line that says which)``."""
+    from models.audio_listener import TAGGER_NOTE, default_listener
+
+    if not use_listener:
+        return None, f"{TAGGER_NOTE}."
+    return default_listener()
+
+
+def listener_status(layout: Layout, *, asked: bool) -> str:
+    """For the status bar after a plan: which listener named its sounds. ``asked``: an audio
+    listener was asked (its absence from the layout means it failed)."""
+    heard = layout.extra.get("listener") or {}
+    if heard.get("model"):
+        return f"sounds named by the audio listener {heard['model']}"
+    return "sounds named by the built-in tagger" + (" (the audio listener failed)"
+                                                    if asked else "")
+
+
 def studio_plan_job(audio_path: str | os.PathLike, settings: PlanSettings, token: CancelToken,
                     *, planner: str = DEFAULT_PLANNER, llm_model_path: str = "",
                     api_key: str | None = None, use_tagger: bool = True,
-                    send_audio: bool = True) -> Job[tuple[Layout, Cues]]:
+                    send_audio: bool = True, listener=None) -> Job[tuple[Layout, Cues]]:
+    """Plan as ``spa2v plan`` does. ``listener``: the audio listener from
+    :func:`choose_listener` (on this worker: it reads the models folder), or None for the
+    tagger's names; it runs in its own worker process, which a cancel ends."""
     report = stage_progress("plan")
     yield report(0.0, f"loading the {planner} planner")
     # send_audio: the settings' visible choice whether Gemini hears the clip (never dropped:
@@ -124,7 +150,8 @@ def studio_plan_job(audio_path: str | os.PathLike, settings: PlanSettings, token
     if why:
         yield Log(why, "warning")
     token.raise_if_cancelled()
-    return (yield from plan_job(audio_path, settings, planner=chosen, tagger=tagger, token=token))
+    return (yield from plan_job(audio_path, settings, planner=chosen, tagger=tagger, token=token,
+                                listener=listener))
 
 
 def make_renderer_for(name: str, *, device: str = "auto"):
@@ -214,21 +241,24 @@ def thumbnails_job(video_path: str | os.PathLike, token: CancelToken, *,
     return Thumbnails(times, images)
 
 
-@functools.lru_cache(maxsize=16)
-def backdrop(background: str, width: int, height: int) -> np.ndarray:
-    """The preview renderer's backdrop, cached; plan jobs warm it on their worker thread so
-    that the window does not spend ~25 ms drawing it when the new layout arrives."""
-    from engine.rendering.preview import draw_backdrop
-    image = draw_backdrop(background, width, height)
-    image.setflags(write=False)
+def backdrop(layout: Layout | None, width: int, height: int) -> np.ndarray:
+    """The preview renderer's backdrop for a layout, by the renderer's own rule (its
+    background words, else what is in it; ``engine.rendering.preview.layout_backdrop``),
+    read-only and cached there per scene and size; plan jobs warm it on their worker thread so that the window does not spend
+    ~25 ms drawing it when the new layout arrives."""
+    from engine.rendering.preview import draw_backdrop, layout_backdrop
+    if layout is None:
+        image = draw_backdrop("", width, height)
+    else:
+        image = layout_backdrop(layout, width, height)
     return image
 
 
 def warm_backdrops(layout: Layout, preview_side: int) -> None:
     from engine.rendering.preview import TIMELINE_H
-    backdrop(layout.background, layout.width, layout.height)
+    backdrop(layout, layout.width, layout.height)
     w, h = preview_size(layout, preview_side)
-    backdrop(layout.background, w, h - TIMELINE_H)
+    backdrop(layout, w, h - TIMELINE_H)
 
 
 def preview_size(layout: Layout, side: int) -> tuple[int, int]:
