@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.signal import butter, sosfilt
 
 from engine.audio.io import Audio
 from engine.binaural import render_binaural
@@ -21,6 +20,7 @@ from engine.cues.extract import extract_cues, extract_cues_job
 from engine.cues.types import Tag
 from engine.errors import BadInput
 from engine.jobs import Progress, run_job
+from tests.synth import two_swelling_noises
 
 SR = 16000
 SPEED_OF_SOUND = 343.0
@@ -186,13 +186,7 @@ def test_the_tagger_hears_the_sound_not_the_head(kind, az):
 
 
 def two_sources(kind, tagger_fail=None):
-    n = 4 * SR
-    t = np.arange(n) / SR
-    rng = np.random.default_rng(3)
-    low = sosfilt(butter(4, 900, "lowpass", fs=SR, output="sos"), rng.standard_normal(n))
-    low *= 0.3 * (1.2 + np.sin(2 * np.pi * 1.3 * t))
-    high = sosfilt(butter(4, 2500, "highpass", fs=SR, output="sos"), rng.standard_normal(n))
-    high *= 0.1 * (1.2 + np.sin(2 * np.pi * 2.1 * t + 1.0))
+    low, high = two_swelling_noises(SR)
     audio = Audio((recorded(kind, low, -60.0) + recorded(kind, high, 45.0)).astype(np.float32),
                   SR)
     tagger = Recorder(fail=tagger_fail)
