@@ -249,3 +249,26 @@ def test_a_frame_off_by_a_row_or_a_column_is_fitted_to_the_stream(tmp_path, stre
         gray = next(c.decode(video=0)).to_ndarray(format="gray").astype(float)
     assert gray.shape == (stream[1], stream[0])
     assert gray[:, :stream[0] // 2 - 4].mean() < 30 and gray[:, stream[0] // 2 + 4:].mean() > 225
+
+
+@pytest.mark.timeout(120)  # a sound thread that gives up on a full queue deadlocks the mux
+def test_a_sound_longer_than_the_lead_is_muxed_whole_behind_a_slow_picture(tmp_path):
+    # The sound is encoded ahead of the picture, at most a few seconds' worth; a slow renderer
+    # (diffusion takes seconds a frame) keeps the sound waiting for room, never cut short
+    import time
+    sr, seconds = 8000, 10.0
+    t = np.arange(int(seconds * sr)) / sr
+    x = np.tile(0.2 * np.sin(2 * np.pi * 440 * t), (2, 1)).astype(np.float32)
+    sound = write_wav(tmp_path / "long.wav", x, sr=sr)
+    out = tmp_path / "slow.mp4"
+    with Mp4Writer(out, fps=2.0, size=(32, 32), audio_path=sound, duration_s=seconds) as w:
+        for i in range(int(seconds * 2)):
+            if i == 0:
+                time.sleep(0.5)  # the first frame takes long to draw
+            w.write(np.zeros((32, 32, 3), np.uint8))
+    info = check_av_sync(out)
+    assert info["audio"]["duration_s"] == pytest.approx(seconds, abs=2 * AAC_FRAME / sr)
+    with av.open(str(out)) as c:
+        y = np.concatenate([f.to_ndarray()[0] for f in c.decode(audio=0)])
+    last = y[-sr:-AAC_FRAME]  # the tone is there to the end
+    assert np.sqrt(np.mean(last ** 2)) == pytest.approx(0.2 / np.sqrt(2), rel=0.1)
