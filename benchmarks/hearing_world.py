@@ -6,7 +6,9 @@
                                        [--per-kind N] [--seed S] [--jobs 2] [--out DIR]
 
 Runs :func:`engine.evaluation.world_bench.run_world_bench_job` for each set (one process per
-set), without the sound tagger (labels are not scored here), and prints one table per set
+set), each clip planned with ``--stereo auto`` (``spa2v``) and told its true kind of stereo and
+spacing (``spa2v-true``; not with ``--auto-only``), without the sound tagger (labels are not
+scored here), and prints one table per set
 ("all" microphones, then each microphone) and, with both sets, one table with tune / held-out
 side by side per kind of stereo. Tune on the ``tune`` rows; publish both.
 """
@@ -35,7 +37,8 @@ def _one(args) -> tuple[str, str, float, list]:
         extra["conditions"] = tuple(a.conditions.split(","))
     report = run_job(run_world_bench_job(a.sources, a.out / part, part=part, mic=a.mic,
                                          quick=a.quick, seed=a.seed, per_kind=a.per_kind,
-                                         token=CancelToken(), **extra))
+                                         token=CancelToken(), true_stereo=not a.auto_only,
+                                         **extra))
     return part, report.table(), time.monotonic() - started, report.scores
 
 
@@ -51,6 +54,8 @@ def main(argv=None) -> int:
     ap.add_argument("--conditions", default=None, help="comma-separated: dry, room, legacy")
     ap.add_argument("--per-kind", type=int, default=None,
                     help="clips per kind, microphone and condition (quick 1, else 2)")
+    ap.add_argument("--auto-only", action="store_true",
+                    help="plan with --stereo auto only (skip the true-kind system spa2v-true)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--sources", type=Path, default=None,
                     help="development recordings (default: shared/data/sources above the repo)")
@@ -72,8 +77,9 @@ def main(argv=None) -> int:
         ap.error(f"unknown sets {sorted(bad)}; use tune and/or held-out")
     with ProcessPoolExecutor(max_workers=max(1, min(args.jobs, len(parts)))) as pool:
         results = list(pool.map(_one, [(p, args) for p in parts]))
-    for part, table, seconds, _ in results:
-        print(f"\n{part} ({seconds:.0f} s)\n{table}")
+    from engine.evaluation.world_bench import decisions_line
+    for part, table, seconds, scores in results:
+        print(f"\n{part} ({seconds:.0f} s)\n{table}\n{part}: {decisions_line(scores)}")
     if len(results) == 2:
         from engine.evaluation.world_bench import side_by_side
         print("\ntune / held-out\n" + side_by_side(results[0][3], results[1][3]))

@@ -14,8 +14,13 @@ a ``sources.json`` in the same format works, so held-out recordings are scored t
 A label is right when the bench's judge (:func:`engine.evaluation.scenes.label_matches`)
 accepts it for the recording's class. Usage, from the repository root:
 
-    python benchmarks/names.py [--sources DIR] [--seed 0] [--json OUT.json] [--only ID...]
+    python benchmarks/names.py [--sources DIR] [--seed 0 [1 2]] [--json OUT.json] [--only ID...]
     python benchmarks/names.py --set held-out   # the fetched Debian recordings' held-out part
+
+Each seed places every recording afresh (azimuth, partner, room noise). One seed's room
+figure moves by several recordings from seed to seed (tune rooms 13, 16 and 19 of 30 for
+seeds 0, 1, 2 at fa663d9), so compare methods on several seeds (``--seed 0 1 2``): the
+figures are then pooled over all placements and each seed's count is printed too.
 
 ``--set tune|held-out`` scores the recordings ``benchmarks/hearing_fetch_sounds.py`` fetched,
 split as the world bench splits them (:func:`engine.evaluation.world.split_catalogue`); the
@@ -86,7 +91,8 @@ def pipeline_label(scene: Scene, tagger, hrtf=None) -> tuple[bool, str, list[str
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sources", default=str(REPO.parents[1] / "shared" / "data" / "sources"))
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, nargs="+", default=[0],
+                    help="one or more seeds; several are pooled (module docstring)")
     ap.add_argument("--json", default=None, help="write per-recording results here")
     ap.add_argument("--only", nargs="*", default=None, help="recording ids to score")
     ap.add_argument("--conditions", nargs="*", default=["dry", "room", "mix"])
@@ -105,30 +111,31 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("no fetched recordings: run benchmarks/hearing_fetch_sounds.py")
     else:
         catalogue = load_catalogue(args.sources)
-    rng = np.random.default_rng(args.seed)
     rows = []
     t0 = time.perf_counter()
-    for k, info in enumerate(catalogue):
-        others = [s for s in catalogue if s.cls != info.cls]
-        partner = others[int(rng.integers(len(others)))]
-        scenes = scenes_for(info, partner, rng)
-        if args.only and info.id not in args.only:
-            continue
-        truth = canonical_label(info.cls)
-        x = load_source(info, SAMPLE_RATE).astype(np.float32)
-        tags = tagger.tag(_levelled(x, SAMPLE_RATE), SAMPLE_RATE, top_k=3)
-        row = {"id": info.id, "class": truth, "tagger": [t.label for t in tags],
-               "tagger_top1": bool(tags) and label_matches(tags[0].label, truth),
-               "tagger_top3": any(label_matches(t.label, truth) for t in tags)}
-        for cond in args.conditions:
-            ok, label, labels = pipeline_label(scenes[cond], tagger)
-            row[cond] = ok
-            row[f"{cond}_label"] = label
-            row[f"{cond}_all"] = labels
-        rows.append(row)
-        print(f"{info.id:24s} {truth:10s} tagger={','.join(row['tagger']):30s} "
-              + " ".join(f"{c}={row[c + '_label']}{'' if row[c] else '(x)'}"
-                         for c in args.conditions), flush=True)
+    for seed in args.seed:
+        rng = np.random.default_rng(seed)
+        for k, info in enumerate(catalogue):
+            others = [s for s in catalogue if s.cls != info.cls]
+            partner = others[int(rng.integers(len(others)))]
+            scenes = scenes_for(info, partner, rng)
+            if args.only and info.id not in args.only:
+                continue
+            truth = canonical_label(info.cls)
+            x = load_source(info, SAMPLE_RATE).astype(np.float32)
+            tags = tagger.tag(_levelled(x, SAMPLE_RATE), SAMPLE_RATE, top_k=3)
+            row = {"id": info.id, "seed": seed, "class": truth, "tagger": [t.label for t in tags],
+                   "tagger_top1": bool(tags) and label_matches(tags[0].label, truth),
+                   "tagger_top3": any(label_matches(t.label, truth) for t in tags)}
+            for cond in args.conditions:
+                ok, label, labels = pipeline_label(scenes[cond], tagger)
+                row[cond] = ok
+                row[f"{cond}_label"] = label
+                row[f"{cond}_all"] = labels
+            rows.append(row)
+            print(f"{seed} {info.id:24s} {truth:10s} tagger={','.join(row['tagger']):30s} "
+                  + " ".join(f"{c}={row[c + '_label']}{'' if row[c] else '(x)'}"
+                             for c in args.conditions), flush=True)
     n = len(rows)
     summary = {"recordings": n, "sources": args.sources, "seed": args.seed,
                "tagger_top1": sum(r["tagger_top1"] for r in rows) / n,
@@ -140,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     print("|" + "---|" * (3 + len(args.conditions)))
     print(f"| {n} | {summary['tagger_top1']:.2f} | {summary['tagger_top3']:.2f} | "
           + " | ".join(f"{summary[c]:.2f}" for c in args.conditions) + " |")
+    if len(args.seed) > 1:
+        for seed in args.seed:
+            mine = [r for r in rows if r["seed"] == seed]
+            print(f"seed {seed}: " + ", ".join(
+                f"{c} {sum(r[c] for r in mine)}/{len(mine)}" for c in args.conditions))
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
     return 0

@@ -46,6 +46,9 @@ class PlanSettings:
     max_sources: int = 3
     # How the stereo was made (engine.audio.stereo_kinds.STEREO_CHOICES); "auto" decides.
     stereo: str = DEFAULT_STEREO
+    # A spaced pair's microphone spacing in metres, when known (else assumed; see
+    # engine.cues.stereo.check_spacing for the accepted range).
+    spacing_m: float | None = None
 
     def frames_for(self, duration_s: float) -> int:
         if self.fps is not None:
@@ -79,7 +82,8 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
         num_frames = settings.frames_for(info.duration_s)
         cues = yield from longform.extract_cues_chunked(
             audio_path, num_frames=num_frames, tagger=tagger, token=token,
-            chunk_s=longform.CHUNK_S, max_sources=settings.max_sources, stereo=settings.stereo)
+            chunk_s=longform.CHUNK_S, max_sources=settings.max_sources, stereo=settings.stereo,
+            spacing_m=settings.spacing_m)
         head = load_audio(audio_path, duration_s=min(info.duration_s, longform.CHUNK_S),
                           validate=False)
         return head, cues
@@ -90,7 +94,8 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
     num_frames = settings.frames_for(audio.duration_s)
     yield report(0.3, "measuring spatial cues")
     cues = extract_cues(audio, num_frames=num_frames, tagger=tagger, token=token,
-                        max_sources=settings.max_sources, stereo=settings.stereo)
+                        max_sources=settings.max_sources, stereo=settings.stereo,
+                        spacing_m=settings.spacing_m)
     yield report(1.0, f"{len(cues.sources)} source(s)")
     return audio, cues
 

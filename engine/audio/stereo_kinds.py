@@ -70,3 +70,24 @@ def check_stereo(kind: str | None) -> str:
         return check_stereo_kind(kind)
     except ValueError as e:
         raise BadInput(f"{str(e)[0].upper()}{str(e)[1:]}.") from None
+
+
+# A spaced pair's spacing (``--spacing``, metres): SPEC's pairs are 10-60 cm apart; 2 cm to
+# 1 m is accepted (a near-coincident pair, a wide AB pair).
+MIN_SPACING_M, MAX_SPACING_M = 0.02, 1.0
+
+
+def check_spacing(spacing_m: float | None) -> float | None:
+    """The user's spacing in metres (``None``: not given), or :class:`BadInput` when it is not
+    a number between :data:`MIN_SPACING_M` and :data:`MAX_SPACING_M`."""
+    if spacing_m is None:
+        return None
+    try:
+        value = float(spacing_m)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not MIN_SPACING_M <= value <= MAX_SPACING_M:  # also refuses NaN
+        raise BadInput(f"--spacing is the distance between the two microphones in metres, "
+                       f"from {MIN_SPACING_M:g} to {MAX_SPACING_M:g} (a phone: about 0.15; "
+                       f"ORTF: 0.17); got {spacing_m!r}.")
+    return value

@@ -50,6 +50,9 @@ class CueCalibration:
     # pair, the microphone spacing it assumes.
     kind: str = "binaural"
     spacing_m: float | None = None
+    # Level-only pairs whose capsules hear some directions inverted (a Blumlein pair's side
+    # quadrants): +1 or -1 per azimuth, the sign of g_L g_R; None: every direction in phase.
+    polarity: np.ndarray | None = None
 
     @property
     def level_only(self) -> bool:

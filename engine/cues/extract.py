@@ -42,7 +42,7 @@ EXTRACTOR = "spatial/1"
 TAG_MAX_S = 10.0
 MIN_APART_DEG = 15.0
 MAX_BELOW_DB = 12.0
-DIRECT_EVIDENCE = ("mix", "gcc", "pair", "corroborated", "low band", "onset")
+DIRECT_EVIDENCE = ("mix", "gcc", "pair", "corroborated", "low band", "onset", "chord")
 SEPARATED_LEVEL_MIN_DB = 9.0  # a masked level also moves with how the bins are shared
 
 
@@ -94,8 +94,10 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
         cal, model = default_calibration(), bin_model(grid)
     else:
         decision = resolve_stereo(choice, stereo, sr, spacing_m=spacing_m)
-        cal = calibration_for(decision.kind, spacing_m=decision.spacing_m)
-        model = model_for(decision.kind, grid, spacing_m=decision.spacing_m)
+        cal = calibration_for(decision.kind, spacing_m=decision.spacing_m,
+                              pattern=decision.pattern)
+        model = model_for(decision.kind, grid, spacing_m=decision.spacing_m,
+                          pattern=decision.pattern)
     steps = yield from analyse_mix_job(
         stereo, sr, cal, model, token=token,
         report=lambda f, d="": report(0.6 * f, f"listening: {d}"))

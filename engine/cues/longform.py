@@ -28,7 +28,7 @@ ANALYSIS_FPS = 4.0
 def extract_cues_chunked(path: str | os.PathLike, *, num_frames: int, tagger: Tagger | None,
                          token: CancelToken, chunk_s: float = CHUNK_S,
                          analysis_fps: float = ANALYSIS_FPS, max_sources: int = 3,
-                         stereo: str | None = None) -> Job[Cues]:
+                         stereo: str | None = None, spacing_m: float | None = None) -> Job[Cues]:
     """Measure a long file chunk by chunk; returns cues with ``num_frames`` frames.
 
     Each chunk is analysed at ``analysis_fps`` frames per second; sources are linked across
@@ -44,7 +44,7 @@ def extract_cues_chunked(path: str | os.PathLike, *, num_frames: int, tagger: Ta
     parts: list[Cues] = []
     peak = 0.0
     notes: list[str] = []
-    kind, spacing, decided = stereo, None, None
+    kind, spacing, decided = stereo, spacing_m, None
     for k in range(n_chunks):
         token.raise_if_cancelled()
         start = k * chunk_s

@@ -106,7 +106,7 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
         for p, (ss, power) in enumerate(per):
             w = ss.band_weight[a:b]
             d = parts[p]
-            d["az"].append(track.azimuth_deg[p, a:b])
+            d["az"].append(az_here[p, a:b] if specs[p].fixed else track.azimuth_deg[p, a:b])
             d["spread"].append(track.spread_deg[p, a:b])
             d["conf"].append(ss.confidence[a:b])
             d["power"].append(power[a:b])

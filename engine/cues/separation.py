@@ -68,6 +68,10 @@ class SourceSpec:
     # are evidence of a source on their own; what the histograms alone find may be
     # leftovers of the others' masks.
     origin: str = "histogram"
+    # The direction is final: the second pass keeps ``step_az`` instead of its own track
+    # (two static sources read from the chord of a level-only mix, _chord_ends, where the
+    # masked cues are the very mixture the chord resolves).
+    fixed: bool = False
 
 
 def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
@@ -155,7 +159,165 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
             c = next((c for c in first if c.step_az is sp.step_az), None)
             if c is not None and _corroborated_source(pf, [c]) is not None:
                 specs[k] = dataclasses.replace(sp, origin="corroborated")
-    return specs
+    if wet > PAIR_MAX_WET:
+        # In a room, reflections move the histograms' peaks and leave the covariances of a
+        # level-only recording off any one chord: neither refinement below holds there.
+        return specs
+    if not timed and len(specs) <= 2 and model is not None and steps.pair_cov is not None:
+        ends = _chord_ends(np.asarray(steps.pair_cov), mix_active, model)
+        if ends is not None:
+            return _place_on_chord(specs, ends, mix_active)
+    return _settle_on_peaks(specs, counts, mix_active, az)
+
+
+CHORD_MAX_WIDTH = 0.5      # the points' spread across the line, against along it (variance)
+CHORD_MIN_ALONG = 0.05     # their spread along it (std), against the chord's length
+CHORD_MIN_DEPTH = 0.5      # how far inside the circle they lie, against the chord's middle
+
+
+def _chord_ends(cov: np.ndarray, mix_active: np.ndarray, model: BinModel
+                ) -> tuple[float, float] | None:
+    """Two static sources of a level-only recording (coincident pair, pan pot) from where
+    its covariances lie.
+
+    With real gains ``(g_L, g_R)``, one source makes each bin's normalised covariance
+    ``(P_L - P_R, 2 Re S_LR) / (P_L + P_R)`` the point ``(cos 2t, sin 2t)`` on the unit
+    circle, ``t = atan2(g_R, g_L)``; two uncorrelated sources make a power-weighted mean of
+    their two points, somewhere on the chord between them, wherever their powers stand.
+    So however much they overlap (two noises sharing every bin never give a bin to one of
+    them, and the per-bin histograms then peak in between), the blocks' and bins' points
+    lie along one line, and the line meets the circle at the two sources. The line is the
+    points' principal axis (weighted by the square root of power). It is believed when the
+    points spread along it (:data:`CHORD_MIN_ALONG`: the powers trade places; one static
+    source leaves them all on one spot), more along than across it
+    (:data:`CHORD_MAX_WIDTH`: cross terms of the two, averaged over a block, scatter them
+    across), and lie inside the circle as mixtures do (:data:`CHORD_MIN_DEPTH`, mean of
+    ``1 - |p|`` over the line's own depth ``1 - h``: one source, however it moves, keeps
+    every point on the circle, 0.00 for a sweep across 100 degrees; two sources gave
+    0.7-0.95). ``None`` otherwise.
+    """
+    n_blocks = min(len(cov), -(-len(mix_active) // BLOCK_STEPS))
+    active = _blocks(mix_active.astype(float), mean=True)[:n_blocks] >= 0.5
+    c = cov[:n_blocks][active].reshape(-1, 4).astype(float)
+    tot = c[:, 0] + c[:, 1]
+    keep = tot > 1e-3 * (tot.max() if tot.size else 0.0)
+    if keep.sum() < 20:
+        return None
+    c, tot = c[keep], tot[keep]
+    pts = np.stack([(c[:, 0] - c[:, 1]) / tot, 2 * c[:, 2] / tot], axis=1)
+    w = np.sqrt(tot)
+    w /= w.sum()
+    m = w @ pts
+    d = pts - m
+    vals, vecs = np.linalg.eigh((d * w[:, None]).T @ d)
+    if vals[1] <= 0 or vals[0] > CHORD_MAX_WIDTH * vals[1]:
+        return None
+    u = vecs[:, 1]
+    mu = float(m @ u)
+    disc = mu * mu - float(m @ m) + 1.0
+    if disc <= 0:
+        return None
+    h = float(np.linalg.norm(m - mu * u))
+    along = float(np.sqrt(w @ (d @ u) ** 2)) / (2 * np.sqrt(disc))
+    depth = float(w @ (1 - np.linalg.norm(pts, axis=1))) / max(1 - h, 1e-6)
+    if along < CHORD_MIN_ALONG or depth < CHORD_MIN_DEPTH:
+        return None
+    # Level-only: the same level difference at every frequency. Only the directions both
+    # capsules hear in phase (all of them but a Blumlein pair's side quadrants) have
+    # positive gains, i.e. a point on the upper half circle.
+    in_phase = np.mean(model.phasor_re, axis=0) > 0
+    ild_table = np.mean(model.ild_db, axis=0)[in_phase]
+    az_table = model.azimuth_deg[in_phase]
+    order = np.argsort(ild_table)
+    out = []
+    for s in (-mu - np.sqrt(disc), -mu + np.sqrt(disc)):
+        x, y = m + s * u
+        if y <= 0:  # an inverted channel: not a pair of positive gains
+            return None
+        ild = 20 * np.log10(max(np.tan(0.5 * np.arctan2(y, x)), 1e-6))
+        out.append(float(np.interp(ild, ild_table[order], az_table[order])))
+    return min(out), max(out)
+
+
+def _place_on_chord(specs: list[SourceSpec], ends: tuple[float, float],
+                    mix_active: np.ndarray) -> list[SourceSpec]:
+    """Two sources moved to (or, for the mix's track alone, found at) the chord's ends
+    (:func:`_chord_ends`), the left-hand one to the
+    left end; kept as they are when the ends are not :data:`MIN_SEPARATION_DEG` apart or a
+    source other than the mix's track moves (the mix's track may swing from one source to
+    the other as they take turns; a source found moving is no point on the circle)."""
+    if ends[1] - ends[0] < MIN_SEPARATION_DEG:
+        return specs
+    moves = [np.ptp(sp.step_az[mix_active]) > MIN_SEPARATION_DEG for sp in specs]
+    if len(specs) == 1:
+        # The mix's track alone: the chord says there are two, unless the track moves (a
+        # pass-by whose reverb send pulls its points inside the circle).
+        if moves[0]:
+            return specs
+        specs = [specs[0], dataclasses.replace(specs[0], share=0.5, origin="chord")]
+    elif any(m for m, sp in zip(moves, specs) if sp.origin != "mix"):
+        return specs
+    med = [float(np.median(sp.step_az[mix_active])) for sp in specs]
+    order = np.argsort(med)
+    out = list(specs)
+    for end, p in zip(ends, order):
+        out[p] = dataclasses.replace(specs[p], step_az=np.full(len(mix_active), end),
+                                     prior_sigma_deg=SETTLED_SIGMA_DEG, fixed=True)
+    return out
+
+
+SETTLE_PEAK_REL = 0.5       # a block's histogram peak at least this high against its top ...
+SETTLE_MAX_SHIFT_DEG = 20.0  # ... within this of a source (and nearer it than any other) ...
+SETTLE_MIN_BLOCKS = 3       # ... in this many blocks places the source (see _settle_on_peaks)
+SETTLED_SIGMA_DEG = 4.0
+
+
+def _settle_on_peaks(specs: list[SourceSpec], counts: np.ndarray, mix_active: np.ndarray,
+                     az: np.ndarray) -> list[SourceSpec]:
+    """Each of several sources moved onto the per-block histogram peaks nearest it.
+
+    Where two sources sound together, a bin holding both reads a direction between them,
+    and so do the cues averaged over steps and bands: the mix's track, the pair fits, the
+    onsets' readings and the second pass's masked cues are all pulled toward the other
+    source (on the world bench's pairs, by 10-40 degrees). A block's histogram, though,
+    peaks only where many bins agree, which is where one source dominates them; mixed bins
+    spread out between the peaks and do not move them. So each source's path is shifted by
+    the weighted median offset of the block peaks that lie within
+    :data:`SETTLE_MAX_SHIFT_DEG` of it and nearer to it than to any other source (heights
+    as weights), when :data:`SETTLE_MIN_BLOCKS` blocks show one; the second pass then keeps
+    its track within :data:`SETTLED_SIGMA_DEG` of that.
+    """
+    if len(specs) < 2:
+        return specs
+    n = len(mix_active)
+    blk = gaussian_filter1d(_blocks(counts), 1.0, axis=1, mode="nearest")
+    k = len(blk)
+    top = blk.max(axis=1, keepdims=True)
+    inner = np.zeros_like(blk, dtype=bool)
+    inner[:, 1:-1] = (blk[:, 1:-1] >= blk[:, :-2]) & (blk[:, 1:-1] > blk[:, 2:])
+    peak = inner & (blk >= SETTLE_PEAK_REL * top) & (top > 0)
+    active = _blocks(mix_active.astype(float), mean=True)[:k] >= 0.5
+    paths = np.stack([_blocks(sp.step_az[:n], mean=True)[:k] for sp in specs])  # (P, B)
+    out = []
+    for p, sp in enumerate(specs):
+        offs, wts = [], []
+        for b in np.nonzero(active)[0]:
+            for i in np.nonzero(peak[b])[0]:
+                d = az[i] - paths[:, b]
+                if (abs(d[p]) <= SETTLE_MAX_SHIFT_DEG
+                        and abs(d[p]) <= np.min(np.abs(np.delete(d, p)))):
+                    offs.append(d[p])
+                    wts.append(blk[b, i] / top[b, 0])
+        if len(offs) < SETTLE_MIN_BLOCKS:
+            out.append(sp)
+            continue
+        order = np.argsort(offs)
+        cw = np.cumsum(np.asarray(wts)[order])
+        shift = float(np.asarray(offs)[order][np.searchsorted(cw, 0.5 * cw[-1])])
+        out.append(dataclasses.replace(
+            sp, step_az=np.clip(sp.step_az + shift, -90.0, 90.0),
+            prior_sigma_deg=min(sp.prior_sigma_deg, SETTLED_SIGMA_DEG)))
+    return out
 
 
 PAIR_MAX_WET = 0.35         # the two-source covariance fit (engine.cues.pairfit) up to here,
@@ -342,7 +504,7 @@ def _onset_sources(steps, main: SourceSpec, mix_active: np.ndarray) -> list[Sour
     seq = seq[seq >= 0]
     if np.count_nonzero(np.diff(seq)) < ONSET_MIN_TURNS:
         return []
-    found = [SourceSpec(p, mix_active.copy(), c / t.size, origin="onset")
+    found = [SourceSpec(p, mix_active.copy(), c / t.size, origin="onset", prior_sigma_deg=6.0)
              for c, p in ((c1, p1), (c2, p2))]
     near = [np.median(np.abs(p - main.step_az)[mix_active]) <= NEAR_DEG for p in (p1, p2)]
     if near[0]:

@@ -178,6 +178,11 @@ def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
                            band_hz=(GCC_BAND_HZ[0], GCC_SPLIT_HZ), return_weight=True)
     hi, w_hi = steered_gcc(st, msc, grid, cal.itd_band_s(1),
                            band_hz=(GCC_SPLIT_HZ, GCC_BAND_HZ[1]), return_weight=True)
+    if cal.polarity is not None:
+        # At lag 0 the GCC is the mean cos IPD: +1 in phase, -1 with one channel inverted.
+        # Steered with each azimuth's sign, it says which of a figure-of-eight pair's
+        # quadrants the sound came from (the level alone reads the same in two).
+        lo, hi = lo * cal.polarity[None], hi * cal.polarity[None]
     gcc = (lo * w_lo + hi * w_hi) / (w_lo + w_hi + 1e-9)
     peak = np.argmax(gcc, axis=1)
     gcc_peak = gcc[np.arange(len(peak)), peak]
@@ -188,6 +193,8 @@ def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
     coherence = np.sum(msc[:, band] * energy, axis=1) / (np.sum(energy, axis=1) + 1e-20)
 
     ild, w = band_ild(st, msc, grid, cal.band_edges_hz)
+    if ild_gain is None and cal.level_only:
+        ild_gain = 1.0  # no delay to tell the azimuth apart from the level
     if ild_gain is None:
         ild_gain = estimate_ild_gain(cal.azimuth_deg[peak], gcc_peak, ild, w, cal)
     # Without time differences the GCC-PHAT says nothing about direction (nor how clear

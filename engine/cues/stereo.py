@@ -32,7 +32,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..audio.stereo_kinds import AUTO, LEVEL_ONLY, STEREO_KINDS, check_stereo
+from ..audio.stereo_kinds import (AUTO, LEVEL_ONLY, MAX_SPACING_M, MIN_SPACING_M, STEREO_KINDS,
+                                  check_stereo)
 from .binmodel import BIN_BAND_HZ, HIST_STEP_DEG, BinModel, bin_model, transfer_model
 from .calibration import CueCalibration, default_calibration
 from .spatial import (AnalysisGrid, StepSpectra, band_ild, level_coherence, step_spectra, steered_gcc, stft,
@@ -41,13 +42,14 @@ from .spatial import (AnalysisGrid, StepSpectra, band_ild, level_coherence, step
 SPEED_OF_SOUND = 343.0
 COINCIDENT_ANGLE_DEG = 100.0   # included angle of the assumed XY cardioid pair
 COINCIDENT_PATTERN = 0.5       # g = p + (1 - p) cos: 0.5 cardioid, 0 figure-of-eight
+FIGURE8_PATTERN = 0.0          # a Blumlein pair: two figure-of-eights ...
+FIGURE8_ANGLE_DEG = 90.0       # ... at right angles (physical: the pair's definition)
 # Spaced pairs are 10-60 cm apart (SPEC section 2: a phone held sideways, an AB pair). One
 # static source cannot reveal the spacing (any spacing fits one delay), so without the
 # user's figure the pair is taken to be the geometric middle of that range, 25 cm (at most
 # a factor 2.4 off anywhere in it), unless a delay heard needs more: a delay tau needs at
 # least c tau (a source at 90 degrees).
 TYPICAL_SPACING_M = 0.25
-MAX_SPACING_M = 1.0
 MIN_ALIAS_HZ = 500.0           # the spaced per-bin model keeps at least up to here
 
 
@@ -63,15 +65,23 @@ class StereoDecision:
     confidence: float = 1.0
     spacing_m: float | None = None
     evidence: dict[str, float] = field(default_factory=dict)
+    # A coincident pair's capsule pattern (``g = p + (1 - p) cos``): 0.5 cardioids (XY), 0
+    # figure-of-eights (Blumlein); ``None`` for the other kinds.
+    pattern: float | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["confidence"] = round(float(self.confidence), 3)
-        d["evidence"] = {k: round(float(v), 4) for k, v in self.evidence.items()}
+        # A measure that could not be taken (NaN: nothing off-centre to read it on) is left
+        # out: layouts and cues are strict JSON.
+        d["evidence"] = {k: round(float(v), 4) for k, v in self.evidence.items()
+                         if np.isfinite(v)}
         if self.spacing_m is None:
             d.pop("spacing_m")
         else:
             d["spacing_m"] = round(float(self.spacing_m), 3)
+        if self.pattern is None:
+            d.pop("pattern")
         return d
 
     @classmethod
@@ -79,12 +89,16 @@ class StereoDecision:
         return cls(kind=str(d["kind"]), chosen=str(d.get("chosen", AUTO)),
                    confidence=float(d.get("confidence", 1.0)),
                    spacing_m=None if d.get("spacing_m") is None else float(d["spacing_m"]),
-                   evidence={str(k): float(v) for k, v in d.get("evidence", {}).items()})
+                   evidence={str(k): float(v) for k, v in d.get("evidence", {}).items()},
+                   pattern=None if d.get("pattern") is None else float(d["pattern"]))
 
     def describe(self) -> str:
         how = "you chose" if self.chosen != AUTO else f"decided from the recording, " \
               f"{100 * self.confidence:.0f} % sure"
         gap = f", microphones {100 * self.spacing_m:.0f} cm apart" if self.spacing_m else ""
+        if self.pattern is not None:
+            gap = ", figure-of-eights (Blumlein)" if self.pattern == FIGURE8_PATTERN else \
+                  ", cardioids (XY)"
         return f"Read as {self.kind} stereo ({how}{gap})."
 
 
@@ -111,41 +125,67 @@ def spaced_delay_s(azimuth_deg, spacing_m: float) -> np.ndarray:
     return spacing_m * np.sin(np.radians(np.asarray(azimuth_deg, float))) / SPEED_OF_SOUND
 
 
-def calibration_for(kind: str, *, spacing_m: float | None = None) -> CueCalibration:
-    """The cue table of one kind of stereo (see module docstring)."""
+def coincident_pair_gains(azimuth_deg, pattern: float | None = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """The gains the coincident reading assumes: cardioids at :data:`COINCIDENT_ANGLE_DEG`,
+    or, for ``pattern`` :data:`FIGURE8_PATTERN`, a Blumlein pair (figure-of-eights at 90
+    degrees, whose side quadrants come out with the left channel or the right inverted)."""
+    if pattern == FIGURE8_PATTERN:
+        return coincident_gains(azimuth_deg, angle_deg=FIGURE8_ANGLE_DEG, pattern=FIGURE8_PATTERN)
+    return coincident_gains(azimuth_deg)
+
+
+def calibration_for(kind: str, *, spacing_m: float | None = None,
+                    pattern: float | None = None) -> CueCalibration:
+    """The cue table of one kind of stereo (see module docstring); ``pattern``: a coincident
+    pair's capsules (:attr:`StereoDecision.pattern`)."""
     if kind == "binaural":
         return default_calibration()
     if kind not in STEREO_KINDS:
         raise ValueError(f"unknown stereo kind {kind!r}")
-    return _calibration(kind, None if kind != "spaced" else round(_spacing(spacing_m), 3))
+    return _calibration(kind, None if kind != "spaced" else round(_spacing(spacing_m), 3),
+                        _pattern(kind, pattern))
+
+
+def _pattern(kind: str, pattern: float | None) -> float | None:
+    return (FIGURE8_PATTERN if pattern == FIGURE8_PATTERN else COINCIDENT_PATTERN) \
+        if kind == "coincident" else None
 
 
 @functools.lru_cache(maxsize=8)
-def _calibration(kind: str, spacing_m: float | None) -> CueCalibration:
+def _calibration(kind: str, spacing_m: float | None, pattern: float | None) -> CueCalibration:
     az = np.arange(-90.0, 90.5, 1.0)
     edges = third_octave_edges()
     n_bands = len(edges) - 1
     itd = np.zeros_like(az)
     ild = np.zeros((len(az), n_bands))
+    polarity = None
     if kind == "spaced":
         itd = spaced_delay_s(az, spacing_m)
     else:
-        gl, gr = coincident_gains(az) if kind == "coincident" else pan_gains(az)
+        gl, gr = coincident_pair_gains(az, pattern) if kind == "coincident" else pan_gains(az)
         level = 20 * np.log10((np.abs(gr) + 1e-6) / (np.abs(gl) + 1e-6))
         ild = np.repeat(np.clip(level, -40.0, 40.0)[:, None], n_bands, axis=1)
+        if np.any(gl * gr < 0):
+            polarity = np.where(gl * gr < 0, -1.0, 1.0)
     return CueCalibration(az, itd, edges, ild, source=f"{kind} stereo model", itd_low_s=itd,
-                          itd_high_s=itd, kind=kind, spacing_m=spacing_m)
+                          itd_high_s=itd, kind=kind, spacing_m=spacing_m, polarity=polarity)
 
 
-def model_for(kind: str, grid: AnalysisGrid, *, spacing_m: float | None = None) -> BinModel:
-    """The per-bin model of one kind of stereo at the grid's sample rate."""
+def model_for(kind: str, grid: AnalysisGrid, *, spacing_m: float | None = None,
+              pattern: float | None = None) -> BinModel:
+    """The per-bin model of one kind of stereo at the grid's sample rate (``pattern``: a
+    coincident pair's capsules; a figure-of-eight pair's inverted quadrants are in the
+    model's phase, -1)."""
     if kind == "binaural":
         return bin_model(grid)
-    return _model(kind, grid, None if kind != "spaced" else round(_spacing(spacing_m), 3))
+    return _model(kind, grid, None if kind != "spaced" else round(_spacing(spacing_m), 3),
+                  _pattern(kind, pattern))
 
 
 @functools.lru_cache(maxsize=8)
-def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None) -> BinModel:
+def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None,
+           pattern: float | None) -> BinModel:
     az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
     freqs = grid.freqs
     top = BIN_BAND_HZ[1]
@@ -158,7 +198,7 @@ def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None) -> BinModel:
         tau = spaced_delay_s(az, spacing_m)[:, None]
         hl, hr = np.exp(-1j * np.pi * f * tau), np.exp(1j * np.pi * f * tau)
     else:
-        gl, gr = coincident_gains(az) if kind == "coincident" else pan_gains(az)
+        gl, gr = coincident_pair_gains(az, pattern) if kind == "coincident" else pan_gains(az)
         hl = np.repeat(gl[:, None], f.shape[1], axis=1).astype(complex)
         hr = np.repeat(gr[:, None], f.shape[1], axis=1).astype(complex)
     return transfer_model(az, sel, hl, hr, level_only=kind in LEVEL_ONLY)
@@ -166,7 +206,7 @@ def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None) -> BinModel:
 
 def _spacing(spacing_m: float | None) -> float:
     """A usable spacing: the one given (2 cm to 1 m), or the floor of the estimate."""
-    return float(np.clip(TYPICAL_SPACING_M if spacing_m is None else spacing_m, 0.02,
+    return float(np.clip(TYPICAL_SPACING_M if spacing_m is None else spacing_m, MIN_SPACING_M,
                          MAX_SPACING_M))
 
 
@@ -179,10 +219,18 @@ TIMED_DELAY_S = 60e-6     # a time difference this large is off-centre (a head a
 ZERO_DELAY_S = 25e-6      # ... and one this small, with a level difference, is level-only
 LEVEL_DB = 1.5            # a broadband level difference this large is off-centre
 CLEAR_SHARE = 0.3         # evidence comes from the clip's most coherent 30 % of loud steps
-HEAD_LEVEL = 0.4          # level differences this strong (RMS over bands) relative to KEMAR's
-                          # at the delay's azimuth are a head's: dry heads read ~1,
-                          # reverberant ones 0.45-0.7, spaced pairs in rooms 0.2-0.36 (no
-                          # head between the microphones; what is left is near-field and room)
+HEAD_SHADOW = 0.25        # signed share of KEMAR's frequency-dependent shadow (slope of
+                          # the observed level-difference shape on KEMAR's at the delay's
+                          # azimuth) that says "head" (fitted on the tune set: heads read
+                          # 0.47-1.3 single, dry or in rooms; spaced pairs -0.33-0.02; 0.25 is
+                          # about the middle of that gap)
+HEAD_DIFFRACTION = 1.2    # physical: a delay 1.2x longer at low frequencies than at high is
+                          # a head's diffraction (a sphere ~1.5, KEMAR 1.2-1.4 dry; a pair 1)
+DIFFRACTION_LOW_HZ = (150.0, 700.0)     # design: below a head's diffraction corner ...
+DIFFRACTION_HIGH_HZ = (1500.0, 4000.0)  # ... and above it, below pinna detail
+CARDIOID_DIFFUSE = 0.5    # physical: a coincident cardioid pair's diffuse-field coherence is
+                          # 0.75 + 0.25 cos(angle), at least 0.5; a reverb below it is a
+                          # decorrelated (artificial or spaced) one: a pan-pot mix's send
 HEAD_MAX_DELAY_S = 0.85e-3  # no head delays more (KEMAR: 0.7 ms at 90 degrees) ...
 BEYOND_HEAD_SHARE = 0.5   # ... in half the timed steps (reverberation makes strays: up to
                           # 0.4 of a head's in rooms)
@@ -199,7 +247,7 @@ def resolve_stereo(choice: str | None, stereo: np.ndarray, sample_rate: int, *,
     :func:`detect_stereo`'s decision. A spaced pair's spacing is ``spacing_m`` when given,
     otherwise estimated from the largest delay heard."""
     choice = check_stereo(choice)
-    if choice in ("binaural",) + LEVEL_ONLY:
+    if choice in ("binaural", "panned"):
         return StereoDecision(choice, chosen="user", confidence=1.0)
     feats = _features(stereo, sample_rate)
     if choice == AUTO:
@@ -209,6 +257,8 @@ def resolve_stereo(choice: str | None, stereo: np.ndarray, sample_rate: int, *,
     if decision.kind == "spaced":
         decision.spacing_m = (float(spacing_m) if spacing_m is not None
                               else estimate_spacing(stereo, sample_rate, features=feats))
+    if decision.kind == "coincident":
+        decision.pattern = coincident_pattern(feats)
     return decision
 
 
@@ -244,17 +294,41 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
     # channel inverted: -1. A delay spreads the phase over whole turns across the band,
     # which keeps the mean above about -0.22, so only inversion goes below -0.5.
     polarity = gcc[:, np.argmin(np.abs(lags))]
+    # The same GCC on the doubled phase (exp(2i IPD) at lag 2 tau): blind to a channel's sign,
+    # so a coincident pair whose arrivals come in both polarities (Blumlein in a room: its
+    # side quadrants invert) peaks at lag 0, where the plain GCC peaks anywhere.
+    doubled = StepSpectra(st.s_lr ** 2 / (np.abs(st.s_lr) + 1e-30), st.p_l, st.p_r)
+    gcc2 = steered_gcc(doubled, msc, grid, 2 * lags, band_hz=(150.0, 4000.0))
+    peak2 = np.argmax(gcc2, axis=1)
+    # The real part of the complex coherence, energy-weighted over 400-6400 Hz: its floor
+    # over the least coherent steps is the reverberant field's coherence (see _diffuse_floor).
+    mid = (grid.freqs >= 400) & (grid.freqs <= 6400)
+    em = (st.p_l + st.p_r)[:, mid]
+    gam = st.s_lr[:, mid] / np.sqrt(st.p_l[:, mid] * st.p_r[:, mid] + 1e-30)
+    re_coh = np.sum(em * gam.real, axis=1) / (np.sum(em, axis=1) + 1e-30)
+    abs_coh = np.sum(em * np.abs(gam), axis=1) / (np.sum(em, axis=1) + 1e-30)
+    # A head's delay is longer at low frequencies than at high (diffraction); a pair's is one.
+    fine = np.arange(-HEAD_MAX_DELAY_S, HEAD_MAX_DELAY_S + 1e-9, 0.25 / sample_rate)
+    g_lo = steered_gcc(st, msc, grid, fine, band_hz=DIFFRACTION_LOW_HZ)
+    g_hi = steered_gcc(st, msc, grid, fine, band_hz=DIFFRACTION_HIGH_HZ)
+    low = (grid.freqs >= DIFFUSE_BAND_HZ[0]) & (grid.freqs <= DIFFUSE_BAND_HZ[1])
+    gamma_low = st.s_lr[:, low] / np.sqrt(st.p_l[:, low] * st.p_r[:, low] + 1e-30)
+    # Loud steps: within 30 dB of the loudest (95th percentile).
+    db = 10 * np.log10(power + 1e-20)
+    loud = db > np.percentile(db, 95) - 30 if db.size else np.zeros(0, bool)
     return {"delay": lags[peak], "height": gcc[np.arange(len(peak)), peak], "ild": ild,
-            "ild_weight": w, "coherence": coh, "power": power, "polarity": polarity}
+            "delay_low": fine[np.argmax(g_lo, axis=1)], "height_low": g_lo.max(axis=1),
+            "delay_high": fine[np.argmax(g_hi, axis=1)], "height_high": g_hi.max(axis=1),
+            "gamma_low": gamma_low, "gamma_freqs": grid.freqs[low], "loud": loud,
+            "ild_weight": w, "coherence": coh, "power": power, "polarity": polarity,
+            "delay2": lags[peak2], "height2": gcc2[np.arange(len(peak2)), peak2],
+            "re_coh": re_coh, "abs_coh": abs_coh}
 
 
 def _clear_steps(f: dict) -> np.ndarray:
     """Loud steps (within 30 dB of the loudest) among the most coherent :data:`CLEAR_SHARE`
     of them, where the direct sound outweighs the room's."""
-    db = 10 * np.log10(f["power"] + 1e-20)
-    if db.size == 0:
-        return np.zeros(0, bool)
-    loud = db > np.percentile(db, 95) - 30
+    loud = f["loud"]
     if not loud.any():
         return loud
     cut = np.percentile(f["coherence"][loud], 100 * (1 - CLEAR_SHARE))
@@ -266,51 +340,73 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     """Decide the kind of stereo from the recording ``(2, n)``.
 
     1. The evidence is the clip's clear steps (loud, and among its most coherent 30 %:
-       where the direct sound outweighs reverberation). A step is **timed** when its
-       GCC-PHAT delay is over 60 us, **level-only** when the delay is within 25 us while the
-       level differs by 1.5 dB or more (or one channel is silent). A clip with neither has everything in the middle,
-       where every kind reads the same (binaural, confidence 0).
+       where the direct sound outweighs reverberation). A step is **timed** when the delay
+       of its doubled-phase GCC-PHAT (blind to a channel's sign) is over 60 us,
+       **level-only** when that delay is within 25 us while the level differs by 1.5 dB or
+       more or one channel is inverted, or when one channel is silent. A clip with too
+       few of either has everything near the middle: a room heard coherent and in phase
+       (diffuse floor >= 0.5, :func:`_diffuse_floor`) is a coincident pair's; otherwise
+       every kind reads the same there (binaural, confidence 0).
     2. **Time or level:** the timed share. Coincident pairs and pan pots have no delays;
        heads and spaced pairs have them wherever the sound is off-centre.
-    3. **Head or spaced pair** (time): a head shadows, so its level differences are as
-       strong as KEMAR's at the azimuth the delay gives (RMS ratio ~1 dry, 0.45-0.7 in
-       rooms); two omnidirectional microphones in the far field hear nearly the same level
-       (0.2-0.36 in rooms, from near-field and room). Delays longer than any head gives (0.85 ms) in a quarter of the
-       timed steps are a spaced pair whatever the levels.
-    4. **Pan pot or coincident pair** (level): a level difference beyond any microphone
-       pair's (24 dB: one channel nearly silent) is a pan pot; otherwise a recording with
-       a room in it (coherence below 0.95) is a coincident pair, and a dry one is a mix
-       (the two are the same signal then, and the mappings differ by under 11 degrees).
+    3. **Head or spaced pair** (time): delays longer than any head gives (0.85 ms) in half
+       the timed steps are a spaced pair. A delay 1.2x longer at low frequencies than at
+       high is a head's diffraction (:func:`_diffraction`). Otherwise a head's shadow grows
+       with frequency on the side the delay says (:func:`_head_shadow`, signed slope >=
+       0.25); two omnis or ORTF's cardioids differ in level by the same amount at every
+       frequency. With no shadow to read, one delay at every frequency is a pair.
+    4. **Pan pot or coincident pair** (level): inverted steps are a Blumlein pair (a pan
+       pot never inverts); a level difference beyond any microphone pair's (24 dB) is a pan
+       pot; a reverberant field less coherent than any coincident cardioid pair hears
+       (floor below 0.5) is a pan-pot mix's decorrelated reverb send; a recording with a
+       coherent room in it (clear-step coherence below 0.95) is a coincident pair; a dry
+       one is a mix (the two are then the same signal; see docs/hearing.md).
     """
     f = features if features is not None else _features(stereo, sample_rate)
     w = f["ild_weight"]
     broad = np.sum(f["ild"] * w, axis=1) / (w.sum(axis=1) + 1e-9)
     clear = _clear_steps(f)
-    delay = np.abs(f["delay"])
-    timed = clear & (delay >= TIMED_DELAY_S) & (f["height"] > 0.3)
+    delay = np.abs(f["delay2"])
     inverted = clear & (f["polarity"] <= INVERTED)
-    timed &= ~inverted  # an inverted channel's GCC peaks at a meaningless lag
-    level = clear & (((delay <= ZERO_DELAY_S) & (f["height"] > 0.5) & (np.abs(broad) >= LEVEL_DB))
-                     | (np.abs(broad) >= HARD_PAN_DB)  # a silent channel has no delay to read
-                     | inverted)
+    timed = clear & (delay >= TIMED_DELAY_S) & (f["height2"] > 0.3)
+    level = clear & (((delay <= ZERO_DELAY_S) & (f["height2"] > 0.5)
+                      & ((np.abs(broad) >= LEVEL_DB) | inverted))
+                     | (np.abs(broad) >= HARD_PAN_DB))  # a silent channel has no delay to read
+    timed &= ~level
+    floor = _diffuse_floor(f)
     ev = {"evidence_steps": float(timed.sum() + level.sum()),
-          "coherence": float(np.median(f["coherence"][clear])) if clear.any() else 0.0}
+          "coherence": float(np.median(f["coherence"][clear])) if clear.any() else 0.0,
+          "diffuse_coherence": floor}
     if timed.sum() + level.sum() < MIN_EVIDENCE_STEPS:
+        if ev["coherence"] < DRY_COHERENCE and floor >= CARDIOID_DIFFUSE:
+            # Everything near the middle, but a room whose sound stays coherent and in phase
+            # from 400 Hz to 6.4 kHz: only a coincident pair hears a room so.
+            return StereoDecision("coincident", evidence=ev,
+                                  confidence=min(_sure(floor - CARDIOID_DIFFUSE, 0, 0.2),
+                                                 _sure(DRY_COHERENCE - ev["coherence"], 0, 0.1)))
         return StereoDecision("binaural", confidence=0.0, evidence=ev)
     time_share = float(timed.sum() / (timed.sum() + level.sum()))
     ev["time_share"] = time_share
     if time_share >= 0.5:
-        beyond = float(np.mean(delay[timed] > HEAD_MAX_DELAY_S))
-        ratio = _head_level_ratio(f, timed & (delay <= HEAD_MAX_DELAY_S))
-        ev.update(beyond_head=beyond, head_level=ratio)
+        beyond = float(np.mean(np.abs(f["delay"][timed]) > HEAD_MAX_DELAY_S))
+        shadow = _head_shadow(f, timed & (np.abs(f["delay"]) <= HEAD_MAX_DELAY_S))
+        ratio = _diffraction(f, timed)
+        ev.update(beyond_head=beyond, head_shadow=shadow, low_high_delay=ratio)
         sure = _sure(time_share, 0.5, 0.8)
         if beyond >= BEYOND_HEAD_SHARE:
             return StereoDecision("spaced", confidence=min(sure, _sure(beyond, 0.5, 0.75)),
                                   evidence=ev)
-        if not np.isfinite(ratio):  # near the middle, where heads and pairs read alike
+        if np.isfinite(ratio) and ratio >= HEAD_DIFFRACTION:
+            return StereoDecision("binaural", evidence=ev, confidence=min(
+                sure, _sure(ratio - HEAD_DIFFRACTION, 0, 0.1)))
+        if not np.isfinite(shadow):
+            if np.isfinite(ratio):  # one delay at every frequency: not a head
+                return StereoDecision("spaced", evidence=ev, confidence=min(
+                    sure, _sure(HEAD_DIFFRACTION - ratio, 0, 0.1)))
+            # near the middle, where heads and pairs read alike
             return StereoDecision("binaural", confidence=0.0, evidence=ev)
-        kind = "binaural" if ratio >= HEAD_LEVEL else "spaced"
-        return StereoDecision(kind, confidence=min(sure, _sure(abs(ratio - HEAD_LEVEL), 0, 0.2)),
+        kind = "binaural" if shadow >= HEAD_SHADOW else "spaced"
+        return StereoDecision(kind, confidence=min(sure, _sure(abs(shadow - HEAD_SHADOW), 0, 0.2)),
                               evidence=ev)
     extreme = float(min(np.percentile(np.abs(broad[level]), 95), 60.0))  # silent channel: 60
     coh = ev["coherence"]
@@ -322,46 +418,186 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     if extreme >= HARD_PAN_DB:
         return StereoDecision("panned", evidence=ev,
                               confidence=min(sure, _sure(extreme, HARD_PAN_DB, HARD_PAN_DB + 6)))
+    if floor < CARDIOID_DIFFUSE:
+        return StereoDecision("panned", evidence=ev,
+                              confidence=min(sure, _sure(CARDIOID_DIFFUSE - floor, 0, 0.2)))
     if coh < DRY_COHERENCE:
         return StereoDecision("coincident", evidence=ev,
                               confidence=min(sure, _sure(DRY_COHERENCE - coh, 0, 0.1)))
     return StereoDecision("panned", confidence=min(sure, 0.5), evidence=ev)
 
 
-def _head_level_ratio(f: dict, sel: np.ndarray) -> float:
-    """How strongly the steps' level differences vary with frequency (weighted RMS over
-    bands and steps, each step's mean over bands removed) relative to how KEMAR's vary at
-    the azimuth their delay gives, over the steps 15-90 degrees off-centre, where a head's
-    are large. A head's shadow grows with frequency; the level difference of two spaced
-    microphones near a source (1/r) is the same at every frequency, so it is removed with
-    the mean. RMS rather than a signed fit: where two sources overlap, the level difference
-    may come from one and the delay from the other."""
+def coincident_pattern(f: dict) -> float:
+    """The capsules of a coincident pair: :data:`FIGURE8_PATTERN` (Blumlein) when the
+    recording shows what cardioids cannot give, else :data:`COINCIDENT_PATTERN` (XY):
+
+    - sounds with one channel inverted (four or more clear steps; a cardioid is never
+      negative, a figure-of-eight is behind its null);
+    - in-phase sounds with one channel silent (four or more clear steps beyond
+      :data:`HARD_PAN_DB`: a cardioid pair at 110 degrees differs by at most 21 dB, a
+      figure-of-eight pair has its null at 45 degrees);
+    - a room less coherent than any cardioid pair hears it (:func:`_diffuse_floor` below
+      :data:`CARDIOID_DIFFUSE`): two first-order capsules ``g = p + (1 - p) cos`` at an
+      angle ``a`` hear a diffuse field with coherence ``(p^2 + (1 - p)^2 cos(a) / 3) / (p^2 +
+      (1 - p)^2 / 3)``: ``0.75 + 0.25 cos(a)`` >= 0.5 for cardioids, ``cos 90 = 0`` for a
+      Blumlein pair. (For ``auto`` such a floor is a pan-pot mix's send unless the pair
+      showed inverted sounds; told "coincident", it is the capsules.)
+
+    A dry source in a Blumlein pair's front quadrant shows none of these (in phase, the
+    level of a pan pot at twice the angle) and is read with cardioids: too far out."""
+    clear = _clear_steps(f)
+    w = f["ild_weight"]
+    broad = np.sum(f["ild"] * w, axis=1) / (w.sum(axis=1) + 1e-9)
+    inverted = clear & (f["polarity"] <= INVERTED)
+    silent = clear & (f["polarity"] > INVERTED) & (np.abs(broad) >= HARD_PAN_DB)
+    if max(inverted.sum(), silent.sum()) >= MIN_EVIDENCE_STEPS // 2:
+        return FIGURE8_PATTERN
+    if _diffuse_floor(f) < CARDIOID_DIFFUSE:
+        return FIGURE8_PATTERN
+    return COINCIDENT_PATTERN
+
+
+def _diffraction(f: dict, sel: np.ndarray) -> float:
+    """The median ratio of the low-band (150-700 Hz) to the high-band (1.5-4 kHz) delay over
+    the timed steps where both bands peak clearly (GCC above 0.5), on the same side and
+    over 0.1 ms: a head's is longer at low frequencies, where sound bends round it (about
+    3/2 for a sphere, Kuhn 1977; KEMAR and the bench's sphere read 1.2-1.46 dry), two
+    microphones' the same at every frequency (1.0). NaN with fewer than 8 such steps."""
+    lo, hi = f["delay_low"], f["delay_high"]
+    ok = (sel & (f["height_low"] > 0.5) & (f["height_high"] > 0.5) & (np.abs(hi) > 1e-4)
+          & (np.sign(lo) == np.sign(hi)))
+    if ok.sum() < MIN_EVIDENCE_STEPS:
+        return float("nan")
+    return float(np.median(np.abs(lo[ok]) / np.abs(hi[ok])))
+
+
+def _diffuse_floor(f: dict) -> float:
+    """The coherence of the recording's least direct sound: the mean real part of the complex
+    coherence (400-6400 Hz) over the quarter of the loud steps that are least coherent.
+    Reverberation reaches a coincident cardioid pair as a diffuse field whose coherence is
+    ``0.75 + 0.25 cos(angle)`` (0.75 at 90 degrees, 0.66 at 110, never below 0.5), the same
+    at every frequency; a pan-pot mix's stereo reverb is decorrelated on purpose (a spaced
+    pair's or an algorithm's: near 0 above a few hundred Hz). The direct sound only raises
+    the floor, so a floor below 0.5 is a reverb no coincident cardioid pair could hear."""
+    loud = f["loud"]
+    if not loud.any():
+        return 1.0
+    mag, re = f["abs_coh"][loud], f["re_coh"][loud]
+    k = np.argsort(mag)[:max(1, len(mag) // 4)]
+    return float(np.mean(re[k]))
+
+
+def _head_shadow(f: dict, sel: np.ndarray) -> float:
+    """How much of KEMAR's frequency-dependent shadow, *signed*, the steps' level differences
+    show at the azimuth their delay gives: the weighted regression slope of the observed
+    level differences (each step's mean over bands removed) on KEMAR's, over the steps 15-90
+    degrees off-centre. A head (any head: KEMAR, a sphere) shadows the far ear more at high
+    frequencies, on the side the delay says: slope near 1 dry, less in rooms. Spaced omnis
+    and ORTF's cardioids differ in level by the same amount at every frequency (1/r, the
+    capsules' patterns), which the mean removes; a room's reflections add frequency-dependent
+    differences too, but of either sign, which a signed slope averages out where an RMS
+    would count them."""
     cal = default_calibration()
     az = cal.azimuth_from_itd(f["delay"][sel])
     side = np.abs(az) >= 15
     if side.sum() < 4:
-        return float("nan")  # nothing off-centre enough to tell a head by
-    model = cal.ild_db[np.clip(np.round(az[side] + 90).astype(int), 0, 180)]  # (n, B)
+        return float("nan")
+    model = cal.ild_db[np.clip(np.round(az[side] + 90).astype(int), 0, 180)]
     ww = f["ild_weight"][sel][side]
     ild = f["ild"][sel][side]
 
-    def shape(v):  # the part that varies with frequency
+    def shape(v):
         return v - np.sum(ww * v, axis=1, keepdims=True) / (ww.sum(axis=1, keepdims=True) + 1e-9)
-    den = float(np.sum(ww * shape(model) ** 2))
-    return float(np.sqrt(np.sum(ww * shape(ild) ** 2) / den)) if den > 1e-9 else 0.0
+    m = shape(model)
+    den = float(np.sum(ww * m ** 2))
+    return float(np.sum(ww * m * shape(ild)) / den) if den > 1e-9 else 0.0
 
 
 def estimate_spacing(stereo: np.ndarray, sample_rate: int, *,
                      features: dict | None = None) -> float:
-    """A spaced pair's spacing (m): :data:`TYPICAL_SPACING_M`, or the least spacing that can
-    give the largest delay heard (95th percentile of the clear steps' GCC-PHAT delays, a
-    source at 90 degrees) when that is more, up to :data:`MAX_SPACING_M`."""
+    """A spaced pair's spacing (m). From the level differences of directional capsules
+    (:func:`level_spacing`, ORTF and its kin), else from the room when one is heard
+    (:func:`diffuse_spacing`), else :data:`TYPICAL_SPACING_M`; and at least the least spacing
+    that can give the largest delay heard (95th percentile of the clear steps' GCC-PHAT
+    delays: a source at 90 degrees), up to :data:`MAX_SPACING_M`."""
     f = features if features is not None else _features(stereo, sample_rate)
+    found = level_spacing(f)
+    if found is None:
+        found = diffuse_spacing(f)
+    spacing = TYPICAL_SPACING_M if found is None else found
     clear = _clear_steps(f) & (f["height"] > 0.3)
     if clear.sum() < 4:
-        return TYPICAL_SPACING_M
+        return spacing
     delay = float(np.percentile(np.abs(f["delay"][clear]), 95))
-    return float(np.clip(SPEED_OF_SOUND * delay, TYPICAL_SPACING_M, MAX_SPACING_M))
+    return float(np.clip(SPEED_OF_SOUND * delay, spacing, MAX_SPACING_M))
+
+
+# The spacing read from a room (diffuse_spacing): the fit's spacings, and when it is believed.
+DIFFUSE_SPACINGS_M = np.arange(0.05, 1.0 + 1e-9, 0.01)
+DIFFUSE_BAND_HZ = (80.0, 3000.0)   # design: below c / 2d's second zero for 10-60 cm pairs
+DIFFUSE_MAX_COHERENCE = 0.6        # the least coherent quarter's |coherence| (500-3000 Hz)
+                                   # below this: the room, not the direct sound, is heard there
+DIFFUSE_MAX_RESIDUAL = 0.1         # mean squared misfit of A sinc(2 f d / c) per bin
+DIFFUSE_MIN_AMPLITUDE = 0.2        # A: noise and directional capsules lower it; below this the
+                                   # curve carries too little coherence to read d from
+ESTIMATE_SPACING_M = (0.10, 0.60)  # SPEC's spaced pairs: an estimate is kept within them
+
+
+DIRECTIONAL_LEVEL_DB = 3.0         # a timed step this much louder on the delay's side: its
+                                   # capsules point apart (design; far-field omnis give ~0)
+
+
+def level_spacing(f: dict) -> float | None:
+    """The spacing of a near-coincident pair of cardioids (ORTF and its kin: capsules pointing
+    apart): its level difference is the cardioids' at the source's azimuth, the same at every
+    frequency, and its delay is ``d sin(az) / c``; so each timed step whose level differs by
+    3 dB or more on the side of the delay gives ``d = c tau / sin(az)`` with ``az`` read from
+    the level through cardioids at 110 degrees (ORTF's angle). The median of at least 8 such
+    steps, within :data:`ESTIMATE_SPACING_M`; ``None`` otherwise (omnis in the far field
+    differ in level too little)."""
+    w = f["ild_weight"]
+    broad = np.sum(f["ild"] * w, axis=1) / (w.sum(axis=1) + 1e-9)
+    delay = f["delay"]
+    timed = _clear_steps(f) & (np.abs(delay) >= TIMED_DELAY_S) & (f["height"] > 0.3)
+    sel = timed & (np.abs(broad) >= DIRECTIONAL_LEVEL_DB) & (np.sign(broad) == np.sign(delay))
+    if sel.sum() < MIN_EVIDENCE_STEPS:
+        return None
+    az = np.arange(0.5, 90.01, 0.5)
+    gl, gr = coincident_gains(az, angle_deg=110.0)
+    level = 20 * np.log10(gr / gl)  # rises with az
+    a = np.interp(np.abs(broad[sel]), level, az)
+    d = SPEED_OF_SOUND * np.abs(delay[sel]) / np.sin(np.radians(a))
+    return float(np.clip(np.median(d), *ESTIMATE_SPACING_M))
+
+
+def diffuse_spacing(f: dict) -> float | None:
+    """The spacing of a spaced pair heard in a room, from its reverberation: two microphones
+    ``d`` apart in a diffuse field are coherent by ``sinc(2 f d / c)`` (1 at low frequencies,
+    first 0 at ``c / 2d``), whatever the directions of the sources. Per frequency bin the
+    quarter of the loud steps that is least coherent there is the most diffuse; the real part
+    of its coherence is fitted with ``A sinc(2 f d / c)`` (``A``: noise in each channel and
+    directional capsules lower the whole curve) over 80-3000 Hz. ``None`` when no room is
+    heard (the direct sound dominates even those steps), the fit is poor, the curve too weak,
+    or the fit runs to its largest spacing."""
+    gam, freqs, loud = f["gamma_low"], f["gamma_freqs"], f["loud"]
+    g = gam[loud]
+    if g.shape[0] < 8:
+        return None
+    k = max(1, g.shape[0] // 4)
+    idx = np.argsort(np.abs(g), axis=0)[:k]
+    re = np.take_along_axis(g.real, idx, 0).mean(axis=0)
+    mag = np.take_along_axis(np.abs(g), idx, 0).mean(axis=0)
+    mid = freqs >= 500
+    if not mid.any() or float(mag[mid].mean()) >= DIFFUSE_MAX_COHERENCE:
+        return None
+    model = np.sinc(2 * freqs[None, :] * DIFFUSE_SPACINGS_M[:, None] / SPEED_OF_SOUND)
+    amp = np.clip(np.sum(model * re[None], axis=1) / np.sum(model ** 2, axis=1), 0.0, 1.2)
+    err = np.mean((re[None] - amp[:, None] * model) ** 2, axis=1)
+    best = int(np.argmin(err))
+    if (err[best] > DIFFUSE_MAX_RESIDUAL or amp[best] < DIFFUSE_MIN_AMPLITUDE
+            or best >= len(DIFFUSE_SPACINGS_M) - 5):
+        return None
+    return float(np.clip(DIFFUSE_SPACINGS_M[best], *ESTIMATE_SPACING_M))
 
 
 def _sure(v: float, lo: float, hi: float) -> float:

@@ -44,6 +44,7 @@ TUNE, HELD_OUT = "tune", "held-out"
 SETS = (TUNE, HELD_OUT)
 # Omni spacings (m) per set: different microphones, the same 10-60 cm range.
 SPACINGS_M = {TUNE: (0.10, 0.20, 0.30, 0.45, 0.60), HELD_OUT: (0.15, 0.25, 0.40, 0.50, 0.55)}
+ORTF_SPACING_M = 0.17
 SPHERE_RADIUS_M = 0.09
 SPHERE_EAR_DEG = 100.0
 LATE_BIN_DEG = 10.0
@@ -89,6 +90,15 @@ def mics_for(part: str, selector: str | None = None) -> list[str]:
                              f"{', '.join(names)} (or a stereo kind)")
         return chosen
     return names
+
+
+def true_spacing(name: str, spacing_m: float | None) -> float | None:
+    """The capsule spacing (m) of a spaced-kind microphone (``spacing_m``: the omni pair's,
+    from its scene), ``None`` for the other kinds: what a user who knows the pair would pass
+    as ``--spacing``."""
+    if name == "ortf":
+        return ORTF_SPACING_M
+    return spacing_m if mic_spec(name).stereo == SPACED else None
 
 
 def azimuth_of(rel: np.ndarray) -> np.ndarray:
@@ -273,7 +283,7 @@ def make_microphone(name: str, *, sample_rate: int = 44100, spacing_m: float = 0
     half = {"xy90": 45.0, "blumlein": 45.0, "xy110": 55.0, "ortf": 55.0}
     if name in half:
         a = 0.0 if name == "blumlein" else 0.5
-        off = 0.085 if name == "ortf" else 0.0
+        off = ORTF_SPACING_M / 2 if name == "ortf" else 0.0
         return CapsulePair(spec, [[0, -off, 0], [0, off, 0]],
                            [_unit(-half[name]), _unit(half[name])], a)
     if name == "spaced":

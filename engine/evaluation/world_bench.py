@@ -31,13 +31,15 @@ from ..planning.heuristic import plan_layout_from_cues
 from ..audio.tagging import Tagger
 from . import metrics
 from .bench import NUM_FRAMES, _quiet
-from .mics import mics_for
+from .mics import mics_for, true_spacing
 from .peers import plain_cues
 from .scenes import SAMPLE_RATE, label_matches, truth_layout, truth_x
 from .sources import SOUNDS_CACHE, load_catalogue, load_fetched_catalogue
 from .world import WORLD_KINDS, WorldScene, make_world_scenes, render_world, split_catalogue
 
-SYSTEMS = ("spa2v", "plain")
+# spa2v: --stereo auto (what a user gets); spa2v-true: the true kind and spacing passed (what
+# the mapping of each kind can do); plain: the GCC-PHAT/ILD peer.
+SYSTEMS = ("spa2v", "spa2v-true", "plain")
 QUICK_KINDS = ("static", "uneven", "passby", "pair")
 
 
@@ -59,6 +61,7 @@ class WorldScore:
     uneven: int
     uneven_moved: int
     seconds: float = 0.0
+    heard_as: str = ""  # the kind of stereo the cues were read as (auto's decision for spa2v)
 
 
 def score_world(scene: WorldScene, system: str, pred: Layout, truth: Layout,
@@ -147,6 +150,42 @@ def side_by_side(tune: list[WorldScore], held_out: list[WorldScore]) -> str:
     return "\n".join(lines)
 
 
+# auto "placed as if right": its x error within this of the true kind's on the same clip
+SAME_PLACEMENT_X = 0.01
+
+
+def stereo_decisions(scores: list[WorldScore]) -> dict[str, tuple[int, int, int]]:
+    """Per microphone (and "all"): clips whose ``auto`` decision named the true kind of
+    stereo, clips placed as if it had (the decision right, or the x error within
+    :data:`SAME_PLACEMENT_X` of the true kind's on the same clip: kinds whose signals are the
+    same there, e.g. a dry coincident pair and a pan-pot mix), and clips."""
+    told = {s.scene: s for s in scores if s.system == "spa2v-true"}
+    out: dict[str, list[int]] = {}
+    for s in scores:
+        if s.system != "spa2v" or not s.heard_as:
+            continue
+        right = s.heard_as == s.stereo
+        t = told.get(s.scene)
+        same = right or (t is not None and abs(s.x_error - t.x_error) <= SAME_PLACEMENT_X)
+        for key in ("all", s.mic):
+            row = out.setdefault(key, [0, 0, 0])
+            row[0] += int(right)
+            row[1] += int(same)
+            row[2] += 1
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def decisions_line(scores: list[WorldScore]) -> str:
+    d = stereo_decisions(scores)
+    if not d:
+        return "auto: no decisions recorded"
+    def one(k):
+        r, s, n = d[k]
+        return f"{k} {r}/{n} ({s}/{n})"
+    return ("auto kind right (placed as if right): " + one("all") + "; "
+            + ", ".join(one(k) for k in d if k != "all"))
+
+
 def _pair(t, h, key, fmt, need=None) -> str:
     def one(s):
         if s is None or (need and not s[need]):
@@ -181,14 +220,17 @@ def run_world_bench_job(sources_dir: str | Path, out_dir: str | Path, *, part: s
                         duration_s: float | None = None, kinds=None,
                         conditions=("dry", "room", "legacy"),
                         sounds_cache: str | Path | None = SOUNDS_CACHE,
-                        hrtf_dir: str | Path | None = None) -> Job[WorldReport]:
+                        hrtf_dir: str | Path | None = None,
+                        true_stereo: bool = True) -> Job[WorldReport]:
     """Build, plan and score one set of the world bench (see module docstring).
 
     ``quick``: kinds static, uneven, passby and pair, one clip each (three pairs) per
     microphone and condition (else every kind, 2 clips, six pairs); 6 s, so the quick clips
     are the first of the full run's. ``mic``: one microphone or stereo kind.
     ``hrtf_dir``: the folder with the measured KEMAR SOFA (default: ``../hrtf`` beside the
-    sources, if there).
+    sources, if there). ``true_stereo`` (default on): also plan each clip told its true kind
+    of stereo and spacing (system ``spa2v-true``), so each kind's mapping is scored apart
+    from ``auto``'s decision.
     """
     from ..pipeline import PlanSettings, plan_job
     from ..planning.heuristic import HeuristicPlanner
@@ -226,6 +268,14 @@ def run_world_bench_job(sources_dir: str | Path, out_dir: str | Path, *, part: s
                                                   tagger=tagger, token=token))
         scores.append(score_world(scene, "spa2v", layout, truth, sounding))
         scores[-1].seconds = time.monotonic() - started
+        scores[-1].heard_as = (cues.stereo or {}).get("kind", "")
+        if true_stereo:
+            told = PlanSettings(num_frames=NUM_FRAMES, stereo=scene.stereo,
+                                spacing_m=true_spacing(scene.mic, scene.spacing_m))
+            layout_t, cues_t = yield from _quiet(plan_job(clip, told, planner=planner,
+                                                          tagger=tagger, token=token))
+            scores.append(score_world(scene, "spa2v-true", layout_t, truth, sounding))
+            scores[-1].heard_as = (cues_t.stereo or {}).get("kind", "")
         peer = plain_cues(load_audio(clip), num_frames=NUM_FRAMES, tags=cues.tags)
         scores.append(score_world(scene, "plain", plan_layout_from_cues(peer), truth, sounding))
         yield report((k + 1) / len(scenes), scene.name)

@@ -106,8 +106,10 @@ def listen_request(audio: Audio, cues: Cues, *, max_s: float = MAX_EXCERPT_S) ->
         level = np.where(np.asarray(s.active, bool), np.nan_to_num(s.loudness_db, nan=-120.0),
                          -120.0)
         power.append(10 ** (np.interp(t_steps, t_frames, level) / 10))
-    kind = (cues.stereo or {}).get("kind", "binaural")  # how the pair was made (SPEC 2)
-    model = model_for(kind, grid, spacing_m=(cues.stereo or {}).get("spacing_m"))
+    stereo = cues.stereo or {}
+    kind = stereo.get("kind", "binaural")  # how the pair was made (SPEC 2)
+    model = model_for(kind, grid, spacing_m=stereo.get("spacing_m"),
+                      pattern=stereo.get("pattern"))
     signals = source_signals(audio.stereo(), sr, np.stack(az), np.stack(power), model=model,
                              max_s=max_s, binaural=kind == "binaural")
     return ListenRequest([SourceExcerpt(s.id, sig, list(s.tags[:MAX_HINTS]))

@@ -19,15 +19,18 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from engine.audio.stereo_kinds import check_spacing
     from engine.fileio import write_json_atomic
     from engine.pipeline import PlanSettings, analyse_job
 
+    spacing = check_spacing(args.spacing)
     check_audio_inputs([args.audio])
     dest = check_output_path(args.output, (".json",), inputs=[args.audio])
     printer = ProgressPrinter(quiet=args.quiet)
     tagger = make_tagger_or_none(printer)
     _, cues = run_job(analyse_job(args.audio, PlanSettings(num_frames=args.frames,
-                                                             stereo=args.stereo),
+                                                             stereo=args.stereo,
+                                                             spacing_m=spacing),
                                   tagger=tagger, token=CancelToken()), printer)
     printer.done()
     write_json_atomic(dest, cues.to_dict())

@@ -149,6 +149,10 @@ def add_stereo_argument(parser) -> None:
                              "(two microphones apart, a phone held sideways), coincident "
                              "(XY/Blumlein recorder), panned (a mix); auto (default) decides "
                              "from the recording")
+    parser.add_argument("--spacing", default=None, metavar="M",
+                        help="for a spaced pair: the distance between the two microphones in "
+                             "metres (a phone held sideways: about 0.15); read from the recording or "
+                             "assumed when not given")
 
 
 def plan_settings_from_args(args):
@@ -157,6 +161,7 @@ def plan_settings_from_args(args):
     problem = text_problem(args.hint) if args.hint is not None else None
     if problem:
         raise BadInput(f"--hint {problem}; give plain words, e.g. --hint 'a red car'.")
+    from engine.audio.stereo_kinds import check_spacing
     frames = args.frames if args.frames is not None else (None if args.plan_fps else DEFAULT_FRAMES)
-    return PlanSettings(num_frames=frames,
-                        fps=args.plan_fps, hint=args.hint, stereo=args.stereo)
+    return PlanSettings(num_frames=frames, fps=args.plan_fps, hint=args.hint, stereo=args.stereo,
+                        spacing_m=check_spacing(args.spacing))

@@ -16,12 +16,13 @@ from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
 
 from engine.audio import Audio
 from engine.audio.loudness import LoudnessTrack
+from engine.audio.stereo_kinds import SPACED
 from engine.cues.types import Cues
 from engine.layout import Layout
 from engine.project import Project, RenderRecord, load_project, save_project
 
 from .model import layout_edit
-from .model.stereo import known_stereo
+from .model.stereo import known_spacing, known_stereo
 from .model.tasks import ImportResult, layout_fingerprint
 from .model.waveform import Waveform
 
@@ -92,6 +93,25 @@ class StudioDocument(QObject):
         """How the project's sound was recorded ("How was this recorded?"): what planning
         reads it as (``PlanSettings.stereo``); kept in the project's settings."""
         return known_stereo(self.project.settings.get("stereo"))
+
+    @property
+    def spacing_m(self) -> float | None:
+        """A spaced pair's microphone spacing (m) as the user gave it (``PlanSettings.
+        spacing_m``); ``None``: not known, or the sound is not read as a spaced pair."""
+        if self.stereo != SPACED:
+            return None
+        return known_spacing(self.project.settings.get("spacing_m"))
+
+    def set_spacing_m(self, spacing_m: float | None) -> None:
+        value, before = known_spacing(spacing_m), known_spacing(
+            self.project.settings.get("spacing_m"))
+        if value is None:
+            self.project.settings.pop("spacing_m", None)
+        else:
+            self.project.settings["spacing_m"] = value
+        if value != before:
+            self.mark_dirty()
+            self.stereo_changed.emit(self.stereo)
 
     def set_stereo(self, kind: str) -> None:
         kind, before = known_stereo(kind), self.stereo

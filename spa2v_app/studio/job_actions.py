@@ -42,14 +42,17 @@ class JobActions:
             self.show_message(f"{result.error} The {result.duration_s:.1f} s recorded so far are "
                               f"kept in {result.path}.", "warning")
         if result.frames > 0:
-            self.import_audio(result.path, stereo=self.record_panel.stereo())
+            self.import_audio(result.path, stereo=self.record_panel.stereo(),
+                              spacing_m=self.record_panel.spacing_m())
 
     def import_audio(self, path: str | Path, *, attach_only: bool = False,
-                     stereo: str | None = None) -> QueuedJob:
+                     stereo: str | None = None, spacing_m: float | None = None) -> QueuedJob:
         """Read a sound file on a worker: waveform, cues; then it becomes the project's audio,
-        read as ``stereo`` says it was recorded (default: the project's choice)."""
+        read as ``stereo`` says it was recorded (default: the project's choice, with its
+        spacing ``spacing_m`` for a spaced pair)."""
         path = Path(path)
-        stereo = stereo or self.doc.stereo
+        if stereo is None:
+            stereo, spacing_m = self.doc.stereo, self.doc.spacing_m
 
         def done(result: tasks.ImportResult) -> None:
             if attach_only:
@@ -57,13 +60,15 @@ class JobActions:
             else:
                 self.doc.apply_import(result)
                 self.doc.set_stereo(stereo)
+                self.doc.set_spacing_m(spacing_m)
                 self.timeline.canvas.fit()
             for note in result.notes:
                 self.show_message(note, "warning")
             self.statusBar().showMessage(f"Imported {path.name} ({result.audio.duration_s:.1f} s)", 5000)
 
         return self.queue.submit("import", f"Import {path.name}",
-                                 lambda token: tasks.import_job(path, token, stereo=stereo),
+                                 lambda token: tasks.import_job(path, token, stereo=stereo,
+                                                                  spacing_m=spacing_m),
                                  concurrent=True, on_finished=done,
                                  on_failed=lambda m: self.show_message(m, "error"))
 
@@ -90,7 +95,7 @@ class JobActions:
             return None
         settings = PlanSettings(num_frames=self.settings.plan_frames,
                                 hint=self.hint_edit.text().strip() or None,
-                                stereo=self.doc.stereo)
+                                stereo=self.doc.stereo, spacing_m=self.doc.spacing_m)
         planner = self.settings.planner
         llm, key = self.settings.llm_model_path, gemini_key() if planner == "gemini" else None
         send_audio = self.settings.gemini_send_audio

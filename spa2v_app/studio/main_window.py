@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLa
                                QMainWindow, QSizePolicy, QToolBar, QToolButton, QVBoxLayout,
                                QWidget)
 
+from engine.audio.stereo_kinds import SPACED
 from engine.errors import SpA2VError
 from engine.project import discard_autosave
 from models import readiness
@@ -31,7 +32,7 @@ from .player import AudioPlayer
 from .preview_panel import PreviewPanel
 from .project_actions import ProjectActions
 from .queue_panel import QueuePanel
-from .record_panel import STEREO_QUESTION, RecordPanel, StereoCombo
+from .record_panel import STEREO_QUESTION, RecordPanel, SpacingBox, StereoCombo
 from .model.recording import list_input_devices
 from .model.settings import StudioSettings, save_settings
 from .model.stereo import heard_as, stereo_choices
@@ -284,6 +285,10 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.stereo_combo.setMinimumContentsLength(9)
         tb.addWidget(self.stereo_combo)
+        # ... and for a spaced pair, how far apart the microphones are (optional).
+        self.spacing_box = SpacingBox()
+        self.spacing_action = tb.addWidget(self.spacing_box)
+        self.spacing_action.setVisible(False)
         tb.addSeparator()
         tb.addAction(self.act_play)
         tb.addSeparator()
@@ -351,6 +356,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         d.cues_changed.connect(self._update_heard_as)
         self.stereo_combo.currentIndexChanged.connect(
             lambda _: self.doc.set_stereo(self.stereo_combo.kind()))
+        self.spacing_box.valueChanged.connect(
+            lambda _: self.doc.set_spacing_m(self.spacing_box.spacing_m()))
         self.record_panel.stereo_changed.connect(lambda _: self._save_settings())
         d.selection_changed.connect(lambda _: self._update_actions())
         d.time_changed.connect(lambda _: self._update_actions())
@@ -455,6 +462,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def _stereo_changed(self, kind: str) -> None:
         self.stereo_combo.set_kind(kind)
         self.stereo_actions[kind].setChecked(True)
+        self.spacing_box.set_spacing_m(self.doc.spacing_m)
+        self.spacing_action.setVisible(kind == SPACED)
 
     def _update_heard_as(self, *_) -> None:
         """The status bar says how the sound was read: the plan's decision, else the import's."""

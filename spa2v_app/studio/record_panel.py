@@ -1,5 +1,6 @@
 """The recording panel: input device, channels, sample rate, how the input records (the kind
-of stereo, remembered per device), level meters, record/stop.
+of stereo and, for a spaced pair, how far apart its microphones are; both remembered per
+device), level meters, record/stop.
 
 The recording goes to a WAV in the recordings folder as it happens (see :mod:`.recording`);
 when it stops, for whatever reason, the panel hands the file to the window to import.
@@ -12,12 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QLinearGradient, QPainter
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
-                               QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
+                               QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+
+from engine.audio.stereo_kinds import MAX_SPACING_M, MIN_SPACING_M, SPACED
 
 from . import theme
 from .model.recording import SAMPLE_RATES, Recorder, RecordingResult, channel_choices, list_input_devices
-from .model.stereo import known_stereo, stereo_choices
+from .model.stereo import known_spacing, known_stereo, stereo_choices
 
 STEREO_QUESTION = "How was this recorded?"
 
@@ -118,6 +121,38 @@ class LevelMeter(QWidget):
         p.end()
 
 
+SPACING_QUESTION = "Microphones apart"
+
+
+class SpacingBox(QDoubleSpinBox):
+    """A spaced pair's spacing in centimetres, optional: its lowest position reads "Not
+    known" (the engine then estimates it). ``spacing_m()`` is what planning gets."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        lo, hi = 100 * MIN_SPACING_M, 100 * MAX_SPACING_M
+        self.setRange(lo - 1, hi)  # one step below the engine's least: "not known"
+        self.setDecimals(0)
+        self.setSingleStep(1)
+        self.setSuffix(" cm")
+        self.setSpecialValueText("Not known")
+        self.setValue(self.minimum())
+        self.setAccessibleName(SPACING_QUESTION)
+        self.setToolTip(f"{SPACING_QUESTION}: the distance between the two microphones of a "
+                        f"spaced pair ({lo:g}-{hi:g} cm; a phone held sideways: about 15). "
+                        f"Leave it at 'Not known' to let the sound tell.")
+
+    def spacing_m(self) -> float | None:
+        return known_spacing(self.value() / 100 if self.value() > self.minimum() else None)
+
+    def set_spacing_m(self, spacing_m: float | None) -> None:
+        """Show ``spacing_m`` without announcing it (the caller is syncing)."""
+        value = known_spacing(spacing_m)
+        self.blockSignals(True)
+        self.setValue(self.minimum() if value is None else 100 * value)
+        self.blockSignals(False)
+
+
 class RecordPanel(QWidget):
     recorded = Signal(object)  # RecordingResult
     message = Signal(str, str)
@@ -144,6 +179,7 @@ class RecordPanel(QWidget):
             self.rate_box.addItem(f"{sr / 1000:g} kHz", sr)
         self.rate_box.setCurrentIndex(1)
         self.stereo_box = StereoCombo()
+        self.spacing_box = SpacingBox()
         self.meter = LevelMeter()
         self.button = QPushButton("Record")
         self.button.setObjectName("record")
@@ -165,6 +201,10 @@ class RecordPanel(QWidget):
         stereo_label.setBuddy(self.stereo_box)
         form.addRow(stereo_label)
         form.addRow(self.stereo_box)
+        self.spacing_label = QLabel(f"{SPACING_QUESTION} (spaced pair)")
+        self.spacing_label.setBuddy(self.spacing_box)
+        form.addRow(self.spacing_label)
+        form.addRow(self.spacing_box)
         row = QHBoxLayout()
         row.addWidget(self.button)
         row.addStretch(1)
@@ -179,6 +219,7 @@ class RecordPanel(QWidget):
         self.device_box.currentIndexChanged.connect(self._device_changed)
         self.channel_box.currentIndexChanged.connect(self._channels_changed)
         self.stereo_box.currentIndexChanged.connect(self._stereo_chosen)
+        self.spacing_box.valueChanged.connect(self._spacing_chosen)
         self.timer = QTimer(self)
         self.timer.setInterval(50)
         self.timer.timeout.connect(self._poll)
@@ -207,7 +248,8 @@ class RecordPanel(QWidget):
                 self.device_box.setCurrentIndex(names.index(previous.name))
         self.device_box.blockSignals(False)
         usable = bool(devices)
-        for w in (self.device_box, self.channel_box, self.rate_box, self.stereo_box, self.button):
+        for w in (self.device_box, self.channel_box, self.rate_box, self.stereo_box,
+                  self.spacing_box, self.button):
             w.setEnabled(usable)
         self.button.setToolTip("Record (Ctrl+R)" if usable else (problem or "No input device"))
         self._device_changed()
@@ -232,17 +274,36 @@ class RecordPanel(QWidget):
         self.channel_box.blockSignals(False)
         if dev is not None and self.settings is not None:
             self.stereo_box.set_kind(self.settings.stereo_for(dev.name))
+            self.spacing_box.set_spacing_m(self.settings.spacing_for(dev.name))
+        self._show_spacing()
         self._channels_changed()
 
     def stereo(self) -> str:
         """How the chosen input records (what its recordings are read as)."""
         return self.stereo_box.kind()
 
+    def spacing_m(self) -> float | None:
+        """The chosen input's microphone spacing (m) when it records as a spaced pair and the
+        user gave one; ``None`` otherwise."""
+        return self.spacing_box.spacing_m() if self.stereo() == SPACED else None
+
+    def _show_spacing(self) -> None:
+        # Only a spaced pair has a spacing to give (hidden, not disabled: nothing to say).
+        for w in (self.spacing_label, self.spacing_box):
+            w.setVisible(self.stereo() == SPACED)
+
     def _stereo_chosen(self, *_) -> None:
         dev = self.current_device()
         if dev is not None and self.settings is not None:
             self.settings.remember_stereo(dev.name, self.stereo())
+        self._show_spacing()
         self.stereo_changed.emit(self.stereo())
+
+    def _spacing_chosen(self, *_) -> None:
+        dev = self.current_device()
+        if dev is not None and self.settings is not None:
+            self.settings.remember_spacing(dev.name, self.spacing_box.spacing_m())
+        self.stereo_changed.emit(self.stereo())  # the window saves the settings on it
 
     def _channels_changed(self, *_) -> None:
         chans = self.channel_box.currentData() or (0, 1)

@@ -10,8 +10,8 @@ from engine.audio.stereo_kinds import STEREO_KINDS, check_stereo
 from engine.binaural import render_binaural
 from engine.cues.calibration import pink_noise
 from engine.cues.extract import extract_cues
-from engine.cues.stereo import (calibration_for, coincident_gains, detect_stereo, model_for,
-                                pan_gains, spaced_delay_s)
+from engine.cues.stereo import (StereoDecision, calibration_for, coincident_gains, detect_stereo,
+                                model_for, pan_gains, resolve_stereo, spaced_delay_s)
 from engine.cues.spatial import AnalysisGrid
 from engine.errors import BadInput
 from engine.layout.screen import x_from_azimuth
@@ -166,3 +166,40 @@ def test_near_spaced_microphones_are_not_a_head():
     assert 20 * np.log10(dist[0] / dist[1]) > 4.0
     d = detect_stereo(np.asarray(y, np.float32), SR)
     assert d.kind == "spaced", d
+
+
+@pytest.mark.parametrize("az", [-80.0, -60.0, 60.0, 80.0])
+def test_a_blumlein_pair_places_side_sources_by_their_polarity(az):
+    # Figure-of-eights at +-45 degrees: a source at 60 degrees differs in level as much as
+    # one at 30 (11.4 dB) but comes with the left channel inverted; told "coincident", the
+    # reading takes the polarity and lands on the right side at the right angle.
+    c = cues(coincident_pair(source(), az, 90.0, pattern=0.0), stereo="coincident")
+    assert len(c.sources) == 1
+    got = float(np.median(c.sources[0].azimuth_deg))
+    assert np.sign(got) == np.sign(az) and got == pytest.approx(az, abs=4.0), got
+    assert c.stereo["pattern"] == 0.0 and "Blumlein" in StereoDecision.from_dict(
+        c.stereo).describe()
+
+
+def test_cardioids_never_invert_and_keep_the_cardioid_reading():
+    c = cues(coincident_pair(source(), -40.0, 90.0), stereo="coincident")
+    assert c.stereo["pattern"] == 0.5
+    cal = calibration_for("coincident")
+    assert cal.polarity is None
+    f8 = calibration_for("coincident", pattern=0.0)
+    # in phase in the front quadrant, inverted beyond the nulls at +-45 degrees
+    assert f8.polarity[90] == 1 and f8.polarity[90 + 60] == -1 and f8.polarity[90 - 60] == -1
+    model = model_for("coincident", AnalysisGrid.for_rate(SR), pattern=0.0)
+    i60 = int(np.argmin(np.abs(model.azimuth_deg - 60)))
+    assert np.all(model.phasor_re[:, i60] < 0)
+
+
+@pytest.mark.parametrize("pattern", [0.0, 0.5])
+def test_a_coincident_pairs_capsules_are_heard_in_its_room(pattern):
+    # A source in the front quadrant (in phase, no inversion to hear) in a room: cardioids
+    # hear the room with coherence 0.75 + 0.25 cos 90 = 0.75, figure-of-eights with cos 90 = 0.
+    def pair(s, a):
+        return coincident_pair(s, a, 90.0, pattern=pattern)
+    x = np.asarray(pair(source(), 25.0) + diffuse(pair), np.float32)
+    d = resolve_stereo("coincident", x, SR)
+    assert d.kind == "coincident" and d.pattern == pattern, d

@@ -17,7 +17,7 @@ from models.backends import DEFAULT_PLANNER, DEFAULT_RENDERER, PLANNERS, RENDERE
 from models.diffusion.memory import TIER_CHOICES as MEMORY_TIERS
 
 from .paths import config_dir, default_models_dir, recordings_dir
-from .stereo import known_stereo
+from .stereo import known_spacing, known_stereo
 
 SETTINGS_SCHEMA = "spa2v.studio-settings/1"
 DEVICES = ("auto", "cpu", "cuda")
@@ -45,6 +45,8 @@ class StudioSettings:
     # "How was this recorded?" per input device name (a phone, a handheld XY recorder and a
     # dummy head each keep their own answer).
     stereo_by_device: dict[str, str] = field(default_factory=dict)
+    # ... and, for a spaced pair, how far apart its microphones are (metres), when known.
+    spacing_by_device: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SETTINGS_SCHEMA, **asdict(self)}
@@ -73,6 +75,8 @@ class StudioSettings:
         s.plan_frames = max(1, min(10_000, s.plan_frames))
         s.stereo_by_device = {str(k): known_stereo(v) for k, v in s.stereo_by_device.items()
                               if isinstance(v, str)}
+        s.spacing_by_device = {str(k): known_spacing(v) for k, v in s.spacing_by_device.items()
+                               if known_spacing(v) is not None}
         return s
 
     def stereo_for(self, device_name: str) -> str:
@@ -82,6 +86,19 @@ class StudioSettings:
     def remember_stereo(self, device_name: str, kind: str) -> None:
         if device_name:
             self.stereo_by_device[device_name] = known_stereo(kind)
+
+    def spacing_for(self, device_name: str) -> float | None:
+        """This device's microphone spacing (m) as the user gave it; ``None``: not known."""
+        return self.spacing_by_device.get(device_name)
+
+    def remember_spacing(self, device_name: str, spacing_m: float | None) -> None:
+        if not device_name:
+            return
+        value = known_spacing(spacing_m)
+        if value is None:
+            self.spacing_by_device.pop(device_name, None)
+        else:
+            self.spacing_by_device[device_name] = value
 
     def add_recent(self, path: str | Path, limit: int = 8) -> None:
         p = str(Path(path).absolute())

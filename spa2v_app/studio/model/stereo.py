@@ -8,7 +8,8 @@ reports ``auto``'s decision (the layout's or the cues' ``extra.stereo``).
 from __future__ import annotations
 
 from engine.audio.stereo_kinds import (AUTO, DEFAULT_STEREO, DESCRIPTIONS, LABELS,
-                                       STEREO_CHOICES, check_stereo_kind)
+                                       MAX_SPACING_M, MIN_SPACING_M, STEREO_CHOICES,
+                                       check_stereo_kind)
 
 
 def stereo_choices() -> list[tuple[str, str, str]]:
@@ -23,6 +24,15 @@ def known_stereo(value: object) -> str:
         return check_stereo_kind(str(value)) if isinstance(value, str) else DEFAULT_STEREO
     except ValueError:
         return DEFAULT_STEREO
+
+
+def known_spacing(value: object) -> float | None:
+    """A spaced pair's spacing in metres if ``value`` is one the engine accepts
+    (:data:`~engine.audio.stereo_kinds.MIN_SPACING_M` to ``MAX_SPACING_M``), else ``None``
+    (not known: the engine estimates it). A stale preference must not stop the studio."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if MIN_SPACING_M <= value <= MAX_SPACING_M else None
 
 
 def kind_name(kind: str) -> str:

@@ -78,15 +78,18 @@ def _new_tagger():
 
 
 def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool = True,
-               stereo: str = DEFAULT_STEREO) -> Job[ImportResult]:
+               stereo: str = DEFAULT_STEREO, spacing_m: float | None = None
+               ) -> Job[ImportResult]:
     """Read and check the audio, measure its cues at timeline resolution (reading the stereo
-    as ``stereo`` says it was recorded), build the waveform."""
+    as ``stereo`` says it was recorded, a spaced pair ``spacing_m`` apart when known), build
+    the waveform."""
     path = Path(path)
     info = audio_info(path)
     tagger, why = make_tagger_quietly() if use_tagger else (None, None)
     if why:
         yield Log(why, "warning")
-    settings = PlanSettings(num_frames=display_frames(info.duration_s), stereo=stereo)
+    settings = PlanSettings(num_frames=display_frames(info.duration_s), stereo=stereo,
+                            spacing_m=spacing_m)
     audio, cues = yield from sub_job(analyse_job(path, settings, tagger=tagger, token=token),
                                      start=0.0, end=0.85, stage="import")
     token.raise_if_cancelled()

@@ -136,3 +136,93 @@ def test_heard_as_words():
     assert heard_as({"kind": "panned", "chosen": "user", "confidence": 1.0}) == \
         "Read as: pan-pot mix (your choice)"
     assert heard_as(None) == "" and heard_as({"kind": "quad"}) == ""
+
+
+# -- a spaced pair's spacing ------------------------------------------------------------------
+
+def _spy_plan_settings(monkeypatch):
+    from spa2v_app.studio.model import tasks
+    seen = []
+    real_plan_job = tasks.plan_job
+
+    def spy(audio_path, settings, **kw):
+        seen.append((settings.stereo, settings.spacing_m))
+        return (yield from real_plan_job(audio_path, settings, **kw))
+
+    monkeypatch.setattr(tasks, "plan_job", spy)
+    return seen
+
+
+def test_the_spacing_of_a_spaced_pair_reaches_plan_settings_and_the_project(
+        qtbot, window, clip, tmp_path, monkeypatch):
+    seen = _spy_plan_settings(monkeypatch)
+    import_clip(qtbot, window, clip)
+    assert not window.spacing_action.isVisible()  # only a spaced pair has a spacing
+    _pick_by_keyboard(qtbot, window.stereo_combo, "spaced")
+    assert window.spacing_action.isVisible()
+    box = window.spacing_box
+    assert box.text() == "Not known" and box.spacing_m() is None
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box, "18")
+    qtbot.keyClick(box, Qt.Key.Key_Tab)
+    assert window.doc.spacing_m == 0.18 and window.doc.dirty
+    layout = plan(qtbot, window)
+    assert seen[-1] == ("spaced", 0.18)
+    assert layout.extra["stereo"]["spacing_m"] == 0.18  # the engine read it with that spacing
+    path = window.doc.save(tmp_path / "p.spa2v")
+    assert load_project(path).settings["spacing_m"] == 0.18
+    # Another kind plans without a spacing; back to "not known", planning gets None.
+    _pick_by_keyboard(qtbot, window.stereo_combo, "coincident")
+    assert not window.spacing_action.isVisible()
+    plan(qtbot, window)
+    assert seen[-1] == ("coincident", None)
+    _pick_by_keyboard(qtbot, window.stereo_combo, "spaced")
+    assert window.spacing_box.spacing_m() == 0.18  # the project kept it
+    window.spacing_box.setValue(window.spacing_box.minimum())
+    assert window.doc.spacing_m is None
+    plan(qtbot, window)
+    assert seen[-1] == ("spaced", None)
+
+
+def test_each_input_device_keeps_its_spacing(qtbot, make_window):
+    from spa2v_app.studio.model.recording import InputDevice
+    from spa2v_app.studio.model.settings import load_settings
+    devices = [InputDevice(0, "Phone", 2, 48000.0), InputDevice(1, "AB pair", 2, 48000.0)]
+    window = make_window(list_devices=lambda: (devices, None))
+    panel = window.record_panel
+    panel.device_box.setCurrentIndex(0)
+    assert panel.spacing_box.isHidden()
+    _pick_by_keyboard(qtbot, panel.stereo_box, "spaced")
+    assert not panel.spacing_box.isHidden()
+    panel.spacing_box.setValue(14)
+    panel.device_box.setCurrentIndex(1)
+    assert panel.spacing_box.isHidden() and panel.spacing_m() is None  # never answered: auto
+    _pick_by_keyboard(qtbot, panel.stereo_box, "spaced")
+    assert panel.spacing_m() is None  # not known until given
+    panel.spacing_box.setValue(40)
+    panel.device_box.setCurrentIndex(0)
+    assert panel.spacing_m() == 0.14
+    reloaded = load_settings()
+    assert reloaded.spacing_for("Phone") == 0.14 and reloaded.spacing_for("AB pair") == 0.40
+    assert reloaded.spacing_for("Never seen") is None
+
+    # A recording made with the phone is planned with the phone's spacing.
+    window.act_record.trigger()
+    qtbot.waitUntil(lambda: panel.recorder.elapsed_s > 1.0, timeout=10_000)
+    window.act_record.trigger()
+    job = window.queue.jobs[-1]
+    wait_job(qtbot, job)
+    assert job.state == "finished", job.message
+    assert window.doc.stereo == "spaced" and window.doc.spacing_m == 0.14
+    assert window.doc.cues.stereo["spacing_m"] == 0.14
+    assert window.spacing_box.spacing_m() == 0.14
+
+
+def test_bad_spacings_in_settings_files_are_dropped(studio_folders):
+    from spa2v_app.studio.model.settings import load_settings, settings_path
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"spacing_by_device": {"Phone": 0.15, "Far": 7.0, "Text": "x",
+                                                      "Flag": True}}))
+    assert load_settings().spacing_by_device == {"Phone": 0.15}

@@ -71,11 +71,14 @@ def test_world_bench_runs_on_a_tiny_catalogue(tmp_path):
                                          kinds=("static",), per_kind=1, duration_s=2.0,
                                          conditions=("dry", "room"), sounds_cache=None))
     assert isinstance(report, WorldReport)
-    assert {s.system for s in report.scores} == {"spa2v", "plain"}
+    assert {s.system for s in report.scores} == {"spa2v", "spa2v-true", "plain"}
+    # Told the truth, the cues are read as the microphone's kind; auto's decision is kept.
+    assert {s.heard_as for s in report.scores if s.system == "spa2v-true"} == {"coincident"}
+    assert all(s.heard_as for s in report.scores if s.system == "spa2v")
     assert {s.condition for s in report.scores} == {"dry", "room"}
     assert len(list((tmp_path / "out" / "clips").glob("*.flac"))) == 2
     saved = json.loads((tmp_path / "out" / "world_tune.json").read_text())
-    assert saved["settings"]["set"] == "tune" and len(saved["clips"]) == 4
+    assert saved["settings"]["set"] == "tune" and len(saved["clips"]) == 6
     assert "| tune | dry | one | xy90 | spa2v | 1 |" in report.table()
     both = side_by_side(report.scores, [])
     assert "| dry | one | coincident | spa2v | 1 / - |" in both

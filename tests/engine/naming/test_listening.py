@@ -128,3 +128,27 @@ def test_a_failing_listener_leaves_the_taggers_names_and_says_so(tmp_path):
     warnings = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
     assert any("audio listener failed" in w and "exit code -6" in w for w in warnings)
     assert "listener" not in layout.extra and layout.objects
+
+
+def test_the_request_reads_the_pair_as_the_cues_heard_it(monkeypatch):
+    """A Blumlein pair's inverted quadrants (the capsule pattern auto found) and a spaced
+    pair's spacing reach the per-bin model that steers each source's excerpt."""
+    import engine.naming.listening as listening
+    from engine.cues.stereo import FIGURE8_PATTERN, model_for
+    seen = []
+
+    def spy(kind, grid, **kw):
+        seen.append((kind, kw))
+        return model_for(kind, grid, **kw)
+    monkeypatch.setattr(listening, "model_for", spy)
+    rng = np.random.default_rng(1)
+    audio = Audio((rng.standard_normal((2, 4 * SR)) * 0.05).astype(np.float32), SR)
+    for stereo, expect in [({"kind": "coincident", "pattern": FIGURE8_PATTERN},
+                            {"pattern": FIGURE8_PATTERN}),
+                           ({"kind": "spaced", "spacing_m": 0.4}, {"spacing_m": 0.4})]:
+        c = cues(track(1, -60), track(2, 60), duration_s=4.0)
+        c.stereo = stereo
+        listen_request(audio, c)
+        kind, kw = seen[-1]
+        assert kind == stereo["kind"]
+        assert {k: kw.get(k) for k in expect} == expect

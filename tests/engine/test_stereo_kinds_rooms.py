@@ -1,0 +1,194 @@
+"""Kinds of stereo beyond the dry constructed scenes of test_cues_stereo: ORTF (cardioids
+17 cm apart), recordings with a room in them (a coincident pair's coherent diffuse field
+against a pan-pot mix's decorrelated reverb send), ``--spacing`` given for every kind, and
+how the world bench scores ``auto``'s decisions."""
+
+import numpy as np
+import pytest
+
+from engine.audio.io import Audio
+from engine.audio.stereo_kinds import STEREO_KINDS, check_spacing
+from engine.cues.calibration import pink_noise
+from engine.cues.extract import extract_cues
+from engine.cues.stereo import TYPICAL_SPACING_M, coincident_gains, detect_stereo, estimate_spacing
+from engine.errors import BadInput
+from engine.evaluation.mics import ORTF_SPACING_M, true_spacing
+from engine.evaluation.world_bench import WorldScore, stereo_decisions
+from engine.layout.screen import x_from_azimuth
+from tests.engine.test_cues_stereo import SCENES, delayed, diffuse, pan_pot, source
+
+SR = 16000
+C = 343.0
+
+
+def ortf(x, az, spacing_m=ORTF_SPACING_M):
+    """Cardioids at +-55 degrees, ``spacing_m`` apart, a far source at ``az``: a delay and a
+    level difference that is the same at every frequency."""
+    gl, gr = coincident_gains(az, angle_deg=110.0)
+    tau = spacing_m * np.sin(np.radians(az)) / C  # + = the right capsule hears it first
+    return np.stack([gl * delayed(x, max(tau, 0.0)), gr * delayed(x, max(-tau, 0.0))])
+
+
+def xy_room(x, az):
+    """An XY pair (90 degrees) in a crude room: the direct sound plus a diffuse field through
+    the same pair (coherence 0.75, in phase, at every frequency)."""
+    gl, gr = coincident_gains(az, angle_deg=90.0)
+    room = diffuse(lambda s, a: np.stack([g * s for g in coincident_gains(a, angle_deg=90.0)]),
+                   level=0.04)
+    return np.stack([gl * x, gr * x]) + room
+
+
+def bursts(seconds=3.0, seed=0):
+    """Pink-noise bursts of 0.3 s with 0.3 s gaps: a sound with pauses, in which a room's
+    tail is heard on its own."""
+    x = source(seconds, seed)
+    t = np.arange(len(x)) / SR
+    return x * ((t % 0.6) < 0.3)
+
+
+def pan_with_send(x, az, send=0.5, seed=3):
+    """A pan-pot mix with a stereo reverb send: the dry sound panned, plus a reverb (RT60
+    about 0.4 s) that is decorrelated between the channels, as mixing reverbs are made."""
+    rng = np.random.default_rng(seed)
+    n = len(x)
+    tails = np.stack([np.convolve(x, rng.standard_normal(SR // 4)
+                                  * np.exp(-np.arange(SR // 4) / (0.06 * SR)))[:n]
+                      for _ in range(2)])
+    tails *= send * np.sqrt(np.mean(x ** 2) / np.mean(tails ** 2))
+    return pan_pot(x, az) + tails
+
+
+@pytest.mark.parametrize("az", [-50.0, 35.0])
+def test_auto_reads_ortf_as_a_spaced_pair(az):
+    # Its level differences are large (cardioids) but the same at every frequency, and it
+    # has delays: not a head, not a level-only pair.
+    d = detect_stereo(np.asarray(ortf(source(), az), np.float32), SR)
+    assert d.kind == "spaced", d
+
+
+@pytest.mark.parametrize("az", [-45.0, 30.0])
+def test_auto_tells_a_coincident_pair_in_a_room_from_a_mix_with_a_reverb_send(az):
+    xy = detect_stereo(np.asarray(xy_room(source(), az), np.float32), SR)
+    assert xy.kind == "coincident", xy
+    assert xy.evidence["diffuse_coherence"] >= 0.5
+    mix = detect_stereo(np.asarray(pan_with_send(bursts(), az), np.float32), SR)
+    assert mix.kind == "panned", mix
+    assert mix.evidence["diffuse_coherence"] < 0.5
+
+
+def test_a_centred_source_in_a_coherent_room_is_a_coincident_pair():
+    # No level or time difference to read, but the room is heard coherent and in phase from
+    # 400 Hz up: only coincident capsules hear a diffuse field so.
+    d = detect_stereo(np.asarray(xy_room(source(), 0.0), np.float32), SR)
+    assert d.kind == "coincident", d
+
+
+def test_a_head_in_a_room_is_still_a_head():
+    x = source()
+    wet = SCENES["binaural"](x, -50.0) + diffuse(lambda s, a: SCENES["binaural"](s, a),
+                                                 level=0.02)
+    d = detect_stereo(np.asarray(wet, np.float32), SR)
+    assert d.kind == "binaural", d
+
+
+SPACED_KINDS = {
+    "binaural": (SCENES["binaural"], None),
+    "spaced 15 cm": (lambda x, az: np.stack([delayed(x, max(t, 0.0)), delayed(x, max(-t, 0.0))])
+                     if (t := 0.15 * np.sin(np.radians(az)) / C) is not None else None, 0.15),
+    "spaced 50 cm": (lambda x, az: np.stack([delayed(x, max(t, 0.0)), delayed(x, max(-t, 0.0))])
+                     if (t := 0.5 * np.sin(np.radians(az)) / C) is not None else None, 0.5),
+    "ortf": (ortf, ORTF_SPACING_M),
+    "coincident": (SCENES["coincident"], None),
+    "panned": (SCENES["panned"], None),
+}
+KIND_OF = {"spaced 15 cm": "spaced", "spaced 50 cm": "spaced", "ortf": "spaced"}
+
+
+@pytest.mark.parametrize("name", list(SPACED_KINDS))
+def test_minus_60_lands_on_the_left_for_every_kind_with_its_spacing_given(name):
+    make, spacing = SPACED_KINDS[name]
+    kind = KIND_OF.get(name, name)
+    assert kind in STEREO_KINDS
+    c = extract_cues(Audio(np.asarray(make(source(), -60.0), np.float32), SR), num_frames=8,
+                     stereo=kind, spacing_m=spacing)
+    az = float(np.median(c.sources[0].azimuth_deg))
+    assert x_from_azimuth(az) < 0.3, (name, az)
+    assert az == pytest.approx(-60.0, abs=8.0), (name, az)
+    if spacing is not None:
+        assert c.stereo["spacing_m"] == pytest.approx(spacing)
+
+
+def test_spacing_is_checked_and_known_for_the_bench_pairs():
+    assert check_spacing(None) is None and check_spacing("0.17") == pytest.approx(0.17)
+    for bad in ("5", "-0.1", "nan", "wide", 0.0):
+        with pytest.raises(BadInput):
+            check_spacing(bad)
+    assert true_spacing("ortf", None) == ORTF_SPACING_M
+    assert true_spacing("spaced", 0.4) == 0.4 and true_spacing("xy90", None) is None
+
+
+def _score(scene, system, stereo, heard, x):
+    return WorldScore(scene, "tune", "static", "dry", "xy90", stereo, system, 1, 1, x, 1, 16, 0,
+                      0, 0, heard_as=heard)
+
+
+def test_auto_decisions_are_scored_strict_and_by_placement():
+    scores = [_score("a", "spa2v", "coincident", "coincident", 0.02),   # right
+              _score("b", "spa2v", "coincident", "panned", 0.030),      # wrong, placed alike
+              _score("b", "spa2v-true", "coincident", "coincident", 0.025),
+              _score("c", "spa2v", "coincident", "binaural", 0.20),     # wrong, placed worse
+              _score("c", "spa2v-true", "coincident", "coincident", 0.02)]
+    right, same, n = stereo_decisions(scores)["all"]
+    assert (right, same, n) == (1, 2, 3)
+
+
+def omni_room(x, az, spacing_m, seed=2, directions=48):
+    """Omnis ``spacing_m`` apart: a source at ``az`` plus a diffuse field (independent noise
+    from directions all over the sphere, each reaching the two omnis ``d cos / c`` apart)."""
+    rng = np.random.default_rng(seed)
+    tau = spacing_m * np.sin(np.radians(az)) / C
+    out = np.stack([delayed(x, max(tau, 0.0)), delayed(x, max(-tau, 0.0))])
+    v = rng.standard_normal((directions, 3))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    for lateral in v[:, 1]:
+        t = spacing_m * lateral / C
+        s = 0.06 * pink_noise(len(x), rng)
+        out = out + np.stack([delayed(s, max(t, 0.0) + 1e-3), delayed(s, max(-t, 0.0) + 1e-3)])
+    return out
+
+
+@pytest.mark.parametrize("spacing", [0.15, 0.4])
+def test_a_spaced_pairs_spacing_is_read_from_its_room(spacing):
+    # The diffuse field's coherence sinc(2 f d / c) names d whatever the source's direction.
+    x = bursts()
+    y = np.asarray(omni_room(x, 30.0, spacing), np.float32)
+    assert estimate_spacing(y, SR) == pytest.approx(spacing, rel=0.25)
+
+
+def test_ortfs_spacing_is_read_from_its_level_and_delay():
+    # Far omnis differ in level too little to say anything: the spacing stays assumed.
+    y = np.asarray(ortf(source(), -50.0), np.float32)
+    assert estimate_spacing(y, SR) == pytest.approx(ORTF_SPACING_M, rel=0.15)
+    far = np.asarray(SPACED_KINDS["spaced 15 cm"][0](source(), -50.0), np.float32)
+    assert estimate_spacing(far, SR) == pytest.approx(TYPICAL_SPACING_M)
+
+
+def test_a_heads_delay_is_longer_at_low_frequencies_and_a_pairs_is_not():
+    from engine.cues.stereo import HEAD_DIFFRACTION, _clear_steps, _diffraction, _features
+    x = source()
+    for make, is_head in ((SCENES["binaural"], True), (SCENES["spaced"], False),
+                          (ortf, False)):
+        f = _features(np.asarray(make(x, 50.0), np.float32), SR)
+        ratio = _diffraction(f, _clear_steps(f))
+        assert (ratio >= HEAD_DIFFRACTION) == is_head, (make, ratio)
+        if not is_head:
+            assert ratio == pytest.approx(1.0, abs=0.08)
+
+
+def test_a_measure_that_could_not_be_taken_stays_out_of_the_strict_json():
+    import json
+
+    from engine.cues.stereo import StereoDecision
+    d = StereoDecision("spaced", evidence={"time_share": 1.0, "head_shadow": float("nan")})
+    out = json.loads(json.dumps(d.to_dict(), allow_nan=False))
+    assert out["evidence"] == {"time_share": 1.0}
