@@ -93,6 +93,17 @@ def test_a_source_lands_on_its_side_for_each_kind_the_user_names(kind, az):
     assert not any(n.startswith("Read as") for n in c.notes)
 
 
+@pytest.mark.parametrize("az", [-60.0, 60.0])
+def test_a_blumlein_pair_is_read_with_its_own_capsules(az):
+    # two figure-of-eights at right angles: beyond their axes (|az| > 45) the far channel is
+    # of opposite sign, and a cardioid pair's table would misread the level difference
+    a, h = np.radians(az), np.radians(45.0)
+    x = noise()
+    audio = Audio(np.stack([np.cos(a + h) * x, np.cos(a - h) * x]).astype(np.float32), SR)
+    c = extract_cues(audio, num_frames=4, max_sources=1, stereo="coincident")
+    assert c.sources[0].mean_azimuth() == pytest.approx(az, abs=4)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_auto_says_what_it_read_the_recording_as(kind):
     for choice in ("auto", None, " AUTO "):
