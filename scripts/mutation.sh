@@ -27,10 +27,10 @@ MODULES=(
   "heuristic|engine/planning/heuristic.py||tests/engine/planning/test_heuristic.py tests/engine/test_plan_basic.py"
   "guard|engine/planning/guard.py||tests/engine/planning/test_guard.py tests/engine/planning/test_guard_ids.py"
   "schema|engine/layout/schema.py||tests/engine/test_layout.py tests/engine/test_layout_rules.py"
-  "mp4|engine/export/mp4.py||tests/engine/test_export.py tests/engine/test_av_sync.py tests/engine/test_mp4_writer.py"
-  "audio_io|engine/audio/io.py||tests/engine/test_audio_io.py tests/engine/test_audio_rules.py tests/app/test_reliability.py"
+  "mp4|engine/export/mp4.py||tests/engine/test_export.py tests/engine/test_av_sync.py tests/engine/test_mp4_writer.py tests/engine/test_mp4_limits.py"
+  "audio_io|engine/audio/io.py||tests/engine/test_audio_io.py tests/engine/test_audio_rules.py tests/app/test_reliability.py tests/engine/test_audio_io_edges.py"
   "features|engine/audio/features.py||tests/engine/test_features.py tests/engine/test_features_rules.py"
-  "extract|engine/cues/extract.py|engine.cues.extract.x_extract_cues*|tests/engine/test_extract_public.py"
+  "extract|engine/cues/extract.py|engine.cues.extract.x_extract_cues*|tests/engine/test_extract_public.py tests/engine/test_extract_kinds.py"
   "panning|engine/spatialize/panning.py||tests/engine/spatialize/test_panning.py tests/engine/spatialize/test_panning_law.py"
 )
 # The azimuth-to-x law's own home, where the checkout has it (engine/layout, hearing-cues).

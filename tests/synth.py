@@ -74,13 +74,13 @@ def write_audio_as(path: Path, samples: np.ndarray, sr: int = 44100) -> Path:
     return path
 
 
-def two_binaural_sources(sr: int = 16000, *, duration_s: float = 4.0) -> np.ndarray:
-    """``(2, n)`` binaural mix of two filtered noises through the KEMAR HRIRs: a low one
-    (< 900 Hz) at -50 degrees and a high one (> 2500 Hz) at +40, 2 m away. Everyday sources
-    swell and fade on their own schedules (here 1.3 and 2.1 Hz), which the separation uses."""
+def two_swelling_noises(sr: int = 16000, *, duration_s: float = 4.0
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Two mono sounds that share no band: a low filtered noise (< 900 Hz) and a high one
+    (> 2500 Hz). Everyday sources swell and fade on their own schedules (here 1.3 and 2.1 Hz),
+    which the separation uses."""
     from scipy.signal import butter, sosfilt
 
-    from engine.binaural import render_binaural
     rng = np.random.default_rng(3)
     n = int(duration_s * sr)
     t = np.arange(n) / sr
@@ -88,5 +88,13 @@ def two_binaural_sources(sr: int = 16000, *, duration_s: float = 4.0) -> np.ndar
     low *= 0.3 * (1.2 + np.sin(2 * np.pi * 1.3 * t))
     high = sosfilt(butter(4, 2500, "highpass", fs=sr, output="sos"), rng.standard_normal(n))
     high *= 0.1 * (1.2 + np.sin(2 * np.pi * 2.1 * t + 1.0))
+    return low, high
+
+
+def two_binaural_sources(sr: int = 16000, *, duration_s: float = 4.0) -> np.ndarray:
+    """``(2, n)`` binaural mix of :func:`two_swelling_noises` through the KEMAR HRIRs: the low
+    one at -50 degrees and the high one at +40, 2 m away."""
+    from engine.binaural import render_binaural
+    low, high = two_swelling_noises(sr, duration_s=duration_s)
     return (render_binaural(low, sr, azimuth_deg=-50, distance_m=2.0)
             + render_binaural(high, sr, azimuth_deg=40, distance_m=2.0))

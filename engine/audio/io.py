@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,8 @@ from ..fileio import atomic_path, write_failed
 MAX_DURATION_S = 3 * 3600.0
 MAX_ANALYSIS_RATE = 48_000
 SILENCE_DBFS = -60.0
-NONFINITE_REPAIR_LIMIT = 0.01
+# Share of NaN/inf samples repaired; exact (a Fraction), so that exactly 1 % is "up to 1 %".
+NONFINITE_REPAIR_LIMIT = Fraction(1, 100)
 CLIP_WARN_FRACTION = 0.001
 _SNDFILE_EXT = {".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".w64", ".caf", ".rf64"}
 
@@ -149,8 +151,9 @@ def validate_samples(audio: Audio) -> Audio:
     x = audio.samples
     finite = np.isfinite(x)
     if not finite.all():
-        bad = 1.0 - finite.mean()
-        if bad > NONFINITE_REPAIR_LIMIT:
+        count = int(x.size - np.count_nonzero(finite))
+        bad = count / x.size
+        if count > NONFINITE_REPAIR_LIMIT * x.size:  # counts, exactly: no float rounding
             raise BadInput(f"{name} is corrupt: {bad:.1%} of its samples are NaN or infinite.",
                            hint="Re-export it from your audio editor.")
         x[~finite] = 0.0
