@@ -173,23 +173,31 @@ def _calibration(kind: str, spacing_m: float | None, pattern: float | None) -> C
 
 
 def model_for(kind: str, grid: AnalysisGrid, *, spacing_m: float | None = None,
-              pattern: float | None = None) -> BinModel:
+              pattern: float | None = None, for_masks: bool = False) -> BinModel:
     """The per-bin model of one kind of stereo at the grid's sample rate (``pattern``: a
     coincident pair's capsules; a figure-of-eight pair's inverted quadrants are in the
-    model's phase, -1)."""
+    model's phase, -1).
+
+    ``for_masks``: the model that shares bins among sources already found (their masks).
+    A spaced pair's model for finding directions stops at ``c / 2d``, where a bin's phase
+    stops naming one direction (spatial aliasing); a mask only asks which of the sources'
+    own directions explains a bin best, which the phase answers above ``c / 2d`` too
+    (except in the few bins where two sources' phases happen to coincide), so its model
+    covers the whole band. Without it a 30 cm pair's masks end at 572 Hz and a source
+    heard only above that gets no bins at all."""
     if kind == "binaural":
         return bin_model(grid)
     return _model(kind, grid, None if kind != "spaced" else round(_spacing(spacing_m), 3),
-                  _pattern(kind, pattern))
+                  _pattern(kind, pattern), bool(for_masks))
 
 
 @functools.lru_cache(maxsize=8)
 def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None,
-           pattern: float | None) -> BinModel:
+           pattern: float | None, for_masks: bool = False) -> BinModel:
     az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
     freqs = grid.freqs
     top = BIN_BAND_HZ[1]
-    if kind == "spaced":
+    if kind == "spaced" and not for_masks:
         # Above c / 2d a bin's phase no longer names one direction (spatial aliasing).
         top = float(np.clip(SPEED_OF_SOUND / (2 * spacing_m), MIN_ALIAS_HZ, BIN_BAND_HZ[1]))
     sel = (freqs >= BIN_BAND_HZ[0]) & (freqs <= top)
