@@ -527,16 +527,27 @@ def estimate_spacing(stereo: np.ndarray, sample_rate: int, *,
     (:func:`level_spacing`, ORTF and its kin), else from the room when one is heard
     (:func:`diffuse_spacing`), else :data:`TYPICAL_SPACING_M`; and at least the least spacing
     that can give the largest delay heard (95th percentile of the clear steps' GCC-PHAT
-    delays: a source at 90 degrees), up to :data:`MAX_SPACING_M`."""
+    delays: a source at 90 degrees), up to :data:`MAX_SPACING_M`.
+
+    A step's delay heard is the largest of its whole-band GCC-PHAT peak and its peaks below
+    and above a head's diffraction corner (:data:`DIFFRACTION_LOW_HZ`,
+    :data:`DIFFRACTION_HIGH_HZ`), each where its peak stands (height above 0.3): a pair
+    delays every frequency alike, so a band whose peak differs holds another source, which
+    the whole band's peak can miss (two sounds in different bands: the wider one's delay
+    wins every step). The bands search up to :data:`HEAD_MAX_DELAY_S`, so a longer delay
+    reads as that, still a floor."""
     f = features if features is not None else _features(stereo, sample_rate)
     found = level_spacing(f)
     if found is None:
         found = diffuse_spacing(f)
     spacing = TYPICAL_SPACING_M if found is None else found
-    clear = _clear_steps(f) & (f["height"] > 0.3)
-    if clear.sum() < 4:
+    clear = _clear_steps(f)
+    heard = np.stack([np.where(f[h] > 0.3, np.abs(f[d]), np.nan) for d, h in (
+        ("delay", "height"), ("delay_low", "height_low"), ("delay_high", "height_high"))])
+    timed = clear & np.isfinite(heard).any(axis=0)
+    if timed.sum() < 4:
         return spacing
-    delay = float(np.percentile(np.abs(f["delay"][clear]), 95))
+    delay = float(np.percentile(np.nanmax(heard[:, timed], axis=0), 95))
     return float(np.clip(SPEED_OF_SOUND * delay, spacing, MAX_SPACING_M))
 
 

@@ -169,6 +169,17 @@ def test_two_sources_of_a_spaced_pair_in_different_bands_are_both_found_and_acti
     assert az[0] == pytest.approx(-60, abs=12) and az[1] == pytest.approx(45, abs=12)
 
 
+def test_a_spaced_pairs_spacing_is_at_least_what_each_sources_delay_needs():
+    # without the spacing: the low sound at -60 on a 30 cm pair is 0.76 ms late on the right,
+    # which needs at least 26 cm (c tau); the high one's smaller delay fills the wider band
+    # and wins every step's whole-band GCC peak, but the low band still hears the low sound's
+    c, _, _ = two_sources("spaced")
+    need = SPACING_M * np.sin(np.radians(60.0))
+    assert c.stereo["spacing_m"] >= need - SPEED_OF_SOUND * 0.25 / SR  # the lag grid's step
+    az = sorted(s.mean_azimuth() for s in c.sources)
+    assert az[0] < -60 + 12 and 45 - 12 < az[1] < 90
+
+
 @pytest.mark.parametrize("kind", ["binaural", "panned"])
 def test_a_lone_source_getting_louder_with_the_same_spectrum_is_approaching(kind):
     # SPEC section 2; 8 dB over 4 s is 2.5 times nearer under 1/r. The threshold the
