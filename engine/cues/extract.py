@@ -92,12 +92,15 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
     if audio.is_mono:
         decision = None
         cal, model = default_calibration(), bin_model(grid)
+        mask_model = model
     else:
         decision = resolve_stereo(choice, stereo, sr, spacing_m=spacing_m)
         cal = calibration_for(decision.kind, spacing_m=decision.spacing_m,
                               pattern=decision.pattern)
         model = model_for(decision.kind, grid, spacing_m=decision.spacing_m,
                           pattern=decision.pattern)
+        mask_model = model_for(decision.kind, grid, spacing_m=decision.spacing_m,
+                               pattern=decision.pattern, for_masks=True)
     steps = yield from analyse_mix_job(
         stereo, sr, cal, model, token=token,
         report=lambda f, d="": report(0.6 * f, f"listening: {d}"))
@@ -113,7 +116,7 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
         per_source = [steps]
         if len(specs) > 1:
             separated = yield from analyse_sources_job(
-                stereo, sr, specs, cal, model, steps, token=token,
+                stereo, sr, specs, cal, mask_model, steps, token=token,
                 report=lambda f, d="": report(0.6 + 0.3 * f, f"separating: {d}"))
             separated = _distinct(separated, specs)
             per_source = separated if len(separated) > 1 else per_source
@@ -135,7 +138,7 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
         else:  # each source's own signal: steered to it, masked, while it sounds
             # Only a head colours a source by direction; other pairs are steered plainly.
             own = source_signals(stereo, sr, np.stack([s.azimuth_deg for s in per_source]),
-                                 np.stack([s.power for s in per_source]), model=model,
+                                 np.stack([s.power for s in per_source]), model=mask_model,
                                  max_s=TAG_MAX_S, ild_gain=per_source[0].ild_gain,
                                  binaural=decision is not None and decision.kind == "binaural")
             for src, mono in zip(sources, own):

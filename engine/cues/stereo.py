@@ -173,23 +173,31 @@ def _calibration(kind: str, spacing_m: float | None, pattern: float | None) -> C
 
 
 def model_for(kind: str, grid: AnalysisGrid, *, spacing_m: float | None = None,
-              pattern: float | None = None) -> BinModel:
+              pattern: float | None = None, for_masks: bool = False) -> BinModel:
     """The per-bin model of one kind of stereo at the grid's sample rate (``pattern``: a
     coincident pair's capsules; a figure-of-eight pair's inverted quadrants are in the
-    model's phase, -1)."""
+    model's phase, -1).
+
+    ``for_masks``: the model that shares bins among sources already found (their masks).
+    A spaced pair's model for finding directions stops at ``c / 2d``, where a bin's phase
+    stops naming one direction (spatial aliasing); a mask only asks which of the sources'
+    own directions explains a bin best, which the phase answers above ``c / 2d`` too
+    (except in the few bins where two sources' phases happen to coincide), so its model
+    covers the whole band. Without it a 30 cm pair's masks end at 572 Hz and a source
+    heard only above that gets no bins at all."""
     if kind == "binaural":
         return bin_model(grid)
     return _model(kind, grid, None if kind != "spaced" else round(_spacing(spacing_m), 3),
-                  _pattern(kind, pattern))
+                  _pattern(kind, pattern), bool(for_masks))
 
 
 @functools.lru_cache(maxsize=8)
 def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None,
-           pattern: float | None) -> BinModel:
+           pattern: float | None, for_masks: bool = False) -> BinModel:
     az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
     freqs = grid.freqs
     top = BIN_BAND_HZ[1]
-    if kind == "spaced":
+    if kind == "spaced" and not for_masks:
         # Above c / 2d a bin's phase no longer names one direction (spatial aliasing).
         top = float(np.clip(SPEED_OF_SOUND / (2 * spacing_m), MIN_ALIAS_HZ, BIN_BAND_HZ[1]))
     sel = (freqs >= BIN_BAND_HZ[0]) & (freqs <= top)
@@ -519,16 +527,27 @@ def estimate_spacing(stereo: np.ndarray, sample_rate: int, *,
     (:func:`level_spacing`, ORTF and its kin), else from the room when one is heard
     (:func:`diffuse_spacing`), else :data:`TYPICAL_SPACING_M`; and at least the least spacing
     that can give the largest delay heard (95th percentile of the clear steps' GCC-PHAT
-    delays: a source at 90 degrees), up to :data:`MAX_SPACING_M`."""
+    delays: a source at 90 degrees), up to :data:`MAX_SPACING_M`.
+
+    A step's delay heard is the largest of its whole-band GCC-PHAT peak and its peaks below
+    and above a head's diffraction corner (:data:`DIFFRACTION_LOW_HZ`,
+    :data:`DIFFRACTION_HIGH_HZ`), each where its peak stands (height above 0.3): a pair
+    delays every frequency alike, so a band whose peak differs holds another source, which
+    the whole band's peak can miss (two sounds in different bands: the wider one's delay
+    wins every step). The bands search up to :data:`HEAD_MAX_DELAY_S`, so a longer delay
+    reads as that, still a floor."""
     f = features if features is not None else _features(stereo, sample_rate)
     found = level_spacing(f)
     if found is None:
         found = diffuse_spacing(f)
     spacing = TYPICAL_SPACING_M if found is None else found
-    clear = _clear_steps(f) & (f["height"] > 0.3)
-    if clear.sum() < 4:
+    clear = _clear_steps(f)
+    heard = np.stack([np.where(f[h] > 0.3, np.abs(f[d]), np.nan) for d, h in (
+        ("delay", "height"), ("delay_low", "height_low"), ("delay_high", "height_high"))])
+    timed = clear & np.isfinite(heard).any(axis=0)
+    if timed.sum() < 4:
         return spacing
-    delay = float(np.percentile(np.abs(f["delay"][clear]), 95))
+    delay = float(np.percentile(np.nanmax(heard[:, timed], axis=0), 95))
     return float(np.clip(SPEED_OF_SOUND * delay, spacing, MAX_SPACING_M))
 
 

@@ -159,6 +159,27 @@ def test_two_sources_of_a_level_only_kind_are_found_on_their_sides(kind):
     assert [s.motion for s in c.sources] == ["static", "static"]
 
 
+def test_two_sources_of_a_spaced_pair_in_different_bands_are_both_found_and_active():
+    # a 30 cm pair: a bin's phase names one direction only up to c / 2d = 572 Hz, yet the
+    # high sound (> 2.5 kHz) is all above it; the masks must still give it its own bins
+    c, _, _ = two_sources("spaced", spacing_m=SPACING_M)
+    assert len(c.sources) == 2
+    assert all(s.active.any() for s in c.sources)
+    az = sorted(s.mean_azimuth() for s in c.sources)
+    assert az[0] == pytest.approx(-60, abs=12) and az[1] == pytest.approx(45, abs=12)
+
+
+def test_a_spaced_pairs_spacing_is_at_least_what_each_sources_delay_needs():
+    # without the spacing: the low sound at -60 on a 30 cm pair is 0.76 ms late on the right,
+    # which needs at least 26 cm (c tau); the high one's smaller delay fills the wider band
+    # and wins every step's whole-band GCC peak, but the low band still hears the low sound's
+    c, _, _ = two_sources("spaced")
+    need = SPACING_M * np.sin(np.radians(60.0))
+    assert c.stereo["spacing_m"] >= need - SPEED_OF_SOUND * 0.25 / SR  # the lag grid's step
+    az = sorted(s.mean_azimuth() for s in c.sources)
+    assert az[0] < -60 + 12 and 45 - 12 < az[1] < 90
+
+
 @pytest.mark.parametrize("kind", ["binaural", "panned"])
 def test_a_lone_source_getting_louder_with_the_same_spectrum_is_approaching(kind):
     # SPEC section 2; 8 dB over 4 s is 2.5 times nearer under 1/r. The threshold the
@@ -196,12 +217,13 @@ def test_the_tagger_hears_the_sound_not_the_head(kind, az):
     assert np.abs(band_levels_db(heard)).max() < 4.0
 
 
-def two_sources(kind, tagger_fail=None):
+def two_sources(kind, tagger_fail=None, spacing_m=None):
     low, high = two_swelling_noises(SR)
     audio = Audio((recorded(kind, low, -60.0) + recorded(kind, high, 45.0)).astype(np.float32),
                   SR)
     tagger = Recorder(fail=tagger_fail)
-    return extract_cues(audio, num_frames=8, stereo=kind, tagger=tagger), tagger, audio
+    return (extract_cues(audio, num_frames=8, stereo=kind, tagger=tagger, spacing_m=spacing_m),
+            tagger, audio)
 
 
 def low_over_high_db(y):
