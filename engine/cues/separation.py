@@ -29,7 +29,7 @@ from scipy.ndimage import gaussian_filter1d
 from .binmodel import HIST_STEP_DEG, BinModel
 from .blocks import BLOCK_STEPS, blocks as _blocks
 from .calibration import CueCalibration, default_calibration
-from .diffuse import band_diffuse_coherence, diffuse_coherence, direct_share
+from .diffuse import diffuse_coherence, wetness
 from .pairfit import pair_fit
 from .spatial import GCC_BAND_HZ, GCC_SPLIT_HZ
 
@@ -107,15 +107,11 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
     if max_sources <= 1 or counts.size == 0 or mix_active.sum() < 3 * BLOCK_STEPS:
         return specs
     az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
-    # Reverberation and noise make phantom peaks, so a wet recording must show more evidence:
-    # wetness 0 for a dry recording (coherence near 0.9 or more), 1 at coherence 0.5 or less.
-    # The upper decile is used: overlapping sources also lower coherence, but not in the
-    # steps where one of them dominates, while reverberation lowers it everywhere. The
-    # coherence is read as the share of direct sound (engine.cues.diffuse): a room's sound
-    # is itself partly coherent at an XY pair, so its coherence alone would call it dry.
-    coh = float(np.percentile(np.asarray(steps.coherence)[mix_active], 90))
-    coh = float(direct_share(coh, band_diffuse_coherence(cal)))
-    wet = float(np.clip((0.9 - coh) / 0.4, 0.0, 1.0))
+    # Reverberation and noise make phantom peaks, so a wet recording must show more evidence
+    # (engine.cues.diffuse.wetness; the coherence is read as the share of direct sound: a
+    # room's sound is itself partly coherent at an XY pair, so its coherence alone would
+    # call it dry).
+    wet = wetness(steps.coherence, mix_active, cal)
     need = {k: lo + (hi - lo) * wet for k, (lo, hi) in
             (("share", TRACK_MIN_SHARE), ("prominence", MIN_GCC_PROMINENCE))}
     # Only a dry recording whose time differences speak may take a sparse track (above).
