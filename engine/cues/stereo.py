@@ -350,8 +350,11 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     1. The evidence is the clip's clear steps (loud, and among its most coherent 30 %:
        where the direct sound outweighs reverberation). A step is **timed** when the delay
        of its doubled-phase GCC-PHAT (blind to a channel's sign) is over 60 us,
-       **level-only** when that delay is within 25 us while the level differs by 1.5 dB or
-       more or one channel is inverted, or when one channel is silent. A clip with too
+       **level-only** when that delay (or the plain GCC-PHAT's, peaking clearly: a pan-pot
+       mix's decorrelated reverb send makes the doubled phase's peak stray) is within 25 us
+       while the level differs by 1.5 dB or more or one channel is inverted, or when one
+       channel is silent; a step whose plain GCC-PHAT peaks clearly at lag 0 is never
+       timed. A clip with too
        few of either has everything near the middle: a room heard coherent and in phase
        (diffuse floor >= 0.5, :func:`_diffuse_floor`) is a coincident pair's; otherwise
        every kind reads the same there (binaural, confidence 0).
@@ -376,9 +379,14 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     clear = _clear_steps(f)
     delay = np.abs(f["delay2"])
     inverted = clear & (f["polarity"] <= INVERTED)
-    timed = clear & (delay >= TIMED_DELAY_S) & (f["height2"] > 0.3)
-    level = clear & (((delay <= ZERO_DELAY_S) & (f["height2"] > 0.5)
-                      & ((np.abs(broad) >= LEVEL_DB) | inverted))
+    # In phase at lag 0: the plain GCC-PHAT peaks there clearly. The doubled phase (blind to a
+    # channel's sign) squares what is not direct sound too, so where a decorrelated part is
+    # strong (a pan-pot mix's reverb send) its peak can stray to any lag; the plain peak at
+    # lag 0 then tells the step is level-only (a timed step never peaks at 0).
+    in_phase = (np.abs(f["delay"]) <= ZERO_DELAY_S) & (f["height"] > 0.5)
+    zero = ((delay <= ZERO_DELAY_S) & (f["height2"] > 0.5)) | in_phase
+    timed = clear & (delay >= TIMED_DELAY_S) & (f["height2"] > 0.3) & ~in_phase
+    level = clear & ((zero & ((np.abs(broad) >= LEVEL_DB) | inverted))
                      | (np.abs(broad) >= HARD_PAN_DB))  # a silent channel has no delay to read
     timed &= ~level
     floor = _diffuse_floor(f)

@@ -76,6 +76,14 @@ def test_auto_tells_a_coincident_pair_in_a_room_from_a_mix_with_a_reverb_send(az
     assert mix.evidence["diffuse_coherence"] < 0.5
 
 
+@pytest.mark.parametrize("az", [-45.0, 30.0])
+def test_a_mix_whose_send_is_as_loud_as_its_dry_sound_is_still_level_only(az):
+    # The send's decorrelated half squares into the doubled-phase GCC as noise, whose peak
+    # strays from lag 0; the plain GCC still peaks at lag 0 in phase: no time difference.
+    d = detect_stereo(np.asarray(pan_with_send(source(), az, send=1.0), np.float32), SR)
+    assert d.kind == "panned", d
+    assert d.evidence["time_share"] < 0.5
+
 def test_a_centred_source_in_a_coherent_room_is_a_coincident_pair():
     # No level or time difference to read, but the room is heard coherent and in phase from
     # 400 Hz up: only coincident capsules hear a diffuse field so.
