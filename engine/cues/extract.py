@@ -96,12 +96,11 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
         mask_model = model
     else:
         decision = resolve_stereo(choice, stereo, sr, spacing_m=spacing_m)
-        cal = calibration_for(decision.kind, spacing_m=decision.spacing_m,
-                              pattern=decision.pattern)
-        model = model_for(decision.kind, grid, spacing_m=decision.spacing_m,
-                          pattern=decision.pattern)
-        mask_model = model_for(decision.kind, grid, spacing_m=decision.spacing_m,
-                               pattern=decision.pattern, for_masks=True)
+        tables = {"spacing_m": decision.spacing_m, "pattern": decision.pattern,
+                  "diffuse_share": decision.diffuse_share}
+        cal = calibration_for(decision.kind, **tables)
+        model = model_for(decision.kind, grid, **tables)
+        mask_model = model_for(decision.kind, grid, for_masks=True, **tables)
     steps = yield from analyse_mix_job(
         stereo, sr, cal, model, token=token,
         report=lambda f, d="": report(0.6 * f, f"listening: {d}"))

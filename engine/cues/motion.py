@@ -124,7 +124,8 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
     w_act = act.astype(float)
     level = _fit_change(times_s[act], env[act], w_act[act])
     coh = _fit_change(times_s[act], coherence[act], w_act[act])
-    hf = _fit_change(times_s[act], hf_db[act], w_act[act])
+    known = act & np.isfinite(hf_db)  # a step without one of the bands has no balance
+    hf = _fit_change(times_s[known], hf_db[known], w_act[known])
     decay = _self_decay(times_s, level_db, act, onsets_s, t0, t1, level)
     distal = coh * COHERENCE_DB_EQUIV + hf * HF_DB_EQUIV  # the cues a decay does not fake
     score = level + distal
