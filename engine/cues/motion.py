@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
+from .diffuse import direct_share
+
 LATERAL_MIN_DEG = 18.0
 LEVEL_MIN_DB = 4.0
 SELF_DECAY_DB_S = 8.0
@@ -164,8 +166,7 @@ def expected_coherence_change(coherence: float, level_db: float, diffuse: float)
     A dry recording (``eta`` near 1) expects almost no change: nothing to tell there.
     """
     g = float(np.clip(diffuse, 0.0, 0.99))
-    root = float(np.sqrt(np.clip(coherence, 0.0, 1.0)))
-    eta = float(np.clip((root - g) / (1.0 - g), 0.0, 1.0))
+    eta = float(np.sqrt(direct_share(coherence, g)))
     ends = []
     for sign in (-1.0, 1.0):
         total = 10 ** (sign * level_db / 20)

@@ -60,6 +60,7 @@ def test_a_single_sparse_source_beside_nothing_stays_one():
 
 
 def test_a_machine_and_a_ball_in_the_second_half_are_two():
+    # End to end (the pair fits also confirm this ball; the rule itself is tested above).
     rng = np.random.default_rng(1)
     n = 6 * SR
     machine = 0.1 * (bursts(n, 0.11, 0.0, rng) + 0.3 * pink_noise(n, rng))
