@@ -88,7 +88,7 @@ def transfer_model(az: np.ndarray, sel: np.ndarray, hl: np.ndarray, hr: np.ndarr
 
 
 def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain: float = 1.0,
-              msc_floor: float = MSC_FLOOR, diffuse: np.ndarray | None = None):
+              msc_floor: float = MSC_FLOOR):
     """Observed per-bin cues of steps ``sel_steps``: ``(ild (S, F'), u_re, u_im, weight,
     energy)``.
 
@@ -98,13 +98,6 @@ def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain:
     0 at 40 dB below the step's loudest bin, 1 at its top) times its excess coherence over
     ``msc_floor`` (:data:`MSC_FLOOR`, :data:`ROOM_MSC_FLOOR`), so a quieter source still owns
     the bins it dominates; ``energy`` is ``P_L + P_R`` times the same excess.
-
-    ``diffuse`` (``(F',)``, the pair's diffuse-field coherence at the model's bins,
-    :func:`engine.cues.diffuse.diffuse_coherence`): the coherence is first read as the squared
-    direct share ``(CDR / (1 + CDR))^2`` of the bin's complex coherence
-    (:func:`engine.cues.diffuse.coherent_to_diffuse`), the scale of a pair whose room is
-    incoherent, on which the floors were set; so a room that is partly coherent at the pair
-    (a head below about 1 kHz, a coincident pair everywhere) does not pass as direct sound.
     """
     s_lr = st.s_lr[sel_steps][:, model.sel]
     p_l = st.p_l[sel_steps][:, model.sel]
@@ -118,16 +111,8 @@ def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain:
     energy = p_l + p_r
     if model.level_only:
         msc = level_coherence(sub)
-        gx = np.sqrt(msc)  # real: a coincident pair or a pan pot has no phase
     else:
         msc = np.abs(s_lr) ** 2 / (p_l * p_r + 1e-20)
-        gx = s_lr / np.sqrt(p_l * p_r + 1e-20)
-    if diffuse is not None:
-        # Read as the share of direct sound (engine.cues.diffuse; imported here: that module
-        # needs the stereo tables, which need this one).
-        from .diffuse import coherent_to_diffuse
-        cdr = coherent_to_diffuse(gx, diffuse[None, :])
-        msc = (cdr / (1.0 + cdr)) ** 2
     db = 10 * np.log10(energy + 1e-20)
     level = np.clip((db - (db.max(axis=1, keepdims=True) - 40.0)) / 40.0, 0.0, 1.0)
     excess = np.clip((msc - msc_floor) / (1.0 - msc_floor), 0.0, 1.0)
@@ -156,8 +141,7 @@ def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
 
 def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
                    ild_gain: float = 1.0,
-                   msc_floor: float = MSC_FLOOR,
-                   diffuse: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   msc_floor: float = MSC_FLOOR) -> tuple[np.ndarray, np.ndarray]:
     """Per-step direction histograms ``(S, A)`` twice: bin weights (for finding sources) and
     coherent bin energy (for telling whether two directions rise and fall together); bins
     count by their coherence above ``msc_floor`` (:func:`bin_costs`).
@@ -167,8 +151,7 @@ def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
     """
     n_steps = st.p_l.shape[0]
     ild, u_re, u_im, weight, energy = bin_costs(st, model, sel_steps=slice(0, None, 2),
-                                                ild_gain=ild_gain, msc_floor=msc_floor,
-                                                diffuse=diffuse)
+                                                ild_gain=ild_gain, msc_floor=msc_floor)
     keep = slice(0, None, 2)
     half = BinModel(model.azimuth_deg, model.sel, model.ild_db[keep], model.phasor_re[keep],
                     model.phasor_im[keep], model.level_only)

@@ -81,30 +81,3 @@ def wetness(coherence: np.ndarray, active: np.ndarray, cal: CueCalibration) -> f
     coh = float(np.percentile(coherence[active], 90))
     coh = float(direct_share(coh, band_diffuse_coherence(cal)))
     return float(np.clip((0.9 - coh) / 0.4, 0.0, 1.0))
-
-
-def coherent_to_diffuse(coherence: np.ndarray, diffuse: np.ndarray) -> np.ndarray:
-    """The coherent-to-diffuse power ratio (CDR) of each bin from its short-time complex
-    coherence ``coherence`` (``S_LR / sqrt(P_L P_R)``, any shape) and the pair's diffuse
-    coherence ``diffuse`` (real, broadcastable: :func:`diffuse_coherence`).
-
-    A bin holding direct sound of coherence ``G_s`` (on the unit circle: one plane wave) and a
-    diffuse field of coherence ``G_n`` at power ratio ``c`` measures ``G_x = (c G_s + G_n) /
-    (c + 1)``: on the segment from ``G_n`` to the circle. ``c`` follows without knowing the
-    direction (``G_s``) from ``|G_s| = 1`` alone, which gives a quadratic in ``c``; its
-    root is Schwarz & Kellermann's DOA-independent estimator (IEEE/ACM TASLP 23(6), 2015,
-    "Coherent-to-diffuse power ratio estimation for dereverberation"):
-
-        c = (G_n Re G_x - |G_x|^2 - sqrt(G_n^2 Re(G_x)^2 - G_n^2 |G_x|^2 + G_n^2
-             - 2 G_n Re G_x + |G_x|^2)) / (|G_x|^2 - 1)
-
-    clipped at 0 (estimation noise puts ``G_x`` beyond the segment). For ``G_n = 0`` it is
-    ``|G_x| / (1 - |G_x|)``: :func:`direct_share`'s ``eta`` is ``c / (1 + c)``.
-    """
-    gx = np.asarray(coherence)
-    gn = np.asarray(diffuse, dtype=float)
-    re = gx.real
-    mag2 = np.minimum(re ** 2 + gx.imag ** 2, 1.0 - 1e-6)
-    root = np.sqrt(np.maximum(gn * gn * (re * re - mag2 + 1.0) - 2.0 * gn * re + mag2, 0.0))
-    cdr = (gn * re - mag2 - root) / (mag2 - 1.0)
-    return np.maximum(cdr, 0.0)
