@@ -10,7 +10,9 @@ Re-plans every clip of ``DIR/<set>/clips`` with the old checkout (rule-based pla
 tagger, 16 frames, in a subprocess with that checkout first on the path), rebuilds the
 scenes from the run's settings (the world bench is deterministic) and scores the old layouts
 exactly as the bench scores the others. Prints, per set: condition x sources for the three
-systems, then per kind of stereo, then the ``auto`` decisions against the truth.
+systems, the same for single and two sources in the issue's own rooms (RT60 <= 0.7 s, SNR >=
+15 dB; beside, not instead of, the unfiltered rows), then per kind of stereo, then the
+``auto`` decisions against the truth. ``--json`` carries each clip's ``rt60_s`` and ``snr_db``.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def main(argv=None) -> int:
 
     from engine.audio import load_audio
     from engine.cues.stereo import resolve_stereo
-    from engine.evaluation.world_bench import WorldScore, score_world
+    from engine.evaluation.world_bench import (ISSUE_ROOM_MAX_RT60_S, ISSUE_ROOM_MIN_SNR_DB,
+                                               WorldScore, in_issue_rooms, score_world)
     from engine.evaluation.scenes import truth_layout
     from engine.layout import Layout
     everything = []
@@ -109,6 +112,10 @@ def main(argv=None) -> int:
             if not truth_file.exists() or not kept(scene.name):
                 continue
             truth_doc = json.loads(truth_file.read_text())
+            for s in scores:  # a run from before the bench recorded the room in each score
+                if s.scene == scene.name:
+                    s.rt60_s = scene.room.rt60_s if scene.room else None
+                    s.snr_db = scene.snr_db
             sounding = [np.asarray(s, bool) for s in truth_doc["sounding"]]
             truth = truth_layout(scene, settings["frames"])
             old = Layout.from_dict(json.loads((base / "old" / f"{scene.name}.json").read_text()))
@@ -124,6 +131,14 @@ def main(argv=None) -> int:
                 "| uneven moved |\n|---|---|---|---|---|---|---|---|---|")
         print(f"\n{part}: condition, sources (all microphones)\n" + head.format("group"))
         print("\n".join(_rows(scores, lambda s: f"{s.condition} {'one' if s.n_true == 1 else 'two'}")))
+        issue = [s for s in scores if in_issue_rooms(s)]
+        print(f"\n{part}: in the issue's rooms (RT60 <= {ISSUE_ROOM_MAX_RT60_S:g} s, SNR >= "
+              f"{ISSUE_ROOM_MIN_SNR_DB:g} dB; {len({s.scene for s in issue})} of "
+              f"{len({s.scene for s in scores if s.condition == 'room'})} room clips)\n"
+              + head.format("group"))
+        print("\n".join(_rows(issue, lambda s: f"room {'one' if s.n_true == 1 else 'two'}")))
+        print("\n".join(_rows(issue, lambda s: f"room {'one' if s.n_true == 1 else 'two'} "
+                                               f"{s.stereo}")))
         print(f"\n{part}: kind of stereo (all conditions)\n" + head.format("stereo"))
         print("\n".join(_rows(scores, lambda s: f"{s.stereo} {'one' if s.n_true == 1 else 'two'}")))
         right = sum(v[0] for v in decisions.values())

@@ -10,7 +10,9 @@ set), each clip planned with ``--stereo auto`` (``spa2v``) and told its true kin
 spacing (``spa2v-true``; not with ``--auto-only``), without the sound tagger (labels are not
 scored here), and prints one table per set
 ("all" microphones, then each microphone) and, with both sets, one table with tune / held-out
-side by side per kind of stereo. Tune on the ``tune`` rows; publish both.
+side by side per kind of stereo, then the same restricted to the issue's own rooms (RT60 <=
+0.7 s, SNR >= 15 dB; printed beside the unfiltered table, not instead). Tune on the ``tune``
+rows; publish both.
 """
 
 from __future__ import annotations
@@ -81,8 +83,12 @@ def main(argv=None) -> int:
     for part, table, seconds, scores in results:
         print(f"\n{part} ({seconds:.0f} s)\n{table}\n{part}: {decisions_line(scores)}")
     if len(results) == 2:
-        from engine.evaluation.world_bench import side_by_side
+        from engine.evaluation.world_bench import (ISSUE_ROOM_MAX_RT60_S, ISSUE_ROOM_MIN_SNR_DB,
+                                                   in_issue_rooms, side_by_side)
         print("\ntune / held-out\n" + side_by_side(results[0][3], results[1][3]))
+        tune, held = ([s for s in r[3] if in_issue_rooms(s)] for r in results)
+        print(f"\ntune / held-out, rooms with RT60 <= {ISSUE_ROOM_MAX_RT60_S:g} s and SNR >= "
+              f"{ISSUE_ROOM_MIN_SNR_DB:g} dB only\n" + side_by_side(tune, held))
     return 0
 
 

@@ -28,10 +28,12 @@ from ..jobs import CancelToken, Job, Progress
 from . import spectral
 from .calibration import CueCalibration
 from .pairfit import BIN_STRIDE, step_covariances
-from .binmodel import BinModel, bin_histograms
+from .binmodel import MSC_FLOOR, ROOM_MSC_FLOOR, BinModel, bin_histograms
 from .blocks import BLOCK_STEPS, blocks as _blocks
+from .diffuse import band_diffuse_coherence, wetness
 from .spatial import (STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, steered_gcc,
                       step_spectra, stft)
+from .separation import PAIR_MAX_WET
 from .tracking import track_azimuth
 
 CHUNK_S = 30.0
@@ -162,6 +164,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
     low_bins = (grid.freqs >= LOW_BAND_HZ[0]) & (grid.freqs <= LOW_BAND_HZ[1])
     high_bins = (grid.freqs >= 1000.0) & (grid.freqs <= 8000.0)
     spans = chunk_spans(n, sample_rate, grid)
+    incoherent_room = band_diffuse_coherence(cal) ** 2 < MSC_FLOOR
     # raw (complex64 + 2 float32), smoothed (the same) and power (float32) per step and bin
     keep = (sum(r1 - r0 for r0, _, _, r1 in spans) // step_len + len(spans)) * \
         len(grid.freqs) * 36 <= SPECTRA_CACHE_BYTES
@@ -194,7 +197,13 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         parts["cent"].append(spectral.centroid_hz(pspec[a:b], grid))
         parts["itd"].append(ss.itd_s[a:b])
         parts["ild"].append(np.sum(ss.ild_db[a:b] * w, axis=1) / (w.sum(axis=1) + 1e-9))
-        counts, energies = bin_histograms(sm3, grid, model, ild_gain=ss.ild_gain)
+        # A reverberant chunk (as separation reads a recording, engine.cues.diffuse.wetness)
+        # counts only the bins its direct sound dominates (binmodel.ROOM_MSC_FLOOR), where
+        # the room is incoherent at this pair (its own MSC below the ordinary floor; not a
+        # coincident pair's room, which reads MSC 0.5 everywhere).
+        room = (incoherent_room and wetness(ss.coherence, active > 0, cal) > PAIR_MAX_WET)
+        counts, energies = bin_histograms(sm3, grid, model, ild_gain=ss.ild_gain,
+                                          msc_floor=ROOM_MSC_FLOOR if room else MSC_FLOOR)
         low, low_w = steered_gcc(sm3, sm3.msc, grid, cal.itd_band_s(0), band_hz=LOW_BAND_HZ,
                                  return_weight=True)
         parts["low_gcc"].append(low[a:b, ::2].astype(np.float16))  # 2 degree grid

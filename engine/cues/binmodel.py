@@ -29,6 +29,14 @@ HIST_STEP_DEG = 2.0
 # stops at the noise floor. 60 dB is beyond any microphone pair's or head's difference (KEMAR
 # reaches 45 dB in single bins).
 MAX_MODEL_ILD_DB = 60.0
+# A bin counts in the histograms by its excess coherence above this floor (MSC over the
+# 3-step smoothing, about 6 independent frames). In a reverberant recording the floor is
+# higher: a room's diffuse sound alone reaches an estimated MSC above x with probability
+# (1 - x)^5 for 6 frames (17 % above 0.3, 1 % above 0.6), and a bin that holds a source
+# and the room reads a direction between the source and nowhere; above 0.6 the direct
+# sound holds at least about 3/4 of the bin (sqrt(0.6) = 0.77 for an incoherent room).
+MSC_FLOOR = 0.3
+ROOM_MSC_FLOOR = 0.6
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,15 +87,17 @@ def transfer_model(az: np.ndarray, sel: np.ndarray, hl: np.ndarray, hr: np.ndarr
                     ph.real.T.astype(np.float32), ph.imag.T.astype(np.float32), level_only)
 
 
-def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain: float = 1.0):
+def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain: float = 1.0,
+              msc_floor: float = MSC_FLOOR):
     """Observed per-bin cues of steps ``sel_steps``: ``(ild (S, F'), u_re, u_im, weight,
     energy)``.
 
     ``ild_gain`` (see :func:`engine.cues.spatial.estimate_ild_gain`) rescales the observed
     ILDs to KEMAR's strength, so reverberation does not pull every bin toward the centre.
     ``weight`` counts a bin by how clearly it stands above the step's quiet bins (log-level,
-    0 at 40 dB below the step's loudest bin, 1 at its top) times its excess coherence, so a
-    quieter source still owns the bins it dominates; ``energy`` is ``P_L + P_R``.
+    0 at 40 dB below the step's loudest bin, 1 at its top) times its excess coherence over
+    ``msc_floor`` (:data:`MSC_FLOOR`, :data:`ROOM_MSC_FLOOR`), so a quieter source still owns
+    the bins it dominates; ``energy`` is ``P_L + P_R`` times the same excess.
     """
     s_lr = st.s_lr[sel_steps][:, model.sel]
     p_l = st.p_l[sel_steps][:, model.sel]
@@ -105,8 +115,9 @@ def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain:
         msc = np.abs(s_lr) ** 2 / (p_l * p_r + 1e-20)
     db = 10 * np.log10(energy + 1e-20)
     level = np.clip((db - (db.max(axis=1, keepdims=True) - 40.0)) / 40.0, 0.0, 1.0)
-    weight = (level * np.clip((msc - 0.3) / 0.7, 0.0, 1.0)).astype(np.float32)
-    return ild, u_re, u_im, weight, (energy * np.clip((msc - 0.3) / 0.7, 0, 1)).astype(np.float32)
+    excess = np.clip((msc - msc_floor) / (1.0 - msc_floor), 0.0, 1.0)
+    weight = (level * excess).astype(np.float32)
+    return ild, u_re, u_im, weight, (energy * excess).astype(np.float32)
 
 
 def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
@@ -129,16 +140,18 @@ def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
 
 
 def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
-                   ild_gain: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                   ild_gain: float = 1.0,
+                   msc_floor: float = MSC_FLOOR) -> tuple[np.ndarray, np.ndarray]:
     """Per-step direction histograms ``(S, A)`` twice: bin weights (for finding sources) and
-    coherent bin energy (for telling whether two directions rise and fall together).
+    coherent bin energy (for telling whether two directions rise and fall together); bins
+    count by their coherence above ``msc_floor`` (:func:`bin_costs`).
 
     Every other frequency bin of every other step is used: the histograms are statistics over
     hundreds of bins, and this quarters the cost of the direction search.
     """
     n_steps = st.p_l.shape[0]
     ild, u_re, u_im, weight, energy = bin_costs(st, model, sel_steps=slice(0, None, 2),
-                                                ild_gain=ild_gain)
+                                                ild_gain=ild_gain, msc_floor=msc_floor)
     keep = slice(0, None, 2)
     half = BinModel(model.azimuth_deg, model.sel, model.ild_db[keep], model.phasor_re[keep],
                     model.phasor_im[keep], model.level_only)

@@ -66,3 +66,18 @@ def direct_share(coherence, diffuse: float):
     pair whose diffuse field is incoherent (what the counting thresholds were set on)."""
     root = np.sqrt(np.clip(coherence, 0.0, 1.0))
     return np.clip((root - diffuse) / max(1.0 - diffuse, 1e-6), 0.0, 1.0) ** 2
+
+
+def wetness(coherence: np.ndarray, active: np.ndarray, cal: CueCalibration) -> float:
+    """How reverberant a recording is, in [0, 1]: 0 when its most direct steps (the upper
+    decile of the active steps' coherence, read as the share of direct sound with
+    :func:`direct_share`) reach 0.9, 1 at 0.5 or less. The upper decile: overlapping
+    sources lower the coherence too, but not in the steps where one of them dominates,
+    while reverberation lowers it everywhere. (0.9 and 0.5 were fitted on heads.)"""
+    coherence = np.asarray(coherence, dtype=float)
+    active = np.asarray(active, dtype=bool)
+    if not active.any():
+        return 0.0
+    coh = float(np.percentile(coherence[active], 90))
+    coh = float(direct_share(coh, band_diffuse_coherence(cal)))
+    return float(np.clip((0.9 - coh) / 0.4, 0.0, 1.0))

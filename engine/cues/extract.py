@@ -27,6 +27,7 @@ from ..audio.tagging import Tagger
 from .signals import source_signals
 from .analysis import StepCues, analyse_mix_job
 from .calibration import default_calibration
+from .diffuse import band_diffuse_coherence
 from .frames import (activity_mask, frame_mean, presence_mask, proximity_from_level,
                      sounding_frames)
 from .motion import classify_motion, level_envelope
@@ -95,12 +96,11 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
         mask_model = model
     else:
         decision = resolve_stereo(choice, stereo, sr, spacing_m=spacing_m)
-        cal = calibration_for(decision.kind, spacing_m=decision.spacing_m,
-                              pattern=decision.pattern)
-        model = model_for(decision.kind, grid, spacing_m=decision.spacing_m,
-                          pattern=decision.pattern)
-        mask_model = model_for(decision.kind, grid, spacing_m=decision.spacing_m,
-                               pattern=decision.pattern, for_masks=True)
+        tables = {"spacing_m": decision.spacing_m, "pattern": decision.pattern,
+                  "diffuse_share": decision.diffuse_share}
+        cal = calibration_for(decision.kind, **tables)
+        model = model_for(decision.kind, grid, **tables)
+        mask_model = model_for(decision.kind, grid, for_masks=True, **tables)
     steps = yield from analyse_mix_job(
         stereo, sr, cal, model, token=token,
         report=lambda f, d="": report(0.6 * f, f"listening: {d}"))
@@ -121,7 +121,8 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
             separated = _distinct(separated, specs)
             per_source = separated if len(separated) > 1 else per_source
         sources = [_source_track(k + 1, s, steps, duration, num_frames,
-                                 separated=len(per_source) > 1)
+                                 separated=len(per_source) > 1,
+                                 diffuse=_room_diffuse(cal))
                    for k, s in enumerate(per_source)]
         if len(per_source) > 1:
             notes.append(f"Heard {len(per_source)} sources at once; each is tracked on its own "
@@ -189,15 +190,18 @@ def _distinct(sources: list[StepCues], specs) -> list[StepCues]:
 
 
 def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
-                  num_frames: int, *, separated: bool = False) -> SourceTrack:
-    """Per-frame track of one source from its per-step cues."""
+                  num_frames: int, *, separated: bool = False,
+                  diffuse: float | None = None) -> SourceTrack:
+    """Per-frame track of one source from its per-step cues (``diffuse``: the kind of
+    stereo's diffuse-field coherence, for the motion test)."""
     t = s.times_s
     active = activity_mask(s.power)
     level = 10 * np.log10(s.power + 1e-12)
     weight = s.confidence * active
     label, mconf, ev = classify_motion(t, s.azimuth_deg, weight, level, s.coherence, s.hf_db,
                                        active, mix.onsets_s, s.step_s,
-                                       level_min_db=SEPARATED_LEVEL_MIN_DB if separated else None)
+                                       level_min_db=SEPARATED_LEVEL_MIN_DB if separated else None,
+                                       diffuse=diffuse)
     present = presence_mask(s.power)
     az = frame_mean(t, s.azimuth_deg, weight + 1e-3, duration, num_frames)
     conf_steps = np.clip(s.confidence / 0.5, 0, 1) * np.exp(-(s.spread_deg / 20.0) ** 2)
@@ -210,8 +214,19 @@ def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
                         motion=label, motion_confidence=mconf)
     track.evidence = {"lateral_deg": ev.lateral_deg, "level_db": ev.level_db,
                       "coherence": ev.coherence, "hf_db": ev.hf_db,
-                      "self_decay": float(ev.self_decay), "score_db": ev.score_db}
+                      "self_decay": float(ev.self_decay), "score_db": ev.score_db,
+                      "coherence_expected": ev.coherence_expected}
     return track
+
+
+def _room_diffuse(cal) -> float | None:
+    """The diffuse-field coherence the motion test reads a room's direct share with
+    (:func:`engine.cues.motion.expected_coherence_change`), for the kinds of stereo where
+    distance moves it: a head's and a spaced pair's follow from their geometry. A pan-pot
+    mix's reverb send follows the source's level, not a distance, and a coincident pair's
+    depends on capsules that the recording seldom tells (a Blumlein pair read as XY
+    cardioids): ``None``, no room test."""
+    return None if cal.level_only else band_diffuse_coherence(cal)
 
 
 def _proximity(level: np.ndarray, present: np.ndarray, motion: str, step_s: float) -> np.ndarray:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
+from .diffuse import direct_share
+
 LATERAL_MIN_DEG = 18.0
 LEVEL_MIN_DB = 4.0
 SELF_DECAY_DB_S = 8.0
@@ -35,6 +37,11 @@ HF_DB_EQUIV = 0.3
 # so a line explains most of its envelope's variance (a 1/r approach from 6 to 1.5 m at
 # constant speed: R^2 about 0.9). Events of uneven level scatter around any line.
 STEADY_TREND_R2 = 0.5
+# In a room, moving changes the direct-to-reverberant ratio and the source's own swells do
+# not (the reverberant level follows the emitted power, not the distance): a level change
+# that distance would have turned into at least this much coherence change
+# (:func:`expected_coherence_change`), met by under half of it, is the source's own.
+ROOM_MIN_COHERENCE_CHANGE = 0.1
 
 
 @dataclass
@@ -47,6 +54,9 @@ class MotionEvidence:
     hf_db: float
     self_decay: bool
     score_db: float
+    # The coherence change the level change would bring if it were distance alone (0 where
+    # the recording is too dry to tell), :func:`expected_coherence_change`.
+    coherence_expected: float = 0.0
 
 
 def _fit_change(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
@@ -87,12 +97,15 @@ def level_envelope(level_db: np.ndarray, active: np.ndarray, step_s: float, *,
 def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.ndarray,
                     level_db: np.ndarray, coherence: np.ndarray, hf_db: np.ndarray,
                     active: np.ndarray, onsets_s: list[float], step_s: float, *,
-                    level_min_db: float = None) -> tuple[str, float, MotionEvidence]:
+                    level_min_db: float = None,
+                    diffuse: float | None = None) -> tuple[str, float, MotionEvidence]:
     """Label one source's motion from per-step tracks (all ``(S,)``).
 
     ``level_min_db`` (default :data:`LEVEL_MIN_DB`) is the level change that counts as
     approaching or receding; separated sources use a larger one, since their masked level
-    also moves with how the bins are shared.
+    also moves with how the bins are shared. ``diffuse`` is the kind of stereo's diffuse-field
+    coherence (:func:`engine.cues.diffuse.band_diffuse_coherence`), for reading the share of
+    direct sound from ``coherence`` (the room test); ``None``: no room test.
 
     Returns ``(label, confidence in [0, 1], evidence)``.
     """
@@ -113,16 +126,22 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
     w_act = act.astype(float)
     level = _fit_change(times_s[act], env[act], w_act[act])
     coh = _fit_change(times_s[act], coherence[act], w_act[act])
-    hf = _fit_change(times_s[act], hf_db[act], w_act[act])
+    known = act & np.isfinite(hf_db)  # a step without one of the bands has no balance
+    hf = _fit_change(times_s[known], hf_db[known], w_act[known])
     decay = _self_decay(times_s, level_db, act, onsets_s, t0, t1, level)
     distal = coh * COHERENCE_DB_EQUIV + hf * HF_DB_EQUIV  # the cues a decay does not fake
     score = level + distal
     backed = np.sign(distal) == np.sign(level) and abs(distal) >= level_min / 2
+    expected = (0.0 if diffuse is None else
+                expected_coherence_change(float(np.mean(coherence[act])), level, diffuse))
+    # The room says the level change is not distance: it would have moved the coherence.
+    room_denies = (abs(expected) >= ROOM_MIN_COHERENCE_CHANGE
+                   and coh * np.sign(expected) < 0.5 * abs(expected))
     if decay and distal > -level_min / 2:
         score = distal
-    elif not backed and _trend_r2(times_s[act], env[act]) < STEADY_TREND_R2:
+    elif room_denies or (not backed and _trend_r2(times_s[act], env[act]) < STEADY_TREND_R2):
         score = distal  # the source's own ups and downs, not distance
-    evidence = MotionEvidence(lateral, level, coh, hf, decay, score)
+    evidence = MotionEvidence(lateral, level, coh, hf, decay, score, expected)
 
     lat_conf = _ramp(abs(lateral), LATERAL_MIN_DEG * 0.6, LATERAL_MIN_DEG * 1.6)
     rad_conf = _ramp(abs(score), level_min * 0.6, level_min * 2.0)
@@ -131,6 +150,29 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
     if abs(score) >= level_min:
         return ("approaching" if score > 0 else "receding"), rad_conf, evidence
     return "static", float(1.0 - max(lat_conf, rad_conf)), evidence
+
+
+def expected_coherence_change(coherence: float, level_db: float, diffuse: float) -> float:
+    """The change in coherence that a level change of ``level_db`` (over the clip, centred on
+    the clip's mean ``coherence``) brings when it is all distance.
+
+    A step's sound is direct sound (coherent) plus the room's (coherence ``diffuse``
+    between the channels): with a direct share ``eta`` of the power, the normalised
+    cross-spectrum is ``eta + (1 - eta) diffuse`` and the coherence its square
+    (:func:`engine.cues.diffuse.direct_share`). Moving changes only the direct power; the
+    reverberant power, set by what the source emits and the room's absorption, stays (the
+    diffuse-field model). So from the middle (total power 1, direct ``eta``) to either end
+    (total ``10^(+-level_db / 20)``) the direct share follows, and so does the coherence.
+    A dry recording (``eta`` near 1) expects almost no change: nothing to tell there.
+    """
+    g = float(np.clip(diffuse, 0.0, 0.99))
+    eta = float(np.sqrt(direct_share(coherence, g)))
+    ends = []
+    for sign in (-1.0, 1.0):
+        total = 10 ** (sign * level_db / 20)
+        share = float(np.clip((total - (1.0 - eta)) / total, 0.0, 1.0))
+        ends.append((share + (1.0 - share) * g) ** 2)
+    return ends[1] - ends[0]
 
 
 def _trend_r2(t: np.ndarray, y: np.ndarray) -> float:

@@ -29,7 +29,7 @@ from scipy.ndimage import gaussian_filter1d
 from .binmodel import HIST_STEP_DEG, BinModel
 from .blocks import BLOCK_STEPS, blocks as _blocks
 from .calibration import CueCalibration, default_calibration
-from .diffuse import band_diffuse_coherence, diffuse_coherence, direct_share
+from .diffuse import diffuse_coherence, wetness
 from .pairfit import pair_fit
 from .spatial import GCC_BAND_HZ, GCC_SPLIT_HZ
 
@@ -47,6 +47,11 @@ MIN_GCC_PROMINENCE = (0.1, 0.5)  # its own peak in the steered GCC-PHAT (dry, we
 GATE_DEG = 12.0
 GCC_SECOND_PEAK = 0.42     # a secondary GCC peak this high (relative) is a static source ...
 GCC_FALLBACK_MAX_WET = 0.35  # ... in a recording this dry (see _gcc_peaks)
+# A sparse sound (a ball bouncing now and then) in a dry timed recording: heard in this share
+# of the active blocks is enough when its own GCC peak is as clear as a room demands
+# (MIN_GCC_PROMINENCE's wet value) and its level does not rise with any found source's
+# (comodulation <= 0). See _next_source.
+SPARSE_MIN_PRESENCE = 0.2
 
 
 
@@ -102,17 +107,16 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
     if max_sources <= 1 or counts.size == 0 or mix_active.sum() < 3 * BLOCK_STEPS:
         return specs
     az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
-    # Reverberation and noise make phantom peaks, so a wet recording must show more evidence:
-    # wetness 0 for a dry recording (coherence near 0.9 or more), 1 at coherence 0.5 or less.
-    # The upper decile is used: overlapping sources also lower coherence, but not in the
-    # steps where one of them dominates, while reverberation lowers it everywhere. The
-    # coherence is read as the share of direct sound (engine.cues.diffuse): a room's sound
-    # is itself partly coherent at an XY pair, so its coherence alone would call it dry.
-    coh = float(np.percentile(np.asarray(steps.coherence)[mix_active], 90))
-    coh = float(direct_share(coh, band_diffuse_coherence(cal)))
-    wet = float(np.clip((0.9 - coh) / 0.4, 0.0, 1.0))
+    # Reverberation and noise make phantom peaks, so a wet recording must show more evidence
+    # (engine.cues.diffuse.wetness; the coherence is read as the share of direct sound: a
+    # room's sound is itself partly coherent at an XY pair, so its coherence alone would
+    # call it dry).
+    wet = wetness(steps.coherence, mix_active, cal)
     need = {k: lo + (hi - lo) * wet for k, (lo, hi) in
             (("share", TRACK_MIN_SHARE), ("prominence", MIN_GCC_PROMINENCE))}
+    # Only a dry recording whose time differences speak may take a sparse track (above).
+    need["presence"] = (SPARSE_MIN_PRESENCE if timed and wet <= GCC_FALLBACK_MAX_WET
+                        else TRACK_MIN_PRESENCE)
     if not timed:
         need["prominence"] = -np.inf
     if timed and wet <= GCC_FALLBACK_MAX_WET:
@@ -763,11 +767,23 @@ def _residual_candidates(counts, energies, gcc, az, specs, mix_active,
 
 def _next_source(cands: list[_Candidate], need) -> SourceSpec | None:
     """The best candidate present in enough blocks, holding enough of the residual, not
-    rising and falling with the sources found and making its own GCC peak."""
+    rising and falling with the sources found and making its own GCC peak.
+
+    Enough blocks is :data:`TRACK_MIN_PRESENCE`; in a dry timed recording
+    (``need["presence"]``, :data:`SPARSE_MIN_PRESENCE`) a sparser track counts when it
+    passes the room's tests: there is no reverberation to leave leftovers, a reflection or
+    leakage of a found source would rise with it (comodulation above 0), and a GCC-PHAT
+    peak as clear as the one asked of a source in a room is direct sound from its own
+    place."""
     best = None
     for c in cands:
-        if (c.presence < TRACK_MIN_PRESENCE or c.share < need["share"]
-                or c.comodulation > MAX_COMODULATION or c.prominence < need["prominence"]):
+        if c.presence < need.get("presence", TRACK_MIN_PRESENCE):
+            continue
+        if c.presence < TRACK_MIN_PRESENCE and (c.comodulation > 0.0
+                                                or c.prominence < MIN_GCC_PROMINENCE[1]):
+            continue
+        if (c.share < need["share"] or c.comodulation > MAX_COMODULATION
+                or c.prominence < need["prominence"]):
             continue
         score = c.share * c.presence
         if best is None or score > best[0]:

@@ -54,7 +54,10 @@ def hf_balance_db(power_spec: np.ndarray, grid: AnalysisGrid) -> np.ndarray:
     f = grid.freqs
     hf = power_spec[:, (f >= HF_BAND_HZ[0]) & (f < HF_BAND_HZ[1])].sum(axis=1)
     mid = power_spec[:, (f >= MID_BAND_HZ[0]) & (f < MID_BAND_HZ[1])].sum(axis=1)
-    return 10 * np.log10((hf + 1e-20) / (mid + 1e-20))
+    # Undefined (NaN) where a band is empty: a separated source that owns no bin of a band
+    # in a step (hard masks) would otherwise read +-200 dB there.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((hf > 0) & (mid > 0), 10 * np.log10(hf / mid), np.nan)
 
 
 def spectral_flux(spec: np.ndarray) -> np.ndarray:

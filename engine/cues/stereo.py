@@ -68,6 +68,10 @@ class StereoDecision:
     # A coincident pair's capsule pattern (``g = p + (1 - p) cos``): 0.5 cardioids (XY), 0
     # figure-of-eights (Blumlein); ``None`` for the other kinds.
     pattern: float | None = None
+    # A coincident cardioid pair's room: the diffuse power over the direct power heard
+    # (:func:`diffuse_share`); its coherent part dilutes the level differences read, and the
+    # mapping expects that (``None``: no room heard, or not such a pair).
+    diffuse_share: float | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -82,6 +86,10 @@ class StereoDecision:
             d["spacing_m"] = round(float(self.spacing_m), 3)
         if self.pattern is None:
             d.pop("pattern")
+        if self.diffuse_share is None:
+            d.pop("diffuse_share")
+        else:
+            d["diffuse_share"] = round(float(self.diffuse_share), 3)
         return d
 
     @classmethod
@@ -90,7 +98,9 @@ class StereoDecision:
                    confidence=float(d.get("confidence", 1.0)),
                    spacing_m=None if d.get("spacing_m") is None else float(d["spacing_m"]),
                    evidence={str(k): float(v) for k, v in d.get("evidence", {}).items()},
-                   pattern=None if d.get("pattern") is None else float(d["pattern"]))
+                   pattern=None if d.get("pattern") is None else float(d["pattern"]),
+                   diffuse_share=None if d.get("diffuse_share") is None
+                   else float(d["diffuse_share"]))
 
     def describe(self) -> str:
         how = "you chose" if self.chosen != AUTO else f"decided from the recording, " \
@@ -136,15 +146,25 @@ def coincident_pair_gains(azimuth_deg, pattern: float | None = None
 
 
 def calibration_for(kind: str, *, spacing_m: float | None = None,
-                    pattern: float | None = None) -> CueCalibration:
+                    pattern: float | None = None,
+                    diffuse_share: float | None = None) -> CueCalibration:
     """The cue table of one kind of stereo (see module docstring); ``pattern``: a coincident
-    pair's capsules (:attr:`StereoDecision.pattern`)."""
+    pair's capsules (:attr:`StereoDecision.pattern`); ``diffuse_share``: its room's diffuse
+    power over the direct (:attr:`StereoDecision.diffuse_share`, :func:`heard_gains`)."""
     if kind == "binaural":
         return default_calibration()
     if kind not in STEREO_KINDS:
         raise ValueError(f"unknown stereo kind {kind!r}")
     return _calibration(kind, None if kind != "spaced" else round(_spacing(spacing_m), 3),
-                        _pattern(kind, pattern))
+                        _pattern(kind, pattern), _share(kind, pattern, diffuse_share))
+
+
+def _share(kind: str, pattern: float | None, share: float | None) -> float | None:
+    """The diffuse share a table is made for, rounded (tables are cached): only a coincident
+    cardioid pair hears a coherent diffuse field (:func:`capsule_diffuse_coherence`)."""
+    if kind != "coincident" or _pattern(kind, pattern) == FIGURE8_PATTERN or not share:
+        return None
+    return round(float(np.clip(share, 0.0, MAX_DIFFUSE_SHARE)), 2) or None
 
 
 def _pattern(kind: str, pattern: float | None) -> float | None:
@@ -153,7 +173,8 @@ def _pattern(kind: str, pattern: float | None) -> float | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _calibration(kind: str, spacing_m: float | None, pattern: float | None) -> CueCalibration:
+def _calibration(kind: str, spacing_m: float | None, pattern: float | None,
+                 share: float | None = None) -> CueCalibration:
     az = np.arange(-90.0, 90.5, 1.0)
     edges = third_octave_edges()
     n_bands = len(edges) - 1
@@ -164,6 +185,8 @@ def _calibration(kind: str, spacing_m: float | None, pattern: float | None) -> C
         itd = spaced_delay_s(az, spacing_m)
     else:
         gl, gr = coincident_pair_gains(az, pattern) if kind == "coincident" else pan_gains(az)
+        if share:
+            gl, gr = heard_gains(gl, gr, share)
         level = 20 * np.log10((np.abs(gr) + 1e-6) / (np.abs(gl) + 1e-6))
         ild = np.repeat(np.clip(level, -40.0, 40.0)[:, None], n_bands, axis=1)
         if np.any(gl * gr < 0):
@@ -173,10 +196,11 @@ def _calibration(kind: str, spacing_m: float | None, pattern: float | None) -> C
 
 
 def model_for(kind: str, grid: AnalysisGrid, *, spacing_m: float | None = None,
-              pattern: float | None = None, for_masks: bool = False) -> BinModel:
+              pattern: float | None = None, for_masks: bool = False,
+              diffuse_share: float | None = None) -> BinModel:
     """The per-bin model of one kind of stereo at the grid's sample rate (``pattern``: a
     coincident pair's capsules; a figure-of-eight pair's inverted quadrants are in the
-    model's phase, -1).
+    model's phase, -1; ``diffuse_share``: as for :func:`calibration_for`).
 
     ``for_masks``: the model that shares bins among sources already found (their masks).
     A spaced pair's model for finding directions stops at ``c / 2d``, where a bin's phase
@@ -188,12 +212,14 @@ def model_for(kind: str, grid: AnalysisGrid, *, spacing_m: float | None = None,
     if kind == "binaural":
         return bin_model(grid)
     return _model(kind, grid, None if kind != "spaced" else round(_spacing(spacing_m), 3),
-                  _pattern(kind, pattern), bool(for_masks))
+                  _pattern(kind, pattern), bool(for_masks),
+                  _share(kind, pattern, diffuse_share))
 
 
 @functools.lru_cache(maxsize=8)
 def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None,
-           pattern: float | None, for_masks: bool = False) -> BinModel:
+           pattern: float | None, for_masks: bool = False,
+           share: float | None = None) -> BinModel:
     az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
     freqs = grid.freqs
     top = BIN_BAND_HZ[1]
@@ -207,9 +233,77 @@ def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None,
         hl, hr = np.exp(-1j * np.pi * f * tau), np.exp(1j * np.pi * f * tau)
     else:
         gl, gr = coincident_pair_gains(az, pattern) if kind == "coincident" else pan_gains(az)
+        if share:
+            gl, gr = heard_gains(gl, gr, share)
         hl = np.repeat(gl[:, None], f.shape[1], axis=1).astype(complex)
         hr = np.repeat(gr[:, None], f.shape[1], axis=1).astype(complex)
     return transfer_model(az, sel, hl, hr, level_only=kind in LEVEL_ONLY)
+
+
+MAX_DIFFUSE_SHARE = 4.0   # design: beyond a diffuse field 6 dB above the direct sound the
+                          # level differences say little; the mapping stops there
+DIFFUSE_SHARE_BAND_HZ = (200.0, 8000.0)   # the band the level differences are read in
+
+
+def capsule_diffuse_coherence(pattern: float = COINCIDENT_PATTERN,
+                              angle_deg: float = COINCIDENT_ANGLE_DEG) -> float:
+    """The coherence of a diffuse field at two coincident first-order capsules ``g = p + (1 -
+    p) cos`` whose axes are ``angle_deg`` apart: ``(p^2 + (1 - p)^2 cos(a) / 3) / (p^2 + (1 -
+    p)^2 / 3)`` (the patterns' product averaged over the sphere): 0.71 for cardioids at 100
+    degrees, 0 for a Blumlein pair. In phase at every frequency."""
+    q = 1.0 - pattern
+    return float((pattern ** 2 + q ** 2 * np.cos(np.radians(angle_deg)) / 3)
+                 / (pattern ** 2 + q ** 2 / 3))
+
+
+def _incoherent(p_l, p_r, cross, gamma: float):
+    """The diffuse power ``N`` in each channel of a recording whose coherent part is one
+    direct sound plus ``gamma N`` of the diffuse field: the smaller root of ``(P_L - N)(P_R -
+    N) = (C - gamma N)^2``, ``C`` the real cross-power. ``gamma`` 0 is
+    :func:`engine.cues.spatial.coherent_powers`' split (the same clip at 0.9 of the quieter
+    channel)."""
+    a = 1.0 - gamma ** 2
+    b = p_l + p_r - 2 * gamma * cross
+    c = p_l * p_r - cross ** 2
+    root = np.sqrt(np.maximum(b * b - 4 * a * c, 0.0))
+    n = 2 * c / (b + root + 1e-30)  # the smaller root, stable for a near 0 too
+    return np.clip(n, 0.0, 0.9 * np.minimum(p_l, p_r))
+
+
+def heard_gains(gl: np.ndarray, gr: np.ndarray, share: float,
+                gamma: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The gains a coincident cardioid pair's level differences are *read* with in a room
+    whose diffuse power is ``share`` times the direct (``N = share (g_L^2 + g_R^2) / 2`` per
+    channel, coherence ``gamma``, default :func:`capsule_diffuse_coherence`). The cues take
+    the incoherent part out of each channel (``gamma`` 0 split); the diffuse field's coherent
+    part, ``gamma N`` of cross-power, stays in both channels alike and pulls the level
+    difference toward 0 dB. The returned gains are the square roots of what is left: the
+    level differences such a recording shows at each azimuth."""
+    gamma = capsule_diffuse_coherence() if gamma is None else gamma
+    a, b = np.asarray(gl, float) ** 2, np.asarray(gr, float) ** 2
+    n = share * (a + b) / 2
+    p_l, p_r = a + n, b + n
+    cross = np.sqrt(a * b) + gamma * n
+    left = _incoherent(p_l, p_r, cross, 0.0)
+    return np.sqrt(p_l - left), np.sqrt(p_r - left)
+
+
+def diffuse_share(f: dict) -> float:
+    """A coincident cardioid pair's room, from the recording: each time-frequency bin of the
+    level band (200 Hz - 8 kHz, loud steps, within 20 dB of its step's loudest bin) split
+    into one direct sound and a diffuse field of the capsules' coherence
+    (:func:`_incoherent`, :func:`capsule_diffuse_coherence`); the median over those bins of
+    the diffuse power over the direct. A room's diffuse field is in every bin; two dry
+    sources at different level ratios look incoherent only in the few bins they share,
+    which the median passes over (a whole band's sum would count them). 0 dry."""
+    loud = f["loud"]
+    if not loud.any():
+        return 0.0
+    n, d = f["room_diffuse"][loud], f["room_direct"][loud]
+    e = n + d
+    held = e >= 0.01 * e.max(axis=1, keepdims=True)  # bins that hold sound, not the floor
+    share = float(np.median(n[held] / (d[held] + 1e-30))) if held.any() else 0.0
+    return float(np.clip(share, 0.0, MAX_DIFFUSE_SHARE))
 
 
 def _spacing(spacing_m: float | None) -> float:
@@ -267,6 +361,10 @@ def resolve_stereo(choice: str | None, stereo: np.ndarray, sample_rate: int, *,
                               else estimate_spacing(stereo, sample_rate, features=feats))
     if decision.kind == "coincident":
         decision.pattern = coincident_pattern(feats)
+        # A Blumlein pair hears its room incoherent (nothing to undo); a recording as
+        # coherent as a dry one has no room in it, whatever two overlapping sources look like.
+        if decision.pattern != FIGURE8_PATTERN and _clear_coherence(feats) < DRY_COHERENCE:
+            decision.diffuse_share = diffuse_share(feats)
     return decision
 
 
@@ -321,6 +419,12 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
     g_hi = steered_gcc(st, msc, grid, fine, band_hz=DIFFRACTION_HIGH_HZ)
     low = (grid.freqs >= DIFFUSE_BAND_HZ[0]) & (grid.freqs <= DIFFUSE_BAND_HZ[1])
     gamma_low = st.s_lr[:, low] / np.sqrt(st.p_l[:, low] * st.p_r[:, low] + 1e-30)
+    # Per bin of the level band, the diffuse and direct power of a coincident cardioid pair's
+    # room (diffuse_share).
+    lev = (grid.freqs >= DIFFUSE_SHARE_BAND_HZ[0]) & (grid.freqs <= DIFFUSE_SHARE_BAND_HZ[1])
+    p_l, p_r = st.p_l[:, lev], st.p_r[:, lev]
+    n = _incoherent(p_l, p_r, st.s_lr[:, lev].real, capsule_diffuse_coherence())
+    band_p = {"room_diffuse": n, "room_direct": (p_l + p_r) / 2 - n}
     # Loud steps: within 30 dB of the loudest (95th percentile).
     db = 10 * np.log10(power + 1e-20)
     loud = db > np.percentile(db, 95) - 30 if db.size else np.zeros(0, bool)
@@ -330,7 +434,7 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
             "gamma_low": gamma_low, "gamma_freqs": grid.freqs[low], "loud": loud,
             "ild_weight": w, "coherence": coh, "power": power, "polarity": polarity,
             "delay2": lags[peak2], "height2": gcc2[np.arange(len(peak2)), peak2],
-            "re_coh": re_coh, "abs_coh": abs_coh}
+            "re_coh": re_coh, "abs_coh": abs_coh, **band_p}
 
 
 def _clear_steps(f: dict) -> np.ndarray:
@@ -343,6 +447,13 @@ def _clear_steps(f: dict) -> np.ndarray:
     return loud & (f["coherence"] >= min(cut, 0.9)) & (f["coherence"] > 0.15)
 
 
+def _clear_coherence(f: dict) -> float:
+    """The median coherence of the clear steps (:func:`_clear_steps`): near 1 dry, lower
+    where a room is heard even where the direct sound is strongest."""
+    clear = _clear_steps(f)
+    return float(np.median(f["coherence"][clear])) if clear.any() else 0.0
+
+
 def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
                   features: dict | None = None) -> StereoDecision:
     """Decide the kind of stereo from the recording ``(2, n)``.
@@ -350,8 +461,11 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     1. The evidence is the clip's clear steps (loud, and among its most coherent 30 %:
        where the direct sound outweighs reverberation). A step is **timed** when the delay
        of its doubled-phase GCC-PHAT (blind to a channel's sign) is over 60 us,
-       **level-only** when that delay is within 25 us while the level differs by 1.5 dB or
-       more or one channel is inverted, or when one channel is silent. A clip with too
+       **level-only** when that delay (or the plain GCC-PHAT's, peaking clearly: a pan-pot
+       mix's decorrelated reverb send makes the doubled phase's peak stray) is within 25 us
+       while the level differs by 1.5 dB or more or one channel is inverted, or when one
+       channel is silent; a step whose plain GCC-PHAT peaks clearly at lag 0 is never
+       timed. A clip with too
        few of either has everything near the middle: a room heard coherent and in phase
        (diffuse floor >= 0.5, :func:`_diffuse_floor`) is a coincident pair's; otherwise
        every kind reads the same there (binaural, confidence 0).
@@ -376,15 +490,19 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     clear = _clear_steps(f)
     delay = np.abs(f["delay2"])
     inverted = clear & (f["polarity"] <= INVERTED)
-    timed = clear & (delay >= TIMED_DELAY_S) & (f["height2"] > 0.3)
-    level = clear & (((delay <= ZERO_DELAY_S) & (f["height2"] > 0.5)
-                      & ((np.abs(broad) >= LEVEL_DB) | inverted))
+    # In phase at lag 0: the plain GCC-PHAT peaks there clearly. The doubled phase (blind to a
+    # channel's sign) squares what is not direct sound too, so where a decorrelated part is
+    # strong (a pan-pot mix's reverb send) its peak can stray to any lag; the plain peak at
+    # lag 0 then tells the step is level-only (a timed step never peaks at 0).
+    in_phase = (np.abs(f["delay"]) <= ZERO_DELAY_S) & (f["height"] > 0.5)
+    zero = ((delay <= ZERO_DELAY_S) & (f["height2"] > 0.5)) | in_phase
+    timed = clear & (delay >= TIMED_DELAY_S) & (f["height2"] > 0.3) & ~in_phase
+    level = clear & ((zero & ((np.abs(broad) >= LEVEL_DB) | inverted))
                      | (np.abs(broad) >= HARD_PAN_DB))  # a silent channel has no delay to read
     timed &= ~level
     floor = _diffuse_floor(f)
     ev = {"evidence_steps": float(timed.sum() + level.sum()),
-          "coherence": float(np.median(f["coherence"][clear])) if clear.any() else 0.0,
-          "diffuse_coherence": floor}
+          "coherence": _clear_coherence(f), "diffuse_coherence": floor}
     if timed.sum() + level.sum() < MIN_EVIDENCE_STEPS:
         if ev["coherence"] < DRY_COHERENCE and floor >= CARDIOID_DIFFUSE:
             # Everything near the middle, but a room whose sound stays coherent and in phase

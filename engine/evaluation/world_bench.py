@@ -62,6 +62,22 @@ class WorldScore:
     uneven_moved: int
     seconds: float = 0.0
     heard_as: str = ""  # the kind of stereo the cues were read as (auto's decision for spa2v)
+    rt60_s: float | None = None  # the room's (``room`` clips; None dry and legacy)
+    snr_db: float | None = None  # the noise's level below the mix (None without noise)
+
+
+# The issue's own room conditions ("single source in rooms, RT60 <= 0.7 s, SNR >= 15 dB"): the
+# bench draws rooms up to 0.9 s and noise down to 10 dB, beyond them.
+ISSUE_ROOM_MAX_RT60_S = 0.7
+ISSUE_ROOM_MIN_SNR_DB = 15.0
+
+
+def in_issue_rooms(score: "WorldScore") -> bool:
+    """A ``room`` clip within the issue's conditions (:data:`ISSUE_ROOM_MAX_RT60_S`,
+    :data:`ISSUE_ROOM_MIN_SNR_DB`); a clip without noise counts as above the SNR."""
+    return (score.condition == "room" and score.rt60_s is not None
+            and score.rt60_s <= ISSUE_ROOM_MAX_RT60_S
+            and (score.snr_db is None or score.snr_db >= ISSUE_ROOM_MIN_SNR_DB))
 
 
 def score_world(scene: WorldScene, system: str, pred: Layout, truth: Layout,
@@ -84,7 +100,8 @@ def score_world(scene: WorldScene, system: str, pred: Layout, truth: Layout,
     return WorldScore(scene.name, scene.part, scene.kind, scene.condition, scene.mic,
                       scene.stereo, system, len(truth.objects), len(pred.objects),
                       float(np.mean([m.x_error for m in matches])),
-                      sum(m.motion_ok for m in matches), sounding_frames, missing, uneven, moved)
+                      sum(m.motion_ok for m in matches), sounding_frames, missing, uneven, moved,
+                      rt60_s=scene.room.rt60_s if scene.room else None, snr_db=scene.snr_db)
 
 
 @dataclass

@@ -10,12 +10,14 @@ from engine.audio.io import Audio
 from engine.audio.stereo_kinds import STEREO_KINDS, check_spacing
 from engine.cues.calibration import pink_noise
 from engine.cues.extract import extract_cues
-from engine.cues.stereo import TYPICAL_SPACING_M, coincident_gains, detect_stereo, estimate_spacing
+from engine.cues.spatial import StepSpectra, coherent_powers
+from engine.cues.stereo import (TYPICAL_SPACING_M, capsule_diffuse_coherence, coincident_gains,
+                                detect_stereo, estimate_spacing, heard_gains, resolve_stereo)
 from engine.errors import BadInput
 from engine.evaluation.mics import ORTF_SPACING_M, true_spacing
 from engine.evaluation.world_bench import WorldScore, stereo_decisions
 from engine.layout.screen import x_from_azimuth
-from tests.engine.test_cues_stereo import SCENES, delayed, diffuse, pan_pot, source
+from tests.engine.test_cues_stereo import SCENES, cues, delayed, diffuse, pan_pot, source
 
 SR = 16000
 C = 343.0
@@ -75,6 +77,14 @@ def test_auto_tells_a_coincident_pair_in_a_room_from_a_mix_with_a_reverb_send(az
     assert mix.kind == "panned", mix
     assert mix.evidence["diffuse_coherence"] < 0.5
 
+
+@pytest.mark.parametrize("az", [-45.0, 30.0])
+def test_a_mix_whose_send_is_as_loud_as_its_dry_sound_is_still_level_only(az):
+    # The send's decorrelated half squares into the doubled-phase GCC as noise, whose peak
+    # strays from lag 0; the plain GCC still peaks at lag 0 in phase: no time difference.
+    d = detect_stereo(np.asarray(pan_with_send(source(), az, send=1.0), np.float32), SR)
+    assert d.kind == "panned", d
+    assert d.evidence["time_share"] < 0.5
 
 def test_a_centred_source_in_a_coherent_room_is_a_coincident_pair():
     # No level or time difference to read, but the room is heard coherent and in phase from
@@ -192,3 +202,78 @@ def test_a_measure_that_could_not_be_taken_stays_out_of_the_strict_json():
     d = StereoDecision("spaced", evidence={"time_share": 1.0, "head_shadow": float("nan")})
     out = json.loads(json.dumps(d.to_dict(), allow_nan=False))
     assert out["evidence"] == {"time_share": 1.0}
+
+
+@pytest.mark.parametrize("pattern, angle", [(0.5, 100.0), (0.5, 90.0), (0.5, 110.0), (0.0, 90.0)])
+def test_a_diffuse_field_at_two_capsules_is_as_coherent_as_their_patterns_say(pattern, angle):
+    # sounds from every direction on the sphere, equally loud and independent: the coherence
+    # is the patterns' product averaged over the sphere, normalised
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal((200_000, 3))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    half = np.radians(angle / 2)
+    g_l = pattern + (1 - pattern) * (v[:, 0] * np.cos(half) - v[:, 1] * np.sin(half))
+    g_r = pattern + (1 - pattern) * (v[:, 0] * np.cos(half) + v[:, 1] * np.sin(half))
+    measured = np.mean(g_l * g_r) / np.sqrt(np.mean(g_l ** 2) * np.mean(g_r ** 2))
+    assert capsule_diffuse_coherence(pattern, angle) == pytest.approx(measured, abs=0.01)
+
+
+def test_the_table_expects_what_a_rooms_coherent_part_leaves_of_the_level_difference():
+    az = np.arange(-90.0, 90.5, 10.0)
+    gl, gr = coincident_gains(az)
+    same = heard_gains(gl, gr, 0.0)
+    assert np.allclose(same[0], gl) and np.allclose(same[1], gr)
+    # The recording: direct gains plus N = share (a + b) / 2 of diffuse power in each
+    # channel, gamma N of it coherent and in phase; the cues' incoherent split measures it.
+    share, gamma = 1.0, capsule_diffuse_coherence()
+    a, b = gl ** 2, gr ** 2
+    n = share * (a + b) / 2
+    st = StepSpectra((np.sqrt(a * b) + gamma * n)[:, None].astype(complex),
+                     (a + n)[:, None], (b + n)[:, None])
+    d_l, d_r = coherent_powers(st)
+    measured = 10 * np.log10(d_r[:, 0] / d_l[:, 0])
+    hl, hr = heard_gains(gl, gr, share)
+    expected = 20 * np.log10(hr / hl)
+    assert expected == pytest.approx(measured, abs=0.05)
+    direct = 20 * np.log10(gr / gl)
+    side = np.abs(az) >= 10
+    assert np.all(np.abs(expected[side]) < np.abs(direct[side]) - 0.5)  # pulled in ...
+    assert np.all(np.sign(expected[side]) == np.sign(az[side]))          # ... not across
+    assert np.all(np.diff(expected) > 0)                                 # still one-to-one
+
+
+def _xy_in_room(az, level, angle=100.0):
+    gl, gr = coincident_gains(az, angle_deg=angle)
+    x = source()
+    room = diffuse(lambda s, a: np.stack([g * s for g in coincident_gains(a, angle_deg=angle)]),
+                   level=level)
+    return np.asarray(np.stack([gl * x, gr * x]) + room, np.float32)
+
+
+def test_the_diffuse_share_is_read_from_the_recording():
+    dry = resolve_stereo("coincident", _xy_in_room(-40.0, 0.0), SR)
+    assert dry.diffuse_share is None and "diffuse_share" not in dry.to_dict()
+    # two dry sources at other level ratios over each other in every bin look like a
+    # diffuse field bin by bin, but the recording is as coherent as a dry one: no room
+    a, b = source(seed=4), source(seed=5) * (np.arange(3 * SR) % SR < SR // 2)
+    two = np.stack([g * a for g in coincident_gains(-40.0)]) + \
+        np.stack([g * b for g in coincident_gains(30.0)])
+    assert resolve_stereo("coincident", two.astype(np.float32), SR).diffuse_share is None
+    shares = [resolve_stereo("coincident", _xy_in_room(-40.0, lv), SR).diffuse_share
+              for lv in (0.02, 0.03)]
+    assert 0.2 < shares[0] < shares[1]  # more room, more share
+    assert "diffuse_share" in resolve_stereo("coincident", _xy_in_room(-40.0, 0.03),
+                                             SR).to_dict()
+    # a Blumlein pair hears its room incoherent (coherence 0): nothing to undo
+    blumlein = np.stack([g * source() for g in coincident_gains(-100.0, angle_deg=90.0,
+                                                                  pattern=0.0)])
+    assert resolve_stereo("coincident", blumlein.astype(np.float32), SR).diffuse_share is None
+
+
+@pytest.mark.parametrize("az", [-70.0, 50.0])
+def test_a_coincident_pair_in_a_room_is_not_pulled_to_the_middle(az):
+    # the room's diffuse field is as loud as the direct sound (share about 1.4): read as if
+    # dry, the level difference put -70 at -32 and 50 at 27
+    c = cues(_xy_in_room(az, 0.03), stereo="coincident")
+    assert len(c.sources) == 1
+    assert float(np.median(c.sources[0].azimuth_deg)) == pytest.approx(az, abs=8.0)

@@ -12,8 +12,9 @@ from engine.evaluation.scenes import truth_layout  # noqa: E402
 from engine.evaluation.sources import load_catalogue  # noqa: E402
 from engine.evaluation.world import (WorldScene, make_world_scenes,  # noqa: E402
                                      split_catalogue)
-from engine.evaluation.world_bench import (WorldReport, run_world_bench_job,  # noqa: E402
-                                           score_world, side_by_side, summarise)
+from engine.evaluation.world_bench import (WorldReport, in_issue_rooms,  # noqa: E402
+                                           run_world_bench_job, score_world, side_by_side,
+                                           summarise)
 from engine.jobs import run_job  # noqa: E402
 from engine.layout import Layout  # noqa: E402
 
@@ -62,6 +63,29 @@ def test_no_box_and_uneven_scores_count_what_they_say(tmp_path):
     empty = Layout.from_dict({**truth.to_dict(), "objects": []})
     s3 = score_world(scene, "plain", empty, truth, sounding)
     assert s3.missing_frames == 6 and s3.x_error == 0.5
+
+
+def test_scores_carry_the_room_and_the_issue_rooms_filter_reads_them(tmp_path):
+    cat = load_catalogue(_catalogue(tmp_path))
+    scenes = make_world_scenes(cat, "tune", mics=["xy90"], conditions=("dry", "room"),
+                               kinds=("static",), per_kind=4, duration_s=2.0)
+    truth = truth_layout(scenes[0], 8)
+    sounding = [np.ones(8, bool)]
+    scores = [score_world(s, "spa2v", truth, truth_layout(s, 8), sounding) for s in scenes]
+    dry = [s for s in scores if s.condition == "dry"]
+    rooms = [(sc, s) for sc, s in zip(scenes, scores) if s.condition == "room"]
+    assert dry and all(s.rt60_s is None and not in_issue_rooms(s) for s in dry)
+    assert rooms
+    for scene, s in rooms:
+        assert (s.rt60_s, s.snr_db) == (scene.room.rt60_s, scene.snr_db)
+        assert in_issue_rooms(s) == (scene.room.rt60_s <= 0.7 and scene.snr_db >= 15)
+    s = rooms[0][1]
+    s.rt60_s, s.snr_db = 0.71, 30.0
+    assert not in_issue_rooms(s)
+    s.rt60_s, s.snr_db = 0.7, 14.9
+    assert not in_issue_rooms(s)
+    s.snr_db = 15.0
+    assert in_issue_rooms(s)
 
 
 def test_world_bench_runs_on_a_tiny_catalogue(tmp_path):
