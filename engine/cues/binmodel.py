@@ -53,6 +53,10 @@ class BinModel:
     # Level-only stereo (engine.audio.stereo_kinds.LEVEL_ONLY): bins are weighted by
     # :func:`engine.cues.spatial.level_coherence` instead of the MSC.
     level_only: bool = False
+    # A pure delay (two omnidirectional microphones ``d`` apart): the largest delay, ``d /
+    # c`` (s); 0 for any other model. Its histograms use the whole band and let each bin vote
+    # for every direction its phase allows (:func:`alias_votes`), instead of ``sel``.
+    max_delay_s: float = 0.0
 
 
 @functools.lru_cache(maxsize=4)
@@ -99,17 +103,21 @@ def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain:
     ``msc_floor`` (:data:`MSC_FLOOR`, :data:`ROOM_MSC_FLOOR`), so a quieter source still owns
     the bins it dominates; ``energy`` is ``P_L + P_R`` times the same excess.
     """
-    s_lr = st.s_lr[sel_steps][:, model.sel]
-    p_l = st.p_l[sel_steps][:, model.sel]
-    p_r = st.p_r[sel_steps][:, model.sel]
-    sub = StepSpectra(s_lr, p_l, p_r)
+    sub = StepSpectra(st.s_lr[sel_steps][:, model.sel], st.p_l[sel_steps][:, model.sel],
+                      st.p_r[sel_steps][:, model.sel])
     d_l, d_r = coherent_powers(sub)
     ild = (10 * np.log10((d_r + 1e-20) / (d_l + 1e-20)) / max(ild_gain, 0.25)).astype(np.float32)
+    return (ild, *_phase_weights(sub, model.level_only, msc_floor))
+
+
+def _phase_weights(sub: StepSpectra, level_only: bool, msc_floor: float):
+    """``(u_re, u_im, weight, energy)`` of :func:`bin_costs` for the bins of ``sub``."""
+    s_lr, p_l, p_r = sub.s_lr, sub.p_l, sub.p_r
     mag = np.abs(s_lr) + 1e-20
     u_re = (s_lr.real / mag).astype(np.float32)
     u_im = (s_lr.imag / mag).astype(np.float32)
     energy = p_l + p_r
-    if model.level_only:
+    if level_only:
         msc = level_coherence(sub)
     else:
         msc = np.abs(s_lr) ** 2 / (p_l * p_r + 1e-20)
@@ -117,7 +125,44 @@ def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain:
     level = np.clip((db - (db.max(axis=1, keepdims=True) - 40.0)) / 40.0, 0.0, 1.0)
     excess = np.clip((msc - msc_floor) / (1.0 - msc_floor), 0.0, 1.0)
     weight = (level * excess).astype(np.float32)
-    return ild, u_re, u_im, weight, (energy * excess).astype(np.float32)
+    return u_re, u_im, weight, (energy * excess).astype(np.float32)
+
+
+def alias_votes(u_re: np.ndarray, u_im: np.ndarray, freqs: np.ndarray, max_delay_s: float,
+                azimuth_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every direction a bin's phase allows for a pure delay, in closed form: ``(S, F', K)``
+    indices into ``azimuth_deg`` (a uniform grid) and each one's share of the bin (``1 / k``
+    for a bin with ``k`` directions, 0 for unused slots).
+
+    A pair ``d`` apart delays a source at ``az`` by ``tau = d sin(az) / c``, which turns the
+    cross-spectrum's phase by ``-2 pi f tau``. Above ``c / 2d`` a bin's phase ``phi`` fits
+    several delays, ``tau_m = -(phi + 2 pi m) / (2 pi f)`` with ``|tau_m| <= d / c`` (spatial
+    aliasing), equally well; the bin cannot tell which, so it votes for all of them alike.
+    The true delay is the same in every bin while the aliases move with frequency, so summed
+    over the bins of a step the true direction stands up and the aliases spread out (why the
+    GCC-PHAT, which sums all frequencies, is not fooled). A bin whose phase fits no delay
+    within the pair's reach (noise, or a spacing read short) votes for the nearer end."""
+    f = np.asarray(freqs, np.float64)[None, :, None]
+    period = 1.0 / f
+    tau0 = -np.arctan2(u_im, u_re).astype(np.float64)[:, :, None] / (2 * np.pi * f)
+    k_max = int(np.floor(2 * max_delay_s * float(np.max(freqs)))) + 2
+    m0 = np.ceil((-max_delay_s - tau0) / period)
+    tau = tau0 + (m0 + np.arange(k_max)[None, None, :]) * period
+    ok = tau <= max_delay_s
+    k = ok.sum(axis=2, keepdims=True)
+    none = k[..., 0] == 0
+    if none.any():  # no delay within reach: the nearer end (the first slot is past d / c)
+        above = tau[..., 0] - max_delay_s
+        below = -max_delay_s - (tau[..., 0] - period[..., 0])
+        near = np.where(above <= below, max_delay_s, -max_delay_s)
+        tau[..., 0] = np.where(none, near, tau[..., 0])
+        ok[..., 0] |= none
+        k = np.maximum(k, 1)
+    az = np.degrees(np.arcsin(np.clip(tau / max_delay_s, -1.0, 1.0)))
+    a0, step = float(azimuth_deg[0]), float(azimuth_deg[1] - azimuth_deg[0])
+    idx = np.clip(np.rint((az - a0) / step), 0, len(azimuth_deg) - 1).astype(np.int64)
+    share = np.where(ok, 1.0 / k, 0.0).astype(np.float32)
+    return idx, share
 
 
 def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
@@ -150,6 +195,8 @@ def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
     hundreds of bins, and this quarters the cost of the direction search.
     """
     n_steps = st.p_l.shape[0]
+    if model.max_delay_s > 0:
+        return _delay_histograms(st, grid, model, msc_floor)
     ild, u_re, u_im, weight, energy = bin_costs(st, model, sel_steps=slice(0, None, 2),
                                                 ild_gain=ild_gain, msc_floor=msc_floor)
     keep = slice(0, None, 2)
@@ -164,6 +211,34 @@ def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
     energies = np.bincount(flat, weights=energy.ravel(), minlength=s * a).reshape(s, a)
     # Every other step was measured (the cross-spectra are smoothed over three anyway); each
     # measured step stands for the one after it too.
+    counts = np.repeat(counts, 2, axis=0)[:n_steps]
+    energies = np.repeat(energies, 2, axis=0)[:n_steps]
+    return counts.astype(np.float32), energies.astype(np.float32)
+
+
+def _delay_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel,
+                      msc_floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bin_histograms` for a pure delay (a spaced pair): every other bin of the whole
+    band :data:`BIN_BAND_HZ`, every other step, each bin's weight shared among the directions
+    its phase allows (:func:`alias_votes`)."""
+    n_steps = st.p_l.shape[0]
+    freqs = grid.freqs
+    cols = np.nonzero((freqs >= BIN_BAND_HZ[0]) & (freqs <= BIN_BAND_HZ[1]))[0][::2]
+    rows = slice(0, None, 2)
+    sub = StepSpectra(st.s_lr[rows][:, cols], st.p_l[rows][:, cols], st.p_r[rows][:, cols])
+    u_re, u_im, weight, energy = _phase_weights(sub, model.level_only, msc_floor)
+    s, a = weight.shape[0], len(model.azimuth_deg)
+    counts = np.zeros((s, a))
+    energies = np.zeros((s, a))
+    for s0 in range(0, s, 64):  # bounded memory: (steps, bins, aliases) per piece
+        s1 = min(s, s0 + 64)
+        idx, share = alias_votes(u_re[s0:s1], u_im[s0:s1], freqs[cols], model.max_delay_s,
+                                 model.azimuth_deg)
+        flat = ((np.arange(s1 - s0)[:, None, None]) * a + idx).ravel()
+        counts[s0:s1] = np.bincount(flat, weights=(share * weight[s0:s1, :, None]).ravel(),
+                                    minlength=(s1 - s0) * a).reshape(s1 - s0, a)
+        energies[s0:s1] = np.bincount(flat, weights=(share * energy[s0:s1, :, None]).ravel(),
+                                      minlength=(s1 - s0) * a).reshape(s1 - s0, a)
     counts = np.repeat(counts, 2, axis=0)[:n_steps]
     energies = np.repeat(energies, 2, axis=0)[:n_steps]
     return counts.astype(np.float32), energies.astype(np.float32)

@@ -28,7 +28,7 @@ grows with frequency (a head's shadow) or not (spaced microphones); see its docs
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -237,7 +237,11 @@ def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None,
             gl, gr = heard_gains(gl, gr, share)
         hl = np.repeat(gl[:, None], f.shape[1], axis=1).astype(complex)
         hr = np.repeat(gr[:, None], f.shape[1], axis=1).astype(complex)
-    return transfer_model(az, sel, hl, hr, level_only=kind in LEVEL_ONLY)
+    model = transfer_model(az, sel, hl, hr, level_only=kind in LEVEL_ONLY)
+    if kind == "spaced" and not for_masks:
+        # Its histograms read the whole band, each bin voting for all its aliases.
+        model = replace(model, max_delay_s=spacing_m / SPEED_OF_SOUND)
+    return model
 
 
 MAX_DIFFUSE_SHARE = 4.0   # design: beyond a diffuse field 6 dB above the direct sound the
