@@ -232,13 +232,17 @@ def _delay_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel,
     energies = np.zeros((s, a))
     for s0 in range(0, s, 64):  # bounded memory: (steps, bins, aliases) per piece
         s1 = min(s, s0 + 64)
-        idx, share = alias_votes(u_re[s0:s1], u_im[s0:s1], freqs[cols], model.max_delay_s,
-                                 model.azimuth_deg)
-        flat = ((np.arange(s1 - s0)[:, None, None]) * a + idx).ravel()
-        counts[s0:s1] = np.bincount(flat, weights=(share * weight[s0:s1, :, None]).ravel(),
-                                    minlength=(s1 - s0) * a).reshape(s1 - s0, a)
-        energies[s0:s1] = np.bincount(flat, weights=(share * energy[s0:s1, :, None]).ravel(),
-                                      minlength=(s1 - s0) * a).reshape(s1 - s0, a)
+        for sign in (1.0, -1.0):
+            idx, share = alias_votes(sign * u_re[s0:s1], sign * u_im[s0:s1], freqs[cols],
+                                     model.max_delay_s, model.azimuth_deg)
+            share *= sign
+            flat = ((np.arange(s1 - s0)[:, None, None]) * a + idx).ravel()
+            counts[s0:s1] += np.bincount(flat, weights=(share * weight[s0:s1, :, None]).ravel(),
+                                         minlength=(s1 - s0) * a).reshape(s1 - s0, a)
+            energies[s0:s1] += np.bincount(flat, weights=(share * energy[s0:s1, :, None]).ravel(),
+                                           minlength=(s1 - s0) * a).reshape(s1 - s0, a)
+    counts = np.maximum(counts, 0.0)
+    energies = np.maximum(energies, 0.0)
     counts = np.repeat(counts, 2, axis=0)[:n_steps]
     energies = np.repeat(energies, 2, axis=0)[:n_steps]
     return counts.astype(np.float32), energies.astype(np.float32)
