@@ -13,7 +13,7 @@ per-source masks (:mod:`engine.cues.multisource`) all read the same :class:`BinM
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -196,7 +196,9 @@ def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
     """
     n_steps = st.p_l.shape[0]
     if model.max_delay_s > 0:
-        return _delay_histograms(st, grid, model, msc_floor)
+        flat_model = replace(model, max_delay_s=0.0)
+        _, energies = bin_histograms(st, grid, flat_model, ild_gain=ild_gain, msc_floor=msc_floor)
+        return _delay_histograms(st, grid, model, msc_floor)[0], energies
     ild, u_re, u_im, weight, energy = bin_costs(st, model, sel_steps=slice(0, None, 2),
                                                 ild_gain=ild_gain, msc_floor=msc_floor)
     keep = slice(0, None, 2)
