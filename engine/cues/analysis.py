@@ -203,7 +203,8 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         # coincident pair's room, which reads MSC 0.5 everywhere).
         room = (incoherent_room and wetness(ss.coherence, active > 0, cal) > PAIR_MAX_WET)
         counts, energies = bin_histograms(sm3, grid, model, ild_gain=ss.ild_gain,
-                                          msc_floor=ROOM_MSC_FLOOR if room else MSC_FLOOR)
+                                          msc_floor=ROOM_MSC_FLOOR if room else MSC_FLOOR,
+                                          aliases=not room)
         low, low_w = steered_gcc(sm3, sm3.msc, grid, cal.itd_band_s(0), band_hz=LOW_BAND_HZ,
                                  return_weight=True)
         parts["low_gcc"].append(low[a:b, ::2].astype(np.float16))  # 2 degree grid

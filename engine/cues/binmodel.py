@@ -186,19 +186,29 @@ def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
 
 def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
                    ild_gain: float = 1.0,
-                   msc_floor: float = MSC_FLOOR) -> tuple[np.ndarray, np.ndarray]:
+                   msc_floor: float = MSC_FLOOR,
+                   aliases: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Per-step direction histograms ``(S, A)`` twice: bin weights (for finding sources) and
     coherent bin energy (for telling whether two directions rise and fall together); bins
     count by their coherence above ``msc_floor`` (:func:`bin_costs`).
+
+    A pure-delay model (``max_delay_s``, a spaced pair) finds sources in the whole band, each
+    bin voting for all its aliases (:func:`alias_votes`), unless ``aliases`` is off (a room:
+    its early reflections are delays as steady as the source's own, so they stand up from
+    the aliases as well as the source does); its energy histogram stays on the model's
+    unaliased band ``sel``: an aliased bin's share of every direction rises and falls with
+    the bin's loud source, and would make every direction look comodulated with it.
 
     Every other frequency bin of every other step is used: the histograms are statistics over
     hundreds of bins, and this quarters the cost of the direction search.
     """
     n_steps = st.p_l.shape[0]
     if model.max_delay_s > 0:
-        flat_model = replace(model, max_delay_s=0.0)
-        _, energies = bin_histograms(st, grid, flat_model, ild_gain=ild_gain, msc_floor=msc_floor)
-        return _delay_histograms(st, grid, model, msc_floor)[0], energies
+        counts, energies = bin_histograms(st, grid, replace(model, max_delay_s=0.0),
+                                          ild_gain=ild_gain, msc_floor=msc_floor)
+        if aliases:
+            counts = _alias_histogram(st, grid, model, msc_floor)
+        return counts, energies
     ild, u_re, u_im, weight, energy = bin_costs(st, model, sel_steps=slice(0, None, 2),
                                                 ild_gain=ild_gain, msc_floor=msc_floor)
     keep = slice(0, None, 2)
@@ -218,33 +228,32 @@ def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,
     return counts.astype(np.float32), energies.astype(np.float32)
 
 
-def _delay_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel,
-                      msc_floor: float) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`bin_histograms` for a pure delay (a spaced pair): every other bin of the whole
-    band :data:`BIN_BAND_HZ`, every other step, each bin's weight shared among the directions
-    its phase allows (:func:`alias_votes`)."""
+def _alias_histogram(st: StepSpectra, grid: AnalysisGrid, model: BinModel,
+                     msc_floor: float) -> np.ndarray:
+    """The bin-weight histograms of :func:`bin_histograms` for a pure delay (a spaced pair):
+    every other bin of the whole band :data:`BIN_BAND_HZ`, every other step. Each bin votes
+    for the directions its phase allows and against those its phase rules out most, half a
+    turn away (:func:`alias_votes` of the inverted phase), its weight shared equally among
+    each set: the two-point form of the GCC-PHAT's cosine. Two sources that share bins put
+    the bins' phase at their mean delay in some bins and half a turn from it in the others,
+    so that direction, steady across the band, gets as many votes against as for; each
+    source keeps the bins it dominates. A step's sum below 0 in a direction is 0 there."""
     n_steps = st.p_l.shape[0]
     freqs = grid.freqs
     cols = np.nonzero((freqs >= BIN_BAND_HZ[0]) & (freqs <= BIN_BAND_HZ[1]))[0][::2]
     rows = slice(0, None, 2)
     sub = StepSpectra(st.s_lr[rows][:, cols], st.p_l[rows][:, cols], st.p_r[rows][:, cols])
-    u_re, u_im, weight, energy = _phase_weights(sub, model.level_only, msc_floor)
+    u_re, u_im, weight, _ = _phase_weights(sub, model.level_only, msc_floor)
     s, a = weight.shape[0], len(model.azimuth_deg)
     counts = np.zeros((s, a))
-    energies = np.zeros((s, a))
     for s0 in range(0, s, 64):  # bounded memory: (steps, bins, aliases) per piece
         s1 = min(s, s0 + 64)
         for sign in (1.0, -1.0):
             idx, share = alias_votes(sign * u_re[s0:s1], sign * u_im[s0:s1], freqs[cols],
                                      model.max_delay_s, model.azimuth_deg)
-            share *= sign
             flat = ((np.arange(s1 - s0)[:, None, None]) * a + idx).ravel()
-            counts[s0:s1] += np.bincount(flat, weights=(share * weight[s0:s1, :, None]).ravel(),
-                                         minlength=(s1 - s0) * a).reshape(s1 - s0, a)
-            energies[s0:s1] += np.bincount(flat, weights=(share * energy[s0:s1, :, None]).ravel(),
-                                           minlength=(s1 - s0) * a).reshape(s1 - s0, a)
-    counts = np.maximum(counts, 0.0)
-    energies = np.maximum(energies, 0.0)
-    counts = np.repeat(counts, 2, axis=0)[:n_steps]
-    energies = np.repeat(energies, 2, axis=0)[:n_steps]
-    return counts.astype(np.float32), energies.astype(np.float32)
+            votes = (share * weight[s0:s1, :, None]).ravel()
+            counts[s0:s1] += sign * np.bincount(flat, weights=votes,
+                                                minlength=(s1 - s0) * a).reshape(s1 - s0, a)
+    # each measured step stands for the one after it too (as in bin_histograms)
+    return np.repeat(np.maximum(counts, 0.0), 2, axis=0)[:n_steps].astype(np.float32)
