@@ -142,27 +142,39 @@ def alias_votes(u_re: np.ndarray, u_im: np.ndarray, freqs: np.ndarray, max_delay
     over the bins of a step the true direction stands up and the aliases spread out (why the
     GCC-PHAT, which sums all frequencies, is not fooled). A bin whose phase fits no delay
     within the pair's reach (noise, or a spacing read short) votes for the nearer end."""
-    f = np.asarray(freqs, np.float64)[None, :, None]
-    period = 1.0 / f
-    tau0 = -np.arctan2(u_im, u_re).astype(np.float64)[:, :, None] / (2 * np.pi * f)
+    # In units of the largest delay: x = tau / (d / c) in [-1, 1], x = sin(az).
+    f = np.asarray(freqs, np.float32)[None, :, None]
+    period = (1.0 / (f * max_delay_s)).astype(np.float32)
+    x0 = np.arctan2(u_im, u_re).astype(np.float32)[:, :, None] * (-0.5 / np.pi) * period
     k_max = int(np.floor(2 * max_delay_s * float(np.max(freqs)))) + 2
-    m0 = np.ceil((-max_delay_s - tau0) / period)
-    tau = tau0 + (m0 + np.arange(k_max)[None, None, :]) * period
-    ok = tau <= max_delay_s
+    m0 = np.ceil((-1.0 - x0) / period)
+    x = x0 + (m0 + np.arange(k_max, dtype=np.float32)[None, None, :]) * period
+    ok = x <= 1.0
     k = ok.sum(axis=2, keepdims=True)
     none = k[..., 0] == 0
     if none.any():  # no delay within reach: the nearer end (the first slot is past d / c)
-        above = tau[..., 0] - max_delay_s
-        below = -max_delay_s - (tau[..., 0] - period[..., 0])
-        near = np.where(above <= below, max_delay_s, -max_delay_s)
-        tau[..., 0] = np.where(none, near, tau[..., 0])
+        near = np.where(x[..., 0] - 1.0 <= -1.0 - (x[..., 0] - period[..., 0]), 1.0, -1.0)
+        x[..., 0] = np.where(none, near, x[..., 0])
         ok[..., 0] |= none
         k = np.maximum(k, 1)
-    az = np.degrees(np.arcsin(np.clip(tau / max_delay_s, -1.0, 1.0)))
-    a0, step = float(azimuth_deg[0]), float(azimuth_deg[1] - azimuth_deg[0])
-    idx = np.clip(np.rint((az - a0) / step), 0, len(azimuth_deg) - 1).astype(np.int64)
-    share = np.where(ok, 1.0 / k, 0.0).astype(np.float32)
+    lut = _sine_lut(len(azimuth_deg), float(azimuth_deg[0]),
+                    float(azimuth_deg[1] - azimuth_deg[0]))
+    cell = ((x + 1.0) * (0.5 * len(lut))).astype(np.int32)
+    idx = lut[np.clip(cell, 0, len(lut) - 1)]
+    share = np.where(ok, np.float32(1.0) / k, np.float32(0.0)).astype(np.float32)
     return idx, share
+
+
+SINE_CELLS = 8192  # the delay-to-azimuth table's cells over [-d/c, d/c]: finer than the grid
+
+
+@functools.lru_cache(maxsize=4)
+def _sine_lut(n: int, a0: float, step: float) -> np.ndarray:
+    """The azimuth grid index nearest ``asin(x)`` for :data:`SINE_CELLS` cells of ``x`` in
+    [-1, 1] (cell centres)."""
+    x = (np.arange(SINE_CELLS) + 0.5) / SINE_CELLS * 2.0 - 1.0
+    az = np.degrees(np.arcsin(x))
+    return np.clip(np.rint((az - a0) / step), 0, n - 1).astype(np.int64)
 
 
 def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
