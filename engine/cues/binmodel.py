@@ -54,8 +54,9 @@ class BinModel:
     # :func:`engine.cues.spatial.level_coherence` instead of the MSC.
     level_only: bool = False
     # A pure delay (two omnidirectional microphones ``d`` apart): the largest delay, ``d /
-    # c`` (s); 0 for any other model. Its histograms use the whole band and let each bin vote
-    # for every direction its phase allows (:func:`alias_votes`), instead of ``sel``.
+    # c`` (s); 0 for any other model. Its bin-weight histograms of dry steps use the whole
+    # band, each bin voting for every direction its phase allows (:func:`bin_histograms`);
+    # all else reads ``sel``.
     max_delay_s: float = 0.0
 
 

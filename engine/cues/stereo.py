@@ -11,8 +11,10 @@ each azimuth). Each kind of stereo gets its own pair, from its physics:
   dependent time and level differences.
 - ``spaced``: two omnidirectional microphones ``d`` apart in the far field: a pure delay
   ``tau = d sin(az) / c``, no level difference. Above ``c / 2d`` the bins' phases wrap
-  (a 30 cm pair aliases above 570 Hz), so the per-bin model stops there; the GCC-PHAT, which
-  sums all frequencies, still finds the one delay that fits them all.
+  (a 30 cm pair aliases above 570 Hz), so the per-bin model stops there, except that its
+  histograms of dry steps let every bin vote for all its aliases
+  (:func:`engine.cues.binmodel.alias_votes`); the GCC-PHAT, which sums all frequencies,
+  still finds the one delay that fits them all.
 - ``coincident``: an XY pair of cardioids (``g = 1/2 + 1/2 cos(az -+ 50 deg)``): level ratio
   only, the same at every frequency. 100 degrees sits between the two common included
   angles (90 and 110 degrees): a pair at either reads within 7 degrees of the truth.
@@ -204,7 +206,9 @@ def model_for(kind: str, grid: AnalysisGrid, *, spacing_m: float | None = None,
 
     ``for_masks``: the model that shares bins among sources already found (their masks).
     A spaced pair's model for finding directions stops at ``c / 2d``, where a bin's phase
-    stops naming one direction (spatial aliasing); a mask only asks which of the sources'
+    stops naming one direction (spatial aliasing), and carries ``max_delay_s`` for its
+    histograms, which read the whole band alias by alias
+    (:func:`engine.cues.binmodel.bin_histograms`); a mask only asks which of the sources'
     own directions explains a bin best, which the phase answers above ``c / 2d`` too
     (except in the few bins where two sources' phases happen to coincide), so its model
     covers the whole band. Without it a 30 cm pair's masks end at 572 Hz and a source
