@@ -33,7 +33,7 @@ from engine.cues.analysis import analyse_mix_job  # noqa: E402
 from engine.cues.binmodel import HIST_STEP_DEG  # noqa: E402
 from engine.cues.diffuse import wetness  # noqa: E402
 from engine.cues.frames import activity_mask  # noqa: E402
-from engine.cues.separation import ONSET_TOLERANCE_DEG, find_sources  # noqa: E402
+from engine.cues.separation import NEAR_DEG, ONSET_TOLERANCE_DEG, find_sources  # noqa: E402
 from engine.cues.spatial import AnalysisGrid  # noqa: E402
 from engine.cues.stereo import calibration_for, model_for, resolve_stereo  # noqa: E402
 from engine.jobs import run_job  # noqa: E402
@@ -42,7 +42,7 @@ MAX_LAG_STEPS = 15
 
 
 def _level(energies: np.ndarray, az: np.ndarray, path: np.ndarray) -> np.ndarray:
-    near = np.abs(az[None, :] - path[:, None]) <= 14.0
+    near = np.abs(az[None, :] - path[:, None]) <= NEAR_DEG
     return np.log10(np.sum(energies * near, axis=1) + 1e-12)
 
 
