@@ -1,0 +1,122 @@
+"""Which counting stage adds each further source, and what it looks like (issue 14, phantoms).
+
+For every room clip of one or more world bench runs (``hearing_world.py --out``), hears the
+clip as ``spa2v`` does (``--stereo auto``: kind, cues, :func:`engine.cues.separation.
+find_sources`) and prints, for every source beyond the mix's own track: the stage that found
+it (its ``origin``), its median direction, the recording's wetness, the highest correlation of
+its level (dB, bins near its path) with the main source's level delayed by 0-15 steps (0-0.7
+s: a reflection follows its source's envelope, late by up to the room's decay), and how many
+of the clip's onsets start at it (within 10 degrees, nearer it than the main track: the
+precedence effect; a reflection never starts a sound). Then, per stage, how many further
+sources it gave to single sources (phantoms) and to pairs.
+
+    python benchmarks/phantom_origins.py /tmp/ph/main_0 /tmp/ph/main_1 --sets tune
+
+Diagnostic only: it prints figures and changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine.audio.io import load_audio  # noqa: E402
+from engine.cues.analysis import analyse_mix_job  # noqa: E402
+from engine.cues.binmodel import HIST_STEP_DEG  # noqa: E402
+from engine.cues.diffuse import wetness  # noqa: E402
+from engine.cues.frames import activity_mask  # noqa: E402
+from engine.cues.separation import NEAR_DEG, ONSET_TOLERANCE_DEG, find_sources  # noqa: E402
+from engine.cues.spatial import AnalysisGrid  # noqa: E402
+from engine.cues.stereo import calibration_for, model_for, resolve_stereo  # noqa: E402
+from engine.jobs import run_job  # noqa: E402
+
+MAX_LAG_STEPS = 15
+
+
+def _level(energies: np.ndarray, az: np.ndarray, path: np.ndarray) -> np.ndarray:
+    near = np.abs(az[None, :] - path[:, None]) <= NEAR_DEG
+    return np.log10(np.sum(energies * near, axis=1) + 1e-12)
+
+
+def lagged_comodulation(main_db: np.ndarray, cand_db: np.ndarray, active: np.ndarray) -> float:
+    """Highest correlation of ``cand_db[t]`` with ``main_db[t - lag]``, lag 0-15 steps."""
+    best = -1.0
+    for lag in range(MAX_LAG_STEPS + 1):
+        n = len(main_db) - lag
+        x, y = main_db[:n], cand_db[lag:]
+        sel = active[:n] | active[lag:]
+        if sel.sum() > 8 and np.std(x[sel]) > 1e-6 and np.std(y[sel]) > 1e-6:
+            best = max(best, float(np.corrcoef(x[sel], y[sel])[0, 1]))
+    return best
+
+
+def hear(path: Path) -> list[dict]:
+    audio = load_audio(path)
+    sr = int(audio.sample_rate)
+    stereo = audio.stereo()
+    grid = AnalysisGrid.for_rate(sr)
+    decision = resolve_stereo("auto", stereo, sr)
+    tables = {"spacing_m": decision.spacing_m, "pattern": decision.pattern,
+              "diffuse_share": decision.diffuse_share}
+    cal = calibration_for(decision.kind, **tables)
+    model = model_for(decision.kind, grid, **tables)
+    steps = run_job(analyse_mix_job(stereo, sr, cal, model))
+    active = activity_mask(steps.power)
+    specs = find_sources(steps, active, max_sources=3, model=model, cal=cal)
+    energies = np.asarray(steps.step_energy, float)
+    az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)[:energies.shape[1]]
+    main_db = _level(energies, az, specs[0].step_az)
+    on_az, on_t = np.asarray(steps.onset_az, float), np.asarray(steps.onsets_s, float)
+    k = np.clip((on_t / steps.step_s).astype(int), 0, len(active) - 1)
+    on_az, k = on_az[active[k]], k[active[k]]
+    wet = wetness(steps.coherence, active, cal)
+    out = []
+    for sp in specs[1:]:
+        d_main, d_cand = np.abs(on_az - specs[0].step_az[k]), np.abs(on_az - sp.step_az[k])
+        out.append({"origin": sp.origin, "az": float(np.median(sp.step_az)), "wet": wet,
+                    "lagged": lagged_comodulation(main_db, _level(energies, az, sp.step_az),
+                                                  active),
+                    "onsets": int(on_az.size),
+                    "own_onsets": int(np.sum((d_cand <= ONSET_TOLERANCE_DEG) & (d_cand < d_main)))})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="+", type=Path, help="hearing_world.py --out folders")
+    ap.add_argument("--sets", default="tune")
+    ap.add_argument("--conditions", default="room")
+    args = ap.parse_args()
+    conds = set(args.conditions.split(","))
+    tally: dict[int, Counter] = {1: Counter(), 2: Counter()}
+    clips = Counter()
+    for run in args.runs:
+        for part in args.sets.split(","):
+            report = run / part / f"world_{part}.json"
+            if not report.exists():
+                continue
+            for c in json.loads(report.read_text())["clips"]:
+                if c["system"] != "spa2v" or c["condition"] not in conds:
+                    continue
+                clips[c["n_true"]] += 1
+                for f in hear(run / part / "clips" / f"{c['scene']}.flac"):
+                    tally[min(c["n_true"], 2)][f["origin"]] += 1
+                    print(f"{run.name} {c['scene'][:58]:58s} true {c['n_true']} "
+                          f"{f['origin']:12s} {f['az']:6.1f} wet {f['wet']:.2f} "
+                          f"lagged {f['lagged']:5.2f} onsets {f['own_onsets']}/{f['onsets']}",
+                          flush=True)
+    for n, label in ((1, "single sources (phantoms)"), (2, "pairs (second sources)")):
+        print(f"{label}, {clips[n]} clips: " + ", ".join(
+            f"{o} {v}" for o, v in tally[n].most_common()))
+
+
+if __name__ == "__main__":
+    main()
