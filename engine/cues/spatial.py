@@ -122,14 +122,24 @@ def level_coherence(st: StepSpectra) -> np.ndarray:
     return ((d_l + d_r) / (st.p_l + st.p_r + 1e-20)) ** 2
 
 
+def incoherent_power(p_l, p_r, cross, gamma: float = 0.0):
+    """The power ``N`` in each channel that is not one direct sound, when a part ``gamma N``
+    of it is coherent across the channels (a diffuse field at a coincident pair; 0: none):
+    the smaller root of ``(P_L - N)(P_R - N) = (C - gamma N)^2``, ``C`` the cross-power
+    (``|S_LR|`` for ``gamma`` 0), held below 0.9 of the quieter channel."""
+    a = 1.0 - gamma ** 2
+    b = p_l + p_r - 2 * gamma * cross
+    c = p_l * p_r - cross ** 2
+    root = np.sqrt(np.maximum(b * b - 4 * a * c, 0.0))
+    n = 2 * c / (b + root + 1e-30)  # the smaller root, stable for a near 0 too
+    return np.clip(n, 0.0, 0.9 * np.minimum(p_l, p_r))
+
+
 def coherent_powers(st: StepSpectra) -> tuple[np.ndarray, np.ndarray]:
     """Per-bin direct (coherent) powers ``(D_L, D_R)``: each ear's power minus the
     incoherent power ``N`` both share, from ``(P_L - N)(P_R - N) = |S_LR|^2``."""
-    pl, pr = st.p_l, st.p_r
-    s2 = np.abs(st.s_lr) ** 2
-    n = 0.5 * ((pl + pr) - np.sqrt((pl - pr) ** 2 + 4 * s2))
-    n = np.clip(n, 0.0, 0.9 * np.minimum(pl, pr))
-    return pl - n, pr - n
+    n = incoherent_power(st.p_l, st.p_r, np.abs(st.s_lr))
+    return st.p_l - n, st.p_r - n
 
 
 @dataclass

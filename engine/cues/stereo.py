@@ -36,8 +36,8 @@ from ..audio.stereo_kinds import (AUTO, LEVEL_ONLY, MAX_SPACING_M, MIN_SPACING_M
                                   check_stereo)
 from .binmodel import BIN_BAND_HZ, HIST_STEP_DEG, BinModel, bin_model, transfer_model
 from .calibration import CueCalibration, default_calibration
-from .spatial import (AnalysisGrid, StepSpectra, band_ild, level_coherence, step_spectra, steered_gcc, stft,
-                      third_octave_edges)
+from .spatial import (AnalysisGrid, StepSpectra, band_ild, incoherent_power, level_coherence,
+                      step_spectra, steered_gcc, stft, third_octave_edges)
 
 SPEED_OF_SOUND = 343.0
 COINCIDENT_ANGLE_DEG = 100.0   # included angle of the assumed XY cardioid pair
@@ -256,20 +256,6 @@ def capsule_diffuse_coherence(pattern: float = COINCIDENT_PATTERN,
                  / (pattern ** 2 + q ** 2 / 3))
 
 
-def _incoherent(p_l, p_r, cross, gamma: float):
-    """The diffuse power ``N`` in each channel of a recording whose coherent part is one
-    direct sound plus ``gamma N`` of the diffuse field: the smaller root of ``(P_L - N)(P_R -
-    N) = (C - gamma N)^2``, ``C`` the real cross-power. ``gamma`` 0 is
-    :func:`engine.cues.spatial.coherent_powers`' split (the same clip at 0.9 of the quieter
-    channel)."""
-    a = 1.0 - gamma ** 2
-    b = p_l + p_r - 2 * gamma * cross
-    c = p_l * p_r - cross ** 2
-    root = np.sqrt(np.maximum(b * b - 4 * a * c, 0.0))
-    n = 2 * c / (b + root + 1e-30)  # the smaller root, stable for a near 0 too
-    return np.clip(n, 0.0, 0.9 * np.minimum(p_l, p_r))
-
-
 def heard_gains(gl: np.ndarray, gr: np.ndarray, share: float,
                 gamma: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The gains a coincident cardioid pair's level differences are *read* with in a room
@@ -284,7 +270,7 @@ def heard_gains(gl: np.ndarray, gr: np.ndarray, share: float,
     n = share * (a + b) / 2
     p_l, p_r = a + n, b + n
     cross = np.sqrt(a * b) + gamma * n
-    left = _incoherent(p_l, p_r, cross, 0.0)
+    left = incoherent_power(p_l, p_r, cross)
     return np.sqrt(p_l - left), np.sqrt(p_r - left)
 
 
@@ -292,8 +278,8 @@ def diffuse_share(f: dict) -> float:
     """A coincident cardioid pair's room, from the recording: each time-frequency bin of the
     level band (200 Hz - 8 kHz, loud steps, within 20 dB of its step's loudest bin) split
     into one direct sound and a diffuse field of the capsules' coherence
-    (:func:`_incoherent`, :func:`capsule_diffuse_coherence`); the median over those bins of
-    the diffuse power over the direct. A room's diffuse field is in every bin; two dry
+    (:func:`engine.cues.spatial.incoherent_power`, :func:`capsule_diffuse_coherence`); the
+    median over those bins of the diffuse power over the direct. A room's diffuse field is in every bin; two dry
     sources at different level ratios look incoherent only in the few bins they share,
     which the median passes over (a whole band's sum would count them). 0 dry."""
     loud = f["loud"]
@@ -423,7 +409,7 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
     # room (diffuse_share).
     lev = (grid.freqs >= DIFFUSE_SHARE_BAND_HZ[0]) & (grid.freqs <= DIFFUSE_SHARE_BAND_HZ[1])
     p_l, p_r = st.p_l[:, lev], st.p_r[:, lev]
-    n = _incoherent(p_l, p_r, st.s_lr[:, lev].real, capsule_diffuse_coherence())
+    n = incoherent_power(p_l, p_r, st.s_lr[:, lev].real, capsule_diffuse_coherence())
     band_p = {"room_diffuse": n, "room_direct": (p_l + p_r) / 2 - n}
     # Loud steps: within 30 dB of the loudest (95th percentile).
     db = 10 * np.log10(power + 1e-20)
