@@ -7,8 +7,11 @@ it (its ``origin``), its median direction, the recording's wetness, the highest 
 its level (dB, bins near its path) with the main source's level delayed by 0-15 steps (0-0.7
 s: a reflection follows its source's envelope, late by up to the room's decay), and how many
 of the clip's onsets start at it (within 10 degrees, nearer it than the main track: the
-precedence effect; a reflection never starts a sound). Then, per stage, how many further
-sources it gave to single sources (phantoms) and to pairs.
+precedence effect; a reflection never starts a sound), and when its histogram evidence (bin
+weight within ``NEAR_DEG`` of its path and not of the main track's) stands: the share in steps
+within 10 dB of the clip's loud level (the 95th percentile of the step power) and in steps 20
+dB or more below it (where a steady noise field or a tail's floor is all there is). Then, per
+stage, how many further sources it gave to single sources (phantoms) and to pairs.
 
     python benchmarks/phantom_origins.py /tmp/ph/main_0 /tmp/ph/main_1 --sets tune
 
@@ -39,6 +42,7 @@ from engine.cues.stereo import calibration_for, model_for, resolve_stereo  # noq
 from engine.jobs import run_job  # noqa: E402
 
 MAX_LAG_STEPS = 15
+LOUD_DB, QUIET_DB = 10.0, 20.0
 
 
 def _level(energies: np.ndarray, az: np.ndarray, path: np.ndarray) -> np.ndarray:
@@ -78,13 +82,22 @@ def hear(path: Path) -> list[dict]:
     k = np.clip((on_t / steps.step_s).astype(int), 0, len(active) - 1)
     on_az, k = on_az[active[k]], k[active[k]]
     wet = wetness(steps.coherence, active, cal)
+    hist = np.asarray(steps.step_hist, float)
+    db = 10 * np.log10(np.asarray(steps.power, float) + 1e-20)
+    below = np.percentile(db, 95) - db
+    near_main = np.abs(az[None, :] - specs[0].step_az[:, None]) <= NEAR_DEG
     out = []
     for sp in specs[1:]:
+        near = (np.abs(az[None, :] - sp.step_az[:, None]) <= NEAR_DEG) & ~near_main
+        w = np.sum(hist * near, axis=1)
+        total = w.sum() + 1e-12
         d_main, d_cand = np.abs(on_az - specs[0].step_az[k]), np.abs(on_az - sp.step_az[k])
         out.append({"origin": sp.origin, "az": float(np.median(sp.step_az)), "wet": wet,
                     "lagged": lagged_comodulation(main_db, _level(energies, az, sp.step_az),
                                                   active),
                     "onsets": int(on_az.size),
+                    "loud": float(w[below < LOUD_DB].sum() / total) if w.sum() > 0 else None,
+                    "quiet": float(w[below >= QUIET_DB].sum() / total) if w.sum() > 0 else None,
                     "own_onsets": int(np.sum((d_cand <= ONSET_TOLERANCE_DEG) & (d_cand < d_main)))})
     return out
 
@@ -109,10 +122,12 @@ def main() -> None:
                 clips[c["n_true"]] += 1
                 for f in hear(run / part / "clips" / f"{c['scene']}.flac"):
                     tally[min(c["n_true"], 2)][f["origin"]] += 1
+                    when = ("no histogram evidence" if f["loud"] is None else
+                            f"loud {f['loud']:.2f} quiet {f['quiet']:.2f}")
                     print(f"{run.name} {c['scene'][:58]:58s} true {c['n_true']} "
                           f"{f['origin']:12s} {f['az']:6.1f} wet {f['wet']:.2f} "
-                          f"lagged {f['lagged']:5.2f} onsets {f['own_onsets']}/{f['onsets']}",
-                          flush=True)
+                          f"lagged {f['lagged']:5.2f} onsets {f['own_onsets']}/{f['onsets']} "
+                          f"{when}", flush=True)
     for n, label in ((1, "single sources (phantoms)"), (2, "pairs (second sources)")):
         print(f"{label}, {clips[n]} clips: " + ", ".join(
             f"{o} {v}" for o, v in tally[n].most_common()))
