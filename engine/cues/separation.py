@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, label
 
-from .binmodel import HIST_STEP_DEG, BinModel
+from .binmodel import BIN_BAND_HZ, HIST_STEP_DEG, BinModel
 from .blocks import BLOCK_STEPS, blocks as _blocks
 from .calibration import CueCalibration, default_calibration
 from .diffuse import diffuse_coherence, wetness
@@ -140,7 +140,7 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
                     out.append(SourceSpec(np.full(n, a), mix_active.copy(), float(rel),
                                           prior_sigma_deg=3.0, origin="gcc"))
             out = out[:max_sources]
-            if len(out) > 2 and model is not None and steps.pair_cov is not None:
+            if len(out) > 2 and _fits_hear_all(steps):
                 # A third peak (the two sources' mean delay leaves one) must be in the
                 # blocks' covariances too: where two point sources explain them exactly,
                 # it is not there.
@@ -162,7 +162,7 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
     exact = ([] if pf is None or wet > PAIR_MAX_WET
              else _dry_pair_sources(pf, steps, main, mix_active))
     if exact:
-        specs = _on_exact_paths(specs, exact, pf, mix_active)
+        specs = _on_exact_paths(specs, exact, pf, mix_active, _fits_hear_all(steps))
     if len(specs) == 1:
         cand = None
         if pf is not None:
@@ -480,7 +480,7 @@ def _dry_pair_sources(pf: "_BlockPairs", steps, main: SourceSpec,
 
 
 def _on_exact_paths(specs: list[SourceSpec], exact: list[SourceSpec], pf: "_BlockPairs",
-                    mix_active: np.ndarray) -> list[SourceSpec]:
+                    mix_active: np.ndarray, hear_all: bool = True) -> list[SourceSpec]:
     """The two sources of :func:`_dry_pair_sources` with what the other stages found: each
     exact path as the source already found on it (within :data:`NEAR_DEG`; the mix's track
     when it follows one) or as itself; a source found off both paths (where it is heard)
@@ -501,7 +501,22 @@ def _on_exact_paths(specs: list[SourceSpec], exact: list[SourceSpec], pf: "_Bloc
         return float(np.median(gap[here])) > NEAR_DEG
 
     return out + [sp for sp in specs if all(sp is not o for o in out) and apart(sp)
-                  and not _contradicted(sp, pf, mix_active)]
+                  and not (hear_all and _contradicted(sp, pf, mix_active))]
+
+
+FITS_WHOLE_BAND = 0.5       # the fits reach this share of the bins' top frequency
+
+
+def _fits_hear_all(steps) -> bool:
+    """Whether the pair fits hear the whole band a source may sound in: a spaced pair's
+    finding model stops where its phase aliases (c / 2d, 690 Hz for 25 cm, stereo.py), so a
+    sound above that is in none of its fits, which then cannot speak against it (a window
+    opening beside a school's hubbub, found by its onsets, was contradicted by the low
+    band). :data:`FITS_WHOLE_BAND` of :data:`binmodel.BIN_BAND_HZ`'s top: design, any
+    model the aliasing did not cut reaches it."""
+    freqs = getattr(steps, "pair_freqs", None)
+    return (freqs is not None and len(freqs) > 0
+            and float(np.max(freqs)) >= FITS_WHOLE_BAND * BIN_BAND_HZ[1])
 
 
 def _contradicted(sp: SourceSpec, pf: "_BlockPairs", mix_active: np.ndarray) -> bool:
