@@ -43,7 +43,8 @@ EXTRACTOR = "spatial/1"
 TAG_MAX_S = 10.0
 MIN_APART_DEG = 15.0
 MAX_BELOW_DB = 12.0
-DIRECT_EVIDENCE = ("mix", "gcc", "pair", "corroborated", "low band", "onset", "chord")
+DIRECT_EVIDENCE = ("mix", "gcc", "pair", "dry pair", "corroborated", "low band", "onset",
+                   "chord")
 SEPARATED_LEVEL_MIN_DB = 9.0  # a masked level also moves with how the bins are shared
 
 

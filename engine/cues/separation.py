@@ -10,7 +10,12 @@ fits of each block's interaural covariance (:mod:`engine.cues.pairfit`: two soun
 share every bin); histogram tracks too sparse to count alone that those fits confirm; and a
 path of low-band (80-500 Hz) GCC-PHAT peaks away from the main source (a sound whose energy
 lies below what the other two look at); last, onsets that take turns in two places
-(:func:`_onset_sources`: the precedence effect, for rooms too diffuse for the rest).
+(:func:`_onset_sources`: the precedence effect, for rooms too diffuse for the rest). In a
+dry recording, blocks that two point sources explain exactly (:func:`_dry_pair_sources`)
+count two sources however sparse the second is, and contradict a further source they never
+place (:func:`_contradicted`); the mix's track is kept off the steps where it swings to
+another source (:func:`_mix_apart`), and a level-only recording's sources are placed on
+those exact fits (:func:`_settle_on_fits`).
 :func:`engine.cues.multisource.assign_masks` then
 gives each bin to the nearest source for per-source analysis (its own direction track,
 loudness and tag).
@@ -24,13 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d, label
 
-from .binmodel import HIST_STEP_DEG, BinModel
+from .binmodel import BIN_BAND_HZ, HIST_STEP_DEG, BinModel
 from .blocks import BLOCK_STEPS, blocks as _blocks
 from .calibration import CueCalibration, default_calibration
 from .diffuse import diffuse_coherence, wetness
-from .pairfit import pair_fit
+from .pairfit import PairFit, pair_fit
 from .spatial import GCC_BAND_HZ, GCC_SPLIT_HZ
 
 # -- finding sources in the histograms ------------------------------------------------------
@@ -67,7 +72,8 @@ class SourceSpec:
     # wide for paths from the bin histograms, narrow for steady GCC peaks, which are exact.
     prior_sigma_deg: float = 12.0
     # What found it: "mix" (the mix's own track), "histogram", "gcc" (a steady GCC-PHAT peak)
-    # "pair" (the two-source covariance fit), "corroborated" (a histogram track the pair
+    # "pair" (the two-source covariance fit), "dry pair" (a path through a dry
+    # recording's exact two-source blocks), "corroborated" (a histogram track the pair
     # fits confirm), "low band" (a path of the low-band GCC peaks) or "onset" (a path of
     # where sounds start, _onset_sources). All but "histogram"
     # are evidence of a source on their own; what the histograms alone find may be
@@ -133,7 +139,16 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
                 if all(abs(a - float(np.median(sp.step_az))) >= MIN_SEPARATION_DEG for sp in out):
                     out.append(SourceSpec(np.full(n, a), mix_active.copy(), float(rel),
                                           prior_sigma_deg=3.0, origin="gcc"))
-            return out[:max_sources]
+            out = out[:max_sources]
+            if len(out) > 2 and _fits_hear_all(steps):
+                # A third peak (the two sources' mean delay leaves one) must be in the
+                # blocks' covariances too: where two point sources explain them exactly,
+                # it is not there.
+                pf = _block_pair_fit(steps, main, mix_active, wet, model, cal)
+                if pf is not None:
+                    out = out[:2] + [sp for sp in out[2:]
+                                     if not _contradicted(sp, pf, mix_active)]
+            return _mix_apart(out, mix_active, steps.step_s)
     first: list[_Candidate] = []
     while len(specs) < max_sources:
         cands = _residual_candidates(counts, energies, gcc, az, specs, mix_active, timed)
@@ -144,6 +159,10 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
         specs.append(cand)
     pf = (None if model is None or steps.pair_cov is None
           else _block_pair_fit(steps, main, mix_active, wet, model, cal))
+    exact = ([] if pf is None or wet > PAIR_MAX_WET
+             else _dry_pair_sources(pf, steps, main, mix_active))
+    if exact:
+        specs = _on_exact_paths(specs, exact, pf, mix_active, _fits_hear_all(steps))
     if len(specs) == 1:
         cand = None
         if pf is not None:
@@ -165,13 +184,76 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
                 specs[k] = dataclasses.replace(sp, origin="corroborated")
     if wet > PAIR_MAX_WET:
         # In a room, reflections move the histograms' peaks and leave the covariances of a
-        # level-only recording off any one chord: neither refinement below holds there.
+        # level-only recording off any one chord: neither refinement below holds there. Nor
+        # is a further source sure enough (reflections make phantoms) to take from the
+        # mix's track the steps it shares with it (_mix_apart).
         return specs
+    specs = _mix_apart(specs, mix_active, steps.step_s)
     if not timed and len(specs) <= 2 and model is not None and steps.pair_cov is not None:
         ends = _chord_ends(np.asarray(steps.pair_cov), mix_active, model)
-        if ends is not None:
-            return _place_on_chord(specs, ends, mix_active)
+        placed = specs if ends is None else _place_on_chord(specs, ends, mix_active)
+        if placed is not specs:  # else no two static sources: the fits may place them
+            return placed
+    if not timed and pf is not None:
+        return _settle_on_fits(specs, pf, mix_active, steps.step_s)
     return _settle_on_peaks(specs, counts, mix_active, az)
+
+
+MIX_PATH_TOLERANCE_DEG = 10.0  # the mix's own readings within this of its straight path
+PATH_MIN_SPAN = 0.5        # a straight path through readings spanning this share of the clip
+
+
+def _spans(on: np.ndarray, active: np.ndarray) -> bool:
+    """Whether the readings a straight path was fitted through (indices ``on``, blocks or
+    steps) span :data:`PATH_MIN_SPAN` of the active ones (indices ``active``): beyond the
+    readings on it, the line is a guess (a sweep read only at its start is no static
+    source)."""
+    return (len(on) > 0 and len(active) > 0
+            and np.ptp(on) + 1 >= PATH_MIN_SPAN * (np.ptp(active) + 1))
+
+
+def _mix_apart(specs: list[SourceSpec], mix_active: np.ndarray,
+               step_s: float) -> list[SourceSpec]:
+    """The mix's track, once further sources are found, kept to the one source it follows.
+
+    The mix's track follows whichever sound dominates each step, so with two sources it
+    swings to the other while that one is louder and back again, passing through the
+    directions between (mixed steps read there). A further source found by any stage is
+    already a path of its own; where the mix's track lies within :data:`NEAR_DEG` of it,
+    the track is hearing that source, not its own. Through the remaining steps a straight
+    path (:func:`_fit_path`, as every other stage's paths, with
+    :data:`MIX_PATH_TOLERANCE_DEG`: one source's readings) that holds at least half of them,
+    on steps that span :data:`PATH_MIN_SPAN` of the active ones, is the mix's own source;
+    the runs of steps off that path that reach another source (the swings, with the steps
+    between) take the path's direction. Kept as it is when no such path holds (a source
+    moving faster than a straight path follows, or the track is everywhere on another
+    source). Only in dry recordings (find_sources), where further sources are real."""
+    if len(specs) < 2 or specs[0].origin != "mix":
+        return specs
+    main = specs[0]
+    n = len(mix_active)
+    own = mix_active.copy()
+    for sp in specs[1:]:
+        own &= np.abs(main.step_az - sp.step_az) > NEAR_DEG
+    if own.sum() < 3 * BLOCK_STEPS:
+        return specs
+    times = (np.arange(n) + 0.5) * step_s
+    count, path = _fit_path(times[own], main.step_az[own], 0.5 * n * step_s, times,
+                            tolerance_deg=MIX_PATH_TOLERANCE_DEG)
+    if count < 0.5 * own.sum():
+        return specs
+    if not _spans(np.nonzero(own & (np.abs(main.step_az - path) <= MIX_PATH_TOLERANCE_DEG))[0],
+                  np.nonzero(mix_active)[0]):
+        return specs
+    # Only the swings: runs of steps off the path that reach another source. Elsewhere the
+    # track is kept (a source that curves away from a straight line is still itself).
+    off = np.abs(main.step_az - path) > MIX_PATH_TOLERANCE_DEG
+    runs, n_runs = label(off)
+    swings = np.isin(runs, np.unique(runs[off & mix_active & ~own]))
+    swings &= runs > 0
+    if n_runs == 0 or not swings.any():
+        return specs
+    return [dataclasses.replace(main, step_az=np.where(swings, path, main.step_az))] + specs[1:]
 
 
 CHORD_MAX_WIDTH = 0.5      # the points' spread across the line, against along it (variance)
@@ -324,6 +406,185 @@ def _settle_on_peaks(specs: list[SourceSpec], counts: np.ndarray, mix_active: np
     return out
 
 
+DRY_PAIR_MIN_BLOCKS = 4     # exact two-source blocks of a dry recording: a handful ...
+DRY_PAIR_MIN_SHARE = 0.2    # ... and this share of the active blocks, on two straight paths
+
+
+def _exact_blocks(pf: "_BlockPairs") -> tuple[np.ndarray, np.ndarray]:
+    """The active blocks that two point sources explain exactly (two-source residual within
+    :data:`PAIR_DRY_RESIDUAL` and :data:`PAIR_DRY_RATIO` of one source's, the two
+    directions :data:`MIN_SEPARATION_DEG` apart) and those one point source explains
+    (one-source residual within :data:`PAIR_DRY_RESIDUAL`), ``(K,)`` each. Only a dry
+    recording's blocks are this simple; the tests _block_pair_fit applies to a whole
+    recording, here per block."""
+    fit = pf.fit
+    if fit is None:
+        return np.zeros_like(pf.active), np.zeros_like(pf.active)
+    two = (pf.active & (fit.r2 <= PAIR_DRY_RESIDUAL) & (fit.r2 <= PAIR_DRY_RATIO * fit.r1)
+           & (np.abs(fit.a_deg - fit.b_deg) >= MIN_SEPARATION_DEG))
+    return two, pf.active & ~two & (fit.r1 <= PAIR_DRY_RESIDUAL)
+
+
+def _dry_pair_sources(pf: "_BlockPairs", steps, main: SourceSpec,
+                      mix_active: np.ndarray) -> list[SourceSpec]:
+    """Two sources of a dry recording from its exact two-source blocks (:func:`_exact_blocks`).
+
+    With no room, what a block holds is point sources and nothing else: one source leaves a
+    block's covariances rank one in every bin (one fixed pair of gains, or of transfer
+    functions), and only a second source sounding at the same time, elsewhere, makes two
+    directions explain it where one cannot. So a handful of such blocks
+    (:data:`DRY_PAIR_MIN_BLOCKS`, :data:`DRY_PAIR_MIN_SHARE` of the active ones) whose two
+    directions lie on two straight paths (:func:`_fit_path`, 8 degrees as for the pair
+    source: the first through both directions of every block, the second through those it
+    leaves) apart, each read over :data:`PATH_MIN_SPAN` of the clip, is two sources,
+    however sparse the second is (a ball bouncing beside rain) and wherever the mix's
+    track swings between them. The tune set's 30 dry single
+    sources (seeds 0-1) have no such block; its dry pairs 1-26. Returned like
+    :func:`_onset_sources`: with the main track in place of the path it follows, or the
+    two paths alone; else ``[]``."""
+    two, _ = _exact_blocks(pf)
+    need = max(DRY_PAIR_MIN_BLOCKS, DRY_PAIR_MIN_SHARE * int(pf.active.sum()))
+    if two.sum() < need:
+        return []
+    fit, k = pf.fit, len(pf.active)
+    n = len(mix_active)
+    block_s = steps.step_s * BLOCK_STEPS
+    t = (np.nonzero(two)[0] + 0.5) * block_s
+    a, b = fit.a_deg[two], fit.b_deg[two]
+    times = (np.arange(n) + 0.5) * steps.step_s
+    centre = 0.5 * k * block_s
+    c1, p1 = _fit_path(np.concatenate([t, t]), np.concatenate([a, b]), centre, times,
+                       tolerance_deg=8.0)
+    at = np.interp(t, times, p1)
+    on_a, on_b = np.abs(a - at) <= 8.0, np.abs(b - at) <= 8.0
+    rest = np.where(on_a & ~on_b, b, np.where(on_b & ~on_a, a, np.nan))
+    keep = np.isfinite(rest)
+    if c1 < need or keep.sum() < need:
+        return []
+    c2, p2 = _fit_path(t[keep], rest[keep], centre, times, tolerance_deg=8.0)
+    if c2 < need or np.median(np.abs(p1 - p2)[mix_active]) < MIN_SEPARATION_DEG:
+        return []
+    idx = np.nonzero(two)[0]
+    on2 = idx[keep][np.abs(rest[keep] - np.interp(t[keep], times, p2)) <= 8.0]
+    if not (_spans(idx[on_a | on_b], np.nonzero(pf.active)[0])
+            and _spans(on2, np.nonzero(pf.active)[0])):
+        return []
+    found = [SourceSpec(p, mix_active.copy(), c / int(two.sum()), prior_sigma_deg=8.0,
+                        origin="dry pair") for c, p in ((c1, p1), (c2, p2))]
+    near = [np.median(np.abs(p - main.step_az)[mix_active]) <= NEAR_DEG for p in (p1, p2)]
+    if near[0]:
+        return [main, found[1]]
+    if near[1]:
+        return [main, found[0]]
+    return found
+
+
+def _on_exact_paths(specs: list[SourceSpec], exact: list[SourceSpec], pf: "_BlockPairs",
+                    mix_active: np.ndarray, hear_all: bool = True) -> list[SourceSpec]:
+    """The two sources of :func:`_dry_pair_sources` with what the other stages found: each
+    exact path as the source already found on it (within :data:`NEAR_DEG`; the mix's track
+    when it follows one) or as itself; a source found off both paths (where it is heard)
+    stays unless the exact fits contradict it (:func:`_contradicted`: the mix's track
+    reading the mixture between two sources, a histogram track of mixed bins)."""
+    if len(specs) == 1:
+        return exact
+    out: list[SourceSpec] = []
+    for e in exact:
+        near = [sp for sp in specs if all(sp is not o for o in out)
+                and np.median(np.abs(sp.step_az - e.step_az)[mix_active]) <= NEAR_DEG]
+        out.append(e if e.origin == "mix" or not near else near[0])
+    def apart(sp: SourceSpec) -> bool:
+        # Where it is heard (as _residual_candidates compares), from whichever path is
+        # nearer at each step: the mix's track swinging from one to the other is neither.
+        here = sp.seen & mix_active if (sp.seen & mix_active).any() else mix_active
+        gap = np.min([np.abs(sp.step_az - e.step_az) for e in exact], axis=0)
+        return float(np.median(gap[here])) > NEAR_DEG
+
+    return out + [sp for sp in specs if all(sp is not o for o in out) and apart(sp)
+                  and not (hear_all and _contradicted(sp, pf, mix_active))]
+
+
+FITS_WHOLE_BAND = 0.5       # the fits reach this share of the bins' top frequency
+
+
+def _fits_hear_all(steps) -> bool:
+    """Whether the pair fits hear the whole band a source may sound in: a spaced pair's
+    finding model stops where its phase aliases (c / 2d, 690 Hz for 25 cm, stereo.py), so a
+    sound above that is in none of its fits, which then cannot speak against it (a window
+    opening beside a school's hubbub, found by its onsets, was contradicted by the low
+    band). :data:`FITS_WHOLE_BAND` of :data:`binmodel.BIN_BAND_HZ`'s top: design, any
+    model the aliasing did not cut reaches it."""
+    freqs = getattr(steps, "pair_freqs", None)
+    return (freqs is not None and len(freqs) > 0
+            and float(np.max(freqs)) >= FITS_WHOLE_BAND * BIN_BAND_HZ[1])
+
+
+def _contradicted(sp: SourceSpec, pf: "_BlockPairs", mix_active: np.ndarray) -> bool:
+    """Whether the exact fits say ``sp`` is not there: in at least half the blocks where it
+    is seen, one or two point sources explain the block exactly (:func:`_exact_blocks`)
+    and none of their directions is within 8 degrees of it. A source sounding in a block
+    is in its covariances: it either is one of the fitted directions or leaves the fit
+    inexact."""
+    if pf.fit is None:
+        return False
+    two, one = _exact_blocks(pf)
+    k, n = len(pf.active), len(mix_active)
+    az = _blocks(sp.step_az[:n], mean=True)[:k]
+    seen = pf.active & (_blocks((sp.seen & mix_active)[:n].astype(float), mean=True)[:k] >= 0.5)
+    placed = (np.abs(pf.fit.a_deg - az) <= 8.0) | (two & (np.abs(pf.fit.b_deg - az) <= 8.0))
+    against = (two | one) & seen & ~placed
+    return bool(seen.any()) and against.sum() >= 0.5 * seen.sum()
+
+
+def _settle_on_fits(specs: list[SourceSpec], pf: "_BlockPairs", mix_active: np.ndarray,
+                    step_s: float) -> list[SourceSpec]:
+    """Each of several sources of a dry level-only recording placed on the blocks' exact
+    one- and two-source fits (:mod:`engine.cues.pairfit`).
+
+    With no room, a block of a coincident pair or a pan-pot mix holds one or two point
+    sources and nothing else, so where two fixed gains explain it all (two-source residual
+    within :data:`PAIR_DRY_RESIDUAL` and :data:`PAIR_DRY_RATIO` of one source's, the
+    recording-level test of _block_pair_fit, here per block) its two directions are the
+    sources', and where one does, that one is; however much the two share the bins. The
+    step track, the histograms and the masked cues read the mixtures between (a pan-pot
+    source at -41 degrees beside one sweeping from +76 to +1 read -9 to -26 on the mix's
+    track; the fits gave -34 to -46). Each fitted direction goes to the nearest source's
+    path; through those of one source a straight path (:func:`_fit_path`, 8 degrees as
+    for the pair source) holding :data:`SETTLE_MIN_BLOCKS` and half of them replaces its
+    path when the blocks on it span :data:`PATH_MIN_SPAN` of the active ones, final as the
+    chord's ends are (the second pass would read the mixtures again).
+    The chord (:func:`_chord_ends`) places two static sources; this also places a moving
+    one and the static one beside it."""
+    if len(specs) < 2 or pf.fit is None:
+        return specs
+    fit, k = pf.fit, len(pf.active)
+    n = len(mix_active)
+    two, one = _exact_blocks(pf)
+    blocks = np.concatenate([np.nonzero(two)[0], np.nonzero(two)[0], np.nonzero(one)[0]])
+    read = np.concatenate([fit.a_deg[two], fit.b_deg[two], fit.a_deg[one]])
+    paths = np.stack([_blocks(sp.step_az[:n], mean=True)[:k] for sp in specs])  # (P, K)
+    owner = np.argmin(np.abs(read[None, :] - paths[:, blocks]), axis=0)
+    block_s = step_s * BLOCK_STEPS
+    times = (np.arange(n) + 0.5) * step_s
+    out = []
+    for p, sp in enumerate(specs):
+        mine = owner == p
+        if mine.sum() < SETTLE_MIN_BLOCKS:
+            out.append(sp)
+            continue
+        count, path = _fit_path((blocks[mine] + 0.5) * block_s, read[mine], 0.5 * k * block_s,
+                                times, tolerance_deg=8.0)
+        on = blocks[mine][np.abs(read[mine] - path[np.minimum(
+            (blocks[mine] + 0.5) * BLOCK_STEPS, n - 1).astype(int)]) <= 8.0]
+        if (count < max(SETTLE_MIN_BLOCKS, 0.5 * mine.sum())
+                or not _spans(on, np.nonzero(pf.active)[0])):
+            out.append(sp)
+            continue
+        out.append(dataclasses.replace(sp, step_az=path, fixed=True,
+                                       prior_sigma_deg=SETTLED_SIGMA_DEG))
+    return out
+
+
 PAIR_MAX_WET = 0.35         # the two-source covariance fit (engine.cues.pairfit) up to here,
 PAIR_DRY_RESIDUAL = 0.02    # ... or beyond where two point sources leave this little (median
 PAIR_DRY_RATIO = 0.15       # ... relative residual), this much less than one does
@@ -348,6 +609,7 @@ class _BlockPairs:
     ratio: np.ndarray       # r2 / r1
     hit_ratio: float
     min_support: float
+    fit: PairFit | None = None  # the fits themselves (directions, residuals)
 
 
 def _block_pair_fit(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
@@ -383,7 +645,7 @@ def _block_pair_fit(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
     other = np.where(near_a, b, a)
     apart = active & (near_a | near_b) & (np.abs(other - main_az) >= MIN_SEPARATION_DEG)
     return _BlockPairs(active, main_az, other, apart, fit.r2 / np.maximum(fit.r1, 1e-12),
-                       ratio, support)
+                       ratio, support, fit)
 
 
 def _pair_source(pf: _BlockPairs, steps, main: SourceSpec, mix_active: np.ndarray):
