@@ -67,7 +67,6 @@ class MicSpec:
 
 MIC_SPECS: tuple[MicSpec, ...] = (
     MicSpec("kemar", BINAURAL, TUNE, "KEMAR dummy head"),
-    MicSpec("kemar-large", BINAURAL, TUNE, "KEMAR scaled 1.1 (a large head)"),
     MicSpec("sphere", BINAURAL, HELD_OUT, "rigid-sphere head, r 9 cm"),
     MicSpec("xy90", COINCIDENT, TUNE, "XY cardioids, 90 degrees"),
     MicSpec("blumlein", COINCIDENT, TUNE, "Blumlein figure-8s"),
@@ -76,6 +75,9 @@ MIC_SPECS: tuple[MicSpec, ...] = (
     MicSpec("spaced", SPACED, "both", "spaced omnis"),
     MicSpec("pan-cp", PANNED, TUNE, "pan pots, constant power"),
     MicSpec("pan-6db", PANNED, HELD_OUT, "pan pots, -6 dB law"),
+    # Last: a clip's draw depends on its microphone's place here (engine.evaluation.world),
+    # so a microphone added at the end leaves every other microphone's clips as they were.
+    MicSpec("kemar-large", BINAURAL, TUNE, "KEMAR scaled 1.1 (a large head)"),
 )
 MIC_NAMES: tuple[str, ...] = tuple(m.name for m in MIC_SPECS)
 
