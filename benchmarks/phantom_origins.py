@@ -68,8 +68,7 @@ def hear(path: Path) -> list[dict]:
     stereo = audio.stereo()
     grid = AnalysisGrid.for_rate(sr)
     decision = resolve_stereo("auto", stereo, sr)
-    tables = {"spacing_m": decision.spacing_m, "pattern": decision.pattern,
-              "diffuse_share": decision.diffuse_share}
+    tables = decision.tables
     cal = calibration_for(decision.kind, **tables)
     model = model_for(decision.kind, grid, **tables)
     steps = run_job(analyse_mix_job(stereo, sr, cal, model))

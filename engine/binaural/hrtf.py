@@ -99,6 +99,20 @@ class HrirSet:
         w = pos - np.floor(pos)
         return i0, (i0 + 1) % len(self.azimuth_deg), w
 
+    def scaled(self, scale: float) -> "HrirSet":
+        """The same head made ``scale`` times larger in every dimension (``1``: itself).
+
+        Acoustic similarity: the wave equation round a rigid body depends on ``k a`` only,
+        so a head ``s`` times larger scatters sound of frequency ``f`` as this one scatters
+        ``s f``: ``H_s(f) = H(s f)``, ``h_s(t) = h(t / s) / s``. Each aligned filter is
+        stretched in time by ``s`` (resampled as if recorded at ``sample_rate / s``; ``s``
+        to 1/100) and every onset delay is multiplied by ``s``. Individual heads differ
+        from a dummy head largely by such a frequency scale (Middlebrooks, JASA 106(3),
+        1999)."""
+        if abs(float(scale) - 1.0) < 1e-9:
+            return self
+        return _scaled(self, round(float(scale), 2))
+
     def resampled(self, sample_rate: int) -> "HrirSet":
         """The same set at another sample rate (filters resampled, delays kept in seconds)."""
         if int(sample_rate) == self.sample_rate:
@@ -220,6 +234,18 @@ def default_hrirs(sample_rate: int = 44100) -> HrirSet:
         base = HrirSet(z["azimuth_deg"].astype(float), z["filters"].astype(np.float32),
                        z["delays_s"].astype(float), int(z["sample_rate"]), str(z["source"]))
     return base.resampled(sample_rate)
+
+
+@functools.lru_cache(maxsize=32)
+def _scaled(hrirs: HrirSet, scale: float) -> HrirSet:
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+    r = Fraction(scale).limit_denominator(100)
+    filt = resample_poly(hrirs.filters.astype(float), r.numerator, r.denominator, axis=-1)
+    filt = filt[..., :hrirs.taps] / scale
+    return HrirSet(hrirs.azimuth_deg, filt.astype(np.float32), hrirs.delays_s * scale,
+                   hrirs.sample_rate, f"{hrirs.source} scaled {scale:g}")
 
 
 @functools.lru_cache(maxsize=8)

@@ -55,7 +55,7 @@ class BinModel:
     level_only: bool = False
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=16)
 def bin_model(grid: AnalysisGrid, hrirs: HrirSet | None = None) -> BinModel:
     """The model from an HRIR set (default: shipped KEMAR) at the grid's sample rate."""
     h = (hrirs or default_hrirs(grid.sample_rate)).resampled(grid.sample_rate)
@@ -121,22 +121,45 @@ def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain:
 
 
 def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
-    """Index into ``model.azimuth_deg`` of each bin's best-matching azimuth ``(S, F')``.
+    """Index into ``model.azimuth_deg`` of each bin's best-matching azimuth ``(S, F')``."""
+    return best_directions(ild, u_re, u_im, model)[0]
 
-    The cost expands into three products per bin (the ``ILD^2`` term is the same for every
-    azimuth and drops out): ``-ILD m_a / s^2 + m_a^2 / 2 s^2 - k (u . p_a)``.
-    """
+
+def best_directions(ild, u_re, u_im, model: BinModel) -> tuple[np.ndarray, np.ndarray]:
+    """Each bin's best-matching azimuth (index, ``(S, F')``) and its cost there.
+
+    The cost expands into three products per bin: ``-ILD m_a / s^2 + m_a^2 / 2 s^2 - k (u .
+    p_a)``; the returned cost adds back what is the same for every azimuth (``ILD^2 / 2
+    s^2 + k``), so it is the full ``cost(a)`` of the module docstring, 0 where the bin is
+    exactly one of the model's directions."""
     inv = np.float32(1 / SIGMA_ILD_DB ** 2)
     w = np.stack([-model.ild_db * inv, -KAPPA_IPD * model.phasor_re,
                   -KAPPA_IPD * model.phasor_im], axis=1).astype(np.float32)  # (F', 3, A)
     c = (0.5 * inv * model.ild_db ** 2).astype(np.float32)  # (F', A)
     x = np.stack([ild, u_re, u_im], axis=2).astype(np.float32)  # (S, F', 3)
     out = np.empty(ild.shape, dtype=np.int16)
+    low = np.empty(ild.shape, dtype=np.float32)
     for s0 in range(0, ild.shape[0], 64):
         s1 = min(ild.shape[0], s0 + 64)
         cost = np.matmul(x[s0:s1].transpose(1, 0, 2), w).transpose(1, 0, 2) + c[None]
         out[s0:s1] = np.argmin(cost, axis=2)
-    return out
+        low[s0:s1] = np.min(cost, axis=2)
+    return out, low + 0.5 * inv * np.asarray(ild, np.float32) ** 2 + np.float32(KAPPA_IPD)
+
+
+def model_misfit(st: StepSpectra, model: BinModel) -> float:
+    """How badly ``model`` explains the bins of ``st``: the weighted mean over bins (weights of
+    :func:`bin_costs`) of each bin's cost at its best azimuth. A bin that holds one source
+    heard through the model's microphones matches one azimuth's level ratio and phase
+    together; through other microphones (another head) its pair matches none, at any
+    azimuth. Every other bin, as the histograms."""
+    ild, u_re, u_im, weight, _ = bin_costs(st, model)
+    keep = slice(0, None, 2)
+    half = BinModel(model.azimuth_deg, model.sel, model.ild_db[keep], model.phasor_re[keep],
+                    model.phasor_im[keep], model.level_only)
+    _, cost = best_directions(ild[:, keep], u_re[:, keep], u_im[:, keep], half)
+    w = weight[:, keep]
+    return float(np.sum(cost * w) / (np.sum(w) + 1e-9))
 
 
 def bin_histograms(st: StepSpectra, grid: AnalysisGrid, model: BinModel, *,

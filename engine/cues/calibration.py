@@ -19,7 +19,7 @@ image in front, which is what SPEC asks the layout to show.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +156,21 @@ def load_calibration(path: str | Path) -> CueCalibration:
 def default_calibration() -> CueCalibration:
     """The shipped KEMAR calibration (1 degree steps, -90..90)."""
     return load_calibration(SHIPPED_CALIBRATION)
+
+
+@functools.lru_cache(maxsize=16)
+def scaled_calibration(scale: float) -> CueCalibration:
+    """The shipped KEMAR table for the same head ``scale`` times larger (acoustic similarity,
+    :meth:`engine.binaural.hrtf.HrirSet.scaled`: ``H_s(f) = H(s f)``): every time difference
+    times ``scale``, and each band's level difference the original's at ``scale`` times the
+    band's centre frequency (interpolated over log frequency, held at the ends)."""
+    cal = default_calibration()
+    if abs(float(scale) - 1.0) < 1e-9:
+        return cal
+    e = cal.band_edges_hz
+    centres = np.log(np.sqrt(e[:-1] * e[1:]))
+    at = centres + np.log(float(scale))
+    ild = np.stack([np.interp(at, centres, row) for row in cal.ild_db])
+    return replace(cal, itd_s=cal.itd_s * scale, itd_low_s=cal.itd_band_s(0) * scale,
+                   itd_high_s=cal.itd_band_s(1) * scale, ild_db=ild,
+                   source=f"{cal.source} scaled {scale:g}")

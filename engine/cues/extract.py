@@ -97,8 +97,7 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
         mask_model = model
     else:
         decision = resolve_stereo(choice, stereo, sr, spacing_m=spacing_m)
-        tables = {"spacing_m": decision.spacing_m, "pattern": decision.pattern,
-                  "diffuse_share": decision.diffuse_share}
+        tables = decision.tables
         cal = calibration_for(decision.kind, **tables)
         model = model_for(decision.kind, grid, **tables)
         mask_model = model_for(decision.kind, grid, for_masks=True, **tables)

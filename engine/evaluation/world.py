@@ -22,7 +22,8 @@ legacy   the original benchmark renderer (:func:`engine.evaluation.scenes.render
 - a recording is held out when ``stable_fraction("recording:" + id) < 1/3`` (SHA-1 of its id);
 - a room is held out when ``stable_fraction("room:" + RoomSpec.key()) < 1/3``; each set draws
   rooms from a seeded stream and keeps only its own;
-- microphones: ``kemar``, ``xy90``, ``blumlein``, ``pan-cp`` are for tuning; ``sphere``,
+- microphones: ``kemar``, ``kemar-large`` (KEMAR 10 % larger), ``xy90``, ``blumlein``,
+  ``pan-cp`` are for tuning; ``sphere``,
   ``xy110``, ``ortf``, ``pan-6db`` are held out; ``spaced`` is in both with different
   spacings (:data:`engine.evaluation.mics.SPACINGS_M`);
 - scene seeds differ per set, and noise babble is made from the set's own speech recordings.
