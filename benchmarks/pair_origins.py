@@ -76,8 +76,7 @@ def hear(path: Path, stereo_kind: str = "auto"):
     stereo = audio.stereo()
     grid = AnalysisGrid.for_rate(sr)
     decision = resolve_stereo(stereo_kind, stereo, sr)
-    tables = {"spacing_m": decision.spacing_m, "pattern": decision.pattern,
-              "diffuse_share": decision.diffuse_share}
+    tables = decision.tables
     cal = calibration_for(decision.kind, **tables)
     model = model_for(decision.kind, grid, **tables)
     mask_model = model_for(decision.kind, grid, for_masks=True, **tables)
