@@ -31,7 +31,6 @@ from .pairfit import BIN_STRIDE, step_covariances
 from .binmodel import MSC_FLOOR, ROOM_MSC_FLOOR, BinModel, bin_histograms
 from .blocks import BLOCK_STEPS, blocks as _blocks
 from .diffuse import band_diffuse_coherence, wetness
-from .frames import activity_mask
 from .spatial import (STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, steered_gcc,
                       step_spectra, stft)
 from .separation import PAIR_MAX_WET
@@ -179,14 +178,8 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         st = smooth_spectra(raw, SMOOTH_STEPS)
         ss = spatial_steps(st, grid, cal)
         active = _rough_activity(ss.power)
-        # The track hears every step that holds the sound (frames.activity_mask: a quiet
-        # group only when the levels split in two). A floor at the chunk's 10th percentile
-        # is the source itself when it never stops: a pass-by's far ends, 6-10 dB below its
-        # closest point, gave the track no evidence there, and it held still while the
-        # histograms read the sweep's ends as a second source.
-        sounding = activity_mask(ss.power, step_s=grid.step_s).astype(float)
         # Tracking on a 2 degree grid: a quarter of the work; the posterior mean is finer.
-        track = track_azimuth(ss.loglik[:, ::2], ss.confidence * sounding,
+        track = track_azimuth(ss.loglik[:, ::2], ss.confidence * active,
                               cal.azimuth_deg[::2], step_s=grid.step_s)
         pspec = spectral.step_power_spectrum(raw.p_l, raw.p_r)
         sm3 = smooth_spectra(raw, 3)
