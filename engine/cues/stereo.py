@@ -481,7 +481,8 @@ def head_scale(f: dict) -> float:
     difference moves up or down in frequency), and the bins of one source spread over
     directions by frequency, which the histograms read as further sources. The misfit has
     one valley over the scales, so the search walks downhill from KEMAR's own (3-5 models,
-    not all); the least misfit wins when it beats KEMAR's own by
+    not all); a valley at the range's end is a head of another shape, not size (1); the
+    least misfit wins when it beats KEMAR's own by
     :data:`HEAD_SCALE_MIN_GAIN`; a source near the middle,
     or too few clear steps, says nothing about size: 1. Only in a recording as coherent as a
     dry one (:data:`DRY_COHERENCE`): a room's bins hold direct and diffuse sound together,
@@ -510,6 +511,11 @@ def head_scale(f: dict) -> float:
     step = -1 if best > 0 and at(best - 1) < own else 1
     while 0 <= best + step < len(HEAD_SCALES) and at(best + step) < at(best):
         best += step
+    # A head of KEMAR's shape has a valley inside the range; a misfit still falling at the
+    # range's end is a head of another shape (a sphere's, a model's), which no size of
+    # KEMAR explains: read it through KEMAR's own.
+    if best in (0, len(HEAD_SCALES) - 1):
+        return 1.0
     if not np.isfinite(own) or at(best) > (1.0 - HEAD_SCALE_MIN_GAIN) * own:
         return 1.0
     return float(HEAD_SCALES[best])
