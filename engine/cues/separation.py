@@ -471,11 +471,17 @@ def _dry_pair_sources(pf: "_BlockPairs", steps, main: SourceSpec,
         return []
     found = [SourceSpec(p, mix_active.copy(), c / int(two.sum()), prior_sigma_deg=8.0,
                         origin="dry pair") for c, p in ((c1, p1), (c2, p2))]
-    near = [np.median(np.abs(p - main.step_az)[mix_active]) <= NEAR_DEG for p in (p1, p2)]
-    if near[0]:
-        return [main, found[1]]
-    if near[1]:
-        return [main, found[0]]
+    return _main_in_place(main, found, mix_active)
+
+
+def _main_in_place(main: SourceSpec, found: list[SourceSpec],
+                   mix_active: np.ndarray) -> list[SourceSpec]:
+    """Two paths found for two sources: the mix's track stays in place of the one it follows
+    (within :data:`NEAR_DEG`, median over the active steps); when it follows neither, the two
+    paths replace it."""
+    for i, spec in enumerate(found):
+        if np.median(np.abs(spec.step_az - main.step_az)[mix_active]) <= NEAR_DEG:
+            return [main, found[1 - i]]
     return found
 
 
@@ -772,12 +778,7 @@ def _onset_sources(steps, main: SourceSpec, mix_active: np.ndarray) -> list[Sour
         return []
     found = [SourceSpec(p, mix_active.copy(), c / t.size, origin="onset", prior_sigma_deg=6.0)
              for c, p in ((c1, p1), (c2, p2))]
-    near = [np.median(np.abs(p - main.step_az)[mix_active]) <= NEAR_DEG for p in (p1, p2)]
-    if near[0]:
-        return [main, found[1]]
-    if near[1]:
-        return [main, found[0]]
-    return found
+    return _main_in_place(main, found, mix_active)
 
 
 LOW_MIN_HEIGHT = 0.6        # a block's low-band GCC peak this high ...
