@@ -98,3 +98,14 @@ def two_binaural_sources(sr: int = 16000, *, duration_s: float = 4.0) -> np.ndar
     low, high = two_swelling_noises(sr, duration_s=duration_s)
     return (render_binaural(low, sr, azimuth_deg=-50, distance_m=2.0)
             + render_binaural(high, sr, azimuth_deg=40, distance_m=2.0))
+
+
+def within(y: np.ndarray, spans, sr: int) -> np.ndarray:
+    """``y`` kept only within ``spans`` (``[(start_s, stop_s), ...]``), silent elsewhere;
+    ``spans`` ``None``: ``y`` as it is."""
+    if spans is None:
+        return y
+    keep = np.zeros(len(y), bool)
+    for a, b in spans:
+        keep[int(a * sr):int(b * sr)] = True
+    return np.where(keep, y, 0.0)

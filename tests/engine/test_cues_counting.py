@@ -16,6 +16,7 @@ from engine.jobs import CancelToken, run_job
 from engine.layout.screen import x_from_azimuth
 from engine.planning.heuristic import HeuristicPlanner
 from engine.protocols import PlanRequest
+from tests.synth import within
 
 pytest.importorskip("pyroomacoustics")
 
@@ -29,12 +30,7 @@ def syllables(duration_s, *, seed, bursts=None):
     n = int(duration_s * SR)
     t = np.arange(n) / SR
     y = 0.1 * pink_noise(n, rng) * (0.55 + 0.45 * np.sin(2 * np.pi * 3.7 * t + seed))
-    if bursts is not None:
-        keep = np.zeros(n, bool)
-        for a, b in bursts:
-            keep[int(a * SR):int(b * SR)] = True
-        y = np.where(keep, y, 0.0)
-    return y
+    return within(y, bursts, SR)
 
 
 def in_room(mono, mic_name, azimuth_deg, *, distance_m=2.0, rt60_s=0.5):

@@ -7,6 +7,7 @@ import pytest
 from engine.cues.separation import MIX_PATH_TOLERANCE_DEG, NEAR_DEG, SourceSpec, _mix_apart
 from tests.engine.test_cues_counting import SR, cues_of, syllables
 from tests.engine.test_cues_pairs import pan, xy
+from tests.synth import within
 
 STEP_S = 0.046
 
@@ -50,12 +51,7 @@ def tones(duration_s, f0, *, seed, spans=None):
     y = sum(np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 2 * np.pi)) / k
             for k in range(1, int(6000 // f0) + 1))
     y = 0.05 * y * (0.6 + 0.4 * np.sin(2 * np.pi * 3.1 * t + seed))
-    if spans is not None:
-        keep = np.zeros(n, bool)
-        for a, b in spans:
-            keep[int(a * SR):int(b * SR)] = True
-        y = np.where(keep, y, 0.0)
-    return y
+    return within(y, spans, SR)
 
 
 @pytest.mark.parametrize("law,kind,seed", [(pan, "panned", 2), (xy, "coincident", 5)])
