@@ -31,6 +31,7 @@ from .pairfit import BIN_STRIDE, step_covariances
 from .binmodel import MSC_FLOOR, ROOM_MSC_FLOOR, BinModel, bin_histograms
 from .blocks import BLOCK_STEPS, blocks as _blocks
 from .diffuse import band_diffuse_coherence, wetness
+from .frames import activity_mask
 from .spatial import (STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, steered_gcc,
                       step_spectra, stft)
 from .separation import PAIR_MAX_WET
@@ -96,6 +97,12 @@ class StepCues:
     # Per step: power below LOW_BAND_HZ[1] and in 1-8 kHz ``(S, 2)``: whether the low band
     # rises and falls with the rest (one source) or on its own.
     band_power: np.ndarray | None = None
+    # Per step: the mix's track (and its spread) weighted by every step that holds the sound
+    # (:func:`engine.cues.frames.activity_mask`) instead of the rough floor the counting
+    # stages' track uses; the one source's track when only one is heard. ``None``: the same
+    # as ``azimuth_deg`` (the two weights agreed in every chunk).
+    sounding_azimuth_deg: np.ndarray | None = None
+    sounding_spread_deg: np.ndarray | None = None
 
     @property
     def times_s(self) -> np.ndarray:
@@ -156,7 +163,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
     step_len = STEP_FRAMES * grid.hop
     parts: dict[str, list] = {k: [] for k in (
         "az", "spread", "conf", "power", "coh", "hf", "cent", "itd", "ild", "hist", "energy",
-        "gcc", "logspec", "pcov", "low_gcc", "low_w", "bands")}
+        "gcc", "logspec", "pcov", "low_gcc", "low_w", "bands", "az_all", "spread_all")}
     onsets: list[float] = []
     onset_dirs: list[np.ndarray] = []
     gains: list[float] = []
@@ -181,6 +188,15 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         # Tracking on a 2 degree grid: a quarter of the work; the posterior mean is finer.
         track = track_azimuth(ss.loglik[:, ::2], ss.confidence * active,
                               cal.azimuth_deg[::2], step_s=grid.step_s)
+        # The rough floor (6 dB over the chunk's 10th percentile) is the source itself when
+        # it never stops: a pass-by's quieter ends then weigh nothing and the track holds
+        # still there. Counting keeps that track (heard with every step, a steady sound
+        # beside an intermittent one hides the second: docs/hearing.md, "the track through
+        # a whole sweep"); a single source is placed by the track that hears it throughout.
+        sounding = activity_mask(ss.power, step_s=grid.step_s).astype(float)
+        whole = track if np.array_equal(sounding > 0, active > 0) else track_azimuth(
+            ss.loglik[:, ::2], ss.confidence * sounding, cal.azimuth_deg[::2],
+            step_s=grid.step_s)
         pspec = spectral.step_power_spectrum(raw.p_l, raw.p_r)
         sm3 = smooth_spectra(raw, 3)
         if kept is not None:
@@ -190,6 +206,8 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         w = ss.band_weight[a:b]
         parts["az"].append(track.azimuth_deg[a:b])
         parts["spread"].append(track.spread_deg[a:b])
+        parts["az_all"].append(whole.azimuth_deg[a:b])
+        parts["spread_all"].append(whole.spread_deg[a:b])
         parts["conf"].append(ss.confidence[a:b])
         parts["power"].append(spectral.power_to_ms(pspec[a:b], grid))
         parts["coh"].append(ss.coherence[a:b])
@@ -237,7 +255,8 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
                     ild_gain=float(np.median(gains)) if gains else 1.0,
                     pair_cov=cat["pcov"], low_gcc=cat["low_gcc"], low_weight=cat["low_w"],
                     band_power=cat["bands"], chunk_spectra=kept,
-                    pair_freqs=grid.freqs[model.sel][::BIN_STRIDE])
+                    pair_freqs=grid.freqs[model.sel][::BIN_STRIDE],
+                    sounding_azimuth_deg=cat["az_all"], sounding_spread_deg=cat["spread_all"])
 
 
 def onset_directions(spec: np.ndarray, frames: np.ndarray, grid: AnalysisGrid,

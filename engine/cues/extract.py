@@ -17,6 +17,8 @@ Mono input gives one source with unknown direction (NaN azimuth, confidence 0) a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..audio.io import Audio
@@ -120,6 +122,11 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
                 report=lambda f, d="": report(0.6 + 0.3 * f, f"separating: {d}"))
             separated = _distinct(separated, specs)
             per_source = separated if len(separated) > 1 else per_source
+        if len(per_source) == 1 and steps.sounding_azimuth_deg is not None:
+            # One source: placed by the mix's track that hears every step it sounds in (a
+            # pass-by's quieter ends included), not the one the counting stages read.
+            per_source = [replace(steps, azimuth_deg=steps.sounding_azimuth_deg,
+                                  spread_deg=steps.sounding_spread_deg)]
         sources = [_source_track(k + 1, s, steps, duration, num_frames,
                                  separated=len(per_source) > 1,
                                  diffuse=_room_diffuse(cal))
