@@ -99,8 +99,8 @@ class StepCues:
     band_power: np.ndarray | None = None
     # Per step: the mix's track (and its spread) weighted by every step that holds the sound
     # (:func:`engine.cues.frames.activity_mask`) instead of the rough floor the counting
-    # stages' track uses; the one source's track when only one is heard. ``None``: the same
-    # as ``azimuth_deg`` (the two weights agreed in every chunk).
+    # stages' track uses; the one source's track when only one is heard (the same arrays as
+    # ``azimuth_deg`` where the two weights agree). ``None`` for a separated source's cues.
     sounding_azimuth_deg: np.ndarray | None = None
     sounding_spread_deg: np.ndarray | None = None
 
