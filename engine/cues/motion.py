@@ -136,7 +136,7 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
                 expected_coherence_change(float(np.mean(coherence[act])), level, diffuse))
     # The room says the level change is not distance: it would have moved the coherence.
     room_denies = (abs(expected) >= ROOM_MIN_COHERENCE_CHANGE
-                   and coh * np.sign(expected) < 0.5 * abs(expected))
+                   and coh * np.sign(expected) < ROOM_MIN_COHERENCE_CHANGE)
     if decay and distal > -level_min / 2:
         score = distal
     elif room_denies or (not backed and _trend_r2(times_s[act], env[act]) < STEADY_TREND_R2):
