@@ -40,7 +40,10 @@ STEADY_TREND_R2 = 0.5
 # In a room, moving changes the direct-to-reverberant ratio and the source's own swells do
 # not (the reverberant level follows the emitted power, not the distance): a level change
 # that distance would have turned into at least this much coherence change
-# (:func:`expected_coherence_change`), met by under half of it, is the source's own.
+# (:func:`expected_coherence_change`), while the measured coherence moved less than this
+# in that direction (about the step-to-step scatter of the measure: no change it can see),
+# is the source's own. Only the direction of the expectation is trusted, not its size:
+# rooms move the measured coherence 0.15-0.6 times what the diffuse model expects.
 ROOM_MIN_COHERENCE_CHANGE = 0.1
 
 
