@@ -40,7 +40,10 @@ STEADY_TREND_R2 = 0.5
 # In a room, moving changes the direct-to-reverberant ratio and the source's own swells do
 # not (the reverberant level follows the emitted power, not the distance): a level change
 # that distance would have turned into at least this much coherence change
-# (:func:`expected_coherence_change`), met by under half of it, is the source's own.
+# (:func:`expected_coherence_change`), while the measured coherence moved less than this
+# in that direction (about the step-to-step scatter of the measure: no change it can see),
+# is the source's own. Only the direction of the expectation is trusted, not its size:
+# rooms move the measured coherence 0.15-0.6 times what the diffuse model expects.
 ROOM_MIN_COHERENCE_CHANGE = 0.1
 
 
@@ -136,7 +139,7 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
                 expected_coherence_change(float(np.mean(coherence[act])), level, diffuse))
     # The room says the level change is not distance: it would have moved the coherence.
     room_denies = (abs(expected) >= ROOM_MIN_COHERENCE_CHANGE
-                   and coh * np.sign(expected) < 0.5 * abs(expected))
+                   and coh * np.sign(expected) < ROOM_MIN_COHERENCE_CHANGE)
     if decay and distal > -level_min / 2:
         score = distal
     elif room_denies or (not backed and _trend_r2(times_s[act], env[act]) < STEADY_TREND_R2):
