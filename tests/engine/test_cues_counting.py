@@ -222,4 +222,4 @@ def test_a_source_is_not_read_twice_where_it_passed(case, read_twice):
     active = np.ones(len(main), bool)
     mix = SourceSpec(main, active, 1.0, origin="mix")
     further = SourceSpec(np.full(len(main), -70.0), active, 0.3)
-    assert _read_twice(further, mix, counts, az, active) == read_twice
+    assert _read_twice(further, mix, mix.step_az, counts, az, active) == read_twice
