@@ -10,8 +10,13 @@ of the clip's onsets start at it (within 10 degrees, nearer it than the main tra
 precedence effect; a reflection never starts a sound), and when its histogram evidence (bin
 weight within ``NEAR_DEG`` of its path and not of the main track's) stands: the share in steps
 within 10 dB of the clip's loud level (the 95th percentile of the step power) and in steps 20
-dB or more below it (where a steady noise field or a tail's floor is all there is). Then, per
-stage, how many further sources it gave to single sources (phantoms) and to pairs.
+dB or more below it (where a steady noise field or a tail's floor is all there is), and
+whether it is the main source read twice (:func:`engine.cues.separation.heard_apart`: the
+share of its evidence while the one source's path, the track that follows a pass-by's sweep
+when it is the counting track's source, is away from it, and in how many stretches that
+path is at its place). Then, per stage, how many further sources it gave to single sources
+(phantoms) and to pairs. ``--without-read-twice`` hears without the rule that drops sources
+read twice, to see its measure for every further source.
 
     python benchmarks/phantom_origins.py /tmp/ph/main_0 /tmp/ph/main_1 --sets tune
 
@@ -36,7 +41,9 @@ from engine.cues.analysis import analyse_mix_job  # noqa: E402
 from engine.cues.binmodel import HIST_STEP_DEG  # noqa: E402
 from engine.cues.diffuse import wetness  # noqa: E402
 from engine.cues.frames import activity_mask  # noqa: E402
-from engine.cues.separation import NEAR_DEG, ONSET_TOLERANCE_DEG, find_sources  # noqa: E402
+from engine.cues import separation  # noqa: E402
+from engine.cues.separation import (NEAR_DEG, ONSET_TOLERANCE_DEG, _one_source_path,  # noqa: E402
+                                    find_sources, heard_apart)
 from engine.cues.spatial import AnalysisGrid  # noqa: E402
 from engine.cues.stereo import calibration_for, model_for, resolve_stereo  # noqa: E402
 from engine.jobs import run_job  # noqa: E402
@@ -74,6 +81,7 @@ def hear(path: Path) -> list[dict]:
     steps = run_job(analyse_mix_job(stereo, sr, cal, model))
     active = activity_mask(steps.power)
     specs = find_sources(steps, active, max_sources=3, model=model, cal=cal)
+    path = _one_source_path(steps, specs[0])
     energies = np.asarray(steps.step_energy, float)
     az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)[:energies.shape[1]]
     main_db = _level(energies, az, specs[0].step_az)
@@ -91,12 +99,14 @@ def hear(path: Path) -> list[dict]:
         w = np.sum(hist * near, axis=1)
         total = w.sum() + 1e-12
         d_main, d_cand = np.abs(on_az - specs[0].step_az[k]), np.abs(on_az - sp.step_az[k])
+        apart, stretches = heard_apart(sp, specs[0], path, hist, az, active)
         out.append({"origin": sp.origin, "az": float(np.median(sp.step_az)), "wet": wet,
                     "lagged": lagged_comodulation(main_db, _level(energies, az, sp.step_az),
                                                   active),
                     "onsets": int(on_az.size),
                     "loud": float(w[below < LOUD_DB].sum() / total) if w.sum() > 0 else None,
                     "quiet": float(w[below >= QUIET_DB].sum() / total) if w.sum() > 0 else None,
+                    "apart": apart, "stretches": stretches,
                     "own_onsets": int(np.sum((d_cand <= ONSET_TOLERANCE_DEG) & (d_cand < d_main)))})
     return out
 
@@ -106,7 +116,11 @@ def main() -> None:
     ap.add_argument("runs", nargs="+", type=Path, help="hearing_world.py --out folders")
     ap.add_argument("--sets", default="tune")
     ap.add_argument("--conditions", default="room")
+    ap.add_argument("--without-read-twice", action="store_true",
+                    help="keep the further sources that separation._read_twice drops")
     args = ap.parse_args()
+    if args.without_read_twice:
+        separation.READ_TWICE_MAX_APART = -1.0
     conds = set(args.conditions.split(","))
     tally: dict[int, Counter] = {1: Counter(), 2: Counter()}
     clips = Counter()
@@ -126,7 +140,7 @@ def main() -> None:
                     print(f"{run.name} {c['scene'][:58]:58s} true {c['n_true']} "
                           f"{f['origin']:12s} {f['az']:6.1f} wet {f['wet']:.2f} "
                           f"lagged {f['lagged']:5.2f} onsets {f['own_onsets']}/{f['onsets']} "
-                          f"{when}", flush=True)
+                          f"{when} apart {f['apart']:.2f} stretches {f['stretches']}", flush=True)
     for n, label in ((1, "single sources (phantoms)"), (2, "pairs (second sources)")):
         print(f"{label}, {clips[n]} clips: " + ", ".join(
             f"{o} {v}" for o, v in tally[n].most_common()))

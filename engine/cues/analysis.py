@@ -31,7 +31,7 @@ from .pairfit import BIN_STRIDE, step_covariances
 from .binmodel import MSC_FLOOR, ROOM_MSC_FLOOR, BinModel, bin_histograms
 from .blocks import BLOCK_STEPS, blocks as _blocks
 from .diffuse import band_diffuse_coherence, wetness
-from .frames import activity_mask
+from .frames import activity_mask, rough_activity
 from .spatial import (STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, steered_gcc,
                       step_spectra, stft)
 from .separation import PAIR_MAX_WET
@@ -184,7 +184,7 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         raw = step_spectra(spec)
         st = smooth_spectra(raw, SMOOTH_STEPS)
         ss = spatial_steps(st, grid, cal)
-        active = _rough_activity(ss.power)
+        active = rough_activity(ss.power)
         # Tracking on a 2 degree grid: a quarter of the work; the posterior mean is finer.
         track = track_azimuth(ss.loglik[:, ::2], ss.confidence * active,
                               cal.azimuth_deg[::2], step_s=grid.step_s)
@@ -283,14 +283,6 @@ def onset_directions(spec: np.ndarray, frames: np.ndarray, grid: AnalysisGrid,
 
 def _cat(parts: list[np.ndarray], row: int) -> np.ndarray:
     return np.concatenate([p[row] for p in parts]) if parts else np.zeros(0)
-
-
-def _rough_activity(power: np.ndarray) -> np.ndarray:
-    """0/1 per step: within 45 dB of the chunk's loud steps and 6 dB over its quiet floor."""
-    db = 10 * np.log10(power + 1e-20)
-    hi = np.percentile(db, 95)
-    lo = np.percentile(db, 10)
-    return ((db > hi - 45) & (db > lo + 6)).astype(float) if hi - lo > 6 else np.ones_like(db)
 
 
 def _pitch_shifts(logspec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -56,6 +56,17 @@ def activity_mask(power: np.ndarray, *, step_s: float = 0.046) -> np.ndarray:
     return opened if opened.any() else active
 
 
+def rough_activity(power: np.ndarray) -> np.ndarray:
+    """0/1 per step: within 45 dB of the loud steps and 6 dB over the quiet floor (the 10th
+    percentile). The steps the counting stages' track hears (``analysis``, per chunk); for a
+    sound that never stops the floor is the source itself, so only its loudest steps count
+    (see :func:`activity_mask` for the steps that hold a sound)."""
+    db = 10 * np.log10(np.asarray(power, dtype=float) + 1e-20)
+    hi = np.percentile(db, 95)
+    lo = np.percentile(db, 10)
+    return ((db > hi - 45) & (db > lo + 6)).astype(float) if hi - lo > 6 else np.ones_like(db)
+
+
 def presence_mask(power: np.ndarray, *, span_db: float = 35.0) -> np.ndarray:
     """Which steps the source is *there* in ``(S,)`` bool: within ``span_db`` of its loud
     steps (99th percentile) and above -80 dBFS.

@@ -35,6 +35,7 @@ from .binmodel import BIN_BAND_HZ, HIST_STEP_DEG, BinModel
 from .blocks import BLOCK_STEPS, blocks as _blocks
 from .calibration import CueCalibration, default_calibration
 from .diffuse import diffuse_coherence, wetness
+from .frames import rough_activity
 from .pairfit import PairFit, pair_fit
 from .spatial import GCC_BAND_HZ, GCC_SPLIT_HZ
 
@@ -182,6 +183,8 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
             c = next((c for c in first if c.step_az is sp.step_az), None)
             if c is not None and _corroborated_source(pf, [c]) is not None:
                 specs[k] = dataclasses.replace(sp, origin="corroborated")
+    path = _one_source_path(steps, main)
+    specs = [sp for sp in specs if not _read_twice(sp, specs[0], path, counts, az, mix_active)]
     if wet > PAIR_MAX_WET:
         # In a room, reflections move the histograms' peaks and leave the covariances of a
         # level-only recording off any one chord: neither refinement below holds there. Nor
@@ -254,6 +257,75 @@ def _mix_apart(specs: list[SourceSpec], mix_active: np.ndarray,
     if n_runs == 0 or not swings.any():
         return specs
     return [dataclasses.replace(main, step_az=np.where(swings, path, main.step_az))] + specs[1:]
+
+
+# A further source heard mostly while the one source's path stands at its place, in one
+# stretch of time, is that source's own sound where it was or passed (see _read_twice): this
+# share of its evidence or less comes while the path is elsewhere. Fitted (tune part, seeds
+# 0-4, per block: phantoms of pass-bys 0.01-0.28 and one 0.45, pairs' second sources 0.41 and
+# up; docs/hearing.md, "the source read twice along its sweep").
+READ_TWICE_MAX_APART = 0.375
+
+
+def _one_source_path(steps, main: SourceSpec) -> np.ndarray:
+    """Where the mix's one source is, step by step, for :func:`_read_twice`: the track that
+    hears every step holding the sound (``steps.sounding_azimuth_deg``, which follows a
+    pass-by to its quieter ends) when it is the same source as the counting track, else the
+    counting track (``main``).
+
+    The same source: on the steps the counting track hears (:func:`frames.rough_activity`,
+    the loud ones) the two read within ``NEAR_DEG`` of each other (median). A pass-by that
+    grows quieter because it is farther keeps its loud middle where both tracks hear it;
+    a steady sound beside an intermittent one pulls the sounding track off the loud events
+    too (between them, or onto the steady one), and there it is not the one source's path.
+    """
+    snd = getattr(steps, "sounding_azimuth_deg", None)
+    if snd is None or main.origin != "mix":
+        return main.step_az
+    snd = np.asarray(snd, float)
+    heard = rough_activity(np.asarray(steps.power, float)) > 0
+    if not heard.any() or np.median(np.abs(snd[heard] - main.step_az[heard])) > NEAR_DEG:
+        return main.step_az
+    return snd
+
+
+def _read_twice(sp: SourceSpec, main: SourceSpec, path: np.ndarray, counts: np.ndarray,
+                az: np.ndarray, mix_active: np.ndarray) -> bool:
+    """Whether the further source ``sp`` is the main source read a second time.
+
+    One source is in one place at a time. A path fitted over the whole clip through the
+    evidence of one source that moves (a pass-by) picks up the source's own positions at
+    other times: a static path at an end of the sweep, a slower path through it. Such a
+    path holds most of its histogram evidence (bin weight within ``NEAR_DEG``) in the
+    blocks where the one source's ``path`` is at its place (within ``NEAR_DEG``), and the
+    path is there in one stretch of time (it passed, or left and never came back). A second
+    source is heard at its place while the path is elsewhere, or, when the track follows
+    whichever of two sources sounds, draws it back at each turn.
+
+    With ``main`` not the mix's own track (or ``sp`` the main source), False.
+    """
+    share, stretches = heard_apart(sp, main, path, counts, az, mix_active)
+    return stretches == 1 and share <= READ_TWICE_MAX_APART
+
+
+def heard_apart(sp: SourceSpec, main: SourceSpec, path: np.ndarray, counts: np.ndarray,
+                az: np.ndarray, mix_active: np.ndarray) -> tuple[float, int]:
+    """The share of ``sp``'s histogram evidence (``counts`` ``(S, A)`` within ``NEAR_DEG``
+    of its path) in the active blocks where the one source's ``path`` is more than
+    ``NEAR_DEG`` from it, and in how many stretches of blocks the path is at its place (see
+    :func:`_read_twice`); ``(1.0, 0)`` when there is nothing to judge."""
+    if sp is main or main.origin != "mix":
+        return 1.0, 0
+    az = az[:counts.shape[1]]
+    evidence = _blocks(np.sum(counts * _near(az, sp.step_az), axis=1))
+    apart_deg = _blocks(np.abs(sp.step_az - path), mean=True)
+    active = _blocks(mix_active.astype(float)) > 0
+    total = evidence[active].sum()
+    if total <= 0:
+        return 1.0, 0
+    together = active & (apart_deg <= NEAR_DEG)
+    stretches = np.count_nonzero(np.diff(np.r_[0, together[active].astype(int)]) == 1)
+    return float(evidence[active & ~together].sum() / total), int(stretches)
 
 
 CHORD_MAX_WIDTH = 0.5      # the points' spread across the line, against along it (variance)

@@ -190,3 +190,36 @@ def test_a_source_passing_by_in_a_room_is_one_object():
         assert len(cues.sources) == 1, (mic, [float(np.median(s.azimuth_deg))
                                               for s in cues.sources])
         assert cues.sources[0].motion == "left_to_right", mic
+
+
+def _read_twice_case(case):
+    """A main track, the per-step histograms and a further static path at -70 degrees."""
+    from engine.cues.binmodel import HIST_STEP_DEG
+    from engine.cues.blocks import BLOCK_STEPS
+    az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
+    n, held = 26 * BLOCK_STEPS, 5 * BLOCK_STEPS
+    if case == "turns":  # a second source at -70 sounds twice; the track follows it there
+        main = np.full(n, 40.0)
+        main[3 * BLOCK_STEPS:7 * BLOCK_STEPS] = main[15 * BLOCK_STEPS:19 * BLOCK_STEPS] = -70.0
+    else:  # one source held at -70, then passing to +80
+        main = np.concatenate([np.full(held, -70.0), np.linspace(-70.0, 80.0, n - held)])
+    counts = np.zeros((n, len(az)))
+    counts[np.arange(n), np.argmin(np.abs(az[None] - main[:, None]), axis=1)] = 1.0
+    if case == "second":  # ... and a second, quieter source at -70 all along
+        counts[:, np.argmin(np.abs(az + 70.0))] += 0.5
+    return az, main, counts
+
+
+@pytest.mark.parametrize("case,read_twice", [("passby", True), ("second", False),
+                                             ("turns", False)])
+def test_a_source_is_not_read_twice_where_it_passed(case, read_twice):
+    # A pass-by held at -70 before it sweeps: a static path at -70 holds evidence only while
+    # the track is there, in one stretch (the source's own start), so it is no second source;
+    # a second source at -70 is heard there while the track is elsewhere too, and one that
+    # takes turns with the first draws the track back to it.
+    from engine.cues.separation import SourceSpec, _read_twice
+    az, main, counts = _read_twice_case(case)
+    active = np.ones(len(main), bool)
+    mix = SourceSpec(main, active, 1.0, origin="mix")
+    further = SourceSpec(np.full(len(main), -70.0), active, 0.3)
+    assert _read_twice(further, mix, mix.step_az, counts, az, active) == read_twice

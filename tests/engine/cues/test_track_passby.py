@@ -51,3 +51,50 @@ def test_the_counting_track_keeps_the_rough_floor_and_the_sounding_track_differs
     # is there.
     assert np.median(np.abs(steps.sounding_azimuth_deg[ends] + 70 - 70 * t[ends] / 2)) < 8.0
     assert np.median(np.abs(steps.azimuth_deg[ends] - steps.sounding_azimuth_deg[ends])) > 15.0
+
+
+def _steps(y):
+    cal = calibration_for("binaural")
+    return run_job(analyse_mix_job(y, SR, cal, model_for("binaural", AnalysisGrid.for_rate(SR))))
+
+
+def test_a_static_path_where_a_pass_by_started_is_the_source_read_twice():
+    # The counting track holds still short of the sweep's quiet start, so a static path at
+    # -65 (where the pass-by began) is never at the counting track's place and would stand
+    # as a second source; the sounding track, the same source on the loud steps, passes
+    # there once, and the path's evidence comes while it is there.
+    from engine.cues.binmodel import HIST_STEP_DEG
+    from engine.cues.frames import activity_mask
+    from engine.cues.separation import SourceSpec, _one_source_path, _read_twice
+    steps = _steps(pass_by())
+    active = activity_mask(steps.power)
+    main = SourceSpec(np.asarray(steps.azimuth_deg, float), active, 1.0, origin="mix")
+    path = _one_source_path(steps, main)
+    assert path is not main.step_az
+    az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
+    counts = np.asarray(steps.step_hist, float)
+    start = SourceSpec(np.full(len(active), -65.0), active, 0.3)
+    assert _read_twice(start, main, path, counts, az, active)
+    assert not _read_twice(start, main, main.step_az, counts, az, active)
+
+
+def test_a_steady_sound_beside_an_intermittent_one_keeps_the_counting_track():
+    # Bursts at -40 (0.3 s every 1.5 s, 7 dB over) beside a steady noise at +40: the rough
+    # floor hears only the bursts, every step holds sound (the two levels are closer than
+    # MIN_SPLIT_DB), and the track that hears every step sits on the steady sound, bursts
+    # included. On the loud steps it is not the counting track's source, so it is not the
+    # one source's path, and the counting track stays the read-twice test's path.
+    from engine.cues.frames import activity_mask
+    from engine.cues.separation import SourceSpec, _one_source_path
+    n = int(SECONDS * SR)
+    rng = np.random.default_rng(5)
+    t = np.arange(n) / SR
+    bursts = 0.2 * pink_noise(n, rng) * ((t % 1.5) < 0.3)
+    steady = 0.1 * pink_noise(n, rng)
+    y = (render_binaural(bursts, SR, azimuth_deg=-40.0)[:, :n]
+         + render_binaural(steady, SR, azimuth_deg=40.0)[:, :n]).astype(np.float32)
+    steps = _steps(y)
+    active = activity_mask(steps.power)
+    main = SourceSpec(np.asarray(steps.azimuth_deg, float), active, 1.0, origin="mix")
+    assert _one_source_path(steps, main) is main.step_az, (
+        np.median(steps.azimuth_deg), np.median(steps.sounding_azimuth_deg))
