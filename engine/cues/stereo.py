@@ -358,6 +358,16 @@ HEAD_DIFFRACTION = 1.2    # physical: a delay 1.2x longer at low frequencies tha
                           # a head's diffraction (a sphere ~1.5, KEMAR 1.2-1.4 dry; a pair 1)
 DIFFRACTION_LOW_HZ = (150.0, 700.0)     # design: below a head's diffraction corner ...
 DIFFRACTION_HIGH_HZ = (1500.0, 4000.0)  # ... and above it, below pinna detail
+SHADOW_LOW_HZ = (500.0, 800.0)      # design: the lowest level bands (561, 707 Hz), where a head
+                                    # barely shadows (KEMAR 2.4 dB at 15 degrees) ...
+SHADOW_HIGH_HZ = (3000.0, 8000.0)   # ... and the bands above its diffraction corner, below the
+                                    # pinna notches (KEMAR 5.9 dB at 15 degrees)
+HEAD_CONTRAST_DB = 1.0    # a far ear this much (dB) quieter at 3-8 kHz than below 800 Hz, on
+                          # the side the high band's delay says, is a head's shadow: half of
+                          # KEMAR's contrast at the smallest azimuth counted (0.1 ms, about
+                          # 11 degrees: 2.5 dB), in a room's diluted level differences; omnis
+                          # and cardioid pairs: 0 (fitted check, tune: spaced pairs <= 0.81,
+                          # heads in rooms 1.0 or more in 9 of 10)
 CARDIOID_DIFFUSE = 0.5    # physical: a coincident cardioid pair's diffuse-field coherence is
                           # 0.75 + 0.25 cos(angle), at least 0.5; a reverb below it is a
                           # decorrelated (artificial or spaced) one: a pan-pot mix's send
@@ -555,7 +565,10 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
        every kind reads the same there (binaural, confidence 0).
     2. **Time or level:** the timed share. Coincident pairs and pan pots have no delays;
        heads and spaced pairs have them wherever the sound is off-centre.
-    3. **Head or spaced pair** (time): delays longer than any head gives (0.85 ms) in half
+    3. **Head or spaced pair** (time): a far ear 1 dB or more quieter at 3-8 kHz than
+       below 800 Hz, on the side the high band's own delay says, is a head's shadow
+       (:func:`_shadow_contrast`; any pair's level difference is the same at every
+       frequency). Otherwise delays longer than any head gives (0.85 ms) in half
        the timed steps are a spaced pair. A delay 1.2x longer at low frequencies than at
        high is a head's diffraction (:func:`_diffraction`). Otherwise a head's shadow grows
        with frequency on the side the delay says (:func:`_head_shadow`, signed slope >=
@@ -601,8 +614,16 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
         beyond = float(np.mean(np.abs(f["delay"][timed]) > HEAD_MAX_DELAY_S))
         shadow = _head_shadow(f, timed & (np.abs(f["delay"]) <= HEAD_MAX_DELAY_S))
         ratio = _diffraction(f, timed)
-        ev.update(beyond_head=beyond, head_shadow=shadow, low_high_delay=ratio)
+        contrast = _shadow_contrast(f, clear)
+        ev.update(beyond_head=beyond, head_shadow=shadow, low_high_delay=ratio,
+                  shadow_contrast=contrast)
         sure = _sure(time_share, 0.5, 0.8)
+        # A level difference that grows with frequency on the side the delay says is a head's
+        # shadow, which no pair of microphones makes (first: where two sources or a room
+        # corrupt the whole band's delay, the high band's delay and level still agree).
+        if np.isfinite(contrast) and contrast >= HEAD_CONTRAST_DB:
+            return StereoDecision("binaural", evidence=ev, confidence=min(
+                sure, _sure(contrast - HEAD_CONTRAST_DB, 0, 1.0)))
         if beyond >= BEYOND_HEAD_SHARE:
             return StereoDecision("spaced", confidence=min(sure, _sure(beyond, 0.5, 0.75)),
                                   evidence=ev)
@@ -679,6 +700,32 @@ def _diffraction(f: dict, sel: np.ndarray) -> float:
     if ok.sum() < MIN_EVIDENCE_STEPS:
         return float("nan")
     return float(np.median(np.abs(lo[ok]) / np.abs(hi[ok])))
+
+
+def _shadow_contrast(f: dict, sel: np.ndarray) -> float:
+    """How much more the far ear is shadowed at 3-8 kHz than below 800 Hz (dB), on the side
+    the high band's own delay says: the median over the steps of ``sel`` whose 1.5-4 kHz
+    GCC-PHAT peaks clearly (above 0.5) 0.1 ms or more off-centre of ``sign(delay_high) *
+    (ILD_high - ILD_low)``. A head's shadow grows with frequency (KEMAR: 2.5 dB at 11 degrees,
+    7.3 at 30, 11 at 45); two omnis differ by nothing and capsules that point apart (ORTF)
+    by their patterns, the same at every frequency, so the contrast is 0 for any pair. The
+    delay and the level come from the same band of the same step: where two sources share a
+    step, the high band's delay and its level difference belong to the one that is loud
+    there (the whole band's delay, which :func:`_head_shadow` uses, is often the other's).
+    NaN with fewer than 4 such steps."""
+    cal = default_calibration()
+    edges = np.asarray(cal.band_edges_hz, float)
+    centre = np.sqrt(edges[:-1] * edges[1:])
+    lo = (centre >= SHADOW_LOW_HZ[0]) & (centre <= SHADOW_LOW_HZ[1])
+    hi = (centre >= SHADOW_HIGH_HZ[0]) & (centre <= SHADOW_HIGH_HZ[1])
+    ok = sel & (np.abs(f["delay_high"]) >= 1e-4) & (f["height_high"] > 0.5)
+    if ok.sum() < MIN_EVIDENCE_STEPS // 2:
+        return float("nan")
+    ild, w = f["ild"][ok], f["ild_weight"][ok]
+
+    def mean(band):
+        return np.sum(w[:, band] * ild[:, band], axis=1) / (w[:, band].sum(axis=1) + 1e-9)
+    return float(np.median(np.sign(f["delay_high"][ok]) * (mean(hi) - mean(lo))))
 
 
 def _diffuse_floor(f: dict) -> float:
