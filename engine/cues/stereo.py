@@ -377,7 +377,13 @@ BEYOND_HEAD_SHARE = 0.5   # ... in half the timed steps (reverberation makes str
 INVERTED = -0.5           # a step this far out of phase (mean cos IPD) is a coincident
                           # pair's side quadrant: level-only evidence
 HARD_PAN_DB = 24.0        # beyond a cardioid pair's largest frontal difference (17.6 dB)
-DRY_COHERENCE = 0.95      # a level-only recording this coherent has no room in it
+DRY_COHERENCE = 0.95      # a level-only recording this coherent has no room in it ...
+ROOM_PHASE = 0.1          # ... unless its coherent bins turn in phase this much (mean |sin
+                          # IPD|): dry, a pan pot and a coincident pair hear every sound in
+                          # phase (tune, two dry sources' cross terms: at most 0.067); a room's
+                          # reflections within a step turn it (tune XY rooms 0.046-0.43)
+PHASE_COHERENT = 0.9      # design: bins this coherent hold mostly one sound (direct or its
+                          # early reflections), where a dry recording's phase is exact
 MIN_EVIDENCE_STEPS = 8
 
 
@@ -453,6 +459,10 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
     gam = st.s_lr[:, mid] / np.sqrt(st.p_l[:, mid] * st.p_r[:, mid] + 1e-30)
     re_coh = np.sum(em * gam.real, axis=1) / (np.sum(em, axis=1) + 1e-30)
     abs_coh = np.sum(em * np.abs(gam), axis=1) / (np.sum(em, axis=1) + 1e-30)
+    # The phase of the coherent bins (room_phase): a level-only recording's dry sound has none.
+    direct = np.abs(gam) >= PHASE_COHERENT
+    turn_sum = np.sum(em * direct * np.abs(np.sin(np.angle(gam))), axis=1)
+    turn_weight = np.sum(em * direct, axis=1)
     # A head's delay is longer at low frequencies than at high (diffraction); a pair's is one.
     fine = np.arange(-HEAD_MAX_DELAY_S, HEAD_MAX_DELAY_S + 1e-9, 0.25 / sample_rate)
     g_lo = steered_gcc(st, msc, grid, fine, band_hz=DIFFRACTION_LOW_HZ)
@@ -475,7 +485,8 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
             "gamma_low": gamma_low, "gamma_freqs": grid.freqs[low], "loud": loud,
             "ild_weight": w, "coherence": coh, "power": power, "polarity": polarity,
             "delay2": lags[peak2], "height2": gcc2[np.arange(len(peak2)), peak2],
-            "re_coh": re_coh, "abs_coh": abs_coh, **band_p}
+            "re_coh": re_coh, "abs_coh": abs_coh, "turn_sum": turn_sum,
+            "turn_weight": turn_weight, **band_p}
 
 
 def head_scale(f: dict) -> float:
@@ -652,9 +663,13 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     if floor < CARDIOID_DIFFUSE:
         return StereoDecision("panned", evidence=ev,
                               confidence=min(sure, _sure(CARDIOID_DIFFUSE - floor, 0, 0.2)))
-    if coh < DRY_COHERENCE:
-        return StereoDecision("coincident", evidence=ev,
-                              confidence=min(sure, _sure(DRY_COHERENCE - coh, 0, 0.1)))
+    turn = _room_phase(f)
+    ev["room_phase"] = turn
+    if coh < DRY_COHERENCE or turn >= ROOM_PHASE:
+        # A room heard coherent and in phase: a coincident pair's (a mix's send would be
+        # decorrelated, below the floor).
+        return StereoDecision("coincident", evidence=ev, confidence=min(
+            sure, max(_sure(DRY_COHERENCE - coh, 0, 0.1), _sure(turn - ROOM_PHASE, 0, 0.1))))
     return StereoDecision("panned", confidence=min(sure, 0.5), evidence=ev)
 
 
@@ -726,6 +741,21 @@ def _shadow_contrast(f: dict, sel: np.ndarray) -> float:
     def mean(band):
         return np.sum(w[:, band] * ild[:, band], axis=1) / (w[:, band].sum(axis=1) + 1e-9)
     return float(np.median(np.sign(f["delay_high"][ok]) * (mean(hi) - mean(lo))))
+
+
+def _room_phase(f: dict) -> float:
+    """How far the recording's coherent bins turn in phase: the energy-weighted mean
+    ``|sin IPD|`` over the loud steps' bins of 400-6400 Hz whose coherence is at least
+    :data:`PHASE_COHERENT`. A pan pot and a coincident pair hear each sound at one instant,
+    so a dry recording's cross-spectrum is real (0; two sounds in one bin leave only their
+    cross terms, a few %); reflections that reach the pair within a step, each with its
+    own delay, turn the phase of even its most coherent bins: a room is heard, whatever
+    the clear steps' coherence says (a room of strong direct sound reads as coherent as a
+    dry recording)."""
+    loud = f["loud"]
+    if not loud.any():
+        return 0.0
+    return float(np.sum(f["turn_sum"][loud]) / (np.sum(f["turn_weight"][loud]) + 1e-30))
 
 
 def _diffuse_floor(f: dict) -> float:
