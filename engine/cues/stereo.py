@@ -362,12 +362,12 @@ SHADOW_LOW_HZ = (500.0, 800.0)      # design: the lowest level bands (561, 707 H
                                     # barely shadows (KEMAR 2.4 dB at 15 degrees) ...
 SHADOW_HIGH_HZ = (3000.0, 8000.0)   # ... and the bands above its diffraction corner, below the
                                     # pinna notches (KEMAR 5.9 dB at 15 degrees)
-HEAD_CONTRAST_DB = 1.0    # a far ear this much (dB) quieter at 3-8 kHz than below 800 Hz, on
-                          # the side the high band's delay says, is a head's shadow: half of
-                          # KEMAR's contrast at the smallest azimuth counted (0.1 ms, about
-                          # 11 degrees: 2.5 dB), in a room's diluted level differences; omnis
-                          # and cardioid pairs: 0 (fitted check, tune: spaced pairs <= 0.81,
-                          # heads in rooms 1.0 or more in 9 of 10)
+HEAD_CONTRAST_DB = 1.0    # a far ear this much (dB) quieter at 3-8 kHz than at 500-800 Hz,
+                          # on the delay's side, is a head's shadow (_shadow_contrast): about
+                          # half KEMAR's contrast at the smallest azimuth counted (0.1 ms,
+                          # 11 degrees: 2.5 dB), for a room's diluted level differences; any
+                          # pair: 0 (design; tune, seeds 0-4: spaced pairs -2.7-0.4, heads
+                          # in rooms 1.2-10.9 where it is read, 39 of 60 clips)
 CARDIOID_DIFFUSE = 0.5    # physical: a coincident cardioid pair's diffuse-field coherence is
                           # 0.75 + 0.25 cos(angle), at least 0.5; a reverb below it is a
                           # decorrelated (artificial or spaced) one: a pan-pot mix's send
@@ -718,22 +718,31 @@ def _diffraction(f: dict, sel: np.ndarray) -> float:
 
 
 def _shadow_contrast(f: dict, sel: np.ndarray) -> float:
-    """How much more the far ear is shadowed at 3-8 kHz than below 800 Hz (dB), on the side
-    the high band's own delay says: the median over the steps of ``sel`` whose 1.5-4 kHz
-    GCC-PHAT peaks clearly (above 0.5) 0.1 ms or more off-centre of ``sign(delay_high) *
-    (ILD_high - ILD_low)``. A head's shadow grows with frequency (KEMAR: 2.5 dB at 11 degrees,
-    7.3 at 30, 11 at 45); two omnis differ by nothing and capsules that point apart (ORTF)
-    by their patterns, the same at every frequency, so the contrast is 0 for any pair. The
-    delay and the level come from the same band of the same step: where two sources share a
-    step, the high band's delay and its level difference belong to the one that is loud
-    there (the whole band's delay, which :func:`_head_shadow` uses, is often the other's).
+    """How much more the far ear is shadowed at 3-8 kHz than at 500-800 Hz (dB), on the side
+    the delay says: the median over the steps of ``sel`` where one sound holds both delay
+    bands of :func:`_diffraction` of ``sign(delay_high) * (ILD_high - ILD_low)``.
+
+    A head's shadow grows with frequency (KEMAR 2.5 dB at 11 degrees, 7.3 at 30, 11 at 45);
+    two omnis differ by nothing, and capsules that point apart (ORTF) by their patterns, the
+    same at every frequency: 0 for any pair. Unlike :func:`_head_shadow` it does not lean on
+    the whole band's delay (which a second sound or a room's reflections pull away from the
+    sound whose levels are read: tune heads in rooms read a shadow of -0.5-0.2 there), but
+    only on steps where the 150-700 Hz and 1.5-4 kHz GCC-PHATs both peak clearly (above 0.5),
+    on one side, the high band 0.1 ms or more off-centre, and the low band's delay at least
+    the high band's (a head's is longer there, diffraction; a pair's the same): then both
+    bands' levels belong to one sound. Two sounds that split the bands between them would
+    read as one sound's contrast (a pair's pattern level at two azimuths), so such steps are
+    left out: on opposite sides by the sign, on one side by the delays (a low band heard
+    less far out than the high band is another sound, whose pattern level is the smaller).
     NaN with fewer than 4 such steps."""
     cal = default_calibration()
     edges = np.asarray(cal.band_edges_hz, float)
     centre = np.sqrt(edges[:-1] * edges[1:])
     lo = (centre >= SHADOW_LOW_HZ[0]) & (centre <= SHADOW_LOW_HZ[1])
     hi = (centre >= SHADOW_HIGH_HZ[0]) & (centre <= SHADOW_HIGH_HZ[1])
-    ok = sel & (np.abs(f["delay_high"]) >= 1e-4) & (f["height_high"] > 0.5)
+    lo_d, hi_d = f["delay_low"], f["delay_high"]
+    ok = (sel & (f["height_low"] > 0.5) & (f["height_high"] > 0.5) & (np.abs(hi_d) >= 1e-4)
+          & (np.sign(lo_d) == np.sign(hi_d)) & (np.abs(lo_d) >= np.abs(hi_d)))
     if ok.sum() < MIN_EVIDENCE_STEPS // 2:
         return float("nan")
     ild, w = f["ild"][ok], f["ild_weight"][ok]
