@@ -358,16 +358,16 @@ HEAD_DIFFRACTION = 1.2    # physical: a delay 1.2x longer at low frequencies tha
                           # a head's diffraction (a sphere ~1.5, KEMAR 1.2-1.4 dry; a pair 1)
 DIFFRACTION_LOW_HZ = (150.0, 700.0)     # design: below a head's diffraction corner ...
 DIFFRACTION_HIGH_HZ = (1500.0, 4000.0)  # ... and above it, below pinna detail
-SHADOW_LOW_HZ = (500.0, 800.0)      # design: the lowest level bands (561, 707 Hz), where a head
-                                    # barely shadows (KEMAR 2.4 dB at 15 degrees) ...
-SHADOW_HIGH_HZ = (3000.0, 8000.0)   # ... and the bands above its diffraction corner, below the
-                                    # pinna notches (KEMAR 5.9 dB at 15 degrees)
-HEAD_CONTRAST_DB = 1.0    # a far ear this much (dB) quieter at 3-8 kHz than at 500-800 Hz,
-                          # on the delay's side, is a head's shadow (_shadow_contrast): about
-                          # half KEMAR's contrast at the smallest azimuth counted (0.1 ms,
-                          # 11 degrees: 2.5 dB), for a room's diluted level differences; any
-                          # pair: 0 (design; tune, seeds 0-4: spaced pairs -2.7-0.4, heads
-                          # in rooms 1.2-10.9 where it is read, 39 of 60 clips)
+SHADOW_LOW_HZ = (500.0, 800.0)      # design: the level bands (561, 707 Hz) in the low delay
+                                    # band, where a head barely shadows ...
+SHADOW_HIGH_HZ = DIFFRACTION_HIGH_HZ  # ... and those (1.8-3.6 kHz) in the high delay band, so
+                                    # each band's level is read with its own band's delay
+HEAD_CONTRAST_DB = 1.0    # a far ear this much (dB) quieter at 1.5-4 kHz than at 500-800 Hz,
+                          # on the delay's side, is a head's shadow (_shadow_contrast): KEMAR's
+                          # contrast at 8 degrees (1.5 dB at 11, the smallest azimuth counted:
+                          # 0.1 ms; 3.3 at 30, 4.5 at 45); any pair's: 0 (design; tune, seeds
+                          # 0-4: spaced pairs -2.8-0.3, heads in rooms -1.5-12.7, median 4.1,
+                          # 39 of 60 clips read)
 CARDIOID_DIFFUSE = 0.5    # physical: a coincident cardioid pair's diffuse-field coherence is
                           # 0.75 + 0.25 cos(angle), at least 0.5; a reverb below it is a
                           # decorrelated (artificial or spaced) one: a pan-pot mix's send
@@ -576,8 +576,8 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
        every kind reads the same there (binaural, confidence 0).
     2. **Time or level:** the timed share. Coincident pairs and pan pots have no delays;
        heads and spaced pairs have them wherever the sound is off-centre.
-    3. **Head or spaced pair** (time): a far ear 1 dB or more quieter at 3-8 kHz than
-       below 800 Hz, on the side the high band's own delay says, is a head's shadow
+    3. **Head or spaced pair** (time): a far ear 1 dB or more quieter at 1.5-4 kHz than
+       at 500-800 Hz, on the side both bands' delays say, is a head's shadow
        (:func:`_shadow_contrast`; any pair's level difference is the same at every
        frequency). Otherwise delays longer than any head gives (0.85 ms) in half
        the timed steps are a spaced pair. A delay 1.2x longer at low frequencies than at
@@ -718,11 +718,11 @@ def _diffraction(f: dict, sel: np.ndarray) -> float:
 
 
 def _shadow_contrast(f: dict, sel: np.ndarray) -> float:
-    """How much more the far ear is shadowed at 3-8 kHz than at 500-800 Hz (dB), on the side
+    """How much more the far ear is shadowed at 1.5-4 kHz than at 500-800 Hz (dB), on the side
     the delay says: the median over the steps of ``sel`` where one sound holds both delay
     bands of :func:`_diffraction` of ``sign(delay_high) * (ILD_high - ILD_low)``.
 
-    A head's shadow grows with frequency (KEMAR 2.5 dB at 11 degrees, 7.3 at 30, 11 at 45);
+    A head's shadow grows with frequency (KEMAR 1.5 dB at 11 degrees, 3.3 at 30, 4.5 at 45);
     two omnis differ by nothing, and capsules that point apart (ORTF) by their patterns, the
     same at every frequency: 0 for any pair. Unlike :func:`_head_shadow` it does not lean on
     the whole band's delay (which a second sound or a room's reflections pull away from the
