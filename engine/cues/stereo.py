@@ -358,16 +358,6 @@ HEAD_DIFFRACTION = 1.2    # physical: a delay 1.2x longer at low frequencies tha
                           # a head's diffraction (a sphere ~1.5, KEMAR 1.2-1.4 dry; a pair 1)
 DIFFRACTION_LOW_HZ = (150.0, 700.0)     # design: below a head's diffraction corner ...
 DIFFRACTION_HIGH_HZ = (1500.0, 4000.0)  # ... and above it, below pinna detail
-SHADOW_LOW_HZ = (500.0, 800.0)      # design: the level bands (561, 707 Hz) in the low delay
-                                    # band, where a head barely shadows ...
-SHADOW_HIGH_HZ = DIFFRACTION_HIGH_HZ  # ... and those (1.8-3.6 kHz) in the high delay band, so
-                                    # each band's level is read with its own band's delay
-HEAD_CONTRAST_DB = 1.0    # a far ear this much (dB) quieter at 1.5-4 kHz than at 500-800 Hz,
-                          # on the delay's side, is a head's shadow (_shadow_contrast): KEMAR's
-                          # contrast at 8 degrees (1.5 dB at 11, the smallest azimuth counted:
-                          # 0.1 ms; 3.3 at 30, 4.5 at 45); any pair's: 0 (design; tune, seeds
-                          # 0-4: spaced pairs -2.8-0.3, heads in rooms -1.5-12.7, median 4.1,
-                          # 39 of 60 clips read)
 CARDIOID_DIFFUSE = 0.5    # physical: a coincident cardioid pair's diffuse-field coherence is
                           # 0.75 + 0.25 cos(angle), at least 0.5; a reverb below it is a
                           # decorrelated (artificial or spaced) one: a pan-pot mix's send
@@ -377,13 +367,7 @@ BEYOND_HEAD_SHARE = 0.5   # ... in half the timed steps (reverberation makes str
 INVERTED = -0.5           # a step this far out of phase (mean cos IPD) is a coincident
                           # pair's side quadrant: level-only evidence
 HARD_PAN_DB = 24.0        # beyond a cardioid pair's largest frontal difference (17.6 dB)
-DRY_COHERENCE = 0.95      # a level-only recording this coherent has no room in it ...
-ROOM_PHASE = 0.1          # ... unless its coherent bins turn in phase this much (mean |sin
-                          # IPD|): dry, a pan pot and a coincident pair hear every sound in
-                          # phase (tune, two dry sources' cross terms: at most 0.067); a room's
-                          # reflections within a step turn it (tune XY rooms 0.046-0.43)
-PHASE_COHERENT = 0.9      # design: bins this coherent hold mostly one sound (direct or its
-                          # early reflections), where a dry recording's phase is exact
+DRY_COHERENCE = 0.95      # a level-only recording this coherent has no room in it
 MIN_EVIDENCE_STEPS = 8
 
 
@@ -459,10 +443,6 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
     gam = st.s_lr[:, mid] / np.sqrt(st.p_l[:, mid] * st.p_r[:, mid] + 1e-30)
     re_coh = np.sum(em * gam.real, axis=1) / (np.sum(em, axis=1) + 1e-30)
     abs_coh = np.sum(em * np.abs(gam), axis=1) / (np.sum(em, axis=1) + 1e-30)
-    # The phase of the coherent bins (room_phase): a level-only recording's dry sound has none.
-    direct = np.abs(gam) >= PHASE_COHERENT
-    turn_sum = np.sum(em * direct * np.abs(np.sin(np.angle(gam))), axis=1)
-    turn_weight = np.sum(em * direct, axis=1)
     # A head's delay is longer at low frequencies than at high (diffraction); a pair's is one.
     fine = np.arange(-HEAD_MAX_DELAY_S, HEAD_MAX_DELAY_S + 1e-9, 0.25 / sample_rate)
     g_lo = steered_gcc(st, msc, grid, fine, band_hz=DIFFRACTION_LOW_HZ)
@@ -485,8 +465,7 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
             "gamma_low": gamma_low, "gamma_freqs": grid.freqs[low], "loud": loud,
             "ild_weight": w, "coherence": coh, "power": power, "polarity": polarity,
             "delay2": lags[peak2], "height2": gcc2[np.arange(len(peak2)), peak2],
-            "re_coh": re_coh, "abs_coh": abs_coh, "turn_sum": turn_sum,
-            "turn_weight": turn_weight, **band_p}
+            "re_coh": re_coh, "abs_coh": abs_coh, **band_p}
 
 
 def head_scale(f: dict) -> float:
@@ -576,10 +555,7 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
        every kind reads the same there (binaural, confidence 0).
     2. **Time or level:** the timed share. Coincident pairs and pan pots have no delays;
        heads and spaced pairs have them wherever the sound is off-centre.
-    3. **Head or spaced pair** (time): a far ear 1 dB or more quieter at 1.5-4 kHz than
-       at 500-800 Hz, on the side both bands' delays say, is a head's shadow
-       (:func:`_shadow_contrast`; any pair's level difference is the same at every
-       frequency). Otherwise delays longer than any head gives (0.85 ms) in half
+    3. **Head or spaced pair** (time): delays longer than any head gives (0.85 ms) in half
        the timed steps are a spaced pair. A delay 1.2x longer at low frequencies than at
        high is a head's diffraction (:func:`_diffraction`). Otherwise a head's shadow grows
        with frequency on the side the delay says (:func:`_head_shadow`, signed slope >=
@@ -625,16 +601,8 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
         beyond = float(np.mean(np.abs(f["delay"][timed]) > HEAD_MAX_DELAY_S))
         shadow = _head_shadow(f, timed & (np.abs(f["delay"]) <= HEAD_MAX_DELAY_S))
         ratio = _diffraction(f, timed)
-        contrast = _shadow_contrast(f, clear)
-        ev.update(beyond_head=beyond, head_shadow=shadow, low_high_delay=ratio,
-                  shadow_contrast=contrast)
+        ev.update(beyond_head=beyond, head_shadow=shadow, low_high_delay=ratio)
         sure = _sure(time_share, 0.5, 0.8)
-        # A level difference that grows with frequency on the side the delay says is a head's
-        # shadow, which no pair of microphones makes (first: where two sources or a room
-        # corrupt the whole band's delay, the high band's delay and level still agree).
-        if np.isfinite(contrast) and contrast >= HEAD_CONTRAST_DB:
-            return StereoDecision("binaural", evidence=ev, confidence=min(
-                sure, _sure(contrast - HEAD_CONTRAST_DB, 0, 1.0)))
         if beyond >= BEYOND_HEAD_SHARE:
             return StereoDecision("spaced", confidence=min(sure, _sure(beyond, 0.5, 0.75)),
                                   evidence=ev)
@@ -663,13 +631,9 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     if floor < CARDIOID_DIFFUSE:
         return StereoDecision("panned", evidence=ev,
                               confidence=min(sure, _sure(CARDIOID_DIFFUSE - floor, 0, 0.2)))
-    turn = _room_phase(f)
-    ev["room_phase"] = turn
-    if coh < DRY_COHERENCE or turn >= ROOM_PHASE:
-        # A room heard coherent and in phase: a coincident pair's (a mix's send would be
-        # decorrelated, below the floor).
-        return StereoDecision("coincident", evidence=ev, confidence=min(
-            sure, max(_sure(DRY_COHERENCE - coh, 0, 0.1), _sure(turn - ROOM_PHASE, 0, 0.1))))
+    if coh < DRY_COHERENCE:
+        return StereoDecision("coincident", evidence=ev,
+                              confidence=min(sure, _sure(DRY_COHERENCE - coh, 0, 0.1)))
     return StereoDecision("panned", confidence=min(sure, 0.5), evidence=ev)
 
 
@@ -715,56 +679,6 @@ def _diffraction(f: dict, sel: np.ndarray) -> float:
     if ok.sum() < MIN_EVIDENCE_STEPS:
         return float("nan")
     return float(np.median(np.abs(lo[ok]) / np.abs(hi[ok])))
-
-
-def _shadow_contrast(f: dict, sel: np.ndarray) -> float:
-    """How much more the far ear is shadowed at 1.5-4 kHz than at 500-800 Hz (dB), on the side
-    the delay says: the median over the steps of ``sel`` where one sound holds both delay
-    bands of :func:`_diffraction` of ``sign(delay_high) * (ILD_high - ILD_low)``.
-
-    A head's shadow grows with frequency (KEMAR 1.5 dB at 11 degrees, 3.3 at 30, 4.5 at 45);
-    two omnis differ by nothing, and capsules that point apart (ORTF) by their patterns, the
-    same at every frequency: 0 for any pair. Unlike :func:`_head_shadow` it does not lean on
-    the whole band's delay (which a second sound or a room's reflections pull away from the
-    sound whose levels are read: tune heads in rooms read a shadow of -0.5-0.2 there), but
-    only on steps where the 150-700 Hz and 1.5-4 kHz GCC-PHATs both peak clearly (above 0.5),
-    on one side, the high band 0.1 ms or more off-centre, and the low band's delay at least
-    the high band's (a head's is longer there, diffraction; a pair's the same): then both
-    bands' levels belong to one sound. Two sounds that split the bands between them would
-    read as one sound's contrast (a pair's pattern level at two azimuths), so such steps are
-    left out: on opposite sides by the sign, on one side by the delays (a low band heard
-    less far out than the high band is another sound, whose pattern level is the smaller).
-    NaN with fewer than 4 such steps."""
-    cal = default_calibration()
-    edges = np.asarray(cal.band_edges_hz, float)
-    centre = np.sqrt(edges[:-1] * edges[1:])
-    lo = (centre >= SHADOW_LOW_HZ[0]) & (centre <= SHADOW_LOW_HZ[1])
-    hi = (centre >= SHADOW_HIGH_HZ[0]) & (centre <= SHADOW_HIGH_HZ[1])
-    lo_d, hi_d = f["delay_low"], f["delay_high"]
-    ok = (sel & (f["height_low"] > 0.5) & (f["height_high"] > 0.5) & (np.abs(hi_d) >= 1e-4)
-          & (np.sign(lo_d) == np.sign(hi_d)) & (np.abs(lo_d) >= np.abs(hi_d)))
-    if ok.sum() < MIN_EVIDENCE_STEPS // 2:
-        return float("nan")
-    ild, w = f["ild"][ok], f["ild_weight"][ok]
-
-    def mean(band):
-        return np.sum(w[:, band] * ild[:, band], axis=1) / (w[:, band].sum(axis=1) + 1e-9)
-    return float(np.median(np.sign(f["delay_high"][ok]) * (mean(hi) - mean(lo))))
-
-
-def _room_phase(f: dict) -> float:
-    """How far the recording's coherent bins turn in phase: the energy-weighted mean
-    ``|sin IPD|`` over the loud steps' bins of 400-6400 Hz whose coherence is at least
-    :data:`PHASE_COHERENT`. A pan pot and a coincident pair hear each sound at one instant,
-    so a dry recording's cross-spectrum is real (0; two sounds in one bin leave only their
-    cross terms, a few %); reflections that reach the pair within a step, each with its
-    own delay, turn the phase of even its most coherent bins: a room is heard, whatever
-    the clear steps' coherence says (a room of strong direct sound reads as coherent as a
-    dry recording)."""
-    loud = f["loud"]
-    if not loud.any():
-        return 0.0
-    return float(np.sum(f["turn_sum"][loud]) / (np.sum(f["turn_weight"][loud]) + 1e-30))
 
 
 def _diffuse_floor(f: dict) -> float:

@@ -11,15 +11,13 @@ from engine.audio.stereo_kinds import STEREO_KINDS, check_spacing
 from engine.cues.calibration import pink_noise
 from engine.cues.extract import extract_cues
 from engine.cues.spatial import StepSpectra, coherent_powers
-from engine.cues.stereo import (DRY_COHERENCE, HEAD_CONTRAST_DB, HEAD_SHADOW, ROOM_PHASE,
-                                TYPICAL_SPACING_M, capsule_diffuse_coherence, coincident_gains,
+from engine.cues.stereo import (TYPICAL_SPACING_M, capsule_diffuse_coherence, coincident_gains,
                                 detect_stereo, estimate_spacing, heard_gains, resolve_stereo)
 from engine.errors import BadInput
 from engine.evaluation.mics import ORTF_SPACING_M, true_spacing
 from engine.evaluation.world_bench import WorldScore, stereo_decisions
 from engine.layout.screen import x_from_azimuth
-from tests.engine.test_cues_stereo import (SCENES, coincident_pair, cues, delayed, diffuse, pan_pot,
-                                           source, spaced_pair)
+from tests.engine.test_cues_stereo import SCENES, cues, delayed, diffuse, pan_pot, source
 
 SR = 16000
 C = 343.0
@@ -279,70 +277,3 @@ def test_a_coincident_pair_in_a_room_is_not_pulled_to_the_middle(az):
     c = cues(_xy_in_room(az, 0.03), stereo="coincident")
     assert len(c.sources) == 1
     assert float(np.median(c.sources[0].azimuth_deg)) == pytest.approx(az, abs=8.0)
-
-
-def _band(x, lo_hz, hi_hz):
-    from scipy.signal import butter, sosfilt
-    return sosfilt(butter(6, [lo_hz, hi_hz], btype="band", fs=SR, output="sos"), x)
-
-
-def _not_a_head_contrast(d):
-    c = d.evidence.get("shadow_contrast", float("nan"))
-    return not c >= HEAD_CONTRAST_DB
-
-
-@pytest.mark.parametrize("az,level", [(-40.0, 0.04), (30.0, 0.05)])
-def test_a_head_in_a_room_is_told_by_its_high_band_contrast(az, level):
-    # The room's reflections dilute the whole-band shadow below the fitted 0.25 (the old
-    # rule: a spaced pair); where both delay bands hear the source, its far ear is still
-    # 4-5 dB quieter at 3-8 kHz than at 500-800 Hz. The same room through a spaced pair or
-    # ORTF shows no such contrast (their level differences are the same at every frequency).
-    def room(make):
-        return np.asarray(make(source(), az) + diffuse(lambda s, a: make(s, a), level=level),
-                          np.float32)
-    d = detect_stereo(room(SCENES["binaural"]), SR)
-    assert d.kind == "binaural", d
-    assert d.evidence["head_shadow"] < HEAD_SHADOW
-    assert d.evidence["shadow_contrast"] >= HEAD_CONTRAST_DB
-    for make in (ortf, lambda x, a: spaced_pair(x, a, 0.25)):
-        assert _not_a_head_contrast(detect_stereo(room(make), SR))
-
-
-@pytest.mark.parametrize("low_az,high_az", [(-50.0, 40.0), (-60.0, -20.0)])
-def test_two_sounds_that_split_the_bands_are_not_read_as_a_heads_contrast(low_az, high_az):
-    # A low sound and a high one through ORTF: each band's level is its own sound's pattern
-    # level, the same at every frequency, but different between the sounds (-50 and +40
-    # degrees: 15 dB apart, read as a head's contrast before steps whose bands hear sounds
-    # on two sides were left out). Known limit: a low sound less far out than a high one
-    # (-20, -60) pulls the high band's GCC-PHAT toward its own delay (PHAT counts bins, not
-    # their level), so both the diffraction ratio (1.24) and the contrast read a head.
-    y = (ortf(_band(source(seed=0), 150.0, 1500.0), low_az)
-         + ortf(_band(source(seed=7), 3000.0, 7000.0), high_az))
-    d = detect_stereo(np.asarray(y, np.float32), SR)
-    assert d.kind == "spaced", d
-    assert _not_a_head_contrast(d)
-
-
-def xy_reflections(x, az, reflections=((3.0, 0.3, -120.0), (5.0, 0.25, 150.0),
-                                       (8.0, 0.2, 70.0))):
-    """An XY pair (90 degrees) with a few early reflections, (ms, gain, from degrees) each,
-    through the same capsules: a small room of strong direct sound, as coherent as a dry
-    recording in its clear steps."""
-    out = coincident_pair(x, az, 90.0)
-    for ms, gain, frm in reflections:
-        out = out + gain * coincident_pair(delayed(x, ms / 1000.0), frm, 90.0)
-    return out
-
-
-@pytest.mark.parametrize("az", [-40.0, 30.0])
-def test_a_coincident_pair_heard_with_its_room_is_not_a_dry_mix(az):
-    # Each reflection reaches both capsules at one instant, but at its own delay behind the
-    # direct sound: within a step the sum turns the bins' phase, which no dry pan pot or dry
-    # coincident pair does (their cross-spectrum is real, however many sounds).
-    room = detect_stereo(np.asarray(xy_reflections(source(), az), np.float32), SR)
-    assert room.kind == "coincident", room
-    assert room.evidence["coherence"] >= DRY_COHERENCE  # as coherent as a dry recording
-    assert room.evidence["room_phase"] >= ROOM_PHASE
-    d = detect_stereo(np.asarray(coincident_pair(source(), az, 90.0), np.float32), SR)
-    assert d.kind == "panned", d  # dry: the same signal as a pan-pot mix
-    assert d.evidence["room_phase"] < ROOM_PHASE / 10
