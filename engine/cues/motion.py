@@ -33,6 +33,13 @@ LEVEL_MIN_DB = 4.0
 SELF_DECAY_DB_S = 8.0
 COHERENCE_DB_EQUIV = 25.0   # 0.1 of coherence change counts like 2.5 dB of level change
 HF_DB_EQUIV = 0.3
+# The most that distance can change the 4-12 kHz / 0.5-2 kHz balance over SPEC's 0.5-10 m:
+# air absorbs about 0.03 (4 kHz) to 0.12 dB/m (8 kHz) and under 0.01 dB/m at 1 kHz (ISO
+# 9613-1, 20 C), about 1 dB over 9.5 m; a room's tail is duller than the direct sound by the
+# ratio of its high and mid reverberation times (typically 0.5-0.7: 1.5-3 dB), which moving
+# from all direct to all tail brings at most. A larger brightness change is the sound's own
+# timbre (a bell's upper partials dying first), not distance: only this much of it counts.
+HF_MAX_DB = 3.0
 # A source moving at steady speed changes level as 20 log10(r0 / r(t)): smooth and one-way,
 # so a line explains most of its envelope's variance (a 1/r approach from 6 to 1.5 m at
 # constant speed: R^2 about 0.9). Events of uneven level scatter around any line.
@@ -130,7 +137,8 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
     level = _fit_change(times_s[act], env[act], w_act[act])
     coh = _fit_change(times_s[act], coherence[act], w_act[act])
     known = act & np.isfinite(hf_db)  # a step without one of the bands has no balance
-    hf = _fit_change(times_s[known], hf_db[known], w_act[known])
+    hf = float(np.clip(_fit_change(times_s[known], hf_db[known], w_act[known]),
+                       -HF_MAX_DB, HF_MAX_DB))
     decay = _self_decay(times_s, level_db, act, onsets_s, t0, t1, level)
     distal = coh * COHERENCE_DB_EQUIV + hf * HF_DB_EQUIV  # the cues a decay does not fake
     score = level + distal

@@ -11,7 +11,7 @@ from engine.audio.io import Audio
 from engine.binaural import render_binaural
 from engine.cues.calibration import pink_noise
 from engine.cues.extract import extract_cues
-from engine.cues.motion import classify_motion, expected_coherence_change
+from engine.cues.motion import HF_MAX_DB, classify_motion, expected_coherence_change
 
 SR = 16000
 SECONDS = 6.0
@@ -110,3 +110,22 @@ def test_a_coherence_change_above_the_measures_scatter_backs_the_level_change():
     assert classify_motion(*tracks(-10.0, (0.525, 0.375)), diffuse=0.05)[0] == "receding"
     # under the scatter (0.05 of change): the source's own swell, as before
     assert classify_motion(*tracks(10.0, (0.425, 0.475)), diffuse=0.05)[0] == "static"
+
+
+def test_a_timbre_change_beyond_what_distance_can_do_is_not_distance():
+    """A bell whose upper partials die first darkens by 17 dB over the clip at a steady
+    level; air and a room's duller tail change the balance by a few dB at most
+    (:data:`engine.cues.motion.HF_MAX_DB`), so it stays static, as does its brightening."""
+    t, az, w, level, coh, hf, act, onsets, step = tracks(0.0, (0.9, 0.9))
+    for change in (-17.0, 17.0):
+        darker = np.linspace(0.0, change, t.size)
+        label, _, ev = classify_motion(t, az, w, level, coh, darker, act, onsets, step)
+        assert label == "static"
+        assert abs(ev.hf_db) <= HF_MAX_DB
+    # within the bound the balance still counts with the level: a 3 dB rise that the
+    # brightness backs reads as coming closer
+    brighter = np.linspace(0.0, 3.0, t.size)
+    flat_coh = np.full(t.size, 0.9)
+    rise = np.linspace(0.0, 3.5, t.size)
+    assert classify_motion(t, az, w, rise, flat_coh, brighter, act, onsets, step)[0] == (
+        "approaching")
