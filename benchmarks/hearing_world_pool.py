@@ -8,6 +8,7 @@ same code can differ by more than a change does. Run the bench with several ``--
         python benchmarks/hearing_world.py --quick --seed $s --sets tune,held-out --out runs/now_$s
     done
     python benchmarks/hearing_world_pool.py --runs now runs/now_* [--runs before runs/old_*]
+    python benchmarks/hearing_world_pool.py --runs now runs/now_* --kinds approach,recede
 
 Prints, per set, condition x sources (all microphones) and the issue's own rooms (RT60 <=
 0.7 s, SNR >= 15 dB) for every system of every labelled group of runs, and how often ``auto``
@@ -42,13 +43,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", nargs="+", action="append", required=True, metavar=("LABEL", "DIR"),
                     help="a label and the --out folders of hearing_world.py runs (repeatable)")
+    ap.add_argument("--kinds", default=None,
+                    help="comma-separated scene kinds to pool (default: every kind in the runs)")
     args = ap.parse_args(argv)
+    kinds = set(args.kinds.split(",")) if args.kinds else None
     from engine.evaluation.world_bench import WorldScore, in_issue_rooms, summarise
     groups = {}
     for label, *dirs in args.runs:
         if not dirs:
             ap.error(f"--runs {label}: give at least one folder")
-        groups[label] = [c for d in dirs for c in _load(Path(d))]
+        groups[label] = [c for d in dirs for c in _load(Path(d))
+                         if kinds is None or c.get("kind") in kinds]
     rooms = {(c["seed"], c["scene"]): (c["rt60_s"], c.get("snr_db"))
              for clips in groups.values() for c in clips if c.get("rt60_s") is not None}
     fields = set(WorldScore.__dataclass_fields__)

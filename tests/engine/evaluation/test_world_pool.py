@@ -70,3 +70,11 @@ def test_older_run_borrows_the_scene_room(pool, tmp_path, capsys):
 def test_a_folder_without_reports_is_an_error(pool, tmp_path):
     with pytest.raises(SystemExit, match="no world bench report"):
         pool.main(["--runs", "now", str(tmp_path)])
+
+
+def test_kinds_pools_only_those_scene_kinds(pool, tmp_path, capsys):
+    radial = {**_clip("a1", 0.40, rt60=0.5, snr=20), "kind": "approach"}
+    a = _run(tmp_path, "s0", 0, [_clip("r1", 0.10, rt60=0.5, snr=20), radial])
+    pool.main(["--runs", "now", a, "--kinds", "approach,recede"])
+    everything = _row(capsys.readouterr().out, "now")[0]
+    assert everything[4] == "1" and everything[5] == "0.400"  # the approach clip alone
