@@ -713,15 +713,8 @@ def _head_shadow(f: dict, sel: np.ndarray) -> float:
     if side.sum() < 4:
         return float("nan")
     model = cal.ild_db[np.clip(np.round(az[side] + 90).astype(int), 0, 180)]
+    ww = f["ild_weight"][sel][side]
     ild = f["ild"][sel][side]
-    # One sound 15-90 degrees off-centre through a head is louder at the near ear in every
-    # band (KEMAR: by 1.1 dB or more in every third octave). A band louder at the *far* ear
-    # (by LEVEL_DB, what auto counts as a level difference) holds another sound, whose own
-    # pattern level a pair of microphones gives it: its level says nothing about this
-    # sound's shadow, and left in, two sounds splitting the bands through ORTF read as a
-    # shadow that grows with frequency (the far sound's band sits where KEMAR's shape dips).
-    far = ild * np.sign(az[side])[:, None] <= -LEVEL_DB
-    ww = np.where(far, 0.0, f["ild_weight"][sel][side])
 
     def shape(v):
         return v - np.sum(ww * v, axis=1, keepdims=True) / (ww.sum(axis=1, keepdims=True) + 1e-9)

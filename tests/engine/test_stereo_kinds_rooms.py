@@ -11,9 +11,8 @@ from engine.audio.stereo_kinds import STEREO_KINDS, check_spacing
 from engine.cues.calibration import pink_noise
 from engine.cues.extract import extract_cues
 from engine.cues.spatial import StepSpectra, coherent_powers
-from engine.cues.stereo import (HEAD_SHADOW, TYPICAL_SPACING_M, capsule_diffuse_coherence,
-                                coincident_gains, detect_stereo, estimate_spacing, heard_gains,
-                                resolve_stereo)
+from engine.cues.stereo import (TYPICAL_SPACING_M, capsule_diffuse_coherence, coincident_gains,
+                                detect_stereo, estimate_spacing, heard_gains, resolve_stereo)
 from engine.errors import BadInput
 from engine.evaluation.mics import ORTF_SPACING_M, true_spacing
 from engine.evaluation.world_bench import WorldScore, stereo_decisions
@@ -278,48 +277,3 @@ def test_a_coincident_pair_in_a_room_is_not_pulled_to_the_middle(az):
     c = cues(_xy_in_room(az, 0.03), stereo="coincident")
     assert len(c.sources) == 1
     assert float(np.median(c.sources[0].azimuth_deg)) == pytest.approx(az, abs=8.0)
-
-
-def _band(x, lo_hz, hi_hz):
-    from scipy.signal import butter, sosfilt
-    return sosfilt(butter(6, [lo_hz, hi_hz], btype="band", fs=SR, output="sos"), x)
-
-
-# A broadband sound and a second one in a band of the shadow's middle (0.9-1.5 or 0.8-2 kHz),
-# 3 or 10 times louder, on the other side: (band, broadband sound's azimuth, band sound's,
-# gain of the band sound).
-TWO_SOUNDS = [(band, a1, a2, k) for band in ((900.0, 1500.0), (800.0, 2000.0))
-              for a1, a2 in ((-50.0, 50.0), (-30.0, 60.0), (40.0, -40.0)) for k in (3.0, 10.0)]
-
-
-def _two_sounds(make, band, a1, a2, k):
-    return np.asarray(make(source(seed=0), a1) + k * make(_band(source(seed=7), *band), a2),
-                      np.float32)
-
-
-@pytest.mark.parametrize("band,a1,a2,k", TWO_SOUNDS)
-def test_two_sounds_through_ortf_are_not_a_heads_shadow(band, a1, a2, k):
-    # The delay is the broadband sound's; in the band sound's bands the level is that sound's
-    # own pattern level, on the other side. Through a head no band of one sound is louder at
-    # the far ear, so those bands are another sound's and say nothing about this one's
-    # shadow; read with them, the far sound's bands sat where KEMAR's shape dips below its
-    # mean, and every one of these read as a head (shadow 0.39-1.30).
-    d = detect_stereo(_two_sounds(ortf, band, a1, a2, k), SR)
-    assert d.evidence["head_shadow"] < HEAD_SHADOW
-    assert d.kind == "spaced", d
-
-
-@pytest.mark.parametrize("band,a1,a2,k", TWO_SOUNDS)
-def test_two_sounds_through_a_head_keep_its_shadow(band, a1, a2, k):
-    # The same two sounds through KEMAR: the bands left (the delay's sound's) still grow
-    # with frequency as KEMAR's do.
-    d = detect_stereo(_two_sounds(SCENES["binaural"], band, a1, a2, k), SR)
-    assert d.evidence["head_shadow"] >= HEAD_SHADOW
-    assert d.kind == "binaural", d
-
-
-@pytest.mark.parametrize("az", [-70.0, -40.0, -20.0, 25.0, 50.0, 80.0])
-def test_one_sound_through_a_head_reads_its_whole_shadow(az):
-    d = detect_stereo(np.asarray(SCENES["binaural"](source(), az), np.float32), SR)
-    assert d.kind == "binaural", d
-    assert d.evidence["head_shadow"] >= 3 * HEAD_SHADOW
