@@ -86,6 +86,7 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
             spacing_m=settings.spacing_m)
         head = load_audio(audio_path, duration_s=min(info.duration_s, longform.CHUNK_S),
                           validate=False)
+        yield from _spacing_warning(cues)
         return head, cues
     audio = load_audio(audio_path)
     for note in audio.notes:
@@ -97,7 +98,16 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
                         max_sources=settings.max_sources, stereo=settings.stereo,
                         spacing_m=settings.spacing_m)
     yield report(1.0, f"{len(cues.sources)} source(s)")
+    yield from _spacing_warning(cues)
     return audio, cues
+
+
+def _spacing_warning(cues: Cues):
+    """A spaced pair whose spacing nothing in the recording told: every direction scales
+    with the spacing assumed, so the user is told (:meth:`StereoDecision.describe`)."""
+    if (cues.stereo or {}).get("spacing_from") == "assumed":
+        from .cues.stereo import StereoDecision
+        yield Log(StereoDecision.from_dict(cues.stereo).describe(), "warning")
 
 
 def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: Planner,

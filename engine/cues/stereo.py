@@ -88,6 +88,9 @@ class StereoDecision:
     # A head's size relative to KEMAR's, read from the recording (:func:`head_scale`; 1: the
     # dummy head's own); ``None`` for the other kinds.
     head_scale: float | None = None
+    # Where a spaced pair's spacing came from (:data:`SPACING_SOURCES`); ``None`` for the
+    # other kinds.
+    spacing_from: str | None = None
 
     @property
     def tables(self) -> dict:
@@ -112,6 +115,8 @@ class StereoDecision:
             d.pop("diffuse_share")
         else:
             d["diffuse_share"] = round(float(self.diffuse_share), 3)
+        if self.spacing_from is None:
+            d.pop("spacing_from")
         if self.head_scale is None:
             d.pop("head_scale")
         else:
@@ -127,19 +132,27 @@ class StereoDecision:
                    pattern=None if d.get("pattern") is None else float(d["pattern"]),
                    diffuse_share=None if d.get("diffuse_share") is None
                    else float(d["diffuse_share"]),
-                   head_scale=None if d.get("head_scale") is None else float(d["head_scale"]))
+                   head_scale=None if d.get("head_scale") is None else float(d["head_scale"]),
+                   spacing_from=None if d.get("spacing_from") is None
+                   else str(d["spacing_from"]))
 
     def describe(self) -> str:
         how = "you chose" if self.chosen != AUTO else f"decided from the recording, " \
               f"{100 * self.confidence:.0f} % sure"
         gap = f", microphones {100 * self.spacing_m:.0f} cm apart" if self.spacing_m else ""
+        after = ""
+        if self.spacing_m and self.spacing_from == "assumed":
+            gap = f", microphones assumed {100 * self.spacing_m:.0f} cm apart"
+            after = (" Nothing in this recording tells the spacing, and every direction "
+                     "scales with it: give it if you know it (--spacing, or the studio's "
+                     "\"How was this recorded?\").")
         if self.pattern is not None:
             gap = ", figure-of-eights (Blumlein)" if self.pattern == FIGURE8_PATTERN else \
                   ", cardioids (XY)"
         if self.head_scale is not None and abs(self.head_scale - 1.0) > 1e-6:
             gap = f", a head {100 * abs(self.head_scale - 1):.0f} % " \
                   f"{'larger' if self.head_scale > 1 else 'smaller'} than the dummy head's"
-        return f"Read as {self.kind} stereo ({how}{gap})."
+        return f"Read as {self.kind} stereo ({how}{gap}).{after}"
 
 
 # -- the per-kind mappings -------------------------------------------------------------------
@@ -387,8 +400,11 @@ def resolve_stereo(choice: str | None, stereo: np.ndarray, sample_rate: int, *,
     if decision.kind == "binaural":
         decision.head_scale = head_scale(feats)
     if decision.kind == "spaced":
-        decision.spacing_m = (float(spacing_m) if spacing_m is not None
-                              else estimate_spacing(stereo, sample_rate, features=feats))
+        if spacing_m is not None:
+            decision.spacing_m, decision.spacing_from = float(spacing_m), "given"
+        else:
+            decision.spacing_m, decision.spacing_from = spacing_estimate(
+                stereo, sample_rate, features=feats)
     if decision.kind == "coincident":
         decision.pattern = coincident_pattern(feats)
         # A Blumlein pair hears its room incoherent (nothing to undo); a recording as
@@ -723,9 +739,15 @@ def _head_shadow(f: dict, sel: np.ndarray) -> float:
     return float(np.sum(ww * m * shape(ild)) / den) if den > 1e-9 else 0.0
 
 
-def estimate_spacing(stereo: np.ndarray, sample_rate: int, *,
-                     features: dict | None = None) -> float:
-    """A spaced pair's spacing (m). From the level differences of directional capsules
+# Where a spaced pair's spacing comes from: the user; the level differences of directional
+# capsules; the room's diffuse coherence; the largest delay heard (a floor above the others);
+# nothing (TYPICAL_SPACING_M, and the user is told).
+SPACING_SOURCES = ("given", "levels", "room", "delays", "assumed")
+
+
+def spacing_estimate(stereo: np.ndarray, sample_rate: int, *,
+                     features: dict | None = None) -> tuple[float, str]:
+    """A spaced pair's spacing (m) and where it came from (:data:`SPACING_SOURCES`). From the level differences of directional capsules
     (:func:`level_spacing`, ORTF and its kin), else from the room when one is heard
     (:func:`diffuse_spacing`), else :data:`TYPICAL_SPACING_M`; and at least the least spacing
     that can give the largest delay heard (95th percentile of the clear steps' GCC-PHAT
@@ -739,18 +761,22 @@ def estimate_spacing(stereo: np.ndarray, sample_rate: int, *,
     wins every step). The bands search up to :data:`HEAD_MAX_DELAY_S`, so a longer delay
     reads as that, still a floor."""
     f = features if features is not None else _features(stereo, sample_rate)
-    found = level_spacing(f)
+    found, source = level_spacing(f), "levels"
     if found is None:
-        found = diffuse_spacing(f)
-    spacing = TYPICAL_SPACING_M if found is None else found
+        found, source = diffuse_spacing(f), "room"
+    if found is None:
+        found, source = TYPICAL_SPACING_M, "assumed"
     clear = _clear_steps(f)
     heard = np.stack([np.where(f[h] > 0.3, np.abs(f[d]), np.nan) for d, h in (
         ("delay", "height"), ("delay_low", "height_low"), ("delay_high", "height_high"))])
     timed = clear & np.isfinite(heard).any(axis=0)
     if timed.sum() < 4:
-        return spacing
+        return float(found), source
     delay = float(np.percentile(np.nanmax(heard[:, timed], axis=0), 95))
-    return float(np.clip(SPEED_OF_SOUND * delay, spacing, MAX_SPACING_M))
+    floor = SPEED_OF_SOUND * delay
+    if floor > found:
+        return float(min(floor, MAX_SPACING_M)), "delays"
+    return float(found), source
 
 
 # The spacing read from a room (diffuse_spacing): the fit's spacings, and when it is believed.

@@ -133,7 +133,7 @@ def test_the_job_takes_the_kind_and_spacing_too():
     c = run_job(extract_cues_job(audio_of("spaced", -60.0), num_frames=4, max_sources=1,
                                  stereo="spaced", spacing_m=0.3))
     assert c.stereo == {"kind": "spaced", "chosen": "user", "confidence": 1.0,
-                        "spacing_m": 0.3, "evidence": {}}
+                        "spacing_m": 0.3, "evidence": {}, "spacing_from": "given"}
 
 
 def test_mono_has_no_kind_of_stereo():

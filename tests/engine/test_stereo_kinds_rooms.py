@@ -12,7 +12,7 @@ from engine.cues.calibration import pink_noise
 from engine.cues.extract import extract_cues
 from engine.cues.spatial import StepSpectra, coherent_powers
 from engine.cues.stereo import (TYPICAL_SPACING_M, capsule_diffuse_coherence, coincident_gains,
-                                detect_stereo, estimate_spacing, heard_gains, resolve_stereo)
+                                detect_stereo, heard_gains, resolve_stereo, spacing_estimate)
 from engine.errors import BadInput
 from engine.evaluation.mics import ORTF_SPACING_M, true_spacing
 from engine.evaluation.world_bench import WorldScore, stereo_decisions
@@ -172,15 +172,34 @@ def test_a_spaced_pairs_spacing_is_read_from_its_room(spacing):
     # The diffuse field's coherence sinc(2 f d / c) names d whatever the source's direction.
     x = bursts()
     y = np.asarray(omni_room(x, 30.0, spacing), np.float32)
-    assert estimate_spacing(y, SR) == pytest.approx(spacing, rel=0.25)
+    found, source = spacing_estimate(y, SR)
+    assert found == pytest.approx(spacing, rel=0.25) and source == "room"
 
 
 def test_ortfs_spacing_is_read_from_its_level_and_delay():
     # Far omnis differ in level too little to say anything: the spacing stays assumed.
     y = np.asarray(ortf(source(), -50.0), np.float32)
-    assert estimate_spacing(y, SR) == pytest.approx(ORTF_SPACING_M, rel=0.15)
+    found, where = spacing_estimate(y, SR)
+    assert found == pytest.approx(ORTF_SPACING_M, rel=0.15) and where == "levels"
     far = np.asarray(SPACED_KINDS["spaced 15 cm"][0](source(), -50.0), np.float32)
-    assert estimate_spacing(far, SR) == pytest.approx(TYPICAL_SPACING_M)
+    assert spacing_estimate(far, SR) == (pytest.approx(TYPICAL_SPACING_M), "assumed")
+
+
+def test_an_assumed_spacing_is_said_and_recorded():
+    # A dry pair of omnis and one static source: nothing tells the spacing, so the decision
+    # says it assumed one and how to give it; a spacing the user gave is theirs.
+    far = np.asarray(SPACED_KINDS["spaced 15 cm"][0](source(), -50.0), np.float32)
+    assumed = resolve_stereo("spaced", far, SR)
+    assert assumed.spacing_from == "assumed"
+    assert "assumed 25 cm apart" in assumed.describe() and "--spacing" in assumed.describe()
+    assert assumed.to_dict()["spacing_from"] == "assumed"
+    assert type(assumed).from_dict(assumed.to_dict()) == assumed
+    given = resolve_stereo("spaced", far, SR, spacing_m=0.15)
+    assert given.spacing_from == "given" and "assumed" not in given.describe()
+    # a wider delay than 25 cm allows sets a floor: then the delays told it
+    wide = np.asarray(SPACED_KINDS["spaced 50 cm"][0](source(), -70.0), np.float32)
+    found, where = spacing_estimate(wide, SR)
+    assert where == "delays" and found > TYPICAL_SPACING_M
 
 
 def test_a_heads_delay_is_longer_at_low_frequencies_and_a_pairs_is_not():
@@ -277,3 +296,25 @@ def test_a_coincident_pair_in_a_room_is_not_pulled_to_the_middle(az):
     c = cues(_xy_in_room(az, 0.03), stereo="coincident")
     assert len(c.sources) == 1
     assert float(np.median(c.sources[0].azimuth_deg)) == pytest.approx(az, abs=8.0)
+
+
+def test_planning_tells_the_user_an_assumed_spacing(tmp_path):
+    # What a user sees: `spa2v plan` (the pipeline's analysis) warns that the spacing was
+    # assumed and how to give it; told the spacing, it does not.
+    import soundfile as sf
+
+    from engine.jobs import CancelToken, Log, run_job
+    from engine.pipeline import PlanSettings, analyse_job
+    far = np.asarray(SPACED_KINDS["spaced 15 cm"][0](source(), -50.0), np.float32)
+    path = tmp_path / "phone.wav"
+    sf.write(str(path), far.T, SR)
+
+    def warnings(settings):
+        events = []
+        run_job(analyse_job(path, settings, tagger=None, token=CancelToken()), events.append)
+        return [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
+
+    said = warnings(PlanSettings(num_frames=8, stereo="spaced"))
+    assert any("assumed 25 cm apart" in m and "--spacing" in m for m in said), said
+    assert not any("assumed" in m for m in warnings(
+        PlanSettings(num_frames=8, stereo="spaced", spacing_m=0.15)))

@@ -47,10 +47,14 @@ def heard_as(decision: dict | None) -> str:
     if not isinstance(decision, dict) or decision.get("kind") not in LABELS:
         return ""
     name = kind_name(decision["kind"])
+    # A spaced pair's spacing that nothing in the recording told (engine.cues.stereo's
+    # SPACING_SOURCES): every direction scales with it, so say how to give it.
+    gap = (", spacing assumed: set it if you know it"
+           if decision.get("spacing_from") == "assumed" else "")
     if decision.get("chosen", AUTO) != AUTO:
-        return f"Read as: {name} (your choice)"
+        return f"Read as: {name} (your choice){gap}"
     try:
         sure = float(decision.get("confidence", 0.0))
     except (TypeError, ValueError):
         sure = 0.0
-    return f"Heard as: {name}, {100 * min(1.0, max(0.0, sure)):.0f} % sure"
+    return f"Heard as: {name}, {100 * min(1.0, max(0.0, sure)):.0f} % sure{gap}"

@@ -136,6 +136,12 @@ def test_heard_as_words():
     assert heard_as({"kind": "panned", "chosen": "user", "confidence": 1.0}) == \
         "Read as: pan-pot mix (your choice)"
     assert heard_as(None) == "" and heard_as({"kind": "quad"}) == ""
+    # a spaced pair whose spacing nothing told: say so, and that it can be set
+    assert heard_as({"kind": "spaced", "chosen": "auto", "confidence": 0.9,
+                     "spacing_from": "assumed"}) == \
+        "Heard as: spaced pair (phone), 90 % sure, spacing assumed: set it if you know it"
+    assert "assumed" not in heard_as({"kind": "spaced", "chosen": "auto", "confidence": 0.9,
+                                      "spacing_from": "room"})
 
 
 # -- a spaced pair's spacing ------------------------------------------------------------------
