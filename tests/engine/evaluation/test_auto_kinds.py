@@ -1,25 +1,20 @@
 """benchmarks/auto_kinds.py: auto's decision rerun on a bench run's stored clips, compared
 with the kind the run recorded and the true one."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from engine.audio import write_audio
+from tests.benchscripts import benchmark_module
 from tests.engine.test_cues_stereo import SR, pan_pot, source, spaced_pair
-
-SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "auto_kinds.py"
 
 
 @pytest.fixture(scope="module")
 def auto_kinds():
-    spec = importlib.util.spec_from_file_location("auto_kinds", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    with benchmark_module("auto_kinds") as mod:
+        yield mod
 
 
 def _run(tmp_path):

@@ -1,21 +1,17 @@
 """benchmarks/hearing_world_pool.py: runs of several seeds pool clip by clip, and a run from
 older code borrows each room's RT60 and SNR from the same scene of another run."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "hearing_world_pool.py"
+from tests.benchscripts import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def pool():
-    spec = importlib.util.spec_from_file_location("hearing_world_pool", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    with benchmark_module("hearing_world_pool") as mod:
+        yield mod
 
 
 def _clip(scene, x, *, n_pred=1, rt60=None, snr=None, heard="binaural", with_room=True):

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
+from tests.benchscripts import benchmark_module
+
 torch = pytest.importorskip("torch")
-SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "render_gpu.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("render_gpu", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["render_gpu"] = module  # dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_module("render_gpu") as module:
         yield module
-    finally:
-        sys.modules.pop("render_gpu", None)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA machine runs the real thing")
