@@ -335,7 +335,11 @@ def test_a_signal_mid_render_leaves_nothing(world, sig):
     out = root / f"signal_{sig.name}"
     out.mkdir()
     long_clip = out / "long.wav"
-    write_wav(long_clip, panned_noise((60, -60), duration_s=30.0), subtype="PCM_16")
+    # Long enough that the MP4 is being written for seconds (a 30 s clip at this size wrote
+    # in about 1 s, and on a loaded machine the poll below saw its temporary file too late:
+    # the signal then came after the render had finished, exit 0 with the MP4 there).
+    write_wav(long_clip, panned_noise((60, -60), duration_s=120.0, sr=16000), sr=16000,
+              subtype="PCM_16")
     before = snapshot(fx, out)
     proc = spa2v(["render", str(long_clip), "-o", str(out / "v.mp4"), "--size", "256x256"],
                  cwd=out, out=out)
