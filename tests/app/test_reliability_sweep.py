@@ -193,6 +193,12 @@ def spa2v(argv, *, cwd: Path, out: Path, **kw):
                             text=True, **kw)
 
 
+def _foreground_signals() -> None:
+    """In the child before exec: SIGINT, SIGTERM and SIGHUP as a foreground command has them."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def judge(name: str, rc: int, err: str, ok, needle, before, after, allowed: set[str]) -> list[str]:
     """Problems with one run (and the tally updated): empty when it behaved."""
     problems = []
@@ -336,13 +342,15 @@ def test_a_signal_mid_render_leaves_nothing(world, sig):
     out.mkdir()
     long_clip = out / "long.wav"
     # Long enough that the MP4 is being written for seconds (a 30 s clip at this size wrote
-    # in about 1 s, and on a loaded machine the poll below saw its temporary file too late:
-    # the signal then came after the render had finished, exit 0 with the MP4 there).
+    # in about 1 s), so the signal lands mid-write however slow the poll below is.
     write_wav(long_clip, panned_noise((60, -60), duration_s=120.0, sr=16000), sr=16000,
               subtype="PCM_16")
     before = snapshot(fx, out)
+    # As a shell starts a command in the foreground: a runner that started the tests in the
+    # background (SIGINT ignored, which children inherit and Python keeps) would otherwise
+    # make Ctrl+C a no-op here, and the render would finish.
     proc = spa2v(["render", str(long_clip), "-o", str(out / "v.mp4"), "--size", "256x256"],
-                 cwd=out, out=out)
+                 cwd=out, out=out, preexec_fn=_foreground_signals)
     deadline = time.monotonic() + CASE_TIMEOUT_S
     while time.monotonic() < deadline and proc.poll() is None:
         if any(".part" in p.name for p in out.iterdir()):
