@@ -105,22 +105,12 @@ class StereoDecision:
         # out: layouts and cues are strict JSON.
         d["evidence"] = {k: round(float(v), 4) for k, v in self.evidence.items()
                          if np.isfinite(v)}
-        if self.spacing_m is None:
-            d.pop("spacing_m")
-        else:
-            d["spacing_m"] = round(float(self.spacing_m), 3)
-        if self.pattern is None:
-            d.pop("pattern")
-        if self.diffuse_share is None:
-            d.pop("diffuse_share")
-        else:
-            d["diffuse_share"] = round(float(self.diffuse_share), 3)
-        if self.spacing_from is None:
-            d.pop("spacing_from")
-        if self.head_scale is None:
-            d.pop("head_scale")
-        else:
-            d["head_scale"] = round(float(self.head_scale), 3)
+        # What only some kinds have is left out where it is None; measures to 3 decimals.
+        for key in ("spacing_m", "diffuse_share", "head_scale", "pattern", "spacing_from"):
+            if d[key] is None:
+                d.pop(key)
+            elif key in ("spacing_m", "diffuse_share", "head_scale"):
+                d[key] = round(float(d[key]), 3)
         return d
 
     @classmethod
