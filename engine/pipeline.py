@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .audio import Audio, audio_info, load_audio
 from .audio.loudness import read_loudness_track
-from .audio.stereo_kinds import DEFAULT_STEREO
+from .audio.stereo_kinds import DEFAULT_STEREO, SPACING_ASSUMED
 from .audio.tagging import Tagger
 from .cues.types import Cues
 from .errors import BadInput, Cancelled, SpA2VError
@@ -105,7 +105,7 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
 def _spacing_warning(cues: Cues):
     """A spaced pair whose spacing nothing in the recording told: every direction scales
     with the spacing assumed, so the user is told (:meth:`StereoDecision.describe`)."""
-    if (cues.stereo or {}).get("spacing_from") == "assumed":
+    if (cues.stereo or {}).get("spacing_from") == SPACING_ASSUMED:
         from .cues.stereo import StereoDecision
         yield Log(StereoDecision.from_dict(cues.stereo).describe(), "warning")
 

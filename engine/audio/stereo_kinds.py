@@ -29,6 +29,12 @@ AUTO = "auto"
 STEREO_CHOICES: tuple[str, ...] = (AUTO, *STEREO_KINDS)
 DEFAULT_STEREO = AUTO
 
+# Where a spaced pair's spacing came from (``extra.stereo.spacing_from``): the user; the
+# level differences of directional capsules; the room's diffuse coherence; the largest delay
+# heard (a floor above the others); nothing (a typical spacing, and the user is told).
+SPACING_ASSUMED = "assumed"
+SPACING_SOURCES: tuple[str, ...] = ("given", "levels", "room", "delays", SPACING_ASSUMED)
+
 # Kinds whose channels differ in level only (no time difference).
 LEVEL_ONLY: tuple[str, ...] = (COINCIDENT, PANNED)
 

@@ -32,8 +32,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..audio.stereo_kinds import (AUTO, LEVEL_ONLY, MAX_SPACING_M, MIN_SPACING_M, STEREO_KINDS,
-                                  check_stereo)
+from ..audio.stereo_kinds import (AUTO, LEVEL_ONLY, MAX_SPACING_M, MIN_SPACING_M,
+                                  SPACING_ASSUMED, STEREO_KINDS, check_stereo)
 from ..binaural.hrtf import default_hrirs
 from .binmodel import BIN_BAND_HZ, HIST_STEP_DEG, BinModel, bin_model, model_misfit, transfer_model
 from .calibration import CueCalibration, default_calibration, scaled_calibration
@@ -88,8 +88,8 @@ class StereoDecision:
     # A head's size relative to KEMAR's, read from the recording (:func:`head_scale`; 1: the
     # dummy head's own); ``None`` for the other kinds.
     head_scale: float | None = None
-    # Where a spaced pair's spacing came from (:data:`SPACING_SOURCES`); ``None`` for the
-    # other kinds.
+    # Where a spaced pair's spacing came from
+    # (:data:`engine.audio.stereo_kinds.SPACING_SOURCES`); ``None`` for the other kinds.
     spacing_from: str | None = None
 
     @property
@@ -131,7 +131,7 @@ class StereoDecision:
               f"{100 * self.confidence:.0f} % sure"
         gap = f", microphones {100 * self.spacing_m:.0f} cm apart" if self.spacing_m else ""
         after = ""
-        if self.spacing_m and self.spacing_from == "assumed":
+        if self.spacing_m and self.spacing_from == SPACING_ASSUMED:
             gap = f", microphones assumed {100 * self.spacing_m:.0f} cm apart"
             after = (" Nothing in this recording tells the spacing, and every direction "
                      "scales with it: give it if you know it (--spacing, or the studio's "
@@ -729,19 +729,14 @@ def _head_shadow(f: dict, sel: np.ndarray) -> float:
     return float(np.sum(ww * m * shape(ild)) / den) if den > 1e-9 else 0.0
 
 
-# Where a spaced pair's spacing comes from: the user; the level differences of directional
-# capsules; the room's diffuse coherence; the largest delay heard (a floor above the others);
-# nothing (TYPICAL_SPACING_M, and the user is told).
-SPACING_SOURCES = ("given", "levels", "room", "delays", "assumed")
-
-
 def spacing_estimate(stereo: np.ndarray, sample_rate: int, *,
                      features: dict | None = None) -> tuple[float, str]:
-    """A spaced pair's spacing (m) and where it came from (:data:`SPACING_SOURCES`). From the level differences of directional capsules
-    (:func:`level_spacing`, ORTF and its kin), else from the room when one is heard
-    (:func:`diffuse_spacing`), else :data:`TYPICAL_SPACING_M`; and at least the least spacing
-    that can give the largest delay heard (95th percentile of the clear steps' GCC-PHAT
-    delays: a source at 90 degrees), up to :data:`MAX_SPACING_M`.
+    """A spaced pair's spacing (m) and where it came from
+    (:data:`engine.audio.stereo_kinds.SPACING_SOURCES`). From the level differences of
+    directional capsules (:func:`level_spacing`, ORTF and its kin), else from the room when
+    one is heard (:func:`diffuse_spacing`), else :data:`TYPICAL_SPACING_M`; and at least the
+    least spacing that can give the largest delay heard (95th percentile of the clear steps'
+    GCC-PHAT delays: a source at 90 degrees), up to :data:`MAX_SPACING_M`.
 
     A step's delay heard is the largest of its whole-band GCC-PHAT peak and its peaks below
     and above a head's diffraction corner (:data:`DIFFRACTION_LOW_HZ`,
@@ -755,7 +750,7 @@ def spacing_estimate(stereo: np.ndarray, sample_rate: int, *,
     if found is None:
         found, source = diffuse_spacing(f), "room"
     if found is None:
-        found, source = TYPICAL_SPACING_M, "assumed"
+        found, source = TYPICAL_SPACING_M, SPACING_ASSUMED
     clear = _clear_steps(f)
     heard = np.stack([np.where(f[h] > 0.3, np.abs(f[d]), np.nan) for d, h in (
         ("delay", "height"), ("delay_low", "height_low"), ("delay_high", "height_high"))])

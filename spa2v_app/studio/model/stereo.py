@@ -8,7 +8,8 @@ reports ``auto``'s decision (the layout's or the cues' ``extra.stereo``).
 from __future__ import annotations
 
 from engine.audio.stereo_kinds import (AUTO, DEFAULT_STEREO, DESCRIPTIONS, LABELS,
-                                       MAX_SPACING_M, MIN_SPACING_M, STEREO_CHOICES,
+                                       MAX_SPACING_M, MIN_SPACING_M, SPACING_ASSUMED,
+                                       STEREO_CHOICES,
                                        check_stereo_kind)
 
 
@@ -47,10 +48,10 @@ def heard_as(decision: dict | None) -> str:
     if not isinstance(decision, dict) or decision.get("kind") not in LABELS:
         return ""
     name = kind_name(decision["kind"])
-    # A spaced pair's spacing that nothing in the recording told (engine.cues.stereo's
-    # SPACING_SOURCES): every direction scales with it, so say how to give it.
+    # A spaced pair's spacing that nothing in the recording told: every direction scales
+    # with it, so say how to give it.
     gap = (", spacing assumed: set it if you know it"
-           if decision.get("spacing_from") == "assumed" else "")
+           if decision.get("spacing_from") == SPACING_ASSUMED else "")
     if decision.get("chosen", AUTO) != AUTO:
         return f"Read as: {name} (your choice){gap}"
     try:
