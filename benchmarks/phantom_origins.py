@@ -14,11 +14,19 @@ dB or more below it (where a steady noise field or a tail's floor is all there i
 whether it is the main source read twice (:func:`engine.cues.separation.heard_apart`: the
 share of its evidence while the one source's path, the track that follows a pass-by's sweep
 when it is the counting track's source, is away from it, and in how many stretches that
-path is at its place). Then, per stage, how many further sources it gave to single sources
+path is at its place), and its onset support: of the clip's onsets in the active steps
+(``analysis.onset_directions``), how many read within ``ONSET_TOLERANCE_DEG`` of the main
+source's path, of the one source's path and of the further source's path at their moment
+(``at main``, ``path``, ``further``). ``--jsonl`` also writes one line per further source
+with these figures, the clip's mic and kind, and the track that hears every step
+(``sounding_azimuth_deg``) against it: its median distance from the counting track on the
+loud steps, and the share of the active steps it stands at the further source and not at
+the main one. Then, per stage, how many further sources it gave to single sources
 (phantoms) and to pairs. ``--without-read-twice`` hears without the rule that drops sources
 read twice, to see its measure for every further source.
 
     python benchmarks/phantom_origins.py /tmp/ph/main_0 /tmp/ph/main_1 --sets tune
+    python benchmarks/phantom_origins.py /tmp/ph/main_? --conditions room,dry --jsonl f.jsonl
 
 Diagnostic only: it prints figures and changes nothing.
 """
@@ -98,6 +106,8 @@ def hear(path: Path) -> list[dict]:
     loud = rough_activity(np.asarray(steps.power, float)) > 0
     out = []
     for sp in specs[1:]:
+        snd_at = ((np.abs(snd - sp.step_az) <= NEAR_DEG)
+                  & (np.abs(snd - specs[0].step_az) > NEAR_DEG))
         near = (np.abs(az[None, :] - sp.step_az[:, None]) <= NEAR_DEG) & ~near_main
         w = np.sum(hist * near, axis=1)
         total = w.sum() + 1e-12
@@ -117,8 +127,7 @@ def hear(path: Path) -> list[dict]:
                     "at_further": int(np.sum(d_cand <= ONSET_TOLERANCE_DEG)),
                     "snd_loud": float(np.median(np.abs(snd - specs[0].step_az)[loud]))
                     if loud.any() else None,
-                    "snd_at": float(np.mean(((np.abs(snd - sp.step_az) <= NEAR_DEG)
-                                             & (np.abs(snd - specs[0].step_az) > NEAR_DEG))[active])),
+                    "snd_at": float(np.mean(snd_at[active])),
                     "apart_deg": float(np.median(np.abs(sp.step_az - specs[0].step_az)[active]))})
     return out
 
