@@ -14,11 +14,19 @@ dB or more below it (where a steady noise field or a tail's floor is all there i
 whether it is the main source read twice (:func:`engine.cues.separation.heard_apart`: the
 share of its evidence while the one source's path, the track that follows a pass-by's sweep
 when it is the counting track's source, is away from it, and in how many stretches that
-path is at its place). Then, per stage, how many further sources it gave to single sources
+path is at its place), and its onset support: of the clip's onsets in the active steps
+(``analysis.onset_directions``), how many read within ``ONSET_TOLERANCE_DEG`` of the main
+source's path, of the one source's path and of the further source's path at their moment
+(``at main``, ``path``, ``further``). ``--jsonl`` also writes one line per further source
+with these figures, the clip's mic and kind, and the track that hears every step
+(``sounding_azimuth_deg``) against it: its median distance from the counting track on the
+loud steps, and the share of the active steps it stands at the further source and not at
+the main one. Then, per stage, how many further sources it gave to single sources
 (phantoms) and to pairs. ``--without-read-twice`` hears without the rule that drops sources
 read twice, to see its measure for every further source.
 
     python benchmarks/phantom_origins.py /tmp/ph/main_0 /tmp/ph/main_1 --sets tune
+    python benchmarks/phantom_origins.py /tmp/ph/main_? --conditions room,dry --jsonl f.jsonl
 
 Diagnostic only: it prints figures and changes nothing.
 """
@@ -40,7 +48,7 @@ from engine.audio.io import load_audio  # noqa: E402
 from engine.cues.analysis import analyse_mix_job  # noqa: E402
 from engine.cues.binmodel import HIST_STEP_DEG  # noqa: E402
 from engine.cues.diffuse import wetness  # noqa: E402
-from engine.cues.frames import activity_mask  # noqa: E402
+from engine.cues.frames import activity_mask, rough_activity  # noqa: E402
 from engine.cues import separation  # noqa: E402
 from engine.cues.separation import (NEAR_DEG, ONSET_TOLERANCE_DEG, _one_source_path,  # noqa: E402
                                     find_sources, heard_apart)
@@ -93,12 +101,18 @@ def hear(path: Path) -> list[dict]:
     db = 10 * np.log10(np.asarray(steps.power, float) + 1e-20)
     below = np.percentile(db, 95) - db
     near_main = np.abs(az[None, :] - specs[0].step_az[:, None]) <= NEAR_DEG
+    snd = np.asarray(steps.sounding_azimuth_deg if steps.sounding_azimuth_deg is not None
+                     else specs[0].step_az, float)
+    loud = rough_activity(np.asarray(steps.power, float)) > 0
     out = []
     for sp in specs[1:]:
+        snd_at = ((np.abs(snd - sp.step_az) <= NEAR_DEG)
+                  & (np.abs(snd - specs[0].step_az) > NEAR_DEG))
         near = (np.abs(az[None, :] - sp.step_az[:, None]) <= NEAR_DEG) & ~near_main
         w = np.sum(hist * near, axis=1)
         total = w.sum() + 1e-12
         d_main, d_cand = np.abs(on_az - specs[0].step_az[k]), np.abs(on_az - sp.step_az[k])
+        d_path = np.abs(on_az - path[k])
         apart, stretches = heard_apart(sp, specs[0], path, hist, az, active)
         out.append({"origin": sp.origin, "az": float(np.median(sp.step_az)), "wet": wet,
                     "lagged": lagged_comodulation(main_db, _level(energies, az, sp.step_az),
@@ -107,7 +121,14 @@ def hear(path: Path) -> list[dict]:
                     "loud": float(w[below < LOUD_DB].sum() / total) if w.sum() > 0 else None,
                     "quiet": float(w[below >= QUIET_DB].sum() / total) if w.sum() > 0 else None,
                     "apart": apart, "stretches": stretches,
-                    "own_onsets": int(np.sum((d_cand <= ONSET_TOLERANCE_DEG) & (d_cand < d_main)))})
+                    "own_onsets": int(np.sum((d_cand <= ONSET_TOLERANCE_DEG) & (d_cand < d_main))),
+                    "at_main": int(np.sum(d_main <= ONSET_TOLERANCE_DEG)),
+                    "at_path": int(np.sum(d_path <= ONSET_TOLERANCE_DEG)),
+                    "at_further": int(np.sum(d_cand <= ONSET_TOLERANCE_DEG)),
+                    "snd_loud": float(np.median(np.abs(snd - specs[0].step_az)[loud]))
+                    if loud.any() else None,
+                    "snd_at": float(np.mean(snd_at[active])),
+                    "apart_deg": float(np.median(np.abs(sp.step_az - specs[0].step_az)[active]))})
     return out
 
 
@@ -116,6 +137,7 @@ def main() -> None:
     ap.add_argument("runs", nargs="+", type=Path, help="hearing_world.py --out folders")
     ap.add_argument("--sets", default="tune")
     ap.add_argument("--conditions", default="room")
+    ap.add_argument("--jsonl", type=Path, help="also write one JSON line per further source")
     ap.add_argument("--without-read-twice", action="store_true",
                     help="keep the further sources that separation._read_twice drops")
     args = ap.parse_args()
@@ -123,6 +145,7 @@ def main() -> None:
         separation.READ_TWICE_MAX_APART = -1.0
     conds = set(args.conditions.split(","))
     tally: dict[int, Counter] = {1: Counter(), 2: Counter()}
+    dump = args.jsonl.open("w") if args.jsonl else None
     clips = Counter()
     for run in args.runs:
         for part in args.sets.split(","):
@@ -140,7 +163,14 @@ def main() -> None:
                     print(f"{run.name} {c['scene'][:58]:58s} true {c['n_true']} "
                           f"{f['origin']:12s} {f['az']:6.1f} wet {f['wet']:.2f} "
                           f"lagged {f['lagged']:5.2f} onsets {f['own_onsets']}/{f['onsets']} "
-                          f"{when} apart {f['apart']:.2f} stretches {f['stretches']}", flush=True)
+                          f"{when} apart {f['apart']:.2f} stretches {f['stretches']} "
+                          f"at main {f['at_main']} path {f['at_path']} "
+                          f"further {f['at_further']}", flush=True)
+                    if dump:
+                        dump.write(json.dumps({"run": run.name, "part": part, **{
+                            key: c[key] for key in ("scene", "condition", "mic", "kind",
+                                                    "n_true", "n_pred")}, **f}) + "\n")
+                        dump.flush()
     for n, label in ((1, "single sources (phantoms)"), (2, "pairs (second sources)")):
         print(f"{label}, {clips[n]} clips: " + ", ".join(
             f"{o} {v}" for o, v in tally[n].most_common()))
