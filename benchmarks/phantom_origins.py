@@ -183,7 +183,8 @@ def hear(path: Path, misfit: bool = False) -> list[dict]:
                 "misfit_main_clear": fit_main_clear,
                 "good": _misfit(b_cost <= GOOD_COST, b_w, at), "good_main": good_main,
                 "misfit_ratio": fit / fit_main if fit is not None and fit_main else None,
-                "weight_share": float(np.sum(b_w * at) / (np.sum(b_w * at_main) + 1e-9)),
+                "weight_share": float(np.sum(b_w * at) / np.sum(b_w * at_main))
+                if fit_main is not None else None,
                 "edge_share": float(np.sum(b_w * at * (np.abs(b_az) >= 86)) /
                                     (np.sum(b_w * at) + 1e-9))})
     return out
