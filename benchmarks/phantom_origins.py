@@ -23,10 +23,19 @@ with these figures, the clip's mic and kind, and the track that hears every step
 loud steps, and the share of the active steps it stands at the further source and not at
 the main one. Then, per stage, how many further sources it gave to single sources
 (phantoms) and to pairs. ``--without-read-twice`` hears without the rule that drops sources
-read twice, to see its measure for every further source.
+read twice, to see its measure for every further source. ``--misfit`` adds how well the
+kind's own model explains the bins at each further source (the bins whose best azimuth,
+level ratio and phase together, lies within ``NEAR_DEG`` of its path and not of the main
+track's; histogram weights, active steps): their mean cost at their best azimuth
+(:func:`engine.cues.binmodel.best_directions`), the same for the main track's bins and for
+the bins near neither (the room's leftovers), the share of its weight in bins that fit one
+direction (cost <= ``GOOD_COST``), and its weight against the main track's (docs/hearing.md,
+"Measured, not used: a further source's bins fit no direction"). ``--counted-two`` hears
+only the clips ``spa2v`` counted as two or more.
 
     python benchmarks/phantom_origins.py /tmp/ph/main_0 /tmp/ph/main_1 --sets tune
     python benchmarks/phantom_origins.py /tmp/ph/main_? --conditions room,dry --jsonl f.jsonl
+    python benchmarks/phantom_origins.py /tmp/ph/main_? --conditions room,dry --misfit --jsonl f.jsonl
 
 Diagnostic only: it prints figures and changes nothing.
 """
@@ -45,18 +54,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.audio.io import load_audio  # noqa: E402
-from engine.cues.analysis import analyse_mix_job  # noqa: E402
-from engine.cues.binmodel import HIST_STEP_DEG  # noqa: E402
-from engine.cues.diffuse import wetness  # noqa: E402
+from engine.cues.analysis import analyse_mix_job, smooth_spectra  # noqa: E402
+from engine.cues.binmodel import (HIST_STEP_DEG, MSC_FLOOR, ROOM_MSC_FLOOR,  # noqa: E402
+                                  best_directions, bin_costs)
+from engine.cues.diffuse import band_diffuse_coherence, wetness  # noqa: E402
 from engine.cues.frames import activity_mask, rough_activity  # noqa: E402
 from engine.cues import separation  # noqa: E402
-from engine.cues.separation import (NEAR_DEG, ONSET_TOLERANCE_DEG, _one_source_path,  # noqa: E402
+from engine.cues.separation import (NEAR_DEG, ONSET_TOLERANCE_DEG, PAIR_MAX_WET,  # noqa: E402
+                                    _one_source_path,
                                     find_sources, heard_apart)
-from engine.cues.spatial import AnalysisGrid  # noqa: E402
+from engine.cues.spatial import AnalysisGrid, step_spectra, stft  # noqa: E402
 from engine.cues.stereo import calibration_for, model_for, resolve_stereo  # noqa: E402
 from engine.jobs import run_job  # noqa: E402
 
 MAX_LAG_STEPS = 15
+# --misfit: the bins read "clear" (coherence at least this) and a bin that "fits" one
+# direction (cost at most this: e.g. level ratio within 3 dB and phase within 30 degrees).
+CLEAR_MSC, GOOD_COST = 0.9, 0.75
 LOUD_DB, QUIET_DB = 10.0, 20.0
 
 
@@ -77,7 +91,28 @@ def lagged_comodulation(main_db: np.ndarray, cand_db: np.ndarray, active: np.nda
     return best
 
 
-def hear(path: Path) -> list[dict]:
+def bin_fits(stereo: np.ndarray, grid: AnalysisGrid, steps, model, cal, active: np.ndarray):
+    """Every bin's best azimuth (degrees), its cost there (:func:`engine.cues.binmodel.
+    best_directions`: level ratio and phase together against the kind's model) and its
+    histogram weight, ``(S, F')`` each, read as :func:`engine.cues.analysis.analyse_mix_job`
+    reads the histograms (3-step smoothing, the room's MSC floor in a wet recording; whole
+    clip, every bin and step)."""
+    st = smooth_spectra(step_spectra(stft(np.asarray(stereo, np.float32), grid)), 3)
+    room = (band_diffuse_coherence(cal) ** 2 < MSC_FLOOR
+            and wetness(steps.coherence, active, cal) > PAIR_MAX_WET)
+    ild, u_re, u_im, weight, _ = bin_costs(st, model, ild_gain=steps.ild_gain,
+                                           msc_floor=ROOM_MSC_FLOOR if room else MSC_FLOOR)
+    idx, cost = best_directions(ild, u_re, u_im, model)
+    n = min(len(steps.power), idx.shape[0])
+    return model.azimuth_deg[idx[:n]], cost[:n], weight[:n], st.msc[:n][:, model.sel]
+
+
+def _misfit(cost: np.ndarray, weight: np.ndarray, sel: np.ndarray) -> float | None:
+    w = weight * sel
+    return float(np.sum(cost * w) / w.sum()) if w.sum() > 1e-6 else None
+
+
+def hear(path: Path, misfit: bool = False) -> list[dict]:
     audio = load_audio(path)
     sr = int(audio.sample_rate)
     stereo = audio.stereo()
@@ -104,6 +139,15 @@ def hear(path: Path) -> list[dict]:
     snd = np.asarray(steps.sounding_azimuth_deg if steps.sounding_azimuth_deg is not None
                      else specs[0].step_az, float)
     loud = rough_activity(np.asarray(steps.power, float)) > 0
+    if misfit:
+        b_az, b_cost, b_w, b_msc = bin_fits(stereo, grid, steps, model, cal, active)
+        n = len(b_az)
+        b_w = b_w * active[:n, None]
+        at_main = np.abs(b_az - specs[0].step_az[:n, None]) <= NEAR_DEG
+        fit_main = _misfit(b_cost, b_w, at_main)
+        clear = b_msc >= CLEAR_MSC
+        fit_main_clear = _misfit(b_cost, b_w, at_main & clear)
+        good_main = _misfit(b_cost <= GOOD_COST, b_w, at_main)
     out = []
     for sp in specs[1:]:
         snd_at = ((np.abs(snd - sp.step_az) <= NEAR_DEG)
@@ -129,7 +173,25 @@ def hear(path: Path) -> list[dict]:
                     if loud.any() else None,
                     "snd_at": float(np.mean(snd_at[active])),
                     "apart_deg": float(np.median(np.abs(sp.step_az - specs[0].step_az)[active]))})
+        if misfit:
+            at = (np.abs(b_az - sp.step_az[:n, None]) <= NEAR_DEG) & ~at_main
+            fit = _misfit(b_cost, b_w, at)
+            out[-1].update({
+                "heard_as": decision.kind, "misfit_main": fit_main, "misfit": fit,
+                "misfit_rest": _misfit(b_cost, b_w, ~at & ~at_main),
+                "misfit_clear": _misfit(b_cost, b_w, at & clear),
+                "misfit_main_clear": fit_main_clear,
+                "good": _misfit(b_cost <= GOOD_COST, b_w, at), "good_main": good_main,
+                "misfit_ratio": fit / fit_main if fit is not None and fit_main else None,
+                "weight_share": float(np.sum(b_w * at) / np.sum(b_w * at_main))
+                if fit_main is not None else None,
+                "edge_share": float(np.sum(b_w * at * (np.abs(b_az) >= 86)) /
+                                    (np.sum(b_w * at) + 1e-9))})
     return out
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
 
 
 def main() -> None:
@@ -140,6 +202,11 @@ def main() -> None:
     ap.add_argument("--jsonl", type=Path, help="also write one JSON line per further source")
     ap.add_argument("--without-read-twice", action="store_true",
                     help="keep the further sources that separation._read_twice drops")
+    ap.add_argument("--misfit", action="store_true",
+                    help="also the model misfit of each further source's bins against the "
+                         "main source's (binmodel.best_directions' cost, histogram weights)")
+    ap.add_argument("--counted-two", action="store_true",
+                    help="hear only the clips spa2v counted as two or more")
     args = ap.parse_args()
     if args.without_read_twice:
         separation.READ_TWICE_MAX_APART = -1.0
@@ -155,8 +222,10 @@ def main() -> None:
             for c in json.loads(report.read_text())["clips"]:
                 if c["system"] != "spa2v" or c["condition"] not in conds:
                     continue
+                if args.counted_two and c["n_pred"] < 2:
+                    continue
                 clips[c["n_true"]] += 1
-                for f in hear(run / part / "clips" / f"{c['scene']}.flac"):
+                for f in hear(run / part / "clips" / f"{c['scene']}.flac", args.misfit):
                     tally[min(c["n_true"], 2)][f["origin"]] += 1
                     when = ("no histogram evidence" if f["loud"] is None else
                             f"loud {f['loud']:.2f} quiet {f['quiet']:.2f}")
@@ -165,7 +234,10 @@ def main() -> None:
                           f"lagged {f['lagged']:5.2f} onsets {f['own_onsets']}/{f['onsets']} "
                           f"{when} apart {f['apart']:.2f} stretches {f['stretches']} "
                           f"at main {f['at_main']} path {f['at_path']} "
-                          f"further {f['at_further']}", flush=True)
+                          f"further {f['at_further']}" + (
+                              f" misfit {_fmt(f['misfit'])} main {_fmt(f['misfit_main'])} "
+                              f"leftovers {_fmt(f['misfit_rest'])} fitting {_fmt(f['good'])}"
+                              if args.misfit else ""), flush=True)
                     if dump:
                         dump.write(json.dumps({"run": run.name, "part": part, **{
                             key: c[key] for key in ("scene", "condition", "mic", "kind",
