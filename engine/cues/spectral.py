@@ -60,10 +60,11 @@ def hf_balance_db(power_spec: np.ndarray, grid: AnalysisGrid) -> np.ndarray:
         return np.where((hf > 0) & (mid > 0), 10 * np.log10(hf / mid), np.nan)
 
 
-def spectral_flux(spec: np.ndarray) -> np.ndarray:
+def spectral_flux(frame_power: np.ndarray) -> np.ndarray:
     """Half-wave rectified log-magnitude flux per STFT frame ``(T,)`` (mid of both ears), on
-    48 bands of equal width in frequency (a tenth of the cost of every bin, same onsets)."""
-    power = (spec.real ** 2 + spec.imag ** 2).mean(axis=0)
+    48 bands of equal width in frequency (a tenth of the cost of every bin, same onsets),
+    from the ears' powers per frame ``(2, T, F)`` (:func:`engine.cues.spatial.frame_powers`)."""
+    power = frame_power.mean(axis=0)
     f = power.shape[1]
     k = 48
     edges = np.linspace(1, f, k + 1).astype(int)
