@@ -48,7 +48,8 @@ def assign_masks(st: StepSpectra, model: BinModel, az_steps: np.ndarray, *,
     below = np.arange(st.p_l.shape[1]) < band[0]
     masks = np.zeros((p_count, s_count, st.p_l.shape[1]), dtype=np.float32)
     own = np.stack([np.where(best == p, energy, 0.0) for p in range(p_count)])  # (P, S, F')
-    for edge, sel_bins in ((own[:, :, :n_lo], below), (own[:, :, -n_lo:], ~below)):
+    # (the band's own bins are set below, so the top share need not be written there)
+    for edge, sel_bins in ((own[:, :, :n_lo], below), (own[:, :, -n_lo:], ~below & ~model.sel)):
         share = edge.sum(axis=2)
         share /= share.sum(axis=0, keepdims=True) + 1e-20
         masks[:, :, sel_bins] = share[:, :, None]
@@ -95,15 +96,16 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
             ss = spatial_steps(st, grid, cal)
             prior = -0.5 * ((cal.azimuth_deg[None, :] - az_here[p][:, None])
                             / specs[p].prior_sigma_deg) ** 2
-            power = spectral.power_to_ms(pspec * masks[p], grid)
+            own = pspec * masks[p]
+            power = spectral.power_to_ms(own, grid)
             active = (power > 1e-3 * np.percentile(power, 95)).astype(float)
-            per.append((ss, power))
+            per.append((ss, power, own))
             lls.append((ss.loglik + prior)[:, ::2])
             weights.append(ss.confidence * active)
         # all sources' tracks in one pass over the steps
         track = track_azimuth(np.stack(lls), np.stack(weights), cal.azimuth_deg[::2],
                               step_s=grid.step_s)
-        for p, (ss, power) in enumerate(per):
+        for p, (ss, power, own) in enumerate(per):
             w = ss.band_weight[a:b]
             d = parts[p]
             d["az"].append(az_here[p, a:b] if specs[p].fixed else track.azimuth_deg[p, a:b])
@@ -111,8 +113,8 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
             d["conf"].append(ss.confidence[a:b])
             d["power"].append(power[a:b])
             d["coh"].append(ss.coherence[a:b])
-            d["hf"].append(spectral.hf_balance_db(pspec[a:b] * masks[p][a:b], grid))
-            d["cent"].append(spectral.centroid_hz(pspec[a:b] * masks[p][a:b], grid))
+            d["hf"].append(spectral.hf_balance_db(own[a:b], grid))
+            d["cent"].append(spectral.centroid_hz(own[a:b], grid))
             d["itd"].append(ss.itd_s[a:b])
             d["ild"].append(np.sum(ss.ild_db[a:b] * w, axis=1) / (w.sum(axis=1) + 1e-9))
         if report is not None:

@@ -77,6 +77,23 @@ def _columns(model: BinModel, gamma_key: bytes) -> tuple[np.ndarray, np.ndarray,
             diffuse)
 
 
+@functools.lru_cache(maxsize=8)
+def _gram(model: BinModel, gamma_key: bytes, diffuse: bool) -> dict[str, np.ndarray]:
+    """:func:`_columns` in the fit's precision (a 3 x 3 Gram needs double precision) with
+    their products, which depend on the model alone: ``az``, ``g`` ``(A, F, 4)``, ``gn``
+    ``(F, 4)``, ``gaa`` ``(A, F)``, ``gg`` ``(A, A, F)``, ``gan`` ``(A, F)``, ``nn``
+    ``(F,)`` (read-only)."""
+    az, g, gn = _columns(model, gamma_key)
+    dt = np.float64 if diffuse else np.float32
+    g, gn = g.astype(dt), gn.astype(dt)
+    out = {"az": az, "g": g, "gn": gn, "gaa": np.sum(g * g, axis=-1),
+           "gg": np.einsum("afj,bfj->abf", g, g),
+           "gan": np.einsum("afj,fj->af", g, gn), "nn": np.sum(gn * gn, axis=-1)}
+    for v in out.values():
+        v.setflags(write=False)
+    return out
+
+
 def _fit2(g11, g12, g22, c1, c2, dd):
     """Residual of the two-column least-squares fit and whether both powers are >= 0."""
     det = g11 * g22 - g12 * g12 + 1e-12
@@ -125,9 +142,10 @@ def pair_fit(cov: np.ndarray, model: BinModel, freqs: np.ndarray, *,
 def _pair_fit(cov, model: BinModel, freqs, gamma, iterations: int) -> PairFit:
     diffuse = gamma is not None
     gamma = np.zeros(len(freqs)) if gamma is None else np.broadcast_to(gamma, (len(freqs),))
-    az, g, gn = _columns(model, np.ascontiguousarray(gamma, dtype=float).tobytes())
-    dt = np.float64 if diffuse else np.float32  # a 3 x 3 Gram needs double precision
-    g, gn, cov = g.astype(dt), gn.astype(dt), np.asarray(cov, dtype=dt)
+    tables = _gram(model, np.ascontiguousarray(gamma, dtype=float).tobytes(), diffuse)
+    az, g, gn, gaa = tables["az"], tables["g"], tables["gn"], tables["gaa"]
+    dt = g.dtype
+    cov = np.asarray(cov, dtype=dt)
     trace = cov[..., 0] + cov[..., 1] + 1e-20
     d = cov / trace[..., None]
     db = 10 * np.log10(trace)
@@ -137,13 +155,11 @@ def _pair_fit(cov, model: BinModel, freqs, gamma, iterations: int) -> PairFit:
     dd = np.sum(d * d, axis=-1)                       # (K, F)
     total = np.sum(dd * w, axis=1) + 1e-20
     c = np.einsum("afj,kfj->kaf", g, d)               # (K, A, F) column-data products
-    gaa = np.sum(g * g, axis=-1)                      # (A, F)
     # Per-bin residual of each direction alone (the power is clipped at zero).
     single_bin = dd[:, None, :] - np.maximum(c, 0.0) ** 2 / gaa[None]
     if diffuse:
         cn = np.einsum("fj,kfj->kf", gn, d)           # (K, F)
-        gan = np.einsum("afj,fj->af", g, gn)          # (A, F)
-        nn = np.sum(gn * gn, axis=-1)                 # (F,)
+        gan, nn = tables["gan"], tables["nn"]
         noise_only = dd - np.maximum(cn, 0.0) ** 2 / nn
         res, ok = _fit2(gaa[None], gan[None], nn, c, cn[:, None, :], dd[:, None, :])
         single_bin = np.minimum(np.where(ok, res, single_bin), noise_only[:, None, :])
@@ -155,7 +171,7 @@ def _pair_fit(cov, model: BinModel, freqs, gamma, iterations: int) -> PairFit:
     # Blocks one direction explains almost fully need no partner.
     todo = np.nonzero(r1 / total >= PAIR_MIN_RESIDUAL)[0]
     if todo.size:
-        gg = np.einsum("afj,bfj->abf", g, g)          # (A, A, F) column products
+        gg = tables["gg"]                              # (A, A, F) column products
         c_t, dd_t, w_t, sb_t = c[todo], dd[todo], w[todo], single_bin[todo]
         kk = np.arange(todo.size)
 

@@ -1142,17 +1142,23 @@ def _link_peaks(share: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[d
     masses, moments = (np.concatenate([np.zeros((len(share), 1)), np.cumsum(x, axis=1)], axis=1)
                        for x in (share, share * az[None, :n_az]))
     masses, moments = masses[:, hi_i] - masses[:, lo_i], moments[:, hi_i] - moments[:, lo_i]
-    for b in np.nonzero(active)[0]:
+    blocks = np.nonzero(active)[0]
+    if not blocks.size:
+        return tracks
+    # Plain Python numbers from here on: the loops visit a few bins of every block.
+    rows = orders[blocks]
+    row_mass = np.take_along_axis(masses[blocks], rows, axis=1).tolist()
+    row_moment = np.take_along_axis(moments[blocks], rows, axis=1).tolist()
+    for b, order, mass_b, moment_b in zip(blocks.tolist(), rows.tolist(), row_mass, row_moment):
         live = [ti for ti in live if b - tracks[ti]["blocks"][-1] <= 12]
         peaks = []
-        taken = np.zeros(n_az, bool)
-        for i in orders[b]:
-            if taken[i]:
+        taken: list[int] = []  # each bin taken shadows the bins within 2 half-widths
+        for i, mass, moment in zip(order, mass_b, moment_b):
+            if any(abs(i - t) <= 2 * half for t in taken):
                 continue
-            taken[max(0, i - 2 * half):i + 2 * half + 1] = True
-            mass = float(masses[b, i])
+            taken.append(i)
             if mass >= PEAK_MIN_SHARE:
-                peaks.append((float(moments[b, i]) / (mass + 1e-12), mass))
+                peaks.append((moment / (mass + 1e-12), mass))
         used: set[int] = set()
         for a, mass in sorted(peaks, key=lambda p: -p[1]):
             best, best_d = None, None
