@@ -312,12 +312,14 @@ def steered_gcc(st: StepSpectra, msc: np.ndarray, grid: AnalysisGrid,
     """
     freqs = grid.freqs
     sel = (freqs >= band_hz[0]) & (freqs <= band_hz[1])
-    p = st.s_lr[:, sel]
-    p = p / (np.abs(p) + 1e-20)
+    x = st.s_lr[:, sel]
+    # The phase transform P = x / |x| in real arithmetic (numpy's complex division also
+    # multiplies by the divisor's inverse: the same numbers, without complex temporaries).
+    inv = 1 / (np.abs(x) + 1e-20)
     w = msc[:, sel] ** 2
     cos_t, sin_t = _steering(grid, itd_s.tobytes(), sel.tobytes())
-    pw_re = (p.real * w).astype(np.float32)
-    pw_im = (p.imag * w).astype(np.float32)
+    pw_re = (x.real * inv * w).astype(np.float32, copy=False)
+    pw_im = (x.imag * inv * w).astype(np.float32, copy=False)
     # Re(P e^{j w tau}) = P_re cos - P_im sin; P = e^{-j w tau0} peaks at tau = tau0.
     cc = pw_re @ cos_t - pw_im @ sin_t
     wsum = np.sum(w, axis=1, keepdims=True)
