@@ -456,16 +456,17 @@ def _settle_on_peaks(specs: list[SourceSpec], counts: np.ndarray, mix_active: np
     peak = inner & (blk >= SETTLE_PEAK_REL * top) & (top > 0)
     active = _blocks(mix_active.astype(float), mean=True)[:k] >= 0.5
     paths = np.stack([_blocks(sp.step_az[:n], mean=True)[:k] for sp in specs])  # (P, B)
+    # Every peak of an active block (block by block, low azimuths first) and its offset
+    # from each source.
+    pb, pi = np.nonzero(peak[:len(active)] & active[:, None])
+    d = az[pi][None, :] - paths[:, pb]  # (P, N)
+    far = np.abs(d)
     out = []
     for p, sp in enumerate(specs):
-        offs, wts = [], []
-        for b in np.nonzero(active)[0]:
-            for i in np.nonzero(peak[b])[0]:
-                d = az[i] - paths[:, b]
-                if (abs(d[p]) <= SETTLE_MAX_SHIFT_DEG
-                        and abs(d[p]) <= np.min(np.abs(np.delete(d, p)))):
-                    offs.append(d[p])
-                    wts.append(blk[b, i] / top[b, 0])
+        nearest = far[p] <= np.delete(far, p, axis=0).min(axis=0)
+        mine = (far[p] <= SETTLE_MAX_SHIFT_DEG) & nearest
+        offs = d[p][mine]
+        wts = blk[pb[mine], pi[mine]] / top[pb[mine], 0]
         if len(offs) < SETTLE_MIN_BLOCKS:
             out.append(sp)
             continue
