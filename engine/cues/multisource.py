@@ -36,12 +36,21 @@ def assign_masks(st: StepSpectra, model: BinModel, az_steps: np.ndarray, *,
     idx = np.clip(np.round((az_steps - model.azimuth_deg[0]) /
                            (model.azimuth_deg[1] - model.azimuth_deg[0])).astype(int),
                   0, len(model.azimuth_deg) - 1)
-    cost = np.empty((p_count,) + ild.shape, dtype=np.float32)
+    # The model per azimuth, each row contiguous: the rows are gathered once per source.
+    ild_a, re_a, im_a = (np.ascontiguousarray(m.T) for m in (model.ild_db, model.phasor_re,
+                                                             model.phasor_im))
+    best = np.zeros(ild.shape, dtype=np.intp)  # (S, F'): the first source of least cost
+    low = None
     for p in range(p_count):
-        d = ild - model.ild_db.T[idx[p]]  # (S, F')
-        cost[p] = d * d / (2 * SIGMA_ILD_DB ** 2) - KAPPA_IPD * (
-            u_re * model.phasor_re.T[idx[p]] + u_im * model.phasor_im.T[idx[p]])
-    best = np.argmin(cost, axis=0)  # (S, F')
+        d = ild - ild_a[idx[p]]  # (S, F')
+        cost = d * d / (2 * SIGMA_ILD_DB ** 2) - KAPPA_IPD * (
+            u_re * re_a[idx[p]] + u_im * im_a[idx[p]])
+        if low is None:
+            low = cost
+        else:  # np.argmin over the sources, one comparison each (the costs are finite)
+            better = cost < low
+            best[better] = p
+            np.minimum(low, cost, out=low)
     energy = (st.p_l + st.p_r)[:, model.sel]
     band = np.nonzero(model.sel)[0]
     n_lo = max(1, band.size // 6)  # about the lowest and highest octave of the band
