@@ -133,8 +133,8 @@ def _moving_mean(a: np.ndarray, k: int) -> np.ndarray:
     n = a.shape[0]
     left, right = k // 2, k - 1 - k // 2
     pad = np.concatenate([np.repeat(a[:1], left, axis=0), a, np.repeat(a[-1:], right, axis=0)])
-    out = pad[:n].copy()
-    for i in range(1, k):
+    out = pad[:n] + pad[1:n + 1]  # k >= 2 (smooth_spectra passes shorter windows through)
+    for i in range(2, k):
         out += pad[i:i + n]
     out *= np.float32(1.0 / k)
     return out
@@ -167,7 +167,6 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
     onsets: list[float] = []
     onset_dirs: list[np.ndarray] = []
     gains: list[float] = []
-    logmat = spectral.log_frequency_matrix(grid)
     low_bins = (grid.freqs >= LOW_BAND_HZ[0]) & (grid.freqs <= LOW_BAND_HZ[1])
     high_bins = (grid.freqs >= 1000.0) & (grid.freqs <= 8000.0)
     spans = chunk_spans(n, sample_rate, grid)
@@ -231,7 +230,8 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         parts["energy"].append(energies[a:b])
         parts["gcc"].append(ss.gcc_bands[a:b, :, ::2].astype(np.float16))  # 2 degree grid
         gains.append(ss.ild_gain)
-        parts["logspec"].append(_blocks(np.log(pspec[a:b] @ logmat + 1e-12), mean=True))
+        parts["logspec"].append(
+            _blocks(np.log(spectral.log_frequency_power(pspec[a:b], grid) + 1e-12), mean=True))
         flux = spectral.spectral_flux(frame_power)
         frame_s = grid.hop / sample_rate
         here = [f for f in spectral.pick_onsets(flux, frame_s)
