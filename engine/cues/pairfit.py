@@ -95,11 +95,22 @@ def _gram(model: BinModel, gamma_key: bytes, diffuse: bool) -> dict[str, np.ndar
 
 
 def _fit2(g11, g12, g22, c1, c2, dd):
-    """Residual of the two-column least-squares fit and whether both powers are >= 0."""
+    """Residual of the two-column least-squares fit and whether both powers are >= 0.
+    Written in place on the powers (``g22 c1`` and ``g11 c2`` already have the full
+    shape at both callers): the fits run over every block, azimuth and bin."""
     det = g11 * g22 - g12 * g12 + 1e-12
-    p1 = (g22 * c1 - g12 * c2) / det
-    p2 = (g11 * c2 - g12 * c1) / det
-    return dd - p1 * c1 - p2 * c2, (p1 >= 0) & (p2 >= 0)
+    p1 = g22 * c1
+    p1 -= g12 * c2
+    p1 /= det
+    p2 = g11 * c2
+    p2 -= g12 * c1
+    p2 /= det
+    ok = (p1 >= 0) & (p2 >= 0)
+    p1 *= c1
+    res = np.subtract(dd, p1, out=p1)
+    p2 *= c2
+    res -= p2
+    return res, ok
 
 
 def _fit3(g11, g12, g13, g22, g23, g33, c1, c2, c3, dd):
@@ -181,13 +192,12 @@ def _pair_fit(cov, model: BinModel, freqs, gamma, iterations: int) -> PairFit:
             g12 = gg[fixed]                            # (K', A, F)
             gff = gaa[fixed][:, None, :]
             res, ok = _fit2(gaa[None], g12, gff, c_t, cf, dd_t[:, None, :])
-            alone = np.minimum(sb_t, sb_t[kk, fixed][:, None, :])
-            res = np.where(ok, res, alone)
+            np.copyto(res, np.minimum(sb_t, sb_t[kk, fixed][:, None, :]), where=~ok)  # alone
             if diffuse:
                 res3, ok3 = _fit3(gaa[None], g12, gan[None], gff, gan[fixed][:, None, :],
                                   nn, c_t, cf, cn[todo][:, None, :], dd_t[:, None, :])
                 res = np.where(ok3, np.minimum(res3, res), res)
-            res = np.einsum("kaf,kf->ka", np.maximum(res, 0.0), w_t)
+            res = np.einsum("kaf,kf->ka", np.maximum(res, 0.0, out=res), w_t)
             res[kk, fixed] = np.inf
             return res
 
