@@ -1150,14 +1150,16 @@ def _link_peaks(share: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[d
     rows = orders[blocks]
     row_mass = np.take_along_axis(masses[blocks], rows, axis=1).tolist()
     row_moment = np.take_along_axis(moments[blocks], rows, axis=1).tolist()
+    shadow = b"\x01" * n_az
     for b, order, mass_b, moment_b in zip(blocks.tolist(), rows.tolist(), row_mass, row_moment):
         live = [ti for ti in live if b - tracks[ti]["blocks"][-1] <= 12]
         peaks = []
-        taken: list[int] = []  # each bin taken shadows the bins within 2 half-widths
+        taken = bytearray(n_az)  # each bin taken shadows the bins within 2 half-widths
         for i, mass, moment in zip(order, mass_b, moment_b):
-            if any(abs(i - t) <= 2 * half for t in taken):
+            if taken[i]:
                 continue
-            taken.append(i)
+            lo, hi = max(0, i - 2 * half), min(n_az, i + 2 * half + 1)
+            taken[lo:hi] = shadow[:hi - lo]
             if mass >= PEAK_MIN_SHARE:
                 peaks.append((moment / (mass + 1e-12), mass))
         used: set[int] = set()
