@@ -32,10 +32,10 @@ from .binmodel import MSC_FLOOR, ROOM_MSC_FLOOR, BinModel, bin_histograms
 from .blocks import BLOCK_STEPS, blocks as _blocks
 from .diffuse import band_diffuse_coherence, wetness
 from .frames import activity_mask, rough_activity
-from .spatial import (STEP_FRAMES, AnalysisGrid, StepSpectra, spatial_steps, steered_gcc,
-                      step_spectra, stft)
+from .spatial import (STEP_FRAMES, AnalysisGrid, StepSpectra, frame_powers, spatial_steps,
+                      steered_gcc, step_spectra, stft)
 from .separation import PAIR_MAX_WET
-from .tracking import track_azimuth
+from .tracking import AzimuthTrack, track_azimuth
 
 CHUNK_S = 30.0
 MARGIN_S = 3.0
@@ -133,8 +133,8 @@ def _moving_mean(a: np.ndarray, k: int) -> np.ndarray:
     n = a.shape[0]
     left, right = k // 2, k - 1 - k // 2
     pad = np.concatenate([np.repeat(a[:1], left, axis=0), a, np.repeat(a[-1:], right, axis=0)])
-    out = pad[:n].copy()
-    for i in range(1, k):
+    out = pad[:n] + pad[1:n + 1]  # k >= 2 (smooth_spectra passes shorter windows through)
+    for i in range(2, k):
         out += pad[i:i + n]
     out *= np.float32(1.0 / k)
     return out
@@ -167,7 +167,6 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
     onsets: list[float] = []
     onset_dirs: list[np.ndarray] = []
     gains: list[float] = []
-    logmat = spectral.log_frequency_matrix(grid)
     low_bins = (grid.freqs >= LOW_BAND_HZ[0]) & (grid.freqs <= LOW_BAND_HZ[1])
     high_bins = (grid.freqs >= 1000.0) & (grid.freqs <= 8000.0)
     spans = chunk_spans(n, sample_rate, grid)
@@ -181,22 +180,18 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
             token.raise_if_cancelled()
         x = stereo[:, r0:r1]
         spec = stft(x, grid)
-        raw = step_spectra(spec)
+        frame_power = frame_powers(spec)  # the steps and the onsets read the same powers
+        raw = step_spectra(spec, frame_power)
         st = smooth_spectra(raw, SMOOTH_STEPS)
         ss = spatial_steps(st, grid, cal)
         active = rough_activity(ss.power)
-        # Tracking on a 2 degree grid: a quarter of the work; the posterior mean is finer.
-        track = track_azimuth(ss.loglik[:, ::2], ss.confidence * active,
-                              cal.azimuth_deg[::2], step_s=grid.step_s)
         # The rough floor (6 dB over the chunk's 10th percentile) is the source itself when
         # it never stops: a pass-by's quieter ends then weigh nothing and the track holds
         # still there. Counting keeps that track (heard with every step, a steady sound
         # beside an intermittent one hides the second: docs/hearing.md, "the track through
         # a whole sweep"); a single source is placed by the track that hears it throughout.
         sounding = activity_mask(ss.power, step_s=grid.step_s).astype(float)
-        whole = track if np.array_equal(sounding > 0, active > 0) else track_azimuth(
-            ss.loglik[:, ::2], ss.confidence * sounding, cal.azimuth_deg[::2],
-            step_s=grid.step_s)
+        track, whole = _mix_tracks(ss, active, sounding, cal, grid.step_s)
         pspec = spectral.step_power_spectrum(raw.p_l, raw.p_r)
         sm3 = smooth_spectra(raw, 3)
         if kept is not None:
@@ -235,8 +230,9 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
         parts["energy"].append(energies[a:b])
         parts["gcc"].append(ss.gcc_bands[a:b, :, ::2].astype(np.float16))  # 2 degree grid
         gains.append(ss.ild_gain)
-        parts["logspec"].append(_blocks(np.log(pspec[a:b] @ logmat + 1e-12), mean=True))
-        flux = spectral.spectral_flux(spec)
+        parts["logspec"].append(
+            _blocks(np.log(spectral.log_frequency_power(pspec[a:b], grid) + 1e-12), mean=True))
+        flux = spectral.spectral_flux(frame_power)
         frame_s = grid.hop / sample_rate
         here = [f for f in spectral.pick_onsets(flux, frame_s)
                 if c0 / sample_rate <= (r0 + f * grid.hop) / sample_rate < c1 / sample_rate]
@@ -257,6 +253,23 @@ def analyse_mix_job(stereo: np.ndarray, sample_rate: int, cal: CueCalibration, m
                     band_power=cat["bands"], chunk_spectra=kept,
                     pair_freqs=grid.freqs[model.sel][::BIN_STRIDE],
                     sounding_azimuth_deg=cat["az_all"], sounding_spread_deg=cat["spread_all"])
+
+
+def _mix_tracks(ss, active: np.ndarray, sounding: np.ndarray, cal: CueCalibration,
+                step_s: float) -> tuple[AzimuthTrack, AzimuthTrack]:
+    """The chunk's track weighted by the rough activity floor and the one weighted by every
+    sounding step (the same track where the two agree; else both in one pass over the
+    steps). Tracking runs on a 2 degree grid: a quarter of the work; the posterior mean is
+    finer."""
+    loglik, grid = ss.loglik[:, ::2], cal.azimuth_deg[::2]
+    if np.array_equal(sounding > 0, active > 0):
+        track = track_azimuth(loglik, ss.confidence * active, grid, step_s=step_s)
+        return track, track
+    both = track_azimuth(np.stack([loglik, loglik]),
+                         np.stack([ss.confidence * active, ss.confidence * sounding]), grid,
+                         step_s=step_s)
+    return tuple(AzimuthTrack(both.azimuth_deg[k], both.spread_deg[k], both.posterior[k])
+                 for k in range(2))
 
 
 def onset_directions(spec: np.ndarray, frames: np.ndarray, grid: AnalysisGrid,

@@ -122,7 +122,7 @@ def bin_costs(st: StepSpectra, model: BinModel, sel_steps=slice(None), ild_gain:
 
 def bin_directions(ild, u_re, u_im, model: BinModel) -> np.ndarray:
     """Index into ``model.azimuth_deg`` of each bin's best-matching azimuth ``(S, F')``."""
-    return best_directions(ild, u_re, u_im, model)[0]
+    return _best_directions(ild, u_re, u_im, model, with_cost=False)[0]
 
 
 def best_directions(ild, u_re, u_im, model: BinModel) -> tuple[np.ndarray, np.ndarray]:
@@ -132,18 +132,26 @@ def best_directions(ild, u_re, u_im, model: BinModel) -> tuple[np.ndarray, np.nd
     p_a)``; the returned cost adds back what is the same for every azimuth (``ILD^2 / 2
     s^2 + k``), so it is the full ``cost(a)`` of the module docstring, 0 where the bin is
     exactly one of the model's directions."""
+    return _best_directions(ild, u_re, u_im, model, with_cost=True)
+
+
+def _best_directions(ild, u_re, u_im, model: BinModel, *, with_cost: bool):
     inv = np.float32(1 / SIGMA_ILD_DB ** 2)
     w = np.stack([-model.ild_db * inv, -KAPPA_IPD * model.phasor_re,
                   -KAPPA_IPD * model.phasor_im], axis=1).astype(np.float32)  # (F', 3, A)
     c = (0.5 * inv * model.ild_db ** 2).astype(np.float32)  # (F', A)
     x = np.stack([ild, u_re, u_im], axis=2).astype(np.float32)  # (S, F', 3)
     out = np.empty(ild.shape, dtype=np.int16)
-    low = np.empty(ild.shape, dtype=np.float32)
+    low = np.empty(ild.shape, dtype=np.float32) if with_cost else None
     for s0 in range(0, ild.shape[0], 64):
         s1 = min(ild.shape[0], s0 + 64)
         cost = np.matmul(x[s0:s1].transpose(1, 0, 2), w).transpose(1, 0, 2) + c[None]
-        out[s0:s1] = np.argmin(cost, axis=2)
-        low[s0:s1] = np.min(cost, axis=2)
+        best = np.argmin(cost, axis=2)
+        out[s0:s1] = best
+        if with_cost:  # the minimum is the cost at its index
+            low[s0:s1] = np.take_along_axis(cost, best[..., None], axis=2)[..., 0]
+    if not with_cost:
+        return out, None
     return out, low + 0.5 * inv * np.asarray(ild, np.float32) ** 2 + np.float32(KAPPA_IPD)
 
 

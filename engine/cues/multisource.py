@@ -36,19 +36,29 @@ def assign_masks(st: StepSpectra, model: BinModel, az_steps: np.ndarray, *,
     idx = np.clip(np.round((az_steps - model.azimuth_deg[0]) /
                            (model.azimuth_deg[1] - model.azimuth_deg[0])).astype(int),
                   0, len(model.azimuth_deg) - 1)
-    cost = np.empty((p_count,) + ild.shape, dtype=np.float32)
+    # The model per azimuth, each row contiguous: the rows are gathered once per source.
+    ild_a, re_a, im_a = (np.ascontiguousarray(m.T) for m in (model.ild_db, model.phasor_re,
+                                                             model.phasor_im))
+    best = np.zeros(ild.shape, dtype=np.intp)  # (S, F'): the first source of least cost
+    low = None
     for p in range(p_count):
-        d = ild - model.ild_db.T[idx[p]]  # (S, F')
-        cost[p] = d * d / (2 * SIGMA_ILD_DB ** 2) - KAPPA_IPD * (
-            u_re * model.phasor_re.T[idx[p]] + u_im * model.phasor_im.T[idx[p]])
-    best = np.argmin(cost, axis=0)  # (S, F')
+        d = ild - ild_a[idx[p]]  # (S, F')
+        cost = d * d / (2 * SIGMA_ILD_DB ** 2) - KAPPA_IPD * (
+            u_re * re_a[idx[p]] + u_im * im_a[idx[p]])
+        if low is None:
+            low = cost
+        else:  # np.argmin over the sources, one comparison each (the costs are finite)
+            better = cost < low
+            best[better] = p
+            np.minimum(low, cost, out=low)
     energy = (st.p_l + st.p_r)[:, model.sel]
     band = np.nonzero(model.sel)[0]
     n_lo = max(1, band.size // 6)  # about the lowest and highest octave of the band
     below = np.arange(st.p_l.shape[1]) < band[0]
     masks = np.zeros((p_count, s_count, st.p_l.shape[1]), dtype=np.float32)
     own = np.stack([np.where(best == p, energy, 0.0) for p in range(p_count)])  # (P, S, F')
-    for edge, sel_bins in ((own[:, :, :n_lo], below), (own[:, :, -n_lo:], ~below)):
+    # (the band's own bins are set below, so the top share need not be written there)
+    for edge, sel_bins in ((own[:, :, :n_lo], below), (own[:, :, -n_lo:], ~below & ~model.sel)):
         share = edge.sum(axis=2)
         share /= share.sum(axis=0, keepdims=True) + 1e-20
         masks[:, :, sel_bins] = share[:, :, None]
@@ -95,15 +105,16 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
             ss = spatial_steps(st, grid, cal)
             prior = -0.5 * ((cal.azimuth_deg[None, :] - az_here[p][:, None])
                             / specs[p].prior_sigma_deg) ** 2
-            power = spectral.power_to_ms(pspec * masks[p], grid)
+            own = pspec * masks[p]
+            power = spectral.power_to_ms(own, grid)
             active = (power > 1e-3 * np.percentile(power, 95)).astype(float)
-            per.append((ss, power))
+            per.append((ss, power, own))
             lls.append((ss.loglik + prior)[:, ::2])
             weights.append(ss.confidence * active)
         # all sources' tracks in one pass over the steps
         track = track_azimuth(np.stack(lls), np.stack(weights), cal.azimuth_deg[::2],
                               step_s=grid.step_s)
-        for p, (ss, power) in enumerate(per):
+        for p, (ss, power, own) in enumerate(per):
             w = ss.band_weight[a:b]
             d = parts[p]
             d["az"].append(az_here[p, a:b] if specs[p].fixed else track.azimuth_deg[p, a:b])
@@ -111,8 +122,8 @@ def analyse_sources_job(stereo: np.ndarray, sample_rate: int, specs: list[Source
             d["conf"].append(ss.confidence[a:b])
             d["power"].append(power[a:b])
             d["coh"].append(ss.coherence[a:b])
-            d["hf"].append(spectral.hf_balance_db(pspec[a:b] * masks[p][a:b], grid))
-            d["cent"].append(spectral.centroid_hz(pspec[a:b] * masks[p][a:b], grid))
+            d["hf"].append(spectral.hf_balance_db(own[a:b], grid))
+            d["cent"].append(spectral.centroid_hz(own[a:b], grid))
             d["itd"].append(ss.itd_s[a:b])
             d["ild"].append(np.sum(ss.ild_db[a:b] * w, axis=1) / (w.sum(axis=1) + 1e-9))
         if report is not None:

@@ -77,12 +77,40 @@ def _columns(model: BinModel, gamma_key: bytes) -> tuple[np.ndarray, np.ndarray,
             diffuse)
 
 
+@functools.lru_cache(maxsize=8)
+def _gram(model: BinModel, gamma_key: bytes, diffuse: bool) -> dict[str, np.ndarray]:
+    """:func:`_columns` in the fit's precision (a 3 x 3 Gram needs double precision) with
+    their products, which depend on the model alone: ``az``, ``g`` ``(A, F, 4)``, ``gn``
+    ``(F, 4)``, ``gaa`` ``(A, F)``, ``gg`` ``(A, A, F)``, ``gan`` ``(A, F)``, ``nn``
+    ``(F,)`` (read-only)."""
+    az, g, gn = _columns(model, gamma_key)
+    dt = np.float64 if diffuse else np.float32
+    g, gn = g.astype(dt), gn.astype(dt)
+    out = {"az": az, "g": g, "gn": gn, "gaa": np.sum(g * g, axis=-1),
+           "gg": np.einsum("afj,bfj->abf", g, g),
+           "gan": np.einsum("afj,fj->af", g, gn), "nn": np.sum(gn * gn, axis=-1)}
+    for v in out.values():
+        v.setflags(write=False)
+    return out
+
+
 def _fit2(g11, g12, g22, c1, c2, dd):
-    """Residual of the two-column least-squares fit and whether both powers are >= 0."""
+    """Residual of the two-column least-squares fit and whether both powers are >= 0.
+    Written in place on the powers (``g22 c1`` and ``g11 c2`` already have the full
+    shape at both callers): the fits run over every block, azimuth and bin."""
     det = g11 * g22 - g12 * g12 + 1e-12
-    p1 = (g22 * c1 - g12 * c2) / det
-    p2 = (g11 * c2 - g12 * c1) / det
-    return dd - p1 * c1 - p2 * c2, (p1 >= 0) & (p2 >= 0)
+    p1 = g22 * c1
+    p1 -= g12 * c2
+    p1 /= det
+    p2 = g11 * c2
+    p2 -= g12 * c1
+    p2 /= det
+    ok = (p1 >= 0) & (p2 >= 0)
+    p1 *= c1
+    res = np.subtract(dd, p1, out=p1)
+    p2 *= c2
+    res -= p2
+    return res, ok
 
 
 def _fit3(g11, g12, g13, g22, g23, g33, c1, c2, c3, dd):
@@ -125,9 +153,10 @@ def pair_fit(cov: np.ndarray, model: BinModel, freqs: np.ndarray, *,
 def _pair_fit(cov, model: BinModel, freqs, gamma, iterations: int) -> PairFit:
     diffuse = gamma is not None
     gamma = np.zeros(len(freqs)) if gamma is None else np.broadcast_to(gamma, (len(freqs),))
-    az, g, gn = _columns(model, np.ascontiguousarray(gamma, dtype=float).tobytes())
-    dt = np.float64 if diffuse else np.float32  # a 3 x 3 Gram needs double precision
-    g, gn, cov = g.astype(dt), gn.astype(dt), np.asarray(cov, dtype=dt)
+    tables = _gram(model, np.ascontiguousarray(gamma, dtype=float).tobytes(), diffuse)
+    az, g, gn, gaa = tables["az"], tables["g"], tables["gn"], tables["gaa"]
+    dt = g.dtype
+    cov = np.asarray(cov, dtype=dt)
     trace = cov[..., 0] + cov[..., 1] + 1e-20
     d = cov / trace[..., None]
     db = 10 * np.log10(trace)
@@ -137,13 +166,11 @@ def _pair_fit(cov, model: BinModel, freqs, gamma, iterations: int) -> PairFit:
     dd = np.sum(d * d, axis=-1)                       # (K, F)
     total = np.sum(dd * w, axis=1) + 1e-20
     c = np.einsum("afj,kfj->kaf", g, d)               # (K, A, F) column-data products
-    gaa = np.sum(g * g, axis=-1)                      # (A, F)
     # Per-bin residual of each direction alone (the power is clipped at zero).
     single_bin = dd[:, None, :] - np.maximum(c, 0.0) ** 2 / gaa[None]
     if diffuse:
         cn = np.einsum("fj,kfj->kf", gn, d)           # (K, F)
-        gan = np.einsum("afj,fj->af", g, gn)          # (A, F)
-        nn = np.sum(gn * gn, axis=-1)                 # (F,)
+        gan, nn = tables["gan"], tables["nn"]
         noise_only = dd - np.maximum(cn, 0.0) ** 2 / nn
         res, ok = _fit2(gaa[None], gan[None], nn, c, cn[:, None, :], dd[:, None, :])
         single_bin = np.minimum(np.where(ok, res, single_bin), noise_only[:, None, :])
@@ -155,7 +182,7 @@ def _pair_fit(cov, model: BinModel, freqs, gamma, iterations: int) -> PairFit:
     # Blocks one direction explains almost fully need no partner.
     todo = np.nonzero(r1 / total >= PAIR_MIN_RESIDUAL)[0]
     if todo.size:
-        gg = np.einsum("afj,bfj->abf", g, g)          # (A, A, F) column products
+        gg = tables["gg"]                              # (A, A, F) column products
         c_t, dd_t, w_t, sb_t = c[todo], dd[todo], w[todo], single_bin[todo]
         kk = np.arange(todo.size)
 
@@ -165,13 +192,12 @@ def _pair_fit(cov, model: BinModel, freqs, gamma, iterations: int) -> PairFit:
             g12 = gg[fixed]                            # (K', A, F)
             gff = gaa[fixed][:, None, :]
             res, ok = _fit2(gaa[None], g12, gff, c_t, cf, dd_t[:, None, :])
-            alone = np.minimum(sb_t, sb_t[kk, fixed][:, None, :])
-            res = np.where(ok, res, alone)
+            np.copyto(res, np.minimum(sb_t, sb_t[kk, fixed][:, None, :]), where=~ok)  # alone
             if diffuse:
                 res3, ok3 = _fit3(gaa[None], g12, gan[None], gff, gan[fixed][:, None, :],
                                   nn, c_t, cf, cn[todo][:, None, :], dd_t[:, None, :])
                 res = np.where(ok3, np.minimum(res3, res), res)
-            res = np.einsum("kaf,kf->ka", np.maximum(res, 0.0), w_t)
+            res = np.einsum("kaf,kf->ka", np.maximum(res, 0.0, out=res), w_t)
             res[kk, fixed] = np.inf
             return res
 

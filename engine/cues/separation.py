@@ -456,16 +456,17 @@ def _settle_on_peaks(specs: list[SourceSpec], counts: np.ndarray, mix_active: np
     peak = inner & (blk >= SETTLE_PEAK_REL * top) & (top > 0)
     active = _blocks(mix_active.astype(float), mean=True)[:k] >= 0.5
     paths = np.stack([_blocks(sp.step_az[:n], mean=True)[:k] for sp in specs])  # (P, B)
+    # Every peak of an active block (block by block, low azimuths first) and its offset
+    # from each source.
+    pb, pi = np.nonzero(peak[:len(active)] & active[:, None])
+    d = az[pi][None, :] - paths[:, pb]  # (P, N)
+    far = np.abs(d)
     out = []
     for p, sp in enumerate(specs):
-        offs, wts = [], []
-        for b in np.nonzero(active)[0]:
-            for i in np.nonzero(peak[b])[0]:
-                d = az[i] - paths[:, b]
-                if (abs(d[p]) <= SETTLE_MAX_SHIFT_DEG
-                        and abs(d[p]) <= np.min(np.abs(np.delete(d, p)))):
-                    offs.append(d[p])
-                    wts.append(blk[b, i] / top[b, 0])
+        nearest = far[p] <= np.delete(far, p, axis=0).min(axis=0)
+        mine = (far[p] <= SETTLE_MAX_SHIFT_DEG) & nearest
+        offs = d[p][mine]
+        wts = blk[pb[mine], pi[mine]] / top[pb[mine], 0]
         if len(offs) < SETTLE_MIN_BLOCKS:
             out.append(sp)
             continue
@@ -1142,17 +1143,25 @@ def _link_peaks(share: np.ndarray, az: np.ndarray, active: np.ndarray) -> list[d
     masses, moments = (np.concatenate([np.zeros((len(share), 1)), np.cumsum(x, axis=1)], axis=1)
                        for x in (share, share * az[None, :n_az]))
     masses, moments = masses[:, hi_i] - masses[:, lo_i], moments[:, hi_i] - moments[:, lo_i]
-    for b in np.nonzero(active)[0]:
+    blocks = np.nonzero(active)[0]
+    if not blocks.size:
+        return tracks
+    # Plain Python numbers from here on: the loops visit a few bins of every block.
+    rows = orders[blocks]
+    row_mass = np.take_along_axis(masses[blocks], rows, axis=1).tolist()
+    row_moment = np.take_along_axis(moments[blocks], rows, axis=1).tolist()
+    shadow = b"\x01" * n_az
+    for b, order, mass_b, moment_b in zip(blocks.tolist(), rows.tolist(), row_mass, row_moment):
         live = [ti for ti in live if b - tracks[ti]["blocks"][-1] <= 12]
         peaks = []
-        taken = np.zeros(n_az, bool)
-        for i in orders[b]:
+        taken = bytearray(n_az)  # each bin taken shadows the bins within 2 half-widths
+        for i, mass, moment in zip(order, mass_b, moment_b):
             if taken[i]:
                 continue
-            taken[max(0, i - 2 * half):i + 2 * half + 1] = True
-            mass = float(masses[b, i])
+            lo, hi = max(0, i - 2 * half), min(n_az, i + 2 * half + 1)
+            taken[lo:hi] = shadow[:hi - lo]
             if mass >= PEAK_MIN_SHARE:
-                peaks.append((float(moments[b, i]) / (mass + 1e-12), mass))
+                peaks.append((moment / (mass + 1e-12), mass))
         used: set[int] = set()
         for a, mass in sorted(peaks, key=lambda p: -p[1]):
             best, best_d = None, None

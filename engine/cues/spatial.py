@@ -100,15 +100,24 @@ class StepSpectra:
         return np.abs(self.s_lr) ** 2 / (self.p_l * self.p_r + 1e-20)
 
 
-def step_spectra(spec: np.ndarray) -> StepSpectra:
+def frame_powers(spec: np.ndarray) -> np.ndarray:
+    """Each channel's power per STFT frame and bin ``(C, T, F)``, float32, from the STFT
+    ``(C, T, F)``."""
+    return spec.real ** 2 + spec.imag ** 2
+
+
+def step_spectra(spec: np.ndarray, power: np.ndarray | None = None) -> StepSpectra:
     """Sum the STFT ``(2, T, F)`` into steps of ``STEP_FRAMES`` frames (a partial last step is
-    dropped; callers pass whole steps)."""
+    dropped; callers pass whole steps). ``power``: its :func:`frame_powers`, when the caller
+    has them already."""
     s = spec.shape[1] // STEP_FRAMES
     xl = spec[0, :s * STEP_FRAMES].reshape(s, STEP_FRAMES, -1)
     xr = spec[1, :s * STEP_FRAMES].reshape(s, STEP_FRAMES, -1)
     s_lr = np.sum(xl * np.conj(xr), axis=1)
-    p_l = np.sum(xl.real ** 2 + xl.imag ** 2, axis=1)
-    p_r = np.sum(xr.real ** 2 + xr.imag ** 2, axis=1)
+    if power is None:
+        power = frame_powers(spec[:, :s * STEP_FRAMES])
+    p_l, p_r = (power[c, :s * STEP_FRAMES].reshape(s, STEP_FRAMES, -1).sum(axis=1)
+                for c in range(2))
     return StepSpectra(s_lr, p_l, p_r)
 
 
@@ -128,11 +137,18 @@ def incoherent_power(p_l, p_r, cross, gamma: float = 0.0):
     the smaller root of ``(P_L - N)(P_R - N) = (C - gamma N)^2``, ``C`` the cross-power
     (``|S_LR|`` for ``gamma`` 0), held below 0.9 of the quieter channel."""
     a = 1.0 - gamma ** 2
-    b = p_l + p_r - 2 * gamma * cross
+    b = p_l + p_r
+    if gamma:
+        b = b - 2 * gamma * cross
     c = p_l * p_r - cross ** 2
-    root = np.sqrt(np.maximum(b * b - 4 * a * c, 0.0))
-    n = 2 * c / (b + root + 1e-30)  # the smaller root, stable for a near 0 too
-    return np.clip(n, 0.0, 0.9 * np.minimum(p_l, p_r))
+    # In place from here: a few passes over every step and bin, not a temporary each.
+    root = b * b
+    root -= 4 * a * c
+    np.sqrt(np.maximum(root, 0.0, out=root), out=root)
+    root += b
+    root += 1e-30
+    n = np.divide(2 * c, root, out=root)  # the smaller root, stable for a near 0 too
+    return np.clip(n, 0.0, 0.9 * np.minimum(p_l, p_r), out=n)
 
 
 def coherent_powers(st: StepSpectra) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +215,8 @@ def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
     itd = cal.itd_s[peak]
 
     band = (freqs >= 300) & (freqs <= 8000)
-    energy = (st.p_l + st.p_r)[:, band]
+    total = st.p_l + st.p_r
+    energy = total[:, band]
     coherence = np.sum(msc[:, band] * energy, axis=1) / (np.sum(energy, axis=1) + 1e-20)
 
     ild, w = band_ild(st, msc, grid, cal.band_edges_hz)
@@ -212,7 +229,7 @@ def spatial_steps(st: StepSpectra, grid: AnalysisGrid, cal, *,
     clarity = 1.0 if cal.level_only else np.clip(gcc_peak, 0.0, 1.0)
     conf = clarity * np.clip(coherence, 0.0, 1.0)
     loglik = fuse(gcc, ild, w, cal, ild_gain)
-    power = 0.5 * np.mean(st.p_l + st.p_r, axis=1) / STEP_FRAMES
+    power = 0.5 * np.mean(total, axis=1) / STEP_FRAMES
     return SpatialSteps(loglik, gcc, conf, itd, ild, w, coherence, power, float(ild_gain),
                         np.stack([lo, hi], axis=1))
 
@@ -228,10 +245,15 @@ def fuse(gcc: np.ndarray, ild: np.ndarray, w: np.ndarray, cal, ild_gain: float) 
     # The level term is smooth in azimuth: evaluate it every 3 degrees and interpolate.
     coarse, up = _coarse_grid(len(cal.azimuth_deg))
     model = (ild_gain * cal.ild_db[coarse]).astype(np.float32)  # (A', B)
-    u2 = (ild.astype(np.float32)[:, None, :] - model[None, :, :]) ** 2 / (SIGMA_ILD_DB ** 2)
+    # log1p(u^2 / 2) for every step, azimuth and band, in place (the largest array here).
+    u2 = ild.astype(np.float32)[:, None, :] - model[None, :, :]
+    np.square(u2, out=u2)
+    u2 /= SIGMA_ILD_DB ** 2
+    u2 *= 0.5
+    np.log1p(u2, out=u2)
     wsum = w.sum(axis=1, keepdims=True) + 1e-9
     reliability = np.clip(wsum / 3.0, 0.0, 1.0)  # few usable bands: the level cue says less
-    ild_term = -np.einsum("sab,sb->sa", np.log1p(0.5 * u2), w.astype(np.float32)) / wsum
+    ild_term = -np.einsum("sab,sb->sa", u2, w.astype(np.float32)) / wsum
     ild_term = (ild_term * reliability) @ up
     loglik = KAPPA_ITD * gcc + KAPPA_ILD * ild_term
     return loglik - loglik.max(axis=1, keepdims=True)
@@ -290,12 +312,14 @@ def steered_gcc(st: StepSpectra, msc: np.ndarray, grid: AnalysisGrid,
     """
     freqs = grid.freqs
     sel = (freqs >= band_hz[0]) & (freqs <= band_hz[1])
-    p = st.s_lr[:, sel]
-    p = p / (np.abs(p) + 1e-20)
+    x = st.s_lr[:, sel]
+    # The phase transform P = x / |x| in real arithmetic (numpy's complex division also
+    # multiplies by the divisor's inverse: the same numbers, without complex temporaries).
+    inv = 1 / (np.abs(x) + 1e-20)
     w = msc[:, sel] ** 2
     cos_t, sin_t = _steering(grid, itd_s.tobytes(), sel.tobytes())
-    pw_re = (p.real * w).astype(np.float32)
-    pw_im = (p.imag * w).astype(np.float32)
+    pw_re = (x.real * inv * w).astype(np.float32, copy=False)
+    pw_im = (x.imag * inv * w).astype(np.float32, copy=False)
     # Re(P e^{j w tau}) = P_re cos - P_im sin; P = e^{-j w tau0} peaks at tau = tau0.
     cc = pw_re @ cos_t - pw_im @ sin_t
     wsum = np.sum(w, axis=1, keepdims=True)
@@ -330,8 +354,9 @@ def band_ild(st: StepSpectra, msc: np.ndarray, grid: AnalysisGrid,
     bl = d_l @ m
     br = d_r @ m
     ild = 10 * np.log10((br + 1e-20) / (bl + 1e-20))
-    e = (st.p_l + st.p_r) @ m
-    coh = ((st.p_l + st.p_r) * msc) @ m / (e + 1e-20)
+    total = st.p_l + st.p_r
+    e = total @ m
+    coh = (total * msc) @ m / (e + 1e-20)
     share = np.sqrt(e / (e.max(axis=1, keepdims=True) + 1e-20))
     return ild, np.clip(coh, 0, 1) ** 2 * share
 

@@ -7,6 +7,8 @@ All of them are computed from the same STFT as the interaural cues
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .spatial import STEP_FRAMES, AnalysisGrid
@@ -60,10 +62,11 @@ def hf_balance_db(power_spec: np.ndarray, grid: AnalysisGrid) -> np.ndarray:
         return np.where((hf > 0) & (mid > 0), 10 * np.log10(hf / mid), np.nan)
 
 
-def spectral_flux(spec: np.ndarray) -> np.ndarray:
+def spectral_flux(frame_power: np.ndarray) -> np.ndarray:
     """Half-wave rectified log-magnitude flux per STFT frame ``(T,)`` (mid of both ears), on
-    48 bands of equal width in frequency (a tenth of the cost of every bin, same onsets)."""
-    power = (spec.real ** 2 + spec.imag ** 2).mean(axis=0)
+    48 bands of equal width in frequency (a tenth of the cost of every bin, same onsets),
+    from the ears' powers per frame ``(2, T, F)`` (:func:`engine.cues.spatial.frame_powers`)."""
+    power = frame_power.mean(axis=0)
     f = power.shape[1]
     k = 48
     edges = np.linspace(1, f, k + 1).astype(int)
@@ -82,6 +85,24 @@ def pick_onsets(flux: np.ndarray, frame_s: float, *, min_gap_s: float = 0.08,
     med = median_filter(flux, size=max(3, int(0.5 / frame_s) | 1), mode="nearest")
     local = maximum_filter1d(flux, size=max(3, int(min_gap_s / frame_s) | 1), mode="nearest")
     return np.nonzero((flux >= local) & (flux > med + delta) & (flux > 2 * med))[0]
+
+
+def log_frequency_power(power_spec: np.ndarray, grid: AnalysisGrid) -> np.ndarray:
+    """A linear power spectrum ``(S, F)`` on the log-spaced bins ``(S, K)`` of
+    :func:`log_frequency_matrix`, multiplied by the matrix's rows that are not all zero
+    (the bins of :data:`PITCH_RANGE_HZ`: the same sums, a quarter of the work)."""
+    rows, m = _log_frequency_rows(grid)
+    return power_spec[:, rows] @ m
+
+
+@functools.lru_cache(maxsize=8)
+def _log_frequency_rows(grid: AnalysisGrid) -> tuple[slice, np.ndarray]:
+    m = log_frequency_matrix(grid)
+    used = np.flatnonzero(m.any(axis=1))
+    rows = slice(int(used[0]), int(used[-1]) + 1)
+    band = m[rows]
+    band.setflags(write=False)
+    return rows, band
 
 
 def log_frequency_matrix(grid: AnalysisGrid) -> np.ndarray:

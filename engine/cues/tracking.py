@@ -19,6 +19,7 @@ from scipy.ndimage import convolve1d
 MAX_SPEED_DEG_S = 60.0
 JUMP_PROB = 1e-3
 EVIDENCE_SCALE = 1.0
+RESCALE_STEPS = 8  # how often the forward-backward messages are rescaled (speed only)
 
 
 @dataclass
@@ -69,31 +70,35 @@ def track_azimuth(loglik: np.ndarray, weight: np.ndarray, azimuth_grid: np.ndarr
     grid_step = float(azimuth_grid[1] - azimuth_grid[0])
     trans = _transition(a_count, step_s, grid_step, max_speed_deg_s, jump_prob)
     # Steps first, so each step's rows are contiguous; the loops call the ufuncs directly
-    # (no temporaries, no Python wrappers): thousands of small steps per clip.
+    # (no temporaries, no Python wrappers): thousands of small steps per clip. Forward and
+    # backward messages are rescaled only every RESCALE_STEPS steps: a message's scale
+    # cancels in the posterior, and with the uniform jump no message can shrink by more
+    # than (jump_prob / A)^2 a step, so the unscaled steps stay far above float64's range.
     emis = np.exp(w * (ll - ll.max(axis=2, keepdims=True))).transpose(1, 0, 2).copy()
     alpha = np.empty((s_count, p_count, a_count))
     p = np.full((p_count, a_count), 1.0 / a_count) if prior is None else \
         np.tile(prior / prior.sum(), (p_count, 1))
-    add, top, mul, div = np.add.reduce, np.maximum.reduce, np.multiply, np.divide
-    for s in range(s_count):
+    add, top, mul, div, dot = np.add.reduce, np.maximum.reduce, np.multiply, np.divide, np.dot
+    mul(p, emis[0], out=alpha[0])
+    for s in range(1, s_count):
         a = alpha[s]
-        if s:
-            np.matmul(alpha[s - 1], trans, out=a)
-            mul(a, emis[s], out=a)
-        else:
-            mul(p, emis[0], out=a)
-        div(a, add(a, axis=1, keepdims=True), out=a)
+        dot(alpha[s - 1], trans, out=a)
+        mul(a, emis[s], out=a)
+        if s % RESCALE_STEPS == 0:
+            div(a, add(a, axis=1, keepdims=True), out=a)
+    # post[s] holds beta_s until the loop is done, then alpha_s * beta_s.
     post = np.empty_like(alpha)
-    b = np.ones((p_count, a_count))
-    tmp = np.empty_like(b)
+    post[-1] = 1.0
+    tmp = np.empty((p_count, a_count))
     back = trans.T
-    post[-1] = alpha[-1]
     for s in range(s_count - 2, -1, -1):
-        mul(emis[s + 1], b, out=tmp)
-        np.matmul(tmp, back, out=b)  # beta_s = T (emis_{s+1} * beta_{s+1})
-        div(b, top(b, axis=1, keepdims=True), out=b)
-        mul(alpha[s], b, out=post[s])
-    post[:-1] /= post[:-1].sum(axis=2, keepdims=True)
+        b = post[s]
+        mul(emis[s + 1], post[s + 1], out=tmp)
+        dot(tmp, back, out=b)  # beta_s = T (emis_{s+1} * beta_{s+1})
+        if s % RESCALE_STEPS == 0:
+            div(b, top(b, axis=1, keepdims=True), out=b)
+    post *= alpha
+    post /= post.sum(axis=2, keepdims=True)
     post = post.transpose(1, 0, 2)  # (P, S, A)
     tracks = [AzimuthTrack(*_summarise(q, azimuth_grid), posterior=q) for q in post]
     if not batched:

@@ -150,6 +150,41 @@ def test_tracker_smooths_jitter_and_follows_motion():
     assert np.mean(np.abs(tr.azimuth_deg - truth)) < 0.5 * np.mean(np.abs(noisy - truth))
 
 
+def _textbook_posterior(loglik, weight, grid, step_s):
+    """Forward-backward with both messages normalised at every step."""
+    from engine.cues.tracking import JUMP_PROB, MAX_SPEED_DEG_S, _transition
+    trans = _transition(len(grid), step_s, float(grid[1] - grid[0]), MAX_SPEED_DEG_S, JUMP_PROB)
+    emis = np.exp(weight[:, None] * (loglik - loglik.max(axis=1, keepdims=True)))
+    alpha = np.empty_like(emis)
+    alpha[0] = emis[0] / emis[0].sum()
+    for s in range(1, len(emis)):
+        a = (alpha[s - 1] @ trans) * emis[s]
+        alpha[s] = a / a.sum()
+    post = np.empty_like(alpha)
+    b = np.ones(len(grid))
+    post[-1] = alpha[-1]
+    for s in range(len(emis) - 2, -1, -1):
+        b = trans @ (emis[s + 1] * b)
+        b /= b.max()
+        post[s] = alpha[s] * b / np.sum(alpha[s] * b)
+    return post
+
+
+def test_tracker_rescaled_messages_equal_per_step_normalisation():
+    # Sharp evidence that jumps across the whole grid (every step for a while: each jump
+    # shrinks the messages by the jump probability), and stretches with none: the unscaled
+    # steps must neither underflow nor drift.
+    grid = np.arange(-90.0, 91.0, 2.0)
+    steps = np.arange(400)
+    truth = np.where(np.where(steps < 200, steps, steps // 40) % 2, 80.0, -80.0)
+    loglik = -0.5 * ((grid[None, :] - truth[:, None]) / 2.0) ** 2 * 20.0
+    weight = np.where((steps // 25) % 4 == 3, 0.0, 1.0)
+    tr = track_azimuth(loglik, weight, grid, step_s=0.05)
+    post = _textbook_posterior(loglik, weight, grid, 0.05)
+    assert np.all(np.isfinite(tr.posterior))
+    assert np.allclose(tr.posterior, post, rtol=1e-9, atol=1e-12)
+
+
 def test_cues_round_trip_and_bad_input():
     y = render_binaural(source(1.0), SR, azimuth_deg=30, distance_m=2.0)
     c = cues_for(y, frames=4)
