@@ -22,17 +22,17 @@ from dataclasses import replace
 import numpy as np
 
 from ..audio.io import Audio
-from ..audio.stereo_kinds import check_stereo
+from ..audio.stereo_kinds import SPACED, check_stereo
 from ..errors import BadInput
 from ..jobs import CancelToken, Job, run_job, stage_progress
 from ..audio.tagging import Tagger
 from .signals import source_signals
 from .analysis import StepCues, analyse_mix_job
 from .calibration import default_calibration
-from .diffuse import band_diffuse_coherence
+from .diffuse import band_diffuse_coherence, wetness
 from .frames import (activity_mask, frame_mean, presence_mask, proximity_from_level,
                      sounding_frames)
-from .motion import classify_motion, level_envelope
+from .motion import PAIR_MAX_WET, classify_motion, level_envelope, pair_distance_change
 from .multisource import analyse_sources_job
 from .binmodel import bin_model
 from .blocks import BLOCK_STEPS
@@ -129,7 +129,8 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
                                   spread_deg=steps.sounding_spread_deg)]
         sources = [_source_track(k + 1, s, steps, duration, num_frames,
                                  separated=len(per_source) > 1,
-                                 diffuse=_room_diffuse(cal))
+                                 diffuse=_room_diffuse(cal),
+                                 omni_pair=_dry_omni_pair(decision, steps, mix_active, cal))
                    for k, s in enumerate(per_source)]
         if len(per_source) > 1:
             notes.append(f"Heard {len(per_source)} sources at once; each is tracked on its own "
@@ -198,17 +199,20 @@ def _distinct(sources: list[StepCues], specs) -> list[StepCues]:
 
 def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
                   num_frames: int, *, separated: bool = False,
-                  diffuse: float | None = None) -> SourceTrack:
+                  diffuse: float | None = None, omni_pair: bool = False) -> SourceTrack:
     """Per-frame track of one source from its per-step cues (``diffuse``: the kind of
-    stereo's diffuse-field coherence, for the motion test)."""
+    stereo's diffuse-field coherence, for the motion test; ``omni_pair``: a dry spaced pair
+    of omnis, whose level difference reads a lone source's distance)."""
     t = s.times_s
     active = activity_mask(s.power)
     level = 10 * np.log10(s.power + 1e-12)
     weight = s.confidence * active
+    pair = (pair_distance_change(s.itd_s, s.ild_db, active)
+            if omni_pair and not separated else None)
     label, mconf, ev = classify_motion(t, s.azimuth_deg, weight, level, s.coherence, s.hf_db,
                                        active, mix.onsets_s, s.step_s,
                                        level_min_db=SEPARATED_LEVEL_MIN_DB if separated else None,
-                                       diffuse=diffuse)
+                                       diffuse=diffuse, pair_distance=pair)
     present = presence_mask(s.power)
     az = frame_mean(t, s.azimuth_deg, weight + 1e-3, duration, num_frames)
     conf_steps = np.clip(s.confidence / 0.5, 0, 1) * np.exp(-(s.spread_deg / 20.0) ** 2)
@@ -223,6 +227,8 @@ def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
                       "coherence": ev.coherence, "hf_db": ev.hf_db,
                       "self_decay": float(ev.self_decay), "score_db": ev.score_db,
                       "coherence_expected": ev.coherence_expected}
+    if np.isfinite(ev.pair_distance_db):  # only where a dry omni pair's geometry was read
+        track.evidence["pair_distance_db"] = ev.pair_distance_db
     return track
 
 
@@ -234,6 +240,17 @@ def _room_diffuse(cal) -> float | None:
     depends on capsules that the recording seldom tells (a Blumlein pair read as XY
     cardioids): ``None``, no room test."""
     return None if cal.level_only else band_diffuse_coherence(cal)
+
+
+def _dry_omni_pair(decision, steps: StepCues, active: np.ndarray, cal) -> bool:
+    """Whether the recording is a spaced pair of omnis with no room heard, the one kind whose
+    level difference is distance's alone (:func:`engine.cues.motion.pair_distance_change`):
+    not a pair whose spacing was read from its capsules' level differences (ORTF: their
+    directivity adds its own), and as dry as :data:`engine.cues.motion.PAIR_MAX_WET` (a
+    room's reflections make the level difference a pattern of where the source stands)."""
+    return (decision is not None and decision.kind == SPACED
+            and decision.spacing_from != "levels"
+            and wetness(steps.coherence, active > 0, cal) <= PAIR_MAX_WET)
 
 
 def _proximity(level: np.ndarray, present: np.ndarray, motion: str, step_s: float) -> np.ndarray:

@@ -17,6 +17,9 @@ receding.
   line must explain at least :data:`STEADY_TREND_R2` of the envelope's variance. A dog whose
   barks come louder and softer at random, or a voice, stays static however its loudest
   moments happen to fall; a car coming closer rises steadily.
+- A dry spaced pair of omnis **measures** the distance change: its level difference is 1/r
+  spreading's, ``ild / |tau|`` goes as ``1 / r`` (:func:`pair_distance_change`), and the
+  level change it gives stands for the level's; the source's own loudness cancels from it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from .diffuse import direct_share
+from .stereo import SPEED_OF_SOUND
 
 LATERAL_MIN_DEG = 18.0
 LEVEL_MIN_DB = 4.0
@@ -54,6 +58,20 @@ STEADY_TREND_R2 = 0.5
 ROOM_MIN_COHERENCE_CHANGE = 0.1
 
 
+# A spaced pair of omnis hears a source at distance r and azimuth az with the delay
+# tau = d sin(az) / c and the level difference of 1/r spreading, 20 log10(r_far / r_near),
+# about 8.69 c |tau| / r dB (physical). So the level difference over the delay, read at the
+# start and the end of the clip, changes with the distance alone, whatever the source's own
+# loudness does (:func:`pair_distance_change`).
+PAIR_MIN_STEPS = 9            # design: timed steps, a third of them at each end
+PAIR_MIN_DISTANCE_M = 0.5     # physical: SPEC's nearest source; a level difference larger
+                              # than 1/r gives there is the capsules' own (ORTF), not distance
+PAIR_MAX_UNCERTAINTY_DB = 2.0 # design: half of LEVEL_MIN_DB; a reading less sure than this
+                              # (a source near the middle, a far one, a room) is not used
+PAIR_MAX_WET = 0.0            # design: only recordings with no room heard
+                              # (:func:`engine.cues.diffuse.wetness`)
+
+
 @dataclass
 class MotionEvidence:
     """What the label rests on (kept in cues for the planner and for debugging)."""
@@ -67,6 +85,9 @@ class MotionEvidence:
     # The coherence change the level change would bring if it were distance alone (0 where
     # the recording is too dry to tell), :func:`expected_coherence_change`.
     coherence_expected: float = 0.0
+    # The level change the distance alone made, read from a dry spaced omni pair's level
+    # difference (:func:`pair_distance_change`); NaN where it was not read or not sure.
+    pair_distance_db: float = float("nan")
 
 
 def _fit_change(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
@@ -108,7 +129,9 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
                     level_db: np.ndarray, coherence: np.ndarray, hf_db: np.ndarray,
                     active: np.ndarray, onsets_s: list[float], step_s: float, *,
                     level_min_db: float = None,
-                    diffuse: float | None = None) -> tuple[str, float, MotionEvidence]:
+                    diffuse: float | None = None,
+                    pair_distance: tuple[float, float] | None = None,
+                    ) -> tuple[str, float, MotionEvidence]:
     """Label one source's motion from per-step tracks (all ``(S,)``).
 
     ``level_min_db`` (default :data:`LEVEL_MIN_DB`) is the level change that counts as
@@ -116,6 +139,10 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
     also moves with how the bins are shared. ``diffuse`` is the kind of stereo's diffuse-field
     coherence (:func:`engine.cues.diffuse.band_diffuse_coherence`), for reading the share of
     direct sound from ``coherence`` (the room test); ``None``: no room test.
+    ``pair_distance`` is :func:`pair_distance_change`'s reading (a dry spaced pair of omnis,
+    one source): when it is sure to :data:`PAIR_MAX_UNCERTAINTY_DB`, the level change that
+    distance made is read from the geometry and stands for the level's (the source's own
+    loudness, which cancels from it, does not count).
 
     Returns ``(label, confidence in [0, 1], evidence)``.
     """
@@ -148,11 +175,16 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
     # The room says the level change is not distance: it would have moved the coherence.
     room_denies = (abs(expected) >= ROOM_MIN_COHERENCE_CHANGE
                    and coh * np.sign(expected) < ROOM_MIN_COHERENCE_CHANGE)
-    if decay and distal > -level_min / 2:
+    geometry = (pair_distance is not None
+                and pair_distance[1] <= PAIR_MAX_UNCERTAINTY_DB)
+    if geometry:
+        score = pair_distance[0] + distal  # distance's own level change, measured
+    elif decay and distal > -level_min / 2:
         score = distal
     elif room_denies or (not backed and _trend_r2(times_s[act], env[act]) < STEADY_TREND_R2):
         score = distal  # the source's own ups and downs, not distance
-    evidence = MotionEvidence(lateral, level, coh, hf, decay, score, expected)
+    evidence = MotionEvidence(lateral, level, coh, hf, decay, score, expected,
+                              pair_distance[0] if geometry else float("nan"))
 
     lat_conf = _ramp(abs(lateral), LATERAL_MIN_DEG * 0.6, LATERAL_MIN_DEG * 1.6)
     rad_conf = _ramp(abs(score), level_min * 0.6, level_min * 2.0)
@@ -161,6 +193,43 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
     if abs(score) >= level_min:
         return ("approaching" if score > 0 else "receding"), rad_conf, evidence
     return "static", float(1.0 - max(lat_conf, rad_conf)), evidence
+
+
+def pair_distance_change(itd_s: np.ndarray, ild_db: np.ndarray,
+                         active: np.ndarray) -> tuple[float, float] | None:
+    """The level change (dB) that the change of distance alone made over the clip, read from
+    a spaced pair of omnis' level difference, and its uncertainty (dB); ``None`` when it
+    cannot be read.
+
+    An omni pair's level difference is ``20 log10(r_far / r_near)``, about ``8.69 c |tau| / r``
+    dB for the delay ``tau`` (towards the nearer microphone, which is the louder), so
+    ``ild / |tau|`` goes as ``1 / r``, and ``20 log10`` of its ratio between the last and the
+    first third of the timed active steps is the level change of 1/r spreading. The source's
+    own loudness cancels from a level difference. Each third's level difference is a median
+    with a standard error from its spread (``1.25 * 1.48 MAD / sqrt(n)``); both must stand on
+    the delay's side, and the distance they imply must be at least
+    :data:`PAIR_MIN_DISTANCE_M` (a larger difference is directional capsules', not 1/r).
+    """
+    tau, ild = np.asarray(itd_s, float), np.asarray(ild_db, float)
+    act = np.asarray(active, bool) & np.isfinite(tau) & np.isfinite(ild)
+    if act.sum() < PAIR_MIN_STEPS:
+        return None
+    side = np.sign(np.median(tau[act]))
+    idx = np.nonzero(act & (tau * side > 0))[0]
+    if side == 0 or idx.size < PAIR_MIN_STEPS:
+        return None
+    q = idx.size // 3
+    ends = []
+    for part in (idx[:q], idx[-q:]):
+        lev = float(np.median(ild[part] * side))
+        delay = float(np.median(np.abs(tau[part])))
+        mad = float(np.median(np.abs(ild[part] * side - lev)))
+        err = 1.25 * 1.4826 * mad / np.sqrt(q) + 1e-3
+        if lev <= 0 or 20 / np.log(10) * SPEED_OF_SOUND * delay / lev < PAIR_MIN_DISTANCE_M:
+            return None
+        ends.append((lev / delay, err / lev))
+    (g0, e0), (g1, e1) = ends
+    return float(20 * np.log10(g1 / g0)), float(20 / np.log(10) * np.hypot(e0, e1))
 
 
 def expected_coherence_change(coherence: float, level_db: float, diffuse: float) -> float:
