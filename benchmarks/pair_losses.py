@@ -47,20 +47,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.audio.io import load_audio  # noqa: E402
 from engine.cues import separation as S  # noqa: E402
-from engine.cues.analysis import analyse_mix_job  # noqa: E402
 from engine.cues.binmodel import HIST_STEP_DEG  # noqa: E402
 from engine.cues.blocks import BLOCK_STEPS, blocks as _blocks  # noqa: E402
 from engine.cues.diffuse import wetness  # noqa: E402
 from engine.cues.extract import _distinct  # noqa: E402
-from engine.cues.frames import activity_mask  # noqa: E402
 from engine.cues.multisource import analyse_sources_job  # noqa: E402
-from engine.cues.spatial import AnalysisGrid  # noqa: E402
-from engine.cues.stereo import calibration_for, model_for, resolve_stereo  # noqa: E402
 from engine.evaluation.sources import extend_source, find_sources_dir, load_source  # noqa: E402
 from engine.evaluation.world import SAMPLE_RATE, _sounding, make_world_scenes  # noqa: E402
 from engine.evaluation.world_bench import world_catalogue  # noqa: E402
+from engine.evaluation.diagnose import hear_mix, world_reports  # noqa: E402
 from engine.jobs import run_job  # noqa: E402
 
 def steadiness(scene) -> list[int]:
@@ -126,17 +122,10 @@ def onset_paths_why(steps, active, oaz, t, need) -> str:
 
 
 def diagnose(path: Path, scene) -> dict:
-    audio = load_audio(path)
-    sr = int(audio.sample_rate)
-    stereo = audio.stereo()
-    grid = AnalysisGrid.for_rate(sr)
-    decision = resolve_stereo("auto", stereo, sr)
-    tables = decision.tables
-    cal = calibration_for(decision.kind, **tables)
-    model = model_for(decision.kind, grid, **tables)
-    mask_model = model_for(decision.kind, grid, for_masks=True, **tables)
-    steps = run_job(analyse_mix_job(stereo, sr, cal, model))
-    active = activity_mask(steps.power)
+    h = hear_mix(path)
+    stereo, sr, decision, cal, model, steps, active = (
+        h.stereo, h.sample_rate, h.decision, h.cal, h.model, h.steps, h.active)
+    mask_model = h.mask_model()
     n = len(active)
     timed = not cal.level_only
     wet = wetness(steps.coherence, active, cal)
@@ -371,52 +360,46 @@ def main() -> None:
     catalogue = world_catalogue(find_sources_dir(ROOT))
     recs = []
     tally: dict[str, Counter] = defaultdict(Counter)
-    for run in args.runs:
-        for part in args.sets.split(","):
-            report = run / part / f"world_{part}.json"
-            if not report.exists():
+    for run, part, seed, doc in world_reports(args.runs, args.sets.split(",")):
+        n_true = 1 if args.singles else 2
+        scenes = {s.name: s for s in make_world_scenes(
+            catalogue, part, conditions=("room",),
+            kinds=tuple(doc["settings"]["kinds"]) if args.singles else ("pair",),
+            seed=seed)}
+        for c in doc["clips"]:
+            if (c["system"] != "spa2v" or c["condition"] != "room"
+                    or c["n_true"] != n_true):
                 continue
-            doc = json.loads(report.read_text())
-            seed = doc["settings"].get("seed", 0)
-            n_true = 1 if args.singles else 2
-            scenes = {s.name: s for s in make_world_scenes(
-                catalogue, part, conditions=("room",),
-                kinds=tuple(doc["settings"]["kinds"]) if args.singles else ("pair",),
-                seed=seed)}
-            for c in doc["clips"]:
-                if (c["system"] != "spa2v" or c["condition"] != "room"
-                        or c["n_true"] != n_true):
-                    continue
-                if c["n_pred"] == n_true and not args.all:
-                    continue
-                sc = scenes[c["scene"]]
-                rec = diagnose(run / part / "clips" / f"{c['scene']}.flac", sc)
-                frames = steadiness(sc)
-                kinds = ["steady" if f >= 14 else "interm" for f in frames]
-                rec.update(scene=c["scene"], seed=seed, mic=c["mic"], n_pred=c["n_pred"],
-                           scene_kind=c["kind"],
-                           x_error=c["x_error"], frames=frames, gains=list(sc.gains_db),
-                           moving=[bool(np.ptp(p.azimuth_deg) > 1) for p in sc.paths],
-                           pairtype="+".join(sorted(kinds)), rt60=c["rt60_s"], snr=c["snr_db"],
-                           missing_kind=kinds[rec["missing"]])
-                rec["lost_at"] = (f"{rec['final']} objects" if args.singles else lost_at(rec))
-                recs.append(rec)
-                tr = " ".join(f"{'AB'[i]}{a:+.0f}>{b:+.0f}({frames[i]}f,{sc.gains_db[i]:+.0f}dB)"
-                              for i, (a, b) in enumerate(rec["truth"]))
-                print(f"s{seed} {c['mic']:11s} {c['scene'][len(part) + 1:][:58]:58s}"
-                      f" n {c['n_pred']} x {c['x_error']:.3f} | {rec['kind'][:6]}"
-                      f" wet {rec['wet']:.2f} rt60 "
-                      f"{c['rt60_s']:.2f} | {tr} missing "
-                      f"{'-' if args.singles else 'AB'[rec['missing']]} | track "
-                      f"{rec['main_med']:+.0f} {rec['track_at']}", flush=True)
-                for s in rec["stages"]:
-                    mark = "AT-MISSING" if s["at"] else "          "
-                    verdict = "ok " if s["ok"] else "no "
-                    print(f"     {mark} {s['stage']:6s} {s['az']:+6.0f} {verdict}"
-                          f"{s['why']} {s['extra']}")
-                print(f"     found {rec['found']} read_twice {rec['read_twice']} "
-                      f"final {rec['final']} -> {rec['lost_at']}", flush=True)
-                tally[rec["lost_at"]][c["mic"]] += 1
+            if c["n_pred"] == n_true and not args.all:
+                continue
+            sc = scenes[c["scene"]]
+            rec = diagnose(run / part / "clips" / f"{c['scene']}.flac", sc)
+            frames = steadiness(sc)
+            kinds = ["steady" if f >= 14 else "interm" for f in frames]
+            rec.update(scene=c["scene"], seed=seed, mic=c["mic"], n_pred=c["n_pred"],
+                       scene_kind=c["kind"],
+                       x_error=c["x_error"], frames=frames, gains=list(sc.gains_db),
+                       moving=[bool(np.ptp(p.azimuth_deg) > 1) for p in sc.paths],
+                       pairtype="+".join(sorted(kinds)), rt60=c["rt60_s"], snr=c["snr_db"],
+                       missing_kind=kinds[rec["missing"]])
+            rec["lost_at"] = (f"{rec['final']} objects" if args.singles else lost_at(rec))
+            recs.append(rec)
+            tr = " ".join(f"{'AB'[i]}{a:+.0f}>{b:+.0f}({frames[i]}f,{sc.gains_db[i]:+.0f}dB)"
+                          for i, (a, b) in enumerate(rec["truth"]))
+            print(f"s{seed} {c['mic']:11s} {c['scene'][len(part) + 1:][:58]:58s}"
+                  f" n {c['n_pred']} x {c['x_error']:.3f} | {rec['kind'][:6]}"
+                  f" wet {rec['wet']:.2f} rt60 "
+                  f"{c['rt60_s']:.2f} | {tr} missing "
+                  f"{'-' if args.singles else 'AB'[rec['missing']]} | track "
+                  f"{rec['main_med']:+.0f} {rec['track_at']}", flush=True)
+            for s in rec["stages"]:
+                mark = "AT-MISSING" if s["at"] else "          "
+                verdict = "ok " if s["ok"] else "no "
+                print(f"     {mark} {s['stage']:6s} {s['az']:+6.0f} {verdict}"
+                      f"{s['why']} {s['extra']}")
+            print(f"     found {rec['found']} read_twice {rec['read_twice']} "
+                  f"final {rec['final']} -> {rec['lost_at']}", flush=True)
+            tally[rec["lost_at"]][c["mic"]] += 1
     if args.tries:
         print("with " + ", ".join(args.tries))
     print("\nlost at (per mic):")

@@ -16,7 +16,6 @@ Diagnostic only: it prints figures and changes nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -26,18 +25,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.audio.io import load_audio  # noqa: E402
-from engine.cues.analysis import analyse_mix_job  # noqa: E402
 from engine.cues.diffuse import wetness  # noqa: E402
 from engine.cues.extract import _distinct  # noqa: E402
-from engine.cues.frames import activity_mask  # noqa: E402
 from engine.cues.multisource import analyse_sources_job  # noqa: E402
 from engine.cues.separation import find_sources  # noqa: E402
-from engine.cues.spatial import AnalysisGrid  # noqa: E402
-from engine.cues.stereo import calibration_for, model_for, resolve_stereo  # noqa: E402
 from engine.evaluation.sources import find_sources_dir  # noqa: E402
 from engine.evaluation.world import make_world_scenes  # noqa: E402
 from engine.evaluation.world_bench import world_catalogue  # noqa: E402
+from engine.evaluation.diagnose import hear_mix, world_reports  # noqa: E402
 from engine.evaluation import metrics  # noqa: E402
 from engine.evaluation.bench import NUM_FRAMES, _quiet  # noqa: E402
 from engine.evaluation.scenes import label_matches, truth_layout, truth_x  # noqa: E402
@@ -71,17 +66,10 @@ def placed(clip: Path, scene) -> str:
 
 
 def hear(path: Path, stereo_kind: str = "auto"):
-    audio = load_audio(path)
-    sr = int(audio.sample_rate)
-    stereo = audio.stereo()
-    grid = AnalysisGrid.for_rate(sr)
-    decision = resolve_stereo(stereo_kind, stereo, sr)
-    tables = decision.tables
-    cal = calibration_for(decision.kind, **tables)
-    model = model_for(decision.kind, grid, **tables)
-    mask_model = model_for(decision.kind, grid, for_masks=True, **tables)
-    steps = run_job(analyse_mix_job(stereo, sr, cal, model))
-    active = activity_mask(steps.power)
+    h = hear_mix(path, stereo_kind)
+    stereo, sr, decision, cal, model, steps, active = (
+        h.stereo, h.sample_rate, h.decision, h.cal, h.model, h.steps, h.active)
+    mask_model = h.mask_model()
     specs = find_sources(steps, active, max_sources=3, model=model, cal=cal)
     final = []
     if len(specs) > 1:
@@ -107,34 +95,28 @@ def main() -> None:
     conds = set(args.conditions.split(","))
     catalogue = world_catalogue(find_sources_dir(ROOT))
     tally: dict[str, Counter] = defaultdict(Counter)
-    for run in args.runs:
-        for part in args.sets.split(","):
-            report = run / part / f"world_{part}.json"
-            if not report.exists():
+    for run, part, seed, doc in world_reports(args.runs, args.sets.split(",")):
+        scenes = {s.name: s for s in make_world_scenes(
+            catalogue, part, conditions=tuple(conds), kinds=("pair",), seed=seed)}
+        for c in doc["clips"]:
+            if (c["system"] != "spa2v" or c["condition"] not in conds or c["n_true"] != 2
+                    or (args.mic and c["mic"] != args.mic)):
                 continue
-            doc = json.loads(report.read_text())
-            seed = doc["settings"].get("seed", 0)
-            scenes = {s.name: s for s in make_world_scenes(
-                catalogue, part, conditions=tuple(conds), kinds=("pair",), seed=seed)}
-            for c in doc["clips"]:
-                if (c["system"] != "spa2v" or c["condition"] not in conds or c["n_true"] != 2
-                        or (args.mic and c["mic"] != args.mic)):
-                    continue
-                sc = scenes[c["scene"]]
-                truth = " ".join(f"{p.azimuth_deg[0]:+4.0f}>{p.azimuth_deg[-1]:+4.0f}"
-                                 for p in sc.paths)
-                kind, wet, found, final = hear(run / part / "clips" / f"{c['scene']}.flac")
-                origins = ",".join(o for o, _, _ in found[1:]) or "-"
-                tally[c["mic"]][("right" if c["n_pred"] == 2 else f"n{c['n_pred']}")] += 1
-                tally[c["mic"]][origins] += 1
-                print(f"s{seed} {c['scene'][len(part) + 1:60]:52s} true {truth} "
-                      f"heard {kind[:5]} wet {wet:.2f} found "
-                      + " ".join(f"{o[:5]}:{a:+.0f}" + (f"~{r:.0f}" if r > 5 else "")
-                                 for o, a, r in found)
-                      + " final " + " ".join(f"{a:+.0f}" for a in final)
-                      + f" | n {c['n_pred']} x {c['x_error']:.3f}", flush=True)
-                if args.frames:
-                    print("    " + placed(run / part / "clips" / f"{c['scene']}.flac", sc))
+            sc = scenes[c["scene"]]
+            truth = " ".join(f"{p.azimuth_deg[0]:+4.0f}>{p.azimuth_deg[-1]:+4.0f}"
+                             for p in sc.paths)
+            kind, wet, found, final = hear(run / part / "clips" / f"{c['scene']}.flac")
+            origins = ",".join(o for o, _, _ in found[1:]) or "-"
+            tally[c["mic"]][("right" if c["n_pred"] == 2 else f"n{c['n_pred']}")] += 1
+            tally[c["mic"]][origins] += 1
+            print(f"s{seed} {c['scene'][len(part) + 1:60]:52s} true {truth} "
+                  f"heard {kind[:5]} wet {wet:.2f} found "
+                  + " ".join(f"{o[:5]}:{a:+.0f}" + (f"~{r:.0f}" if r > 5 else "")
+                             for o, a, r in found)
+                  + " final " + " ".join(f"{a:+.0f}" for a in final)
+                  + f" | n {c['n_pred']} x {c['x_error']:.3f}", flush=True)
+            if args.frames:
+                print("    " + placed(run / part / "clips" / f"{c['scene']}.flac", sc))
     for mic, t in tally.items():
         print(mic, dict(t))
 

@@ -53,19 +53,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.audio.io import load_audio  # noqa: E402
-from engine.cues.analysis import analyse_mix_job, smooth_spectra  # noqa: E402
+from engine.cues.analysis import smooth_spectra  # noqa: E402
 from engine.cues.binmodel import (HIST_STEP_DEG, MSC_FLOOR, ROOM_MSC_FLOOR,  # noqa: E402
                                   best_directions, bin_costs)
 from engine.cues.diffuse import band_diffuse_coherence, wetness  # noqa: E402
-from engine.cues.frames import activity_mask, rough_activity  # noqa: E402
+from engine.cues.frames import rough_activity  # noqa: E402
 from engine.cues import separation  # noqa: E402
 from engine.cues.separation import (NEAR_DEG, ONSET_TOLERANCE_DEG, PAIR_MAX_WET,  # noqa: E402
                                     _one_source_path,
                                     find_sources, heard_apart)
 from engine.cues.spatial import AnalysisGrid, step_spectra, stft  # noqa: E402
-from engine.cues.stereo import calibration_for, model_for, resolve_stereo  # noqa: E402
-from engine.jobs import run_job  # noqa: E402
+from engine.evaluation.diagnose import hear_mix, world_reports  # noqa: E402
 
 MAX_LAG_STEPS = 15
 # --misfit: the bins read "clear" (coherence at least this) and a bin that "fits" one
@@ -113,16 +111,9 @@ def _misfit(cost: np.ndarray, weight: np.ndarray, sel: np.ndarray) -> float | No
 
 
 def hear(path: Path, misfit: bool = False) -> list[dict]:
-    audio = load_audio(path)
-    sr = int(audio.sample_rate)
-    stereo = audio.stereo()
-    grid = AnalysisGrid.for_rate(sr)
-    decision = resolve_stereo("auto", stereo, sr)
-    tables = decision.tables
-    cal = calibration_for(decision.kind, **tables)
-    model = model_for(decision.kind, grid, **tables)
-    steps = run_job(analyse_mix_job(stereo, sr, cal, model))
-    active = activity_mask(steps.power)
+    h = hear_mix(path)
+    stereo, grid, decision, cal, model, steps, active = (
+        h.stereo, h.grid, h.decision, h.cal, h.model, h.steps, h.active)
     specs = find_sources(steps, active, max_sources=3, model=model, cal=cal)
     path = _one_source_path(steps, specs[0])
     energies = np.asarray(steps.step_energy, float)
@@ -214,35 +205,31 @@ def main() -> None:
     tally: dict[int, Counter] = {1: Counter(), 2: Counter()}
     dump = args.jsonl.open("w") if args.jsonl else None
     clips = Counter()
-    for run in args.runs:
-        for part in args.sets.split(","):
-            report = run / part / f"world_{part}.json"
-            if not report.exists():
+    for run, part, seed, doc in world_reports(args.runs, args.sets.split(",")):
+        for c in doc["clips"]:
+            if c["system"] != "spa2v" or c["condition"] not in conds:
                 continue
-            for c in json.loads(report.read_text())["clips"]:
-                if c["system"] != "spa2v" or c["condition"] not in conds:
-                    continue
-                if args.counted_two and c["n_pred"] < 2:
-                    continue
-                clips[c["n_true"]] += 1
-                for f in hear(run / part / "clips" / f"{c['scene']}.flac", args.misfit):
-                    tally[min(c["n_true"], 2)][f["origin"]] += 1
-                    when = ("no histogram evidence" if f["loud"] is None else
-                            f"loud {f['loud']:.2f} quiet {f['quiet']:.2f}")
-                    print(f"{run.name} {c['scene'][:58]:58s} true {c['n_true']} "
-                          f"{f['origin']:12s} {f['az']:6.1f} wet {f['wet']:.2f} "
-                          f"lagged {f['lagged']:5.2f} onsets {f['own_onsets']}/{f['onsets']} "
-                          f"{when} apart {f['apart']:.2f} stretches {f['stretches']} "
-                          f"at main {f['at_main']} path {f['at_path']} "
-                          f"further {f['at_further']}" + (
-                              f" misfit {_fmt(f['misfit'])} main {_fmt(f['misfit_main'])} "
-                              f"leftovers {_fmt(f['misfit_rest'])} fitting {_fmt(f['good'])}"
-                              if args.misfit else ""), flush=True)
-                    if dump:
-                        dump.write(json.dumps({"run": run.name, "part": part, **{
-                            key: c[key] for key in ("scene", "condition", "mic", "kind",
-                                                    "n_true", "n_pred")}, **f}) + "\n")
-                        dump.flush()
+            if args.counted_two and c["n_pred"] < 2:
+                continue
+            clips[c["n_true"]] += 1
+            for f in hear(run / part / "clips" / f"{c['scene']}.flac", args.misfit):
+                tally[min(c["n_true"], 2)][f["origin"]] += 1
+                when = ("no histogram evidence" if f["loud"] is None else
+                        f"loud {f['loud']:.2f} quiet {f['quiet']:.2f}")
+                print(f"{run.name} {c['scene'][:58]:58s} true {c['n_true']} "
+                      f"{f['origin']:12s} {f['az']:6.1f} wet {f['wet']:.2f} "
+                      f"lagged {f['lagged']:5.2f} onsets {f['own_onsets']}/{f['onsets']} "
+                      f"{when} apart {f['apart']:.2f} stretches {f['stretches']} "
+                      f"at main {f['at_main']} path {f['at_path']} "
+                      f"further {f['at_further']}" + (
+                          f" misfit {_fmt(f['misfit'])} main {_fmt(f['misfit_main'])} "
+                          f"leftovers {_fmt(f['misfit_rest'])} fitting {_fmt(f['good'])}"
+                          if args.misfit else ""), flush=True)
+                if dump:
+                    dump.write(json.dumps({"run": run.name, "part": part, **{
+                        key: c[key] for key in ("scene", "condition", "mic", "kind",
+                                                "n_true", "n_pred")}, **f}) + "\n")
+                    dump.flush()
     for n, label in ((1, "single sources (phantoms)"), (2, "pairs (second sources)")):
         print(f"{label}, {clips[n]} clips: " + ", ".join(
             f"{o} {v}" for o, v in tally[n].most_common()))
