@@ -27,8 +27,8 @@ import numpy as np
 
 from ..errors import BadInput
 from .hrtf import HrirSet, default_hrirs, wrap_deg
+from ..acoustics import SPEED_OF_SOUND
 
-SPEED_OF_SOUND = 343.0
 MIN_DISTANCE_M = 0.2
 _HOP_44K = 256
 _SINC_HALF = 8  # taps each side of the interpolated sample (16 in all)

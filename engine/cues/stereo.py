@@ -39,8 +39,8 @@ from .binmodel import BIN_BAND_HZ, HIST_STEP_DEG, BinModel, bin_model, model_mis
 from .calibration import CueCalibration, default_calibration, scaled_calibration
 from .spatial import (AnalysisGrid, StepSpectra, band_ild, incoherent_power, level_coherence,
                       step_spectra, steered_gcc, stft, third_octave_edges)
+from ..acoustics import SPEED_OF_SOUND
 
-SPEED_OF_SOUND = 343.0
 COINCIDENT_ANGLE_DEG = 100.0   # included angle of the assumed XY cardioid pair
 COINCIDENT_PATTERN = 0.5       # g = p + (1 - p) cos: 0.5 cardioid, 0 figure-of-eight
 FIGURE8_PATTERN = 0.0          # a Blumlein pair: two figure-of-eights ...

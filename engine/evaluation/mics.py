@@ -40,8 +40,8 @@ from pathlib import Path
 import numpy as np
 
 from ..audio.stereo_kinds import BINAURAL, COINCIDENT, PANNED, SPACED
+from ..acoustics import SPEED_OF_SOUND
 
-SPEED_OF_SOUND = 343.0
 TUNE, HELD_OUT = "tune", "held-out"
 SETS = (TUNE, HELD_OUT)
 # Omni spacings (m) per set: different microphones, the same 10-60 cm range.

@@ -16,8 +16,8 @@ import numpy as np
 from ..audio.io import Audio
 from ..cues.types import Cues, SourceTrack, Tag
 from ..layout.screen import x_from_azimuth
+from ..acoustics import SPEED_OF_SOUND
 
-SPEED_OF_SOUND = 343.0
 HEAD_RADIUS_M = 0.0875
 MAX_ITD_S = HEAD_RADIUS_M / SPEED_OF_SOUND * (np.pi / 2 + 1)
 
