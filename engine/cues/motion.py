@@ -13,10 +13,12 @@ receding.
   than :data:`SELF_DECAY_DB_S` with no new onset is a sound decaying by itself, not leaving,
   unless coherence and brightness fall with it.
 - A level change that the distance cues do not back (coherence and brightness staying put or
-  disagreeing) counts only when it is a **steady trend over the whole clip**: the straight
-  line must explain at least :data:`STEADY_TREND_R2` of the envelope's variance. A dog whose
-  barks come louder and softer at random, or a voice, stays static however its loudest
-  moments happen to fall; a car coming closer rises steadily.
+  disagreeing) counts only when it is a **steady trend over the whole clip**: the level
+  curve of a source moving at steady speed along the line to the microphones,
+  ``20 log10(r0 / r(t))`` with ``r`` linear in time (:func:`steady_motion_r2`), must explain
+  at least :data:`STEADY_TREND_R2` of the envelope's variance. A dog whose barks come louder
+  and softer at random, or a voice, stays static however its loudest moments happen to
+  fall; a car coming closer rises steadily, and ever faster as it nears.
 - A dry spaced pair of omnis **measures** the distance change: its level difference is 1/r
   spreading's, ``ild / |tau|`` goes as ``1 / r`` (:func:`pair_distance_change`), and the
   level change it gives stands for the level's; the source's own loudness cancels from it.
@@ -44,10 +46,13 @@ HF_DB_EQUIV = 0.3
 # from all direct to all tail brings at most. A larger brightness change is the sound's own
 # timbre (a bell's upper partials dying first), not distance: only this much of it counts.
 HF_MAX_DB = 3.0
-# A source moving at steady speed changes level as 20 log10(r0 / r(t)): smooth and one-way,
-# so a line explains most of its envelope's variance (a 1/r approach from 6 to 1.5 m at
-# constant speed: R^2 about 0.9). Events of uneven level scatter around any line.
+# A source moving at steady speed changes level as 20 log10(r0 / r(t)): smooth and one-way
+# (a 1/r approach from 6 to 1.5 m at constant speed: a straight line explains R^2 about 0.9
+# of it; the curve itself, all of it). Events of uneven level scatter around any such curve.
 STEADY_TREND_R2 = 0.5
+# The steady-motion curves tried, by their total level change (dB): SPEC's distances, 0.5-10
+# m, change the level by up to 26 dB; 0.25 dB steps are finer than any envelope reads.
+STEADY_CHANGES_DB = np.arange(-40.0, 40.0 + 1e-9, 0.25)
 # In a room, moving changes the direct-to-reverberant ratio and the source's own swells do
 # not (the reverberant level follows the emitted power, not the distance): a level change
 # that distance would have turned into at least this much coherence change
@@ -181,7 +186,8 @@ def classify_motion(times_s: np.ndarray, azimuth_deg: np.ndarray, weight: np.nda
         score = pair_distance[0] + distal  # distance's own level change, measured
     elif decay and distal > -level_min / 2:
         score = distal
-    elif room_denies or (not backed and _trend_r2(times_s[act], env[act]) < STEADY_TREND_R2):
+    elif room_denies or (not backed
+                          and steady_motion_r2(times_s[act], env[act]) < STEADY_TREND_R2):
         score = distal  # the source's own ups and downs, not distance
     evidence = MotionEvidence(lateral, level, coh, hf, decay, score, expected,
                               pair_distance[0] if geometry else float("nan"))
@@ -255,12 +261,32 @@ def expected_coherence_change(coherence: float, level_db: float, diffuse: float)
     return ends[1] - ends[0]
 
 
-def _trend_r2(t: np.ndarray, y: np.ndarray) -> float:
-    """Share of ``y``'s variance that a straight line in ``t`` explains (0 to 1)."""
+def steady_motion_curve(change_db: float, u: np.ndarray) -> np.ndarray:
+    """Level (dB, 0 at the start) of a source moving at steady speed along the line to the
+    microphones, whose level changes by ``change_db`` in all, at times ``u`` in [0, 1] of
+    the span: ``r(u) = r0 (1 + k u)`` with ``r1 / r0 = 10^(-change_db / 20)``, so the level is
+    ``-20 log10(1 + k u)`` (1/r spreading). Approaching, it rises ever faster as the source
+    nears; receding, it falls fast at first."""
+    k = 10.0 ** (-change_db / 20.0) - 1.0
+    return -20.0 * np.log10(1.0 + k * np.asarray(u, float))
+
+
+def steady_motion_r2(t: np.ndarray, y: np.ndarray) -> float:
+    """Share of the level ``y``'s (dB) variance that the best steady-motion curve explains
+    (0 to 1): :func:`steady_motion_curve` over :data:`STEADY_CHANGES_DB`, each with its own
+    offset. The curve is fixed by its total change, so it is no freer than a straight line
+    (one slope, one offset), but it has the shape that 1/r gives a source at steady speed
+    rather than a line's."""
+    t = np.asarray(t, float)
+    y = np.asarray(y, float)
     if len(t) < 3 or np.ptp(t) <= 0 or np.var(y) <= 1e-12:
         return 0.0
-    r = np.corrcoef(t, y)[0, 1]
-    return float(r * r) if np.isfinite(r) else 0.0
+    u = (t - t.min()) / np.ptp(t)
+    curves = steady_motion_curve(STEADY_CHANGES_DB[:, None], u[None, :])  # (C, S)
+    resid = y[None, :] - curves
+    sse = np.sum((resid - resid.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    sst = np.sum((y - y.mean()) ** 2)
+    return float(np.clip(1.0 - sse.min() / sst, 0.0, 1.0))
 
 
 def _ramp(v: float, lo: float, hi: float) -> float:
