@@ -9,7 +9,18 @@ a ``sources.json`` in the same format works, so held-out recordings are scored t
   with the tagger, then the rule-based planner): ``dry`` (one static source, free field),
   ``room`` (one static source, RT60 0.5 s hall plus pink noise at 10 dB SNR) and ``mix`` (two
   static sources of different classes at least 45 degrees apart, dry); the object matched to
-  the recording (by x-centre) must carry a right label.
+  the recording (by x-centre) must carry a right label;
+- ``world-room`` (not run by default; ``--conditions dry room mix world-room``): the same
+  recording as one static source in a room of the world bench, drawn as that bench draws
+  its static room clips (:func:`engine.evaluation.world.static_room_scene`: a pyroomacoustics
+  room of the recordings' own part, booth to hall, RT60 0.15-0.9 s, the source 0.5-10 m
+  away, noise pink / babble / rumble / wind at 10-40 dB SNR), heard through the world
+  bench's KEMAR (:func:`engine.evaluation.world.render_world`). Its figure is printed for
+  all such rooms and for the issue's rooms only (RT60 <= 0.7 s, SNR >= 15 dB:
+  :func:`engine.evaluation.world_bench.issue_room`), each against the tagger alone on the
+  same recordings. ``shared/data/sources`` and ``--set tune`` meet tune rooms, ``--set
+  held-out`` held-out rooms; the room draws have their own seeded stream, so the other
+  conditions are placed as without it.
 
 A label is right when the bench's judge (:func:`engine.evaluation.scenes.label_matches`)
 accepts it for the recording's class. Usage, from the repository root:
@@ -47,10 +58,16 @@ from engine.evaluation.scenes import (SAMPLE_RATE, Path as ScenePath, Scene,  # 
                                       canonical_label, label_matches, render_scene,
                                       truth_layout, truth_x)
 from engine.evaluation.sources import load_catalogue, load_source  # noqa: E402
+from engine.evaluation.mics import SETS, TUNE  # noqa: E402
+from engine.evaluation.world import WorldScene, render_world, static_room_scene  # noqa: E402
+from engine.evaluation.world_bench import (ISSUE_ROOM_MAX_RT60_S,  # noqa: E402
+                                           ISSUE_ROOM_MIN_SNR_DB, issue_room)
 from engine.planning.heuristic import plan_layout_from_cues  # noqa: E402
 
 FRAMES = 16
 DURATION_S = 6.0
+WORLD_ROOM = "world-room"
+CONDITIONS = ("dry", "room", "mix", WORLD_ROOM)
 
 
 def _static(az: float, d: float, r: float = 2.0) -> ScenePath:
@@ -75,9 +92,21 @@ def scenes_for(info, partner, rng: np.random.Generator) -> dict[str, Scene]:
     }
 
 
-def pipeline_label(scene: Scene, tagger, hrtf=None) -> tuple[bool, str, list[str]]:
+def world_room_scene(info, part: str, seed: int, k: int, voices=()) -> WorldScene:
+    """Recording number ``k`` in a room of the world bench (module docstring), drawn from
+    its own stream so that the other conditions' draws are untouched."""
+    rng = np.random.default_rng([seed, SETS.index(part), k, 15])
+    return static_room_scene(rng, info, part, mic="kemar", voices=voices,
+                             duration_s=DURATION_S)
+
+
+def pipeline_label(scene: Scene | WorldScene, tagger, hrtf=None,
+                   voices=()) -> tuple[bool, str, list[str]]:
     """Whether the object matched to the scene's first source carries a right label."""
-    stereo = render_scene(scene, hrtf)
+    if isinstance(scene, WorldScene):
+        stereo, _ = render_world(scene, num_frames=FRAMES, voices=voices)
+    else:
+        stereo = render_scene(scene, hrtf)
     cues = extract_cues(Audio(stereo, SAMPLE_RATE), num_frames=FRAMES, tagger=tagger)
     layout = plan_layout_from_cues(cues)
     truth = truth_layout(scene, FRAMES)
@@ -88,6 +117,48 @@ def pipeline_label(scene: Scene, tagger, hrtf=None) -> tuple[bool, str, list[str
     return bool(m.label_ok), label, [o.label for o in layout.objects]
 
 
+def _spread(a: np.ndarray) -> str:
+    return " / ".join(f"{v:.2f}" for v in np.percentile(a, [0, 25, 50, 75, 100]))
+
+
+def _against_tagger(sel: list[dict]) -> str:
+    right, alone = sum(r[WORLD_ROOM] for r in sel), sum(r["tagger_top1"] for r in sel)
+    ratio = f"{right / alone:.2f}" if alone else "-"
+    return f"{right}/{len(sel)} (tagger alone {alone}/{len(sel)}; {ratio} of it)"
+
+
+def world_summary(rows: list[dict], seeds: list[int]) -> dict:
+    """Prints the world rooms' figures (all rooms, the issue's rooms) per seed and pooled,
+    and the rooms' spread; returns them."""
+    out = {}
+    print("\nworld rooms (one static source, KEMAR), pipeline label right against the tagger "
+          "alone on the same recordings:")
+    for title, keep in (("all rooms", lambda r: True),
+                        ("issue's rooms", lambda r: r["world_issue"])):
+        for seed in [*seeds, None] if len(seeds) > 1 else [None]:
+            sel = [r for r in rows if keep(r) and (seed is None or r["seed"] == seed)]
+            name = "pooled" if seed is None else f"seed {seed}"
+            print(f"  {title:13s} {name:7s}: {_against_tagger(sel)}")
+            out[f"{title} {name}"] = {"right": sum(r[WORLD_ROOM] for r in sel),
+                                      "tagger": sum(r["tagger_top1"] for r in sel),
+                                      "n": len(sel)}
+    rt = np.array([r["world_rt60_s"] for r in rows])
+    snr = np.array([r["world_snr_db"] for r in rows])
+    dist = np.array([r["world_distance_m"] for r in rows])
+    kinds = {k: sum(r["world_room"] == k for r in rows)
+             for k in sorted({r["world_room"] for r in rows})}
+    noises = {k: sum(r["world_noise"] == k for r in rows)
+              for k in sorted({r["world_noise"] for r in rows})}
+    print(f"  RT60 s min / q1 / median / q3 / max: {_spread(rt)}; SNR dB: {_spread(snr)}; "
+          f"distance m: {_spread(dist)}")
+    print(f"  rooms: {kinds}; noise: {noises}; RT60 <= {ISSUE_ROOM_MAX_RT60_S} s: "
+          f"{int(np.sum(rt <= ISSUE_ROOM_MAX_RT60_S))}, SNR >= {ISSUE_ROOM_MIN_SNR_DB} dB: "
+          f"{int(np.sum(snr >= ISSUE_ROOM_MIN_SNR_DB))}, both (issue's rooms): "
+          f"{sum(r['world_issue'] for r in rows)} of {len(rows)}")
+    out["spread"] = {"rooms": kinds, "noise": noises}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sources", default=str(REPO.parents[1] / "shared" / "data" / "sources"))
@@ -95,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="one or more seeds; several are pooled (module docstring)")
     ap.add_argument("--json", default=None, help="write per-recording results here")
     ap.add_argument("--only", nargs="*", default=None, help="recording ids to score")
-    ap.add_argument("--conditions", nargs="*", default=["dry", "room", "mix"])
+    ap.add_argument("--conditions", nargs="*", default=["dry", "room", "mix"],
+                    choices=CONDITIONS)
     ap.add_argument("--set", dest="part", choices=("tune", "held-out"), default=None,
                     help="score the fetched recordings' tune or held-out part instead")
     args = ap.parse_args(argv)
@@ -111,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("no fetched recordings: run benchmarks/hearing_fetch_sounds.py")
     else:
         catalogue = load_catalogue(args.sources)
+    part = args.part or TUNE  # the 30 design recordings meet tune rooms
+    voices = [s for s in catalogue if s.category == "voices" and s.cls == "person"]
     rows = []
     t0 = time.perf_counter()
     for seed in args.seed:
@@ -119,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             others = [s for s in catalogue if s.cls != info.cls]
             partner = others[int(rng.integers(len(others)))]
             scenes = scenes_for(info, partner, rng)
+            if WORLD_ROOM in args.conditions:
+                scenes[WORLD_ROOM] = world_room_scene(info, part, seed, k, voices)
             if args.only and info.id not in args.only:
                 continue
             truth = canonical_label(info.cls)
@@ -128,10 +204,16 @@ def main(argv: list[str] | None = None) -> int:
                    "tagger_top1": bool(tags) and label_matches(tags[0].label, truth),
                    "tagger_top3": any(label_matches(t.label, truth) for t in tags)}
             for cond in args.conditions:
-                ok, label, labels = pipeline_label(scenes[cond], tagger)
+                ok, label, labels = pipeline_label(scenes[cond], tagger, voices=voices)
                 row[cond] = ok
                 row[f"{cond}_label"] = label
                 row[f"{cond}_all"] = labels
+            if WORLD_ROOM in args.conditions:
+                w = scenes[WORLD_ROOM]
+                row.update({"world_room": w.room.kind, "world_rt60_s": w.room.rt60_s,
+                            "world_noise": w.noise, "world_snr_db": w.snr_db,
+                            "world_distance_m": round(float(w.paths[0].distance_m[0]), 2),
+                            "world_issue": issue_room(w.room.rt60_s, w.snr_db)})
             rows.append(row)
             print(f"{seed} {info.id:24s} {truth:10s} tagger={','.join(row['tagger']):30s} "
                   + " ".join(f"{c}={row[c + '_label']}{'' if row[c] else '(x)'}"
@@ -152,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             mine = [r for r in rows if r["seed"] == seed]
             print(f"seed {seed}: " + ", ".join(
                 f"{c} {sum(r[c] for r in mine)}/{len(mine)}" for c in args.conditions))
+    if WORLD_ROOM in args.conditions:
+        summary["world"] = world_summary(rows, args.seed)
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
     return 0

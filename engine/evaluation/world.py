@@ -158,6 +158,22 @@ def make_world_scenes(catalogue: list[SourceInfo], part: str, *, mics: list[str]
     return out
 
 
+def static_room_scene(rng: np.random.Generator, source: SourceInfo, part: str, *,
+                      mic: str = "kemar", voices: list[SourceInfo] = (),
+                      duration_s: float = 6.0) -> WorldScene:
+    """One recording as one static source in a room of ``part``, with noise, drawn from
+    ``rng`` exactly as :func:`make_world_scenes` draws its ``static`` ``room`` clips: a
+    room of the part (:func:`draw_room`), the source's distance spread over 0.5-10 m and
+    fitted into the room with its height, a noise kind of :data:`NOISE_KINDS` (babble only
+    when ``voices`` are given: the set's own speech recordings, as :func:`render_world`
+    needs them) at an SNR in :data:`SNR_RANGE_DB`. For benches that place their own
+    recordings in the world bench's rooms (``benchmarks/names.py``'s ``world-room``)."""
+    if part not in SETS:
+        raise ValueError(f"unknown set {part!r}; choose from {', '.join(SETS)}")
+    return _scene(rng, part, mic, "room", "static", 0, source, [source], list(voices),
+                  duration_s)
+
+
 def _scene(rng, part, mic, cond, kind, j, first, pool, voices, d) -> WorldScene:
     srcs = [first]
     gains = [0.0]

@@ -72,12 +72,17 @@ ISSUE_ROOM_MAX_RT60_S = 0.7
 ISSUE_ROOM_MIN_SNR_DB = 15.0
 
 
+def issue_room(rt60_s: float | None, snr_db: float | None) -> bool:
+    """A room within the issue's conditions (:data:`ISSUE_ROOM_MAX_RT60_S`,
+    :data:`ISSUE_ROOM_MIN_SNR_DB`); no room (``rt60_s`` None) is not one, and no noise
+    (``snr_db`` None) counts as above the SNR."""
+    return (rt60_s is not None and rt60_s <= ISSUE_ROOM_MAX_RT60_S
+            and (snr_db is None or snr_db >= ISSUE_ROOM_MIN_SNR_DB))
+
+
 def in_issue_rooms(score: "WorldScore") -> bool:
-    """A ``room`` clip within the issue's conditions (:data:`ISSUE_ROOM_MAX_RT60_S`,
-    :data:`ISSUE_ROOM_MIN_SNR_DB`); a clip without noise counts as above the SNR."""
-    return (score.condition == "room" and score.rt60_s is not None
-            and score.rt60_s <= ISSUE_ROOM_MAX_RT60_S
-            and (score.snr_db is None or score.snr_db >= ISSUE_ROOM_MIN_SNR_DB))
+    """A ``room`` clip within the issue's conditions (:func:`issue_room`)."""
+    return score.condition == "room" and issue_room(score.rt60_s, score.snr_db)
 
 
 def score_world(scene: WorldScene, system: str, pred: Layout, truth: Layout,

@@ -1,6 +1,7 @@
 """The world bench's scores and a tiny end-to-end run (synthetic recordings, no shared data)."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,9 +11,11 @@ pytest.importorskip("pyroomacoustics")
 
 from engine.evaluation.scenes import truth_layout  # noqa: E402
 from engine.evaluation.sources import load_catalogue  # noqa: E402
-from engine.evaluation.world import (WorldScene, make_world_scenes,  # noqa: E402
-                                     split_catalogue)
-from engine.evaluation.world_bench import (WorldReport, in_issue_rooms,  # noqa: E402
+from engine.evaluation.mics import SETS  # noqa: E402
+from engine.evaluation.world import (NOISE_KINDS, SNR_RANGE_DB, WorldScene,  # noqa: E402
+                                     make_world_scenes, render_world, room_part,
+                                     split_catalogue, static_room_scene)
+from engine.evaluation.world_bench import (WorldReport, in_issue_rooms, issue_room,  # noqa: E402
                                            run_world_bench_job, score_world, side_by_side,
                                            summarise)
 from engine.jobs import run_job  # noqa: E402
@@ -86,6 +89,46 @@ def test_scores_carry_the_room_and_the_issue_rooms_filter_reads_them(tmp_path):
     assert not in_issue_rooms(s)
     s.snr_db = 15.0
     assert in_issue_rooms(s)
+
+
+def test_issue_rooms_are_rt60_up_to_0_7_s_and_snr_from_15_db():
+    assert issue_room(0.7, 15.0) and issue_room(0.15, 40.0)
+    assert issue_room(0.5, None)  # no noise: above any SNR
+    assert not issue_room(0.71, 30.0) and not issue_room(0.5, 14.9)
+    assert not issue_room(None, 30.0)  # no room (dry) is not one of the issue's rooms
+
+
+def test_a_static_room_scene_is_one_still_source_in_a_room_of_its_own_part(tmp_path):
+    cat = load_catalogue(_catalogue(tmp_path))
+    voices = [replace(cat[0], cls="person", category="voices")]
+    for part in SETS:
+        noises = set()
+        for k in range(40):
+            scene = static_room_scene(np.random.default_rng([k, 1]), cat[1], part,
+                                      voices=voices, duration_s=1.0)
+            again = static_room_scene(np.random.default_rng([k, 1]), cat[1], part,
+                                      voices=voices, duration_s=1.0)
+            assert scene.describe() == again.describe()
+            assert (scene.condition, scene.kind, scene.mic) == ("room", "static", "kemar")
+            assert scene.sources == [cat[1]] and scene.part == part
+            assert room_part(scene.room) == part
+            assert SNR_RANGE_DB[0] <= scene.snr_db <= SNR_RANGE_DB[1]
+            noises.add(scene.noise)
+            path = scene.paths[0]
+            assert np.ptp(path.azimuth_deg) == 0 and np.ptp(path.distance_m) == 0
+            d, h, az = path.distance_m[0], scene.heights_m[0], np.radians(path.azimuth_deg[0])
+            horiz = np.sqrt(d ** 2 - h ** 2)
+            where = np.array([horiz * np.cos(az), horiz * np.sin(az), h])
+            assert 0.49 < d <= scene.room.max_reach(where) + 1e-6  # inside the walls
+        assert noises == set(NOISE_KINDS)
+    # Babble is made of the set's speech recordings: none given, none drawn.
+    assert all(static_room_scene(np.random.default_rng([k, 1]), cat[1], "tune",
+                                 duration_s=1.0).noise != "babble" for k in range(40))
+    with pytest.raises(ValueError):
+        static_room_scene(np.random.default_rng(0), cat[1], "tuning")
+    audio, sounding = render_world(scene, num_frames=8, voices=voices)
+    assert audio.shape == (2, SR) and np.all(np.isfinite(audio)) and np.std(audio) > 1e-3
+    assert len(sounding) == 1 and sounding[0].shape == (8,)
 
 
 def test_world_bench_runs_on_a_tiny_catalogue(tmp_path):
