@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -100,6 +101,27 @@ class Mp4Writer:
         import av
         self._atomic = atomic_path(self.path)
         tmp = self._atomic.__enter__()
+        # From here the temporary file exists, and ``with`` calls __exit__ only once this
+        # returns: anything raised before that (a bad stream, Ctrl+C or SIGTERM turned into
+        # an exception while the encoders open) must undo it here, or the file is left.
+        self._container = None
+        try:
+            self._open(av, tmp)
+        except BaseException:
+            exc = sys.exc_info()
+            try:
+                if self._audio_thread is not None:
+                    self._audio_thread.stop()
+                if self._container is not None:
+                    self._container.close()
+                if getattr(self, "_audio_in", None) is not None:
+                    self._audio_in.close()
+            finally:
+                self._atomic.__exit__(*exc)
+            raise
+        return self
+
+    def _open(self, av, tmp) -> None:
         self._container = av.open(str(tmp), mode="w", format="mp4",
                                   options={"movflags": "+faststart"})
         rate = Fraction(self.fps).limit_denominator(1001)
@@ -116,9 +138,8 @@ class Mp4Writer:
             # Open both encoders and write the header here, before the sound thread starts
             # using its encoder (the first mux would otherwise open them, racing it).
             self._container.start_encoding()
-            self._audio_thread = _AudioEncoder(self)
+            self._audio_thread = _AudioEncoder(self)  # named first, so a stop finds it
             self._audio_thread.start()
-        return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,6 +95,37 @@ def test_no_frames_is_an_error_and_leaves_nothing(tmp_path):
                        duration_s=1.0):
             pass
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["container", "sound"])
+def test_a_stop_while_the_writer_opens_leaves_nothing(tmp_path, monkeypatch, where):
+    # Ctrl+C or SIGTERM (raised as an exception in the main thread) can land after the
+    # temporary file exists but before __enter__ returns, when ``with`` will not call
+    # __exit__: the writer must undo the file itself (a SIGTERM mid-render left
+    # ".v.mp4.*.part.mp4" behind under load).
+    audio = tone_wav(tmp_path / "t.wav")
+    if where == "container":
+        real_open = av.open
+
+        def boom(file, *args, **kwargs):
+            if kwargs.get("mode") == "w":
+                assert Path(file).exists()  # the temporary file is there when the stop lands
+                raise KeyboardInterrupt
+            return real_open(file, *args, **kwargs)
+        monkeypatch.setattr(av, "open", boom)
+    else:
+        def boom(self, av):
+            raise KeyboardInterrupt
+        monkeypatch.setattr(Mp4Writer, "_open_audio", boom)
+    writer = Mp4Writer(tmp_path / "a.mp4", fps=24, size=(64, 64), audio_path=audio,
+                       duration_s=1.0)
+    with pytest.raises(KeyboardInterrupt):
+        with writer:
+            pass
+    # checked while the writer is still referenced: the garbage collector finalising its
+    # file context later is no cleanup (a process stopping by a signal may never get there)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.wav"]
+    del writer
 
 
 def test_the_index_comes_first_so_the_file_plays_while_it_downloads(tmp_path):
