@@ -105,6 +105,14 @@ def check_spacing(spacing_m: float | None) -> float | None:
 # engines). The gains are :func:`engine.cues.stereo.pan_law_gains`.
 PAN_LAWS: tuple[str, ...] = ("-3dB", "-4.5dB", "-6dB")
 DEFAULT_PAN_LAW = "-3dB"
+# What the studio's pan-law choice shows (only for a pan-pot mix), and beside each.
+PAN_LAW_LABELS = {"-3dB": "-3 dB (constant power)", "-4.5dB": "-4.5 dB (compromise)",
+                  "-6dB": "-6 dB (linear)"}
+PAN_LAW_DESCRIPTIONS = {
+    "-3dB": "Constant power: most mixing desks' and editors' default; assumed when not known",
+    "-4.5dB": "Between constant power and linear (some desks and editors)",
+    "-6dB": "Linear gains, as many game engines mix",
+}
 
 
 def check_pan_law(law: str | None) -> str | None:
