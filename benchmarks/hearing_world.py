@@ -6,9 +6,9 @@
                                        [--per-kind N] [--seed S] [--jobs 2] [--out DIR]
 
 Runs :func:`engine.evaluation.world_bench.run_world_bench_job` for each set (one process per
-set), each clip planned with ``--stereo auto`` (``spa2v``) and told its true kind of stereo and
-spacing (``spa2v-true``; not with ``--auto-only``), without the sound tagger (labels are not
-scored here), and prints one table per set
+set), each clip planned with ``--stereo auto`` (``spa2v``) and told its true kind of stereo,
+spacing and pan law (``spa2v-true``; not with ``--auto-only``), without the sound tagger
+(labels are not scored here), and prints one table per set
 ("all" microphones, then each microphone) and, with both sets, one table with tune / held-out
 side by side per kind of stereo, then the same restricted to the issue's own rooms (RT60 <=
 0.7 s, SNR >= 15 dB; printed beside the unfiltered table, not instead). Tune on the ``tune``

@@ -49,6 +49,9 @@ class PlanSettings:
     # A spaced pair's microphone spacing in metres, when known (else assumed; see
     # engine.cues.stereo.check_spacing for the accepted range).
     spacing_m: float | None = None
+    # A pan-pot mix's pan law (engine.audio.stereo_kinds.PAN_LAWS), when known (else constant
+    # power, -3dB); used only when the recording is read as panned.
+    pan_law: str | None = None
 
     def frames_for(self, duration_s: float) -> int:
         if self.fps is not None:
@@ -83,7 +86,7 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
         cues = yield from longform.extract_cues_chunked(
             audio_path, num_frames=num_frames, tagger=tagger, token=token,
             chunk_s=longform.CHUNK_S, max_sources=settings.max_sources, stereo=settings.stereo,
-            spacing_m=settings.spacing_m)
+            spacing_m=settings.spacing_m, pan_law=settings.pan_law)
         head = load_audio(audio_path, duration_s=min(info.duration_s, longform.CHUNK_S),
                           validate=False)
         yield from _spacing_warning(cues)
@@ -96,7 +99,7 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
     yield report(0.3, "measuring spatial cues")
     cues = extract_cues(audio, num_frames=num_frames, tagger=tagger, token=token,
                         max_sources=settings.max_sources, stereo=settings.stereo,
-                        spacing_m=settings.spacing_m)
+                        spacing_m=settings.spacing_m, pan_law=settings.pan_law)
     yield report(1.0, f"{len(cues.sources)} source(s)")
     yield from _spacing_warning(cues)
     return audio, cues

@@ -15,7 +15,7 @@ spaced     two omnidirectional microphones 10-60 cm apart (an AB pair, a phone h
 coincident an XY or Blumlein pair (most handheld recorders): level differences, no time
            difference
 panned     a mix made with pan pots (music, games, films): level only; pan ``p`` in [-1, 1]
-           reads as ``az = 90 p``
+           reads as ``az = 90 p``, through one of the :data:`PAN_LAWS` (``--pan-law``)
 ========== =================================================================================
 """
 
@@ -97,3 +97,36 @@ def check_spacing(spacing_m: float | None) -> float | None:
                        f"from {MIN_SPACING_M:g} to {MAX_SPACING_M:g} (a phone: about 0.15; "
                        f"ORTF: 0.17); got {spacing_m!r}.")
     return value
+
+
+# A pan-pot mix's pan law (``--pan-law``; ``extra.stereo.pan_law``), named by its level at the
+# centre: constant power (-3 dB, ``cos``/``sin``: the default, what ``auto`` assumes), the
+# compromise (-4.5 dB, their geometric mean) and linear gains (-6 dB, common in game
+# engines). The gains are :func:`engine.cues.stereo.pan_law_gains`.
+PAN_LAWS: tuple[str, ...] = ("-3dB", "-4.5dB", "-6dB")
+DEFAULT_PAN_LAW = "-3dB"
+# What the studio's pan-law choice shows (only for a pan-pot mix), and beside each.
+PAN_LAW_LABELS = {"-3dB": "-3 dB (constant power)", "-4.5dB": "-4.5 dB (compromise)",
+                  "-6dB": "-6 dB (linear)"}
+PAN_LAW_DESCRIPTIONS = {
+    "-3dB": "Constant power: most mixing desks' and editors' default; assumed when not known",
+    "-4.5dB": "Between constant power and linear (some desks and editors)",
+    "-6dB": "Linear gains, as many game engines mix",
+}
+
+
+def check_pan_law(law: str | None) -> str | None:
+    """The user's pan law, one of :data:`PAN_LAWS` (``None``: not given), or
+    :class:`BadInput` naming the accepted values. The sign, the unit, case and spaces may be
+    left out ("6dB", "-6", "4.5 dB"): on a command line ``--pan-law -6dB`` reads as an
+    option, ``--pan-law=-6dB`` or ``--pan-law 6dB`` do not."""
+    if law is None:
+        return None
+    text = str(law).strip().replace(" ", "").lower().lstrip("-")
+    text = text[:-2] if text.endswith("db") else text
+    for name in PAN_LAWS:
+        if text == name.lower().lstrip("-")[:-2]:
+            return name
+    raise BadInput(f"--pan-law is the level at the centre of the mix's pan law: "
+                   f"{', '.join(PAN_LAWS)} (constant power, the default: -3dB; linear, as "
+                   f"many game engines: -6dB); got {law!r}.")

@@ -52,7 +52,8 @@ SEPARATED_LEVEL_MIN_DB = 9.0  # a masked level also moves with how the bins are 
 
 def extract_cues(audio: Audio, *, num_frames: int, tagger: Tagger | None = None,
                  token: CancelToken | None = None, max_sources: int = 3,
-                 stereo: str | None = None, spacing_m: float | None = None) -> Cues:
+                 stereo: str | None = None, spacing_m: float | None = None,
+                 pan_law: str | None = None) -> Cues:
     """Measure cues once per video frame.
 
     Parameters
@@ -66,6 +67,8 @@ def extract_cues(audio: Audio, *, num_frames: int, tagger: Tagger | None = None,
     stereo : how the recording was made (:data:`engine.audio.stereo_kinds.STEREO_CHOICES`);
         ``None`` or ``"auto"`` decides from the recording (:mod:`engine.cues.stereo`).
     spacing_m : a spaced pair's microphone spacing, when known (else estimated).
+    pan_law : a pan-pot mix's pan law (:data:`engine.audio.stereo_kinds.PAN_LAWS`), when
+        known (else constant power).
 
     Returns
     -------
@@ -73,12 +76,13 @@ def extract_cues(audio: Audio, *, num_frames: int, tagger: Tagger | None = None,
     """
     return run_job(extract_cues_job(audio, num_frames=num_frames, tagger=tagger, token=token,
                                     max_sources=max_sources, stereo=stereo,
-                                    spacing_m=spacing_m))
+                                    spacing_m=spacing_m, pan_law=pan_law))
 
 
 def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = None,
                      token: CancelToken | None = None, max_sources: int = 3,
-                     stereo: str | None = None, spacing_m: float | None = None) -> Job[Cues]:
+                     stereo: str | None = None, spacing_m: float | None = None,
+                     pan_law: str | None = None) -> Job[Cues]:
     """:func:`extract_cues` as a job: yields progress (with ETA) and returns the Cues."""
     if int(num_frames) < 1:
         raise BadInput(f"num_frames must be at least 1, got {num_frames}.")
@@ -98,7 +102,7 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
         cal, model = default_calibration(), bin_model(grid)
         mask_model = model
     else:
-        decision = resolve_stereo(choice, stereo, sr, spacing_m=spacing_m)
+        decision = resolve_stereo(choice, stereo, sr, spacing_m=spacing_m, pan_law=pan_law)
         tables = decision.tables
         cal = calibration_for(decision.kind, **tables)
         model = model_for(decision.kind, grid, **tables)

@@ -28,7 +28,8 @@ ANALYSIS_FPS = 4.0
 def extract_cues_chunked(path: str | os.PathLike, *, num_frames: int, tagger: Tagger | None,
                          token: CancelToken, chunk_s: float = CHUNK_S,
                          analysis_fps: float = ANALYSIS_FPS, max_sources: int = 3,
-                         stereo: str | None = None, spacing_m: float | None = None) -> Job[Cues]:
+                         stereo: str | None = None, spacing_m: float | None = None,
+                         pan_law: str | None = None) -> Job[Cues]:
     """Measure a long file chunk by chunk; returns cues with ``num_frames`` frames.
 
     Each chunk is analysed at ``analysis_fps`` frames per second; sources are linked across
@@ -44,7 +45,7 @@ def extract_cues_chunked(path: str | os.PathLike, *, num_frames: int, tagger: Ta
     parts: list[Cues] = []
     peak = 0.0
     notes: list[str] = []
-    kind, spacing, decided = stereo, spacing_m, None
+    kind, spacing, law, decided = stereo, spacing_m, pan_law, None
     for k in range(n_chunks):
         token.raise_if_cancelled()
         start = k * chunk_s
@@ -56,13 +57,16 @@ def extract_cues_chunked(path: str | os.PathLike, *, num_frames: int, tagger: Ta
         frames = max(1, int(round(span * analysis_fps)))
         if peak > 0 or k == n_chunks - 1:
             parts.append(extract_cues(audio, num_frames=frames, tagger=tagger, token=token,
-                                      max_sources=max_sources, stereo=kind, spacing_m=spacing))
+                                      max_sources=max_sources, stereo=kind, spacing_m=spacing,
+                                      pan_law=law))
             if decided is None and parts[-1].stereo is not None:
                 decided = parts[-1].stereo
                 kind, spacing = decided["kind"], decided.get("spacing_m")
+                law = decided.get("pan_law", law)
         else:
             parts.append(extract_cues(_quiet(audio), num_frames=frames, token=token,
-                                      max_sources=max_sources, stereo=kind, spacing_m=spacing))
+                                      max_sources=max_sources, stereo=kind, spacing_m=spacing,
+                                      pan_law=law))
         yield report((k + 1) / n_chunks, f"{start + span:.0f} of {duration:.0f} s")
     if peak <= 10 ** (SILENCE_DBFS / 20):
         raise BadInput(f"{info.path.name} is silent; there is no sound to place.",

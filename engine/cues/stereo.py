@@ -16,9 +16,12 @@ each azimuth). Each kind of stereo gets its own pair, from its physics:
 - ``coincident``: an XY pair of cardioids (``g = 1/2 + 1/2 cos(az -+ 50 deg)``): level ratio
   only, the same at every frequency. 100 degrees sits between the two common included
   angles (90 and 110 degrees): a pair at either reads within 7 degrees of the truth.
-- ``panned``: the constant-power pan law ``L = cos(theta), R = sin(theta)``, ``theta = (p +
-  1) pi / 4`` with pan position ``p = az / 90`` (SPEC section 2), so a sound panned hard
-  left, whose right channel is silent, sits at the left edge.
+- ``panned``: pan position ``p = az / 90`` (SPEC section 2) through the mix's pan law
+  (:func:`pan_law_gains`): by default constant power, ``L = cos(theta), R = sin(theta)``,
+  ``theta = (p + 1) pi / 4`` (-3 dB at the centre); told, the linear law (-6 dB) or their
+  geometric mean (-4.5 dB). A sound panned hard left, whose right channel is silent, sits at
+  the left edge under every law. Nothing in a recording tells the law (docs/hearing.md,
+  "Pan law"), so ``auto`` assumes constant power.
 
 ``auto`` (:func:`detect_stereo`) measures, over the recording's clearly lateral steps,
 whether the channels differ in time or only in level, and whether the level difference
@@ -32,8 +35,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..audio.stereo_kinds import (AUTO, LEVEL_ONLY, MAX_SPACING_M, MIN_SPACING_M,
-                                  SPACING_ASSUMED, STEREO_KINDS, check_stereo)
+from ..audio.stereo_kinds import (AUTO, DEFAULT_PAN_LAW, LEVEL_ONLY, MAX_SPACING_M,
+                                  MIN_SPACING_M, SPACING_ASSUMED, STEREO_KINDS,
+                                  check_pan_law, check_stereo)
 from ..binaural.hrtf import default_hrirs
 from .binmodel import BIN_BAND_HZ, HIST_STEP_DEG, BinModel, bin_model, model_misfit, transfer_model
 from .calibration import CueCalibration, default_calibration, scaled_calibration
@@ -91,12 +95,16 @@ class StereoDecision:
     # Where a spaced pair's spacing came from
     # (:data:`engine.audio.stereo_kinds.SPACING_SOURCES`); ``None`` for the other kinds.
     spacing_from: str | None = None
+    # A pan-pot mix's pan law (:data:`engine.audio.stereo_kinds.PAN_LAWS`: the user's, else
+    # constant power); ``None`` for the other kinds.
+    pan_law: str | None = None
 
     @property
     def tables(self) -> dict:
         """What :func:`calibration_for` and :func:`model_for` need besides the kind."""
         return {"spacing_m": self.spacing_m, "pattern": self.pattern,
-                "diffuse_share": self.diffuse_share, "head_scale": self.head_scale}
+                "diffuse_share": self.diffuse_share, "head_scale": self.head_scale,
+                "pan_law": self.pan_law}
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -106,7 +114,8 @@ class StereoDecision:
         d["evidence"] = {k: round(float(v), 4) for k, v in self.evidence.items()
                          if np.isfinite(v)}
         # What only some kinds have is left out where it is None; measures to 3 decimals.
-        for key in ("spacing_m", "diffuse_share", "head_scale", "pattern", "spacing_from"):
+        for key in ("spacing_m", "diffuse_share", "head_scale", "pattern", "spacing_from",
+                    "pan_law"):
             if d[key] is None:
                 d.pop(key)
             elif key in ("spacing_m", "diffuse_share", "head_scale"):
@@ -124,7 +133,8 @@ class StereoDecision:
                    else float(d["diffuse_share"]),
                    head_scale=None if d.get("head_scale") is None else float(d["head_scale"]),
                    spacing_from=None if d.get("spacing_from") is None
-                   else str(d["spacing_from"]))
+                   else str(d["spacing_from"]),
+                   pan_law=None if d.get("pan_law") is None else str(d["pan_law"]))
 
     def describe(self) -> str:
         how = "you chose" if self.chosen != AUTO else f"decided from the recording, " \
@@ -142,6 +152,8 @@ class StereoDecision:
         if self.head_scale is not None and abs(self.head_scale - 1.0) > 1e-6:
             gap = f", a head {100 * abs(self.head_scale - 1):.0f} % " \
                   f"{'larger' if self.head_scale > 1 else 'smaller'} than the dummy head's"
+        if self.pan_law is not None and self.pan_law != DEFAULT_PAN_LAW:
+            gap = f", {self.pan_law.replace('dB', ' dB')} pan law"
         return f"Read as {self.kind} stereo ({how}{gap}).{after}"
 
 
@@ -157,10 +169,34 @@ def coincident_gains(azimuth_deg, *, angle_deg: float = COINCIDENT_ANGLE_DEG,
             pattern + (1 - pattern) * np.cos(az - half))
 
 
-def pan_gains(azimuth_deg) -> tuple[np.ndarray, np.ndarray]:
-    """Constant-power pan law: left and right gains for pan position ``az / 90``."""
-    theta = (np.clip(np.asarray(azimuth_deg, float), -90, 90) + 90.0) / 180.0 * (np.pi / 2)
-    return np.cos(theta), np.sin(theta)
+def pan_law_gains(pan, law: str = DEFAULT_PAN_LAW) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right gains of pan positions ``pan`` in [-1, 1] (-1 hard left) under one of
+    :data:`~engine.audio.stereo_kinds.PAN_LAWS`, named by the level at the centre:
+
+    - ``-3dB``, constant power: ``L = cos(theta), R = sin(theta)``, ``theta = (p + 1) pi / 4``
+      (``L^2 + R^2 = 1``: a source keeps its loudness wherever it is panned);
+    - ``-6dB``, linear: ``L = 1 - u, R = u``, ``u = (p + 1) / 2`` (``L + R = 1``: a source
+      keeps its level when the two channels are summed to mono);
+    - ``-4.5dB``, the compromise: the geometric mean of the two, ``L = sqrt(cos(theta) (1 -
+      u))``, ``R = sqrt(sin(theta) u)``.
+
+    The one home of these formulas: the cue tables read a mix through them and the world
+    bench (:mod:`engine.evaluation.mics`) makes its pan-pot mixes with them."""
+    p = np.clip(np.asarray(pan, dtype=float), -1.0, 1.0)
+    law = check_pan_law(law) or DEFAULT_PAN_LAW
+    angle = (p + 1.0) * np.pi / 4
+    left, right = (1.0 - p) / 2, (1.0 + p) / 2
+    if law == "-3dB":
+        return np.cos(angle), np.sin(angle)
+    if law == "-6dB":
+        return left, right
+    return np.sqrt(np.cos(angle) * left), np.sqrt(np.sin(angle) * right)
+
+
+def pan_gains(azimuth_deg, law: str = DEFAULT_PAN_LAW) -> tuple[np.ndarray, np.ndarray]:
+    """A pan-pot mix's left and right gains for a source at ``azimuth_deg`` (pan position
+    ``az / 90``, :func:`pan_law_gains`)."""
+    return pan_law_gains(np.clip(np.asarray(azimuth_deg, float), -90, 90) / 90.0, law)
 
 
 def spaced_delay_s(azimuth_deg, spacing_m: float) -> np.ndarray:
@@ -181,17 +217,27 @@ def coincident_pair_gains(azimuth_deg, pattern: float | None = None
 def calibration_for(kind: str, *, spacing_m: float | None = None,
                     pattern: float | None = None,
                     diffuse_share: float | None = None,
-                    head_scale: float | None = None) -> CueCalibration:
+                    head_scale: float | None = None,
+                    pan_law: str | None = None) -> CueCalibration:
     """The cue table of one kind of stereo (see module docstring); ``pattern``: a coincident
     pair's capsules (:attr:`StereoDecision.pattern`); ``diffuse_share``: its room's diffuse
     power over the direct (:attr:`StereoDecision.diffuse_share`, :func:`heard_gains`);
-    ``head_scale``: a head's size relative to KEMAR's (:attr:`StereoDecision.head_scale`)."""
+    ``head_scale``: a head's size relative to KEMAR's (:attr:`StereoDecision.head_scale`);
+    ``pan_law``: a pan-pot mix's law (:attr:`StereoDecision.pan_law`; default constant
+    power)."""
     if kind == "binaural":
         return scaled_calibration(_head(head_scale))
     if kind not in STEREO_KINDS:
         raise ValueError(f"unknown stereo kind {kind!r}")
     return _calibration(kind, None if kind != "spaced" else round(_spacing(spacing_m), 3),
-                        _pattern(kind, pattern), _share(kind, pattern, diffuse_share))
+                        _pattern(kind, pattern), _share(kind, pattern, diffuse_share),
+                        _pan_law(kind, pan_law))
+
+
+def _pan_law(kind: str, law: str | None) -> str | None:
+    """The pan law a table is made for: a pan-pot mix's (default constant power); ``None``
+    for the other kinds."""
+    return (check_pan_law(law) or DEFAULT_PAN_LAW) if kind == "panned" else None
 
 
 def _share(kind: str, pattern: float | None, share: float | None) -> float | None:
@@ -217,7 +263,7 @@ def _pattern(kind: str, pattern: float | None) -> float | None:
 
 @functools.lru_cache(maxsize=8)
 def _calibration(kind: str, spacing_m: float | None, pattern: float | None,
-                 share: float | None = None) -> CueCalibration:
+                 share: float | None = None, pan_law: str | None = None) -> CueCalibration:
     az = np.arange(-90.0, 90.5, 1.0)
     edges = third_octave_edges()
     n_bands = len(edges) - 1
@@ -227,7 +273,8 @@ def _calibration(kind: str, spacing_m: float | None, pattern: float | None,
     if kind == "spaced":
         itd = spaced_delay_s(az, spacing_m)
     else:
-        gl, gr = coincident_pair_gains(az, pattern) if kind == "coincident" else pan_gains(az)
+        gl, gr = coincident_pair_gains(az, pattern) if kind == "coincident" else \
+            pan_gains(az, pan_law)
         if share:
             gl, gr = heard_gains(gl, gr, share)
         level = 20 * np.log10((np.abs(gr) + 1e-6) / (np.abs(gl) + 1e-6))
@@ -240,10 +287,11 @@ def _calibration(kind: str, spacing_m: float | None, pattern: float | None,
 
 def model_for(kind: str, grid: AnalysisGrid, *, spacing_m: float | None = None,
               pattern: float | None = None, for_masks: bool = False,
-              diffuse_share: float | None = None, head_scale: float | None = None) -> BinModel:
+              diffuse_share: float | None = None, head_scale: float | None = None,
+              pan_law: str | None = None) -> BinModel:
     """The per-bin model of one kind of stereo at the grid's sample rate (``pattern``: a
     coincident pair's capsules; a figure-of-eight pair's inverted quadrants are in the
-    model's phase, -1; ``diffuse_share``: as for :func:`calibration_for`).
+    model's phase, -1; ``diffuse_share``, ``pan_law``: as for :func:`calibration_for`).
 
     ``for_masks``: the model that shares bins among sources already found (their masks).
     A spaced pair's model for finding directions stops at ``c / 2d``, where a bin's phase
@@ -258,13 +306,13 @@ def model_for(kind: str, grid: AnalysisGrid, *, spacing_m: float | None = None,
             bin_model(grid, default_hrirs(grid.sample_rate).scaled(scale))
     return _model(kind, grid, None if kind != "spaced" else round(_spacing(spacing_m), 3),
                   _pattern(kind, pattern), bool(for_masks),
-                  _share(kind, pattern, diffuse_share))
+                  _share(kind, pattern, diffuse_share), _pan_law(kind, pan_law))
 
 
 @functools.lru_cache(maxsize=8)
 def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None,
            pattern: float | None, for_masks: bool = False,
-           share: float | None = None) -> BinModel:
+           share: float | None = None, pan_law: str | None = None) -> BinModel:
     az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
     freqs = grid.freqs
     top = BIN_BAND_HZ[1]
@@ -277,7 +325,8 @@ def _model(kind: str, grid: AnalysisGrid, spacing_m: float | None,
         tau = spaced_delay_s(az, spacing_m)[:, None]
         hl, hr = np.exp(-1j * np.pi * f * tau), np.exp(1j * np.pi * f * tau)
     else:
-        gl, gr = coincident_pair_gains(az, pattern) if kind == "coincident" else pan_gains(az)
+        gl, gr = coincident_pair_gains(az, pattern) if kind == "coincident" else \
+            pan_gains(az, pan_law)
         if share:
             gl, gr = heard_gains(gl, gr, share)
         hl = np.repeat(gl[:, None], f.shape[1], axis=1).astype(complex)
@@ -375,18 +424,24 @@ MIN_EVIDENCE_STEPS = 8
 
 
 def resolve_stereo(choice: str | None, stereo: np.ndarray, sample_rate: int, *,
-                   spacing_m: float | None = None) -> StereoDecision:
+                   spacing_m: float | None = None,
+                   pan_law: str | None = None) -> StereoDecision:
     """The kind to read ``stereo`` ``(2, n)`` as: the user's ``choice``, or, for ``auto``,
     :func:`detect_stereo`'s decision. A spaced pair's spacing is ``spacing_m`` when given,
-    otherwise estimated from the largest delay heard."""
+    otherwise estimated from the largest delay heard; a pan-pot mix's law is ``pan_law`` when
+    given, otherwise constant power (nothing in the recording tells it). Each is used only
+    when the recording is read as that kind."""
     choice = check_stereo(choice)
+    pan_law = check_pan_law(pan_law) or DEFAULT_PAN_LAW
     if choice == "panned":
-        return StereoDecision(choice, chosen="user", confidence=1.0)
+        return StereoDecision(choice, chosen="user", confidence=1.0, pan_law=pan_law)
     feats = _features(stereo, sample_rate)
     if choice == AUTO:
         decision = detect_stereo(stereo, sample_rate, features=feats)
     else:
         decision = StereoDecision(choice, chosen="user", confidence=1.0)
+    if decision.kind == "panned":
+        decision.pan_law = pan_law
     if decision.kind == "binaural":
         decision.head_scale = head_scale(feats)
     if decision.kind == "spaced":

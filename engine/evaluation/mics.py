@@ -27,7 +27,8 @@ Heads use their horizontal-plane HRIRs at the arrival's *lateral* angle (the con
 confusion: interaural time and level differences depend mainly on it), front or back as the
 arrival is; the direct sound and first-order images get the HRIR interpolated at their exact
 angle and a fractional delay, later images share 10-degree bins (they make the diffuse part).
-Pan-pot "microphones" are not in a room: :func:`pan_gains` gives their law, and
+Pan-pot "microphones" are not in a room: :func:`pan_gains` gives their law (one of the
+engine's, :data:`PAN_LAW_OF`, :func:`engine.cues.stereo.pan_law_gains`), and
 :mod:`engine.evaluation.world` adds the stereo reverb send.
 """
 
@@ -41,6 +42,7 @@ import numpy as np
 
 from ..audio.stereo_kinds import BINAURAL, COINCIDENT, PANNED, SPACED
 from ..acoustics import SPEED_OF_SOUND
+from ..cues.stereo import pan_law_gains
 
 TUNE, HELD_OUT = "tune", "held-out"
 SETS = (TUNE, HELD_OUT)
@@ -110,20 +112,27 @@ def true_spacing(name: str, spacing_m: float | None) -> float | None:
     return spacing_m if mic_spec(name).stereo == SPACED else None
 
 
+# The pan law (engine.audio.stereo_kinds.PAN_LAWS) each pan-pot "microphone" mixes with.
+PAN_LAW_OF = {"pan-cp": "-3dB", "pan-6db": "-6dB"}
+
+
+def true_pan_law(name: str) -> str | None:
+    """The pan law of a pan-pot microphone, ``None`` for the other kinds: what a user who
+    knows the mix would pass as ``--pan-law``."""
+    return PAN_LAW_OF.get(name) if mic_spec(name).stereo == PANNED else None
+
+
 def azimuth_of(rel: np.ndarray) -> np.ndarray:
     """SPEC azimuth (degrees, +90 right) of local-frame vectors ``(..., 3)``."""
     return np.degrees(np.arctan2(rel[..., 1], rel[..., 0]))
 
 
 def pan_gains(pan: np.ndarray, law: str) -> np.ndarray:
-    """Left/right gains ``(2, n)`` for pan positions in [-1, 1] (-1 hard left)."""
-    p = np.clip(np.asarray(pan, dtype=float), -1.0, 1.0)
-    if law == "pan-cp":
-        angle = (p + 1.0) * np.pi / 4
-        return np.stack([np.cos(angle), np.sin(angle)])
-    if law == "pan-6db":
-        return np.stack([(1.0 - p) / 2, (1.0 + p) / 2])
-    raise ValueError(f"unknown pan law {law!r}")
+    """Left/right gains ``(2, n)`` for pan positions in [-1, 1] (-1 hard left) of the pan-pot
+    microphone ``law`` (:data:`PAN_LAW_OF`)."""
+    if law not in PAN_LAW_OF:
+        raise ValueError(f"unknown pan law {law!r}")
+    return np.stack(pan_law_gains(pan, PAN_LAW_OF[law]))
 
 
 class Microphone:

@@ -31,14 +31,14 @@ from ..planning.heuristic import plan_layout_from_cues
 from ..audio.tagging import Tagger
 from . import metrics
 from .bench import NUM_FRAMES, _quiet
-from .mics import mics_for, true_spacing
+from .mics import mics_for, true_pan_law, true_spacing
 from .peers import plain_cues
 from .scenes import SAMPLE_RATE, label_matches, truth_layout, truth_x
 from .sources import SOUNDS_CACHE, load_catalogue, load_fetched_catalogue
 from .world import WORLD_KINDS, WorldScene, make_world_scenes, render_world, split_catalogue
 
-# spa2v: --stereo auto (what a user gets); spa2v-true: the true kind and spacing passed (what
-# the mapping of each kind can do); plain: the GCC-PHAT/ILD peer.
+# spa2v: --stereo auto (what a user gets); spa2v-true: the true kind, spacing and pan law
+# passed (what the mapping of each kind can do); plain: the GCC-PHAT/ILD peer.
 SYSTEMS = ("spa2v", "spa2v-true", "plain")
 QUICK_KINDS = ("static", "uneven", "passby", "pair")
 
@@ -251,7 +251,7 @@ def run_world_bench_job(sources_dir: str | Path, out_dir: str | Path, *, part: s
     are the first of the full run's. ``mic``: one microphone or stereo kind.
     ``hrtf_dir``: the folder with the measured KEMAR SOFA (default: ``../hrtf`` beside the
     sources, if there). ``true_stereo`` (default on): also plan each clip told its true kind
-    of stereo and spacing (system ``spa2v-true``), so each kind's mapping is scored apart
+    of stereo, spacing and pan law (system ``spa2v-true``), so each kind's mapping is scored apart
     from ``auto``'s decision.
     """
     from ..pipeline import PlanSettings, plan_job
@@ -293,7 +293,8 @@ def run_world_bench_job(sources_dir: str | Path, out_dir: str | Path, *, part: s
         scores[-1].heard_as = (cues.stereo or {}).get("kind", "")
         if true_stereo:
             told = PlanSettings(num_frames=NUM_FRAMES, stereo=scene.stereo,
-                                spacing_m=true_spacing(scene.mic, scene.spacing_m))
+                                spacing_m=true_spacing(scene.mic, scene.spacing_m),
+                                pan_law=true_pan_law(scene.mic))
             layout_t, cues_t = yield from _quiet(plan_job(clip, told, planner=planner,
                                                           tagger=tagger, token=token))
             scores.append(score_world(scene, "spa2v-true", layout_t, truth, sounding))

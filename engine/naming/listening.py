@@ -110,7 +110,7 @@ def listen_request(audio: Audio, cues: Cues, *, max_s: float = MAX_EXCERPT_S) ->
     kind = stereo.get("kind", "binaural")  # how the pair was made (SPEC 2)
     model = model_for(kind, grid, spacing_m=stereo.get("spacing_m"),
                       pattern=stereo.get("pattern"), diffuse_share=stereo.get("diffuse_share"),
-                      head_scale=stereo.get("head_scale"))
+                      head_scale=stereo.get("head_scale"), pan_law=stereo.get("pan_law"))
     signals = source_signals(audio.stereo(), sr, np.stack(az), np.stack(power), model=model,
                              max_s=max_s, binaural=kind == "binaural")
     return ListenRequest([SourceExcerpt(s.id, sig, list(s.tags[:MAX_HINTS]))

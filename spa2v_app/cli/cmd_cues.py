@@ -19,18 +19,20 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from engine.audio.stereo_kinds import check_spacing
+    from engine.audio.stereo_kinds import check_pan_law, check_spacing
     from engine.fileio import write_json_atomic
     from engine.pipeline import PlanSettings, analyse_job
 
     spacing = check_spacing(args.spacing)
+    pan_law = check_pan_law(args.pan_law)
     check_audio_inputs([args.audio])
     dest = check_output_path(args.output, (".json",), inputs=[args.audio])
     printer = ProgressPrinter(quiet=args.quiet)
     tagger = make_tagger_or_none(printer)
     _, cues = run_job(analyse_job(args.audio, PlanSettings(num_frames=args.frames,
                                                              stereo=args.stereo,
-                                                             spacing_m=spacing),
+                                                             spacing_m=spacing,
+                                                             pan_law=pan_law),
                                   tagger=tagger, token=CancelToken()), printer)
     printer.done()
     write_json_atomic(dest, cues.to_dict())

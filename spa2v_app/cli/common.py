@@ -153,6 +153,10 @@ def add_stereo_argument(parser) -> None:
                         help="for a spaced pair: the distance between the two microphones in "
                              "metres (a phone held sideways: about 0.15); read from the recording or "
                              "assumed when not given")
+    parser.add_argument("--pan-law", default=None, metavar="LAW",
+                        help="for a pan-pot mix: its pan law, named by the level at the centre: "
+                             "-3dB (constant power, assumed when not given), -4.5dB, or -6dB "
+                             "(linear, as many game engines); write --pan-law=-6dB or --pan-law 6dB")
 
 
 def plan_settings_from_args(args):
@@ -161,7 +165,8 @@ def plan_settings_from_args(args):
     problem = text_problem(args.hint) if args.hint is not None else None
     if problem:
         raise BadInput(f"--hint {problem}; give plain words, e.g. --hint 'a red car'.")
-    from engine.audio.stereo_kinds import check_spacing
+    from engine.audio.stereo_kinds import check_pan_law, check_spacing
     frames = args.frames if args.frames is not None else (None if args.plan_fps else DEFAULT_FRAMES)
     return PlanSettings(num_frames=frames, fps=args.plan_fps, hint=args.hint, stereo=args.stereo,
-                        spacing_m=check_spacing(args.spacing))
+                        spacing_m=check_spacing(args.spacing),
+                        pan_law=check_pan_law(args.pan_law))

@@ -16,13 +16,13 @@ from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
 
 from engine.audio import Audio
 from engine.audio.loudness import LoudnessTrack
-from engine.audio.stereo_kinds import SPACED
+from engine.audio.stereo_kinds import PANNED, SPACED
 from engine.cues.types import Cues
 from engine.layout import Layout
 from engine.project import Project, RenderRecord, load_project, save_project
 
 from .model import layout_edit
-from .model.stereo import known_spacing, known_stereo
+from .model.stereo import known_pan_law, known_spacing, known_stereo
 from .model.tasks import ImportResult, layout_fingerprint
 from .model.waveform import Waveform
 
@@ -109,6 +109,24 @@ class StudioDocument(QObject):
             self.project.settings.pop("spacing_m", None)
         else:
             self.project.settings["spacing_m"] = value
+        if value != before:
+            self.mark_dirty()
+            self.stereo_changed.emit(self.stereo)
+
+    @property
+    def pan_law(self) -> str | None:
+        """A pan-pot mix's pan law as the user gave it (``PlanSettings.pan_law``); ``None``:
+        not known (constant power is assumed), or the sound is not read as a pan-pot mix."""
+        if self.stereo != PANNED:
+            return None
+        return known_pan_law(self.project.settings.get("pan_law"))
+
+    def set_pan_law(self, law: str | None) -> None:
+        value, before = known_pan_law(law), known_pan_law(self.project.settings.get("pan_law"))
+        if value is None:
+            self.project.settings.pop("pan_law", None)
+        else:
+            self.project.settings["pan_law"] = value
         if value != before:
             self.mark_dirty()
             self.stereo_changed.emit(self.stereo)

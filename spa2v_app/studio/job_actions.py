@@ -43,16 +43,18 @@ class JobActions:
                               f"kept in {result.path}.", "warning")
         if result.frames > 0:
             self.import_audio(result.path, stereo=self.record_panel.stereo(),
-                              spacing_m=self.record_panel.spacing_m())
+                              spacing_m=self.record_panel.spacing_m(),
+                              pan_law=self.record_panel.pan_law())
 
     def import_audio(self, path: str | Path, *, attach_only: bool = False,
-                     stereo: str | None = None, spacing_m: float | None = None) -> QueuedJob:
+                     stereo: str | None = None, spacing_m: float | None = None,
+                     pan_law: str | None = None) -> QueuedJob:
         """Read a sound file on a worker: waveform, cues; then it becomes the project's audio,
         read as ``stereo`` says it was recorded (default: the project's choice, with its
-        spacing ``spacing_m`` for a spaced pair)."""
+        spacing ``spacing_m`` for a spaced pair, its ``pan_law`` for a pan-pot mix)."""
         path = Path(path)
         if stereo is None:
-            stereo, spacing_m = self.doc.stereo, self.doc.spacing_m
+            stereo, spacing_m, pan_law = self.doc.stereo, self.doc.spacing_m, self.doc.pan_law
 
         def done(result: tasks.ImportResult) -> None:
             if attach_only:
@@ -61,6 +63,7 @@ class JobActions:
                 self.doc.apply_import(result)
                 self.doc.set_stereo(stereo)
                 self.doc.set_spacing_m(spacing_m)
+                self.doc.set_pan_law(pan_law)
                 self.timeline.canvas.fit()
             for note in result.notes:
                 self.show_message(note, "warning")
@@ -68,7 +71,8 @@ class JobActions:
 
         return self.queue.submit("import", f"Import {path.name}",
                                  lambda token: tasks.import_job(path, token, stereo=stereo,
-                                                                  spacing_m=spacing_m),
+                                                                  spacing_m=spacing_m,
+                                                                  pan_law=pan_law),
                                  concurrent=True, on_finished=done,
                                  on_failed=lambda m: self.show_message(m, "error"))
 
@@ -95,7 +99,8 @@ class JobActions:
             return None
         settings = PlanSettings(num_frames=self.settings.plan_frames,
                                 hint=self.hint_edit.text().strip() or None,
-                                stereo=self.doc.stereo, spacing_m=self.doc.spacing_m)
+                                stereo=self.doc.stereo, spacing_m=self.doc.spacing_m,
+                                pan_law=self.doc.pan_law)
         planner = self.settings.planner
         llm, key = self.settings.llm_model_path, gemini_key() if planner == "gemini" else None
         send_audio = self.settings.gemini_send_audio

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLa
                                QMainWindow, QSizePolicy, QToolBar, QToolButton, QVBoxLayout,
                                QWidget)
 
-from engine.audio.stereo_kinds import SPACED
+from engine.audio.stereo_kinds import PANNED, SPACED
 from engine.errors import SpA2VError
 from engine.project import discard_autosave
 from models import readiness
@@ -32,7 +32,7 @@ from .player import AudioPlayer
 from .preview_panel import PreviewPanel
 from .project_actions import ProjectActions
 from .queue_panel import QueuePanel
-from .record_panel import STEREO_QUESTION, RecordPanel, SpacingBox, StereoCombo
+from .record_panel import STEREO_QUESTION, PanLawCombo, RecordPanel, SpacingBox, StereoCombo
 from .model.recording import list_input_devices
 from .model.settings import StudioSettings, save_settings
 from .model.stereo import heard_as, stereo_choices
@@ -289,6 +289,10 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.spacing_box = SpacingBox()
         self.spacing_action = tb.addWidget(self.spacing_box)
         self.spacing_action.setVisible(False)
+        # ... and for a pan-pot mix, its pan law (constant power unless said).
+        self.pan_law_combo = PanLawCombo()
+        self.pan_law_action = tb.addWidget(self.pan_law_combo)
+        self.pan_law_action.setVisible(False)
         tb.addSeparator()
         tb.addAction(self.act_play)
         tb.addSeparator()
@@ -358,6 +362,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             lambda _: self.doc.set_stereo(self.stereo_combo.kind()))
         self.spacing_box.valueChanged.connect(
             lambda _: self.doc.set_spacing_m(self.spacing_box.spacing_m()))
+        self.pan_law_combo.currentIndexChanged.connect(
+            lambda _: self.doc.set_pan_law(self.pan_law_combo.pan_law()))
         self.record_panel.stereo_changed.connect(lambda _: self._save_settings())
         d.selection_changed.connect(lambda _: self._update_actions())
         d.time_changed.connect(lambda _: self._update_actions())
@@ -464,6 +470,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.stereo_actions[kind].setChecked(True)
         self.spacing_box.set_spacing_m(self.doc.spacing_m)
         self.spacing_action.setVisible(kind == SPACED)
+        self.pan_law_combo.set_pan_law(self.doc.pan_law)
+        self.pan_law_action.setVisible(kind == PANNED)
 
     def _update_heard_as(self, *_) -> None:
         """The status bar says how the sound was read: the plan's decision, else the import's."""

@@ -1,6 +1,6 @@
 """The recording panel: input device, channels, sample rate, how the input records (the kind
-of stereo and, for a spaced pair, how far apart its microphones are; both remembered per
-device), level meters, record/stop.
+of stereo and, for a spaced pair, how far apart its microphones are, for a pan-pot mix its
+pan law; all remembered per device), level meters, record/stop.
 
 The recording goes to a WAV in the recordings folder as it happens (see :mod:`.recording`);
 when it stops, for whatever reason, the panel hands the file to the window to import.
@@ -16,11 +16,13 @@ from PySide6.QtGui import QColor, QLinearGradient, QPainter
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
-from engine.audio.stereo_kinds import MAX_SPACING_M, MIN_SPACING_M, SPACED
+from engine.audio.stereo_kinds import (DEFAULT_PAN_LAW, MAX_SPACING_M, MIN_SPACING_M, PANNED,
+                                       SPACED)
 
 from . import theme
 from .model.recording import SAMPLE_RATES, Recorder, RecordingResult, channel_choices, list_input_devices
-from .model.stereo import known_spacing, known_stereo, stereo_choices
+from .model.stereo import (known_pan_law, known_spacing, known_stereo, pan_law_choices,
+                           stereo_choices)
 
 STEREO_QUESTION = "How was this recorded?"
 
@@ -153,6 +155,39 @@ class SpacingBox(QDoubleSpinBox):
         self.blockSignals(False)
 
 
+PAN_LAW_QUESTION = "Pan law"
+
+
+class PanLawCombo(QComboBox):
+    """A pan-pot mix's pan law, with the engine's description of each as its tooltip;
+    ``pan_law()`` is what planning gets (constant power, the engine's assumption, shown
+    when not known)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        for k, (law, label, description) in enumerate(pan_law_choices()):
+            self.addItem(label, law)
+            self.setItemData(k, description, Qt.ItemDataRole.ToolTipRole)
+        self.setAccessibleName(PAN_LAW_QUESTION)
+        self.currentIndexChanged.connect(self._update_tip)
+        self._update_tip()
+
+    def pan_law(self) -> str | None:
+        return known_pan_law(self.currentData())
+
+    def set_pan_law(self, law: str | None) -> None:
+        """Show ``law`` (the default when not known) without announcing it (the caller is
+        syncing)."""
+        self.blockSignals(True)
+        self.setCurrentIndex(max(0, self.findData(known_pan_law(law) or DEFAULT_PAN_LAW)))
+        self.blockSignals(False)
+        self._update_tip()
+
+    def _update_tip(self, *_) -> None:
+        tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) or ""
+        self.setToolTip(f"{PAN_LAW_QUESTION} of the mix: {self.currentText()}: {tip}")
+
+
 class RecordPanel(QWidget):
     recorded = Signal(object)  # RecordingResult
     message = Signal(str, str)
@@ -180,6 +215,7 @@ class RecordPanel(QWidget):
         self.rate_box.setCurrentIndex(1)
         self.stereo_box = StereoCombo()
         self.spacing_box = SpacingBox()
+        self.pan_law_box = PanLawCombo()
         self.meter = LevelMeter()
         self.button = QPushButton("Record")
         self.button.setObjectName("record")
@@ -205,6 +241,10 @@ class RecordPanel(QWidget):
         self.spacing_label.setBuddy(self.spacing_box)
         form.addRow(self.spacing_label)
         form.addRow(self.spacing_box)
+        self.pan_law_label = QLabel(f"{PAN_LAW_QUESTION} (pan-pot mix)")
+        self.pan_law_label.setBuddy(self.pan_law_box)
+        form.addRow(self.pan_law_label)
+        form.addRow(self.pan_law_box)
         row = QHBoxLayout()
         row.addWidget(self.button)
         row.addStretch(1)
@@ -220,6 +260,7 @@ class RecordPanel(QWidget):
         self.channel_box.currentIndexChanged.connect(self._channels_changed)
         self.stereo_box.currentIndexChanged.connect(self._stereo_chosen)
         self.spacing_box.valueChanged.connect(self._spacing_chosen)
+        self.pan_law_box.currentIndexChanged.connect(self._pan_law_chosen)
         self.timer = QTimer(self)
         self.timer.setInterval(50)
         self.timer.timeout.connect(self._poll)
@@ -249,7 +290,7 @@ class RecordPanel(QWidget):
         self.device_box.blockSignals(False)
         usable = bool(devices)
         for w in (self.device_box, self.channel_box, self.rate_box, self.stereo_box,
-                  self.spacing_box, self.button):
+                  self.spacing_box, self.pan_law_box, self.button):
             w.setEnabled(usable)
         self.button.setToolTip("Record (Ctrl+R)" if usable else (problem or "No input device"))
         self._device_changed()
@@ -275,6 +316,7 @@ class RecordPanel(QWidget):
         if dev is not None and self.settings is not None:
             self.stereo_box.set_kind(self.settings.stereo_for(dev.name))
             self.spacing_box.set_spacing_m(self.settings.spacing_for(dev.name))
+            self.pan_law_box.set_pan_law(self.settings.pan_law_for(dev.name))
         self._show_spacing()
         self._channels_changed()
 
@@ -287,10 +329,18 @@ class RecordPanel(QWidget):
         user gave one; ``None`` otherwise."""
         return self.spacing_box.spacing_m() if self.stereo() == SPACED else None
 
+    def pan_law(self) -> str | None:
+        """The chosen input's pan law when it records as a pan-pot mix (the one shown:
+        constant power until the user says otherwise); ``None`` otherwise."""
+        return self.pan_law_box.pan_law() if self.stereo() == PANNED else None
+
     def _show_spacing(self) -> None:
-        # Only a spaced pair has a spacing to give (hidden, not disabled: nothing to say).
+        # Only a spaced pair has a spacing to give, only a pan-pot mix a pan law (hidden, not
+        # disabled: nothing to say).
         for w in (self.spacing_label, self.spacing_box):
             w.setVisible(self.stereo() == SPACED)
+        for w in (self.pan_law_label, self.pan_law_box):
+            w.setVisible(self.stereo() == PANNED)
 
     def _stereo_chosen(self, *_) -> None:
         dev = self.current_device()
@@ -303,6 +353,12 @@ class RecordPanel(QWidget):
         dev = self.current_device()
         if dev is not None and self.settings is not None:
             self.settings.remember_spacing(dev.name, self.spacing_box.spacing_m())
+        self.stereo_changed.emit(self.stereo())  # the window saves the settings on it
+
+    def _pan_law_chosen(self, *_) -> None:
+        dev = self.current_device()
+        if dev is not None and self.settings is not None:
+            self.settings.remember_pan_law(dev.name, self.pan_law_box.pan_law())
         self.stereo_changed.emit(self.stereo())  # the window saves the settings on it
 
     def _channels_changed(self, *_) -> None:

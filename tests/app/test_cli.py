@@ -27,6 +27,19 @@ def test_plan_writes_a_valid_layout(clip, tmp_path, capsys):
     assert "built-in defaults" in capsys.readouterr().err
 
 
+def test_a_pan_law_given_is_recorded_for_a_pan_pot_mix_only(clip, tmp_path):
+    out = tmp_path / "plan.json"
+    assert main(["plan", str(clip), "-o", str(out), "--frames", "4", "--stereo", "panned",
+                 "--pan-law=-6dB"]) == 0
+    assert load_layout(out).extra["stereo"]["pan_law"] == "-6dB"
+    assert main(["plan", str(clip), "-o", str(out), "--frames", "4", "--stereo", "panned"]) == 0
+    assert load_layout(out).extra["stereo"]["pan_law"] == "-3dB"  # the default, recorded
+    # like --spacing, a pan law given for another kind is not used (nor recorded)
+    assert main(["plan", str(clip), "-o", str(out), "--frames", "4", "--stereo", "binaural",
+                 "--pan-law", "6dB"]) == 0
+    assert "pan_law" not in load_layout(out).extra["stereo"]
+
+
 def test_plan_many_inputs_to_out_dir(clip, tmp_path):
     other = write_wav(tmp_path / "dog.wav", panned_noise(-50, duration_s=1.0, seed=3))
     out_dir = tmp_path / "plans"
@@ -44,6 +57,9 @@ def test_plan_many_inputs_to_out_dir(clip, tmp_path):
     (["render", "{clip}", "-o", "{tmp}/x.avi"], "must end in .mp4"),
     (["render", "{clip}", "--renderer", "nope", "-o", "{tmp}/x.mp4"], "Unknown renderer"),
     (["plan", "{clip}", "--bogus"], "unrecognized arguments"),
+    (["plan", "{clip}", "--stereo", "panned", "--pan-law=-5dB", "-o", "{out}"], "-3dB, -4.5dB, -6dB"),
+    (["cues", "{clip}", "--pan-law", "linear", "-o", "{tmp}/c.json"], "--pan-law is the level"),
+    (["render", "{clip}", "--pan-law", "5dB", "-o", "{tmp}/x.mp4"], "-3dB, -4.5dB, -6dB"),
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(clip, tmp_path, capsys, args, needle):
     silent = write_wav(tmp_path / "silent.wav", 0 * panned_noise(0, duration_s=0.5))

@@ -10,8 +10,10 @@ from engine.audio.stereo_kinds import STEREO_KINDS, check_stereo
 from engine.binaural import render_binaural
 from engine.cues.calibration import pink_noise
 from engine.cues.extract import extract_cues
+from engine.audio.stereo_kinds import PAN_LAWS, check_pan_law
 from engine.cues.stereo import (StereoDecision, calibration_for, coincident_gains, detect_stereo,
-                                model_for, pan_gains, resolve_stereo, spaced_delay_s)
+                                model_for, pan_gains, pan_law_gains, resolve_stereo,
+                                spaced_delay_s)
 from engine.cues.spatial import AnalysisGrid
 from engine.errors import BadInput
 from engine.layout.screen import x_from_azimuth
@@ -94,6 +96,58 @@ def test_a_spaced_pair_with_its_spacing_given_reads_delays_by_that_spacing():
         c = cues(spaced_pair(x, 30.0, spacing), stereo="spaced", spacing_m=spacing)
         assert float(np.median(c.sources[0].azimuth_deg)) == pytest.approx(30.0, abs=4.0)
         assert c.stereo["spacing_m"] == pytest.approx(spacing)
+
+
+def test_a_mix_with_its_pan_law_given_reads_pans_by_that_law():
+    # A source panned half right (p = 0.5: 45 degrees) through the -6 dB law: told the law it
+    # comes back at 45 degrees; read through constant power (the default, and auto's) it is
+    # placed further out (0.75 / 0.25 is a 9.5 dB difference: constant power's at 53 deg).
+    x = source()
+    gl, gr = pan_law_gains(0.5, "-6dB")
+    mix = np.stack([gl * x, gr * x])
+    told = cues(mix, stereo="panned", pan_law="-6dB")
+    assert told.stereo["pan_law"] == "-6dB"
+    assert float(np.median(told.sources[0].azimuth_deg)) == pytest.approx(45.0, abs=3.0)
+    for kw in ({"stereo": "panned"}, {"stereo": "auto"}, {"stereo": "panned",
+                                                          "pan_law": "-3dB"}):
+        c = cues(mix, **kw)
+        assert c.stereo["kind"] == "panned" and c.stereo["pan_law"] == "-3dB"
+        assert float(np.median(c.sources[0].azimuth_deg)) > 50.0, kw
+    # auto told the law uses it when it hears a pan-pot mix, as with a spacing
+    c = cues(mix, stereo="auto", pan_law="6dB")
+    assert c.stereo["pan_law"] == "-6dB"
+    assert float(np.median(c.sources[0].azimuth_deg)) == pytest.approx(45.0, abs=3.0)
+
+
+def test_the_pan_laws_meet_at_the_edges_and_differ_at_the_centre():
+    p = np.array([-1.0, 0.0, 1.0])
+    centre = {"-3dB": -3.01, "-4.5dB": -4.52, "-6dB": -6.02}
+    for law in PAN_LAWS:
+        gl, gr = pan_law_gains(p, law)
+        assert gl[0] == pytest.approx(1.0) and gr[0] == pytest.approx(0.0, abs=1e-8)
+        assert gl[2] == pytest.approx(0.0, abs=1e-8) and gr[2] == pytest.approx(1.0)
+        assert 20 * np.log10(gl[1]) == pytest.approx(centre[law], abs=0.01)
+        assert gl[1] == pytest.approx(gr[1])
+    # the default and the engine's azimuth form are constant power
+    assert np.allclose(np.stack(pan_gains([-45.0, 30.0])),
+                       np.stack(pan_law_gains([-0.5, 1 / 3], "-3dB")))
+
+
+def test_a_pan_law_is_recorded_only_for_a_pan_pot_mix_and_a_bad_one_refused():
+    x = source()
+    c = cues(spaced_pair(x, 30.0, 0.25), stereo="spaced", pan_law="-6dB")
+    assert "pan_law" not in c.stereo  # ignored for another kind, as --spacing is
+    assert calibration_for("spaced", pan_law="-6dB") is calibration_for("spaced")
+    d = StereoDecision.from_dict(cues(pan_pot(x, 20.0), stereo="panned",
+                                      pan_law="-4.5dB").stereo)
+    assert d.pan_law == "-4.5dB" and "-4.5 dB pan law" in d.describe()
+    assert check_pan_law(None) is None and check_pan_law(" -4.5 dB") == "-4.5dB"
+    for bad in ("-5dB", "linear", "", "45"):
+        with pytest.raises(BadInput) as e:
+            check_pan_law(bad)
+        assert "\n" not in str(e.value) and all(law in str(e.value) for law in PAN_LAWS)
+    with pytest.raises(BadInput):
+        cues(pan_pot(x, 20.0), stereo="panned", pan_law="-5dB")
 
 
 def test_a_wide_spaced_pair_keeps_its_bin_model_below_the_alias_frequency():

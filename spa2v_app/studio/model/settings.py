@@ -17,7 +17,7 @@ from models.backends import DEFAULT_PLANNER, DEFAULT_RENDERER, PLANNERS, RENDERE
 from models.diffusion.memory import TIER_CHOICES as MEMORY_TIERS
 
 from .paths import config_dir, default_models_dir, recordings_dir
-from .stereo import known_spacing, known_stereo
+from .stereo import known_pan_law, known_spacing, known_stereo
 
 SETTINGS_SCHEMA = "spa2v.studio-settings/1"
 DEVICES = ("auto", "cpu", "cuda")
@@ -47,6 +47,8 @@ class StudioSettings:
     stereo_by_device: dict[str, str] = field(default_factory=dict)
     # ... and, for a spaced pair, how far apart its microphones are (metres), when known.
     spacing_by_device: dict[str, float] = field(default_factory=dict)
+    # ... and, for a pan-pot mix (a mixer or a game as the input), its pan law, when known.
+    pan_law_by_device: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SETTINGS_SCHEMA, **asdict(self)}
@@ -77,6 +79,8 @@ class StudioSettings:
                               if isinstance(v, str)}
         s.spacing_by_device = {str(k): known_spacing(v) for k, v in s.spacing_by_device.items()
                                if known_spacing(v) is not None}
+        s.pan_law_by_device = {str(k): v for k, v in s.pan_law_by_device.items()
+                               if known_pan_law(v) is not None}
         return s
 
     def stereo_for(self, device_name: str) -> str:
@@ -99,6 +103,19 @@ class StudioSettings:
             self.spacing_by_device.pop(device_name, None)
         else:
             self.spacing_by_device[device_name] = value
+
+    def pan_law_for(self, device_name: str) -> str | None:
+        """This device's pan law as the user gave it; ``None``: not known."""
+        return self.pan_law_by_device.get(device_name)
+
+    def remember_pan_law(self, device_name: str, law: str | None) -> None:
+        if not device_name:
+            return
+        value = known_pan_law(law)
+        if value is None:
+            self.pan_law_by_device.pop(device_name, None)
+        else:
+            self.pan_law_by_device[device_name] = value
 
     def add_recent(self, path: str | Path, limit: int = 8) -> None:
         p = str(Path(path).absolute())

@@ -7,10 +7,10 @@ reports ``auto``'s decision (the layout's or the cues' ``extra.stereo``).
 
 from __future__ import annotations
 
-from engine.audio.stereo_kinds import (AUTO, DEFAULT_STEREO, DESCRIPTIONS, LABELS,
-                                       MAX_SPACING_M, MIN_SPACING_M, SPACING_ASSUMED,
-                                       STEREO_CHOICES,
-                                       check_stereo_kind)
+from engine.audio.stereo_kinds import (AUTO, DEFAULT_PAN_LAW, DEFAULT_STEREO, DESCRIPTIONS,
+                                       LABELS, MAX_SPACING_M, MIN_SPACING_M, PAN_LAW_DESCRIPTIONS,
+                                       PAN_LAW_LABELS, PAN_LAWS, SPACING_ASSUMED,
+                                       STEREO_CHOICES, check_stereo_kind)
 
 
 def stereo_choices() -> list[tuple[str, str, str]]:
@@ -36,6 +36,18 @@ def known_spacing(value: object) -> float | None:
     return float(value) if MIN_SPACING_M <= value <= MAX_SPACING_M else None
 
 
+def pan_law_choices() -> list[tuple[str, str, str]]:
+    """``(law, label, description)`` for each pan law, the default first."""
+    return [(law, PAN_LAW_LABELS[law], PAN_LAW_DESCRIPTIONS[law]) for law in PAN_LAWS]
+
+
+def known_pan_law(value: object) -> str | None:
+    """A pan-pot mix's law if ``value`` names one of
+    :data:`~engine.audio.stereo_kinds.PAN_LAWS` exactly, else ``None`` (not known: the
+    engine assumes constant power). A stale preference must not stop the studio."""
+    return value if isinstance(value, str) and value in PAN_LAWS else None
+
+
 def kind_name(kind: str) -> str:
     """The label as it reads inside a sentence ("spaced pair (phone)")."""
     label = LABELS[kind]
@@ -52,6 +64,9 @@ def heard_as(decision: dict | None) -> str:
     # with it, so say how to give it.
     gap = (", spacing assumed: set it if you know it"
            if decision.get("spacing_from") == SPACING_ASSUMED else "")
+    law = known_pan_law(decision.get("pan_law"))
+    if law is not None and law != DEFAULT_PAN_LAW:
+        gap = f", {PAN_LAW_LABELS[law]} pan law"
     if decision.get("chosen", AUTO) != AUTO:
         return f"Read as: {name} (your choice){gap}"
     try:

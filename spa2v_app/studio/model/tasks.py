@@ -78,10 +78,11 @@ def _new_tagger():
 
 
 def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool = True,
-               stereo: str = DEFAULT_STEREO, spacing_m: float | None = None
-               ) -> Job[ImportResult]:
+               stereo: str = DEFAULT_STEREO, spacing_m: float | None = None,
+               pan_law: str | None = None) -> Job[ImportResult]:
     """Read and check the audio, measure its cues at timeline resolution (reading the stereo
-    as ``stereo`` says it was recorded, a spaced pair ``spacing_m`` apart when known), build
+    as ``stereo`` says it was recorded, a spaced pair ``spacing_m`` apart and a pan-pot mix
+    through its ``pan_law`` when known), build
     the waveform."""
     path = Path(path)
     info = audio_info(path)
@@ -89,7 +90,7 @@ def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool 
     if why:
         yield Log(why, "warning")
     settings = PlanSettings(num_frames=display_frames(info.duration_s), stereo=stereo,
-                            spacing_m=spacing_m)
+                            spacing_m=spacing_m, pan_law=pan_law)
     audio, cues = yield from sub_job(analyse_job(path, settings, tagger=tagger, token=token),
                                      start=0.0, end=0.85, stage="import")
     token.raise_if_cancelled()

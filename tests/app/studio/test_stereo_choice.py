@@ -6,8 +6,9 @@ import re
 
 from PySide6.QtCore import Qt
 
-from engine.audio.stereo_kinds import DESCRIPTIONS, LABELS, STEREO_CHOICES
+from engine.audio.stereo_kinds import DESCRIPTIONS, LABELS, PAN_LAWS, STEREO_CHOICES
 from engine.project import load_project
+from spa2v_app.studio.model.stereo import heard_as
 
 from .helpers import import_clip, plan, wait_job
 
@@ -232,3 +233,84 @@ def test_bad_spacings_in_settings_files_are_dropped(studio_folders):
     path.write_text(json.dumps({"spacing_by_device": {"Phone": 0.15, "Far": 7.0, "Text": "x",
                                                       "Flag": True}}))
     assert load_settings().spacing_by_device == {"Phone": 0.15}
+
+
+# -- a pan-pot mix's pan law ------------------------------------------------------------------
+
+def test_the_pan_law_of_a_pan_pot_mix_reaches_plan_settings_and_the_project(
+        qtbot, window, clip, tmp_path, monkeypatch):
+    from spa2v_app.studio.model import tasks
+    seen = []
+    real_plan_job = tasks.plan_job
+
+    def spy(audio_path, settings, **kw):
+        seen.append((settings.stereo, settings.pan_law))
+        return (yield from real_plan_job(audio_path, settings, **kw))
+
+    monkeypatch.setattr(tasks, "plan_job", spy)
+    import_clip(qtbot, window, clip)
+    assert not window.pan_law_action.isVisible()  # only a pan-pot mix has a pan law
+    _pick_by_keyboard(qtbot, window.stereo_combo, "panned")
+    assert window.pan_law_action.isVisible() and not window.spacing_action.isVisible()
+    combo = window.pan_law_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == list(PAN_LAWS)
+    assert combo.pan_law() == "-3dB" and window.doc.pan_law is None  # not said: assumed
+    _pick_by_keyboard(qtbot, combo, "-6dB")
+    assert window.doc.pan_law == "-6dB" and window.doc.dirty
+    layout = plan(qtbot, window)
+    assert seen[-1] == ("panned", "-6dB")
+    assert layout.extra["stereo"]["pan_law"] == "-6dB"  # the engine read it through that law
+    path = window.doc.save(tmp_path / "p.spa2v")
+    assert load_project(path).settings["pan_law"] == "-6dB"
+    # Another kind plans without a pan law; back to a pan-pot mix, the project kept it.
+    _pick_by_keyboard(qtbot, window.stereo_combo, "coincident")
+    assert not window.pan_law_action.isVisible()
+    plan(qtbot, window)
+    assert seen[-1] == ("coincident", None)
+    _pick_by_keyboard(qtbot, window.stereo_combo, "panned")
+    assert window.pan_law_combo.pan_law() == "-6dB"
+    assert heard_as(layout.extra["stereo"]) == \
+        "Read as: pan-pot mix (your choice), -6 dB (linear) pan law"
+
+
+def test_each_input_device_keeps_its_pan_law(qtbot, make_window):
+    from spa2v_app.studio.model.recording import InputDevice
+    from spa2v_app.studio.model.settings import load_settings
+    devices = [InputDevice(0, "Game", 2, 48000.0), InputDevice(1, "Desk", 2, 48000.0)]
+    window = make_window(list_devices=lambda: (devices, None))
+    panel = window.record_panel
+    panel.device_box.setCurrentIndex(0)
+    assert panel.pan_law_box.isHidden()
+    _pick_by_keyboard(qtbot, panel.stereo_box, "panned")
+    assert not panel.pan_law_box.isHidden() and panel.spacing_box.isHidden()
+    _pick_by_keyboard(qtbot, panel.pan_law_box, "-6dB")
+    panel.device_box.setCurrentIndex(1)
+    assert panel.pan_law_box.isHidden() and panel.pan_law() is None  # never answered: auto
+    _pick_by_keyboard(qtbot, panel.stereo_box, "panned")
+    assert panel.pan_law() == "-3dB"  # constant power until said
+    _pick_by_keyboard(qtbot, panel.pan_law_box, "-4.5dB")
+    panel.device_box.setCurrentIndex(0)
+    assert panel.pan_law() == "-6dB"
+    reloaded = load_settings()
+    assert reloaded.pan_law_for("Game") == "-6dB" and reloaded.pan_law_for("Desk") == "-4.5dB"
+    assert reloaded.pan_law_for("Never seen") is None
+
+    # A recording made from the game is planned with the game's pan law.
+    window.act_record.trigger()
+    qtbot.waitUntil(lambda: panel.recorder.elapsed_s > 1.0, timeout=10_000)
+    window.act_record.trigger()
+    job = window.queue.jobs[-1]
+    wait_job(qtbot, job)
+    assert job.state == "finished", job.message
+    assert window.doc.stereo == "panned" and window.doc.pan_law == "-6dB"
+    assert window.doc.cues.stereo["pan_law"] == "-6dB"
+    assert window.pan_law_combo.pan_law() == "-6dB"
+
+
+def test_bad_pan_laws_in_settings_files_are_dropped(studio_folders):
+    from spa2v_app.studio.model.settings import load_settings, settings_path
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pan_law_by_device": {"Game": "-6dB", "Odd": "-5dB",
+                                                      "Num": 6, "Flag": True}}))
+    assert load_settings().pan_law_by_device == {"Game": "-6dB"}
