@@ -118,8 +118,8 @@ PAN_LAW_DESCRIPTIONS = {
 def check_pan_law(law: str | None) -> str | None:
     """The user's pan law, one of :data:`PAN_LAWS` (``None``: not given), or
     :class:`BadInput` naming the accepted values. The sign, the unit, case and spaces may be
-    left out ("6dB", "-6", "4.5 dB"): on a command line ``--pan-law -6dB`` reads as an
-    option, ``--pan-law=-6dB`` or ``--pan-law 6dB`` do not."""
+    left out ("6dB", "-6", "4.5 dB"); the command line joins ``--pan-law -6dB`` before
+    argparse sees it (``spa2v_app.cli.common.join_signed_values``)."""
     if law is None:
         return None
     text = str(law).strip().replace(" ", "").lower().lstrip("-")

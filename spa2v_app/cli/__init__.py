@@ -19,7 +19,7 @@ import sys
 
 from engine.errors import Cancelled, SpA2VError
 
-from .common import Outputs
+from .common import Outputs, join_signed_values
 
 _argv: list[str] = []  # the arguments being parsed, for the hint about file names like "-x.wav"
 
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     global _argv
     _argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_signed_values(_argv))
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -156,7 +157,28 @@ def add_stereo_argument(parser) -> None:
     parser.add_argument("--pan-law", default=None, metavar="LAW",
                         help="for a pan-pot mix: its pan law, named by the level at the centre: "
                              "-3dB (constant power, assumed when not given), -4.5dB, or -6dB "
-                             "(linear, as many game engines); write --pan-law=-6dB or --pan-law 6dB")
+                             "(linear, as many game engines)")
+
+
+# A value that starts with "-" but is a pan law ("-6dB", "-4.5 dB"), which argparse would
+# take for an option of its own.
+_PAN_LAW_VALUE = re.compile(r"^-\d+(\.\d+)?\s*(db)?$", re.IGNORECASE)
+
+
+def join_signed_values(argv: list[str]) -> list[str]:
+    """``--pan-law -6dB`` as ``--pan-law=-6dB``: argparse reads a value that starts with a
+    minus sign as an option unless it is a plain negative number, and every pan law is
+    named by a negative level."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--pan-law" and i + 1 < len(argv) and _PAN_LAW_VALUE.match(argv[i + 1]):
+            out.append(f"--pan-law={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
 
 
 def plan_settings_from_args(args):

@@ -32,6 +32,10 @@ def test_a_pan_law_given_is_recorded_for_a_pan_pot_mix_only(clip, tmp_path):
     assert main(["plan", str(clip), "-o", str(out), "--frames", "4", "--stereo", "panned",
                  "--pan-law=-6dB"]) == 0
     assert load_layout(out).extra["stereo"]["pan_law"] == "-6dB"
+    # written as the help names it: argparse alone would take "-4.5dB" for an option
+    assert main(["plan", str(clip), "-o", str(out), "--frames", "4", "--stereo", "panned",
+                 "--pan-law", "-4.5dB"]) == 0
+    assert load_layout(out).extra["stereo"]["pan_law"] == "-4.5dB"
     assert main(["plan", str(clip), "-o", str(out), "--frames", "4", "--stereo", "panned"]) == 0
     assert load_layout(out).extra["stereo"]["pan_law"] == "-3dB"  # the default, recorded
     # like --spacing, a pan law given for another kind is not used (nor recorded)
