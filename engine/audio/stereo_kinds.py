@@ -21,6 +21,8 @@ panned     a mix made with pan pots (music, games, films): level only; pan ``p``
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import BadInput
 
 BINAURAL, SPACED, COINCIDENT, PANNED = "binaural", "spaced", "coincident", "panned"
@@ -102,7 +104,7 @@ def check_spacing(spacing_m: float | None) -> float | None:
 # A pan-pot mix's pan law (``--pan-law``; ``extra.stereo.pan_law``), named by its level at the
 # centre: constant power (-3 dB, ``cos``/``sin``: the default, what ``auto`` assumes), the
 # compromise (-4.5 dB, their geometric mean) and linear gains (-6 dB, common in game
-# engines). The gains are :func:`engine.cues.stereo.pan_law_gains`.
+# engines). The gains are :func:`pan_law_gains` (below).
 PAN_LAWS: tuple[str, ...] = ("-3dB", "-4.5dB", "-6dB")
 DEFAULT_PAN_LAW = "-3dB"
 # What the studio's pan-law choice shows (only for a pan-pot mix), and beside each.
@@ -130,3 +132,29 @@ def check_pan_law(law: str | None) -> str | None:
     raise BadInput(f"--pan-law is the level at the centre of the mix's pan law: "
                    f"{', '.join(PAN_LAWS)} (constant power, the default: -3dB; linear, as "
                    f"many game engines: -6dB); got {law!r}.")
+
+
+def pan_law_gains(pan, law: str = DEFAULT_PAN_LAW) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right gains of pan positions ``pan`` in [-1, 1] (-1 hard left) under one of
+    :data:`PAN_LAWS`, named by the level at the centre:
+
+    - ``-3dB``, constant power: ``L = cos(theta), R = sin(theta)``, ``theta = (p + 1) pi / 4``
+      (``L^2 + R^2 = 1``: a source keeps its loudness wherever it is panned);
+    - ``-6dB``, linear: ``L = 1 - u, R = u``, ``u = (p + 1) / 2`` (``L + R = 1``: a source
+      keeps its level when the two channels are summed to mono);
+    - ``-4.5dB``, the compromise: the geometric mean of the two, ``L = sqrt(cos(theta) (1 -
+      u))``, ``R = sqrt(sin(theta) u)``.
+
+    The one home of these formulas (here, beside the laws' names, so that the world bench's
+    microphones need no cue module): the cue tables (:mod:`engine.cues.stereo`) read a mix
+    through them and the world bench (:mod:`engine.evaluation.mics`) makes its pan-pot mixes
+    with them."""
+    p = np.clip(np.asarray(pan, dtype=float), -1.0, 1.0)
+    law = check_pan_law(law) or DEFAULT_PAN_LAW
+    angle = (p + 1.0) * np.pi / 4
+    left, right = (1.0 - p) / 2, (1.0 + p) / 2
+    if law == "-3dB":
+        return np.cos(angle), np.sin(angle)
+    if law == "-6dB":
+        return left, right
+    return np.sqrt(np.cos(angle) * left), np.sqrt(np.sin(angle) * right)

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..audio.stereo_kinds import (AUTO, DEFAULT_PAN_LAW, LEVEL_ONLY, MAX_SPACING_M,
                                   MIN_SPACING_M, SPACING_ASSUMED, STEREO_KINDS,
-                                  check_pan_law, check_stereo)
+                                  check_pan_law, check_stereo, pan_law_gains)
 from ..binaural.hrtf import default_hrirs
 from .binmodel import BIN_BAND_HZ, HIST_STEP_DEG, BinModel, bin_model, model_misfit, transfer_model
 from .calibration import CueCalibration, default_calibration, scaled_calibration
@@ -167,30 +167,6 @@ def coincident_gains(azimuth_deg, *, angle_deg: float = COINCIDENT_ANGLE_DEG,
     half = np.radians(angle_deg / 2)
     return (pattern + (1 - pattern) * np.cos(az + half),
             pattern + (1 - pattern) * np.cos(az - half))
-
-
-def pan_law_gains(pan, law: str = DEFAULT_PAN_LAW) -> tuple[np.ndarray, np.ndarray]:
-    """Left and right gains of pan positions ``pan`` in [-1, 1] (-1 hard left) under one of
-    :data:`~engine.audio.stereo_kinds.PAN_LAWS`, named by the level at the centre:
-
-    - ``-3dB``, constant power: ``L = cos(theta), R = sin(theta)``, ``theta = (p + 1) pi / 4``
-      (``L^2 + R^2 = 1``: a source keeps its loudness wherever it is panned);
-    - ``-6dB``, linear: ``L = 1 - u, R = u``, ``u = (p + 1) / 2`` (``L + R = 1``: a source
-      keeps its level when the two channels are summed to mono);
-    - ``-4.5dB``, the compromise: the geometric mean of the two, ``L = sqrt(cos(theta) (1 -
-      u))``, ``R = sqrt(sin(theta) u)``.
-
-    The one home of these formulas: the cue tables read a mix through them and the world
-    bench (:mod:`engine.evaluation.mics`) makes its pan-pot mixes with them."""
-    p = np.clip(np.asarray(pan, dtype=float), -1.0, 1.0)
-    law = check_pan_law(law) or DEFAULT_PAN_LAW
-    angle = (p + 1.0) * np.pi / 4
-    left, right = (1.0 - p) / 2, (1.0 + p) / 2
-    if law == "-3dB":
-        return np.cos(angle), np.sin(angle)
-    if law == "-6dB":
-        return left, right
-    return np.sqrt(np.cos(angle) * left), np.sqrt(np.sin(angle) * right)
 
 
 def pan_gains(azimuth_deg, law: str = DEFAULT_PAN_LAW) -> tuple[np.ndarray, np.ndarray]:

@@ -28,7 +28,7 @@ confusion: interaural time and level differences depend mainly on it), front or 
 arrival is; the direct sound and first-order images get the HRIR interpolated at their exact
 angle and a fractional delay, later images share 10-degree bins (they make the diffuse part).
 Pan-pot "microphones" are not in a room: :func:`pan_gains` gives their law (one of the
-engine's, :data:`PAN_LAW_OF`, :func:`engine.cues.stereo.pan_law_gains`), and
+engine's, :data:`PAN_LAW_OF`, :func:`engine.audio.stereo_kinds.pan_law_gains`), and
 :mod:`engine.evaluation.world` adds the stereo reverb send.
 """
 
@@ -40,9 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio.stereo_kinds import BINAURAL, COINCIDENT, PANNED, SPACED
 from ..acoustics import SPEED_OF_SOUND
-from ..cues.stereo import pan_law_gains
+from ..audio.stereo_kinds import BINAURAL, COINCIDENT, PANNED, SPACED, pan_law_gains
 
 TUNE, HELD_OUT = "tune", "held-out"
 SETS = (TUNE, HELD_OUT)
