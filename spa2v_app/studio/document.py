@@ -103,15 +103,7 @@ class StudioDocument(QObject):
         return known_spacing(self.project.settings.get("spacing_m"))
 
     def set_spacing_m(self, spacing_m: float | None) -> None:
-        value, before = known_spacing(spacing_m), known_spacing(
-            self.project.settings.get("spacing_m"))
-        if value is None:
-            self.project.settings.pop("spacing_m", None)
-        else:
-            self.project.settings["spacing_m"] = value
-        if value != before:
-            self.mark_dirty()
-            self.stereo_changed.emit(self.stereo)
+        self._set_stereo_setting("spacing_m", spacing_m, known_spacing)
 
     @property
     def pan_law(self) -> str | None:
@@ -122,11 +114,16 @@ class StudioDocument(QObject):
         return known_pan_law(self.project.settings.get("pan_law"))
 
     def set_pan_law(self, law: str | None) -> None:
-        value, before = known_pan_law(law), known_pan_law(self.project.settings.get("pan_law"))
+        self._set_stereo_setting("pan_law", law, known_pan_law)
+
+    def _set_stereo_setting(self, key: str, given, known) -> None:
+        """Keep a project setting of how the sound was recorded (``known`` cleans the value;
+        ``None`` removes it) and say that the reading changed, where it did."""
+        value, before = known(given), known(self.project.settings.get(key))
         if value is None:
-            self.project.settings.pop("pan_law", None)
+            self.project.settings.pop(key, None)
         else:
-            self.project.settings["pan_law"] = value
+            self.project.settings[key] = value
         if value != before:
             self.mark_dirty()
             self.stereo_changed.emit(self.stereo)

@@ -27,32 +27,48 @@ from .model.stereo import (known_pan_law, known_spacing, known_stereo, pan_law_c
 STEREO_QUESTION = "How was this recorded?"
 
 
-class StereoCombo(QComboBox):
+class ChoiceCombo(QComboBox):
+    """A choice of the engine's (``(value, label, description)`` triples), each entry's
+    description its tooltip, and the whole box's tooltip ``question``, ``joint``, the current
+    entry and its description; ``show_value`` selects without announcing it."""
+
+    def __init__(self, choices, question: str, joint: str = " ",
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self._question, self._joint = question, joint
+        for k, (value, label, description) in enumerate(choices):
+            self.addItem(label, value)
+            self.setItemData(k, description, Qt.ItemDataRole.ToolTipRole)
+        self.setAccessibleName(question)
+        self.currentIndexChanged.connect(self._update_tip)
+        self._update_tip()
+
+    def show_value(self, value) -> None:
+        """Show ``value`` without announcing it (the caller is syncing, not the user
+        choosing)."""
+        self.blockSignals(True)
+        self.setCurrentIndex(max(0, self.findData(value)))
+        self.blockSignals(False)
+        self._update_tip()
+
+    def _update_tip(self, *_) -> None:
+        tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) or ""
+        self.setToolTip(f"{self._question}{self._joint}{self.currentText()}: {tip}")
+
+
+class StereoCombo(ChoiceCombo):
     """"How was this recorded?": Auto-detect, then each kind of stereo, with the engine's
     description as each entry's tooltip; ``currentData()`` is the kind."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        for k, (kind, label, description) in enumerate(stereo_choices()):
-            self.addItem(label, kind)
-            self.setItemData(k, description, Qt.ItemDataRole.ToolTipRole)
-        self.setAccessibleName(STEREO_QUESTION)
-        self.currentIndexChanged.connect(self._update_tip)
-        self._update_tip()
+        super().__init__(stereo_choices(), STEREO_QUESTION, parent=parent)
 
     def kind(self) -> str:
         return known_stereo(self.currentData())
 
     def set_kind(self, kind: str) -> None:
         """Show ``kind`` without announcing it (the caller is syncing, not the user choosing)."""
-        self.blockSignals(True)
-        self.setCurrentIndex(max(0, self.findData(known_stereo(kind))))
-        self.blockSignals(False)
-        self._update_tip()
-
-    def _update_tip(self, *_) -> None:
-        tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) or ""
-        self.setToolTip(f"{STEREO_QUESTION} {self.currentText()}: {tip}")
+        self.show_value(known_stereo(kind))
 
 METER_FLOOR_DB = -60.0
 CLIP_HOLD_S = 1.5
@@ -158,19 +174,13 @@ class SpacingBox(QDoubleSpinBox):
 PAN_LAW_QUESTION = "Pan law"
 
 
-class PanLawCombo(QComboBox):
+class PanLawCombo(ChoiceCombo):
     """A pan-pot mix's pan law, with the engine's description of each as its tooltip;
     ``pan_law()`` is what planning gets (constant power, the engine's assumption, shown
     when not known)."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        for k, (law, label, description) in enumerate(pan_law_choices()):
-            self.addItem(label, law)
-            self.setItemData(k, description, Qt.ItemDataRole.ToolTipRole)
-        self.setAccessibleName(PAN_LAW_QUESTION)
-        self.currentIndexChanged.connect(self._update_tip)
-        self._update_tip()
+        super().__init__(pan_law_choices(), PAN_LAW_QUESTION, " of the mix: ", parent=parent)
 
     def pan_law(self) -> str | None:
         return known_pan_law(self.currentData())
@@ -178,14 +188,7 @@ class PanLawCombo(QComboBox):
     def set_pan_law(self, law: str | None) -> None:
         """Show ``law`` (the default when not known) without announcing it (the caller is
         syncing)."""
-        self.blockSignals(True)
-        self.setCurrentIndex(max(0, self.findData(known_pan_law(law) or DEFAULT_PAN_LAW)))
-        self.blockSignals(False)
-        self._update_tip()
-
-    def _update_tip(self, *_) -> None:
-        tip = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole) or ""
-        self.setToolTip(f"{PAN_LAW_QUESTION} of the mix: {self.currentText()}: {tip}")
+        self.show_value(known_pan_law(law) or DEFAULT_PAN_LAW)
 
 
 class RecordPanel(QWidget):

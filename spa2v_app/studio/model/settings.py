@@ -96,26 +96,14 @@ class StudioSettings:
         return self.spacing_by_device.get(device_name)
 
     def remember_spacing(self, device_name: str, spacing_m: float | None) -> None:
-        if not device_name:
-            return
-        value = known_spacing(spacing_m)
-        if value is None:
-            self.spacing_by_device.pop(device_name, None)
-        else:
-            self.spacing_by_device[device_name] = value
+        _remember(self.spacing_by_device, device_name, known_spacing(spacing_m))
 
     def pan_law_for(self, device_name: str) -> str | None:
         """This device's pan law as the user gave it; ``None``: not known."""
         return self.pan_law_by_device.get(device_name)
 
     def remember_pan_law(self, device_name: str, law: str | None) -> None:
-        if not device_name:
-            return
-        value = known_pan_law(law)
-        if value is None:
-            self.pan_law_by_device.pop(device_name, None)
-        else:
-            self.pan_law_by_device[device_name] = value
+        _remember(self.pan_law_by_device, device_name, known_pan_law(law))
 
     def add_recent(self, path: str | Path, limit: int = 8) -> None:
         p = str(Path(path).absolute())
@@ -134,3 +122,14 @@ def load_settings() -> StudioSettings:
 
 def save_settings(settings: StudioSettings) -> None:
     write_json_atomic(settings_path(), settings.to_dict())
+
+
+def _remember(by_device: dict, device_name: str, value) -> None:
+    """Keep ``value`` for the input device ``device_name``, or forget it where ``value`` is
+    ``None`` (not known); a recording with no device name remembers nothing."""
+    if not device_name:
+        return
+    if value is None:
+        by_device.pop(device_name, None)
+    else:
+        by_device[device_name] = value

@@ -13,6 +13,23 @@ from spa2v_app.studio.model.stereo import heard_as
 from .helpers import import_clip, plan, wait_job
 
 
+def window_with_devices(make_window, *names):
+    """A studio window whose recorder lists stereo input devices of these names."""
+    from spa2v_app.studio.model.recording import InputDevice
+    devices = [InputDevice(k, name, 2, 48000.0) for k, name in enumerate(names)]
+    return make_window(list_devices=lambda: (devices, None))
+
+
+def record_a_second(qtbot, window):
+    """Record a little over a second from the chosen device and wait for its planning."""
+    window.act_record.trigger()
+    qtbot.waitUntil(lambda: window.record_panel.recorder.elapsed_s > 1.0, timeout=10_000)
+    window.act_record.trigger()
+    job = window.queue.jobs[-1]
+    wait_job(qtbot, job)
+    assert job.state == "finished", job.message
+
+
 def _pick_by_keyboard(qtbot, combo, kind):
     """Move a combo to ``kind`` with the arrow keys only (no mouse)."""
     combo.setFocus()
@@ -62,10 +79,8 @@ def test_choosing_a_kind_reaches_plan_settings_and_the_project(qtbot, window, cl
 
 
 def test_each_input_device_keeps_its_answer_across_a_settings_reload(qtbot, make_window):
-    from spa2v_app.studio.model.recording import InputDevice
     from spa2v_app.studio.model.settings import load_settings
-    devices = [InputDevice(0, "Phone", 2, 48000.0), InputDevice(1, "Zoom H1", 2, 48000.0)]
-    window = make_window(list_devices=lambda: (devices, None))
+    window = window_with_devices(make_window, "Phone", "Zoom H1")
     panel = window.record_panel
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
@@ -193,10 +208,8 @@ def test_the_spacing_of_a_spaced_pair_reaches_plan_settings_and_the_project(
 
 
 def test_each_input_device_keeps_its_spacing(qtbot, make_window):
-    from spa2v_app.studio.model.recording import InputDevice
     from spa2v_app.studio.model.settings import load_settings
-    devices = [InputDevice(0, "Phone", 2, 48000.0), InputDevice(1, "AB pair", 2, 48000.0)]
-    window = make_window(list_devices=lambda: (devices, None))
+    window = window_with_devices(make_window, "Phone", "AB pair")
     panel = window.record_panel
     panel.device_box.setCurrentIndex(0)
     assert panel.spacing_box.isHidden()
@@ -215,12 +228,7 @@ def test_each_input_device_keeps_its_spacing(qtbot, make_window):
     assert reloaded.spacing_for("Never seen") is None
 
     # A recording made with the phone is planned with the phone's spacing.
-    window.act_record.trigger()
-    qtbot.waitUntil(lambda: panel.recorder.elapsed_s > 1.0, timeout=10_000)
-    window.act_record.trigger()
-    job = window.queue.jobs[-1]
-    wait_job(qtbot, job)
-    assert job.state == "finished", job.message
+    record_a_second(qtbot, window)
     assert window.doc.stereo == "spaced" and window.doc.spacing_m == 0.14
     assert window.doc.cues.stereo["spacing_m"] == 0.14
     assert window.spacing_box.spacing_m() == 0.14
@@ -274,10 +282,8 @@ def test_the_pan_law_of_a_pan_pot_mix_reaches_plan_settings_and_the_project(
 
 
 def test_each_input_device_keeps_its_pan_law(qtbot, make_window):
-    from spa2v_app.studio.model.recording import InputDevice
     from spa2v_app.studio.model.settings import load_settings
-    devices = [InputDevice(0, "Game", 2, 48000.0), InputDevice(1, "Desk", 2, 48000.0)]
-    window = make_window(list_devices=lambda: (devices, None))
+    window = window_with_devices(make_window, "Game", "Desk")
     panel = window.record_panel
     panel.device_box.setCurrentIndex(0)
     assert panel.pan_law_box.isHidden()
@@ -296,12 +302,7 @@ def test_each_input_device_keeps_its_pan_law(qtbot, make_window):
     assert reloaded.pan_law_for("Never seen") is None
 
     # A recording made from the game is planned with the game's pan law.
-    window.act_record.trigger()
-    qtbot.waitUntil(lambda: panel.recorder.elapsed_s > 1.0, timeout=10_000)
-    window.act_record.trigger()
-    job = window.queue.jobs[-1]
-    wait_job(qtbot, job)
-    assert job.state == "finished", job.message
+    record_a_second(qtbot, window)
     assert window.doc.stereo == "panned" and window.doc.pan_law == "-6dB"
     assert window.doc.cues.stereo["pan_law"] == "-6dB"
     assert window.pan_law_combo.pan_law() == "-6dB"
