@@ -84,9 +84,8 @@ def main(argv=None) -> int:
                     help="leave out clips whose name contains TEXT (repeatable)")
     ap.add_argument("--json", type=Path, help="write every clip's scores and decision here")
     args = ap.parse_args(argv)
-    from engine.evaluation.sources import find_sources_dir
-    args.sources = (args.sources or find_sources_dir(ROOT)
-                    or ROOT.parent / "shared" / "data" / "sources")
+    from engine.evaluation.sources import default_sources_dir
+    args.sources = args.sources or default_sources_dir(ROOT)
     import numpy as np
 
     from engine.audio import load_audio

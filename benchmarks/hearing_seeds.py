@@ -66,11 +66,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="0,1,2,3")
     ap.add_argument("--kinds", default=",".join(KINDS))
-    ap.add_argument("--sources", type=Path, default=ROOT.parent / "shared" / "data" / "sources")
+    ap.add_argument("--sources", type=Path, default=None,
+                    help="a folder with sources.json (default: shared/data/sources beside or "
+                         "above the repository)")
     ap.add_argument("--cache", type=Path, default=ROOT / "out" / "hearing_seeds")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", type=Path, help="write every clip's scores here")
     args = ap.parse_args(argv)
+    from engine.evaluation.sources import default_sources_dir
+    args.sources = args.sources or default_sources_dir(ROOT)
     seeds = [int(s) for s in args.seeds.split(",")]
     kinds = tuple(k for k in args.kinds.split(",") if k)
     unknown = set(kinds) - set(KINDS)

@@ -63,8 +63,8 @@ def main(argv=None) -> int:
                     help="development recordings (default: shared/data/sources above the repo)")
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "hearing_world")
     args = ap.parse_args(argv)
-    from engine.evaluation.sources import find_sources_dir
-    args.sources = args.sources or find_sources_dir(ROOT) or ROOT / "shared" / "data" / "sources"
+    from engine.evaluation.sources import default_sources_dir
+    args.sources = args.sources or default_sources_dir(ROOT)
     if not (args.sources / "sources.json").exists():
         ap.error(f"no development recordings at {args.sources}")
     from engine.evaluation.world import CONDITIONS, WORLD_KINDS

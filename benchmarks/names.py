@@ -161,7 +161,9 @@ def world_summary(rows: list[dict], seeds: list[int]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sources", default=str(REPO.parents[1] / "shared" / "data" / "sources"))
+    ap.add_argument("--sources", default=None,
+                    help="a folder with sources.json (default: shared/data/sources beside or "
+                         "above the repository)")
     ap.add_argument("--seed", type=int, nargs="+", default=[0],
                     help="one or more seeds; several are pooled (module docstring)")
     ap.add_argument("--json", default=None, help="write per-recording results here")
@@ -182,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         if not catalogue:
             raise SystemExit("no fetched recordings: run benchmarks/hearing_fetch_sounds.py")
     else:
+        from engine.evaluation.sources import default_sources_dir
+        args.sources = str(args.sources or default_sources_dir(REPO))
         catalogue = load_catalogue(args.sources)
     part = args.part or TUNE  # the 30 design recordings meet tune rooms
     voices = [s for s in catalogue if s.category == "voices" and s.cls == "person"]

@@ -49,6 +49,13 @@ def find_sources_dir(start: Path) -> Path | None:
     return None
 
 
+def default_sources_dir(repo: Path) -> Path:
+    """Where a bench run from ``repo`` looks for the development recordings when not told:
+    the nearest ``shared/data/sources`` at or above it, else ``../shared`` beside the
+    repository (SPEC's layout; then loading says what is missing)."""
+    return find_sources_dir(repo) or repo.parent / SOURCES_REL
+
+
 def load_catalogue(directory: str | Path) -> list[SourceInfo]:
     directory = Path(directory)
     meta = directory / "sources.json"
