@@ -392,6 +392,8 @@ CARDIOID_DIFFUSE = 0.5    # physical: a coincident cardioid pair's diffuse-field
 HEAD_MAX_DELAY_S = 0.85e-3  # no head delays more (KEMAR: 0.7 ms at 90 degrees) ...
 BEYOND_HEAD_SHARE = 0.5   # ... in half the timed steps (reverberation makes strays: up to
                           # 0.4 of a head's in rooms)
+PEAK_HEIGHT = 0.3         # a doubled-phase GCC-PHAT peak this high places a step: timed
+                          # beyond TIMED_DELAY_S, inverted at lag 0 within ZERO_DELAY_S
 INVERTED = -0.5           # a step this far out of phase (mean cos IPD) is a coincident
                           # pair's side quadrant: level-only evidence
 HARD_PAN_DB = 24.0        # beyond a cardioid pair's largest frontal difference (17.6 dB)
@@ -465,7 +467,9 @@ def _features(stereo: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
     # In phase or inverted: the whitened cross-spectrum at lag 0 (mean cos IPD over the GCC
     # band, every bin alike). A Blumlein pair hears sources in its side quadrants with one
     # channel inverted: -1. A delay spreads the phase over whole turns across the band,
-    # which keeps the mean above about -0.22, so only inversion goes below -0.5.
+    # which keeps the mean above about -0.22, so only inversion goes below -0.5 (for a
+    # broadband sound: a narrow one half a turn out of phase reaches -1, but then the doubled
+    # phase below peaks at its delay, not at lag 0).
     polarity = gcc[:, np.argmin(np.abs(lags))]
     # The same GCC on the doubled phase (exp(2i IPD) at lag 2 tau): blind to a channel's sign,
     # so a coincident pair whose arrivals come in both polarities (Blumlein in a room: its
@@ -586,12 +590,17 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
        mix's decorrelated reverb send makes the doubled phase's peak stray) is within 25 us
        while the level differs by 1.5 dB or more or one channel is inverted, or when one
        channel is silent; a step whose plain GCC-PHAT peaks clearly at lag 0 is never
-       timed. A clip with too
+       timed. An inverted step needs only a doubled-phase peak as high as a timed step's
+       (:data:`PEAK_HEIGHT`) at lag 0: a figure-of-eight pair's echoes from its other
+       quadrants come in the other polarity and lower it. A clip with too
        few of either has everything near the middle: a room heard coherent and in phase
        (diffuse floor >= 0.5, :func:`_diffuse_floor`) is a coincident pair's; otherwise
        every kind reads the same there (binaural, confidence 0).
     2. **Time or level:** the timed share. Coincident pairs and pan pots have no delays;
-       heads and spaced pairs have them wherever the sound is off-centre.
+       heads and spaced pairs have them wherever the sound is off-centre. But four or more
+       level-only steps inverted at lag 0 are a coincident pair (figure-of-eights) however
+       many timed steps its room's echoes add: no head or spaced pair hears a sound
+       inverted at lag 0, and a pan pot never inverts.
     3. **Head or spaced pair** (time): delays longer than any head gives (0.85 ms) in half
        the timed steps are a spaced pair. A delay 1.2x longer at low frequencies than at
        high is a head's diffraction (:func:`_diffraction`). Otherwise a head's shadow grows
@@ -616,8 +625,13 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     # strong (a pan-pot mix's reverb send) its peak can stray to any lag; the plain peak at
     # lag 0 then tells the step is level-only (a timed step never peaks at 0).
     in_phase = (np.abs(f["delay"]) <= ZERO_DELAY_S) & (f["height"] > 0.5)
-    zero = ((delay <= ZERO_DELAY_S) & (f["height2"] > 0.5)) | in_phase
-    timed = clear & (delay >= TIMED_DELAY_S) & (f["height2"] > 0.3) & ~in_phase
+    # Inverted at lag 0: the plain GCC-PHAT at lag 0 is below INVERTED and the doubled
+    # phase's peak is there, as high as a timed step's must be (a room lowers it: reflections
+    # from the pair's other quadrants come in the other polarity).
+    inverted_zero = ((f["polarity"] <= INVERTED) & (delay <= ZERO_DELAY_S)
+                     & (f["height2"] > PEAK_HEIGHT))
+    zero = ((delay <= ZERO_DELAY_S) & (f["height2"] > 0.5)) | in_phase | inverted_zero
+    timed = clear & (delay >= TIMED_DELAY_S) & (f["height2"] > PEAK_HEIGHT) & ~in_phase
     level = clear & ((zero & ((np.abs(broad) >= LEVEL_DB) | inverted))
                      | (np.abs(broad) >= HARD_PAN_DB))  # a silent channel has no delay to read
     timed &= ~level
@@ -635,6 +649,15 @@ def detect_stereo(stereo: np.ndarray, sample_rate: int, *,
     time_share = float(timed.sum() / (timed.sum() + level.sum()))
     ev["time_share"] = time_share
     if time_share >= 0.5:
+        # Heard at lag 0 with one channel inverted: only a figure-of-eight pair's side
+        # quadrant gives that (no delay; a pan pot never inverts), however many timed steps
+        # its room adds (the doubled phase's peak strays to the reflections' lags). A head's
+        # or a spaced pair's narrow sound can sit half a turn out of phase, but at its delay.
+        inverted_at_zero = float((level & inverted).sum())
+        ev["inverted_at_zero"] = inverted_at_zero
+        if inverted_at_zero >= MIN_EVIDENCE_STEPS // 2:
+            return StereoDecision("coincident", evidence=ev, confidence=_sure(
+                inverted_at_zero, MIN_EVIDENCE_STEPS // 2, MIN_EVIDENCE_STEPS))
         beyond = float(np.mean(np.abs(f["delay"][timed]) > HEAD_MAX_DELAY_S))
         shadow = _head_shadow(f, timed & (np.abs(f["delay"]) <= HEAD_MAX_DELAY_S))
         ratio = _diffraction(f, timed)

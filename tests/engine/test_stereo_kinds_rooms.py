@@ -318,3 +318,48 @@ def test_planning_tells_the_user_an_assumed_spacing(tmp_path):
     assert any("assumed 25 cm apart" in m and "--spacing" in m for m in said), said
     assert not any("assumed" in m for m in warnings(
         PlanSettings(num_frames=8, stereo="spaced", spacing_m=0.15)))
+
+
+def reflections(make_pair, x, az, count=8, seed=0, gain=0.8, rt60_s=0.3):
+    """A room of discrete echoes: the direct sound at ``az`` plus ``count`` copies 2-82 ms
+    later from random directions, each through the same microphones, ``gain`` decayed by
+    60 dB per ``rt60_s``. Unlike :func:`diffuse` (independent sounds), every echo is the
+    source's own sound, so the GCC-PHATs see its lags."""
+    rng = np.random.default_rng(seed)
+    out = make_pair(x, az)
+    for _ in range(count):
+        t = 2e-3 + rng.uniform(0.0, 0.08)
+        out = out + gain * 10 ** (-3 * t / rt60_s) * make_pair(delayed(x, t),
+                                                               rng.uniform(-180.0, 180.0))
+    return out
+
+
+def blumlein(x, az):
+    return np.stack([g * x for g in coincident_gains(az, angle_deg=90.0, pattern=0.0)])
+
+
+@pytest.mark.parametrize("seed, az, count", [(6, 60.0, 8), (29, -65.0, 12)])
+def test_a_blumlein_pair_among_echoes_is_told_by_its_inverted_steps_at_lag_0(seed, az, count):
+    # A source in the side quadrant reaches one figure-of-eight's rear lobe: heard at lag 0
+    # with one channel inverted. Echoes from the other quadrants come in the other polarity,
+    # which lowers the doubled-phase GCC's peak at lag 0 under 0.5 (main counted too few
+    # steps and said "binaural, confidence 0") or moves it to an echo's lag in most steps
+    # (main read a spaced pair). No head or spaced pair hears a sound inverted at lag 0.
+    y = np.asarray(reflections(blumlein, source(3.0, seed), az, count=count, seed=seed + 10,
+                               gain=1.0 if count > 8 else 0.8), np.float32)
+    d = resolve_stereo("auto", y, SR)
+    assert d.kind == "coincident" and d.pattern == 0.0, d
+    if count > 8:  # most steps timed by the echoes: decided before head or pair
+        assert d.evidence["time_share"] >= 0.5 and d.evidence["inverted_at_zero"] >= 4, d
+
+
+@pytest.mark.parametrize("seed, az, count", [(6, 60.0, 8), (29, -65.0, 12), (9, -40.0, 8)])
+@pytest.mark.parametrize("name", ["binaural", "spaced 50 cm", "ortf"])
+def test_heads_and_spaced_pairs_among_the_same_echoes_are_not_read_as_coincident(name, seed,
+                                                                                 az, count):
+    make = SPACED_KINDS[name][0]
+    y = np.asarray(reflections(make, source(3.0, seed), az, count=count, seed=seed + 10,
+                               gain=1.0 if count > 8 else 0.8), np.float32)
+    d = detect_stereo(y, SR)
+    assert d.kind != "coincident", d
+    assert d.evidence.get("inverted_at_zero", 0.0) < 4, d
