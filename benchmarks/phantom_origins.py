@@ -30,12 +30,16 @@ track's; histogram weights, active steps): their mean cost at their best azimuth
 (:func:`engine.cues.binmodel.best_directions`), the same for the main track's bins and for
 the bins near neither (the room's leftovers), the share of its weight in bins that fit one
 direction (cost <= ``GOOD_COST``), and its weight against the main track's (docs/hearing.md,
-"Measured, not used: a further source's bins fit no direction"). ``--counted-two`` hears
-only the clips ``spa2v`` counted as two or more.
+"Measured, not used: a further source's bins fit no direction"). ``--comb`` adds how the
+bins reading each further source behave in time and along frequency (:func:`comb_stats`:
+the share of a bin's steps reading it over 1 s stretches, and the length of its runs along
+frequency; docs/hearing.md, "Looked at, no margin: a room's comb across frequency").
+``--counted-two`` hears only the clips ``spa2v`` counted as two or more.
 
     python benchmarks/phantom_origins.py /tmp/ph/main_0 /tmp/ph/main_1 --sets tune
     python benchmarks/phantom_origins.py /tmp/ph/main_? --conditions room,dry --jsonl f.jsonl
     python benchmarks/phantom_origins.py /tmp/ph/main_? --conditions room,dry --misfit --jsonl f.jsonl
+    python benchmarks/phantom_origins.py /tmp/ph/q_? /tmp/ph/k_? --counted-two --comb --jsonl f.jsonl
 
 Diagnostic only: it prints figures and changes nothing.
 """
@@ -70,6 +74,76 @@ MAX_LAG_STEPS = 15
 # direction (cost at most this: e.g. level ratio within 3 dB and phase within 30 degrees).
 CLEAR_MSC, GOOD_COST = 0.9, 0.75
 LOUD_DB, QUIET_DB = 10.0, 20.0
+# --comb: a bin "reads" a direction in a step when its histogram weight is at least
+# READ_WEIGHT; time stability is read over stretches of STRETCH_S (a moving source's room
+# response changes slowly), in the bins read in at least MIN_READS steps of a stretch.
+READ_WEIGHT, STRETCH_S, MIN_READS = 0.25, 1.0, 5
+
+
+def comb_stats(b_az: np.ndarray, b_w: np.ndarray, freqs: np.ndarray, step_s: float,
+               main_az: np.ndarray, cand_az: np.ndarray) -> dict:
+    """Time stability and frequency interleaving of the bins reading the further source.
+
+    ``b_az``, ``b_w`` ``(S, F')``: every bin's best azimuth and histogram weight (active
+    steps only, others 0); ``freqs`` the bins' frequencies; ``main_az``, ``cand_az`` the two
+    paths per step. A bin reads B when its best azimuth is within ``NEAR_DEG`` of the
+    further source's path and not of the main track's, A when within ``NEAR_DEG`` of the main
+    track's. (a) per stretch and bin, the share ``p`` of the steps it is read in that read B;
+    a room's comb (one static source through a fixed response) makes ``p`` 0 or 1, two
+    independent sources sharing a bin spread it. (b) per step, the runs along frequency of
+    consecutive read bins reading B (bins not read are skipped): a comb gives short runs
+    interleaved with A, a second source's own band long ones."""
+    n = b_az.shape[0]
+    read = b_w >= READ_WEIGHT
+    at_a = np.abs(b_az - main_az[:n, None]) <= NEAR_DEG
+    at_b = (np.abs(b_az - cand_az[:n, None]) <= NEAR_DEG) & ~at_a
+    rb, ra = read & at_b, read & at_a
+    per = max(1, int(round(STRETCH_S / step_s)))
+    nb_all, p_all, na_all, pa_all = [], [], [], []
+    for s0 in range(0, n, per):
+        r = read[s0:s0 + per].sum(axis=0)
+        nb = rb[s0:s0 + per].sum(axis=0)
+        na = ra[s0:s0 + per].sum(axis=0)
+        ok = r >= MIN_READS
+        nb_all.append(nb[ok]); p_all.append(nb[ok] / r[ok])
+        na_all.append(na[ok]); pa_all.append(na[ok] / r[ok])
+    nb, p = np.concatenate(nb_all), np.concatenate(p_all)
+    na, pa = np.concatenate(na_all), np.concatenate(pa_all)
+    out = {"b_reads": int(rb.sum()), "a_reads": int(ra.sum()),
+           "b_reads_stab": int(nb.sum())}
+    if nb.sum() > 0:
+        out.update({"stab": float(np.sum(nb * p) / nb.sum()),
+                    "fixed": float(np.sum(nb * (p >= 0.75)) / nb.sum()),
+                    "middle": float(np.sum(nb * ((p > 0.25) & (p < 0.75))) / nb.sum()),
+                    "p_hist": np.histogram(p, bins=10, range=(0, 1), weights=nb)[0].tolist()})
+    if na.sum() > 0:
+        out["stab_a"] = float(np.sum(na * pa) / na.sum())
+    df = float(freqs[1] - freqs[0]) if len(freqs) > 1 else 1.0
+    runs, spans, switches = [], [], 0
+    for t in range(n):
+        idx = np.flatnonzero(read[t])
+        if idx.size == 0:
+            continue
+        lab = np.where(at_b[t, idx], 1, np.where(at_a[t, idx], 0, 2))
+        i = 0
+        while i < idx.size:
+            j = i
+            while j + 1 < idx.size and lab[j + 1] == lab[i]:
+                j += 1
+            if lab[i] == 1:
+                runs.append(j - i + 1)
+                spans.append(float(freqs[idx[j]] - freqs[idx[i]] + df))
+                if (i > 0 and lab[i - 1] == 0) or (j + 1 < idx.size and lab[j + 1] == 0):
+                    switches += 1
+            i = j + 1
+    if runs:
+        L, H = np.asarray(runs, float), np.asarray(spans)
+        out.update({"b_run": float(np.sum(L * L) / L.sum()),
+                    "run_hz": float(np.sum(L * H) / L.sum()),
+                    "short": float(L[L <= 3].sum() / L.sum()),
+                    "short_hz": float(L[H <= 500].sum() / L.sum()),
+                    "next_to_a": switches / len(runs), "df": df})
+    return out
 
 
 def _level(energies: np.ndarray, az: np.ndarray, path: np.ndarray) -> np.ndarray:
@@ -110,7 +184,7 @@ def _misfit(cost: np.ndarray, weight: np.ndarray, sel: np.ndarray) -> float | No
     return float(np.sum(cost * w) / w.sum()) if w.sum() > 1e-6 else None
 
 
-def hear(path: Path, misfit: bool = False) -> list[dict]:
+def hear(path: Path, misfit: bool = False, comb: bool = False) -> list[dict]:
     h = hear_mix(path)
     stereo, grid, decision, cal, model, steps, active = (
         h.stereo, h.grid, h.decision, h.cal, h.model, h.steps, h.active)
@@ -130,10 +204,11 @@ def hear(path: Path, misfit: bool = False) -> list[dict]:
     snd = np.asarray(steps.sounding_azimuth_deg if steps.sounding_azimuth_deg is not None
                      else specs[0].step_az, float)
     loud = rough_activity(np.asarray(steps.power, float)) > 0
-    if misfit:
+    if misfit or comb:
         b_az, b_cost, b_w, b_msc = bin_fits(stereo, grid, steps, model, cal, active)
         n = len(b_az)
         b_w = b_w * active[:n, None]
+    if misfit:
         at_main = np.abs(b_az - specs[0].step_az[:n, None]) <= NEAR_DEG
         fit_main = _misfit(b_cost, b_w, at_main)
         clear = b_msc >= CLEAR_MSC
@@ -164,6 +239,10 @@ def hear(path: Path, misfit: bool = False) -> list[dict]:
                     if loud.any() else None,
                     "snd_at": float(np.mean(snd_at[active])),
                     "apart_deg": float(np.median(np.abs(sp.step_az - specs[0].step_az)[active]))})
+        if comb:
+            out[-1].update(comb_stats(b_az, b_w, grid.freqs[model.sel], steps.step_s,
+                                      specs[0].step_az, sp.step_az))
+            out[-1]["heard_as"] = decision.kind
         if misfit:
             at = (np.abs(b_az - sp.step_az[:n, None]) <= NEAR_DEG) & ~at_main
             fit = _misfit(b_cost, b_w, at)
@@ -196,6 +275,9 @@ def main() -> None:
     ap.add_argument("--misfit", action="store_true",
                     help="also the model misfit of each further source's bins against the "
                          "main source's (binmodel.best_directions' cost, histogram weights)")
+    ap.add_argument("--comb", action="store_true",
+                    help="also the time stability and frequency interleaving of the bins "
+                         "reading each further source (comb_stats)")
     ap.add_argument("--counted-two", action="store_true",
                     help="hear only the clips spa2v counted as two or more")
     args = ap.parse_args()
@@ -212,7 +294,8 @@ def main() -> None:
             if args.counted_two and c["n_pred"] < 2:
                 continue
             clips[c["n_true"]] += 1
-            for f in hear(run / part / "clips" / f"{c['scene']}.flac", args.misfit):
+            for f in hear(run / part / "clips" / f"{c['scene']}.flac", args.misfit,
+                                  args.comb):
                 tally[min(c["n_true"], 2)][f["origin"]] += 1
                 when = ("no histogram evidence" if f["loud"] is None else
                         f"loud {f['loud']:.2f} quiet {f['quiet']:.2f}")
@@ -224,7 +307,10 @@ def main() -> None:
                       f"further {f['at_further']}" + (
                           f" misfit {_fmt(f['misfit'])} main {_fmt(f['misfit_main'])} "
                           f"leftovers {_fmt(f['misfit_rest'])} fitting {_fmt(f['good'])}"
-                          if args.misfit else ""), flush=True)
+                          if args.misfit else "") + (
+                          f" stab {_fmt(f.get('stab'))} fixed {_fmt(f.get('fixed'))} "
+                          f"run {_fmt(f.get('b_run'))} short {_fmt(f.get('short'))} "
+                          f"b_reads {f['b_reads']}" if args.comb else ""), flush=True)
                 if dump:
                     dump.write(json.dumps({"run": run.name, "part": part, **{
                         key: c[key] for key in ("scene", "condition", "mic", "kind",
