@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from engine.errors import SpA2VError
+from engine.fileio import refuse_overwriting_inputs
 from engine.jobs import Log
 from engine.layout import save_layout
 from engine.pipeline import PlanSettings
@@ -257,6 +258,9 @@ class JobActions:
         if layout is None:
             return jobs
         try:
+            for out in (req.mp4, req.layout_json):  # before anything is written
+                if out is not None:
+                    refuse_overwriting_inputs(out, [self.doc.project.audio_path])
             if req.layout_json is not None:
                 save_layout(layout, req.layout_json)
                 self.show_message(f"Wrote the layout to {req.layout_json}")

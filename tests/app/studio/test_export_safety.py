@@ -1,0 +1,37 @@
+"""Export never harms the user's files: the sound it was made from (which may be a video) is
+never written over, and the proposed names are the ones the user sees."""
+
+import numpy as np
+
+from engine.export.mp4 import Mp4Writer
+
+from .helpers import finished, import_clip, plan
+
+
+def _video_with_sound(path, clip):
+    """A short MP4 whose sound is ``clip``: what a user imports when the sound is a video."""
+    with Mp4Writer(path, fps=12, size=(64, 64), audio_path=clip, duration_s=2.0) as w:
+        w.write(np.zeros((64, 64, 3), np.uint8))
+    return path
+
+
+def _request(mp4, *, reuse=False):
+    from spa2v_app.studio.dialogs import ExportRequest
+    return ExportRequest(mp4=mp4, frames_dir=None, layout_json=None, renderer="preview",
+                         fps=12, reuse_render=reuse)
+
+
+def test_export_refuses_to_write_over_the_imported_video(qtbot, window, clip, tmp_path):
+    video = _video_with_sound(tmp_path / "holiday.mp4", clip)
+    before = video.read_bytes()
+    import_clip(qtbot, window, video)
+    plan(qtbot, window)
+    assert window.export(_request(video)) == []
+    text, level = window.last_message
+    assert level == "error" and "also an input" in text
+    # The same through the "use the last render" copy.
+    finished(qtbot, window.render(tmp_path / "r.mp4", fps=12))
+    assert window.doc.render_is_current(window.doc.latest_render())
+    assert window.export(_request(video, reuse=True)) == []
+    window.queue.wait_all(10)
+    assert video.read_bytes() == before
