@@ -20,6 +20,12 @@ from .model.settings import DEVICES, MEMORY_TIERS, StudioSettings
 MODEL_COLUMNS = ("Model", "Role", "Needed for", "Size", "State", "")
 
 
+def with_suffix_added(base: Path, suffix: str) -> Path:
+    """``base`` with ``suffix`` appended: ``take.01`` -> ``take.01.mp4`` (``with_suffix`` would
+    give ``take.mp4``, another file)."""
+    return base.with_name(base.name + suffix)
+
+
 def _path_row(edit: QLineEdit, browse) -> QWidget:
     w = QWidget()
     row = QHBoxLayout(w)
@@ -63,7 +69,7 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(520)
         self.mp4_on = QCheckBox("Video (MP4, with the original audio)")
         self.mp4_on.setChecked(True)
-        self.mp4 = QLineEdit(str(base.with_suffix(".mp4")))
+        self.mp4 = QLineEdit(str(with_suffix_added(base, ".mp4")))
         self.frames_on = QCheckBox("Frames (one PNG per video frame)")
         self.frames = QLineEdit()
         self.json_on = QCheckBox("Layout (spa2v.vsl/1 JSON)")

@@ -13,14 +13,14 @@ from pathlib import Path
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from engine.errors import SpA2VError
-from engine.fileio import refuse_overwriting_inputs
+from engine.fileio import refuse_overwriting_inputs, same_file
 from engine.jobs import Log
 from engine.layout import save_layout
 from engine.pipeline import PlanSettings
 from engine.protocols import RenderSettings
 
 from .model import tasks
-from .dialogs import ExportDialog, ExportRequest
+from .dialogs import ExportDialog, ExportRequest, with_suffix_added
 from .model.paths import data_dir
 from .preview_panel import PREVIEW_SIDE
 from .model.secrets import gemini_key
@@ -243,13 +243,22 @@ class JobActions:
     def export_dialog(self) -> None:
         if self.doc.layout is None:
             return
-        folder = self.doc.project.path.parent if self.doc.project.path else Path.home()
-        base = folder / self.output_stem()
-        dlg = ExportDialog(base, renderer=self.settings.renderer, fps=self.settings.video_fps,
+        dlg = ExportDialog(self.export_base(), renderer=self.settings.renderer,
+                           fps=self.settings.video_fps,
                            can_reuse=self.doc.render_is_current(self.doc.latest_render()),
                            parent=self)
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self.export(dlg.request())
+
+    def export_base(self) -> Path:
+        """Where the Export dialog proposes to write (``.mp4``, ``.json`` added): beside the
+        project, named after its sound; never the sound itself, which may be a video."""
+        folder = self.doc.project.path.parent if self.doc.project.path else Path.home()
+        base = folder / self.output_stem()
+        audio = self.doc.project.audio_path
+        if audio is not None and same_file(with_suffix_added(base, ".mp4"), audio):
+            base = base.with_name(base.name + "-spa2v")
+        return base
 
     def export(self, req: ExportRequest) -> list[QueuedJob]:
         """Write what was asked: the layout JSON now, the video and frames as queued jobs."""

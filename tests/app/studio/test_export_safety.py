@@ -35,3 +35,22 @@ def test_export_refuses_to_write_over_the_imported_video(qtbot, window, clip, tm
     assert window.export(_request(video, reuse=True)) == []
     window.queue.wait_all(10)
     assert video.read_bytes() == before
+
+
+def test_export_dialog_does_not_propose_the_imported_video(qtbot, window, clip, tmp_path):
+    from spa2v_app.studio.dialogs import ExportDialog
+    video = _video_with_sound(tmp_path / "holiday.mp4", clip)
+    import_clip(qtbot, window, video)
+    assert window._save_to(tmp_path / "holiday.spa2v")
+    dlg = ExportDialog(window.export_base(), renderer="preview", fps=12, can_reuse=False)
+    qtbot.addWidget(dlg)
+    assert dlg.request().mp4 == tmp_path / "holiday-spa2v.mp4"
+    assert dlg.request().layout_json == tmp_path / "holiday-spa2v.json"
+
+
+def test_export_dialog_keeps_a_name_with_dots(qtbot, tmp_path):
+    from spa2v_app.studio.dialogs import ExportDialog
+    dlg = ExportDialog(tmp_path / "take.01", renderer="preview", fps=12, can_reuse=False)
+    qtbot.addWidget(dlg)
+    assert dlg.request().mp4 == tmp_path / "take.01.mp4"  # not take.mp4, another take's name
+    assert dlg.request().layout_json == tmp_path / "take.01.json"
