@@ -24,6 +24,7 @@ from engine.audio.loudness import LoudnessTrack, loudness_track
 from engine.audio.stereo_kinds import DEFAULT_STEREO
 from engine.cues.types import Cues
 from engine.errors import BadInput, ModelMissing
+from engine.fileio import write_failed
 from engine.jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from engine.layout import Layout
 from engine.pipeline import PlanSettings, analyse_job, frames_to, plan_job, render_job
@@ -187,9 +188,12 @@ def png_frames_job(layout: Layout, out_dir: str | os.PathLike, settings: RenderS
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise BadInput(f"{out_dir} already exists and is not an empty folder.",
                        hint="Pick a new folder name for the frames.")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     renderer = make_renderer_for(settings.renderer, device=device)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
+    except OSError as e:  # said as a write failure (where, why), not as a bug
+        raise write_failed(out_dir, e) from None
     try:
         def write_png(frame) -> None:
             ok, png = cv2.imencode(".png", cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR))
@@ -203,8 +207,10 @@ def png_frames_job(layout: Layout, out_dir: str | os.PathLike, settings: RenderS
         if out_dir.exists():
             out_dir.rmdir()
         os.replace(tmp, out_dir)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):  # a full disk while writing frames, say
+            raise write_failed(out_dir, e) from None
         raise
     yield Progress("export", 1.0, 0.0, f"{count} PNG frames")
     return out_dir

@@ -5,7 +5,7 @@ import numpy as np
 
 from engine.export.mp4 import Mp4Writer
 
-from .helpers import finished, import_clip, plan
+from .helpers import finished, import_clip, plan, wait_job
 
 
 def _video_with_sound(path, clip):
@@ -54,3 +54,38 @@ def test_export_dialog_keeps_a_name_with_dots(qtbot, tmp_path):
     qtbot.addWidget(dlg)
     assert dlg.request().mp4 == tmp_path / "take.01.mp4"  # not take.mp4, another take's name
     assert dlg.request().layout_json == tmp_path / "take.01.json"
+
+
+def _frames_request(folder):
+    from spa2v_app.studio.dialogs import ExportRequest
+    return ExportRequest(mp4=None, frames_dir=folder, layout_json=None, renderer="preview",
+                         fps=6, reuse_render=False)
+
+
+def test_frames_into_an_impossible_folder_say_where_and_why(qtbot, window, clip, tmp_path):
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("the user's")
+    [job] = window.export(_frames_request(blocker / "frames"))
+    wait_job(qtbot, job)
+    # Was "FileExistsError: [Errno 17] File exists: ..." (and a traceback, as for a bug).
+    assert job.state == "failed" and job.message.startswith(f"Could not write {blocker / 'frames'}")
+    assert "Error" not in job.message and blocker.read_text() == "the user's"
+
+
+def test_frames_onto_a_full_disk_say_so_and_leave_nothing(qtbot, window, clip, tmp_path,
+                                                          monkeypatch):
+    import errno
+    import pathlib
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(pathlib.Path, "write_bytes", full)
+    [job] = window.export(_frames_request(tmp_path / "out" / "frames"))
+    wait_job(qtbot, job)
+    assert job.state == "failed"
+    assert job.message == f"Could not write {tmp_path / 'out' / 'frames'}: No space left on device."
+    assert list((tmp_path / "out").iterdir()) == []
