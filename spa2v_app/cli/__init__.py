@@ -4,7 +4,8 @@
 Exit status: 0 on success; 2 for bad input or usage, with one line on stderr that says what is
 wrong and what to do; 130 when cancelled (Ctrl+C), 128 + N when stopped by signal N (SIGTERM,
 SIGHUP: handled like Ctrl+C, so no half-written file is left). Commands record what they
-wrote in ``args.outputs`` so that a cancel can say what was and was not written.
+wrote in ``args.outputs`` so that a cancel, or an error part-way through a batch, can say what
+was and was not written.
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             _error(f"{how}; {args.outputs.summary()}.")
             return 128 + signum if signum else Cancelled.exit_code
         except SpA2VError as e:
-            _error(str(e))
+            # Mid-batch, what was already written stands: say so, and what was not done.
+            done = f" ({args.outputs.summary()})" if args.outputs.written else ""
+            _error(f"{e}{done}")
             return e.exit_code
         except BrokenPipeError:  # the reader went away (spa2v models list | head): say nothing
             with contextlib.suppress(OSError):

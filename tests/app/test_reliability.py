@@ -203,6 +203,20 @@ def test_ctrl_c_in_a_batch_says_what_was_written(tmp_path, capsys, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "plans").iterdir()) == ["a.json", "b.json"]
 
 
+def test_a_bad_file_in_a_batch_says_what_was_written_and_what_not(tmp_path, capsys):
+    good = write_wav(tmp_path / "a.wav", panned_noise(-40, duration_s=0.5))
+    bad = tmp_path / "b.wav"
+    bad.write_text("not a sound")
+    later = write_wav(tmp_path / "c.wav", panned_noise(40, duration_s=0.5, seed=2))
+    code, err = run_cli(capsys, "plan", good, bad, later, "--out-dir", tmp_path / "plans", "-q")
+    assert code == 2
+    line = one_clean_line(err)
+    # The error alone did not say that a.json stands and c.wav was never planned.
+    assert "b.wav is not an audio file" in line
+    assert "wrote" in line and "a.json" in line and "not done" in line and "c.wav" in line
+    assert sorted(p.name for p in (tmp_path / "plans").iterdir()) == ["a.json"]
+
+
 # -- 7. same-stem inputs get distinct outputs ---------------------------------------------------
 
 def test_same_stem_inputs_get_unique_names_and_say_so(tmp_path, capsys):
