@@ -75,23 +75,26 @@ def _quiet_everywhere(sub: argparse._SubParsersAction) -> None:
 def main(argv: list[str] | None = None) -> int:
     global _argv
     _argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args = parser.parse_args(join_signed_values(_argv))
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return 2
-    args.outputs = Outputs()
+    outputs = Outputs()
+    # Ctrl+C while the commands load (numpy and friends: a third of a second) is a cancel too,
+    # said in one line like any other, not a traceback.
     with _signals_as_interrupts():
         try:
+            parser = build_parser()
+            args = parser.parse_args(join_signed_values(_argv))
+            if not getattr(args, "func", None):
+                parser.print_help(sys.stderr)
+                return 2
+            args.outputs = outputs
             return int(args.func(args) or 0)
         except KeyboardInterrupt as e:
             signum = getattr(e, "signum", None)
             how = f"stopped by {signal.Signals(signum).name}" if signum else "cancelled"
-            _error(f"{how}; {args.outputs.summary()}.")
+            _error(f"{how}; {outputs.summary()}.")
             return 128 + signum if signum else Cancelled.exit_code
         except SpA2VError as e:
             # Mid-batch, what was already written stands: say so, and what was not done.
-            done = f" ({args.outputs.summary()})" if args.outputs.written else ""
+            done = f" ({outputs.summary()})" if outputs.written else ""
             _error(f"{e}{done}")
             return e.exit_code
         except BrokenPipeError:  # the reader went away (spa2v models list | head): say nothing

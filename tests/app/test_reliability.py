@@ -218,6 +218,21 @@ def test_a_bad_file_in_a_batch_says_what_was_written_and_what_not(tmp_path, caps
     assert sorted(p.name for p in (tmp_path / "plans").iterdir()) == ["a.json"]
 
 
+def test_ctrl_c_while_the_commands_load_is_one_line(capsys, monkeypatch):
+    # The first third of a second goes on importing numpy for the parser: Ctrl+C there gave
+    # a traceback and no word of what was (not) written.
+    import spa2v_app.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    try:
+        code, err = run_cli(capsys, "plan", "x.wav", "-o", "x.json")
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl+C escaped main(): Python prints a traceback")
+    assert code == 130 and one_clean_line(err) == "spa2v: cancelled; nothing was written."
+
+
 # -- 7. same-stem inputs get distinct outputs ---------------------------------------------------
 
 def test_same_stem_inputs_get_unique_names_and_say_so(tmp_path, capsys):
