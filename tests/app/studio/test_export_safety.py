@@ -89,3 +89,33 @@ def test_frames_onto_a_full_disk_say_so_and_leave_nothing(qtbot, window, clip, t
     assert job.state == "failed"
     assert job.message == f"Could not write {tmp_path / 'out' / 'frames'}: No space left on device."
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_export_dialog_asks_before_replacing_a_file(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from spa2v_app.studio.dialogs import ExportDialog
+    mine = tmp_path / "scene.json"
+    mine.write_text("the user's own plan")
+    asked = []
+
+    def answer(reply):
+        def question(parent, title, text, *a, **k):
+            asked.append(text)
+            return reply
+        return question
+    dlg = ExportDialog(tmp_path / "scene", renderer="preview", fps=12, can_reuse=False)
+    qtbot.addWidget(dlg)
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    dlg.accept()
+    assert dlg.result() != dlg.DialogCode.Accepted and "scene.json" in asked[-1]
+    assert mine.read_text() == "the user's own plan"
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    dlg.accept()
+    assert dlg.result() == dlg.DialogCode.Accepted
+    # Nothing there: no question.
+    asked.clear()
+    fresh = ExportDialog(tmp_path / "new", renderer="preview", fps=12, can_reuse=False)
+    qtbot.addWidget(fresh)
+    fresh.accept()
+    assert fresh.result() == fresh.DialogCode.Accepted and asked == []
