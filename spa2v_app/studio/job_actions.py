@@ -184,17 +184,26 @@ class JobActions:
             on_finished=done, on_failed=lambda m: self.show_message(m, "error"))
 
     def check_agreement(self, audio_path: Path, layout, video: Path) -> QueuedJob:
-        """After a render: does the picture agree with the sound? (spatial and timing scores)"""
+        """After a render: does the picture agree with the sound? (spatial and timing scores)
+
+        It runs beside the queue (``concurrent``), as the thumbnails do: the user did not ask for
+        it and sees no row for it, and tracking a long render takes minutes (about 4 for a
+        10-minute clip), which held up the plan, render or export asked for next. A render
+        longer than video tracking takes is checked against its plan instead."""
         from engine.spatialize import check_job
+        from engine.spatialize.video import MAX_VIDEO_S
+        # Beyond the tracking limit the check failed with "trim the video first": misleading.
+        tracked = video if layout.duration_s <= MAX_VIDEO_S else None
+        what = "Picture and sound" if tracked else "Plan and sound (too long to track the video)"
 
         def done(report) -> None:
             self.last_agreement = report
-            self.show_message("Picture and sound: " + " ".join(report.summary().splitlines()))
+            self.show_message(f"{what}: " + " ".join(report.summary().splitlines()))
 
         return self.queue.submit(
             "check", f"Check {video.name} against the sound",
-            lambda token: check_job(audio_path, layout=layout, video_path=video, token=token),
-            helper=True,
+            lambda token: check_job(audio_path, layout=layout, video_path=tracked, token=token),
+            concurrent=True, helper=True,
             on_finished=done, on_failed=lambda m: self.show_message(f"Check failed: {m}", "warning"))
 
     def spatialize_dialog(self) -> None:
