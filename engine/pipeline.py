@@ -57,7 +57,7 @@ class PlanSettings:
     def frames_for(self, duration_s: float) -> int:
         if self.fps is not None:
             if not 0 < self.fps <= 60:
-                raise BadInput(f"--fps must be between 0 and 60, got {self.fps:g}.")
+                raise BadInput(f"--fps must be more than 0 and at most 60, got {self.fps:g}.")
             n = int(round(duration_s * self.fps))
         else:
             n = int(DEFAULT_FRAMES if self.num_frames is None else self.num_frames)

@@ -65,6 +65,7 @@ def test_plan_many_inputs_to_out_dir(clip, tmp_path):
     (["cues", "{clip}", "--pan-law", "linear", "-o", "{tmp}/c.json"], "--pan-law is the level"),
     (["render", "{clip}", "--pan-law", "5dB", "-o", "{tmp}/x.mp4"], "-3dB, -4.5dB, -6dB"),
     (["render", "{clip}", "--size", "513x301", "-o", "{tmp}/x.mp4"], "use 512x300"),
+    (["plan", "{clip}", "--fps", "0", "-o", "{out}"], "more than 0"),  # was "between 0 and"
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(clip, tmp_path, capsys, args, needle):
     silent = write_wav(tmp_path / "silent.wav", 0 * panned_noise(0, duration_s=0.5))
