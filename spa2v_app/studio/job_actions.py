@@ -112,6 +112,14 @@ class JobActions:
 
         def done(result) -> None:
             layout, _cues = result
+            if self.doc.project.audio_path != audio_path:
+                # Another sound was imported while this one was planned: its frames would not
+                # line up with the sound now in the project (and a render would be refused).
+                now = self.doc.project.audio_path
+                self.show_message(f"The plan of {audio_path.name} finished after "
+                                  f"{now.name if now else 'another sound'} was imported, so it "
+                                  "was not used. Plan again (Ctrl+L).", "warning")
+                return
             self.doc.apply_plan(layout)
             heard = heard_as(layout.extra.get("stereo"))
             named = tasks.listener_status(layout, asked=asked.get("listener") is not None)

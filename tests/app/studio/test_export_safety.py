@@ -119,3 +119,32 @@ def test_export_dialog_asks_before_replacing_a_file(qtbot, tmp_path, monkeypatch
     qtbot.addWidget(fresh)
     fresh.accept()
     assert fresh.result() == fresh.DialogCode.Accepted and asked == []
+
+
+def test_a_plan_that_ends_after_another_import_is_not_applied(qtbot, window, clip, tmp_path,
+                                                              monkeypatch):
+    # Import is concurrent: a plan of the first sound used to land on the second one, an 8 s
+    # layout over 2 s of sound, which the render then refused.
+    import threading
+
+    from engine.jobs import Progress
+    from spa2v_app.studio.model import tasks
+    from tests.synth import panned_noise, write_wav
+    gate = threading.Event()
+    real = tasks.studio_plan_job
+
+    def held(*args, **kw):
+        result = yield from real(*args, **kw)
+        while not gate.wait(0.02):
+            yield Progress("plan", 0.99)
+        return result
+    monkeypatch.setattr(tasks, "studio_plan_job", held)
+    import_clip(qtbot, window, clip)
+    job = window.plan()
+    other = write_wav(tmp_path / "other.wav", panned_noise(-40, duration_s=1.0, seed=5))
+    import_clip(qtbot, window, other)
+    gate.set()
+    wait_job(qtbot, job)
+    assert window.doc.project.audio_path == other and window.doc.layout is None
+    text, level = window.last_message
+    assert level == "warning" and "sweep.wav" in text and "Plan again" in text
