@@ -103,10 +103,12 @@ def check_output_path(path: str | Path, suffixes: tuple[str, ...], *,
 
 
 def check_audio_inputs(paths) -> None:
-    """Every audio input names a file (a folder or a missing file is said as such)."""
-    from engine.audio.io import check_audio_path
+    """Every audio input is a file that opens as sound (its header only: a folder, a missing,
+    empty or non-audio file is said as such), all before any work or other message, so that
+    a batch stops before its first plan rather than at its third."""
+    from engine.audio import audio_info
     for p in paths:
-        check_audio_path(p)
+        audio_info(p)
 
 
 @dataclass
