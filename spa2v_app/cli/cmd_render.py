@@ -16,10 +16,12 @@ def register(sub) -> None:
                        "the original audio.")
     p.add_argument("audio", metavar="AUDIO")
     p.add_argument("--plan", metavar="PLAN.json", help="a layout to render instead of planning")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4",
+                   help="the video to write (H.264 with the original sound)")
     p.add_argument("--renderer", default=DEFAULT_RENDERER,
                    help=choices_help(RENDERERS, DEFAULT_RENDERER))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed (diffusion; default 0: the same video each run)")
     p.add_argument("--steps", type=int, default=25, help="denoising steps (diffusion)")
     p.add_argument("--video-fps", type=float, default=24.0, help="playback rate of the MP4")
     p.add_argument("--size", default=None, metavar="WxH", help="frame size, e.g. 512x512 (even numbers: H.264)")

@@ -130,3 +130,21 @@ def test_studio_without_pyside6_says_how_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "PySide6.QtWidgets", None)  # import now raises ImportError
     assert studio.main([]) == 2
     assert "setup.sh --dev" in capsys.readouterr().err
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    # 'spa2v cues --help' listed --frames N, 'render' --seed, 'check' --tracker with no word.
+    import argparse
+
+    from spa2v_app.cli import build_parser
+    silent = []
+
+    def walk(parser, name):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, p in action.choices.items():
+                    walk(p, f"{name} {sub}")
+            elif action.option_strings and not action.help:
+                silent.append(f"{name} {action.option_strings[-1]}")
+    walk(build_parser(), "spa2v")
+    assert silent == []
