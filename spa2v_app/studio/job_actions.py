@@ -59,7 +59,9 @@ class JobActions:
 
         def done(result: tasks.ImportResult) -> None:
             if attach_only:
-                self.doc.attach_audio(result)
+                mismatch = self.doc.attach_audio(result)
+                if mismatch:
+                    self.show_message(mismatch, "warning")
             else:
                 self.doc.apply_import(result)
                 self.doc.set_stereo(stereo)
