@@ -33,3 +33,28 @@ def test_a_project_whose_sound_is_unchanged_opens_quietly(qtbot, window, clip, t
     wait_job(qtbot, [j for j in window.queue.jobs if j.kind == "import"][-1])
     qtbot.waitUntil(lambda: window.doc.audio is not None)
     assert window.last_message is None or window.last_message[1] != "warning"
+
+
+def test_a_long_sound_is_all_on_the_timeline(qtbot, window, clip, monkeypatch):
+    # A sound longer than 10 minutes is analysed in 60 s chunks and the analysis hands back
+    # only the first; the studio showed, played and let you seek 60 s of a 30-minute file.
+    from engine.cues import longform
+    from spa2v_app.studio.model import tasks
+    monkeypatch.setattr(longform, "LONG_INPUT_S", 1.0)  # the 2 s clip counts as long
+    monkeypatch.setattr(longform, "CHUNK_S", 0.5)
+    monkeypatch.setattr(tasks, "LONG_SOUND_SAMPLES", 2.0 * 22050)  # and must be held at 22 kHz
+    import_clip(qtbot, window, clip)
+    doc = window.doc
+    assert doc.duration_s == 2.0 and doc.audio.sample_rate == 22050
+    assert doc.waveform.duration_s == 2.0
+    window.seek(1.5)
+    assert doc.time_s == 1.5
+    # Read in chunks, resampled as one stream: no seam at the chunk edges.
+    import numpy as np
+    import soundfile as sf
+    import soxr
+    whole, sr = sf.read(str(clip), dtype="float32", always_2d=True)
+    expected = soxr.resample(whole, sr, 22050, quality="HQ").T
+    n = min(expected.shape[1], doc.audio.samples.shape[1])
+    assert abs(expected.shape[1] - doc.audio.samples.shape[1]) <= 2
+    assert np.max(np.abs(doc.audio.samples[:, 100:n - 100] - expected[:, 100:n - 100])) < 1e-3
