@@ -58,3 +58,16 @@ def test_a_long_sound_is_all_on_the_timeline(qtbot, window, clip, monkeypatch):
     n = min(expected.shape[1], doc.audio.samples.shape[1])
     assert abs(expected.shape[1] - doc.audio.samples.shape[1]) <= 2
     assert np.max(np.abs(doc.audio.samples[:, 100:n - 100] - expected[:, 100:n - 100])) < 1e-3
+
+
+def test_fit_shows_a_three_hour_sound_whole(qtbot, window, clip, monkeypatch):
+    # Fit stopped at 2 pixels a second: 11 minutes of a 30-minute sound on a laptop screen.
+    import pytest
+
+    from spa2v_app.studio.document import StudioDocument
+    import_clip(qtbot, window, clip)
+    monkeypatch.setattr(StudioDocument, "duration_s", property(lambda self: 3 * 3600.0))
+    tl = window.timeline.canvas
+    tl.fit()
+    assert tl.visible_span() == pytest.approx((0.0, 3 * 3600.0), rel=1e-6)
+    tl.grab()  # the ruler and lanes paint at that zoom
