@@ -82,7 +82,7 @@ def write_failed(dest: str | os.PathLike, error: BaseException) -> BadInput:
     reason = reason.rstrip(".")
     if not isinstance(error, OSError) or error.errno not in WRITE_ERRNOS:
         with contextlib.suppress(OSError):
-            if _free_bytes(Path(dest).parent) < _PROBE_BYTES:
+            if _space_ran_out(Path(dest).parent):
                 reason = "No space left on device"
     kept = Path(dest).is_file()
     return BadInput(f"Could not write {dest}: {reason}.",
@@ -92,11 +92,14 @@ def write_failed(dest: str | os.PathLike, error: BaseException) -> BadInput:
 _PROBE_BYTES = 4096  # one file-system block
 
 
-def _free_bytes(folder: Path) -> int:
+def _space_ran_out(folder: Path) -> bool:
+    """Whether the file system that would hold ``folder`` is full. One that reports no size at
+    all (/proc, /sys: nothing can be written there) is not full: its own error says why."""
     import shutil
     while not folder.exists():
         folder = folder.parent
-    return shutil.disk_usage(folder).free
+    usage = shutil.disk_usage(folder)
+    return usage.total > 0 and usage.free < _PROBE_BYTES
 
 
 def check_writable(dest: str | os.PathLike, *, what: str = "Output") -> Path:

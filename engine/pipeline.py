@@ -19,6 +19,7 @@ from .audio.tagging import Tagger
 from .cues.types import Cues
 from .errors import BadInput, Cancelled, SpA2VError
 from .export.mp4 import Mp4Writer
+from .fileio import refuse_overwriting_inputs
 from .jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from .layout import Layout
 from .planning.fallback import plan_or_fall_back
@@ -56,7 +57,7 @@ class PlanSettings:
     def frames_for(self, duration_s: float) -> int:
         if self.fps is not None:
             if not 0 < self.fps <= 60:
-                raise BadInput(f"--fps must be between 0 and 60, got {self.fps:g}.")
+                raise BadInput(f"--fps must be more than 0 and at most 60, got {self.fps:g}.")
             n = int(round(duration_s * self.fps))
         else:
             n = int(DEFAULT_FRAMES if self.num_frames is None else self.num_frames)
@@ -162,8 +163,10 @@ def _listen(listener: Listener, audio: Audio, cues: Cues, token: CancelToken):
 def render_job(audio_path: str | os.PathLike | None, layout: Layout, out_path: str | os.PathLike,
                *, renderer: Renderer, settings: RenderSettings,
                token: CancelToken) -> Job[Path]:
-    """Render the layout and write an MP4 with the audio, atomically."""
+    """Render the layout and write an MP4 with the audio, atomically. The sound may itself be
+    a video (an .mp4 with sound): the output must not be that file, which would be replaced."""
     out_path = Path(out_path)
+    refuse_overwriting_inputs(out_path, [audio_path])
     if audio_path is not None:
         info = audio_info(audio_path)
         if info.duration_s > 0 and abs(info.duration_s - layout.duration_s) > max(0.5, 0.05 * layout.duration_s):

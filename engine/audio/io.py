@@ -222,6 +222,9 @@ def check_audio_path(path: str | os.PathLike) -> Path:
         raise BadInput(f"Audio file not found: {p}.")
     if p.is_dir():
         raise BadInput(f"{p} is a folder, not an audio file.")
+    if p.is_file() and p.stat().st_size == 0:  # a decoder would say "InvalidDataError"
+        raise BadInput(f"{p} is empty (0 bytes).", hint="Pick the recording itself; this "
+                       "file may be a copy or download that did not finish.")
     return p
 
 
@@ -260,7 +263,7 @@ def _av_info(path: Path) -> AudioInfo:
         raise
     except Exception as e:
         raise BadInput(f"{path.name} is not an audio file this app can read ({type(e).__name__}).",
-                       hint="Use WAV, FLAC, OGG, MP3 or M4A.") from None
+                       hint="Use WAV, FLAC, OGG, AIFF, MP3, M4A or Opus.") from None
 
 
 def _av_read(path: Path, start_s: float, duration_s: float | None):

@@ -4,7 +4,8 @@
 Exit status: 0 on success; 2 for bad input or usage, with one line on stderr that says what is
 wrong and what to do; 130 when cancelled (Ctrl+C), 128 + N when stopped by signal N (SIGTERM,
 SIGHUP: handled like Ctrl+C, so no half-written file is left). Commands record what they
-wrote in ``args.outputs`` so that a cancel can say what was and was not written.
+wrote in ``args.outputs`` so that a cancel, or an error part-way through a batch, can say what
+was and was not written.
 """
 
 from __future__ import annotations
@@ -74,22 +75,27 @@ def _quiet_everywhere(sub: argparse._SubParsersAction) -> None:
 def main(argv: list[str] | None = None) -> int:
     global _argv
     _argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args = parser.parse_args(join_signed_values(_argv))
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return 2
-    args.outputs = Outputs()
+    outputs = Outputs()
+    # Ctrl+C while the commands load (numpy and friends: a third of a second) is a cancel too,
+    # said in one line like any other, not a traceback.
     with _signals_as_interrupts():
         try:
+            parser = build_parser()
+            args = parser.parse_args(join_signed_values(_argv))
+            if not getattr(args, "func", None):
+                parser.print_help(sys.stderr)
+                return 2
+            args.outputs = outputs
             return int(args.func(args) or 0)
         except KeyboardInterrupt as e:
             signum = getattr(e, "signum", None)
             how = f"stopped by {signal.Signals(signum).name}" if signum else "cancelled"
-            _error(f"{how}; {args.outputs.summary()}.")
+            _error(f"{how}; {outputs.summary()}.")
             return 128 + signum if signum else Cancelled.exit_code
         except SpA2VError as e:
-            _error(str(e))
+            # Mid-batch, what was already written stands: say so, and what was not done.
+            done = f" ({outputs.summary()})" if outputs.written else ""
+            _error(f"{e}{done}")
             return e.exit_code
         except BrokenPipeError:  # the reader went away (spa2v models list | head): say nothing
             with contextlib.suppress(OSError):

@@ -25,8 +25,11 @@ def register(sub) -> None:
                    help="compare with this video (one tracked object, or the plan's objects)")
     p.add_argument("--box", metavar="x0,y0,x1,y1",
                    help="the object in the video at --box-time (default: largest moving region)")
-    p.add_argument("--box-time", type=float, default=0.0, metavar="S")
-    p.add_argument("--tracker", choices=("template", "mil"), default="template")
+    p.add_argument("--box-time", type=float, default=0.0, metavar="S",
+                   help="when --box applies, seconds into the video (default 0)")
+    p.add_argument("--tracker", choices=("template", "mil"), default="template",
+                   help="how objects are followed: template matching (default) or OpenCV's MIL "
+                        "tracker checked by template matching")
     p.add_argument("--tolerance", type=float, default=0.1,
                    help="box widening each side, fraction of the frame width (default 0.1)")
     p.add_argument("--json", metavar="OUT.json", help="also write the scores as JSON")

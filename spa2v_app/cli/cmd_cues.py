@@ -12,8 +12,10 @@ def register(sub) -> None:
     p = sub.add_parser("cues", help="measure spatial and semantic cues",
                        description="Write per-frame azimuth, loudness, motion and tags as JSON.")
     p.add_argument("audio", metavar="AUDIO")
-    p.add_argument("-o", "--output", required=True, metavar="CUES.json")
-    p.add_argument("--frames", type=int, default=16, metavar="N")
+    p.add_argument("-o", "--output", required=True, metavar="CUES.json",
+                   help="the cues file to write (spa2v.cues/1 JSON)")
+    p.add_argument("--frames", type=int, default=16, metavar="N",
+                   help="cue frames spread over the whole clip (default 16)")
     add_stereo_argument(p)
     p.set_defaults(func=run)
 

@@ -16,13 +16,15 @@ def register(sub) -> None:
                        "the original audio.")
     p.add_argument("audio", metavar="AUDIO")
     p.add_argument("--plan", metavar="PLAN.json", help="a layout to render instead of planning")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4",
+                   help="the video to write (H.264 with the original sound)")
     p.add_argument("--renderer", default=DEFAULT_RENDERER,
                    help=choices_help(RENDERERS, DEFAULT_RENDERER))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed (diffusion; default 0: the same video each run)")
     p.add_argument("--steps", type=int, default=25, help="denoising steps (diffusion)")
     p.add_argument("--video-fps", type=float, default=24.0, help="playback rate of the MP4")
-    p.add_argument("--size", default=None, metavar="WxH", help="frame size, e.g. 512x512")
+    p.add_argument("--size", default=None, metavar="WxH", help="frame size, e.g. 512x512 (even numbers: H.264)")
     p.add_argument("--labels", action="store_true",
                    help="write each object's name under it (preview renderer; off by default)")
     p.add_argument("--memory-tier", default="auto",
@@ -61,6 +63,9 @@ def run(args) -> int:
             raise BadInput(f"--size must look like 512x512, got {args.size!r}.") from None
         if not (64 <= width <= 4096 and 64 <= height <= 4096):
             raise BadInput(f"--size must be between 64 and 4096 pixels a side, got {args.size}.")
+        if width % 2 or height % 2:  # the MP4 (yuv420p) would quietly be a pixel smaller
+            raise BadInput(f"--size needs even numbers of pixels (H.264 video), got {args.size}; "
+                           f"use {width // 2 * 2}x{height // 2 * 2}.")
     options = {}
     for item in args.option:
         key, sep, value = item.partition("=")

@@ -50,7 +50,9 @@ def register(sub) -> None:
                             "pixels (default: the largest moving region)")
     video.add_argument("--box-time", type=float, default=0.0, metavar="S",
                        help="when --box applies, seconds into the video (default 0)")
-    video.add_argument("--tracker", choices=("template", "mil"), default="template")
+    video.add_argument("--tracker", choices=("template", "mil"), default="template",
+                       help="how the object is followed: template matching (default) or OpenCV's "
+                            "MIL tracker checked by template matching")
     video.add_argument("--label", default="object",
                        help="what the tracked object is ('car'): sets how size maps to distance")
     video.add_argument("--mux", nargs="?", const="", default=None, metavar="OUT.mp4",

@@ -27,6 +27,7 @@ class ProgressPrinter:
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self._dirty = False
         self._seen: set[str] = set()
+        self._last_line = ""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Log):
@@ -46,10 +47,12 @@ class ProgressPrinter:
             return
         if not self._tty and now - self._last_print < 1.0 and event.fraction < 1.0:
             return
-        self._last_print = now
         eta = f", about {event.eta_s:.0f} s left" if event.eta_s is not None and event.fraction < 1 else ""
         detail = f" ({event.detail})" if event.detail else ""
         line = f"{event.stage}: {event.fraction:4.0%}{eta}{detail}"
+        if line == self._last_line:  # a stage and then its job each end at 100 %: say it once
+            return
+        self._last_print, self._last_line = now, line
         if self._tty:
             self.stream.write("\r\033[K" + line)
             self._dirty = True
@@ -100,10 +103,12 @@ def check_output_path(path: str | Path, suffixes: tuple[str, ...], *,
 
 
 def check_audio_inputs(paths) -> None:
-    """Every audio input names a file (a folder or a missing file is said as such)."""
-    from engine.audio.io import check_audio_path
+    """Every audio input is a file that opens as sound (its header only: a folder, a missing,
+    empty or non-audio file is said as such), all before any work or other message, so that
+    a batch stops before its first plan rather than at its third."""
+    from engine.audio import audio_info
     for p in paths:
-        check_audio_path(p)
+        audio_info(p)
 
 
 @dataclass

@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
-                               QTabWidget, QVBoxLayout, QWidget)
+                               QLineEdit, QMessageBox, QPushButton, QSpinBox, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from models import readiness
 
@@ -18,6 +18,12 @@ from .model.settings import DEVICES, MEMORY_TIERS, StudioSettings
 
 
 MODEL_COLUMNS = ("Model", "Role", "Needed for", "Size", "State", "")
+
+
+def with_suffix_added(base: Path, suffix: str) -> Path:
+    """``base`` with ``suffix`` appended: ``take.01`` -> ``take.01.mp4`` (``with_suffix`` would
+    give ``take.mp4``, another file)."""
+    return base.with_name(base.name + suffix)
 
 
 def _path_row(edit: QLineEdit, browse) -> QWidget:
@@ -63,7 +69,7 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(520)
         self.mp4_on = QCheckBox("Video (MP4, with the original audio)")
         self.mp4_on.setChecked(True)
-        self.mp4 = QLineEdit(str(base.with_suffix(".mp4")))
+        self.mp4 = QLineEdit(str(with_suffix_added(base, ".mp4")))
         self.frames_on = QCheckBox("Frames (one PNG per video frame)")
         self.frames = QLineEdit()
         self.json_on = QCheckBox("Layout (spa2v.vsl/1 JSON)")
@@ -72,6 +78,7 @@ class ExportDialog(QDialog):
         # The frames folder and the JSON go beside the MP4 and follow it when it moves, until
         # the user picks a place for them.
         self._own = {self.frames: False, self.json: False}
+        self._confirmed: set[Path] = set()  # files Browse… already asked to replace
         for edit in self._own:
             edit.textEdited.connect(lambda _=None, e=edit: self._own.__setitem__(e, True))
         self.mp4.textChanged.connect(self._follow_mp4)
@@ -115,6 +122,7 @@ class ExportDialog(QDialog):
     def _save_as(self, edit: QLineEdit, filt: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export to", edit.text(), filt)
         if path:
+            self._confirmed.add(Path(path))
             if edit in self._own:
                 self._own[edit] = True
             edit.setText(path)
@@ -125,6 +133,23 @@ class ExportDialog(QDialog):
         if path:
             self._own[self.frames] = True
             self.frames.setText(str(Path(path) / Path(self.frames.text()).name))
+
+    def accept(self) -> None:
+        """Export, after asking before a file that is there is replaced (the names were typed
+        or proposed, and no file dialog has asked)."""
+        req = self.request()
+        there = [p for p in (req.mp4, req.layout_json)
+                 if p is not None and p.is_file() and p not in self._confirmed]
+        if there:
+            names = " and ".join(p.name for p in there)
+            answer = QMessageBox.question(
+                self, "Replace?", f"{names} already {'exist' if len(there) > 1 else 'exists'} "
+                f"in {there[0].parent}. Replace {'them' if len(there) > 1 else 'it'}?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                return  # the dialog stays open for another name
+        super().accept()
 
     def request(self) -> ExportRequest:
         return ExportRequest(

@@ -26,6 +26,10 @@ from .model.stereo import known_pan_law, known_spacing, known_stereo
 from .model.tasks import ImportResult, layout_fingerprint
 from .model.waveform import Waveform
 
+# A layout belongs to a sound when their lengths agree to this (s): a layout for another sound
+# has frames that no longer line up with it.
+SAME_LENGTH_S = 0.05
+
 
 class LayoutCommand(QUndoCommand):
     """Swap the whole layout between two snapshots (layouts are small: <= 8 objects)."""
@@ -199,7 +203,7 @@ class StudioDocument(QObject):
         self.project.cues = result.cues
         self.audio, self.waveform = result.audio, result.waveform
         self.loudness = result.loudness
-        if self.layout is not None and abs(self.layout.duration_s - result.audio.duration_s) > 0.05:
+        if self.layout is not None and not self._fits(self.layout, result.audio):
             self.undo_stack.push(LayoutCommand(self, self.layout, None, "Import audio"))
         if self.project.name == "Untitled":
             self.project.name = result.path.stem
@@ -268,14 +272,26 @@ class StudioDocument(QObject):
         for note in project.notes:
             self.message.emit(note, "warning")
 
-    def attach_audio(self, result: ImportResult) -> None:
-        """Audio re-read for an opened project: keep the project's own cues and layout."""
+    def attach_audio(self, result: ImportResult) -> str | None:
+        """Audio re-read for an opened project: keep the project's own cues and layout (the
+        user's work). Returns a warning when the sound no longer fits them: the file was
+        replaced by another of a different length since the project was saved."""
         self.audio, self.waveform = result.audio, result.waveform
         self.loudness = result.loudness
         if self.project.cues is None:
             self.project.cues = result.cues
         self.audio_changed.emit()
         self.cues_changed.emit()
+        if self.layout is not None and not self._fits(self.layout, result.audio):
+            return (f"{result.path.name} is {result.audio.duration_s:.1f} s long, but this "
+                    f"project's layout is {self.layout.duration_s:.1f} s: the sound file has "
+                    "changed since the project was saved. Import the original sound, or plan "
+                    "again (Ctrl+L).")
+        return None
+
+    @staticmethod
+    def _fits(layout: Layout, audio: Audio) -> bool:
+        return abs(layout.duration_s - audio.duration_s) <= SAME_LENGTH_S
 
     def _emit_all(self) -> None:
         self.stereo_changed.emit(self.stereo)

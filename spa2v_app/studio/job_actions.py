@@ -13,13 +13,14 @@ from pathlib import Path
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from engine.errors import SpA2VError
+from engine.fileio import refuse_overwriting_inputs, same_file
 from engine.jobs import Log
 from engine.layout import save_layout
 from engine.pipeline import PlanSettings
 from engine.protocols import RenderSettings
 
 from .model import tasks
-from .dialogs import ExportDialog, ExportRequest
+from .dialogs import ExportDialog, ExportRequest, with_suffix_added
 from .model.paths import data_dir
 from .preview_panel import PREVIEW_SIDE
 from .model.secrets import gemini_key
@@ -58,7 +59,9 @@ class JobActions:
 
         def done(result: tasks.ImportResult) -> None:
             if attach_only:
-                self.doc.attach_audio(result)
+                mismatch = self.doc.attach_audio(result)
+                if mismatch:
+                    self.show_message(mismatch, "warning")
             else:
                 self.doc.apply_import(result)
                 self.doc.set_stereo(stereo)
@@ -111,6 +114,14 @@ class JobActions:
 
         def done(result) -> None:
             layout, _cues = result
+            if self.doc.project.audio_path != audio_path:
+                # Another sound was imported while this one was planned: its frames would not
+                # line up with the sound now in the project (and a render would be refused).
+                now = self.doc.project.audio_path
+                self.show_message(f"The plan of {audio_path.name} finished after "
+                                  f"{now.name if now else 'another sound'} was imported, so it "
+                                  "was not used. Plan again (Ctrl+L).", "warning")
+                return
             self.doc.apply_plan(layout)
             heard = heard_as(layout.extra.get("stereo"))
             named = tasks.listener_status(layout, asked=asked.get("listener") is not None)
@@ -183,17 +194,26 @@ class JobActions:
             on_finished=done, on_failed=lambda m: self.show_message(m, "error"))
 
     def check_agreement(self, audio_path: Path, layout, video: Path) -> QueuedJob:
-        """After a render: does the picture agree with the sound? (spatial and timing scores)"""
+        """After a render: does the picture agree with the sound? (spatial and timing scores)
+
+        It runs beside the queue (``concurrent``), as the thumbnails do: the user did not ask for
+        it and sees no row for it, and tracking a long render takes minutes (about 4 for a
+        10-minute clip), which held up the plan, render or export asked for next. A render
+        longer than video tracking takes is checked against its plan instead."""
         from engine.spatialize import check_job
+        from engine.spatialize.video import MAX_VIDEO_S
+        # Beyond the tracking limit the check failed with "trim the video first": misleading.
+        tracked = video if layout.duration_s <= MAX_VIDEO_S else None
+        what = "Picture and sound" if tracked else "Plan and sound (too long to track the video)"
 
         def done(report) -> None:
             self.last_agreement = report
-            self.show_message("Picture and sound: " + " ".join(report.summary().splitlines()))
+            self.show_message(f"{what}: " + " ".join(report.summary().splitlines()))
 
         return self.queue.submit(
             "check", f"Check {video.name} against the sound",
-            lambda token: check_job(audio_path, layout=layout, video_path=video, token=token),
-            helper=True,
+            lambda token: check_job(audio_path, layout=layout, video_path=tracked, token=token),
+            concurrent=True, helper=True,
             on_finished=done, on_failed=lambda m: self.show_message(f"Check failed: {m}", "warning"))
 
     def spatialize_dialog(self) -> None:
@@ -242,13 +262,22 @@ class JobActions:
     def export_dialog(self) -> None:
         if self.doc.layout is None:
             return
-        folder = self.doc.project.path.parent if self.doc.project.path else Path.home()
-        base = folder / self.output_stem()
-        dlg = ExportDialog(base, renderer=self.settings.renderer, fps=self.settings.video_fps,
+        dlg = ExportDialog(self.export_base(), renderer=self.settings.renderer,
+                           fps=self.settings.video_fps,
                            can_reuse=self.doc.render_is_current(self.doc.latest_render()),
                            parent=self)
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self.export(dlg.request())
+
+    def export_base(self) -> Path:
+        """Where the Export dialog proposes to write (``.mp4``, ``.json`` added): beside the
+        project, named after its sound; never the sound itself, which may be a video."""
+        folder = self.doc.project.path.parent if self.doc.project.path else Path.home()
+        base = folder / self.output_stem()
+        audio = self.doc.project.audio_path
+        if audio is not None and same_file(with_suffix_added(base, ".mp4"), audio):
+            base = base.with_name(base.name + "-spa2v")
+        return base
 
     def export(self, req: ExportRequest) -> list[QueuedJob]:
         """Write what was asked: the layout JSON now, the video and frames as queued jobs."""
@@ -257,6 +286,9 @@ class JobActions:
         if layout is None:
             return jobs
         try:
+            for out in (req.mp4, req.layout_json):  # before anything is written
+                if out is not None:
+                    refuse_overwriting_inputs(out, [self.doc.project.audio_path])
             if req.layout_json is not None:
                 save_layout(layout, req.layout_json)
                 self.show_message(f"Wrote the layout to {req.layout_json}")

@@ -36,7 +36,8 @@ LOUD_H = 28
 ONSET_H = 14
 OBJ_H = 26
 THUMB_H = 46
-MIN_PPS, MAX_PPS = 2.0, 4000.0
+# Zoomed out far enough that Fit shows a 3-hour sound (the engine's limit) in 540 px.
+MIN_PPS, MAX_PPS = 0.05, 4000.0
 
 
 class TimelineCanvas(QWidget):

@@ -64,6 +64,8 @@ def test_plan_many_inputs_to_out_dir(clip, tmp_path):
     (["plan", "{clip}", "--stereo", "panned", "--pan-law=-5dB", "-o", "{out}"], "-3dB, -4.5dB, -6dB"),
     (["cues", "{clip}", "--pan-law", "linear", "-o", "{tmp}/c.json"], "--pan-law is the level"),
     (["render", "{clip}", "--pan-law", "5dB", "-o", "{tmp}/x.mp4"], "-3dB, -4.5dB, -6dB"),
+    (["render", "{clip}", "--size", "513x301", "-o", "{tmp}/x.mp4"], "use 512x300"),
+    (["plan", "{clip}", "--fps", "0", "-o", "{out}"], "more than 0"),  # was "between 0 and"
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(clip, tmp_path, capsys, args, needle):
     silent = write_wav(tmp_path / "silent.wav", 0 * panned_noise(0, duration_s=0.5))
@@ -128,3 +130,21 @@ def test_studio_without_pyside6_says_how_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "PySide6.QtWidgets", None)  # import now raises ImportError
     assert studio.main([]) == 2
     assert "setup.sh --dev" in capsys.readouterr().err
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    # 'spa2v cues --help' listed --frames N, 'render' --seed, 'check' --tracker with no word.
+    import argparse
+
+    from spa2v_app.cli import build_parser
+    silent = []
+
+    def walk(parser, name):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, p in action.choices.items():
+                    walk(p, f"{name} {sub}")
+            elif action.option_strings and not action.help:
+                silent.append(f"{name} {action.option_strings[-1]}")
+    walk(build_parser(), "spa2v")
+    assert silent == []

@@ -195,12 +195,55 @@ def test_ctrl_c_in_a_batch_says_what_was_written(tmp_path, capsys, monkeypatch):
             raise KeyboardInterrupt
         return real(path, *a, **k)
     monkeypatch.setattr(pipeline, "plan_job", interrupted_third)
-    code, err = run_cli(capsys, "plan", *clips, "--out-dir", tmp_path / "plans")
+    # -q: on a busy machine a plan runs past the second after which progress lines show.
+    code, err = run_cli(capsys, "plan", *clips, "--out-dir", tmp_path / "plans", "-q")
     assert code == 130
     line = one_clean_line(err)
     assert "nothing was written" not in line
     assert "a.json" in line and "b.json" in line and "c.wav" in line
     assert sorted(p.name for p in (tmp_path / "plans").iterdir()) == ["a.json", "b.json"]
+
+
+def test_a_bad_file_in_a_batch_says_what_was_written_and_what_not(tmp_path, capsys):
+    good = write_wav(tmp_path / "a.wav", panned_noise(-40, duration_s=0.5))
+    silent = write_wav(tmp_path / "b.wav", 0 * panned_noise(0, duration_s=0.5))  # opens fine
+    later = write_wav(tmp_path / "c.wav", panned_noise(40, duration_s=0.5, seed=2))
+    code, err = run_cli(capsys, "plan", good, silent, later, "--out-dir", tmp_path / "plans",
+                        "-q")
+    assert code == 2
+    line = one_clean_line(err)
+    # The error alone did not say that a.json stands and c.wav was never planned.
+    assert "b.wav is silent" in line
+    assert "wrote" in line and "a.json" in line and "not done" in line and "c.wav" in line
+    assert sorted(p.name for p in (tmp_path / "plans").iterdir()) == ["a.json"]
+
+
+@pytest.mark.parametrize("content", [b"", b"not a sound at all"])
+def test_a_file_that_is_not_sound_stops_a_batch_before_any_work(tmp_path, capsys, content):
+    # It was found at its turn: after the earlier plans and after two lines of news about the
+    # defaults, so the error was not the one line on stderr.
+    good = write_wav(tmp_path / "a.wav", panned_noise(-40, duration_s=0.5))
+    bad = tmp_path / "b.wav"
+    bad.write_bytes(content)
+    code, err = run_cli(capsys, "plan", good, bad, "--out-dir", tmp_path / "plans")
+    assert code == 2
+    assert err.count("\n") == 1 and "b.wav" in one_clean_line(err)
+    assert not (tmp_path / "plans").exists()
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line(capsys, monkeypatch):
+    # The first third of a second goes on importing numpy for the parser: Ctrl+C there gave
+    # a traceback and no word of what was (not) written.
+    import spa2v_app.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    try:
+        code, err = run_cli(capsys, "plan", "x.wav", "-o", "x.json")
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl+C escaped main(): Python prints a traceback")
+    assert code == 130 and one_clean_line(err) == "spa2v: cancelled; nothing was written."
 
 
 # -- 7. same-stem inputs get distinct outputs ---------------------------------------------------

@@ -261,7 +261,16 @@ def test_a_file_that_is_not_audio_says_what_to_use(tmp_path):
     e = err.value
     assert e.message.startswith("junk.mp3 is not an audio file this app can read (")
     assert "(NoneType)" not in e.message
-    assert e.hint == "Use WAV, FLAC, OGG, MP3 or M4A."
+    assert e.hint == "Use WAV, FLAC, OGG, AIFF, MP3, M4A or Opus."  # as the README lists them
+
+
+def test_an_empty_file_is_called_empty(tmp_path):
+    # A 0-byte file (a copy that did not finish) read as "not an audio file ... (InvalidDataError)".
+    empty = tmp_path / "take.wav"
+    empty.touch()
+    with pytest.raises(BadInput) as err:
+        load_audio(empty)
+    assert err.value.message == f"{empty} is empty (0 bytes)."
 
 
 def test_every_refusal_says_what_to_do(tmp_path):

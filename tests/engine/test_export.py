@@ -108,6 +108,22 @@ def test_cancel_leaves_nothing_at_the_output(tmp_path):
     assert list(tmp_path.iterdir()) == [audio]
 
 
+def test_a_video_used_as_the_sound_is_never_rendered_over(tmp_path):
+    # The studio imports a video's sound and proposes <its stem>.mp4 beside it for the export:
+    # the render was renamed over the user's video.
+    wav = write_wav(tmp_path / "a.wav", panned_noise(30, duration_s=1.0))
+    video = tmp_path / "holiday.mp4"
+    settings = RenderSettings(fps=12, width=64, height=64)
+    run_job(render_job(wav, layout_for(1.0, 4), video, renderer=PreviewRenderer(),
+                       settings=settings, token=CancelToken()))
+    before = video.read_bytes()
+    with pytest.raises(BadInput, match="is also an input"):
+        run_job(render_job(video, layout_for(1.0, 4), tmp_path / "." / "holiday.mp4",
+                           renderer=PreviewRenderer(), settings=settings, token=CancelToken()))
+    assert video.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "holiday.mp4"]
+
+
 def test_preview_draws_the_object_where_its_box_is():
     layout = layout_for()
     backdrop = draw_backdrop(layout.background, 256, 228)

@@ -24,6 +24,7 @@ from engine.audio.loudness import LoudnessTrack, loudness_track
 from engine.audio.stereo_kinds import DEFAULT_STEREO
 from engine.cues.types import Cues
 from engine.errors import BadInput, ModelMissing
+from engine.fileio import write_failed
 from engine.jobs import CancelToken, Job, Log, Progress, stage_progress, sub_job
 from engine.layout import Layout
 from engine.pipeline import PlanSettings, analyse_job, frames_to, plan_job, render_job
@@ -34,6 +35,11 @@ from models.backends import (DEFAULT_PLANNER, RENDERERS, make_planner_or_built_i
 from .waveform import Waveform, find_onsets
 
 DISPLAY_CUE_RATE = 8.0  # cue frames per second on the timeline (a plan has its own rate)
+# A long sound is held for the timeline and playback at the highest of these rates that keeps
+# it within LONG_SOUND_SAMPLES a channel (512 MB of float32 stereo; the player holds a copy):
+# 10 minutes keep 48 kHz, 30 minutes 32 kHz, 3 hours 8 kHz (design: memory over fidelity).
+STUDIO_RATES = (48000, 44100, 32000, 24000, 22050, 16000, 11025, 8000)
+LONG_SOUND_SAMPLES = 2 ** 26
 THUMB_WIDTH = 256
 MAX_THUMBS = 160
 
@@ -94,6 +100,10 @@ def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool 
     audio, cues = yield from sub_job(analyse_job(path, settings, tagger=tagger, token=token),
                                      start=0.0, end=0.85, stage="import")
     token.raise_if_cancelled()
+    if audio.duration_s < info.duration_s - 0.5:
+        # A long file was analysed in chunks and only its head came back: the timeline, the
+        # waveform and playback need all of it.
+        audio = yield from whole_sound_job(path, audio, info, token)
     waveform = Waveform.from_samples(audio.samples, audio.sample_rate)
     loudness = loudness_track(audio.samples, audio.sample_rate)
     if not cues.onsets_s:
@@ -101,6 +111,37 @@ def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool 
     warm_render_modules()
     yield Progress("import", 1.0, 0.0, f"{audio.duration_s:.1f} s, {audio.channels} ch")
     return ImportResult(path, audio, cues, waveform, list(audio.notes), loudness)
+
+
+def whole_sound_job(path: Path, head: Audio, info, token: CancelToken) -> Job[Audio]:
+    """All of a long sound (``head`` is its start, ``info`` its :class:`AudioInfo`), read a
+    chunk at a time at the file's rate and resampled as one stream (no seams between chunks)
+    to the highest :data:`STUDIO_RATES` rate that fits :data:`LONG_SOUND_SAMPLES`."""
+    import soxr
+
+    from engine.audio import load_audio
+    from engine.cues import longform
+    native, duration_s = info.sample_rate, info.duration_s
+    rate = next((r for r in STUDIO_RATES if r <= native and r * duration_s <= LONG_SOUND_SAMPLES),
+                min(native, STUDIO_RATES[-1]))
+    stream = soxr.ResampleStream(native, rate, head.channels, dtype="float32", quality="HQ")
+    # Filled in place (a list of chunks joined at the end would hold the sound twice), time
+    # first: the cut to the length filled stays one block, and the player (which wants
+    # (n, channels)) uses it as it is instead of copying it.
+    frames = np.zeros((int(duration_s * rate) + rate, head.channels), np.float32)
+    filled, t = 0, 0.0
+    while t < duration_s:
+        token.raise_if_cancelled()
+        chunk = load_audio(path, start_s=t, duration_s=longform.CHUNK_S, max_rate=native,
+                           validate=False).samples
+        t += longform.CHUNK_S
+        out = stream.resample_chunk(chunk.T, last=t >= duration_s)[:len(frames) - filled]
+        frames[filled:filled + len(out)] = out
+        filled += len(out)
+        yield Progress("import", 0.85 + 0.1 * min(1.0, t / duration_s), None,
+                       "reading the whole sound")
+    return Audio(frames[:filled].T, rate, head.path, list(head.notes),
+                 source_channels=head.source_channels)
 
 
 def warm_render_modules() -> None:
@@ -187,9 +228,12 @@ def png_frames_job(layout: Layout, out_dir: str | os.PathLike, settings: RenderS
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise BadInput(f"{out_dir} already exists and is not an empty folder.",
                        hint="Pick a new folder name for the frames.")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     renderer = make_renderer_for(settings.renderer, device=device)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
+    except OSError as e:  # said as a write failure (where, why), not as a bug
+        raise write_failed(out_dir, e) from None
     try:
         def write_png(frame) -> None:
             ok, png = cv2.imencode(".png", cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR))
@@ -203,8 +247,10 @@ def png_frames_job(layout: Layout, out_dir: str | os.PathLike, settings: RenderS
         if out_dir.exists():
             out_dir.rmdir()
         os.replace(tmp, out_dir)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):  # a full disk while writing frames, say
+            raise write_failed(out_dir, e) from None
         raise
     yield Progress("export", 1.0, 0.0, f"{count} PNG frames")
     return out_dir

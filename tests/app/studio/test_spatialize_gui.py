@@ -32,3 +32,40 @@ def test_spatialize_places_a_mono_sound_on_the_objects_side(qtbot, window, clip,
     stereo, _ = sf.read(str(out), always_2d=True)
     left, right = np.mean(stereo[:, 0] ** 2), np.mean(stereo[:, 1] ** 2)
     assert left > 2 * right
+
+
+def test_the_check_after_a_render_does_not_hold_up_the_next_job(qtbot, window, clip, tmp_path,
+                                                                monkeypatch):
+    # Tracking a 10-minute render takes minutes; the check (no row in the queue) held the
+    # plan, render or export asked for next until it ended.
+    import threading
+
+    import engine.spatialize as spatialize
+    from engine.jobs import Progress
+
+    never = threading.Event()
+
+    def slow_check(*args, token, **kw):
+        while not never.wait(0.02):
+            token.raise_if_cancelled()
+            yield Progress("check", 0.5)
+    monkeypatch.setattr(spatialize, "check_job", slow_check)
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    finished(qtbot, window.render(tmp_path / "clip.mp4", fps=12))
+    qtbot.waitUntil(lambda: any(j.kind == "check" and j.state == "running"
+                                for j in window.queue.jobs), timeout=10_000)
+    finished(qtbot, window.plan(), timeout=20_000)  # the check still runs
+    assert any(j.kind == "check" and j.state == "running" for j in window.queue.jobs)
+
+
+def test_a_render_too_long_to_track_is_checked_against_its_plan(qtbot, window, clip, tmp_path,
+                                                                 monkeypatch):
+    import engine.spatialize.video as video
+    monkeypatch.setattr(video, "MAX_VIDEO_S", 1.0)  # the clip is 2 s
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    finished(qtbot, window.render(tmp_path / "clip.mp4", fps=12))
+    qtbot.waitUntil(lambda: getattr(window, "last_agreement", None) is not None, timeout=30_000)
+    text, level = window.last_message
+    assert level == "info" and text.startswith("Plan and sound")
