@@ -31,6 +31,7 @@ from ..errors import BadInput
 from ..fileio import atomic_path, write_failed
 
 MAX_DURATION_S = 3 * 3600.0
+MIN_ANALYSIS_S = 0.1  # the cues' shortest input: a few analysis steps (about 46 ms each)
 MAX_ANALYSIS_RATE = 48_000
 SILENCE_DBFS = -60.0
 # Share of NaN/inf samples repaired; exact (a Fraction), so that exactly 1 % is "up to 1 %".
@@ -80,6 +81,13 @@ class Audio:
 
     def mono(self) -> np.ndarray:
         return self.samples.mean(axis=0)
+
+
+def too_short_message(path: Path | None, duration_s: float) -> str:
+    """What is said of audio shorter than :data:`MIN_ANALYSIS_S`, naming its file when known."""
+    what = path.name if path is not None else "The audio"
+    return (f"{what} is {duration_s * 1000:.0f} ms long; measuring where sounds are needs at "
+            f"least {MIN_ANALYSIS_S:g} s.")
 
 
 def audio_info(path: str | os.PathLike) -> AudioInfo:

@@ -21,7 +21,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..audio.io import Audio
+from ..audio.io import MIN_ANALYSIS_S, Audio, too_short_message
 from ..audio.stereo_kinds import SPACED, check_stereo
 from ..errors import BadInput
 from ..jobs import CancelToken, Job, run_job, stage_progress
@@ -90,9 +90,9 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
         raise BadInput(f"max_sources must be 1, 2 or 3, got {max_sources}.")
     num_frames = int(num_frames)
     sr = int(audio.sample_rate)
-    if audio.samples.shape[-1] < int(0.1 * sr):
-        raise BadInput(f"The audio is {audio.duration_s * 1000:.0f} ms long; cues need at "
-                       "least 0.1 s.", hint="Use a longer recording.")
+    if audio.samples.shape[-1] < int(MIN_ANALYSIS_S * sr):
+        raise BadInput(too_short_message(audio.path, audio.duration_s),
+                       hint="Use a longer recording.")
     choice = check_stereo(stereo)
     report = stage_progress("cues")
     stereo = audio.stereo()

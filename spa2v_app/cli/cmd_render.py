@@ -51,7 +51,7 @@ def run(args) -> int:
     from engine.protocols import RenderSettings
     from models.backends import make_renderer
 
-    check_audio_inputs([args.audio])
+    check_audio_inputs([args.audio], analyse=args.plan is None)
     dest = check_output_path(args.output, (".mp4",), inputs=[args.audio, args.plan])
     if not 1 <= args.video_fps <= 60:
         raise BadInput(f"--video-fps must be between 1 and 60, got {args.video_fps:g}.")

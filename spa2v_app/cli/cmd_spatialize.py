@@ -116,5 +116,5 @@ def _sounds(args) -> dict:
         sounds[oid] = Path(value)
     if not sounds:
         raise BadInput("Give a sound: MONO for every object, or --object ID=FILE.")
-    check_audio_inputs(sounds.values())
+    check_audio_inputs(sounds.values(), analyse=False)
     return sounds

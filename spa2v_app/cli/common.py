@@ -102,13 +102,18 @@ def check_output_path(path: str | Path, suffixes: tuple[str, ...], *,
     return p
 
 
-def check_audio_inputs(paths) -> None:
+def check_audio_inputs(paths, *, analyse: bool = True) -> None:
     """Every audio input is a file that opens as sound (its header only: a folder, a missing,
     empty or non-audio file is said as such), all before any work or other message, so that
-    a batch stops before its first plan rather than at its third."""
+    a batch stops before its first plan rather than at its third. ``analyse``: the command
+    measures cues from it, so it must be long enough for that too."""
     from engine.audio import audio_info
+    from engine.audio.io import MIN_ANALYSIS_S, too_short_message
     for p in paths:
-        audio_info(p)
+        info = audio_info(p)
+        if analyse and 0 <= info.frames and info.duration_s < MIN_ANALYSIS_S:  # -1: unknown
+            raise BadInput(too_short_message(info.path, info.duration_s),
+                           hint="Use a longer recording.")
 
 
 @dataclass

@@ -440,3 +440,16 @@ def test_a_truncated_wav_is_warned_about(tmp_path, capsys):
     code, err = run_cli(capsys, "plan", whole, "-o", tmp_path / "q.json")
     assert "cut short" not in err
     assert sf.info(str(cut)).frames == 22050
+
+
+@pytest.mark.parametrize("command", ["plan", "cues", "render"])
+def test_a_clip_too_short_to_measure_is_one_line_naming_it(tmp_path, capsys, command):
+    # It passed the header check and was refused only when measured: after two lines of news
+    # about the defaults, and as "The audio is 10 ms long", without the file's name.
+    short = write_wav(tmp_path / "blip.wav", panned_noise(-40, duration_s=0.01))
+    ext = ".mp4" if command == "render" else ".json"
+    code, err = run_cli(capsys, command, short, "-o", tmp_path / f"out{ext}")
+    assert code == 2
+    line = one_clean_line(err)
+    assert err.count("\n") == 1 and line.startswith("spa2v: blip.wav is 10 ms long")
+    assert list(tmp_path.iterdir()) == [short]

@@ -275,8 +275,14 @@ def test_mono_is_named_from_the_whole_recording():
 def test_a_clip_too_short_says_how_long_it_is_and_what_to_do():
     with pytest.raises(BadInput) as err:
         extract_cues(Audio(np.full((2, int(0.05 * SR)), 0.1, np.float32), SR), num_frames=1)
-    assert err.value.message == "The audio is 50 ms long; cues need at least 0.1 s."
+    assert err.value.message == ("The audio is 50 ms long; measuring where sounds are needs "
+                                 "at least 0.1 s.")
     assert err.value.hint == "Use a longer recording."
+    # Read from a file, the file is named.
+    from pathlib import Path
+    named = Audio(np.full((2, int(0.05 * SR)), 0.1, np.float32), SR, path=Path("/x/take.wav"))
+    with pytest.raises(BadInput, match=r"^take\.wav is 50 ms long"):
+        extract_cues(named, num_frames=1)
 
 
 def test_every_report_is_of_the_cues_stage_and_the_passes_keep_to_their_shares(monkeypatch):

@@ -56,7 +56,7 @@ def test_arguments_are_checked(kw, words):
 
 def test_a_tenth_of_a_second_is_the_shortest_clip():
     short = Audio(np.full((2, int(0.1 * SR) - 1), 0.1, np.float32), SR)
-    with pytest.raises(BadInput, match="cues need at least 0.1 s"):
+    with pytest.raises(BadInput, match="needs at least 0.1 s"):
         extract_cues(short, num_frames=1)
     ok = extract_cues(stereo(noise(0.1)), num_frames=1, max_sources=1)
     assert ok.num_frames == 1 and ok.duration_s == pytest.approx(0.1)
