@@ -53,7 +53,13 @@ def run(args) -> int:
                                      token=CancelToken(), listener=listener), printer)
         printer.done()
         if dest is None:
-            sys.stdout.write(layout.to_json() + "\n")
+            try:
+                sys.stdout.write(layout.to_json() + "\n")
+                sys.stdout.flush()
+            except OSError as e:  # a full disk or a closed pipe behind a redirect
+                raise BadInput(f"Could not write the plan to standard output: "
+                               f"{e.strerror or e}.",
+                               hint="Give a file with -o plan.json.") from None
             continue
         save_layout(layout, dest)
         args.outputs.wrote(dest, str(path))

@@ -453,3 +453,19 @@ def test_a_clip_too_short_to_measure_is_one_line_naming_it(tmp_path, capsys, com
     line = one_clean_line(err)
     assert err.count("\n") == 1 and line.startswith("spa2v: blip.wav is 10 ms long")
     assert list(tmp_path.iterdir()) == [short]
+
+
+def test_a_plan_to_a_full_standard_output_says_it_was_standard_output(clip, capsys,
+                                                                        monkeypatch):
+    # 'spa2v plan clip.wav > /dev/full' said only "No space left on device.", not what could
+    # not be written.
+    import errno
+    import sys
+
+    def full(_text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(sys.stdout, "write", full)
+    code, err = run_cli(capsys, "plan", clip, "-q")
+    assert code == 2
+    assert one_clean_line(err) == ("spa2v: Could not write the plan to standard output: No "
+                                   "space left on device. Give a file with -o plan.json.")
