@@ -34,7 +34,11 @@ direction (cost <= ``GOOD_COST``), and its weight against the main track's (docs
 bins reading each further source behave in time and along frequency (:func:`comb_stats`:
 the share of a bin's steps reading it over 1 s stretches, and the length of its runs along
 frequency; docs/hearing.md, "Looked at, no margin: a room's comb across frequency").
-``--counted-two`` hears only the clips ``spa2v`` counted as two or more.
+``--counted-two`` hears only the clips ``spa2v`` counted as two or more. ``--jsonl`` also
+gives the histograms' weight reading each further source (``bin_ev``: within ``NEAR_DEG`` of
+its path and not of the main track's, active steps, the measure
+:func:`engine.cues.separation._bins_read` holds against ``PAIR_MIN_BIN_WEIGHT``) and in how
+many (step, azimuth) cells (``bin_cells``).
 
     python benchmarks/phantom_origins.py /tmp/ph/main_0 /tmp/ph/main_1 --sets tune
     python benchmarks/phantom_origins.py /tmp/ph/main_? --conditions room,dry --jsonl f.jsonl
@@ -224,7 +228,9 @@ def hear(path: Path, misfit: bool = False, comb: bool = False) -> list[dict]:
         d_main, d_cand = np.abs(on_az - specs[0].step_az[k]), np.abs(on_az - sp.step_az[k])
         d_path = np.abs(on_az - path[k])
         apart, stretches = heard_apart(sp, specs[0], path, hist, az, active)
-        out.append({"origin": sp.origin, "az": float(np.median(sp.step_az)), "wet": wet,
+        out.append({"bin_ev": float(w[active].sum()),
+                    "bin_cells": int(np.sum((hist * near)[active] > 0)),
+                    "origin": sp.origin, "az": float(np.median(sp.step_az)), "wet": wet,
                     "lagged": lagged_comodulation(main_db, _level(energies, az, sp.step_az),
                                                   active),
                     "onsets": int(on_az.size),

@@ -168,6 +168,9 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
         cand = None
         if pf is not None:
             cand = _pair_source(pf, steps, main, mix_active)
+            if cand is not None and _fit_only(cand, pf, main, counts, az, mix_active,
+                                              level_only=not timed):
+                cand = None  # the fits' misfit: no bin hears it (below)
             if cand is None:
                 cand = _corroborated_source(pf, first)
             if cand is None and timed:
@@ -712,8 +715,7 @@ def _block_pair_fit(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
         # recording is dry after all; otherwise it is reverberant: the fits get a diffuse
         # field beside the sources, and reflections (second directions that come and go)
         # are told from a source by a steady path.
-        r1, r2 = np.median(fit.r1[active]), np.median(fit.r2[active])
-        if not (r2 <= PAIR_DRY_RESIDUAL and r2 <= PAIR_DRY_RATIO * r1):
+        if not _fits_exact(fit, active):
             fit = pair_fit(cov[:k], model, freqs,
                            diffuse=diffuse_coherence(cal, freqs))
             ratio, support = PAIR_RATIO_WET, PAIR_MIN_SUPPORT_WET
@@ -725,6 +727,15 @@ def _block_pair_fit(steps, main: SourceSpec, mix_active: np.ndarray, wet: float,
     apart = active & (near_a | near_b) & (np.abs(other - main_az) >= MIN_SEPARATION_DEG)
     return _BlockPairs(active, main_az, other, apart, fit.r2 / np.maximum(fit.r1, 1e-12),
                        ratio, support, fit)
+
+
+def _fits_exact(fit: PairFit, active: np.ndarray) -> bool:
+    """Whether two point sources explain the blocks' covariances almost exactly: the median
+    two-source residual over the ``active`` blocks within :data:`PAIR_DRY_RESIDUAL`, and
+    within :data:`PAIR_DRY_RATIO` of one source's (a dry recording's blocks; a room's
+    reflections and diffuse field leave more)."""
+    r1, r2 = np.median(fit.r1[active]), np.median(fit.r2[active])
+    return bool(r2 <= PAIR_DRY_RESIDUAL and r2 <= PAIR_DRY_RATIO * r1)
 
 
 def _pair_source(pf: _BlockPairs, steps, main: SourceSpec, mix_active: np.ndarray):
@@ -747,6 +758,46 @@ def _pair_source(pf: _BlockPairs, steps, main: SourceSpec, mix_active: np.ndarra
         return None
     return SourceSpec(path, mix_active.copy(), count / max(n_active, 1), prior_sigma_deg=8.0,
                       origin="pair")
+
+
+# In a level-only recording (coincident pair, pan pot) a direction that only the per-block
+# two-source fits give must be read by some bins too (_fit_only), unless two point sources
+# explain the blocks exactly. The least reading there is: the histograms' weight of one bin
+# at the step's top level and fully coherent, in one step (design, not fitted; tune part,
+# rooms: the pair fits' further sources of level-only single sources read 0, 0, 0, 0.8,
+# 5.8, ..., of pairs 3.4 and up; docs/hearing.md, "Bins must read what the pair fits place").
+PAIR_MIN_BIN_WEIGHT = 1.0
+
+
+def _fit_only(sp: SourceSpec, pf: "_BlockPairs", main: SourceSpec, counts: np.ndarray,
+              az: np.ndarray, mix_active: np.ndarray, *, level_only: bool) -> bool:
+    """Whether the pair fits' further source ``sp`` is only the fits' misfit: a level-only
+    recording whose blocks the fits do not explain exactly (:func:`_fits_exact` on the fits
+    as used: with the diffuse field's column in a reverberant recording), and no bin reads
+    ``sp`` (:func:`_bins_read`).
+
+    Sounds are mostly sparse in time and frequency, so a sound that is there dominates some
+    bins, which read its direction. A level-only model is the same at every frequency (a
+    level ratio per direction, no phase), so a block's fit is bound only by each bin's level
+    ratio and coherence: a room's or the noise's decorrelation spreads the level ratios, and
+    a second direction soaks that up as well as a source would, with no bin reading it. A
+    head's or a spaced pair's model ties level and phase together, differently at each
+    frequency, so a second direction must fit them all (there a 10 dB SNR recording's quiet
+    clock ticking beside a coal mine, found by the fits at its place, read 0.4: kept). And
+    where two point sources explain the blocks exactly the second direction is no misfit,
+    however quiet (a steady sound 9 dB under another shares every bin and wins none)."""
+    return (level_only and not _fits_exact(pf.fit, pf.active)
+            and not _bins_read(sp, main, counts, az, mix_active))
+
+
+def _bins_read(sp: SourceSpec, main: SourceSpec, counts: np.ndarray, az: np.ndarray,
+               mix_active: np.ndarray) -> bool:
+    """Whether bins read ``sp``'s direction: the histograms' weight (``counts`` ``(S, A)``)
+    within ``NEAR_DEG`` of its path and not of the main source's, over the active steps,
+    reaches :data:`PAIR_MIN_BIN_WEIGHT`."""
+    az = az[:counts.shape[1]]
+    at = _near(az, sp.step_az) & ~_near(az, main.step_az)
+    return float(np.sum((counts * at)[mix_active])) >= PAIR_MIN_BIN_WEIGHT
 
 
 CORROB_RATIO = 0.8          # a residual-histogram track that the pair fits also place ...

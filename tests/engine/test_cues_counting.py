@@ -223,3 +223,78 @@ def test_a_source_is_not_read_twice_where_it_passed(case, read_twice):
     mix = SourceSpec(main, active, 1.0, origin="mix")
     further = SourceSpec(np.full(len(main), -70.0), active, 0.3)
     assert _read_twice(further, mix, mix.step_az, counts, az, active) == read_twice
+
+
+def _steady_pair(below_db):
+    """Syllables at +30 degrees and a second sound at -50, ``below_db`` quieter, dry (KEMAR,
+    2 m, 40 dB SNR), heard up to the counting: ``(steps, active, model, cal)``."""
+    from engine.cues.analysis import analyse_mix_job
+    from engine.cues.frames import activity_mask
+    from engine.cues.spatial import AnalysisGrid
+    from engine.cues.stereo import calibration_for, model_for, resolve_stereo
+    a, b = syllables(6.0, seed=1), syllables(6.0, seed=3)
+    y = (render_binaural(a, SR, azimuth_deg=30, distance_m=2.0)
+         + 10 ** (-below_db / 20) * render_binaural(b, SR, azimuth_deg=-50, distance_m=2.0))
+    y = y + 10 ** (-40 / 20) * np.std(y) * pink_noise(
+        y.size, np.random.default_rng(9)).reshape(y.shape)
+    y = np.asarray(y, np.float32)
+    grid = AnalysisGrid.for_rate(SR)
+    d = resolve_stereo("binaural", y, SR)
+    cal, model = calibration_for(d.kind, **d.tables), model_for(d.kind, grid, **d.tables)
+    steps = run_job(analyse_mix_job(y, SR, cal, model))
+    return steps, activity_mask(steps.power), model, cal
+
+
+def test_a_quiet_second_source_the_fits_place_exactly_is_kept():
+    # Dry, a steady sound 9 dB under another shares every bin and wins none: no bin reads
+    # it, but two point sources explain the blocks exactly, so the fits' second direction
+    # is no misfit (without the exactness test a rule asking bins to read it drops it).
+    from engine.cues import separation
+    steps, active, model, cal = _steady_pair(9.0)
+    specs = separation.find_sources(steps, active, max_sources=3, model=model, cal=cal)
+    assert [s.origin for s in specs] == ["mix", "pair"]
+    assert np.median(specs[1].step_az) == pytest.approx(-50, abs=6)
+    from engine.cues.binmodel import HIST_STEP_DEG
+    az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
+    assert not separation._bins_read(specs[1], specs[0], np.asarray(steps.step_hist, float),
+                                     az, active)
+
+
+def _fit_only_case(exact, weight_at, level_only):
+    """A main source at +30, the pair fits' further source at -50 (40 blocks), and bins of
+    total weight ``weight_at`` reading -50 (or the main source, for ``"main"``)."""
+    from engine.cues.binmodel import HIST_STEP_DEG
+    from engine.cues.blocks import BLOCK_STEPS
+    from engine.cues.pairfit import PairFit
+    from engine.cues.separation import SourceSpec, _BlockPairs, _fit_only
+    k = 40
+    n = k * BLOCK_STEPS
+    az = np.arange(-90.0, 90.0 + 1e-9, HIST_STEP_DEG)
+    counts = np.zeros((n, len(az)))
+    counts[:, np.argmin(np.abs(az - 30.0))] = 5.0
+    at = -50.0 if weight_at != "main" else 35.0
+    w = 2.0 if weight_at in ("some", "main") else 0.0
+    counts[:4, np.argmin(np.abs(az - at))] += w / 4
+    r1 = np.full(k, 0.05)
+    r2 = np.full(k, 0.001 if exact else 0.02)
+    blocks = np.ones(k, bool)
+    fit = PairFit(np.full(k, 30.0), np.full(k, -50.0), r1, r2)
+    pf = _BlockPairs(blocks, np.full(k, 30.0), np.full(k, -50.0), blocks, r2 / r1, 0.6,
+                     0.22, fit)
+    active = np.ones(n, bool)
+    main = SourceSpec(np.full(n, 30.0), active, 1.0, origin="mix")
+    further = SourceSpec(np.full(n, -50.0), active, 0.5, origin="pair")
+    return _fit_only(further, pf, main, counts, az, active, level_only=level_only)
+
+
+@pytest.mark.parametrize("exact,weight_at,level_only,fit_only", [
+    (False, "none", True, True),     # level-only, inexact fits, no bin reads it: misfit
+    (False, "some", True, False),    # ... two bins' weight read it: a source
+    (False, "main", True, True),     # ... bins read only the main source: still misfit
+    (True, "none", True, False),     # exact fits: a source however quiet
+    (False, "none", False, False)])  # a head's or spaced pair's fits: not judged here
+def test_a_level_only_pair_fit_direction_must_be_read_by_bins(exact, weight_at, level_only,
+                                                               fit_only):
+    # A level-only model is the same at every frequency, so a second direction soaks up a
+    # room's decorrelation as well as a source would; bins must read it.
+    assert _fit_only_case(exact, weight_at, level_only) == fit_only
