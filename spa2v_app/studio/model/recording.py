@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import queue
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -23,6 +24,28 @@ MAX_RECORDING_S = 3 * 3600  # the engine refuses longer audio
 STALL_S = 2.0  # no block from the device for this long means it has gone away
 FLUSH_EVERY_S = 0.25
 SAMPLE_RATES = (44100, 48000, 96000)
+# Design: a write that fails with less than this free on the recordings folder's disk is
+# reported as a full disk (libsndfile only says "System error."); 1 MiB is under 4 s of
+# 48 kHz stereo 24-bit audio.
+FULL_DISK_BYTES = 1 << 20
+
+
+def _free_bytes(folder: Path) -> int | None:
+    for f in (folder, *folder.parents):
+        if f.exists():
+            try:
+                return shutil.disk_usage(f).free
+            except OSError:
+                return None
+    return None
+
+
+def write_problem(folder: Path, error: Exception) -> str:
+    """Why the recordings folder cannot be written, in words: a full disk named as such."""
+    free = _free_bytes(Path(folder))
+    if free is not None and free < FULL_DISK_BYTES:
+        return f"the disk holding {folder} is full"
+    return f"could not write to {folder} ({error})"
 
 
 @dataclass(frozen=True)
@@ -126,7 +149,8 @@ class Recorder:
         self.blocksize = blocksize
         self._stream_factory = stream_factory
         self.path: Path | None = None
-        self.frames = 0
+        self.frames = 0  # received from the device
+        self.written = 0  # in the file
         self.error: str | None = None
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
@@ -147,11 +171,18 @@ class Recorder:
         if factory is None:
             import sounddevice as sd
             factory = sd.InputStream
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.path = new_recording_path(self.folder)
-        self._file = sf.SoundFile(str(self.path), "w", samplerate=self.sample_rate,
-                                  channels=len(self.channels), format="WAV",
-                                  subtype=self.subtype)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.path = new_recording_path(self.folder)
+            self._file = sf.SoundFile(str(self.path), "w", samplerate=self.sample_rate,
+                                      channels=len(self.channels), format="WAV",
+                                      subtype=self.subtype)
+        except (OSError, RuntimeError) as e:  # libsndfile's errors are RuntimeErrors
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)  # libsndfile leaves an empty file
+            self.error = (f"Cannot record: {write_problem(self.folder, e)}. Free some space "
+                          "or choose another recordings folder in Settings.")
+            raise RuntimeError(self.error) from None
         self._writer = threading.Thread(target=self._write_loop, name="spa2v-recorder",
                                         daemon=True)
         self._writer.start()
@@ -183,7 +214,15 @@ class Recorder:
                     self.error = self.error or f"The input device failed while stopping ({e})."
         self._running = False
         self._close_writer()
-        return RecordingResult(self.path, self.frames, self.sample_rate, len(self.channels),
+        frames = self.written
+        if self.error and self.path is not None:
+            # After a failed write the file's header is the truth (a block may be in part).
+            import soundfile as sf
+            try:
+                frames = sf.info(str(self.path)).frames
+            except (OSError, RuntimeError):
+                pass
+        return RecordingResult(self.path, frames, self.sample_rate, len(self.channels),
                                self.error)
 
     @property
@@ -244,11 +283,13 @@ class Recorder:
                 break
             try:
                 self._file.write(block)
+                self.written += len(block)
                 if time.monotonic() - last_flush >= FLUSH_EVERY_S:
                     self._file.flush()  # rewrites the WAV header: the file is valid up to here
                     last_flush = time.monotonic()
             except Exception as e:  # disk full, folder removed: stop, keep what is there
-                self.error = f"Could not write the recording ({e})."
+                problem = write_problem(self.folder, e)
+                self.error = f"The recording stopped: {problem}."
                 self._running = False
                 while self._queue.get() is not None:
                     pass
