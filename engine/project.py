@@ -279,7 +279,7 @@ def find_recoverable(autosave_dir: str | os.PathLike, *, ignore_session: str | N
                 continue
         except (OSError, ValueError, KeyError, TypeError, BadInput):
             continue
-        if meta.get("session") == ignore_session or _alive(meta.get("pid")):
+        if meta.get("session") == ignore_session or process_alive(meta.get("pid")):
             continue
         project_path = Path(meta["project_path"]) if meta.get("project_path") else None
         found.append(Recovery(p, project_path, str(meta.get("saved_at", "")),
@@ -287,7 +287,7 @@ def find_recoverable(autosave_dir: str | os.PathLike, *, ignore_session: str | N
     return sorted(found, key=lambda r: r.saved_at, reverse=True)
 
 
-def _alive(pid: Any) -> bool:
+def process_alive(pid: Any) -> bool:
     if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
         return False
     try:

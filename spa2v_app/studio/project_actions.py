@@ -20,6 +20,8 @@ from engine.errors import SpA2VError
 from engine.project import discard_autosave, find_recoverable, write_autosave
 
 from .model.paths import autosave_dir
+from .model.recording import find_cut_off_recordings
+from .model.stereo import known_pan_law, known_spacing, known_stereo
 
 PROJECT_FILTER = "SpA2V project (*.spa2v)"
 RECOVERY_DELAY_MS = 1000
@@ -177,6 +179,34 @@ class ProjectActions:
         return True
 
     def offer_recovery(self) -> None:
+        """At start: the unsaved work of a session that did not close cleanly, then the
+        recording it was making, if any (the recording becomes the project's sound, as it
+        would have when stopped)."""
+        self._offer_project_recovery()
+        self.offer_cut_off_recording()
+
+    def offer_cut_off_recording(self) -> None:
+        """Offer back the newest recording cut off by the end of an earlier session (others
+        wait for the next start); it is imported read as its input was set up."""
+        found = find_cut_off_recordings(self.settings.recordings_dir)
+        if not found:
+            return
+        cut = found[0]
+        answer = QMessageBox.question(
+            self, "Open the cut-off recording?",
+            f"SpA2V Studio stopped while recording. The {cut.duration_s:.1f} s recorded are "
+            f"kept in {cut.path}. Open it?",
+            QMessageBox.StandardButton.Open | QMessageBox.StandardButton.No)
+        cut.forget()
+        if answer != QMessageBox.StandardButton.Open:
+            self.show_message(f"The cut-off recording is kept in {cut.path}.", "info")
+            return
+        about = cut.about
+        stereo = known_stereo(about.get("stereo"))
+        self.import_audio(cut.path, stereo=stereo, spacing_m=known_spacing(about.get("spacing_m")),
+                          pan_law=known_pan_law(about.get("pan_law")))
+
+    def _offer_project_recovery(self) -> None:
         found = self.recoverable()
         if not found:
             return

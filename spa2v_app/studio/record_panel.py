@@ -397,7 +397,10 @@ class RecordPanel(QWidget):
         chans = tuple(self.channel_box.currentData() or (0, 1))
         self.recorder = Recorder(Path(self.folder_fn()), device=dev.index, channels=chans,
                                  sample_rate=int(self.rate_box.currentData()),
-                                 stream_factory=self.stream_factory)
+                                 stream_factory=self.stream_factory,
+                                 about={"device": dev.name, "stereo": self.stereo(),
+                                        "spacing_m": self.spacing_m(),
+                                        "pan_law": self.pan_law()})
         try:
             path = self.recorder.start()
         except RuntimeError as e:

@@ -11,6 +11,7 @@ and the error says what happened. No Qt here; the record panel polls :class:`Rec
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import queue
 import shutil
 import threading
@@ -19,6 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from engine.errors import SpA2VError
+from engine.fileio import read_json, write_json_atomic
+from engine.project import process_alive
 
 MAX_RECORDING_S = 3 * 3600  # the engine refuses longer audio
 STALL_S = 2.0  # no block from the device for this long means it has gone away
@@ -103,6 +108,68 @@ def new_recording_path(folder: str | Path) -> Path:
     return path
 
 
+# Beside each WAV being recorded: who records it and how the input records (the answers
+# of the Record panel), removed when the recording stops. One left behind by a process that
+# is gone marks a recording cut off by a crash, a kill or a power cut.
+MARKER_SUFFIX = ".recording.json"
+
+
+def marker_path(wav: Path) -> Path:
+    return wav.with_name(wav.name + MARKER_SUFFIX)
+
+
+@dataclass(frozen=True)
+class CutOffRecording:
+    """A recording whose app died before it stopped: the WAV holds what reached the last
+    flush (a quarter of a second before the end at most)."""
+
+    path: Path
+    marker: Path
+    frames: int
+    sample_rate: int
+    about: dict
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+    def forget(self) -> None:
+        """Stop offering it (the WAV stays where it is)."""
+        self.marker.unlink(missing_ok=True)
+
+
+def find_cut_off_recordings(folder: str | Path) -> list[CutOffRecording]:
+    """Recordings in ``folder`` cut off by the end of the process that made them, newest
+    first. Markers of a process still running (another studio recording now) are left alone;
+    markers of a file that is gone or holds no sound are dropped."""
+    import soundfile as sf
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = []
+    for marker in folder.glob("*" + MARKER_SUFFIX):
+        try:
+            meta = read_json(marker, what="Recording marker")
+        except (OSError, ValueError, SpA2VError):  # unreadable: the WAV is still offered
+            meta = {}
+        meta = meta if isinstance(meta, dict) else {}
+        pid = meta.get("pid")
+        if pid == os.getpid() or process_alive(pid):
+            continue
+        wav = marker.with_name(marker.name[: -len(MARKER_SUFFIX)])
+        try:
+            info = sf.info(str(wav))
+        except (OSError, RuntimeError):
+            info = None
+        if info is None or info.frames <= 0:
+            marker.unlink(missing_ok=True)
+            continue
+        about = meta.get("about") if isinstance(meta.get("about"), dict) else {}
+        found.append(CutOffRecording(wav, marker, int(info.frames), int(info.samplerate),
+                                     about))
+    return sorted(found, key=lambda c: c.path.stat().st_mtime, reverse=True)
+
+
 @dataclass(frozen=True)
 class Levels:
     """Peak level per channel since the last poll (dBFS), and whether any sample clipped."""
@@ -134,11 +201,14 @@ class Recorder:
     channels : zero-based input channels to keep, ``(0, 1)`` = the first stereo pair.
     sample_rate : Hz.
     stream_factory : ``sounddevice.InputStream`` or a stand-in with the same signature (tests).
+    about : how the input records (kept in the marker beside the WAV while it records, so a
+        recording cut off by a crash is read the same way when it is offered back).
     """
 
     def __init__(self, folder: str | Path, *, device: int | None = None,
                  channels: tuple[int, ...] = (0, 1), sample_rate: int = 48000,
-                 subtype: str = "PCM_24", stream_factory=None, blocksize: int = 1024):
+                 subtype: str = "PCM_24", stream_factory=None, blocksize: int = 1024,
+                 about: dict | None = None):
         if not channels:
             raise ValueError("pick at least one input channel")
         self.folder = Path(folder)
@@ -148,7 +218,9 @@ class Recorder:
         self.subtype = subtype
         self.blocksize = blocksize
         self._stream_factory = stream_factory
+        self.about = dict(about or {})
         self.path: Path | None = None
+        self.marker: Path | None = None
         self.frames = 0  # received from the device
         self.written = 0  # in the file
         self.error: str | None = None
@@ -177,9 +249,19 @@ class Recorder:
             self._file = sf.SoundFile(str(self.path), "w", samplerate=self.sample_rate,
                                       channels=len(self.channels), format="WAV",
                                       subtype=self.subtype)
-        except (OSError, RuntimeError) as e:  # libsndfile's errors are RuntimeErrors
+            self.marker = marker_path(self.path)
+            write_json_atomic(self.marker, {
+                "pid": os.getpid(), "started_at": _dt.datetime.now().astimezone().isoformat(),
+                "sample_rate": self.sample_rate, "channels": len(self.channels),
+                "about": self.about})
+        except (OSError, RuntimeError, ValueError) as e:  # libsndfile's errors: RuntimeError
+            if self._file is not None:
+                self._file.close()
+                self._file = None
             if self.path is not None:
                 self.path.unlink(missing_ok=True)  # libsndfile leaves an empty file
+            if self.marker is not None:
+                self.marker.unlink(missing_ok=True)
             self.error = (f"Cannot record: {write_problem(self.folder, e)}. Free some space "
                           "or choose another recordings folder in Settings.")
             raise RuntimeError(self.error) from None
@@ -199,6 +281,7 @@ class Recorder:
             self.error = f"Could not open the input device ({e})."
             self._close_writer()
             self.path.unlink(missing_ok=True)
+            self.marker.unlink(missing_ok=True)
             raise RuntimeError(self.error) from None
         return self.path
 
@@ -214,6 +297,8 @@ class Recorder:
                     self.error = self.error or f"The input device failed while stopping ({e})."
         self._running = False
         self._close_writer()
+        if self.marker is not None:  # stopped, not cut off: nothing to offer back
+            self.marker.unlink(missing_ok=True)
         frames = self.written
         if self.error and self.path is not None:
             # After a failed write the file's header is the truth (a block may be in part).

@@ -73,3 +73,72 @@ def test_an_unusable_recordings_folder_is_a_message_not_a_stuck_panel(qtbot, tmp
     assert level == "error" and text.startswith("Cannot record: could not write to ")
     assert "recordings folder in Settings" in text
     assert panel.stop() is None  # nothing half-started to stop
+
+
+KILLED_RECORDING = """
+import os, signal, sys
+from PySide6.QtCore import QTimer
+from spa2v_app.studio.app import create_app
+from spa2v_app.studio.main_window import MainWindow
+from spa2v_app.studio.model.recording import InputDevice
+from spa2v_app.studio.model.settings import StudioSettings
+from tests.app.studio.fake_stream import fake_stream_factory
+app = create_app()
+settings = StudioSettings(recordings_dir=sys.argv[1])
+settings.remember_stereo("Fake stereo mic", "spaced")
+settings.remember_spacing("Fake stereo mic", 0.17)
+w = MainWindow(settings, stream_factory=fake_stream_factory(speed=4.0), use_audio_device=False,
+               session_id="doomed",
+               list_devices=lambda: ([InputDevice(0, "Fake stereo mic", 2, 48000.0)], None))
+w.show()
+w.act_record.trigger()
+print("recording", w.record_panel.recorder.path, flush=True)
+QTimer.singleShot(1500, lambda: os.kill(os.getpid(), signal.SIGKILL))
+app.exec()
+"""
+
+
+def test_a_recording_killed_mid_way_is_offered_back_at_the_next_start(qtbot, make_window,
+                                                                      tmp_path, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from .helpers import wait_job
+    root = Path(__file__).resolve().parents[3]
+    folder = tmp_path / "recordings"  # the make_window fixture's recordings folder
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    run = subprocess.run([sys.executable, "-c", KILLED_RECORDING, str(folder)], cwd=root,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == -signal.SIGKILL, run.stdout + run.stderr
+    wav = Path(run.stdout.split()[1])
+    kept = sf.info(str(wav)).frames
+    assert kept > SR  # 1.5 s at 4x: about 6 s recorded, all but the last flush on disk
+    window = make_window(session_id="next-start")
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a:
+                        asked.append(text) or QMessageBox.StandardButton.Open)
+    window.offer_recovery()
+    assert len(asked) == 1 and str(wav) in asked[0] and f"{kept / SR:.1f} s" in asked[0]
+    wait_job(qtbot, window.queue.jobs[-1])
+    assert window.doc.project.audio_path == wav
+    assert window.doc.stereo == "spaced" and window.doc.spacing_m == pytest.approx(0.17)
+    window.offer_recovery()  # offered once, and the WAV stays
+    assert len(asked) == 1 and wav.exists()
+
+
+def test_a_stopped_recording_is_not_offered_back(qtbot, make_window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    window = make_window()
+    window.act_record.trigger()
+    qtbot.waitUntil(lambda: window.record_panel.recorder.elapsed_s > 0.5, timeout=10_000)
+    window.act_record.trigger()
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: asked.append(a)
+                        or QMessageBox.StandardButton.Open)
+    window.offer_recovery()
+    assert asked == []
