@@ -22,6 +22,7 @@ from engine.protocols import RenderSettings
 from .model import tasks
 from .dialogs import ExportDialog, ExportRequest, with_suffix_added
 from .model.paths import data_dir
+from .model.recording import overflow_note
 from .preview_panel import PREVIEW_SIDE
 from .model.secrets import gemini_key
 from .model.stereo import heard_as
@@ -42,6 +43,8 @@ class JobActions:
         if result.error:
             self.show_message(f"{result.error} The {result.duration_s:.1f} s recorded so far are "
                               f"kept in {result.path}.", "warning")
+        elif result.overflows:
+            self.show_message(overflow_note(result.overflows), "warning")
         if result.frames > 0:
             self.import_audio(result.path, stereo=self.record_panel.stereo(),
                               spacing_m=self.record_panel.spacing_m(),

@@ -20,7 +20,8 @@ from engine.audio.stereo_kinds import (DEFAULT_PAN_LAW, MAX_SPACING_M, MIN_SPACI
                                        SPACED)
 
 from . import theme
-from .model.recording import SAMPLE_RATES, Recorder, RecordingResult, channel_choices, list_input_devices
+from .model.recording import (SAMPLE_RATES, Recorder, RecordingResult, channel_choices,
+                              list_input_devices, overflow_note)
 from .model.stereo import (known_pan_law, known_spacing, known_stereo, pan_law_choices,
                            stereo_choices)
 
@@ -447,5 +448,7 @@ class RecordPanel(QWidget):
         if any(lv.clipped):
             self.note.setText("Clipping: lower the input gain (left/right levels are unreliable "
                               "when clipped).")
+        elif rec.xruns:
+            self.note.setText(overflow_note(rec.xruns))
         if rec.check() is not None:
             self.stop()

@@ -178,6 +178,14 @@ class Levels:
     clipped: tuple[bool, ...]
 
 
+def overflow_note(count: int) -> str:
+    """What a device's overflow flags mean for the recording, in words."""
+    times = "once" if count == 1 else f"{count} times"
+    return (f"The input overflowed {times} (the computer fell behind and the device dropped "
+            "audio): the recording has short gaps there. Close other programs or record at "
+            "a lower rate.")
+
+
 @dataclass(frozen=True)
 class RecordingResult:
     path: Path
@@ -185,6 +193,7 @@ class RecordingResult:
     sample_rate: int
     channels: int
     error: str | None = None
+    overflows: int = 0  # blocks the device flagged (input overflow: audio dropped)
 
     @property
     def duration_s(self) -> float:
@@ -308,7 +317,7 @@ class Recorder:
             except (OSError, RuntimeError):
                 pass
         return RecordingResult(self.path, frames, self.sample_rate, len(self.channels),
-                               self.error)
+                               self.error, self.xruns)
 
     @property
     def running(self) -> bool:
@@ -340,7 +349,7 @@ class Recorder:
     # -- threads ------------------------------------------------------------------------------
     def _callback(self, indata, frames, time_info, status) -> None:
         # PortAudio thread: copy and measure only; the disk is the writer thread's business.
-        if status:
+        if status:  # PortAudio's input overflow/underflow: audio was dropped
             self.xruns += 1
         block = np.array(indata[:, list(self.channels)], dtype=np.float32, copy=True)
         self._queue.put(block)

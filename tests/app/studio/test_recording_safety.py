@@ -10,7 +10,9 @@ import soundfile as sf
 
 import spa2v_app.studio.model.recording as recording
 from spa2v_app.studio.model.recording import InputDevice, Recorder
-from tests.app.studio.fake_stream import fake_stream_factory
+from tests.app.studio.fake_stream import FakeInputStream, fake_stream_factory
+
+from .helpers import wait_job
 
 SR = 48000
 
@@ -107,7 +109,6 @@ def test_a_recording_killed_mid_way_is_offered_back_at_the_next_start(qtbot, mak
 
     from PySide6.QtWidgets import QMessageBox
 
-    from .helpers import wait_job
     root = Path(__file__).resolve().parents[3]
     folder = tmp_path / "recordings"  # the make_window fixture's recordings folder
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
@@ -142,3 +143,34 @@ def test_a_stopped_recording_is_not_offered_back(qtbot, make_window, monkeypatch
                         or QMessageBox.StandardButton.Open)
     window.offer_recovery()
     assert asked == []
+
+
+class Overflowed:
+    """sounddevice's CallbackFlags with input_overflow set."""
+
+    input_overflow = True
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def test_input_overflows_are_reported_not_just_counted(qtbot, window):
+    def factory(**kw):
+        stream = FakeInputStream(speed=4.0, **kw)
+        feed, sent = stream.callback, []
+
+        def callback(data, frames, time_info, status):
+            sent.append(frames)
+            feed(data, frames, time_info, Overflowed() if len(sent) in (5, 9) else status)
+        stream.callback = callback
+        return stream
+    panel = window.record_panel
+    panel.stream_factory = factory
+    window.act_record.trigger()
+    qtbot.waitUntil(lambda: panel.recorder.xruns == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: "overflowed 2 times" in panel.note.text(), timeout=5_000)
+    window.act_record.trigger()
+    text, level = window.last_message
+    assert level == "warning" and text.startswith("The input overflowed 2 times")
+    assert "short gaps" in text
+    wait_job(qtbot, window.queue.jobs[-1])
