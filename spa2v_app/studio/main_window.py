@@ -592,12 +592,28 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         else:
             self.import_audio(first)
 
+    def ask_stop_recording(self) -> bool:
+        """Closing while recording: True when the user says stop (the recording is then kept
+        for the next start to offer), False to go on recording."""
+        from PySide6.QtWidgets import QMessageBox
+        rec = self.record_panel.recorder
+        answer = QMessageBox.question(
+            self, "Stop recording?",
+            f"A recording is running ({self.record_panel.elapsed.text()}). Stop it and quit? "
+            f"What was recorded stays in {rec.path} and is offered at the next start.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
     def closeEvent(self, event) -> None:
-        if self.record_panel.recording:
-            self.record_panel.stop()
-        if not self.maybe_keep_changes():
+        if self.record_panel.recording and not self.ask_stop_recording():
             event.ignore()
             return
+        if not self.maybe_keep_changes():
+            event.ignore()  # the recording, if any, goes on
+            return
+        if self.record_panel.recording:
+            # The window is going: an import would never finish, so the next start offers it.
+            self.record_panel.stop(offer_at_next_start=True)
         self.player.stop()
         self.queue.wait_all(10)
         discard_autosave(self.autosave_file)

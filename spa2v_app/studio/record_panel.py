@@ -419,12 +419,15 @@ class RecordPanel(QWidget):
         self.timer.start()
         self.recording_changed.emit(True)
 
-    def stop(self) -> RecordingResult | None:
+    def stop(self, *, offer_at_next_start: bool = False) -> RecordingResult | None:
+        """Stop and hand the recording to the window to import; with
+        ``offer_at_next_start`` (the app is closing) it is left for the next start to offer
+        instead."""
         if self.recorder is None:
             return None
         rec, self.recorder = self.recorder, None
         self.timer.stop()
-        result = rec.stop()
+        result = rec.stop(offer_at_next_start=offer_at_next_start)
         self.meter.reset()
         self.button.setChecked(False)
         self.button.setText("Record")
@@ -434,7 +437,8 @@ class RecordPanel(QWidget):
         self.note.setText(f"Saved {result.duration_s:.1f} s to {result.path.name}"
                           + (f" ({result.error})" if result.error else ""))
         self.recording_changed.emit(False)
-        self.recorded.emit(result)
+        if not offer_at_next_start:
+            self.recorded.emit(result)
         return result
 
     def _poll(self) -> None:

@@ -255,14 +255,12 @@ class Recorder:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.path = new_recording_path(self.folder)
+            self._started_at = _dt.datetime.now().astimezone().isoformat()
             self._file = sf.SoundFile(str(self.path), "w", samplerate=self.sample_rate,
                                       channels=len(self.channels), format="WAV",
                                       subtype=self.subtype)
             self.marker = marker_path(self.path)
-            write_json_atomic(self.marker, {
-                "pid": os.getpid(), "started_at": _dt.datetime.now().astimezone().isoformat(),
-                "sample_rate": self.sample_rate, "channels": len(self.channels),
-                "about": self.about})
+            self._write_marker(pid=os.getpid())
         except (OSError, RuntimeError, ValueError) as e:  # libsndfile's errors: RuntimeError
             if self._file is not None:
                 self._file.close()
@@ -294,8 +292,10 @@ class Recorder:
             raise RuntimeError(self.error) from None
         return self.path
 
-    def stop(self) -> RecordingResult:
-        """Stop and close; safe to call after a device failure and more than once."""
+    def stop(self, *, offer_at_next_start: bool = False) -> RecordingResult:
+        """Stop and close; safe to call after a device failure and more than once.
+        ``offer_at_next_start`` keeps the marker, so the next start offers the recording
+        back as it does a cut-off one (the app is closing and will not import it)."""
         self._stopping = True
         if self._stream is not None:
             stream, self._stream = self._stream, None
@@ -306,8 +306,13 @@ class Recorder:
                     self.error = self.error or f"The input device failed while stopping ({e})."
         self._running = False
         self._close_writer()
-        if self.marker is not None:  # stopped, not cut off: nothing to offer back
+        if self.marker is not None and not offer_at_next_start:  # nothing to offer back
             self.marker.unlink(missing_ok=True)
+        elif self.marker is not None:  # no process records it now: any next start offers it
+            try:
+                self._write_marker(pid=None)
+            except (OSError, ValueError):
+                pass  # the marker names this process, gone by the next start: offered anyway
         frames = self.written
         if self.error and self.path is not None:
             # After a failed write the file's header is the truth (a block may be in part).
@@ -345,6 +350,11 @@ class Recorder:
             self._clipped[:] = False
         db = tuple(float(20 * np.log10(max(p, 1e-6))) for p in peaks)
         return Levels(db, tuple(bool(c) for c in clipped))
+
+    def _write_marker(self, *, pid: int | None) -> None:
+        write_json_atomic(self.marker, {
+            "pid": pid, "started_at": self._started_at, "sample_rate": self.sample_rate,
+            "channels": len(self.channels), "about": self.about})
 
     # -- threads ------------------------------------------------------------------------------
     def _callback(self, indata, frames, time_info, status) -> None:

@@ -174,3 +174,28 @@ def test_input_overflows_are_reported_not_just_counted(qtbot, window):
     assert level == "warning" and text.startswith("The input overflowed 2 times")
     assert "short gaps" in text
     wait_job(qtbot, window.queue.jobs[-1])
+
+
+def test_closing_while_recording_asks_and_keeps_the_recording_for_the_next_start(
+        qtbot, make_window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    window = make_window()
+    del window.ask_stop_recording  # the fixture's stand-in: ask for real
+    panel = window.record_panel
+    window.act_record.trigger()
+    qtbot.waitUntil(lambda: panel.recorder.elapsed_s > 1.0, timeout=10_000)
+    path = panel.recorder.path
+    asked, answer = [], [QMessageBox.StandardButton.Cancel]
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a:
+                        asked.append(text) or answer[0])
+    assert not window.close()  # Cancel: it goes on recording
+    assert panel.recording and str(path) in asked[0] and "next start" in asked[0]
+    answer[0] = QMessageBox.StandardButton.Yes
+    assert window.close()
+    assert not panel.recording and sf.info(str(path)).frames > SR
+    answer[0] = QMessageBox.StandardButton.Open
+    later = make_window(session_id="next-start")
+    later.offer_recovery()
+    assert len(asked) == 3 and str(path) in asked[2]
+    wait_job(qtbot, later.queue.jobs[-1])
+    assert later.doc.project.audio_path == path
