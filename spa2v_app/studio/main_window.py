@@ -592,6 +592,19 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         else:
             self.import_audio(first)
 
+    def end_keeping_work(self, code: int) -> None:
+        """The system ends the app (SIGTERM, SIGHUP): no questions. A recording is stopped
+        and left for the next start to offer, the unsaved project's recovery copy is written
+        now and kept (a clean close removes it), then the event loop ends with ``code``."""
+        from PySide6.QtWidgets import QApplication
+        if self.record_panel.recording:
+            self.record_panel.stop(offer_at_next_start=True)
+        self.autosave()
+        self.autosave_file = None  # kept for the next start: nothing may discard it now
+        self.player.stop()
+        self._save_settings()
+        QApplication.instance().exit(code)
+
     def ask_stop_recording(self) -> bool:
         """Closing while recording: True when the user says stop (the recording is then kept
         for the next start to offer), False to go on recording."""

@@ -199,3 +199,57 @@ def test_closing_while_recording_asks_and_keeps_the_recording_for_the_next_start
     assert len(asked) == 3 and str(path) in asked[2]
     wait_job(qtbot, later.queue.jobs[-1])
     assert later.doc.project.audio_path == path
+
+
+TERMINATED = """
+import sys
+from spa2v_app.studio.app import create_app, end_on_signals
+from spa2v_app.studio.main_window import MainWindow
+from spa2v_app.studio.model.recording import InputDevice
+from spa2v_app.studio.model.settings import StudioSettings
+from tests.app.studio.fake_stream import fake_stream_factory
+app = create_app()
+w = MainWindow(StudioSettings(recordings_dir=sys.argv[1]),
+               stream_factory=fake_stream_factory(speed=4.0), use_audio_device=False,
+               session_id="logged-out",
+               list_devices=lambda: ([InputDevice(0, "Fake stereo mic", 2, 48000.0)], None))
+w.show()
+end_on_signals(app, w)
+w.doc.set_stereo("coincident")  # unsaved work
+w.act_record.trigger()
+print("recording", w.record_panel.recorder.path, flush=True)
+sys.exit(app.exec())
+"""
+
+
+def test_sigterm_while_recording_ends_cleanly_and_keeps_the_work(qtbot, make_window, tmp_path,
+                                                                monkeypatch):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from spa2v_app.studio.model.recording import marker_path
+    root = Path(__file__).resolve().parents[3]
+    folder = tmp_path / "recordings"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    child = subprocess.Popen([sys.executable, "-c", TERMINATED, str(folder)], cwd=root, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wav = Path(child.stdout.readline().split()[1])
+    time.sleep(1.0)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 128 + signal.SIGTERM, err
+    assert json.loads(marker_path(wav).read_text())["pid"] is None  # stopped, not cut off
+    assert sf.info(str(wav)).frames > SR  # its header closed on everything written
+    window = make_window(session_id="next-start")
+    [copy] = window.recoverable()  # the unsaved project, written at the signal and kept
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a:
+                        asked.append(text) or QMessageBox.StandardButton.Yes)
+    window.offer_recovery()
+    assert window.doc.stereo == "coincident" and len(asked) == 2 and str(wav) in asked[1]
