@@ -17,7 +17,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.errors import SpA2VError
-from engine.project import discard_autosave, find_recoverable, write_autosave
+from engine.project import (discard_autosave, find_recoverable, find_unreadable_autosaves,
+                            set_aside_autosave, write_autosave)
 
 from .model.paths import autosave_dir
 from .model.recording import find_cut_off_recordings
@@ -168,7 +169,8 @@ class ProjectActions:
         try:
             project = recovery.load()
         except (OSError, ValueError, SpA2VError) as e:
-            self.show_message(f"Could not recover {recovery.autosave_path.name}: {e}", "error")
+            self.show_message(f"Could not recover {recovery.autosave_path.name}: {e} "
+                              f"{self._set_aside(recovery.autosave_path)}", "error")
             return False
         self.doc.set_project(project, dirty=True)
         self._after_project_loaded(project)
@@ -206,7 +208,17 @@ class ProjectActions:
         self.import_audio(cut.path, stereo=stereo, spacing_m=known_spacing(about.get("spacing_m")),
                           pan_law=known_pan_law(about.get("pan_law")))
 
+    def _set_aside(self, path: Path) -> str:
+        """Keep an unusable recovery copy out of every later start's way; say where it is."""
+        try:
+            return f"It is kept as {set_aside_autosave(path)}."
+        except OSError as e:
+            return f"It could not be set aside ({e})."
+
     def _offer_project_recovery(self) -> None:
+        for path, problem in find_unreadable_autosaves(autosave_dir()):
+            self.show_message(f"A recovery copy of unsaved work could not be read: {problem} "
+                              f"{self._set_aside(path)}", "error")
         found = self.recoverable()
         if not found:
             return

@@ -253,3 +253,48 @@ def test_sigterm_while_recording_ends_cleanly_and_keeps_the_work(qtbot, make_win
                         asked.append(text) or QMessageBox.StandardButton.Yes)
     window.offer_recovery()
     assert window.doc.stereo == "coincident" and len(asked) == 2 and str(wav) in asked[1]
+
+
+def test_a_damaged_recovery_copy_is_reported_and_set_aside(window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from spa2v_app.studio.model.paths import autosave_dir
+    folder = autosave_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    damaged = folder / "scene-0123456789ab.autosave.json"
+    damaged.write_bytes(b'{"schema": "spa2v.project/1", "layout": {"fra\x00\x00\x00')
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: asked.append(a)
+                        or QMessageBox.StandardButton.Yes)
+    window.offer_recovery()
+    text, level = window.last_message
+    assert level == "error" and "could not be read" in text and str(damaged) in text
+    assert f"kept as {damaged}.unreadable" in text
+    assert not damaged.exists() and Path(f"{damaged}.unreadable").exists() and asked == []
+    window.last_message = ("", "info")
+    window.offer_recovery()  # said once: the next start is not bothered again
+    assert window.last_message == ("", "info")
+
+
+def test_a_recovery_copy_that_fails_to_load_is_not_offered_at_every_start(window, monkeypatch):
+    import json
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from spa2v_app.studio.model.paths import autosave_dir
+    folder = autosave_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    broken = folder / "untitled-0123456789ab.autosave.json"
+    broken.write_text(json.dumps({
+        "schema": "spa2v.project/1", "name": "scene", "layout": "not a layout",
+        "autosave": {"project_path": None, "saved_at": "2026-12-01T10:00:00+00:00",
+                     "pid": -1, "session": "dead"}}))
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: asked.append(a)
+                        or QMessageBox.StandardButton.Yes)
+    window.offer_recovery()
+    text, level = window.last_message
+    assert len(asked) == 1 and level == "error" and text.startswith("Could not recover")
+    assert f"kept as {broken}.unreadable" in text
+    window.offer_recovery()
+    assert len(asked) == 1
