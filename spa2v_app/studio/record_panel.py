@@ -214,9 +214,7 @@ class RecordPanel(QWidget):
         self.device_box = QComboBox()
         self.channel_box = QComboBox()
         self.rate_box = QComboBox()
-        for sr in SAMPLE_RATES:
-            self.rate_box.addItem(f"{sr / 1000:g} kHz", sr)
-        self.rate_box.setCurrentIndex(1)
+        self._fill_rates(None)
         self.stereo_box = StereoCombo()
         self.spacing_box = SpacingBox()
         self.pan_law_box = PanLawCombo()
@@ -314,8 +312,7 @@ class RecordPanel(QWidget):
         if dev is not None:
             for label, chans in channel_choices(dev.max_channels):
                 self.channel_box.addItem(label, chans)
-            if int(dev.default_rate) in SAMPLE_RATES:
-                self.rate_box.setCurrentIndex(SAMPLE_RATES.index(int(dev.default_rate)))
+        self._fill_rates(dev)
         self.channel_box.blockSignals(False)
         if dev is not None and self.settings is not None:
             self.stereo_box.set_kind(self.settings.stereo_for(dev.name))
@@ -323,6 +320,19 @@ class RecordPanel(QWidget):
             self.pan_law_box.set_pan_law(self.settings.pan_law_for(dev.name))
         self._show_spacing()
         self._channels_changed()
+
+    def _fill_rates(self, dev) -> None:
+        """The usual rates, and the device's own when it is another (a headset at 16 kHz, a
+        webcam at 32 kHz, which may not open at the others); the device's own is chosen."""
+        rates = list(SAMPLE_RATES)
+        own = int(round(dev.default_rate)) if dev is not None and dev.default_rate > 0 else None
+        if own is not None and own not in rates:
+            rates = sorted(rates + [own])
+        self.rate_box.clear()
+        for sr in rates:
+            self.rate_box.addItem(f"{sr / 1000:g} kHz" + (" (the device's)" if sr == own else ""),
+                                  sr)
+        self.rate_box.setCurrentIndex(rates.index(own if own is not None else 48000))
 
     def stereo(self) -> str:
         """How the chosen input records (what its recordings are read as)."""

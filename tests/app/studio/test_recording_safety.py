@@ -298,3 +298,24 @@ def test_a_recovery_copy_that_fails_to_load_is_not_offered_at_every_start(window
     assert f"kept as {broken}.unreadable" in text
     window.offer_recovery()
     assert len(asked) == 1
+
+
+def test_a_device_at_another_rate_records_at_its_own(qtbot, window):
+    panel = window.record_panel
+    panel.refresh_devices([InputDevice(0, "Fake stereo mic", 2, 48000.0),
+                           InputDevice(5, "Bluetooth headset", 1, 16000.0),
+                           InputDevice(6, "Old interface", 2, 44100.0)], None)
+    assert panel.rate_box.currentData() == 48000
+    panel.device_box.setCurrentIndex(1)
+    assert panel.rate_box.currentData() == 16000
+    assert "16 kHz (the device's)" in panel.rate_box.currentText()
+    window.act_record.trigger()
+    qtbot.waitUntil(lambda: panel.recorder.elapsed_s > 0.5, timeout=10_000)
+    window.act_record.trigger()
+    wait_job(qtbot, window.queue.jobs[-1])
+    info = sf.info(str(window.doc.project.audio_path))
+    assert info.samplerate == 16000 and info.channels == 1
+    panel.device_box.setCurrentIndex(2)
+    assert panel.rate_box.currentData() == 44100
+    assert [panel.rate_box.itemData(i) for i in range(panel.rate_box.count())] == [
+        44100, 48000, 96000]  # the headset's rate went with it
