@@ -21,11 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.audio.io import MAX_DURATION_S
 from engine.errors import SpA2VError
 from engine.fileio import read_json, write_json_atomic
 from engine.project import process_alive
 
-MAX_RECORDING_S = 3 * 3600  # the engine refuses longer audio
+# A WAV's sizes are 32-bit: past 4 GiB its header wraps and readers lose the rest (a 96 kHz
+# 24-bit stereo recording reaches it at 2 h 4 min). 1 MiB is left for the header's chunks.
+WAV_MAX_BYTES = 0xFFFFFFFF - (1 << 20)
+SAMPLE_BYTES = {"PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 STALL_S = 2.0  # no block from the device for this long means it has gone away
 FLUSH_EVERY_S = 0.25
 SAMPLE_RATES = (44100, 48000, 96000)
@@ -51,6 +55,19 @@ def write_problem(folder: Path, error: Exception) -> str:
     if free is not None and free < FULL_DISK_BYTES:
         return f"the disk holding {folder} is full"
     return f"could not write to {folder} ({error})"
+
+
+def recording_limit(sample_rate: int, channels: int, subtype: str) -> tuple[int, str]:
+    """The most frames one recording may hold, and the sentence that says why it stopped
+    there: the engine's longest sound (:data:`~engine.audio.io.MAX_DURATION_S`; not a frame
+    over, or the import refuses it), or less where a WAV file would pass 4 GiB."""
+    engine_frames = int(MAX_DURATION_S * sample_rate)
+    wav_frames = WAV_MAX_BYTES // (channels * SAMPLE_BYTES.get(subtype, 4))
+    if wav_frames < engine_frames:
+        minutes = int(wav_frames / sample_rate // 60)
+        return wav_frames, (f"Recordings at {sample_rate / 1000:g} kHz stop at "
+                            f"{minutes // 60} h {minutes % 60} min: a WAV file holds 4 GB.")
+    return engine_frames, f"Recordings stop at {MAX_DURATION_S / 3600:g} hours."
 
 
 @dataclass(frozen=True)
@@ -230,6 +247,8 @@ class Recorder:
         self.about = dict(about or {})
         self.path: Path | None = None
         self.marker: Path | None = None
+        self.max_frames, self._limit_note = recording_limit(self.sample_rate,
+                                                            len(self.channels), subtype)
         self.frames = 0  # received from the device
         self.written = 0  # in the file
         self.error: str | None = None
@@ -362,6 +381,7 @@ class Recorder:
         if status:  # PortAudio's input overflow/underflow: audio was dropped
             self.xruns += 1
         block = np.array(indata[:, list(self.channels)], dtype=np.float32, copy=True)
+        block = block[: max(0, self.max_frames - self.frames)]  # not a frame over the limit
         self._queue.put(block)
         self._last_block = time.monotonic()
         peak = np.max(np.abs(block), axis=0) if len(block) else np.zeros(len(self.channels))
@@ -369,8 +389,8 @@ class Recorder:
             np.maximum(self._peaks, peak, out=self._peaks)
             self._clipped |= peak >= 0.999
         self.frames += len(block)
-        if self.frames >= MAX_RECORDING_S * self.sample_rate:
-            self.error = f"Recordings stop at {MAX_RECORDING_S // 3600} hours."
+        if self.frames >= self.max_frames:
+            self.error = self._limit_note
             import sounddevice as sd
             raise sd.CallbackStop
 

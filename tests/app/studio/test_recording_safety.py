@@ -319,3 +319,27 @@ def test_a_device_at_another_rate_records_at_its_own(qtbot, window):
     assert panel.rate_box.currentData() == 44100
     assert [panel.rate_box.itemData(i) for i in range(panel.rate_box.count())] == [
         44100, 48000, 96000]  # the headset's rate went with it
+
+
+def test_a_recording_stops_at_the_engines_limit_not_a_frame_over(tmp_path, monkeypatch):
+    from engine.audio.io import audio_info
+    monkeypatch.setattr(recording, "MAX_DURATION_S", 1.0, raising=False)
+    rec = Recorder(tmp_path, sample_rate=44100, stream_factory=fake_stream_factory(speed=8.0))
+    path = rec.start()  # 1024-frame blocks do not divide 44100 frames
+    assert wait_for_error(rec).startswith("Recordings stop at ")
+    result = rec.stop()
+    assert result.frames == sf.info(str(path)).frames == 44100
+    assert audio_info(path).duration_s <= 1.0  # what the engine checks at import
+
+
+def test_a_recording_stops_before_its_wav_passes_4_gb(tmp_path, monkeypatch):
+    # 96 kHz, 24-bit stereo: 576,000 bytes a second, so the 4 GiB comes at 2 h 4 min.
+    assert recording.recording_limit(96000, 2, "PCM_24") == (
+        715653119, "Recordings at 96 kHz stop at 2 h 4 min: a WAV file holds 4 GB.")
+    assert recording.recording_limit(48000, 2, "PCM_24") == (
+        3 * 3600 * 48000, "Recordings stop at 3 hours.")
+    monkeypatch.setattr(recording, "WAV_MAX_BYTES", 96000 * 6 // 2)  # half a second
+    rec = Recorder(tmp_path, sample_rate=96000, stream_factory=fake_stream_factory(speed=8.0))
+    path = rec.start()
+    assert "a WAV file holds 4 GB" in wait_for_error(rec)
+    assert rec.stop().frames == sf.info(str(path)).frames == 48000
