@@ -84,6 +84,12 @@ class LayoutEditor(QWidget):
                                      f"  ·  {self.doc.time_s:.2f} s")
 
 
+def tip_with_keys(a: QAction, tip: str) -> str:
+    """``tip`` and the action's keys: "Redo (Ctrl+Y, Ctrl+Shift+Z)"."""
+    keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
+    return f"{tip} ({keys})" if keys else tip
+
+
 class MainWindow(JobActions, ProjectActions, QMainWindow):
     def __init__(self, settings: StudioSettings, *, stream_factory=None, use_audio_device=True,
                  session_id: str | None = None, list_devices=None):
@@ -115,14 +121,19 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self._update_title()
 
     # -- construction -------------------------------------------------------------------------
+    def _undo_tips(self, *_) -> None:
+        stack = self.doc.undo_stack
+        for a, word, what in ((self.act_undo, "Undo", stack.undoText()),
+                              (self.act_redo, "Redo", stack.redoText())):
+            a.setToolTip(tip_with_keys(a, f"{word} {what}".strip()))
+
     def _action(self, text: str, slot, shortcut=None, icon: str | None = None, tip: str = "") -> QAction:
         a = QAction(text, self)
         if shortcut is not None:
             a.setShortcut(QKeySequence(shortcut))
         if icon:
             a.setIcon(theme.icon(icon))
-        shortcut_text = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        a.setToolTip(f"{tip or text} ({shortcut_text})" if shortcut_text else (tip or text))
+        a.setToolTip(tip_with_keys(a, tip or text))
         a.triggered.connect(slot)
         self.addAction(a)
         return a
@@ -158,6 +169,11 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         # X11, where adding Ctrl+Shift+Z again made the shortcut ambiguous (and dead).
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
         self.act_redo.setIcon(theme.icon("redo"))
+        # Their text follows the undo stack ("Undo Move box"): so do their tips, with the
+        # keys, as every other action's. Bound methods: Qt drops them with the window.
+        self.doc.undo_stack.undoTextChanged.connect(self._undo_tips)
+        self.doc.undo_stack.redoTextChanged.connect(self._undo_tips)
+        self._undo_tips()
         self.addActions([self.act_undo, self.act_redo])
         self.act_add = self._action("Add object", self.add_object, "Ctrl+Shift+A", "add")
         self.act_delete = self._action("Delete object", self.delete_object, K.Delete, "delete")

@@ -224,6 +224,9 @@ class RecordPanel(QWidget):
         self.button.setCheckable(True)
         self.button.setIcon(theme.icon("record"))
         self.button.setToolTip("Record (Ctrl+R); the sound goes to disk as it is recorded")
+        # Reached by Tab, not taken by a click: after a click on Record, Space must stay
+        # play/pause (the window's key), not press Stop on a take.
+        self.button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.button.clicked.connect(self._clicked)
         self.elapsed = QLabel("0:00.0")
         self.elapsed.setStyleSheet("font: 600 15px monospace;")

@@ -343,3 +343,42 @@ def test_a_recording_stops_before_its_wav_passes_4_gb(tmp_path, monkeypatch):
     path = rec.start()
     assert "a WAV file holds 4 GB" in wait_for_error(rec)
     assert rec.stop().frames == sf.info(str(path)).frames == 48000
+
+
+def test_recording_by_keyboard_and_space_after_a_click_does_not_stop_the_take(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    from .test_window import _press
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    panel = window.record_panel
+    _press(qtbot, window, "Ctrl+R")
+    assert panel.recording
+    _press(qtbot, window, "Ctrl+R")
+    assert not panel.recording
+    wait_job(qtbot, window.queue.jobs[-1])
+    qtbot.mouseClick(panel.button, Qt.MouseButton.LeftButton)  # Record, by the mouse
+    assert panel.recording
+    qtbot.keyClick(window.focusWidget() or window, Qt.Key.Key_Space)  # play / pause
+    assert panel.recording, "Space pressed the focused Stop button"
+    _press(qtbot, window, "Ctrl+R")
+    assert not panel.recording
+    wait_job(qtbot, window.queue.jobs[-1])
+    panel.button.setFocus(Qt.FocusReason.TabFocusReason)  # still reached by Tab
+    assert panel.button.hasFocus()
+
+
+def test_every_toolbar_tip_names_its_keys(window):
+    for action in (window.act_record, window.act_import, window.act_plan, window.act_render,
+                   window.act_export, window.act_undo, window.act_redo, window.act_play):
+        keys = action.shortcuts()
+        assert keys and all(k.toString() in action.toolTip() for k in keys), action.toolTip()
+
+
+def test_undo_tips_follow_the_edit_and_name_the_keys(qtbot, window, clip):
+    from .helpers import import_clip, plan
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    window.doc.add_object("dog")
+    assert window.act_undo.toolTip().startswith("Undo ") and "Ctrl+Z" in window.act_undo.toolTip()
+    assert window.act_undo.toolTip() != "Undo (Ctrl+Z)"  # names the edit
