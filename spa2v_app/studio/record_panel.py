@@ -71,6 +71,16 @@ class StereoCombo(ChoiceCombo):
         """Show ``kind`` without announcing it (the caller is syncing, not the user choosing)."""
         self.show_value(known_stereo(kind))
 
+def elapsed_text(t: float) -> str:
+    """The record timer: "4:07.3", and past an hour "1:04:07.3" (as the timeline's ruler
+    counts), not "64:07.3"."""
+    tenths = int(t * 10)  # truncated: the timer never shows a tenth not yet recorded
+    h, rest = divmod(tenths, 36000)
+    m, rest = divmod(rest, 600)
+    sec = f"{rest // 10:02d}.{rest % 10}"
+    return f"{h}:{m:02d}:{sec}" if h else f"{m}:{sec}"
+
+
 METER_FLOOR_DB = -60.0
 CLIP_HOLD_S = 1.5
 
@@ -460,8 +470,7 @@ class RecordPanel(QWidget):
             return
         lv = rec.levels()
         self.meter.push(lv.peak_db, lv.clipped)
-        t = rec.elapsed_s
-        self.elapsed.setText(f"{int(t // 60)}:{t % 60:04.1f}")
+        self.elapsed.setText(elapsed_text(rec.elapsed_s))
         if any(lv.clipped):
             self.note.setText("Clipping: lower the input gain (left/right levels are unreliable "
                               "when clipped).")

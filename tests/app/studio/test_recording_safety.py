@@ -382,3 +382,12 @@ def test_undo_tips_follow_the_edit_and_name_the_keys(qtbot, window, clip):
     window.doc.add_object("dog")
     assert window.act_undo.toolTip().startswith("Undo ") and "Ctrl+Z" in window.act_undo.toolTip()
     assert window.act_undo.toolTip() != "Undo (Ctrl+Z)"  # names the edit
+
+
+def test_the_record_timer_counts_hours_past_an_hour():
+    from spa2v_app.studio.record_panel import elapsed_text
+    assert elapsed_text(0.0) == "0:00.0"
+    assert elapsed_text(59.96) == "0:59.9"  # never rounds up to a minute not yet recorded
+    assert elapsed_text(247.3) == "4:07.3"
+    assert elapsed_text(3847.25) == "1:04:07.2"
+    assert elapsed_text(3 * 3600) == "3:00:00.0"
