@@ -443,14 +443,15 @@ class RecordPanel(QWidget):
         self.recording_changed.emit(True)
 
     def stop(self, *, offer_at_next_start: bool = False) -> RecordingResult | None:
-        """Stop and hand the recording to the window to import; with
-        ``offer_at_next_start`` (the app is closing) it is left for the next start to offer
-        instead."""
+        """Stop and hand the recording to the window to import (its marker stays until the
+        window calls :func:`.model.recording.forget_recording`, once the project holds it);
+        with ``offer_at_next_start`` (the app is closing) it is left for the next start to
+        offer instead."""
         if self.recorder is None:
             return None
         rec, self.recorder = self.recorder, None
         self.timer.stop()
-        result = rec.stop(offer_at_next_start=offer_at_next_start)
+        result = rec.stop(then="offer" if offer_at_next_start else "hold")
         self.meter.reset()
         self.button.setChecked(False)
         self.button.setText("Record")

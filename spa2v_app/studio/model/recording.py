@@ -155,6 +155,12 @@ class CutOffRecording:
         self.marker.unlink(missing_ok=True)
 
 
+def forget_recording(wav: Path) -> None:
+    """The recording is safe (its project holds it, or the user was told where it is): stop
+    offering it at the next start. The WAV stays."""
+    marker_path(Path(wav)).unlink(missing_ok=True)
+
+
 def find_cut_off_recordings(folder: str | Path) -> list[CutOffRecording]:
     """Recordings in ``folder`` cut off by the end of the process that made them, newest
     first. Markers of a process still running (another studio recording now) are left alone;
@@ -311,10 +317,16 @@ class Recorder:
             raise RuntimeError(self.error) from None
         return self.path
 
-    def stop(self, *, offer_at_next_start: bool = False) -> RecordingResult:
+    def stop(self, *, then: str = "forget") -> RecordingResult:
         """Stop and close; safe to call after a device failure and more than once.
-        ``offer_at_next_start`` keeps the marker, so the next start offers the recording
-        back as it does a cut-off one (the app is closing and will not import it)."""
+
+        ``then`` says what becomes of the marker beside the WAV: ``"forget"`` removes it;
+        ``"hold"`` keeps it naming this process, for a caller that imports the recording and
+        calls :func:`forget_recording` once its project holds it (a crash before that, in a
+        long import say, and the next start offers it); ``"offer"`` leaves it naming no
+        process, so the next start offers it (the app is closing and will not import it)."""
+        if then not in ("forget", "hold", "offer"):
+            raise ValueError(f"then={then!r}")
         self._stopping = True
         if self._stream is not None:
             stream, self._stream = self._stream, None
@@ -325,9 +337,9 @@ class Recorder:
                     self.error = self.error or f"The input device failed while stopping ({e})."
         self._running = False
         self._close_writer()
-        if self.marker is not None and not offer_at_next_start:  # nothing to offer back
+        if self.marker is not None and then == "forget":
             self.marker.unlink(missing_ok=True)
-        elif self.marker is not None:  # no process records it now: any next start offers it
+        elif self.marker is not None and then == "offer":
             try:
                 self._write_marker(pid=None)
             except (OSError, ValueError):

@@ -1,6 +1,7 @@
 """Recording where the disk or the folder fails: the user is told what is wrong, in words, and
 every frame that reached the disk is counted and kept."""
 
+import os
 import time
 from pathlib import Path
 
@@ -132,17 +133,61 @@ def test_a_recording_killed_mid_way_is_offered_back_at_the_next_start(qtbot, mak
     assert len(asked) == 1 and wav.exists()
 
 
-def test_a_stopped_recording_is_not_offered_back(qtbot, make_window, monkeypatch):
+def test_a_stopped_recording_is_held_until_its_project_holds_it(qtbot, make_window,
+                                                               monkeypatch):
+    import json
+
     from PySide6.QtWidgets import QMessageBox
+
+    from spa2v_app.studio.model.paths import autosave_dir
+    from spa2v_app.studio.model.recording import marker_path
     window = make_window()
     window.act_record.trigger()
     qtbot.waitUntil(lambda: window.record_panel.recorder.elapsed_s > 0.5, timeout=10_000)
+    wav = window.record_panel.recorder.path
     window.act_record.trigger()
+    # Stopped, being imported: a crash now must still find it (the marker names this process).
+    assert json.loads(marker_path(wav).read_text())["pid"] == os.getpid()
+    wait_job(qtbot, window.queue.jobs[-1])
+    assert window.doc.project.audio_path == wav
+    assert not marker_path(wav).exists()  # the project holds it now ...
+    [copy] = autosave_dir().glob("*.autosave.json")  # ... and so does its recovery copy
+    assert str(wav) in copy.read_text()
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a: asked.append(a)
                         or QMessageBox.StandardButton.Open)
     window.offer_recovery()
     assert asked == []
+
+
+STOPPED_THEN_KILLED = KILLED_RECORDING.replace(
+    "QTimer.singleShot(1500, lambda: os.kill(os.getpid(), signal.SIGKILL))",
+    "QTimer.singleShot(1500, lambda: (w.act_record.trigger(), "
+    "os.kill(os.getpid(), signal.SIGKILL)))")
+
+
+def test_a_recording_stopped_but_not_yet_imported_when_killed_is_offered_back(
+        qtbot, make_window, tmp_path, monkeypatch):
+    import signal
+    import subprocess
+    import sys
+
+    from PySide6.QtWidgets import QMessageBox
+    assert STOPPED_THEN_KILLED != KILLED_RECORDING
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    run = subprocess.run([sys.executable, "-c", STOPPED_THEN_KILLED,
+                          str(tmp_path / "recordings")], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == -signal.SIGKILL, run.stdout + run.stderr
+    wav = Path(run.stdout.split()[1])
+    window = make_window(session_id="next-start")
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a:
+                        asked.append(text) or QMessageBox.StandardButton.Open)
+    window.offer_recovery()
+    assert len(asked) == 1 and str(wav) in asked[0]
 
 
 class Overflowed:
