@@ -57,8 +57,8 @@ class JobActions:
 
         def held(r) -> None:
             imported(r)
-            self.autosave()
-            forget_recording(result.path)
+            if self.autosave() is not None or not self.doc.dirty:  # not on a full disk
+                forget_recording(result.path)
 
         def not_held(message) -> None:
             failed(message)  # says what went wrong, and that the file is where it is
