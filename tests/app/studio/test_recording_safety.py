@@ -436,3 +436,20 @@ def test_the_record_timer_counts_hours_past_an_hour():
     assert elapsed_text(247.3) == "4:07.3"
     assert elapsed_text(3847.25) == "1:04:07.2"
     assert elapsed_text(3 * 3600) == "3:00:00.0"
+
+
+def test_a_recording_stays_offered_when_its_recovery_copy_cannot_be_written(qtbot, window,
+                                                                            monkeypatch):
+    import spa2v_app.studio.project_actions as project_actions
+    from spa2v_app.studio.model.recording import marker_path
+
+    def full(*a, **kw):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(project_actions, "write_autosave", full)
+    window.act_record.trigger()
+    qtbot.waitUntil(lambda: window.record_panel.recorder.elapsed_s > 0.5, timeout=10_000)
+    wav = window.record_panel.recorder.path
+    window.act_record.trigger()
+    wait_job(qtbot, window.queue.jobs[-1])
+    assert window.doc.project.audio_path == wav and window.doc.dirty
+    assert marker_path(wav).exists()  # no recovery copy holds it: a crash must still find it
