@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             QTimer.singleShot(0, lambda: window.open_project(path))
         else:
             QTimer.singleShot(0, lambda: window.import_audio(path))
+        if not args.no_recovery:  # opened on a file: not asked, but not left unsaid either
+            QTimer.singleShot(200, window.mention_recovery)
     elif not args.no_recovery:
         QTimer.singleShot(200, window.offer_recovery)
     return _run(app, window)

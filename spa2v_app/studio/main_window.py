@@ -142,6 +142,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         K = QKeySequence.StandardKey
         self.act_new = self._action("New project", self.new_project, K.New)
         self.act_open = self._action("Open project…", self.open_project_dialog, K.Open, "open")
+        self.act_recover = self._action(
+            "Recover unsaved work…", self.recover_from_menu, None, None,
+            "Unsaved work and a cut-off recording left by a session that did not close cleanly")
         self.act_save = self._action("Save project", self.save_project, K.Save, "save")
         self.act_save_as = self._action("Save project as…", self.save_project_as, K.SaveAs)
         self.act_import = self._action("Import audio…", self.import_dialog, "Ctrl+I", "import",
@@ -242,7 +245,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         # QMenu.triggered passes the QAction (a per-action lambda would get a bool).
         self.recent_menu.triggered.connect(self._open_recent)
-        m.addActions([self.act_save, self.act_save_as])
+        m.addActions([self.act_save, self.act_save_as, self.act_recover])
         m.addSeparator()
         m.addActions([self.act_import, self.act_export])
         m.addSeparator()

@@ -187,6 +187,25 @@ class ProjectActions:
         self._offer_project_recovery()
         self.offer_cut_off_recording()
 
+    def waiting_recovery(self) -> bool:
+        """Is there work left by a session that did not close cleanly?"""
+        return bool(self.recoverable() or find_unreadable_autosaves(autosave_dir())
+                    or find_cut_off_recordings(self.settings.recordings_dir))
+
+    def mention_recovery(self) -> None:
+        """The studio was started on a file, so nothing was offered: say that something
+        waits, and where to get it (it stays until then)."""
+        if self.waiting_recovery():
+            self.show_message("Unsaved work or a cut-off recording from a session that did not "
+                              "close cleanly is waiting: File > Recover unsaved work… brings it "
+                              "back.", "warning")
+
+    def recover_from_menu(self) -> None:
+        if not self.waiting_recovery():
+            self.show_message("Nothing to recover: every session closed cleanly.", "info")
+        elif self.maybe_keep_changes():
+            self.offer_recovery()
+
     def offer_cut_off_recording(self) -> None:
         """Offer back the newest recording cut off by the end of an earlier session (others
         wait for the next start); it is imported read as its input was set up."""

@@ -453,3 +453,29 @@ def test_a_recording_stays_offered_when_its_recovery_copy_cannot_be_written(qtbo
     wait_job(qtbot, window.queue.jobs[-1])
     assert window.doc.project.audio_path == wav and window.doc.dirty
     assert marker_path(wav).exists()  # no recovery copy holds it: a crash must still find it
+
+
+def test_started_on_a_file_the_waiting_work_is_mentioned_and_in_the_file_menu(
+        qtbot, window, monkeypatch):
+    import json
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from spa2v_app.studio.model.paths import autosave_dir
+    window.mention_recovery()
+    assert window.last_message == ("", "info")  # nothing waits: nothing said
+    window.act_recover.trigger()
+    assert window.last_message[0].startswith("Nothing to recover")
+    folder = autosave_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "untitled-0123456789ab.autosave.json").write_text(json.dumps({
+        "schema": "spa2v.project/1", "name": "harbour", "settings": {"stereo": "binaural"},
+        "autosave": {"project_path": None, "saved_at": "2026-12-01T10:00:00+00:00",
+                     "pid": -1, "session": "dead"}}))
+    window.mention_recovery()
+    text, level = window.last_message
+    assert level == "warning" and "File > Recover unsaved work" in text
+    assert window.act_recover in window.menuBar().actions()[0].menu().actions()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
+    window.act_recover.trigger()
+    assert window.doc.stereo == "binaural" and window.doc.dirty
