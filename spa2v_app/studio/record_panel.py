@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QLinearGradient, QPainter
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
+from engine.audio.io import SILENCE_DBFS
 from engine.audio.stereo_kinds import (DEFAULT_PAN_LAW, MAX_SPACING_M, MIN_SPACING_M, PANNED,
                                        SPACED)
 
@@ -26,6 +27,8 @@ from .model.stereo import (known_pan_law, known_spacing, known_stereo, pan_law_c
                            stereo_choices)
 
 STEREO_QUESTION = "How was this recorded?"
+SILENT_NOTE = (f"Nothing louder than {SILENCE_DBFS:.0f} dBFS yet: as it stands this take would "
+               "be refused as silent. Check the input (mute switch, gain, the chosen device).")
 
 
 class ChoiceCombo(QComboBox):
@@ -477,5 +480,9 @@ class RecordPanel(QWidget):
                               "when clipped).")
         elif rec.xruns:
             self.note.setText(overflow_note(rec.xruns))
+        elif rec.silent_so_far():
+            self.note.setText(SILENT_NOTE)
+        elif self.note.text() == SILENT_NOTE:  # sound came: back to where it goes
+            self.note.setText(f"Recording to {rec.path}")
         if rec.check() is not None:
             self.stop()

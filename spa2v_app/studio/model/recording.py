@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.audio.io import MAX_DURATION_S
+from engine.audio.io import MAX_DURATION_S, SILENCE_DBFS
 from engine.errors import SpA2VError
 from engine.fileio import read_json, write_json_atomic
 from engine.project import process_alive
@@ -32,6 +32,9 @@ WAV_MAX_BYTES = 0xFFFFFFFF - (1 << 20)
 SAMPLE_BYTES = {"PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 STALL_S = 2.0  # no block from the device for this long means it has gone away
 FLUSH_EVERY_S = 0.25
+# Design: a take with nothing above the engine's silence this long is said at once (a muted
+# or wrong input), not after the take, when the import refuses it.
+SILENT_WARN_S = 2.0
 SAMPLE_RATES = (44100, 48000, 96000)
 # Design: a write that fails with less than this free on the recordings folder's disk is
 # reported as a full disk (libsndfile only says "System error."); 1 MiB is under 4 s of
@@ -255,6 +258,7 @@ class Recorder:
         self.marker: Path | None = None
         self.max_frames, self._limit_note = recording_limit(self.sample_rate,
                                                             len(self.channels), subtype)
+        self.loudest = 0.0  # the highest peak since the start (linear)
         self.frames = 0  # received from the device
         self.written = 0  # in the file
         self.error: str | None = None
@@ -374,6 +378,13 @@ class Recorder:
             self._running = False
         return self.error
 
+    def silent_so_far(self) -> bool:
+        """Nothing louder than the engine's silence (:data:`~engine.audio.io.SILENCE_DBFS`)
+        since the start, after :data:`SILENT_WARN_S`: as it stands the take would be refused
+        as silent at import."""
+        return (self.elapsed_s >= SILENT_WARN_S
+                and self.loudest <= 10 ** (SILENCE_DBFS / 20))
+
     def levels(self) -> Levels:
         with self._lock:
             peaks, clipped = self._peaks.copy(), self._clipped.copy()
@@ -400,6 +411,8 @@ class Recorder:
         with self._lock:
             np.maximum(self._peaks, peak, out=self._peaks)
             self._clipped |= peak >= 0.999
+        if len(peak):
+            self.loudest = max(self.loudest, float(np.max(peak)))
         self.frames += len(block)
         if self.frames >= self.max_frames:
             self.error = self._limit_note

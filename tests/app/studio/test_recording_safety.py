@@ -479,3 +479,29 @@ def test_started_on_a_file_the_waiting_work_is_mentioned_and_in_the_file_menu(
     monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
     window.act_recover.trigger()
     assert window.doc.stereo == "binaural" and window.doc.dirty
+
+
+def test_a_silent_input_is_said_while_recording_not_after(qtbot, window):
+    from spa2v_app.studio.record_panel import SILENT_NOTE
+    panel = window.record_panel
+    quiet = np.full((SR, 2), 10 ** (-70 / 20), np.float32)  # a muted input's hiss, -70 dBFS
+    loud = known_signal(1.0)
+    panel.stream_factory = fake_stream_factory(signal=quiet, speed=4.0)
+    window.act_record.trigger()
+    qtbot.waitUntil(lambda: panel.note.text() == SILENT_NOTE, timeout=10_000)
+    assert "-60 dBFS" in SILENT_NOTE
+    window.act_record.trigger()
+    wait_job(qtbot, window.queue.jobs[-1])
+    assert "silent" in window.last_message[0]  # the import refuses it, as the note said
+    panel.stream_factory = fake_stream_factory(signal=np.concatenate([quiet, quiet, quiet, loud]),
+                                               speed=4.0)
+    window.act_record.trigger()
+    qtbot.waitUntil(lambda: panel.note.text() == SILENT_NOTE, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.note.text().startswith("Recording to"), timeout=10_000)
+    window.act_record.trigger()
+    wait_job(qtbot, window.queue.jobs[-1])
+
+
+def known_signal(seconds=1.0):
+    rng = np.random.default_rng(7)
+    return (0.2 * rng.standard_normal((int(SR * seconds), 2))).astype(np.float32)
