@@ -372,23 +372,35 @@ class RecordPanel(QWidget):
         for w in (self.pan_law_label, self.pan_law_box):
             w.setVisible(self.stereo() == PANNED)
 
+    def _about(self) -> dict:
+        """How the chosen input records, as a recording's marker keeps it."""
+        dev = self.current_device()
+        return {"device": dev.name if dev else None, "stereo": self.stereo(),
+                "spacing_m": self.spacing_m(), "pan_law": self.pan_law()}
+
     def _stereo_chosen(self, *_) -> None:
         dev = self.current_device()
         if dev is not None and self.settings is not None:
             self.settings.remember_stereo(dev.name, self.stereo())
         self._show_spacing()
+        if self.recorder is not None:
+            self.recorder.set_about(self._about())
         self.stereo_changed.emit(self.stereo())
 
     def _spacing_chosen(self, *_) -> None:
         dev = self.current_device()
         if dev is not None and self.settings is not None:
             self.settings.remember_spacing(dev.name, self.spacing_box.spacing_m())
+        if self.recorder is not None:
+            self.recorder.set_about(self._about())
         self.stereo_changed.emit(self.stereo())  # the window saves the settings on it
 
     def _pan_law_chosen(self, *_) -> None:
         dev = self.current_device()
         if dev is not None and self.settings is not None:
             self.settings.remember_pan_law(dev.name, self.pan_law_box.pan_law())
+        if self.recorder is not None:
+            self.recorder.set_about(self._about())
         self.stereo_changed.emit(self.stereo())  # the window saves the settings on it
 
     def _channels_changed(self, *_) -> None:
@@ -424,10 +436,7 @@ class RecordPanel(QWidget):
         chans = tuple(self.channel_box.currentData() or (0, 1))
         self.recorder = Recorder(Path(self.folder_fn()), device=dev.index, channels=chans,
                                  sample_rate=int(self.rate_box.currentData()),
-                                 stream_factory=self.stream_factory,
-                                 about={"device": dev.name, "stereo": self.stereo(),
-                                        "spacing_m": self.spacing_m(),
-                                        "pan_law": self.pan_law()})
+                                 stream_factory=self.stream_factory, about=self._about())
         try:
             path = self.recorder.start()
         except RuntimeError as e:

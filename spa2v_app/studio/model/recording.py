@@ -393,6 +393,16 @@ class Recorder:
         db = tuple(float(20 * np.log10(max(p, 1e-6))) for p in peaks)
         return Levels(db, tuple(bool(c) for c in clipped))
 
+    def set_about(self, about: dict) -> None:
+        """The user answered again how the input records, mid-take: the marker follows, so a
+        crash offers the recording read as the latest answer (what a stop would use)."""
+        self.about = dict(about)
+        if self._running and self.marker is not None:
+            try:
+                self._write_marker(pid=os.getpid())
+            except (OSError, ValueError):
+                pass  # the earlier answer stays: the recording is still offered
+
     def _write_marker(self, *, pid: int | None) -> None:
         write_json_atomic(self.marker, {
             "pid": pid, "started_at": self._started_at, "sample_rate": self.sample_rate,

@@ -505,3 +505,21 @@ def test_a_silent_input_is_said_while_recording_not_after(qtbot, window):
 def known_signal(seconds=1.0):
     rng = np.random.default_rng(7)
     return (0.2 * rng.standard_normal((int(SR * seconds), 2))).astype(np.float32)
+
+
+def test_an_answer_changed_mid_take_reaches_the_marker(qtbot, window):
+    import json
+
+    from spa2v_app.studio.model.recording import marker_path
+    panel = window.record_panel
+    window.act_record.trigger()
+    qtbot.waitUntil(lambda: panel.recorder.elapsed_s > 0.3, timeout=10_000)
+    marker = marker_path(panel.recorder.path)
+    assert json.loads(marker.read_text())["about"]["stereo"] == "auto"
+    panel.stereo_box.setCurrentIndex(panel.stereo_box.findData("spaced"))
+    panel.spacing_box.setValue(21)
+    about = json.loads(marker.read_text())["about"]
+    assert about["stereo"] == "spaced" and about["spacing_m"] == pytest.approx(0.21)
+    assert about["device"] == "Fake stereo mic"
+    window.act_record.trigger()
+    wait_job(qtbot, window.queue.jobs[-1])
