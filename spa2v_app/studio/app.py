@@ -80,14 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     return _run(app, window)
 
 
-END_SIGNALS = ("SIGTERM", "SIGHUP")  # a logout, a shutdown, kill: end now, keep the work
+END_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")  # logout, shutdown, kill, Ctrl+C: end, keep the work
 SIGNAL_POLL_MS = 200
 
 
 def end_on_signals(app, window) -> None:
-    """On SIGTERM or SIGHUP, end without questions and keep the work for the next start
-    (:meth:`.main_window.MainWindow.end_keeping_work`); exit status 128 + the signal, as the
-    command line's. Python runs signal handlers between its own bytecodes, and Qt's event
+    """On SIGTERM, SIGHUP or SIGINT (Ctrl+C in the terminal), end without questions and keep
+    the work for the next start (:meth:`.main_window.MainWindow.end_keeping_work`); exit
+    status 128 + the signal, as the command line's. Python runs signal handlers between its own bytecodes, and Qt's event
     loop is C++, so a timer lets Python in a few times a second."""
     import signal
 
