@@ -1,5 +1,7 @@
-"""Recording where the disk or the folder fails: the user is told what is wrong, in words, and
-every frame that reached the disk is counted and kept."""
+"""Recording and crash recovery as a demanding user meets them: a full disk, an unusable
+folder, a kill, a close or a logout mid-take, overflows, silence, limits, other rates, the
+keyboard, damaged recovery copies. The user is told what is wrong, in words; every frame that
+reached the disk is counted, kept, and offered back."""
 
 import os
 import time
@@ -16,6 +18,11 @@ from tests.app.studio.fake_stream import FakeInputStream, fake_stream_factory
 from .helpers import wait_job
 
 SR = 48000
+
+
+def known_signal(seconds=1.0):
+    rng = np.random.default_rng(7)
+    return (0.2 * rng.standard_normal((int(SR * seconds), 2))).astype(np.float32)
 
 
 def wait_for_error(rec, seconds=10.0):
@@ -503,11 +510,6 @@ def test_a_silent_input_is_said_while_recording_not_after(qtbot, window):
     qtbot.waitUntil(lambda: panel.note.text().startswith("Recording to"), timeout=10_000)
     window.act_record.trigger()
     wait_job(qtbot, window.queue.jobs[-1])
-
-
-def known_signal(seconds=1.0):
-    rng = np.random.default_rng(7)
-    return (0.2 * rng.standard_normal((int(SR * seconds), 2))).astype(np.float32)
 
 
 def test_an_answer_changed_mid_take_reaches_the_marker(qtbot, window):
