@@ -266,7 +266,8 @@ def discard_autosave(path: str | os.PathLike | None) -> None:
 
 def find_recoverable(autosave_dir: str | os.PathLike, *, ignore_session: str | None = None
                      ) -> list[Recovery]:
-    """Autosaves whose process is gone, newest first (unreadable ones are skipped)."""
+    """Autosaves whose process is gone, newest first (unreadable ones are skipped: see
+    :func:`find_unreadable_autosaves`)."""
     folder = Path(autosave_dir)
     if not folder.is_dir():
         return []
@@ -279,7 +280,7 @@ def find_recoverable(autosave_dir: str | os.PathLike, *, ignore_session: str | N
                 continue
         except (OSError, ValueError, KeyError, TypeError, BadInput):
             continue
-        if meta.get("session") == ignore_session or _alive(meta.get("pid")):
+        if meta.get("session") == ignore_session or process_alive(meta.get("pid")):
             continue
         project_path = Path(meta["project_path"]) if meta.get("project_path") else None
         found.append(Recovery(p, project_path, str(meta.get("saved_at", "")),
@@ -287,7 +288,40 @@ def find_recoverable(autosave_dir: str | os.PathLike, *, ignore_session: str | N
     return sorted(found, key=lambda r: r.saved_at, reverse=True)
 
 
-def _alive(pid: Any) -> bool:
+UNREADABLE_SUFFIX = ".unreadable"
+
+
+def find_unreadable_autosaves(autosave_dir: str | os.PathLike) -> list[tuple[Path, str]]:
+    """Autosaves that cannot be read (damaged on disk: they are written atomically), each with
+    why. They hold someone's unsaved work, so they are reported, not skipped in silence."""
+    folder = Path(autosave_dir)
+    if not folder.is_dir():
+        return []
+    bad = []
+    for p in sorted(folder.glob("*" + AUTOSAVE_SUFFIX)):
+        try:
+            doc = read_json(p, what="Autosave")
+        except UnicodeDecodeError:
+            bad.append((p, f"Autosave {p} is not text."))
+            continue
+        except (OSError, BadInput) as e:
+            bad.append((p, str(e)))
+            continue
+        if not isinstance(doc, dict) or not isinstance(doc.get("autosave"), dict):
+            bad.append((p, f"Autosave {p} has no autosave block; it is not one this app "
+                           "wrote whole."))
+    return bad
+
+
+def set_aside_autosave(path: str | os.PathLike) -> Path:
+    """Rename an autosave that cannot be used to ``….unreadable``: never offered again, kept
+    for a person to look at. Returns the new path."""
+    dest = Path(str(path) + UNREADABLE_SUFFIX)
+    os.replace(path, dest)
+    return dest
+
+
+def process_alive(pid: Any) -> bool:
     if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
         return False
     try:

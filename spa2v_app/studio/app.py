@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     startup_check()
     window = MainWindow(load_settings())
     window.show()
+    end_on_signals(app, window)
     if args.smoke:
         if not args.path:
             sys.stderr.write("spa2v-studio: --smoke needs a sound file\n")
@@ -72,9 +73,35 @@ def main(argv: list[str] | None = None) -> int:
             QTimer.singleShot(0, lambda: window.open_project(path))
         else:
             QTimer.singleShot(0, lambda: window.import_audio(path))
+        if not args.no_recovery:  # opened on a file: not asked, but not left unsaid either
+            QTimer.singleShot(200, window.mention_recovery)
     elif not args.no_recovery:
         QTimer.singleShot(200, window.offer_recovery)
     return _run(app, window)
+
+
+END_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")  # logout, shutdown, kill, Ctrl+C: end, keep the work
+SIGNAL_POLL_MS = 200
+
+
+def end_on_signals(app, window) -> None:
+    """On SIGTERM, SIGHUP or SIGINT (Ctrl+C in the terminal), end without questions and keep
+    the work for the next start (:meth:`.main_window.MainWindow.end_keeping_work`); exit
+    status 128 + the signal, as the command line's. Python runs signal handlers between its own bytecodes, and Qt's event
+    loop is C++, so a timer lets Python in a few times a second."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def handler(signum, _frame):
+        # Not here, in the middle of whatever Python was doing: from the event loop.
+        QTimer.singleShot(0, lambda: window.end_keeping_work(128 + signum))
+    for name in END_SIGNALS:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), handler)
+    app._signal_poll = QTimer(app)
+    app._signal_poll.timeout.connect(lambda: None)
+    app._signal_poll.start(SIGNAL_POLL_MS)
 
 
 def _run(app, window) -> int:

@@ -22,6 +22,7 @@ from engine.protocols import RenderSettings
 from .model import tasks
 from .dialogs import ExportDialog, ExportRequest, with_suffix_added
 from .model.paths import data_dir
+from .model.recording import forget_recording, overflow_note
 from .preview_panel import PREVIEW_SIDE
 from .model.secrets import gemini_key
 from .model.stereo import heard_as
@@ -42,10 +43,27 @@ class JobActions:
         if result.error:
             self.show_message(f"{result.error} The {result.duration_s:.1f} s recorded so far are "
                               f"kept in {result.path}.", "warning")
-        if result.frames > 0:
-            self.import_audio(result.path, stereo=self.record_panel.stereo(),
-                              spacing_m=self.record_panel.spacing_m(),
-                              pan_law=self.record_panel.pan_law())
+        elif result.overflows:
+            self.show_message(overflow_note(result.overflows), "warning")
+        if result.frames <= 0:
+            forget_recording(result.path)
+            return
+        job = self.import_audio(result.path, stereo=self.record_panel.stereo(),
+                                spacing_m=self.record_panel.spacing_m(),
+                                pan_law=self.record_panel.pan_law())
+        # Until the project holds the recording (and its recovery copy says so), a crash
+        # must still find it: the marker goes only then. A long sound's import takes minutes.
+        imported, failed = job.on_finished, job.on_failed
+
+        def held(r) -> None:
+            imported(r)
+            if self.autosave() is not None or not self.doc.dirty:  # not on a full disk
+                forget_recording(result.path)
+
+        def not_held(message) -> None:
+            failed(message)  # says what went wrong, and that the file is where it is
+            forget_recording(result.path)
+        job.on_finished, job.on_failed = held, not_held
 
     def import_audio(self, path: str | Path, *, attach_only: bool = False,
                      stereo: str | None = None, spacing_m: float | None = None,

@@ -84,6 +84,12 @@ class LayoutEditor(QWidget):
                                      f"  ·  {self.doc.time_s:.2f} s")
 
 
+def tip_with_keys(a: QAction, tip: str) -> str:
+    """``tip`` and the action's keys: "Redo (Ctrl+Y, Ctrl+Shift+Z)"."""
+    keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
+    return f"{tip} ({keys})" if keys else tip
+
+
 class MainWindow(JobActions, ProjectActions, QMainWindow):
     def __init__(self, settings: StudioSettings, *, stream_factory=None, use_audio_device=True,
                  session_id: str | None = None, list_devices=None):
@@ -115,14 +121,19 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self._update_title()
 
     # -- construction -------------------------------------------------------------------------
+    def _undo_tips(self, *_) -> None:
+        stack = self.doc.undo_stack
+        for a, word, what in ((self.act_undo, "Undo", stack.undoText()),
+                              (self.act_redo, "Redo", stack.redoText())):
+            a.setToolTip(tip_with_keys(a, f"{word} {what}".strip()))
+
     def _action(self, text: str, slot, shortcut=None, icon: str | None = None, tip: str = "") -> QAction:
         a = QAction(text, self)
         if shortcut is not None:
             a.setShortcut(QKeySequence(shortcut))
         if icon:
             a.setIcon(theme.icon(icon))
-        shortcut_text = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        a.setToolTip(f"{tip or text} ({shortcut_text})" if shortcut_text else (tip or text))
+        a.setToolTip(tip_with_keys(a, tip or text))
         a.triggered.connect(slot)
         self.addAction(a)
         return a
@@ -131,6 +142,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         K = QKeySequence.StandardKey
         self.act_new = self._action("New project", self.new_project, K.New)
         self.act_open = self._action("Open project…", self.open_project_dialog, K.Open, "open")
+        self.act_recover = self._action(
+            "Recover unsaved work…", self.recover_from_menu, None, None,
+            "Unsaved work and a cut-off recording left by a session that did not close cleanly")
         self.act_save = self._action("Save project", self.save_project, K.Save, "save")
         self.act_save_as = self._action("Save project as…", self.save_project_as, K.SaveAs)
         self.act_import = self._action("Import audio…", self.import_dialog, "Ctrl+I", "import",
@@ -158,6 +172,11 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         # X11, where adding Ctrl+Shift+Z again made the shortcut ambiguous (and dead).
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
         self.act_redo.setIcon(theme.icon("redo"))
+        # Their text follows the undo stack ("Undo Move box"): so do their tips, with the
+        # keys, as every other action's. Bound methods: Qt drops them with the window.
+        self.doc.undo_stack.undoTextChanged.connect(self._undo_tips)
+        self.doc.undo_stack.redoTextChanged.connect(self._undo_tips)
+        self._undo_tips()
         self.addActions([self.act_undo, self.act_redo])
         self.act_add = self._action("Add object", self.add_object, "Ctrl+Shift+A", "add")
         self.act_delete = self._action("Delete object", self.delete_object, K.Delete, "delete")
@@ -226,7 +245,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         # QMenu.triggered passes the QAction (a per-action lambda would get a bool).
         self.recent_menu.triggered.connect(self._open_recent)
-        m.addActions([self.act_save, self.act_save_as])
+        m.addActions([self.act_save, self.act_save_as, self.act_recover])
         m.addSeparator()
         m.addActions([self.act_import, self.act_export])
         m.addSeparator()
@@ -592,12 +611,41 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         else:
             self.import_audio(first)
 
-    def closeEvent(self, event) -> None:
+    def end_keeping_work(self, code: int) -> None:
+        """The system ends the app (SIGTERM, SIGHUP): no questions. A recording is stopped
+        and left for the next start to offer, the unsaved project's recovery copy is written
+        now and kept (a clean close removes it), then the event loop ends with ``code``."""
+        from PySide6.QtWidgets import QApplication
         if self.record_panel.recording:
-            self.record_panel.stop()
-        if not self.maybe_keep_changes():
+            self.record_panel.stop(offer_at_next_start=True)
+        self.autosave()
+        self.autosave_file = None  # kept for the next start: nothing may discard it now
+        self.player.stop()
+        self._save_settings()
+        QApplication.instance().exit(code)
+
+    def ask_stop_recording(self) -> bool:
+        """Closing while recording: True when the user says stop (the recording is then kept
+        for the next start to offer), False to go on recording."""
+        from PySide6.QtWidgets import QMessageBox
+        rec = self.record_panel.recorder
+        answer = QMessageBox.question(
+            self, "Stop recording?",
+            f"A recording is running ({self.record_panel.elapsed.text()}). Stop it and quit? "
+            f"What was recorded stays in {rec.path} and is offered at the next start.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, event) -> None:
+        if self.record_panel.recording and not self.ask_stop_recording():
             event.ignore()
             return
+        if not self.maybe_keep_changes():
+            event.ignore()  # the recording, if any, goes on
+            return
+        if self.record_panel.recording:
+            # The window is going: an import would never finish, so the next start offers it.
+            self.record_panel.stop(offer_at_next_start=True)
         self.player.stop()
         self.queue.wait_all(10)
         discard_autosave(self.autosave_file)

@@ -17,9 +17,12 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.errors import SpA2VError
-from engine.project import discard_autosave, find_recoverable, write_autosave
+from engine.project import (discard_autosave, find_recoverable, find_unreadable_autosaves,
+                            set_aside_autosave, write_autosave)
 
 from .model.paths import autosave_dir
+from .model.recording import find_cut_off_recordings
+from .model.stereo import known_pan_law, known_spacing, known_stereo
 
 PROJECT_FILTER = "SpA2V project (*.spa2v)"
 RECOVERY_DELAY_MS = 1000
@@ -166,7 +169,8 @@ class ProjectActions:
         try:
             project = recovery.load()
         except (OSError, ValueError, SpA2VError) as e:
-            self.show_message(f"Could not recover {recovery.autosave_path.name}: {e}", "error")
+            self.show_message(f"Could not recover {recovery.autosave_path.name}: {e} "
+                              f"{self._set_aside(recovery.autosave_path)}", "error")
             return False
         self.doc.set_project(project, dirty=True)
         self._after_project_loaded(project)
@@ -177,6 +181,63 @@ class ProjectActions:
         return True
 
     def offer_recovery(self) -> None:
+        """At start: the unsaved work of a session that did not close cleanly, then the
+        recording it was making, if any (the recording becomes the project's sound, as it
+        would have when stopped)."""
+        self._offer_project_recovery()
+        self.offer_cut_off_recording()
+
+    def waiting_recovery(self) -> bool:
+        """Is there work left by a session that did not close cleanly?"""
+        return bool(self.recoverable() or find_unreadable_autosaves(autosave_dir())
+                    or find_cut_off_recordings(self.settings.recordings_dir))
+
+    def mention_recovery(self) -> None:
+        """The studio was started on a file, so nothing was offered: say that something
+        waits, and where to get it (it stays until then)."""
+        if self.waiting_recovery():
+            self.show_message("Unsaved work or a cut-off recording from a session that did not "
+                              "close cleanly is waiting: File > Recover unsaved work… brings it "
+                              "back.", "warning")
+
+    def recover_from_menu(self) -> None:
+        if not self.waiting_recovery():
+            self.show_message("Nothing to recover: every session closed cleanly.", "info")
+        elif self.maybe_keep_changes():
+            self.offer_recovery()
+
+    def offer_cut_off_recording(self) -> None:
+        """Offer back the newest recording cut off by the end of an earlier session (others
+        wait for the next start); it is imported read as its input was set up."""
+        found = find_cut_off_recordings(self.settings.recordings_dir)
+        if not found:
+            return
+        cut = found[0]
+        answer = QMessageBox.question(
+            self, "Open the cut-off recording?",
+            f"SpA2V Studio stopped while recording. The {cut.duration_s:.1f} s recorded are "
+            f"kept in {cut.path}. Open it?",
+            QMessageBox.StandardButton.Open | QMessageBox.StandardButton.No)
+        cut.forget()
+        if answer != QMessageBox.StandardButton.Open:
+            self.show_message(f"The cut-off recording is kept in {cut.path}.", "info")
+            return
+        about = cut.about
+        stereo = known_stereo(about.get("stereo"))
+        self.import_audio(cut.path, stereo=stereo, spacing_m=known_spacing(about.get("spacing_m")),
+                          pan_law=known_pan_law(about.get("pan_law")))
+
+    def _set_aside(self, path: Path) -> str:
+        """Keep an unusable recovery copy out of every later start's way; say where it is."""
+        try:
+            return f"It is kept as {set_aside_autosave(path)}."
+        except OSError as e:
+            return f"It could not be set aside ({e})."
+
+    def _offer_project_recovery(self) -> None:
+        for path, problem in find_unreadable_autosaves(autosave_dir()):
+            self.show_message(f"A recovery copy of unsaved work could not be read: {problem} "
+                              f"{self._set_aside(path)}", "error")
         found = self.recoverable()
         if not found:
             return

@@ -16,15 +16,19 @@ from PySide6.QtGui import QColor, QLinearGradient, QPainter
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
+from engine.audio.io import SILENCE_DBFS
 from engine.audio.stereo_kinds import (DEFAULT_PAN_LAW, MAX_SPACING_M, MIN_SPACING_M, PANNED,
                                        SPACED)
 
 from . import theme
-from .model.recording import SAMPLE_RATES, Recorder, RecordingResult, channel_choices, list_input_devices
+from .model.recording import (SAMPLE_RATES, Recorder, RecordingResult, channel_choices,
+                              list_input_devices, overflow_note)
 from .model.stereo import (known_pan_law, known_spacing, known_stereo, pan_law_choices,
                            stereo_choices)
 
 STEREO_QUESTION = "How was this recorded?"
+SILENT_NOTE = (f"Nothing louder than {SILENCE_DBFS:.0f} dBFS yet: as it stands this take would "
+               "be refused as silent. Check the input (mute switch, gain, the chosen device).")
 
 
 class ChoiceCombo(QComboBox):
@@ -69,6 +73,16 @@ class StereoCombo(ChoiceCombo):
     def set_kind(self, kind: str) -> None:
         """Show ``kind`` without announcing it (the caller is syncing, not the user choosing)."""
         self.show_value(known_stereo(kind))
+
+def elapsed_text(t: float) -> str:
+    """The record timer: "4:07.3", and past an hour "1:04:07.3" (as the timeline's ruler
+    counts), not "64:07.3"."""
+    tenths = int(t * 10)  # truncated: the timer never shows a tenth not yet recorded
+    h, rest = divmod(tenths, 36000)
+    m, rest = divmod(rest, 600)
+    sec = f"{rest // 10:02d}.{rest % 10}"
+    return f"{h}:{m:02d}:{sec}" if h else f"{m}:{sec}"
+
 
 METER_FLOOR_DB = -60.0
 CLIP_HOLD_S = 1.5
@@ -213,9 +227,7 @@ class RecordPanel(QWidget):
         self.device_box = QComboBox()
         self.channel_box = QComboBox()
         self.rate_box = QComboBox()
-        for sr in SAMPLE_RATES:
-            self.rate_box.addItem(f"{sr / 1000:g} kHz", sr)
-        self.rate_box.setCurrentIndex(1)
+        self._fill_rates(None)
         self.stereo_box = StereoCombo()
         self.spacing_box = SpacingBox()
         self.pan_law_box = PanLawCombo()
@@ -225,6 +237,9 @@ class RecordPanel(QWidget):
         self.button.setCheckable(True)
         self.button.setIcon(theme.icon("record"))
         self.button.setToolTip("Record (Ctrl+R); the sound goes to disk as it is recorded")
+        # Reached by Tab, not taken by a click: after a click on Record, Space must stay
+        # play/pause (the window's key), not press Stop on a take.
+        self.button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.button.clicked.connect(self._clicked)
         self.elapsed = QLabel("0:00.0")
         self.elapsed.setStyleSheet("font: 600 15px monospace;")
@@ -313,8 +328,7 @@ class RecordPanel(QWidget):
         if dev is not None:
             for label, chans in channel_choices(dev.max_channels):
                 self.channel_box.addItem(label, chans)
-            if int(dev.default_rate) in SAMPLE_RATES:
-                self.rate_box.setCurrentIndex(SAMPLE_RATES.index(int(dev.default_rate)))
+        self._fill_rates(dev)
         self.channel_box.blockSignals(False)
         if dev is not None and self.settings is not None:
             self.stereo_box.set_kind(self.settings.stereo_for(dev.name))
@@ -322,6 +336,19 @@ class RecordPanel(QWidget):
             self.pan_law_box.set_pan_law(self.settings.pan_law_for(dev.name))
         self._show_spacing()
         self._channels_changed()
+
+    def _fill_rates(self, dev) -> None:
+        """The usual rates, and the device's own when it is another (a headset at 16 kHz, a
+        webcam at 32 kHz, which may not open at the others); the device's own is chosen."""
+        rates = list(SAMPLE_RATES)
+        own = int(round(dev.default_rate)) if dev is not None and dev.default_rate > 0 else None
+        if own is not None and own not in rates:
+            rates = sorted(rates + [own])
+        self.rate_box.clear()
+        for sr in rates:
+            self.rate_box.addItem(f"{sr / 1000:g} kHz" + (" (the device's)" if sr == own else ""),
+                                  sr)
+        self.rate_box.setCurrentIndex(rates.index(own if own is not None else 48000))
 
     def stereo(self) -> str:
         """How the chosen input records (what its recordings are read as)."""
@@ -345,23 +372,35 @@ class RecordPanel(QWidget):
         for w in (self.pan_law_label, self.pan_law_box):
             w.setVisible(self.stereo() == PANNED)
 
+    def _about(self) -> dict:
+        """How the chosen input records, as a recording's marker keeps it."""
+        dev = self.current_device()
+        return {"device": dev.name if dev else None, "stereo": self.stereo(),
+                "spacing_m": self.spacing_m(), "pan_law": self.pan_law()}
+
     def _stereo_chosen(self, *_) -> None:
         dev = self.current_device()
         if dev is not None and self.settings is not None:
             self.settings.remember_stereo(dev.name, self.stereo())
         self._show_spacing()
+        if self.recorder is not None:
+            self.recorder.set_about(self._about())
         self.stereo_changed.emit(self.stereo())
 
     def _spacing_chosen(self, *_) -> None:
         dev = self.current_device()
         if dev is not None and self.settings is not None:
             self.settings.remember_spacing(dev.name, self.spacing_box.spacing_m())
+        if self.recorder is not None:
+            self.recorder.set_about(self._about())
         self.stereo_changed.emit(self.stereo())  # the window saves the settings on it
 
     def _pan_law_chosen(self, *_) -> None:
         dev = self.current_device()
         if dev is not None and self.settings is not None:
             self.settings.remember_pan_law(dev.name, self.pan_law_box.pan_law())
+        if self.recorder is not None:
+            self.recorder.set_about(self._about())
         self.stereo_changed.emit(self.stereo())  # the window saves the settings on it
 
     def _channels_changed(self, *_) -> None:
@@ -397,7 +436,7 @@ class RecordPanel(QWidget):
         chans = tuple(self.channel_box.currentData() or (0, 1))
         self.recorder = Recorder(Path(self.folder_fn()), device=dev.index, channels=chans,
                                  sample_rate=int(self.rate_box.currentData()),
-                                 stream_factory=self.stream_factory)
+                                 stream_factory=self.stream_factory, about=self._about())
         try:
             path = self.recorder.start()
         except RuntimeError as e:
@@ -415,12 +454,16 @@ class RecordPanel(QWidget):
         self.timer.start()
         self.recording_changed.emit(True)
 
-    def stop(self) -> RecordingResult | None:
+    def stop(self, *, offer_at_next_start: bool = False) -> RecordingResult | None:
+        """Stop and hand the recording to the window to import (its marker stays until the
+        window calls :func:`.model.recording.forget_recording`, once the project holds it);
+        with ``offer_at_next_start`` (the app is closing) it is left for the next start to
+        offer instead."""
         if self.recorder is None:
             return None
         rec, self.recorder = self.recorder, None
         self.timer.stop()
-        result = rec.stop()
+        result = rec.stop(then="offer" if offer_at_next_start else "hold")
         self.meter.reset()
         self.button.setChecked(False)
         self.button.setText("Record")
@@ -430,7 +473,8 @@ class RecordPanel(QWidget):
         self.note.setText(f"Saved {result.duration_s:.1f} s to {result.path.name}"
                           + (f" ({result.error})" if result.error else ""))
         self.recording_changed.emit(False)
-        self.recorded.emit(result)
+        if not offer_at_next_start:
+            self.recorded.emit(result)
         return result
 
     def _poll(self) -> None:
@@ -439,10 +483,15 @@ class RecordPanel(QWidget):
             return
         lv = rec.levels()
         self.meter.push(lv.peak_db, lv.clipped)
-        t = rec.elapsed_s
-        self.elapsed.setText(f"{int(t // 60)}:{t % 60:04.1f}")
+        self.elapsed.setText(elapsed_text(rec.elapsed_s))
         if any(lv.clipped):
             self.note.setText("Clipping: lower the input gain (left/right levels are unreliable "
                               "when clipped).")
+        elif rec.xruns:
+            self.note.setText(overflow_note(rec.xruns))
+        elif rec.silent_so_far():
+            self.note.setText(SILENT_NOTE)
+        elif self.note.text() == SILENT_NOTE:  # sound came: back to where it goes
+            self.note.setText(f"Recording to {rec.path}")
         if rec.check() is not None:
             self.stop()

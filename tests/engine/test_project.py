@@ -110,3 +110,19 @@ def test_autosave_of_a_dead_session_is_offered_back(project, tmp_path):
     discard_autosave(auto)
     discard_autosave(live)
     assert find_recoverable(folder) == []
+
+
+def test_unreadable_autosaves_are_found_and_set_aside(project, tmp_path):
+    from engine.project import find_unreadable_autosaves, set_aside_autosave
+    folder = tmp_path / "autosave"
+    good = write_autosave(project, folder, session_id="old", pid=-1)
+    (folder / "cut-000000000000.autosave.json").write_text('{"schema": "spa2v.pro')
+    (folder / "list-000000000000.autosave.json").write_text("[1, 2]")
+    (folder / "binary-000000000000.autosave.json").write_bytes(b"\xff\xfe\x00")
+    bad = find_unreadable_autosaves(folder)
+    assert sorted(p.name.split("-")[0] for p, _ in bad) == ["binary", "cut", "list"]
+    assert all(str(p) in why for p, why in bad)
+    moved = [set_aside_autosave(p) for p, _ in bad]
+    assert all(m.exists() and m.name.endswith(".unreadable") for m in moved)
+    assert find_unreadable_autosaves(folder) == []
+    assert [r.autosave_path for r in find_recoverable(folder)] == [good]

@@ -11,7 +11,9 @@ and the error says what happened. No Qt here; the record panel polls :class:`Rec
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import queue
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -19,10 +21,56 @@ from pathlib import Path
 
 import numpy as np
 
-MAX_RECORDING_S = 3 * 3600  # the engine refuses longer audio
+from engine.audio.io import MAX_DURATION_S, SILENCE_DBFS
+from engine.errors import SpA2VError
+from engine.fileio import read_json, write_json_atomic
+from engine.project import process_alive
+
+# A WAV's sizes are 32-bit: past 4 GiB its header wraps and readers lose the rest (a 96 kHz
+# 24-bit stereo recording reaches it at 2 h 4 min). 1 MiB is left for the header's chunks.
+WAV_MAX_BYTES = 0xFFFFFFFF - (1 << 20)
+SAMPLE_BYTES = {"PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 STALL_S = 2.0  # no block from the device for this long means it has gone away
 FLUSH_EVERY_S = 0.25
+# Design: a take with nothing above the engine's silence this long is said at once (a muted
+# or wrong input), not after the take, when the import refuses it.
+SILENT_WARN_S = 2.0
 SAMPLE_RATES = (44100, 48000, 96000)
+# Design: a write that fails with less than this free on the recordings folder's disk is
+# reported as a full disk (libsndfile only says "System error."); 1 MiB is under 4 s of
+# 48 kHz stereo 24-bit audio.
+FULL_DISK_BYTES = 1 << 20
+
+
+def _free_bytes(folder: Path) -> int | None:
+    for f in (folder, *folder.parents):
+        if f.exists():
+            try:
+                return shutil.disk_usage(f).free
+            except OSError:
+                return None
+    return None
+
+
+def write_problem(folder: Path, error: Exception) -> str:
+    """Why the recordings folder cannot be written, in words: a full disk named as such."""
+    free = _free_bytes(Path(folder))
+    if free is not None and free < FULL_DISK_BYTES:
+        return f"the disk holding {folder} is full"
+    return f"could not write to {folder} ({error})"
+
+
+def recording_limit(sample_rate: int, channels: int, subtype: str) -> tuple[int, str]:
+    """The most frames one recording may hold, and the sentence that says why it stopped
+    there: the engine's longest sound (:data:`~engine.audio.io.MAX_DURATION_S`; not a frame
+    over, or the import refuses it), or less where a WAV file would pass 4 GiB."""
+    engine_frames = int(MAX_DURATION_S * sample_rate)
+    wav_frames = WAV_MAX_BYTES // (channels * SAMPLE_BYTES.get(subtype, 4))
+    if wav_frames < engine_frames:
+        minutes = int(wav_frames / sample_rate // 60)
+        return wav_frames, (f"Recordings at {sample_rate / 1000:g} kHz stop at "
+                            f"{minutes // 60} h {minutes % 60} min: a WAV file holds 4 GB.")
+    return engine_frames, f"Recordings stop at {MAX_DURATION_S / 3600:g} hours."
 
 
 @dataclass(frozen=True)
@@ -80,12 +128,88 @@ def new_recording_path(folder: str | Path) -> Path:
     return path
 
 
+# Beside each WAV being recorded: who records it and how the input records (the answers
+# of the Record panel), removed when the recording stops. One left behind by a process that
+# is gone marks a recording cut off by a crash, a kill or a power cut.
+MARKER_SUFFIX = ".recording.json"
+
+
+def marker_path(wav: Path) -> Path:
+    return wav.with_name(wav.name + MARKER_SUFFIX)
+
+
+@dataclass(frozen=True)
+class CutOffRecording:
+    """A recording whose app died before it stopped: the WAV holds what reached the last
+    flush (a quarter of a second before the end at most)."""
+
+    path: Path
+    marker: Path
+    frames: int
+    sample_rate: int
+    about: dict
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+    def forget(self) -> None:
+        """Stop offering it (the WAV stays where it is)."""
+        self.marker.unlink(missing_ok=True)
+
+
+def forget_recording(wav: Path) -> None:
+    """The recording is safe (its project holds it, or the user was told where it is): stop
+    offering it at the next start. The WAV stays."""
+    marker_path(Path(wav)).unlink(missing_ok=True)
+
+
+def find_cut_off_recordings(folder: str | Path) -> list[CutOffRecording]:
+    """Recordings in ``folder`` cut off by the end of the process that made them, newest
+    first. Markers of a process still running (another studio recording now) are left alone;
+    markers of a file that is gone or holds no sound are dropped."""
+    import soundfile as sf
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = []
+    for marker in folder.glob("*" + MARKER_SUFFIX):
+        try:
+            meta = read_json(marker, what="Recording marker")
+        except (OSError, ValueError, SpA2VError):  # unreadable: the WAV is still offered
+            meta = {}
+        meta = meta if isinstance(meta, dict) else {}
+        pid = meta.get("pid")
+        if pid == os.getpid() or process_alive(pid):
+            continue
+        wav = marker.with_name(marker.name[: -len(MARKER_SUFFIX)])
+        try:
+            info = sf.info(str(wav))
+        except (OSError, RuntimeError):
+            info = None
+        if info is None or info.frames <= 0:
+            marker.unlink(missing_ok=True)
+            continue
+        about = meta.get("about") if isinstance(meta.get("about"), dict) else {}
+        found.append(CutOffRecording(wav, marker, int(info.frames), int(info.samplerate),
+                                     about))
+    return sorted(found, key=lambda c: c.path.stat().st_mtime, reverse=True)
+
+
 @dataclass(frozen=True)
 class Levels:
     """Peak level per channel since the last poll (dBFS), and whether any sample clipped."""
 
     peak_db: tuple[float, ...]
     clipped: tuple[bool, ...]
+
+
+def overflow_note(count: int) -> str:
+    """What a device's overflow flags mean for the recording, in words."""
+    times = "once" if count == 1 else f"{count} times"
+    return (f"The input overflowed {times} (the computer fell behind and the device dropped "
+            "audio): the recording has short gaps there. Close other programs or record at "
+            "a lower rate.")
 
 
 @dataclass(frozen=True)
@@ -95,6 +219,7 @@ class RecordingResult:
     sample_rate: int
     channels: int
     error: str | None = None
+    overflows: int = 0  # blocks the device flagged (input overflow: audio dropped)
 
     @property
     def duration_s(self) -> float:
@@ -111,11 +236,14 @@ class Recorder:
     channels : zero-based input channels to keep, ``(0, 1)`` = the first stereo pair.
     sample_rate : Hz.
     stream_factory : ``sounddevice.InputStream`` or a stand-in with the same signature (tests).
+    about : how the input records (kept in the marker beside the WAV while it records, so a
+        recording cut off by a crash is read the same way when it is offered back).
     """
 
     def __init__(self, folder: str | Path, *, device: int | None = None,
                  channels: tuple[int, ...] = (0, 1), sample_rate: int = 48000,
-                 subtype: str = "PCM_24", stream_factory=None, blocksize: int = 1024):
+                 subtype: str = "PCM_24", stream_factory=None, blocksize: int = 1024,
+                 about: dict | None = None):
         if not channels:
             raise ValueError("pick at least one input channel")
         self.folder = Path(folder)
@@ -125,8 +253,14 @@ class Recorder:
         self.subtype = subtype
         self.blocksize = blocksize
         self._stream_factory = stream_factory
+        self.about = dict(about or {})
         self.path: Path | None = None
-        self.frames = 0
+        self.marker: Path | None = None
+        self.max_frames, self._limit_note = recording_limit(self.sample_rate,
+                                                            len(self.channels), subtype)
+        self.loudest = 0.0  # the highest peak since the start (linear)
+        self.frames = 0  # received from the device
+        self.written = 0  # in the file
         self.error: str | None = None
         self._queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
@@ -147,11 +281,26 @@ class Recorder:
         if factory is None:
             import sounddevice as sd
             factory = sd.InputStream
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.path = new_recording_path(self.folder)
-        self._file = sf.SoundFile(str(self.path), "w", samplerate=self.sample_rate,
-                                  channels=len(self.channels), format="WAV",
-                                  subtype=self.subtype)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.path = new_recording_path(self.folder)
+            self._started_at = _dt.datetime.now().astimezone().isoformat()
+            self._file = sf.SoundFile(str(self.path), "w", samplerate=self.sample_rate,
+                                      channels=len(self.channels), format="WAV",
+                                      subtype=self.subtype)
+            self.marker = marker_path(self.path)
+            self._write_marker(pid=os.getpid())
+        except (OSError, RuntimeError, ValueError) as e:  # libsndfile's errors: RuntimeError
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)  # libsndfile leaves an empty file
+            if self.marker is not None:
+                self.marker.unlink(missing_ok=True)
+            self.error = (f"Cannot record: {write_problem(self.folder, e)}. Free some space "
+                          "or choose another recordings folder in Settings.")
+            raise RuntimeError(self.error) from None
         self._writer = threading.Thread(target=self._write_loop, name="spa2v-recorder",
                                         daemon=True)
         self._writer.start()
@@ -168,11 +317,20 @@ class Recorder:
             self.error = f"Could not open the input device ({e})."
             self._close_writer()
             self.path.unlink(missing_ok=True)
+            self.marker.unlink(missing_ok=True)
             raise RuntimeError(self.error) from None
         return self.path
 
-    def stop(self) -> RecordingResult:
-        """Stop and close; safe to call after a device failure and more than once."""
+    def stop(self, *, then: str = "forget") -> RecordingResult:
+        """Stop and close; safe to call after a device failure and more than once.
+
+        ``then`` says what becomes of the marker beside the WAV: ``"forget"`` removes it;
+        ``"hold"`` keeps it naming this process, for a caller that imports the recording and
+        calls :func:`forget_recording` once its project holds it (a crash before that, in a
+        long import say, and the next start offers it); ``"offer"`` leaves it naming no
+        process, so the next start offers it (the app is closing and will not import it)."""
+        if then not in ("forget", "hold", "offer"):
+            raise ValueError(f"then={then!r}")
         self._stopping = True
         if self._stream is not None:
             stream, self._stream = self._stream, None
@@ -183,8 +341,23 @@ class Recorder:
                     self.error = self.error or f"The input device failed while stopping ({e})."
         self._running = False
         self._close_writer()
-        return RecordingResult(self.path, self.frames, self.sample_rate, len(self.channels),
-                               self.error)
+        if self.marker is not None and then == "forget":
+            self.marker.unlink(missing_ok=True)
+        elif self.marker is not None and then == "offer":
+            try:
+                self._write_marker(pid=None)
+            except (OSError, ValueError):
+                pass  # the marker names this process, gone by the next start: offered anyway
+        frames = self.written
+        if self.error and self.path is not None:
+            # After a failed write the file's header is the truth (a block may be in part).
+            import soundfile as sf
+            try:
+                frames = sf.info(str(self.path)).frames
+            except (OSError, RuntimeError):
+                pass
+        return RecordingResult(self.path, frames, self.sample_rate, len(self.channels),
+                               self.error, self.xruns)
 
     @property
     def running(self) -> bool:
@@ -205,6 +378,13 @@ class Recorder:
             self._running = False
         return self.error
 
+    def silent_so_far(self) -> bool:
+        """Nothing louder than the engine's silence (:data:`~engine.audio.io.SILENCE_DBFS`)
+        since the start, after :data:`SILENT_WARN_S`: as it stands the take would be refused
+        as silent at import."""
+        return (self.elapsed_s >= SILENT_WARN_S
+                and self.loudest <= 10 ** (SILENCE_DBFS / 20))
+
     def levels(self) -> Levels:
         with self._lock:
             peaks, clipped = self._peaks.copy(), self._clipped.copy()
@@ -213,21 +393,39 @@ class Recorder:
         db = tuple(float(20 * np.log10(max(p, 1e-6))) for p in peaks)
         return Levels(db, tuple(bool(c) for c in clipped))
 
+    def set_about(self, about: dict) -> None:
+        """The user answered again how the input records, mid-take: the marker follows, so a
+        crash offers the recording read as the latest answer (what a stop would use)."""
+        self.about = dict(about)
+        if self._running and self.marker is not None:
+            try:
+                self._write_marker(pid=os.getpid())
+            except (OSError, ValueError):
+                pass  # the earlier answer stays: the recording is still offered
+
+    def _write_marker(self, *, pid: int | None) -> None:
+        write_json_atomic(self.marker, {
+            "pid": pid, "started_at": self._started_at, "sample_rate": self.sample_rate,
+            "channels": len(self.channels), "about": self.about})
+
     # -- threads ------------------------------------------------------------------------------
     def _callback(self, indata, frames, time_info, status) -> None:
         # PortAudio thread: copy and measure only; the disk is the writer thread's business.
-        if status:
+        if status:  # PortAudio's input overflow/underflow: audio was dropped
             self.xruns += 1
         block = np.array(indata[:, list(self.channels)], dtype=np.float32, copy=True)
+        block = block[: max(0, self.max_frames - self.frames)]  # not a frame over the limit
         self._queue.put(block)
         self._last_block = time.monotonic()
         peak = np.max(np.abs(block), axis=0) if len(block) else np.zeros(len(self.channels))
         with self._lock:
             np.maximum(self._peaks, peak, out=self._peaks)
             self._clipped |= peak >= 0.999
+        if len(peak):
+            self.loudest = max(self.loudest, float(np.max(peak)))
         self.frames += len(block)
-        if self.frames >= MAX_RECORDING_S * self.sample_rate:
-            self.error = f"Recordings stop at {MAX_RECORDING_S // 3600} hours."
+        if self.frames >= self.max_frames:
+            self.error = self._limit_note
             import sounddevice as sd
             raise sd.CallbackStop
 
@@ -244,11 +442,13 @@ class Recorder:
                 break
             try:
                 self._file.write(block)
+                self.written += len(block)
                 if time.monotonic() - last_flush >= FLUSH_EVERY_S:
                     self._file.flush()  # rewrites the WAV header: the file is valid up to here
                     last_flush = time.monotonic()
             except Exception as e:  # disk full, folder removed: stop, keep what is there
-                self.error = f"Could not write the recording ({e})."
+                problem = write_problem(self.folder, e)
+                self.error = f"The recording stopped: {problem}."
                 self._running = False
                 while self._queue.get() is not None:
                     pass

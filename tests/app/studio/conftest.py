@@ -47,6 +47,7 @@ def make_window(qtbot, tmp_path):
                        **{"list_devices": lambda: (fake_mic, None), **kw})
         # pytest-qt closes the window before fixtures end: no modal "save changes?" then.
         w.maybe_keep_changes = lambda: True
+        w.ask_stop_recording = lambda: True
         qtbot.addWidget(w)
         w.show()
         made.append(w)
