@@ -90,6 +90,22 @@ def too_short_message(path: Path | None, duration_s: float) -> str:
             f"least {MIN_ANALYSIS_S:g} s.")
 
 
+def check_audio_header(info: AudioInfo, *, analyse: bool = False) -> None:
+    """What the file's header alone can refuse: longer than :data:`MAX_DURATION_S`, no
+    samples at all, and (``analyse``: cues will be measured from it) shorter than
+    :data:`MIN_ANALYSIS_S`. A length the header does not give (``frames`` -1) passes."""
+    name = info.path.name
+    if info.duration_s > MAX_DURATION_S:
+        raise BadInput(
+            f"{name} is {info.duration_s / 3600:.1f} hours long; the limit is "
+            f"{MAX_DURATION_S / 3600:.0f} hours.", hint="Trim it to the part you want a video of.")
+    if info.frames == 0:
+        raise BadInput(f"{name} holds no audio samples.")
+    if analyse and 0 < info.frames and info.duration_s < MIN_ANALYSIS_S:
+        raise BadInput(too_short_message(info.path, info.duration_s),
+                       hint="Use a longer recording.")
+
+
 def audio_info(path: str | os.PathLike) -> AudioInfo:
     path = check_audio_path(path)
     if path.suffix.lower() in _SNDFILE_EXT:
@@ -120,12 +136,7 @@ def load_audio(path: str | os.PathLike, *, start_s: float = 0.0, duration_s: flo
     """
     path = check_audio_path(path)
     info = audio_info(path)
-    if info.duration_s > MAX_DURATION_S:
-        raise BadInput(
-            f"{path.name} is {info.duration_s / 3600:.1f} hours long; the limit is "
-            f"{MAX_DURATION_S / 3600:.0f} hours.", hint="Trim it to the part you want a video of.")
-    if info.frames == 0:
-        raise BadInput(f"{path.name} holds no audio samples.")
+    check_audio_header(info)
     samples, sr = _read(path, info, start_s, duration_s)
     notes: list[str] = []
     if samples.shape[0] > 2:

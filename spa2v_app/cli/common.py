@@ -108,12 +108,9 @@ def check_audio_inputs(paths, *, analyse: bool = True) -> None:
     a batch stops before its first plan rather than at its third. ``analyse``: the command
     measures cues from it, so it must be long enough for that too."""
     from engine.audio import audio_info
-    from engine.audio.io import MIN_ANALYSIS_S, too_short_message
+    from engine.audio.io import check_audio_header
     for p in paths:
-        info = audio_info(p)
-        if analyse and 0 <= info.frames and info.duration_s < MIN_ANALYSIS_S:  # -1: unknown
-            raise BadInput(too_short_message(info.path, info.duration_s),
-                           hint="Use a longer recording.")
+        check_audio_header(audio_info(p), analyse=analyse)
 
 
 @dataclass

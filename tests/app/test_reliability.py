@@ -469,3 +469,12 @@ def test_a_plan_to_a_full_standard_output_says_it_was_standard_output(clip, caps
     assert code == 2
     assert one_clean_line(err) == ("spa2v: Could not write the plan to standard output: No "
                                    "space left on device. Give a file with -o plan.json.")
+
+
+def test_a_header_without_samples_is_one_line_before_any_work(tmp_path, capsys):
+    # "holds no audio samples" came third, after two lines of news about the defaults.
+    empty = tmp_path / "hdr.wav"
+    sf.write(empty, np.zeros((0, 2), np.float32), 44100)
+    code, err = run_cli(capsys, "plan", empty, "-o", tmp_path / "out.json")
+    assert code == 2
+    assert err.count("\n") == 1 and one_clean_line(err) == "spa2v: hdr.wav holds no audio samples."
