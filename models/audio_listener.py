@@ -36,6 +36,7 @@ from engine.planning.llm_schema import ReplyProblems
 
 from . import registry
 from .llama_planner import CHATML_TEMPLATE
+from .safety import gguf_refusal
 
 DEFAULT_MODEL = "listener-audio-default"
 DEFAULT_TIMEOUT_S = 600.0
@@ -72,9 +73,9 @@ def resolve_files(model_path: str | os.PathLike | None, mmproj_path: str | os.Pa
     for p in paths:
         if not p.is_file():
             raise _missing(model_name, f"No file at {p}.")
-        with open(p, "rb") as f:
-            if f.read(4) != b"GGUF":
-                raise _missing(model_name, f"{p} is not a GGUF file.")
+        why = gguf_refusal(p)
+        if why:
+            raise _missing(model_name, why)
     return paths[0], paths[1]
 
 

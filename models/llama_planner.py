@@ -24,6 +24,7 @@ from engine.planning.llm_schema import patch_gbnf
 from engine.protocols import PlanRequest
 
 from . import registry
+from .safety import gguf_refusal
 
 DEFAULT_MODEL = "planner-llm-default"
 PROGRESS_EVERY = 16  # tokens
@@ -88,9 +89,9 @@ def resolve_model_path(model_path: str | os.PathLike | None, model_name: str) ->
         path = _registry_path(model_name)
         if path is None or not path.is_file():
             raise missing_model_error(model_name, "No planner LLM is installed.")
-    with open(path, "rb") as f:
-        if f.read(4) != b"GGUF":
-            raise missing_model_error(model_name, f"{path} is not a GGUF file.")
+    why = gguf_refusal(path)
+    if why:
+        raise missing_model_error(model_name, why)
     return path
 
 

@@ -75,6 +75,17 @@ def gguf_problem(path: str | Path) -> str | None:
         return f"it cannot be read ({e})"
 
 
+def gguf_refusal(path: str | Path) -> str | None:
+    """Why ``path`` cannot be loaded as a GGUF, in words for a message, or None. The one check
+    the loaders (llama planner, audio listener) make before handing a file to llama.cpp: a
+    download cut short has the magic but not its tensors, and llama.cpp's own refusal of it
+    ("Failed to load model") says nothing of why."""
+    if not _has_gguf_magic(path):
+        return f"{path} is not a GGUF file."
+    why = gguf_problem(path)
+    return None if why is None else f"{path} is not a usable GGUF file ({why}; truncated or corrupt download?)."
+
+
 class _GGUFWalk:
     """A bounds-checked walk over a GGUF's header, metadata and tensor table."""
 

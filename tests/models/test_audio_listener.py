@@ -68,6 +68,15 @@ def test_missing_files_are_named_with_how_to_get_them(tmp_path, model_env, monke
     not_gguf.write_bytes(b"PK\x03\x04 not a gguf")
     with pytest.raises(ModelMissing, match="not a GGUF"):
         resolve_files(not_gguf, not_gguf)
+    from tests.models.tiny_gguf import write_tiny_llama
+    from tests.models.tiny_mmproj import write_tiny_audio_projector
+    text = write_tiny_llama(tmp_path / "text.gguf", seed=0)
+    mmproj = write_tiny_audio_projector(tmp_path / "mmproj.gguf", n_embd_text=TEXT_WIDTH, seed=0)
+    cut = tmp_path / "cut.gguf"  # a download cut short keeps the magic
+    cut.write_bytes(mmproj.read_bytes()[:-1000])
+    with pytest.raises(ModelMissing, match="cut.gguf is not a usable GGUF file"):
+        resolve_files(text, cut)
+    assert resolve_files(text, mmproj) == (text, mmproj)
 
 
 # -- with llama.cpp and tiny random models ---------------------------------------------------
@@ -96,11 +105,15 @@ def test_the_whole_path_on_a_wav_gives_grammar_valid_answers(tiny_pair, tmp_path
 
 @pytest.mark.llama
 @needs_mtmd
-def test_a_broken_projector_is_a_clear_error_and_the_app_survives(tiny_pair, tmp_path):
+def test_a_broken_projector_is_a_clear_error_and_the_app_survives(tiny_pair, tmp_path, monkeypatch):
     model, mmproj = tiny_pair
     broken = tmp_path / "broken-mmproj.gguf"
     data = mmproj.read_bytes()
     broken.write_bytes(data[: len(data) // 3])                     # cut short: tensors missing
+    with pytest.raises(ModelMissing, match="not a usable GGUF"):  # refused before llama.cpp
+        AudioListener(model_path=model, mmproj_path=broken)
+    # a file that passes that check and still breaks llama.cpp: the worker's error is clear
+    monkeypatch.setattr("models.audio_listener.gguf_refusal", lambda path: None)
     audio, c = _two_sources(2.0)
     listener = AudioListener(model_path=model, mmproj_path=broken, n_threads=2, timeout_s=120)
     with pytest.raises(BackendError, match="audio listener|llama.cpp"):

@@ -69,6 +69,12 @@ def test_a_wrong_path_or_a_non_gguf_file_is_named(tmp_path):
     fake.write_bytes(b"PK\x03\x04 not a gguf")
     with pytest.raises(ModelMissing, match="fake.gguf is not a GGUF file"):
         resolve_model_path(fake, "planner-llm-default")
+    truncated = tmp_path / "cut.gguf"  # a download cut short: the magic, not the tensors
+    from tests.models.tiny_gguf import write_tiny_llama
+    truncated.write_bytes(write_tiny_llama(tmp_path / "whole.gguf", seed=0).read_bytes()[:3000])
+    with pytest.raises(ModelMissing, match="cut.gguf is not a usable GGUF file") as e:
+        resolve_model_path(truncated, "planner-llm-default")
+    assert e.value.exit_code == 2  # refused up front, not a llama.cpp failure and a fallback
     quality = load_registry().get("planner-llm-quality")
     assert quality.files[-1].path in str(missing_model_error("planner-llm-quality", "x"))
     assert "registry name 'no-such-model'" in str(missing_model_error("no-such-model", "x"))
