@@ -72,6 +72,19 @@ def _require_libraries() -> None:
                            hint="pip install 'spa2v-studio[diffusion]'.")
 
 
+
+def check_render_settings(settings: RenderSettings) -> None:
+    """Refuse a memory tier, step count or guidance scale the renderer cannot use. Cheap and
+    needs no weights: the CLI calls it before loading anything, so a typo in ``--memory-tier``
+    is named at once, not after the weights are found (or found missing)."""
+    if settings.memory_tier not in TIER_CHOICES:
+        raise BadInput(f"Unknown memory tier {settings.memory_tier!r}.",
+                       hint=f"Use one of: {', '.join(TIER_CHOICES)}.")
+    if not 1 <= settings.steps <= 500:
+        raise BadInput(f"steps must be between 1 and 500, got {settings.steps}.")
+    if not 0.0 <= settings.guidance_scale <= 30.0:
+        raise BadInput(f"guidance_scale must be between 0 and 30, got {settings.guidance_scale}.")
+
 class DiffusionRenderer:
     """Renders a layout with SD1.5 + AnimateDiff and box grounding.
 
@@ -230,13 +243,7 @@ class DiffusionRenderer:
         per_render = {k: v for k, v in (settings.options or {}).items()
                       if k not in CONSTRUCTOR_OPTIONS}
         opts = parse_options(per_render, defaults=self._defaults)
-        if settings.memory_tier not in TIER_CHOICES:
-            raise BadInput(f"Unknown memory tier {settings.memory_tier!r}.",
-                           hint=f"Use one of: {', '.join(TIER_CHOICES)}.")
-        if not 1 <= settings.steps <= 500:
-            raise BadInput(f"steps must be between 1 and 500, got {settings.steps}.")
-        if not 0.0 <= settings.guidance_scale <= 30.0:
-            raise BadInput(f"guidance_scale must be between 0 and 30, got {settings.guidance_scale}.")
+        check_render_settings(settings)
         token.raise_if_cancelled()
         steps, guidance = settings.steps, settings.guidance_scale
         if opts.lcm:

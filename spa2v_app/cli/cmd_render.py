@@ -79,8 +79,16 @@ def run(args) -> int:
         if value is not None:
             options.setdefault(key, str(value))
     renderer_is_built_in = args.renderer not in RENDERERS or RENDERERS[args.renderer].built_in
-    if options and renderer_is_built_in:
-        raise BadInput(f"--option/diffusion flags ({', '.join(options)}) need --renderer diffusion.")
+    if renderer_is_built_in and (options or args.memory_tier != "auto"):
+        flags = list(options) + (["--memory-tier"] if args.memory_tier != "auto" else [])
+        raise BadInput(f"--option/diffusion flags ({', '.join(flags)}) need --renderer diffusion.")
+    settings = RenderSettings(renderer=args.renderer, fps=args.video_fps, width=width,
+                              height=height, seed=args.seed, steps=args.steps,
+                              guidance_scale=args.guidance_scale, memory_tier=args.memory_tier, options=options,
+                              labels=args.labels)
+    if args.renderer == "diffusion":  # before the weights are looked for: a typo first
+        from models.diffusion.renderer import check_render_settings
+        check_render_settings(settings)
     printer = ProgressPrinter(quiet=args.quiet)
     token = CancelToken()
     renderer = make_renderer(args.renderer, **({} if renderer_is_built_in else options))
@@ -95,10 +103,6 @@ def run(args) -> int:
                          f"{args.renderer} renderer.")
         layout, _ = run_job(plan_job(args.audio, plan_settings_from_args(args), planner=planner,
                                      tagger=tagger, token=token), printer)
-    settings = RenderSettings(renderer=args.renderer, fps=args.video_fps, width=width,
-                              height=height, seed=args.seed, steps=args.steps,
-                              guidance_scale=args.guidance_scale, memory_tier=args.memory_tier, options=options,
-                              labels=args.labels)
     run_job(render_job(args.audio, layout, dest, renderer=renderer, settings=settings,
                        token=token), printer)
     printer.done()

@@ -66,6 +66,13 @@ def test_plan_many_inputs_to_out_dir(clip, tmp_path):
     (["render", "{clip}", "--pan-law", "5dB", "-o", "{tmp}/x.mp4"], "-3dB, -4.5dB, -6dB"),
     (["render", "{clip}", "--size", "513x301", "-o", "{tmp}/x.mp4"], "use 512x300"),
     (["plan", "{clip}", "--fps", "0", "-o", "{out}"], "more than 0"),  # was "between 0 and"
+    # named before the diffusion weights are looked for (found or missing)
+    (["render", "{clip}", "--renderer", "diffusion", "--memory-tier", "huge", "-o", "{tmp}/x.mp4"],
+     "Unknown memory tier 'huge'"),
+    (["render", "{clip}", "--renderer", "diffusion", "--steps", "0", "-o", "{tmp}/x.mp4"],
+     "steps must be between 1 and 500"),
+    (["render", "{clip}", "--memory-tier", "cpu", "-o", "{tmp}/x.mp4"],  # was ignored
+     "(--memory-tier) need --renderer diffusion"),
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(clip, tmp_path, capsys, args, needle):
     silent = write_wav(tmp_path / "silent.wav", 0 * panned_noise(0, duration_s=0.5))
