@@ -141,6 +141,7 @@ def download_job(name: str, *, token: CancelToken | None = None, paths: ModelPat
     # 2. Plan: ask the hub for every file's size, hash and commit, then skip what the cache
     #    holds. Everything is fetched at one commit, so a branch that moved since an earlier,
     #    unfinished download cannot leave the model split over two snapshots.
+    _check_hub_name(entry, entry.files[0], revision, endpoint)
     planned = []
     for f in entry.files:
         token.raise_if_cancelled()
@@ -196,6 +197,23 @@ def _cached_ok(entry: ModelEntry, f: ModelFile, cache: Path, revision: str, pins
     return True
 
 
+def _check_hub_name(entry: ModelEntry, f: ModelFile, revision: str, endpoint: str) -> None:
+    """Fail at once when the hub's host name does not resolve (no network, no DNS): the hub
+    client would retry its first request five times over about 25 s, printing a warning for
+    each, before saying the same. Skipped behind a proxy, which resolves names itself."""
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    url = urllib.parse.urlsplit(endpoint)
+    if not url.hostname or set(urllib.request.getproxies()) & {"http", "https", "all"}:
+        return
+    try:
+        socket.getaddrinfo(url.hostname, url.port or (443 if url.scheme == "https" else 80))
+    except socket.gaierror as e:
+        raise _hub_error(entry, f, revision, endpoint, e) from None
+
+
 def _plan_file(entry: ModelEntry, f: ModelFile, revision: str, endpoint: str, pins: dict) -> _Planned:
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
@@ -220,6 +238,8 @@ def _blob_cached(entry: ModelEntry, cache: Path, etag: str) -> bool:
 
 
 def _hub_error(entry: ModelEntry, f: ModelFile, revision: str, endpoint: str, e: Exception) -> DownloadError:
+    import socket
+
     from huggingface_hub.errors import (
         GatedRepoError,
         LocalEntryNotFoundError,
@@ -243,7 +263,7 @@ def _hub_error(entry: ModelEntry, f: ModelFile, revision: str, endpoint: str, e:
     if isinstance(e, (RevisionNotFoundError, RepositoryNotFoundError)):
         return DownloadError(f"The hub has no {repo} at revision {revision}.",
                              hint="Update SpA2V Studio, or remove the pin for this model from pins.json.")
-    if isinstance(e, LocalEntryNotFoundError) or _is_network_error(e):
+    if isinstance(e, (LocalEntryNotFoundError, socket.gaierror)) or _is_network_error(e):
         return DownloadError(f"Cannot reach the hub ({endpoint}) to download {f.path} for {entry.name}: "
                              f"{_one_line(e)}.",
                              hint=f"Check the connection (proxy, HF_ENDPOINT) and run 'spa2v models download "

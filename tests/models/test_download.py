@@ -224,6 +224,27 @@ def test_an_unreachable_hub_gives_a_clear_error(registry, model_env, monkeypatch
     assert "Cannot reach the hub" in str(err.value) and "tiny-q4.gguf" in str(err.value)
 
 
+def test_no_network_fails_at_once_without_the_hubs_retries(registry, model_env, monkeypatch):
+    import socket
+
+    import huggingface_hub
+
+    def no_dns(host, *a, **kw):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    asked = []
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", lambda *a, **kw: asked.append(a))
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.example.invalid")
+    with pytest.raises(DownloadError) as err:
+        _run("tiny-llm", registry, model_env)
+    assert "Cannot reach the hub" in str(err.value) and "Name or service not known" in str(err.value)
+    assert asked == []  # not the hub client's five retries, 25 s and a warning each
+    assert not list(model_env.hf_cache_dir.rglob("*.gguf*"))
+
+
 def test_the_cache_layout_is_the_one_huggingface_hub_reads(hub, registry, model_env):
     from huggingface_hub import try_to_load_from_cache
 
