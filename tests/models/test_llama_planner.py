@@ -86,7 +86,8 @@ def test_an_installed_registry_model_is_found(tmp_path, monkeypatch):
     entry = load_registry().get("planner-llm-default")
     path = tmp_path / "models" / entry.name / entry.files[0].path
     path.parent.mkdir(parents=True)
-    path.write_bytes(b"GGUF" + bytes(60))
+    from tests.models.tiny_gguf import write_tiny_llama
+    write_tiny_llama(path, seed=0)  # a whole GGUF: the magic alone is refused
     assert resolve_model_path(None, "planner-llm-default") == path
 
 
