@@ -89,6 +89,7 @@ def listener_installed(model_name: str = DEFAULT_MODEL) -> bool:
 
 
 TAGGER_NOTE = "Sounds are named by the built-in sound tagger"
+NOT_INSTALLED = "No audio listener is installed."
 
 
 def default_listener(model_name: str = DEFAULT_MODEL, **options):
@@ -98,11 +99,13 @@ def default_listener(model_name: str = DEFAULT_MODEL, **options):
     for this choice: ``spa2v plan`` and the studio's Plan both use it."""
     import importlib.util
 
-    if importlib.util.find_spec("llama_cpp") is not None and listener_installed(model_name):
+    if importlib.util.find_spec("llama_cpp") is not None:
         try:
             listener = AudioListener(model_name=model_name, **options)
-        except ModelMissing:
-            pass
+        except ModelMissing as e:  # partly there or broken: say why, not 'not installed'
+            if e.message != NOT_INSTALLED:
+                return None, (f"{TAGGER_NOTE}; the audio listener cannot be used: {e.message} "
+                              "See: spa2v models list.")
         else:
             return listener, listening_note(listener)
     return None, (f"{TAGGER_NOTE} (no audio listener model is installed; "
@@ -119,9 +122,11 @@ def _registry_files(name: str) -> list[Path]:
         entry = registry.load_registry().get(name)
         loc = registry.locate(name)
     except (SpA2VError, OSError, KeyError):
-        raise _missing(name, "No audio listener is installed.") from None
+        raise _missing(name, NOT_INSTALLED) from None
     if loc is None or not loc.complete_for(entry):
-        raise _missing(name, "No audio listener is installed.")
+        status = registry.model_status(entry)  # a text model without its projector, or the reverse
+        raise _missing(name, f"The audio listener is only partly installed ({status.detail})."
+                       if status.state == "partial" else NOT_INSTALLED)
     return [Path(loc.path(f.path)) for f in entry.files]
 
 

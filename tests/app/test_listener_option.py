@@ -41,3 +41,25 @@ def test_asking_for_a_missing_audio_listener_is_one_clear_line_and_exit_2(tmp_pa
     lines = [l for l in out.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and "audio listener" in lines[0]
     assert not (tmp_path / "plan.json").exists()
+
+
+def test_a_half_installed_listener_is_named_as_such_not_as_missing(tmp_path):
+    """The text model without its audio projector: the tagger still names the sounds, and the
+    note says which file is missing (it used to say no listener was installed)."""
+    import importlib.util
+
+    import pytest
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("without llama-cpp-python the listener is never tried")
+    from tests.models.tiny_gguf import write_tiny_llama
+
+    folder = tmp_path / "models" / "listener-audio-default"
+    folder.mkdir(parents=True)
+    write_tiny_llama(folder / "Qwen2.5-Omni-7B-Q4_K_M.gguf", seed=0)
+    out = _plan(tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "only partly installed (missing mmproj-Qwen2.5-Omni-7B-Q8_0.gguf)" in out.stderr
+    assert "no audio listener model is installed" not in out.stderr
+    (tmp_path / "plan.json").unlink()
+    out = _plan(tmp_path, "--listener", "audio-llm")
+    assert out.returncode == 2 and "missing mmproj-Qwen2.5-Omni-7B-Q8_0.gguf" in out.stderr
