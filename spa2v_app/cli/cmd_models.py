@@ -144,12 +144,21 @@ def _pin(args) -> int:
 
 def _import(args) -> int:
     from models.local_store import import_model
+    from models.registry import load_registry, model_status
 
+    names = []
     for r in import_model(args.path, as_name=args.as_name, copy=args.copy):
         how = {"linked": "linked (stays where it is)", "copied": "copied into the models folder",
                "cache": "found in an added Hugging Face cache"}[r.how]
         extra = " as a custom file: checked for format only" if r.custom else ""
         print(f"{r.name}: {how}{extra}: {r.path}")
+        names += [r.name] if r.name not in names else []
+    registry = load_registry()
+    for name in names:  # a text model without its projector (or the reverse) is not usable yet
+        status = model_status(registry.get(name))
+        if status.state == "partial":
+            print(f"{name}: not usable yet, {status.detail}: import that file too, or "
+                  f"spa2v models download {name}")
     print("Check them with: spa2v models verify")
     return 0
 

@@ -87,3 +87,15 @@ def test_info_reports_versions_models_and_the_backends_in_use(model_env, registr
     assert main(["info", "--no-devices"]) == 0
     text = capsys.readouterr().out
     assert "Planner now: heuristic" in text and "Renderer now: preview" in text
+
+
+def test_importing_half_of_a_two_file_model_says_what_is_still_missing(tmp_path, model_env,
+                                                                      monkeypatch, capsys):
+    from tests.models.tiny_gguf import write_tiny_llama
+
+    monkeypatch.delenv("SPA2V_REGISTRY", raising=False)  # the shipped registry's listener
+    text = write_tiny_llama(tmp_path / "Qwen2.5-Omni-7B-Q4_K_M.gguf", seed=0)
+    assert main(["models", "import", str(text)]) == 0
+    out = capsys.readouterr().out
+    assert "listener-audio-default: linked" in out
+    assert "not usable yet, missing mmproj-Qwen2.5-Omni-7B-Q8_0.gguf" in out
