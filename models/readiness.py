@@ -122,9 +122,11 @@ def _each(table: dict[str, Backend], statuses: list[ModelStatus] | None,
 
 
 def planner_readiness(statuses: list[ModelStatus] | None, *,
-                      find_key: Callable[[], str | None] = _gemini_key) -> list[Readiness]:
+                      find_key: Callable[[], str | None] = _gemini_key,
+                      llm_model_path: str = "") -> list[Readiness]:
     """Every registered planner. ``statuses=None``: the model registry could not be read, so
-    only libraries are checked."""
+    only libraries are checked. ``llm_model_path``: the user's own GGUF for the llama planner
+    (the studio's Settings): with it the registry's planner model is not needed."""
     def verdict(backend: Backend, problems: list[str], names: list[str]) -> Readiness:
         online = backend.name == "gemini"
         if online and not find_key():
@@ -134,7 +136,17 @@ def planner_readiness(statuses: list[ModelStatus] | None, *,
               "online: the cues are sent to Google" if online else "runs on this machine")
         return Readiness(backend.name, not problems, "; ".join(problems) or ok, tuple(names))
 
-    return _each(PLANNERS, statuses, verdict)
+    items = _each(PLANNERS, statuses, verdict)
+    if llm_model_path and "llama" in PLANNERS:
+        from pathlib import Path
+
+        from .safety import gguf_refusal
+        path = Path(llm_model_path).expanduser()
+        problems, _ = _check(PLANNERS["llama"], None)  # the libraries only
+        why = gguf_refusal(path) if path.is_file() else f"no file at {path}"
+        items = [verdict(PLANNERS["llama"], problems + ([why] if why else []), [path.name])
+                 if b.name == "llama" else b for b in items]
+    return items
 
 
 def renderer_readiness(statuses: list[ModelStatus] | None,
@@ -191,9 +203,9 @@ def device_summary(setting: str) -> str:
     return {"auto": "auto", "cpu": "CPU", "cuda": "CUDA GPU"}.get(setting, setting)
 
 
-def planners() -> list[Readiness]:
-    """:func:`planner_readiness` with the installed models, for a menu."""
-    return planner_readiness(installed_statuses())
+def planners(llm_model_path: str = "") -> list[Readiness]:
+    """:func:`planner_readiness` with the installed models (or the user's own GGUF), for a menu."""
+    return planner_readiness(installed_statuses(), llm_model_path=llm_model_path)
 
 
 def renderers() -> list[Readiness]:

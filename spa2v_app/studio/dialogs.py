@@ -321,12 +321,13 @@ class SettingsDialog(QDialog):
         page = QWidget()
         form = QFormLayout(page)
         self.planner = QComboBox()
-        fill_backend_combo(self.planner, readiness.planners(), self.settings.planner)
+        fill_backend_combo(self.planner, readiness.planners(self.settings.llm_model_path), self.settings.planner)
         self.frames = QSpinBox()
         self.frames.setRange(1, 10_000)
         self.frames.setValue(self.settings.plan_frames)
         self.llm_path = QLineEdit(self.settings.llm_model_path)
         self.llm_path.setPlaceholderText("default: the registry's planner model")
+        self.llm_path.editingFinished.connect(self._refill_planners)
         self.gemini = QLineEdit()
         self.gemini.setEchoMode(QLineEdit.EchoMode.Password)
         self.gemini.setPlaceholderText({"environment": "set by GEMINI_API_KEY",
@@ -367,6 +368,12 @@ class SettingsDialog(QDialog):
         path, _ = QFileDialog.getOpenFileName(self, "LLM file", self.llm_path.text(), "GGUF (*.gguf)")
         if path:
             self.llm_path.setText(path)
+            self._refill_planners()
+
+    def _refill_planners(self) -> None:
+        """Your own GGUF makes the llama planner available without the registry's model."""
+        chosen = self.planner.currentData()
+        fill_backend_combo(self.planner, readiness.planners(self.llm_path.text().strip()), chosen)
 
     def _store_key(self, key: str) -> bool:
         try:

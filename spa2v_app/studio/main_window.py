@@ -424,11 +424,11 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def refresh_backends(self) -> None:
         for combo in (self.planner_combo, self.renderer_combo):
             combo.blockSignals(True)
-        fill_backend_combo(self.planner_combo, readiness.planners(), self.settings.planner)
+        fill_backend_combo(self.planner_combo, readiness.planners(self.settings.llm_model_path), self.settings.planner)
         fill_backend_combo(self.renderer_combo, readiness.renderers(), self.settings.renderer)
         for combo in (self.planner_combo, self.renderer_combo):
             combo.blockSignals(False)
-        for menu, items, attr in ((self.planner_menu, readiness.planners(), "planner"),
+        for menu, items, attr in ((self.planner_menu, readiness.planners(self.settings.llm_model_path), "planner"),
                                   (self.renderer_menu, readiness.renderers(), "renderer")):
             menu.clear()
             menu.setToolTipsVisible(True)

@@ -88,3 +88,17 @@ def test_downloads_need_the_hub_client(monkeypatch):
     monkeypatch.setattr(readiness, "has_library", lambda name: name != "huggingface_hub")
     dl = readiness.downloads()
     assert not dl.ready and "spa2v-studio[hub]" in dl.reason
+
+
+def test_your_own_gguf_makes_the_llama_planner_ready_without_the_registrys(all_libraries, tmp_path):
+    from tests.models.tiny_gguf import write_tiny_llama
+
+    own = write_tiny_llama(tmp_path / "my-llm.gguf", seed=0)
+    llama = {r.name: r for r in readiness.planner_readiness([], llm_model_path=str(own))}["llama"]
+    assert llama.ready and llama.models == ("my-llm.gguf",)
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(own.read_bytes()[:2000])
+    llama = {r.name: r for r in readiness.planner_readiness([], llm_model_path=str(cut))}["llama"]
+    assert not llama.ready and "not a usable GGUF" in llama.reason
+    llama = {r.name: r for r in readiness.planner_readiness([], llm_model_path=str(tmp_path / "no"))}["llama"]
+    assert not llama.ready and "no file at" in llama.reason

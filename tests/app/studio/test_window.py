@@ -429,3 +429,29 @@ def test_zoomed_in_azimuth_track_spans_the_view(qtbot, window, clip):
     base = np.array(theme.BASE.getRgb()[:3])[::-1]
     inked_columns = (np.abs(lane - base).sum(axis=2) > 30).any(axis=0)
     assert inked_columns.mean() > 0.9 and inked_columns[:5].any() and inked_columns[-5:].any()
+
+
+def test_an_llm_file_chosen_in_settings_makes_the_llama_planner_choosable(qtbot, window, monkeypatch,
+                                                                           tmp_path):
+    """The Planner page's 'LLM file (GGUF)' used to change nothing: without the registry's
+    planner model the llama entry stayed '(unavailable)' in every planner combo."""
+    from models import readiness
+    from spa2v_app.studio.dialogs import SettingsDialog
+    from tests.models.tiny_gguf import write_tiny_llama
+
+    real = readiness.has_library
+    monkeypatch.setattr(readiness, "has_library", lambda name: name == "llama_cpp" or real(name))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))  # no registry planner model
+    dlg = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dlg)
+    llama = dlg.planner.findData("llama")
+    assert not dlg.planner.model().item(llama).isEnabled()
+    own = write_tiny_llama(tmp_path / "my-llm.gguf", seed=0)
+    dlg.llm_path.setText(str(own))
+    dlg.llm_path.editingFinished.emit()
+    assert dlg.planner.model().item(llama).isEnabled()
+    dlg.planner.setCurrentIndex(llama)
+    settings = dlg.apply()
+    assert settings.planner == "llama" and settings.llm_model_path == str(own)
+    window.refresh_backends()  # the main window's combo follows the settings
+    assert window.planner_combo.model().item(window.planner_combo.findData("llama")).isEnabled()
