@@ -46,6 +46,7 @@ from .registry import (
     human_bytes,
     load_registry,
     locate,
+    model_status,
     offline_mode,
     read_pins,
 )
@@ -124,7 +125,8 @@ def download_job(name: str, *, token: CancelToken | None = None, paths: ModelPat
                            hint=f"pip install {entry.source.package}=={entry.source.version}")
     if not force:
         loc = locate(entry, paths)
-        if loc is not None:
+        # a corrupt file (cut short, bad header) is there but not installed: fetch it again
+        if loc is not None and model_status(entry, paths).state != "corrupt":
             yield Log(f"{name} is already installed ({loc.kind}: {loc.root}); nothing to download.")
             return loc
     if offline_mode():

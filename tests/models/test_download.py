@@ -66,6 +66,21 @@ def test_files_already_downloaded_are_reused_without_touching_the_network(hub, r
     assert any("already installed" in e.message for e in events if isinstance(e, Log))
 
 
+def test_a_corrupt_file_is_fetched_again_by_a_plain_download(hub, registry, model_env, tiny_files):
+    """'models list' says corrupt and the studio's row offers Download: that download used to
+    answer 'already installed; nothing to download' and leave the broken file."""
+    loc, _ = _run("tiny-llm", registry, model_env)
+    cut = loc.path().resolve()
+    cut.write_bytes(tiny_files[GGUF_NAME][:3000])  # a cut-short copy in the cache
+    assert {s.name: s for s in list_statuses(model_env, registry=registry)}["tiny-llm"].state == "corrupt"
+    hub.requests.clear()
+    loc, events = _run("tiny-llm", registry, model_env)
+    assert not any("already installed" in e.message for e in events if isinstance(e, Log))
+    assert len(hub.gets(GGUF_NAME)) == 1
+    assert sha256(loc.path().read_bytes()) == sha256(tiny_files[GGUF_NAME])
+    assert {s.name: s for s in list_statuses(model_env, registry=registry)}["tiny-llm"].state == "installed"
+
+
 def test_dropped_connection_resumes_with_a_range_request(hub, registry, model_env, tiny_files, monkeypatch):
     # huggingface_hub writes (and so can resume) in 10 MB chunks; this test file is 2.4 MB.
     import huggingface_hub.constants as hf_constants
