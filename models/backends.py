@@ -67,7 +67,7 @@ PLANNERS = _table(
             "a local GGUF model through llama.cpp", ("llama_cpp",), "llm",
             frozenset({"model_path"})),
     Backend("gemini", "models.gemini_planner:GeminiPlanner", "Gemini (online)",
-            "Google's Gemini API (needs a key; the cues leave the machine)", ("google.genai",),
+            "Google's Gemini API (needs a key; the cues, your hint and the audio are sent to Google)", ("google.genai",),
             "gemini", frozenset({"model", "api_key", "send_audio"})),
 )
 RENDERERS = _table(

@@ -133,7 +133,7 @@ def planner_readiness(statuses: list[ModelStatus] | None, *,
             problems.append("needs an API key (GEMINI_API_KEY, or the studio's Settings, "
                             "Planner page)")
         ok = (f"uses {names[0]}" if names else
-              "online: the cues are sent to Google" if online else "runs on this machine")
+              "online: the cues, your hint and (unless turned off) the audio are sent to Google" if online else "runs on this machine")
         return Readiness(backend.name, not problems, "; ".join(problems) or ok, tuple(names))
 
     items = _each(PLANNERS, statuses, verdict)

@@ -24,6 +24,9 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--gemini-model", metavar="NAME", default=None,
                    help="Gemini model for --planner gemini (default gemini-2.5-flash; "
                         "implies --planner gemini)")
+    g.add_argument("--gemini-no-audio", action="store_true",
+                   help="send Gemini the measured cues and your hint only, not the audio (by "
+                        "default it hears the clip; implies --planner gemini)")
 
 
 def planner_name_from_args(args: argparse.Namespace) -> str:
@@ -31,11 +34,13 @@ def planner_name_from_args(args: argparse.Namespace) -> str:
     name = getattr(args, "planner", None)
     llm_model = getattr(args, "llm_model", None)
     gemini_model = getattr(args, "gemini_model", None)
-    if llm_model and gemini_model:
-        raise BadInput("--llm-model and --gemini-model choose different planners; give one.")
-    implied = "llama" if llm_model else "gemini" if gemini_model else None
+    gemini_flag = "--gemini-model" if gemini_model else \
+        "--gemini-no-audio" if getattr(args, "gemini_no_audio", False) else None
+    if llm_model and gemini_flag:
+        raise BadInput(f"--llm-model and {gemini_flag} choose different planners; give one.")
+    implied = "llama" if llm_model else "gemini" if gemini_flag else None
     if name and implied and name != implied:
-        flag = "--llm-model" if implied == "llama" else "--gemini-model"
+        flag = "--llm-model" if implied == "llama" else gemini_flag
         raise BadInput(f"{flag} is for --planner {implied}, not --planner {name}.")
     return name or implied or DEFAULT_PLANNER
 
@@ -48,4 +53,6 @@ def planner_from_args(args: argparse.Namespace):
         options["model_path"] = args.llm_model
     if name == "gemini" and getattr(args, "gemini_model", None):
         options["model"] = args.gemini_model
+    if name == "gemini" and getattr(args, "gemini_no_audio", False):
+        options["send_audio"] = False
     return make_planner(name, **options)

@@ -60,3 +60,17 @@ def test_spa2v_plan_with_llama_and_no_model_exits_2_and_says_how(tmp_path, monke
     assert not out.exists()
     # ... and the default planner keeps working.
     assert main(["plan", str(clip), "-o", str(out)]) == 0 and out.exists()
+
+
+def test_gemini_hears_the_audio_unless_told_not_to_and_the_help_says_so(monkeypatch):
+    """The CLI could only send the audio (the studio has a box for it), and its help said only
+    the cues leave the machine."""
+    from models.backends import PLANNERS
+
+    monkeypatch.setenv("GEMINI_API_KEY", "test-key")
+    assert planner_from_args(parse("--planner", "gemini")).send_audio is True
+    quiet = planner_from_args(parse("--gemini-no-audio"))
+    assert quiet.name == "gemini" and quiet.send_audio is False
+    with pytest.raises(BadInput, match="--gemini-no-audio is for --planner gemini"):
+        planner_name_from_args(parse("--planner", "llama", "--gemini-no-audio"))
+    assert "audio" in PLANNERS["gemini"].summary
