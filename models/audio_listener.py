@@ -103,7 +103,7 @@ def default_listener(model_name: str = DEFAULT_MODEL, **options):
         try:
             listener = AudioListener(model_name=model_name, **options)
         except ModelMissing as e:  # partly there or broken: say why, not 'not installed'
-            if e.message != NOT_INSTALLED:
+            if not e.message.startswith(NOT_INSTALLED):
                 return None, (f"{TAGGER_NOTE}; the audio listener cannot be used: {e.message} "
                               "See: spa2v models list.")
         else:

@@ -28,6 +28,8 @@ def test_without_a_listener_model_the_tagger_names_and_the_command_says_so(tmp_p
     assert out.returncode == 0, out.stderr
     assert "named by the built-in sound tagger" in out.stdout + out.stderr
     assert "listener-audio-default" in out.stdout + out.stderr
+    assert "(no audio listener model is installed; spa2v models download listener-audio-default)" \
+        in out.stderr and "cannot be used" not in out.stderr
 
 
 def test_asking_for_the_tagger_says_so(tmp_path):
