@@ -82,9 +82,25 @@ def test_an_installed_listener_names_the_sounds_and_the_status_bar_says_which(
 
 @pytest.mark.llama
 @needs_mtmd
-def test_a_failing_listener_leaves_the_taggers_names_and_says_why(
+def test_a_listener_cut_short_is_named_before_planning_and_the_tagger_names(
         qtbot, window, clip, shipped_registry, studio_folders):
     _install_tiny_listener(studio_folders / "models", shipped_registry, broken=True)
+    import_clip(qtbot, window, clip)
+    logs = []
+    window.queue.log.connect(lambda job, msg, lvl: logs.append(msg))
+    job = window.plan()
+    finished(qtbot, job, timeout=240_000)
+    qtbot.waitUntil(lambda: window.doc.layout is not None)
+    assert sum("audio listener cannot be used" in m and "not a usable GGUF" in m for m in logs) == 1
+    assert all(o.extra[KEY]["listener"] == "tagger" for o in window.doc.layout.objects if KEY in o.extra)
+    assert "sounds named by the built-in tagger" in window.statusBar().currentMessage()
+
+
+def test_a_failing_listener_leaves_the_taggers_names_and_says_why(
+        qtbot, window, clip, shipped_registry, studio_folders, monkeypatch):
+    _install_tiny_listener(studio_folders / "models", shipped_registry, broken=True)
+    # past the up-front file check (above), so that llama.cpp itself fails in the worker
+    monkeypatch.setattr("models.audio_listener.gguf_refusal", lambda path: None)
     import_clip(qtbot, window, clip)
     warnings = []
     window.queue.log.connect(lambda job, msg, lvl: warnings.append(msg) if lvl == "warning" else None)
