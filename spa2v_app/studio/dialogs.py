@@ -247,7 +247,9 @@ class SettingsDialog(QDialog):
             cells = (st.title + (" (default)" if st.default else ""),
                      st.role.replace("_", " "), readiness.role_use(st.role),
                      human_bytes(st.expected_bytes) if st.expected_bytes else "built in",
-                     st.state)
+                     # which file is missing or broken, in the row, not only in a tooltip
+                     f"{st.state}: {st.detail}" if st.state in ("partial", "corrupt") and st.detail
+                     else st.state)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{st.name} ({st.role}); licence {st.licence}. {st.detail}".strip())

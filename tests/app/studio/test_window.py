@@ -370,7 +370,7 @@ def test_models_tab_is_a_table_with_a_button_per_missing_model(qtbot, window, mo
     for row, st in enumerate(statuses):
         assert table.item(row, 0).text().startswith(st.title)
         assert table.item(row, 2).text(), st.role  # which feature needs it
-        assert table.item(row, 4).text() == st.state
+        assert table.item(row, 4).text().startswith(st.state)
     missing = [row for row, st in enumerate(statuses) if st.state != "installed"]
     assert missing
     button = table.cellWidget(missing[0], len(MODEL_COLUMNS) - 1)
@@ -429,6 +429,24 @@ def test_zoomed_in_azimuth_track_spans_the_view(qtbot, window, clip):
     base = np.array(theme.BASE.getRgb()[:3])[::-1]
     inked_columns = (np.abs(lane - base).sum(axis=2) > 30).any(axis=0)
     assert inked_columns.mean() > 0.9 and inked_columns[:5].any() and inked_columns[-5:].any()
+
+
+def test_a_half_installed_model_names_the_missing_file_in_its_row(qtbot, window, monkeypatch,
+                                                                   tmp_path):
+    from models.registry import load_registry
+    from spa2v_app.studio.dialogs import SettingsDialog
+    from tests.models.tiny_gguf import write_tiny_llama
+
+    monkeypatch.delenv("SPA2V_REGISTRY", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    entry = load_registry().get("listener-audio-default")
+    folder = tmp_path / "models" / entry.name  # the studio's SPA2V_MODELS_DIR
+    folder.mkdir(parents=True)
+    write_tiny_llama(folder / entry.files[0].path, seed=0)  # the text model, no projector
+    dlg = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dlg)
+    rows = [dlg.model_table.item(r, 4).text() for r in range(dlg.model_table.rowCount())]
+    assert f"partial: missing {entry.files[1].path}" in rows
 
 
 def test_an_llm_file_chosen_in_settings_makes_the_llama_planner_choosable(qtbot, window, monkeypatch,
