@@ -218,8 +218,10 @@ class StudioDocument(QObject):
         self.undo_stack.push(LayoutCommand(self, self.layout, layout, "Plan layout",
                                            select=layout.objects[0].id if layout.objects else -1))
 
-    def add_render(self, path: Path, renderer: str, settings: dict) -> None:
-        settings = dict(settings, layout=layout_fingerprint(self.layout))
+    def add_render(self, path: Path, renderer: str, settings: dict, layout: Layout) -> None:
+        """A finished render of ``layout``: the snapshot the render was queued with, not the
+        layout now (edits made while it ran are not in the video)."""
+        settings = dict(settings, layout=layout_fingerprint(layout))
         self.project.renders.append(RenderRecord(Path(path), renderer, settings=settings))
         self.mark_dirty()
         self.renders_changed.emit()

@@ -143,6 +143,20 @@ def test_render_preview_export_and_thumbnails(qtbot, window, clip, tmp_path):
     assert not [p for p in (tmp_path / "exp").iterdir() if ".part" in p.name]
 
 
+def test_an_edit_made_while_rendering_makes_that_render_stale(qtbot, window, clip, tmp_path):
+    """The render draws the layout it was queued with; an edit made while it runs is not in
+    the video, so the export must not offer to reuse it as matching the layout."""
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    job = window.render(tmp_path / "r.mp4", renderer="preview")
+    window.doc.add_object("dog")  # before the job's result comes back (same thread)
+    finished(qtbot, job)
+    assert window.doc.latest_render().path == tmp_path / "r.mp4"
+    assert not window.doc.render_is_current(window.doc.latest_render())
+    window.doc.undo_stack.undo()
+    assert window.doc.render_is_current(window.doc.latest_render())
+
+
 class SlowRenderer:
     """The preview renderer, slowed down so a cancel lands mid-render."""
 
