@@ -86,6 +86,29 @@ def test_plan_edit_with_the_mouse_and_undo(qtbot, window, clip):
     assert window.doc.layout is None and not window.act_render.isEnabled()
 
 
+def test_a_drag_while_the_playhead_moves_lands_on_the_frame_it_started_on(qtbot, window, clip):
+    """Playback moves the playhead (and the canvas's frame) under a drag: the drag used to
+    vanish with its box, redrawn for the next frame, and the edit was lost without a word."""
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    doc, canvas = window.doc, window.canvas
+    oid = doc.layout.objects[0].id
+    frame = doc.current_frame()
+    x0, y0, x1, y1 = doc.layout.object(oid).boxes[frame]
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    before = doc.undo_stack.count()
+    vp = canvas.viewport()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=view_point(canvas, cx, cy))
+    qtbot.mouseMove(vp, view_point(canvas, cx - 0.05, cy))
+    doc.step_frame(1)  # as playback does
+    qtbot.mouseMove(vp, view_point(canvas, cx - 0.1, cy))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=view_point(canvas, cx - 0.1, cy))
+    assert doc.undo_stack.count() == before + 1
+    moved = doc.layout.object(oid).boxes[frame]
+    assert moved[0] == pytest.approx(x0 - 0.1, abs=0.01)
+    assert canvas._frame == doc.current_frame() == frame + 1  # the view caught up
+
+
 def test_object_add_rename_keyframes_delete(qtbot, window, clip):
     import_clip(qtbot, window, clip)
     plan(qtbot, window)
