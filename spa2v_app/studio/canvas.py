@@ -282,23 +282,36 @@ class LayoutCanvas(QGraphicsView):
         super().mousePressEvent(event)
 
     def contextMenuEvent(self, event) -> None:
-        item = self.itemAt(event.pos())
+        self.context_menu(self.itemAt(event.pos())).exec(event.globalPos())
+
+    def _guarded(self, fn, *args):
+        """A menu entry's slot: a refused edit (the 9th object) goes to the banner, as the
+        toolbar's and the keys' do, instead of escaping the slot unseen."""
+        def run() -> None:
+            try:
+                fn(*args)
+            except SpA2VError as e:
+                self.doc.message.emit(str(e), "error")
+        return run
+
+    def context_menu(self, item) -> QMenu:
         menu = QMenu(self)
+        g = self._guarded
         if isinstance(item, BoxItem):
-            self.doc.select(item.obj.id)
-            menu.addAction("Rename / properties…", lambda: self.edit_object(item.obj.id))
+            oid = item.obj.id
+            self.doc.select(oid)
+            menu.addAction("Rename / properties…", lambda: self.edit_object(oid))
             frame = self.doc.current_frame()
             if frame in keyframes(item.obj):
-                menu.addAction("Remove keyframe",
-                               lambda: self.doc.remove_keyframe(item.obj.id, frame))
+                menu.addAction("Remove keyframe", g(self.doc.remove_keyframe, oid, frame))
             else:
-                menu.addAction("Set keyframe", lambda: self.doc.set_keyframe(item.obj.id, frame))
-            menu.addAction("Hide on this frame", lambda: self.doc.hide_box(item.obj.id, frame))
+                menu.addAction("Set keyframe", g(self.doc.set_keyframe, oid, frame))
+            menu.addAction("Hide on this frame", g(self.doc.hide_box, oid, frame))
             menu.addSeparator()
-            menu.addAction("Delete object", lambda: self.doc.delete_object(item.obj.id))
+            menu.addAction("Delete object", g(self.doc.delete_object, oid))
         else:
-            menu.addAction("Add object", lambda: self.doc.add_object())
-        menu.exec(event.globalPos())
+            menu.addAction("Add object", g(self.doc.add_object))
+        return menu
 
     def edit_object(self, object_id: int) -> None:
         obj = self.doc.layout.object(object_id)

@@ -138,6 +138,27 @@ def test_object_add_rename_keyframes_delete(qtbot, window, clip):
     assert len(doc.layout.objects) == 1 and doc.undo_stack.undoText() == "Plan layout"
 
 
+def test_add_object_from_the_canvas_menu_on_a_full_layout_says_why(qtbot, window, clip):
+    """The 9th object: the canvas's right-click "Add object" let the refusal escape its slot
+    (a traceback on stderr, nothing on screen) where Ctrl+Shift+A shows it in the banner."""
+    from engine.layout import MAX_OBJECTS
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    doc = window.doc
+    while len(doc.layout.objects) < MAX_OBJECTS:
+        doc.add_object("dog")
+    steps = doc.undo_stack.count()
+    said = []
+    doc.message.connect(lambda text, level: said.append((level, text)))
+    menu = window.canvas.context_menu(None)  # right-click on no box
+    [add] = [a for a in menu.actions() if a.text() == "Add object"]
+    add.trigger()
+    assert len(doc.layout.objects) == MAX_OBJECTS and doc.undo_stack.count() == steps
+    assert said and said[-1][0] == "error" and f"at most {MAX_OBJECTS}" in said[-1][1]
+    window.add_object()  # Ctrl+Shift+A: the same refusal
+    assert len(doc.layout.objects) == MAX_OBJECTS and doc.undo_stack.count() == steps
+
+
 def test_render_preview_export_and_thumbnails(qtbot, window, clip, tmp_path):
     import_clip(qtbot, window, clip)
     plan(qtbot, window)
