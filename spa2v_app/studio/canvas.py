@@ -74,6 +74,7 @@ class BoxItem(QGraphicsRectItem):
         self._mode = self._edges(event.pos())
         self._start_rect = QRectF(self.rect())
         self._start_pos = event.scenePos()
+        self.canvas.drag_started(self)
         event.accept()
 
     def mouseMoveEvent(self, event) -> None:
@@ -100,8 +101,8 @@ class BoxItem(QGraphicsRectItem):
 
     def mouseReleaseEvent(self, event) -> None:
         mode, self._mode = self._mode, None
-        if mode is not None and self.rect() != self._start_rect:
-            self.canvas.commit_box(self.obj.id, self.rect())
+        if mode is not None:
+            self.canvas.drag_ended(self, self.rect() != self._start_rect)
 
     def mouseDoubleClickEvent(self, event) -> None:
         self.canvas.edit_object(self.obj.id)
@@ -155,6 +156,11 @@ class LayoutCanvas(QGraphicsView):
         self._bg_item = QGraphicsPixmapItem()
         self._frame = -1
         self.items_by_id: dict[int, BoxItem] = {}
+        # The box being dragged and the frame it was grabbed on: the playhead (playback) or
+        # the layout may change under a drag; the view waits for the release, and the drag
+        # lands on the frame it started on, instead of being dropped with its item.
+        self._drag: tuple[BoxItem, int] | None = None
+        self._stale = False
         doc.layout_changed.connect(self.rebuild)
         doc.audio_changed.connect(self.rebuild)
         doc.selection_changed.connect(lambda _: self.scene().update())
@@ -189,7 +195,25 @@ class LayoutCanvas(QGraphicsView):
             self._backdrop_key = image
         return self._backdrop
 
+    def drag_started(self, item: BoxItem) -> None:
+        self._drag = (item, self.doc.current_frame())
+
+    def drag_ended(self, item: BoxItem, moved: bool) -> None:
+        drag, self._drag = self._drag, None
+        if drag is None or drag[0] is not item:
+            return
+        lay = self.doc.layout
+        if (moved and lay is not None and drag[1] < lay.num_frames
+                and item.obj.id in {o.id for o in lay.objects}):  # an undo may have taken it
+            self.commit_box(item.obj.id, item.rect(), drag[1])
+        if self._stale:
+            self.rebuild()
+
     def rebuild(self) -> None:
+        if self._drag is not None:
+            self._stale = True
+            return
+        self._stale = False
         scene = self.scene()
         for item in list(scene.items()):
             if item is not self._bg_item:
@@ -241,11 +265,12 @@ class LayoutCanvas(QGraphicsView):
         p.drawText(scene.adjusted(24, 0, -24, 0),
                    Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
 
-    def commit_box(self, object_id: int, rect: QRectF) -> None:
+    def commit_box(self, object_id: int, rect: QRectF, frame: int | None = None) -> None:
         w, h = self.frame_size()
         box = (rect.left() / w, rect.top() / h, rect.right() / w, rect.bottom() / h)
         try:
-            self.doc.move_box(object_id, self.doc.current_frame(), box)
+            self.doc.move_box(object_id, self.doc.current_frame() if frame is None else frame,
+                              box)
         except SpA2VError as e:
             self.doc.message.emit(str(e), "error")
             self.rebuild()
@@ -257,23 +282,36 @@ class LayoutCanvas(QGraphicsView):
         super().mousePressEvent(event)
 
     def contextMenuEvent(self, event) -> None:
-        item = self.itemAt(event.pos())
+        self.context_menu(self.itemAt(event.pos())).exec(event.globalPos())
+
+    def _guarded(self, fn, *args):
+        """A menu entry's slot: a refused edit (the 9th object) goes to the banner, as the
+        toolbar's and the keys' do, instead of escaping the slot unseen."""
+        def run() -> None:
+            try:
+                fn(*args)
+            except SpA2VError as e:
+                self.doc.message.emit(str(e), "error")
+        return run
+
+    def context_menu(self, item) -> QMenu:
         menu = QMenu(self)
+        g = self._guarded
         if isinstance(item, BoxItem):
-            self.doc.select(item.obj.id)
-            menu.addAction("Rename / properties…", lambda: self.edit_object(item.obj.id))
+            oid = item.obj.id
+            self.doc.select(oid)
+            menu.addAction("Rename / properties…", lambda: self.edit_object(oid))
             frame = self.doc.current_frame()
             if frame in keyframes(item.obj):
-                menu.addAction("Remove keyframe",
-                               lambda: self.doc.remove_keyframe(item.obj.id, frame))
+                menu.addAction("Remove keyframe", g(self.doc.remove_keyframe, oid, frame))
             else:
-                menu.addAction("Set keyframe", lambda: self.doc.set_keyframe(item.obj.id, frame))
-            menu.addAction("Hide on this frame", lambda: self.doc.hide_box(item.obj.id, frame))
+                menu.addAction("Set keyframe", g(self.doc.set_keyframe, oid, frame))
+            menu.addAction("Hide on this frame", g(self.doc.hide_box, oid, frame))
             menu.addSeparator()
-            menu.addAction("Delete object", lambda: self.doc.delete_object(item.obj.id))
+            menu.addAction("Delete object", g(self.doc.delete_object, oid))
         else:
-            menu.addAction("Add object", lambda: self.doc.add_object())
-        menu.exec(event.globalPos())
+            menu.addAction("Add object", g(self.doc.add_object))
+        return menu
 
     def edit_object(self, object_id: int) -> None:
         obj = self.doc.layout.object(object_id)

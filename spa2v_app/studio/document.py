@@ -218,8 +218,10 @@ class StudioDocument(QObject):
         self.undo_stack.push(LayoutCommand(self, self.layout, layout, "Plan layout",
                                            select=layout.objects[0].id if layout.objects else -1))
 
-    def add_render(self, path: Path, renderer: str, settings: dict) -> None:
-        settings = dict(settings, layout=layout_fingerprint(self.layout))
+    def add_render(self, path: Path, renderer: str, settings: dict, layout: Layout) -> None:
+        """A finished render of ``layout``: the snapshot the render was queued with, not the
+        layout now (edits made while it ran are not in the video)."""
+        settings = dict(settings, layout=layout_fingerprint(layout))
         self.project.renders.append(RenderRecord(Path(path), renderer, settings=settings))
         self.mark_dirty()
         self.renders_changed.emit()
@@ -319,6 +321,19 @@ class StudioDocument(QObject):
 
     def move_box(self, object_id: int, frame: int, box) -> None:
         self._edit("Move box", layout_edit.set_box(self.layout, object_id, frame, box), object_id)
+
+    def nudge_box(self, object_id: int, frame: int, dx: int, dy: int) -> None:
+        """Move the box ``dx, dy`` steps of :data:`layout_edit.NUDGE` (the keyboard's drag);
+        one undo step a press, none where the frame's edge stops it or the object is hidden."""
+        box = self.layout.object(object_id).boxes[frame]
+        if box is None:
+            return
+        step = layout_edit.NUDGE
+        after = layout_edit.set_box(self.layout, object_id, frame,
+                                    (box[0] + dx * step, box[1] + dy * step,
+                                     box[2] + dx * step, box[3] + dy * step))
+        if after.object(object_id).boxes[frame] != layout_edit.clamp_box(box):
+            self._edit("Move box", after, object_id)
 
     def hide_box(self, object_id: int, frame: int) -> None:
         self._edit("Hide object on frame",

@@ -199,7 +199,7 @@ class JobActions:
 
         def done(path) -> None:
             self.doc.add_render(Path(path), settings.renderer, {"fps": settings.fps,
-                                                                "seed": settings.seed})
+                                                                "seed": settings.seed}, layout)
             self.statusBar().showMessage(f"Rendered {Path(path).name}", 5000)
             self.load_thumbnails(Path(path))
             if audio_path is not None:

@@ -190,6 +190,18 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                                      "Left", "prev")
         self.act_next = self._action("Next frame", lambda: self.doc.step_frame(1), "Right", "next")
         self.act_settings = self._action("Settings…", self.settings_dialog, "Ctrl+,", "settings")
+        # The keyboard's drag: Left/Right step frames, so Shift+arrows move the selected box.
+        self.act_nudge = [self._action(f"Move box {name}",
+                                       lambda _=False, d=d: self.nudge(*d), key, None,
+                                       "Move the selected box by 1 % of the frame")
+                          for name, key, d in (("left", "Shift+Left", (-1, 0)),
+                                               ("right", "Shift+Right", (1, 0)),
+                                               ("up", "Shift+Up", (0, -1)),
+                                               ("down", "Shift+Down", (0, 1)))]
+        self.act_cycle = [self._action(text, lambda _=False, s=s: self.select_next(s), key, None,
+                                       "Select an object without the mouse")
+                          for text, key, s in (("Select next object", "]", 1),
+                                               ("Select previous object", "[", -1))]
 
     def _make_panels(self, stream_factory, list_devices) -> None:
         self.editor = LayoutEditor(self)
@@ -254,6 +266,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         m.addActions([self.act_undo, self.act_redo])
         m.addSeparator()
         m.addActions([self.act_add, self.act_props, self.act_key, self.act_delete, self.act_scene])
+        m.addSeparator()
+        m.addActions(self.act_cycle + self.act_nudge)
         m = mb.addMenu("&Sound")
         m.addActions([self.act_record, self.act_play, self.act_prev, self.act_next])
         m.addSeparator()
@@ -472,8 +486,10 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_export.setEnabled(have_layout)
         self.act_play.setEnabled(have_audio)
         self.act_add.setEnabled(self.doc.duration_s > 0)
-        for a in (self.act_delete, self.act_props, self.act_key):
+        for a in (self.act_delete, self.act_props, self.act_key, *self.act_nudge):
             a.setEnabled(selected)
+        for a in self.act_cycle:
+            a.setEnabled(bool(have_layout and self.doc.layout.objects))
         self.act_scene.setEnabled(have_layout)
         self.act_prev.setEnabled(have_layout)
         self.act_next.setEnabled(have_layout)
@@ -544,6 +560,16 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def edit_object(self) -> None:
         if self.doc.selected_id >= 0:
             self.canvas.edit_object(self.doc.selected_id)
+
+    def nudge(self, dx: int, dy: int) -> None:
+        if self.doc.selected_id >= 0 and self.doc.layout is not None:
+            self._guard(self.doc.nudge_box, self.doc.selected_id, self.doc.current_frame(), dx, dy)
+
+    def select_next(self, step: int) -> None:
+        ids = [o.id for o in self.doc.layout.objects] if self.doc.layout is not None else []
+        if ids:
+            at = ids.index(self.doc.selected_id) if self.doc.selected_id in ids else -step
+            self.doc.select(ids[(at + step) % len(ids)])
 
     def toggle_keyframe(self) -> None:
         from .model.layout_edit import keyframes

@@ -17,6 +17,7 @@ from engine.layout import MAX_OBJECTS, MOTIONS, Box, Layout, LayoutObject, inter
 from engine.planning.heuristic import UNNAMED_LABEL, default_prompt
 
 MIN_SIZE = 0.02  # a box narrower than 2 % of the frame cannot be grabbed again
+NUDGE = 0.01  # one Shift+arrow key press moves the selected box by 1 % of the frame (design)
 
 
 def clamp_box(box) -> Box:

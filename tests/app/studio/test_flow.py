@@ -86,6 +86,29 @@ def test_plan_edit_with_the_mouse_and_undo(qtbot, window, clip):
     assert window.doc.layout is None and not window.act_render.isEnabled()
 
 
+def test_a_drag_while_the_playhead_moves_lands_on_the_frame_it_started_on(qtbot, window, clip):
+    """Playback moves the playhead (and the canvas's frame) under a drag: the drag used to
+    vanish with its box, redrawn for the next frame, and the edit was lost without a word."""
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    doc, canvas = window.doc, window.canvas
+    oid = doc.layout.objects[0].id
+    frame = doc.current_frame()
+    x0, y0, x1, y1 = doc.layout.object(oid).boxes[frame]
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    before = doc.undo_stack.count()
+    vp = canvas.viewport()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=view_point(canvas, cx, cy))
+    qtbot.mouseMove(vp, view_point(canvas, cx - 0.05, cy))
+    doc.step_frame(1)  # as playback does
+    qtbot.mouseMove(vp, view_point(canvas, cx - 0.1, cy))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=view_point(canvas, cx - 0.1, cy))
+    assert doc.undo_stack.count() == before + 1
+    moved = doc.layout.object(oid).boxes[frame]
+    assert moved[0] == pytest.approx(x0 - 0.1, abs=0.01)
+    assert canvas._frame == doc.current_frame() == frame + 1  # the view caught up
+
+
 def test_object_add_rename_keyframes_delete(qtbot, window, clip):
     import_clip(qtbot, window, clip)
     plan(qtbot, window)
@@ -115,6 +138,27 @@ def test_object_add_rename_keyframes_delete(qtbot, window, clip):
     assert len(doc.layout.objects) == 1 and doc.undo_stack.undoText() == "Plan layout"
 
 
+def test_add_object_from_the_canvas_menu_on_a_full_layout_says_why(qtbot, window, clip):
+    """The 9th object: the canvas's right-click "Add object" let the refusal escape its slot
+    (a traceback on stderr, nothing on screen) where Ctrl+Shift+A shows it in the banner."""
+    from engine.layout import MAX_OBJECTS
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    doc = window.doc
+    while len(doc.layout.objects) < MAX_OBJECTS:
+        doc.add_object("dog")
+    steps = doc.undo_stack.count()
+    said = []
+    doc.message.connect(lambda text, level: said.append((level, text)))
+    menu = window.canvas.context_menu(None)  # right-click on no box
+    [add] = [a for a in menu.actions() if a.text() == "Add object"]
+    add.trigger()
+    assert len(doc.layout.objects) == MAX_OBJECTS and doc.undo_stack.count() == steps
+    assert said and said[-1][0] == "error" and f"at most {MAX_OBJECTS}" in said[-1][1]
+    window.add_object()  # Ctrl+Shift+A: the same refusal
+    assert len(doc.layout.objects) == MAX_OBJECTS and doc.undo_stack.count() == steps
+
+
 def test_render_preview_export_and_thumbnails(qtbot, window, clip, tmp_path):
     import_clip(qtbot, window, clip)
     plan(qtbot, window)
@@ -141,6 +185,20 @@ def test_render_preview_export_and_thumbnails(qtbot, window, clip, tmp_path):
     assert len(pngs) == 12  # 2 s at 6 fps
     assert load_layout(tmp_path / "exp" / "layout.json").to_dict() == window.doc.layout.to_dict()
     assert not [p for p in (tmp_path / "exp").iterdir() if ".part" in p.name]
+
+
+def test_an_edit_made_while_rendering_makes_that_render_stale(qtbot, window, clip, tmp_path):
+    """The render draws the layout it was queued with; an edit made while it runs is not in
+    the video, so the export must not offer to reuse it as matching the layout."""
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    job = window.render(tmp_path / "r.mp4", renderer="preview")
+    window.doc.add_object("dog")  # before the job's result comes back (same thread)
+    finished(qtbot, job)
+    assert window.doc.latest_render().path == tmp_path / "r.mp4"
+    assert not window.doc.render_is_current(window.doc.latest_render())
+    window.doc.undo_stack.undo()
+    assert window.doc.render_is_current(window.doc.latest_render())
 
 
 class SlowRenderer:

@@ -41,6 +41,41 @@ def test_redo_by_ctrl_y_and_ctrl_shift_z(qtbot, make_window, clip, monkeypatch, 
         assert len(doc.layout.objects) == 2, redo
 
 
+def test_keyboard_only_select_nudge_delete_undo(qtbot, window, clip):
+    """Edit without the mouse: ] / [ select, Shift+arrows move the box (one undo step a press,
+    none at the frame's edge), Del deletes, Ctrl+Z / Ctrl+Shift+Z undo and redo."""
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    doc = window.doc
+    doc.add_object("dog")
+    first, dog = [o.id for o in doc.layout.objects]
+    assert doc.selected_id == dog
+    _press(qtbot, window, "]")
+    assert doc.selected_id == first
+    _press(qtbot, window, "[")
+    assert doc.selected_id == dog
+    frame = doc.current_frame()
+    x0, y0, x1, y1 = doc.layout.object(dog).boxes[frame]
+    steps = doc.undo_stack.count()
+    _press(qtbot, window, "Shift+Right")
+    _press(qtbot, window, "Shift+Down")
+    assert doc.layout.object(dog).boxes[frame] == pytest.approx((x0 + 0.01, y0 + 0.01,
+                                                                 x1 + 0.01, y1 + 0.01))
+    assert doc.current_frame() == frame and doc.undo_stack.count() == steps + 2
+    for _ in range(80):  # into the top edge: it stops there, and no empty undo steps
+        _press(qtbot, window, "Shift+Up")
+    assert doc.layout.object(dog).boxes[frame][1] == 0.0
+    assert doc.undo_stack.count() < steps + 2 + 80
+    _press(qtbot, window, "Delete")
+    assert [o.id for o in doc.layout.objects] == [first]
+    _press(qtbot, window, "Ctrl+Z")
+    assert dog in {o.id for o in doc.layout.objects}
+    _press(qtbot, window, "Ctrl+Shift+Z")
+    assert dog not in {o.id for o in doc.layout.objects}
+
+
 @pytest.mark.parametrize("keys", ["platform", "x11"])
 def test_no_two_actions_share_a_shortcut(make_window, monkeypatch, keys):
     if keys == "x11":
