@@ -378,30 +378,26 @@ class RecordPanel(QWidget):
         return {"device": dev.name if dev else None, "stereo": self.stereo(),
                 "spacing_m": self.spacing_m(), "pan_law": self.pan_law()}
 
-    def _stereo_chosen(self, *_) -> None:
+    def _chosen(self, remember: str, value) -> None:
+        """One of the input's stereo settings changed: remembered for this device (``remember``
+        names the Settings method), told to a recording under way (its marker), and signalled
+        (the window saves the settings on it)."""
         dev = self.current_device()
         if dev is not None and self.settings is not None:
-            self.settings.remember_stereo(dev.name, self.stereo())
-        self._show_spacing()
+            getattr(self.settings, remember)(dev.name, value)
         if self.recorder is not None:
             self.recorder.set_about(self._about())
         self.stereo_changed.emit(self.stereo())
 
+    def _stereo_chosen(self, *_) -> None:
+        self._show_spacing()
+        self._chosen("remember_stereo", self.stereo())
+
     def _spacing_chosen(self, *_) -> None:
-        dev = self.current_device()
-        if dev is not None and self.settings is not None:
-            self.settings.remember_spacing(dev.name, self.spacing_box.spacing_m())
-        if self.recorder is not None:
-            self.recorder.set_about(self._about())
-        self.stereo_changed.emit(self.stereo())  # the window saves the settings on it
+        self._chosen("remember_spacing", self.spacing_box.spacing_m())
 
     def _pan_law_chosen(self, *_) -> None:
-        dev = self.current_device()
-        if dev is not None and self.settings is not None:
-            self.settings.remember_pan_law(dev.name, self.pan_law_box.pan_law())
-        if self.recorder is not None:
-            self.recorder.set_about(self._about())
-        self.stereo_changed.emit(self.stereo())  # the window saves the settings on it
+        self._chosen("remember_pan_law", self.pan_law_box.pan_law())
 
     def _channels_changed(self, *_) -> None:
         chans = self.channel_box.currentData() or (0, 1)
