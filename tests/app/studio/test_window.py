@@ -22,16 +22,21 @@ class X11Keys(QKeySequence):
         super().__init__(*args)
 
 
+def planned_and_active(qtbot, window, clip):
+    """The clip imported and planned, the window active so that its shortcuts fire; its doc."""
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    return window.doc
+
+
 @pytest.mark.parametrize("keys", ["platform", "x11"])
 def test_redo_by_ctrl_y_and_ctrl_shift_z(qtbot, make_window, clip, monkeypatch, keys):
     if keys == "x11":
         monkeypatch.setattr("spa2v_app.studio.main_window.QKeySequence", X11Keys)
     window = make_window()
-    import_clip(qtbot, window, clip)
-    plan(qtbot, window)
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    doc = window.doc
+    doc = planned_and_active(qtbot, window, clip)
     doc.add_object("dog")
     assert len(doc.layout.objects) == 2
     for redo in ("Ctrl+Y", "Ctrl+Shift+Z"):
@@ -44,11 +49,7 @@ def test_redo_by_ctrl_y_and_ctrl_shift_z(qtbot, make_window, clip, monkeypatch, 
 def test_keyboard_only_select_nudge_delete_undo(qtbot, window, clip):
     """Edit without the mouse: ] / [ select, Shift+arrows move the box (one undo step a press,
     none at the frame's edge), Del deletes, Ctrl+Z / Ctrl+Shift+Z undo and redo."""
-    import_clip(qtbot, window, clip)
-    plan(qtbot, window)
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    doc = window.doc
+    doc = planned_and_active(qtbot, window, clip)
     doc.add_object("dog")
     first, dog = [o.id for o in doc.layout.objects]
     assert doc.selected_id == dog
