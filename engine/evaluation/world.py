@@ -26,7 +26,9 @@ legacy   the original benchmark renderer (:func:`engine.evaluation.scenes.render
   ``pan-cp`` are for tuning; ``sphere``,
   ``xy110``, ``ortf``, ``pan-6db`` are held out; ``spaced`` is in both with different
   spacings (:data:`engine.evaluation.mics.SPACINGS_M`);
-- scene seeds differ per set, and noise babble is made from the set's own speech recordings.
+- scene seeds differ per set, and noise babble is made from the set's own speech recordings;
+- within a condition and kind, each microphone of a set hears its own recording (where the set
+  has enough of them), whatever the number of recordings (:func:`_recording_index`).
 """
 
 from __future__ import annotations
@@ -149,13 +151,46 @@ def make_world_scenes(catalogue: list[SourceInfo], part: str, *, mics: list[str]
                 for j in range(per_kind * (PAIR_WEIGHT if kind == "pair" else 1)):
                     # Each clip is fixed by its slot alone, so a run of one microphone, some
                     # kinds or --quick draws the same clips as the full run does.
-                    slot = ((MIC_NAMES.index(mic) * len(CONDITIONS) + CONDITIONS.index(cond))
-                            * len(WORLD_KINDS) + WORLD_KINDS.index(kind)) * SLOT_CLIPS + j
+                    slot = _slot(mic, cond, kind, j)
                     rng = np.random.default_rng([*base, slot, 7])
-                    first = pool[order[slot % len(order)]]
+                    first = pool[order[_recording_index(part, mic, cond, kind, j, len(order))]]
                     out.append(_scene(rng, part, mic, cond, kind, j, first, pool, voices,
                                       duration_s))
     return out
+
+
+def _slot(mic: str, cond: str, kind: str, j: int) -> int:
+    """The clip's own number: its draws (:func:`make_world_scenes`) depend on it alone."""
+    return ((MIC_NAMES.index(mic) * len(CONDITIONS) + CONDITIONS.index(cond))
+            * len(WORLD_KINDS) + WORLD_KINDS.index(kind)) * SLOT_CLIPS + j
+
+
+def _recording_index(part: str, mic: str, cond: str, kind: str, j: int, n: int) -> int:
+    """Where in the set's seeded order of its ``n`` recordings the clip's (first) recording
+    is: its slot's place (``slot % n``), moved on past the places that the clips of the same
+    condition and kind before it already hold (by number, then by the set's microphones in
+    order), so that the microphones of one row hear different recordings.
+
+    Without the move, slots ``len(CONDITIONS) * len(WORLD_KINDS) * SLOT_CLIPS`` (1344) apart,
+    one microphone to the next, fall on one place whenever ``n`` divides 1344 times their
+    distance: the held-out part's 48 recordings divide 1344, so all five held-out
+    microphones heard one recording in each condition and kind, and a 5-seed held-out row
+    was 5 recordings, not 25 (its dry approaches: an explosion in 15 clips). Where slots do
+    not collide (the tune part's 104 recordings), nothing moves. Depends on the clip alone
+    (the set's microphone list, not the run's), so subsets draw the full run's clips."""
+    order = mics_for(part)
+    if mic not in order:
+        return _slot(mic, cond, kind, j) % n
+    taken: set[int] = set()
+    for jj in range(j + 1):
+        for m in order:
+            i = _slot(m, cond, kind, jj) % n
+            while i in taken and len(taken) < n:
+                i = (i + 1) % n
+            if (jj, m) == (j, mic):
+                return i
+            taken.add(i)
+    raise AssertionError("unreachable")
 
 
 def static_room_scene(rng: np.random.Generator, source: SourceInfo, part: str, *,
