@@ -142,21 +142,29 @@ class Mp4Writer:
             self._audio_thread.start()
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        failed = exc_type is not None
         try:
             try:
-                if exc_type is None:
+                if not failed:
                     self._finish()
-            except BaseException as e:
-                # A failed finish (no frames, a write error at the last flush) is a failed
-                # export: the temporary file must not be renamed over the output.
-                exc_type, exc, tb = type(e), e, e.__traceback__
-                raise
             finally:
                 if self._audio_thread is not None:
                     self._audio_thread.stop()  # before the coders it uses are freed
-                self._container.close()
-                if getattr(self, "_audio_in", None) is not None:
-                    self._audio_in.close()
+                try:
+                    # Closing writes the index (and, for faststart, moves the whole file
+                    # behind it): a full disk often fails here, not earlier.
+                    self._container.close()
+                finally:
+                    if getattr(self, "_audio_in", None) is not None:
+                        self._audio_in.close()
+        except BaseException as e:
+            # A failed finish or close (no frames, a write error at the last flush or while
+            # the index is written) is a failed export: the temporary file must not be
+            # renamed over the output. An error already on its way (a cancel) stays the one
+            # reported.
+            if not failed:
+                exc_type, exc, tb = type(e), e, e.__traceback__
+                raise
         finally:
             self._atomic.__exit__(exc_type, exc, tb)
 

@@ -3,6 +3,7 @@ sizes, mono sound, names it accepts, and that it lets go of what it opened."""
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from fractions import Fraction
@@ -296,3 +297,58 @@ def test_a_failure_on_the_sound_thread_fails_the_export_and_leaves_nothing(tmp_p
                 w.write(np.zeros((48, 64, 3), np.uint8))
     assert not out.exists()
     assert open_files_under(tmp_path) == []
+
+
+class _CloseFails:
+    """A container whose close writes the index into a full disk (as faststart's final move
+    does when the disk runs out at the end)."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def close(self):
+        self._real.close()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _close_fails(monkeypatch):
+    real_open = Mp4Writer._open
+
+    def opens(self, av_module, tmp):
+        real_open(self, av_module, tmp)
+        self._container = _CloseFails(self._container)
+
+    monkeypatch.setattr(Mp4Writer, "_open", opens)
+
+
+@pytest.mark.parametrize("old", [False, True])
+def test_a_disk_that_fills_while_the_file_is_closed_leaves_no_broken_video(tmp_path, monkeypatch,
+                                                                           old):
+    # A full tmpfs failed only when the container was closed; the half-written file was
+    # then renamed to the output as if the export had worked (no moov atom: unplayable),
+    # replacing the video that was there.
+    out = tmp_path / "a.mp4"
+    if old:
+        write(out, audio=tone_wav(tmp_path / "t.wav"), frames=24)
+        before = out.read_bytes()
+    _close_fails(monkeypatch)
+    with pytest.raises(BadInput, match=r"Could not write .*a\.mp4: No space left on device"):
+        write(out, audio=tone_wav(tmp_path / "t.wav"), frames=24)
+    if old:
+        assert out.read_bytes() == before
+    else:
+        assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["a.mp4"] if old else []) + ["t.wav"]
+
+
+def test_a_close_that_fails_after_a_cancel_reports_the_cancel(tmp_path, monkeypatch):
+    _close_fails(monkeypatch)
+    out = tmp_path / "a.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        with Mp4Writer(out, fps=24, size=(64, 48), audio_path=None, duration_s=1.0) as w:
+            w.write(np.zeros((48, 64, 3), np.uint8))
+            raise KeyboardInterrupt
+    assert not out.exists()
