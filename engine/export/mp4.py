@@ -1,7 +1,9 @@
 """MP4 export with PyAV: H.264 yuv420p video plus the original audio as AAC, in sync.
 
 Frames may arrive at a lower rate than playback (16 diffusion frames over a clip): each is
-held for its span (frame i at ``src_fps`` covers ``[i, i+1) / src_fps``). The sound is
+held for its span (frame i at ``src_fps`` covers ``[i, i+1) / src_fps``). The picture is
+whole frames that cover the whole duration, and the sound is cut or padded with silence to the
+picture's end, so the two streams end together. The sound is
 decoded and AAC-encoded on a thread of its own while frames are drawn (FFmpeg's coders run
 without Python's lock), at most :data:`AUDIO_LEAD_S` ahead of the picture, and muxed as the
 video reaches its time, so the two streams interleave and hour-long files stay in bounded
@@ -26,6 +28,7 @@ import numpy as np
 
 from ..errors import BadInput
 from ..fileio import atomic_path
+from ..layout import video_frame_count
 
 MAX_AUDIO_CHANNELS = 2
 # Rates FFmpeg's AAC encoder takes; above 48 kHz only inaudible content would be added, so the
@@ -75,7 +78,9 @@ class Mp4Writer:
     fps : playback rate of the video stream.
     size : (width, height); both are rounded down to even numbers for yuv420p.
     audio_path : the audio to mux (the original recording), or None for a silent video.
-    duration_s : total length; the video gets ``round(duration_s * fps)`` frames.
+    duration_s : the sound's length; the video gets enough frames to cover it
+        (:func:`engine.layout.video_frame_count`), and the sound is cut or padded with silence
+        to the picture's length.
     crf : x264's constant rate factor (lower: better and bigger); overrides ``encoder.crf``.
     encoder : codec settings (default :class:`EncoderSettings`).
     """
@@ -90,7 +95,7 @@ class Mp4Writer:
         self.width, self.height = size[0] // 2 * 2, size[1] // 2 * 2
         self.audio_path = Path(audio_path) if audio_path else None
         self.duration_s = float(duration_s)
-        self.total_frames = max(1, int(round(self.duration_s * self.fps)))
+        self.total_frames = video_frame_count(self.duration_s, self.fps)
         self.encoder = encoder or EncoderSettings()
         self.crf = self.encoder.crf if crf is None else crf
         self.frames_written = 0
@@ -226,7 +231,9 @@ class Mp4Writer:
         self._audio_rate = rate
         self._audio_time_base = Fraction(1, rate)
         self._audio_samples_out = 0
-        self._audio_limit = int(round(self.duration_s * rate))
+        # The picture's length: a sound a fraction of a frame longer than the picture ran on
+        # after it (an M4A's, whose encoder padding decodes as sound, by 12-20 ms).
+        self._audio_limit = int(round(self.total_frames * rate / self.fps))
 
     def _pump_audio(self, until_s: float) -> None:
         """Mux the sound packets that start before ``until_s`` seconds (all of them at
@@ -272,6 +279,10 @@ class Mp4Writer:
                 if nxt is None:
                     break
                 fifo.write(nxt)
+            if fifo.samples < frame_size:  # the sound has ended: silence to the picture's end
+                pad = min(frame_size, self._audio_limit - self._audio_samples_out) - fifo.samples
+                if pad > 0:
+                    fifo.write(self._silence(pad))
             take = min(frame_size, fifo.samples, self._audio_limit - self._audio_samples_out)
             if take <= 0:
                 break
@@ -288,6 +299,15 @@ class Mp4Writer:
         for packet in self._audio_out.encode(None):
             if not put(packet):
                 return
+
+
+    def _silence(self, samples: int):
+        import av
+        channels = self._audio_out.layout.nb_channels
+        frame = av.AudioFrame.from_ndarray(np.zeros((channels, samples), np.float32),
+                                           format="fltp", layout=self._audio_out.layout.name)
+        frame.sample_rate = self._audio_rate
+        return frame
 
 
 class _AudioEncoder(threading.Thread):

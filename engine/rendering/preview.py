@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from ..jobs import CancelToken, Job, Preview, stage_progress
-from ..layout import Layout, LayoutObject, box_at_time
+from ..layout import Layout, LayoutObject, box_at_time, video_frame_count
 from ..protocols import Frame, RenderSettings
 from .activity import ActivityMeter, LoudnessTrack
 from .backdrops import AIRBORNE, Scene, draw_backdrop, scene_for
@@ -54,7 +54,7 @@ class PreviewRenderer:
         width = settings.width or layout.width
         height = settings.height or layout.height
         fps = settings.fps
-        count = max(1, int(round(layout.duration_s * fps)))
+        count = video_frame_count(layout.duration_s, fps)
         backdrop = layout_backdrop(layout, width, height - TIMELINE_H)
         meter = ActivityMeter(layout, settings.loudness)
         timeline = timeline_strip(layout, width)

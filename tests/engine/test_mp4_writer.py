@@ -201,14 +201,17 @@ def test_audio_is_muxed_as_the_video_advances(tmp_path):
             assert ahead <= AUDIO_LEAD_S + 5 * 1024 / SR
 
 
-def test_a_short_sound_track_is_kept_whole(tmp_path):
+def test_a_short_sound_track_is_kept_whole_then_silence_to_the_pictures_end(tmp_path):
     audio = tone_wav(tmp_path / "short.wav", seconds=0.5)
     out = write(tmp_path / "a.mp4", audio=audio, frames=24, duration=1.0)
     x = decoded_audio(out)
-    assert probe_mp4(out)["video"]["frames"] == 24
-    # all of the recording is there (AAC may pad the last frame, never drop the tail)
-    assert 0.5 * SR <= x.shape[1] <= 0.5 * SR + 1024
+    info = probe_mp4(out)
+    assert info["video"]["frames"] == 24
+    assert info["audio"]["duration_s"] == pytest.approx(1.0, abs=1 / SR)
+    # all of the recording is there, then silence (AAC's own padding may follow)
     assert np.abs(x[:, int(0.45 * SR):int(0.5 * SR)]).max() > 0.1
+    assert np.abs(x[:, int(0.52 * SR):int(0.98 * SR)]).max() < 0.01
+    assert SR <= x.shape[1] <= SR + 1024
 
 
 def test_frames_past_the_end_are_dropped(tmp_path):
