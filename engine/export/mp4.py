@@ -220,6 +220,9 @@ class Mp4Writer:
             raise BadInput(f"Cannot read the audio to mux from {self.audio_path.name} ({e}).") from None
         channels = stream.codec_context.layout.nb_channels if stream.codec_context.layout else 2
         layout = "mono" if channels == 1 else "stereo"
+        # More than two channels: the first two are left and right, as the analysis reads them
+        # (engine.audio.io); a downmix would mix the other microphones into what was placed.
+        self._first_two = channels > 2
         rate = aac_rate(int(stream.codec_context.sample_rate))
         self._audio_out = self._container.add_stream("aac", rate=rate)
         self._audio_out.layout = layout
@@ -261,6 +264,8 @@ class Mp4Writer:
         import av
         for frame in self._audio_in.decode(self._audio_stream_in):
             frame.pts = None
+            if self._first_two:
+                frame = _first_two_channels(frame, av)
             for out in self._resampler.resample(frame):
                 yield _finite(out, av)
         for out in self._resampler.resample(None):
@@ -368,6 +373,17 @@ def aac_rate(rate: int) -> int:
     if rate in AAC_RATES and rate <= MAX_AAC_RATE:
         return rate
     return min((r for r in AAC_RATES if rate <= r <= MAX_AAC_RATE), default=MAX_AAC_RATE)
+
+
+def _first_two_channels(frame, av):
+    """A frame of the first two channels of ``frame`` (any sample format), as stereo."""
+    x = frame.to_ndarray()
+    if not frame.format.is_planar:  # interleaved: (1, samples x channels)
+        x = x.reshape(-1, len(frame.layout.channels)).T
+    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:2]), format=frame.format.planar.name,
+                                     layout="stereo")
+    out.sample_rate = frame.sample_rate
+    return out
 
 
 def _finite(frame, av):

@@ -264,12 +264,24 @@ def test_a_video_file_with_sound_can_be_the_sound(tmp_path):
     assert info["audio"]["duration_s"] == pytest.approx(1.0, abs=1024 / SR)
 
 
-def test_more_than_two_channels_are_mixed_to_stereo(tmp_path):
+@pytest.mark.parametrize("subtype", ["FLOAT", "PCM_16", "PCM_24"])
+def test_more_than_two_channels_keep_the_first_two_as_left_and_right(tmp_path, subtype):
+    # The analysis places sounds from the first two channels; the export downmixed all four
+    # (a quad file's rear pair mixed into both sides), so the sound heard was not the one
+    # placed: here a tone only on the left came out on both sides.
     t = np.arange(SR) / SR
-    x = np.stack([0.3 * np.sin(2 * np.pi * 440 * t)] * 4).astype(np.float32)
-    out = write(tmp_path / "a.mp4", audio=write_wav(tmp_path / "quad.wav", x), frames=24)
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t)
+    x = np.stack([tone, 0 * t, 0.3 * np.sin(2 * np.pi * 1000 * t), tone]).astype(np.float32)
+    quad = write_wav(tmp_path / "quad.wav", x, subtype=subtype)
+    out = write(tmp_path / "a.mp4", audio=quad, frames=24)
     assert probe_mp4(out)["audio"]["channels"] == 2
-    assert np.abs(decoded_audio(out)).max() > 0.1
+    y = decoded_audio(out)[:, 2048:SR - 2048]
+    assert np.abs(y[0]).max() == pytest.approx(0.3, abs=0.03)
+    assert np.abs(y[1]).max() < 0.01
+    # and the left is the tone alone, not mixed with the third channel's
+    spectrum = np.abs(np.fft.rfft(y[0]))
+    freqs = np.fft.rfftfreq(y.shape[1], 1 / SR)
+    assert spectrum[np.argmin(np.abs(freqs - 1000))] < 0.01 * spectrum.max()
 
 
 def test_unreadable_sound_is_named_and_nothing_is_written(tmp_path):
