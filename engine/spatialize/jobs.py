@@ -26,6 +26,7 @@ from ..evaluation.agreement import (
     layout_boxes_per_frame,
     layout_flow_curve,
     measured_positions,
+    mirrored_boxes,
     optical_flow_curve,
     spatial_alignment,
     timing_agreement,
@@ -253,16 +254,19 @@ def check_job(audio_path: str | os.PathLike, *, layout: Layout | None = None,
         fps, motion_source = layout.fps, "layout box motion"
     token.raise_if_cancelled()
     yield report(0.7, "measuring the sound's direction")
+    mirrored = None
     if audio.is_mono:
         spatial = None
         notes.append(f"{Path(audio_path).name} is mono: it has no direction to compare.")
     else:
         measured = measured_positions(audio, len(boxes_per_frame), fov_deg=fov_deg, token=token)
         spatial = spatial_alignment(measured, boxes_per_frame, tolerance=tolerance)
+        mirrored = spatial_alignment(measured, mirrored_boxes(boxes_per_frame),
+                                     tolerance=tolerance)
         if spatial.scored == 0:
             notes.append("No frame has a sound with a clear direction; the spatial score is "
                          "not defined.")
-            spatial = None
+            spatial = mirrored = None
     yield report(0.85, "onsets and motion peaks")
     try:
         timing = timing_agreement(audio.mono(), audio.sample_rate, flow, fps,
@@ -271,7 +275,7 @@ def check_job(audio_path: str | os.PathLike, *, layout: Layout | None = None,
         timing = None
         notes.append(f"No AV-Align score: {e}")
     yield report(1.0)
-    return AgreementReport(spatial, timing, notes)
+    return AgreementReport(spatial, timing, notes, mirrored)
 
 
 def _check_durations(audio: Audio, duration_s: float, what: str) -> None:

@@ -46,6 +46,12 @@ def test_spatialize_from_a_layout_then_check_it(tmp_path):
     wrong = run_job(check_job(out, layout=mirrored, token=CancelToken()))
     assert wrong.spatial.aligned_fraction < 0.5
     assert "spatial alignment" in report.summary() and "AV-Align" in report.summary()
+    # A verdict, not only a low score: the plan mirrored left to right is named as such.
+    assert not report.looks_mirrored and "swapped" not in report.summary()
+    assert wrong.looks_mirrored and wrong.mirrored.aligned_fraction >= 0.9
+    assert wrong.summary().splitlines()[2].startswith("left and right look swapped: with the "
+                                                      "picture mirrored, ")
+    assert wrong.to_dict()["looks_mirrored"] is True
 
 
 def test_spatialize_along_a_tracked_video_and_mux(tmp_path):
