@@ -277,11 +277,11 @@ def _label(canvas: np.ndarray, label: str, cx: int, y: int) -> None:
 
 
 def timeline_strip(layout: Layout, width: int) -> np.ndarray:
-    """The timeline without its playhead: one lane per object (up to 4) showing when it is on
-    screen. RGB uint8 ``(TIMELINE_H, width, 3)``."""
+    """The timeline without its playhead: one lane per object (all of them, up to the
+    layout's 8) showing when it is on screen. RGB uint8 ``(TIMELINE_H, width, 3)``."""
     bar = np.full((TIMELINE_H, width, 3), 28, np.uint8)
     n = layout.num_frames
-    lanes = layout.objects[:4]
+    lanes = layout.objects
     lane_h = max(2, (TIMELINE_H - 10) // max(1, len(lanes)))
     for j, obj in enumerate(lanes):
         color = object_color(obj.label)

@@ -180,3 +180,20 @@ def test_broken_samples_count_as_silence_in_the_loudness_track():
     track = loudness_track(x, 8000)
     assert np.isfinite(track.db).all()
     assert track.at(0.75) > track.at(0.25) + 40
+
+
+def test_the_timeline_has_a_lane_for_every_object():
+    # A plan may hold 8 objects; the strip drew lanes for the first 4 only, so the other four
+    # had no sign of when they were on screen.
+    n = 8
+    objects = []
+    for k in range(8):
+        boxes = [(0.1, 0.4, 0.3, 0.6) if i == k else None for i in range(n)]  # object k: frame k
+        objects.append(LayoutObject(k, f"thing{k}", "a thing", "static", 0.9, boxes))
+    layout = Layout(duration_s=4.0, num_frames=n, fps=2.0, objects=objects)
+    strip = preview.timeline_strip(layout, 160)
+    for k in range(8):
+        column = strip[:, k * 20 + 10]  # the middle of layout frame k
+        lit = np.flatnonzero(np.abs(column.astype(int) - 28).sum(axis=1) > 30)
+        assert lit.size, f"no lane drawn for object {k}"
+        assert np.array_equal(column[lit[0]], np.array(preview.object_color(f"thing{k}"), np.uint8))
