@@ -133,6 +133,12 @@ class Mp4Writer:
         self._video = self._container.add_stream("libx264", rate=rate)
         self._video.width, self._video.height = self.width, self.height
         self._video.pix_fmt = "yuv420p"
+        # Say how the frames were converted (write(): BT.601 matrix, limited range). Untagged,
+        # players guess from the size: BT.709 from 720 lines up, and shifted every colour
+        # (a pure red played orange-red) in an HD export.
+        from av.video.reformatter import ColorRange, Colorspace
+        self._video.codec_context.colorspace = Colorspace.ITU601
+        self._video.codec_context.color_range = ColorRange.MPEG
         self._video.codec_context.thread_type = self.encoder.threads
         self._video.options = {**self.encoder.x264_options(), "crf": str(self.crf)}
         self._audio_out = None

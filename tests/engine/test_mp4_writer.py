@@ -367,3 +367,23 @@ def test_a_close_that_fails_after_a_cancel_reports_the_cancel(tmp_path, monkeypa
             w.write(np.zeros((48, 64, 3), np.uint8))
             raise KeyboardInterrupt
     assert not out.exists()
+
+
+@pytest.mark.parametrize("size", [(64, 48), (1280, 720)])
+def test_the_colour_conversion_is_tagged_so_players_do_not_guess(tmp_path, size):
+    # The frames are converted with BT.601's matrix in limited range; the stream said
+    # nothing, and players take an untagged stream of 720 lines or more for BT.709, shifting
+    # every colour of an HD export. The tag is in the file, and decoding by it gives the
+    # colours back.
+    from av.video.reformatter import ColorRange, Colorspace
+    red = np.zeros((size[1], size[0], 3), np.uint8)
+    red[..., 0] = 200
+    out = write(tmp_path / "a.mp4", size=size, image=red, frames=2)
+    with av.open(str(out)) as c:
+        cc = c.streams.video[0].codec_context
+        assert cc.color_range == ColorRange.MPEG
+        assert cc.colorspace in (Colorspace.ITU601, Colorspace.SMPTE170M)
+        frame = next(c.decode(video=0))
+        rgb = frame.reformat(format="rgb24", src_colorspace=cc.colorspace,
+                             src_color_range=cc.color_range).to_ndarray()
+    assert np.abs(rgb.reshape(-1, 3).mean(axis=0) - (200, 0, 0)).max() < 6
