@@ -51,8 +51,10 @@ class PreviewRenderer:
     wants_loudness = True  # render_job passes the mix loudness track (settings.loudness)
 
     def render(self, layout: Layout, settings: RenderSettings, token: CancelToken) -> Job[None]:
-        width = settings.width or layout.width
-        height = settings.height or layout.height
+        # Even sizes, as the H.264 stream has: a plan 513 x 99 pixels was drawn so and every
+        # frame then resized by a pixel for the MP4, blurring the whole picture a little.
+        width = (settings.width or layout.width) // 2 * 2
+        height = (settings.height or layout.height) // 2 * 2
         fps = settings.fps
         count = video_frame_count(layout.duration_s, fps)
         backdrop = layout_backdrop(layout, width, height - TIMELINE_H)
