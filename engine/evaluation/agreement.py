@@ -19,7 +19,11 @@ flow is the sum of each box's area fraction times its displacement in pixels.
 **Mirrored**: the spatial score is taken a second time with the boxes flipped left to right;
 when that one is high (:data:`MIRRORED_MIN`) and clearly higher (:data:`MIRRORED_GAIN`), the
 summary says that left and right look swapped, so a mirrored video or swapped channels are
-named rather than left to be read from a low score.
+named rather than left to be read from a low score. The verdict is only as good as the boxes:
+with a video and no plan or ``--box``, the object followed is the largest region that differs
+from the median frame, and for an object that stands still and then leaves (the lion example's
+preview) that region is its absence, so the track follows background and both the score and
+this verdict are wrong; give ``--box`` (or ``--plan``) there.
 """
 
 from __future__ import annotations
