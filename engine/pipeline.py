@@ -167,6 +167,7 @@ def render_job(audio_path: str | os.PathLike | None, layout: Layout, out_path: s
     a video (an .mp4 with sound): the output must not be that file, which would be replaced."""
     out_path = Path(out_path)
     refuse_overwriting_inputs(out_path, [audio_path])
+    duration_s = layout.duration_s
     if audio_path is not None:
         info = audio_info(audio_path)
         if info.duration_s > 0 and abs(info.duration_s - layout.duration_s) > max(0.5, 0.05 * layout.duration_s):
@@ -174,13 +175,17 @@ def render_job(audio_path: str | os.PathLike | None, layout: Layout, out_path: s
                 f"The plan is {layout.duration_s:.1f} s long but the audio is "
                 f"{info.duration_s:.1f} s.", hint="Plan this audio again, or pick the audio the "
                 "plan was made from.")
+        if info.duration_s > 0:
+            # The video is as long as the sound: a plan a little longer than it (within the
+            # check above) no longer runs on in silence, nor a shorter one cuts the sound.
+            duration_s = info.duration_s
     width = settings.width or layout.width
     height = settings.height or layout.height
     if audio_path is not None and settings.loudness is None and getattr(
             renderer, "wants_loudness", False):
         settings = replace(settings, loudness=read_loudness_track(audio_path))
     with Mp4Writer(out_path, fps=settings.fps, size=(width, height), audio_path=audio_path,
-                   duration_s=layout.duration_s) as writer:
+                   duration_s=duration_s) as writer:
         yield from frames_to(renderer.render(layout, settings, token),
                              lambda f: writer.write_held(f.image, f.index, f.fps), token)
         yield Progress("export", 1.0, 0.0, f"{writer.frames_written} frames")

@@ -21,6 +21,7 @@ field is, scaled so that the direct-to-reverberant ratio at distance r is
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,7 +96,8 @@ class Room:
 def render_binaural(mono: np.ndarray, sample_rate: int, *, azimuth_deg=0.0, distance_m=2.0,
                     times_s: np.ndarray | None = None, doppler: bool = False,
                     room: Room | None = None, hrtf: HrirSet | None = None,
-                    air_absorption: bool = True, reference_distance_m: float = 1.0) -> np.ndarray:
+                    air_absorption: bool = True, reference_distance_m: float = 1.0,
+                    progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Place a mono sound around a listener's head.
 
     Parameters
@@ -120,6 +122,9 @@ def render_binaural(mono: np.ndarray, sample_rate: int, *, azimuth_deg=0.0, dist
         Defaults to the shipped MIT KEMAR set (:func:`engine.binaural.hrtf.default_hrirs`).
     air_absorption : bool
         High frequencies fade with distance (ISO 9613-1 air at 20 C, 50 % RH).
+    progress : callable, optional
+        Called with the share done (0..1) as the work goes on (a minute of sound in a room
+        takes seconds); what it raises stops the render.
 
     Returns
     -------
@@ -141,11 +146,23 @@ def render_binaural(mono: np.ndarray, sample_rate: int, *, azimuth_deg=0.0, dist
                    MIN_DISTANCE_M)
     doppler_delay = (r - r.min()) / SPEED_OF_SOUND * sample_rate if doppler else 0.0
     gain = reference_distance_m / r
-    out = _render_path(x, az, r, gain, doppler_delay, hrirs, sample_rate, air_absorption)
+    # The work in parts of about equal cost: the direct path, then (in a room) the six image
+    # sources and the diffuse tail.
+    parts = 1 if room is None else 2 + (6 if room.image_order else 0)
+    done = [0]
+
+    def part(fraction: float) -> None:
+        if progress is not None:
+            progress(min(1.0, (done[0] + fraction) / parts))
+
+    out = _render_path(x, az, r, gain, doppler_delay, hrirs, sample_rate, air_absorption, part)
+    done[0] += 1
     if room is not None:
         out += _room_reflections(x, az, r, room, hrirs, sample_rate, air_absorption,
-                                 reference_distance_m, doppler_delay)
+                                 reference_distance_m, doppler_delay, part, done)
         out += _diffuse_tail(x, room, hrirs, sample_rate, reference_distance_m)
+        done[0] += 1
+        part(0.0)
     return out.astype(np.float32)
 
 
@@ -180,8 +197,10 @@ def air_absorption_gain(distance_m: np.ndarray, freqs_hz: np.ndarray) -> np.ndar
     return 10 ** (-np.asarray(distance_m)[..., None] * db_per_m / 20)
 
 
-def _render_path(x, az, r, gain, extra_delay, hrirs: HrirSet, sr: int, air: bool) -> np.ndarray:
-    """One propagation path: blockwise HRIR + air + gain, then per-ear sample delays."""
+def _render_path(x, az, r, gain, extra_delay, hrirs: HrirSet, sr: int, air: bool,
+                 progress: Callable[[float], None] | None = None) -> np.ndarray:
+    """One propagation path: blockwise HRIR + air + gain, then per-ear sample delays;
+    ``progress`` hears the share of the blocks done."""
     n = x.size
     hop = max(32, int(round(_HOP_44K * sr / 44100)))
     win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(2 * hop) / (2 * hop))  # periodic: sums to 1
@@ -204,6 +223,8 @@ def _render_path(x, az, r, gain, extra_delay, hrirs: HrirSet, sr: int, air: bool
             H *= air_absorption_gain(r[centre], freqs)[:, None, :]
         y = np.fft.irfft(X[:, None, :] * H, nfft, axis=-1)  # (B, 2, nfft)
         _overlap_add(filtered, y, b0 * hop, hop)
+        if progress is not None:
+            progress(0.9 * b1 / n_blocks)
     # Block k started at input sample k*hop - hop (the leading pad), so shift back by hop.
     filtered = filtered[:, hop:hop + n + nfft]
     ear_delays = hrirs.interpolate_delays(az)  # (n, 2) seconds
@@ -211,6 +232,8 @@ def _render_path(x, az, r, gain, extra_delay, hrirs: HrirSet, sr: int, air: bool
     for ear in range(2):
         delay = ear_delays[:, ear] * sr + extra_delay
         out[ear] = variable_delay(filtered[ear], delay, n)
+    if progress is not None:
+        progress(1.0)
     return out
 
 
@@ -258,8 +281,9 @@ def _lanczos_table() -> np.ndarray:
 
 
 def _room_reflections(x, az, r, room: Room, hrirs: HrirSet, sr: int, air: bool,
-                      ref: float, doppler_delay) -> np.ndarray:
-    """First-order shoebox image sources, each rendered as its own moving path."""
+                      ref: float, doppler_delay, progress=None, done=None) -> np.ndarray:
+    """First-order shoebox image sources, each rendered as its own moving path (``done[0]``
+    counts the paths finished, for ``progress``)."""
     if room.image_order == 0:
         return np.zeros((2, x.size))
     listener = room.listener()
@@ -278,7 +302,10 @@ def _room_reflections(x, az, r, room: Room, hrirs: HrirSet, sr: int, air: bool,
             r_img = np.maximum(np.linalg.norm(v, axis=0), MIN_DISTANCE_M)
             az_img = np.rad2deg(np.arctan2(-v[1], v[0]))
             delay = direct_delay + (r_img - r) / SPEED_OF_SOUND * sr
-            out += _render_path(x, az_img, r_img, beta * ref / r_img, delay, hrirs, sr, air)
+            out += _render_path(x, az_img, r_img, beta * ref / r_img, delay, hrirs, sr, air,
+                                progress)
+            if done is not None:
+                done[0] += 1
     return out
 
 

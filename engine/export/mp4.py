@@ -1,7 +1,9 @@
 """MP4 export with PyAV: H.264 yuv420p video plus the original audio as AAC, in sync.
 
 Frames may arrive at a lower rate than playback (16 diffusion frames over a clip): each is
-held for its span (frame i at ``src_fps`` covers ``[i, i+1) / src_fps``). The sound is
+held for its span (frame i at ``src_fps`` covers ``[i, i+1) / src_fps``). The picture is
+whole frames that cover the whole duration, and the sound is cut or padded with silence to the
+picture's end, so the two streams end together. The sound is
 decoded and AAC-encoded on a thread of its own while frames are drawn (FFmpeg's coders run
 without Python's lock), at most :data:`AUDIO_LEAD_S` ahead of the picture, and muxed as the
 video reaches its time, so the two streams interleave and hour-long files stay in bounded
@@ -26,6 +28,7 @@ import numpy as np
 
 from ..errors import BadInput
 from ..fileio import atomic_path
+from ..layout import video_frame_count
 
 MAX_AUDIO_CHANNELS = 2
 # Rates FFmpeg's AAC encoder takes; above 48 kHz only inaudible content would be added, so the
@@ -75,7 +78,9 @@ class Mp4Writer:
     fps : playback rate of the video stream.
     size : (width, height); both are rounded down to even numbers for yuv420p.
     audio_path : the audio to mux (the original recording), or None for a silent video.
-    duration_s : total length; the video gets ``round(duration_s * fps)`` frames.
+    duration_s : the sound's length; the video gets enough frames to cover it
+        (:func:`engine.layout.video_frame_count`), and the sound is cut or padded with silence
+        to the picture's length.
     crf : x264's constant rate factor (lower: better and bigger); overrides ``encoder.crf``.
     encoder : codec settings (default :class:`EncoderSettings`).
     """
@@ -90,7 +95,7 @@ class Mp4Writer:
         self.width, self.height = size[0] // 2 * 2, size[1] // 2 * 2
         self.audio_path = Path(audio_path) if audio_path else None
         self.duration_s = float(duration_s)
-        self.total_frames = max(1, int(round(self.duration_s * self.fps)))
+        self.total_frames = video_frame_count(self.duration_s, self.fps)
         self.encoder = encoder or EncoderSettings()
         self.crf = self.encoder.crf if crf is None else crf
         self.frames_written = 0
@@ -128,6 +133,12 @@ class Mp4Writer:
         self._video = self._container.add_stream("libx264", rate=rate)
         self._video.width, self._video.height = self.width, self.height
         self._video.pix_fmt = "yuv420p"
+        # Say how the frames were converted (write(): BT.601 matrix, limited range). Untagged,
+        # players guess from the size: BT.709 from 720 lines up, and shifted every colour
+        # (a pure red played orange-red) in an HD export.
+        from av.video.reformatter import ColorRange, Colorspace
+        self._video.codec_context.colorspace = Colorspace.ITU601
+        self._video.codec_context.color_range = ColorRange.MPEG
         self._video.codec_context.thread_type = self.encoder.threads
         self._video.options = {**self.encoder.x264_options(), "crf": str(self.crf)}
         self._audio_out = None
@@ -142,21 +153,29 @@ class Mp4Writer:
             self._audio_thread.start()
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        failed = exc_type is not None
         try:
             try:
-                if exc_type is None:
+                if not failed:
                     self._finish()
-            except BaseException as e:
-                # A failed finish (no frames, a write error at the last flush) is a failed
-                # export: the temporary file must not be renamed over the output.
-                exc_type, exc, tb = type(e), e, e.__traceback__
-                raise
             finally:
                 if self._audio_thread is not None:
                     self._audio_thread.stop()  # before the coders it uses are freed
-                self._container.close()
-                if getattr(self, "_audio_in", None) is not None:
-                    self._audio_in.close()
+                try:
+                    # Closing writes the index (and, for faststart, moves the whole file
+                    # behind it): a full disk often fails here, not earlier.
+                    self._container.close()
+                finally:
+                    if getattr(self, "_audio_in", None) is not None:
+                        self._audio_in.close()
+        except BaseException as e:
+            # A failed finish or close (no frames, a write error at the last flush or while
+            # the index is written) is a failed export: the temporary file must not be
+            # renamed over the output. An error already on its way (a cancel) stays the one
+            # reported.
+            if not failed:
+                exc_type, exc, tb = type(e), e, e.__traceback__
+                raise
         finally:
             self._atomic.__exit__(exc_type, exc, tb)
 
@@ -207,6 +226,9 @@ class Mp4Writer:
             raise BadInput(f"Cannot read the audio to mux from {self.audio_path.name} ({e}).") from None
         channels = stream.codec_context.layout.nb_channels if stream.codec_context.layout else 2
         layout = "mono" if channels == 1 else "stereo"
+        # More than two channels: the first two are left and right, as the analysis reads them
+        # (engine.audio.io); a downmix would mix the other microphones into what was placed.
+        self._first_two = channels > 2
         rate = aac_rate(int(stream.codec_context.sample_rate))
         self._audio_out = self._container.add_stream("aac", rate=rate)
         self._audio_out.layout = layout
@@ -218,7 +240,9 @@ class Mp4Writer:
         self._audio_rate = rate
         self._audio_time_base = Fraction(1, rate)
         self._audio_samples_out = 0
-        self._audio_limit = int(round(self.duration_s * rate))
+        # The picture's length: a sound a fraction of a frame longer than the picture ran on
+        # after it (an M4A's, whose encoder padding decodes as sound, by 12-20 ms).
+        self._audio_limit = int(round(self.total_frames * rate / self.fps))
 
     def _pump_audio(self, until_s: float) -> None:
         """Mux the sound packets that start before ``until_s`` seconds (all of them at
@@ -246,6 +270,8 @@ class Mp4Writer:
         import av
         for frame in self._audio_in.decode(self._audio_stream_in):
             frame.pts = None
+            if self._first_two:
+                frame = _first_two_channels(frame, av)
             for out in self._resampler.resample(frame):
                 yield _finite(out, av)
         for out in self._resampler.resample(None):
@@ -264,6 +290,10 @@ class Mp4Writer:
                 if nxt is None:
                     break
                 fifo.write(nxt)
+            if fifo.samples < frame_size:  # the sound has ended: silence to the picture's end
+                pad = min(frame_size, self._audio_limit - self._audio_samples_out) - fifo.samples
+                if pad > 0:
+                    fifo.write(self._silence(pad))
             take = min(frame_size, fifo.samples, self._audio_limit - self._audio_samples_out)
             if take <= 0:
                 break
@@ -280,6 +310,15 @@ class Mp4Writer:
         for packet in self._audio_out.encode(None):
             if not put(packet):
                 return
+
+
+    def _silence(self, samples: int):
+        import av
+        channels = self._audio_out.layout.nb_channels
+        frame = av.AudioFrame.from_ndarray(np.zeros((channels, samples), np.float32),
+                                           format="fltp", layout=self._audio_out.layout.name)
+        frame.sample_rate = self._audio_rate
+        return frame
 
 
 class _AudioEncoder(threading.Thread):
@@ -340,6 +379,17 @@ def aac_rate(rate: int) -> int:
     if rate in AAC_RATES and rate <= MAX_AAC_RATE:
         return rate
     return min((r for r in AAC_RATES if rate <= r <= MAX_AAC_RATE), default=MAX_AAC_RATE)
+
+
+def _first_two_channels(frame, av):
+    """A frame of the first two channels of ``frame`` (any sample format), as stereo."""
+    x = frame.to_ndarray()
+    if not frame.format.is_planar:  # interleaved: (1, samples x channels)
+        x = x.reshape(-1, len(frame.layout.channels)).T
+    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:2]), format=frame.format.planar.name,
+                                     layout="stereo")
+    out.sample_rate = frame.sample_rate
+    return out
 
 
 def _finite(frame, av):

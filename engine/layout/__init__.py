@@ -11,9 +11,10 @@ from .schema import (
     load_layout,
     save_layout,
 )
-from .interpolate import box_at_time, boxes_for_fps, interpolate_keyframes
+from .interpolate import box_at_time, boxes_for_fps, interpolate_keyframes, video_frame_count
 
 __all__ = [
     "MAX_OBJECTS", "MOTIONS", "SCHEMA", "Box", "Layout", "LayoutObject", "PlannerInfo",
     "load_layout", "save_layout", "box_at_time", "boxes_for_fps", "interpolate_keyframes",
+    "video_frame_count",
 ]

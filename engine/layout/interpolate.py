@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .schema import Box, Layout, LayoutObject
@@ -62,8 +64,15 @@ def box_at_time(layout: Layout, obj: LayoutObject, t: float, *, smooth: bool = T
     return tuple((1 - w) * a + w * b for a, b in zip(b0, b1))  # type: ignore
 
 
+def video_frame_count(duration_s: float, fps: float) -> int:
+    """How many frames at ``fps`` a video of ``duration_s`` seconds has: enough to cover all
+    of it (the last frame may run past the end by less than a frame, never stop short of it;
+    a thousandth of a frame of rounding in the duration is forgiven)."""
+    return max(1, math.ceil(duration_s * fps - 1e-3))
+
+
 def boxes_for_fps(layout: Layout, obj: LayoutObject, fps: float,
                   *, smooth: bool = True) -> list[Box | None]:
     """The object's boxes resampled to ``fps`` output frames over the layout's duration."""
-    count = max(1, int(round(layout.duration_s * fps)))
+    count = video_frame_count(layout.duration_s, fps)
     return [box_at_time(layout, obj, (k + 0.5) / fps, smooth=smooth) for k in range(count)]

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from ..jobs import CancelToken, Job, Preview, stage_progress
-from ..layout import Layout, LayoutObject, box_at_time
+from ..layout import Layout, LayoutObject, box_at_time, video_frame_count
 from ..protocols import Frame, RenderSettings
 from .activity import ActivityMeter, LoudnessTrack
 from .backdrops import AIRBORNE, Scene, draw_backdrop, scene_for
@@ -51,10 +51,12 @@ class PreviewRenderer:
     wants_loudness = True  # render_job passes the mix loudness track (settings.loudness)
 
     def render(self, layout: Layout, settings: RenderSettings, token: CancelToken) -> Job[None]:
-        width = settings.width or layout.width
-        height = settings.height or layout.height
+        # Even sizes, as the H.264 stream has: a plan 513 x 99 pixels was drawn so and every
+        # frame then resized by a pixel for the MP4, blurring the whole picture a little.
+        width = (settings.width or layout.width) // 2 * 2
+        height = (settings.height or layout.height) // 2 * 2
         fps = settings.fps
-        count = max(1, int(round(layout.duration_s * fps)))
+        count = video_frame_count(layout.duration_s, fps)
         backdrop = layout_backdrop(layout, width, height - TIMELINE_H)
         meter = ActivityMeter(layout, settings.loudness)
         timeline = timeline_strip(layout, width)
@@ -107,9 +109,13 @@ def draw_frame(layout: Layout, t: float, backdrop: np.ndarray, *, labels: bool =
         if box is not None:
             items.append((box[3], (box[2] - box[0]) * (box[3] - box[1]), obj, box))
     # Far things first: a box whose bottom is higher stands further away.
+    anchors = []
     for _, _, obj, box in sorted(items, key=lambda it: (it[0], it[1])):
         activity = meter.activity(obj, t) if meter is not None else 0.0
-        _draw_object(canvas, layout, obj, box, t, activity, labels, fps)
+        anchors.append((obj.label, _draw_object(canvas, layout, obj, box, t, activity, fps)))
+    if labels:  # over every object, so a nearer thing cannot hide a farther one's name
+        for label, (cx, y) in anchors:
+            _label(canvas, label, cx, y)
     strip = timeline if timeline is not None else timeline_strip(layout, canvas.shape[1])
     return np.vstack([canvas, _playhead(strip, t / layout.duration_s)])
 
@@ -138,7 +144,8 @@ def _heading(obj: LayoutObject, velocity: float) -> str:
 
 
 def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: float,
-                 activity: float, labels: bool, fps: float) -> None:
+                 activity: float, fps: float) -> tuple[int, int]:
+    """Draw one object; returns where its label goes (centre x, top y)."""
     h, w = canvas.shape[:2]
     pic = pictogram(obj.label)
     x0, y0, x1, y1 = box[0] * w, box[1] * h, box[2] * w, box[3] * h
@@ -162,8 +169,7 @@ def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: 
                object_color(obj.label))
     rgb, keep = _sprite_u8(pic, side, mirror, blur)
     _blend(canvas, rgb, keep, left, top)
-    if labels:
-        _label(canvas, obj.label, int(round(cx)), int(round(bottom)) + 4)
+    return int(round(cx)), int(round(bottom)) + 4
 
 
 @lru_cache(maxsize=8)  # the frames use _sprite_u8's cache; this one only saves a rebuild
@@ -262,26 +268,45 @@ def _rings(canvas: np.ndarray, centre: tuple[int, int], side: int, activity: flo
         cv2.addWeighted(overlay, strength, region, 1 - strength, 0, dst=region)
 
 
+LABEL_SCALE = 0.5
+LABEL_MARGIN = 4  # pixels kept between a label and the frame's edge
+
+
 def _label(canvas: np.ndarray, label: str, cx: int, y: int) -> None:
-    text = label.lower()
-    scale = 0.5
-    (tw, th), _ = cv2.getTextSize(text, FONT, scale, 1)
-    h = canvas.shape[0]
-    y = min(h - 4, y + th)
-    x = cx - tw // 2
-    cv2.putText(canvas, text, (x, y), FONT, scale, (20, 20, 20), 3, cv2.LINE_AA)
-    cv2.putText(canvas, text, (x, y), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    """The label centred under the object, shortened with "..." to fit the frame's width and
+    kept inside it, white on a one-pixel dark outline."""
+    h, w = canvas.shape[:2]
+    text = _fitted(label.lower(), w - 2 * LABEL_MARGIN)
+    (tw, th), _ = cv2.getTextSize(text, FONT, LABEL_SCALE, 1)
+    y = min(h - LABEL_MARGIN, y + th)
+    x = min(max(LABEL_MARGIN, cx - tw // 2), max(LABEL_MARGIN, w - LABEL_MARGIN - tw))
+    # The outline is the thin text again at the eight neighbouring offsets: text drawn thicker
+    # advances each letter further, so a thick outline drifted right of the letters (a ghost
+    # letter after a long label).
+    for dx, dy in ((-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)):
+        cv2.putText(canvas, text, (x + dx, y + dy), FONT, LABEL_SCALE, (20, 20, 20), 1,
+                    cv2.LINE_AA)
+    cv2.putText(canvas, text, (x, y), FONT, LABEL_SCALE, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+def _fitted(text: str, width: int) -> str:
+    """``text``, cut at the end with "..." where it is wider than ``width`` pixels."""
+    if cv2.getTextSize(text, FONT, LABEL_SCALE, 1)[0][0] <= width:
+        return text
+    while text and cv2.getTextSize(text.rstrip() + "...", FONT, LABEL_SCALE, 1)[0][0] > width:
+        text = text[:-1]
+    return text.rstrip() + "..."
 
 
 # ------------------------------------------------------------------------------ timeline
 
 
 def timeline_strip(layout: Layout, width: int) -> np.ndarray:
-    """The timeline without its playhead: one lane per object (up to 4) showing when it is on
-    screen. RGB uint8 ``(TIMELINE_H, width, 3)``."""
+    """The timeline without its playhead: one lane per object (all of them, up to the
+    layout's 8) showing when it is on screen. RGB uint8 ``(TIMELINE_H, width, 3)``."""
     bar = np.full((TIMELINE_H, width, 3), 28, np.uint8)
     n = layout.num_frames
-    lanes = layout.objects[:4]
+    lanes = layout.objects
     lane_h = max(2, (TIMELINE_H - 10) // max(1, len(lanes)))
     for j, obj in enumerate(lanes):
         color = object_color(obj.label)

@@ -1,7 +1,9 @@
 """The spatialize and check jobs: what ``spa2v spatialize``, ``spa2v check`` and the studio run.
 
 Both are generators of :mod:`engine.jobs` events that return their result, and check the
-cancel token between stages (and between objects, and every few video frames).
+cancel token between stages (and between objects, and every few video frames). Each object's
+render runs on a thread of its own, reporting its progress four times a second and stopping
+at a cancel (ten minutes of sound in a room take minutes).
 
 - :func:`spatialize_job` renders mono sounds along a layout's objects, or along an object
   tracked through a video, writes the stereo file atomically, and optionally writes an MP4
@@ -12,20 +14,23 @@ cancel token between stages (and between objects, and every few video frames).
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from ..audio import Audio, load_audio, write_audio
-from ..errors import BadInput, ModelMissing
+from ..errors import BadInput, Cancelled, ModelMissing
 from ..evaluation.agreement import (
     DEFAULT_TOLERANCE,
     AgreementReport,
     layout_boxes_per_frame,
     layout_flow_curve,
     measured_positions,
+    mirrored_boxes,
     optical_flow_curve,
     spatial_alignment,
     timing_agreement,
@@ -139,7 +144,14 @@ def spatialize_job(sounds: Sounds, out_path: str | os.PathLike, *, layout: Layou
         token.raise_if_cancelled()
         path = path_from_object(layout, obj, fov_deg=settings.fov_deg,
                                 near_distance_m=settings.near_distance_m)
-        mix += render_path(fitted[obj.id], sample_rate, path, settings)
+        # Minutes of sound in a room take minutes: the render runs on a thread of its own
+        # and reports as it goes, so the progress (and its ETA) moves and a cancel is heard.
+        render = functools.partial(render_path, fitted[obj.id], sample_rate, path, settings)
+        for done in _while_running(render, token):
+            if isinstance(done, float):
+                yield report(0.2 + 0.65 * (k + done) / len(placed), f"placing the {obj.label}")
+            else:
+                mix += done
         yield report(0.2 + 0.65 * (k + 1) / len(placed), f"{obj.label} placed")
     stereo = normalise_peak(mix, peak_dbfs=settings.peak_dbfs, normalize=settings.normalize)
     token.raise_if_cancelled()
@@ -154,6 +166,42 @@ def spatialize_job(sounds: Sounds, out_path: str | os.PathLike, *, layout: Layou
                       "H.264.", "warning")
     yield report(1.0, f"{settings.method}, {len(placed)} object(s)")
     return out_path
+
+
+PROGRESS_EVERY_S = 0.25  # how often a long render on its thread reports
+
+
+def _while_running(render, token: CancelToken):
+    """Run ``render(progress=...)`` on a thread; yield the share done (a float) every
+    :data:`PROGRESS_EVERY_S` while it runs, then its result. A cancel, or this generator being
+    closed, stops the render at its next report."""
+    state = {"fraction": 0.0, "result": None, "error": None}
+    stop = threading.Event()
+
+    def progress(fraction: float) -> None:
+        state["fraction"] = fraction
+        if stop.is_set() or token.cancelled:
+            raise Cancelled()
+
+    def work() -> None:
+        try:
+            state["result"] = render(progress=progress)
+        except BaseException as e:  # handed to the job's thread, raised there
+            state["error"] = e
+
+    thread = threading.Thread(target=work, name="spatialize", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(PROGRESS_EVERY_S)
+            if thread.is_alive():
+                yield float(state["fraction"])
+    finally:
+        stop.set()
+        thread.join()
+    if state["error"] is not None:
+        raise state["error"]
+    yield state["result"]
 
 
 def _sounds_by_object(sounds: Sounds, layout: Layout) -> dict[int, Path]:
@@ -253,16 +301,19 @@ def check_job(audio_path: str | os.PathLike, *, layout: Layout | None = None,
         fps, motion_source = layout.fps, "layout box motion"
     token.raise_if_cancelled()
     yield report(0.7, "measuring the sound's direction")
+    mirrored = None
     if audio.is_mono:
         spatial = None
         notes.append(f"{Path(audio_path).name} is mono: it has no direction to compare.")
     else:
         measured = measured_positions(audio, len(boxes_per_frame), fov_deg=fov_deg, token=token)
         spatial = spatial_alignment(measured, boxes_per_frame, tolerance=tolerance)
+        mirrored = spatial_alignment(measured, mirrored_boxes(boxes_per_frame),
+                                     tolerance=tolerance)
         if spatial.scored == 0:
             notes.append("No frame has a sound with a clear direction; the spatial score is "
                          "not defined.")
-            spatial = None
+            spatial = mirrored = None
     yield report(0.85, "onsets and motion peaks")
     try:
         timing = timing_agreement(audio.mono(), audio.sample_rate, flow, fps,
@@ -271,7 +322,7 @@ def check_job(audio_path: str | os.PathLike, *, layout: Layout | None = None,
         timing = None
         notes.append(f"No AV-Align score: {e}")
     yield report(1.0)
-    return AgreementReport(spatial, timing, notes)
+    return AgreementReport(spatial, timing, notes, mirrored)
 
 
 def _check_durations(audio: Audio, duration_s: float, what: str) -> None:

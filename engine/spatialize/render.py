@@ -8,7 +8,7 @@ The mix is then normalised to a peak of ``peak_dbfs`` (never above, so it cannot
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,7 +125,8 @@ def _loop(x: np.ndarray, sample_rate: int, n: int) -> np.ndarray:
 
 
 def render_path(mono: np.ndarray, sample_rate: int, path: SourcePath,
-                settings: SpatializeSettings, *, hrtf=None) -> np.ndarray:
+                settings: SpatializeSettings, *, hrtf=None,
+                progress: Callable[[float], None] | None = None) -> np.ndarray:
     """One sound along one path, switched on while its object is visible.
 
     Parameters
@@ -133,6 +134,7 @@ def render_path(mono: np.ndarray, sample_rate: int, path: SourcePath,
     mono : np.ndarray [shape=(n,)], already fitted to the clip.
     path : where the object is (control points).
     hrtf : an :class:`engine.binaural.HrirSet`; default KEMAR (binaural only).
+    progress : called with the share done (0..1); what it raises stops the render.
 
     Returns
     -------
@@ -146,11 +148,13 @@ def render_path(mono: np.ndarray, sample_rate: int, path: SourcePath,
         return render_binaural(gated, sample_rate, azimuth_deg=path.azimuth_deg,
                                distance_m=path.distance_m, times_s=path.times_s,
                                doppler=settings.doppler, room=room, hrtf=hrtf,
-                               air_absorption=settings.air_absorption)
+                               air_absorption=settings.air_absorption, progress=progress)
     out = render_panned(gated, sample_rate, azimuth_deg=path.azimuth_deg,
                         distance_m=path.distance_m, times_s=path.times_s)
     if settings.room_rt60_s:
         out = out + _stereo_room_tail(gated, sample_rate, settings.room_rt60_s)
+    if progress is not None:
+        progress(1.0)
     return out.astype(np.float32)
 
 

@@ -52,9 +52,11 @@ def build_pipeline(*, unet: Any, motion_adapter: Any, vae: Any, text_encoder: An
     ``unet`` may be a ``UNet2DConditionModel`` (the motion modules are merged in) or a ready
     ``UNetMotionModel``. ``dtype`` casts every model (the merge builds float32 weights).
     """
-    from diffusers import AnimateDiffPipeline
-
     with _quiet_libraries(), contextlib.redirect_stderr(io.StringIO()):
+        # Imported in here: its first import warns through transformers' logger that
+        # torchvision is missing (it is not needed), which printed in every CLI render.
+        from diffusers import AnimateDiffPipeline
+
         pipe = AnimateDiffPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
                                    unet=unet, motion_adapter=motion_adapter, scheduler=scheduler,
                                    feature_extractor=None, image_encoder=None)

@@ -275,7 +275,9 @@ def read_vram_budget(device: Any) -> int | None:
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """True for a CUDA (or other accelerator) out-of-memory error."""
+    """True for an out-of-memory error: CUDA's (or another accelerator's), PyTorch's CPU
+    allocator's ("DefaultCPUAllocator: can't allocate memory" / "not enough memory") and
+    Python's own :class:`MemoryError`."""
     try:
         import torch
 
@@ -283,9 +285,12 @@ def is_out_of_memory(exc: BaseException) -> bool:
             return True
     except (ImportError, AttributeError):
         pass
+    if isinstance(exc, MemoryError):
+        return True
     text = str(exc).lower()
-    return isinstance(exc, (RuntimeError, MemoryError)) and (
-        "out of memory" in text or "cudnn_status_alloc_failed" in text)
+    return isinstance(exc, RuntimeError) and any(
+        s in text for s in ("out of memory", "cudnn_status_alloc_failed", "defaultcpuallocator",
+                            "can't allocate memory"))
 
 
 def free_device_memory() -> None:

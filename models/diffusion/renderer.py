@@ -332,10 +332,12 @@ class DiffusionRenderer:
                 free_device_memory()
                 smaller = smaller_decode(plan)
                 if smaller is None:
-                    raise SpA2VError(f"Out of GPU memory while decoding frame {oom.done + 1} even "
-                                     "one tiled frame at a time.",
-                                     hint="Close other programs using the GPU, or render smaller.") from None
-                yield Log(f"Out of GPU memory while decoding; decoding {smaller.decode_chunk} "
+                    raise SpA2VError(f"Out of {self._memory} while decoding frame {oom.done + 1} "
+                                     "even one tiled frame at a time.",
+                                     hint="Close other programs"
+                                     f"{' using the GPU' if self._cuda else ''}, or render "
+                                     "smaller.") from None
+                yield Log(f"Out of {self._memory} while decoding; decoding {smaller.decode_chunk} "
                           f"frame(s) at a time{' with tiling' if smaller.vae_tiling else ''}.",
                           "warning")
                 plan = smaller
@@ -349,6 +351,10 @@ class DiffusionRenderer:
                    sizes: ModelSizes, message: str) -> Job[TierPlan]:
         lower = lower_tier(plan.tier) if settings.memory_tier == "auto" else None
         if lower is None:
+            if not self._cuda:  # the CPU tier has no lower one: the computer's RAM ran out
+                raise SpA2VError(f"Out of memory rendering on the CPU ({message}).",
+                                 hint="Render fewer frames or a smaller size (--size), or close "
+                                      "other programs.")
             if settings.memory_tier != "auto":
                 raise SpA2VError(f"Out of GPU memory in the forced memory tier "
                                  f"{settings.memory_tier} ({message}).",
@@ -361,6 +367,10 @@ class DiffusionRenderer:
         yield Log(f"Out of GPU memory in tier {plan.tier} ({message}); retrying with "
                   f"{new.describe()}.", "warning")
         return new
+
+    @property
+    def _memory(self) -> str:
+        return "GPU memory" if self._cuda else "memory"
 
     def _budget(self, opts: DiffusionOptions | None) -> int | None:
         if opts is not None and opts.vram_budget_gb:

@@ -69,7 +69,10 @@ def plan(clip, tmp_path, capsys):
 def test_check_refuses_a_video_whose_sound_track_is_cut_short(clip, tmp_path, capsys):
     short = write_wav(tmp_path / "short.wav", panned_noise(0, duration_s=0.2))
     video = tmp_path / "v.mp4"
-    with Mp4Writer(video, fps=12, size=(64, 64), audio_path=short, duration_s=1.0) as w:
+    # The writer pads a short sound with silence to the picture's end; a broken mux is made
+    # by cutting the sound at 0.2 s under a 1 s picture.
+    with Mp4Writer(video, fps=12, size=(64, 64), audio_path=short, duration_s=0.2) as w:
+        w.total_frames = 12
         w.write(np.full((64, 64, 3), 128, np.uint8))
     code, err = run_cli(capsys, "check", clip, "--video", video)
     assert code == 2 and "sound track is 0.2 s long" in one_clean_line(err)

@@ -8,10 +8,12 @@ agree within one video frame, and the two streams must end together within one A
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from engine.export.mp4 import Mp4Writer
+from engine.export.mp4 import Mp4Writer, probe_mp4
 from engine.jobs import CancelToken, run_job
 from engine.layout import Layout
 from engine.pipeline import render_job
@@ -120,13 +122,45 @@ def test_audio_and_video_end_together(tmp_path):
     assert abs(audio_end - video_end) <= AAC_FRAME / SR
 
 
-def test_longer_audio_is_cut_at_the_video_end(tmp_path):
-    # The audio file runs 0.4 s past the layout (within the pipeline's tolerance): the MP4
-    # still ends both streams at the layout's duration.
+def test_longer_audio_is_kept_whole_under_the_last_frame(tmp_path):
+    # The audio file runs 0.4 s past the layout (within the pipeline's tolerance): the video
+    # is as long as the sound (the end of the recording was cut before), the last frame held.
     out = render(tmp_path, duration_s=2.0, rate=FPS, marker_s=1.0, audio_s=2.4)
     video_end, audio_end = stream_ends(out)
-    assert video_end == pytest.approx(2.0, abs=0.5 / FPS)
+    assert video_end == pytest.approx(2.4, abs=0.5 / FPS)
     assert abs(audio_end - video_end) <= AAC_FRAME / SR
+
+
+@pytest.mark.parametrize("audio_s", [2.01, 2.4, 1.7, 0.1])
+def test_the_picture_and_the_sound_end_together_at_the_sounds_end(tmp_path, audio_s):
+    # The picture is whole frames covering the sound, the sound padded with silence to the
+    # picture's end. Before, the picture was round(plan length x fps) frames and the sound
+    # the plan's length: 2.01 s of sound under 2.0 s of picture, 1.7 s of sound under 2.0 s
+    # of picture, 0.1 s of sound under 0.083 s of picture.
+    plan_s = 2.0 if audio_s > 1 else audio_s
+    out = render(tmp_path, duration_s=plan_s, rate=FPS, marker_s=min(1.0, audio_s / 2),
+                 audio_s=audio_s)
+    info = probe_mp4(out)
+    frames = int(np.ceil(audio_s * FPS - 1e-3))
+    assert info["video"]["frames"] == frames
+    assert info["video"]["duration_s"] == pytest.approx(frames / FPS, abs=1e-6)
+    # (the audio track's edit list counts whole milliseconds)
+    assert info["audio"]["duration_s"] == pytest.approx(frames / FPS, abs=1e-3)
+
+
+def test_a_sound_that_decodes_longer_than_its_file_says_ends_with_the_picture(tmp_path,
+                                                                            monkeypatch):
+    # An M4A made by FFmpeg says 7.0 s (its edit list) but decodes with the encoder's
+    # padding, 7.0124 s, and plans are that long: the sound ran 12 ms past the picture. The
+    # file's own length counts; here the container's word is played by audio_info.
+    from engine import pipeline
+    real = pipeline.audio_info
+    monkeypatch.setattr(pipeline, "audio_info",
+                        lambda path: replace(real(path), frames=int(1.5 * SR)))
+    out = render(tmp_path, duration_s=1.5124, rate=FPS, marker_s=0.5, audio_s=1.5124)
+    info = probe_mp4(out)
+    assert info["video"]["duration_s"] == pytest.approx(1.5, abs=1e-6)
+    assert info["audio"]["duration_s"] == pytest.approx(1.5, abs=1e-3)
 
 
 def test_writer_without_audio_holds_the_last_frame_to_the_end(tmp_path):

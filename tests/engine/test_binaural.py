@@ -141,3 +141,28 @@ def test_bad_input_is_refused_with_a_message():
 def test_other_sample_rates_work():
     y = render_binaural(noise(0.5, sr=16000), 16000, azimuth_deg=60, distance_m=1.0)
     assert y.shape == (2, 8000) and level_db(y[1]) > level_db(y[0]) + 3
+
+
+@pytest.mark.parametrize("room", [None, Room(rt60_s=0.4)])
+def test_progress_is_reported_through_the_render_and_changes_nothing(room):
+    rng = np.random.default_rng(5)
+    x = 0.1 * rng.standard_normal(3 * 44100)
+    seen = []
+    kwargs = dict(azimuth_deg=[-60, 60], times_s=[0, 3], room=room)
+    with_progress = render_binaural(x, 44100, progress=seen.append, **kwargs)
+    np.testing.assert_array_equal(with_progress, render_binaural(x, 44100, **kwargs))
+    assert len(seen) > (8 if room else 1) and seen[-1] == 1.0
+    assert all(b >= a for a, b in zip(seen, seen[1:]))
+
+
+def test_what_progress_raises_stops_the_render():
+    calls = []
+
+    def stop(fraction):
+        calls.append(fraction)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        render_binaural(np.ones(10 * 44100) * 0.1, 44100, room=Room(rt60_s=0.4), progress=stop)
+    assert len(calls) == 3

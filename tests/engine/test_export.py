@@ -48,7 +48,10 @@ def test_every_input_format_gives_audio_as_long_as_the_video(tmp_path, ext):
 def test_av_sync_check_names_a_short_sound_track(tmp_path):
     short = write_wav(tmp_path / "short.wav", panned_noise(0, duration_s=0.3))
     out = tmp_path / "broken.mp4"
-    with Mp4Writer(out, fps=12, size=(64, 64), audio_path=short, duration_s=2.0) as w:
+    # The writer pads a short sound with silence to the picture's end; a broken mux, made
+    # here by cutting the sound at 0.3 s, is what the check is for.
+    with Mp4Writer(out, fps=12, size=(64, 64), audio_path=short, duration_s=0.3) as w:
+        w.total_frames = 24
         w.write(np.zeros((64, 64, 3), np.uint8))
     with pytest.raises(BadInput, match="sound track is 0.3 s long but its picture is 2.0 s"):
         check_av_sync(out)

@@ -3,6 +3,7 @@ sizes, mono sound, names it accepts, and that it lets go of what it opened."""
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from fractions import Fraction
@@ -200,14 +201,17 @@ def test_audio_is_muxed_as_the_video_advances(tmp_path):
             assert ahead <= AUDIO_LEAD_S + 5 * 1024 / SR
 
 
-def test_a_short_sound_track_is_kept_whole(tmp_path):
+def test_a_short_sound_track_is_kept_whole_then_silence_to_the_pictures_end(tmp_path):
     audio = tone_wav(tmp_path / "short.wav", seconds=0.5)
     out = write(tmp_path / "a.mp4", audio=audio, frames=24, duration=1.0)
     x = decoded_audio(out)
-    assert probe_mp4(out)["video"]["frames"] == 24
-    # all of the recording is there (AAC may pad the last frame, never drop the tail)
-    assert 0.5 * SR <= x.shape[1] <= 0.5 * SR + 1024
+    info = probe_mp4(out)
+    assert info["video"]["frames"] == 24
+    assert info["audio"]["duration_s"] == pytest.approx(1.0, abs=1 / SR)
+    # all of the recording is there, then silence (AAC's own padding may follow)
     assert np.abs(x[:, int(0.45 * SR):int(0.5 * SR)]).max() > 0.1
+    assert np.abs(x[:, int(0.52 * SR):int(0.98 * SR)]).max() < 0.01
+    assert SR <= x.shape[1] <= SR + 1024
 
 
 def test_frames_past_the_end_are_dropped(tmp_path):
@@ -260,12 +264,24 @@ def test_a_video_file_with_sound_can_be_the_sound(tmp_path):
     assert info["audio"]["duration_s"] == pytest.approx(1.0, abs=1024 / SR)
 
 
-def test_more_than_two_channels_are_mixed_to_stereo(tmp_path):
+@pytest.mark.parametrize("subtype", ["FLOAT", "PCM_16", "PCM_24"])
+def test_more_than_two_channels_keep_the_first_two_as_left_and_right(tmp_path, subtype):
+    # The analysis places sounds from the first two channels; the export downmixed all four
+    # (a quad file's rear pair mixed into both sides), so the sound heard was not the one
+    # placed: here a tone only on the left came out on both sides.
     t = np.arange(SR) / SR
-    x = np.stack([0.3 * np.sin(2 * np.pi * 440 * t)] * 4).astype(np.float32)
-    out = write(tmp_path / "a.mp4", audio=write_wav(tmp_path / "quad.wav", x), frames=24)
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t)
+    x = np.stack([tone, 0 * t, 0.3 * np.sin(2 * np.pi * 1000 * t), tone]).astype(np.float32)
+    quad = write_wav(tmp_path / "quad.wav", x, subtype=subtype)
+    out = write(tmp_path / "a.mp4", audio=quad, frames=24)
     assert probe_mp4(out)["audio"]["channels"] == 2
-    assert np.abs(decoded_audio(out)).max() > 0.1
+    y = decoded_audio(out)[:, 2048:SR - 2048]
+    assert np.abs(y[0]).max() == pytest.approx(0.3, abs=0.03)
+    assert np.abs(y[1]).max() < 0.01
+    # and the left is the tone alone, not mixed with the third channel's
+    spectrum = np.abs(np.fft.rfft(y[0]))
+    freqs = np.fft.rfftfreq(y.shape[1], 1 / SR)
+    assert spectrum[np.argmin(np.abs(freqs - 1000))] < 0.01 * spectrum.max()
 
 
 def test_unreadable_sound_is_named_and_nothing_is_written(tmp_path):
@@ -296,3 +312,78 @@ def test_a_failure_on_the_sound_thread_fails_the_export_and_leaves_nothing(tmp_p
                 w.write(np.zeros((48, 64, 3), np.uint8))
     assert not out.exists()
     assert open_files_under(tmp_path) == []
+
+
+class _CloseFails:
+    """A container whose close writes the index into a full disk (as faststart's final move
+    does when the disk runs out at the end)."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def close(self):
+        self._real.close()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _close_fails(monkeypatch):
+    real_open = Mp4Writer._open
+
+    def opens(self, av_module, tmp):
+        real_open(self, av_module, tmp)
+        self._container = _CloseFails(self._container)
+
+    monkeypatch.setattr(Mp4Writer, "_open", opens)
+
+
+@pytest.mark.parametrize("old", [False, True])
+def test_a_disk_that_fills_while_the_file_is_closed_leaves_no_broken_video(tmp_path, monkeypatch,
+                                                                           old):
+    # A full tmpfs failed only when the container was closed; the half-written file was
+    # then renamed to the output as if the export had worked (no moov atom: unplayable),
+    # replacing the video that was there.
+    out = tmp_path / "a.mp4"
+    if old:
+        write(out, audio=tone_wav(tmp_path / "t.wav"), frames=24)
+        before = out.read_bytes()
+    _close_fails(monkeypatch)
+    with pytest.raises(BadInput, match=r"Could not write .*a\.mp4: No space left on device"):
+        write(out, audio=tone_wav(tmp_path / "t.wav"), frames=24)
+    if old:
+        assert out.read_bytes() == before
+    else:
+        assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["a.mp4"] if old else []) + ["t.wav"]
+
+
+def test_a_close_that_fails_after_a_cancel_reports_the_cancel(tmp_path, monkeypatch):
+    _close_fails(monkeypatch)
+    out = tmp_path / "a.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        with Mp4Writer(out, fps=24, size=(64, 48), audio_path=None, duration_s=1.0) as w:
+            w.write(np.zeros((48, 64, 3), np.uint8))
+            raise KeyboardInterrupt
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("size", [(64, 48), (1280, 720)])
+def test_the_colour_conversion_is_tagged_so_players_do_not_guess(tmp_path, size):
+    # The frames are converted with BT.601's matrix in limited range; the stream said
+    # nothing, and players take an untagged stream of 720 lines or more for BT.709, shifting
+    # every colour of an HD export. The tag is in the file, and decoding by it gives the
+    # colours back.
+    from av.video.reformatter import ColorRange, Colorspace
+    red = np.zeros((size[1], size[0], 3), np.uint8)
+    red[..., 0] = 200
+    out = write(tmp_path / "a.mp4", size=size, image=red, frames=2)
+    with av.open(str(out)) as c:
+        cc = c.streams.video[0].codec_context
+        assert cc.color_range == ColorRange.MPEG
+        assert cc.colorspace in (Colorspace.ITU601, Colorspace.SMPTE170M)
+        frame = next(c.decode(video=0))
+        rgb = frame.reformat(format="rgb24", src_colorspace=cc.colorspace,
+                             src_color_range=cc.color_range).to_ndarray()
+    assert np.abs(rgb.reshape(-1, 3).mean(axis=0) - (200, 0, 0)).max() < 6

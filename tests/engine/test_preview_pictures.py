@@ -180,3 +180,78 @@ def test_broken_samples_count_as_silence_in_the_loudness_track():
     track = loudness_track(x, 8000)
     assert np.isfinite(track.db).all()
     assert track.at(0.75) > track.at(0.25) + 40
+
+
+def test_the_timeline_has_a_lane_for_every_object():
+    # A plan may hold 8 objects; the strip drew lanes for the first 4 only, so the other four
+    # had no sign of when they were on screen.
+    n = 8
+    objects = []
+    for k in range(8):
+        boxes = [(0.1, 0.4, 0.3, 0.6) if i == k else None for i in range(n)]  # object k: frame k
+        objects.append(LayoutObject(k, f"thing{k}", "a thing", "static", 0.9, boxes))
+    layout = Layout(duration_s=4.0, num_frames=n, fps=2.0, objects=objects)
+    strip = preview.timeline_strip(layout, 160)
+    for k in range(8):
+        column = strip[:, k * 20 + 10]  # the middle of layout frame k
+        lit = np.flatnonzero(np.abs(column.astype(int) - 28).sum(axis=1) > 30)
+        assert lit.size, f"no lane drawn for object {k}"
+        assert np.array_equal(column[lit[0]], np.array(preview.object_color(f"thing{k}"), np.uint8))
+
+
+def _label_pixels(text, width=256, cx=128):
+    canvas = np.full((64, width, 3), 90, np.uint8)
+    preview._label(canvas, text, cx, 20)
+    return canvas
+
+
+def test_a_long_label_stays_inside_the_frame_shortened():
+    # "a very long name ..." under an object near the right edge ran off the frame.
+    canvas = _label_pixels("a very long name for a thing that goes beep beep", cx=220)
+    drawn = np.flatnonzero((np.abs(canvas.astype(int) - 90).sum(axis=2) > 30).any(axis=0))
+    assert drawn.size
+    assert drawn[0] >= preview.LABEL_MARGIN - 1 and drawn[-1] <= 256 - preview.LABEL_MARGIN
+    assert preview._fitted("a very long name for a thing that goes beep beep", 200).endswith("...")
+    assert preview._fitted("dog", 200) == "dog"
+
+
+def test_a_labels_outline_stays_with_its_letters():
+    # The outline was the same text drawn 3 px thick, which advances every letter further:
+    # over a long label it drifted right of the white letters, leaving a dark ghost letter
+    # after the end. The dark pixels must end where the white ones do (one pixel of outline).
+    canvas = _label_pixels("a big red car next to the house", width=400, cx=200)
+    diff = canvas.astype(int)
+    white = np.flatnonzero((diff.min(axis=2) > 200).any(axis=0))
+    dark = np.flatnonzero((diff.max(axis=2) < 60).any(axis=0))
+    assert white.size and dark.size
+    assert dark[-1] <= white[-1] + 2 and dark[0] >= white[0] - 2
+
+
+def test_a_nearer_object_does_not_hide_a_farther_ones_label():
+    # Labels were drawn with their objects, far to near, so a nearer sprite covered the name
+    # of the thing behind it.
+    far = LayoutObject(1, "dog", "a dog", "static", 0.9, [(0.4, 0.2, 0.6, 0.4)] * 4)
+    near = LayoutObject(2, "door", "a door", "static", 0.9, [(0.2, 0.3, 0.8, 0.95)] * 4)
+    layout = Layout(duration_s=2.0, num_frames=4, fps=2.0, objects=[far, near])
+    backdrop = np.full((256, 256, 3), 90, np.uint8)
+    with_names = preview.draw_frame(layout, 1.0, backdrop, labels=True).astype(int)
+    without = preview.draw_frame(layout, 1.0, backdrop, labels=False).astype(int)
+    both = preview.draw_frame(layout, 1.0, backdrop, labels=True)
+    # the dog's name sits just under its box: rows 0.4 h + a little, across its centre
+    rows = slice(int(0.4 * 256) + 2, int(0.4 * 256) + 30)
+    cols = slice(100, 156)
+    changed = np.abs(with_names[rows, cols] - without[rows, cols]).sum(axis=2) > 100
+    white = (both[rows, cols].min(axis=2) > 220)
+    assert changed.sum() > 30 and white.sum() > 15
+
+
+def test_an_odd_sized_plan_is_drawn_at_the_even_size_of_the_video():
+    # H.264 (yuv420p) takes even sizes: frames drawn 513 x 99 were each resized to 512 x 98
+    # by the writer, a slight blur over the whole picture.
+    from engine.jobs import CancelToken
+    from engine.protocols import Frame, RenderSettings
+    layout = moving("car", "left_to_right")
+    layout.width, layout.height = 513, 99
+    frames = [e for e in preview.PreviewRenderer().render(layout, RenderSettings(fps=4),
+                                                         CancelToken()) if isinstance(e, Frame)]
+    assert frames and all(f.image.shape == (98, 512, 3) for f in frames)

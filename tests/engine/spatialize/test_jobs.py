@@ -46,6 +46,12 @@ def test_spatialize_from_a_layout_then_check_it(tmp_path):
     wrong = run_job(check_job(out, layout=mirrored, token=CancelToken()))
     assert wrong.spatial.aligned_fraction < 0.5
     assert "spatial alignment" in report.summary() and "AV-Align" in report.summary()
+    # A verdict, not only a low score: the plan mirrored left to right is named as such.
+    assert not report.looks_mirrored and "swapped" not in report.summary()
+    assert wrong.looks_mirrored and wrong.mirrored.aligned_fraction >= 0.9
+    assert wrong.summary().splitlines()[2].startswith("left and right look swapped: with the "
+                                                      "picture mirrored, ")
+    assert wrong.to_dict()["looks_mirrored"] is True
 
 
 def test_spatialize_along_a_tracked_video_and_mux(tmp_path):
@@ -126,3 +132,59 @@ def test_an_object_never_on_screen_stays_silent_with_a_warning(tmp_path):
     layout.objects = layout.objects[1:]
     with pytest.raises(BadInput, match="no box|No object"):
         run_job(spatialize_job(mono, tmp_path / "o2.wav", layout=layout, token=CancelToken()))
+
+
+def _slow_render(monkeypatch, seen_progress):
+    """render_path replaced by one that reports three steps, each after the job has shown
+    the one before (so the test does not depend on timing)."""
+    from engine.spatialize import jobs
+
+    def render(mono, sample_rate, path, settings, *, progress=None, hrtf=None):
+        for f in (0.25, 0.5, 0.75):
+            progress(f)
+            seen_progress.wait(10)
+            seen_progress.clear()
+        progress(1.0)
+        return np.tile(mono, (2, 1)).astype(np.float32)
+
+    monkeypatch.setattr(jobs, "render_path", render)
+
+
+def test_a_long_placement_reports_progress_as_it_goes(tmp_path, monkeypatch):
+    # One object's render was one call: ten minutes of sound in a room sat at "20 %, about
+    # 7 s left" for minutes, and a cancel waited for the end.
+    import threading
+    seen = threading.Event()
+    _slow_render(monkeypatch, seen)
+    events = []
+
+    def on_event(e):
+        events.append(e)
+        if getattr(e, "detail", "") == "placing the car":
+            seen.set()
+
+    run_job(spatialize_job(_mono(tmp_path / "m.wav", 3.0), tmp_path / "out.wav",
+                           layout=_crossing_layout(), token=CancelToken()), on_event)
+    placing = [e.fraction for e in events if getattr(e, "detail", "") == "placing the car"]
+    assert len(placing) >= 3 and placing == sorted(placing)
+    assert 0.2 < placing[0] < placing[-1] < 0.85
+
+
+def test_a_cancel_during_a_long_placement_stops_it_and_writes_nothing(tmp_path, monkeypatch):
+    import threading
+
+    from engine.errors import Cancelled
+    seen = threading.Event()
+    _slow_render(monkeypatch, seen)
+    token = CancelToken()
+
+    def on_event(e):
+        if getattr(e, "detail", "") == "placing the car":
+            token.cancel()
+            seen.set()
+
+    mono = _mono(tmp_path / "m.wav", 3.0)
+    with pytest.raises(Cancelled):
+        run_job(spatialize_job(mono, tmp_path / "out.wav", layout=_crossing_layout(),
+                               token=token), on_event)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.wav"]

@@ -195,3 +195,21 @@ def test_animatelcm_missing_is_model_missing(saved_models, tmp_path):
                                  lcm_model=str(tmp_path / "nowhere"), device="cpu")
     with pytest.raises(ModelMissing, match="AnimateLCM"):
         frames_of(renderer, steps=4, options={"lcm": True})
+
+
+def test_building_the_pipeline_prints_no_library_chatter(tmp_path):
+    # The first import of diffusers' AnimateDiffPipeline warns, through transformers' logger,
+    # that torchvision is not installed (it is not needed); that warning printed two lines of
+    # "[transformers] `CLIPImageProcessor` requires torchvision" in every CLI render. It runs
+    # in a fresh interpreter, since the warning comes once per process.
+    root = Path(__file__).resolve().parents[3]
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from tests.models.diffusion.conftest import tiny_components, write_tokenizer\n"
+        "from models.diffusion.assembly import build_pipeline\n"
+        f"c = tiny_components(write_tokenizer(Path({str(tmp_path)!r})))\n"
+        "build_pipeline(**c)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "torchvision" not in done.stderr + done.stdout

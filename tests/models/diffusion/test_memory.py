@@ -240,3 +240,26 @@ def test_the_cpu_tier_estimates_ram_with_every_weight_resident():
     assert plan.peak_bytes == max(estimate_denoise_bytes("gpu", work, sizes),
                                   estimate_decode_bytes("gpu", work, sizes, 8))
     assert plan.peak_bytes > weights
+
+
+@pytest.mark.parametrize("error", [
+    RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough "
+                 "memory: you tried to allocate 8589934592 bytes."),
+    RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 123 bytes. "
+                 "Error code 12 (Cannot allocate memory)"),
+    MemoryError()])
+def test_running_out_of_ram_on_the_cpu_is_one_clear_error(make_renderer, error):
+    # A CPU render whose RAM ran out ended in PyTorch's traceback (its CPU allocator's words
+    # were not recognised), or was called "out of GPU memory even with sequential offload".
+    renderer = make_renderer()
+    render(renderer)
+    unet = renderer._pipes[False].unet
+
+    def fails(*args, **kwargs):
+        raise error
+
+    unet.forward = fails
+    with pytest.raises(SpA2VError) as err:
+        render(renderer)
+    assert err.value.message.startswith("Out of memory rendering on the CPU (")
+    assert "GPU" not in err.value.message + err.value.hint
