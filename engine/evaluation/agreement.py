@@ -22,8 +22,9 @@ summary says that left and right look swapped, so a mirrored video or swapped ch
 named rather than left to be read from a low score. The verdict is only as good as the boxes:
 with a video and no plan or ``--box``, the object followed is the largest region that differs
 from the median frame, and for an object that stands still and then leaves (the lion example's
-preview) that region is its absence, so the track follows background and both the score and
-this verdict are wrong; give ``--box`` (or ``--plan``) there.
+preview) that region is its absence, so the track follows background and the score is wrong;
+so the verdict is given only where the boxes are anchored (a plan, or the user's ``--box``),
+and a track found by motion alone gets a note saying to give ``--box`` or ``--plan``.
 """
 
 from __future__ import annotations

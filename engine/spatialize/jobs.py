@@ -308,8 +308,15 @@ def check_job(audio_path: str | os.PathLike, *, layout: Layout | None = None,
     else:
         measured = measured_positions(audio, len(boxes_per_frame), fov_deg=fov_deg, token=token)
         spatial = spatial_alignment(measured, boxes_per_frame, tolerance=tolerance)
-        mirrored = spatial_alignment(measured, mirrored_boxes(boxes_per_frame),
-                                     tolerance=tolerance)
+        # The verdict needs boxes that stand for where things are: a plan's, or a track the
+        # user anchored with --box. A track found by motion alone can follow background (a
+        # still object that leaves: the lion example's own right video read as swapped).
+        if layout is not None or box is not None or video_path is None:
+            mirrored = spatial_alignment(measured, mirrored_boxes(boxes_per_frame),
+                                         tolerance=tolerance)
+        else:
+            notes.append("Left and right not judged: the object was found by motion alone; "
+                         "give --box (where it is at --box-time) or --plan for that verdict.")
         if spatial.scored == 0:
             notes.append("No frame has a sound with a clear direction; the spatial score is "
                          "not defined.")

@@ -75,6 +75,23 @@ def test_spatialize_along_a_tracked_video_and_mux(tmp_path):
     assert report.timing.motion_source == "optical flow"
 
 
+def test_left_and_right_are_judged_only_where_the_boxes_are_anchored(tmp_path):
+    # A square crossing left to right, heard crossing right to left: mirrored. Found by motion
+    # alone the track is not trusted for that verdict (it can follow background: the lion
+    # example's own right video was called swapped); anchored by --box it is.
+    video = tmp_path / "square.mp4"
+    boxes = write_square_video(video, duration_s=3.0, fps=12)
+    heard = tmp_path / "heard.wav"
+    run_job(spatialize_job(_mono(tmp_path / "hum.flac", 3.0), heard,
+                           layout=_crossing_layout(x_from=0.85, x_to=0.15),
+                           token=CancelToken()))
+    alone = run_job(check_job(heard, video_path=video, token=CancelToken()))
+    assert alone.mirrored is None and not alone.looks_mirrored
+    assert any("Left and right not judged" in n and "--box" in n for n in alone.notes)
+    anchored = run_job(check_job(heard, video_path=video, box=boxes[0], token=CancelToken()))
+    assert anchored.looks_mirrored and "swapped" in anchored.summary()
+
+
 def test_mismatched_durations_are_refused_and_nothing_is_written(tmp_path):
     mono = _mono(tmp_path / "short.wav", 1.0)
     out = tmp_path / "out.wav"
