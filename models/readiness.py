@@ -188,12 +188,16 @@ def suggest_renderer(statuses: list[ModelStatus], devices: DeviceReport | None) 
                 devices=devices)
 
 
+# What installs the hub client (pyproject.toml's ``hub`` extra).
+HUB_EXTRA = "spa2v-studio[hub]"
+
+
 def downloads() -> Readiness:
     """Can models be downloaded here (the hub client is installed)?"""
     if has_library("huggingface_hub"):
         return Readiness("downloads", True, "from the Hugging Face hub")
     return Readiness("downloads", False, "model downloads need huggingface-hub "
-                     "(pip install 'spa2v-studio[hub]')")
+                     f"(pip install '{HUB_EXTRA}')")
 
 
 def device_summary(setting: str) -> str:

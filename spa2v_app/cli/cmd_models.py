@@ -85,7 +85,9 @@ def _list(args) -> int:
           + ("\nOffline mode (HF_HUB_OFFLINE): nothing is downloaded." if offline_mode() else ""))
     missing = [s.name for s in statuses if s.default and s.state != "installed" and s.source == "hf"]
     if missing:
-        print(f"To get the missing defaults: spa2v models download --defaults ({', '.join(missing)})")
+        from models.readiness import HUB_EXTRA, downloads
+        first = "" if downloads().ready else f"pip install '{HUB_EXTRA}' (the hub client), then "
+        print(f"To get the missing defaults: {first}spa2v models download --defaults ({', '.join(missing)})")
     for s in statuses:
         if s.source == "pypi" and s.state != "installed":
             print(f"{s.name}: {s.detail or 'not installed'}; see docs/models.md")

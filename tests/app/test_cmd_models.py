@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 
 from spa2v_app.cli import main
 from tests.models.conftest import (  # noqa: F401 - fixtures
@@ -99,3 +100,12 @@ def test_importing_half_of_a_two_file_model_says_what_is_still_missing(tmp_path,
     out = capsys.readouterr().out
     assert "listener-audio-default: linked" in out
     assert "not usable yet, missing mmproj-Qwen2.5-Omni-7B-Q8_0.gguf" in out
+
+
+def test_list_says_to_install_the_hub_client_before_downloading(hub, model_env, capsys, monkeypatch):
+    # Without the 'hub' extra the footer sent the user to 'spa2v models download', which
+    # cannot run there.
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+    assert main(["models", "list"]) == 0
+    footer = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("To get"))
+    assert "pip install 'spa2v-studio[hub]'" in footer and "spa2v models download --defaults" in footer
