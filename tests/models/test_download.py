@@ -271,7 +271,7 @@ def test_the_cache_layout_is_the_one_huggingface_hub_reads(hub, registry, model_
 
 
 def test_package_models_are_not_downloaded(registry, model_env):
-    with pytest.raises(ModelMissing, match="pip install soundfile=="):
+    with pytest.raises(ModelMissing, match="pip install --no-deps soundfile=="):
         _run("tiny-tagger", registry, model_env)
 
 
