@@ -15,7 +15,9 @@ APT_PKGS=(ffmpeg libportaudio2 libpulse0 libsndfile1)
 if [ "$MODE" = "--dev" ]; then
   # Qt offscreen/xcb needs these; xvfb + xauth for screenshots; fonts for text rendering.
   APT_PKGS+=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
-             libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 xvfb xauth fonts-dejavu-core)
+             libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 xvfb xauth fonts-dejavu-core
+             # tests/packaging: check the desktop entry and the MIME type install.sh registers
+             desktop-file-utils shared-mime-info)
 fi
 missing=()
 for p in "${APT_PKGS[@]}"; do
