@@ -11,7 +11,7 @@ PY="$VENV/bin/python"
 "$PY" -m PyInstaller packaging/spa2v-studio.spec --noconfirm --clean \
   --distpath dist --workpath build/pyinstaller
 APP=dist/spa2v-studio
-cp packaging/spa2v-studio.desktop packaging/spa2v-studio.png packaging/spa2v-studio.svg \
+cp packaging/spa2v-studio.desktop packaging/spa2v-studio.png resources/spa2v-studio.svg \
    packaging/spa2v-project.xml packaging/install.sh "$APP/"
 # Smoke test of the frozen app: import, plan and render the bundled example, offscreen.
 SPA2V_DATA_DIR=$(mktemp -d) SPA2V_CONFIG_DIR=$(mktemp -d) QT_QPA_PLATFORM=offscreen \

@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+# The window icon; installed with the packages (resources/), so a wheel has it too.
+ICON = Path(__file__).resolve().parents[2] / "resources" / "spa2v-studio.svg"
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif",
                   ".aiff", ".w64", ".caf", ".rf64"}
 
@@ -32,9 +34,8 @@ def create_app(argv: list[str] | None = None):
     app.setApplicationName("SpA2V Studio")
     app.setOrganizationName("spa2v")
     app.setDesktopFileName("spa2v-studio")
-    icon = Path(__file__).resolve().parents[2] / "packaging" / "spa2v-studio.svg"
-    if icon.exists():
-        app.setWindowIcon(QIcon(str(icon)))
+    if ICON.exists():
+        app.setWindowIcon(QIcon(str(ICON)))
     apply_theme(app)
     return app
 

@@ -13,15 +13,15 @@ import pytest
 
 PACKAGING = Path(__file__).resolve().parents[2] / "packaging"
 # What build.sh copies into the app folder beside the frozen executable.
-BUNDLED = ("spa2v-studio.desktop", "spa2v-studio.png", "spa2v-studio.svg", "spa2v-project.xml",
-           "install.sh")
+BUNDLED = ("spa2v-studio.desktop", "spa2v-studio.png", "../resources/spa2v-studio.svg",
+           "spa2v-project.xml", "install.sh")
 
 
 def _app_folder(root: Path) -> Path:
     app = root / "spa2v-studio"
     app.mkdir()
     for name in BUNDLED:
-        shutil.copy2(PACKAGING / name, app / name)
+        shutil.copy2(PACKAGING / name, app / Path(name).name)
     exe = app / "spa2v-studio"
     exe.write_text("#!/bin/sh\nexit 0\n")
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
