@@ -125,9 +125,17 @@ def _smoke(window, path: Path, out: Path) -> None:
         QApplication.instance().exit(1)
 
     def rendered(_):
-        print(f"smoke: ok: {window.doc.duration_s:.1f} s of audio, "
-              f"{len(window.doc.layout.objects)} object(s), {out.stat().st_size} bytes of MP4",
+        from .model.recording import list_input_devices
+
+        objects = window.doc.layout.objects
+        print(f"smoke: ok: {window.doc.duration_s:.1f} s of audio, {len(objects)} object(s) "
+              f"({', '.join(o.label for o in objects)}), {out.stat().st_size} bytes of MP4",
               flush=True)
+        # What an installation may lack without failing the check: said, for build.sh to judge.
+        tagger, why_not = tasks.make_tagger_quietly()
+        print(f"smoke: tagger: {'YAMNet' if tagger else why_not}", flush=True)
+        devices, no_recording = list_input_devices()
+        print(f"smoke: recording: {no_recording or f'{len(devices)} input device(s)'}", flush=True)
         QApplication.instance().exit(0)
 
     def planned(_):
