@@ -16,6 +16,9 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aa
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spa2v-studio", description="The SpA2V desktop studio.")
+    from engine import __version__
+
+    p.add_argument("--version", action="version", version=f"spa2v-studio {__version__}")
     p.add_argument("path", nargs="?", help="a project (.spa2v) or a sound file to open")
     p.add_argument("--no-recovery", action="store_true",
                    help="do not offer to recover unsaved work from a crashed session")

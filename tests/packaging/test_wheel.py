@@ -70,7 +70,11 @@ def _package_data_patterns() -> list[str]:
 
 @pytest.mark.slow
 def test_the_wheel_holds_every_resource_file(wheel):
+    from engine import __version__
+
     names = set(zipfile.ZipFile(wheel).namelist())
+    # The version pip shows is the one spa2v --version prints (it was written twice).
+    assert wheel.name.startswith(f"spa2v_studio-{__version__}-")
     shipped = subprocess.run(["git", "ls-files", "resources"], cwd=ROOT, capture_output=True,
                              text=True, check=True).stdout.split()
     needed = [f for f in shipped if f == "resources/__init__.py"
