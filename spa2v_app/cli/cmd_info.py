@@ -11,6 +11,10 @@ from __future__ import annotations
 import json
 import platform
 import sys
+from pathlib import Path
+
+# The example clips, inside the installed packages (a pip install has no checkout to look in).
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 # Distribution names, in the order a bug report wants them.
 LIBRARIES = (
@@ -55,6 +59,7 @@ def gather(*, devices: bool = True) -> dict:
     report = probe_devices(use_torch=devices)
     return {
         "spa2v": __version__,
+        "examples": str(EXAMPLES_DIR),
         "python": f"{platform.python_version()} ({sys.executable})",
         "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
         "libraries": library_versions(),
@@ -79,6 +84,8 @@ def run(args) -> int:
     from models.registry import human_bytes
 
     print(f"SpA2V Studio {info['spa2v']}  python {info['python']}  {info['platform']}")
+    print(f"Examples: {info['examples']} (spa2v render {Path(info['examples']) / 'truck_right_to_left.flac'} "
+          "-o truck.mp4)")
     libs = info["libraries"]
     print("Libraries: " + ", ".join(f"{k} {v}" for k, v in libs.items() if v))
     missing = [k for k, v in libs.items() if not v]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import sys
+from pathlib import Path
 
 from spa2v_app.cli import main
 from tests.models.conftest import (  # noqa: F401 - fixtures
@@ -88,6 +89,9 @@ def test_info_reports_versions_models_and_the_backends_in_use(model_env, registr
     assert main(["info", "--no-devices"]) == 0
     text = capsys.readouterr().out
     assert "Planner now: heuristic" in text and "Renderer now: preview" in text
+    # Where the example clips are: a pip install has no checkout to find them in.
+    assert f"Examples: {data['examples']} (spa2v render " in text
+    assert (Path(data["examples"]) / "truck_right_to_left.flac").is_file()
     # The tagger names every sound in the default path: whether it works is said too.
     assert "Sound tagger: yamnet: " in text and data["tagger"]["backends"][0]["backend"] == "yamnet"
 
