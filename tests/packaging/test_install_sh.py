@@ -76,3 +76,20 @@ def test_the_desktop_entry_validates():
     check = subprocess.run(["desktop-file-validate", str(PACKAGING / "spa2v-studio.desktop")],
                            capture_output=True, text=True)
     assert check.returncode == 0 and not check.stdout.strip(), check.stdout
+
+
+@pytest.mark.skipif(not Path("/usr/share/mime/globs2").is_file(), reason="needs shared-mime-info")
+def test_the_desktop_entry_offers_every_sound_file_the_studio_opens():
+    # .aac and .aif/.aiff files open in the studio, but the file manager did not offer it for them.
+    from spa2v_app.studio.app import AUDIO_SUFFIXES
+
+    globs: dict[str, set[str]] = {}
+    for line in Path("/usr/share/mime/globs2").read_text().splitlines():
+        parts = line.split(":")
+        if len(parts) >= 3 and parts[2].startswith("*.") and parts[1].startswith("audio/"):
+            globs.setdefault(parts[2][1:], set()).add(parts[1])
+    entry = (PACKAGING / "spa2v-studio.desktop").read_text()
+    offered = set(next(line for line in entry.splitlines() if line.startswith("MimeType="))
+                  .removeprefix("MimeType=").strip(";").split(";"))
+    unoffered = {s: globs[s] for s in AUDIO_SUFFIXES if s in globs and not globs[s] & offered}
+    assert not unoffered, unoffered
