@@ -14,6 +14,7 @@ from its constructor, with a message that says what to install. What happens the
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,12 @@ class Backend:
 
     @property
     def install_hint(self) -> str:
-        return f"pip install 'spa2v-studio[{self.extra}]'" if self.extra else ""
+        if not self.extra:
+            return ""
+        if getattr(sys, "frozen", False):  # the desktop app cannot pip install into itself
+            return (f"not in the desktop app: install the Python package, pip install "
+                    f"'spa2v-studio[gui,{self.extra}]', and run its spa2v-studio")
+        return f"pip install 'spa2v-studio[{self.extra}]'"
 
 
 def _table(*backends: Backend) -> dict[str, Backend]:
@@ -100,7 +106,7 @@ def _load(table: dict[str, Backend], role: str, name: str, options: dict[str, An
         module = importlib.import_module(module_name)
     except ImportError as e:
         raise ModelMissing(f"The {name} {role} is not available ({e}).",
-                           hint=f"Install its extra: {backend.install_hint}.") from None
+                           hint=f"Install it: {backend.install_hint}.") from None
     return getattr(module, attr)(**options)
 
 

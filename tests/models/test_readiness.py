@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from models import readiness
@@ -128,3 +130,12 @@ def test_the_tagger_is_ready_only_with_its_model_and_says_how_to_get_it(tmp_path
     monkeypatch.setenv("SPA2V_YAMNET_MODEL", str(model))
     (found,) = readiness.tagger_readiness()
     assert found.ready and str(model) in found.reason
+
+
+def test_the_desktop_app_does_not_send_its_user_to_pip_install_into_it(monkeypatch):
+    # The frozen app listed "needs torch (pip install 'spa2v-studio[diffusion]')", which cannot
+    # reach inside it: the way there is the Python package, run from its own environment.
+    monkeypatch.setattr(readiness, "has_library", lambda name: False)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    reason = {r.name: r for r in readiness.renderer_readiness([], CPU)}["diffusion"].reason
+    assert "not in the desktop app" in reason and "spa2v-studio[gui,diffusion]" in reason
