@@ -19,7 +19,7 @@ fi
   --distpath dist --workpath build/pyinstaller
 APP=dist/spa2v-studio
 cp packaging/spa2v-studio.desktop packaging/spa2v-studio.png resources/spa2v-studio.svg \
-   packaging/spa2v-project.xml packaging/install.sh "$APP/"
+   packaging/spa2v-project.xml packaging/install.sh LICENSE "$APP/"
 # Smoke test of the frozen app: import, plan and render the bundled example, offscreen; a
 # bundle whose PortAudio does not load, or that lacks the tagger it was asked to carry, fails.
 SCRATCH=$(mktemp -d)  # the smoke run's data and settings folders, removed afterwards

@@ -76,6 +76,8 @@ def test_the_wheel_holds_every_resource_file(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     # The version pip shows is the one spa2v --version prints (it was written twice).
     assert wheel.name.startswith(f"spa2v_studio-{__version__}-")
+    # Apache-2.0 was declared, but no wheel, sdist or bundle carried its text.
+    assert f"spa2v_studio-{__version__}.dist-info/licenses/LICENSE" in names
     shipped = subprocess.run(["git", "ls-files", "resources"], cwd=ROOT, capture_output=True,
                              text=True, check=True).stdout.split()
     needed = [f for f in shipped if f == "resources/__init__.py"
