@@ -25,7 +25,6 @@ import importlib.metadata
 import json
 import os
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatch
@@ -224,14 +223,12 @@ class Registry:
 
 
 def registry_path() -> Path:
-    """``$SPA2V_REGISTRY``, else the checkout's ``resources/models.json``, else the installed copy."""
+    """``$SPA2V_REGISTRY``, else ``resources/models.json`` beside the packages (package data:
+    in a checkout and an installed wheel alike)."""
     env = os.environ.get("SPA2V_REGISTRY")
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parents[1] / "resources" / "models.json"
-    if here.is_file():
-        return here
-    return Path(sys.prefix) / "share" / "spa2v-studio" / "models.json"
+    return Path(__file__).resolve().parents[1] / "resources" / "models.json"
 
 
 def load_registry(path: str | os.PathLike | None = None) -> Registry:

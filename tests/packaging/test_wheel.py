@@ -76,6 +76,9 @@ def test_the_wheel_holds_every_resource_file(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     # The version pip shows is the one spa2v --version prints (it was written twice).
     assert wheel.name.startswith(f"spa2v_studio-{__version__}-")
+    # One copy of each file: the registry also went to <prefix>/share/spa2v-studio, which
+    # nothing read (the package's copy is always found first).
+    assert not [n for n in names if ".data/" in n]
     # Apache-2.0 was declared, but no wheel, sdist or bundle carried its text.
     assert f"spa2v_studio-{__version__}.dist-info/licenses/LICENSE" in names
     shipped = subprocess.run(["git", "ls-files", "resources"], cwd=ROOT, capture_output=True,
