@@ -8,23 +8,25 @@ import sys
 import tempfile
 from pathlib import Path
 
-# The window icon; installed with the packages (resources/), so a wheel has it too.
-ICON = Path(__file__).resolve().parents[2] / "resources" / "spa2v-studio.svg"
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif",
                   ".aiff", ".w64", ".caf", ".rf64"}
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spa2v-studio", description="The SpA2V desktop studio.")
-    from engine import __version__
-
-    p.add_argument("--version", action="version", version=f"spa2v-studio {__version__}")
     p.add_argument("path", nargs="?", help="a project (.spa2v) or a sound file to open")
     p.add_argument("--no-recovery", action="store_true",
                    help="do not offer to recover unsaved work from a crashed session")
     p.add_argument("--smoke", action="store_true", help="check an installation: import PATH, "
                    "plan it, render a preview, print what happened and quit")
+    from engine import __version__
+
+    p.add_argument("--version", action="version", version=f"spa2v-studio {__version__}")
     return p
+
+
+# The window icon; installed with the packages (resources/), so a wheel has it too.
+ICON = Path(__file__).resolve().parents[2] / "resources" / "spa2v-studio.svg"
 
 
 def create_app(argv: list[str] | None = None):
