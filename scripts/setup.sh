@@ -15,18 +15,21 @@ APT_PKGS=(ffmpeg libportaudio2 libpulse0 libsndfile1)
 if [ "$MODE" = "--dev" ]; then
   # Qt offscreen/xcb needs these; xvfb + xauth for screenshots; fonts for text rendering.
   APT_PKGS+=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
-             libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 xvfb xauth fonts-dejavu-core)
+             libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 xvfb xauth fonts-dejavu-core
+             # tests/packaging: check the desktop entry and the MIME type install.sh registers
+             desktop-file-utils shared-mime-info)
 fi
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-PY=""
-for cand in python3.11 python3.12 python3.13 python3; do
-  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
-    PY=$cand; break
-  fi
-done
+new_enough() { "$1" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; }  # pyproject's requires-python
+find_python() {
+  for cand in python3.11 python3.12 python3.13 python3; do
+    if command -v "$cand" >/dev/null && new_enough "$cand"; then echo "$cand"; return; fi
+  done
+}
+PY=$(find_python)
 if [ -z "$PY" ] || ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
   missing+=(python3 python3-venv python3-dev)
 fi
@@ -39,13 +42,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     log "please install these system packages yourself: ${missing[*]}"
   fi
-  [ -z "$PY" ] && PY=python3
+  [ -z "$PY" ] && PY=$(find_python)
+fi
+if [ -z "$PY" ]; then
+  # An older system (Ubuntu 22.04: 3.10) would get a venv pip then refuses to install into.
+  log "SpA2V Studio needs Python 3.11 or newer; python3 here is $(python3 -V 2>&1 || echo 'missing')."
+  log "Install one (Ubuntu 22.04: apt install python3.11 python3.11-venv; elsewhere pyenv or uv), then run this again."
+  exit 1
 fi
 
 # 2. The virtual environment.
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV with $PY"
   "$PY" -m venv "$VENV"
+elif ! new_enough "$VENV/bin/python"; then
+  log "$VENV has $("$VENV/bin/python" -V 2>&1), older than the 3.11 SpA2V Studio needs: remove it (rm -rf $VENV) and run this again."
+  exit 1
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q --upgrade pip setuptools wheel

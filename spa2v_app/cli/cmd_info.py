@@ -11,6 +11,10 @@ from __future__ import annotations
 import json
 import platform
 import sys
+from pathlib import Path
+
+# The example clips, inside the installed packages (a pip install has no checkout to look in).
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 # Distribution names, in the order a bug report wants them.
 LIBRARIES = (
@@ -46,7 +50,8 @@ def library_versions() -> dict[str, str | None]:
 def gather(*, devices: bool = True) -> dict:
     from engine import __version__
     from models.devices import probe_devices
-    from models.readiness import planner_readiness, renderer_readiness, suggest_planner, suggest_renderer
+    from models.readiness import (planner_readiness, renderer_readiness, suggest_planner, suggest_renderer,
+                                  tagger_readiness)
     from models.registry import ModelPaths, hub_endpoint, list_statuses, offline_mode
 
     paths = ModelPaths.from_env()
@@ -54,6 +59,7 @@ def gather(*, devices: bool = True) -> dict:
     report = probe_devices(use_torch=devices)
     return {
         "spa2v": __version__,
+        "examples": str(EXAMPLES_DIR),
         "python": f"{platform.python_version()} ({sys.executable})",
         "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
         "libraries": library_versions(),
@@ -62,6 +68,7 @@ def gather(*, devices: bool = True) -> dict:
                    "offline": offline_mode(), "endpoint": hub_endpoint(),
                    "installed": [s.name for s in statuses if s.state == "installed"],
                    "not_installed": {s.name: s.state for s in statuses if s.state != "installed"}},
+        "tagger": {"backends": [r.to_dict() for r in tagger_readiness()]},
         "planner": {"now": suggest_planner(statuses),
                     "backends": [r.to_dict() for r in planner_readiness(statuses)]},
         "renderer": {"now": suggest_renderer(statuses, report if devices else None),
@@ -77,6 +84,8 @@ def run(args) -> int:
     from models.registry import human_bytes
 
     print(f"SpA2V Studio {info['spa2v']}  python {info['python']}  {info['platform']}")
+    print(f"Examples: {info['examples']} (spa2v render {Path(info['examples']) / 'truck_right_to_left.flac'} "
+          "-o truck.mp4)")
     libs = info["libraries"]
     print("Libraries: " + ", ".join(f"{k} {v}" for k, v in libs.items() if v))
     missing = [k for k, v in libs.items() if not v]
@@ -102,6 +111,8 @@ def run(args) -> int:
           f"not installed: {', '.join(f'{k} ({v})' for k, v in m['not_installed'].items()) or 'none'}")
     print(f"  models folder {m['models_dir']}; Hugging Face cache {m['hf_cache_dir']}; "
           + ("offline (HF_HUB_OFFLINE)" if m["offline"] else f"hub {m['endpoint']}"))
+    for b in info["tagger"]["backends"]:
+        print(f"Sound tagger: {b['backend']}: {'ready' if b['ready'] else 'not ready'} - {b['reason']}")
     for kind in ("planner", "renderer"):
         part = info[kind]
         print(f"{kind.capitalize()} now: {part['now']}")

@@ -56,7 +56,7 @@ def run(args) -> int:
 
 
 def _list(args) -> int:
-    from models.registry import ModelPaths, human_bytes, list_statuses, offline_mode
+    from models.registry import ModelPaths, human_bytes, list_statuses, load_registry, offline_mode
 
     paths = ModelPaths.from_env()
     statuses = list_statuses(paths)
@@ -85,10 +85,12 @@ def _list(args) -> int:
           + ("\nOffline mode (HF_HUB_OFFLINE): nothing is downloaded." if offline_mode() else ""))
     missing = [s.name for s in statuses if s.default and s.state != "installed" and s.source == "hf"]
     if missing:
-        print(f"To get the missing defaults: spa2v models download --defaults ({', '.join(missing)})")
+        from models.readiness import HUB_EXTRA, downloads
+        first = "" if downloads().ready else f"pip install '{HUB_EXTRA}' (the hub client), then "
+        print(f"To get the missing defaults: {first}spa2v models download --defaults ({', '.join(missing)})")
     for s in statuses:
         if s.source == "pypi" and s.state != "installed":
-            print(f"{s.name}: {s.detail or 'not installed'}; see docs/models.md")
+            print(f"To get {s.name}: {load_registry().get(s.name).source.install_command}")
     return 0
 
 

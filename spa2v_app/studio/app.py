@@ -19,7 +19,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not offer to recover unsaved work from a crashed session")
     p.add_argument("--smoke", action="store_true", help="check an installation: import PATH, "
                    "plan it, render a preview, print what happened and quit")
+    from engine import __version__
+
+    p.add_argument("--version", action="version", version=f"spa2v-studio {__version__}")
     return p
+
+
+# The window icon; installed with the packages (resources/), so a wheel has it too.
+ICON = Path(__file__).resolve().parents[2] / "resources" / "spa2v-studio.svg"
 
 
 def create_app(argv: list[str] | None = None):
@@ -32,9 +39,8 @@ def create_app(argv: list[str] | None = None):
     app.setApplicationName("SpA2V Studio")
     app.setOrganizationName("spa2v")
     app.setDesktopFileName("spa2v-studio")
-    icon = Path(__file__).resolve().parents[2] / "packaging" / "spa2v-studio.svg"
-    if icon.exists():
-        app.setWindowIcon(QIcon(str(icon)))
+    if ICON.exists():
+        app.setWindowIcon(QIcon(str(ICON)))
     apply_theme(app)
     return app
 
@@ -124,9 +130,17 @@ def _smoke(window, path: Path, out: Path) -> None:
         QApplication.instance().exit(1)
 
     def rendered(_):
-        print(f"smoke: ok: {window.doc.duration_s:.1f} s of audio, "
-              f"{len(window.doc.layout.objects)} object(s), {out.stat().st_size} bytes of MP4",
+        from .model.recording import list_input_devices
+
+        objects = window.doc.layout.objects
+        print(f"smoke: ok: {window.doc.duration_s:.1f} s of audio, {len(objects)} object(s) "
+              f"({', '.join(o.label for o in objects)}), {out.stat().st_size} bytes of MP4",
               flush=True)
+        # What an installation may lack without failing the check: said, for build.sh to judge.
+        tagger, why_not = tasks.make_tagger_quietly()
+        print(f"smoke: tagger: {'YAMNet' if tagger else why_not}", flush=True)
+        devices, no_recording = list_input_devices()
+        print(f"smoke: recording: {no_recording or f'{len(devices)} input device(s)'}", flush=True)
         QApplication.instance().exit(0)
 
     def planned(_):

@@ -119,7 +119,13 @@ class AudioPlayer(QObject):
             self._stream.start()
             self.error = None
             return True
-        except Exception as e:  # no device, PortAudio missing: play on the clock instead
+        except (ImportError, OSError) as e:  # PortAudio missing: say what brings it
+            from .model.recording import PORTAUDIO_ADVICE
+            self._stream = None
+            self.error = (f"No audio output: playback needs the sounddevice package and PortAudio "
+                          f"({e}); {PORTAUDIO_ADVICE}. Playing silently.")
+            return False
+        except Exception as e:  # no device: play on the clock instead
             self._stream = None
             self.error = f"No audio output ({e}); playing silently."
             return False

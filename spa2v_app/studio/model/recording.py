@@ -86,6 +86,10 @@ class InputDevice:
         return f"{self.name} ({self.max_channels} ch, {kind})"
 
 
+# What brings PortAudio (recording and playback) where it is missing.
+PORTAUDIO_ADVICE = "install libportaudio2 and pip install 'spa2v-studio[gui]'"
+
+
 def list_input_devices(*, rescan: bool = False) -> tuple[list[InputDevice], str | None]:
     """Input devices, and the reason when there are none (PortAudio missing, no devices).
 
@@ -95,8 +99,7 @@ def list_input_devices(*, rescan: bool = False) -> tuple[list[InputDevice], str 
     try:
         import sounddevice as sd
     except (ImportError, OSError) as e:
-        return [], (f"Recording needs the sounddevice package and PortAudio ({e}); install "
-                    "libportaudio2 and pip install 'spa2v-studio[gui]'.")
+        return [], f"Recording needs the sounddevice package and PortAudio ({e}); {PORTAUDIO_ADVICE}."
     try:
         if rescan:
             sd._terminate()

