@@ -71,6 +71,9 @@ class StudioDocument(QObject):
         self.time_s = 0.0
         self.selected_id = -1
         self._extra_dirty = False
+        # Which project is open: bumped by New, Open and Recover, so that a job's result that
+        # arrives afterwards (an import, a plan, a render) is not put into another project.
+        self.generation = 0
 
     def _clean_changed(self, _clean: bool) -> None:
         self.dirty_changed.emit(self.dirty)
@@ -187,6 +190,7 @@ class StudioDocument(QObject):
 
     # -- loading ------------------------------------------------------------------------------
     def new_project(self) -> None:
+        self.generation += 1
         self.project = Project()
         self.audio = self.waveform = self.loudness = None
         self.thumbnails = []
@@ -260,6 +264,7 @@ class StudioDocument(QObject):
         return project
 
     def set_project(self, project: Project, *, dirty: bool = False) -> None:
+        self.generation += 1
         self.project = project
         self.audio = self.waveform = self.loudness = None
         self.thumbnails = []

@@ -74,8 +74,19 @@ class JobActions:
         path = Path(path)
         if stereo is None:
             stereo, spacing_m, pan_law = self.doc.stereo, self.doc.spacing_m, self.doc.pan_law
+        # The latest import asked for wins, into the project it was asked for: an import that
+        # ends after another project was opened, or after a later import ended, is not used
+        # (it silently replaced the opened project's sound and dropped its layout).
+        self._import_ticket = ticket = getattr(self, "_import_ticket", 0) + 1
+        generation = self.doc.generation
 
         def done(result: tasks.ImportResult) -> None:
+            if ticket != self._import_ticket or generation != self.doc.generation:
+                if not attach_only:
+                    self.show_message(
+                        f"The import of {path} was not used: another sound or project was "
+                        "opened while it ran. Import it again (Ctrl+I) to use it.", "warning")
+                return
             if attach_only:
                 mismatch = self.doc.attach_audio(result)
                 if mismatch:
@@ -130,8 +141,14 @@ class JobActions:
 
         asked = {}  # what named the sounds, chosen on the worker, read by done() afterwards
 
+        generation = self.doc.generation
+
         def done(result) -> None:
             layout, _cues = result
+            if generation != self.doc.generation:
+                self.show_message(f"The plan of {audio_path.name} finished after another "
+                                  "project was opened, so it was not used.", "warning")
+                return
             if self.doc.project.audio_path != audio_path:
                 # Another sound was imported while this one was planned: its frames would not
                 # line up with the sound now in the project (and a render would be refused).
@@ -197,7 +214,13 @@ class JobActions:
         audio_path = self.doc.project.audio_path
         device = self.settings.device
 
+        generation = self.doc.generation
+
         def done(path) -> None:
+            if generation != self.doc.generation:  # the file is there, but not this project's
+                self.show_message(f"Rendered {path} for the project that was open before; it "
+                                  "is not listed in this one.")
+                return
             self.doc.add_render(Path(path), settings.renderer, {"fps": settings.fps,
                                                                 "seed": settings.seed}, layout)
             self.statusBar().showMessage(f"Rendered {Path(path).name}", 5000)

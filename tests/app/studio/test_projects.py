@@ -1,0 +1,64 @@
+"""Projects as a user meets them: results of jobs that end after another project was opened,
+several imports at once."""
+
+import threading
+
+from tests.synth import panned_noise, write_wav
+
+from .helpers import import_clip, plan, wait_job
+
+
+def test_an_import_that_ends_after_a_project_was_opened_is_not_put_into_it(qtbot, window, clip,
+                                                                            tmp_path):
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    project = tmp_path / "scene.spa2v"
+    assert window._save_to(project)
+    window.new_project()
+    other = write_wav(tmp_path / "other.wav", panned_noise(-30, duration_s=3.0, seed=4))
+    late = window.import_audio(other)  # still running when the project is opened
+    assert window.open_project(project)
+    wait_job(qtbot, late)
+    qtbot.waitUntil(lambda: not window.queue.running(), timeout=30_000)
+    qtbot.waitUntil(lambda: window.doc.audio is not None)
+    # It replaced the opened project's sound and dropped its layout, without a word.
+    doc = window.doc
+    assert doc.project.audio_path == clip and doc.audio.duration_s == 2.0
+    assert doc.layout is not None and doc.layout.duration_s == 2.0 and not doc.dirty
+    text, level = window.last_message
+    assert level == "warning" and "other.wav was not used" in text
+
+
+def test_the_latest_import_asked_for_wins(qtbot, window, clip, tmp_path, monkeypatch):
+    from spa2v_app.studio.model import tasks
+    gate, real = threading.Event(), tasks.import_job
+
+    def import_job(path, token, **kw):
+        if path == clip:
+            gate.wait(30)  # the first import asked for is the slow one
+        return (yield from real(path, token, **kw))
+    monkeypatch.setattr(tasks, "import_job", import_job)
+    other = write_wav(tmp_path / "other.wav", panned_noise(-30, duration_s=3.0, seed=4))
+    slow = window.import_audio(clip)
+    fast = window.import_audio(other)
+    wait_job(qtbot, fast)
+    gate.set()
+    wait_job(qtbot, slow)
+    assert window.doc.project.audio_path == other and window.doc.audio.duration_s == 3.0
+
+
+def test_a_plan_or_render_that_ends_after_new_project_stays_out_of_it(qtbot, window, clip,
+                                                                        tmp_path):
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    render = window.render(tmp_path / "out.mp4")
+    window.new_project()
+    import_clip(qtbot, window, clip)  # the same sound again, into the new project
+    replan = window.plan()
+    window.new_project()
+    import_clip(qtbot, window, clip)
+    wait_job(qtbot, render)
+    wait_job(qtbot, replan)
+    assert render.state == "finished" and (tmp_path / "out.mp4").exists()
+    # The render was listed in, and the plan put into, a project they were not made for.
+    assert window.doc.project.renders == [] and window.doc.layout is None
