@@ -8,8 +8,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif",
-                  ".aiff", ".w64", ".caf", ".rf64"}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,8 +28,11 @@ from .model.secrets import gemini_key
 from .model.stereo import heard_as
 from .workers import QueuedJob, to_qimage
 
-AUDIO_PATTERNS = ("*.wav *.flac *.ogg *.oga *.opus *.mp3 *.m4a *.aac *.aif *.aiff *.w64 *.caf "
-                  "*.rf64 *.wma *.webm *.mka *.mp4 *.mov *.mkv")
+# What Import offers and a drop takes for a sound (a video's sound track too).
+SOUND_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif",
+                  ".aiff", ".w64", ".caf", ".rf64", ".wma", ".webm", ".mka", ".mp4", ".mov",
+                  ".mkv")
+AUDIO_PATTERNS = " ".join(f"*{s}" for s in SOUND_SUFFIXES)
 
 
 class JobActions:

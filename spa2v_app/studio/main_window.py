@@ -27,7 +27,7 @@ from . import theme
 from .canvas import LayoutCanvas
 from .dialogs import SceneDialog, SettingsDialog, fill_backend_combo
 from .document import StudioDocument
-from .job_actions import JobActions
+from .job_actions import SOUND_SUFFIXES, JobActions
 from .player import AudioPlayer
 from .preview_panel import PreviewPanel
 from .project_actions import ProjectActions
@@ -630,12 +630,24 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         if not files:
             return
         event.acceptProposedAction()
-        first = files[0]
-        if first.suffix.lower() == ".spa2v":
+        self.open_dropped(files)
+
+    def open_dropped(self, files: list[Path]) -> None:
+        """Several files dropped at once: a project holds one sound, so the first project,
+        else the first sound, is opened, and the banner names those left out (the first file
+        was taken whatever it was: a text file beside a WAV was refused, the WAV ignored)."""
+        kinds = ((".spa2v",), SOUND_SUFFIXES)
+        chosen = next((f for suffixes in kinds for f in files if f.suffix.lower() in suffixes),
+                      files[0])
+        rest = [f.name for f in files if f != chosen]
+        if rest:
+            self.show_message(f"Opened {chosen.name} only (a project holds one sound); not "
+                              f"opened: {', '.join(rest)}.", "warning")
+        if chosen.suffix.lower() == ".spa2v":
             if self.maybe_keep_changes():
-                self.open_project(first)
+                self.open_project(chosen)
         else:
-            self.import_audio(first)
+            self.import_audio(chosen)
 
     def end_keeping_work(self, code: int) -> None:
         """The system ends the app (SIGTERM, SIGHUP): no questions. A recording is stopped

@@ -13,12 +13,14 @@ from engine.export.mp4 import probe_mp4
 from engine.layout import load_layout
 from engine.project import find_recoverable
 
+from tests.synth import panned_noise, write_wav
+
 from .helpers import drag, finished, import_clip, plan, view_point, wait_job
 
 
-def drop_file(window, path):
+def drop_file(window, *paths):
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
     event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
@@ -40,6 +42,21 @@ def test_drop_a_file_shows_the_sound(qtbot, window, clip):
     assert az[good][:3].mean() > 20 and az[good][-3:].mean() < -20
     window.timeline.canvas.grab()  # paints every lane without error
     assert window.act_plan.isEnabled() and not window.act_render.isEnabled()
+
+
+def test_a_drop_of_several_files_opens_the_sound_and_names_the_rest(qtbot, window, clip,
+                                                                      tmp_path):
+    # The first file was taken whatever it was: the notes were refused, the sound ignored.
+    notes = tmp_path / "notes.txt"
+    notes.write_text("take 3 was the good one")
+    other = write_wav(tmp_path / "b.wav", panned_noise(30, duration_s=1.0, seed=5))
+    drop_file(window, notes, clip, other)
+    text, level = window.last_message
+    assert level == "warning" and "notes.txt, b.wav" in text and clip.name in text
+    job = window.queue.jobs[-1]
+    assert job.kind == "import" and job.title == f"Import {clip.name}"
+    finished(qtbot, job)
+    assert window.doc.project.audio_path == clip
 
 
 def test_import_of_a_bad_file_says_why(qtbot, window, tmp_path):
