@@ -207,18 +207,24 @@ class ProjectActions:
             self.offer_recovery()
 
     def offer_cut_off_recording(self) -> None:
-        """Offer back the newest recording cut off by the end of an earlier session (others
-        wait for the next start); it is imported read as its input was set up."""
+        """Offer back the newest recording cut off by the end of an earlier session; it is
+        imported read as its input was set up. Older ones (several sessions ended while
+        recording) are named in the same question, since a project holds one sound: each was
+        offered at a later start only, one start per recording."""
         found = find_cut_off_recordings(self.settings.recordings_dir)
         if not found:
             return
-        cut = found[0]
+        cut, older = found[0], found[1:]
+        also = "" if not older else (
+            f"\n\nEarlier cut-off recordings are kept too (open them with Import): "
+            + "; ".join(f"{o.path} ({o.duration_s:.1f} s)" for o in older) + ".")
         answer = QMessageBox.question(
             self, "Open the cut-off recording?",
             f"SpA2V Studio stopped while recording. The {cut.duration_s:.1f} s recorded are "
-            f"kept in {cut.path}. Open it?",
+            f"kept in {cut.path}. Open it?{also}",
             QMessageBox.StandardButton.Open | QMessageBox.StandardButton.No)
-        cut.forget()
+        for c in found:
+            c.forget()
         if answer != QMessageBox.StandardButton.Open:
             self.show_message(f"The cut-off recording is kept in {cut.path}.", "info")
             return
