@@ -132,6 +132,10 @@ class JobActions:
         if audio_path is None:
             self.show_message("Record or import a sound first.", "warning")
             return None
+        missing = self.missing_sound()
+        if missing:
+            self.show_message(f"Cannot plan: {missing}", "error")
+            return None
         settings = PlanSettings(num_frames=self.settings.plan_frames,
                                 hint=self.hint_edit.text().strip() or None,
                                 stereo=self.doc.stereo, spacing_m=self.doc.spacing_m,
@@ -210,6 +214,10 @@ class JobActions:
         if layout is None:
             self.show_message("Plan a layout (Ctrl+L) or add an object first.", "warning")
             return None
+        missing = self.missing_sound()
+        if missing:
+            self.show_message(f"Cannot render: {missing}", "error")
+            return None
         out = Path(out_path) if out_path else self.default_render_path()
         settings = self.render_settings(renderer, fps)
         layout = layout.validate()  # a snapshot: later edits do not change this job
@@ -236,6 +244,15 @@ class JobActions:
             lambda token: tasks.studio_render_job(audio_path, layout, out, settings, token,
                                                   device=device),
             on_finished=done, on_failed=lambda m: self.show_message(m, "error"))
+
+    def missing_sound(self) -> str | None:
+        """Why the project's sound cannot be used (moved or deleted since the project was
+        saved), with what to do; None when it is there (or the project has none)."""
+        audio = self.doc.project.audio_path
+        if audio is None or audio.exists():
+            return None
+        return (f"the project's sound {audio} is not there (moved or deleted). Put it back, "
+                "or import it again (Ctrl+I): the layout is kept when its length matches.")
 
     def check_agreement(self, audio_path: Path, layout, video: Path) -> QueuedJob:
         """After a render: does the picture agree with the sound? (spatial and timing scores)
@@ -344,7 +361,8 @@ class JobActions:
                         lambda token: _copy_job(rec.path, req.mp4),
                         on_failed=lambda m: self.show_message(m, "error")))
                 else:
-                    jobs.append(self.render(req.mp4, renderer=req.renderer, fps=req.fps))
+                    job = self.render(req.mp4, renderer=req.renderer, fps=req.fps)
+                    jobs += [job] if job is not None else []
             if req.frames_dir is not None:
                 snap, settings = copy.deepcopy(layout), self.render_settings(req.renderer, req.fps)
                 jobs.append(self.queue.submit(

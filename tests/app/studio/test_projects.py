@@ -62,3 +62,19 @@ def test_a_plan_or_render_that_ends_after_new_project_stays_out_of_it(qtbot, win
     assert render.state == "finished" and (tmp_path / "out.mp4").exists()
     # The render was listed in, and the plan put into, a project they were not made for.
     assert window.doc.project.renders == [] and window.doc.layout is None
+
+
+def test_render_of_a_project_whose_sound_is_gone_says_what_to_do(qtbot, window, clip, tmp_path):
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    project = tmp_path / "scene.spa2v"
+    assert window._save_to(project)
+    clip.rename(tmp_path / "moved.wav")
+    window.new_project()
+    assert window.open_project(project)
+    assert window.act_render.isEnabled()  # the layout is there: it can be rendered ...
+    # ... but the render was queued and failed with "Audio file not found: ..." only.
+    assert window.render(tmp_path / "out.mp4") is None
+    text, level = window.last_message
+    assert level == "error" and text.startswith("Cannot render") and "import it again" in text
+    assert str(clip) in text
