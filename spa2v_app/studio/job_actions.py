@@ -112,9 +112,11 @@ class JobActions:
                                  on_failed=lambda m: self.show_message(m, "error"))
 
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import audio", str(Path.home()),
+        path, _ = QFileDialog.getOpenFileName(self, "Import audio",
+                                              str(self.settings.start_folder()),
                                               f"Audio ({AUDIO_PATTERNS});;All files (*)")
         if path:
+            self.settings.remember_folder(path)
             self.import_audio(path)
 
     def toggle_play(self) -> None:

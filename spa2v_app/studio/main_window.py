@@ -119,6 +119,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self._make_recovery_timer()
         self._update_actions()
         self._update_title()
+        self.restore_window_layout()
 
     # -- construction -------------------------------------------------------------------------
     def _undo_tips(self, *_) -> None:
@@ -614,6 +615,19 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                           f"move where the sound says.\n\n{ATTRIBUTION} "
                           "See resources/pictograms/LICENCE.txt.")
 
+    def restore_window_layout(self) -> None:
+        """The size, place and panels the window had when it was last closed."""
+        from PySide6.QtCore import QByteArray
+        s = self.settings
+        if s.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(s.window_geometry.encode("ascii")))
+        if s.window_state:
+            self.restoreState(QByteArray.fromBase64(s.window_state.encode("ascii")))
+
+    def keep_window_layout(self) -> None:
+        self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        self.settings.window_state = bytes(self.saveState().toBase64()).decode("ascii")
+
     def _save_settings(self) -> None:
         try:
             save_settings(self.settings)
@@ -647,6 +661,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             if self.maybe_keep_changes():
                 self.open_project(chosen)
         else:
+            self.settings.remember_folder(chosen)
             self.import_audio(chosen)
 
     def end_keeping_work(self, code: int) -> None:
@@ -659,6 +674,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.autosave()
         self.autosave_file = None  # kept for the next start: nothing may discard it now
         self.player.stop()
+        self.keep_window_layout()
         self._save_settings()
         QApplication.instance().exit(code)
 
@@ -687,5 +703,6 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.player.stop()
         self.queue.wait_all(10)
         discard_autosave(self.autosave_file)
+        self.keep_window_layout()
         self._save_settings()
         event.accept()

@@ -81,7 +81,8 @@ class ProjectActions:
     def open_project_dialog(self) -> None:
         if not self.maybe_keep_changes():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", str(Path.home()), PROJECT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open project",
+                                              str(self.settings.start_folder()), PROJECT_FILTER)
         if path:
             self.open_project(path)
 
@@ -93,6 +94,7 @@ class ProjectActions:
             return False
         self._after_project_loaded(project)
         self.settings.add_recent(path)
+        self._save_settings()  # the recent list outlives a crash
         return True
 
     def _after_project_loaded(self, project) -> None:
@@ -110,7 +112,8 @@ class ProjectActions:
         return self._save_to(self.doc.project.path)
 
     def save_project_as(self) -> bool:
-        start = str(self.doc.project.path or Path.home() / f"{self.doc.project.name}.spa2v")
+        start = str(self.doc.project.path
+                    or self.settings.start_folder() / f"{self.doc.project.name}.spa2v")
         path, _ = QFileDialog.getSaveFileName(self, "Save project", start, PROJECT_FILTER)
         return self._save_to(Path(path)) if path else False
 
@@ -123,6 +126,7 @@ class ProjectActions:
         discard_autosave(self.autosave_file)
         self.autosave_file = None
         self.settings.add_recent(dest)
+        self._save_settings()
         self.statusBar().showMessage(f"Saved {dest}", 5000)
         return True
 

@@ -78,3 +78,28 @@ def test_render_of_a_project_whose_sound_is_gone_says_what_to_do(qtbot, window, 
     text, level = window.last_message
     assert level == "error" and text.startswith("Cannot render") and "import it again" in text
     assert str(clip) in text
+
+
+def test_the_window_comes_back_as_it_was_closed(qtbot, make_window, clip, tmp_path):
+    from spa2v_app.studio.model.settings import load_settings
+    window = make_window()
+    window.resize(1100, 560)  # (offscreen Qt's screen is 800 px square: widths are clamped)
+    window.docks["queue"].hide()
+    import_clip(qtbot, window, clip)
+    window.doc.mark_clean()
+    assert window.close()
+    settings = load_settings()
+    # Every start was 1440x900 with every panel shown.
+    again = make_window(settings=settings)
+    assert again.height() == 560
+    assert not again.docks["queue"].isVisible() and again.docks["timeline"].isVisible()
+
+
+def test_open_and_save_remember_their_folder(qtbot, window, clip, tmp_path):
+    from spa2v_app.studio.model.settings import load_settings
+    import_clip(qtbot, window, clip)
+    folder = tmp_path / "projects"
+    assert window._save_to(folder / "scene.spa2v")
+    # Saved at once: the recent list and the folder outlive a crash.
+    assert load_settings().start_folder() == folder
+    assert load_settings().recent == [str(folder / "scene.spa2v")]
