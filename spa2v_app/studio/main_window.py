@@ -130,8 +130,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
 
     def _action(self, text: str, slot, shortcut=None, icon: str | None = None, tip: str = "") -> QAction:
         a = QAction(text, self)
-        if shortcut is not None:
-            a.setShortcut(QKeySequence(shortcut))
+        if shortcut is not None:  # a key, or a list of keys
+            a.setShortcuts([QKeySequence(k) for k in shortcut] if isinstance(shortcut, list)
+                           else [QKeySequence(shortcut)])
         if icon:
             a.setIcon(theme.icon(icon))
         a.setToolTip(tip_with_keys(a, tip or text))
@@ -191,6 +192,14 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                                      "Left", "prev")
         self.act_next = self._action("Next frame", lambda: self.doc.step_frame(1), "Right", "next")
         self.act_settings = self._action("Settings…", self.settings_dialog, "Ctrl+,", "settings")
+        # The timeline's zoom from anywhere (its own +/- work only while it has the focus,
+        # which Tab reaches last and a click on the lanes gives).
+        self.act_zoom_in = self._action("Zoom in", lambda: self.timeline.zoom(2.0),
+                                        ["Ctrl+=", "Ctrl++"], None, "Zoom the timeline in")
+        self.act_zoom_out = self._action("Zoom out", lambda: self.timeline.zoom(0.5), "Ctrl+-",
+                                         None, "Zoom the timeline out")
+        self.act_zoom_fit = self._action("Show the whole clip", lambda: self.timeline.canvas.fit(),
+                                         "Ctrl+0", None, "Fit the whole clip in the timeline")
         # The keyboard's drag: Left/Right step frames, so Shift+arrows move the selected box.
         self.act_nudge = [self._action(f"Move box {name}",
                                        lambda _=False, d=d: self.nudge(*d), key, None,
@@ -291,6 +300,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.planner_menu = m.addMenu("Planner")
         self.renderer_menu = m.addMenu("Renderer")
         m = mb.addMenu("&View")
+        m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
+        m.addSeparator()
         for dock in self.docks.values():
             m.addAction(dock.toggleViewAction())
         m.addSeparator()

@@ -416,9 +416,9 @@ class TimelineView(QWidget):
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.scroll, 1)
-        for text, tip, slot in (("−", "Zoom out (-)", lambda: self.zoom(0.5)),
-                                ("+", "Zoom in (+)", lambda: self.zoom(2.0)),
-                                ("Fit", "Show the whole clip", self.canvas.fit)):
+        for text, tip, slot in (("−", "Zoom out (Ctrl+-)", lambda: self.zoom(0.5)),
+                                ("+", "Zoom in (Ctrl+=)", lambda: self.zoom(2.0)),
+                                ("Fit", "Show the whole clip (Ctrl+0)", self.canvas.fit)):
             b = QToolButton(self)
             b.setText(text)
             b.setToolTip(tip)

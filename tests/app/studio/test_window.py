@@ -509,3 +509,18 @@ def test_an_llm_file_chosen_in_settings_makes_the_llama_planner_choosable(qtbot,
     assert settings.planner == "llama" and settings.llm_model_path == str(own)
     window.refresh_backends()  # the main window's combo follows the settings
     assert window.planner_combo.model().item(window.planner_combo.findData("llama")).isEnabled()
+
+
+def test_the_timeline_zooms_from_the_view_menu_keys(qtbot, window, clip):
+    doc = planned_and_active(qtbot, window, clip)
+    canvas = window.timeline.canvas
+    fitted = canvas.pps
+    _press(qtbot, window, "Ctrl+=")
+    assert canvas.pps == 2 * fitted
+    _press(qtbot, window, "Ctrl+-")
+    _press(qtbot, window, "Ctrl+-")
+    assert canvas.pps == fitted / 2
+    _press(qtbot, window, "Ctrl+0")
+    assert canvas.pps == fitted and doc.duration_s > 0
+    view = [m for m in window.menuBar().actions() if m.text() == "&View"][0].menu()
+    assert window.act_zoom_in in view.actions()
