@@ -120,8 +120,24 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self._update_actions()
         self._update_title()
         self.restore_window_layout()
+        self._set_tab_order()
 
     # -- construction -------------------------------------------------------------------------
+    def _set_tab_order(self) -> None:
+        """Tab goes as the window reads: the toolbar's fields, the Record panel, the layout
+        canvas and its buttons, the render queue, the timeline (it followed the order the
+        panels were built in: the queue and timeline before the toolbar, the canvas last)."""
+        def focusable(panel: QWidget) -> list[QWidget]:
+            return [w for w in panel.findChildren(QWidget)
+                    if w.focusPolicy() & Qt.FocusPolicy.TabFocus and w.isVisibleTo(self)]
+        chain = [w for w in focusable(self.toolbar)]
+        chain += [self.record_panel] * bool(self.record_panel.focusPolicy()
+                                            & Qt.FocusPolicy.TabFocus)
+        for panel in (self.record_panel, self.editor, self.queue_panel, self.timeline):
+            chain += focusable(panel)
+        for a, b in zip(chain, chain[1:]):
+            QWidget.setTabOrder(a, b)
+
     def _undo_tips(self, *_) -> None:
         stack = self.doc.undo_stack
         for a, word, what in ((self.act_undo, "Undo", stack.undoText()),

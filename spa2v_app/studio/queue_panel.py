@@ -162,7 +162,12 @@ class QueuePanel(QWidget):
         row = JobRow(self.queue, job)
         item.setSizeHint(QSize(200, THUMB + 10))
         self.list.addItem(item)
+        # Tab reaches the row's buttons after the rows above it (a new widget went to the
+        # end of the window's chain, between the toolbar and the Record panel).
+        before = next(reversed(self.rows.values()))[1].button if self.rows else self.list
         self.list.setItemWidget(item, row)
+        QWidget.setTabOrder(before, row.folder_button)
+        QWidget.setTabOrder(row.folder_button, row.button)
         self.rows[job.id] = (item, row)
         self.empty.setText(f"{len(self.rows)} job(s)")
 

@@ -511,6 +511,26 @@ def test_an_llm_file_chosen_in_settings_makes_the_llama_planner_choosable(qtbot,
     assert window.planner_combo.model().item(window.planner_combo.findData("llama")).isEnabled()
 
 
+def test_tab_goes_through_the_window_as_it_reads(qtbot, window, clip):
+    from PySide6.QtCore import Qt
+    doc = planned_and_active(qtbot, window, clip)
+    assert doc.layout is not None
+    window.stereo_combo.setFocus()
+    sections = {"toolbar": window.toolbar, "record": window.record_panel,
+                "canvas": window.editor, "queue": window.queue_panel,
+                "timeline": window.timeline}
+    order = []
+    for _ in range(40):
+        w = window.focusWidget()
+        name = next((k for k, panel in sections.items() if panel.isAncestorOf(w)), None)
+        if name and (not order or order[-1] != name):
+            order.append(name)
+        qtbot.keyClick(w, Qt.Key.Key_Tab)
+    # It went toolbar, record, queue, timeline, toolbar again, ... and the canvas last.
+    first = order[:order.index("timeline") + 1]
+    assert first == ["toolbar", "record", "canvas", "queue", "timeline"], order
+
+
 def test_the_timeline_zooms_from_the_view_menu_keys(qtbot, window, clip):
     doc = planned_and_active(qtbot, window, clip)
     canvas = window.timeline.canvas
