@@ -121,8 +121,18 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self._update_title()
         self.restore_window_layout()
         self._set_tab_order()
+        self._name_for_screen_readers()
 
     # -- construction -------------------------------------------------------------------------
+    def _name_for_screen_readers(self) -> None:
+        """Widgets with neither text nor a label were announced as nothing."""
+        for widget, name in ((self.canvas, "Layout canvas"),
+                             (self.canvas.viewport(), "Layout canvas"),
+                             (self.queue_panel.list, "Render queue"),
+                             (self.timeline.area, "Timeline"),
+                             (self.timeline.canvas, "Timeline")):
+            widget.setAccessibleName(name)
+
     def _set_tab_order(self) -> None:
         """Tab goes as the window reads: the toolbar's fields, the Record panel, the layout
         canvas and its buttons, the render queue, the timeline (it followed the order the
@@ -361,6 +371,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.hint_edit.setPlaceholderText("What is sounding? e.g. 'a red car' (optional)")
         self.hint_edit.setToolTip("What is sounding? e.g. 'a red car' (optional): the planner "
                                   "uses it to name the sound")
+        self.hint_edit.setAccessibleName("What is sounding?")
         self.hint_edit.setMinimumWidth(150)
         self.hint_edit.setMaximumWidth(340)
         self.hint_edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)

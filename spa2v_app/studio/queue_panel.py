@@ -120,6 +120,9 @@ class JobRow(QWidget):
         else:
             self.button.setIcon(theme.icon("delete", theme.MUTED))
             self.button.setToolTip("Remove from the list")
+        # Icon-only: a screen reader says the tooltip and which job it is about.
+        self.button.setAccessibleName(f"{self.button.toolTip()}: {job.title}")
+        self.folder_button.setAccessibleName(f"Show in folder: {job.title}")
         self.folder_button.setVisible(self.output() is not None)
         if not self.thumb.pixmap() or self.thumb.pixmap().isNull():
             self.thumb.setPixmap(theme.icon({"render": "render", "plan": "plan",

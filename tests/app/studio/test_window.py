@@ -544,3 +544,18 @@ def test_the_timeline_zooms_from_the_view_menu_keys(qtbot, window, clip):
     assert canvas.pps == fitted and doc.duration_s > 0
     view = [m for m in window.menuBar().actions() if m.text() == "&View"][0].menu()
     assert window.act_zoom_in in view.actions()
+
+
+def test_every_widget_tab_reaches_has_a_name_for_screen_readers(qtbot, window, clip):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QAccessible
+    from PySide6.QtWidgets import QWidget
+    planned_and_active(qtbot, window, clip)
+    nameless = []
+    for w in window.findChildren(QWidget):
+        if w.isVisibleTo(window) and w.focusPolicy() & Qt.FocusPolicy.TabFocus:
+            face = QAccessible.queryAccessibleInterface(w)
+            if not face.text(QAccessible.Text.Name):
+                nameless.append(f"{type(w).__name__} {w.toolTip()[:30]!r}")
+    # The canvas, the queue and its rows' buttons, the timeline, the hint field had none.
+    assert nameless == []
