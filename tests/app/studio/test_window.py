@@ -424,6 +424,14 @@ def test_models_tab_is_a_table_with_a_button_per_missing_model(qtbot, window, mo
     bad.write_bytes(b"\x80\x04junk")
     dlg2._import_model(statuses[missing[0]].name, str(bad))
     assert dlg2.models_note.text().startswith("Could not import weights.ckpt")
+    # A cut-short file: the hint told to run "spa2v models download NAME --force", a literal
+    # NAME, and a download where downloads are unavailable.
+    cut = tmp_path / "model.safetensors"
+    cut.write_bytes(b"junk" * 100)
+    dlg2._import_model(statuses[missing[0]].name, str(cut))
+    note = dlg2.models_note.text()
+    assert note.startswith("Could not import model.safetensors") and "NAME" not in note
+    assert "complete copy" in note
 
 
 def test_a_narrower_window_shows_a_visible_overflow_arrow(qtbot, window):
