@@ -93,10 +93,14 @@ class AudioPlayer(QObject):
         self.pause() if self._playing else self.play(from_s)
 
     def seek(self, t: float) -> None:
-        if self._playing:
-            self.play(t)
-        else:
-            self._frame = int(max(0.0, t) * self.sample_rate)
+        """Move the play position; playing goes on from there. The output stream is kept: a
+        drag on the timeline seeks on every mouse move, and closing and reopening the device
+        each time stuttered the sound and flickered the play button."""
+        t = min(max(0.0, t), self.duration_s)
+        with self._lock:
+            self._frame = int(t * self.sample_rate)
+            self._drained_at = None
+        self._clock_start, self._clock_from = time.monotonic(), t
 
     def stop(self) -> None:
         was = self._playing

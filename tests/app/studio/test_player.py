@@ -48,6 +48,18 @@ def player(qtbot, monkeypatch):
     p.stop()
 
 
+def test_seeking_while_playing_keeps_the_device_open(qtbot, player):
+    changes = []
+    player.playing_changed.connect(changes.append)
+    player.play(0.0)
+    for t in (0.2, 0.4, 0.6):  # a drag on the timeline: a seek on every mouse move
+        player.seek(t)
+    # Each seek closed the device and opened it again (and flickered Play / Pause).
+    assert len(FakeOutputStream.opened) == 1 and changes == [True]
+    out = FakeOutputStream.opened[0].pull(4)
+    assert out[0, 0] == pytest.approx(0.6, abs=1e-4) and player.playing
+
+
 def test_playback_on_a_device_ends_at_the_end(qtbot, player):
     ended = []
     player.playing_changed.connect(ended.append)
