@@ -17,8 +17,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.errors import SpA2VError
-from engine.project import (discard_autosave, find_recoverable, find_unreadable_autosaves,
-                            set_aside_autosave, write_autosave)
+from engine.project import (PROJECT_SUFFIX, discard_autosave, find_recoverable,
+                            find_unreadable_autosaves, set_aside_autosave, write_autosave)
 
 from .model.paths import autosave_dir
 from .model.recording import find_cut_off_recordings
@@ -115,7 +115,20 @@ class ProjectActions:
         start = str(self.doc.project.path
                     or self.settings.start_folder() / f"{self.doc.project.name}.spa2v")
         path, _ = QFileDialog.getSaveFileName(self, "Save project", start, PROJECT_FILTER)
-        return self._save_to(Path(path)) if path else False
+        if not path:
+            return False
+        dest = Path(path)
+        if dest.suffix.lower() != PROJECT_SUFFIX:
+            # The file dialog asked about "scene", which is not there; "scene.spa2v", which
+            # the save writes, may be: it was replaced without a word.
+            dest = dest.with_name(dest.name + PROJECT_SUFFIX)
+            if dest.exists() and QMessageBox.question(
+                    self, "Replace the project?",
+                    f"{dest.name} already exists in {dest.parent}. Replace it?",
+                    QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel) \
+                    != QMessageBox.StandardButton.Yes:
+                return False
+        return self._save_to(dest)
 
     def _save_to(self, path: Path) -> bool:
         try:

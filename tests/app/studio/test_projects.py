@@ -103,3 +103,22 @@ def test_open_and_save_remember_their_folder(qtbot, window, clip, tmp_path):
     # Saved at once: the recent list and the folder outlive a crash.
     assert load_settings().start_folder() == folder
     assert load_settings().recent == [str(folder / "scene.spa2v")]
+
+
+def test_save_as_a_name_without_suffix_asks_before_replacing_that_project(qtbot, window, clip,
+                                                                         tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+    existing = tmp_path / "scene.spa2v"
+    existing.write_text("the other project")
+    import_clip(qtbot, window, clip)
+    # Typed "scene": the file dialog had nothing to ask about; scene.spa2v was replaced.
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "scene"), ""))
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a:
+                        asked.append(text) or QMessageBox.StandardButton.Cancel)
+    assert not window.save_project_as()
+    assert existing.read_text() == "the other project" and "scene.spa2v" in asked[0]
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a: QMessageBox.StandardButton.Yes)
+    assert window.save_project_as() and window.doc.project.path == existing
