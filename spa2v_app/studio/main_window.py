@@ -37,7 +37,7 @@ from .model.recording import list_input_devices
 from .model.settings import StudioSettings, save_settings
 from .model.stereo import heard_as, stereo_choices
 from .timeline import TimelineView
-from .workers import CANCELLED, JobQueue, QueuedJob
+from .workers import CANCELLED, RUNNING, JobQueue, QueuedJob
 
 
 class LayoutEditor(QWidget):
@@ -728,9 +728,29 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
         return answer == QMessageBox.StandardButton.Yes
 
+    def ask_cancel_jobs(self) -> bool:
+        """Closing with renders, exports or downloads not finished: True when the user says
+        cancel them and quit (a 20-minute render was cancelled without a word)."""
+        from PySide6.QtWidgets import QMessageBox
+        pending = [j for j in self.queue.jobs if not j.done and not j.helper]
+        if not pending:
+            return True
+        names = "; ".join(f"{j.title} ({j.fraction:.0%})" if j.state == RUNNING else
+                          f"{j.title} (waiting)" for j in pending[:4])
+        more = f" and {len(pending) - 4} more" if len(pending) > 4 else ""
+        answer = QMessageBox.question(
+            self, "Cancel the unfinished jobs?",
+            f"Not finished: {names}{more}. Quit and cancel them? Nothing half-written is left "
+            "behind; a cancelled render or export can be run again later.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
     def closeEvent(self, event) -> None:
         if self.record_panel.recording and not self.ask_stop_recording():
             event.ignore()
+            return
+        if not self.ask_cancel_jobs():
+            event.ignore()  # the jobs, and a recording if any, go on
             return
         if not self.maybe_keep_changes():
             event.ignore()  # the recording, if any, goes on

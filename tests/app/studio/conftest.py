@@ -48,6 +48,7 @@ def make_window(qtbot, tmp_path):
         # pytest-qt closes the window before fixtures end: no modal "save changes?" then.
         w.maybe_keep_changes = lambda: True
         w.ask_stop_recording = lambda: True
+        w.ask_cancel_jobs = lambda: True
         qtbot.addWidget(w)
         w.show()
         made.append(w)

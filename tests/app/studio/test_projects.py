@@ -122,3 +122,30 @@ def test_save_as_a_name_without_suffix_asks_before_replacing_that_project(qtbot,
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a: QMessageBox.StandardButton.Yes)
     assert window.save_project_as() and window.doc.project.path == existing
+
+
+def test_closing_with_a_render_running_asks_first(qtbot, window, clip, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from spa2v_app.studio.model import tasks
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    gate, real = threading.Event(), tasks.studio_render_job
+
+    def slow_render(*a, **kw):
+        gate.wait(30)
+        return (yield from real(*a, **kw))
+    monkeypatch.setattr(tasks, "studio_render_job", slow_render)
+    render = window.render(tmp_path / "long.mp4")
+    qtbot.waitUntil(lambda: render.state == "running")
+    del window.ask_cancel_jobs  # the fixture's stand-in: ask for real
+    asked, answer = [], [QMessageBox.StandardButton.Cancel]
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a:
+                        asked.append(text) or answer[0])
+    # It was cancelled without a word.
+    assert not window.close()
+    assert render.state == "running" and "Render long.mp4" in asked[0]
+    answer[0] = QMessageBox.StandardButton.Yes
+    gate.set()
+    assert window.close()
+    wait_job(qtbot, render)
