@@ -149,3 +149,24 @@ def test_closing_with_a_render_running_asks_first(qtbot, window, clip, tmp_path,
     gate.set()
     assert window.close()
     wait_job(qtbot, render)
+
+
+def test_a_project_whose_sound_is_a_pipe_says_so_instead_of_hanging(qtbot, window, clip,
+                                                                    tmp_path):
+    import json
+    import os
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    project = tmp_path / "scene.spa2v"
+    assert window._save_to(project)
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    data = json.loads(project.read_text())
+    data["audio"] = {"path": "pipe.wav", "path_abs": str(fifo)}
+    project.write_text(json.dumps(data))
+    window.new_project()
+    assert window.open_project(project)
+    job = [j for j in window.queue.jobs if j.kind == "import"][-1]
+    # Reading the pipe blocked the worker for ever (no cancel reached it; quitting aborted).
+    wait_job(qtbot, job, timeout=10_000)
+    assert job.state == "failed" and "pipe or a device" in job.message
