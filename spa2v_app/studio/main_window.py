@@ -147,6 +147,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             chain += focusable(panel)
         for a, b in zip(chain, chain[1:]):
             QWidget.setTabOrder(a, b)
+        # The window starts with the canvas focused, not the chain's first field: Space on a
+        # focused combo box opens it (and swallowed Ctrl+R) instead of playing.
+        self.canvas.setFocus()
 
     def _undo_tips(self, *_) -> None:
         stack = self.doc.undo_stack

@@ -523,6 +523,7 @@ def test_tab_goes_through_the_window_as_it_reads(qtbot, window, clip):
     from PySide6.QtCore import Qt
     doc = planned_and_active(qtbot, window, clip)
     assert doc.layout is not None
+    assert window.focusWidget() is window.canvas  # Space plays, as before
     window.stereo_combo.setFocus()
     sections = {"toolbar": window.toolbar, "record": window.record_panel,
                 "canvas": window.editor, "queue": window.queue_panel,
