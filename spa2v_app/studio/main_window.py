@@ -221,6 +221,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                                      "Left", "prev")
         self.act_next = self._action("Next frame", lambda: self.doc.step_frame(1), "Right", "next")
         self.act_settings = self._action("Settings…", self.settings_dialog, "Ctrl+,", "settings")
+        # The banner went only by a click: from the keyboard it could not be dismissed.
+        self.act_dismiss = self._action("Dismiss the message", lambda: self.banner.hide(), "Esc",
+                                        None, "Hide the message above the canvas")
         # The timeline's zoom from anywhere (its own +/- work only while it has the focus,
         # which Tab reaches last and a click on the lanes gives).
         self.act_zoom_in = self._action("Zoom in", lambda: self.timeline.zoom(2.0),
@@ -330,6 +333,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.renderer_menu = m.addMenu("Renderer")
         m = mb.addMenu("&View")
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
+        m.addSeparator()
+        m.addAction(self.act_dismiss)
         m.addSeparator()
         for dock in self.docks.values():
             m.addAction(dock.toggleViewAction())
@@ -474,7 +479,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self._warned.add(text)
         if level != "info":
             self.banner.setStyleSheet(f"background:{bg}; color:{fg};")
-            self.banner.setText(f"{text}   (click to dismiss)")
+            self.banner.setText(f"{text}   (click or Esc to dismiss)")
             self.banner.show()
 
     def refresh_backends(self) -> None:

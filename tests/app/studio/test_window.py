@@ -568,3 +568,13 @@ def test_every_widget_tab_reaches_has_a_name_for_screen_readers(qtbot, window, c
                 nameless.append(f"{type(w).__name__} {w.toolTip()[:30]!r}")
     # The canvas, the queue and its rows' buttons, the timeline, the hint field had none.
     assert nameless == []
+
+
+def test_the_banner_goes_with_esc(qtbot, window):
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.show_message("Cannot render: the sound is not there.", "error")
+    assert window.banner.isVisible() and "Esc" in window.banner.text()
+    # Only a click took it away: a keyboard user had it over the canvas for good.
+    _press(qtbot, window, "Esc")
+    assert not window.banner.isVisible()
