@@ -117,6 +117,7 @@ class JobActions:
                                               f"Audio ({AUDIO_PATTERNS});;All files (*)")
         if path:
             self.settings.remember_folder(path)
+            self.banner.hide()  # an older message, about another sound
             self.import_audio(path)
 
     def toggle_play(self) -> None:
@@ -134,6 +135,7 @@ class JobActions:
         if audio_path is None:
             self.show_message("Record or import a sound first.", "warning")
             return None
+        self.banner.hide()  # what it said was about an earlier step; this one says its own
         missing = self.missing_sound()
         if missing:
             self.show_message(f"Cannot plan: {missing}", "error")
@@ -216,6 +218,7 @@ class JobActions:
         if layout is None:
             self.show_message("Plan a layout (Ctrl+L) or add an object first.", "warning")
             return None
+        self.banner.hide()
         missing = self.missing_sound()
         if missing:
             self.show_message(f"Cannot render: {missing}", "error")

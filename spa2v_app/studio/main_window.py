@@ -700,6 +700,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         chosen = next((f for suffixes in kinds for f in files if f.suffix.lower() in suffixes),
                       files[0])
         rest = [f.name for f in files if f != chosen]
+        self.banner.hide()  # an older message, about another sound
         if rest:
             self.show_message(f"Opened {chosen.name} only (a project holds one sound); not "
                               f"opened: {', '.join(rest)}.", "warning")

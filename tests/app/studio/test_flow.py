@@ -408,3 +408,16 @@ def test_smoke_entry_point_exits_0_and_leaves_nothing(clip, tmp_path, studio_fol
     data = tmp_path / "data"
     assert not data.exists() or not [p for p in data.rglob("*") if p.is_file()
                                      and "autosave" in str(p)]
+
+
+def test_an_old_error_goes_when_another_sound_is_imported(qtbot, window, clip, tmp_path):
+    short = write_wav(tmp_path / "blip.wav", panned_noise(30, duration_s=0.02, seed=5))
+    wait_job(qtbot, window.import_audio(short))
+    assert window.banner.isVisible() and "blip.wav" in window.banner.text()
+    # It stayed over the next sound, imported and planned, until clicked.
+    drop_file(window, clip)
+    finished(qtbot, window.queue.jobs[-1])
+    assert "blip.wav" not in window.banner.text() or not window.banner.isVisible()
+    window.show_message("Rendering failed: the disk is full.", "error")
+    plan(qtbot, window)
+    assert not window.banner.isVisible() or "disk is full" not in window.banner.text()
