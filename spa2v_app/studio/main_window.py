@@ -435,6 +435,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         d.path_changed.connect(self._update_title)
         d.layout_changed.connect(self._update_actions)
         d.audio_changed.connect(self._audio_changed)
+        d.sound_needed.connect(self._read_sound_again)
         d.stereo_changed.connect(self._stereo_changed)
         d.layout_changed.connect(self._update_heard_as)
         d.cues_changed.connect(self._update_heard_as)
@@ -546,6 +547,13 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.player.set_audio(None if audio is None else audio.samples,
                               audio.sample_rate if audio is not None else 48000)
         self._update_actions()
+
+    def _read_sound_again(self, path) -> None:
+        if path.exists():
+            self.import_audio(path, attach_only=True)
+        else:
+            self.show_message(f"{path} is not there any more: import it again to play, plan "
+                              "or render.", "warning")
 
     def _stereo_changed(self, kind: str) -> None:
         self.stereo_combo.set_kind(kind)

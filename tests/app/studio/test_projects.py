@@ -170,3 +170,21 @@ def test_a_project_whose_sound_is_a_pipe_says_so_instead_of_hanging(qtbot, windo
     # Reading the pipe blocked the worker for ever (no cancel reached it; quitting aborted).
     wait_job(qtbot, job, timeout=10_000)
     assert job.state == "failed" and "pipe or a device" in job.message
+
+
+def test_undo_of_an_import_brings_back_the_sound_with_its_layout(qtbot, window, clip, tmp_path):
+    import_clip(qtbot, window, clip)
+    planned = plan(qtbot, window).to_dict()
+    other = write_wav(tmp_path / "other.wav", panned_noise(-30, duration_s=3.0, seed=4))
+    import_clip(qtbot, window, other)
+    doc = window.doc
+    assert doc.layout is None and doc.undo_stack.undoText() == "Import audio"
+    doc.undo_stack.undo()
+    # The 2 s layout came back over the 3 s sound: every render was refused.
+    qtbot.waitUntil(lambda: doc.audio is not None and not window.queue.running())
+    assert doc.project.audio_path == clip and doc.audio.duration_s == 2.0
+    assert doc.layout.to_dict() == planned and doc.cues.duration_s == 2.0
+    doc.undo_stack.redo()
+    qtbot.waitUntil(lambda: doc.audio is not None and not window.queue.running())
+    assert doc.project.audio_path == other and doc.audio.duration_s == 3.0
+    assert doc.layout is None
