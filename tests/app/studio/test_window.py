@@ -578,3 +578,16 @@ def test_the_banner_goes_with_esc(qtbot, window):
     # Only a click took it away: a keyboard user had it over the canvas for good.
     _press(qtbot, window, "Esc")
     assert not window.banner.isVisible()
+
+
+def test_every_timeline_lane_says_what_it_shows(qtbot, window, clip):
+    planned_and_active(qtbot, window, clip)
+    canvas = window.timeline.canvas
+    y, tips = 0, {}
+    for kind, _title, h, _ in canvas.lanes():
+        tips[kind] = canvas.lane_tip(y + h / 2)
+        y += h
+    # Only an object heard by a listener had a tooltip; nothing said how to read the lanes.
+    assert set(tips) >= {"ruler", "wave", "object", "azimuth", "loudness", "onsets"}
+    assert all(tips.values()), tips
+    assert "left at the top" in tips["azimuth"] and "keyframes" in tips["object"]
