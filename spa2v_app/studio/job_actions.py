@@ -25,7 +25,6 @@ from .model.paths import data_dir
 from .model.recording import forget_recording, overflow_note
 from .preview_panel import PREVIEW_SIDE
 from .model.secrets import gemini_key
-from .model.stereo import heard_as
 from .workers import QueuedJob, to_qimage
 
 # What Import offers and a drop takes for a sound (a video's sound track too).
@@ -169,11 +168,11 @@ class JobActions:
                                   "was not used. Plan again (Ctrl+L).", "warning")
                 return
             self.doc.apply_plan(layout)
-            heard = heard_as(layout.extra.get("stereo"))
+            # How the sound was heard stays in the status bar's own field beside this: said
+            # here too, it pushed the end of this line out of a 1280 px window.
             named = tasks.listener_status(layout, asked=asked.get("listener") is not None)
             self.statusBar().showMessage(f"Planned {len(layout.objects)} object(s) with "
-                                         f"{layout.planner.name}; {named}"
-                                         + (f". {heard}" if heard else ""), 8000)
+                                         f"{layout.planner.name}; {named}.", 8000)
 
         def make(token):
             listener, note = tasks.choose_listener()
