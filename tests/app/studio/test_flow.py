@@ -337,7 +337,13 @@ def test_entry_point_is_the_package_main():
     module, _, attr = project["project"]["gui-scripts"]["spa2v-studio"].partition(":")
     assert getattr(importlib.import_module(module), attr) is studio.main
     args = build_parser().parse_args(["song.wav", "--no-recovery"])
-    assert args.path == "song.wav" and args.no_recovery
+    assert args.paths == ["song.wav"] and args.no_recovery
+    # A file manager's selection (the desktop entry's %F): it refused two paths and the
+    # studio did not start; with %f, each file started a studio of its own.
+    assert build_parser().parse_args(["a.wav", "b.wav"]).paths == ["a.wav", "b.wav"]
+    entry = Path(__file__).resolve().parents[3] / "packaging" / "spa2v-studio.desktop"
+    assert "Exec=spa2v-studio %F" in entry.read_text()
+    assert "spa2v-studio %F|" in (entry.parent / "install.sh").read_text()  # as installed
 
 
 def test_timeline_zooms_scrolls_and_seeks(qtbot, window, clip):
