@@ -95,6 +95,13 @@ def test_the_window_comes_back_as_it_was_closed(qtbot, make_window, clip, tmp_pa
     assert not again.docks["queue"].isVisible() and again.docks["timeline"].isVisible()
 
 
+def test_a_damaged_window_layout_in_the_preferences_is_ignored(make_window):
+    from spa2v_app.studio.model.settings import StudioSettings
+    window = make_window(settings=StudioSettings(window_geometry="é not base64",
+                                                 window_state="AAAA"))
+    assert window.docks["timeline"].isVisible()
+
+
 def test_open_and_save_remember_their_folder(qtbot, window, clip, tmp_path):
     from spa2v_app.studio.model.settings import load_settings
     import_clip(qtbot, window, clip)
