@@ -217,9 +217,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                                     "Pin the selected box on this frame as a keyframe")
         self.act_scene = self._action("Scene…", self.edit_scene, None, "plan",
                                       "Edit the caption and background")
-        self.act_prev = self._action("Previous frame", lambda: self.doc.step_frame(-1),
+        self.act_prev = self._action("Previous frame", lambda: self.step_frame(-1),
                                      "Left", "prev")
-        self.act_next = self._action("Next frame", lambda: self.doc.step_frame(1), "Right", "next")
+        self.act_next = self._action("Next frame", lambda: self.step_frame(1), "Right", "next")
         self.act_settings = self._action("Settings…", self.settings_dialog, "Ctrl+,", "settings")
         # The banner went only by a click: from the keyboard it could not be dismissed.
         self.act_dismiss = self._action("Dismiss the message", lambda: self.banner.hide(), "Esc",
@@ -619,6 +619,13 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def nudge(self, dx: int, dy: int) -> None:
         if self.doc.selected_id >= 0 and self.doc.layout is not None:
             self._guard(self.doc.nudge_box, self.doc.selected_id, self.doc.current_frame(), dx, dy)
+
+    def step_frame(self, delta: int) -> None:
+        """Left / Right: to the previous or next layout frame, playing on from there when
+        playing (the player's next tick put the playhead back where the sound was)."""
+        self.doc.step_frame(delta)
+        if self.player.playing:
+            self.player.seek(self.doc.time_s)
 
     def select_next(self, step: int) -> None:
         ids = [o.id for o in self.doc.layout.objects] if self.doc.layout is not None else []

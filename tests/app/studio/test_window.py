@@ -591,3 +591,15 @@ def test_every_timeline_lane_says_what_it_shows(qtbot, window, clip):
     assert set(tips) >= {"ruler", "wave", "object", "azimuth", "loudness", "onsets"}
     assert all(tips.values()), tips
     assert "left at the top" in tips["azimuth"] and "keyframes" in tips["object"]
+
+
+def test_frame_steps_while_playing_move_the_sound_too(qtbot, window, clip):
+    doc = planned_and_active(qtbot, window, clip)
+    window.toggle_play()
+    assert window.player.playing
+    for _ in range(5):
+        _press(qtbot, window, "Right")
+    qtbot.wait(100)  # a few player ticks
+    # The next tick put the playhead back where the sound was (about 0.1 s, frame 0).
+    assert window.player.playing and doc.current_frame() >= 5
+    window.toggle_play()
