@@ -134,7 +134,13 @@ class ProjectActions:
         try:
             dest = self.doc.save(path)
         except (SpA2VError, OSError) as e:
-            self.show_message(f"Could not save the project: {e}", "error")
+            # Say what to do: the reason alone ("File exists", a full disk) left the user with
+            # unsaved work and no way on.
+            text = str(e).rstrip()
+            self.show_message(f"Could not save the project: {text}{'' if text.endswith('.') else '.'} "
+                              "Save it somewhere else with Save as… (Ctrl+Shift+S); until then "
+                              "the recovery copy keeps your changes.", "error")
+            self.autosave()
             return False
         discard_autosave(self.autosave_file)
         self.autosave_file = None

@@ -195,3 +195,14 @@ def test_undo_of_an_import_brings_back_the_sound_with_its_layout(qtbot, window, 
     qtbot.waitUntil(lambda: doc.audio is not None and not window.queue.running())
     assert doc.project.audio_path == other and doc.audio.duration_s == 3.0
     assert doc.layout is None
+
+
+def test_a_failed_save_says_what_to_do(qtbot, window, clip, tmp_path):
+    import_clip(qtbot, window, clip)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    assert not window._save_to(blocker / "scene.spa2v")
+    text, level = window.last_message
+    # It said "Could not write ...: File exists." and no more.
+    assert level == "error" and "Save as… (Ctrl+Shift+S)" in text
+    assert window.doc.dirty and window.autosave_file is not None and window.autosave_file.exists()
