@@ -715,16 +715,18 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         chosen = next((f for suffixes in kinds for f in files if f.suffix.lower() in suffixes),
                       files[0])
         rest = [f.name for f in files if f != chosen]
-        self.banner.hide()  # an older message, about another sound
+        if chosen.suffix.lower() == ".spa2v":
+            if not self.maybe_keep_changes():
+                return
+            self.banner.hide()  # an older message, about another project
+            self.open_project(chosen)
+        else:
+            self.banner.hide()  # an older message, about another sound
+            self.settings.remember_folder(chosen)
+            self.import_audio(chosen)
         if rest:
             self.show_message(f"Opened {chosen.name} only (a project holds one sound); not "
                               f"opened: {', '.join(rest)}.", "warning")
-        if chosen.suffix.lower() == ".spa2v":
-            if self.maybe_keep_changes():
-                self.open_project(chosen)
-        else:
-            self.settings.remember_folder(chosen)
-            self.import_audio(chosen)
 
     def end_keeping_work(self, code: int) -> None:
         """The system ends the app (SIGTERM, SIGHUP): no questions. A recording is stopped
