@@ -719,7 +719,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             if not self.maybe_keep_changes():
                 return
             self.banner.hide()  # an older message, about another project
-            self.open_project(chosen)
+            if not self.open_project(chosen):
+                return  # its error stays in view
         else:
             self.banner.hide()  # an older message, about another sound
             self.settings.remember_folder(chosen)
