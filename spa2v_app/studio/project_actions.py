@@ -65,13 +65,26 @@ class ProjectActions:
             self.doc.new_project()
 
     def _fill_recent(self) -> None:
+        """The name first, then its folder (a full path each, cut at the menu's edge, hid the
+        names); a project that is gone says so; the list can be cleared."""
         self.recent_menu.clear()
         for path in self.settings.recent:
-            act = self.recent_menu.addAction(path)
-            act.setEnabled(Path(path).exists())
+            p = Path(path)
+            there = p.exists()
+            act = self.recent_menu.addAction(f"{p.name}   —   {p.parent}"
+                                             + ("" if there else "   (not found)"))
+            act.setEnabled(there)
+            act.setToolTip(path)
             act.setData(path)
         if not self.settings.recent:
             self.recent_menu.addAction("(none yet)").setEnabled(False)
+            return
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear the list").triggered.connect(self.clear_recent)
+
+    def clear_recent(self) -> None:
+        self.settings.recent = []
+        self._save_settings()
 
     def _open_recent(self, action) -> None:
         path = action.data()

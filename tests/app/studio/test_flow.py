@@ -376,6 +376,16 @@ def test_recent_projects_menu(qtbot, window, clip, tmp_path):
     window.new_project()
     window._open_recent(actions[0])
     assert window.doc.project.path == path.absolute() or window.doc.project.path == path
+    # The name comes first (a full path each hid the names); a gone one says so; the list
+    # could not be cleared.
+    gone = tmp_path / "gone.spa2v"
+    window.settings.add_recent(gone)
+    window._fill_recent()
+    texts = [a.text() for a in window.recent_menu.actions()]
+    assert texts[0].startswith("gone.spa2v") and texts[0].endswith("(not found)")
+    assert texts[1].startswith("r.spa2v") and str(tmp_path) in texts[1]
+    next(a for a in window.recent_menu.actions() if a.text() == "Clear the list").trigger()
+    assert window.settings.recent == []
 
 
 def test_smoke_mode_imports_plans_and_renders(qtbot, window, clip, monkeypatch, tmp_path):
