@@ -97,8 +97,15 @@ class TimelineCanvas(QWidget):
             if self.doc.waveform.channels > 1:
                 out.append(("wave", "Right", WAVE_H, 1))
         if self.doc.layout is not None:
+            # Objects of one name ("object", "sound source") are numbered: their lanes were
+            # alike in name and colour.
+            labels = [obj.label for obj in self.doc.layout.objects]
+            seen: dict[str, int] = {}
             for obj in self.doc.layout.objects:
-                out.append(("object", obj.label, OBJ_H, obj))
+                seen[obj.label] = seen.get(obj.label, 0) + 1
+                title = obj.label if labels.count(obj.label) == 1 else \
+                    f"{obj.label} {seen[obj.label]}"
+                out.append(("object", title, OBJ_H, obj))
         if self.doc.thumbnails:
             out.append(("thumbs", "Render", THUMB_H, None))
         cues = self.doc.cues
@@ -292,7 +299,7 @@ class TimelineCanvas(QWidget):
             p.setPen(theme.GRID)
             p.drawLine(QPointF(0, y + h - 0.5), QPointF(self.width(), y + h - 0.5))
             if title:
-                p.setPen(theme.object_qcolor(title) if kind == "object" else theme.MUTED)
+                p.setPen(theme.object_qcolor(payload.label) if kind == "object" else theme.MUTED)
                 p.drawText(QRectF(8, y, HEADER_W - 12, h), Qt.AlignmentFlag.AlignVCenter,
                            p.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight,
                                                       HEADER_W - 14))

@@ -603,3 +603,14 @@ def test_frame_steps_while_playing_move_the_sound_too(qtbot, window, clip):
     # The next tick put the playhead back where the sound was (about 0.1 s, frame 0).
     assert window.player.playing and doc.current_frame() >= 5
     window.toggle_play()
+
+
+def test_object_lanes_of_one_name_are_numbered(qtbot, window, clip):
+    doc = planned_and_active(qtbot, window, clip)
+    for _ in range(3):
+        doc.add_object("object")
+    titles = [t for kind, t, _, _ in window.timeline.canvas.lanes() if kind == "object"]
+    # Three lanes read "object", in the same colour.
+    assert titles[1:] == ["object 1", "object 2", "object 3"]
+    assert titles[0] == doc.layout.objects[0].label
+    window.timeline.canvas.grab()
