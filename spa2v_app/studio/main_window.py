@@ -31,7 +31,7 @@ from .job_actions import SOUND_SUFFIXES, JobActions
 from .player import AudioPlayer
 from .preview_panel import PreviewPanel
 from .project_actions import ProjectActions
-from .queue_panel import QueuePanel
+from .queue_panel import QueuePanel, format_eta
 from .record_panel import STEREO_QUESTION, PanLawCombo, RecordPanel, SpacingBox, StereoCombo
 from .model.recording import list_input_devices
 from .model.settings import StudioSettings, save_settings
@@ -583,8 +583,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         running = [j for j in self.queue.running() if not j.helper] or self.queue.running()
         if running:
             j = running[-1]
+            # The queue's wording: "2734 s left" here, "45 min 34 s left" in the queue.
             self.status_job.setText(f"{j.title}: {j.fraction:.0%}"
-                                    + (f", {int(j.eta_s)} s left" if j.eta_s else ""))
+                                    + (f", {format_eta(j.eta_s)}" if j.eta_s else ""))
         elif job.state == CANCELLED and not job.helper:
             # Say what became of it: the progress line would otherwise just read "Ready".
             self.status_job.setText(f"Cancelled: {job.title}"

@@ -614,3 +614,16 @@ def test_object_lanes_of_one_name_are_numbered(qtbot, window, clip):
     assert titles[1:] == ["object 1", "object 2", "object 3"]
     assert titles[0] == doc.layout.objects[0].label
     window.timeline.canvas.grab()
+
+
+def test_the_status_bar_says_a_long_eta_as_the_queue_does(window):
+    from spa2v_app.studio.queue_panel import format_eta
+    from spa2v_app.studio.workers import RUNNING, QueuedJob
+    job = QueuedJob(id=99, kind="render", title="Render long.mp4", make_job=lambda t: iter(()))
+    job.state, job.fraction, job.eta_s = RUNNING, 0.25, 2734.0
+    window.queue.jobs.append(job)
+    window._job_changed(job)
+    # "2734 s left" here, "45 min 34 s left" in the queue.
+    assert window.status_job.text() == f"Render long.mp4: 25%, {format_eta(2734.0)}"
+    assert "45 min 34 s left" in window.status_job.text()
+    window.queue.jobs.remove(job)
