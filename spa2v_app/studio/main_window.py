@@ -40,6 +40,11 @@ from .timeline import TimelineView
 from .workers import CANCELLED, RUNNING, JobQueue, QueuedJob
 
 
+# Narrower than this, the toolbar's buttons drop their names (design: the whole toolbar
+# with names needs about 1270 px).
+COMPACT_BELOW_PX = 1270
+
+
 class LayoutEditor(QWidget):
     """The canvas with its toolbar: frame stepping, add/delete/rename, keyframes, scene."""
 
@@ -697,6 +702,23 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             self.statusBar().showMessage(f"Could not save settings: {e}", 8000)
 
     # -- window events ------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        """Below :data:`COMPACT_BELOW_PX` the toolbar's buttons show their icons only (their
+        names stay in the tooltips; Render keeps its name, its icon being Play's) and its
+        fields narrow, so that Render, Export, Undo and Redo stay in view on a 1024 px screen
+        instead of going behind the overflow arrow."""
+        super().resizeEvent(event)
+        compact = self.width() < COMPACT_BELOW_PX
+        style = (Qt.ToolButtonStyle.ToolButtonIconOnly if compact
+                 else Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for a in (self.act_record, self.act_import, self.act_plan, self.act_export):
+            button = self.toolbar.widgetForAction(a)
+            if button is not None and button.toolButtonStyle() != style:
+                button.setToolButtonStyle(style)
+        self.hint_edit.setMinimumWidth(90 if compact else 150)
+        for combo in (self.planner_combo, self.renderer_combo):
+            combo.setMinimumContentsLength(9 if compact else 12)
+
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
