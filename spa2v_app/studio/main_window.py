@@ -145,10 +145,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         def focusable(panel: QWidget) -> list[QWidget]:
             return [w for w in panel.findChildren(QWidget)
                     if w.focusPolicy() & Qt.FocusPolicy.TabFocus and w.isVisibleTo(self)]
-        chain = [w for w in focusable(self.toolbar)]
-        chain += [self.record_panel] * bool(self.record_panel.focusPolicy()
-                                            & Qt.FocusPolicy.TabFocus)
-        for panel in (self.record_panel, self.editor, self.queue_panel, self.timeline):
+        chain = []
+        for panel in (self.toolbar, self.record_panel, self.editor, self.queue_panel,
+                      self.timeline):
             chain += focusable(panel)
         for a, b in zip(chain, chain[1:]):
             QWidget.setTabOrder(a, b)
