@@ -321,8 +321,12 @@ class JobActions:
                                  on_finished=self.doc.set_thumbnails)
 
     def cancel_running(self) -> None:
-        for job in self.queue.running():
-            self.queue.cancel(job)
+        """Ctrl+.: cancel the job the status bar names (the latest started of those the queue
+        lists); press again for the next. It cancelled every running job: an import running
+        beside a render, and the window's own thumbnails and picture-sound check."""
+        listed = [j for j in self.queue.running() if not j.helper]
+        if listed:
+            self.queue.cancel(listed[-1])
 
     def export_dialog(self) -> None:
         if self.doc.layout is None:

@@ -437,3 +437,30 @@ def test_an_old_error_goes_when_another_sound_is_imported(qtbot, window, clip, t
     window.show_message("Rendering failed: the disk is full.", "error")
     plan(qtbot, window)
     assert not window.banner.isVisible() or "disk is full" not in window.banner.text()
+
+
+def test_ctrl_period_cancels_the_job_the_status_bar_names(qtbot, window, clip, tmp_path,
+                                                         monkeypatch):
+    import threading
+
+    from spa2v_app.studio.model import tasks
+    import_clip(qtbot, window, clip)
+    gate, real = threading.Event(), tasks.import_job
+
+    def slow_import(path, token, **kw):
+        gate.wait(30)
+        return (yield from real(path, token, **kw))
+    monkeypatch.setattr(tasks, "import_job", slow_import)
+    monkeypatch.setattr(tasks, "make_renderer_for", lambda name, device="auto": SlowRenderer())
+    plan(qtbot, window)
+    other = write_wav(tmp_path / "other.wav", panned_noise(-30, duration_s=2.0, seed=4))
+    importing = window.import_audio(other)
+    render = window.render(tmp_path / "a.mp4", fps=24)
+    qtbot.waitUntil(lambda: render.state == "running" and importing.state == "running")
+    assert window.status_job.text().startswith(render.title)
+    window.act_cancel.trigger()
+    gate.set()
+    wait_job(qtbot, render)
+    wait_job(qtbot, importing)
+    # Both were cancelled: the import running beside the render too.
+    assert render.state == "cancelled" and importing.state == "finished"
