@@ -367,10 +367,14 @@ class JobActions:
                     jobs.append(self.queue.submit(
                         "export", f"Export {req.mp4.name}",
                         lambda token: _copy_job(rec.path, req.mp4),
+                        on_finished=self._exported_video,
                         on_failed=lambda m: self.show_message(m, "error")))
                 else:
                     job = self.render(req.mp4, renderer=req.renderer, fps=req.fps)
-                    jobs += [job] if job is not None else []
+                    if job is not None:
+                        rendered = job.on_finished
+                        job.on_finished = lambda p: (rendered(p), self._exported_video(p))
+                        jobs.append(job)
             if req.frames_dir is not None:
                 snap, settings = copy.deepcopy(layout), self.render_settings(req.renderer, req.fps)
                 jobs.append(self.queue.submit(
@@ -383,6 +387,11 @@ class JobActions:
             self.show_message(str(e), "error")
         return jobs
 
+
+    def _exported_video(self, path) -> None:
+        """Where the exported MP4 is, in full (the copy of the last render said nothing; a
+        render said its file's name only)."""
+        self.show_message(f"Exported the video to {path}")
 
     def download_model(self, name: str) -> QueuedJob:
         def make(token):

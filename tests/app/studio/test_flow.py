@@ -202,6 +202,19 @@ def test_render_preview_export_and_thumbnails(qtbot, window, clip, tmp_path):
     assert len(pngs) == 12  # 2 s at 6 fps
     assert load_layout(tmp_path / "exp" / "layout.json").to_dict() == window.doc.layout.to_dict()
     assert not [p for p in (tmp_path / "exp").iterdir() if ".part" in p.name]
+    # Where the video went, in full: the copy of the last render said nothing at all.
+    said = []
+    window.statusBar().messageChanged.connect(said.append)
+    [video] = window.export(ExportRequest(mp4=tmp_path / "exp" / "again.mp4", frames_dir=None,
+                                          layout_json=None, renderer="preview", fps=6,
+                                          reuse_render=True))
+    finished(qtbot, video)
+    assert f"Exported the video to {tmp_path / 'exp' / 'again.mp4'}" in said
+    [video] = window.export(ExportRequest(mp4=tmp_path / "exp" / "new.mp4", frames_dir=None,
+                                          layout_json=None, renderer="preview", fps=6,
+                                          reuse_render=False))
+    finished(qtbot, video)
+    qtbot.waitUntil(lambda: f"Exported the video to {tmp_path / 'exp' / 'new.mp4'}" in said)
 
 
 def test_an_edit_made_while_rendering_makes_that_render_stale(qtbot, window, clip, tmp_path):
