@@ -684,11 +684,13 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def restore_window_layout(self) -> None:
         """The size, place and panels the window had when it was last closed."""
         from PySide6.QtCore import QByteArray
+        # A hand-edited or damaged value is ignored (Qt refuses what it cannot read), as any
+        # bad preference is: it must not stop the studio from starting.
         s = self.settings
         if s.window_geometry:
-            self.restoreGeometry(QByteArray.fromBase64(s.window_geometry.encode("ascii")))
+            self.restoreGeometry(QByteArray.fromBase64(s.window_geometry.encode("ascii", "ignore")))
         if s.window_state:
-            self.restoreState(QByteArray.fromBase64(s.window_state.encode("ascii")))
+            self.restoreState(QByteArray.fromBase64(s.window_state.encode("ascii", "ignore")))
 
     def keep_window_layout(self) -> None:
         self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
