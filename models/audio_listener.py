@@ -104,25 +104,12 @@ def default_listener(model_name: str = DEFAULT_MODEL, **options):
             listener = AudioListener(model_name=model_name, **options)
         except ModelMissing as e:  # partly there or broken: say why, not 'not installed'
             if not e.message.startswith(NOT_INSTALLED):
-                return None, (f"{_namer()}; the audio listener cannot be used: {e.message} "
+                return None, (f"{TAGGER_NOTE}; the audio listener cannot be used: {e.message} "
                               "See: spa2v models list.")
         else:
             return listener, listening_note(listener)
-    if _namer() != TAGGER_NOTE:  # it said the tagger names them, right after saying there is none
-        return None, ("Sounds are named 'sound source': neither the sound tagger's model nor an "
-                      f"audio listener model is installed (spa2v models download {model_name}).")
     return None, (f"{TAGGER_NOTE} (no audio listener model is installed; "
                   f"spa2v models download {model_name}).")
-
-
-def _namer() -> str:
-    """Who names the sounds without a listener: the tagger, when its model is here."""
-    from .yamnet import find_model
-    try:
-        find_model()
-    except ModelMissing:
-        return "Sounds are named 'sound source' (no sound tagger)"
-    return TAGGER_NOTE
 
 
 def listening_note(listener: "AudioListener") -> str:
