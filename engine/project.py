@@ -30,6 +30,14 @@ PROJECT_SUFFIX = ".spa2v"
 AUTOSAVE_SUFFIX = ".autosave.json"
 
 
+def _newer_schema(schema: Any) -> bool:
+    """``spa2v.project/2`` and later: a project this version cannot read, but a project."""
+    family, _, number = str(schema).rpartition("/")
+    current = PROJECT_SCHEMA.rpartition("/")[2]
+    return family == PROJECT_SCHEMA.rpartition("/")[0] and number.isdigit() \
+        and int(number) > int(current)
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -91,6 +99,9 @@ class Project:
         :class:`BadInput` naming ``where`` and the field, never another exception."""
         if not isinstance(d, dict) or d.get("schema") != PROJECT_SCHEMA:
             got = d.get("schema") if isinstance(d, dict) else type(d).__name__
+            if _newer_schema(got):
+                raise BadInput(f"{where} was saved by a newer SpA2V Studio (schema {got!r}).",
+                               hint="Update SpA2V Studio to open it.")
             raise BadInput(f"{where} is not a SpA2V project (schema {got!r}).",
                            hint="Open a .spa2v file saved by SpA2V Studio.")
         version = d.get("version", 1)

@@ -196,7 +196,7 @@ def _cached_ok(entry: ModelEntry, f: ModelFile, cache: Path, revision: str, pins
         return False
     size, _, _ = expected_file(entry, f, pins)
     try:
-        check_weights(p)
+        check_weights(p, model=entry.name)
     except UnsafeModelFile:
         size = -1
     if size is not None and p.stat().st_size != size:
@@ -466,7 +466,7 @@ def _fetch_once(entry, plan: _Planned, revision, endpoint, cache, force, token, 
 def _verify_fetched(entry, plan: _Planned, path: Path, token, meter, label):
     problem = None
     try:
-        check_weights(path)
+        check_weights(path, model=entry.name)
     except UnsafeModelFile as e:
         problem = e.message
     if problem is None and (plan.sha256 or plan.git_sha1):

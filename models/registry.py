@@ -497,7 +497,7 @@ def _quick_problems(entry: ModelEntry, loc: Location, pins: dict) -> list[str]:
                 if size is not None and p.stat().st_size != size:
                     problems.append(f"{rel}: {p.stat().st_size} bytes, expected {size}")
                     continue
-            check_weights(p)
+            check_weights(p, model=entry.name)
         except UnsafeModelFile as e:
             problems.append(f"{rel}: {e.message}")
         except OSError as e:

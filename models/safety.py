@@ -208,13 +208,16 @@ def _has_gguf_magic(path: Path) -> bool:
         return f.read(4) == GGUF_MAGIC
 
 
-def check_weights(path: str | Path) -> str:
+def check_weights(path: str | Path, *, model: str | None = None) -> str:
     """Check that ``path`` is a loadable weights file and return its format.
 
     Refuses pickle checkpoints by suffix and by content; checks the GGUF magic and the
     safetensors header (valid JSON, tensor offsets inside the file). ``.onnx`` files have no
     magic number and are only checked to be non-empty. Other files (configs, tokenizers) are
     accepted as they are: they are read as text, never unpickled.
+
+    ``model``: the registry model the file belongs to, named in the hint (None: a file the
+    user gives, as ``spa2v models import`` and the studio's Import… do).
 
     Raises
     ------
@@ -240,5 +243,6 @@ def check_weights(path: str | Path) -> str:
         why = gguf_problem(path) if expected == "gguf" and _has_gguf_magic(path) else None
         raise UnsafeModelFile(
             f"{path.name} is not a valid {expected} file ({why or 'bad header'}; truncated or "
-            "corrupt download?).", hint="Download it again (spa2v models download NAME --force).")
+            "corrupt download?).", hint=f"Download it again (spa2v models download {model} --force)."
+            if model else "Use a complete copy of the file: this one is cut short or damaged.")
     return found

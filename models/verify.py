@@ -160,7 +160,7 @@ def verify_job(name: str, *, token: CancelToken | None = None, paths: ModelPaths
             checks.append(FileCheck(f.path, "corrupt", f"{actual} bytes, expected {size}", actual))
             continue
         try:
-            check_weights(p)
+            check_weights(p, model=entry.name)
         except UnsafeModelFile as e:
             checks.append(FileCheck(f.path, "corrupt", e.message, actual))
             continue

@@ -31,8 +31,9 @@ mkdir -p "$DEST" "$PREFIX/bin" "$PREFIX/share/applications" "$PREFIX/share/mime/
          "$PREFIX/share/icons/hicolor/scalable/apps" "$PREFIX/share/icons/hicolor/256x256/apps"
 rm -rf "$DEST.new" && cp -a "$HERE" "$DEST.new" && rm -rf "$DEST" && mv "$DEST.new" "$DEST"
 ln -sf "$DEST/spa2v-studio" "$PREFIX/bin/spa2v-studio"
-# Exec quotes the path (a home folder may have spaces); TryExec takes it as it is.
-sed "s|^Exec=.*|Exec=\"$DEST/spa2v-studio\" %f|; s|^TryExec=.*|TryExec=$DEST/spa2v-studio|" \
+# Exec quotes the path (a home folder may have spaces); TryExec takes it as it is. %F: a
+# selection of files opens one studio (the first project or sound; the rest are named).
+sed "s|^Exec=.*|Exec=\"$DEST/spa2v-studio\" %F|; s|^TryExec=.*|TryExec=$DEST/spa2v-studio|" \
   "$HERE/spa2v-studio.desktop" > "$PREFIX/share/applications/spa2v-studio.desktop"
 cp "$HERE/spa2v-studio.svg" "$PREFIX/share/icons/hicolor/scalable/apps/"
 cp "$HERE/spa2v-studio.png" "$PREFIX/share/icons/hicolor/256x256/apps/"

@@ -55,6 +55,7 @@ def main() -> int:
                         stream_factory=fake_stream_factory(speed=1.0), use_audio_device=False,
                         list_devices=lambda: (mic, None))
     window.maybe_keep_changes = lambda: True
+    window.ask_cancel_jobs = lambda: True
     window.resize(w_px, h_px)
     window.show()
 

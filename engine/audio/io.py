@@ -240,7 +240,8 @@ def check_audio_path(path: str | os.PathLike) -> Path:
     if not p.exists():
         raise BadInput(f"Audio file not found: {p}.")
     if p.is_dir():
-        raise BadInput(f"{p} is a folder, not an audio file.")
+        raise BadInput(f"{p} is a folder, not an audio file.",
+                       hint="Pick one sound file inside it (one sound makes one video).")
     if p.is_file() and p.stat().st_size == 0:  # a decoder would say "InvalidDataError"
         raise BadInput(f"{p} is empty (0 bytes).", hint="Pick the recording itself; this "
                        "file may be a copy or download that did not finish.")

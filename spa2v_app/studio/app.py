@@ -8,13 +8,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif",
-                  ".aiff", ".w64", ".caf", ".rf64"}
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spa2v-studio", description="The SpA2V desktop studio.")
-    p.add_argument("path", nargs="?", help="a project (.spa2v) or a sound file to open")
+    # Several, as a file manager passes a selection (the desktop entry's %F): the first
+    # project, else the first sound, is opened, and the banner names the rest, as for a drop.
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="a project (.spa2v) or a sound file to open")
     p.add_argument("--no-recovery", action="store_true",
                    help="do not offer to recover unsaved work from a crashed session")
     p.add_argument("--smoke", action="store_true", help="check an installation: import PATH, "
@@ -62,23 +62,20 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     end_on_signals(app, window)
     if args.smoke:
-        if not args.path:
+        if not args.paths:
             sys.stderr.write("spa2v-studio: --smoke needs a sound file\n")
             return 2
         window.maybe_keep_changes = lambda: True
         window.autosave = lambda: None  # a check run leaves no work to recover
         folder = Path(tempfile.mkdtemp(prefix="spa2v-smoke-"))
-        QTimer.singleShot(0, lambda: _smoke(window, Path(args.path), folder / "smoke.mp4"))
+        QTimer.singleShot(0, lambda: _smoke(window, Path(args.paths[0]), folder / "smoke.mp4"))
         try:
             return _run(app, window)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-    if args.path:
-        path = Path(args.path)
-        if path.suffix.lower() == ".spa2v":
-            QTimer.singleShot(0, lambda: window.open_project(path))
-        else:
-            QTimer.singleShot(0, lambda: window.import_audio(path))
+    if args.paths:
+        paths = [Path(p) for p in args.paths]
+        QTimer.singleShot(0, lambda: window.open_dropped(paths))
         if not args.no_recovery:  # opened on a file: not asked, but not left unsaid either
             QTimer.singleShot(200, window.mention_recovery)
     elif not args.no_recovery:

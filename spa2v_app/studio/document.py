@@ -46,6 +46,28 @@ class LayoutCommand(QUndoCommand):
         self.doc._set_layout(copy.deepcopy(self.before))
 
 
+class ImportCommand(QUndoCommand):
+    """An import that dropped a layout made for another sound: undo brings back the sound
+    with its layout (undoing the layout alone left it over a sound of another length, which
+    every render then refused). The sound itself is read again from its file on undo and
+    redo (``sound_needed``), so the stack never holds two sounds' samples."""
+
+    def __init__(self, doc: "StudioDocument", before: tuple, after: tuple):
+        super().__init__("Import audio")
+        self.doc, self.before, self.after = doc, before, after  # (path, cues, layout) each
+        self._first = True
+
+    def redo(self) -> None:
+        if self._first:  # the import itself: its sound is in memory already
+            self._first = False
+            self.doc._set_layout(copy.deepcopy(self.after[2]))
+            return
+        self.doc._swap_sound(*self.after)
+
+    def undo(self) -> None:
+        self.doc._swap_sound(*self.before)
+
+
 class StudioDocument(QObject):
     audio_changed = Signal()
     cues_changed = Signal()
@@ -58,6 +80,7 @@ class StudioDocument(QObject):
     path_changed = Signal()
     stereo_changed = Signal(str)  # how the sound was recorded (engine.audio.stereo_kinds)
     message = Signal(str, str)  # text, level (info / warning / error)
+    sound_needed = Signal(object)  # Path: an undo or redo put this sound back; read it again
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -71,6 +94,9 @@ class StudioDocument(QObject):
         self.time_s = 0.0
         self.selected_id = -1
         self._extra_dirty = False
+        # Which project is open: bumped by New, Open and Recover, so that a job's result that
+        # arrives afterwards (an import, a plan, a render) is not put into another project.
+        self.generation = 0
 
     def _clean_changed(self, _clean: bool) -> None:
         self.dirty_changed.emit(self.dirty)
@@ -187,6 +213,7 @@ class StudioDocument(QObject):
 
     # -- loading ------------------------------------------------------------------------------
     def new_project(self) -> None:
+        self.generation += 1
         self.project = Project()
         self.audio = self.waveform = self.loudness = None
         self.thumbnails = []
@@ -199,12 +226,13 @@ class StudioDocument(QObject):
     def apply_import(self, result: ImportResult) -> None:
         """A finished import: new audio, its cues and waveform. A layout made for other audio
         (a different length) is dropped, since its frames would no longer line up."""
+        before = (self.project.audio_path, self.project.cues, self.layout)
         self.project.audio_path = result.path
         self.project.cues = result.cues
         self.audio, self.waveform = result.audio, result.waveform
         self.loudness = result.loudness
         if self.layout is not None and not self._fits(self.layout, result.audio):
-            self.undo_stack.push(LayoutCommand(self, self.layout, None, "Import audio"))
+            self.undo_stack.push(ImportCommand(self, before, (result.path, result.cues, None)))
         if self.project.name == "Untitled":
             self.project.name = result.path.stem
         self.time_s = 0.0
@@ -260,6 +288,7 @@ class StudioDocument(QObject):
         return project
 
     def set_project(self, project: Project, *, dirty: bool = False) -> None:
+        self.generation += 1
         self.project = project
         self.audio = self.waveform = self.loudness = None
         self.thumbnails = []
@@ -315,6 +344,18 @@ class StudioDocument(QObject):
             self.selected_id = -1
         self.layout_changed.emit()
         self.selection_changed.emit(self.selected_id)
+
+    def _swap_sound(self, path: Path | None, cues: Cues | None, layout: Layout | None) -> None:
+        """Undo or redo of an import: that sound, its cues and layout; the samples are read
+        again (the window answers ``sound_needed``)."""
+        self.project.audio_path, self.project.cues = path, cues
+        self.audio = self.waveform = self.loudness = None
+        self._set_layout(copy.deepcopy(layout))
+        self.set_time(0.0)
+        self.audio_changed.emit()
+        self.cues_changed.emit()
+        if path is not None:
+            self.sound_needed.emit(path)
 
     def _edit(self, text: str, after: Layout, select: int | None = None) -> None:
         self.undo_stack.push(LayoutCommand(self, self.layout, after, text, select))

@@ -25,11 +25,13 @@ from .model.paths import data_dir
 from .model.recording import forget_recording, overflow_note
 from .preview_panel import PREVIEW_SIDE
 from .model.secrets import gemini_key
-from .model.stereo import heard_as
 from .workers import QueuedJob, to_qimage
 
-AUDIO_PATTERNS = ("*.wav *.flac *.ogg *.oga *.opus *.mp3 *.m4a *.aac *.aif *.aiff *.w64 *.caf "
-                  "*.rf64 *.wma *.webm *.mka *.mp4 *.mov *.mkv")
+# What Import offers and a drop takes for a sound (a video's sound track too).
+SOUND_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif",
+                  ".aiff", ".w64", ".caf", ".rf64", ".wma", ".webm", ".mka", ".mp4", ".mov",
+                  ".mkv")
+AUDIO_PATTERNS = " ".join(f"*{s}" for s in SOUND_SUFFIXES)
 
 
 class JobActions:
@@ -74,8 +76,19 @@ class JobActions:
         path = Path(path)
         if stereo is None:
             stereo, spacing_m, pan_law = self.doc.stereo, self.doc.spacing_m, self.doc.pan_law
+        # The latest import asked for wins, into the project it was asked for: an import that
+        # ends after another project was opened, or after a later import ended, is not used
+        # (it silently replaced the opened project's sound and dropped its layout).
+        self._import_ticket = ticket = getattr(self, "_import_ticket", 0) + 1
+        generation = self.doc.generation
 
         def done(result: tasks.ImportResult) -> None:
+            if ticket != self._import_ticket or generation != self.doc.generation:
+                if not attach_only:
+                    self.show_message(
+                        f"The import of {path} was not used: another sound or project was "
+                        "opened while it ran. Import it again (Ctrl+I) to use it.", "warning")
+                return
             if attach_only:
                 mismatch = self.doc.attach_audio(result)
                 if mismatch:
@@ -98,9 +111,12 @@ class JobActions:
                                  on_failed=lambda m: self.show_message(m, "error"))
 
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import audio", str(Path.home()),
+        path, _ = QFileDialog.getOpenFileName(self, "Import audio",
+                                              str(self.settings.start_folder()),
                                               f"Audio ({AUDIO_PATTERNS});;All files (*)")
         if path:
+            self.settings.remember_folder(path)
+            self.banner.hide()  # an older message, about another sound
             self.import_audio(path)
 
     def toggle_play(self) -> None:
@@ -118,6 +134,11 @@ class JobActions:
         if audio_path is None:
             self.show_message("Record or import a sound first.", "warning")
             return None
+        self.banner.hide()  # what it said was about an earlier step; this one says its own
+        missing = self.missing_sound()
+        if missing:
+            self.show_message(f"Cannot plan: {missing}", "error")
+            return None
         settings = PlanSettings(num_frames=self.settings.plan_frames,
                                 hint=self.hint_edit.text().strip() or None,
                                 stereo=self.doc.stereo, spacing_m=self.doc.spacing_m,
@@ -130,8 +151,14 @@ class JobActions:
 
         asked = {}  # what named the sounds, chosen on the worker, read by done() afterwards
 
+        generation = self.doc.generation
+
         def done(result) -> None:
             layout, _cues = result
+            if generation != self.doc.generation:
+                self.show_message(f"The plan of {audio_path.name} finished after another "
+                                  "project was opened, so it was not used.", "warning")
+                return
             if self.doc.project.audio_path != audio_path:
                 # Another sound was imported while this one was planned: its frames would not
                 # line up with the sound now in the project (and a render would be refused).
@@ -141,11 +168,11 @@ class JobActions:
                                   "was not used. Plan again (Ctrl+L).", "warning")
                 return
             self.doc.apply_plan(layout)
-            heard = heard_as(layout.extra.get("stereo"))
+            # How the sound was heard stays in the status bar's own field beside this: said
+            # here too, it pushed the end of this line out of a 1280 px window.
             named = tasks.listener_status(layout, asked=asked.get("listener") is not None)
             self.statusBar().showMessage(f"Planned {len(layout.objects)} object(s) with "
-                                         f"{layout.planner.name}; {named}"
-                                         + (f". {heard}" if heard else ""), 8000)
+                                         f"{layout.planner.name}; {named}.", 8000)
 
         def make(token):
             listener, note = tasks.choose_listener()
@@ -190,6 +217,11 @@ class JobActions:
         if layout is None:
             self.show_message("Plan a layout (Ctrl+L) or add an object first.", "warning")
             return None
+        self.banner.hide()
+        missing = self.missing_sound()
+        if missing:
+            self.show_message(f"Cannot render: {missing}", "error")
+            return None
         out = Path(out_path) if out_path else self.default_render_path()
         settings = self.render_settings(renderer, fps)
         layout = layout.validate()  # a snapshot: later edits do not change this job
@@ -197,7 +229,13 @@ class JobActions:
         audio_path = self.doc.project.audio_path
         device = self.settings.device
 
+        generation = self.doc.generation
+
         def done(path) -> None:
+            if generation != self.doc.generation:  # the file is there, but not this project's
+                self.show_message(f"Rendered {path} for the project that was open before; it "
+                                  "is not listed in this one.")
+                return
             self.doc.add_render(Path(path), settings.renderer, {"fps": settings.fps,
                                                                 "seed": settings.seed}, layout)
             self.statusBar().showMessage(f"Rendered {Path(path).name}", 5000)
@@ -210,6 +248,15 @@ class JobActions:
             lambda token: tasks.studio_render_job(audio_path, layout, out, settings, token,
                                                   device=device),
             on_finished=done, on_failed=lambda m: self.show_message(m, "error"))
+
+    def missing_sound(self) -> str | None:
+        """Why the project's sound cannot be used (moved or deleted since the project was
+        saved), with what to do; None when it is there (or the project has none)."""
+        audio = self.doc.project.audio_path
+        if audio is None or audio.exists():
+            return None
+        return (f"the project's sound {audio} is not there (moved or deleted). Put it back, "
+                "or import it again (Ctrl+I): the layout is kept when its length matches.")
 
     def check_agreement(self, audio_path: Path, layout, video: Path) -> QueuedJob:
         """After a render: does the picture agree with the sound? (spatial and timing scores)
@@ -274,8 +321,12 @@ class JobActions:
                                  on_finished=self.doc.set_thumbnails)
 
     def cancel_running(self) -> None:
-        for job in self.queue.running():
-            self.queue.cancel(job)
+        """Ctrl+.: cancel the job the status bar names (the latest started of those the queue
+        lists); press again for the next. It cancelled every running job: an import running
+        beside a render, and the window's own thumbnails and picture-sound check."""
+        listed = [j for j in self.queue.running() if not j.helper]
+        if listed:
+            self.queue.cancel(listed[-1])
 
     def export_dialog(self) -> None:
         if self.doc.layout is None:
@@ -316,9 +367,14 @@ class JobActions:
                     jobs.append(self.queue.submit(
                         "export", f"Export {req.mp4.name}",
                         lambda token: _copy_job(rec.path, req.mp4),
+                        on_finished=self._exported_video,
                         on_failed=lambda m: self.show_message(m, "error")))
                 else:
-                    jobs.append(self.render(req.mp4, renderer=req.renderer, fps=req.fps))
+                    job = self.render(req.mp4, renderer=req.renderer, fps=req.fps)
+                    if job is not None:
+                        rendered = job.on_finished
+                        job.on_finished = lambda p: (rendered(p), self._exported_video(p))
+                        jobs.append(job)
             if req.frames_dir is not None:
                 snap, settings = copy.deepcopy(layout), self.render_settings(req.renderer, req.fps)
                 jobs.append(self.queue.submit(
@@ -331,6 +387,11 @@ class JobActions:
             self.show_message(str(e), "error")
         return jobs
 
+
+    def _exported_video(self, path) -> None:
+        """Where the exported MP4 is, in full (the copy of the last render said nothing; a
+        render said its file's name only)."""
+        self.show_message(f"Exported the video to {path}")
 
     def download_model(self, name: str) -> QueuedJob:
         def make(token):

@@ -27,17 +27,22 @@ from . import theme
 from .canvas import LayoutCanvas
 from .dialogs import SceneDialog, SettingsDialog, fill_backend_combo
 from .document import StudioDocument
-from .job_actions import JobActions
+from .job_actions import SOUND_SUFFIXES, JobActions
 from .player import AudioPlayer
 from .preview_panel import PreviewPanel
 from .project_actions import ProjectActions
-from .queue_panel import QueuePanel
+from .queue_panel import QueuePanel, format_eta
 from .record_panel import STEREO_QUESTION, PanLawCombo, RecordPanel, SpacingBox, StereoCombo
 from .model.recording import list_input_devices
 from .model.settings import StudioSettings, save_settings
 from .model.stereo import heard_as, stereo_choices
 from .timeline import TimelineView
-from .workers import CANCELLED, JobQueue, QueuedJob
+from .workers import CANCELLED, RUNNING, JobQueue, QueuedJob
+
+
+# Narrower than this, the toolbar's buttons drop their names (design: the whole toolbar
+# with names needs about 1270 px).
+COMPACT_BELOW_PX = 1270
 
 
 class LayoutEditor(QWidget):
@@ -119,8 +124,37 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self._make_recovery_timer()
         self._update_actions()
         self._update_title()
+        self.restore_window_layout()
+        self._set_tab_order()
+        self._name_for_screen_readers()
 
     # -- construction -------------------------------------------------------------------------
+    def _name_for_screen_readers(self) -> None:
+        """Widgets with neither text nor a label were announced as nothing."""
+        for widget, name in ((self.canvas, "Layout canvas"),
+                             (self.canvas.viewport(), "Layout canvas"),
+                             (self.queue_panel.list, "Render queue"),
+                             (self.timeline.area, "Timeline"),
+                             (self.timeline.canvas, "Timeline")):
+            widget.setAccessibleName(name)
+
+    def _set_tab_order(self) -> None:
+        """Tab goes as the window reads: the toolbar's fields, the Record panel, the layout
+        canvas and its buttons, the render queue, the timeline (it followed the order the
+        panels were built in: the queue and timeline before the toolbar, the canvas last)."""
+        def focusable(panel: QWidget) -> list[QWidget]:
+            return [w for w in panel.findChildren(QWidget)
+                    if w.focusPolicy() & Qt.FocusPolicy.TabFocus and w.isVisibleTo(self)]
+        chain = []
+        for panel in (self.toolbar, self.record_panel, self.editor, self.queue_panel,
+                      self.timeline):
+            chain += focusable(panel)
+        for a, b in zip(chain, chain[1:]):
+            QWidget.setTabOrder(a, b)
+        # The window starts with the canvas focused, not the chain's first field: Space on a
+        # focused combo box opens it (and swallowed Ctrl+R) instead of playing.
+        self.canvas.setFocus()
+
     def _undo_tips(self, *_) -> None:
         stack = self.doc.undo_stack
         for a, word, what in ((self.act_undo, "Undo", stack.undoText()),
@@ -129,8 +163,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
 
     def _action(self, text: str, slot, shortcut=None, icon: str | None = None, tip: str = "") -> QAction:
         a = QAction(text, self)
-        if shortcut is not None:
-            a.setShortcut(QKeySequence(shortcut))
+        if shortcut is not None:  # a key, or a list of keys
+            a.setShortcuts([QKeySequence(k) for k in shortcut] if isinstance(shortcut, list)
+                           else [QKeySequence(shortcut)])
         if icon:
             a.setIcon(theme.icon(icon))
         a.setToolTip(tip_with_keys(a, tip or text))
@@ -186,10 +221,21 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                                     "Pin the selected box on this frame as a keyframe")
         self.act_scene = self._action("Scene…", self.edit_scene, None, "plan",
                                       "Edit the caption and background")
-        self.act_prev = self._action("Previous frame", lambda: self.doc.step_frame(-1),
+        self.act_prev = self._action("Previous frame", lambda: self.step_frame(-1),
                                      "Left", "prev")
-        self.act_next = self._action("Next frame", lambda: self.doc.step_frame(1), "Right", "next")
+        self.act_next = self._action("Next frame", lambda: self.step_frame(1), "Right", "next")
         self.act_settings = self._action("Settings…", self.settings_dialog, "Ctrl+,", "settings")
+        # The banner went only by a click: from the keyboard it could not be dismissed.
+        self.act_dismiss = self._action("Dismiss the message", lambda: self.banner.hide(), "Esc",
+                                        None, "Hide the message above the canvas")
+        # The timeline's zoom from anywhere (its own +/- work only while it has the focus,
+        # which Tab reaches last and a click on the lanes gives).
+        self.act_zoom_in = self._action("Zoom in", lambda: self.timeline.zoom(2.0),
+                                        ["Ctrl+=", "Ctrl++"], None, "Zoom the timeline in")
+        self.act_zoom_out = self._action("Zoom out", lambda: self.timeline.zoom(0.5), "Ctrl+-",
+                                         None, "Zoom the timeline out")
+        self.act_zoom_fit = self._action("Show the whole clip", lambda: self.timeline.canvas.fit(),
+                                         "Ctrl+0", None, "Fit the whole clip in the timeline")
         # The keyboard's drag: Left/Right step frames, so Shift+arrows move the selected box.
         self.act_nudge = [self._action(f"Move box {name}",
                                        lambda _=False, d=d: self.nudge(*d), key, None,
@@ -290,6 +336,10 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.planner_menu = m.addMenu("Planner")
         self.renderer_menu = m.addMenu("Renderer")
         m = mb.addMenu("&View")
+        m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
+        m.addSeparator()
+        m.addAction(self.act_dismiss)
+        m.addSeparator()
         for dock in self.docks.values():
             m.addAction(dock.toggleViewAction())
         m.addSeparator()
@@ -333,6 +383,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.hint_edit.setPlaceholderText("What is sounding? e.g. 'a red car' (optional)")
         self.hint_edit.setToolTip("What is sounding? e.g. 'a red car' (optional): the planner "
                                   "uses it to name the sound")
+        self.hint_edit.setAccessibleName("What is sounding?")
         self.hint_edit.setMinimumWidth(150)
         self.hint_edit.setMaximumWidth(340)
         self.hint_edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -388,6 +439,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         d.path_changed.connect(self._update_title)
         d.layout_changed.connect(self._update_actions)
         d.audio_changed.connect(self._audio_changed)
+        d.sound_needed.connect(self._read_sound_again)
         d.stereo_changed.connect(self._stereo_changed)
         d.layout_changed.connect(self._update_heard_as)
         d.cues_changed.connect(self._update_heard_as)
@@ -432,7 +484,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self._warned.add(text)
         if level != "info":
             self.banner.setStyleSheet(f"background:{bg}; color:{fg};")
-            self.banner.setText(f"{text}   (click to dismiss)")
+            self.banner.setText(f"{text}   (click or Esc to dismiss)")
             self.banner.show()
 
     def refresh_backends(self) -> None:
@@ -500,6 +552,13 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                               audio.sample_rate if audio is not None else 48000)
         self._update_actions()
 
+    def _read_sound_again(self, path) -> None:
+        if path.exists():
+            self.import_audio(path, attach_only=True)
+        else:
+            self.show_message(f"{path} is not there any more: import it again to play, plan "
+                              "or render.", "warning")
+
     def _stereo_changed(self, kind: str) -> None:
         self.stereo_combo.set_kind(kind)
         self.stereo_actions[kind].setChecked(True)
@@ -528,8 +587,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         running = [j for j in self.queue.running() if not j.helper] or self.queue.running()
         if running:
             j = running[-1]
+            # The queue's wording: "2734 s left" here, "45 min 34 s left" in the queue.
             self.status_job.setText(f"{j.title}: {j.fraction:.0%}"
-                                    + (f", {int(j.eta_s)} s left" if j.eta_s else ""))
+                                    + (f", {format_eta(j.eta_s)}" if j.eta_s else ""))
         elif job.state == CANCELLED and not job.helper:
             # Say what became of it: the progress line would otherwise just read "Ready".
             self.status_job.setText(f"Cancelled: {job.title}"
@@ -564,6 +624,13 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def nudge(self, dx: int, dy: int) -> None:
         if self.doc.selected_id >= 0 and self.doc.layout is not None:
             self._guard(self.doc.nudge_box, self.doc.selected_id, self.doc.current_frame(), dx, dy)
+
+    def step_frame(self, delta: int) -> None:
+        """Left / Right: to the previous or next layout frame, playing on from there when
+        playing (the player's next tick put the playhead back where the sound was)."""
+        self.doc.step_frame(delta)
+        if self.player.playing:
+            self.player.seek(self.doc.time_s)
 
     def select_next(self, step: int) -> None:
         ids = [o.id for o in self.doc.layout.objects] if self.doc.layout is not None else []
@@ -614,6 +681,21 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                           f"move where the sound says.\n\n{ATTRIBUTION} "
                           "See resources/pictograms/LICENCE.txt.")
 
+    def restore_window_layout(self) -> None:
+        """The size, place and panels the window had when it was last closed."""
+        from PySide6.QtCore import QByteArray
+        # A hand-edited or damaged value is ignored (Qt refuses what it cannot read), as any
+        # bad preference is: it must not stop the studio from starting.
+        s = self.settings
+        if s.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(s.window_geometry.encode("ascii", "ignore")))
+        if s.window_state:
+            self.restoreState(QByteArray.fromBase64(s.window_state.encode("ascii", "ignore")))
+
+    def keep_window_layout(self) -> None:
+        self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        self.settings.window_state = bytes(self.saveState().toBase64()).decode("ascii")
+
     def _save_settings(self) -> None:
         try:
             save_settings(self.settings)
@@ -621,6 +703,23 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             self.statusBar().showMessage(f"Could not save settings: {e}", 8000)
 
     # -- window events ------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        """Below :data:`COMPACT_BELOW_PX` the toolbar's buttons show their icons only (their
+        names stay in the tooltips; Render keeps its name, its icon being Play's) and its
+        fields narrow, so that Render, Export, Undo and Redo stay in view on a 1024 px screen
+        instead of going behind the overflow arrow."""
+        super().resizeEvent(event)
+        compact = self.width() < COMPACT_BELOW_PX
+        style = (Qt.ToolButtonStyle.ToolButtonIconOnly if compact
+                 else Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for a in (self.act_record, self.act_import, self.act_plan, self.act_export):
+            button = self.toolbar.widgetForAction(a)
+            if button is not None and button.toolButtonStyle() != style:
+                button.setToolButtonStyle(style)
+        self.hint_edit.setMinimumWidth(90 if compact else 150)
+        for combo in (self.planner_combo, self.renderer_combo):
+            combo.setMinimumContentsLength(9 if compact else 12)
+
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
@@ -630,12 +729,29 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         if not files:
             return
         event.acceptProposedAction()
-        first = files[0]
-        if first.suffix.lower() == ".spa2v":
-            if self.maybe_keep_changes():
-                self.open_project(first)
+        self.open_dropped(files)
+
+    def open_dropped(self, files: list[Path]) -> None:
+        """Several files dropped at once: a project holds one sound, so the first project,
+        else the first sound, is opened, and the banner names those left out (the first file
+        was taken whatever it was: a text file beside a WAV was refused, the WAV ignored)."""
+        kinds = ((".spa2v",), SOUND_SUFFIXES)
+        chosen = next((f for suffixes in kinds for f in files if f.suffix.lower() in suffixes),
+                      files[0])
+        rest = [f.name for f in files if f != chosen]
+        if chosen.suffix.lower() == ".spa2v":
+            if not self.maybe_keep_changes():
+                return
+            self.banner.hide()  # an older message, about another project
+            if not self.open_project(chosen):
+                return  # its error stays in view
         else:
-            self.import_audio(first)
+            self.banner.hide()  # an older message, about another sound
+            self.settings.remember_folder(chosen)
+            self.import_audio(chosen)
+        if rest:
+            self.show_message(f"Opened {chosen.name} only (a project holds one sound); not "
+                              f"opened: {', '.join(rest)}.", "warning")
 
     def end_keeping_work(self, code: int) -> None:
         """The system ends the app (SIGTERM, SIGHUP): no questions. A recording is stopped
@@ -647,6 +763,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.autosave()
         self.autosave_file = None  # kept for the next start: nothing may discard it now
         self.player.stop()
+        self.keep_window_layout()
         self._save_settings()
         QApplication.instance().exit(code)
 
@@ -662,9 +779,29 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
         return answer == QMessageBox.StandardButton.Yes
 
+    def ask_cancel_jobs(self) -> bool:
+        """Closing with renders, exports or downloads not finished: True when the user says
+        cancel them and quit (a 20-minute render was cancelled without a word)."""
+        from PySide6.QtWidgets import QMessageBox
+        pending = [j for j in self.queue.jobs if not j.done and not j.helper]
+        if not pending:
+            return True
+        names = "; ".join(f"{j.title} ({j.fraction:.0%})" if j.state == RUNNING else
+                          f"{j.title} (waiting)" for j in pending[:4])
+        more = f" and {len(pending) - 4} more" if len(pending) > 4 else ""
+        answer = QMessageBox.question(
+            self, "Cancel the unfinished jobs?",
+            f"Not finished: {names}{more}. Quit and cancel them? Nothing half-written is left "
+            "behind; a cancelled render or export can be run again later.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
     def closeEvent(self, event) -> None:
         if self.record_panel.recording and not self.ask_stop_recording():
             event.ignore()
+            return
+        if not self.ask_cancel_jobs():
+            event.ignore()  # the jobs, and a recording if any, go on
             return
         if not self.maybe_keep_changes():
             event.ignore()  # the recording, if any, goes on
@@ -675,5 +812,6 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.player.stop()
         self.queue.wait_all(10)
         discard_autosave(self.autosave_file)
+        self.keep_window_layout()
         self._save_settings()
         event.accept()

@@ -32,6 +32,7 @@ class AudioPlayer(QObject):
         self.error: str | None = None
         self._stream = None
         self._frame = 0
+        self._drained_at: float | None = None  # when the device was handed the last frame
         self._lock = threading.Lock()
         self._clock_start = 0.0
         self._clock_from = 0.0
@@ -72,6 +73,7 @@ class AudioPlayer(QObject):
         if start >= self.duration_s - 1e-3:
             start = 0.0
         self._frame = int(start * self.sample_rate)
+        self._drained_at = None
         self._playing = True
         self.backend = "clock"
         if self.use_device and self._open_device():
@@ -91,10 +93,14 @@ class AudioPlayer(QObject):
         self.pause() if self._playing else self.play(from_s)
 
     def seek(self, t: float) -> None:
-        if self._playing:
-            self.play(t)
-        else:
-            self._frame = int(max(0.0, t) * self.sample_rate)
+        """Move the play position; playing goes on from there. The output stream is kept: a
+        drag on the timeline seeks on every mouse move, and closing and reopening the device
+        each time stuttered the sound and flickered the play button."""
+        t = min(max(0.0, t), self.duration_s)
+        with self._lock:
+            self._frame = int(t * self.sample_rate)
+            self._drained_at = None
+        self._clock_start, self._clock_from = time.monotonic(), t
 
     def stop(self) -> None:
         was = self._playing
@@ -135,12 +141,27 @@ class AudioPlayer(QObject):
             start = self._frame
             chunk = self.samples[start:start + frames, : outdata.shape[1]]
             self._frame = start + len(chunk)
+            if len(chunk) < frames and self._drained_at is None:
+                self._drained_at = time.monotonic()
         outdata[: len(chunk)] = chunk
         outdata[len(chunk):] = 0
 
+    def ended(self) -> bool:
+        """Has the sound played to its end? On a device the position is what was handed
+        over less the output latency, so it never reaches the end: the end is when the last
+        frame was handed over a latency ago (the player ran on, showing Pause, for ever)."""
+        if self.position() >= self.duration_s:
+            return True
+        if self.backend != "device":
+            return False
+        with self._lock:
+            drained = self._drained_at
+        latency = float(getattr(self._stream, "latency", 0.0) or 0.0)
+        return drained is not None and time.monotonic() - drained >= latency
+
     def _tick(self) -> None:
         pos = self.position()
-        if pos >= self.duration_s:
+        if self.ended():
             self.stop()
             self._frame = 0
             self.position_changed.emit(self.duration_s)

@@ -17,8 +17,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.errors import SpA2VError
-from engine.project import (discard_autosave, find_recoverable, find_unreadable_autosaves,
-                            set_aside_autosave, write_autosave)
+from engine.project import (PROJECT_SUFFIX, discard_autosave, find_recoverable,
+                            find_unreadable_autosaves, set_aside_autosave, write_autosave)
 
 from .model.paths import autosave_dir
 from .model.recording import find_cut_off_recordings
@@ -65,13 +65,26 @@ class ProjectActions:
             self.doc.new_project()
 
     def _fill_recent(self) -> None:
+        """The name first, then its folder (a full path each, cut at the menu's edge, hid the
+        names); a project that is gone says so; the list can be cleared."""
         self.recent_menu.clear()
         for path in self.settings.recent:
-            act = self.recent_menu.addAction(path)
-            act.setEnabled(Path(path).exists())
+            p = Path(path)
+            there = p.exists()
+            act = self.recent_menu.addAction(f"{p.name}   —   {p.parent}"
+                                             + ("" if there else "   (not found)"))
+            act.setEnabled(there)
+            act.setToolTip(path)
             act.setData(path)
         if not self.settings.recent:
             self.recent_menu.addAction("(none yet)").setEnabled(False)
+            return
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear the list").triggered.connect(self.clear_recent)
+
+    def clear_recent(self) -> None:
+        self.settings.recent = []
+        self._save_settings()
 
     def _open_recent(self, action) -> None:
         path = action.data()
@@ -81,7 +94,8 @@ class ProjectActions:
     def open_project_dialog(self) -> None:
         if not self.maybe_keep_changes():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", str(Path.home()), PROJECT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open project",
+                                              str(self.settings.start_folder()), PROJECT_FILTER)
         if path:
             self.open_project(path)
 
@@ -93,6 +107,7 @@ class ProjectActions:
             return False
         self._after_project_loaded(project)
         self.settings.add_recent(path)
+        self._save_settings()  # the recent list outlives a crash
         return True
 
     def _after_project_loaded(self, project) -> None:
@@ -110,19 +125,40 @@ class ProjectActions:
         return self._save_to(self.doc.project.path)
 
     def save_project_as(self) -> bool:
-        start = str(self.doc.project.path or Path.home() / f"{self.doc.project.name}.spa2v")
+        start = str(self.doc.project.path
+                    or self.settings.start_folder() / f"{self.doc.project.name}.spa2v")
         path, _ = QFileDialog.getSaveFileName(self, "Save project", start, PROJECT_FILTER)
-        return self._save_to(Path(path)) if path else False
+        if not path:
+            return False
+        dest = Path(path)
+        if dest.suffix.lower() != PROJECT_SUFFIX:
+            # The file dialog asked about "scene", which is not there; "scene.spa2v", which
+            # the save writes, may be: it was replaced without a word.
+            dest = dest.with_name(dest.name + PROJECT_SUFFIX)
+            if dest.exists() and QMessageBox.question(
+                    self, "Replace the project?",
+                    f"{dest.name} already exists in {dest.parent}. Replace it?",
+                    QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel) \
+                    != QMessageBox.StandardButton.Yes:
+                return False
+        return self._save_to(dest)
 
     def _save_to(self, path: Path) -> bool:
         try:
             dest = self.doc.save(path)
         except (SpA2VError, OSError) as e:
-            self.show_message(f"Could not save the project: {e}", "error")
+            # Say what to do: the reason alone ("File exists", a full disk) left the user with
+            # unsaved work and no way on.
+            text = str(e).rstrip()
+            self.show_message(f"Could not save the project: {text}{'' if text.endswith('.') else '.'} "
+                              "Save it somewhere else with Save as… (Ctrl+Shift+S); until then "
+                              "the recovery copy keeps your changes.", "error")
+            self.autosave()
             return False
         discard_autosave(self.autosave_file)
         self.autosave_file = None
         self.settings.add_recent(dest)
+        self._save_settings()
         self.statusBar().showMessage(f"Saved {dest}", 5000)
         return True
 
@@ -207,18 +243,24 @@ class ProjectActions:
             self.offer_recovery()
 
     def offer_cut_off_recording(self) -> None:
-        """Offer back the newest recording cut off by the end of an earlier session (others
-        wait for the next start); it is imported read as its input was set up."""
+        """Offer back the newest recording cut off by the end of an earlier session; it is
+        imported read as its input was set up. Older ones (several sessions ended while
+        recording) are named in the same question, since a project holds one sound: each was
+        offered at a later start only, one start per recording."""
         found = find_cut_off_recordings(self.settings.recordings_dir)
         if not found:
             return
-        cut = found[0]
+        cut, older = found[0], found[1:]
+        also = "" if not older else (
+            f"\n\nEarlier cut-off recordings are kept too (open them with Import): "
+            + "; ".join(f"{o.path} ({o.duration_s:.1f} s)" for o in older) + ".")
         answer = QMessageBox.question(
             self, "Open the cut-off recording?",
             f"SpA2V Studio stopped while recording. The {cut.duration_s:.1f} s recorded are "
-            f"kept in {cut.path}. Open it?",
+            f"kept in {cut.path}. Open it?{also}",
             QMessageBox.StandardButton.Open | QMessageBox.StandardButton.No)
-        cut.forget()
+        for c in found:
+            c.forget()
         if answer != QMessageBox.StandardButton.Open:
             self.show_message(f"The cut-off recording is kept in {cut.path}.", "info")
             return

@@ -120,6 +120,9 @@ class JobRow(QWidget):
         else:
             self.button.setIcon(theme.icon("delete", theme.MUTED))
             self.button.setToolTip("Remove from the list")
+        # Icon-only: a screen reader says the tooltip and which job it is about.
+        self.button.setAccessibleName(f"{self.button.toolTip()}: {job.title}")
+        self.folder_button.setAccessibleName(f"Show in folder: {job.title}")
         self.folder_button.setVisible(self.output() is not None)
         if not self.thumb.pixmap() or self.thumb.pixmap().isNull():
             self.thumb.setPixmap(theme.icon({"render": "render", "plan": "plan",
@@ -162,7 +165,12 @@ class QueuePanel(QWidget):
         row = JobRow(self.queue, job)
         item.setSizeHint(QSize(200, THUMB + 10))
         self.list.addItem(item)
+        # Tab reaches the row's buttons after the rows above it (a new widget went to the
+        # end of the window's chain, between the toolbar and the Record panel).
+        before = next(reversed(self.rows.values()))[1].button if self.rows else self.list
         self.list.setItemWidget(item, row)
+        QWidget.setTabOrder(before, row.folder_button)
+        QWidget.setTabOrder(row.folder_button, row.button)
         self.rows[job.id] = (item, row)
         self.empty.setText(f"{len(self.rows)} job(s)")
 

@@ -40,6 +40,18 @@ THUMB_H = 46
 MIN_PPS, MAX_PPS = 0.05, 4000.0
 
 
+# What each lane shows, for its header's tooltip (an object lane says its own).
+LANE_TIPS = {
+    "ruler": "Time. Click or drag in the lanes to move the playhead; Ctrl+wheel zooms.",
+    "wave": "The waveform of this channel, scaled to the clip's loudest moment.",
+    "thumbs": "Frames of the last render, at their times.",
+    "azimuth": "Where each tracked sound is heard: left at the top, centre, right at the "
+               "bottom; one line per sound in its object's colour, fainter where less sure.",
+    "loudness": "How loud the mix is, in dB over the 48 dB below its peak.",
+    "onsets": "Where sounds start (onsets).",
+}
+
+
 class TimelineCanvas(QWidget):
     seek = Signal(float)
     zoom_changed = Signal()
@@ -85,8 +97,15 @@ class TimelineCanvas(QWidget):
             if self.doc.waveform.channels > 1:
                 out.append(("wave", "Right", WAVE_H, 1))
         if self.doc.layout is not None:
+            # Objects of one name ("object", "sound source") are numbered: their lanes were
+            # alike in name and colour.
+            labels = [obj.label for obj in self.doc.layout.objects]
+            seen: dict[str, int] = {}
             for obj in self.doc.layout.objects:
-                out.append(("object", obj.label, OBJ_H, obj))
+                seen[obj.label] = seen.get(obj.label, 0) + 1
+                title = obj.label if labels.count(obj.label) == 1 else \
+                    f"{obj.label} {seen[obj.label]}"
+                out.append(("object", title, OBJ_H, obj))
         if self.doc.thumbnails:
             out.append(("thumbs", "Render", THUMB_H, None))
         cues = self.doc.cues
@@ -198,12 +217,27 @@ class TimelineCanvas(QWidget):
             self.doc.select(obj.id)
             self.heard_menu(obj).exec(event.globalPos())
 
+    def lane_tip(self, y: float) -> str:
+        """What the lane at height ``y`` shows (its header's tooltip): nothing on screen said
+        how to read an object's band or the azimuth lines."""
+        top = 0
+        for kind, title, h, payload in self.lanes():
+            if top <= y < top + h:
+                if kind == "object":
+                    heard = heard_summary(payload.extra)
+                    return (f"{payload.label}: where its box is on each layout frame, from its "
+                            "left edge (top) to its right edge (bottom); diamonds are keyframes. "
+                            "Click to select it" + ("; right-click for the other names it was "
+                                                    f"heard as. {heard}" if heard else "."))
+                return LANE_TIPS.get(kind, "")
+            top += h
+        return ""
+
     def event(self, event) -> bool:
         if event.type() == event.Type.ToolTip:
-            obj = self.object_at(event.pos().y()) if event.pos().x() < HEADER_W else None
-            text = heard_summary(obj.extra) if obj is not None else ""
+            text = self.lane_tip(event.pos().y()) if event.pos().x() < HEADER_W else ""
             if text:
-                QToolTip.showText(event.globalPos(), f"{obj.label}: {text}", self)
+                QToolTip.showText(event.globalPos(), text, self)
             else:
                 QToolTip.hideText()
             return True
@@ -265,7 +299,7 @@ class TimelineCanvas(QWidget):
             p.setPen(theme.GRID)
             p.drawLine(QPointF(0, y + h - 0.5), QPointF(self.width(), y + h - 0.5))
             if title:
-                p.setPen(theme.object_qcolor(title) if kind == "object" else theme.MUTED)
+                p.setPen(theme.object_qcolor(payload.label) if kind == "object" else theme.MUTED)
                 p.drawText(QRectF(8, y, HEADER_W - 12, h), Qt.AlignmentFlag.AlignVCenter,
                            p.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight,
                                                       HEADER_W - 14))
@@ -416,9 +450,9 @@ class TimelineView(QWidget):
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.scroll, 1)
-        for text, tip, slot in (("−", "Zoom out (-)", lambda: self.zoom(0.5)),
-                                ("+", "Zoom in (+)", lambda: self.zoom(2.0)),
-                                ("Fit", "Show the whole clip", self.canvas.fit)):
+        for text, tip, slot in (("−", "Zoom out (Ctrl+-)", lambda: self.zoom(0.5)),
+                                ("+", "Zoom in (Ctrl+=)", lambda: self.zoom(2.0)),
+                                ("Fit", "Show the whole clip (Ctrl+0)", self.canvas.fit)):
             b = QToolButton(self)
             b.setText(text)
             b.setToolTip(tip)

@@ -121,8 +121,9 @@ def test_empty_and_wrong_files(tmp_path):
     sf.write(str(empty), np.zeros((0, 2), np.float32), SR)
     with pytest.raises(BadInput, match="holds no audio samples"):
         load_audio(empty)
-    with pytest.raises(BadInput, match="is a folder"):
+    with pytest.raises(BadInput, match="is a folder") as e:
         load_audio(tmp_path)
+    assert "Pick one sound file inside it" in str(e.value)  # what to do, not only what's wrong
     junk = tmp_path / "junk.mp3"
     junk.write_bytes(b"\x00\x01" * 500)
     with pytest.raises(BadInput, match="junk.mp3"):

@@ -74,6 +74,11 @@ def test_bad_files_are_refused_with_the_reason(tmp_path):
     p.write_text(json.dumps({"schema": PROJECT_SCHEMA, "version": 99}))
     with pytest.raises(BadInput, match="newer"):
         load_project(p)
+    # A later schema is a project too: "not a SpA2V project" sent the user to look for one.
+    p.write_text(json.dumps({"schema": "spa2v.project/2"}))
+    with pytest.raises(BadInput, match="saved by a newer SpA2V Studio") as e:
+        load_project(p)
+    assert "Update SpA2V Studio" in str(e.value)
     p.write_text(json.dumps({"schema": PROJECT_SCHEMA, "layout": {"schema": "spa2v.vsl/1"}}))
     with pytest.raises(BadInput, match="duration_s"):
         load_project(p)

@@ -42,6 +42,12 @@ class StudioSettings:
     input_channels: str = "1+2"
     sample_rate: int = 48000
     recent: list[str] = field(default_factory=list)
+    # Where Open, Import and Save as… start: the folder of the last file opened, imported or
+    # saved (home until then).
+    last_folder: str = ""
+    # The window's size and place, and its panels' (Qt's saveGeometry / saveState, base64).
+    window_geometry: str = ""
+    window_state: str = ""
     # "How was this recorded?" per input device name (a phone, a handheld XY recorder and a
     # dummy head each keep their own answer).
     stereo_by_device: dict[str, str] = field(default_factory=dict)
@@ -108,6 +114,16 @@ class StudioSettings:
     def add_recent(self, path: str | Path, limit: int = 8) -> None:
         p = str(Path(path).absolute())
         self.recent = [p] + [r for r in self.recent if r != p][: limit - 1]
+        self.remember_folder(p)
+
+    def remember_folder(self, path: str | Path) -> None:
+        """``path`` (a file) was opened, imported or saved: the next dialog starts beside it."""
+        self.last_folder = str(Path(path).absolute().parent)
+
+    def start_folder(self) -> Path:
+        """Where a file dialog opens: the last folder used while it exists, else home."""
+        folder = Path(self.last_folder) if self.last_folder else None
+        return folder if folder is not None and folder.is_dir() else Path.home()
 
 
 def settings_path() -> Path:

@@ -84,6 +84,15 @@ def _new_tagger():
         return None, f"The sound tagger failed to load ({type(e).__name__}: {e})."
 
 
+def refuse_streams(path: Path) -> None:
+    """A pipe, socket or device is not a sound file: reading one blocks a worker for ever,
+    past any cancel, and the studio then aborted on exit (a project can name any path). The
+    command line reads them (``spa2v plan <(sox ...)``); the studio needs a file it can seek."""
+    if path.exists() and not path.is_dir() and not path.is_file():
+        raise BadInput(f"{path} is not a file but a pipe or a device; the studio reads sound "
+                       "files only.", hint="Save the sound to a file and import that.")
+
+
 def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool = True,
                stereo: str = DEFAULT_STEREO, spacing_m: float | None = None,
                pan_law: str | None = None) -> Job[ImportResult]:
@@ -92,6 +101,7 @@ def import_job(path: str | os.PathLike, token: CancelToken, *, use_tagger: bool 
     through its ``pan_law`` when known), build
     the waveform."""
     path = Path(path)
+    refuse_streams(path)
     info = audio_info(path)
     tagger, why = make_tagger_quietly() if use_tagger else (None, None)
     if why:

@@ -38,9 +38,9 @@ def make_window(qtbot, tmp_path):
     from tests.app.studio.fake_stream import fake_stream_factory
     made = []
 
-    def make(session_id: str = "test-session", **kw):
+    def make(session_id: str = "test-session", settings=None, **kw):
         create_app()
-        settings = StudioSettings(recordings_dir=str(tmp_path / "recordings"))
+        settings = settings or StudioSettings(recordings_dir=str(tmp_path / "recordings"))
         fake_mic = [InputDevice(0, "Fake stereo mic", 2, 48000.0)]
         w = MainWindow(settings, stream_factory=fake_stream_factory(speed=4.0),
                        use_audio_device=False, session_id=session_id,
@@ -48,6 +48,7 @@ def make_window(qtbot, tmp_path):
         # pytest-qt closes the window before fixtures end: no modal "save changes?" then.
         w.maybe_keep_changes = lambda: True
         w.ask_stop_recording = lambda: True
+        w.ask_cancel_jobs = lambda: True
         qtbot.addWidget(w)
         w.show()
         made.append(w)

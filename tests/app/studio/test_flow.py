@@ -13,12 +13,14 @@ from engine.export.mp4 import probe_mp4
 from engine.layout import load_layout
 from engine.project import find_recoverable
 
+from tests.synth import panned_noise, write_wav
+
 from .helpers import drag, finished, import_clip, plan, view_point, wait_job
 
 
-def drop_file(window, path):
+def drop_file(window, *paths):
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
     event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
@@ -40,6 +42,21 @@ def test_drop_a_file_shows_the_sound(qtbot, window, clip):
     assert az[good][:3].mean() > 20 and az[good][-3:].mean() < -20
     window.timeline.canvas.grab()  # paints every lane without error
     assert window.act_plan.isEnabled() and not window.act_render.isEnabled()
+
+
+def test_a_drop_of_several_files_opens_the_sound_and_names_the_rest(qtbot, window, clip,
+                                                                      tmp_path):
+    # The first file was taken whatever it was: the notes were refused, the sound ignored.
+    notes = tmp_path / "notes.txt"
+    notes.write_text("take 3 was the good one")
+    other = write_wav(tmp_path / "b.wav", panned_noise(30, duration_s=1.0, seed=5))
+    drop_file(window, notes, clip, other)
+    text, level = window.last_message
+    assert level == "warning" and "notes.txt, b.wav" in text and clip.name in text
+    job = window.queue.jobs[-1]
+    assert job.kind == "import" and job.title == f"Import {clip.name}"
+    finished(qtbot, job)
+    assert window.doc.project.audio_path == clip
 
 
 def test_import_of_a_bad_file_says_why(qtbot, window, tmp_path):
@@ -185,6 +202,19 @@ def test_render_preview_export_and_thumbnails(qtbot, window, clip, tmp_path):
     assert len(pngs) == 12  # 2 s at 6 fps
     assert load_layout(tmp_path / "exp" / "layout.json").to_dict() == window.doc.layout.to_dict()
     assert not [p for p in (tmp_path / "exp").iterdir() if ".part" in p.name]
+    # Where the video went, in full: the copy of the last render said nothing at all.
+    said = []
+    window.statusBar().messageChanged.connect(said.append)
+    [video] = window.export(ExportRequest(mp4=tmp_path / "exp" / "again.mp4", frames_dir=None,
+                                          layout_json=None, renderer="preview", fps=6,
+                                          reuse_render=True))
+    finished(qtbot, video)
+    assert f"Exported the video to {tmp_path / 'exp' / 'again.mp4'}" in said
+    [video] = window.export(ExportRequest(mp4=tmp_path / "exp" / "new.mp4", frames_dir=None,
+                                          layout_json=None, renderer="preview", fps=6,
+                                          reuse_render=False))
+    finished(qtbot, video)
+    qtbot.waitUntil(lambda: f"Exported the video to {tmp_path / 'exp' / 'new.mp4'}" in said)
 
 
 def test_an_edit_made_while_rendering_makes_that_render_stale(qtbot, window, clip, tmp_path):
@@ -320,7 +350,13 @@ def test_entry_point_is_the_package_main():
     module, _, attr = project["project"]["gui-scripts"]["spa2v-studio"].partition(":")
     assert getattr(importlib.import_module(module), attr) is studio.main
     args = build_parser().parse_args(["song.wav", "--no-recovery"])
-    assert args.path == "song.wav" and args.no_recovery
+    assert args.paths == ["song.wav"] and args.no_recovery
+    # A file manager's selection (the desktop entry's %F): it refused two paths and the
+    # studio did not start; with %f, each file started a studio of its own.
+    assert build_parser().parse_args(["a.wav", "b.wav"]).paths == ["a.wav", "b.wav"]
+    entry = Path(__file__).resolve().parents[3] / "packaging" / "spa2v-studio.desktop"
+    assert "Exec=spa2v-studio %F" in entry.read_text()
+    assert "spa2v-studio %F|" in (entry.parent / "install.sh").read_text()  # as installed
 
 
 def test_timeline_zooms_scrolls_and_seeks(qtbot, window, clip):
@@ -353,6 +389,16 @@ def test_recent_projects_menu(qtbot, window, clip, tmp_path):
     window.new_project()
     window._open_recent(actions[0])
     assert window.doc.project.path == path.absolute() or window.doc.project.path == path
+    # The name comes first (a full path each hid the names); a gone one says so; the list
+    # could not be cleared.
+    gone = tmp_path / "gone.spa2v"
+    window.settings.add_recent(gone)
+    window._fill_recent()
+    texts = [a.text() for a in window.recent_menu.actions()]
+    assert texts[0].startswith("gone.spa2v") and texts[0].endswith("(not found)")
+    assert texts[1].startswith("r.spa2v") and str(tmp_path) in texts[1]
+    next(a for a in window.recent_menu.actions() if a.text() == "Clear the list").trigger()
+    assert window.settings.recent == []
 
 
 def test_smoke_mode_imports_plans_and_renders(qtbot, window, clip, monkeypatch, tmp_path):
@@ -393,3 +439,43 @@ def test_smoke_entry_point_exits_0_and_leaves_nothing(clip, tmp_path, studio_fol
     data = tmp_path / "data"
     assert not data.exists() or not [p for p in data.rglob("*") if p.is_file()
                                      and "autosave" in str(p)]
+
+
+def test_an_old_error_goes_when_another_sound_is_imported(qtbot, window, clip, tmp_path):
+    short = write_wav(tmp_path / "blip.wav", panned_noise(30, duration_s=0.02, seed=5))
+    wait_job(qtbot, window.import_audio(short))
+    assert window.banner.isVisible() and "blip.wav" in window.banner.text()
+    # It stayed over the next sound, imported and planned, until clicked.
+    drop_file(window, clip)
+    finished(qtbot, window.queue.jobs[-1])
+    assert "blip.wav" not in window.banner.text() or not window.banner.isVisible()
+    window.show_message("Rendering failed: the disk is full.", "error")
+    plan(qtbot, window)
+    assert not window.banner.isVisible() or "disk is full" not in window.banner.text()
+
+
+def test_ctrl_period_cancels_the_job_the_status_bar_names(qtbot, window, clip, tmp_path,
+                                                         monkeypatch):
+    import threading
+
+    from spa2v_app.studio.model import tasks
+    import_clip(qtbot, window, clip)
+    gate, real = threading.Event(), tasks.import_job
+
+    def slow_import(path, token, **kw):
+        gate.wait(30)
+        return (yield from real(path, token, **kw))
+    monkeypatch.setattr(tasks, "import_job", slow_import)
+    monkeypatch.setattr(tasks, "make_renderer_for", lambda name, device="auto": SlowRenderer())
+    plan(qtbot, window)
+    other = write_wav(tmp_path / "other.wav", panned_noise(-30, duration_s=2.0, seed=4))
+    importing = window.import_audio(other)
+    render = window.render(tmp_path / "a.mp4", fps=24)
+    qtbot.waitUntil(lambda: render.state == "running" and importing.state == "running")
+    assert window.status_job.text().startswith(render.title)
+    window.act_cancel.trigger()
+    gate.set()
+    wait_job(qtbot, render)
+    wait_job(qtbot, importing)
+    # Both were cancelled: the import running beside the render too.
+    assert render.state == "cancelled" and importing.state == "finished"

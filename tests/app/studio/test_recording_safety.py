@@ -528,3 +528,34 @@ def test_an_answer_changed_mid_take_reaches_the_marker(qtbot, window):
     assert about["device"] == "Fake stereo mic"
     window.act_record.trigger()
     wait_job(qtbot, window.queue.jobs[-1])
+
+
+def test_every_cut_off_recording_is_named_in_one_question(qtbot, make_window, tmp_path,
+                                                         monkeypatch):
+    # Three sessions ended while recording: only the newest was offered, the others one start
+    # each, later (a project holds one sound, so one question names them all).
+    import json
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from spa2v_app.studio.model.recording import find_cut_off_recordings, marker_path
+    folder = tmp_path / "recordings"  # the make_window fixture's recordings folder
+    folder.mkdir()
+    takes = []
+    for k, seconds in enumerate((1.0, 2.0, 3.0)):
+        wav = folder / f"recording-2026120{k + 1}-120000.wav"
+        sf.write(str(wav), known_signal(seconds), SR)
+        os.utime(wav, (1_000_000 + k, 1_000_000 + k))
+        marker_path(wav).write_text(json.dumps({"pid": -1, "about": {}}))
+        takes.append(wav)
+    window = make_window(session_id="next-start")
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a:
+                        asked.append(text) or QMessageBox.StandardButton.Open)
+    window.offer_recovery()
+    assert len(asked) == 1 and all(str(wav) in asked[0] for wav in takes)
+    assert "3.0 s recorded are kept in " + str(takes[2]) in asked[0]
+    assert "(1.0 s)" in asked[0] and "(2.0 s)" in asked[0]
+    wait_job(qtbot, window.queue.jobs[-1])
+    assert window.doc.project.audio_path == takes[2]
+    assert find_cut_off_recordings(folder) == [] and all(wav.exists() for wav in takes)

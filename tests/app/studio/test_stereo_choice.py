@@ -143,6 +143,8 @@ def test_autos_decision_is_shown_after_planning(qtbot, window, clip):
     assert m.group(1) == label[0].lower() + label[1:]
     assert int(m.group(2)) == round(100 * decision["confidence"])
     assert window.status_stereo.isVisible()
+    # Said once: the plan's status line repeated it, and was cut off in a 1280 px window.
+    assert "Heard as" not in window.statusBar().currentMessage()
 
 
 def test_heard_as_words():
