@@ -356,7 +356,7 @@ def test_entry_point_is_the_package_main():
     assert build_parser().parse_args(["a.wav", "b.wav"]).paths == ["a.wav", "b.wav"]
     entry = Path(__file__).resolve().parents[3] / "packaging" / "spa2v-studio.desktop"
     assert "Exec=spa2v-studio %F" in entry.read_text()
-    assert "spa2v-studio %F|" in (entry.parent / "install.sh").read_text()  # as installed
+    assert r'spa2v-studio\" %F|' in (entry.parent / "install.sh").read_text()  # as installed
 
 
 def test_timeline_zooms_scrolls_and_seeks(qtbot, window, clip):
