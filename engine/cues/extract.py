@@ -45,7 +45,7 @@ EXTRACTOR = "spatial/1"
 TAG_MAX_S = 10.0
 MIN_APART_DEG = 15.0
 MAX_BELOW_DB = 12.0
-DIRECT_EVIDENCE = ("mix", "gcc", "pair", "dry pair", "corroborated", "low band", "onset",
+DIRECT_EVIDENCE = ("mix", "gcc", "pair", "dry pair", "corroborated", "low band", "onset", "turns",
                    "chord")
 SEPARATED_LEVEL_MIN_DB = 9.0  # a masked level also moves with how the bins are shared
 
@@ -120,22 +120,26 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
     else:
         specs = find_sources(steps, mix_active, max_sources=max_sources, model=model, cal=cal)
         per_source = [steps]
+        heard: list[np.ndarray | None] = [None]
         if len(specs) > 1:
             separated = yield from analyse_sources_job(
                 stereo, sr, specs, cal, mask_model, steps, token=token,
                 report=lambda f, d="": report(0.6 + 0.3 * f, f"separating: {d}"))
+            spec_of = {id(s): sp for s, sp in zip(separated, specs)}
             separated = _distinct(separated, specs)
-            per_source = separated if len(separated) > 1 else per_source
+            if len(separated) > 1:
+                per_source = separated
+                heard = [_heard_span(spec_of[id(s)]) for s in separated]
         if len(per_source) == 1 and steps.sounding_azimuth_deg is not None:
             # One source: placed by the mix's track that hears every step it sounds in (a
             # pass-by's quieter ends included), not the one the counting stages read.
             per_source = [replace(steps, azimuth_deg=steps.sounding_azimuth_deg,
                                   spread_deg=steps.sounding_spread_deg)]
         sources = [_source_track(k + 1, s, steps, duration, num_frames,
-                                 separated=len(per_source) > 1,
+                                 separated=len(per_source) > 1, heard=h,
                                  diffuse=_room_diffuse(cal),
                                  omni_pair=_dry_omni_pair(decision, steps, mix_active, cal))
-                   for k, s in enumerate(per_source)]
+                   for k, (s, h) in enumerate(zip(per_source, heard))]
         if len(per_source) > 1:
             notes.append(f"Heard {len(per_source)} sources at once; each is tracked on its own "
                          "time-frequency mask.")
@@ -201,12 +205,28 @@ def _distinct(sources: list[StepCues], specs) -> list[StepCues]:
     return kept
 
 
+def _heard_span(spec) -> np.ndarray | None:
+    """The steps from the first to the last in which the mix's own track heard a source
+    that takes turns with others (``origin`` "turns", :func:`engine.cues.separation.
+    _turn_sources`), else None. Before its first turn and after its last, its mask holds
+    only what lies near the place it is held at (noise, a room's tail, another source
+    passing), which would put its box on screen before it sounds or after it has gone."""
+    if spec.origin != "turns" or not spec.seen.any():
+        return None
+    k = np.flatnonzero(spec.seen)
+    span = np.zeros(len(spec.seen), bool)
+    span[k[0]:k[-1] + 1] = True
+    return span
+
+
 def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
                   num_frames: int, *, separated: bool = False,
-                  diffuse: float | None = None, omni_pair: bool = False) -> SourceTrack:
+                  diffuse: float | None = None, omni_pair: bool = False,
+                  heard: np.ndarray | None = None) -> SourceTrack:
     """Per-frame track of one source from its per-step cues (``diffuse``: the kind of
     stereo's diffuse-field coherence, for the motion test; ``omni_pair``: a dry spaced pair
-    of omnis, whose level difference reads a lone source's distance)."""
+    of omnis, whose level difference reads a lone source's distance; ``heard``: the steps
+    the source can be present in, :func:`_heard_span`)."""
     t = s.times_s
     active = activity_mask(s.power)
     level = 10 * np.log10(s.power + 1e-12)
@@ -218,6 +238,8 @@ def _source_track(sid: int, s: StepCues, mix: StepCues, duration: float,
                                        level_min_db=SEPARATED_LEVEL_MIN_DB if separated else None,
                                        diffuse=diffuse, pair_distance=pair)
     present = presence_mask(s.power)
+    if heard is not None and len(heard) == len(present):
+        present &= heard
     az = frame_mean(t, s.azimuth_deg, weight + 1e-3, duration, num_frames)
     conf_steps = np.clip(s.confidence / 0.5, 0, 1) * np.exp(-(s.spread_deg / 20.0) ** 2)
     conf = frame_mean(t, conf_steps * active, None, duration, num_frames)

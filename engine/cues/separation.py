@@ -178,7 +178,8 @@ def find_sources(steps, mix_active: np.ndarray, *, max_sources: int = 3,
         if cand is not None:
             specs.append(cand)
         else:
-            specs = _onset_sources(steps, main, mix_active) or specs
+            specs = (_onset_sources(steps, main, mix_active)
+                     or _turn_sources(steps, main, mix_active, max_sources) or specs)
     elif pf is not None:
         # What the histograms found is confirmed when the pair fits place it too (which
         # spares it the level test that weeds out leftovers of the other sources' masks).
@@ -903,6 +904,68 @@ def _onset_sources(steps, main: SourceSpec, mix_active: np.ndarray) -> list[Sour
     found = [SourceSpec(p, mix_active.copy(), c / t.size, origin="onset", prior_sigma_deg=6.0)
              for c, p in ((c1, p1), (c2, p2))]
     return _main_in_place(main, found, mix_active)
+
+
+TURN_MIN_S = 1.0            # a place the mix's track holds this long (active steps, in all)
+
+
+def _turn_sources(steps, main: SourceSpec, mix_active: np.ndarray,
+                  max_sources: int) -> list[SourceSpec]:
+    """Sources that take turns: the mix's track split where it leaves every place it has
+    heard a sound at, each place a source of its own; else ``[]``.
+
+    The mix's track follows whichever sound dominates each step. One source that moves is
+    followed step by step (the tracker's speed limit, :data:`engine.cues.tracking.
+    MAX_SPEED_DEG_S`); when the track is next heard more than :data:`MIN_SEPARATION_DEG`
+    from where every source so far was last heard, in one step or across a silence, it is
+    hearing another source: a sound stops and another starts elsewhere (a dog barks on the
+    left, later a car passes, then someone talks in the middle). Sounds that start again
+    where one was last heard are that source again (the dog after 20 s of silence), so an
+    object stays one object; and the places must take turns (one is heard again after
+    another was), which one moving source never does. Each place must hold :data:`TURN_MIN_S` of the track's
+    active steps (design: a bark, a word, shorter ones are the track's slips to a loud
+    reflection or noise); the :data:`max_sources` places held longest are kept. Each
+    source's path is the track's readings while it was heard, held in between and before
+    and after.
+    """
+    idx = np.flatnonzero(mix_active)
+    if idx.size == 0:
+        return []
+    track = np.asarray(main.step_az, float)
+    owner = np.full(len(mix_active), -1)
+    last: list[float] = []
+    for i in idx:
+        a = track[i]
+        gaps = [abs(a - b) for b in last]
+        if gaps and min(gaps) <= MIN_SEPARATION_DEG:
+            g = int(np.argmin(gaps))
+        else:
+            g = len(last)
+            last.append(a)
+        owner[i] = g
+        last[g] = a
+    if len(last) < 2:
+        return []
+    held = np.bincount(owner[idx], minlength=len(last)) * steps.step_s
+    keep = [g for g in np.argsort(-held, kind="stable") if held[g] >= TURN_MIN_S][:max_sources]
+    if len(keep) < 2:
+        return []
+    # They must take turns: the track comes back to a place it left for another. One
+    # source that moves faster than the track follows (a pass-by, read again after a
+    # pause, is heard a little further on each time) goes from one place to the next and
+    # never back (the onsets' reasoning, _onset_sources).
+    seq = owner[idx][np.isin(owner[idx], keep)]
+    seq = seq[np.r_[True, np.diff(seq) != 0]]
+    if len(np.unique(seq)) == len(seq):
+        return []
+    n = len(mix_active)
+    out = []
+    for g in keep:
+        mine = owner == g
+        k = np.flatnonzero(mine)
+        out.append(SourceSpec(np.interp(np.arange(n), k, track[k]), mine,
+                              float(held[g] / held[keep].sum()), origin="turns"))
+    return out
 
 
 LOW_MIN_HEIGHT = 0.6        # a block's low-band GCC peak this high ...
