@@ -132,7 +132,7 @@ def _verify(args, record: bool | None = None) -> int:
     for name in names:
         result = run_job(verify_job(name, token=CancelToken(), registry=registry, record=record), printer)
         printer.finish()
-        print(result.summary() + (" (pinned)" if record else ""))
+        print(result.summary() + (" (pinned)" if record and result.ok else ""))  # nothing pinned else
         bad += not result.ok
     if bad:
         sys.stderr.write(f"spa2v: {bad} model(s) failed verification. Repair with "

@@ -56,6 +56,10 @@ def test_verify_pin_and_corruption_exit_codes(hub, model_env, capsys):
     assert "OK" in capsys.readouterr().out
     assert main(["models", "verify", "tiny-llm"]) == 1  # not installed
     assert "failed verification" in capsys.readouterr().err
+    # Pinning a model that is not there pins nothing, and must not say "(pinned)".
+    assert main(["models", "pin", "tiny-llm"]) == 1
+    out, err = capsys.readouterr()
+    assert "(pinned)" not in out and "failed verification" in err
 
 
 def test_import_a_gguf_and_refuse_a_pickle(tmp_path, model_env, registry_file, tiny_files, capsys):
