@@ -8,6 +8,7 @@ from models.diffusion.memory import TIER_CHOICES
 
 from .common import (ProgressPrinter, add_frame_arguments, check_audio_inputs, check_output_path,
                      make_tagger_or_none, planner_from_args, plan_settings_from_args)
+from .listener_options import add_listener_arguments, listener_from_args
 
 
 def register(sub) -> None:
@@ -41,6 +42,7 @@ def register(sub) -> None:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="renderer-specific option (repeatable); see docs/video_engine.md")
     add_frame_arguments(p)
+    add_listener_arguments(p)  # planning here names the sounds as 'spa2v plan' does
     p.set_defaults(func=run)
 
 
@@ -96,13 +98,14 @@ def run(args) -> int:
         layout = load_layout(args.plan)
     else:
         planner = planner_from_args(args)
+        listener = listener_from_args(args, printer)
         tagger = make_tagger_or_none(printer)
         if PLANNERS[planner.name].built_in:
             printer.info("Using the built-in defaults: rule-based planner on measured cues, "
                          f"{'YAMNet sound tagger' if tagger else 'no sound tagger'}, "
                          f"{args.renderer} renderer.")
         layout, _ = run_job(plan_job(args.audio, plan_settings_from_args(args), planner=planner,
-                                     tagger=tagger, token=token), printer)
+                                     tagger=tagger, token=token, listener=listener), printer)
     run_job(render_job(args.audio, layout, dest, renderer=renderer, settings=settings,
                        token=token), printer)
     printer.done()
