@@ -96,6 +96,7 @@ def run(args) -> int:
     renderer = make_renderer(args.renderer, **({} if renderer_is_built_in else options))
     if args.plan:
         layout = load_layout(args.plan)
+        _warn_planning_options_unused(args, printer)
     else:
         planner = planner_from_args(args)
         listener = listener_from_args(args, printer)
@@ -112,3 +113,21 @@ def run(args) -> int:
     args.outputs.wrote(dest)
     printer.info(f"wrote {dest}")
     return 0
+
+
+def _warn_planning_options_unused(args, printer) -> None:
+    """With --plan nothing is planned: say so when planning options were given too, rather
+    than render the layout as it is without a word (a --hint that named nothing)."""
+    from engine.audio.stereo_kinds import DEFAULT_STEREO
+    from engine.jobs import Log
+
+    given = {"--hint": args.hint, "--planner": args.planner, "--llm-model": args.llm_model,
+             "--gemini-model": args.gemini_model, "--gemini-no-audio": args.gemini_no_audio or None,
+             "--listener": args.listener, "--frames": args.frames, "--fps": args.plan_fps,
+             "--stereo": None if args.stereo == DEFAULT_STEREO else args.stereo,
+             "--spacing": args.spacing, "--pan-law": args.pan_law}
+    flags = [flag for flag, value in given.items() if value is not None]
+    if flags:
+        printer(Log(f"{', '.join(flags)} {'has' if len(flags) == 1 else 'have'} no effect with "
+                    f"--plan: the layout is rendered as it is. Plan again with them "
+                    f"('spa2v plan'), or leave out --plan.", level="warning"))

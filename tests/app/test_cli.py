@@ -155,3 +155,17 @@ def test_every_option_of_every_command_says_what_it_does():
                 silent.append(f"{name} {action.option_strings[-1]}")
     walk(build_parser(), "spa2v")
     assert silent == []
+
+
+def test_render_with_a_plan_says_that_planning_options_do_nothing(clip, tmp_path, capsys):
+    # 'render clip --plan p.json --hint "a bus"' rendered the plan's names without a word.
+    plan = tmp_path / "p.json"
+    assert main(["-q", "plan", str(clip), "-o", str(plan), "--frames", "4"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "v.mp4"
+    assert main(["render", str(clip), "--plan", str(plan), "-o", str(out), "--size", "64x64",
+                 "--hint", "a bus", "--stereo", "spaced"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --hint, --stereo have no effect with --plan" in err
+    assert main(["render", str(clip), "--plan", str(plan), "-o", str(out), "--size", "64x64"]) == 0
+    assert "no effect" not in capsys.readouterr().err
