@@ -83,7 +83,7 @@ def make_tagger_or_none(printer: ProgressPrinter, name: str = "yamnet"):
         return make_tagger(name)
     except ModelMissing as e:
         from models.yamnet import how_to_install
-        printer(Log(f"No sound tagger available ({e.message}); sounds are named 'sound source'. "
+        printer(Log(f"No sound tagger available ({e.message.rstrip('.')}); sounds are named 'sound source'. "
                     f"{how_to_install()}; or name them with --hint TEXT.", "warning"))
         return None
 
