@@ -23,15 +23,15 @@ def register(sub) -> None:
                    help=choices_help(RENDERERS, DEFAULT_RENDERER))
     p.add_argument("--seed", type=int, default=0,
                    help="random seed (diffusion; default 0: the same video each run)")
-    p.add_argument("--steps", type=int, default=25, help="denoising steps (diffusion)")
-    p.add_argument("--video-fps", type=float, default=24.0, help="playback rate of the MP4")
-    p.add_argument("--size", default=None, metavar="WxH", help="frame size, e.g. 512x512 (even numbers: H.264)")
+    p.add_argument("--steps", type=int, default=25, help="denoising steps (diffusion; default 25)")
+    p.add_argument("--video-fps", type=float, default=24.0, help="playback rate of the MP4, 1 to 60 (default 24)")
+    p.add_argument("--size", default=None, metavar="WxH", help="frame size, e.g. 512x512 (even numbers: H.264; default: the layout's, 512x512 when planned here)")
     p.add_argument("--labels", action="store_true",
                    help="write each object's name under it (preview renderer; off by default)")
     p.add_argument("--memory-tier", default="auto",
                    help=f"diffusion memory tier: {', '.join(TIER_CHOICES)} (docs/video_engine.md)")
     p.add_argument("--guidance-scale", type=float, default=7.5,
-                   help="classifier-free guidance (diffusion)")
+                   help="classifier-free guidance (diffusion; default 7.5)")
     d = p.add_argument_group("diffusion renderer shortcuts (each sets an --option)")
     d.add_argument("--base-model", metavar="ID_OR_PATH", help="SD1.5 checkpoint (repo id or folder)")
     d.add_argument("--motion-adapter", metavar="ID_OR_PATH", help="AnimateDiff motion adapter")
