@@ -27,7 +27,7 @@ _argv: list[str] = []  # the arguments being parsed, for the hint about file nam
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse prints usage otherwise)
-        sys.stderr.write(f"spa2v: {message}{_dash_hint()} (see 'spa2v --help')\n")
+        sys.stderr.write(f"spa2v: {message}{_dash_hint()} (see '{self.prog} --help')\n")
         raise SystemExit(2)
 
 

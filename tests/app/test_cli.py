@@ -169,3 +169,15 @@ def test_render_with_a_plan_says_that_planning_options_do_nothing(clip, tmp_path
     assert "warning: --hint, --stereo have no effect with --plan" in err
     assert main(["render", str(clip), "--plan", str(plan), "-o", str(out), "--size", "64x64"]) == 0
     assert "no effect" not in capsys.readouterr().err
+
+
+def test_a_usage_error_points_at_the_subcommand_help(clip, tmp_path, capsys):
+    # 'spa2v plan x --frames 3 --fps 2' said "(see 'spa2v --help')", whose page lists only
+    # the commands, not the options the error is about.
+    with pytest.raises(SystemExit) as e:
+        main(["plan", str(clip), "--frames", "3", "--fps", "2", "-o", str(tmp_path / "p.json")])
+    assert e.value.code == 2
+    assert "(see 'spa2v plan --help')" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["models", "remove"])  # a missing NAME: the subcommand's own parser's error
+    assert "(see 'spa2v models remove --help')" in capsys.readouterr().err
