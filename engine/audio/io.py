@@ -181,7 +181,12 @@ def validate_samples(audio: Audio) -> Audio:
     # The level of the sound, not of a DC offset (the converter's, which no microphone hears).
     peak = float(np.max(np.abs(x - x.mean(axis=1, keepdims=True)))) if x.size else 0.0
     if peak <= 10 ** (SILENCE_DBFS / 20):
-        level = "digital silence" if peak == 0 else f"peak {20 * np.log10(peak):.0f} dBFS"
+        if peak > 0:
+            level = f"peak {20 * np.log10(peak):.0f} dBFS"
+        elif x.size and np.any(x):  # constant, not zero: it was called digital silence
+            level = "a constant DC offset and nothing else"
+        else:
+            level = "digital silence"
         raise BadInput(f"{name} is silent ({level}); there is no sound to place.",
                        hint="Check the input level or pick another file.")
     clipped = float(np.mean(np.abs(x) >= 0.999))

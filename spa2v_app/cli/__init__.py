@@ -27,7 +27,7 @@ _argv: list[str] = []  # the arguments being parsed, for the hint about file nam
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse prints usage otherwise)
-        sys.stderr.write(f"spa2v: {message}{_dash_hint()} (see 'spa2v --help')\n")
+        sys.stderr.write(f"spa2v: {message}{_dash_hint()} (see '{self.prog} --help')\n")
         raise SystemExit(2)
 
 
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="spa2v", description="Turn a stereo sound into a video whose objects "
                      "sit and move where the sound says.")
     parser.add_argument("--version", action="version", version=_version())
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("cmd_"):
@@ -66,7 +66,7 @@ def _quiet_everywhere(sub: argparse._SubParsersAction) -> None:
     for p in set(sub.choices.values()):
         if "-q" not in p._option_string_actions:
             p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                           help="print only errors")
+                           help="print only warnings and errors")
         for action in p._actions:
             if isinstance(action, argparse._SubParsersAction):
                 _quiet_everywhere(action)

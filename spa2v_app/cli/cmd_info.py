@@ -27,7 +27,7 @@ LIBRARIES = (
 def register(sub) -> None:
     p = sub.add_parser("info", help="versions, devices, and which planner/renderer would be used",
                        description="Report versions, devices (CUDA/MPS/CPU, free VRAM), model folders, "
-                                   "and which planner and renderer would be used now.")
+                                   "and which planner, renderer and namer of sounds would be used now.")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--no-devices", action="store_true", help="skip the GPU check (does not import torch)")
     p.set_defaults(func=run)
@@ -69,11 +69,24 @@ def gather(*, devices: bool = True) -> dict:
                    "installed": [s.name for s in statuses if s.state == "installed"],
                    "not_installed": {s.name: s.state for s in statuses if s.state != "installed"}},
         "tagger": {"backends": [r.to_dict() for r in tagger_readiness()]},
+        "listener": _listener_now(),
         "planner": {"now": suggest_planner(statuses),
                     "backends": [r.to_dict() for r in planner_readiness(statuses)]},
         "renderer": {"now": suggest_renderer(statuses, report if devices else None),
                      "backends": [r.to_dict() for r in renderer_readiness(statuses, report if devices else None)]},
     }
+
+
+def _listener_now() -> dict:
+    """What would name the sounds now (the choice 'spa2v plan' makes without --listener)."""
+    from engine.errors import SpA2VError
+    from models.audio_listener import default_listener
+
+    try:
+        listener, note = default_listener()
+    except SpA2VError as e:  # a registry without the listener: info still reports the rest
+        return {"now": "tagger", "note": str(e)}
+    return {"now": "tagger" if listener is None else listener.name, "note": note}
 
 
 def run(args) -> int:
@@ -113,6 +126,7 @@ def run(args) -> int:
           + ("offline (HF_HUB_OFFLINE)" if m["offline"] else f"hub {m['endpoint']}"))
     for b in info["tagger"]["backends"]:
         print(f"Sound tagger: {b['backend']}: {'ready' if b['ready'] else 'not ready'} - {b['reason']}")
+    print(f"Names now: {info['listener']['now']} - {info['listener']['note']}")
     for kind in ("planner", "renderer"):
         part = info[kind]
         print(f"{kind.capitalize()} now: {part['now']}")

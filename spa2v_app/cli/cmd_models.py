@@ -27,7 +27,7 @@ def register(sub) -> None:
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")
     q = msub.add_parser("download", help="download models from the Hugging Face hub")
     q.add_argument("names", nargs="*", metavar="NAME")
-    q.add_argument("--defaults", action="store_true", help="every default model (planner LLM, SD1.5, adapters)")
+    q.add_argument("--defaults", action="store_true", help="every default model (planner LLM, audio listener, SD1.5, motion adapter, fast preview)")
     q.add_argument("--force", action="store_true", help="download again even if present (repairs a corrupt copy)")
     q = msub.add_parser("verify", help="check sizes and sha256 of installed models")
     q.add_argument("names", nargs="*", metavar="NAME", help="default: every installed model")
@@ -132,7 +132,7 @@ def _verify(args, record: bool | None = None) -> int:
     for name in names:
         result = run_job(verify_job(name, token=CancelToken(), registry=registry, record=record), printer)
         printer.finish()
-        print(result.summary() + (" (pinned)" if record else ""))
+        print(result.summary() + (" (pinned)" if record and result.ok else ""))  # nothing pinned else
         bad += not result.ok
     if bad:
         sys.stderr.write(f"spa2v: {bad} model(s) failed verification. Repair with "

@@ -8,6 +8,7 @@ from models.diffusion.memory import TIER_CHOICES
 
 from .common import (ProgressPrinter, add_frame_arguments, check_audio_inputs, check_output_path,
                      make_tagger_or_none, planner_from_args, plan_settings_from_args)
+from .listener_options import add_listener_arguments, listener_from_args
 
 
 def register(sub) -> None:
@@ -22,15 +23,15 @@ def register(sub) -> None:
                    help=choices_help(RENDERERS, DEFAULT_RENDERER))
     p.add_argument("--seed", type=int, default=0,
                    help="random seed (diffusion; default 0: the same video each run)")
-    p.add_argument("--steps", type=int, default=25, help="denoising steps (diffusion)")
-    p.add_argument("--video-fps", type=float, default=24.0, help="playback rate of the MP4")
-    p.add_argument("--size", default=None, metavar="WxH", help="frame size, e.g. 512x512 (even numbers: H.264)")
+    p.add_argument("--steps", type=int, default=25, help="denoising steps (diffusion; default 25)")
+    p.add_argument("--video-fps", type=float, default=24.0, help="playback rate of the MP4, 1 to 60 (default 24)")
+    p.add_argument("--size", default=None, metavar="WxH", help="frame size, e.g. 512x512 (even numbers: H.264; default: the layout's, 512x512 when planned here)")
     p.add_argument("--labels", action="store_true",
                    help="write each object's name under it (preview renderer; off by default)")
     p.add_argument("--memory-tier", default="auto",
                    help=f"diffusion memory tier: {', '.join(TIER_CHOICES)} (docs/video_engine.md)")
     p.add_argument("--guidance-scale", type=float, default=7.5,
-                   help="classifier-free guidance (diffusion)")
+                   help="classifier-free guidance (diffusion; default 7.5)")
     d = p.add_argument_group("diffusion renderer shortcuts (each sets an --option)")
     d.add_argument("--base-model", metavar="ID_OR_PATH", help="SD1.5 checkpoint (repo id or folder)")
     d.add_argument("--motion-adapter", metavar="ID_OR_PATH", help="AnimateDiff motion adapter")
@@ -41,6 +42,7 @@ def register(sub) -> None:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="renderer-specific option (repeatable); see docs/video_engine.md")
     add_frame_arguments(p)
+    add_listener_arguments(p)  # planning here names the sounds as 'spa2v plan' does
     p.set_defaults(func=run)
 
 
@@ -94,18 +96,38 @@ def run(args) -> int:
     renderer = make_renderer(args.renderer, **({} if renderer_is_built_in else options))
     if args.plan:
         layout = load_layout(args.plan)
+        _warn_planning_options_unused(args, printer)
     else:
         planner = planner_from_args(args)
+        listener = listener_from_args(args, printer)
         tagger = make_tagger_or_none(printer)
         if PLANNERS[planner.name].built_in:
             printer.info("Using the built-in defaults: rule-based planner on measured cues, "
                          f"{'YAMNet sound tagger' if tagger else 'no sound tagger'}, "
                          f"{args.renderer} renderer.")
         layout, _ = run_job(plan_job(args.audio, plan_settings_from_args(args), planner=planner,
-                                     tagger=tagger, token=token), printer)
+                                     tagger=tagger, token=token, listener=listener), printer)
     run_job(render_job(args.audio, layout, dest, renderer=renderer, settings=settings,
                        token=token), printer)
     printer.done()
     args.outputs.wrote(dest)
     printer.info(f"wrote {dest}")
     return 0
+
+
+def _warn_planning_options_unused(args, printer) -> None:
+    """With --plan nothing is planned: say so when planning options were given too, rather
+    than render the layout as it is without a word (a --hint that named nothing)."""
+    from engine.audio.stereo_kinds import DEFAULT_STEREO
+    from engine.jobs import Log
+
+    given = {"--hint": args.hint, "--planner": args.planner, "--llm-model": args.llm_model,
+             "--gemini-model": args.gemini_model, "--gemini-no-audio": args.gemini_no_audio or None,
+             "--listener": args.listener, "--frames": args.frames, "--fps": args.plan_fps,
+             "--stereo": None if args.stereo == DEFAULT_STEREO else args.stereo,
+             "--spacing": args.spacing, "--pan-law": args.pan_law}
+    flags = [flag for flag, value in given.items() if value is not None]
+    if flags:
+        printer(Log(f"{', '.join(flags)} {'has' if len(flags) == 1 else 'have'} no effect with "
+                    f"--plan: the layout is rendered as it is. Plan again with them "
+                    f"('spa2v plan'), or leave out --plan.", level="warning"))

@@ -83,7 +83,7 @@ def make_tagger_or_none(printer: ProgressPrinter, name: str = "yamnet"):
         return make_tagger(name)
     except ModelMissing as e:
         from models.yamnet import how_to_install
-        printer(Log(f"No sound tagger available ({e.message}); sounds are named 'sound source'. "
+        printer(Log(f"No sound tagger available ({e.message.rstrip('.')}); sounds are named 'sound source'. "
                     f"{how_to_install()}; or name them with --hint TEXT.", "warning"))
         return None
 
@@ -142,9 +142,9 @@ def _some(names, limit: int = 6) -> str:
 def add_frame_arguments(parser) -> None:
     g = parser.add_mutually_exclusive_group()
     g.add_argument("--frames", type=int, default=None, metavar="N",
-                   help="layout frames spread over the whole clip (default 16)")
+                   help="layout frames spread over the whole clip, 1 to 10000 (default 16)")
     g.add_argument("--fps", dest="plan_fps", type=float, default=None, metavar="F",
-                   help="layout frames per second instead of a fixed count")
+                   help="layout frames per second instead of a fixed count (at most 60)")
     parser.add_argument("--hint", default=None, metavar="TEXT",
                         help="what is sounding, in your words ('a red car'); names the objects")
     add_stereo_argument(parser)

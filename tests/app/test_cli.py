@@ -155,3 +155,29 @@ def test_every_option_of_every_command_says_what_it_does():
                 silent.append(f"{name} {action.option_strings[-1]}")
     walk(build_parser(), "spa2v")
     assert silent == []
+
+
+def test_render_with_a_plan_says_that_planning_options_do_nothing(clip, tmp_path, capsys):
+    # 'render clip --plan p.json --hint "a bus"' rendered the plan's names without a word.
+    plan = tmp_path / "p.json"
+    assert main(["-q", "plan", str(clip), "-o", str(plan), "--frames", "4"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "v.mp4"
+    assert main(["render", str(clip), "--plan", str(plan), "-o", str(out), "--size", "64x64",
+                 "--hint", "a bus", "--stereo", "spaced"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --hint, --stereo have no effect with --plan" in err
+    assert main(["render", str(clip), "--plan", str(plan), "-o", str(out), "--size", "64x64"]) == 0
+    assert "no effect" not in capsys.readouterr().err
+
+
+def test_a_usage_error_points_at_the_subcommand_help(clip, tmp_path, capsys):
+    # 'spa2v plan x --frames 3 --fps 2' said "(see 'spa2v --help')", whose page lists only
+    # the commands, not the options the error is about.
+    with pytest.raises(SystemExit) as e:
+        main(["plan", str(clip), "--frames", "3", "--fps", "2", "-o", str(tmp_path / "p.json")])
+    assert e.value.code == 2
+    assert "(see 'spa2v plan --help')" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["models", "remove"])  # a missing NAME: the subcommand's own parser's error
+    assert "(see 'spa2v models remove --help')" in capsys.readouterr().err

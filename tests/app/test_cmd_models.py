@@ -56,6 +56,10 @@ def test_verify_pin_and_corruption_exit_codes(hub, model_env, capsys):
     assert "OK" in capsys.readouterr().out
     assert main(["models", "verify", "tiny-llm"]) == 1  # not installed
     assert "failed verification" in capsys.readouterr().err
+    # Pinning a model that is not there pins nothing, and must not say "(pinned)".
+    assert main(["models", "pin", "tiny-llm"]) == 1
+    out, err = capsys.readouterr()
+    assert "(pinned)" not in out and "failed verification" in err
 
 
 def test_import_a_gguf_and_refuse_a_pickle(tmp_path, model_env, registry_file, tiny_files, capsys):
@@ -94,6 +98,10 @@ def test_info_reports_versions_models_and_the_backends_in_use(model_env, registr
     assert (Path(data["examples"]) / "truck_right_to_left.flac").is_file()
     # The tagger names every sound in the default path: whether it works is said too.
     assert "Sound tagger: yamnet: " in text and data["tagger"]["backends"][0]["backend"] == "yamnet"
+    # ... and what names the sounds, which README and docs/planners.md say 'info' tells
+    # (it said nothing of the audio listener).
+    assert data["listener"]["now"] == "tagger" and data["listener"]["note"]
+    assert f"Names now: tagger - {data['listener']['note']}" in text
 
 
 def test_importing_half_of_a_two_file_model_says_what_is_still_missing(tmp_path, model_env,

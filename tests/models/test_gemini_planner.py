@@ -147,6 +147,14 @@ def test_audio_that_cannot_go_inline_is_left_out_with_a_note(fake, tmp_path, mon
     assert isinstance(audio_part(tmp_path / "notes.txt"), str)
 
 
+def test_the_inline_limit_is_said_as_the_docs_say_it(tmp_path):
+    # the limit is 14 MB (of 2**20 bytes) in the docs and the code: the message said 15 MB
+    big = tmp_path / "big.wav"
+    with open(big, "wb") as f:
+        f.truncate(int(14.5 * 2**20))
+    assert audio_part(big) == "big.wav is 14.5 MB, over the 14 MB inline limit"
+
+
 def test_key_from_environment_then_keyring(monkeypatch, memory_keyring):
     assert find_api_key() is None
     gemini_planner.store_api_key(" from-keyring ")

@@ -79,7 +79,7 @@ def _new_tagger():
         return make_tagger(), None
     except ModelMissing as e:
         from models.yamnet import how_to_install
-        return None, f"No sound tagger ({e.message}); sounds are named 'sound source'. {how_to_install()}."
+        return None, f"No sound tagger ({e.message.rstrip('.')}); sounds are named 'sound source'. {how_to_install()}."
     except Exception as e:  # a broken optional backend must not stop an import
         return None, f"The sound tagger failed to load ({type(e).__name__}: {e})."
 
