@@ -315,8 +315,9 @@ def check_job(audio_path: str | os.PathLike, *, layout: Layout | None = None,
             mirrored = spatial_alignment(measured, mirrored_boxes(boxes_per_frame),
                                          tolerance=tolerance)
         else:
-            notes.append("Left and right not judged: the object was found by motion alone; "
-                         "give --box (where it is at --box-time) or --plan for that verdict.")
+            notes.append("Left and right not judged: the object was found by motion alone, "
+                         "which can follow the background, so the score may be off too; give "
+                         "--box (where it is at --box-time) or --plan for a verdict.")
         if spatial.scored == 0:
             notes.append("No frame has a sound with a clear direction; the spatial score is "
                          "not defined.")
