@@ -661,9 +661,13 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def settings_dialog(self) -> None:
         dl = readiness.downloads()
         dlg = SettingsDialog(self.settings, self, download=self.download_model if dl.ready else None)
+        shown = self.settings.models_dir
         if dlg.exec() == QDialog.DialogCode.Accepted:
             dlg.apply()
-            os.environ["SPA2V_MODELS_DIR"] = self.settings.models_dir
+            # Only a folder the user changed here replaces the one in use: an SPA2V_MODELS_DIR
+            # set for this run (not what the field shows) was replaced by OK on any setting.
+            if self.settings.models_dir != shown:
+                os.environ["SPA2V_MODELS_DIR"] = self.settings.models_dir
             self.refresh_backends()
             self._save_settings()
 

@@ -2,6 +2,7 @@
 edit a box with the mouse and undo it, render, cancel, export, save and reopen, recover."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -338,6 +339,23 @@ def test_settings_dialog_applies_and_reports_a_missing_keyring(qtbot, window, mo
     s = dlg.apply()
     assert s.memory_tier == "model_offload"
     assert "secret-key" not in json.dumps(s.to_dict())
+
+
+def test_ok_in_settings_keeps_the_models_folder_of_the_environment(window, monkeypatch,
+                                                                     tmp_path):
+    from PySide6.QtWidgets import QDialog
+    from spa2v_app.studio.dialogs import SettingsDialog
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(tmp_path / "from-env"))
+    monkeypatch.setattr(SettingsDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    window.settings_dialog()  # OK on another setting: the folder in use stays
+    assert os.environ["SPA2V_MODELS_DIR"] == str(tmp_path / "from-env")
+
+    def changed(self):
+        self.models_dir.setText(str(tmp_path / "chosen"))
+        return QDialog.DialogCode.Accepted
+    monkeypatch.setattr(SettingsDialog, "exec", changed)
+    window.settings_dialog()  # a folder chosen here is used
+    assert os.environ["SPA2V_MODELS_DIR"] == str(tmp_path / "chosen")
 
 
 def test_entry_point_is_the_package_main():
