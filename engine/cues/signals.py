@@ -28,9 +28,10 @@ each measured source, over the frames where it sounds:
 3. **Gate in time.** Silences of the source (its own presence mask) of two seconds or more
    are quietened by 30 dB in place, with short ramps, within its loudest ``max_s`` seconds;
    the tagger then hears the source, not the other source or the noise between its events.
-   A source that takes turns with others (``sounds_in``: its own turns) is silent outside
-   them whatever its mask holds: there the mask holds what sounds near its place (a car
-   passing the dog's side).
+   A source that takes turns with others (``sounds_in``: its own turns) is gated the same
+   way outside them whatever its mask holds (gaps under ``GATE_MIN_GAP_S`` between turns
+   still pass): there the mask holds what sounds near its place (a car passing the dog's
+   side).
 
 Non-binaural stereo (spaced or coincident microphones, pan-pot mixes) has no head to undo:
 there the signal is the plain mid channel and, with several sources, a soft time-frequency
