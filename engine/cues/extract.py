@@ -121,6 +121,7 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
         specs = find_sources(steps, mix_active, max_sources=max_sources, model=model, cal=cal)
         per_source = [steps]
         heard: list[np.ndarray | None] = [None]
+        turns: list[np.ndarray | None] = [None]
         if len(specs) > 1:
             separated = yield from analyse_sources_job(
                 stereo, sr, specs, cal, mask_model, steps, token=token,
@@ -129,7 +130,8 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
             separated = _distinct(separated, specs)
             if len(separated) > 1:
                 per_source = separated
-                heard = [_heard_span(spec_of[id(s)]) for s in separated]
+                turns = [_turns(spec_of[id(s)]) for s in separated]
+                heard = [None if k is None else _heard_span(k) for k in turns]
         if len(per_source) == 1 and steps.sounding_azimuth_deg is not None:
             # One source: placed by the mix's track that hears every step it sounds in (a
             # pass-by's quieter ends included), not the one the counting stages read.
@@ -154,8 +156,11 @@ def extract_cues_job(audio: Audio, *, num_frames: int, tagger: Tagger | None = N
             sources[0].tags = list(mix_tags)
         else:  # each source's own signal: steered to it, masked, while it sounds
             # Only a head colours a source by direction; other pairs are steered plainly.
+            # A source that takes turns is heard in its own turns only: between them its mask
+            # holds whatever sounds near its place (a car passing the dog's side).
             own = source_signals(stereo, sr, np.stack([s.azimuth_deg for s in per_source]),
                                  np.stack([s.power for s in per_source]), model=mask_model,
+                                 sounds_in=_sounds_in(per_source, turns),
                                  max_s=TAG_MAX_S, ild_gain=per_source[0].ild_gain,
                                  binaural=decision is not None and decision.kind == "binaural")
             for src, mono in zip(sources, own):
@@ -205,16 +210,38 @@ def _distinct(sources: list[StepCues], specs) -> list[StepCues]:
     return kept
 
 
-def _heard_span(spec) -> np.ndarray | None:
-    """The steps from the first to the last in which the mix's own track heard a source
-    that takes turns with others (``origin`` "turns", :func:`engine.cues.separation.
-    _turn_sources`), else None. Before its first turn and after its last, its mask holds
-    only what lies near the place it is held at (noise, a room's tail, another source
-    passing), which would put its box on screen before it sounds or after it has gone."""
+def _turns(spec) -> np.ndarray | None:
+    """The steps in which the mix's own track heard a source that takes turns with others
+    (``origin`` "turns", :func:`engine.cues.separation._turn_sources`: the steps the turn
+    assignment gave it), else None (the source sounds wherever its mask says)."""
     if spec.origin != "turns" or not spec.seen.any():
         return None
-    k = np.flatnonzero(spec.seen)
-    span = np.zeros(len(spec.seen), bool)
+    return np.asarray(spec.seen, bool)
+
+
+def _sounds_in(per_source: list[StepCues], turns: list[np.ndarray | None]
+               ) -> np.ndarray | None:
+    """``(P, S)``: the steps each source can sound in (its turns, :func:`_turns`; every step
+    for a source found otherwise), or None when no source takes turns."""
+    if all(k is None for k in turns):
+        return None
+    n = len(per_source[0].power)
+    out = np.ones((len(per_source), n), bool)
+    for row, k in zip(out, turns):
+        if k is not None:
+            m = min(n, len(k))
+            row[:m] = k[:m]
+            row[m:] = False
+    return out
+
+
+def _heard_span(turns: np.ndarray) -> np.ndarray:
+    """The steps from a source's first turn (:func:`_turns`) to its last. Before its first
+    turn and after its last, its mask holds only what lies near the place it is held at
+    (noise, a room's tail, another source passing), which would put its box on screen before
+    it sounds or after it has gone."""
+    k = np.flatnonzero(turns)
+    span = np.zeros(len(turns), bool)
     span[k[0]:k[-1] + 1] = True
     return span
 

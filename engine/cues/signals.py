@@ -28,6 +28,10 @@ each measured source, over the frames where it sounds:
 3. **Gate in time.** Silences of the source (its own presence mask) of two seconds or more
    are quietened by 30 dB in place, with short ramps, within its loudest ``max_s`` seconds;
    the tagger then hears the source, not the other source or the noise between its events.
+   A source that takes turns with others (``sounds_in``: its own turns) is gated the same
+   way outside them whatever its mask holds (gaps under ``GATE_MIN_GAP_S`` between turns
+   still pass): there the mask holds what sounds near its place (a car passing the dog's
+   side).
 
 Non-binaural stereo (spaced or coincident microphones, pan-pot mixes) has no head to undo:
 there the signal is the plain mid channel and, with several sources, a soft time-frequency
@@ -66,8 +70,8 @@ GATE_RAMP_S = 0.1         # the gate opens and closes over this long, never in o
 
 def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarray,
                    power_steps: np.ndarray, *, model: BinModel | None = None,
-                   binaural: bool = True, max_s: float = 10.0, ild_gain: float = 1.0
-                   ) -> list[np.ndarray]:
+                   binaural: bool = True, max_s: float = 10.0, ild_gain: float = 1.0,
+                   sounds_in: np.ndarray | None = None) -> list[np.ndarray]:
     """Each source's beamformed, equalized and gated mono signal (module docstring).
 
     Parameters
@@ -84,6 +88,9 @@ def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarr
     binaural : whether the head's colouring is there to undo.
     max_s : at most this many seconds per source (its loudest span).
     ild_gain : the recording's ILD strength relative to KEMAR's (reverberation shrinks it).
+    sounds_in : np.ndarray [shape=(P, S)], bool, optional
+        The steps each source can sound in at most (a source that takes turns: its own
+        turns); its mask's power elsewhere is another sound near its place. None: all.
 
     Returns
     -------
@@ -106,6 +113,8 @@ def source_signals(stereo: np.ndarray, sample_rate: int, azimuth_steps: np.ndarr
         # Where the source is there at all (as its boxes are): steps deep in silence only. A
         # stricter activity split would chop a revving engine beside a river into growls.
         active = presence_mask(power[p, :n_steps])
+        if sounds_in is not None:
+            active &= np.asarray(sounds_in[p, :n_steps], bool)
         span = _loudest_active_span(power[p, :n_steps], active,
                                     int(np.ceil(max_s / grid.step_s)))
         if span is None:
