@@ -38,7 +38,6 @@ from .diffuse import diffuse_coherence, wetness
 from .frames import rough_activity
 from .pairfit import PairFit, pair_fit
 from .spatial import GCC_BAND_HZ, GCC_SPLIT_HZ
-from .tracking import MAX_SPEED_DEG_S
 
 # -- finding sources in the histograms ------------------------------------------------------
 
@@ -918,63 +917,36 @@ def _turn_sources(steps, main: SourceSpec, mix_active: np.ndarray,
     The mix's track follows whichever sound dominates each step. One source that moves is
     followed step by step (the tracker's speed limit, :data:`engine.cues.tracking.
     MAX_SPEED_DEG_S`); when the track is next heard more than :data:`MIN_SEPARATION_DEG`
-    from where every source so far would be now (:func:`_turn_gap`: where it was last
-    heard, carried on by its own velocity), in one step or across a silence, it is hearing
-    another source: a sound stops and another starts elsewhere (a dog barks on the left,
-    later a car passes, then someone talks in the middle). Sounds that start again where
-    one was last heard are that source again (the dog after 20 s of silence), so an object
-    stays one object; and the places must take turns (one is heard again after another
-    was), which one moving source never does. Each place must hold :data:`TURN_MIN_S` of the
-    track's active steps (design: a bark, a word, shorter ones are the track's slips to a
-    loud reflection or noise); the :data:`max_sources` places held longest are kept. Each
+    from where every source so far was last heard, in one step or across a silence, it is
+    hearing another source: a sound stops and another starts elsewhere (a dog barks on the
+    left, later a car passes, then someone talks in the middle). Sounds that start again
+    where one was last heard are that source again (the dog after 20 s of silence), so an
+    object stays one object; and the places must take turns (one is heard again after
+    another was), which one moving source never does. Each place must hold :data:`TURN_MIN_S` of the track's
+    active steps (design: a bark, a word, shorter ones are the track's slips to a loud
+    reflection or noise); the :data:`max_sources` places held longest are kept. Each
     source's path is the track's readings while it was heard, held in between and before
     and after.
-
-    Where a moving source crosses another (a car passing a talker while both sound), both
-    are within :data:`MIN_SEPARATION_DEG` and the track flips between them. Places are
-    told apart there as the tracker tells sounds apart: while the track is heard without a
-    break and without a jump (each step within the tracker's drift, :func:`_drift_deg`), it
-    is that source, however near another place it passes; a step that jumps is another
-    sound, given to the place nearest to where each source would be now, or a new one. A jump
-    off a source that is never heard again after it is the track's own jump within that
-    source (a far pass-by in a room read off its path), not another source.
     """
     idx = np.flatnonzero(mix_active)
     if idx.size == 0:
         return []
     track = np.asarray(main.step_az, float)
     owner = np.full(len(mix_active), -1)
-    heard: list[list[int]] = []  # each place's steps so far
-    jumped_from: dict[int, int] = {}  # a place opened by the track's jump off another
-    prev = -1
+    last: list[float] = []
     for i in idx:
         a = track[i]
-        near = [_turn_gap(track, k, i, steps.step_s) for k in heard]
-        gaps = [gap if gap <= _drift_deg((i - k[-1]) * steps.step_s) else np.inf
-                for gap, k in zip(near, heard)]  # further is a jump: not that source
-        if prev >= 0 and prev == i - 1 and gaps[owner[prev]] <= MIN_SEPARATION_DEG:
-            g = int(owner[prev])  # heard without a break and no jump: the same source
-        elif gaps and min(gaps) <= MIN_SEPARATION_DEG:
+        gaps = [abs(a - b) for b in last]
+        if gaps and min(gaps) <= MIN_SEPARATION_DEG:
             g = int(np.argmin(gaps))
         else:
-            g = len(heard)
-            heard.append([])
-            if (prev >= 0 and prev == i - 1
-                    and min(near[owner[prev]], abs(a - track[prev])) <= MIN_SEPARATION_DEG):
-                jumped_from[g] = int(owner[prev])  # only the jump kept it apart
+            g = len(last)
+            last.append(a)
         owner[i] = g
-        heard[g].append(i)
-        prev = i
-    # Two sources are told apart by the track coming back to one (below); a jump that
-    # the source it left is never heard after is that source, read off its path a while.
-    for g, p in jumped_from.items():
-        while p in jumped_from and not np.any(owner == p):
-            p = jumped_from[p]
-        if not np.any(owner[heard[g][0]:] == p):
-            owner[owner == g] = p
-    if len(heard) < 2:
+        last[g] = a
+    if len(last) < 2:
         return []
-    held = np.bincount(owner[idx], minlength=len(heard)) * steps.step_s
+    held = np.bincount(owner[idx], minlength=len(last)) * steps.step_s
     keep = [g for g in np.argsort(-held, kind="stable") if held[g] >= TURN_MIN_S][:max_sources]
     if len(keep) < 2:
         return []
@@ -994,36 +966,6 @@ def _turn_sources(steps, main: SourceSpec, mix_active: np.ndarray,
         out.append(SourceSpec(np.interp(np.arange(n), k, track[k]), mine,
                               float(held[g] / held[keep].sum()), origin="turns"))
     return out
-
-
-TURN_DRIFT_SIGMAS = 3.0  # physical: the tracker's drift kernel is cut at 3 standard deviations
-
-
-def _turn_gap(track: np.ndarray, k: list[int], i: int, step_s: float) -> float:
-    """How far the track's reading at step ``i`` is from where the place heard at steps
-    ``k`` would be now: where its source was last heard, carried on by its own velocity
-    (the slope of its readings over its last :data:`TURN_MIN_S`, when they span half of
-    it; else it is still) for at most that long again (a velocity read over a second
-    says nothing of where a source is after a long silence: it may have stopped or left).
-    So a passing car that has reached a place where another source was heard is expected
-    further on, not there."""
-    t_last = k[-1]
-    dt = (i - t_last) * step_s
-    recent = [j for j in k[-int(np.ceil(TURN_MIN_S / step_s)) - 1:]
-              if (t_last - j) * step_s <= TURN_MIN_S]
-    v = 0.0
-    if (t_last - recent[0]) * step_s >= 0.5 * TURN_MIN_S:
-        v = float(np.clip(np.polyfit(np.asarray(recent) * step_s, track[recent], 1)[0],
-                          -MAX_SPEED_DEG_S, MAX_SPEED_DEG_S))
-    return abs(track[i] - float(np.clip(track[t_last] + v * min(dt, TURN_MIN_S), -90, 90)))
-
-
-def _drift_deg(dt: float) -> float:
-    """The most the track moves in ``dt`` seconds as one source moves: the tracker's drift
-    (:data:`engine.cues.tracking.MAX_SPEED_DEG_S` a second, :data:`TURN_DRIFT_SIGMAS`
-    wide). A larger change is the tracker's jump to another sound (the track flipping from
-    a passing car to a talker it passes), not the source moving."""
-    return TURN_DRIFT_SIGMAS * MAX_SPEED_DEG_S * dt
 
 
 LOW_MIN_HEIGHT = 0.6        # a block's low-band GCC peak this high ...
