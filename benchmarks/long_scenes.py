@@ -45,7 +45,7 @@ from engine.evaluation import world  # noqa: E402
 from engine.evaluation.rooms import RoomSpec, render_moving  # noqa: E402
 from engine.evaluation.scenes import SAMPLE_RATE, Path  # noqa: E402
 from engine.evaluation.sources import active_rms, default_sources_dir, load_source  # noqa: E402
-from engine.evaluation.world import (LEVEL_DBFS, WorldScene, make_noise,  # noqa: E402
+from engine.evaluation.world import (LEVEL_DBFS, WorldScene, make_noise, recorder_gain,  # noqa: E402
                                      split_catalogue)
 from engine.evaluation.mics import make_microphone  # noqa: E402
 from engine.evaluation.world_bench import world_catalogue  # noqa: E402
@@ -189,11 +189,7 @@ def render(scene: LongScene, catalogue, voices) -> tuple[np.ndarray, list[np.nda
             mix[:, a:b] += y[:, : b - a]
     if scene.noise:
         mix += make_noise(base, mix, rng, voices=voices)
-    mix *= 10 ** (LEVEL_DBFS / 20) / (np.sqrt(np.mean(mix ** 2)) + 1e-12)
-    peak = float(np.max(np.abs(mix)))
-    if peak > 0.99:
-        mix *= 0.99 / peak
-    return mix.astype(np.float32), dry
+    return recorder_gain(mix), dry
 
 
 def truth(scene: LongScene, dry: list[np.ndarray], num_frames: int) -> dict:

@@ -312,12 +312,17 @@ def render_world(scene: WorldScene, *, num_frames: int = 16, voices: list[Source
         mix += _spatialise(scene, x, path, height, rng)
     if scene.noise:
         mix += make_noise(scene, mix, rng, voices=voices)
-    # Recorders set their gain: the whole clip at about LEVEL_DBFS, whatever the distances.
-    mix *= 10 ** (LEVEL_DBFS / 20) / (np.sqrt(np.mean(mix ** 2)) + 1e-12)
+    return recorder_gain(mix), sounding
+
+
+def recorder_gain(mix: np.ndarray) -> np.ndarray:
+    """The mix as a recorder sets its gain: the whole clip at about :data:`LEVEL_DBFS`,
+    whatever the distances, and its peak kept under full scale; float32."""
+    mix = mix * (10 ** (LEVEL_DBFS / 20) / (np.sqrt(np.mean(mix ** 2)) + 1e-12))
     peak = float(np.max(np.abs(mix)))
     if peak > 0.99:
         mix *= 0.99 / peak
-    return mix.astype(np.float32), sounding
+    return mix.astype(np.float32)
 
 
 def _spatialise(scene: WorldScene, x, path: Path, height, rng) -> np.ndarray:
