@@ -47,9 +47,9 @@ class LayoutCommand(QUndoCommand):
 
 
 class ImportCommand(QUndoCommand):
-    """An import that dropped a layout made for another sound: undo brings back the sound
-    with its layout (undoing the layout alone left it over a sound of another length, which
-    every render then refused). The sound itself is read again from its file on undo and
+    """An import over another sound: undo brings back that sound with its layout (undoing
+    the layout alone left it over a sound of another length, which every render then
+    refused; a sound of the same length, its layout kept, had no undo at all). The sound itself is read again from its file on undo and
     redo (``sound_needed``), so the stack never holds two sounds' samples."""
 
     def __init__(self, doc: "StudioDocument", before: tuple, after: tuple):
@@ -231,8 +231,12 @@ class StudioDocument(QObject):
         self.project.cues = result.cues
         self.audio, self.waveform = result.audio, result.waveform
         self.loudness = result.loudness
-        if self.layout is not None and not self._fits(self.layout, result.audio):
-            self.undo_stack.push(ImportCommand(self, before, (result.path, result.cues, None)))
+        fits = self.layout is None or self._fits(self.layout, result.audio)
+        # Over another sound, the import is one undo step whether or not the layout stays
+        # (a sound of the same length was replaced with no way back).
+        if before[0] is not None or not fits:
+            self.undo_stack.push(ImportCommand(
+                self, before, (result.path, result.cues, self.layout if fits else None)))
         if self.project.name == "Untitled":
             self.project.name = result.path.stem
         self.time_s = 0.0

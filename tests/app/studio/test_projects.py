@@ -197,6 +197,23 @@ def test_undo_of_an_import_brings_back_the_sound_with_its_layout(qtbot, window, 
     assert doc.layout is None
 
 
+def test_undo_of_an_import_of_the_same_length_brings_back_the_sound(qtbot, window, clip,
+                                                                      tmp_path):
+    import_clip(qtbot, window, clip)
+    planned = plan(qtbot, window).to_dict()
+    other = write_wav(tmp_path / "other.wav", panned_noise(40, duration_s=2.0, seed=5))
+    import_clip(qtbot, window, other)
+    doc = window.doc
+    # The layout fits the new sound and stays; the old sound had no way back.
+    assert doc.layout.to_dict() == planned and doc.undo_stack.undoText() == "Import audio"
+    doc.undo_stack.undo()
+    qtbot.waitUntil(lambda: doc.audio is not None and not window.queue.running())
+    assert doc.project.audio_path == clip and doc.layout.to_dict() == planned
+    doc.undo_stack.redo()
+    qtbot.waitUntil(lambda: doc.audio is not None and not window.queue.running())
+    assert doc.project.audio_path == other and doc.layout.to_dict() == planned
+
+
 def test_a_failed_save_says_what_to_do(qtbot, window, clip, tmp_path):
     import_clip(qtbot, window, clip)
     blocker = tmp_path / "not-a-folder"
