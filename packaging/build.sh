@@ -20,6 +20,9 @@ fi
 APP=dist/spa2v-studio
 cp packaging/spa2v-studio.desktop packaging/spa2v-studio.png resources/spa2v-studio.svg \
    packaging/spa2v-project.xml packaging/install.sh LICENSE "$APP/"
+# THIRD-PARTY-NOTICES.txt: every bundled package and shared library with its licence and
+# source, and the GPL/LGPL texts; a shared library of unknown licence fails the build.
+"$PY" packaging/notices.py "$APP" --strict
 # Smoke test of the frozen app: import, plan and render the bundled example, offscreen; a
 # bundle whose PortAudio does not load, or that lacks the tagger it was asked to carry, fails.
 SCRATCH=$(mktemp -d)  # the smoke run's data and settings folders, removed afterwards
