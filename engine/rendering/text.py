@@ -1,7 +1,8 @@
 """Text on the preview's pictures (object names), in any script.
 
-OpenCV's Hershey fonts draw ASCII only: a source named "犬", "собака" or "çocuk" came out as
-"?". Names are drawn with TrueType fonts through Pillow (FreeType) instead:
+OpenCV's Hershey fonts draw ASCII and a few alphabets (Latin-1, Cyrillic, Hebrew, Arabic): a
+source named "σκύλος", "犬" or "कुत्ता" came out as "??????", "?" or "??????". Names are drawn
+with TrueType fonts through Pillow (FreeType) instead:
 
 * the bundled DejaVu Sans Bold (``resources/fonts/``, its licence beside it; bold, as the
   Hershey labels were, and as readable at 15 px over a busy backdrop) draws Latin, Greek,
@@ -26,6 +27,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,6 +48,9 @@ FONT_FOLDERS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fo
                 "/Library/Fonts", "/System/Library/Fonts", "~/Library/Fonts",
                 os.path.join(os.environ.get("WINDIR", r"C:\Windows"), "Fonts"))
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
+# A FreeType face is not safe to use from two threads at once, and the studio draws names on
+# its window thread while a render with names runs on a worker: one drawer at a time.
+_FREETYPE = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -133,8 +138,8 @@ def _format12(cmap: bytes, at: int) -> set[int]:
 
 @lru_cache(maxsize=256)
 def system_faces(wanted: frozenset[int]) -> tuple[FontFace, ...]:
-    """The machine's faces that have every character of ``wanted``, plain upright sans-serif
-    faces first: fontconfig answers from its cache where it is installed (``fc-list
+    """The machine's faces that have every character of ``wanted``, upright bold sans-serif
+    faces first (the bundled face's look), then regular ones: fontconfig answers from its cache where it is installed (``fc-list
     :charset=...``), else each font in the usual folders is read."""
     listed = _fontconfig_faces(wanted)
     if listed is None:
@@ -270,7 +275,8 @@ def _drawn_runs(text: str, px: int):
 
 def text_width(text: str, px: int = LABEL_PX) -> int:
     """Width in pixels of ``text`` as :func:`label_sprite` draws it, outline included."""
-    return int(np.ceil(sum(f.getlength(r) for r, f in _drawn_runs(text, px)))) + 2 * OUTLINE_PX
+    with _FREETYPE:
+        return int(np.ceil(sum(f.getlength(r) for r, f in _drawn_runs(text, px)))) + 2 * OUTLINE_PX
 
 
 @lru_cache(maxsize=256)
@@ -291,17 +297,19 @@ def label_sprite(text: str, px: int = LABEL_PX) -> tuple[np.ndarray, np.ndarray,
     from PIL import Image, ImageDraw
 
     parts = _drawn_runs(text, px)
-    ascent = max([f.getmetrics()[0] for _, f in parts] + [px])
-    descent = max([f.getmetrics()[1] for _, f in parts] + [1])
+    with _FREETYPE:
+        ascent = max([f.getmetrics()[0] for _, f in parts] + [px])
+        descent = max([f.getmetrics()[1] for _, f in parts] + [1])
     pad = OUTLINE_PX + 1  # a letter may reach a pixel past its advance (its side bearings)
     w = text_width(text, px) - 2 * OUTLINE_PX + 2 * pad
     h = ascent + descent + 2 * pad
     base = ascent + pad
     ink = Image.new("L", (w, h))
     x = float(pad)
-    for run, font in parts:
-        ImageDraw.Draw(ink).text((x, base), run, font=font, fill=255, anchor="ls")
-        x += font.getlength(run)
+    with _FREETYPE:
+        for run, font in parts:
+            ImageDraw.Draw(ink).text((x, base), run, font=font, fill=255, anchor="ls")
+            x += font.getlength(run)
     # the rim: the letters grown by a pixel every way (a solid dark edge that hugs each letter;
     # FreeType's stroker gave a thinner, greyer one)
     size = 2 * OUTLINE_PX + 1
