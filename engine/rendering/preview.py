@@ -14,8 +14,8 @@ the layout's boxes. What the picture says:
 * labels (optional): the noun under each object, on in the studio's layout view, off in
   exported videos unless asked for (``RenderSettings.labels``, ``spa2v render --labels``).
 
-A timeline strip at the bottom shows when each object is on screen and the playhead. Pure
-OpenCV and numpy; sprites, shadows and backdrops are cached, so a frame costs about a
+A timeline strip at the bottom shows when each object is on screen and the playhead. OpenCV
+and numpy (labels: TrueType fonts through Pillow, text.py); sprites, shadows and backdrops are cached, so a frame costs about a
 millisecond per object.
 """
 
@@ -28,15 +28,15 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from ..jobs import CancelToken, Job, Preview, stage_progress
+from ..jobs import CancelToken, Job, Log, Preview, stage_progress
 from ..layout import Layout, LayoutObject, box_at_time, video_frame_count
 from ..protocols import Frame, RenderSettings
 from .activity import ActivityMeter, LoudnessTrack
 from .backdrops import AIRBORNE, Scene, draw_backdrop, scene_for
 from .pictograms import Pictogram, pictogram
+from .text import LABEL_PX, fitted, label_sprite, missing_note
 
 TIMELINE_H = 28
-FONT = cv2.FONT_HERSHEY_DUPLEX
 SHUTTER = 0.5          # share of a frame interval the virtual shutter is open (motion blur)
 MAX_BLUR_PX = 28
 PULSE = 0.08           # how much an object swells at full loudness
@@ -61,6 +61,9 @@ class PreviewRenderer:
         meter = ActivityMeter(layout, settings.loudness)
         timeline = timeline_strip(layout, width)
         report = stage_progress("render")
+        note = missing_note(o.label.lower() for o in layout.objects) if settings.labels else None
+        if note:  # once per video, not once per frame
+            yield Log(note, "warning")
         for k in range(count):
             if k % 8 == 0:
                 token.raise_if_cancelled()
@@ -168,7 +171,7 @@ def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: 
         _rings(canvas, (int(round(cx)), int(round(bottom - side / 2))), side, activity, t,
                object_color(obj.label))
     rgb, keep = _sprite_u8(pic, side, mirror, blur)
-    _blend(canvas, rgb, keep, left, top)
+    _blend(canvas, rgb, keep, left - (keep.shape[1] - side) // 2, top)  # blurred: wider, centred
     return int(round(cx)), int(round(bottom)) + 4
 
 
@@ -204,12 +207,11 @@ def _sprite_u8(pic: Pictogram, side: int, mirror: bool, blur: int) -> tuple[np.n
 
 
 def _blend(canvas: np.ndarray, rgb: np.ndarray, keep: np.ndarray, left: int, top: int) -> None:
-    """Composite a premultiplied sprite (from :func:`_sprite_u8`) with its top-left corner at
+    """Composite a premultiplied sprite (from :func:`_sprite_u8`, or a label's) with its top-left corner at
     (left, top), clipped: background x keep / 255 + colour, in uint8 (a tenth of the time of
     the same in float32)."""
     h, w = canvas.shape[:2]
     sh, sw = keep.shape[:2]
-    left -= (sw - sh) // 2  # a blurred sprite is wider than tall: keep it centred
     cx0, cy0, cx1, cy1 = max(0, left), max(0, top), min(w, left + sw), min(h, top + sh)
     if cx0 >= cx1 or cy0 >= cy1:
         return
@@ -268,34 +270,20 @@ def _rings(canvas: np.ndarray, centre: tuple[int, int], side: int, activity: flo
         cv2.addWeighted(overlay, strength, region, 1 - strength, 0, dst=region)
 
 
-LABEL_SCALE = 0.5
 LABEL_MARGIN = 4  # pixels kept between a label and the frame's edge
 
 
 def _label(canvas: np.ndarray, label: str, cx: int, y: int) -> None:
-    """The label centred under the object, shortened with "..." to fit the frame's width and
-    kept inside it, white on a one-pixel dark outline."""
+    """The label centred under the object (its letters' top at ``y``), in its own script
+    (text.py), shortened with "..." to fit the frame's width and kept inside it, white on a
+    one-pixel dark outline."""
     h, w = canvas.shape[:2]
-    text = _fitted(label.lower(), w - 2 * LABEL_MARGIN)
-    (tw, th), _ = cv2.getTextSize(text, FONT, LABEL_SCALE, 1)
-    y = min(h - LABEL_MARGIN, y + th)
+    rgb, keep, base = label_sprite(fitted(label.lower(), w - 2 * LABEL_MARGIN))
+    th, tw = keep.shape[:2]
+    # the baseline where the Hershey text had it: a cap height (10 px) under the anchor
+    top = min(h - LABEL_MARGIN - base, y + LABEL_PX - base)
     x = min(max(LABEL_MARGIN, cx - tw // 2), max(LABEL_MARGIN, w - LABEL_MARGIN - tw))
-    # The outline is the thin text again at the eight neighbouring offsets: text drawn thicker
-    # advances each letter further, so a thick outline drifted right of the letters (a ghost
-    # letter after a long label).
-    for dx, dy in ((-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)):
-        cv2.putText(canvas, text, (x + dx, y + dy), FONT, LABEL_SCALE, (20, 20, 20), 1,
-                    cv2.LINE_AA)
-    cv2.putText(canvas, text, (x, y), FONT, LABEL_SCALE, (255, 255, 255), 1, cv2.LINE_AA)
-
-
-def _fitted(text: str, width: int) -> str:
-    """``text``, cut at the end with "..." where it is wider than ``width`` pixels."""
-    if cv2.getTextSize(text, FONT, LABEL_SCALE, 1)[0][0] <= width:
-        return text
-    while text and cv2.getTextSize(text.rstrip() + "...", FONT, LABEL_SCALE, 1)[0][0] > width:
-        text = text[:-1]
-    return text.rstrip() + "..."
+    _blend(canvas, rgb, keep, x, top)
 
 
 # ------------------------------------------------------------------------------ timeline

@@ -166,6 +166,7 @@ class LayoutCanvas(QGraphicsView):
         doc.selection_changed.connect(lambda _: self.scene().update())
         doc.time_changed.connect(self._on_time)
         doc.thumbnails_changed.connect(self.rebuild)
+        doc.render_frame_changed.connect(self._on_render_frame)
         doc.renders_changed.connect(self.rebuild)
         self.rebuild()
 
@@ -180,13 +181,17 @@ class LayoutCanvas(QGraphicsView):
         if self.doc.current_frame() != self._frame or self._uses_render_frames():
             self.rebuild()
 
+    def _on_render_frame(self) -> None:
+        if self._uses_render_frames():
+            self.rebuild()
+
     def _uses_render_frames(self) -> bool:
         rec = self.doc.latest_render()
         return bool(self.doc.thumbnails) and rec is not None and rec.renderer != "preview"
 
     def _background(self, w: int, h: int) -> QPixmap:
         if self._uses_render_frames():
-            img = self.doc.thumbnail_at(self.doc.time_s)
+            img = self.doc.render_frame(self.doc.time_s)
             if img is not None:
                 return QPixmap.fromImage(img.scaled(w, h))
         image = backdrop(self.doc.layout, w, h)  # cached by the engine: the same array back

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
 
 from engine.audio import Audio
@@ -24,11 +24,17 @@ from engine.project import Project, RenderRecord, load_project, save_project
 from .model import layout_edit
 from .model.stereo import known_pan_law, known_spacing, known_stereo
 from .model.tasks import ImportResult, layout_fingerprint
+from .model.video_frames import JUMP_S, VideoFrames
 from .model.waveform import Waveform
+from .workers import to_qimage
 
 # A layout belongs to a sound when their lengths agree to this (s): a layout for another sound
 # has frames that no longer line up with it.
 SAME_LENGTH_S = 0.05
+# design: a jump of the playhead (a click, a drag) shows the nearest thumbnail at once and the
+# exact frame once the playhead has rested this long (a seek decodes up to a keyframe
+# interval, x264's 250 frames, too slow to do on every step of a drag)
+SETTLE_MS = 150
 
 
 class LayoutCommand(QUndoCommand):
@@ -74,6 +80,7 @@ class StudioDocument(QObject):
     layout_changed = Signal()
     renders_changed = Signal()
     thumbnails_changed = Signal()
+    render_frame_changed = Signal()  # a frame the last render_frame stood in for is decoded
     time_changed = Signal(float)
     selection_changed = Signal(int)  # object id, -1 for none
     dirty_changed = Signal(bool)
@@ -89,6 +96,15 @@ class StudioDocument(QObject):
         self.waveform: Waveform | None = None
         self.loudness: LoudnessTrack | None = None  # the mix's level, for the preview's pulses
         self.thumbnails: list[tuple[float, QImage]] = []
+        # the last render, open for its frames at the playhead (model/video_frames.py)
+        self._frames: VideoFrames | None = None
+        self._frames_key: tuple | None = None
+        self._frame_image: tuple[float, QImage] | None = None
+        self._asked: tuple[float, QImage | None] | None = None  # the last time asked, its answer
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._settled)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.time_s = 0.0
@@ -261,6 +277,7 @@ class StudioDocument(QObject):
     def set_thumbnails(self, thumbs: list[tuple[float, QImage]]) -> None:
         """Decoded frames of the last render, ``(start time s, image)`` in time order."""
         self.thumbnails = list(thumbs)
+        self._asked = None  # an answer that was a thumbnail (or none) may be another now
         self.thumbnails_changed.emit()
 
     def latest_render(self) -> RenderRecord | None:
@@ -269,6 +286,74 @@ class StudioDocument(QObject):
 
     def render_is_current(self, record: RenderRecord | None) -> bool:
         return record is not None and record.settings.get("layout") == layout_fingerprint(self.layout)
+
+    def render_frame(self, t: float) -> QImage | None:
+        """The last render's frame at ``t`` s, decoded from its file as the playhead moves
+        (every frame during playback, however long the video; the timeline's thumbnails are
+        at most 160). A jump (backwards, or more than ``JUMP_S`` ahead of the time asked
+        before: a click, a drag) shows the nearest thumbnail at once and the exact frame when
+        the playhead rests (``SETTLE_MS``; ``render_frame_changed`` then); a step forward, as
+        playback makes, always gets the exact frame. ``None`` without a render; the thumbnail
+        where the file cannot be read."""
+        frames = self._render_frames()  # (a new or redone render forgets the last answer)
+        if self._asked is not None and self._asked[0] == t:  # the preview, then the canvas
+            return self._asked[1]
+        prev = self._asked[0] if self._asked is not None else None
+        if frames is None:
+            image = self.thumbnail_at(t)
+        elif (self.thumbnails and frames.is_jump(t)
+              and not (prev is not None and 0.0 < t - prev <= JUMP_S)):
+            self._settle.start()
+            image = self.thumbnail_at(t)
+        else:
+            image = self._decoded(frames, t)
+        self._asked = (t, image)
+        return image
+
+    def _render_frames(self) -> VideoFrames | None:
+        rec = self.latest_render()
+        key = None
+        if rec is not None:
+            try:
+                st = rec.path.stat()
+                key = (str(rec.path), st.st_mtime_ns, st.st_size)  # a render redone in place
+            except OSError:
+                pass
+        if key != self._frames_key:
+            self.close_render_frames()
+            self._asked = None
+            self._frames_key = key
+            if key is not None:
+                try:
+                    self._frames = VideoFrames(rec.path)
+                except Exception:  # noqa: BLE001 - an unreadable file: the thumbnails stand in
+                    self._frames = None
+        return self._frames
+
+    def _decoded(self, frames: VideoFrames, t: float) -> QImage | None:
+        try:
+            image = frames.frame_at(t)
+        except Exception:  # noqa: BLE001 - a file cut short or damaged: thumbnails from here on
+            frames.close()
+            self._frames = None
+            return self.thumbnail_at(t)
+        if image is None:
+            return self.thumbnail_at(t)
+        # the preview and the canvas ask for the same frame: converted once
+        if self._frame_image is None or self._frame_image[0] != frames.time_s:
+            self._frame_image = (frames.time_s, to_qimage(image))
+        return self._frame_image[1]
+
+    def _settled(self) -> None:
+        frames = self._render_frames()
+        if frames is not None:
+            self._asked = (self.time_s, self._decoded(frames, self.time_s))
+            self.render_frame_changed.emit()
+
+    def close_render_frames(self) -> None:
+        if self._frames is not None:
+            self._frames.close()
+        self._frames = self._frames_key = self._frame_image = None
 
     def thumbnail_at(self, t: float) -> QImage | None:
         best = None

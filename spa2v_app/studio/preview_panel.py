@@ -1,6 +1,7 @@
 """The video preview: live frames while a render runs, otherwise the picture at the playhead.
 
-At the playhead it shows the last render's frame when that render still matches the layout,
+At the playhead it shows the last render's frame when that render still matches the layout
+(decoded from the video as the playhead moves: ``StudioDocument.render_frame``),
 and otherwise draws the layout with the engine's preview renderer on the fly, so every edit
 is visible at once (a 512x512 preview frame takes a few milliseconds). It is drawn as the
 exported video is: the same backdrop (``tasks.backdrop``, the renderer's rule), and each
@@ -44,6 +45,7 @@ class PreviewPanel(QWidget):
                     doc.audio_changed):
             sig.connect(self.refresh)
         doc.time_changed.connect(self.refresh)
+        doc.render_frame_changed.connect(self.refresh)
 
     def show_live(self, image: QImage | None, caption: str = "") -> None:
         """A frame from a running render (None: back to the playhead view)."""
@@ -75,10 +77,11 @@ class PreviewPanel(QWidget):
 
     def _frame_at_playhead(self) -> tuple[QImage | None, str]:
         doc = self.doc
-        if doc.thumbnails and doc.render_is_current(doc.latest_render()):
-            img = doc.thumbnail_at(doc.time_s)
+        rec = doc.latest_render()
+        if doc.render_is_current(rec):
+            img = doc.render_frame(doc.time_s)  # decoded at the playhead, every frame
             if img is not None:
-                return img, f"render ({doc.latest_render().renderer})"
+                return img, f"render ({rec.renderer})"
         lay = doc.layout
         if lay is None:
             return None, ""

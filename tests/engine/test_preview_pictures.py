@@ -8,7 +8,7 @@ import pytest
 from engine.cues.types import Cues, SourceTrack
 from engine.layout import Layout, LayoutObject
 from engine.planning.priors import PRIORS
-from engine.rendering import preview
+from engine.rendering import preview, text
 from engine.rendering.activity import (ActivityMeter, attach_loudness, loudness_track,
                                        own_levels)
 from engine.rendering.backdrops import scene_for
@@ -211,8 +211,8 @@ def test_a_long_label_stays_inside_the_frame_shortened():
     drawn = np.flatnonzero((np.abs(canvas.astype(int) - 90).sum(axis=2) > 30).any(axis=0))
     assert drawn.size
     assert drawn[0] >= preview.LABEL_MARGIN - 1 and drawn[-1] <= 256 - preview.LABEL_MARGIN
-    assert preview._fitted("a very long name for a thing that goes beep beep", 200).endswith("...")
-    assert preview._fitted("dog", 200) == "dog"
+    assert text.fitted("a very long name for a thing that goes beep beep", 200).endswith("...")
+    assert text.fitted("dog", 200) == "dog"
 
 
 def test_a_labels_outline_stays_with_its_letters():

@@ -33,6 +33,7 @@ from engine.binaural.hrtf import SHIPPED_HRIRS
 from engine.cues.calibration import SHIPPED_CALIBRATION
 from engine.planning.examples import EXAMPLES_DIR
 from engine.rendering.pictograms import MANIFEST, PICTOGRAM_DIR
+from engine.rendering.text import BUNDLED_FONT
 from models.registry import registry_path
 from models.yamnet import RESOURCES as TAGGER
 from spa2v_app.cli.cmd_info import EXAMPLES_DIR as CLIPS
@@ -40,7 +41,8 @@ from spa2v_app.studio.app import ICON
 paths = {"packages": [m.__file__ for m in (engine, models, resources, spa2v_app)],
          "files": [SHIPPED_HRIRS, SHIPPED_CALIBRATION, PICTOGRAM_DIR / MANIFEST, registry_path(),
                    TAGGER / "yamnet_class_map.csv", TAGGER / "audioset_nouns.json",
-                   TAGGER / "audioset_ontology.json", ICON],
+                   TAGGER / "audioset_ontology.json", ICON, BUNDLED_FONT,
+                   BUNDLED_FONT.parent / "LICENCE.txt"],
          "folders": [EXAMPLES_DIR, PICTOGRAM_DIR, CLIPS]}
 out = {k: [str(Path(p).resolve()) for p in v] for k, v in paths.items()}
 out["outside"] = [p for v in out.values() for p in v if not Path(p).is_relative_to(root)]
