@@ -94,7 +94,8 @@ def test_a_missing_bundle_is_a_clear_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("folder", ["av.libs", "opencv_python_headless.libs", "_soundfile_data",
-                                    "numpy.libs", "scipy.libs", "h5py.libs", "onnxruntime"])
+                                    "numpy.libs", "scipy.libs", "h5py.libs", "onnxruntime",
+                                    "pillow.libs"])
 def test_every_library_the_installed_wheels_carry_is_known(folder):
     """What build.sh --strict would meet: each shared library in the core requirements'
     wheels as installed here matches an entry of NATIVE (a new one names itself here)."""
