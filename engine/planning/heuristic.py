@@ -158,17 +158,19 @@ def _names_from_hint(hint: str | None, count: int) -> list[str]:
     if not hint or not hint.strip():
         return []
     text = " ".join(hint.split())[:200]
-    parts = [p.strip() for p in re.split(r",|\band\b|;", text) if p.strip()]
+    # commas and semicolons of any script (CJK's full-width ones and the ideographic comma)
+    parts = [p.strip() for p in re.split(r"[,;\u3001\uff0c\uff1b]|\band\b", text) if p.strip()]
     return parts if count > 1 else [text]
 
 
 def _noun(phrase: str) -> str:
-    """The head noun of a short phrase: 'a big red car' -> 'car'."""
-    words = re.findall(r"[A-Za-z][A-Za-z'-]*", phrase.lower())
+    """The head noun of a short phrase: 'a big red car' -> 'car'. Words of any script
+    count ('ein Hund' -> 'hund', '犬' -> '犬'); the small words and priors are English."""
+    words = re.findall(r"[^\W\d_][\w'-]*", phrase.lower())
     stop = {"a", "an", "the", "some", "of", "with", "in", "on", "at", "from", "to", "and"}
     words = [w for w in words if w not in stop]
     if not words:
-        return "sound source"
+        return UNNAMED_LABEL
     for w in words:  # a word we have a prior for wins ("a dog barking" -> "dog")
         if prior_for(w) is not prior_for(None):
             return w

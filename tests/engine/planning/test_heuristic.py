@@ -223,6 +223,10 @@ def test_blank_hint_is_no_hint():
     ("shiny metal gizmo", "shiny"),
     ("the of and", "sound source"),      # nothing but small words
     ("42 !!", "sound source"),
+    ("犬", "犬"),                         # a word of any script names the source
+    ("ein Hund", "hund"),
+    ("большая собака", "собака"),
+    ("σκύλος", "σκύλος"),
 ])
 def test_the_label_is_the_hints_head_noun(hint, noun):
     assert plan_one(track(1, 0), hint=hint).label == noun
@@ -233,6 +237,12 @@ def test_the_label_is_the_hints_head_noun(hint, noun):
 def test_small_words_are_not_the_noun(word):
     # "<word> big gizmo": without the small word two words are left, and the last is the noun
     assert plan_one(track(1, 0), hint=f"{word} big gizmo").label == "gizmo"
+
+
+def test_a_hint_in_another_script_names_each_source_by_its_own_commas():
+    c = cues(track(1, -60), track(2, 60))
+    layout = plan_layout_from_cues(c, hint="犬、猫")
+    assert [o.label for o in layout.objects] == ["犬", "猫"]   # left to right
 
 
 def test_a_source_of_unknown_direction_is_named_as_if_in_the_middle():
