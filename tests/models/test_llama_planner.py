@@ -226,3 +226,79 @@ def test_a_source_heard_at_minus_60_degrees_stays_on_the_left_with_a_random_plan
         left += bool(xs) and np.mean(xs) < 0.5
     assert left / heard.size >= 0.9
     assert all(o.motion == "static" for o in objs)
+
+
+# -- a GGUF that llama.cpp cannot take: the app goes on with the built-in planner ------------
+
+ABORTING_GGUF_SCRIPT = """
+import sys
+from pathlib import Path
+from engine.jobs import CancelToken, Log, run_job
+from engine.planning.fallback import plan_or_fall_back
+from engine.protocols import PlanRequest
+from models.llama_planner import LlamaPlanner
+from tests.engine.planning.cuekit import dog_and_car
+from tests.models.tiny_gguf import Shape, write_tiny_llama
+
+path = write_tiny_llama(Path(sys.argv[1]) / "no-layers.gguf", shape=Shape(n_layer=0))
+events = []
+layout = run_job(plan_or_fall_back(LlamaPlanner(model_path=path, n_threads=1),
+                                   PlanRequest(dog_and_car()), CancelToken()), events.append)
+print("planner:", layout.planner.name)
+print("\\n".join(e.message for e in events if isinstance(e, Log)))
+"""
+
+
+@pytest.mark.llama
+@needs_llama
+def test_a_gguf_that_aborts_llama_cpp_does_not_take_the_app_with_it(tmp_path):
+    """A llama GGUF with no layers passes every header check, and llama.cpp aborts on
+    loading it (GGML_ASSERT): in the app's own process that ended the studio, unsaved work
+    and all. In the worker process it is a warning and the built-in plan."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", ABORTING_GGUF_SCRIPT, str(tmp_path)], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "planner: heuristic" in done.stdout
+    assert "could not load no-layers.gguf (llama.cpp stopped while loading" in done.stdout
+    assert "using the built-in planner" in done.stdout
+
+
+@pytest.mark.llama
+@needs_llama
+@pytest.mark.parametrize("template", ["{% for m in messages %}{{ m['role'] }",   # bad syntax
+                                      "{{ raise_exception('only user turns') }}"])  # raises
+def test_a_gguf_whose_chat_template_fails_falls_back_and_says_so(tmp_path, template):
+    """Real GGUFs carry chat templates jinja2 cannot compile or that refuse our messages:
+    that was a traceback (exit 1); now the built-in plan, with a warning naming the template."""
+    from engine.planning.fallback import plan_or_fall_back
+    from models.llama_planner import LlamaPlanner
+    from tests.models.tiny_gguf import byte_level_vocab, write_tiny_llama
+
+    vocab = byte_level_vocab()
+    vocab.chat_template = template
+    path = write_tiny_llama(tmp_path / "odd-template.gguf", vocab)
+    planner = LlamaPlanner(model_path=path, n_threads=1)
+    events = []
+    layout = run_job(plan_or_fall_back(planner, PlanRequest(dog_and_car()), CancelToken()),
+                     events.append)
+    assert layout.planner.name == "heuristic"
+    warnings = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert any("the chat template inside odd-template.gguf cannot be used" in w
+               for w in warnings), warnings
+    assert not planner.loaded
+
+
+@pytest.mark.llama
+@needs_llama
+def test_a_model_that_does_not_answer_in_time_is_given_up(tiny_gguf):
+    from models.llama_planner import LlamaPlanner
+
+    planner = LlamaPlanner(model_path=tiny_gguf, n_threads=1, timeout_s=0.01)
+    with pytest.raises(SpA2VError, match="no answer within"):
+        run_job(planner.plan(PlanRequest(dog_and_car()), CancelToken()))
+    assert not planner.loaded
