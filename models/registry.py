@@ -57,6 +57,13 @@ class RegistryError(SpA2VError):
     """``models.json`` (or a user index/pin file) breaks its schema; the message names the field."""
 
 
+class ModelsFolderError(RegistryError):
+    """The user's models folder, or a file SpA2V keeps there (``imported.json``, ``pins.json``),
+    cannot be read: something the user can fix (exit 2), named with how."""
+
+    exit_code = 2
+
+
 # --------------------------------------------------------------------------- entries
 
 
@@ -314,16 +321,25 @@ def read_pins(paths: ModelPaths) -> dict[str, Any]:
 
 
 def _read_user_json(path: Path, schema: str, empty: dict) -> dict[str, Any]:
+    what = "imports" if path.name == "imported.json" else "pins"
+    fix = (f"Fix that file, or move it away: its {what} are then forgotten (import or pin "
+           "them again).")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {"schema": schema, **json.loads(json.dumps(empty))}
+    except NotADirectoryError:  # the models folder itself is a file
+        folder = path.parent
+        raise ModelsFolderError(
+            f"The models folder {folder} is a file, not a folder.",
+            hint="Point SPA2V_MODELS_DIR at a folder (or unset it for the default, "
+                 "~/.local/share/spa2v/models)." if os.environ.get("SPA2V_MODELS_DIR") else
+                 "Move that file away; the folder is made again when needed.") from None
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RegistryError(f"Cannot read {path}: {e}.",
-                            hint="Fix or delete that file; it is rebuilt by the next import or pin.") from None
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        raise ModelsFolderError(f"Cannot read {path}: {reason}.", hint=fix) from None
     if not isinstance(data, dict) or data.get("schema") != schema:
-        raise RegistryError(f"{path}: schema: expected {schema!r}.",
-                            hint="Fix or delete that file; it is rebuilt by the next import or pin.")
+        raise ModelsFolderError(f"{path}: schema: expected {schema!r}.", hint=fix)
     for key, value in empty.items():
         data.setdefault(key, type(value)())
     return data

@@ -141,3 +141,31 @@ def test_a_package_shipped_model_is_installed_without_its_requirements(
     assert "To get tiny-tagger: pip install --no-deps no-such-package-here==1.2" in capsys.readouterr().out
     assert main(["models", "download", "tiny-tagger"]) == 2
     assert "pip install --no-deps no-such-package-here==1.2" in capsys.readouterr().err
+
+
+def test_a_models_folder_that_is_a_file_is_named_and_info_still_reports(tmp_path, monkeypatch,
+                                                                        registry_file, capsys):
+    """SPA2V_MODELS_DIR pointing at a file: 'models list' said "Cannot read .../imported.json:
+    [Errno 20] Not a directory ... Fix or delete that file" (exit 1), and 'spa2v info', where
+    a user goes to find out what is wrong, failed with the same line."""
+    not_a_folder = tmp_path / "models.txt"
+    not_a_folder.write_text("notes")
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(not_a_folder))
+    assert main(["models", "list"]) == 2
+    err = capsys.readouterr().err
+    assert f"The models folder {not_a_folder} is a file, not a folder." in err
+    assert "Point SPA2V_MODELS_DIR at a folder" in err and "Errno" not in err
+    assert main(["info", "--no-devices"]) == 0
+    out = capsys.readouterr().out
+    assert "Models: cannot be listed: The models folder" in out and "Planner now:" in out
+    assert not_a_folder.read_text() == "notes"
+
+
+def test_a_broken_imports_index_is_named_with_what_deleting_it_costs(model_env, registry_file,
+                                                                     capsys):
+    model_env.models_dir.mkdir(parents=True, exist_ok=True)
+    model_env.index_file.write_text('{"schema": "spa2v.mod')  # cut short
+    assert main(["models", "list"]) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot read {model_env.index_file}" in err
+    assert "its imports are then forgotten" in err and "rebuilt" not in err
