@@ -102,7 +102,8 @@ def default_listener(model_name: str = DEFAULT_MODEL, **options):
     if importlib.util.find_spec("llama_cpp") is not None:
         try:
             listener = AudioListener(model_name=model_name, **options)
-        except ModelMissing as e:  # partly there or broken: say why, not 'not installed'
+        except (ModelMissing, registry.ModelsFolderError) as e:
+            # partly there, broken, or the models folder unreadable: say why, not 'not installed'
             if not e.message.startswith(NOT_INSTALLED):
                 return None, (f"{_namer()}; the audio listener cannot be used: {e.message} "
                               "See: spa2v models list.")
@@ -134,6 +135,8 @@ def _registry_files(name: str) -> list[Path]:
     try:
         entry = registry.load_registry().get(name)
         loc = registry.locate(name)
+    except registry.ModelsFolderError:
+        raise  # the models folder cannot be read: say that, not "not installed"
     except (SpA2VError, OSError, KeyError):
         raise _missing(name, NOT_INSTALLED) from None
     if loc is None or not loc.complete_for(entry):

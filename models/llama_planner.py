@@ -83,6 +83,8 @@ def missing_model_error(name: str, detail: str) -> ModelMissing:
 def _registry_path(name: str) -> Path | None:
     try:
         loc = registry.locate(name)
+    except registry.ModelsFolderError:
+        raise  # the models folder cannot be read: say that, not "not installed"
     except (SpA2VError, OSError):
         return None
     return None if loc is None else Path(loc.path())

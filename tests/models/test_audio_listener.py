@@ -131,3 +131,19 @@ def test_cancel_ends_the_worker(tiny_pair):
     with pytest.raises(Cancelled):
         for event in job:
             token.cancel()                                          # at the first event
+
+
+def test_an_unreadable_models_folder_is_named_in_the_listener_note(tmp_path, monkeypatch):
+    """Not "no audio listener model is installed" (the user had imported one)."""
+    pytest.importorskip("llama_cpp")
+    from models.audio_listener import default_listener
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "imported.json").write_text("{")
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(models))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    listener, note = default_listener()
+    assert listener is None
+    assert "the audio listener cannot be used: Cannot read" in note and "imported.json" in note
+    assert "installed" not in note

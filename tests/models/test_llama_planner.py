@@ -302,3 +302,22 @@ def test_a_model_that_does_not_answer_in_time_is_given_up(tiny_gguf):
     with pytest.raises(SpA2VError, match="no answer within"):
         run_job(planner.plan(PlanRequest(dog_and_car()), CancelToken()))
     assert not planner.loaded
+
+
+def test_an_unreadable_models_folder_is_said_not_taken_for_a_missing_model(tmp_path,
+                                                                           monkeypatch):
+    """A broken imported.json made the llama planner say "No planner LLM is installed", and
+    the user downloaded 2.5 GB again; the studio fell over instead of planning built in."""
+    from models.backends import make_planner_or_built_in
+    from models.registry import ModelsFolderError
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "imported.json").write_text('{"schema": "spa2v.mo')  # cut short
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(models))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    with pytest.raises(ModelsFolderError, match="Cannot read .*imported.json"):
+        resolve_model_path(None, "planner-llm-default")
+    planner, note = make_planner_or_built_in("llama")
+    assert planner.name == "heuristic"
+    assert "Cannot read" in note and "imported.json" in note and "not installed" not in note
