@@ -320,6 +320,15 @@ def read_pins(paths: ModelPaths) -> dict[str, Any]:
     return _read_user_json(paths.pins_file, PINS_SCHEMA, {"models": {}})
 
 
+def models_folder_error(folder: Path) -> ModelsFolderError:
+    """The models folder is a file: what the user sees, and how to fix it."""
+    return ModelsFolderError(
+        f"The models folder {folder} is a file, not a folder.",
+        hint="Point SPA2V_MODELS_DIR at a folder (or unset it for the default, "
+             "~/.local/share/spa2v/models)." if os.environ.get("SPA2V_MODELS_DIR") else
+             "Move that file away; the folder is made again when needed.")
+
+
 def _read_user_json(path: Path, schema: str, empty: dict) -> dict[str, Any]:
     what = "imports" if path.name == "imported.json" else "pins"
     fix = (f"Fix that file, or move it away: its {what} are then forgotten (import or pin "
@@ -329,12 +338,7 @@ def _read_user_json(path: Path, schema: str, empty: dict) -> dict[str, Any]:
     except FileNotFoundError:
         return {"schema": schema, **json.loads(json.dumps(empty))}
     except NotADirectoryError:  # the models folder itself is a file
-        folder = path.parent
-        raise ModelsFolderError(
-            f"The models folder {folder} is a file, not a folder.",
-            hint="Point SPA2V_MODELS_DIR at a folder (or unset it for the default, "
-                 "~/.local/share/spa2v/models)." if os.environ.get("SPA2V_MODELS_DIR") else
-                 "Move that file away; the folder is made again when needed.") from None
+        raise models_folder_error(path.parent) from None
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else e
         raise ModelsFolderError(f"Cannot read {path}: {reason}.", hint=fix) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import time
 
 import pytest
 
@@ -127,3 +128,62 @@ def test_remove_deletes_the_cached_files_and_only_forgets_a_linked_import(hub, t
 def test_package_models_are_not_imported_or_removed(tmp_path, registry, model_env):
     with pytest.raises(BadInput, match="pip uninstall soundfile"):
         remove_model("tiny-tagger", paths=model_env, registry=registry)
+
+
+def test_two_imports_at_once_both_stay_recorded(tmp_path, registry, model_env, monkeypatch):
+    """Two imports at once (two commands, or the studio and a command): each read the index,
+    added its model and wrote it back, so the later write dropped the other's record and that
+    model was 'missing' again. Reading is slowed here so the two always overlap."""
+    import threading
+
+    import models.local_store as store
+    from models.local_store import _record
+
+    slow_read = store.read_index
+
+    def read_index(paths):
+        index = slow_read(paths)
+        time.sleep(0.3)
+        return index
+
+    monkeypatch.setattr(store, "read_index", read_index)
+    errors = []
+
+    def record(name):
+        try:
+            _record(model_env, name, {"kind": "folder", "path": str(tmp_path / name)})
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=record, args=(n,)) for n in ("tiny-llm", "tiny-diffusers")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    index = json.loads(model_env.index_file.read_text())
+    assert set(index["models"]) == {"tiny-llm", "tiny-diffusers"}
+
+
+def test_two_pins_at_once_both_stay_recorded(registry, model_env, monkeypatch):
+    import threading
+
+    import models.local_store as store
+
+    slow_read = store.read_pins
+
+    def read_pins(paths):
+        pins = slow_read(paths)
+        time.sleep(0.3)
+        return pins
+
+    monkeypatch.setattr(store, "read_pins", read_pins)
+    threads = [threading.Thread(target=store.record_pins, args=(model_env, n),
+                                kwargs={"revision": None, "files": {"a": {"size": 1}}})
+               for n in ("tiny-llm", "tiny-diffusers")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    pins = json.loads(model_env.pins_file.read_text())
+    assert set(pins["models"]) == {"tiny-llm", "tiny-diffusers"}
