@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from models import readiness
 
-from .model.secrets import KeyringUnavailable, gemini_key_source, store_gemini_key
+from .model.secrets import BadKey, KeyringUnavailable, gemini_key_source, store_gemini_key
 from .model.settings import DEVICES, MEMORY_TIERS, StudioSettings
 
 
@@ -382,6 +382,9 @@ class SettingsDialog(QDialog):
             store_gemini_key(key)
         except KeyringUnavailable as e:
             self.key_note.setText(f"Could not store the key: {e}.")
+            return False
+        except BadKey as e:
+            self.key_note.setText(f"Key not stored: {e}. Paste it again.")
             return False
         self.key_note.setText("Key stored in the OS keyring." if key else "Key removed.")
         return True

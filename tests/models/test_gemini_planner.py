@@ -173,3 +173,28 @@ def test_no_key_says_how_to_store_one():
     assert "GEMINI_API_KEY" in text
     assert "python -m keyring set spa2v-studio gemini-api-key" in text
     assert "default planner works without it" in text
+
+
+@pytest.mark.parametrize("bad, what", [("AIza\u2019Zq81x", "the character '\u2019' at position 5"),
+                                       ("AIza Zq81x", "a space or line break at position 5"),
+                                       ("AIza\nZq81x", "a space or line break at position 5")])
+def test_a_key_pasted_with_a_stray_character_is_said_before_anything_is_sent(
+        monkeypatch, bad, what):
+    """Such a key reached the SDK and came back as "Gemini could not be reached
+    (UnicodeEncodeError: 'ascii' codec can't encode ...)", read as a network problem."""
+    monkeypatch.setenv("GEMINI_API_KEY", bad)
+    with pytest.raises(ModelMissing) as e:
+        GeminiPlanner()
+    text = str(e.value)
+    assert what in text and "it came from GEMINI_API_KEY" in text
+    assert "Zq81x" not in text and "UnicodeEncodeError" not in text
+
+
+def test_the_studio_does_not_store_a_key_with_a_stray_character(memory_keyring):
+    from spa2v_app.studio.model.secrets import BadKey, store_gemini_key
+
+    with pytest.raises(BadKey, match="position 5"):
+        store_gemini_key("AIza\u00a0Zq81x")  # a non-breaking space from a web page
+    assert memory_keyring.store.get(("spa2v-studio", "gemini-api-key")) is None
+    store_gemini_key("  AIzaZq81x \n")  # spaces around it are only trimmed
+    assert memory_keyring.store[("spa2v-studio", "gemini-api-key")] == "AIzaZq81x"
