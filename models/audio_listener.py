@@ -70,10 +70,10 @@ def resolve_files(model_path: str | os.PathLike | None, mmproj_path: str | os.Pa
         paths = [Path(model_path).expanduser(), Path(mmproj_path).expanduser()]
     else:
         paths = _registry_files(model_name)
-    for p in paths:
+    for p, kind in zip(paths, ("text", "projector")):
         if not p.is_file():
             raise _missing(model_name, f"No file at {p}.")
-        why = gguf_refusal(p)
+        why = gguf_refusal(p, kind=kind)
         if why:
             raise _missing(model_name, why)
     return paths[0], paths[1]

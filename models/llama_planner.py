@@ -101,7 +101,7 @@ def resolve_model_path(model_path: str | os.PathLike | None, model_name: str) ->
         path = _registry_path(model_name)
         if path is None or not path.is_file():
             raise missing_model_error(model_name, "No planner LLM is installed.")
-    why = gguf_refusal(path)
+    why = gguf_refusal(path, kind="text")
     if why:
         raise missing_model_error(model_name, why)
     return path

@@ -32,7 +32,7 @@ from .registry import (
     read_index,
     read_pins,
 )
-from .safety import check_weights, refuse_pickle
+from .safety import check_weights, gguf_kind_refusal, refuse_pickle
 
 # hf_hub_download names its temporary files "<etag>.<8 hex>.incomplete" and deletes them on
 # failure; only a killed process leaves one behind. An hour without a write means nobody owns it.
@@ -109,6 +109,7 @@ def _import_file(src: Path, as_name, copy, paths, registry) -> ImportResult:
             raise BadInput(f"{src.name} belongs to several models ({', '.join(e.name for e, _ in found)}).",
                            hint="Choose one with --as NAME.")
         entry, matches = found[0][0], [found[0][1]]
+    _check_gguf_kind(src, entry, matches[0].path if matches else None)
     if matches:  # named as in the registry: the repo layout is rebuilt around it
         rel = matches[0].path
         root = src
@@ -131,6 +132,18 @@ def _import_file(src: Path, as_name, copy, paths, registry) -> ImportResult:
         _copy_atomic(src, dest)
     _record(paths, entry.name, {"kind": "file", "path": str(dest), "custom": True})
     return ImportResult(entry.name, dest, "copied" if copy else "linked", custom=True, files=1)
+
+
+def _check_gguf_kind(src: Path, entry: ModelEntry, rel: str | None) -> None:
+    """A projector imported as a planner LLM (or a language model as a listener's mmproj)
+    passed every format check and showed 'installed'; planning then fell back with llama.cpp's
+    "Failed to load model". Refused here, saying which file is which."""
+    if src.suffix.lower() != ".gguf" or entry.role not in ("planner_llm", "audio_listener"):
+        return
+    kind = "projector" if rel is not None and "mmproj" in Path(rel).name.lower() else "text"
+    why = gguf_kind_refusal(src, kind)
+    if why:
+        raise BadInput(f"Cannot import {src.name} as {entry.name}: {why}")
 
 
 def _import_folder(src: Path, as_name, copy, paths, registry) -> list[ImportResult]:

@@ -160,7 +160,7 @@ def planner_readiness(statuses: list[ModelStatus] | None, *,
         from .safety import gguf_refusal
         path = Path(llm_model_path).expanduser()
         problems, _ = _check(PLANNERS["llama"], None)  # the libraries only
-        why = gguf_refusal(path) if path.is_file() else f"no file at {path}"
+        why = gguf_refusal(path, kind="text") if path.is_file() else f"no file at {path}"
         items = [verdict(PLANNERS["llama"], problems + ([why] if why else []), [path.name])
                  if b.name == "llama" else b for b in items]
     return items

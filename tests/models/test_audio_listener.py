@@ -113,7 +113,7 @@ def test_a_broken_projector_is_a_clear_error_and_the_app_survives(tiny_pair, tmp
     with pytest.raises(ModelMissing, match="not a usable GGUF"):  # refused before llama.cpp
         AudioListener(model_path=model, mmproj_path=broken)
     # a file that passes that check and still breaks llama.cpp: the worker's error is clear
-    monkeypatch.setattr("models.audio_listener.gguf_refusal", lambda path: None)
+    monkeypatch.setattr("models.audio_listener.gguf_refusal", lambda path, kind=None: None)
     audio, c = _two_sources(2.0)
     listener = AudioListener(model_path=model, mmproj_path=broken, n_threads=2, timeout_s=120)
     with pytest.raises(BackendError, match="audio listener|llama.cpp"):
@@ -147,3 +147,13 @@ def test_an_unreadable_models_folder_is_named_in_the_listener_note(tmp_path, mon
     assert listener is None
     assert "the audio listener cannot be used: Cannot read" in note and "imported.json" in note
     assert "installed" not in note
+
+
+def test_swapped_model_and_projector_are_said_before_llama_cpp_sees_them(tiny_pair):
+    """The two files look alike by name; swapped, llama.cpp's "could not load the projector"
+    said nothing of why."""
+    model, mmproj = tiny_pair
+    with pytest.raises(ModelMissing, match=r"is a projector \(mmproj"):
+        resolve_files(mmproj, model)
+    with pytest.raises(ModelMissing, match=r"is a language model \(llama\), not an audio projector"):
+        resolve_files(model, model)

@@ -321,3 +321,14 @@ def test_an_unreadable_models_folder_is_said_not_taken_for_a_missing_model(tmp_p
     planner, note = make_planner_or_built_in("llama")
     assert planner.name == "heuristic"
     assert "Cannot read" in note and "imported.json" in note and "not installed" not in note
+
+
+def test_a_projector_given_as_the_planner_model_is_refused_with_what_it_is(tmp_path):
+    """An mmproj (the listener's audio part) as --llm-model passed the format checks, and the
+    plan fell back with llama.cpp's 'Failed to load model from file'."""
+    pytest.importorskip("gguf")
+    from tests.models.tiny_mmproj import write_tiny_audio_projector
+
+    path = write_tiny_audio_projector(tmp_path / "mmproj-tiny.gguf", n_embd_text=64)
+    with pytest.raises(ModelMissing, match=r"mmproj-tiny.gguf is a projector \(mmproj"):
+        resolve_model_path(path, "planner-llm-default")

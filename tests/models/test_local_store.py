@@ -187,3 +187,15 @@ def test_two_pins_at_once_both_stay_recorded(registry, model_env, monkeypatch):
         t.join()
     pins = json.loads(model_env.pins_file.read_text())
     assert set(pins["models"]) == {"tiny-llm", "tiny-diffusers"}
+
+
+def test_a_projector_is_not_imported_as_a_planner_llm(tmp_path, registry, model_env):
+    """It showed 'installed' (format checked only), and every plan then fell back."""
+    pytest.importorskip("gguf")
+    from tests.models.tiny_mmproj import write_tiny_audio_projector
+
+    src = write_tiny_audio_projector(tmp_path / "mmproj-Omni.gguf", n_embd_text=64)
+    with pytest.raises(BadInput, match=r"Cannot import mmproj-Omni.gguf as tiny-llm: .* is a "
+                                       r"projector \(mmproj"):
+        import_model(src, as_name="tiny-llm", paths=model_env, registry=registry)
+    assert not model_env.index_file.exists()
