@@ -132,7 +132,12 @@ def _verify(args, record: bool | None = None) -> int:
     for name in names:
         result = run_job(verify_job(name, token=CancelToken(), registry=registry, record=record), printer)
         printer.finish()
-        print(result.summary() + (" (pinned)" if record and result.ok else ""))  # nothing pinned else
+        pinned = record and result.ok and registry.get(name).source.kind == "hf"
+        package = record and registry.get(name).source.kind != "hf"
+        print(result.summary() + (" (pinned)" if pinned else  # nothing pinned else
+                                  "; a package's model: nothing to record, its version pins it "
+                                  f"({registry.get(name).source.install_command})" if package
+                                  else ""))
         bad += not result.ok
     if bad:
         sys.stderr.write(f"spa2v: {bad} model(s) failed verification. Repair with "

@@ -169,3 +169,12 @@ def test_a_broken_imports_index_is_named_with_what_deleting_it_costs(model_env, 
     err = capsys.readouterr().err
     assert f"Cannot read {model_env.index_file}" in err
     assert "its imports are then forgotten" in err and "rebuilt" not in err
+
+
+def test_pinning_a_package_model_does_not_say_pinned(model_env, registry_file, capsys):
+    """'spa2v models pin sound-tagger' printed "... not pinned: checked format only (pinned)"
+    and recorded nothing."""
+    assert main(["models", "pin", "tiny-tagger"]) == 0
+    out = capsys.readouterr().out
+    assert "(pinned)" not in out and "nothing to record, its version pins it" in out
+    assert not model_env.pins_file.exists()
