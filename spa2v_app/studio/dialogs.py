@@ -273,8 +273,7 @@ class SettingsDialog(QDialog):
 
     def _import_model(self, name: str, path: str | None = None) -> None:
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, f"Import {name}", str(Path.home()),
-                                                  "Weights (*.gguf *.safetensors);;All files (*)")
+            path = self._ask_import_path(name)
         if not path:
             return
         try:
@@ -285,6 +284,25 @@ class SettingsDialog(QDialog):
             return
         self._fill_models(readiness.downloads())
         self.models_note.setText(f"Imported {Path(path).name} as {name}.")
+
+    def _ask_import_path(self, name: str) -> str:
+        """A model of several files (the listener's model and projector, SD1.5's folders) is
+        imported as the folder that holds them: a file picker alone could not, and the refusal
+        of one file said "Import the folder that holds those files instead", which this
+        dialog had no way to do. A one-file model: the file (any name; checked for format)."""
+        try:
+            from models.registry import load_registry
+            files = load_registry().get(name).files
+        except Exception:  # noqa: BLE001 - no registry: the file picker, as before
+            files = ()
+        if len(files) > 1:
+            return QFileDialog.getExistingDirectory(
+                self, f"Import {name}: the folder that holds "
+                f"{', '.join(Path(f.path).name for f in files[:3])}"
+                f"{', ...' if len(files) > 3 else ''}", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, f"Import {name}", str(Path.home()),
+                                              "Weights (*.gguf *.safetensors);;All files (*)")
+        return path
 
     def _compute_page(self) -> QWidget:
         page = QWidget()

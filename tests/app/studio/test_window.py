@@ -627,3 +627,41 @@ def test_the_status_bar_says_a_long_eta_as_the_queue_does(window):
     assert window.status_job.text() == f"Render long.mp4: 25%, {format_eta(2734.0)}"
     assert "45 min 34 s left" in window.status_job.text()
     window.queue.jobs.remove(job)
+
+
+def test_a_model_of_several_files_is_imported_as_its_folder(qtbot, window, monkeypatch,
+                                                            tmp_path):
+    """The Import… button only opened a file picker; for the listener (model + projector)
+    with its own file names the refusal said "Import the folder that holds those files
+    instead", which the dialog could not do."""
+    pytest.importorskip("gguf")
+    from PySide6.QtWidgets import QFileDialog
+
+    from models import readiness
+    from models.registry import list_statuses, load_registry
+    from spa2v_app.studio.dialogs import MODEL_COLUMNS, SettingsDialog
+    from tests.models.tiny_gguf import write_tiny_llama
+    from tests.models.tiny_mmproj import write_tiny_audio_projector
+
+    entry = load_registry().get("listener-audio-default")
+    folder = tmp_path / "usb stick" / "Omni 7B"
+    folder.mkdir(parents=True)
+    model_file, projector_file = (f.path for f in entry.files)
+    write_tiny_llama(folder / model_file)
+    write_tiny_audio_projector(folder / projector_file, n_embd_text=64)
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda *a, **k: asked.append("folder") or str(folder))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda *a, **k: asked.append("file") or ("", ""))
+    monkeypatch.setattr(readiness, "downloads",
+                        lambda: readiness.Readiness("downloads", False, "no network"))
+    dlg = SettingsDialog(window.settings, window, download=None)
+    qtbot.addWidget(dlg)
+    row = [s.name for s in list_statuses()].index("listener-audio-default")
+    button = dlg.model_table.cellWidget(row, len(MODEL_COLUMNS) - 1)
+    assert button.text() == "Import…"
+    button.click()
+    assert asked == ["folder"]
+    assert dlg.models_note.text() == "Imported Omni 7B as listener-audio-default."
+    assert dlg.model_table.item(row, 4).text() == "installed"
