@@ -238,7 +238,7 @@ class AudioListener:
                 fraction, detail = payload
                 yield Progress("listen", float(fraction), detail=str(detail))
             elif kind == "error":
-                raise BackendError(f"the audio listener failed: {payload[0]}")
+                raise BackendError(str(payload[0]))  # the caller says "the listener failed"
             elif kind == "done":
                 return str(payload[0])
 
@@ -263,8 +263,9 @@ def _serve(conn, config: dict) -> None:
         text = _answer(conn, ListenerConfig(**config), request)
         conn.send(("done", text))
     except Exception as e:  # reported to the parent, which raises it there
-        try:
-            conn.send(("error", f"{type(e).__name__}: {e}"))
+        try:  # llama.cpp's own failures (RuntimeError, ValueError) say enough by their text
+            conn.send(("error", str(e) if isinstance(e, (RuntimeError, ValueError))
+                       else f"{type(e).__name__}: {e}"))
         except OSError:
             pass
     finally:

@@ -157,3 +157,24 @@ def test_swapped_model_and_projector_are_said_before_llama_cpp_sees_them(tiny_pa
         resolve_files(mmproj, model)
     with pytest.raises(ModelMissing, match=r"is a language model \(llama\), not an audio projector"):
         resolve_files(model, model)
+
+
+@pytest.mark.llama
+@needs_mtmd
+def test_a_projector_for_another_model_is_said_once_and_plainly(tiny_pair, tmp_path):
+    """The warning read "The audio listener failed (the audio listener failed: RuntimeError:
+    llama.cpp could not load the projector ...)"."""
+    from engine.pipeline import _listen
+    from engine.jobs import Log
+    from tests.models.tiny_mmproj import write_tiny_audio_projector
+
+    model, _ = tiny_pair
+    other = write_tiny_audio_projector(tmp_path / "mmproj-wider.gguf", n_embd_text=2 * TEXT_WIDTH)
+    listener = AudioListener(model_path=model, mmproj_path=other, n_threads=2, timeout_s=120)
+    audio, c = _two_sources(2.0)
+    events = []
+    assert run_job(_listen(listener, audio, c, CancelToken()), events.append) is None
+    [warning] = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert warning.startswith("The audio listener failed (llama.cpp could not load the "
+                              "projector"), warning
+    assert "RuntimeError" not in warning and warning.count("failed") == 1
