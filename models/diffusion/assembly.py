@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ModelMissing
+from engine.errors import ModelMissing, SpA2VError
 
 from .weights import ModelFiles
 
@@ -135,11 +135,32 @@ def fuse_lora(pipe: Any, path: Path, scale: float) -> None:
     except ImportError:
         raise ModelMissing("AnimateLCM needs the peft library to load its LoRA.",
                            hint="pip install 'spa2v-studio[diffusion]' (peft is in that extra).") from None
-    with _quiet_libraries():
-        pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="lcm",
-                               use_safetensors=True)
-        pipe.fuse_lora(components=["unet"], lora_scale=scale, adapter_names=["lcm"])
-        pipe.unload_lora_weights()
+    from ..safety import check_weights
+    from .memory import is_out_of_memory
+
+    hint = ("Check it with: spa2v models verify fast-preview; get it again with: spa2v models "
+            "download fast-preview --force.")
+    try:
+        check_weights(path, model="fast-preview")  # a file cut short is said as such
+    except ModelMissing:
+        raise
+    except SpA2VError as e:
+        raise ModelMissing(f"The fast-preview LoRA cannot be used: {e.message}", hint=hint) from None
+    try:
+        with _quiet_libraries():
+            pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="lcm",
+                                   use_safetensors=True)
+            pipe.fuse_lora(components=["unet"], lora_scale=scale, adapter_names=["lcm"])
+            pipe.unload_lora_weights()
+    except Exception as e:  # noqa: BLE001 - safetensors', peft's and torch's own error types
+        if is_out_of_memory(e):
+            raise
+        # A LoRA for another model ("Error(s) in loading state_dict"), or a damaged file: was
+        # a traceback from deep inside diffusers.
+        raise ModelMissing(f"The fast-preview LoRA {path} cannot be used: "
+                           f"{(str(e).splitlines() or [type(e).__name__])[0][:200]}",
+                           hint="It must be AnimateLCM's LoRA for Stable Diffusion 1.5. "
+                                + hint) from None
 
 
 def set_scheduler(pipe: Any, base_config: dict, name: str, *, lcm: bool) -> None:

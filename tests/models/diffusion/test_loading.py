@@ -213,3 +213,33 @@ def test_building_the_pipeline_prints_no_library_chatter(tmp_path):
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "torchvision" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("damage", ["cut short", "for another model"])
+def test_a_fast_preview_lora_that_cannot_be_used_is_one_clear_error(saved_models, damage,
+                                                                     tokenizer_dir):
+    """A LoRA cut short raised safetensors' own SafetensorError, one for another UNet torch's
+    "Error(s) in loading state_dict": tracebacks from deep inside diffusers (exit 1)."""
+    from diffusers import UNet2DConditionModel
+
+    from models.diffusion.renderer import DiffusionRenderer
+
+    base, adapter, lcm, _ = saved_models
+    lora = lcm / weights.LCM_LORA_FILE
+    if damage == "cut short":
+        data = lora.read_bytes()
+        lora.write_bytes(data[: len(data) // 2])
+    else:
+        wider = UNet2DConditionModel(
+            block_out_channels=(64, 128), layers_per_block=1, sample_size=32, in_channels=4,
+            out_channels=4, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+            up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
+            norm_num_groups=2, attention_head_dim=4)
+        write_lora(wider, lora)
+    renderer = DiffusionRenderer(base_model=str(base), motion_adapter=str(adapter),
+                                 lcm_model=str(lcm), device="cpu")
+    with pytest.raises(ModelMissing) as e:
+        frames_of(renderer, steps=2, options={"lcm": True})
+    text = str(e.value)
+    assert text.startswith("The fast-preview LoRA") and "spa2v models download fast-preview" in text
+    assert ("truncated or corrupt" in text) == (damage == "cut short")
