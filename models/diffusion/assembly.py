@@ -102,24 +102,40 @@ def load_pipeline(base: ModelFiles, adapter: ModelFiles, *, dtype: Any,
     from diffusers import AutoencoderKL, DDIMScheduler, MotionAdapter, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
 
+    from .memory import is_out_of_memory
+
     folder = base.folder
     common = {"use_safetensors": True, "local_files_only": True}
+    part = "UNet"
     try:
         with _quiet_libraries():
             unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", torch_dtype=dtype,
                                                         variant=base.variant, **common)
+            part = "VAE"
             vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", torch_dtype=dtype,
                                                 variant=base.variant, **common)
+            part = "text encoder"
             text_encoder = CLIPTextModel.from_pretrained(folder / "text_encoder", dtype=dtype,
                                                          variant=base.variant, **common)
+            part = "tokenizer"
             tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer", local_files_only=True)
+            part = "motion adapter"
             motion = MotionAdapter.from_pretrained(adapter.folder, torch_dtype=dtype,
                                                    variant=adapter.variant, **common)
+            part = "scheduler"
             scheduler = DDIMScheduler.from_pretrained(folder, subfolder="scheduler",
                                                       local_files_only=True)
-    except (OSError, ValueError) as e:
-        raise ModelMissing(f"Could not load the video model from {base.name} / {adapter.name}: "
-                           f"{str(e).splitlines()[0]}",
+    except (OSError, ValueError, RuntimeError) as e:
+        # transformers reports weights that do not fit their config as a RuntimeError ("You
+        # set `ignore_mismatched_sizes` to `False` ... look at the above report!"), which was
+        # a traceback, its report hidden by the quieting above.
+        if is_out_of_memory(e):
+            raise
+        detail = (str(e).splitlines() or [type(e).__name__])[0]
+        if "ignore_mismatched_sizes" in detail:
+            detail = "its weights do not fit its config (a file from another model?)"
+        raise ModelMissing(f"Could not load the video model's {part} from {base.name} / "
+                           f"{adapter.name}: {detail}",
                            hint="Check the files with: spa2v models verify.") from None
     pipe = build_pipeline(unet=unet, motion_adapter=motion, vae=vae, text_encoder=text_encoder,
                           tokenizer=tokenizer, scheduler=scheduler, dtype=dtype)

@@ -243,3 +243,25 @@ def test_a_fast_preview_lora_that_cannot_be_used_is_one_clear_error(saved_models
     text = str(e.value)
     assert text.startswith("The fast-preview LoRA") and "spa2v models download fast-preview" in text
     assert ("truncated or corrupt" in text) == (damage == "cut short")
+
+
+def test_a_text_encoder_from_another_model_is_one_clear_error(saved_models, tmp_path):
+    """transformers raised RuntimeError ("You set `ignore_mismatched_sizes` to `False` ...
+    look at the above report!"): a traceback, and the report it points to was hidden."""
+    import shutil
+
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from models.diffusion.renderer import DiffusionRenderer
+
+    base, adapter, _, _ = saved_models
+    wider = CLIPTextModel(CLIPTextConfig(
+        bos_token_id=0, eos_token_id=1, pad_token_id=2, hidden_size=64, intermediate_size=37,
+        num_attention_heads=4, num_hidden_layers=2, vocab_size=100, max_position_embeddings=77))
+    wider.save_pretrained(tmp_path / "wider")
+    shutil.copy(next((tmp_path / "wider").glob("*.safetensors")),
+                next((base / "text_encoder").glob("*.safetensors")))
+    renderer = DiffusionRenderer(base_model=str(base), motion_adapter=str(adapter), device="cpu")
+    with pytest.raises(ModelMissing, match="Could not load the video model's text encoder .*: "
+                                           r"its weights do not fit its config"):
+        frames_of(renderer, steps=2)
