@@ -178,6 +178,16 @@ class SceneDialog(QDialog):
         form.addRow(buttons)
 
 
+def gemini_sending_note() -> str:
+    """What goes to Google with Gemini, said as it is (issue 15): the audio is the sound file
+    itself, byte for byte, tags and all, within the inline limit (models.gemini_planner)."""
+    from models.gemini_planner import MAX_INLINE_AUDIO_BYTES
+    return ("The key is kept in the OS keyring, never in a file. With Gemini the measured cues "
+            "and your hint are sent to Google; while the box below is ticked, the sound file "
+            "too, as it is on disk: with any tags it carries (title, artist, place), up to "
+            f"{MAX_INLINE_AUDIO_BYTES // 2**20} MB (a larger file or a video is not sent).")
+
+
 class SettingsDialog(QDialog):
     """Models (folder, downloads), compute (device, memory tier), planner (choice, LLM file,
     Gemini key in the OS keyring), general (recordings folder)."""
@@ -353,9 +363,7 @@ class SettingsDialog(QDialog):
         self.gemini.setPlaceholderText({"environment": "set by GEMINI_API_KEY",
                                         "keyring": "stored in the OS keyring",
                                         "none": "paste a key to store it"}[gemini_key_source()])
-        self.key_note = QLabel("The key is kept in the OS keyring, never in a file. With Gemini "
-                               "the measured cues and your hint are sent to Google, and the "
-                               "audio too while the box below is ticked.")
+        self.key_note = QLabel(gemini_sending_note())
         self.gemini_audio = QCheckBox("Send the audio to Google (Gemini listens to it)")
         self.gemini_audio.setChecked(self.settings.gemini_send_audio)
         self.key_note.setObjectName("hint")
