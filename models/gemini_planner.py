@@ -212,6 +212,14 @@ class GeminiPlanner:
         if isinstance(audio, str):
             yield Log(f"Gemini gets the cue table only: {audio}.", "warning")
             audio = None
+        elif audio is not None:  # said each time, as it happens (issue 15)
+            yield Log(f"Sending {Path(request.audio_path).name} "
+                      f"({len(audio[0]) / 2**20:.1f} MB, the file as it is, tags included) to "
+                      "Google with the cue table and your hint; to send the table and hint "
+                      "only: --gemini-no-audio, or untick it in the studio's settings.")
+        elif not self.send_audio:
+            yield Log("Gemini gets the cue table and your hint only; the audio stays on this "
+                      "machine.")
         chat = GeminiChat(self._client, self._types, self.model, audio=audio,
                           secret=self._secret, temperature=self.temperature, seed=self.seed)
         stats = PlanStats()
