@@ -4,7 +4,7 @@ carry through to the prompt and caption, recovery after a crash, the render queu
 import pytest
 from PySide6.QtGui import QKeySequence
 
-from .helpers import import_clip, plan
+from .helpers import finished, import_clip, plan
 
 
 def _press(qtbot, window, keys: str) -> None:
@@ -665,3 +665,23 @@ def test_a_model_of_several_files_is_imported_as_its_folder(qtbot, window, monke
     assert asked == ["folder"]
     assert dlg.models_note.text() == "Imported Omni 7B as listener-audio-default."
     assert dlg.model_table.item(row, 4).text() == "installed"
+
+
+def test_a_gguf_that_aborts_llama_cpp_leaves_the_studio_running(qtbot, window, clip, tmp_path):
+    """A llama with no layers passes every header check and aborts llama.cpp on loading: the
+    Plan job ended the studio, the project's unsaved edits with it. The planner's worker
+    process takes the abort; the plan is the built-in one, and the log says why."""
+    pytest.importorskip("llama_cpp")
+    from tests.models.tiny_gguf import Shape, write_tiny_llama
+
+    gguf = write_tiny_llama(tmp_path / "no-layers.gguf", shape=Shape(n_layer=0))
+    window.settings.planner, window.settings.llm_model_path = "llama", str(gguf)
+    import_clip(qtbot, window, clip)
+    warnings = []
+    window.queue.log.connect(lambda job, msg, lvl: warnings.append(msg) if lvl == "warning" else None)
+    job = window.plan()
+    finished(qtbot, job, timeout=240_000)
+    qtbot.waitUntil(lambda: window.doc.layout is not None)
+    assert window.doc.layout.planner.name == "heuristic"
+    assert any("could not load no-layers.gguf (llama.cpp stopped while loading" in w
+               and "using the built-in planner" in w for w in warnings), warnings
