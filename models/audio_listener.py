@@ -141,8 +141,10 @@ def _registry_files(name: str) -> list[Path]:
         raise _missing(name, NOT_INSTALLED) from None
     if loc is None or not loc.complete_for(entry):
         status = registry.model_status(entry)  # a text model without its projector, or the reverse
+        gone = registry.gone_import(entry)  # imported from a drive that is not there now
         raise _missing(name, f"The audio listener is only partly installed ({status.detail})."
-                       if status.state == "partial" else NOT_INSTALLED)
+                       if status.state == "partial" else f"The audio listener was {gone}."
+                       if gone else NOT_INSTALLED)
     return [Path(loc.path(f.path)) for f in entry.files]
 
 

@@ -90,6 +90,13 @@ def _registry_path(name: str) -> Path | None:
     return None if loc is None else Path(loc.path())
 
 
+def _gone_import(name: str) -> str | None:
+    try:
+        return registry.gone_import(registry.load_registry().get(name))
+    except (SpA2VError, OSError):
+        return None
+
+
 def resolve_model_path(model_path: str | os.PathLike | None, model_name: str) -> Path:
     """The GGUF to load: ``model_path`` if given, else the registry's file for ``model_name``.
     Raises :class:`ModelMissing` naming the file and how to get it."""
@@ -100,7 +107,9 @@ def resolve_model_path(model_path: str | os.PathLike | None, model_name: str) ->
     else:
         path = _registry_path(model_name)
         if path is None or not path.is_file():
-            raise missing_model_error(model_name, "No planner LLM is installed.")
+            gone = _gone_import(model_name)
+            raise missing_model_error(model_name, f"The planner LLM was {gone}." if gone else
+                                      "No planner LLM is installed.")
     why = gguf_refusal(path, kind="text")
     if why:
         raise missing_model_error(model_name, why)

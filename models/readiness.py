@@ -107,7 +107,10 @@ def _check(backend: Backend, statuses: list[ModelStatus] | None) -> tuple[list[s
         else:
             default = load_registry().default_for(role)
             name = default.name if default else role.replace("_", "-")
-            problems.append(f"needs the {name} model (spa2v models download {name})")
+            gone = next((s.detail for s in statuses if s.name == name
+                         and s.detail.startswith("imported from")), None)
+            problems.append(f"needs the {name} model, {gone}" if gone else
+                            f"needs the {name} model (spa2v models download {name})")
     return problems, names
 
 

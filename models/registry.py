@@ -553,6 +553,9 @@ def model_status(entry: ModelEntry, paths: ModelPaths | None = None, *,
             if entry.source.kind == "hf":
                 missing = [f.path for f in entry.files if f.path not in best.files]
                 detail = f"missing {', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else "")
+    gone = gone_import(entry, paths, index=index) if state != "installed" else None
+    if gone:
+        detail = (detail + "; " if detail else "") + gone
     stale = _stale_download_bytes(entry, paths)
     if stale and state != "installed":
         detail = (detail + "; " if detail else "") + f"{human_bytes(stale)} of an unfinished download in the cache"
@@ -569,6 +572,23 @@ def model_status(entry: ModelEntry, paths: ModelPaths | None = None, *,
         location=best.kind if best else None, path=path, files_present=present, files_total=total,
         bytes_on_disk=on_disk, expected_bytes=entry.disk_bytes, pinned=pin_state,
         licence=entry.licence, default=entry.default, detail=detail)
+
+
+def gone_import(entry: ModelEntry, paths: ModelPaths | None = None, *,
+                index: dict | None = None) -> str | None:
+    """The note for a model imported by link from a place that is not there now (a drive
+    unplugged, a folder moved), or None: without it the model showed only 'missing', and the
+    user was told to download gigabytes they have on a stick."""
+    if entry.source.kind != "hf":
+        return None
+    paths = paths or ModelPaths.from_env()
+    index = read_index(paths) if index is None else index
+    rec = index.get("models", {}).get(entry.name) or {}
+    where = rec.get("path")
+    if not where or Path(where).exists():
+        return None
+    return (f"imported from {where}, which is not there now (a drive unplugged, or moved?): "
+            "connect it again, or import the model from where it is now")
 
 
 def list_statuses(paths: ModelPaths | None = None, *, registry: Registry | None = None) -> list[ModelStatus]:

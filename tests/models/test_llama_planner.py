@@ -332,3 +332,21 @@ def test_a_projector_given_as_the_planner_model_is_refused_with_what_it_is(tmp_p
     path = write_tiny_audio_projector(tmp_path / "mmproj-tiny.gguf", n_embd_text=64)
     with pytest.raises(ModelMissing, match=r"mmproj-tiny.gguf is a projector \(mmproj"):
         resolve_model_path(path, "planner-llm-default")
+
+
+def test_a_planner_model_imported_from_a_drive_that_is_gone_says_so(tmp_path, monkeypatch):
+    pytest.importorskip("gguf")
+    from models.local_store import import_model
+    from tests.models.tiny_gguf import write_tiny_llama
+
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    stick = tmp_path / "usb"
+    stick.mkdir()
+    import_model(write_tiny_llama(stick / "my-llm.gguf"), as_name="planner-llm-default")
+    (stick / "my-llm.gguf").rename(tmp_path / "elsewhere.gguf")
+    stick.rmdir()
+    with pytest.raises(ModelMissing) as e:
+        resolve_model_path(None, "planner-llm-default")
+    assert str(e.value).startswith(f"The planner LLM was imported from {stick / 'my-llm.gguf'}, "
+                                   "which is not there now")

@@ -199,3 +199,19 @@ def test_a_projector_is_not_imported_as_a_planner_llm(tmp_path, registry, model_
                                        r"projector \(mmproj"):
         import_model(src, as_name="tiny-llm", paths=model_env, registry=registry)
     assert not model_env.index_file.exists()
+
+
+def test_a_model_imported_from_a_drive_that_is_gone_says_so(tmp_path, registry, model_env,
+                                                            tiny_files):
+    """It showed only 'missing', and list and the planner said to download it again."""
+    stick = tmp_path / "usb"
+    stick.mkdir()
+    (stick / GGUF_NAME).write_bytes(tiny_files[GGUF_NAME])
+    import_model(stick / GGUF_NAME, paths=model_env, registry=registry)
+    shutil.rmtree(stick)  # unplugged
+    status = _state(model_env, registry, "tiny-llm")
+    assert status.state == "missing"
+    assert status.detail.startswith(f"imported from {stick}, which is not there now")
+    from models import readiness
+    llama = next(r for r in readiness.planner_readiness([status]) if r.name == "llama")
+    assert "which is not there now" in llama.reason and "download" not in llama.reason
