@@ -247,8 +247,8 @@ class SettingsDialog(QDialog):
         try:
             from models.registry import human_bytes, list_statuses
             statuses = list_statuses()
-        except Exception as e:  # no registry (a stripped install): say so, keep the dialog
-            self.models_note.setText(f"Could not read the model registry: {e}")
+        except Exception as e:  # no registry, an unreadable models folder: say so, keep the dialog
+            self.models_note.setText(f"Could not list the models: {e}")
             return
         self.models_note.setText("" if dl.ready else f"Downloads unavailable: {dl.reason}. "
                                  "Import a file you already have instead.")
@@ -416,6 +416,12 @@ class SettingsDialog(QDialog):
         return True
 
     def accept(self) -> None:
+        folder = Path(self.models_dir.text().strip() or self.settings.models_dir).expanduser()
+        if folder.exists() and not folder.is_dir():  # every model would be 'missing' after OK
+            self.tabs.setCurrentIndex(0)
+            self.models_note.setText(f"The models folder {folder} is a file, not a folder; "
+                                     "choose a folder.")
+            return
         if self.gemini.text().strip() and not self._store_key(self.gemini.text()):
             self.tabs.setCurrentIndex(2)
             return  # keep the dialog open so the user sees why

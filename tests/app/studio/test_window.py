@@ -685,3 +685,22 @@ def test_a_gguf_that_aborts_llama_cpp_leaves_the_studio_running(qtbot, window, c
     assert window.doc.layout.planner.name == "heuristic"
     assert any("could not load no-layers.gguf (llama.cpp stopped while loading" in w
                and "using the built-in planner" in w for w in warnings), warnings
+
+
+def test_a_file_is_not_taken_as_the_models_folder(qtbot, window, tmp_path):
+    """OK took it: every model then showed 'missing' and the models tab said "Could not read
+    the model registry: Cannot read .../imported.json: [Errno 20] Not a directory"."""
+    from spa2v_app.studio.dialogs import SettingsDialog
+
+    notes = tmp_path / "models.txt"
+    notes.write_text("my notes")
+    before = window.settings.models_dir
+    dlg = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dlg)
+    dlg.tabs.setCurrentIndex(2)
+    dlg.models_dir.setText(str(notes))
+    dlg.accept()
+    assert dlg.result() == 0 and dlg.tabs.currentIndex() == 0
+    assert dlg.models_note.text() == (f"The models folder {notes} is a file, not a folder; "
+                                      "choose a folder.")
+    assert window.settings.models_dir == before and notes.read_text() == "my notes"
