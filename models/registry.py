@@ -477,7 +477,21 @@ def locate(entry: ModelEntry | str, paths: ModelPaths | None = None, *,
     """
     if isinstance(entry, str):
         entry = (registry or load_registry()).get(entry)
-    return next((loc for loc in candidate_locations(entry, paths) if loc.complete_for(entry)), None)
+    paths = paths or ModelPaths.from_env()
+    pins = read_pins(paths)
+    complete = complete_sound_first(entry, candidate_locations(entry, paths, pins=pins), pins)
+    return complete[0] if complete else None
+
+
+def complete_sound_first(entry: ModelEntry, locs: list[Location], pins: dict) -> list[Location]:
+    """The locations holding all of ``entry``'s files, in lookup order, but those that fail
+    the quick checks (size, weight headers) after the sound ones: an import that went bad (a
+    copy cut short, a file changed) came first and hid a good download behind it, so
+    'spa2v models download NAME --force' changed nothing. Only checked when there is a choice."""
+    complete = [loc for loc in locs if loc.complete_for(entry)]
+    if len(complete) > 1:
+        complete.sort(key=lambda loc: bool(_quick_problems(entry, loc, pins)))
+    return complete
 
 
 # --------------------------------------------------------------------------- state
@@ -535,7 +549,7 @@ def model_status(entry: ModelEntry, paths: ModelPaths | None = None, *,
         locs = [loc] if loc else []
     else:
         locs = candidate_locations(entry, paths, index=index, pins=pins)
-    complete = [loc for loc in locs if loc.complete_for(entry)]
+    complete = complete_sound_first(entry, locs, pins)
     best = complete[0] if complete else max(locs, key=lambda loc: len(loc.files), default=None)
     total = len(entry.files) if entry.source.kind == "hf" else 1
     if best is None:

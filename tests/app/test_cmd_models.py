@@ -178,3 +178,29 @@ def test_pinning_a_package_model_does_not_say_pinned(model_env, registry_file, c
     out = capsys.readouterr().out
     assert "(pinned)" not in out and "nothing to record, its version pins it" in out
     assert not model_env.pins_file.exists()
+
+
+def test_a_broken_import_does_not_hide_a_repairing_download(hub, tmp_path, model_env,
+                                                            tiny_files, capsys):
+    """An imported copy that went bad came first in the lookup: verify said to run
+    'spa2v models download NAME --force' (a literal NAME), and after that download the
+    model was still 'corrupt' and the planner still got the broken file."""
+    from models.registry import locate
+
+    stick = tmp_path / "usb"
+    stick.mkdir()
+    (stick / GGUF_NAME).write_bytes(tiny_files[GGUF_NAME])
+    assert main(["models", "import", str(stick / GGUF_NAME)]) == 0
+    (stick / GGUF_NAME).write_bytes(tiny_files[GGUF_NAME][:1000])  # the copy went bad
+    capsys.readouterr()
+    assert main(["models", "verify", "tiny-llm"]) == 1
+    err = capsys.readouterr().err
+    assert "Repair with: spa2v models download tiny-llm --force" in err and "NAME" not in err
+    assert f"the broken copy is the one you imported from {stick}" in err
+    assert main(["-q", "models", "download", "tiny-llm", "--force"]) == 0
+    capsys.readouterr()
+    assert main(["models", "list", "--json"]) == 0
+    state = {m["name"]: m for m in json.loads(capsys.readouterr().out)["models"]}["tiny-llm"]
+    assert state["state"] == "installed" and state["location"] == "hf-cache"
+    assert locate("tiny-llm").kind == "hf-cache"
+    assert main(["models", "verify", "tiny-llm"]) == 0
