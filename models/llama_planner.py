@@ -55,6 +55,16 @@ def _import_llama_cpp():
             f"The llama planner needs llama-cpp-python, which is not installed ({e}).",
             hint="Install it with: pip install 'spa2v-studio[llm]' (the default planner "
                  "works without it).") from None
+    except (OSError, RuntimeError) as e:
+        # Installed, but its library does not load here: "Failed to load shared library ...:
+        # libcudart.so.12: cannot open shared object file" (a CUDA build without CUDA). Was a
+        # traceback on the command line, and a failed Plan in the studio.
+        raise ModelMissing(
+            f"llama-cpp-python is installed but cannot be loaded on this machine "
+            f"({str(e).splitlines()[0][:240] if str(e) else type(e).__name__}).",
+            hint="Reinstall it for this machine: pip install --force-reinstall --no-cache-dir "
+                 "llama-cpp-python (with CMAKE_ARGS=\"-DGGML_CUDA=on\" only where CUDA is "
+                 "installed). The default planner works without it.") from None
     return llama_cpp
 
 

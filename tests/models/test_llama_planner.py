@@ -350,3 +350,30 @@ def test_a_planner_model_imported_from_a_drive_that_is_gone_says_so(tmp_path, mo
         resolve_model_path(None, "planner-llm-default")
     assert str(e.value).startswith(f"The planner LLM was imported from {stick / 'my-llm.gguf'}, "
                                    "which is not there now")
+
+
+def test_a_llama_cpp_that_cannot_load_its_library_is_one_clear_line(monkeypatch, tmp_path):
+    """A CUDA build of llama-cpp-python on a machine without CUDA raises RuntimeError("Failed
+    to load shared library ...") on import: a traceback, and the studio's Plan failed."""
+    import sys
+
+    from models.backends import make_planner_or_built_in
+
+    class BrokenBuild:
+        def find_spec(self, name, path=None, target=None):
+            if name == "llama_cpp":
+                raise RuntimeError("Failed to load shared library 'libllama.so': libcudart.so.12:"
+                                   " cannot open shared object file: No such file or directory")
+            return None
+
+    monkeypatch.delitem(sys.modules, "llama_cpp", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [BrokenBuild(), *sys.meta_path])
+    from models.llama_planner import LlamaPlanner
+
+    with pytest.raises(ModelMissing) as e:
+        LlamaPlanner(model_path=tmp_path / "any.gguf")
+    assert str(e.value).startswith("llama-cpp-python is installed but cannot be loaded on this "
+                                   "machine (Failed to load shared library 'libllama.so'")
+    assert "pip install --force-reinstall" in str(e.value)
+    planner, note = make_planner_or_built_in("llama")
+    assert planner.name == "heuristic" and "cannot be loaded on this machine" in note
