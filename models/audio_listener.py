@@ -110,17 +110,18 @@ def default_listener(model_name: str = DEFAULT_MODEL, **options):
         else:
             return listener, listening_note(listener)
     if _namer() != TAGGER_NOTE:  # it said the tagger names them, right after saying there is none
-        return None, ("Sounds are named 'sound source': neither the sound tagger's model nor an "
-                      f"audio listener model is installed (spa2v models download {model_name}).")
+        return None, ("Sounds are named 'sound source': neither the sound tagger nor an audio "
+                      f"listener model can be used here (spa2v models download {model_name}).")
     return None, (f"{TAGGER_NOTE} (no audio listener model is installed; "
                   f"spa2v models download {model_name}).")
 
 
 def _namer() -> str:
-    """Who names the sounds without a listener: the tagger, when its model is here."""
-    from .yamnet import find_model
+    """Who names the sounds without a listener: the tagger, when its model is here and loads
+    (a damaged one was said to name them, right after the warning that it cannot)."""
+    from .yamnet import YamnetTagger
     try:
-        find_model()
+        YamnetTagger().check()  # loaded once per process; the tagger's first tag reuses it
     except ModelMissing:
         return "Sounds are named 'sound source' (no sound tagger)"
     return TAGGER_NOTE

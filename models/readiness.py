@@ -131,11 +131,15 @@ def _each(table: dict[str, Backend], statuses: list[ModelStatus] | None,
             else verdict(b, *_check(b, statuses)) for b in table.values()]
 
 
-def tagger_readiness() -> list[Readiness]:
-    """The sound tagger: is its model file here (found, not loaded)?"""
-    from .yamnet import find_model, how_to_install
+def tagger_readiness(*, load: bool = False) -> list[Readiness]:
+    """The sound tagger: is its model file here (found; with ``load``, also loaded, as
+    ``spa2v info`` asks, so a damaged file is not reported 'ready')?"""
+    from .yamnet import YamnetTagger, find_model, how_to_install
     try:
-        return [Readiness(DEFAULT_TAGGER, True, f"uses {find_model()}")]
+        found = find_model()
+        if load:
+            YamnetTagger(model_path=found).check()
+        return [Readiness(DEFAULT_TAGGER, True, f"uses {found}")]
     except ModelMissing as e:
         return [Readiness(DEFAULT_TAGGER, False, f"{e.message} {how_to_install()}; until then "
                           "sounds are named 'sound source' unless you name them")]

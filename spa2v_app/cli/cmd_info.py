@@ -72,7 +72,7 @@ def gather(*, devices: bool = True) -> dict:
                    "offline": offline_mode(), "endpoint": hub_endpoint(), "problem": problem,
                    "installed": [s.name for s in statuses if s.state == "installed"],
                    "not_installed": {s.name: s.state for s in statuses if s.state != "installed"}},
-        "tagger": {"backends": [r.to_dict() for r in tagger_readiness()]},
+        "tagger": {"backends": [r.to_dict() for r in tagger_readiness(load=True)]},
         "listener": _listener_now(),
         "planner": {"now": suggest_planner(statuses),
                     "backends": [r.to_dict() for r in planner_readiness(statuses)]},
