@@ -241,7 +241,11 @@ class LlamaPlanner:
         config = {"model_path": str(self.model_path), "n_ctx": self.n_ctx,
                   "n_gpu_layers": self.n_gpu_layers, "seed": self.seed,
                   "n_threads": self.n_threads, "verbose": self.verbose}
-        worker = _Worker(config, self.model_path.name, self.timeout_s)
+        try:
+            worker = _Worker(config, self.model_path.name, self.timeout_s)
+        except OSError as e:  # no process can be started (limits, memory): a planner failure
+            raise SpA2VError(f"Could not start llama.cpp's worker process ({e}).",
+                             hint="Close other programs, or use the built-in planner.") from None
         self._worker = worker
         try:
             yield from worker.wait(token, "loading")

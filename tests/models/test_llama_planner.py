@@ -377,3 +377,22 @@ def test_a_llama_cpp_that_cannot_load_its_library_is_one_clear_line(monkeypatch,
     assert "pip install --force-reinstall" in str(e.value)
     planner, note = make_planner_or_built_in("llama")
     assert planner.name == "heuristic" and "cannot be loaded on this machine" in note
+
+
+@pytest.mark.llama
+@needs_llama
+def test_a_worker_that_cannot_be_started_is_a_planner_failure(tiny_gguf, monkeypatch):
+    import multiprocessing.context
+
+    from engine.planning.fallback import plan_or_fall_back
+    from models.llama_planner import LlamaPlanner
+
+    def no_fork(self):
+        raise OSError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", no_fork)
+    events = []
+    layout = run_job(plan_or_fall_back(LlamaPlanner(model_path=tiny_gguf), PlanRequest(dog_and_car()),
+                                       CancelToken()), events.append)
+    assert layout.planner.name == "heuristic"
+    assert any("Could not start llama.cpp's worker process" in e.message for e in events
+               if isinstance(e, Log))
