@@ -192,7 +192,12 @@ class AudioListener:
         ctx = mp.get_context("spawn")  # a fresh interpreter: no threads or Qt state copied
         parent, child = ctx.Pipe()
         worker = ctx.Process(target=_serve, args=(child, asdict(self.config)), daemon=True)
-        worker.start()
+        try:
+            worker.start()
+        except OSError as e:  # no process can be started (limits, memory): the tagger's names
+            parent.close()
+            child.close()
+            raise BackendError(f"could not start llama.cpp's worker process ({e})") from None
         child.close()
         try:
             parent.send(_plain_request(request))

@@ -178,3 +178,22 @@ def test_a_projector_for_another_model_is_said_once_and_plainly(tiny_pair, tmp_p
     assert warning.startswith("The audio listener failed (llama.cpp could not load the "
                               "projector"), warning
     assert "RuntimeError" not in warning and warning.count("failed") == 1
+
+
+def test_a_listener_worker_that_cannot_be_started_leaves_the_taggers_names(tiny_pair,
+                                                                            monkeypatch):
+    import multiprocessing.context
+
+    from engine.jobs import Log
+    from engine.pipeline import _listen
+
+    def no_fork(self):
+        raise OSError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", no_fork)
+    model, mmproj = tiny_pair
+    listener = AudioListener(model_path=model, mmproj_path=mmproj)
+    audio, c = _two_sources(1.0)
+    events = []
+    assert run_job(_listen(listener, audio, c, CancelToken()), events.append) is None
+    assert any("could not start llama.cpp's worker process" in e.message for e in events
+               if isinstance(e, Log) and e.level == "warning")
