@@ -96,19 +96,23 @@ PROJECTOR_ARCH = "clip"  # llama.cpp's multimodal projectors (mmproj), audio and
 def gguf_architecture(path: str | Path) -> str | None:
     """A well-formed GGUF's ``general.architecture`` (``"llama"``, ``"qwen2"``, ``"clip"``
     for a projector), or None when it has none."""
+    return _gguf_header(path)[0]
+
+
+def _gguf_header(path: str | Path) -> tuple[str | None, dict[str, bool]]:
     import mmap
     try:
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             walk = _GGUFWalk(mm)
             walk.problem()
-            return walk.architecture
+            return walk.architecture, walk.flags
     except (OSError, ValueError):
-        return None
+        return None, {}
 
 
 def gguf_kind_refusal(path: str | Path, kind: str) -> str | None:
     """Why a well-formed GGUF is not the ``kind`` wanted (``"text"`` or ``"projector"``)."""
-    arch = gguf_architecture(path)
+    arch, flags = _gguf_header(path)
     name = Path(path).name
     if kind == "text" and arch == PROJECTOR_ARCH:
         return (f"{name} is a projector (mmproj: the audio or image part of a model), not a "
@@ -116,6 +120,11 @@ def gguf_kind_refusal(path: str | Path, kind: str) -> str | None:
     if kind == "projector" and arch is not None and arch != PROJECTOR_ARCH:
         return (f"{name} is a language model ({arch}), not an audio projector (mmproj); "
                 "give the model's mmproj GGUF.")
+    audio = flags.get("clip.has_audio_encoder")
+    if kind == "projector" and (audio is False or (audio is None and
+                                                   flags.get("clip.has_vision_encoder"))):
+        return (f"{name} is a projector with no audio encoder (an image one?); the listener "
+                "needs the mmproj of an audio model (Qwen2.5-Omni, Voxtral).")
     return None
 
 
@@ -126,6 +135,7 @@ class _GGUFWalk:
         from gguf.constants import GGUFValueType as T
         self.buf, self.size, self.pos, self.T = buf, len(buf), 0, T
         self.architecture: str | None = None
+        self.flags: dict[str, bool] = {}  # clip.has_audio_encoder, clip.has_vision_encoder
         self.scalar = {T.UINT8: "B", T.INT8: "b", T.UINT16: "H", T.INT16: "h", T.UINT32: "I",
                        T.INT32: "i", T.FLOAT32: "f", T.BOOL: "?", T.UINT64: "Q", T.INT64: "q",
                        T.FLOAT64: "d"}
@@ -184,6 +194,8 @@ class _GGUFWalk:
                     alignment = value
                 elif key == b"general.architecture" and isinstance(value, bytes):
                     self.architecture = value.decode("utf-8", "replace")
+                elif key in (b"clip.has_audio_encoder", b"clip.has_vision_encoder"):
+                    self.flags[key.decode()] = bool(value)
             if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
                 return f"its alignment {alignment!r} is not a power of two"
             tensors = []

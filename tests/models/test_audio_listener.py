@@ -197,3 +197,22 @@ def test_a_listener_worker_that_cannot_be_started_leaves_the_taggers_names(tiny_
     assert run_job(_listen(listener, audio, c, CancelToken()), events.append) is None
     assert any("could not start llama.cpp's worker process" in e.message for e in events
                if isinstance(e, Log) and e.level == "warning")
+
+
+def test_a_projector_without_audio_is_said_before_llama_cpp_sees_it(tiny_pair, tmp_path,
+                                                                    monkeypatch):
+    """An image mmproj in the listener's place failed in the worker with llama.cpp's 'could not
+    load the projector', which says nothing of why."""
+    pytest.importorskip("gguf")
+    from gguf import GGUFWriter
+
+    from tests.models.tiny_mmproj import write_tiny_audio_projector
+
+    real = GGUFWriter.add_bool
+    monkeypatch.setattr(GGUFWriter, "add_bool", lambda self, key, val: real(
+        self, key, {"clip.has_audio_encoder": False, "clip.has_vision_encoder": True}.get(key, val)))
+    image = write_tiny_audio_projector(tmp_path / "mmproj-vision.gguf", n_embd_text=TEXT_WIDTH)
+    model, _ = tiny_pair
+    with pytest.raises(ModelMissing, match=r"mmproj-vision.gguf is a projector with no audio "
+                                           r"encoder \(an image one\?\)"):
+        resolve_files(model, image)
