@@ -70,10 +70,10 @@ def resolve_files(model_path: str | os.PathLike | None, mmproj_path: str | os.Pa
         paths = [Path(model_path).expanduser(), Path(mmproj_path).expanduser()]
     else:
         paths = _registry_files(model_name)
-    for p in paths:
+    for p, kind in zip(paths, ("text", "projector")):
         if not p.is_file():
             raise _missing(model_name, f"No file at {p}.")
-        why = gguf_refusal(p)
+        why = gguf_refusal(p, kind=kind)
         if why:
             raise _missing(model_name, why)
     return paths[0], paths[1]
@@ -102,24 +102,26 @@ def default_listener(model_name: str = DEFAULT_MODEL, **options):
     if importlib.util.find_spec("llama_cpp") is not None:
         try:
             listener = AudioListener(model_name=model_name, **options)
-        except ModelMissing as e:  # partly there or broken: say why, not 'not installed'
+        except (ModelMissing, registry.ModelsFolderError) as e:
+            # partly there, broken, or the models folder unreadable: say why, not 'not installed'
             if not e.message.startswith(NOT_INSTALLED):
                 return None, (f"{_namer()}; the audio listener cannot be used: {e.message} "
                               "See: spa2v models list.")
         else:
             return listener, listening_note(listener)
     if _namer() != TAGGER_NOTE:  # it said the tagger names them, right after saying there is none
-        return None, ("Sounds are named 'sound source': neither the sound tagger's model nor an "
-                      f"audio listener model is installed (spa2v models download {model_name}).")
+        return None, ("Sounds are named 'sound source': neither the sound tagger nor an audio "
+                      f"listener model can be used here (spa2v models download {model_name}).")
     return None, (f"{TAGGER_NOTE} (no audio listener model is installed; "
                   f"spa2v models download {model_name}).")
 
 
 def _namer() -> str:
-    """Who names the sounds without a listener: the tagger, when its model is here."""
-    from .yamnet import find_model
+    """Who names the sounds without a listener: the tagger, when its model is here and loads
+    (a damaged one was said to name them, right after the warning that it cannot)."""
+    from .yamnet import YamnetTagger
     try:
-        find_model()
+        YamnetTagger().check()  # loaded once per process; the tagger's first tag reuses it
     except ModelMissing:
         return "Sounds are named 'sound source' (no sound tagger)"
     return TAGGER_NOTE
@@ -134,12 +136,16 @@ def _registry_files(name: str) -> list[Path]:
     try:
         entry = registry.load_registry().get(name)
         loc = registry.locate(name)
+    except registry.ModelsFolderError:
+        raise  # the models folder cannot be read: say that, not "not installed"
     except (SpA2VError, OSError, KeyError):
         raise _missing(name, NOT_INSTALLED) from None
     if loc is None or not loc.complete_for(entry):
         status = registry.model_status(entry)  # a text model without its projector, or the reverse
+        gone = registry.gone_import(entry)  # imported from a drive that is not there now
         raise _missing(name, f"The audio listener is only partly installed ({status.detail})."
-                       if status.state == "partial" else NOT_INSTALLED)
+                       if status.state == "partial" else f"The audio listener was {gone}."
+                       if gone else NOT_INSTALLED)
     return [Path(loc.path(f.path)) for f in entry.files]
 
 
@@ -186,7 +192,12 @@ class AudioListener:
         ctx = mp.get_context("spawn")  # a fresh interpreter: no threads or Qt state copied
         parent, child = ctx.Pipe()
         worker = ctx.Process(target=_serve, args=(child, asdict(self.config)), daemon=True)
-        worker.start()
+        try:
+            worker.start()
+        except OSError as e:  # no process can be started (limits, memory): the tagger's names
+            parent.close()
+            child.close()
+            raise BackendError(f"could not start llama.cpp's worker process ({e})") from None
         child.close()
         try:
             parent.send(_plain_request(request))
@@ -235,7 +246,7 @@ class AudioListener:
                 fraction, detail = payload
                 yield Progress("listen", float(fraction), detail=str(detail))
             elif kind == "error":
-                raise BackendError(f"the audio listener failed: {payload[0]}")
+                raise BackendError(str(payload[0]))  # the caller says "the listener failed"
             elif kind == "done":
                 return str(payload[0])
 
@@ -260,8 +271,9 @@ def _serve(conn, config: dict) -> None:
         text = _answer(conn, ListenerConfig(**config), request)
         conn.send(("done", text))
     except Exception as e:  # reported to the parent, which raises it there
-        try:
-            conn.send(("error", f"{type(e).__name__}: {e}"))
+        try:  # llama.cpp's own failures (RuntimeError, ValueError) say enough by their text
+            conn.send(("error", str(e) if isinstance(e, (RuntimeError, ValueError))
+                       else f"{type(e).__name__}: {e}"))
         except OSError:
             pass
     finally:

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import BadInput, ModelMissing
+from engine.errors import BadInput, ModelMissing, SpA2VError
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def make_planner_or_built_in(name: str, **settings: Any):
         return built_in_planner(), not_available_note(name, "unknown planner")
     try:
         return make_planner(name, **settings_for(PLANNERS, name, **settings)), None
-    except (ModelMissing, BadInput) as e:
+    except SpA2VError as e:  # missing model or key, bad setting, unreadable models folder
         if name == BUILT_IN_PLANNER:
             raise
         return built_in_planner(), not_available_note(name, str(e))

@@ -66,6 +66,10 @@ def probe_devices(*, use_torch: bool = True) -> DeviceReport:
         import torch
     except ImportError:
         return DeviceReport((cpu,), notes=("torch is not installed: no GPU check (pip install 'spa2v-studio[diffusion]')",))
+    except OSError as e:  # installed but broken: a CUDA library it was built for is missing
+        return DeviceReport((cpu,), notes=(
+            f"torch is installed but cannot be loaded ({str(e)[:200]}): no GPU check; "
+            "reinstall torch for this machine's CUDA (or the CPU build)",))
     devices, notes = [], []
     try:
         for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):

@@ -205,10 +205,17 @@ def _cached_ok(entry: ModelEntry, f: ModelFile, cache: Path, revision: str, pins
     return True
 
 
+_UNREACHABLE = (errno.ENETUNREACH, errno.EHOSTUNREACH)
+HUB_CONNECT_TIMEOUT_S = 5.0  # only a definite refusal fails early; a slow answer goes on
+
+
 def _check_hub_name(entry: ModelEntry, f: ModelFile, revision: str, endpoint: str) -> None:
-    """Fail at once when the hub's host name does not resolve (no network, no DNS): the hub
-    client would retry its first request five times over about 25 s, printing a warning for
-    each, before saying the same. Skipped behind a proxy, which resolves names itself."""
+    """Fail at once when the hub cannot be reached at all: its host name does not resolve (no
+    network, no DNS), or every address of it refuses the connection or has no route (a mirror
+    in HF_ENDPOINT that is down, a firewall that rejects). The hub client would retry its first
+    request five times over about 25 s, printing two lines for each, before saying the same.
+    A connection that only times out is left to the client's retries. Skipped behind a proxy,
+    which resolves and connects itself."""
     import socket
     import urllib.parse
     import urllib.request
@@ -217,9 +224,23 @@ def _check_hub_name(entry: ModelEntry, f: ModelFile, revision: str, endpoint: st
     if not url.hostname or set(urllib.request.getproxies()) & {"http", "https", "all"}:
         return
     try:
-        socket.getaddrinfo(url.hostname, url.port or (443 if url.scheme == "https" else 80))
+        addresses = socket.getaddrinfo(url.hostname, url.port or (443 if url.scheme == "https" else 80),
+                                       type=socket.SOCK_STREAM)
     except socket.gaierror as e:
         raise _hub_error(entry, f, revision, endpoint, e) from None
+    refused = None
+    for family, kind, proto, _, address in addresses:
+        try:
+            with socket.socket(family, kind, proto) as s:
+                s.settimeout(HUB_CONNECT_TIMEOUT_S)
+                s.connect(address)
+            return  # one address answers: the hub client takes it from here
+        except OSError as e:
+            if e.errno not in (errno.ECONNREFUSED, *_UNREACHABLE):
+                return  # a timeout or anything unclear: not a definite no
+            refused = e
+    if refused is not None:
+        raise _hub_error(entry, f, revision, endpoint, refused) from None
 
 
 def _plan_file(entry: ModelEntry, f: ModelFile, revision: str, endpoint: str, pins: dict) -> _Planned:
@@ -271,7 +292,8 @@ def _hub_error(entry: ModelEntry, f: ModelFile, revision: str, endpoint: str, e:
     if isinstance(e, (RevisionNotFoundError, RepositoryNotFoundError)):
         return DownloadError(f"The hub has no {repo} at revision {revision}.",
                              hint="Update SpA2V Studio, or remove the pin for this model from pins.json.")
-    if isinstance(e, (LocalEntryNotFoundError, socket.gaierror)) or _is_network_error(e):
+    if isinstance(e, (LocalEntryNotFoundError, socket.gaierror, ConnectionRefusedError)) \
+            or _is_network_error(e) or getattr(e, "errno", None) in _UNREACHABLE:
         return DownloadError(f"Cannot reach the hub ({endpoint}) to download {f.path} for {entry.name}: "
                              f"{_one_line(e)}.",
                              hint=f"Check the connection (proxy, HF_ENDPOINT) and run 'spa2v models download "

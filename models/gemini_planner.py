@@ -54,6 +54,21 @@ def find_api_key() -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be an API key (it goes into an HTTP header, ASCII only), or None.
+    A key pasted with a typographic quote, a non-breaking space or a line break inside used
+    to reach the SDK and come back as "Gemini could not be reached (UnicodeEncodeError ...)".
+    The message names the character's position, never the key."""
+    key = key.strip()
+    for i, c in enumerate(key, start=1):
+        if not c.isascii() or c.isspace() or not c.isprintable():
+            what = "a space or line break" if c.isspace() else f"the character {c!r}" \
+                if c.isprintable() else "a control character"
+            return (f"The Gemini API key has {what} at position {i}, which no key has "
+                    "(a quote or space that came along when it was copied?)")
+    return None
+
+
 def store_api_key(key: str) -> None:
     """Keep the key in the OS keyring (for the app's settings page)."""
     import keyring
@@ -172,6 +187,14 @@ class GeminiPlanner:
                 "The Gemini planner needs an API key, and none was found.",
                 hint="Set GEMINI_API_KEY, or store it in the OS keyring: python -m keyring set "
                      f"{KEYRING_SERVICE} {KEYRING_USER}. The default planner works without it.")
+        why = key_problem(key)
+        if why:
+            source = "the api_key given" if (api_key or "").strip() else next(
+                (n for n in ENV_KEYS if os.environ.get(n, "").strip()), "the OS keyring")
+            raise ModelMissing(f"{why}; it came from {source}.",
+                               hint="Copy the key again from Google AI Studio and set it once "
+                                    "more (the studio's Settings, Planner page; or "
+                                    "GEMINI_API_KEY). The default planner works without it.")
         self.model = model or DEFAULT_GEMINI_MODEL
         self.send_audio, self.temperature, self.seed = send_audio, temperature, seed
         http = self._types.HttpOptions(base_url=base_url, timeout=int(timeout_s * 1000))
@@ -189,6 +212,14 @@ class GeminiPlanner:
         if isinstance(audio, str):
             yield Log(f"Gemini gets the cue table only: {audio}.", "warning")
             audio = None
+        elif audio is not None:  # said each time, as it happens (issue 15)
+            yield Log(f"Sending {Path(request.audio_path).name} "
+                      f"({len(audio[0]) / 2**20:.1f} MB, the file as it is, tags included) to "
+                      "Google with the cue table and your hint; to send the table and hint "
+                      "only: --gemini-no-audio, or untick it in the studio's settings.")
+        elif not self.send_audio:
+            yield Log("Gemini gets the cue table and your hint only; the audio stays on this "
+                      "machine.")
         chat = GeminiChat(self._client, self._types, self.model, audio=audio,
                           secret=self._secret, temperature=self.temperature, seed=self.seed)
         stats = PlanStats()

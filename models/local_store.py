@@ -2,7 +2,9 @@
 
 Everything written here is written atomically (the imports index, the pins lock file and any
 copied model file), so an interrupted import never leaves a half-written file where a model is
-expected. Nothing here touches the network.
+expected. The index and the pins are read, changed and written under a lock (``.spa2v.lock``
+in the models folder), so two imports at once (two commands, or the studio and a command)
+both stay recorded. Nothing here touches the network.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import BadInput
-from engine.fileio import atomic_path, write_json_atomic
+from engine.fileio import atomic_path, write_failed, write_json_atomic
 
 from .registry import (
     ModelEntry,
@@ -26,10 +28,11 @@ from .registry import (
     hf_repo_folder,
     human_bytes,
     load_registry,
+    models_folder_error,
     read_index,
     read_pins,
 )
-from .safety import check_weights, refuse_pickle
+from .safety import check_weights, gguf_kind_refusal, refuse_pickle
 
 # hf_hub_download names its temporary files "<etag>.<8 hex>.incomplete" and deletes them on
 # failure; only a killed process leaves one behind. An hour without a write means nobody owns it.
@@ -106,6 +109,7 @@ def _import_file(src: Path, as_name, copy, paths, registry) -> ImportResult:
             raise BadInput(f"{src.name} belongs to several models ({', '.join(e.name for e, _ in found)}).",
                            hint="Choose one with --as NAME.")
         entry, matches = found[0][0], [found[0][1]]
+    _check_gguf_kind(src, entry, matches[0].path if matches else None)
     if matches:  # named as in the registry: the repo layout is rebuilt around it
         rel = matches[0].path
         root = src
@@ -128,6 +132,18 @@ def _import_file(src: Path, as_name, copy, paths, registry) -> ImportResult:
         _copy_atomic(src, dest)
     _record(paths, entry.name, {"kind": "file", "path": str(dest), "custom": True})
     return ImportResult(entry.name, dest, "copied" if copy else "linked", custom=True, files=1)
+
+
+def _check_gguf_kind(src: Path, entry: ModelEntry, rel: str | None) -> None:
+    """A projector imported as a planner LLM (or a language model as a listener's mmproj)
+    passed every format check and showed 'installed'; planning then fell back with llama.cpp's
+    "Failed to load model". Refused here, saying which file is which."""
+    if src.suffix.lower() != ".gguf" or entry.role not in ("planner_llm", "audio_listener"):
+        return
+    kind = "projector" if rel is not None and "mmproj" in Path(rel).name.lower() else "text"
+    why = gguf_kind_refusal(src, kind)
+    if why:
+        raise BadInput(f"Cannot import {src.name} as {entry.name}: {why}")
 
 
 def _import_folder(src: Path, as_name, copy, paths, registry) -> list[ImportResult]:
@@ -163,10 +179,11 @@ def _is_hf_cache(folder: Path) -> bool:
 
 def _import_hf_cache(src: Path, paths, registry) -> list[ImportResult]:
     if src != paths.hf_cache_dir.resolve():
-        index = read_index(paths)
-        if str(src) not in index["hf_caches"]:
-            index["hf_caches"].append(str(src))
-            write_json_atomic(paths.index_file, index)
+        with user_files_locked(paths):
+            index = read_index(paths)
+            if str(src) not in index["hf_caches"]:
+                index["hf_caches"].append(str(src))
+                write_json_atomic(paths.index_file, index)
     pins = read_pins(paths)
     results = []
     for entry in registry.entries:
@@ -189,9 +206,44 @@ def _need_hf(entry: ModelEntry) -> None:
 
 
 def _record(paths: ModelPaths, name: str, rec: dict) -> None:
-    index = read_index(paths)
-    index["models"][name] = {**rec, "imported_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    write_json_atomic(paths.index_file, index)
+    with user_files_locked(paths):
+        index = read_index(paths)
+        index["models"][name] = {**rec, "imported_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        write_json_atomic(paths.index_file, index)
+
+
+LOCK_NAME = ".spa2v.lock"
+
+
+@contextlib.contextmanager
+def user_files_locked(paths: ModelPaths):
+    """Hold the models folder's lock while ``imported.json`` or ``pins.json`` is read, changed
+    and written: without it, of two imports at once the second's write dropped the first's
+    record. An advisory lock on a file that stays (``fcntl.flock``; ``msvcrt`` on Windows);
+    the system lets it go if the process dies."""
+    folder = paths.models_dir
+    if folder.exists() and not folder.is_dir():
+        raise models_folder_error(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:  # a read-only folder: the write it guards would fail the same way
+        raise write_failed(paths.index_file, e) from None
+    try:
+        if os.name == "nt":
+            import msvcrt
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # tries for 10 s, then OSError
+        else:
+            import fcntl
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        if os.name == "nt":
+            import msvcrt
+            with contextlib.suppress(OSError):
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        os.close(fd)  # flock's lock goes with the descriptor
 
 
 def _copy_atomic(src: Path, dest: Path) -> None:
@@ -215,10 +267,12 @@ def remove_model(name: str, *, paths: ModelPaths | None = None,
         raise BadInput(f"{name} comes with the {entry.source.package} package.",
                        hint=f"pip uninstall {entry.source.package}")
     result = RemoveResult(name)
-    index = read_index(paths)
-    rec = index["models"].pop(name, None)
+    with user_files_locked(paths) if paths.index_file.is_file() else contextlib.nullcontext():
+        index = read_index(paths)
+        rec = index["models"].pop(name, None)
+        if rec:
+            write_json_atomic(paths.index_file, index)
     if rec:
-        write_json_atomic(paths.index_file, index)
         inside = Path(rec["path"]).resolve().is_relative_to(paths.models_dir.resolve())
         if inside and rec.get("kind") == "file":
             result.freed_bytes += _unlink(Path(rec["path"]))
@@ -304,12 +358,13 @@ def _unlink(p: Path) -> int:
 def record_pins(paths: ModelPaths, name: str, *, revision: str | None,
                 files: dict[str, dict]) -> Path:
     """Write ``{path: {"size", "sha256"}}`` for ``name`` into the user's lock file (atomically)."""
-    pins = read_pins(paths)
-    pins["models"][name] = {"revision": revision, "files": files,
-                            "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    write_json_atomic(paths.pins_file, pins)
+    with user_files_locked(paths):
+        pins = read_pins(paths)
+        pins["models"][name] = {"revision": revision, "files": files,
+                                "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        write_json_atomic(paths.pins_file, pins)
     return paths.pins_file
 
 
 __all__ = ["ImportResult", "RemoveResult", "clean_stale_partials", "import_model",
-           "record_pins", "remove_model"]
+           "record_pins", "remove_model", "user_files_locked"]

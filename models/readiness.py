@@ -107,7 +107,10 @@ def _check(backend: Backend, statuses: list[ModelStatus] | None) -> tuple[list[s
         else:
             default = load_registry().default_for(role)
             name = default.name if default else role.replace("_", "-")
-            problems.append(f"needs the {name} model (spa2v models download {name})")
+            gone = next((s.detail for s in statuses if s.name == name
+                         and s.detail.startswith("imported from")), None)
+            problems.append(f"needs the {name} model, {gone}" if gone else
+                            f"needs the {name} model (spa2v models download {name})")
     return problems, names
 
 
@@ -128,11 +131,15 @@ def _each(table: dict[str, Backend], statuses: list[ModelStatus] | None,
             else verdict(b, *_check(b, statuses)) for b in table.values()]
 
 
-def tagger_readiness() -> list[Readiness]:
-    """The sound tagger: is its model file here (found, not loaded)?"""
-    from .yamnet import find_model, how_to_install
+def tagger_readiness(*, load: bool = False) -> list[Readiness]:
+    """The sound tagger: is its model file here (found; with ``load``, also loaded, as
+    ``spa2v info`` asks, so a damaged file is not reported 'ready')?"""
+    from .yamnet import YamnetTagger, find_model, how_to_install
     try:
-        return [Readiness(DEFAULT_TAGGER, True, f"uses {find_model()}")]
+        found = find_model()
+        if load:
+            YamnetTagger(model_path=found).check()
+        return [Readiness(DEFAULT_TAGGER, True, f"uses {found}")]
     except ModelMissing as e:
         return [Readiness(DEFAULT_TAGGER, False, f"{e.message} {how_to_install()}; until then "
                           "sounds are named 'sound source' unless you name them")]
@@ -160,7 +167,7 @@ def planner_readiness(statuses: list[ModelStatus] | None, *,
         from .safety import gguf_refusal
         path = Path(llm_model_path).expanduser()
         problems, _ = _check(PLANNERS["llama"], None)  # the libraries only
-        why = gguf_refusal(path) if path.is_file() else f"no file at {path}"
+        why = gguf_refusal(path, kind="text") if path.is_file() else f"no file at {path}"
         items = [verdict(PLANNERS["llama"], problems + ([why] if why else []), [path.name])
                  if b.name == "llama" else b for b in items]
     return items

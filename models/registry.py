@@ -57,6 +57,13 @@ class RegistryError(SpA2VError):
     """``models.json`` (or a user index/pin file) breaks its schema; the message names the field."""
 
 
+class ModelsFolderError(RegistryError):
+    """The user's models folder, or a file SpA2V keeps there (``imported.json``, ``pins.json``),
+    cannot be read: something the user can fix (exit 2), named with how."""
+
+    exit_code = 2
+
+
 # --------------------------------------------------------------------------- entries
 
 
@@ -313,17 +320,30 @@ def read_pins(paths: ModelPaths) -> dict[str, Any]:
     return _read_user_json(paths.pins_file, PINS_SCHEMA, {"models": {}})
 
 
+def models_folder_error(folder: Path) -> ModelsFolderError:
+    """The models folder is a file: what the user sees, and how to fix it."""
+    return ModelsFolderError(
+        f"The models folder {folder} is a file, not a folder.",
+        hint="Point SPA2V_MODELS_DIR at a folder (or unset it for the default, "
+             "~/.local/share/spa2v/models)." if os.environ.get("SPA2V_MODELS_DIR") else
+             "Move that file away; the folder is made again when needed.")
+
+
 def _read_user_json(path: Path, schema: str, empty: dict) -> dict[str, Any]:
+    what = "imports" if path.name == "imported.json" else "pins"
+    fix = (f"Fix that file, or move it away: its {what} are then forgotten (import or pin "
+           "them again).")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {"schema": schema, **json.loads(json.dumps(empty))}
+    except NotADirectoryError:  # the models folder itself is a file
+        raise models_folder_error(path.parent) from None
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RegistryError(f"Cannot read {path}: {e}.",
-                            hint="Fix or delete that file; it is rebuilt by the next import or pin.") from None
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        raise ModelsFolderError(f"Cannot read {path}: {reason}.", hint=fix) from None
     if not isinstance(data, dict) or data.get("schema") != schema:
-        raise RegistryError(f"{path}: schema: expected {schema!r}.",
-                            hint="Fix or delete that file; it is rebuilt by the next import or pin.")
+        raise ModelsFolderError(f"{path}: schema: expected {schema!r}.", hint=fix)
     for key, value in empty.items():
         data.setdefault(key, type(value)())
     return data
@@ -457,7 +477,21 @@ def locate(entry: ModelEntry | str, paths: ModelPaths | None = None, *,
     """
     if isinstance(entry, str):
         entry = (registry or load_registry()).get(entry)
-    return next((loc for loc in candidate_locations(entry, paths) if loc.complete_for(entry)), None)
+    paths = paths or ModelPaths.from_env()
+    pins = read_pins(paths)
+    complete = complete_sound_first(entry, candidate_locations(entry, paths, pins=pins), pins)
+    return complete[0] if complete else None
+
+
+def complete_sound_first(entry: ModelEntry, locs: list[Location], pins: dict) -> list[Location]:
+    """The locations holding all of ``entry``'s files, in lookup order, but those that fail
+    the quick checks (size, weight headers) after the sound ones: an import that went bad (a
+    copy cut short, a file changed) came first and hid a good download behind it, so
+    'spa2v models download NAME --force' changed nothing. Only checked when there is a choice."""
+    complete = [loc for loc in locs if loc.complete_for(entry)]
+    if len(complete) > 1:
+        complete.sort(key=lambda loc: bool(_quick_problems(entry, loc, pins)))
+    return complete
 
 
 # --------------------------------------------------------------------------- state
@@ -515,7 +549,7 @@ def model_status(entry: ModelEntry, paths: ModelPaths | None = None, *,
         locs = [loc] if loc else []
     else:
         locs = candidate_locations(entry, paths, index=index, pins=pins)
-    complete = [loc for loc in locs if loc.complete_for(entry)]
+    complete = complete_sound_first(entry, locs, pins)
     best = complete[0] if complete else max(locs, key=lambda loc: len(loc.files), default=None)
     total = len(entry.files) if entry.source.kind == "hf" else 1
     if best is None:
@@ -533,6 +567,9 @@ def model_status(entry: ModelEntry, paths: ModelPaths | None = None, *,
             if entry.source.kind == "hf":
                 missing = [f.path for f in entry.files if f.path not in best.files]
                 detail = f"missing {', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else "")
+    gone = gone_import(entry, paths, index=index) if state != "installed" else None
+    if gone:
+        detail = (detail + "; " if detail else "") + gone
     stale = _stale_download_bytes(entry, paths)
     if stale and state != "installed":
         detail = (detail + "; " if detail else "") + f"{human_bytes(stale)} of an unfinished download in the cache"
@@ -549,6 +586,23 @@ def model_status(entry: ModelEntry, paths: ModelPaths | None = None, *,
         location=best.kind if best else None, path=path, files_present=present, files_total=total,
         bytes_on_disk=on_disk, expected_bytes=entry.disk_bytes, pinned=pin_state,
         licence=entry.licence, default=entry.default, detail=detail)
+
+
+def gone_import(entry: ModelEntry, paths: ModelPaths | None = None, *,
+                index: dict | None = None) -> str | None:
+    """The note for a model imported by link from a place that is not there now (a drive
+    unplugged, a folder moved), or None: without it the model showed only 'missing', and the
+    user was told to download gigabytes they have on a stick."""
+    if entry.source.kind != "hf":
+        return None
+    paths = paths or ModelPaths.from_env()
+    index = read_index(paths) if index is None else index
+    rec = index.get("models", {}).get(entry.name) or {}
+    where = rec.get("path")
+    if not where or Path(where).exists():
+        return None
+    return (f"imported from {where}, which is not there now (a drive unplugged, or moved?): "
+            "connect it again, or import the model from where it is now")
 
 
 def list_statuses(paths: ModelPaths | None = None, *, registry: Registry | None = None) -> list[ModelStatus]:

@@ -75,15 +75,57 @@ def gguf_problem(path: str | Path) -> str | None:
         return f"it cannot be read ({e})"
 
 
-def gguf_refusal(path: str | Path) -> str | None:
+def gguf_refusal(path: str | Path, *, kind: str | None = None) -> str | None:
     """Why ``path`` cannot be loaded as a GGUF, in words for a message, or None. The one check
     the loaders (llama planner, audio listener) make before handing a file to llama.cpp: a
     download cut short has the magic but not its tensors, and llama.cpp's own refusal of it
-    ("Failed to load model") says nothing of why."""
+    ("Failed to load model") says nothing of why. ``kind`` ``"text"`` (a language model) or
+    ``"projector"`` (an mmproj) also refuses the other kind: the two files of a listener look
+    alike by name, and llama.cpp's refusal of a swapped one says nothing of why either."""
     if not _has_gguf_magic(path):
         return f"{path} is not a GGUF file."
     why = gguf_problem(path)
-    return None if why is None else f"{path} is not a usable GGUF file ({why}; truncated or corrupt download?)."
+    if why is not None:
+        return f"{path} is not a usable GGUF file ({why}; truncated or corrupt download?)."
+    return gguf_kind_refusal(path, kind) if kind else None
+
+
+PROJECTOR_ARCH = "clip"  # llama.cpp's multimodal projectors (mmproj), audio and vision
+
+
+def gguf_architecture(path: str | Path) -> str | None:
+    """A well-formed GGUF's ``general.architecture`` (``"llama"``, ``"qwen2"``, ``"clip"``
+    for a projector), or None when it has none."""
+    return _gguf_header(path)[0]
+
+
+def _gguf_header(path: str | Path) -> tuple[str | None, dict[str, bool]]:
+    import mmap
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            walk = _GGUFWalk(mm)
+            walk.problem()
+            return walk.architecture, walk.flags
+    except (OSError, ValueError):
+        return None, {}
+
+
+def gguf_kind_refusal(path: str | Path, kind: str) -> str | None:
+    """Why a well-formed GGUF is not the ``kind`` wanted (``"text"`` or ``"projector"``)."""
+    arch, flags = _gguf_header(path)
+    name = Path(path).name
+    if kind == "text" and arch == PROJECTOR_ARCH:
+        return (f"{name} is a projector (mmproj: the audio or image part of a model), not a "
+                "language model; give the model's main GGUF.")
+    if kind == "projector" and arch is not None and arch != PROJECTOR_ARCH:
+        return (f"{name} is a language model ({arch}), not an audio projector (mmproj); "
+                "give the model's mmproj GGUF.")
+    audio = flags.get("clip.has_audio_encoder")
+    if kind == "projector" and (audio is False or (audio is None and
+                                                   flags.get("clip.has_vision_encoder"))):
+        return (f"{name} is a projector with no audio encoder (an image one?); the listener "
+                "needs the mmproj of an audio model (Qwen2.5-Omni, Voxtral).")
+    return None
 
 
 class _GGUFWalk:
@@ -92,6 +134,8 @@ class _GGUFWalk:
     def __init__(self, buf):
         from gguf.constants import GGUFValueType as T
         self.buf, self.size, self.pos, self.T = buf, len(buf), 0, T
+        self.architecture: str | None = None
+        self.flags: dict[str, bool] = {}  # clip.has_audio_encoder, clip.has_vision_encoder
         self.scalar = {T.UINT8: "B", T.INT8: "b", T.UINT16: "H", T.INT16: "h", T.UINT32: "I",
                        T.INT32: "i", T.FLOAT32: "f", T.BOOL: "?", T.UINT64: "Q", T.INT64: "q",
                        T.FLOAT64: "d"}
@@ -148,6 +192,10 @@ class _GGUFWalk:
                 value = self.value(self.take("I"))
                 if key == b"general.alignment":
                     alignment = value
+                elif key == b"general.architecture" and isinstance(value, bytes):
+                    self.architecture = value.decode("utf-8", "replace")
+                elif key in (b"clip.has_audio_encoder", b"clip.has_vision_encoder"):
+                    self.flags[key.decode()] = bool(value)
             if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
                 return f"its alignment {alignment!r} is not a power of two"
             tensors = []

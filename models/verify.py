@@ -30,6 +30,7 @@ from .registry import (
     ModelPaths,
     Registry,
     candidate_locations,
+    complete_sound_first,
     expected_file,
     file_size,
     load_registry,
@@ -127,7 +128,7 @@ def verify_job(name: str, *, token: CancelToken | None = None, paths: ModelPaths
         return _verify_package(entry, paths)
     pins = read_pins(paths)
     locs = candidate_locations(entry, paths, pins=pins)
-    loc = next((x for x in locs if x.complete_for(entry)), None) or max(
+    loc = next(iter(complete_sound_first(entry, locs, pins)), None) or max(
         locs, key=lambda x: len(x.files), default=None)
     if loc is None:
         return VerifyResult(name, "missing", tuple(FileCheck(f.path, "missing", "not on disk")

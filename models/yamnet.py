@@ -174,6 +174,22 @@ class YamnetTagger:
                            level_db=_patch_levels_db(mono16k),
                            class_names=_vocabulary().class_names)
 
+    def check(self) -> None:
+        """Load the model now (unpacked and its session made, once per process, as the first
+        :meth:`tag` would), raising :class:`ModelMissing` if it cannot be: a damaged model
+        file failed inside every tag() call, where the cues' extractor keeps going without
+        names, so a user saw 'sound source' for every sound while being told the tagger
+        names them. Construction stays cheap; the caller that is about to tag checks."""
+        try:
+            _runner(unpack_model(self.model_file, self.cache_dir), self.threads)
+        except ModelMissing:
+            raise
+        except Exception as e:  # noqa: BLE001 - onnxruntime's errors (InvalidProtobuf, ...)
+            detail = (str(e).splitlines() or [type(e).__name__])[0][:200]
+            raise ModelMissing(f"The YAMNet model {self.model_file} cannot be loaded "
+                               f"({type(e).__name__}: {detail}).",
+                               hint=f"Reinstall it: {INSTALL_COMMAND}") from None
+
     def _scores(self, mono16k: np.ndarray) -> np.ndarray:
         patches = features.frame_patches(features.log_mel_spectrogram(mono16k))
         runner = _runner(unpack_model(self.model_file, self.cache_dir), self.threads)

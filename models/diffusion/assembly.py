@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ModelMissing
+from engine.errors import ModelMissing, SpA2VError
 
 from .weights import ModelFiles
 
@@ -102,24 +102,40 @@ def load_pipeline(base: ModelFiles, adapter: ModelFiles, *, dtype: Any,
     from diffusers import AutoencoderKL, DDIMScheduler, MotionAdapter, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
 
+    from .memory import is_out_of_memory
+
     folder = base.folder
     common = {"use_safetensors": True, "local_files_only": True}
+    part = "UNet"
     try:
         with _quiet_libraries():
             unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", torch_dtype=dtype,
                                                         variant=base.variant, **common)
+            part = "VAE"
             vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", torch_dtype=dtype,
                                                 variant=base.variant, **common)
+            part = "text encoder"
             text_encoder = CLIPTextModel.from_pretrained(folder / "text_encoder", dtype=dtype,
                                                          variant=base.variant, **common)
+            part = "tokenizer"
             tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer", local_files_only=True)
+            part = "motion adapter"
             motion = MotionAdapter.from_pretrained(adapter.folder, torch_dtype=dtype,
                                                    variant=adapter.variant, **common)
+            part = "scheduler"
             scheduler = DDIMScheduler.from_pretrained(folder, subfolder="scheduler",
                                                       local_files_only=True)
-    except (OSError, ValueError) as e:
-        raise ModelMissing(f"Could not load the video model from {base.name} / {adapter.name}: "
-                           f"{str(e).splitlines()[0]}",
+    except (OSError, ValueError, RuntimeError) as e:
+        # transformers reports weights that do not fit their config as a RuntimeError ("You
+        # set `ignore_mismatched_sizes` to `False` ... look at the above report!"), which was
+        # a traceback, its report hidden by the quieting above.
+        if is_out_of_memory(e):
+            raise
+        detail = (str(e).splitlines() or [type(e).__name__])[0]
+        if "ignore_mismatched_sizes" in detail:
+            detail = "its weights do not fit its config (a file from another model?)"
+        raise ModelMissing(f"Could not load the video model's {part} from {base.name} / "
+                           f"{adapter.name}: {detail}",
                            hint="Check the files with: spa2v models verify.") from None
     pipe = build_pipeline(unet=unet, motion_adapter=motion, vae=vae, text_encoder=text_encoder,
                           tokenizer=tokenizer, scheduler=scheduler, dtype=dtype)
@@ -135,11 +151,32 @@ def fuse_lora(pipe: Any, path: Path, scale: float) -> None:
     except ImportError:
         raise ModelMissing("AnimateLCM needs the peft library to load its LoRA.",
                            hint="pip install 'spa2v-studio[diffusion]' (peft is in that extra).") from None
-    with _quiet_libraries():
-        pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="lcm",
-                               use_safetensors=True)
-        pipe.fuse_lora(components=["unet"], lora_scale=scale, adapter_names=["lcm"])
-        pipe.unload_lora_weights()
+    from ..safety import check_weights
+    from .memory import is_out_of_memory
+
+    hint = ("Check it with: spa2v models verify fast-preview; get it again with: spa2v models "
+            "download fast-preview --force.")
+    try:
+        check_weights(path, model="fast-preview")  # a file cut short is said as such
+    except ModelMissing:
+        raise
+    except SpA2VError as e:
+        raise ModelMissing(f"The fast-preview LoRA cannot be used: {e.message}", hint=hint) from None
+    try:
+        with _quiet_libraries():
+            pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="lcm",
+                                   use_safetensors=True)
+            pipe.fuse_lora(components=["unet"], lora_scale=scale, adapter_names=["lcm"])
+            pipe.unload_lora_weights()
+    except Exception as e:  # noqa: BLE001 - safetensors', peft's and torch's own error types
+        if is_out_of_memory(e):
+            raise
+        # A LoRA for another model ("Error(s) in loading state_dict"), or a damaged file: was
+        # a traceback from deep inside diffusers.
+        raise ModelMissing(f"The fast-preview LoRA {path} cannot be used: "
+                           f"{(str(e).splitlines() or [type(e).__name__])[0][:200]}",
+                           hint="It must be AnimateLCM's LoRA for Stable Diffusion 1.5. "
+                                + hint) from None
 
 
 def set_scheduler(pipe: Any, base_config: dict, name: str, *, lcm: bool) -> None:

@@ -67,6 +67,16 @@ def _require_libraries() -> None:
             __import__(name)
         except ImportError:
             missing.append(name)
+        except (OSError, RuntimeError) as e:
+            # Installed but not loadable here: a torch built for CUDA libraries that are not
+            # installed ("libcudnn.so.9: cannot open shared object file"). That line alone, not
+            # saying which library or what to do, was all the user got.
+            raise ModelMissing(
+                f"{name} is installed but cannot be loaded on this machine "
+                f"({str(e).splitlines()[0][:240] if str(e) else type(e).__name__}).",
+                hint=f"Reinstall {name} for this machine (for torch, the build for its CUDA "
+                     "version, or the CPU build: https://pytorch.org/get-started/locally/). "
+                     "The preview renderer works without it.") from None
     if missing:
         raise ModelMissing(f"The diffusion renderer needs {', '.join(missing)}.",
                            hint="pip install 'spa2v-studio[diffusion]'.")

@@ -49,13 +49,17 @@ def library_versions() -> dict[str, str | None]:
 
 def gather(*, devices: bool = True) -> dict:
     from engine import __version__
+    from engine.errors import SpA2VError
     from models.devices import probe_devices
     from models.readiness import (planner_readiness, renderer_readiness, suggest_planner, suggest_renderer,
                                   tagger_readiness)
     from models.registry import ModelPaths, hub_endpoint, list_statuses, offline_mode
 
     paths = ModelPaths.from_env()
-    statuses = list_statuses(paths)
+    try:
+        statuses, problem = list_statuses(paths), None
+    except SpA2VError as e:  # a models folder that is a file, a broken imported.json: info
+        statuses, problem = [], str(e)  # is where the user looks, so it says so and goes on
     report = probe_devices(use_torch=devices)
     return {
         "spa2v": __version__,
@@ -65,10 +69,10 @@ def gather(*, devices: bool = True) -> dict:
         "libraries": library_versions(),
         "devices": report.to_dict(),
         "models": {"models_dir": str(paths.models_dir), "hf_cache_dir": str(paths.hf_cache_dir),
-                   "offline": offline_mode(), "endpoint": hub_endpoint(),
+                   "offline": offline_mode(), "endpoint": hub_endpoint(), "problem": problem,
                    "installed": [s.name for s in statuses if s.state == "installed"],
                    "not_installed": {s.name: s.state for s in statuses if s.state != "installed"}},
-        "tagger": {"backends": [r.to_dict() for r in tagger_readiness()]},
+        "tagger": {"backends": [r.to_dict() for r in tagger_readiness(load=True)]},
         "listener": _listener_now(),
         "planner": {"now": suggest_planner(statuses),
                     "backends": [r.to_dict() for r in planner_readiness(statuses)]},
@@ -120,8 +124,12 @@ def run(args) -> int:
     for note in dev["notes"]:
         print(f"  note: {note}")
     m = info["models"]
-    print(f"Models: {len(m['installed'])} installed ({', '.join(m['installed']) or 'none'}); "
-          f"not installed: {', '.join(f'{k} ({v})' for k, v in m['not_installed'].items()) or 'none'}")
+    if m["problem"]:
+        print(f"Models: cannot be listed: {m['problem']}")
+    else:
+        print(f"Models: {len(m['installed'])} installed ({', '.join(m['installed']) or 'none'}); "
+              f"not installed: "
+              f"{', '.join(f'{k} ({v})' for k, v in m['not_installed'].items()) or 'none'}")
     print(f"  models folder {m['models_dir']}; Hugging Face cache {m['hf_cache_dir']}; "
           + ("offline (HF_HUB_OFFLINE)" if m["offline"] else f"hub {m['endpoint']}"))
     for b in info["tagger"]["backends"]:

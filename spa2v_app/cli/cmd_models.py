@@ -128,16 +128,30 @@ def _verify(args, record: bool | None = None) -> int:
         print("No models are installed; nothing to verify.")
         return 0
     printer = _EventPrinter(quiet=args.quiet)
-    bad = 0
+    failed = []
     for name in names:
         result = run_job(verify_job(name, token=CancelToken(), registry=registry, record=record), printer)
         printer.finish()
-        print(result.summary() + (" (pinned)" if record and result.ok else ""))  # nothing pinned else
-        bad += not result.ok
-    if bad:
-        sys.stderr.write(f"spa2v: {bad} model(s) failed verification. Repair with "
-                         "'spa2v models download NAME --force'.\n")
-    return 1 if bad else 0
+        pinned = record and result.ok and registry.get(name).source.kind == "hf"
+        package = record and registry.get(name).source.kind != "hf"
+        print(result.summary() + (" (pinned)" if pinned else  # nothing pinned else
+                                  "; a package's model: nothing to record, its version pins it "
+                                  f"({registry.get(name).source.install_command})" if package
+                                  else ""))
+        if not result.ok:
+            failed.append(result)
+    if failed:
+        # The names, not a literal NAME; and for your own imported file a download does not
+        # help while the import comes first: say what does.
+        sys.stderr.write(f"spa2v: {len(failed)} model(s) failed verification. Repair with: "
+                         f"spa2v models download {' '.join(r.name for r in failed)} --force\n")
+        for r in failed:
+            if r.location is not None and r.location.kind == "imported":
+                sys.stderr.write(f"spa2v: {r.name}: the broken copy is the one you imported "
+                                 f"from {r.location.root}; import a good copy (spa2v models "
+                                 f"import PATH --as {r.name}), or download it as above (a sound "
+                                 "copy comes before a broken one).\n")
+    return 1 if failed else 0
 
 
 def _pin(args) -> int:

@@ -80,7 +80,9 @@ def make_tagger_or_none(printer: ProgressPrinter, name: str = "yamnet"):
     """The sound tagger, or None (with a note) when it is not installed."""
     from models.backends import make_tagger
     try:
-        return make_tagger(name)
+        tagger = make_tagger(name)
+        getattr(tagger, "check", lambda: None)()  # a damaged model: said here, not silent
+        return tagger
     except ModelMissing as e:
         from models.yamnet import how_to_install
         printer(Log(f"No sound tagger available ({e.message.rstrip('.')}); sounds are named 'sound source'. "

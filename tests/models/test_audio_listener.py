@@ -113,7 +113,7 @@ def test_a_broken_projector_is_a_clear_error_and_the_app_survives(tiny_pair, tmp
     with pytest.raises(ModelMissing, match="not a usable GGUF"):  # refused before llama.cpp
         AudioListener(model_path=model, mmproj_path=broken)
     # a file that passes that check and still breaks llama.cpp: the worker's error is clear
-    monkeypatch.setattr("models.audio_listener.gguf_refusal", lambda path: None)
+    monkeypatch.setattr("models.audio_listener.gguf_refusal", lambda path, kind=None: None)
     audio, c = _two_sources(2.0)
     listener = AudioListener(model_path=model, mmproj_path=broken, n_threads=2, timeout_s=120)
     with pytest.raises(BackendError, match="audio listener|llama.cpp"):
@@ -131,3 +131,88 @@ def test_cancel_ends_the_worker(tiny_pair):
     with pytest.raises(Cancelled):
         for event in job:
             token.cancel()                                          # at the first event
+
+
+def test_an_unreadable_models_folder_is_named_in_the_listener_note(tmp_path, monkeypatch):
+    """Not "no audio listener model is installed" (the user had imported one)."""
+    pytest.importorskip("llama_cpp")
+    from models.audio_listener import default_listener
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "imported.json").write_text("{")
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(models))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    listener, note = default_listener()
+    assert listener is None
+    assert "the audio listener cannot be used: Cannot read" in note and "imported.json" in note
+    assert "installed" not in note
+
+
+def test_swapped_model_and_projector_are_said_before_llama_cpp_sees_them(tiny_pair):
+    """The two files look alike by name; swapped, llama.cpp's "could not load the projector"
+    said nothing of why."""
+    model, mmproj = tiny_pair
+    with pytest.raises(ModelMissing, match=r"is a projector \(mmproj"):
+        resolve_files(mmproj, model)
+    with pytest.raises(ModelMissing, match=r"is a language model \(llama\), not an audio projector"):
+        resolve_files(model, model)
+
+
+@pytest.mark.llama
+@needs_mtmd
+def test_a_projector_for_another_model_is_said_once_and_plainly(tiny_pair, tmp_path):
+    """The warning read "The audio listener failed (the audio listener failed: RuntimeError:
+    llama.cpp could not load the projector ...)"."""
+    from engine.pipeline import _listen
+    from engine.jobs import Log
+    from tests.models.tiny_mmproj import write_tiny_audio_projector
+
+    model, _ = tiny_pair
+    other = write_tiny_audio_projector(tmp_path / "mmproj-wider.gguf", n_embd_text=2 * TEXT_WIDTH)
+    listener = AudioListener(model_path=model, mmproj_path=other, n_threads=2, timeout_s=120)
+    audio, c = _two_sources(2.0)
+    events = []
+    assert run_job(_listen(listener, audio, c, CancelToken()), events.append) is None
+    [warning] = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert warning.startswith("The audio listener failed (llama.cpp could not load the "
+                              "projector"), warning
+    assert "RuntimeError" not in warning and warning.count("failed") == 1
+
+
+def test_a_listener_worker_that_cannot_be_started_leaves_the_taggers_names(tiny_pair,
+                                                                            monkeypatch):
+    import multiprocessing.context
+
+    from engine.jobs import Log
+    from engine.pipeline import _listen
+
+    def no_fork(self):
+        raise OSError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", no_fork)
+    model, mmproj = tiny_pair
+    listener = AudioListener(model_path=model, mmproj_path=mmproj)
+    audio, c = _two_sources(1.0)
+    events = []
+    assert run_job(_listen(listener, audio, c, CancelToken()), events.append) is None
+    assert any("could not start llama.cpp's worker process" in e.message for e in events
+               if isinstance(e, Log) and e.level == "warning")
+
+
+def test_a_projector_without_audio_is_said_before_llama_cpp_sees_it(tiny_pair, tmp_path,
+                                                                    monkeypatch):
+    """An image mmproj in the listener's place failed in the worker with llama.cpp's 'could not
+    load the projector', which says nothing of why."""
+    pytest.importorskip("gguf")
+    from gguf import GGUFWriter
+
+    from tests.models.tiny_mmproj import write_tiny_audio_projector
+
+    real = GGUFWriter.add_bool
+    monkeypatch.setattr(GGUFWriter, "add_bool", lambda self, key, val: real(
+        self, key, {"clip.has_audio_encoder": False, "clip.has_vision_encoder": True}.get(key, val)))
+    image = write_tiny_audio_projector(tmp_path / "mmproj-vision.gguf", n_embd_text=TEXT_WIDTH)
+    model, _ = tiny_pair
+    with pytest.raises(ModelMissing, match=r"mmproj-vision.gguf is a projector with no audio "
+                                           r"encoder \(an image one\?\)"):
+        resolve_files(model, image)

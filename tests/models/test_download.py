@@ -284,3 +284,28 @@ def test_without_the_hub_client_a_download_says_what_to_install(hub, registry, m
         _run("tiny-llm", registry, model_env)
     assert "huggingface-hub" in str(err.value) and "spa2v-studio[hub]" in str(err.value)
     assert hub.requests == []
+
+
+def test_a_hub_that_refuses_the_connection_fails_at_once(registry, model_env, monkeypatch,
+                                                         capsys):
+    """A mirror in HF_ENDPOINT that is down (or a firewall that rejects): the hub client
+    retried five times over 23 s, printing "'[Errno 111] Connection refused' thrown while
+    requesting HEAD ..." and "Retrying in 8s [Retry 5/5]." before the one line."""
+    import socket
+
+    import huggingface_hub
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    asked = []
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", lambda *a, **kw: asked.append(a))
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    with pytest.raises(DownloadError) as err:
+        _run("tiny-llm", registry, model_env)
+    assert f"Cannot reach the hub (http://127.0.0.1:{port})" in str(err.value)
+    assert "Connection refused" in str(err.value)
+    assert asked == []
+    assert not list(model_env.hf_cache_dir.rglob("*.gguf*"))

@@ -82,7 +82,12 @@ def test_gemini_gets_audio_table_and_schema_and_its_reply_is_used(fake, wav):
     planner = GeminiPlanner(api_key=KEY, base_url=fake.base_url)
     layout, logs = plan(planner, wav)
     assert layout.planner.name == "gemini" and layout.planner.model == "gemini-2.5-flash"
-    assert [o.label for o in layout.objects] == ["dog", "car"] and logs == []
+    assert [o.label for o in layout.objects] == ["dog", "car"]
+    # Sending the audio is said as it happens, with what goes (issue 15).
+    assert [e.message for e in logs] == [
+        "Sending clip.wav (0.0 MB, the file as it is, tags included) to Google with the cue "
+        "table and your hint; to send the table and hint only: --gemini-no-audio, or untick "
+        "it in the studio's settings."]
     assert planner.last_stats.prompt_tokens == [1290] and planner.last_stats.output_tokens == [180]
 
     (request,) = fake.requests
@@ -173,3 +178,36 @@ def test_no_key_says_how_to_store_one():
     assert "GEMINI_API_KEY" in text
     assert "python -m keyring set spa2v-studio gemini-api-key" in text
     assert "default planner works without it" in text
+
+
+@pytest.mark.parametrize("bad, what", [("AIza\u2019Zq81x", "the character '\u2019' at position 5"),
+                                       ("AIza Zq81x", "a space or line break at position 5"),
+                                       ("AIza\nZq81x", "a space or line break at position 5")])
+def test_a_key_pasted_with_a_stray_character_is_said_before_anything_is_sent(
+        monkeypatch, bad, what):
+    """Such a key reached the SDK and came back as "Gemini could not be reached
+    (UnicodeEncodeError: 'ascii' codec can't encode ...)", read as a network problem."""
+    monkeypatch.setenv("GEMINI_API_KEY", bad)
+    with pytest.raises(ModelMissing) as e:
+        GeminiPlanner()
+    text = str(e.value)
+    assert what in text and "it came from GEMINI_API_KEY" in text
+    assert "Zq81x" not in text and "UnicodeEncodeError" not in text
+
+
+def test_the_studio_does_not_store_a_key_with_a_stray_character(memory_keyring):
+    from spa2v_app.studio.model.secrets import BadKey, store_gemini_key
+
+    with pytest.raises(BadKey, match="position 5"):
+        store_gemini_key("AIza\u00a0Zq81x")  # a non-breaking space from a web page
+    assert memory_keyring.store.get(("spa2v-studio", "gemini-api-key")) is None
+    store_gemini_key("  AIzaZq81x \n")  # spaces around it are only trimmed
+    assert memory_keyring.store[("spa2v-studio", "gemini-api-key")] == "AIzaZq81x"
+
+
+def test_not_sending_the_audio_is_said_and_kept(fake, wav):
+    fake.answer(replies.GOOD)
+    _, logs = plan(GeminiPlanner(api_key=KEY, base_url=fake.base_url, send_audio=False), wav)
+    assert logs[0].message.startswith("Gemini gets the cue table and your hint only")
+    assert all("inlineData" not in p for t in fake.requests[0]["body"]["contents"]
+               for p in t["parts"])

@@ -226,3 +226,173 @@ def test_a_source_heard_at_minus_60_degrees_stays_on_the_left_with_a_random_plan
         left += bool(xs) and np.mean(xs) < 0.5
     assert left / heard.size >= 0.9
     assert all(o.motion == "static" for o in objs)
+
+
+# -- a GGUF that llama.cpp cannot take: the app goes on with the built-in planner ------------
+
+ABORTING_GGUF_SCRIPT = """
+import sys
+from pathlib import Path
+from engine.jobs import CancelToken, Log, run_job
+from engine.planning.fallback import plan_or_fall_back
+from engine.protocols import PlanRequest
+from models.llama_planner import LlamaPlanner
+from tests.engine.planning.cuekit import dog_and_car
+from tests.models.tiny_gguf import Shape, write_tiny_llama
+
+path = write_tiny_llama(Path(sys.argv[1]) / "no-layers.gguf", shape=Shape(n_layer=0))
+events = []
+layout = run_job(plan_or_fall_back(LlamaPlanner(model_path=path, n_threads=1),
+                                   PlanRequest(dog_and_car()), CancelToken()), events.append)
+print("planner:", layout.planner.name)
+print("\\n".join(e.message for e in events if isinstance(e, Log)))
+"""
+
+
+@pytest.mark.llama
+@needs_llama
+def test_a_gguf_that_aborts_llama_cpp_does_not_take_the_app_with_it(tmp_path):
+    """A llama GGUF with no layers passes every header check, and llama.cpp aborts on
+    loading it (GGML_ASSERT): in the app's own process that ended the studio, unsaved work
+    and all. In the worker process it is a warning and the built-in plan."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", ABORTING_GGUF_SCRIPT, str(tmp_path)], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "planner: heuristic" in done.stdout
+    assert "could not load no-layers.gguf (llama.cpp stopped while loading" in done.stdout
+    assert "using the built-in planner" in done.stdout
+
+
+@pytest.mark.llama
+@needs_llama
+@pytest.mark.parametrize("template", ["{% for m in messages %}{{ m['role'] }",   # bad syntax
+                                      "{{ raise_exception('only user turns') }}"])  # raises
+def test_a_gguf_whose_chat_template_fails_falls_back_and_says_so(tmp_path, template):
+    """Real GGUFs carry chat templates jinja2 cannot compile or that refuse our messages:
+    that was a traceback (exit 1); now the built-in plan, with a warning naming the template."""
+    from engine.planning.fallback import plan_or_fall_back
+    from models.llama_planner import LlamaPlanner
+    from tests.models.tiny_gguf import byte_level_vocab, write_tiny_llama
+
+    vocab = byte_level_vocab()
+    vocab.chat_template = template
+    path = write_tiny_llama(tmp_path / "odd-template.gguf", vocab)
+    planner = LlamaPlanner(model_path=path, n_threads=1)
+    events = []
+    layout = run_job(plan_or_fall_back(planner, PlanRequest(dog_and_car()), CancelToken()),
+                     events.append)
+    assert layout.planner.name == "heuristic"
+    warnings = [e.message for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert any("the chat template inside odd-template.gguf cannot be used" in w
+               for w in warnings), warnings
+    assert not planner.loaded
+
+
+@pytest.mark.llama
+@needs_llama
+def test_a_model_that_does_not_answer_in_time_is_given_up(tiny_gguf):
+    from models.llama_planner import LlamaPlanner
+
+    planner = LlamaPlanner(model_path=tiny_gguf, n_threads=1, timeout_s=0.01)
+    with pytest.raises(SpA2VError, match="no answer within"):
+        run_job(planner.plan(PlanRequest(dog_and_car()), CancelToken()))
+    assert not planner.loaded
+
+
+def test_an_unreadable_models_folder_is_said_not_taken_for_a_missing_model(tmp_path,
+                                                                           monkeypatch):
+    """A broken imported.json made the llama planner say "No planner LLM is installed", and
+    the user downloaded 2.5 GB again; the studio fell over instead of planning built in."""
+    from models.backends import make_planner_or_built_in
+    from models.registry import ModelsFolderError
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "imported.json").write_text('{"schema": "spa2v.mo')  # cut short
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(models))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    with pytest.raises(ModelsFolderError, match="Cannot read .*imported.json"):
+        resolve_model_path(None, "planner-llm-default")
+    planner, note = make_planner_or_built_in("llama")
+    assert planner.name == "heuristic"
+    assert "Cannot read" in note and "imported.json" in note and "not installed" not in note
+
+
+def test_a_projector_given_as_the_planner_model_is_refused_with_what_it_is(tmp_path):
+    """An mmproj (the listener's audio part) as --llm-model passed the format checks, and the
+    plan fell back with llama.cpp's 'Failed to load model from file'."""
+    pytest.importorskip("gguf")
+    from tests.models.tiny_mmproj import write_tiny_audio_projector
+
+    path = write_tiny_audio_projector(tmp_path / "mmproj-tiny.gguf", n_embd_text=64)
+    with pytest.raises(ModelMissing, match=r"mmproj-tiny.gguf is a projector \(mmproj"):
+        resolve_model_path(path, "planner-llm-default")
+
+
+def test_a_planner_model_imported_from_a_drive_that_is_gone_says_so(tmp_path, monkeypatch):
+    pytest.importorskip("gguf")
+    from models.local_store import import_model
+    from tests.models.tiny_gguf import write_tiny_llama
+
+    monkeypatch.setenv("SPA2V_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    stick = tmp_path / "usb"
+    stick.mkdir()
+    import_model(write_tiny_llama(stick / "my-llm.gguf"), as_name="planner-llm-default")
+    (stick / "my-llm.gguf").rename(tmp_path / "elsewhere.gguf")
+    stick.rmdir()
+    with pytest.raises(ModelMissing) as e:
+        resolve_model_path(None, "planner-llm-default")
+    assert str(e.value).startswith(f"The planner LLM was imported from {stick / 'my-llm.gguf'}, "
+                                   "which is not there now")
+
+
+def test_a_llama_cpp_that_cannot_load_its_library_is_one_clear_line(monkeypatch, tmp_path):
+    """A CUDA build of llama-cpp-python on a machine without CUDA raises RuntimeError("Failed
+    to load shared library ...") on import: a traceback, and the studio's Plan failed."""
+    import sys
+
+    from models.backends import make_planner_or_built_in
+
+    class BrokenBuild:
+        def find_spec(self, name, path=None, target=None):
+            if name == "llama_cpp":
+                raise RuntimeError("Failed to load shared library 'libllama.so': libcudart.so.12:"
+                                   " cannot open shared object file: No such file or directory")
+            return None
+
+    monkeypatch.delitem(sys.modules, "llama_cpp", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [BrokenBuild(), *sys.meta_path])
+    from models.llama_planner import LlamaPlanner
+
+    with pytest.raises(ModelMissing) as e:
+        LlamaPlanner(model_path=tmp_path / "any.gguf")
+    assert str(e.value).startswith("llama-cpp-python is installed but cannot be loaded on this "
+                                   "machine (Failed to load shared library 'libllama.so'")
+    assert "pip install --force-reinstall" in str(e.value)
+    planner, note = make_planner_or_built_in("llama")
+    assert planner.name == "heuristic" and "cannot be loaded on this machine" in note
+
+
+@pytest.mark.llama
+@needs_llama
+def test_a_worker_that_cannot_be_started_is_a_planner_failure(tiny_gguf, monkeypatch):
+    import multiprocessing.context
+
+    from engine.planning.fallback import plan_or_fall_back
+    from models.llama_planner import LlamaPlanner
+
+    def no_fork(self):
+        raise OSError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", no_fork)
+    events = []
+    layout = run_job(plan_or_fall_back(LlamaPlanner(model_path=tiny_gguf), PlanRequest(dog_and_car()),
+                                       CancelToken()), events.append)
+    assert layout.planner.name == "heuristic"
+    assert any("Could not start llama.cpp's worker process" in e.message for e in events
+               if isinstance(e, Log))

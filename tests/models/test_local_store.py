@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import time
 
 import pytest
 
@@ -127,3 +128,90 @@ def test_remove_deletes_the_cached_files_and_only_forgets_a_linked_import(hub, t
 def test_package_models_are_not_imported_or_removed(tmp_path, registry, model_env):
     with pytest.raises(BadInput, match="pip uninstall soundfile"):
         remove_model("tiny-tagger", paths=model_env, registry=registry)
+
+
+def test_two_imports_at_once_both_stay_recorded(tmp_path, registry, model_env, monkeypatch):
+    """Two imports at once (two commands, or the studio and a command): each read the index,
+    added its model and wrote it back, so the later write dropped the other's record and that
+    model was 'missing' again. Reading is slowed here so the two always overlap."""
+    import threading
+
+    import models.local_store as store
+    from models.local_store import _record
+
+    slow_read = store.read_index
+
+    def read_index(paths):
+        index = slow_read(paths)
+        time.sleep(0.3)
+        return index
+
+    monkeypatch.setattr(store, "read_index", read_index)
+    errors = []
+
+    def record(name):
+        try:
+            _record(model_env, name, {"kind": "folder", "path": str(tmp_path / name)})
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=record, args=(n,)) for n in ("tiny-llm", "tiny-diffusers")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    index = json.loads(model_env.index_file.read_text())
+    assert set(index["models"]) == {"tiny-llm", "tiny-diffusers"}
+
+
+def test_two_pins_at_once_both_stay_recorded(registry, model_env, monkeypatch):
+    import threading
+
+    import models.local_store as store
+
+    slow_read = store.read_pins
+
+    def read_pins(paths):
+        pins = slow_read(paths)
+        time.sleep(0.3)
+        return pins
+
+    monkeypatch.setattr(store, "read_pins", read_pins)
+    threads = [threading.Thread(target=store.record_pins, args=(model_env, n),
+                                kwargs={"revision": None, "files": {"a": {"size": 1}}})
+               for n in ("tiny-llm", "tiny-diffusers")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    pins = json.loads(model_env.pins_file.read_text())
+    assert set(pins["models"]) == {"tiny-llm", "tiny-diffusers"}
+
+
+def test_a_projector_is_not_imported_as_a_planner_llm(tmp_path, registry, model_env):
+    """It showed 'installed' (format checked only), and every plan then fell back."""
+    pytest.importorskip("gguf")
+    from tests.models.tiny_mmproj import write_tiny_audio_projector
+
+    src = write_tiny_audio_projector(tmp_path / "mmproj-Omni.gguf", n_embd_text=64)
+    with pytest.raises(BadInput, match=r"Cannot import mmproj-Omni.gguf as tiny-llm: .* is a "
+                                       r"projector \(mmproj"):
+        import_model(src, as_name="tiny-llm", paths=model_env, registry=registry)
+    assert not model_env.index_file.exists()
+
+
+def test_a_model_imported_from_a_drive_that_is_gone_says_so(tmp_path, registry, model_env,
+                                                            tiny_files):
+    """It showed only 'missing', and list and the planner said to download it again."""
+    stick = tmp_path / "usb"
+    stick.mkdir()
+    (stick / GGUF_NAME).write_bytes(tiny_files[GGUF_NAME])
+    import_model(stick / GGUF_NAME, paths=model_env, registry=registry)
+    shutil.rmtree(stick)  # unplugged
+    status = _state(model_env, registry, "tiny-llm")
+    assert status.state == "missing"
+    assert status.detail.startswith(f"imported from {stick}, which is not there now")
+    from models import readiness
+    llama = next(r for r in readiness.planner_readiness([status]) if r.name == "llama")
+    assert "which is not there now" in llama.reason and "download" not in llama.reason

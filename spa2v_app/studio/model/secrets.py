@@ -12,6 +12,7 @@ import os
 from models.gemini_planner import ENV_KEYS
 from models.gemini_planner import KEYRING_SERVICE as SERVICE
 from models.gemini_planner import KEYRING_USER as GEMINI_USER
+from models.gemini_planner import key_problem
 
 
 class KeyringUnavailable(RuntimeError):
@@ -54,10 +55,18 @@ def gemini_key_source() -> str:
     return "keyring" if gemini_key() else "none"
 
 
+class BadKey(ValueError):
+    pass
+
+
 def store_gemini_key(key: str) -> None:
-    """Store (or with an empty key, delete) the key; raises :class:`KeyringUnavailable`."""
-    kr = _keyring()
+    """Store (or with an empty key, delete) the key; raises :class:`KeyringUnavailable`, or
+    :class:`BadKey` for a key no API takes (a character pasted along with it)."""
     key = key.strip()
+    why = key_problem(key) if key else None
+    if why:
+        raise BadKey(why)
+    kr = _keyring()
     if key:
         kr.set_password(SERVICE, GEMINI_USER, key)
     else:

@@ -76,7 +76,9 @@ def make_tagger_quietly():
 def _new_tagger():
     try:
         from models.backends import make_tagger
-        return make_tagger(), None
+        tagger = make_tagger()
+        getattr(tagger, "check", lambda: None)()  # a damaged model: said, not 'sound source'
+        return tagger, None
     except ModelMissing as e:
         from models.yamnet import how_to_install
         return None, f"No sound tagger ({e.message.rstrip('.')}); sounds are named 'sound source'. {how_to_install()}."

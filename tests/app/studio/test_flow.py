@@ -321,6 +321,23 @@ def test_play_pause_moves_the_playhead(qtbot, window, clip):
     assert "silent" in window.status_backend.text()
 
 
+def test_settings_dialog_refuses_a_key_with_a_stray_character(qtbot, window, monkeypatch):
+    """A key pasted with a non-breaking space was stored, and every Gemini plan then fell
+    back with "Gemini could not be reached (UnicodeEncodeError ...)"."""
+    from spa2v_app.studio.dialogs import SettingsDialog
+
+    def keyring_must_not_be_touched():
+        raise AssertionError("the keyring was asked")
+    monkeypatch.setattr("spa2v_app.studio.model.secrets._keyring", keyring_must_not_be_touched)
+    dlg = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dlg)
+    dlg.gemini.setText("AIza\u00a0Zq81x")
+    dlg.accept()
+    assert dlg.result() == 0 and dlg.tabs.currentIndex() == 2
+    assert "Key not stored" in dlg.key_note.text() and "position 5" in dlg.key_note.text()
+    assert "Zq81x" not in dlg.key_note.text()
+
+
 def test_settings_dialog_applies_and_reports_a_missing_keyring(qtbot, window, monkeypatch):
     from spa2v_app.studio.model import secrets
     from spa2v_app.studio.dialogs import SettingsDialog

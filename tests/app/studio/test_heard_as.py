@@ -70,7 +70,11 @@ def test_sending_audio_to_gemini_is_a_visible_choice_that_reaches_the_planner(qt
     assert settings.gemini_send_audio is True
     dlg = SettingsDialog(settings)
     qtbot.addWidget(dlg)
-    assert "audio" in dlg.key_note.text() and "Google" in dlg.gemini_audio.text()
+    assert "audio" in dlg.gemini_audio.text() and "Google" in dlg.gemini_audio.text()
+    # What is sent is said as it is: the file itself, its tags included, within the limit.
+    note = dlg.key_note.text()
+    assert "the sound file too, as it is on disk: with any tags it carries" in note
+    assert "up to 14 MB" in note
     dlg.gemini_audio.setChecked(False)
     assert dlg.apply().gemini_send_audio is False
     assert StudioSettings.from_dict(settings.to_dict()).gemini_send_audio is False

@@ -100,7 +100,7 @@ def test_a_failing_listener_leaves_the_taggers_names_and_says_why(
         qtbot, window, clip, shipped_registry, studio_folders, monkeypatch):
     _install_tiny_listener(studio_folders / "models", shipped_registry, broken=True)
     # past the up-front file check (above), so that llama.cpp itself fails in the worker
-    monkeypatch.setattr("models.audio_listener.gguf_refusal", lambda path: None)
+    monkeypatch.setattr("models.audio_listener.gguf_refusal", lambda path, kind=None: None)
     import_clip(qtbot, window, clip)
     warnings = []
     window.queue.log.connect(lambda job, msg, lvl: warnings.append(msg) if lvl == "warning" else None)

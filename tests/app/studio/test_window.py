@@ -4,7 +4,7 @@ carry through to the prompt and caption, recovery after a crash, the render queu
 import pytest
 from PySide6.QtGui import QKeySequence
 
-from .helpers import import_clip, plan
+from .helpers import finished, import_clip, plan
 
 
 def _press(qtbot, window, keys: str) -> None:
@@ -627,3 +627,80 @@ def test_the_status_bar_says_a_long_eta_as_the_queue_does(window):
     assert window.status_job.text() == f"Render long.mp4: 25%, {format_eta(2734.0)}"
     assert "45 min 34 s left" in window.status_job.text()
     window.queue.jobs.remove(job)
+
+
+def test_a_model_of_several_files_is_imported_as_its_folder(qtbot, window, monkeypatch,
+                                                            tmp_path):
+    """The Import… button only opened a file picker; for the listener (model + projector)
+    with its own file names the refusal said "Import the folder that holds those files
+    instead", which the dialog could not do."""
+    pytest.importorskip("gguf")
+    from PySide6.QtWidgets import QFileDialog
+
+    from models import readiness
+    from models.registry import list_statuses, load_registry
+    from spa2v_app.studio.dialogs import MODEL_COLUMNS, SettingsDialog
+    from tests.models.tiny_gguf import write_tiny_llama
+    from tests.models.tiny_mmproj import write_tiny_audio_projector
+
+    entry = load_registry().get("listener-audio-default")
+    folder = tmp_path / "usb stick" / "Omni 7B"
+    folder.mkdir(parents=True)
+    model_file, projector_file = (f.path for f in entry.files)
+    write_tiny_llama(folder / model_file)
+    write_tiny_audio_projector(folder / projector_file, n_embd_text=64)
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda *a, **k: asked.append("folder") or str(folder))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda *a, **k: asked.append("file") or ("", ""))
+    monkeypatch.setattr(readiness, "downloads",
+                        lambda: readiness.Readiness("downloads", False, "no network"))
+    dlg = SettingsDialog(window.settings, window, download=None)
+    qtbot.addWidget(dlg)
+    row = [s.name for s in list_statuses()].index("listener-audio-default")
+    button = dlg.model_table.cellWidget(row, len(MODEL_COLUMNS) - 1)
+    assert button.text() == "Import…"
+    button.click()
+    assert asked == ["folder"]
+    assert dlg.models_note.text() == "Imported Omni 7B as listener-audio-default."
+    assert dlg.model_table.item(row, 4).text() == "installed"
+
+
+def test_a_gguf_that_aborts_llama_cpp_leaves_the_studio_running(qtbot, window, clip, tmp_path):
+    """A llama with no layers passes every header check and aborts llama.cpp on loading: the
+    Plan job ended the studio, the project's unsaved edits with it. The planner's worker
+    process takes the abort; the plan is the built-in one, and the log says why."""
+    pytest.importorskip("llama_cpp")
+    from tests.models.tiny_gguf import Shape, write_tiny_llama
+
+    gguf = write_tiny_llama(tmp_path / "no-layers.gguf", shape=Shape(n_layer=0))
+    window.settings.planner, window.settings.llm_model_path = "llama", str(gguf)
+    import_clip(qtbot, window, clip)
+    warnings = []
+    window.queue.log.connect(lambda job, msg, lvl: warnings.append(msg) if lvl == "warning" else None)
+    job = window.plan()
+    finished(qtbot, job, timeout=240_000)
+    qtbot.waitUntil(lambda: window.doc.layout is not None)
+    assert window.doc.layout.planner.name == "heuristic"
+    assert any("could not load no-layers.gguf (llama.cpp stopped while loading" in w
+               and "using the built-in planner" in w for w in warnings), warnings
+
+
+def test_a_file_is_not_taken_as_the_models_folder(qtbot, window, tmp_path):
+    """OK took it: every model then showed 'missing' and the models tab said "Could not read
+    the model registry: Cannot read .../imported.json: [Errno 20] Not a directory"."""
+    from spa2v_app.studio.dialogs import SettingsDialog
+
+    notes = tmp_path / "models.txt"
+    notes.write_text("my notes")
+    before = window.settings.models_dir
+    dlg = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dlg)
+    dlg.tabs.setCurrentIndex(2)
+    dlg.models_dir.setText(str(notes))
+    dlg.accept()
+    assert dlg.result() == 0 and dlg.tabs.currentIndex() == 0
+    assert dlg.models_note.text() == (f"The models folder {notes} is a file, not a folder; "
+                                      "choose a folder.")
+    assert window.settings.models_dir == before and notes.read_text() == "my notes"

@@ -213,3 +213,77 @@ def test_building_the_pipeline_prints_no_library_chatter(tmp_path):
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "torchvision" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("damage", ["cut short", "for another model"])
+def test_a_fast_preview_lora_that_cannot_be_used_is_one_clear_error(saved_models, damage,
+                                                                     tokenizer_dir):
+    """A LoRA cut short raised safetensors' own SafetensorError, one for another UNet torch's
+    "Error(s) in loading state_dict": tracebacks from deep inside diffusers (exit 1)."""
+    from diffusers import UNet2DConditionModel
+
+    from models.diffusion.renderer import DiffusionRenderer
+
+    base, adapter, lcm, _ = saved_models
+    lora = lcm / weights.LCM_LORA_FILE
+    if damage == "cut short":
+        data = lora.read_bytes()
+        lora.write_bytes(data[: len(data) // 2])
+    else:
+        wider = UNet2DConditionModel(
+            block_out_channels=(64, 128), layers_per_block=1, sample_size=32, in_channels=4,
+            out_channels=4, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+            up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
+            norm_num_groups=2, attention_head_dim=4)
+        write_lora(wider, lora)
+    renderer = DiffusionRenderer(base_model=str(base), motion_adapter=str(adapter),
+                                 lcm_model=str(lcm), device="cpu")
+    with pytest.raises(ModelMissing) as e:
+        frames_of(renderer, steps=2, options={"lcm": True})
+    text = str(e.value)
+    assert text.startswith("The fast-preview LoRA") and "spa2v models download fast-preview" in text
+    assert ("truncated or corrupt" in text) == (damage == "cut short")
+
+
+def test_a_text_encoder_from_another_model_is_one_clear_error(saved_models, tmp_path):
+    """transformers raised RuntimeError ("You set `ignore_mismatched_sizes` to `False` ...
+    look at the above report!"): a traceback, and the report it points to was hidden."""
+    import shutil
+
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from models.diffusion.renderer import DiffusionRenderer
+
+    base, adapter, _, _ = saved_models
+    wider = CLIPTextModel(CLIPTextConfig(
+        bos_token_id=0, eos_token_id=1, pad_token_id=2, hidden_size=64, intermediate_size=37,
+        num_attention_heads=4, num_hidden_layers=2, vocab_size=100, max_position_embeddings=77))
+    wider.save_pretrained(tmp_path / "wider")
+    shutil.copy(next((tmp_path / "wider").glob("*.safetensors")),
+                next((base / "text_encoder").glob("*.safetensors")))
+    renderer = DiffusionRenderer(base_model=str(base), motion_adapter=str(adapter), device="cpu")
+    with pytest.raises(ModelMissing, match="Could not load the video model's text encoder .*: "
+                                           r"its weights do not fit its config"):
+        frames_of(renderer, steps=2)
+
+
+def test_a_torch_that_cannot_be_loaded_is_named_with_what_to_do(monkeypatch, tmp_path):
+    """A torch built for CUDA libraries that are not installed raises OSError on import: the
+    user saw "libcudnn.so.9: cannot open shared object file." and nothing about torch."""
+    import sys
+
+    from models.diffusion.renderer import _require_libraries
+
+    class BrokenTorch:
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch":
+                raise OSError("libcudnn.so.9: cannot open shared object file")
+            return None
+
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [BrokenTorch(), *sys.meta_path])
+    with pytest.raises(ModelMissing) as e:
+        _require_libraries()
+    assert str(e.value).startswith("torch is installed but cannot be loaded on this machine "
+                                   "(libcudnn.so.9")
+    assert "The preview renderer works without it" in str(e.value)
