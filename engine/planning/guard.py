@@ -7,7 +7,9 @@ or give it another motion. Objects carry the measured source they stand for
 
 1. links it: an object that names the source's sound but claims no source is taken to be
    it; a source no object stands for is put back from the rule-based layout (except sound
-   that fills the scene, such as rain or a crowd, which the model may draw as background);
+   that fills the scene, such as rain or a crowd, which the model may draw as background;
+   that is the built-in tagger's word, never a listener's: an audio-language model that
+   calls a dog "crowd" cannot make it vanish);
 2. shows it in every frame where it is heard: a frame with no box gets the rule-based one;
 3. holds it where it was heard: frame by frame, the group's mean x-centre is shifted to
    within ``tolerance`` of the measured x (docs/layout-format.md: ``x = 0.5 + az / 180``; frames with an
@@ -31,6 +33,7 @@ import numpy as np
 from ..cues.types import Cues, SourceTrack
 from ..layout import MAX_OBJECTS, Box, Layout, LayoutObject
 from ..layout.screen import x_from_azimuth
+from .heard import tagger_label
 from .heuristic import boxes_for, plan_layout_from_cues, x_track
 from .priors import AMBIENT
 
@@ -122,7 +125,7 @@ def _restore_missing(layout: Layout, sources: dict[int, SourceTrack],
     layout. If that would pass ``MAX_OBJECTS``, context objects (no source) make room."""
     linked = {o.extra.get("source_id") for o in layout.objects}
     for sid, src in sources.items():
-        if sid in linked or (src.label or "") in AMBIENT:
+        if sid in linked or (tagger_label(src) or "") in AMBIENT:
             continue
         try:
             obj = copy.deepcopy(rule_based().object(sid))

@@ -35,6 +35,13 @@ def heard_as_source(src: SourceTrack) -> dict[str, Any]:
                     description=src.description)
 
 
+def tagger_label(src: SourceTrack) -> str | None:
+    """The name the built-in tagger gave a source, a listener's name set aside. A rule that
+    lets a measured source go undrawn may rest on this, never on a language model's word
+    (issue 15, section 3: whatever a model replies, every measured source is drawn)."""
+    return next((t.label for t in src.tags if t.source_class != LISTENER_CLASS), None)
+
+
 def candidates_of(extra: dict[str, Any]) -> list[str]:
     """The alternative names recorded in an object's extra keys, best first (may be empty)."""
     record = extra.get(KEY) or {}

@@ -108,6 +108,23 @@ def centres_heard(o):
     return [0.5 * (b[0] + b[2]) for b in o.boxes if b is not None]
 
 
+def test_a_listeners_word_cannot_make_a_measured_source_background():
+    # The audio listener (a language model) calls the source at -60 degrees "crowd"; the
+    # tagger heard a dog. A reply that leaves it out does not hide it: only the tagger's
+    # word makes a source scene-filling sound.
+    from engine.cues.types import Tag
+    from engine.planning.heard import LISTENER_CLASS
+    dog = track(1, -60, label="dog")
+    dog.tags = [Tag("crowd", 0.9, LISTENER_CLASS)] + dog.tags
+    out, notes = apply_spatial_guard(layout(), cues(dog))
+    drawn = [o for o in out.objects if o.extra.get("source_id") == 1]
+    assert len(drawn) == 1 and all(x < 0.5 for x in centres_heard(drawn[0]))
+    assert any("put back" in n and "(S1)" in n for n in notes)
+    rain = track(1, 0, label="rain")   # the tagger's own rain may stay background
+    rain.tags = [Tag("rain", 0.9, LISTENER_CLASS)] + rain.tags
+    assert apply_spatial_guard(layout(), cues(rain))[0].objects == []
+
+
 def test_a_hostile_reply_cannot_move_or_hide_a_measured_source():
     # Random letters for a name, no source claimed, drawn on the right: the source heard at
     # -60 degrees is put back on the left; the stray object stays as context.
