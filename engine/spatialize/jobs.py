@@ -274,11 +274,12 @@ def check_job(audio_path: str | os.PathLike, *, layout: Layout | None = None,
     token.raise_if_cancelled()
     if video_path is not None:
         yield report(0.1, "reading the video")
+        # read_video first: it says what is wrong with a missing, empty or non-video file.
+        clip = read_video(video_path, token=token)
         # A video whose own sound track is cut short is damaged (an MP3 muxed with the wrong
         # time base once gave 0.03 s of sound under 4 s of picture).
         check_av_sync(video_path, slack_s=LENGTH_TOLERANCE_S,
                       slack_fraction=LENGTH_TOLERANCE_FRACTION)
-        clip = read_video(video_path, token=token)
         _check_durations(audio, clip.duration_s, "video")
         yield report(0.2, f"tracking through {len(clip.frames)} frames")
         if layout is not None:
