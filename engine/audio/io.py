@@ -13,6 +13,8 @@ anything FFmpeg reads (PyAV), tried in that order. Input rules (each tested):
 - NaN/inf samples: up to 1 % are replaced by zeros with a warning, more is refused;
 - clipping (over 0.1 % of samples at full scale) is accepted with a warning, since level
   differences are then unreliable;
+- sample rates below :data:`MIN_SAMPLE_RATE` (8 kHz) are refused: the cues' bands are not
+  in them;
 - long input is read in chunks by the cue extractor; files over :data:`MAX_DURATION_S`
   (3 hours) are refused. Analysis runs at up to 48 kHz (higher rates are resampled with soxr).
 """
@@ -33,6 +35,11 @@ from ..fileio import atomic_path, write_failed
 MAX_DURATION_S = 3 * 3600.0
 MIN_ANALYSIS_S = 0.1  # the cues' shortest input: a few analysis steps (about 46 ms each)
 MAX_ANALYSIS_RATE = 48_000
+# The lowest sample rate taken (physical): telephone sound, 8 kHz, still holds the 1.5-4 kHz
+# band where a head's delay and level cues are read (docs/hearing.md); below it the cues have
+# nothing to measure (at a few hundred hertz their analysis frames are a few samples long, at
+# 1 Hz one failed with "negative shift count"), nor can AAC or the binaural renderer take it.
+MIN_SAMPLE_RATE = 8_000
 SILENCE_DBFS = -60.0
 # Share of NaN/inf samples repaired; exact (a Fraction), so that exactly 1 % is "up to 1 %".
 NONFINITE_REPAIR_LIMIT = Fraction(1, 100)
@@ -91,9 +98,10 @@ def too_short_message(path: Path | None, duration_s: float) -> str:
 
 
 def check_audio_header(info: AudioInfo, *, analyse: bool = False) -> None:
-    """What the file's header alone can refuse: longer than :data:`MAX_DURATION_S`, no
-    samples at all, and (``analyse``: cues will be measured from it) shorter than
-    :data:`MIN_ANALYSIS_S`. A length the header does not give (``frames`` -1) passes."""
+    """What the file's header alone can refuse, in this order: longer than
+    :data:`MAX_DURATION_S`, no samples at all, a sample rate below :data:`MIN_SAMPLE_RATE`,
+    and (``analyse``: cues will be measured from it) shorter than :data:`MIN_ANALYSIS_S`. A
+    length the header does not give (``frames`` -1) passes."""
     name = info.path.name
     if info.duration_s > MAX_DURATION_S:
         raise BadInput(
@@ -101,6 +109,10 @@ def check_audio_header(info: AudioInfo, *, analyse: bool = False) -> None:
             f"{MAX_DURATION_S / 3600:.0f} hours.", hint="Trim it to the part you want a video of.")
     if info.frames == 0:
         raise BadInput(f"{name} holds no audio samples.")
+    if 0 < info.sample_rate < MIN_SAMPLE_RATE:
+        raise BadInput(f"{name} is sampled at {info.sample_rate} Hz; the lowest rate this app "
+                       f"takes is {MIN_SAMPLE_RATE} Hz (telephone sound).",
+                       hint="Resample it to 44.1 or 48 kHz, or use the original recording.")
     if analyse and 0 < info.frames and info.duration_s < MIN_ANALYSIS_S:
         raise BadInput(too_short_message(info.path, info.duration_s),
                        hint="Use a longer recording.")

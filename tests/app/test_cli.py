@@ -181,3 +181,23 @@ def test_a_usage_error_points_at_the_subcommand_help(clip, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["models", "remove"])  # a missing NAME: the subcommand's own parser's error
     assert "(see 'spa2v models remove --help')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["plan"], ["cues"], ["render", "--plan", "{plan}"]])
+def test_a_1_hz_file_is_one_line_not_a_traceback(tmp_path, capsys, command):
+    """A 1 Hz WAV (200 samples: 200 s) crashed the cue extractor; render --plan made a video
+    of it with AAC at 7350 Hz."""
+    import numpy as np
+    import soundfile as sf
+    low = tmp_path / "low.wav"
+    sf.write(low, 0.2 * np.random.default_rng(0).standard_normal((200, 2)), 1, subtype="PCM_16")
+    plan = tmp_path / "plan.json"
+    plan.write_text("{}")
+    suffix = ".mp4" if command[0] == "render" else ".json"
+    argv = [command[0], str(low)] + [a.format(plan=plan) for a in command[1:]] + [
+        "-o", str(tmp_path / f"out{suffix}")]
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "sampled at 1 Hz" in err[0]
+    assert not (tmp_path / f"out{suffix}").exists()

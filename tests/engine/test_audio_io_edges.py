@@ -253,3 +253,27 @@ def test_a_decoder_failure_is_one_line_that_says_what_to_do(tmp_path, monkeypatc
         load_audio(m4a)
     assert err.value.message.startswith("Could not decode take.m4a (InvalidDataError: ")
     assert err.value.hint == "Convert it to WAV or FLAC."
+
+
+# -- sample rates -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rate", [1, 44, 100, 4000, 7999])
+def test_a_rate_below_telephone_sound_is_refused_by_name(tmp_path, rate):
+    """At 1 Hz the cue extractor failed with "negative shift count", at a few hundred hertz it
+    printed numpy warnings; such a file holds none of the bands the cues are read in."""
+    import soundfile as sf
+    from engine.audio import audio_info
+    from engine.audio.io import MIN_SAMPLE_RATE, check_audio_header
+    path = tmp_path / "low.wav"
+    sf.write(path, noise(max(rate * 3, 200)).T, rate, subtype="PCM_16")
+    for check in (lambda: load_audio(path), lambda: check_audio_header(audio_info(path))):
+        with pytest.raises(BadInput) as e:
+            check()
+        assert f"sampled at {rate} Hz" in str(e.value) and f"{MIN_SAMPLE_RATE} Hz" in str(e.value)
+
+
+def test_telephone_sound_is_taken(tmp_path):
+    import soundfile as sf
+    path = tmp_path / "phone.wav"
+    sf.write(path, noise(8000).T, 8000, subtype="PCM_16")
+    assert load_audio(path).sample_rate == 8000
