@@ -185,8 +185,7 @@ def validate_samples(audio: Audio) -> Audio:
         count = int(x.size - np.count_nonzero(finite))
         bad = count / x.size
         if count > NONFINITE_REPAIR_LIMIT * x.size:  # counts, exactly: no float rounding
-            raise BadInput(f"{name} is corrupt: {bad:.1%} of its samples are NaN or infinite.",
-                           hint="Re-export it from your audio editor.")
+            raise _corrupt(name, bad)
         x[~finite] = 0.0
         audio.notes.append(f"{name}: {bad:.3%} of samples were NaN or infinite and were set "
                            "to silence.")
@@ -206,6 +205,38 @@ def validate_samples(audio: Audio) -> Audio:
         audio.notes.append(f"{name} is clipped ({clipped:.2%} of samples at full scale); "
                            "left/right levels may be off. Record at a lower gain if you can.")
     return audio
+
+
+def _corrupt(name: str, share: float) -> BadInput:
+    return BadInput(f"{name} is corrupt: {share:.1%} of its samples are NaN or infinite.",
+                    hint="Re-export it from your audio editor.")
+
+
+_FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
+_SCAN_BLOCK = 1 << 20  # frames read at a time: a few megabytes
+
+
+def check_nonfinite_share(path: str | os.PathLike) -> None:
+    """The NaN/inf rule of :func:`validate_samples` for a whole file, read a block at a time
+    (bounded memory, for any length): :class:`BadInput` when more than
+    :data:`NONFINITE_REPAIR_LIMIT` of the samples are NaN or infinite. Only float samples can
+    be; files in other sample formats (and compressed ones) are not read."""
+    path = Path(path)
+    if path.suffix.lower() not in _SNDFILE_EXT:
+        return
+    import soundfile as sf
+    try:
+        if sf.info(str(path)).subtype not in _FLOAT_SUBTYPES:
+            return
+        count = size = 0
+        for block in sf.blocks(str(path), blocksize=_SCAN_BLOCK, dtype="float32",
+                               always_2d=True):
+            size += block.size
+            count += block.size - int(np.count_nonzero(np.isfinite(block)))
+    except (sf.LibsndfileError, RuntimeError, OSError):  # the reader proper words these
+        return
+    if size and count > NONFINITE_REPAIR_LIMIT * size:
+        raise _corrupt(path.name, count / size)
 
 
 def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int,

@@ -107,11 +107,14 @@ def check_audio_inputs(paths, *, analyse: bool = True) -> None:
     """Every audio input is a file that opens as sound (its header only: a folder, a missing,
     empty or non-audio file is said as such), all before any work or other message, so that
     a batch stops before its first plan rather than at its third. ``analyse``: the command
-    measures cues from it, so it must be long enough for that too."""
+    measures cues from it, so it must be long enough for that too. A float file more than
+    1 % NaN/inf is refused here too: ``render --plan`` reads no samples before its video, and
+    long files are analysed in chunks that repair what they find."""
     from engine.audio import audio_info
-    from engine.audio.io import check_audio_header
+    from engine.audio.io import check_audio_header, check_nonfinite_share
     for p in paths:
         check_audio_header(audio_info(p), analyse=analyse)
+        check_nonfinite_share(p)
 
 
 @dataclass

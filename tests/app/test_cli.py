@@ -201,3 +201,22 @@ def test_a_1_hz_file_is_one_line_not_a_traceback(tmp_path, capsys, command):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "sampled at 1 Hz" in err[0]
     assert not (tmp_path / f"out{suffix}").exists()
+
+
+def test_render_plan_refuses_a_corrupt_sound_as_plan_does(clip, tmp_path, capsys):
+    """render --plan reads no samples before the video: a float WAV that was 100 % NaN made
+    an MP4 with a silent sound track, exit 0, though plan refuses such a file as corrupt."""
+    import numpy as np
+    import soundfile as sf
+    plan = tmp_path / "plan.json"
+    assert main(["plan", str(clip), "-o", str(plan), "--frames", "4"]) == 0
+    data, sr = sf.read(clip, dtype="float32")
+    data[::20] = np.nan  # 5 %
+    corrupt = tmp_path / "corrupt.wav"
+    sf.write(corrupt, data, sr, subtype="FLOAT")
+    out = tmp_path / "out.mp4"
+    capsys.readouterr()
+    assert main(["render", str(corrupt), "--plan", str(plan), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "corrupt.wav is corrupt: 5.0% of its samples are NaN" in err[0]
+    assert not out.exists()

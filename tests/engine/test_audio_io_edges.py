@@ -277,3 +277,24 @@ def test_telephone_sound_is_taken(tmp_path):
     path = tmp_path / "phone.wav"
     sf.write(path, noise(8000).T, 8000, subtype="PCM_16")
     assert load_audio(path).sample_rate == 8000
+
+
+def test_the_whole_file_scan_counts_like_validate_samples_across_blocks(tmp_path, monkeypatch):
+    """check_nonfinite_share reads in blocks (here 1000 frames) and applies the same exact
+    1 % as validate_samples: 1 % passes, one sample more is refused; integer files are
+    not read."""
+    import soundfile as sf
+    from engine.audio import io
+    monkeypatch.setattr(io, "_SCAN_BLOCK", 1000)
+    x = noise(5000)
+    flat = x.reshape(-1)
+    flat[:: 100] = np.nan  # 100 of 10000 samples, spread over every block
+    path = tmp_path / "f.wav"
+    sf.write(path, x.T, SR, subtype="FLOAT")
+    io.check_nonfinite_share(path)
+    flat[1] = np.inf
+    sf.write(path, x.T, SR, subtype="FLOAT")
+    with pytest.raises(BadInput, match="f.wav is corrupt: 1.0% of its samples"):
+        io.check_nonfinite_share(path)
+    sf.write(tmp_path / "i.wav", np.nan_to_num(x).T, SR, subtype="PCM_16")
+    io.check_nonfinite_share(tmp_path / "i.wav")
