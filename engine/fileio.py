@@ -148,12 +148,31 @@ def refuse_overwriting_inputs(output: str | os.PathLike, inputs) -> None:
 def read_json(path: str | os.PathLike, *, what: str = "File"):
     """Parse a JSON file with limits: integers of more than :data:`MAX_JSON_INT_DIGITS` digits
     become infinity (then refused by range checks), nesting deeper than
-    :data:`MAX_JSON_DEPTH` is refused. Errors are :class:`BadInput` naming the file;
-    FileNotFoundError and UnicodeDecodeError are the caller's to word."""
+    :data:`MAX_JSON_DEPTH` is refused, and so are what JSON does not have (NaN, Infinity:
+    Python's reader takes them, and a value kept as it was read could then not be written
+    back) and a key repeated in one object (the reader would keep the last one silently).
+    A UTF-8 byte-order mark (Windows Notepad writes one) is skipped. Errors are
+    :class:`BadInput` naming the file; FileNotFoundError and UnicodeDecodeError are the
+    caller's to word."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")
+
+    def constant(name: str):
+        raise BadInput(f"{what} {path} is not valid JSON: it holds {name}, which JSON does not "
+                       "have; write a number, or null.")
+
+    def unique_keys(pairs):
+        d = dict(pairs)
+        if len(d) < len(pairs):
+            seen: set[str] = set()
+            key = next(k for k, _ in pairs if k in seen or seen.add(k))
+            raise BadInput(f"{what} {path} is not valid: the key '{key[:80]}' appears twice in "
+                           "one object; keep one of them.")
+        return d
+
     try:
-        data = json.loads(text, parse_int=_bounded_int)
+        data = json.loads(text, parse_int=_bounded_int, parse_constant=constant,
+                          object_pairs_hook=unique_keys)
     except json.JSONDecodeError as e:
         raise BadInput(f"{what} {path} is not valid JSON (line {e.lineno}, column {e.colno}: "
                        f"{e.msg}).") from None

@@ -294,3 +294,30 @@ def test_json_text_keeps_words_and_refuses_nan():
     layout.objects[0].confidence = float("nan")
     with pytest.raises(ValueError):
         layout.to_json()
+
+
+def test_json_that_python_reads_but_json_does_not_have_is_refused(tmp_path):
+    """NaN and Infinity literals were read (Python's reader takes them): one in a kept unknown
+    key loaded, and then the layout could not be saved ("Out of range float values are not
+    JSON compliant", a ValueError). A repeated key kept its last value without a word."""
+    text = json.dumps(valid())
+    nan_kept = tmp_path / "nan.json"
+    nan_kept.write_text(text[:-1] + ', "x_note": NaN}')
+    with pytest.raises(LayoutError, match="holds NaN, which JSON does not have"):
+        load_layout(nan_kept)
+    inf = tmp_path / "inf.json"
+    inf.write_text(text.replace('"duration_s": 2.0', '"duration_s": -Infinity'))
+    with pytest.raises(LayoutError, match="holds -Infinity"):
+        load_layout(inf)
+    twice = tmp_path / "twice.json"
+    twice.write_text(text[:-1] + ', "duration_s": 99}')
+    with pytest.raises(LayoutError, match="the key 'duration_s' appears twice"):
+        load_layout(twice)
+
+
+def test_a_byte_order_mark_is_skipped(tmp_path):
+    """Windows Notepad saves UTF-8 with a byte-order mark: a plan edited there was refused with
+    'Unexpected UTF-8 BOM (decode using utf-8-sig)'."""
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(with_("caption", "café")).encode("utf-8"))
+    assert load_layout(bom).caption == "café"
