@@ -25,6 +25,10 @@ MAX_JSON_DEPTH = 64
 # Integers are parsed from at most this many digits: every such integer fits a float.
 MAX_JSON_INT_DIGITS = 308
 
+# '-' as a file name: the command line reads no input from standard input.
+STDIN_MESSAGE = "'-' would be standard input, which is not read for {what}."
+STDIN_HINT = "Save it to a file and give the file's name."
+
 
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike, *, suffix: str | None = None) -> Iterator[Path]:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInput
-from ..fileio import atomic_path, write_failed
+from ..fileio import STDIN_HINT, STDIN_MESSAGE, atomic_path, write_failed
 
 MAX_DURATION_S = 3 * 3600.0
 MIN_ANALYSIS_S = 0.1  # the cues' shortest input: a few analysis steps (about 46 ms each)
@@ -286,6 +286,8 @@ def check_audio_path(path: str | os.PathLike) -> Path:
     folder."""
     p = Path(path)
     if not p.exists():
+        if str(path) == "-":
+            raise BadInput(STDIN_MESSAGE.format(what="sound"), hint=STDIN_HINT)
         raise BadInput(f"Audio file not found: {p}.")
     if p.is_dir():
         raise BadInput(f"{p} is a folder, not an audio file.",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput, LayoutError
-from ..fileio import read_json, write_json_atomic
+from ..fileio import STDIN_HINT, STDIN_MESSAGE, read_json, write_json_atomic
 
 SCHEMA = "spa2v.vsl/1"
 MOTIONS = ("static", "left_to_right", "right_to_left", "approaching", "receding")
@@ -118,6 +118,8 @@ def load_layout(path: str | os.PathLike) -> Layout:
     try:
         data = read_json(path, what="Layout file")
     except FileNotFoundError:
+        if str(path) == "-":
+            raise LayoutError(STDIN_MESSAGE.format(what="a layout"), hint=STDIN_HINT) from None
         raise LayoutError(f"Layout file not found: {path}.") from None
     except IsADirectoryError:
         raise LayoutError(f"Layout file {path} is a folder.") from None

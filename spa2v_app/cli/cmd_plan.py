@@ -19,7 +19,8 @@ def register(sub) -> None:
                        description="Measure where each sound is and write a spa2v.vsl/1 layout.")
     p.add_argument("audio", nargs="+", metavar="AUDIO", help="stereo audio file(s)")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("-o", "--output", metavar="PLAN.json", help="layout file to write")
+    out.add_argument("-o", "--output", metavar="PLAN.json",
+                     help="layout file to write (left out, or '-': standard output)")
     out.add_argument("--out-dir", metavar="DIR", help="write DIR/<input stem>.json for each input "
                      "(inputs sharing a name get -2, -3, ...)")
     add_frame_arguments(p)
@@ -38,7 +39,7 @@ def run(args) -> int:
     if args.out_dir:
         dests = out_dir_names(args.audio, Path(args.out_dir), printer)
     else:
-        dests = [Path(args.output) if args.output else None]
+        dests = [Path(args.output) if args.output not in (None, "-") else None]
     for dest in dests:
         if dest is not None:
             check_output_path(dest, (".json",), inputs=args.audio)

@@ -94,6 +94,9 @@ def check_output_path(path: str | Path, suffixes: tuple[str, ...], *,
     (the user's files are never overwritten) and that its folder takes a file."""
     from engine.fileio import check_writable, refuse_overwriting_inputs
     p = Path(path)
+    if str(path) == "-":
+        raise BadInput("'-' would be standard output, which this command does not write to.",
+                       hint=f"Give a file name ending in {' or '.join(suffixes)}.")
     if p.suffix.lower() not in suffixes:
         raise BadInput(f"Output {p} must end in {' or '.join(suffixes)}.")
     if p.exists() and p.is_dir():

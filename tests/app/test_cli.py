@@ -220,3 +220,25 @@ def test_render_plan_refuses_a_corrupt_sound_as_plan_does(clip, tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "corrupt.wav is corrupt: 5.0% of its samples are NaN" in err[0]
     assert not out.exists()
+
+
+def test_dash_is_standard_output_for_a_plan_and_said_plainly_elsewhere(clip, tmp_path, capsys):
+    """'-' read as a file name: 'Audio file not found: -.', 'Output - must end in .json.',
+    'Layout file not found: -.'; plan -o - now prints the plan as plan without -o does."""
+    capsys.readouterr()
+    assert main(["plan", str(clip), "-o", "-", "--frames", "4"]) == 0
+    (tmp_path / "p.json").write_text(capsys.readouterr().out)
+    assert load_layout(tmp_path / "p.json").num_frames == 4
+    cases = [
+        (["plan", "-", "-o", str(tmp_path / "q.json")], "'-' would be standard input"),
+        (["check", "-", "--plan", str(tmp_path / "p.json")], "'-' would be standard input"),
+        (["render", str(clip), "--plan", "-", "-o", str(tmp_path / "v.mp4")],
+         "'-' would be standard input, which is not read for a layout"),
+        (["cues", str(clip), "-o", "-"], "'-' would be standard output"),
+        (["render", str(clip), "-o", "-"], "'-' would be standard output"),
+    ]
+    for argv, needle in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], (argv, err)
+    assert not (tmp_path / "-").exists()
