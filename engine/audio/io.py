@@ -242,14 +242,22 @@ def check_nonfinite_share(path: str | os.PathLike) -> None:
 def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int,
                 *, subtype: str | None = None) -> None:
     """Write ``(channels, n)`` samples atomically (format from the extension)."""
-    import soundfile as sf
     path = Path(path)
     with atomic_path(path) as tmp:
-        try:
-            sf.write(str(tmp), np.asarray(samples, dtype=np.float32).T, int(sample_rate),
-                     subtype=subtype, format=_sf_format(path))
-        except sf.LibsndfileError as e:  # "System error." alone says nothing: name the file
-            raise write_failed(path, e) from None
+        write_audio_into(tmp, samples, sample_rate, subtype=subtype, dest=path)
+
+
+def write_audio_into(tmp: str | os.PathLike, samples: np.ndarray, sample_rate: int, *,
+                     subtype: str | None = None, dest: str | os.PathLike) -> None:
+    """Write into ``tmp``, the temporary of an :func:`atomic_path` for ``dest`` that the
+    caller renames when the rest of its work is done too; the format comes from ``dest``'s
+    extension, and errors name ``dest``."""
+    import soundfile as sf
+    try:
+        sf.write(str(tmp), np.asarray(samples, dtype=np.float32).T, int(sample_rate),
+                 subtype=subtype, format=_sf_format(Path(dest)))
+    except sf.LibsndfileError as e:  # "System error." alone says nothing: name the file
+        raise write_failed(dest, e) from None
 
 
 def _sf_format(path: Path) -> str | None:

@@ -22,8 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import Audio, load_audio, write_audio
+from ..audio import Audio, load_audio
+from ..audio.io import write_audio_into
 from ..errors import BadInput, Cancelled, ModelMissing
+from ..fileio import atomic_path
 from ..evaluation.agreement import (
     DEFAULT_TOLERANCE,
     AgreementReport,
@@ -156,14 +158,16 @@ def spatialize_job(sounds: Sounds, out_path: str | os.PathLike, *, layout: Layou
     stereo = normalise_peak(mix, peak_dbfs=settings.peak_dbfs, normalize=settings.normalize)
     token.raise_if_cancelled()
 
-    # 5. Write the audio, then the MP4 if asked.
-    write_audio(out_path, stereo, sample_rate, subtype="PCM_24")
-    if mux_path is not None:
-        yield report(0.9, "writing the MP4")
-        how = mux_audio(video_path, stereo, sample_rate, mux_path, token=token)
-        if how == "reencode":
-            yield Log("The video's codec cannot be copied into an MP4; it was re-encoded as "
-                      "H.264.", "warning")
+    # 5. Write the audio, then the MP4 if asked. The audio takes its name only once the MP4
+    # is made too: a mux that fails (a full disk, a cancel) leaves the file that was there.
+    with atomic_path(out_path) as audio_tmp:
+        write_audio_into(audio_tmp, stereo, sample_rate, subtype="PCM_24", dest=out_path)
+        if mux_path is not None:
+            yield report(0.9, "writing the MP4")
+            how = mux_audio(video_path, stereo, sample_rate, mux_path, token=token)
+            if how == "reencode":
+                yield Log("The video's codec cannot be copied into an MP4; it was re-encoded "
+                          "as H.264.", "warning")
     yield report(1.0, f"{settings.method}, {len(placed)} object(s)")
     return out_path
 

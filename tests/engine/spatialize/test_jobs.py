@@ -205,3 +205,26 @@ def test_a_cancel_during_a_long_placement_stops_it_and_writes_nothing(tmp_path, 
         run_job(spatialize_job(mono, tmp_path / "out.wav", layout=_crossing_layout(),
                                token=token), on_event)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.wav"]
+
+
+@pytest.mark.parametrize("failure", [BadInput("Could not write out.mp4: No space left on "
+                                              "device."), Cancelled()])
+def test_a_failed_mux_leaves_the_sound_file_that_was_there(tmp_path, monkeypatch, failure):
+    """The WAV was written before the MP4: a mux that failed (a full disk) or was cancelled
+    left a new WAV over the user's old one, while the command said nothing was written."""
+    from engine.spatialize import jobs
+    mono = _mono(tmp_path / "engine.wav", 3.0)
+    video = tmp_path / "in.mp4"
+    write_square_video(video, duration_s=3.0)
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"the user's earlier file")
+
+    def fail(*args, **kwargs):
+        raise failure
+    monkeypatch.setattr(jobs, "mux_audio", fail)
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(type(failure)):
+        run_job(spatialize_job(mono, out, layout=_crossing_layout(), video_path=video,
+                               mux_path=tmp_path / "out.mp4", token=CancelToken()))
+    assert out.read_bytes() == b"the user's earlier file"
+    assert sorted(tmp_path.iterdir()) == before  # no temporary left behind
