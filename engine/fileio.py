@@ -11,6 +11,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,7 +186,35 @@ def read_json(path: str | os.PathLike, *, what: str = "File"):
     if data is _TOO_DEEP or _depth(data) > MAX_JSON_DEPTH:
         raise BadInput(f"{what} {path} nests more than {MAX_JSON_DEPTH} levels deep; it is "
                        "not one this app wrote.") from None
+    # "\ud800" alone is valid JSON but no text: kept, it could not be written out again.
+    if _SURROGATE_ESCAPE.search(text) and _holds_lone_surrogate(data):
+        raise BadInput(f"{what} {path} is not valid: it holds a \\u escape that is half of a "
+                       "character (a lone UTF-16 surrogate), which is not text.")
     return data
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _holds_lone_surrogate(obj) -> bool:
+    """Whether a text (a value or a key) anywhere in parsed JSON holds a lone surrogate."""
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        texts = ()
+        if isinstance(o, dict):
+            texts = o.keys()
+            stack.extend(o.values())
+        elif isinstance(o, list):
+            stack.extend(o)
+        elif isinstance(o, str):
+            texts = (o,)
+        for t in texts:
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 _TOO_DEEP = object()

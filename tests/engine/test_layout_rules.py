@@ -321,3 +321,20 @@ def test_a_byte_order_mark_is_skipped(tmp_path):
     bom = tmp_path / "bom.json"
     bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(with_("caption", "café")).encode("utf-8"))
     assert load_layout(bom).caption == "café"
+
+
+def test_half_a_character_is_refused_a_whole_escaped_one_is_read(tmp_path):
+    """'\\ud800' alone is valid JSON but no text: a label holding it loaded, then render
+    --labels and every save failed with a UnicodeEncodeError traceback."""
+    text = json.dumps(valid())
+    halves = [text.replace('"label": "car"', '"label": "\\ud800car"'),  # a value
+              text[:-1] + ', "x_note": ["\\udc00"]}',                     # in a kept list
+              text[:-1] + ', "\\udfff": 1}']                               # a key
+    for k, broken in enumerate(halves):
+        half = tmp_path / f"half{k}.json"
+        half.write_text(broken)
+        with pytest.raises(LayoutError, match="half of a character"):
+            load_layout(half)
+    whole = tmp_path / "whole.json"
+    whole.write_text(text.replace('"label": "car"', '"label": "car \\ud83d\\ude97"'))
+    assert load_layout(whole).objects[0].label == "car \U0001F697"
