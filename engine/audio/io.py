@@ -123,7 +123,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     if path.suffix.lower() in _SNDFILE_EXT:
         try:
             import soundfile as sf
-            i = sf.info(str(path))
+            i = sf.info(_sf_name(path))
             return AudioInfo(path, int(i.samplerate), int(i.channels), int(i.frames), i.format)
         except Exception:
             pass
@@ -226,10 +226,10 @@ def check_nonfinite_share(path: str | os.PathLike) -> None:
         return
     import soundfile as sf
     try:
-        if sf.info(str(path)).subtype not in _FLOAT_SUBTYPES:
+        if sf.info(_sf_name(path)).subtype not in _FLOAT_SUBTYPES:
             return
         count = size = 0
-        for block in sf.blocks(str(path), blocksize=_SCAN_BLOCK, dtype="float32",
+        for block in sf.blocks(_sf_name(path), blocksize=_SCAN_BLOCK, dtype="float32",
                                always_2d=True):
             size += block.size
             count += block.size - int(np.count_nonzero(np.isfinite(block)))
@@ -254,10 +254,17 @@ def write_audio_into(tmp: str | os.PathLike, samples: np.ndarray, sample_rate: i
     extension, and errors name ``dest``."""
     import soundfile as sf
     try:
-        sf.write(str(tmp), np.asarray(samples, dtype=np.float32).T, int(sample_rate),
+        sf.write(_sf_name(tmp), np.asarray(samples, dtype=np.float32).T, int(sample_rate),
                  subtype=subtype, format=_sf_format(Path(dest)))
     except sf.LibsndfileError as e:  # "System error." alone says nothing: name the file
         raise write_failed(dest, e) from None
+
+
+def _sf_name(path: str | os.PathLike) -> bytes:
+    """A path as libsndfile takes it: the file system's bytes. soundfile encodes a str as
+    strict UTF-8, so a name that is not UTF-8 (one byte \\xff: Python holds it as a lone
+    surrogate) failed with a UnicodeEncodeError traceback."""
+    return os.fsencode(os.fspath(path))
 
 
 def _sf_format(path: Path) -> str | None:
@@ -313,7 +320,7 @@ def _read(path: Path, info: AudioInfo, start_s: float, duration_s: float | None)
     if info.format != "ffmpeg":
         import soundfile as sf
         try:
-            data, sr = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
+            data, sr = sf.read(_sf_name(path), start=start, stop=stop, dtype="float32", always_2d=True)
             return data.T.copy(), int(sr)
         except Exception:
             pass

@@ -298,3 +298,17 @@ def test_the_whole_file_scan_counts_like_validate_samples_across_blocks(tmp_path
         io.check_nonfinite_share(path)
     sf.write(tmp_path / "i.wav", np.nan_to_num(x).T, SR, subtype="PCM_16")
     io.check_nonfinite_share(tmp_path / "i.wav")
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_written(tmp_path):
+    """soundfile encodes a str path as strict UTF-8: a name holding the byte \\xff (Python's
+    lone surrogate) failed with a UnicodeEncodeError traceback when written (spatialize -o)
+    or scanned (every command's NaN check), and was read only through the FFmpeg fallback."""
+    import os
+    from engine.audio.io import check_nonfinite_share, write_audio
+    name = tmp_path / os.fsdecode(b"caf\xe9 latin-1.wav")
+    x = noise(4000)
+    write_audio(name, x, SR, subtype="FLOAT")
+    check_nonfinite_share(name)
+    back = load_audio(name)
+    assert back.samples.shape == (2, 4000) and np.allclose(back.samples, x)
