@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,10 +160,22 @@ def _number(d: dict, key: str, where: str, *, lo: float, hi: float, integer: boo
     return int(v) if integer else float(v)
 
 
+# Characters that reorder the text shown after them (the "Trojan Source" controls): a label
+# could show other words than it holds, in the terminal and the studio alike.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def text_problem(v: str) -> str | None:
-    """What is wrong with ``v`` as a layout text (a prompt, a label), or None."""
-    if any(ord(c) < 32 and c not in "\t" for c in v):
+    """What is wrong with ``v`` as a layout text (a prompt, a label), or None. Control
+    characters are the C0 and C1 sets and DEL (a tab passes), line and paragraph separators,
+    and the bidirectional overrides; letters, emoji and their joiners of every script pass."""
+    if any(c != "\t" and (unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI_CONTROLS)
+           for c in v):
         return "contains control characters"
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: bytes that were not UTF-8 (an argument)
+        return "is not text (it holds bytes that are not UTF-8)"
     if len(v) > MAX_TEXT:
         return f"is longer than {MAX_TEXT} characters"
     return None

@@ -242,3 +242,15 @@ def test_dash_is_standard_output_for_a_plan_and_said_plainly_elsewhere(clip, tmp
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and needle in err[0], (argv, err)
     assert not (tmp_path / "-").exists()
+
+
+def test_a_hint_of_bytes_that_are_not_utf8_is_refused_before_the_work(clip, tmp_path, capsys):
+    """--hint $'a \\xff car' (a Latin-1 terminal) planned the whole clip, then failed writing
+    the plan with a UnicodeEncodeError traceback."""
+    import os
+    out = tmp_path / "plan.json"
+    capsys.readouterr()
+    assert main(["plan", str(clip), "--hint", os.fsdecode(b"a \xff car"), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--hint is not text" in err[0]
+    assert not out.exists()

@@ -138,6 +138,16 @@ BROKEN = [
     ("background present", with_("background", DELETE), "background", "is missing"),
     ("background no control characters", with_("background", "a\x07street"), "background",
      "contains control characters"),
+    # DEL and C1 (U+009B is a terminal's CSI), line separators, a bidi override: they passed,
+    # and a label is printed to the terminal ('wrote plan.json (car static)') and drawn
+    ("label no DEL", with_("objects.0.label", "car\x7f"), "objects[0].label",
+     "contains control characters"),
+    ("label no C1 control", with_("objects.0.label", "car\x9b31m"), "objects[0].label",
+     "contains control characters"),
+    ("caption no line separator", with_("caption", "a car\u2028drives"), "caption",
+     "contains control characters"),
+    ("prompt no bidi override", with_("objects.0.prompt", "a \u202erac"), "objects[0].prompt",
+     "contains control characters"),
     ("negative prompt text", with_("negative_prompt", 0), "negative_prompt", "must be text"),
 ]
 
@@ -185,6 +195,9 @@ ACCEPTED = [
     ("confidence 0", with_("objects.0.confidence", 0)),
     ("confidence 1", with_("objects.0.confidence", 1)),
     ("label with a tab", with_("objects.0.label", "red\tcar")),
+    ("label in other scripts, an emoji family (joiners)",
+     with_("objects.0.label", "\u81ea\u52d5\u8eca \u0645\u0627\u0634\u06cc\u0646 "
+           "\U0001F468\u200d\U0001F469\u200d\U0001F467")),
     ("label of MAX_TEXT", with_("objects.0.label", "c" * MAX_TEXT)),
     ("caption empty", with_("caption", "")),
     ("negative prompt absent", with_("negative_prompt", DELETE)),
