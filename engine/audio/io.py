@@ -297,8 +297,8 @@ def wav_shortfall(path: str | os.PathLike) -> float | None:
 
 
 def check_audio_path(path: str | os.PathLike) -> Path:
-    """``path`` as a Path when it names a file; :class:`BadInput` for a missing file or a
-    folder."""
+    """``path`` as a Path when it names a file; :class:`BadInput` for a missing file, a
+    folder, a pipe or device, or an empty file."""
     p = Path(path)
     if not p.exists():
         if str(path) == "-":
@@ -307,7 +307,11 @@ def check_audio_path(path: str | os.PathLike) -> Path:
     if p.is_dir():
         raise BadInput(f"{p} is a folder, not an audio file.",
                        hint="Pick one sound file inside it (one sound makes one video).")
-    if p.is_file() and p.stat().st_size == 0:  # a decoder would say "InvalidDataError"
+    if not p.is_file():  # a pipe would be read once (or wait for a writer), a device forever
+        raise BadInput(f"{p} is a pipe or a device, not a file: sound is read from its file "
+                       "more than once, which only a file allows.",
+                       hint="Save the sound to a file and give that.")
+    if p.stat().st_size == 0:  # a decoder would say "InvalidDataError"
         raise BadInput(f"{p} is empty (0 bytes).", hint="Pick the recording itself; this "
                        "file may be a copy or download that did not finish.")
     return p

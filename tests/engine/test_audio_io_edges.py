@@ -312,3 +312,18 @@ def test_a_file_name_that_is_not_utf8_is_read_and_written(tmp_path):
     check_nonfinite_share(name)
     back = load_audio(name)
     assert back.samples.shape == (2, 4000) and np.allclose(back.samples, x)
+
+
+def test_a_pipe_or_a_device_is_said_to_be_one(tmp_path):
+    """'spa2v plan <(ffmpeg ...)' said '63 is not an audio file this app can read' (the header
+    was read, then the pipe was empty), a named pipe without a writer waited forever, and
+    /dev/null was 'not an audio file'. A named pipe is checked without opening it (stat), so
+    this cannot hang; /dev/null stands for it where the check is missing."""
+    import os
+    from engine.audio import audio_info
+    fifo = tmp_path / "live.wav"
+    os.mkfifo(fifo)
+    for path in ("/dev/null", fifo):
+        for read in (load_audio, audio_info):
+            with pytest.raises(BadInput, match="is a pipe or a device, not a file"):
+                read(path)
