@@ -228,3 +228,23 @@ def test_a_failed_mux_leaves_the_sound_file_that_was_there(tmp_path, monkeypatch
                                mux_path=tmp_path / "out.mp4", token=CancelToken()))
     assert out.read_bytes() == b"the user's earlier file"
     assert sorted(tmp_path.iterdir()) == before  # no temporary left behind
+
+
+def test_sounds_longer_than_memory_allows_are_refused_before_any_work(tmp_path, monkeypatch):
+    """Spatialize held an hour's clip whole: the system killed it at 24 GB with no word; check
+    of three hours would need about 18 GB. Both now refuse a longer sound (limits lowered
+    here to the test's seconds) before reading it, and write nothing."""
+    from engine.spatialize import jobs
+    monkeypatch.setattr(jobs, "MAX_SPATIALIZE_S", 2.0)
+    monkeypatch.setattr(jobs, "MAX_CHECK_S", 2.0)
+    mono = _mono(tmp_path / "engine.wav", 3.0)
+    out = tmp_path / "out.wav"
+    with pytest.raises(BadInput, match="The clip is 3 s long; spatialize holds the whole sound "
+                       r"in memory \(about half a gigabyte a minute\) and takes up to 2 s"):
+        run_job(spatialize_job(mono, out, layout=_crossing_layout(), token=CancelToken()))
+    short = _crossing_layout(duration=1.5)
+    with pytest.raises(BadInput, match="engine.wav is 3 s long; spatialize"):
+        run_job(spatialize_job(mono, out, layout=short, token=CancelToken()))
+    with pytest.raises(BadInput, match="engine.wav is 3 s long; check holds"):
+        run_job(check_job(mono, layout=_crossing_layout(), token=CancelToken()))
+    assert not out.exists()
