@@ -93,8 +93,9 @@ class Audio:
 def too_short_message(path: Path | None, duration_s: float) -> str:
     """What is said of audio shorter than :data:`MIN_ANALYSIS_S`, naming its file when known."""
     what = path.name if path is not None else "The audio"
-    return (f"{what} is {duration_s * 1000:.0f} ms long; measuring where sounds are needs at "
-            f"least {MIN_ANALYSIS_S:g} s.")
+    ms = duration_s * 1000  # under a millisecond (a sample or two) it is not "0 ms"
+    return (f"{what} is {ms:.0f} ms long" if ms >= 1 else f"{what} is {ms:.2g} ms long") + (
+        f"; measuring where sounds are needs at least {MIN_ANALYSIS_S:g} s.")
 
 
 def check_audio_header(info: AudioInfo, *, analyse: bool = False) -> None:

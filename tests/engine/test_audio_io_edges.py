@@ -327,3 +327,14 @@ def test_a_pipe_or_a_device_is_said_to_be_one(tmp_path):
         for read in (load_audio, audio_info):
             with pytest.raises(BadInput, match="is a pipe or a device, not a file"):
                 read(path)
+
+
+def test_a_one_sample_file_is_not_called_0_ms_long(tmp_path):
+    """A WAV of one sample at 44.1 kHz was '0 ms long', which reads as empty."""
+    import soundfile as sf
+    from engine.audio import audio_info
+    from engine.audio.io import check_audio_header
+    one = tmp_path / "one.wav"
+    sf.write(one, np.array([[0.5, -0.5]], np.float32), 44100, subtype="PCM_16")
+    with pytest.raises(BadInput, match=r"^one\.wav is 0\.023 ms long; measuring"):
+        check_audio_header(audio_info(one), analyse=True)
