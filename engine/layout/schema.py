@@ -220,7 +220,11 @@ def _parse_layout(d: Any) -> Layout:
     if not isinstance(d, dict):
         raise LayoutError("Invalid layout: the top level must be a JSON object.")
     if d.get("schema") != SCHEMA:
-        raise _fail("schema", f"must be {SCHEMA!r}, got {d.get('schema')!r}")
+        family, _, number = str(d.get("schema")).rpartition("/")
+        newer = family == SCHEMA.rpartition("/")[0] and number.isdigit() and int(number) > 1
+        raise LayoutError(f"Invalid layout: field 'schema' must be {SCHEMA!r}, got "
+                          f"{d.get('schema')!r}.", hint="It was written by a newer spa2v: "
+                          "update spa2v to read it." if newer else None)
     duration = _number(d, "duration_s", "", lo=1e-3, hi=24 * 3600)
     n = _number(d, "num_frames", "", lo=1, hi=MAX_FRAMES, integer=True)
     fps = _number(d, "fps", "", lo=1e-3, hi=240)

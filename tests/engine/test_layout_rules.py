@@ -351,3 +351,14 @@ def test_half_a_character_is_refused_a_whole_escaped_one_is_read(tmp_path):
     whole = tmp_path / "whole.json"
     whole.write_text(text.replace('"label": "car"', '"label": "car \\ud83d\\ude97"'))
     assert load_layout(whole).objects[0].label == "car \U0001F697"
+
+
+def test_a_newer_layout_version_says_to_update():
+    """'spa2v.vsl/2' was refused as if it were any wrong text; the user could not tell that
+    a newer spa2v wrote it (projects already said so)."""
+    with pytest.raises(LayoutError) as err:
+        Layout.from_dict(with_("schema", "spa2v.vsl/2"))
+    assert err.value.hint == "It was written by a newer spa2v: update spa2v to read it."
+    with pytest.raises(LayoutError) as err:
+        Layout.from_dict(with_("schema", "something/2"))
+    assert err.value.hint is None
