@@ -254,3 +254,13 @@ def test_a_hint_of_bytes_that_are_not_utf8_is_refused_before_the_work(clip, tmp_
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--hint is not text" in err[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("frames", ["0", "10001"])
+def test_cues_frames_out_of_range_names_its_own_option(clip, tmp_path, capsys, frames):
+    """cues --frames 0 said 'The plan would have 0 frames; use ... (--frames or --fps)', but
+    cues makes no plan and has no --fps."""
+    capsys.readouterr()
+    assert main(["cues", str(clip), "--frames", frames, "-o", str(tmp_path / "c.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"spa2v: --frames must be between 1 and 10000, got {frames}."]
