@@ -299,7 +299,7 @@ def wav_shortfall(path: str | os.PathLike) -> float | None:
 
 def check_audio_path(path: str | os.PathLike) -> Path:
     """``path`` as a Path when it names a file; :class:`BadInput` for a missing file, a
-    folder, a pipe or device, or an empty file."""
+    folder, a pipe or device, a file that may not be read, or an empty file."""
     p = Path(path)
     if not p.exists():
         if str(path) == "-":
@@ -312,6 +312,11 @@ def check_audio_path(path: str | os.PathLike) -> Path:
         raise BadInput(f"{p} is a pipe or a device, not a file: sound is read from its file "
                        "more than once, which only a file allows.",
                        hint="Save the sound to a file and give that.")
+    try:  # a decoder would call a file it may not open "not an audio file"
+        open(p, "rb").close()
+    except OSError as e:
+        raise BadInput(f"{p} cannot be read: {e.strerror or e}.",
+                       hint="Check the file's permissions.") from None
     if p.stat().st_size == 0:  # a decoder would say "InvalidDataError"
         raise BadInput(f"{p} is empty (0 bytes).", hint="Pick the recording itself; this "
                        "file may be a copy or download that did not finish.")

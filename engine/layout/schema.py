@@ -128,6 +128,8 @@ def load_layout(path: str | os.PathLike) -> Layout:
         raise LayoutError(f"Layout file {path} is not UTF-8 text.") from None
     except BadInput as e:
         raise LayoutError(e.message, hint=e.hint) from None
+    except OSError as e:  # no permission, an I/O error: a LayoutError, as the callers expect
+        raise LayoutError(f"Layout file {path} cannot be read: {e.strerror or e}.") from None
     try:
         return _parse_layout(data)
     except LayoutError as e:

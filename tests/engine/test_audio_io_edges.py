@@ -338,3 +338,20 @@ def test_a_one_sample_file_is_not_called_0_ms_long(tmp_path):
     sf.write(one, np.array([[0.5, -0.5]], np.float32), 44100, subtype="PCM_16")
     with pytest.raises(BadInput, match=r"^one\.wav is 0\.023 ms long; measuring"):
         check_audio_header(audio_info(one), analyse=True)
+
+
+def test_a_file_that_may_not_be_read_is_not_called_not_audio(tmp_path, monkeypatch):
+    """A WAV without read permission (another user's) was 'not an audio file this app can read
+    (PermissionError)': the decoders' failure was taken for the format's. Root reads every
+    file, so the refusal is made here by the open() the check calls."""
+    from engine.audio import io
+    path = tmp_path / "theirs.wav"
+    import soundfile as sf
+    sf.write(path, noise(4000).T, SR)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(io, "open", refuse, raising=False)
+    with pytest.raises(BadInput, match=r"theirs\.wav cannot be read: Permission denied\.") as e:
+        io.audio_info(path)
+    assert e.value.hint == "Check the file's permissions."

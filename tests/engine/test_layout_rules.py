@@ -362,3 +362,17 @@ def test_a_newer_layout_version_says_to_update():
     with pytest.raises(LayoutError) as err:
         Layout.from_dict(with_("schema", "something/2"))
     assert err.value.hint is None
+
+
+def test_a_layout_that_may_not_be_read_is_a_layout_error(tmp_path, monkeypatch):
+    """A plan without read permission raised PermissionError out of load_layout, which callers
+    (the studio's plan import) catch as LayoutError/SpA2VError only."""
+    from pathlib import Path
+    path = tmp_path / "theirs.json"
+    path.write_text(json.dumps(valid()))
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(LayoutError, match=r"theirs\.json cannot be read: Permission denied"):
+        load_layout(path)
