@@ -7,6 +7,7 @@ renderer) are passed in, so the engine never decides which model library to impo
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -66,6 +67,24 @@ class PlanSettings:
                            f"{MAX_FRAMES} (--frames or --fps).")
         return n
 
+    def check_layout_rate(self, duration_s: float) -> None:
+        """A layout holds between MIN_FPS and MAX_FPS frames a second (the file's rule): say
+        so before the work, not as "field 'fps' must be between ..." once it is done (2000
+        frames over a 3 s clip, 1 frame over 3 hours)."""
+        from .layout.schema import MAX_FPS, MIN_FPS
+        if duration_s <= 0:  # a length the header does not give: the layout's check stands
+            return
+        n = self.frames_for(duration_s)
+        rate = n / duration_s
+        if rate > MAX_FPS:
+            raise BadInput(f"{n} frames over {duration_s:.1f} s would be {rate:.0f} a second; "
+                           f"a layout holds at most {MAX_FPS:g}.",
+                           hint=f"Use --frames {int(MAX_FPS * duration_s)} or fewer.")
+        if rate < MIN_FPS:
+            raise BadInput(f"{n} frame(s) over {duration_s / 60:.0f} minutes would be fewer "
+                           f"than one in {1 / MIN_FPS:g} s, which a layout does not hold.",
+                           hint=f"Use --frames {math.ceil(MIN_FPS * duration_s)} or more.")
+
 
 def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
                 tagger: Tagger | None, token: CancelToken) -> Job[tuple[Audio, Cues]]:
@@ -120,6 +139,7 @@ def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: 
     """Audio -> cues -> (listening) -> layout. A planner that fails falls back to the
     built-in one (:mod:`engine.planning.fallback`); a listener that fails leaves the
     tagger's names."""
+    settings.check_layout_rate(audio_info(audio_path).duration_s)
     audio, cues = yield from sub_job(
         analyse_job(audio_path, settings, tagger=tagger, token=token), start=0.0, end=0.4)
     heard = None

@@ -22,6 +22,7 @@ MOTIONS = ("static", "left_to_right", "right_to_left", "approaching", "receding"
 MAX_OBJECTS = 8
 MAX_FRAMES = 10_000
 MAX_TEXT = 500
+MIN_FPS, MAX_FPS = 1e-3, 240.0  # layout frames a second
 
 Box = tuple[float, float, float, float]
 
@@ -229,7 +230,7 @@ def _parse_layout(d: Any) -> Layout:
                           "update spa2v to read it." if newer else None)
     duration = _number(d, "duration_s", "", lo=1e-3, hi=24 * 3600)
     n = _number(d, "num_frames", "", lo=1, hi=MAX_FRAMES, integer=True)
-    fps = _number(d, "fps", "", lo=1e-3, hi=240)
+    fps = _number(d, "fps", "", lo=MIN_FPS, hi=MAX_FPS)
     width = _number(d, "width", "", lo=64, hi=4096, integer=True) if "width" in d else 512
     height = _number(d, "height", "", lo=64, hi=4096, integer=True) if "height" in d else 512
     if abs(fps * duration - n) > max(1.0, 0.02 * n):

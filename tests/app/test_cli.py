@@ -264,3 +264,25 @@ def test_cues_frames_out_of_range_names_its_own_option(clip, tmp_path, capsys, f
     assert main(["cues", str(clip), "--frames", frames, "-o", str(tmp_path / "c.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"spa2v: --frames must be between 1 and 10000, got {frames}."]
+
+
+def test_more_frames_than_a_layout_holds_is_said_before_the_work(clip, tmp_path, capsys):
+    """plan --frames 2000 on a 2 s clip analysed it, then failed with 'Invalid layout: field
+    'fps' must be between 0.001 and 240, got 1000' (a field of a file the user never saw)."""
+    capsys.readouterr()
+    out = tmp_path / "plan.json"
+    assert main(["-q", "plan", str(clip), "--frames", "2000", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["spa2v: 2000 frames over 2.0 s would be 1000 a second; a layout holds at "
+                   "most 240. Use --frames 480 or fewer."]
+    assert main(["plan", str(clip), "--frames", "480", "-o", str(out)]) == 0
+
+
+def test_too_few_frames_for_a_long_clip_is_said_before_the_work():
+    """One frame over three hours is fewer than a layout's 0.001 a second: refused at once,
+    not after analysing the three hours."""
+    from engine.errors import BadInput
+    from engine.pipeline import PlanSettings
+    with pytest.raises(BadInput, match=r"Use --frames 11 or more"):
+        PlanSettings(num_frames=1).check_layout_rate(3 * 3600.0)
+    PlanSettings(num_frames=11).check_layout_rate(3 * 3600.0)
