@@ -44,6 +44,9 @@ def run(args) -> int:
         if dest is not None:
             check_output_path(dest, (".json",), inputs=args.audio)
     settings = plan_settings_from_args(args)
+    from engine.audio import audio_info
+    for path in args.audio:  # every input before the first plan, as check_audio_inputs
+        settings.check_layout_rate(audio_info(path).duration_s)
     planner = planner_from_args(args)
     tagger = make_tagger_or_none(printer)
     listener = listener_from_args(args, printer)

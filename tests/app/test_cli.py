@@ -286,3 +286,12 @@ def test_too_few_frames_for_a_long_clip_is_said_before_the_work():
     with pytest.raises(BadInput, match=r"Use --frames 11 or more"):
         PlanSettings(num_frames=1).check_layout_rate(3 * 3600.0)
     PlanSettings(num_frames=11).check_layout_rate(3 * 3600.0)
+
+
+def test_a_batch_checks_every_inputs_frame_rate_before_the_first_plan(clip, tmp_path, capsys):
+    short = write_wav(tmp_path / "blip.wav", panned_noise(30, duration_s=0.5, seed=2))
+    out_dir = tmp_path / "plans"
+    assert main(["-q", "plan", str(clip), str(short), "--frames", "200", "--out-dir",
+                 str(out_dir)]) == 2
+    assert "200 frames over 0.5 s" in capsys.readouterr().err
+    assert not out_dir.exists()  # car.json was not written first
