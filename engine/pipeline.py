@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .audio import Audio, audio_info, load_audio
+from .audio.io import check_not_silent
 from .audio.loudness import read_loudness_track
 from .audio.stereo_kinds import DEFAULT_STEREO, SPACING_ASSUMED
 from .audio.tagging import Tagger
@@ -99,7 +100,9 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
     info = audio_info(audio_path)
     if info.duration_s > longform.LONG_INPUT_S:
         # Long input: chunked analysis in bounded memory. ``audio`` is then only a short head
-        # of the file (for callers that want a look at the samples).
+        # of the file (for callers that want a look at the samples). The chunks do not see
+        # the whole file's offset: a file of a DC offset alone crashed them.
+        check_not_silent(audio_path)
         yield Log(f"{info.path.name} is {info.duration_s / 60:.0f} minutes long; analysing it "
                   f"in {longform.CHUNK_S:.0f} s chunks.")
         num_frames = settings.frames_for(info.duration_s)

@@ -193,19 +193,55 @@ def validate_samples(audio: Audio) -> Audio:
     # The level of the sound, not of a DC offset (the converter's, which no microphone hears).
     peak = float(np.max(np.abs(x - x.mean(axis=1, keepdims=True)))) if x.size else 0.0
     if peak <= 10 ** (SILENCE_DBFS / 20):
-        if peak > 0:
-            level = f"peak {20 * np.log10(peak):.0f} dBFS"
-        elif x.size and np.any(x):  # constant, not zero: it was called digital silence
-            level = "a constant DC offset and nothing else"
-        else:
-            level = "digital silence"
-        raise BadInput(f"{name} is silent ({level}); there is no sound to place.",
-                       hint="Check the input level or pick another file.")
+        raise _silent(name, peak, offset=bool(x.size and np.any(x)))
     clipped = float(np.mean(np.abs(x) >= 0.999))
     if clipped > CLIP_WARN_FRACTION:
         audio.notes.append(f"{name} is clipped ({clipped:.2%} of samples at full scale); "
                            "left/right levels may be off. Record at a lower gain if you can.")
     return audio
+
+
+def _silent(name: str, peak: float, *, offset: bool) -> BadInput:
+    """The silence refusal; ``peak`` is the level once each channel's offset is removed,
+    ``offset`` whether any sample is not zero."""
+    if peak > 0:
+        level = f"peak {20 * np.log10(peak):.0f} dBFS"
+    elif offset:  # constant, not zero: it was called digital silence
+        level = "a constant DC offset and nothing else"
+    else:
+        level = "digital silence"
+    return BadInput(f"{name} is silent ({level}); there is no sound to place.",
+                    hint="Check the input level or pick another file.")
+
+
+def check_not_silent(path: str | os.PathLike) -> None:
+    """The silence rule of :func:`validate_samples` for a whole file, read a block at a time
+    (long files, which are analysed in chunks): each channel's offset is its mean over the
+    whole file, so a constant offset alone is silent here as it is there. Files libsndfile
+    does not read (compressed ones) are not read."""
+    path = Path(path)
+    if path.suffix.lower() not in _SNDFILE_EXT:
+        return
+    import soundfile as sf
+    try:
+        total = lo = hi = None
+        n = 0
+        for block in sf.blocks(_sf_name(path), blocksize=_SCAN_BLOCK, dtype="float64",
+                               always_2d=True):
+            block = np.where(np.isfinite(block), block, 0.0)  # as validate_samples repairs
+            s, b_lo, b_hi = block.sum(axis=0), block.min(axis=0), block.max(axis=0)
+            total = s if total is None else total + s
+            lo = b_lo if lo is None else np.minimum(lo, b_lo)
+            hi = b_hi if hi is None else np.maximum(hi, b_hi)
+            n += block.shape[0]
+    except (sf.LibsndfileError, RuntimeError, OSError):  # the reader proper words these
+        return
+    if not n:
+        return
+    mean = total / n
+    peak = float(np.max(np.maximum(hi - mean, mean - lo)))
+    if peak <= 10 ** (SILENCE_DBFS / 20):
+        raise _silent(path.name, peak, offset=bool(np.any(lo != 0) or np.any(hi != 0)))
 
 
 def _corrupt(name: str, share: float) -> BadInput:

@@ -355,3 +355,25 @@ def test_a_file_that_may_not_be_read_is_not_called_not_audio(tmp_path, monkeypat
     with pytest.raises(BadInput, match=r"theirs\.wav cannot be read: Permission denied\.") as e:
         io.audio_info(path)
     assert e.value.hint == "Check the file's permissions."
+
+
+def test_a_long_file_of_a_dc_offset_alone_is_refused_as_silent(tmp_path, monkeypatch):
+    """Files over LONG_INPUT_S are analysed in chunks, which never see the whole file's
+    offset: an 11-minute WAV of a constant offset crashed the cue extractor ('Too many bins
+    for data range'). The whole-file scan (blocks of 1000 frames here) refuses it as the short
+    path does; a quiet sound on an offset passes."""
+    import soundfile as sf
+    from engine.audio import io
+    from engine.cues import longform
+    from engine.jobs import CancelToken, run_job
+    from engine.pipeline import PlanSettings, analyse_job
+    monkeypatch.setattr(io, "_SCAN_BLOCK", 1000)
+    monkeypatch.setattr(longform, "LONG_INPUT_S", 1.0)
+    dc = tmp_path / "dc.wav"
+    sf.write(dc, np.full((3 * SR, 2), 0.3, np.float32), SR, subtype="PCM_16")
+    with pytest.raises(BadInput, match=r"dc\.wav is silent \(a constant DC offset and nothing "
+                       r"else\)"):
+        run_job(analyse_job(dc, PlanSettings(), tagger=None, token=CancelToken()))
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, 0.3 + 0.01 * noise(3 * SR).T, SR, subtype="FLOAT")
+    io.check_not_silent(quiet)
