@@ -204,6 +204,9 @@ def render_job(audio_path: str | os.PathLike | None, layout: Layout, out_path: s
             duration_s = info.duration_s
     width = settings.width or layout.width
     height = settings.height or layout.height
+    if width % 2 or height % 2:  # the MP4 (H.264, yuv420p) takes even sizes (Mp4Writer)
+        yield Log(f"The frame is {width}x{height}; H.264 takes even sizes, so the video is "
+                  f"{width // 2 * 2}x{height // 2 * 2}. Give --size to choose.", "warning")
     if audio_path is not None and settings.loudness is None and getattr(
             renderer, "wants_loudness", False):
         settings = replace(settings, loudness=read_loudness_track(audio_path))

@@ -295,3 +295,19 @@ def test_a_batch_checks_every_inputs_frame_rate_before_the_first_plan(clip, tmp_
                  str(out_dir)]) == 2
     assert "200 frames over 0.5 s" in capsys.readouterr().err
     assert not out_dir.exists()  # car.json was not written first
+
+
+def test_an_odd_layout_size_is_said_when_the_video_is_a_pixel_smaller(clip, tmp_path, capsys):
+    """render refuses an odd --size (the MP4 would quietly be a pixel smaller), but a plan of
+    width 513 was rendered at 512 without a word."""
+    plan = tmp_path / "plan.json"
+    assert main(["plan", str(clip), "-o", str(plan), "--frames", "4"]) == 0
+    d = json.loads(plan.read_text())
+    d["width"] = 513
+    plan.write_text(json.dumps(d))
+    out = tmp_path / "v.mp4"
+    capsys.readouterr()
+    assert main(["render", str(clip), "--plan", str(plan), "-o", str(out)]) == 0
+    assert "The frame is 513x512; H.264 takes even sizes, so the video is 512x512" in \
+        capsys.readouterr().err
+    assert probe_mp4(out)["video"]["width"] == 512
