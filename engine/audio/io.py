@@ -412,6 +412,11 @@ def _av_read(path: Path, start_s: float, duration_s: float | None):
             for f in resampler.resample(None):
                 chunks.append(f.to_ndarray())
     except Exception as e:
+        if chunks:  # part of it decoded: the file is damaged there, or cut short (a download)
+            done = sum(c.shape[-1] for c in chunks) / sr
+            raise BadInput(f"{path.name} is damaged or cut short: it decodes for {done:.1f} s "
+                           f"and then fails ({type(e).__name__}).",
+                           hint="Copy or export it again from the original.") from None
         raise BadInput(f"Could not decode {path.name} ({type(e).__name__}: {e}).",
                        hint="Convert it to WAV or FLAC.") from None
     if not chunks:

@@ -377,3 +377,19 @@ def test_a_long_file_of_a_dc_offset_alone_is_refused_as_silent(tmp_path, monkeyp
     quiet = tmp_path / "quiet.wav"
     sf.write(quiet, 0.3 + 0.01 * noise(3 * SR).T, SR, subtype="FLOAT")
     io.check_not_silent(quiet)
+
+
+def test_a_flac_cut_short_is_called_cut_short_not_undecodable(tmp_path):
+    """A FLAC download that stopped half-way was 'Could not decode x.flac (InvalidDataError:
+    [Errno 1094995529] ... 'avcodec_send_packet()'). Convert it to WAV or FLAC.', advice a
+    FLAC cannot take; it now says the file decodes for so long and then fails."""
+    import soundfile as sf
+    whole = tmp_path / "whole.flac"
+    sf.write(whole, noise(3 * SR).T, SR)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(BadInput) as err:
+        load_audio(cut)
+    assert err.value.message.startswith("cut.flac is damaged or cut short: it decodes for ")
+    assert err.value.hint == "Copy or export it again from the original."
