@@ -58,8 +58,7 @@ def run(args) -> int:
         printer.done()
         if dest is None:
             try:
-                sys.stdout.write(layout.to_json() + "\n")
-                sys.stdout.flush()
+                _write_utf8(layout.to_json() + "\n")
             except OSError as e:  # a full disk or a closed pipe behind a redirect
                 raise BadInput(f"Could not write the plan to standard output: "
                                f"{e.strerror or e}.",
@@ -70,6 +69,20 @@ def run(args) -> int:
         printer.info(f"wrote {dest} ({len(layout.objects)} object(s): "
                      f"{', '.join(f'{o.label} {o.motion}' for o in layout.objects) or 'none'})")
     return 0
+
+
+def _write_utf8(text: str) -> None:
+    """``text`` on standard output as UTF-8, which JSON is, whatever the terminal's encoding
+    (in a Latin-1 locale a name in another script was a UnicodeEncodeError traceback)."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower().replace("-", "")
+    raw = getattr(sys.stdout, "buffer", None)
+    if encoding == "utf8" or raw is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    sys.stdout.flush()
+    raw.write(text.encode("utf-8"))
+    raw.flush()
 
 
 def out_dir_names(inputs, out_dir: Path, printer) -> list[Path]:

@@ -311,3 +311,14 @@ def test_an_odd_layout_size_is_said_when_the_video_is_a_pixel_smaller(clip, tmp_
     assert "The frame is 513x512; H.264 takes even sizes, so the video is 512x512" in \
         capsys.readouterr().err
     assert probe_mp4(out)["video"]["width"] == 512
+
+
+def test_a_plan_on_standard_output_is_utf8_whatever_the_locale(clip, monkeypatch):
+    """In a Latin-1 locale, a plan named with a hint in another script ('a 犬') ended in a
+    UnicodeEncodeError traceback once planned; JSON is UTF-8, so the plan is written as such."""
+    import io
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="latin-1"))
+    assert main(["-q", "plan", str(clip), "--frames", "4", "--hint", "a café 犬"]) == 0
+    assert json.loads(raw.getvalue().decode("utf-8"))["num_frames"] == 4
+    assert "café".encode("utf-8") in raw.getvalue() or "犬".encode("utf-8") in raw.getvalue()
