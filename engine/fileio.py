@@ -40,6 +40,12 @@ def atomic_path(dest: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     """
     dest = Path(dest)
     tmp_path = None
+    # The folders this write makes (deepest first): a failed write takes them away again.
+    made: list[Path] = []
+    for folder in dest.parents:
+        if folder.exists():
+            break
+        made.append(folder)
     try:
         # Ctrl+C/SIGTERM wait while the file is made and named, so it is never left unnamed.
         with _signals_deferred():
@@ -61,6 +67,11 @@ def atomic_path(dest: str | os.PathLike, *, suffix: str | None = None) -> Iterat
         if tmp_path is not None:
             with contextlib.suppress(FileNotFoundError):
                 tmp_path.unlink()
+        for folder in made:  # only while empty: another writer may have put files there
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         if isinstance(e, OSError) and e.errno in WRITE_ERRNOS:
             raise write_failed(dest, e) from None
         raise
