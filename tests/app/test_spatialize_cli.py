@@ -103,3 +103,21 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(planned, tmp_path, c
     assert code == 2
     assert needle in err[-1]
     assert set(tmp_path.iterdir()) == before
+
+
+def test_scores_to_a_full_standard_output_say_it_was_standard_output(planned, capsys,
+                                                                       monkeypatch):
+    """'spa2v check ... > /dev/full' said only 'No space left on device.'"""
+    import errno
+    import os
+    import sys
+    plan, mono = planned
+
+    def full(_text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    capsys.readouterr()
+    monkeypatch.setattr(sys.stdout, "write", full)
+    assert main(["-q", "check", str(mono), "--plan", str(plan)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "spa2v: Could not write the scores to standard output: No space left on device. "
+        "Keep them with --json OUT.json."]
