@@ -11,6 +11,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,10 @@ MAX_JSON_DEPTH = 64
 # Integers are parsed from at most this many digits: every such integer fits a float.
 MAX_JSON_INT_DIGITS = 308
 
+# '-' as a file name: the command line reads no input from standard input.
+STDIN_MESSAGE = "'-' would be standard input, which is not read for {what}."
+STDIN_HINT = "Save it to a file and give the file's name."
+
 
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike, *, suffix: str | None = None) -> Iterator[Path]:
@@ -35,6 +40,12 @@ def atomic_path(dest: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     """
     dest = Path(dest)
     tmp_path = None
+    # The folders this write makes (deepest first): a failed write takes them away again.
+    made: list[Path] = []
+    for folder in dest.parents:
+        if folder.exists():
+            break
+        made.append(folder)
     try:
         # Ctrl+C/SIGTERM wait while the file is made and named, so it is never left unnamed.
         with _signals_deferred():
@@ -56,6 +67,11 @@ def atomic_path(dest: str | os.PathLike, *, suffix: str | None = None) -> Iterat
         if tmp_path is not None:
             with contextlib.suppress(FileNotFoundError):
                 tmp_path.unlink()
+        for folder in made:  # only while empty: another writer may have put files there
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         if isinstance(e, OSError) and e.errno in WRITE_ERRNOS:
             raise write_failed(dest, e) from None
         raise
@@ -148,12 +164,31 @@ def refuse_overwriting_inputs(output: str | os.PathLike, inputs) -> None:
 def read_json(path: str | os.PathLike, *, what: str = "File"):
     """Parse a JSON file with limits: integers of more than :data:`MAX_JSON_INT_DIGITS` digits
     become infinity (then refused by range checks), nesting deeper than
-    :data:`MAX_JSON_DEPTH` is refused. Errors are :class:`BadInput` naming the file;
-    FileNotFoundError and UnicodeDecodeError are the caller's to word."""
+    :data:`MAX_JSON_DEPTH` is refused, and so are what JSON does not have (NaN, Infinity:
+    Python's reader takes them, and a value kept as it was read could then not be written
+    back) and a key repeated in one object (the reader would keep the last one silently).
+    A UTF-8 byte-order mark (Windows Notepad writes one) is skipped. Errors are
+    :class:`BadInput` naming the file; FileNotFoundError and UnicodeDecodeError are the
+    caller's to word."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")
+
+    def constant(name: str):
+        raise BadInput(f"{what} {path} is not valid JSON: it holds {name}, which JSON does not "
+                       "have; write a number, or null.")
+
+    def unique_keys(pairs):
+        d = dict(pairs)
+        if len(d) < len(pairs):
+            seen: set[str] = set()
+            key = next(k for k, _ in pairs if k in seen or seen.add(k))
+            raise BadInput(f"{what} {path} is not valid: the key '{key[:80]}' appears twice in "
+                           "one object; keep one of them.")
+        return d
+
     try:
-        data = json.loads(text, parse_int=_bounded_int)
+        data = json.loads(text, parse_int=_bounded_int, parse_constant=constant,
+                          object_pairs_hook=unique_keys)
     except json.JSONDecodeError as e:
         raise BadInput(f"{what} {path} is not valid JSON (line {e.lineno}, column {e.colno}: "
                        f"{e.msg}).") from None
@@ -162,7 +197,35 @@ def read_json(path: str | os.PathLike, *, what: str = "File"):
     if data is _TOO_DEEP or _depth(data) > MAX_JSON_DEPTH:
         raise BadInput(f"{what} {path} nests more than {MAX_JSON_DEPTH} levels deep; it is "
                        "not one this app wrote.") from None
+    # "\ud800" alone is valid JSON but no text: kept, it could not be written out again.
+    if _SURROGATE_ESCAPE.search(text) and _holds_lone_surrogate(data):
+        raise BadInput(f"{what} {path} is not valid: it holds a \\u escape that is half of a "
+                       "character (a lone UTF-16 surrogate), which is not text.")
     return data
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _holds_lone_surrogate(obj) -> bool:
+    """Whether a text (a value or a key) anywhere in parsed JSON holds a lone surrogate."""
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        texts = ()
+        if isinstance(o, dict):
+            texts = o.keys()
+            stack.extend(o.values())
+        elif isinstance(o, list):
+            stack.extend(o)
+        elif isinstance(o, str):
+            texts = (o,)
+        for t in texts:
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 _TOO_DEEP = object()

@@ -7,12 +7,14 @@ renderer) are passed in, so the engine never decides which model library to impo
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .audio import Audio, audio_info, load_audio
+from .audio.io import check_not_silent
 from .audio.loudness import read_loudness_track
 from .audio.stereo_kinds import DEFAULT_STEREO, SPACING_ASSUMED
 from .audio.tagging import Tagger
@@ -66,6 +68,24 @@ class PlanSettings:
                            f"{MAX_FRAMES} (--frames or --fps).")
         return n
 
+    def check_layout_rate(self, duration_s: float) -> None:
+        """A layout holds between MIN_FPS and MAX_FPS frames a second (the file's rule): say
+        so before the work, not as "field 'fps' must be between ..." once it is done (2000
+        frames over a 3 s clip, 1 frame over 3 hours)."""
+        from .layout.schema import MAX_FPS, MIN_FPS
+        if duration_s <= 0:  # a length the header does not give: the layout's check stands
+            return
+        n = self.frames_for(duration_s)
+        rate = n / duration_s
+        if rate > MAX_FPS:
+            raise BadInput(f"{n} frames over {duration_s:.1f} s would be {rate:.0f} a second; "
+                           f"a layout holds at most {MAX_FPS:g}.",
+                           hint=f"Use --frames {int(MAX_FPS * duration_s)} or fewer.")
+        if rate < MIN_FPS:
+            raise BadInput(f"{n} frame(s) over {duration_s / 60:.0f} minutes would be fewer "
+                           f"than one in {1 / MIN_FPS:g} s, which a layout does not hold.",
+                           hint=f"Use --frames {math.ceil(MIN_FPS * duration_s)} or more.")
+
 
 def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
                 tagger: Tagger | None, token: CancelToken) -> Job[tuple[Audio, Cues]]:
@@ -80,7 +100,9 @@ def analyse_job(audio_path: str | os.PathLike, settings: PlanSettings, *,
     info = audio_info(audio_path)
     if info.duration_s > longform.LONG_INPUT_S:
         # Long input: chunked analysis in bounded memory. ``audio`` is then only a short head
-        # of the file (for callers that want a look at the samples).
+        # of the file (for callers that want a look at the samples). The chunks do not see
+        # the whole file's offset: a file of a DC offset alone crashed them.
+        check_not_silent(audio_path)
         yield Log(f"{info.path.name} is {info.duration_s / 60:.0f} minutes long; analysing it "
                   f"in {longform.CHUNK_S:.0f} s chunks.")
         num_frames = settings.frames_for(info.duration_s)
@@ -120,6 +142,7 @@ def plan_job(audio_path: str | os.PathLike, settings: PlanSettings, *, planner: 
     """Audio -> cues -> (listening) -> layout. A planner that fails falls back to the
     built-in one (:mod:`engine.planning.fallback`); a listener that fails leaves the
     tagger's names."""
+    settings.check_layout_rate(audio_info(audio_path).duration_s)
     audio, cues = yield from sub_job(
         analyse_job(audio_path, settings, tagger=tagger, token=token), start=0.0, end=0.4)
     heard = None
@@ -181,6 +204,9 @@ def render_job(audio_path: str | os.PathLike | None, layout: Layout, out_path: s
             duration_s = info.duration_s
     width = settings.width or layout.width
     height = settings.height or layout.height
+    if width % 2 or height % 2:  # the MP4 (H.264, yuv420p) takes even sizes (Mp4Writer)
+        yield Log(f"The frame is {width}x{height}; H.264 takes even sizes, so the video is "
+                  f"{width // 2 * 2}x{height // 2 * 2}. Give --size to choose.", "warning")
     if audio_path is not None and settings.loudness is None and getattr(
             renderer, "wants_loudness", False):
         settings = replace(settings, loudness=read_loudness_track(audio_path))

@@ -365,6 +365,9 @@ def _resolve(rel: str | None, absolute: str | None, base: Path | None) -> Path |
     if absolute:
         candidates.append(Path(absolute))
     for c in candidates:
-        if c.exists():
-            return c.resolve()
+        try:
+            if c.exists():
+                return c.resolve()
+        except OSError:  # a name no file system takes (too long): no such file either
+            continue
     return None

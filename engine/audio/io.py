@@ -13,6 +13,8 @@ anything FFmpeg reads (PyAV), tried in that order. Input rules (each tested):
 - NaN/inf samples: up to 1 % are replaced by zeros with a warning, more is refused;
 - clipping (over 0.1 % of samples at full scale) is accepted with a warning, since level
   differences are then unreliable;
+- sample rates below :data:`MIN_SAMPLE_RATE` (8 kHz) are refused: the cues' bands are not
+  in them;
 - long input is read in chunks by the cue extractor; files over :data:`MAX_DURATION_S`
   (3 hours) are refused. Analysis runs at up to 48 kHz (higher rates are resampled with soxr).
 """
@@ -28,11 +30,16 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInput
-from ..fileio import atomic_path, write_failed
+from ..fileio import STDIN_HINT, STDIN_MESSAGE, atomic_path, write_failed
 
 MAX_DURATION_S = 3 * 3600.0
 MIN_ANALYSIS_S = 0.1  # the cues' shortest input: a few analysis steps (about 46 ms each)
 MAX_ANALYSIS_RATE = 48_000
+# The lowest sample rate taken (physical): telephone sound, 8 kHz, still holds the 1.5-4 kHz
+# band where a head's delay and level cues are read (docs/hearing.md); below it the cues have
+# nothing to measure (at a few hundred hertz their analysis frames are a few samples long, at
+# 1 Hz one failed with "negative shift count"), nor can AAC or the binaural renderer take it.
+MIN_SAMPLE_RATE = 8_000
 SILENCE_DBFS = -60.0
 # Share of NaN/inf samples repaired; exact (a Fraction), so that exactly 1 % is "up to 1 %".
 NONFINITE_REPAIR_LIMIT = Fraction(1, 100)
@@ -86,14 +93,16 @@ class Audio:
 def too_short_message(path: Path | None, duration_s: float) -> str:
     """What is said of audio shorter than :data:`MIN_ANALYSIS_S`, naming its file when known."""
     what = path.name if path is not None else "The audio"
-    return (f"{what} is {duration_s * 1000:.0f} ms long; measuring where sounds are needs at "
-            f"least {MIN_ANALYSIS_S:g} s.")
+    ms = duration_s * 1000  # under a millisecond (a sample or two) it is not "0 ms"
+    return (f"{what} is {ms:.0f} ms long" if ms >= 1 else f"{what} is {ms:.2g} ms long") + (
+        f"; measuring where sounds are needs at least {MIN_ANALYSIS_S:g} s.")
 
 
 def check_audio_header(info: AudioInfo, *, analyse: bool = False) -> None:
-    """What the file's header alone can refuse: longer than :data:`MAX_DURATION_S`, no
-    samples at all, and (``analyse``: cues will be measured from it) shorter than
-    :data:`MIN_ANALYSIS_S`. A length the header does not give (``frames`` -1) passes."""
+    """What the file's header alone can refuse, in this order: longer than
+    :data:`MAX_DURATION_S`, no samples at all, a sample rate below :data:`MIN_SAMPLE_RATE`,
+    and (``analyse``: cues will be measured from it) shorter than :data:`MIN_ANALYSIS_S`. A
+    length the header does not give (``frames`` -1) passes."""
     name = info.path.name
     if info.duration_s > MAX_DURATION_S:
         raise BadInput(
@@ -101,6 +110,10 @@ def check_audio_header(info: AudioInfo, *, analyse: bool = False) -> None:
             f"{MAX_DURATION_S / 3600:.0f} hours.", hint="Trim it to the part you want a video of.")
     if info.frames == 0:
         raise BadInput(f"{name} holds no audio samples.")
+    if 0 < info.sample_rate < MIN_SAMPLE_RATE:
+        raise BadInput(f"{name} is sampled at {info.sample_rate} Hz; the lowest rate this app "
+                       f"takes is {MIN_SAMPLE_RATE} Hz (telephone sound).",
+                       hint="Resample it to 44.1 or 48 kHz, or use the original recording.")
     if analyse and 0 < info.frames and info.duration_s < MIN_ANALYSIS_S:
         raise BadInput(too_short_message(info.path, info.duration_s),
                        hint="Use a longer recording.")
@@ -111,7 +124,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     if path.suffix.lower() in _SNDFILE_EXT:
         try:
             import soundfile as sf
-            i = sf.info(str(path))
+            i = sf.info(_sf_name(path))
             return AudioInfo(path, int(i.samplerate), int(i.channels), int(i.frames), i.format)
         except Exception:
             pass
@@ -173,22 +186,14 @@ def validate_samples(audio: Audio) -> Audio:
         count = int(x.size - np.count_nonzero(finite))
         bad = count / x.size
         if count > NONFINITE_REPAIR_LIMIT * x.size:  # counts, exactly: no float rounding
-            raise BadInput(f"{name} is corrupt: {bad:.1%} of its samples are NaN or infinite.",
-                           hint="Re-export it from your audio editor.")
+            raise _corrupt(name, bad)
         x[~finite] = 0.0
         audio.notes.append(f"{name}: {bad:.3%} of samples were NaN or infinite and were set "
                            "to silence.")
     # The level of the sound, not of a DC offset (the converter's, which no microphone hears).
     peak = float(np.max(np.abs(x - x.mean(axis=1, keepdims=True)))) if x.size else 0.0
     if peak <= 10 ** (SILENCE_DBFS / 20):
-        if peak > 0:
-            level = f"peak {20 * np.log10(peak):.0f} dBFS"
-        elif x.size and np.any(x):  # constant, not zero: it was called digital silence
-            level = "a constant DC offset and nothing else"
-        else:
-            level = "digital silence"
-        raise BadInput(f"{name} is silent ({level}); there is no sound to place.",
-                       hint="Check the input level or pick another file.")
+        raise _silent(name, peak, offset=bool(x.size and np.any(x)))
     clipped = float(np.mean(np.abs(x) >= 0.999))
     if clipped > CLIP_WARN_FRACTION:
         audio.notes.append(f"{name} is clipped ({clipped:.2%} of samples at full scale); "
@@ -196,17 +201,107 @@ def validate_samples(audio: Audio) -> Audio:
     return audio
 
 
+def _silent(name: str, peak: float, *, offset: bool) -> BadInput:
+    """The silence refusal; ``peak`` is the level once each channel's offset is removed,
+    ``offset`` whether any sample is not zero."""
+    if peak > 0:
+        level = f"peak {20 * np.log10(peak):.0f} dBFS"
+    elif offset:  # constant, not zero: it was called digital silence
+        level = "a constant DC offset and nothing else"
+    else:
+        level = "digital silence"
+    return BadInput(f"{name} is silent ({level}); there is no sound to place.",
+                    hint="Check the input level or pick another file.")
+
+
+def check_not_silent(path: str | os.PathLike) -> None:
+    """The silence rule of :func:`validate_samples` for a whole file, read a block at a time
+    (long files, which are analysed in chunks): each channel's offset is its mean over the
+    whole file, so a constant offset alone is silent here as it is there. Files libsndfile
+    does not read (compressed ones) are not read."""
+    path = Path(path)
+    if path.suffix.lower() not in _SNDFILE_EXT:
+        return
+    import soundfile as sf
+    try:
+        total = lo = hi = None
+        n = 0
+        for block in sf.blocks(_sf_name(path), blocksize=_SCAN_BLOCK, dtype="float64",
+                               always_2d=True):
+            block = np.where(np.isfinite(block), block, 0.0)  # as validate_samples repairs
+            s, b_lo, b_hi = block.sum(axis=0), block.min(axis=0), block.max(axis=0)
+            total = s if total is None else total + s
+            lo = b_lo if lo is None else np.minimum(lo, b_lo)
+            hi = b_hi if hi is None else np.maximum(hi, b_hi)
+            n += block.shape[0]
+    except (sf.LibsndfileError, RuntimeError, OSError):  # the reader proper words these
+        return
+    if not n:
+        return
+    mean = total / n
+    peak = float(np.max(np.maximum(hi - mean, mean - lo)))
+    if peak <= 10 ** (SILENCE_DBFS / 20):
+        raise _silent(path.name, peak, offset=bool(np.any(lo != 0) or np.any(hi != 0)))
+
+
+def _corrupt(name: str, share: float) -> BadInput:
+    return BadInput(f"{name} is corrupt: {share:.1%} of its samples are NaN or infinite.",
+                    hint="Re-export it from your audio editor.")
+
+
+_FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
+_SCAN_BLOCK = 1 << 20  # frames read at a time: a few megabytes
+
+
+def check_nonfinite_share(path: str | os.PathLike) -> None:
+    """The NaN/inf rule of :func:`validate_samples` for a whole file, read a block at a time
+    (bounded memory, for any length): :class:`BadInput` when more than
+    :data:`NONFINITE_REPAIR_LIMIT` of the samples are NaN or infinite. Only float samples can
+    be; files in other sample formats (and compressed ones) are not read."""
+    path = Path(path)
+    if path.suffix.lower() not in _SNDFILE_EXT:
+        return
+    import soundfile as sf
+    try:
+        if sf.info(_sf_name(path)).subtype not in _FLOAT_SUBTYPES:
+            return
+        count = size = 0
+        for block in sf.blocks(_sf_name(path), blocksize=_SCAN_BLOCK, dtype="float32",
+                               always_2d=True):
+            size += block.size
+            count += block.size - int(np.count_nonzero(np.isfinite(block)))
+    except (sf.LibsndfileError, RuntimeError, OSError):  # the reader proper words these
+        return
+    if size and count > NONFINITE_REPAIR_LIMIT * size:
+        raise _corrupt(path.name, count / size)
+
+
 def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int,
                 *, subtype: str | None = None) -> None:
     """Write ``(channels, n)`` samples atomically (format from the extension)."""
-    import soundfile as sf
     path = Path(path)
     with atomic_path(path) as tmp:
-        try:
-            sf.write(str(tmp), np.asarray(samples, dtype=np.float32).T, int(sample_rate),
-                     subtype=subtype, format=_sf_format(path))
-        except sf.LibsndfileError as e:  # "System error." alone says nothing: name the file
-            raise write_failed(path, e) from None
+        write_audio_into(tmp, samples, sample_rate, subtype=subtype, dest=path)
+
+
+def write_audio_into(tmp: str | os.PathLike, samples: np.ndarray, sample_rate: int, *,
+                     subtype: str | None = None, dest: str | os.PathLike) -> None:
+    """Write into ``tmp``, the temporary of an :func:`atomic_path` for ``dest`` that the
+    caller renames when the rest of its work is done too; the format comes from ``dest``'s
+    extension, and errors name ``dest``."""
+    import soundfile as sf
+    try:
+        sf.write(_sf_name(tmp), np.asarray(samples, dtype=np.float32).T, int(sample_rate),
+                 subtype=subtype, format=_sf_format(Path(dest)))
+    except sf.LibsndfileError as e:  # "System error." alone says nothing: name the file
+        raise write_failed(dest, e) from None
+
+
+def _sf_name(path: str | os.PathLike) -> bytes:
+    """A path as libsndfile takes it: the file system's bytes. soundfile encodes a str as
+    strict UTF-8, so a name that is not UTF-8 (one byte \\xff: Python holds it as a lone
+    surrogate) failed with a UnicodeEncodeError traceback."""
+    return os.fsencode(os.fspath(path))
 
 
 def _sf_format(path: Path) -> str | None:
@@ -239,15 +334,26 @@ def wav_shortfall(path: str | os.PathLike) -> float | None:
 
 
 def check_audio_path(path: str | os.PathLike) -> Path:
-    """``path`` as a Path when it names a file; :class:`BadInput` for a missing file or a
-    folder."""
+    """``path`` as a Path when it names a file; :class:`BadInput` for a missing file, a
+    folder, a pipe or device, a file that may not be read, or an empty file."""
     p = Path(path)
     if not p.exists():
+        if str(path) == "-":
+            raise BadInput(STDIN_MESSAGE.format(what="sound"), hint=STDIN_HINT)
         raise BadInput(f"Audio file not found: {p}.")
     if p.is_dir():
         raise BadInput(f"{p} is a folder, not an audio file.",
                        hint="Pick one sound file inside it (one sound makes one video).")
-    if p.is_file() and p.stat().st_size == 0:  # a decoder would say "InvalidDataError"
+    if not p.is_file():  # a pipe would be read once (or wait for a writer), a device forever
+        raise BadInput(f"{p} is a pipe or a device, not a file: sound is read from its file "
+                       "more than once, which only a file allows.",
+                       hint="Save the sound to a file and give that.")
+    try:  # a decoder would call a file it may not open "not an audio file"
+        open(p, "rb").close()
+    except OSError as e:
+        raise BadInput(f"{p} cannot be read: {e.strerror or e}.",
+                       hint="Check the file's permissions.") from None
+    if p.stat().st_size == 0:  # a decoder would say "InvalidDataError"
         raise BadInput(f"{p} is empty (0 bytes).", hint="Pick the recording itself; this "
                        "file may be a copy or download that did not finish.")
     return p
@@ -260,7 +366,7 @@ def _read(path: Path, info: AudioInfo, start_s: float, duration_s: float | None)
     if info.format != "ffmpeg":
         import soundfile as sf
         try:
-            data, sr = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
+            data, sr = sf.read(_sf_name(path), start=start, stop=stop, dtype="float32", always_2d=True)
             return data.T.copy(), int(sr)
         except Exception:
             pass
@@ -306,6 +412,11 @@ def _av_read(path: Path, start_s: float, duration_s: float | None):
             for f in resampler.resample(None):
                 chunks.append(f.to_ndarray())
     except Exception as e:
+        if chunks:  # part of it decoded: the file is damaged there, or cut short (a download)
+            done = sum(c.shape[-1] for c in chunks) / sr
+            raise BadInput(f"{path.name} is damaged or cut short: it decodes for {done:.1f} s "
+                           f"and then fails ({type(e).__name__}).",
+                           hint="Copy or export it again from the original.") from None
         raise BadInput(f"Could not decode {path.name} ({type(e).__name__}: {e}).",
                        hint="Convert it to WAV or FLAC.") from None
     if not chunks:

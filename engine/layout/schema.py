@@ -9,18 +9,20 @@ from __future__ import annotations
 import json
 import math
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput, LayoutError
-from ..fileio import read_json, write_json_atomic
+from ..fileio import STDIN_HINT, STDIN_MESSAGE, read_json, write_json_atomic
 
 SCHEMA = "spa2v.vsl/1"
 MOTIONS = ("static", "left_to_right", "right_to_left", "approaching", "receding")
 MAX_OBJECTS = 8
 MAX_FRAMES = 10_000
 MAX_TEXT = 500
+MIN_FPS, MAX_FPS = 1e-3, 240.0  # layout frames a second
 
 Box = tuple[float, float, float, float]
 
@@ -118,6 +120,8 @@ def load_layout(path: str | os.PathLike) -> Layout:
     try:
         data = read_json(path, what="Layout file")
     except FileNotFoundError:
+        if str(path) == "-":
+            raise LayoutError(STDIN_MESSAGE.format(what="a layout"), hint=STDIN_HINT) from None
         raise LayoutError(f"Layout file not found: {path}.") from None
     except IsADirectoryError:
         raise LayoutError(f"Layout file {path} is a folder.") from None
@@ -125,6 +129,8 @@ def load_layout(path: str | os.PathLike) -> Layout:
         raise LayoutError(f"Layout file {path} is not UTF-8 text.") from None
     except BadInput as e:
         raise LayoutError(e.message, hint=e.hint) from None
+    except OSError as e:  # no permission, an I/O error: a LayoutError, as the callers expect
+        raise LayoutError(f"Layout file {path} cannot be read: {e.strerror or e}.") from None
     try:
         return _parse_layout(data)
     except LayoutError as e:
@@ -157,10 +163,22 @@ def _number(d: dict, key: str, where: str, *, lo: float, hi: float, integer: boo
     return int(v) if integer else float(v)
 
 
+# Characters that reorder the text shown after them (the "Trojan Source" controls): a label
+# could show other words than it holds, in the terminal and the studio alike.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def text_problem(v: str) -> str | None:
-    """What is wrong with ``v`` as a layout text (a prompt, a label), or None."""
-    if any(ord(c) < 32 and c not in "\t" for c in v):
+    """What is wrong with ``v`` as a layout text (a prompt, a label), or None. Control
+    characters are the C0 and C1 sets and DEL (a tab passes), line and paragraph separators,
+    and the bidirectional overrides; letters, emoji and their joiners of every script pass."""
+    if any(c != "\t" and (unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI_CONTROLS)
+           for c in v):
         return "contains control characters"
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: bytes that were not UTF-8 (an argument)
+        return "is not text (it holds bytes that are not UTF-8)"
     if len(v) > MAX_TEXT:
         return f"is longer than {MAX_TEXT} characters"
     return None
@@ -205,10 +223,14 @@ def _parse_layout(d: Any) -> Layout:
     if not isinstance(d, dict):
         raise LayoutError("Invalid layout: the top level must be a JSON object.")
     if d.get("schema") != SCHEMA:
-        raise _fail("schema", f"must be {SCHEMA!r}, got {d.get('schema')!r}")
+        family, _, number = str(d.get("schema")).rpartition("/")
+        newer = family == SCHEMA.rpartition("/")[0] and number.isdigit() and int(number) > 1
+        raise LayoutError(f"Invalid layout: field 'schema' must be {SCHEMA!r}, got "
+                          f"{d.get('schema')!r}.", hint="It was written by a newer spa2v: "
+                          "update spa2v to read it." if newer else None)
     duration = _number(d, "duration_s", "", lo=1e-3, hi=24 * 3600)
     n = _number(d, "num_frames", "", lo=1, hi=MAX_FRAMES, integer=True)
-    fps = _number(d, "fps", "", lo=1e-3, hi=240)
+    fps = _number(d, "fps", "", lo=MIN_FPS, hi=MAX_FPS)
     width = _number(d, "width", "", lo=64, hi=4096, integer=True) if "width" in d else 512
     height = _number(d, "height", "", lo=64, hi=4096, integer=True) if "height" in d else 512
     if abs(fps * duration - n) > max(1.0, 0.02 * n):

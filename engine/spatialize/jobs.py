@@ -22,8 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import Audio, load_audio, write_audio
+from ..audio import Audio, audio_info, load_audio
+from ..audio.io import write_audio_into
 from ..errors import BadInput, Cancelled, ModelMissing
+from ..fileio import atomic_path
 from ..evaluation.agreement import (
     DEFAULT_TOLERANCE,
     AgreementReport,
@@ -52,6 +54,26 @@ from .tracking import parse_box, track_layout_objects, track_object
 from .video import read_video
 
 AUDIO_SUFFIXES = (".wav", ".flac")
+# Spatialize and check hold the whole sound in memory (no chunks, unlike planning), and
+# spatialize each object's render along with its per-sample paths. Measured peaks at 44.1 kHz:
+# spatialize about 0.5 GB a minute of clip (2.5 GB for 5 minutes, one object, binaural; an
+# hour was killed by the system at 24 GB, with no word), check about 6 GB an hour. Longer
+# sounds are refused before any work (design: what a 16 GB machine holds, with room to spare).
+MAX_SPATIALIZE_S = 600.0  # as long as a video can be tracked (video.MAX_VIDEO_S)
+MAX_CHECK_S = 3600.0
+_SPATIALIZE_MEMORY = "about half a gigabyte a minute"
+
+
+def _refuse_too_long(what: str, duration_s: float, command: str, limit_s: float,
+                     per: str) -> None:
+    """:class:`BadInput` before any work when ``what`` (a file's name, or "The clip") is
+    longer than ``command`` takes."""
+    def length(s: float) -> str:
+        return f"{s / 60:.0f} minutes" if s >= 90 else f"{s:.0f} s"
+    if duration_s > limit_s:
+        raise BadInput(f"{what} is {length(duration_s)} long; {command} holds the whole sound "
+                       f"in memory ({per}) and takes up to {length(limit_s)}.",
+                       hint="Trim the sound to the part you want, and plan that.")
 Sounds = str | os.PathLike | Mapping[int | None, str | os.PathLike]
 
 
@@ -95,6 +117,9 @@ def spatialize_job(sounds: Sounds, out_path: str | os.PathLike, *, layout: Layou
         raise BadInput("Writing an MP4 (--mux) needs the video (--video).")
     if mux_path is not None and Path(mux_path).suffix.lower() != ".mp4":
         raise BadInput(f"Output {Path(mux_path).name} must end in .mp4.")
+    if layout is not None:
+        _refuse_too_long("The clip", layout.duration_s, "spatialize", MAX_SPATIALIZE_S,
+                         _SPATIALIZE_MEMORY)
     report = stage_progress("spatialize")
     yield report(0.0, "reading")
 
@@ -112,6 +137,11 @@ def spatialize_job(sounds: Sounds, out_path: str | os.PathLike, *, layout: Layou
 
     # 3. Sounds, one per object, fitted to the clip.
     by_object = _sounds_by_object(sounds, layout)
+    _refuse_too_long("The clip", layout.duration_s, "spatialize", MAX_SPATIALIZE_S,
+                     _SPATIALIZE_MEMORY)
+    for path in dict.fromkeys(by_object.values()):
+        _refuse_too_long(Path(path).name, audio_info(path).duration_s, "spatialize",
+                         MAX_SPATIALIZE_S, _SPATIALIZE_MEMORY)
     loaded: dict[Path, Audio] = {}
     for path in dict.fromkeys(by_object.values()):
         audio = load_audio(path)
@@ -156,14 +186,16 @@ def spatialize_job(sounds: Sounds, out_path: str | os.PathLike, *, layout: Layou
     stereo = normalise_peak(mix, peak_dbfs=settings.peak_dbfs, normalize=settings.normalize)
     token.raise_if_cancelled()
 
-    # 5. Write the audio, then the MP4 if asked.
-    write_audio(out_path, stereo, sample_rate, subtype="PCM_24")
-    if mux_path is not None:
-        yield report(0.9, "writing the MP4")
-        how = mux_audio(video_path, stereo, sample_rate, mux_path, token=token)
-        if how == "reencode":
-            yield Log("The video's codec cannot be copied into an MP4; it was re-encoded as "
-                      "H.264.", "warning")
+    # 5. Write the audio, then the MP4 if asked. The audio takes its name only once the MP4
+    # is made too: a mux that fails (a full disk, a cancel) leaves the file that was there.
+    with atomic_path(out_path) as audio_tmp:
+        write_audio_into(audio_tmp, stereo, sample_rate, subtype="PCM_24", dest=out_path)
+        if mux_path is not None:
+            yield report(0.9, "writing the MP4")
+            how = mux_audio(video_path, stereo, sample_rate, mux_path, token=token)
+            if how == "reencode":
+                yield Log("The video's codec cannot be copied into an MP4; it was re-encoded "
+                          "as H.264.", "warning")
     yield report(1.0, f"{settings.method}, {len(placed)} object(s)")
     return out_path
 
@@ -269,16 +301,19 @@ def check_job(audio_path: str | os.PathLike, *, layout: Layout | None = None,
                        f"{tolerance:g}.")
     report = stage_progress("check")
     yield report(0.0, "reading the audio")
+    _refuse_too_long(Path(audio_path).name, audio_info(audio_path).duration_s, "check",
+                     MAX_CHECK_S, "about 6 GB an hour")
     audio = load_audio(audio_path)
     notes: list[str] = []
     token.raise_if_cancelled()
     if video_path is not None:
         yield report(0.1, "reading the video")
+        # read_video first: it says what is wrong with a missing, empty or non-video file.
+        clip = read_video(video_path, token=token)
         # A video whose own sound track is cut short is damaged (an MP3 muxed with the wrong
         # time base once gave 0.03 s of sound under 4 s of picture).
         check_av_sync(video_path, slack_s=LENGTH_TOLERANCE_S,
                       slack_fraction=LENGTH_TOLERANCE_FRACTION)
-        clip = read_video(video_path, token=token)
         _check_durations(audio, clip.duration_s, "video")
         yield report(0.2, f"tracking through {len(clip.frames)} frames")
         if layout is not None:

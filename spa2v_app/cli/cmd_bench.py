@@ -60,6 +60,8 @@ def default_sources_dir() -> Path | None:
 
 def run(args) -> int:
     from engine.evaluation.bench import run_bench_job
+    if args.seed < 0:  # numpy's generators take none: a ValueError traceback
+        raise BadInput(f"--seed must be 0 or more, got {args.seed}.")
     sources = Path(args.sources) if args.sources else default_sources_dir()
     if sources is None or not (sources / "sources.json").exists():
         where = args.sources or "../shared/data/sources"

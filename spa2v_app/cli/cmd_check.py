@@ -58,8 +58,13 @@ def run(args) -> int:
     printer.done()
     for note in report.notes:
         printer.info(note)
-    sys.stdout.write(report.summary() + "\n")
-    if args.json:
+    if args.json:  # first: kept even when standard output cannot take the summary
         write_json_atomic(args.json, report.to_dict())
         args.outputs.wrote(args.json)
+    try:
+        sys.stdout.write(report.summary() + "\n")
+        sys.stdout.flush()
+    except OSError as e:  # a full disk behind a redirect: say what was not written
+        raise BadInput(f"Could not write the scores to standard output: {e.strerror or e}.",
+                       hint=None if args.json else "Keep them with --json OUT.json.") from None
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.errors import BadInput
 from engine.jobs import CancelToken, run_job
 
 from .common import (ProgressPrinter, add_stereo_argument, check_audio_inputs,
@@ -15,7 +16,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="CUES.json",
                    help="the cues file to write (spa2v.cues/1 JSON)")
     p.add_argument("--frames", type=int, default=16, metavar="N",
-                   help="cue frames spread over the whole clip (default 16)")
+                   help="cue frames spread over the whole clip, 1 to 10000 (default 16)")
     add_stereo_argument(p)
     p.set_defaults(func=run)
 
@@ -25,6 +26,10 @@ def run(args) -> int:
     from engine.fileio import write_json_atomic
     from engine.pipeline import PlanSettings, analyse_job
 
+    from engine.pipeline import MAX_FRAMES, MIN_FRAMES
+    if not MIN_FRAMES <= args.frames <= MAX_FRAMES:  # not "the plan would have", with no --fps
+        raise BadInput(f"--frames must be between {MIN_FRAMES} and {MAX_FRAMES}, got "
+                       f"{args.frames}.")
     spacing = check_spacing(args.spacing)
     pan_law = check_pan_law(args.pan_law)
     check_audio_inputs([args.audio])

@@ -19,7 +19,8 @@ def register(sub) -> None:
                        description="Measure where each sound is and write a spa2v.vsl/1 layout.")
     p.add_argument("audio", nargs="+", metavar="AUDIO", help="stereo audio file(s)")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("-o", "--output", metavar="PLAN.json", help="layout file to write")
+    out.add_argument("-o", "--output", metavar="PLAN.json",
+                     help="layout file to write (left out, or '-': standard output)")
     out.add_argument("--out-dir", metavar="DIR", help="write DIR/<input stem>.json for each input "
                      "(inputs sharing a name get -2, -3, ...)")
     add_frame_arguments(p)
@@ -38,11 +39,14 @@ def run(args) -> int:
     if args.out_dir:
         dests = out_dir_names(args.audio, Path(args.out_dir), printer)
     else:
-        dests = [Path(args.output) if args.output else None]
+        dests = [Path(args.output) if args.output not in (None, "-") else None]
     for dest in dests:
         if dest is not None:
             check_output_path(dest, (".json",), inputs=args.audio)
     settings = plan_settings_from_args(args)
+    from engine.audio import audio_info
+    for path in args.audio:  # every input before the first plan, as check_audio_inputs
+        settings.check_layout_rate(audio_info(path).duration_s)
     planner = planner_from_args(args)
     tagger = make_tagger_or_none(printer)
     listener = listener_from_args(args, printer)
@@ -54,8 +58,7 @@ def run(args) -> int:
         printer.done()
         if dest is None:
             try:
-                sys.stdout.write(layout.to_json() + "\n")
-                sys.stdout.flush()
+                _write_utf8(layout.to_json() + "\n")
             except OSError as e:  # a full disk or a closed pipe behind a redirect
                 raise BadInput(f"Could not write the plan to standard output: "
                                f"{e.strerror or e}.",
@@ -66,6 +69,20 @@ def run(args) -> int:
         printer.info(f"wrote {dest} ({len(layout.objects)} object(s): "
                      f"{', '.join(f'{o.label} {o.motion}' for o in layout.objects) or 'none'})")
     return 0
+
+
+def _write_utf8(text: str) -> None:
+    """``text`` on standard output as UTF-8, which JSON is, whatever the terminal's encoding
+    (in a Latin-1 locale a name in another script was a UnicodeEncodeError traceback)."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower().replace("-", "")
+    raw = getattr(sys.stdout, "buffer", None)
+    if encoding == "utf8" or raw is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    sys.stdout.flush()
+    raw.write(text.encode("utf-8"))
+    raw.flush()
 
 
 def out_dir_names(inputs, out_dir: Path, printer) -> list[Path]:

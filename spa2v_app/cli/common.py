@@ -96,6 +96,9 @@ def check_output_path(path: str | Path, suffixes: tuple[str, ...], *,
     (the user's files are never overwritten) and that its folder takes a file."""
     from engine.fileio import check_writable, refuse_overwriting_inputs
     p = Path(path)
+    if str(path) == "-":
+        raise BadInput("'-' would be standard output, which this command does not write to.",
+                       hint=f"Give a file name ending in {' or '.join(suffixes)}.")
     if p.suffix.lower() not in suffixes:
         raise BadInput(f"Output {p} must end in {' or '.join(suffixes)}.")
     if p.exists() and p.is_dir():
@@ -109,11 +112,14 @@ def check_audio_inputs(paths, *, analyse: bool = True) -> None:
     """Every audio input is a file that opens as sound (its header only: a folder, a missing,
     empty or non-audio file is said as such), all before any work or other message, so that
     a batch stops before its first plan rather than at its third. ``analyse``: the command
-    measures cues from it, so it must be long enough for that too."""
+    measures cues from it, so it must be long enough for that too. A float file more than
+    1 % NaN/inf is refused here too: ``render --plan`` reads no samples before its video, and
+    long files are analysed in chunks that repair what they find."""
     from engine.audio import audio_info
-    from engine.audio.io import check_audio_header
+    from engine.audio.io import check_audio_header, check_nonfinite_share
     for p in paths:
         check_audio_header(audio_info(p), analyse=analyse)
+        check_nonfinite_share(p)
 
 
 @dataclass

@@ -181,3 +181,144 @@ def test_a_usage_error_points_at_the_subcommand_help(clip, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["models", "remove"])  # a missing NAME: the subcommand's own parser's error
     assert "(see 'spa2v models remove --help')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["plan"], ["cues"], ["render", "--plan", "{plan}"]])
+def test_a_1_hz_file_is_one_line_not_a_traceback(tmp_path, capsys, command):
+    """A 1 Hz WAV (200 samples: 200 s) crashed the cue extractor; render --plan made a video
+    of it with AAC at 7350 Hz."""
+    import numpy as np
+    import soundfile as sf
+    low = tmp_path / "low.wav"
+    sf.write(low, 0.2 * np.random.default_rng(0).standard_normal((200, 2)), 1, subtype="PCM_16")
+    plan = tmp_path / "plan.json"
+    plan.write_text("{}")
+    suffix = ".mp4" if command[0] == "render" else ".json"
+    argv = [command[0], str(low)] + [a.format(plan=plan) for a in command[1:]] + [
+        "-o", str(tmp_path / f"out{suffix}")]
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "sampled at 1 Hz" in err[0]
+    assert not (tmp_path / f"out{suffix}").exists()
+
+
+def test_render_plan_refuses_a_corrupt_sound_as_plan_does(clip, tmp_path, capsys):
+    """render --plan reads no samples before the video: a float WAV that was 100 % NaN made
+    an MP4 with a silent sound track, exit 0, though plan refuses such a file as corrupt."""
+    import numpy as np
+    import soundfile as sf
+    plan = tmp_path / "plan.json"
+    assert main(["plan", str(clip), "-o", str(plan), "--frames", "4"]) == 0
+    data, sr = sf.read(clip, dtype="float32")
+    data[::20] = np.nan  # 5 %
+    corrupt = tmp_path / "corrupt.wav"
+    sf.write(corrupt, data, sr, subtype="FLOAT")
+    out = tmp_path / "out.mp4"
+    capsys.readouterr()
+    assert main(["render", str(corrupt), "--plan", str(plan), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "corrupt.wav is corrupt: 5.0% of its samples are NaN" in err[0]
+    assert not out.exists()
+
+
+def test_dash_is_standard_output_for_a_plan_and_said_plainly_elsewhere(clip, tmp_path, capsys):
+    """'-' read as a file name: 'Audio file not found: -.', 'Output - must end in .json.',
+    'Layout file not found: -.'; plan -o - now prints the plan as plan without -o does."""
+    capsys.readouterr()
+    assert main(["plan", str(clip), "-o", "-", "--frames", "4"]) == 0
+    (tmp_path / "p.json").write_text(capsys.readouterr().out)
+    assert load_layout(tmp_path / "p.json").num_frames == 4
+    cases = [
+        (["plan", "-", "-o", str(tmp_path / "q.json")], "'-' would be standard input"),
+        (["check", "-", "--plan", str(tmp_path / "p.json")], "'-' would be standard input"),
+        (["render", str(clip), "--plan", "-", "-o", str(tmp_path / "v.mp4")],
+         "'-' would be standard input, which is not read for a layout"),
+        (["cues", str(clip), "-o", "-"], "'-' would be standard output"),
+        (["render", str(clip), "-o", "-"], "'-' would be standard output"),
+    ]
+    for argv, needle in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], (argv, err)
+    assert not (tmp_path / "-").exists()
+
+
+def test_a_hint_of_bytes_that_are_not_utf8_is_refused_before_the_work(clip, tmp_path, capsys):
+    """--hint $'a \\xff car' (a Latin-1 terminal) planned the whole clip, then failed writing
+    the plan with a UnicodeEncodeError traceback."""
+    import os
+    out = tmp_path / "plan.json"
+    capsys.readouterr()
+    assert main(["plan", str(clip), "--hint", os.fsdecode(b"a \xff car"), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--hint is not text" in err[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("frames", ["0", "10001"])
+def test_cues_frames_out_of_range_names_its_own_option(clip, tmp_path, capsys, frames):
+    """cues --frames 0 said 'The plan would have 0 frames; use ... (--frames or --fps)', but
+    cues makes no plan and has no --fps."""
+    capsys.readouterr()
+    assert main(["cues", str(clip), "--frames", frames, "-o", str(tmp_path / "c.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"spa2v: --frames must be between 1 and 10000, got {frames}."]
+
+
+def test_more_frames_than_a_layout_holds_is_said_before_the_work(clip, tmp_path, capsys):
+    """plan --frames 2000 on a 2 s clip analysed it, then failed with 'Invalid layout: field
+    'fps' must be between 0.001 and 240, got 1000' (a field of a file the user never saw)."""
+    capsys.readouterr()
+    out = tmp_path / "plan.json"
+    assert main(["-q", "plan", str(clip), "--frames", "2000", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["spa2v: 2000 frames over 2.0 s would be 1000 a second; a layout holds at "
+                   "most 240. Use --frames 480 or fewer."]
+    assert main(["plan", str(clip), "--frames", "480", "-o", str(out)]) == 0
+
+
+def test_too_few_frames_for_a_long_clip_is_said_before_the_work():
+    """One frame over three hours is fewer than a layout's 0.001 a second: refused at once,
+    not after analysing the three hours."""
+    from engine.errors import BadInput
+    from engine.pipeline import PlanSettings
+    with pytest.raises(BadInput, match=r"Use --frames 11 or more"):
+        PlanSettings(num_frames=1).check_layout_rate(3 * 3600.0)
+    PlanSettings(num_frames=11).check_layout_rate(3 * 3600.0)
+
+
+def test_a_batch_checks_every_inputs_frame_rate_before_the_first_plan(clip, tmp_path, capsys):
+    short = write_wav(tmp_path / "blip.wav", panned_noise(30, duration_s=0.5, seed=2))
+    out_dir = tmp_path / "plans"
+    assert main(["-q", "plan", str(clip), str(short), "--frames", "200", "--out-dir",
+                 str(out_dir)]) == 2
+    assert "200 frames over 0.5 s" in capsys.readouterr().err
+    assert not out_dir.exists()  # car.json was not written first
+
+
+def test_an_odd_layout_size_is_said_when_the_video_is_a_pixel_smaller(clip, tmp_path, capsys):
+    """render refuses an odd --size (the MP4 would quietly be a pixel smaller), but a plan of
+    width 513 was rendered at 512 without a word."""
+    plan = tmp_path / "plan.json"
+    assert main(["plan", str(clip), "-o", str(plan), "--frames", "4"]) == 0
+    d = json.loads(plan.read_text())
+    d["width"] = 513
+    plan.write_text(json.dumps(d))
+    out = tmp_path / "v.mp4"
+    capsys.readouterr()
+    assert main(["render", str(clip), "--plan", str(plan), "-o", str(out)]) == 0
+    assert "The frame is 513x512; H.264 takes even sizes, so the video is 512x512" in \
+        capsys.readouterr().err
+    assert probe_mp4(out)["video"]["width"] == 512
+
+
+def test_a_plan_on_standard_output_is_utf8_whatever_the_locale(clip, monkeypatch):
+    """In a Latin-1 locale, a plan named with a hint in another script ('a 犬') ended in a
+    UnicodeEncodeError traceback once planned; JSON is UTF-8, so the plan is written as such."""
+    import io
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="latin-1"))
+    assert main(["-q", "plan", str(clip), "--frames", "4", "--hint", "a café 犬"]) == 0
+    assert json.loads(raw.getvalue().decode("utf-8"))["num_frames"] == 4
+    assert "café".encode("utf-8") in raw.getvalue() or "犬".encode("utf-8") in raw.getvalue()

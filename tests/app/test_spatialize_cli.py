@@ -82,17 +82,42 @@ def test_spatialize_a_video_and_mux(tmp_path, capsys):
     (["check", "{short}", "--plan", "{plan}"], "plan is 2.0 s long but the audio is 1.0 s"),
     (["check", "{mono}", "--video", "{empty}"], "No moving object"),
     (["check", "{mono}", "--plan", "{plan}", "--tolerance", "3"], "tolerance"),
+    # a --video that is no video: one line, not a traceback from the sound-track check
+    (["check", "{mono}", "--video", "{tmp}/nope.mp4"], "Video file not found"),
+    (["check", "{mono}", "--video", "{zero}"], "not a video this app can read"),
+    (["check", "{mono}", "--video", "{mono}"], "has no video stream"),
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(planned, tmp_path, capsys, args, needle):
     plan, mono = planned
     short = _mono(tmp_path / "short.wav", 1.0)
     empty = tmp_path / "empty.mp4"
     write_square_video(empty, duration_s=2.0, show_square=False)
+    zero = tmp_path / "zero.mp4"
+    zero.write_bytes(b"")
     before = set(tmp_path.iterdir())
-    argv = [a.format(mono=mono, short=short, plan=plan, tmp=tmp_path, empty=empty) for a in args]
+    argv = [a.format(mono=mono, short=short, plan=plan, tmp=tmp_path, empty=empty, zero=zero)
+            for a in args]
     capsys.readouterr()
     code = main(argv)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert needle in err[-1]
     assert set(tmp_path.iterdir()) == before
+
+
+def test_scores_to_a_full_standard_output_say_it_was_standard_output(planned, capsys,
+                                                                       monkeypatch):
+    """'spa2v check ... > /dev/full' said only 'No space left on device.'"""
+    import errno
+    import os
+    import sys
+    plan, mono = planned
+
+    def full(_text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    capsys.readouterr()
+    monkeypatch.setattr(sys.stdout, "write", full)
+    assert main(["-q", "check", str(mono), "--plan", str(plan)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "spa2v: Could not write the scores to standard output: No space left on device. "
+        "Keep them with --json OUT.json."]

@@ -253,3 +253,143 @@ def test_a_decoder_failure_is_one_line_that_says_what_to_do(tmp_path, monkeypatc
         load_audio(m4a)
     assert err.value.message.startswith("Could not decode take.m4a (InvalidDataError: ")
     assert err.value.hint == "Convert it to WAV or FLAC."
+
+
+# -- sample rates -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rate", [1, 44, 100, 4000, 7999])
+def test_a_rate_below_telephone_sound_is_refused_by_name(tmp_path, rate):
+    """At 1 Hz the cue extractor failed with "negative shift count", at a few hundred hertz it
+    printed numpy warnings; such a file holds none of the bands the cues are read in."""
+    import soundfile as sf
+    from engine.audio import audio_info
+    from engine.audio.io import MIN_SAMPLE_RATE, check_audio_header
+    path = tmp_path / "low.wav"
+    sf.write(path, noise(max(rate * 3, 200)).T, rate, subtype="PCM_16")
+    for check in (lambda: load_audio(path), lambda: check_audio_header(audio_info(path))):
+        with pytest.raises(BadInput) as e:
+            check()
+        assert f"sampled at {rate} Hz" in str(e.value) and f"{MIN_SAMPLE_RATE} Hz" in str(e.value)
+
+
+def test_telephone_sound_is_taken(tmp_path):
+    import soundfile as sf
+    path = tmp_path / "phone.wav"
+    sf.write(path, noise(8000).T, 8000, subtype="PCM_16")
+    assert load_audio(path).sample_rate == 8000
+
+
+def test_the_whole_file_scan_counts_like_validate_samples_across_blocks(tmp_path, monkeypatch):
+    """check_nonfinite_share reads in blocks (here 1000 frames) and applies the same exact
+    1 % as validate_samples: 1 % passes, one sample more is refused; integer files are
+    not read."""
+    import soundfile as sf
+    from engine.audio import io
+    monkeypatch.setattr(io, "_SCAN_BLOCK", 1000)
+    x = noise(5000)
+    flat = x.reshape(-1)
+    flat[:: 100] = np.nan  # 100 of 10000 samples, spread over every block
+    path = tmp_path / "f.wav"
+    sf.write(path, x.T, SR, subtype="FLOAT")
+    io.check_nonfinite_share(path)
+    flat[1] = np.inf
+    sf.write(path, x.T, SR, subtype="FLOAT")
+    with pytest.raises(BadInput, match="f.wav is corrupt: 1.0% of its samples"):
+        io.check_nonfinite_share(path)
+    sf.write(tmp_path / "i.wav", np.nan_to_num(x).T, SR, subtype="PCM_16")
+    io.check_nonfinite_share(tmp_path / "i.wav")
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_written(tmp_path):
+    """soundfile encodes a str path as strict UTF-8: a name holding the byte \\xff (Python's
+    lone surrogate) failed with a UnicodeEncodeError traceback when written (spatialize -o)
+    or scanned (every command's NaN check), and was read only through the FFmpeg fallback."""
+    import os
+    from engine.audio.io import check_nonfinite_share, write_audio
+    name = tmp_path / os.fsdecode(b"caf\xe9 latin-1.wav")
+    x = noise(4000)
+    write_audio(name, x, SR, subtype="FLOAT")
+    check_nonfinite_share(name)
+    back = load_audio(name)
+    assert back.samples.shape == (2, 4000) and np.allclose(back.samples, x)
+
+
+def test_a_pipe_or_a_device_is_said_to_be_one(tmp_path):
+    """'spa2v plan <(ffmpeg ...)' said '63 is not an audio file this app can read' (the header
+    was read, then the pipe was empty), a named pipe without a writer waited forever, and
+    /dev/null was 'not an audio file'. A named pipe is checked without opening it (stat), so
+    this cannot hang; /dev/null stands for it where the check is missing."""
+    import os
+    from engine.audio import audio_info
+    fifo = tmp_path / "live.wav"
+    os.mkfifo(fifo)
+    for path in ("/dev/null", fifo):
+        for read in (load_audio, audio_info):
+            with pytest.raises(BadInput, match="is a pipe or a device, not a file"):
+                read(path)
+
+
+def test_a_one_sample_file_is_not_called_0_ms_long(tmp_path):
+    """A WAV of one sample at 44.1 kHz was '0 ms long', which reads as empty."""
+    import soundfile as sf
+    from engine.audio import audio_info
+    from engine.audio.io import check_audio_header
+    one = tmp_path / "one.wav"
+    sf.write(one, np.array([[0.5, -0.5]], np.float32), 44100, subtype="PCM_16")
+    with pytest.raises(BadInput, match=r"^one\.wav is 0\.023 ms long; measuring"):
+        check_audio_header(audio_info(one), analyse=True)
+
+
+def test_a_file_that_may_not_be_read_is_not_called_not_audio(tmp_path, monkeypatch):
+    """A WAV without read permission (another user's) was 'not an audio file this app can read
+    (PermissionError)': the decoders' failure was taken for the format's. Root reads every
+    file, so the refusal is made here by the open() the check calls."""
+    from engine.audio import io
+    path = tmp_path / "theirs.wav"
+    import soundfile as sf
+    sf.write(path, noise(4000).T, SR)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(io, "open", refuse, raising=False)
+    with pytest.raises(BadInput, match=r"theirs\.wav cannot be read: Permission denied\.") as e:
+        io.audio_info(path)
+    assert e.value.hint == "Check the file's permissions."
+
+
+def test_a_long_file_of_a_dc_offset_alone_is_refused_as_silent(tmp_path, monkeypatch):
+    """Files over LONG_INPUT_S are analysed in chunks, which never see the whole file's
+    offset: an 11-minute WAV of a constant offset crashed the cue extractor ('Too many bins
+    for data range'). The whole-file scan (blocks of 1000 frames here) refuses it as the short
+    path does; a quiet sound on an offset passes."""
+    import soundfile as sf
+    from engine.audio import io
+    from engine.cues import longform
+    from engine.jobs import CancelToken, run_job
+    from engine.pipeline import PlanSettings, analyse_job
+    monkeypatch.setattr(io, "_SCAN_BLOCK", 1000)
+    monkeypatch.setattr(longform, "LONG_INPUT_S", 1.0)
+    dc = tmp_path / "dc.wav"
+    sf.write(dc, np.full((3 * SR, 2), 0.3, np.float32), SR, subtype="PCM_16")
+    with pytest.raises(BadInput, match=r"dc\.wav is silent \(a constant DC offset and nothing "
+                       r"else\)"):
+        run_job(analyse_job(dc, PlanSettings(), tagger=None, token=CancelToken()))
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, 0.3 + 0.01 * noise(3 * SR).T, SR, subtype="FLOAT")
+    io.check_not_silent(quiet)
+
+
+def test_a_flac_cut_short_is_called_cut_short_not_undecodable(tmp_path):
+    """A FLAC download that stopped half-way was 'Could not decode x.flac (InvalidDataError:
+    [Errno 1094995529] ... 'avcodec_send_packet()'). Convert it to WAV or FLAC.', advice a
+    FLAC cannot take; it now says the file decodes for so long and then fails."""
+    import soundfile as sf
+    whole = tmp_path / "whole.flac"
+    sf.write(whole, noise(3 * SR).T, SR)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(BadInput) as err:
+        load_audio(cut)
+    assert err.value.message.startswith("cut.flac is damaged or cut short: it decodes for ")
+    assert err.value.hint == "Copy or export it again from the original."

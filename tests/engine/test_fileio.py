@@ -34,3 +34,22 @@ def test_writing_under_proc_says_why(tmp_path):
             pass
     assert "/proc/spa2v-test/out.json" in info.value.message
     assert "space" not in info.value.message
+
+
+def test_a_failed_write_takes_away_the_folders_it_made(tmp_path):
+    """A render to new/a/b/x.mp4 stopped by SIGTERM said 'nothing was written' and left the
+    three new folders behind; a folder that was there, or one another writer filled, stays."""
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(tmp_path / "new" / "a" / "b" / "x.mp4") as tmp:
+            tmp.write_bytes(b"half")
+            raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "new").mkdir()
+    with pytest.raises(ValueError):
+        with atomic_path(tmp_path / "new" / "a" / "x.json"):
+            (tmp_path / "new" / "a" / "other.json").write_text("{}")  # someone else's
+            raise ValueError
+    assert [p.name for p in (tmp_path / "new" / "a").iterdir()] == ["other.json"]
+    with atomic_path(tmp_path / "ok" / "x.json") as tmp:
+        tmp.write_text("{}")
+    assert (tmp_path / "ok" / "x.json").read_text() == "{}"

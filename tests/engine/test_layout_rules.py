@@ -138,6 +138,16 @@ BROKEN = [
     ("background present", with_("background", DELETE), "background", "is missing"),
     ("background no control characters", with_("background", "a\x07street"), "background",
      "contains control characters"),
+    # DEL and C1 (U+009B is a terminal's CSI), line separators, a bidi override: they passed,
+    # and a label is printed to the terminal ('wrote plan.json (car static)') and drawn
+    ("label no DEL", with_("objects.0.label", "car\x7f"), "objects[0].label",
+     "contains control characters"),
+    ("label no C1 control", with_("objects.0.label", "car\x9b31m"), "objects[0].label",
+     "contains control characters"),
+    ("caption no line separator", with_("caption", "a car\u2028drives"), "caption",
+     "contains control characters"),
+    ("prompt no bidi override", with_("objects.0.prompt", "a \u202erac"), "objects[0].prompt",
+     "contains control characters"),
     ("negative prompt text", with_("negative_prompt", 0), "negative_prompt", "must be text"),
 ]
 
@@ -185,6 +195,9 @@ ACCEPTED = [
     ("confidence 0", with_("objects.0.confidence", 0)),
     ("confidence 1", with_("objects.0.confidence", 1)),
     ("label with a tab", with_("objects.0.label", "red\tcar")),
+    ("label in other scripts, an emoji family (joiners)",
+     with_("objects.0.label", "\u81ea\u52d5\u8eca \u0645\u0627\u0634\u06cc\u0646 "
+           "\U0001F468\u200d\U0001F469\u200d\U0001F467")),
     ("label of MAX_TEXT", with_("objects.0.label", "c" * MAX_TEXT)),
     ("caption empty", with_("caption", "")),
     ("negative prompt absent", with_("negative_prompt", DELETE)),
@@ -294,3 +307,72 @@ def test_json_text_keeps_words_and_refuses_nan():
     layout.objects[0].confidence = float("nan")
     with pytest.raises(ValueError):
         layout.to_json()
+
+
+def test_json_that_python_reads_but_json_does_not_have_is_refused(tmp_path):
+    """NaN and Infinity literals were read (Python's reader takes them): one in a kept unknown
+    key loaded, and then the layout could not be saved ("Out of range float values are not
+    JSON compliant", a ValueError). A repeated key kept its last value without a word."""
+    text = json.dumps(valid())
+    nan_kept = tmp_path / "nan.json"
+    nan_kept.write_text(text[:-1] + ', "x_note": NaN}')
+    with pytest.raises(LayoutError, match="holds NaN, which JSON does not have"):
+        load_layout(nan_kept)
+    inf = tmp_path / "inf.json"
+    inf.write_text(text.replace('"duration_s": 2.0', '"duration_s": -Infinity'))
+    with pytest.raises(LayoutError, match="holds -Infinity"):
+        load_layout(inf)
+    twice = tmp_path / "twice.json"
+    twice.write_text(text[:-1] + ', "duration_s": 99}')
+    with pytest.raises(LayoutError, match="the key 'duration_s' appears twice"):
+        load_layout(twice)
+
+
+def test_a_byte_order_mark_is_skipped(tmp_path):
+    """Windows Notepad saves UTF-8 with a byte-order mark: a plan edited there was refused with
+    'Unexpected UTF-8 BOM (decode using utf-8-sig)'."""
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(with_("caption", "café")).encode("utf-8"))
+    assert load_layout(bom).caption == "café"
+
+
+def test_half_a_character_is_refused_a_whole_escaped_one_is_read(tmp_path):
+    """'\\ud800' alone is valid JSON but no text: a label holding it loaded, then render
+    --labels and every save failed with a UnicodeEncodeError traceback."""
+    text = json.dumps(valid())
+    halves = [text.replace('"label": "car"', '"label": "\\ud800car"'),  # a value
+              text[:-1] + ', "x_note": ["\\udc00"]}',                     # in a kept list
+              text[:-1] + ', "\\udfff": 1}']                               # a key
+    for k, broken in enumerate(halves):
+        half = tmp_path / f"half{k}.json"
+        half.write_text(broken)
+        with pytest.raises(LayoutError, match="half of a character"):
+            load_layout(half)
+    whole = tmp_path / "whole.json"
+    whole.write_text(text.replace('"label": "car"', '"label": "car \\ud83d\\ude97"'))
+    assert load_layout(whole).objects[0].label == "car \U0001F697"
+
+
+def test_a_newer_layout_version_says_to_update():
+    """'spa2v.vsl/2' was refused as if it were any wrong text; the user could not tell that
+    a newer spa2v wrote it (projects already said so)."""
+    with pytest.raises(LayoutError) as err:
+        Layout.from_dict(with_("schema", "spa2v.vsl/2"))
+    assert err.value.hint == "It was written by a newer spa2v: update spa2v to read it."
+    with pytest.raises(LayoutError) as err:
+        Layout.from_dict(with_("schema", "something/2"))
+    assert err.value.hint is None
+
+
+def test_a_layout_that_may_not_be_read_is_a_layout_error(tmp_path, monkeypatch):
+    """A plan without read permission raised PermissionError out of load_layout, which callers
+    (the studio's plan import) catch as LayoutError/SpA2VError only."""
+    from pathlib import Path
+    path = tmp_path / "theirs.json"
+    path.write_text(json.dumps(valid()))
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(LayoutError, match=r"theirs\.json cannot be read: Permission denied"):
+        load_layout(path)

@@ -131,3 +131,17 @@ def test_unreadable_autosaves_are_found_and_set_aside(project, tmp_path):
     assert all(m.exists() and m.name.endswith(".unreadable") for m in moved)
     assert find_unreadable_autosaves(folder) == []
     assert [r.autosave_path for r in find_recoverable(folder)] == [good]
+
+
+def test_a_path_no_file_system_takes_is_a_missing_file(tmp_path):
+    """A project file whose audio or render path is longer than any file name: opening it
+    raised OSError 'File name too long' out of load_project, past the studio's error message."""
+    p = tmp_path / "x.spa2v"
+    long = "/tmp/" + "y" * 5000 + ".wav"
+    p.write_text(json.dumps({"schema": PROJECT_SCHEMA, "version": 1, "name": "x",
+                             "audio": {"path": "y" * 5000, "path_abs": long},
+                             "renders": [{"path": "r" * 5000 + ".mp4"}]}))
+    back = load_project(p)
+    assert str(back.audio_path) == long
+    assert any("missing" in n for n in back.notes)
+    assert len(back.renders) == 1

@@ -205,3 +205,46 @@ def test_a_cancel_during_a_long_placement_stops_it_and_writes_nothing(tmp_path, 
         run_job(spatialize_job(mono, tmp_path / "out.wav", layout=_crossing_layout(),
                                token=token), on_event)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.wav"]
+
+
+@pytest.mark.parametrize("failure", [BadInput("Could not write out.mp4: No space left on "
+                                              "device."), Cancelled()])
+def test_a_failed_mux_leaves_the_sound_file_that_was_there(tmp_path, monkeypatch, failure):
+    """The WAV was written before the MP4: a mux that failed (a full disk) or was cancelled
+    left a new WAV over the user's old one, while the command said nothing was written."""
+    from engine.spatialize import jobs
+    mono = _mono(tmp_path / "engine.wav", 3.0)
+    video = tmp_path / "in.mp4"
+    write_square_video(video, duration_s=3.0)
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"the user's earlier file")
+
+    def fail(*args, **kwargs):
+        raise failure
+    monkeypatch.setattr(jobs, "mux_audio", fail)
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(type(failure)):
+        run_job(spatialize_job(mono, out, layout=_crossing_layout(), video_path=video,
+                               mux_path=tmp_path / "out.mp4", token=CancelToken()))
+    assert out.read_bytes() == b"the user's earlier file"
+    assert sorted(tmp_path.iterdir()) == before  # no temporary left behind
+
+
+def test_sounds_longer_than_memory_allows_are_refused_before_any_work(tmp_path, monkeypatch):
+    """Spatialize held an hour's clip whole: the system killed it at 24 GB with no word; check
+    of three hours would need about 18 GB. Both now refuse a longer sound (limits lowered
+    here to the test's seconds) before reading it, and write nothing."""
+    from engine.spatialize import jobs
+    monkeypatch.setattr(jobs, "MAX_SPATIALIZE_S", 2.0)
+    monkeypatch.setattr(jobs, "MAX_CHECK_S", 2.0)
+    mono = _mono(tmp_path / "engine.wav", 3.0)
+    out = tmp_path / "out.wav"
+    with pytest.raises(BadInput, match="The clip is 3 s long; spatialize holds the whole sound "
+                       r"in memory \(about half a gigabyte a minute\) and takes up to 2 s"):
+        run_job(spatialize_job(mono, out, layout=_crossing_layout(), token=CancelToken()))
+    short = _crossing_layout(duration=1.5)
+    with pytest.raises(BadInput, match="engine.wav is 3 s long; spatialize"):
+        run_job(spatialize_job(mono, out, layout=short, token=CancelToken()))
+    with pytest.raises(BadInput, match="engine.wav is 3 s long; check holds"):
+        run_job(check_job(mono, layout=_crossing_layout(), token=CancelToken()))
+    assert not out.exists()
