@@ -190,8 +190,7 @@ def validate_samples(audio: Audio) -> Audio:
         x[~finite] = 0.0
         audio.notes.append(f"{name}: {bad:.3%} of samples were NaN or infinite and were set "
                            "to silence.")
-    # The level of the sound, not of a DC offset (the converter's, which no microphone hears).
-    peak = float(np.max(np.abs(x - x.mean(axis=1, keepdims=True)))) if x.size else 0.0
+    peak = sound_peak(x)
     if peak <= 10 ** (SILENCE_DBFS / 20):
         raise _silent(name, peak, offset=bool(x.size and np.any(x)))
     clipped = float(np.mean(np.abs(x) >= 0.999))
@@ -199,6 +198,12 @@ def validate_samples(audio: Audio) -> Audio:
         audio.notes.append(f"{name} is clipped ({clipped:.2%} of samples at full scale); "
                            "left/right levels may be off. Record at a lower gain if you can.")
     return audio
+
+
+def sound_peak(x: np.ndarray) -> float:
+    """The peak of the sound in ``(C, N)`` samples: each channel's DC offset removed first
+    (the converter's, which no microphone hears). What silence is judged by, everywhere."""
+    return float(np.max(np.abs(x - x.mean(axis=1, keepdims=True)))) if x.size else 0.0
 
 
 def _silent(name: str, peak: float, *, offset: bool) -> BadInput:

@@ -100,6 +100,11 @@ def sounding_frames(times_s: np.ndarray, present: np.ndarray, duration_s: float,
 
 
 def _otsu(x: np.ndarray) -> float:
+    top = float(np.max(x))
+    if top - float(np.min(x)) < MIN_SPLIT_DB:
+        # One level (a DC offset, a steady tone): no split can be MIN_SPLIT_DB apart, and a
+        # spread of a few float steps has no 64 finite bins (numpy refuses to make them).
+        return top
     hist, edges = np.histogram(x, bins=64)
     centres = 0.5 * (edges[1:] + edges[:-1])
     w0 = np.cumsum(hist)

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..audio.io import SILENCE_DBFS, Audio, audio_info, load_audio
+from ..audio.io import SILENCE_DBFS, Audio, audio_info, load_audio, sound_peak
 from ..errors import BadInput
 from ..jobs import CancelToken, Job, Log, stage_progress
 from ..audio.tagging import Tagger
@@ -86,7 +86,7 @@ def _repair(audio: Audio, notes: list[str], start: float) -> float:
     if not finite.all():
         x[~finite] = 0.0
         notes.append(f"NaN or infinite samples near {start:.0f} s were set to silence.")
-    return float(np.max(np.abs(x))) if x.size else 0.0
+    return sound_peak(x)   # a chunk of DC offset alone (a converter's pause) holds no sound
 
 
 def _quiet(audio: Audio) -> Audio:

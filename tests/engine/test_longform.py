@@ -46,3 +46,41 @@ def test_pipeline_switches_to_chunks_for_long_files(tmp_path, monkeypatch):
     assert any("chunks" in getattr(e, "message", "") for e in events)
     xs = [0.5 * (b[0] + b[2]) for b in layout.objects[0].boxes]
     assert np.mean(xs) > 0.65  # right of centre, as placed
+
+
+def test_a_chunk_of_dc_offset_alone_is_quiet_not_a_crash(tmp_path):
+    # A converter's pause: the first chunk is a constant offset, no sound (cliaudit's case:
+    # 60 s of 0.01 before an 11-minute recording crashed the step levels' split). It must be
+    # heard exactly as a silent pause is.
+    sr = 16000
+    heard = {}
+    for lead in (0.0, 0.01):
+        x = panned_noise(-50, duration_s=6.0, sr=sr)
+        x[:, : 2 * sr] = lead
+        path = write_wav(tmp_path / f"pause{lead}.wav", x, sr=sr)
+        heard[lead] = run_job(extract_cues_chunked(path, num_frames=6, tagger=None,
+                                                   token=CancelToken(), chunk_s=2.0))
+    silent, offset = heard[0.0], heard[0.01]
+    assert len(offset.sources) == len(silent.sources)
+    for a, b in zip(silent.sources, offset.sources):
+        assert np.array_equal(a.active, b.active)
+        assert np.allclose(a.azimuth_deg, b.azimuth_deg, equal_nan=True)
+    sounding = [s for s in offset.sources if s.active.any()]
+    assert len(sounding) == 1 and not sounding[0].active[:2].any()
+    assert np.mean(sounding[0].azimuth_deg[sounding[0].active]) < -30   # the noise, left
+
+
+def test_dc_offset_only_in_a_chunk_is_refused_as_silent(tmp_path):
+    path = write_wav(tmp_path / "dc.wav", np.full((2, 16000 * 6), 0.01, np.float32), sr=16000)
+    with pytest.raises(BadInput, match="silent"):
+        run_job(extract_cues_chunked(path, num_frames=4, tagger=None, token=CancelToken(),
+                                     chunk_s=2.0))
+
+
+def test_a_constant_step_level_is_one_group_not_a_crash():
+    # Step levels a few float steps apart (a DC offset, a synthetic steady tone) have no 64
+    # finite histogram bins; numpy raised "Too many bins for data range" from the split.
+    from engine.cues.frames import activity_mask
+    power = np.full(200, 1e-4)
+    power[::2] = np.nextafter(1e-4, 1.0)
+    assert activity_mask(power).all()
