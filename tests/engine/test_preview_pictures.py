@@ -74,8 +74,21 @@ def test_a_vehicle_faces_the_way_it_moves():
     assert pictogram("car").faces == "left"  # the Fluent automobile is drawn facing left
     assert not _looks_mirrored(moving("car", "right_to_left"), 2.0)
     assert _looks_mirrored(moving("car", "left_to_right"), 2.0)
-    assert pictogram("dog").faces == "right"
-    assert _looks_mirrored(moving("dog", "right_to_left"), 2.0)
+    assert pictogram("dog").faces == "left"  # head on the left, tail on the right
+    assert not _looks_mirrored(moving("dog", "right_to_left"), 2.0)
+    assert _looks_mirrored(moving("dog", "left_to_right"), 2.0)
+
+
+# Which way each drawing's head, bonnet, bow or muzzle points, read off the pictures by eye
+# (round 11). These were "right" (or "front" for the bicycle), so a dog or motorcycle moving
+# right was drawn going backwards, tail or seat first.
+@pytest.mark.parametrize("noun, faces", [
+    ("dog", "left"), ("motorcycle", "left"), ("bicycle", "left"), ("ship", "left"),
+    ("insect", "left"), ("snake", "left"), ("gun", "left"),
+    ("airplane", "right"), ("jet", "right"), ("car", "left"), ("horse", "left"),
+])
+def test_each_drawing_says_which_way_it_really_faces(noun, faces):
+    assert pictogram(noun).faces == faces
 
 
 @pytest.mark.parametrize("background, nouns, families, kind", [
