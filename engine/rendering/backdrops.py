@@ -31,8 +31,12 @@ _WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("room", ("room", "kitchen", "office", "studio", "house", "home", "bathroom", "indoors",
               "classroom", "shop", "church")),
     ("field", ("forest", "park", "pasture", "farm", "field", "meadow", "hills", "countryside",
-               "savanna", "desert", "railway", "garden", "jungle", "woods", "outdoor")),
+               "savanna", "desert", "railway", "garden", "jungle", "woods")),
 )
+# Words that say only that the scene is outdoors ("an open outdoor scene", the planner's words
+# when it knows nothing of the place): they name no place, so what is in the picture decides
+# (a stream gets water, a trumpet a stage), except that outdoors is not a room.
+_OUTDOORS = ("outdoor", "outside", "open air")
 # Things that are seen against the sky rather than standing on the ground.
 AIRBORNE = frozenset({"airplane", "jet", "helicopter", "bird", "pigeon", "crow", "owl",
                       "fireworks", "thunder", "thunderstorm"})
@@ -61,15 +65,17 @@ def scene_for(background: str, nouns: tuple[str, ...] = (),
     for kind, keys in _WORDS:
         if any(k in words for k in keys):
             return Scene(kind, variant)
+    outdoors = any(w in words for w in _OUTDOORS)
     for noun, family in zip(nouns, families):
         if noun in AIRBORNE:
             return Scene("sky", variant)
         if noun in _BOATS:
             return Scene("water", variant)
-        if noun in _PEOPLE:
+        if noun in _PEOPLE and not outdoors:
             return Scene("room", variant)
-        if family in _FAMILY_KIND:
-            return Scene(_FAMILY_KIND[family], variant)
+        kind = _FAMILY_KIND.get(family)
+        if kind and not (kind == "room" and outdoors):
+            return Scene(kind, variant)
     return Scene("field", variant)
 
 

@@ -104,6 +104,18 @@ def test_the_scene_follows_the_words_then_the_things(background, nouns, families
     assert scene_for(background, nouns, families).kind == kind
 
 
+# "an open outdoor scene" is what the planner says when it knows nothing of the place: a river
+# was drawn as a wave on a meadow, a trumpet and a thunderstorm on grass.
+@pytest.mark.parametrize("nouns, families, kind", [
+    (("stream",), ("water",), "water"), (("trumpet",), ("instrument",), "stage"),
+    (("thunderstorm",), (None,), "sky"), (("car",), ("vehicle",), "road"),
+    (("person",), (None,), "field"), (("drill",), ("tool",), "field"),
+    (("sound source",), (None,), "field"),
+])
+def test_words_that_only_say_outdoors_leave_the_place_to_the_things(nouns, families, kind):
+    assert scene_for(PRIORS["default"].background, nouns, families).kind == kind
+
+
 def test_backdrops_differ_by_kind_and_are_cached():
     a = preview.draw_backdrop("a highway", 128, 100)
     b = preview.draw_backdrop("a small stage", 128, 100)
