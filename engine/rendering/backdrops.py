@@ -2,7 +2,7 @@
 
 The scene kind comes from the layout's ``background`` words ("a city street" -> road), and when
 those do not decide, from what is in the picture (vehicles -> road, aircraft and birds -> sky,
-instruments -> stage, people -> room, boats -> water, animals -> field). Each backdrop is drawn
+instruments -> stage, people and household things -> room, boats -> water, animals -> field). Each backdrop is drawn
 once per kind and size (a few milliseconds) and cached; frames copy it.
 
 Every kind puts its ground where the planner's class priors put things that stand on it
@@ -44,6 +44,15 @@ AIRBORNE = frozenset({"airplane", "jet", "helicopter", "bird", "pigeon", "crow",
 _FAMILY_KIND = {"vehicle": "road", "engine": "road", "instrument": "stage", "water": "water",
                 "animal": "field", "tool": "room"}
 _PEOPLE = frozenset({"person", "child", "baby", "singer", "choir", "crowd"})
+# Things found in a house: a room, before their family is asked (a toilet or a sink is of the
+# water family, but belongs in a bathroom, not on a lake).
+_HOUSEHOLD = frozenset({
+    "air conditioner", "alarm clock", "bathtub", "blender", "buzzer", "camera", "cards",
+    "cash register", "clock", "coin", "computer", "cupboard", "cutlery", "dishes", "door",
+    "doorbell", "drawer", "fan", "faucet", "frying pan", "glass", "hair dryer", "keys", "knife",
+    "microwave", "paper", "pen", "phone", "pot", "printer", "radio", "scissors",
+    "sewing machine", "shaver", "sink", "spoon", "television", "toilet", "toothbrush",
+    "typewriter", "vacuum cleaner", "zipper"})
 _BOATS = frozenset({"boat", "motorboat", "sailboat", "rowboat", "ship", "whale"})
 
 
@@ -71,7 +80,7 @@ def scene_for(background: str, nouns: tuple[str, ...] = (),
             return Scene("sky", variant)
         if noun in _BOATS:
             return Scene("water", variant)
-        if noun in _PEOPLE and not outdoors:
+        if (noun in _PEOPLE or noun in _HOUSEHOLD) and not outdoors:
             return Scene("room", variant)
         kind = _FAMILY_KIND.get(family)
         if kind and not (kind == "room" and outdoors):

@@ -104,6 +104,22 @@ def test_the_scene_follows_the_words_then_the_things(background, nouns, families
     assert scene_for(background, nouns, families).kind == kind
 
 
+# A telephone was drawn on a meadow and a toilet or sink on a lake (the water family's scene).
+@pytest.mark.parametrize("noun", ["phone", "toilet", "sink", "television", "vacuum cleaner",
+                                  "door", "clock"])
+def test_household_things_are_in_a_room(noun):
+    pic = pictogram(noun)
+    assert pic.noun == noun
+    assert scene_for("", (noun,), (pic.family,)).kind == "room"
+
+
+def test_household_names_are_manifest_nouns():
+    from engine.rendering.backdrops import _HOUSEHOLD
+    from engine.rendering.pictograms import known_nouns
+
+    assert _HOUSEHOLD <= set(known_nouns())
+
+
 # "an open outdoor scene" is what the planner says when it knows nothing of the place: a river
 # was drawn as a wave on a meadow, a trumpet and a thunderstorm on grass.
 @pytest.mark.parametrize("nouns, families, kind", [
