@@ -2,7 +2,8 @@
 
 The scene kind comes from the layout's ``background`` words ("a city street" -> road), and when
 those do not decide, from what is in the picture (vehicles -> road, aircraft and birds -> sky,
-instruments -> stage, people and household things -> room, boats -> water, animals -> field). Each backdrop is drawn
+instruments -> stage, people and household things -> room, boats -> water, animals -> field).
+Each backdrop is drawn
 once per kind and size (a few milliseconds) and cached; frames copy it.
 
 Every kind puts its ground where the planner's class priors put things that stand on it
@@ -40,6 +41,11 @@ _OUTDOORS = ("outdoor", "outside", "open air")
 # Things that are seen against the sky rather than standing on the ground.
 AIRBORNE = frozenset({"airplane", "jet", "helicopter", "bird", "pigeon", "crow", "owl",
                       "fireworks", "thunder", "thunderstorm"})
+# Weather: heard everywhere (the planner gives rain a box as big as the scene), seen in the sky.
+# The preview draws it as a cloud above the horizon, at most WEATHER_SIDE of the height.
+WEATHER = frozenset({"rain", "thunder", "thunderstorm", "wind"})
+WEATHER_SIDE = 0.3  # design: the planner's thunder cloud (priors: 0.3 of the height)
+SKY_LINE = 0.44     # the highest horizon of the outdoor backdrops (the road's), share of height
 # Family (from the pictogram manifest) -> the scene it suggests when the words say nothing.
 _FAMILY_KIND = {"vehicle": "road", "engine": "road", "instrument": "stage", "water": "water",
                 "animal": "field", "tool": "room"}
@@ -150,7 +156,7 @@ def _hills(img: np.ndarray, y: int, amp: int, color, seed: int) -> None:
 
 def _road(w: int, h: int, variant: str) -> np.ndarray:
     img = np.zeros((h, w, 3), np.float32)
-    horizon = int(0.44 * h)
+    horizon = int(SKY_LINE * h)
     _sky_band(img, horizon)
     _clouds(img, 3, 3, horizon)
     # A far row of buildings: blocks of different heights and greys, with lit windows.

@@ -32,7 +32,7 @@ from ..jobs import CancelToken, Job, Log, Preview, stage_progress
 from ..layout import Layout, LayoutObject, box_at_time, video_frame_count
 from ..protocols import Frame, RenderSettings
 from .activity import ActivityMeter, LoudnessTrack
-from .backdrops import AIRBORNE, Scene, draw_backdrop, scene_for
+from .backdrops import AIRBORNE, SKY_LINE, WEATHER, WEATHER_SIDE, Scene, draw_backdrop, scene_for
 from .pictograms import Pictogram, pictogram
 from .text import LABEL_PX, fitted, label_sprite, missing_note
 
@@ -152,8 +152,11 @@ def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: 
     h, w = canvas.shape[:2]
     pic = pictogram(obj.label)
     x0, y0, x1, y1 = box[0] * w, box[1] * h, box[2] * w, box[3] * h
-    flying = pic.noun in AIRBORNE
+    weather = pic.noun in WEATHER
+    flying = pic.noun in AIRBORNE or weather
     base = max(12.0, min(x1 - x0, (y1 - y0) * FILL))
+    if weather:  # one cloud in the sky, not a cloud as big as the scene standing on the road
+        base = min(base, WEATHER_SIDE * h)
     side = int(round(base * (1 + PULSE * activity) / 2)) * 2
     velocity = _velocity(layout, obj, t)
     heading = _heading(obj, velocity)
@@ -163,6 +166,8 @@ def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: 
         blur = int(min(MAX_BLUR_PX, abs(velocity) * w * SHUTTER / max(fps, 1.0)) // 2 * 2)
     cx = 0.5 * (x0 + x1)
     bottom = 0.5 * (y0 + y1) + 0.5 * side if flying else y1 + 0.06 * side
+    if weather:
+        bottom = min(bottom, SKY_LINE * h)
     top = int(round(bottom - side))
     left = int(round(cx - side / 2))
     if not flying:

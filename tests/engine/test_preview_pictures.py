@@ -11,7 +11,7 @@ from engine.planning.priors import PRIORS
 from engine.rendering import preview, text
 from engine.rendering.activity import (ActivityMeter, attach_loudness, loudness_track,
                                        own_levels)
-from engine.rendering.backdrops import scene_for
+from engine.rendering.backdrops import SKY_LINE, WEATHER_SIDE, scene_for
 from engine.rendering.pictograms import FALLBACK, PICTOGRAM_DIR, noun_for, pictogram
 
 TAGGER = json.loads((PICTOGRAM_DIR.parent / "tagger" / "audioset_nouns.json").read_text())
@@ -296,3 +296,19 @@ def test_an_odd_sized_plan_is_drawn_at_the_even_size_of_the_video():
     frames = [e for e in preview.PreviewRenderer().render(layout, RenderSettings(fps=4),
                                                          CancelToken()) if isinstance(e, Frame)]
     assert frames and all(f.image.shape == (98, 512, 3) for f in frames)
+
+
+def test_rain_is_one_cloud_in_the_sky_not_a_cloud_as_big_as_the_scene():
+    # The planner gives rain a box as big as the scene (0.9 x 0.8, centred): it was drawn as a
+    # cloud 90 % of the frame wide standing on the road.
+    r = PRIORS["rain"]
+    box = (0.5 - r.width / 2, r.y_center - r.height / 2, 0.5 + r.width / 2, r.y_center + r.height / 2)
+    obj = LayoutObject(1, "rain", "rain", "static", 0.9, [box] * 4)
+    layout = Layout(duration_s=2.0, num_frames=4, fps=2.0, caption="", background="a rainy street",
+                    objects=[obj])
+    h = 256
+    frame = preview.draw_frame(layout, 1.0, np.zeros((h, 256, 3), np.uint8), labels=False)[:h]
+    ys, xs = np.nonzero(frame.sum(axis=2) > 0)
+    assert ys.max() <= SKY_LINE * h + 1            # above every backdrop's horizon, no shadow
+    assert ys.max() - ys.min() <= WEATHER_SIDE * h + 2
+    assert xs.max() - xs.min() <= WEATHER_SIDE * h + 2
