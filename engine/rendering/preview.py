@@ -42,6 +42,12 @@ MAX_BLUR_PX = 28
 PULSE = 0.08           # how much an object swells at full loudness
 RING_SPEED = 1.6       # rings sent out per second
 FILL = 1.15            # a sprite's side as a multiple of its box height (emoji have margins)
+# A dark drawing (musical notes, paw prints, a crowd's silhouettes: Rec. 601 luma under
+# RIM_DARK) on a backdrop about as dark (luma within RIM_CONTRAST: the dark stage, a night
+# scene) gets a light rim, as the labels get a dark one, or it melts into the picture. Design.
+RIM_DARK = 110
+RIM_CONTRAST = 48
+RIM_COLOR = (236, 236, 236)
 
 
 class PreviewRenderer:
@@ -176,7 +182,10 @@ def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: 
         _rings(canvas, (int(round(cx)), int(round(bottom - side / 2))), side, activity, t,
                object_color(obj.label))
     rgb, keep = _sprite_u8(pic, side, mirror, blur)
-    _blend(canvas, rgb, keep, left - (keep.shape[1] - side) // 2, top)  # blurred: wider, centred
+    x = left - (keep.shape[1] - side) // 2  # blurred: wider, centred
+    if _needs_rim(canvas, pic, keep, x, top):
+        _blend(canvas, *_rim_u8(pic, side, mirror, blur), x - _rim_px(side), top - _rim_px(side))
+    _blend(canvas, rgb, keep, x, top)
     return int(round(cx)), int(round(bottom)) + 4
 
 
@@ -209,6 +218,50 @@ def _sprite_u8(pic: Pictogram, side: int, mirror: bool, blur: int) -> tuple[np.n
     rgb, alpha = _sprite(pic, side, mirror, blur)
     keep = np.repeat(((1.0 - alpha) * 255.0 + 0.5).astype(np.uint8), 3, axis=2)
     return (rgb + 0.5).astype(np.uint8), keep
+
+
+@lru_cache(maxsize=256)
+def _luma(pic: Pictogram) -> float:
+    """Mean Rec. 601 luma of the drawing's opaque pixels (0-255)."""
+    a = pic.rgba[..., 3].astype(np.float32) / 255.0
+    luma = pic.rgba[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return float((luma * a).sum() / max(a.sum(), 1.0))
+
+
+def _needs_rim(canvas: np.ndarray, pic: Pictogram, keep: np.ndarray, left: int, top: int) -> bool:
+    """Whether a dark drawing would stand on about as dark a picture (see RIM_DARK)."""
+    own = _luma(pic)
+    if own >= RIM_DARK:
+        return False
+    h, w = canvas.shape[:2]
+    sh, sw = keep.shape[:2]
+    x0, y0, x1, y1 = max(0, left), max(0, top), min(w, left + sw), min(h, top + sh)
+    if x0 >= x1 or y0 >= y1:
+        return False
+    behind = canvas[y0:y1:4, x0:x1:4].astype(np.float32) @ np.array([0.299, 0.587, 0.114],
+                                                                   np.float32)
+    cover = 1.0 - keep[y0 - top:y1 - top:4, x0 - left:x1 - left:4, 0].astype(np.float32) / 255
+    if cover.sum() < 1.0:
+        return False
+    return abs(float((behind * cover).sum() / cover.sum()) - own) < RIM_CONTRAST
+
+
+def _rim_px(side: int) -> int:
+    return max(2, side // 40)
+
+
+@lru_cache(maxsize=32)
+def _rim_u8(pic: Pictogram, side: int, mirror: bool, blur: int) -> tuple[np.ndarray, np.ndarray]:
+    """A light outline around the sprite (its alpha grown by :func:`_rim_px`), premultiplied
+    like :func:`_sprite_u8`, as big as the sprite plus the rim on each side."""
+    _, alpha = _sprite(pic, side, mirror, blur)
+    r = _rim_px(side)
+    grown = cv2.dilate(np.pad(alpha[..., 0], r), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    grown = cv2.GaussianBlur(grown, (0, 0), sigmaX=max(0.6, r / 3))[..., None]
+    rgb = (grown * np.asarray(RIM_COLOR, np.float32) + 0.5).astype(np.uint8)
+    keep = np.repeat(((1.0 - grown) * 255.0 + 0.5).astype(np.uint8), 3, axis=2)
+    return rgb, keep
 
 
 def _blend(canvas: np.ndarray, rgb: np.ndarray, keep: np.ndarray, left: int, top: int) -> None:

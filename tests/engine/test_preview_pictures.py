@@ -331,3 +331,18 @@ def test_rain_is_one_cloud_in_the_sky_not_a_cloud_as_big_as_the_scene():
     assert ys.max() <= SKY_LINE * h + 1            # above every backdrop's horizon, no shadow
     assert ys.max() - ys.min() <= WEATHER_SIDE * h + 2
     assert xs.max() - xs.min() <= WEATHER_SIDE * h + 2
+
+
+def test_a_dark_drawing_on_a_dark_backdrop_gets_a_light_rim():
+    # The musical notes ("instrument", "whistle"), paw prints and a crowd's silhouettes are
+    # drawn dark: on the dark stage or at night they all but vanished.
+    layout = moving("instrument", "static")
+    assert preview._luma(pictogram("instrument")) < preview.RIM_DARK
+    dark = preview.draw_frame(layout, 2.0, np.full((256, 256, 3), 40, np.uint8), labels=False)
+    assert (dark[:256].min(axis=2) > 180).sum() > 200           # a light outline
+    light = preview.draw_frame(layout, 2.0, np.full((256, 256, 3), 200, np.uint8), labels=False)
+    assert (np.abs(light[:256].astype(int) - 200).max(axis=2) > 20).sum() > 0
+    assert (light[:256].min(axis=2) > 215).sum() == 0           # no rim where it reads anyway
+    _, keep = preview._sprite_u8(pictogram("truck"), 64, False, 0)
+    assert not preview._needs_rim(np.full((64, 64, 3), 40, np.uint8), pictogram("truck"), keep,
+                                  0, 0)                            # a light drawing: none
