@@ -41,6 +41,9 @@ _OUTDOORS = ("outdoor", "outside", "open air")
 # Things that are seen against the sky rather than standing on the ground.
 AIRBORNE = frozenset({"airplane", "jet", "helicopter", "bird", "pigeon", "crow", "owl",
                       "fireworks", "thunder", "thunderstorm"})
+# Things that run on rails: the preview lays a track under them (a locomotive on bare grass
+# read as a toy dropped in a field).
+RAIL = frozenset({"train"})
 # Weather: heard everywhere (the planner gives rain a box as big as the scene), seen in the sky.
 # The preview draws it as a cloud above the horizon, at most WEATHER_SIDE of the height.
 WEATHER = frozenset({"rain", "thunder", "thunderstorm", "wind"})

@@ -32,7 +32,8 @@ from ..jobs import CancelToken, Job, Log, Preview, stage_progress
 from ..layout import Layout, LayoutObject, box_at_time, video_frame_count
 from ..protocols import Frame, RenderSettings
 from .activity import ActivityMeter, LoudnessTrack
-from .backdrops import AIRBORNE, SKY_LINE, WEATHER, WEATHER_SIDE, Scene, draw_backdrop, scene_for
+from .backdrops import (AIRBORNE, RAIL, SKY_LINE, WEATHER, WEATHER_SIDE, Scene, draw_backdrop,
+                        scene_for)
 from .pictograms import Pictogram, pictogram
 from .text import LABEL_PX, fitted, label_sprite, missing_note
 
@@ -118,8 +119,12 @@ def draw_frame(layout: Layout, t: float, backdrop: np.ndarray, *, labels: bool =
         if box is not None:
             items.append((box[3], (box[2] - box[0]) * (box[3] - box[1]), obj, box))
     # Far things first: a box whose bottom is higher stands further away.
+    items.sort(key=lambda it: (it[0], it[1]))
+    for _, _, obj, box in items:  # tracks under everything, across the frame
+        if pictogram(obj.label).noun in RAIL:
+            _track(canvas, *_wheels(canvas, obj, box))
     anchors = []
-    for _, _, obj, box in sorted(items, key=lambda it: (it[0], it[1])):
+    for _, _, obj, box in items:
         activity = meter.activity(obj, t) if meter is not None else 0.0
         anchors.append((obj.label, _draw_object(canvas, layout, obj, box, t, activity, fps)))
     if labels:  # over every object, so a nearer thing cannot hide a farther one's name
@@ -152,6 +157,45 @@ def _heading(obj: LayoutObject, velocity: float) -> str:
     return ""
 
 
+def _base_side(w: int, h: int, box) -> float:
+    """A sprite's side in pixels before it swells: its box's width, or its height with the
+    drawing's margins (FILL), whichever is smaller."""
+    return max(12.0, min((box[2] - box[0]) * w, (box[3] - box[1]) * h * FILL))
+
+
+@lru_cache(maxsize=256)
+def _foot(pic: Pictogram) -> float:
+    """Where the drawing touches the ground: its lowest opaque row, share of its side."""
+    rows = np.flatnonzero(pic.rgba[..., 3].max(axis=1) > 128)
+    return float(rows[-1] + 1) / pic.rgba.shape[0] if rows.size else 1.0
+
+
+def _wheels(canvas: np.ndarray, obj: LayoutObject, box) -> tuple[int, float]:
+    """The row a ground object's drawing stands on (at rest size), and its side in pixels."""
+    h, w = canvas.shape[:2]
+    side = _base_side(w, h, box)
+    bottom = box[3] * h + 0.06 * side  # as _draw_object places a ground object
+    return int(round(bottom - side + _foot(pictogram(obj.label)) * side)), side
+
+
+def _track(canvas: np.ndarray, y: int, side: float) -> None:
+    """A railway track seen from the side along the whole width, its rail's top at row ``y``:
+    ballast, sleepers' ends, a steel rail, scaled with the train standing on it."""
+    h, w = canvas.shape[:2]
+    rail = max(2, int(side / 36))
+    bed = max(4, int(side / 11))
+    y0, y1 = max(0, y + rail), min(h, y + rail + bed)
+    if y0 < y1:
+        canvas[y0:y1] = (canvas[y0:y1] * 0.25 + np.array([112, 104, 94]) * 0.75).astype(np.uint8)
+        step = max(8, int(side / 5))
+        for x in range(step // 3, w, step):
+            cv2.rectangle(canvas, (x, y0), (x + max(3, step // 3), min(h - 1, y0 + bed // 2)),
+                          (84, 62, 46), -1)
+    if 0 <= y < h:
+        canvas[max(0, y):min(h, y + rail)] = (176, 178, 186)
+        canvas[min(h - 1, y + rail - 1)] = (96, 98, 106)
+
+
 def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: float,
                  activity: float, fps: float) -> tuple[int, int]:
     """Draw one object; returns where its label goes (centre x, top y)."""
@@ -160,7 +204,7 @@ def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: 
     x0, y0, x1, y1 = box[0] * w, box[1] * h, box[2] * w, box[3] * h
     weather = pic.noun in WEATHER
     flying = pic.noun in AIRBORNE or weather
-    base = max(12.0, min(x1 - x0, (y1 - y0) * FILL))
+    base = _base_side(w, h, box)
     if weather:  # one cloud in the sky, not a cloud as big as the scene standing on the road
         base = min(base, WEATHER_SIDE * h)
     side = int(round(base * (1 + PULSE * activity) / 2)) * 2

@@ -346,3 +346,17 @@ def test_a_dark_drawing_on_a_dark_backdrop_gets_a_light_rim():
     _, keep = preview._sprite_u8(pictogram("truck"), 64, False, 0)
     assert not preview._needs_rim(np.full((64, 64, 3), 40, np.uint8), pictogram("truck"), keep,
                                   0, 0)                            # a light drawing: none
+
+
+def test_a_train_runs_on_a_track_under_its_wheels():
+    # A locomotive was drawn standing on bare grass, like a toy dropped in a field.
+    bg = np.full((256, 256, 3), 90, np.uint8)
+    frame = preview.draw_frame(moving("train", "static"), 2.0, bg, labels=False)[:256]
+    changed = (np.abs(frame.astype(int) - 90).max(axis=2) > 10)
+    rows = np.flatnonzero(changed[:, :8].all(axis=1) & changed[:, -8:].all(axis=1))
+    assert rows.size  # something across the whole width, beside the train as well
+    # its top is where the locomotive's wheels are: the drawing's lowest row in the middle
+    middle = np.flatnonzero(changed[:rows.min(), 100:156].any(axis=1))
+    assert abs(int(middle.max()) + 1 - int(rows.min())) <= 3
+    car = preview.draw_frame(moving("car", "static"), 2.0, bg, labels=False)[:256]
+    assert not (np.abs(car[:, :8].astype(int) - 90).max(axis=2) > 10).any()
