@@ -43,11 +43,12 @@ MAX_BLUR_PX = 28
 PULSE = 0.08           # how much an object swells at full loudness
 RING_SPEED = 1.6       # rings sent out per second
 FILL = 1.15            # a sprite's side as a multiple of its box height (emoji have margins)
-# A dark drawing (musical notes, paw prints, a crowd's silhouettes: Rec. 601 luma under
-# RIM_DARK) on a backdrop about as dark (luma within RIM_CONTRAST: the dark stage, a night
-# scene) gets a light rim, as the labels get a dark one, or it melts into the picture. Design.
+# A dark drawing (musical notes, paw prints, a crowd's silhouettes: mean Rec. 601 luma under
+# RIM_DARK, about 0.43 of white) on a dark part of the picture (the luma under it below
+# RIM_DARK too: the dark stage, a night scene) gets a light rim, as the labels get a dark one,
+# or it melts into the picture. On a lit backdrop colour tells them apart (a brown horse on
+# green grass has about the grass's luma and reads well), so no rim there. Design.
 RIM_DARK = 110
-RIM_CONTRAST = 48
 RIM_COLOR = (236, 236, 236)
 
 
@@ -273,7 +274,7 @@ def _luma(pic: Pictogram) -> float:
 
 
 def _needs_rim(canvas: np.ndarray, pic: Pictogram, keep: np.ndarray, left: int, top: int) -> bool:
-    """Whether a dark drawing would stand on about as dark a picture (see RIM_DARK)."""
+    """Whether a dark drawing would stand on a dark part of the picture (see RIM_DARK)."""
     own = _luma(pic)
     if own >= RIM_DARK:
         return False
@@ -287,7 +288,7 @@ def _needs_rim(canvas: np.ndarray, pic: Pictogram, keep: np.ndarray, left: int, 
     cover = 1.0 - keep[y0 - top:y1 - top:4, x0 - left:x1 - left:4, 0].astype(np.float32) / 255
     if cover.sum() < 1.0:
         return False
-    return abs(float((behind * cover).sum() / cover.sum()) - own) < RIM_CONTRAST
+    return float((behind * cover).sum() / cover.sum()) < RIM_DARK
 
 
 def _rim_px(side: int) -> int:

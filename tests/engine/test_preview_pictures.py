@@ -343,6 +343,11 @@ def test_a_dark_drawing_on_a_dark_backdrop_gets_a_light_rim():
     light = preview.draw_frame(layout, 2.0, np.full((256, 256, 3), 200, np.uint8), labels=False)
     assert (np.abs(light[:256].astype(int) - 200).max(axis=2) > 20).sum() > 0
     assert (light[:256].min(axis=2) > 215).sum() == 0           # no rim where it reads anyway
+    # a brown horse on (lit) green grass has about the grass's luma, yet reads: no rim
+    grass = np.zeros((256, 256, 3), np.uint8)
+    grass[:] = (92, 150, 70)
+    horse = preview.draw_frame(moving("horse", "static"), 2.0, grass, labels=False)
+    assert (horse[:256].min(axis=2) > 215).sum() == 0
     _, keep = preview._sprite_u8(pictogram("truck"), 64, False, 0)
     assert not preview._needs_rim(np.full((64, 64, 3), 40, np.uint8), pictogram("truck"), keep,
                                   0, 0)                            # a light drawing: none
