@@ -55,7 +55,8 @@ def test_labels_find_their_noun(label, noun):
 @pytest.mark.parametrize("label, noun", [
     ("a man", "person"), ("two women", "person"), ("children", "child"), ("a plane", "airplane"),
     ("a lorry", "truck"), ("motorbikes", "motorcycle"), ("geese", "goose"), ("mice", "mouse"),
-    ("a puppy", "dog"), ("seagulls", "bird"), ("the telephone", "phone"), ("a tractor", "lawn mower"),
+    ("a puppy", "dog"), ("seagulls", "bird"), ("the telephone", "phone"),
+    ("a tractor", "lawn mower"),
     ("the sea", "ocean"), ("drums", "drum"), ("a big red car", "car"),
 ])
 def test_everyday_words_get_the_picture_of_their_thing(label, noun):
@@ -321,7 +322,8 @@ def test_rain_is_one_cloud_in_the_sky_not_a_cloud_as_big_as_the_scene():
     # The planner gives rain a box as big as the scene (0.9 x 0.8, centred): it was drawn as a
     # cloud 90 % of the frame wide standing on the road.
     r = PRIORS["rain"]
-    box = (0.5 - r.width / 2, r.y_center - r.height / 2, 0.5 + r.width / 2, r.y_center + r.height / 2)
+    box = (0.5 - r.width / 2, r.y_center - r.height / 2,
+           0.5 + r.width / 2, r.y_center + r.height / 2)
     obj = LayoutObject(1, "rain", "rain", "static", 0.9, [box] * 4)
     layout = Layout(duration_s=2.0, num_frames=4, fps=2.0, caption="", background="a rainy street",
                     objects=[obj])
