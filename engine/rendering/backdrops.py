@@ -34,10 +34,9 @@ _WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("field", ("forest", "park", "pasture", "farm", "field", "meadow", "hills", "countryside",
                "savanna", "desert", "railway", "garden", "jungle", "woods")),
 )
-# Words that say only that the scene is outdoors ("an open outdoor scene", the planner's words
-# when it knows nothing of the place): they name no place, so what is in the picture decides
-# (a stream gets water, a trumpet a stage), except that outdoors is not a room.
-_OUTDOORS = ("outdoor", "outside", "open air")
+# "outdoor" alone names no place: "an open outdoor scene" is the planner's phrase for any
+# label it has no prior for (a coin, a typewriter, a stream), so it tells nothing, and what
+# is in the picture decides (a stream gets water, a trumpet a stage, a typewriter a room).
 # Things that are seen against the sky rather than standing on the ground.
 AIRBORNE = frozenset({"airplane", "jet", "helicopter", "bird", "pigeon", "crow", "owl",
                       "fireworks", "thunder", "thunderstorm"})
@@ -83,17 +82,15 @@ def scene_for(background: str, nouns: tuple[str, ...] = (),
     for kind, keys in _WORDS:
         if any(k in words for k in keys):
             return Scene(kind, variant)
-    outdoors = any(w in words for w in _OUTDOORS)
     for noun, family in zip(nouns, families):
         if noun in AIRBORNE:
             return Scene("sky", variant)
         if noun in _BOATS:
             return Scene("water", variant)
-        if (noun in _PEOPLE or noun in _HOUSEHOLD) and not outdoors:
+        if noun in _PEOPLE or noun in _HOUSEHOLD:
             return Scene("room", variant)
-        kind = _FAMILY_KIND.get(family)
-        if kind and not (kind == "room" and outdoors):
-            return Scene(kind, variant)
+        if family in _FAMILY_KIND:
+            return Scene(_FAMILY_KIND[family], variant)
     return Scene("field", variant)
 
 
