@@ -42,7 +42,9 @@ VERSION = "1.2.6"
 CACHE = Path.home() / ".cache" / "spa2v" / "pictograms"
 
 # noun -> (emoji name in the package, which way the drawing faces: "left", "right" or "front").
-# Facing was read off the rendered contact sheet (--sheet); the renderer mirrors a sprite so
+# Facing was read off the rendered contact sheet (--sheet: where the head, bonnet, bow or
+# muzzle is; round 11 found dog, motorcycle, bicycle, ship, bug, snake and pistol read the
+# wrong way round and corrected them); the renderer mirrors a sprite so
 # that a thing moving right to left faces left.
 # Emoji drawn climbing at 45 degrees, turned level (degrees clockwise) so they fly across.
 ROTATE = {"airplane": 45, "small-airplane": 45}
@@ -53,24 +55,24 @@ EMOJI: dict[str, tuple[str, str]] = {
     "truck": ("delivery-truck", "left"), "ice cream truck": ("delivery-truck", "left"),
     "fire truck": ("fire-engine", "left"), "police car": ("police-car", "left"),
     "ambulance": ("ambulance", "left"), "bus": ("bus", "left"),
-    "motorcycle": ("motorcycle", "right"), "bicycle": ("bicycle", "front"),
+    "motorcycle": ("motorcycle", "left"), "bicycle": ("bicycle", "left"),
     "skateboard": ("skateboard", "front"), "train": ("locomotive", "left"),
     "subway": ("metro", "front"), "airplane": ("small-airplane", "right"),
     "jet": ("airplane", "right"), "helicopter": ("helicopter", "left"),
     "boat": ("motor-boat", "left"), "motorboat": ("motor-boat", "left"),
-    "sailboat": ("sailboat", "front"), "rowboat": ("canoe", "front"), "ship": ("ship", "right"),
+    "sailboat": ("sailboat", "front"), "rowboat": ("canoe", "front"), "ship": ("ship", "left"),
     "engine": ("gear", "front"), "siren": ("police-car-light", "front"),
     # animals
-    "animal": ("paw-prints", "front"), "dog": ("dog", "right"), "cat": ("cat", "left"),
+    "animal": ("paw-prints", "front"), "dog": ("dog", "left"), "cat": ("cat", "left"),
     "wolf": ("wolf", "front"),
     "horse": ("horse", "left"), "cow": ("cow", "left"), "pig": ("pig", "left"),
     "goat": ("goat", "left"), "sheep": ("ewe", "left"), "chicken": ("chicken", "left"),
     "rooster": ("rooster", "left"), "turkey": ("turkey", "left"), "duck": ("duck", "left"),
     "goose": ("goose", "left"), "lion": ("lion", "front"), "bird": ("bird", "left"),
     "pigeon": ("dove", "left"), "crow": ("blackbird", "left"), "owl": ("owl", "front"),
-    "mouse": ("mouse", "left"), "insect": ("bug", "right"), "cricket": ("cricket", "left"),
+    "mouse": ("mouse", "left"), "insect": ("bug", "left"), "cricket": ("cricket", "left"),
     "mosquito": ("mosquito", "left"), "fly": ("fly", "front"), "bee": ("honeybee", "left"),
-    "frog": ("frog", "front"), "snake": ("snake", "right"), "whale": ("spouting-whale", "left"),
+    "frog": ("frog", "front"), "snake": ("snake", "left"), "whale": ("spouting-whale", "left"),
     # people
     "person": ("person-standing", "front"), "child": ("child", "front"),
     "footsteps": ("footprints", "front"),
@@ -140,7 +142,7 @@ EMOJI: dict[str, tuple[str, str]] = {
     "basketball": ("basketball", "front"), "whip": ("curly-loop", "front"),
     "wood block": ("wood", "front"),
     # bangs
-    "explosion": ("collision", "front"), "gun": ("water-pistol", "right"),
+    "explosion": ("collision", "front"), "gun": ("water-pistol", "left"),
     "cannon": ("bomb", "front"), "fireworks": ("fireworks", "front"),
     # anything else
     FALLBACK: ("speaker-high-volume", "front"),

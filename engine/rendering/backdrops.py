@@ -2,7 +2,8 @@
 
 The scene kind comes from the layout's ``background`` words ("a city street" -> road), and when
 those do not decide, from what is in the picture (vehicles -> road, aircraft and birds -> sky,
-instruments -> stage, people -> room, boats -> water, animals -> field). Each backdrop is drawn
+instruments -> stage, people and household things -> room, boats -> water, animals -> field).
+Each backdrop is drawn
 once per kind and size (a few milliseconds) and cached; frames copy it.
 
 Every kind puts its ground where the planner's class priors put things that stand on it
@@ -31,15 +32,35 @@ _WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("room", ("room", "kitchen", "office", "studio", "house", "home", "bathroom", "indoors",
               "classroom", "shop", "church")),
     ("field", ("forest", "park", "pasture", "farm", "field", "meadow", "hills", "countryside",
-               "savanna", "desert", "railway", "garden", "jungle", "woods", "outdoor")),
+               "savanna", "desert", "railway", "garden", "jungle", "woods")),
 )
+# "outdoor" alone names no place: "an open outdoor scene" is the planner's phrase for any
+# label it has no prior for (a coin, a typewriter, a stream), so it tells nothing, and what
+# is in the picture decides (a stream gets water, a trumpet a stage, a typewriter a room).
 # Things that are seen against the sky rather than standing on the ground.
 AIRBORNE = frozenset({"airplane", "jet", "helicopter", "bird", "pigeon", "crow", "owl",
                       "fireworks", "thunder", "thunderstorm"})
+# Things that run on rails: the preview lays a track under them (a locomotive on bare grass
+# read as a toy dropped in a field).
+RAIL = frozenset({"train"})
+# Weather: heard everywhere (the planner gives rain a box as big as the scene), seen in the sky.
+# The preview draws it as a cloud above the horizon, at most WEATHER_SIDE of the height.
+WEATHER = frozenset({"rain", "thunder", "thunderstorm", "wind"})
+WEATHER_SIDE = 0.3  # design: the planner's thunder cloud (priors: 0.3 of the height)
+SKY_LINE = 0.44     # the highest horizon of the outdoor backdrops (the road's), share of height
 # Family (from the pictogram manifest) -> the scene it suggests when the words say nothing.
 _FAMILY_KIND = {"vehicle": "road", "engine": "road", "instrument": "stage", "water": "water",
                 "animal": "field", "tool": "room"}
 _PEOPLE = frozenset({"person", "child", "baby", "singer", "choir", "crowd"})
+# Things found in a house: a room, before their family is asked (a toilet or a sink is of the
+# water family, but belongs in a bathroom, not on a lake).
+_HOUSEHOLD = frozenset({
+    "air conditioner", "alarm clock", "bathtub", "blender", "buzzer", "camera", "cards",
+    "cash register", "clock", "coin", "computer", "cupboard", "cutlery", "dishes", "door",
+    "doorbell", "drawer", "fan", "faucet", "frying pan", "glass", "hair dryer", "keys", "knife",
+    "microwave", "paper", "pen", "phone", "pot", "printer", "radio", "scissors",
+    "sewing machine", "shaver", "sink", "spoon", "television", "toilet", "toothbrush",
+    "typewriter", "vacuum cleaner", "zipper"})
 _BOATS = frozenset({"boat", "motorboat", "sailboat", "rowboat", "ship", "whale"})
 
 
@@ -66,7 +87,7 @@ def scene_for(background: str, nouns: tuple[str, ...] = (),
             return Scene("sky", variant)
         if noun in _BOATS:
             return Scene("water", variant)
-        if noun in _PEOPLE:
+        if noun in _PEOPLE or noun in _HOUSEHOLD:
             return Scene("room", variant)
         if family in _FAMILY_KIND:
             return Scene(_FAMILY_KIND[family], variant)
@@ -135,7 +156,7 @@ def _hills(img: np.ndarray, y: int, amp: int, color, seed: int) -> None:
 
 def _road(w: int, h: int, variant: str) -> np.ndarray:
     img = np.zeros((h, w, 3), np.float32)
-    horizon = int(0.44 * h)
+    horizon = int(SKY_LINE * h)
     _sky_band(img, horizon)
     _clouds(img, 3, 3, horizon)
     # A far row of buildings: blocks of different heights and greys, with lit windows.

@@ -4,8 +4,9 @@ The PNGs and ``manifest.json`` are written by ``scripts/build_pictograms.py`` fr
 Fluent Emoji (MIT; see resources/pictograms/LICENCE.txt). The manifest gives, per noun, the
 file, which way the drawing faces ("left", "right" or "front") and the tagger family it
 belongs to (vehicle, animal, instrument, water, tool, or none). A label that is not a known
-noun is matched word by word ("a red car" -> car, "dogs" -> dog), else it gets the fallback
-picture (a loudspeaker).
+noun is matched word by word ("a red car" -> car, "dogs" -> dog), everyday words through
+:data:`ALIASES` ("a man" -> person, "a plane" -> airplane), else it gets the fallback picture
+(a loudspeaker).
 """
 
 from __future__ import annotations
@@ -23,6 +24,40 @@ MANIFEST = "manifest.json"
 SPRITE_PX = 160  # side of the stored PNGs; objects larger than this on screen are upscaled
 FALLBACK = "sound source"
 ATTRIBUTION = "Pictograms: Fluent Emoji by Microsoft Corporation (MIT licence)."
+
+
+# Everyday words (and irregular plurals) for things the manifest has a picture of, under
+# another name: a hint such as "a man talking", "a plane" or "children" is the user's own
+# word, and drawing it as the loudspeaker while a fitting picture exists reads as "not
+# understood". Word -> manifest noun; matched like the nouns (whole words, plural "s").
+ALIASES: dict[str, str] = {
+    # people
+    "man": "person", "men": "person", "woman": "person", "women": "person", "boy": "child",
+    "girl": "child", "lady": "person", "guy": "person", "voice": "person", "speech": "person",
+    "talking": "person", "speaking": "person", "laughter": "person", "laughing": "person",
+    "shouting": "person", "scream": "person", "screaming": "person", "cough": "person",
+    "coughing": "person", "children": "child", "kid": "child", "toddler": "baby",
+    "infant": "baby", "people": "crowd", "audience": "crowd", "applause": "crowd",
+    "clapping": "crowd", "cheering": "crowd",
+    # animals
+    "puppy": "dog", "puppies": "dog", "kitten": "cat", "geese": "goose", "mice": "mouse",
+    "hen": "chicken", "chick": "chicken", "cattle": "cow", "calf": "cow", "bull": "cow",
+    "lamb": "sheep", "pony": "horse", "foal": "horse", "gull": "bird", "seagull": "bird",
+    "songbird": "bird", "sparrow": "bird", "parrot": "bird",
+    # vehicles
+    "plane": "airplane", "aeroplane": "airplane", "aircraft": "airplane",
+    "airliner": "jet", "motorbike": "motorcycle", "scooter": "motorcycle",
+    "moped": "motorcycle", "lorry": "truck", "van": "truck", "automobile": "car",
+    "taxi": "car", "tram": "subway", "tractor": "lawn mower",
+    # instruments and players
+    "drums": "drum", "drummer": "drum", "guitarist": "guitar", "pianist": "piano",
+    "violinist": "violin",
+    # water and weather
+    "sea": "ocean", "waves": "ocean", "surf": "ocean", "river": "stream", "brook": "stream",
+    "creek": "stream", "storm": "thunderstorm", "drizzle": "rain", "rainfall": "rain",
+    # things
+    "telephone": "phone", "cellphone": "phone", "hoover": "vacuum cleaner",
+}
 
 
 def file_name(emoji: str) -> str:
@@ -54,7 +89,8 @@ def known_nouns() -> tuple[str, ...]:
 
 def noun_for(label: str) -> str:
     """The manifest noun that draws ``label`` (the label itself, its singular, one of its words,
-    last word first), else :data:`FALLBACK`."""
+    last word first, each as a noun or an everyday word for one, :data:`ALIASES`), else
+    :data:`FALLBACK`."""
     nouns = _manifest()
     key = " ".join(label.lower().replace("-", " ").split())
     if key in nouns:
@@ -67,6 +103,8 @@ def noun_for(label: str) -> str:
                               phrase[:-2] if phrase.endswith("es") else None):
                 if candidate and candidate in nouns:
                     return candidate
+                if candidate and ALIASES.get(candidate) in nouns:
+                    return ALIASES[candidate]
     return FALLBACK
 
 

@@ -32,7 +32,8 @@ from ..jobs import CancelToken, Job, Log, Preview, stage_progress
 from ..layout import Layout, LayoutObject, box_at_time, video_frame_count
 from ..protocols import Frame, RenderSettings
 from .activity import ActivityMeter, LoudnessTrack
-from .backdrops import AIRBORNE, Scene, draw_backdrop, scene_for
+from .backdrops import (AIRBORNE, RAIL, SKY_LINE, WEATHER, WEATHER_SIDE, Scene, draw_backdrop,
+                        scene_for)
 from .pictograms import Pictogram, pictogram
 from .text import LABEL_PX, fitted, label_sprite, missing_note
 
@@ -42,6 +43,13 @@ MAX_BLUR_PX = 28
 PULSE = 0.08           # how much an object swells at full loudness
 RING_SPEED = 1.6       # rings sent out per second
 FILL = 1.15            # a sprite's side as a multiple of its box height (emoji have margins)
+# A dark drawing (musical notes, paw prints, a crowd's silhouettes: mean Rec. 601 luma under
+# RIM_DARK, about 0.43 of white) on a dark part of the picture (the luma under it below
+# RIM_DARK too: the dark stage, a night scene) gets a light rim, as the labels get a dark one,
+# or it melts into the picture. On a lit backdrop colour tells them apart (a brown horse on
+# green grass has about the grass's luma and reads well), so no rim there. Design.
+RIM_DARK = 110
+RIM_COLOR = (236, 236, 236)
 
 
 class PreviewRenderer:
@@ -112,8 +120,12 @@ def draw_frame(layout: Layout, t: float, backdrop: np.ndarray, *, labels: bool =
         if box is not None:
             items.append((box[3], (box[2] - box[0]) * (box[3] - box[1]), obj, box))
     # Far things first: a box whose bottom is higher stands further away.
+    items.sort(key=lambda it: (it[0], it[1]))
+    for _, _, obj, box in items:  # tracks under everything, across the frame
+        if pictogram(obj.label).noun in RAIL:
+            _track(canvas, *_wheels(canvas, obj, box))
     anchors = []
-    for _, _, obj, box in sorted(items, key=lambda it: (it[0], it[1])):
+    for _, _, obj, box in items:
         activity = meter.activity(obj, t) if meter is not None else 0.0
         anchors.append((obj.label, _draw_object(canvas, layout, obj, box, t, activity, fps)))
     if labels:  # over every object, so a nearer thing cannot hide a farther one's name
@@ -146,14 +158,56 @@ def _heading(obj: LayoutObject, velocity: float) -> str:
     return ""
 
 
+def _base_side(w: int, h: int, box) -> float:
+    """A sprite's side in pixels before it swells: its box's width, or its height with the
+    drawing's margins (FILL), whichever is smaller."""
+    return max(12.0, min((box[2] - box[0]) * w, (box[3] - box[1]) * h * FILL))
+
+
+@lru_cache(maxsize=256)
+def _foot(pic: Pictogram) -> float:
+    """Where the drawing touches the ground: its lowest opaque row, share of its side."""
+    rows = np.flatnonzero(pic.rgba[..., 3].max(axis=1) > 128)
+    return float(rows[-1] + 1) / pic.rgba.shape[0] if rows.size else 1.0
+
+
+def _wheels(canvas: np.ndarray, obj: LayoutObject, box) -> tuple[int, float]:
+    """The row a ground object's drawing stands on (at rest size), and its side in pixels."""
+    h, w = canvas.shape[:2]
+    side = _base_side(w, h, box)
+    bottom = box[3] * h + 0.06 * side  # as _draw_object places a ground object
+    return int(round(bottom - side + _foot(pictogram(obj.label)) * side)), side
+
+
+def _track(canvas: np.ndarray, y: int, side: float) -> None:
+    """A railway track seen from the side along the whole width, its rail's top at row ``y``:
+    ballast, sleepers' ends, a steel rail, scaled with the train standing on it."""
+    h, w = canvas.shape[:2]
+    rail = max(2, int(side / 36))
+    bed = max(4, int(side / 11))
+    y0, y1 = max(0, y + rail), min(h, y + rail + bed)
+    if y0 < y1:
+        canvas[y0:y1] = (canvas[y0:y1] * 0.25 + np.array([112, 104, 94]) * 0.75).astype(np.uint8)
+        step = max(8, int(side / 5))
+        for x in range(step // 3, w, step):
+            cv2.rectangle(canvas, (x, y0), (x + max(3, step // 3), min(h - 1, y0 + bed // 2)),
+                          (84, 62, 46), -1)
+    if 0 <= y < h:
+        canvas[max(0, y):min(h, y + rail)] = (176, 178, 186)
+        canvas[min(h - 1, y + rail - 1)] = (96, 98, 106)
+
+
 def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: float,
                  activity: float, fps: float) -> tuple[int, int]:
     """Draw one object; returns where its label goes (centre x, top y)."""
     h, w = canvas.shape[:2]
     pic = pictogram(obj.label)
     x0, y0, x1, y1 = box[0] * w, box[1] * h, box[2] * w, box[3] * h
-    flying = pic.noun in AIRBORNE
-    base = max(12.0, min(x1 - x0, (y1 - y0) * FILL))
+    weather = pic.noun in WEATHER
+    flying = pic.noun in AIRBORNE or weather
+    base = _base_side(w, h, box)
+    if weather:  # one cloud in the sky, not a cloud as big as the scene standing on the road
+        base = min(base, WEATHER_SIDE * h)
     side = int(round(base * (1 + PULSE * activity) / 2)) * 2
     velocity = _velocity(layout, obj, t)
     heading = _heading(obj, velocity)
@@ -163,6 +217,8 @@ def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: 
         blur = int(min(MAX_BLUR_PX, abs(velocity) * w * SHUTTER / max(fps, 1.0)) // 2 * 2)
     cx = 0.5 * (x0 + x1)
     bottom = 0.5 * (y0 + y1) + 0.5 * side if flying else y1 + 0.06 * side
+    if weather:
+        bottom = min(bottom, SKY_LINE * h)
     top = int(round(bottom - side))
     left = int(round(cx - side / 2))
     if not flying:
@@ -171,7 +227,10 @@ def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: 
         _rings(canvas, (int(round(cx)), int(round(bottom - side / 2))), side, activity, t,
                object_color(obj.label))
     rgb, keep = _sprite_u8(pic, side, mirror, blur)
-    _blend(canvas, rgb, keep, left - (keep.shape[1] - side) // 2, top)  # blurred: wider, centred
+    x = left - (keep.shape[1] - side) // 2  # blurred: wider, centred
+    if _needs_rim(canvas, pic, keep, x, top):
+        _blend(canvas, *_rim_u8(pic, side, mirror, blur), x - _rim_px(side), top - _rim_px(side))
+    _blend(canvas, rgb, keep, x, top)
     return int(round(cx)), int(round(bottom)) + 4
 
 
@@ -204,6 +263,50 @@ def _sprite_u8(pic: Pictogram, side: int, mirror: bool, blur: int) -> tuple[np.n
     rgb, alpha = _sprite(pic, side, mirror, blur)
     keep = np.repeat(((1.0 - alpha) * 255.0 + 0.5).astype(np.uint8), 3, axis=2)
     return (rgb + 0.5).astype(np.uint8), keep
+
+
+@lru_cache(maxsize=256)
+def _luma(pic: Pictogram) -> float:
+    """Mean Rec. 601 luma of the drawing's opaque pixels (0-255)."""
+    a = pic.rgba[..., 3].astype(np.float32) / 255.0
+    luma = pic.rgba[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return float((luma * a).sum() / max(a.sum(), 1.0))
+
+
+def _needs_rim(canvas: np.ndarray, pic: Pictogram, keep: np.ndarray, left: int, top: int) -> bool:
+    """Whether a dark drawing would stand on a dark part of the picture (see RIM_DARK)."""
+    own = _luma(pic)
+    if own >= RIM_DARK:
+        return False
+    h, w = canvas.shape[:2]
+    sh, sw = keep.shape[:2]
+    x0, y0, x1, y1 = max(0, left), max(0, top), min(w, left + sw), min(h, top + sh)
+    if x0 >= x1 or y0 >= y1:
+        return False
+    behind = canvas[y0:y1:4, x0:x1:4].astype(np.float32) @ np.array([0.299, 0.587, 0.114],
+                                                                   np.float32)
+    cover = 1.0 - keep[y0 - top:y1 - top:4, x0 - left:x1 - left:4, 0].astype(np.float32) / 255
+    if cover.sum() < 1.0:
+        return False
+    return float((behind * cover).sum() / cover.sum()) < RIM_DARK
+
+
+def _rim_px(side: int) -> int:
+    return max(2, side // 40)
+
+
+@lru_cache(maxsize=32)
+def _rim_u8(pic: Pictogram, side: int, mirror: bool, blur: int) -> tuple[np.ndarray, np.ndarray]:
+    """A light outline around the sprite (its alpha grown by :func:`_rim_px`), premultiplied
+    like :func:`_sprite_u8`, as big as the sprite plus the rim on each side."""
+    _, alpha = _sprite(pic, side, mirror, blur)
+    r = _rim_px(side)
+    grown = cv2.dilate(np.pad(alpha[..., 0], r), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    grown = cv2.GaussianBlur(grown, (0, 0), sigmaX=max(0.6, r / 3))[..., None]
+    rgb = (grown * np.asarray(RIM_COLOR, np.float32) + 0.5).astype(np.uint8)
+    keep = np.repeat(((1.0 - grown) * 255.0 + 0.5).astype(np.uint8), 3, axis=2)
+    return rgb, keep
 
 
 def _blend(canvas: np.ndarray, rgb: np.ndarray, keep: np.ndarray, left: int, top: int) -> None:
