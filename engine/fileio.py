@@ -25,6 +25,11 @@ WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
 MAX_JSON_DEPTH = 64
 # Integers are parsed from at most this many digits: every such integer fits a float.
 MAX_JSON_INT_DIGITS = 308
+# The largest document this app writes is a project of the longest plan (MAX_FRAMES frames,
+# MAX_OBJECTS objects with their boxes, its cues): about 10 MB (a layout alone: 7 MB,
+# measured 2026-12-07). A file many times that size is not ours, and reading it would hold
+# ten times its size in memory before any rule could refuse it.
+MAX_JSON_BYTES = 64 * 1024 * 1024
 
 # '-' as a file name: the command line reads no input from standard input.
 STDIN_MESSAGE = "'-' would be standard input, which is not read for {what}."
@@ -162,7 +167,8 @@ def refuse_overwriting_inputs(output: str | os.PathLike, inputs) -> None:
 
 
 def read_json(path: str | os.PathLike, *, what: str = "File"):
-    """Parse a JSON file with limits: integers of more than :data:`MAX_JSON_INT_DIGITS` digits
+    """Parse a JSON file with limits: files over :data:`MAX_JSON_BYTES` are refused unread,
+    integers of more than :data:`MAX_JSON_INT_DIGITS` digits
     become infinity (then refused by range checks), nesting deeper than
     :data:`MAX_JSON_DEPTH` is refused, and so are what JSON does not have (NaN, Infinity:
     Python's reader takes them, and a value kept as it was read could then not be written
@@ -171,6 +177,12 @@ def read_json(path: str | os.PathLike, *, what: str = "File"):
     :class:`BadInput` naming the file; FileNotFoundError and UnicodeDecodeError are the
     caller's to word."""
     path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise BadInput(f"{what} {path} is {size / 1e6:.0f} MB; the documents this app writes "
+                       f"are at most about 10 MB, so it reads none over "
+                       f"{MAX_JSON_BYTES // 2**20} MiB.",
+                       hint="Open the file this app saved, or an autosave of it.")
     text = path.read_text(encoding="utf-8-sig")
 
     def constant(name: str):

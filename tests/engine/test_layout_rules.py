@@ -376,3 +376,35 @@ def test_a_layout_that_may_not_be_read_is_a_layout_error(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_text", refuse)
     with pytest.raises(LayoutError, match=r"theirs\.json cannot be read: Permission denied"):
         load_layout(path)
+
+
+def test_a_file_over_the_json_size_limit_is_refused_unread(tmp_path, monkeypatch):
+    import engine.fileio as fileio
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(valid()))
+    monkeypatch.setattr(fileio, "MAX_JSON_BYTES", path.stat().st_size - 1)
+    with pytest.raises(LayoutError, match="MB; the documents this app writes"):
+        load_layout(path)
+    monkeypatch.setattr(fileio, "MAX_JSON_BYTES", path.stat().st_size)
+    assert load_layout(path).num_frames == N
+
+
+def test_the_largest_layout_this_app_writes_is_well_under_the_limit(tmp_path):
+    # MAX_FRAMES frames of MAX_OBJECTS objects, each with five candidate names and its
+    # loudness per frame, as the rule-based planner writes them.
+    import numpy as np
+
+    from engine.cues.types import Tag
+    from engine.fileio import MAX_JSON_BYTES
+    from engine.layout import save_layout
+    from engine.planning.heuristic import plan_layout_from_cues
+    from tests.engine.planning.cuekit import cues, track
+    sources = []
+    for i in range(MAX_OBJECTS):
+        s = track(i + 1, (-80 + 20 * i, 80 - 20 * i), n=MAX_FRAMES, motion="left_to_right")
+        s.tags = [Tag(f"label{k}", 0.123456, f"A long AudioSet class name {k}") for k in range(5)]
+        s.loudness_db = np.random.default_rng(i).uniform(-60, -10, MAX_FRAMES)
+        sources.append(s)
+    path = tmp_path / "longest.json"
+    save_layout(plan_layout_from_cues(cues(*sources, duration_s=3600.0)), path)
+    assert path.stat().st_size < MAX_JSON_BYTES / 4
