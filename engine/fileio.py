@@ -26,7 +26,7 @@ MAX_JSON_DEPTH = 64
 # Integers are parsed from at most this many digits: every such integer fits a float.
 MAX_JSON_INT_DIGITS = 308
 # The largest document this app writes is a project of the longest plan (MAX_FRAMES frames,
-# MAX_OBJECTS objects with their boxes, its cues): about 10 MB (a layout alone: 7 MB,
+# MAX_OBJECTS objects with their boxes, and cues for as many sources): 15 MB (a layout alone: 7 MB,
 # measured 2026-12-07). A file many times that size is not ours, and reading it would hold
 # ten times its size in memory before any rule could refuse it.
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -180,7 +180,7 @@ def read_json(path: str | os.PathLike, *, what: str = "File"):
     size = path.stat().st_size
     if size > MAX_JSON_BYTES:
         raise BadInput(f"{what} {path} is {size / 1e6:.0f} MB; the documents this app writes "
-                       f"are at most about 10 MB, so it reads none over "
+                       f"are at most about 15 MB, so it reads none over "
                        f"{MAX_JSON_BYTES // 2**20} MiB.",
                        hint="Open the file this app saved, or an autosave of it.")
     text = path.read_text(encoding="utf-8-sig")
