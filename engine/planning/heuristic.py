@@ -18,7 +18,7 @@ from ..layout import MAX_OBJECTS, Box, Layout, LayoutObject, PlannerInfo
 from .heard import KEY, heard_as_source
 from ..layout.screen import x_from_azimuth
 from ..protocols import PlanRequest
-from .priors import prior_for
+from .priors import known_noun, prior_for
 
 MIN_CONFIDENCE = 0.05
 UNNAMED_LABEL = "sound source"  # a source the tagger could not name
@@ -171,7 +171,7 @@ def _noun(phrase: str) -> str:
     words = [w for w in words if w not in stop]
     if not words:
         return UNNAMED_LABEL
-    for w in words:  # a word we have a prior for wins ("a dog barking" -> "dog")
-        if prior_for(w) is not prior_for(None):
-            return w
+    noun = known_noun(words)  # a noun we have a prior for wins ("a dog barking" -> "dog")
+    if noun is not None:
+        return noun
     return words[-1] if len(words) <= 2 else words[0]

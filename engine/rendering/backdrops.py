@@ -40,6 +40,10 @@ _WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Things that are seen against the sky rather than standing on the ground.
 AIRBORNE = frozenset({"airplane", "jet", "helicopter", "bird", "pigeon", "crow", "owl",
                       "fireworks", "thunder", "thunderstorm"})
+# Small things that fly without making the scene a sky (a bee belongs in a field): drawn
+# like AIRBORNE ones, centred in their box with no shadow. The planner's priors put the same
+# things in the air (engine/planning/priors.py, place AIR; a test keeps the two in step).
+FLIERS = frozenset({"bee", "fly", "mosquito"})
 # Things that run on rails: the preview lays a track under them (a locomotive on bare grass
 # read as a toy dropped in a field).
 RAIL = frozenset({"train"})

@@ -32,8 +32,8 @@ from ..jobs import CancelToken, Job, Log, Preview, stage_progress
 from ..layout import Layout, LayoutObject, box_at_time, video_frame_count
 from ..protocols import Frame, RenderSettings
 from .activity import ActivityMeter, LoudnessTrack
-from .backdrops import (AIRBORNE, RAIL, SKY_LINE, WEATHER, WEATHER_SIDE, Scene, draw_backdrop,
-                        scene_for)
+from .backdrops import (AIRBORNE, FLIERS, RAIL, SKY_LINE, WEATHER, WEATHER_SIDE, Scene,
+                        draw_backdrop, scene_for)
 from .pictograms import Pictogram, pictogram
 from .text import LABEL_PX, fitted, label_sprite, missing_note
 
@@ -204,7 +204,7 @@ def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: 
     pic = pictogram(obj.label)
     x0, y0, x1, y1 = box[0] * w, box[1] * h, box[2] * w, box[3] * h
     weather = pic.noun in WEATHER
-    flying = pic.noun in AIRBORNE or weather
+    flying = pic.noun in AIRBORNE or pic.noun in FLIERS or weather
     base = _base_side(w, h, box)
     if weather:  # one cloud in the sky, not a cloud as big as the scene standing on the road
         base = min(base, WEATHER_SIDE * h)

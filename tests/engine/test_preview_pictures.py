@@ -368,3 +368,21 @@ def test_a_train_runs_on_a_track_under_its_wheels():
     assert abs(int(middle.max()) + 1 - int(rows.min())) <= 3
     car = preview.draw_frame(moving("car", "static"), 2.0, bg, labels=False)[:256]
     assert not (np.abs(car[:, :8].astype(int) - 90).max(axis=2) > 10).any()
+
+
+@pytest.mark.parametrize("label, stands", [("bee", False), ("mosquito", False),
+                                           ("cricket", True)])
+def test_a_flying_insect_is_drawn_in_the_air(label, stands):
+    # Flying insects stood on the ground with a shadow (only aircraft, birds and weather flew).
+    box = (0.4, 0.3, 0.6, 0.5)
+    obj = LayoutObject(1, label, label, "static", 0.9, [box] * 4)
+    layout = Layout(duration_s=2.0, num_frames=4, fps=2.0, caption="", background="a meadow",
+                    objects=[obj])
+    h = 256
+    grey = np.full((h, 256, 3), 128, np.uint8)
+    frame = preview.draw_frame(layout, 1.0, grey, labels=False)[:h]
+    changed = np.nonzero(np.abs(frame.astype(int) - 128).sum(axis=2) > 0)[0]
+    side = 0.2 * h
+    # a flier is centred in its box with no shadow; a ground thing stands on its box's bottom
+    below_centred_sprite = changed > 0.4 * h + side / 2 + 2
+    assert below_centred_sprite.any() == stands
