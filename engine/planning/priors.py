@@ -289,8 +289,9 @@ def _build() -> tuple[dict[str, Prior], dict[str, Prior]]:
 PRIORS, WORD_PRIORS = _build()
 
 # Labels that fill the scene rather than sit at one spot, as far as the spatial guard goes
-# (a language model may draw these as background): the built-in tagger's weather and crowd.
-AMBIENT = {"rain", "crowd", "thunder", "wind"}
+# (a language model may draw these as background): sound heard from all around, as the
+# built-in tagger names it: weather (its "Thunderstorm" is thunder), a crowd, the sea's waves.
+AMBIENT = {"rain", "crowd", "thunder", "thunderstorm", "wind", "ocean"}
 
 
 def _lookup(phrase: str) -> Prior | None:
