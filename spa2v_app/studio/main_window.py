@@ -11,11 +11,11 @@ import os
 import uuid
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLabel, QLineEdit,
-                               QMainWindow, QSizePolicy, QToolBar, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractButton, QApplication, QComboBox, QDialog, QDockWidget,
+                               QHBoxLayout, QLabel, QLineEdit, QMainWindow, QSizePolicy,
+                               QToolBar, QToolButton, QVBoxLayout, QWidget)
 
 from engine.audio.stereo_kinds import PANNED, SPACED
 from engine.errors import SpA2VError
@@ -707,6 +707,18 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             self.statusBar().showMessage(f"Could not save settings: {e}", 8000)
 
     # -- window events ------------------------------------------------------------------------
+    def event(self, event) -> bool:
+        """Space presses the button, ticks the box or opens the list that has the focus,
+        as everywhere: it played the sound instead (Play's key is the window's, and a button
+        leaves Space to shortcuts), so a user who Tabbed to Record or Clear finished could not
+        press it. Elsewhere (the canvas, the timeline, the queue) Space plays."""
+        if (event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Space
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+                and isinstance(QApplication.focusWidget(), (QAbstractButton, QComboBox))):
+            event.accept()  # not a shortcut: the key goes to the focused control
+            return True
+        return super().event(event)
+
     def resizeEvent(self, event) -> None:
         """Below :data:`COMPACT_BELOW_PX` the toolbar's buttons show their icons only (their
         names stay in the tooltips; Render keeps its name, its icon being Play's) and its
