@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from models import readiness
 
+from .accessible import name_control, name_form_fields
 from .model.secrets import BadKey, KeyringUnavailable, gemini_key_source, store_gemini_key
 from .model.settings import DEVICES, MEMORY_TIERS, StudioSettings
 
@@ -93,13 +94,20 @@ class ExportDialog(QDialog):
         self.reuse.setVisible(can_reuse)
         self.reuse.setChecked(can_reuse)
         form = QFormLayout(self)
+        rows = ((self.mp4, "Video file", lambda: self._save_as(self.mp4, "MP4 (*.mp4)")),
+                (self.frames, "Frames folder", self._pick_folder),
+                (self.json, "Layout file", lambda: self._save_as(self.json, "JSON (*.json)")))
+        paths = {}
+        for edit, name, browse in rows:  # "File" twice: named apart for a screen reader
+            paths[edit] = _path_row(edit, browse)
+            name_control(paths[edit], name)
         form.addRow(self.mp4_on)
-        form.addRow("   File", _path_row(self.mp4, lambda: self._save_as(self.mp4, "MP4 (*.mp4)")))
+        form.addRow("   File", paths[self.mp4])
         form.addRow(self.reuse)
         form.addRow(self.frames_on)
-        form.addRow("   Folder", _path_row(self.frames, self._pick_folder))
+        form.addRow("   Folder", paths[self.frames])
         form.addRow(self.json_on)
-        form.addRow("   File", _path_row(self.json, lambda: self._save_as(self.json, "JSON (*.json)")))
+        form.addRow("   File", paths[self.json])
         form.addRow("Renderer", self.renderer)
         form.addRow("Frame rate", self.fps)
         note = QLabel("Files appear only when complete; the render queue shows progress.")
@@ -111,6 +119,7 @@ class ExportDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        name_form_fields(form)
 
     def _follow_mp4(self, text: str) -> None:
         mp4 = Path(text.strip() or "untitled.mp4")
@@ -221,9 +230,11 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         self.models_dir = QLineEdit(self.settings.models_dir)
         form.addRow("Models folder", _path_row(self.models_dir, lambda: self._folder(self.models_dir)))
+        name_form_fields(form)
         lay.addLayout(form)
         self.model_table = QTableWidget(0, len(MODEL_COLUMNS))
         self.model_table.setHorizontalHeaderLabels(MODEL_COLUMNS)
+        self.model_table.setAccessibleName("Models")
         self.model_table.verticalHeader().hide()
         self.model_table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.model_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -279,6 +290,7 @@ class SettingsDialog(QDialog):
             b.setToolTip(f"Use a copy of {name} you already have (a file or folder)")
             b.clicked.connect(lambda: self._import_model(name))
         b.setObjectName(f"model-{name}")
+        b.setAccessibleName(f"{b.text().rstrip('…')} {name}")  # a "Download" per row: which
         return b
 
     def _import_model(self, name: str, path: str | None = None) -> None:
@@ -345,6 +357,7 @@ class SettingsDialog(QDialog):
         form.addRow("Denoising steps", self.steps)
         form.addRow("Seed", self.seed)
         form.addRow("Video frame rate", self.fps)
+        name_form_fields(form)
         return page
 
     def _planner_page(self) -> QWidget:
@@ -377,6 +390,7 @@ class SettingsDialog(QDialog):
         form.addRow("", forget)
         form.addRow("", self.gemini_audio)
         form.addRow(self.key_note)
+        name_form_fields(form)
         return page
 
     def _general_page(self) -> QWidget:
@@ -384,6 +398,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(page)
         self.recordings = QLineEdit(self.settings.recordings_dir)
         form.addRow("Recordings folder", _path_row(self.recordings, lambda: self._folder(self.recordings)))
+        name_form_fields(form)
         return page
 
     # -- helpers ------------------------------------------------------------------------------

@@ -376,6 +376,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.pan_law_combo = PanLawCombo()
         self.pan_law_action = tb.addWidget(self.pan_law_combo)
         self.pan_law_action.setVisible(False)
+        # The Record panel asks the same of its input: said apart by a screen reader.
+        for box in (self.stereo_combo, self.spacing_box, self.pan_law_combo):
+            box.setAccessibleName(f"{box.accessibleName()} (the project's sound)")
         tb.addSeparator()
         tb.addAction(self.act_play)
         tb.addSeparator()
@@ -390,11 +393,13 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         tb.addWidget(self.hint_edit)
         self.planner_combo = QComboBox()
         self.planner_combo.setToolTip("Planner")
+        self.planner_combo.setAccessibleName("Planner")  # no label: said as its value
         tb.addWidget(self.planner_combo)
         tb.addAction(self.act_plan)
         tb.addSeparator()
         self.renderer_combo = QComboBox()
         self.renderer_combo.setToolTip("Renderer")
+        self.renderer_combo.setAccessibleName("Renderer")
         tb.addWidget(self.renderer_combo)
         for combo in (self.planner_combo, self.renderer_combo):
             combo.setSizeAdjustPolicy(

@@ -37,3 +37,62 @@ def test_space_presses_the_focused_button_instead_of_playing(qtbot, window, clip
     assert window.player.playing
     window.toggle_play()
 
+
+def _said_as(w) -> str:
+    """What a screen reader says a control is: its accessible name, else its label's text (a
+    label whose buddy it is, the relation Linux's readers follow), else Qt's name for it, which
+    for a list box on Linux is only its current value: not what it chooses."""
+    from PySide6.QtGui import QAccessible
+    from PySide6.QtWidgets import QComboBox, QLabel
+    if w.accessibleName():
+        return w.accessibleName()
+    for label in w.window().findChildren(QLabel):
+        if label.buddy() is w and label.text().replace("&", "").strip():
+            return label.text().replace("&", "").strip()
+    if isinstance(w, QComboBox):
+        return ""
+    face = QAccessible.queryAccessibleInterface(w)
+    return face.text(QAccessible.Text.Name) if face else ""
+
+
+def _unclear_names(top) -> list[str]:
+    """Controls Tab reaches in ``top`` that a screen reader says as nothing, or as another
+    control is said (three "Browse…"); each page of a tab widget in turn."""
+    from PySide6.QtWidgets import QAbstractScrollArea, QTabWidget, QWidget
+    said = {}
+    for tabs in [None] + top.findChildren(QTabWidget):
+        for page in range(tabs.count()) if tabs else [None]:
+            if tabs:
+                tabs.setCurrentIndex(page)
+            for w in top.findChildren(QWidget):
+                parent = w.parentWidget()
+                if (w.isVisibleTo(top) and w.focusPolicy() & Qt.FocusPolicy.TabFocus
+                        and w.focusProxy() is None
+                        and not (isinstance(parent, QAbstractScrollArea)
+                                 and parent.viewport() is w)):
+                    said[w] = _said_as(w)
+    names = list(said.values())
+    return [f"{type(w).__name__} {name!r}" for w, name in said.items()
+            if not name or names.count(name) > 1]
+
+
+def test_every_dialog_control_says_what_it_is(qtbot, window, tmp_path, monkeypatch):
+    """The path fields had no name at all (their label names the row's box, not the field),
+    the three Browse… and every Download were alike, the models table had no name."""
+    from spa2v_app.studio.canvas import ObjectDialog
+    from spa2v_app.studio.dialogs import ExportDialog, SceneDialog, SettingsDialog
+    for dlg in (ExportDialog(tmp_path / "take", renderer="preview", fps=8.0, can_reuse=True,
+                             parent=window),
+                SettingsDialog(window.settings, window, download=lambda name: None),
+                SceneDialog("a dog barks", "a park", window),
+                ObjectDialog("dog", "a dog", "static", window)):
+        qtbot.addWidget(dlg)
+        dlg.show()
+        assert _unclear_names(dlg) == [], dlg.windowTitle()
+        dlg.close()
+
+
+def test_every_window_control_says_what_it_is(qtbot, window, clip):
+    """The planner and renderer lists had no label (said as their value: "Built-in")."""
+    planned_and_active(qtbot, window, clip)
+    assert _unclear_names(window) == []
