@@ -224,6 +224,12 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_prev = self._action("Previous frame", lambda: self.step_frame(-1),
                                      "Left", "prev")
         self.act_next = self._action("Next frame", lambda: self.step_frame(1), "Right", "next")
+        # The playhead to either end of the clip, as in any player or editor (there was no
+        # way but dragging, or Left held for hundreds of frames).
+        self.act_start = self._action("Go to the start", lambda: self.seek(0.0), "Home", None,
+                                      "Move the playhead to the start of the clip")
+        self.act_end = self._action("Go to the end", lambda: self.seek(self.doc.duration_s),
+                                    "End", None, "Move the playhead to the end of the clip")
         self.act_settings = self._action("Settings…", self.settings_dialog, "Ctrl+,", "settings")
         # The banner went only by a click: from the keyboard it could not be dismissed.
         self.act_dismiss = self._action("Dismiss the message", lambda: self.banner.hide(), "Esc",
@@ -315,7 +321,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         m.addSeparator()
         m.addActions(self.act_cycle + self.act_nudge)
         m = mb.addMenu("&Sound")
-        m.addActions([self.act_record, self.act_play, self.act_prev, self.act_next])
+        m.addActions([self.act_record, self.act_play, self.act_prev, self.act_next,
+                      self.act_start, self.act_end])
         m.addSeparator()
         self.stereo_menu = m.addMenu(STEREO_QUESTION)
         self.stereo_menu.setToolTipsVisible(True)
@@ -542,6 +549,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_render.setEnabled(have_layout)
         self.act_export.setEnabled(have_layout)
         self.act_play.setEnabled(have_audio)
+        self.act_start.setEnabled(self.doc.duration_s > 0)
+        self.act_end.setEnabled(self.doc.duration_s > 0)
         self.act_add.setEnabled(self.doc.duration_s > 0)
         for a in (self.act_delete, self.act_props, self.act_key, *self.act_nudge):
             a.setEnabled(selected)

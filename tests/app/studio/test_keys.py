@@ -1,6 +1,7 @@
 """The studio from the keyboard and with a screen reader: keys that reach what has the focus,
 names a screen reader says, a list of the keys, pictures sharp on a 2x screen."""
 
+import pytest
 from PySide6.QtCore import Qt
 
 from .test_window import planned_and_active
@@ -96,3 +97,25 @@ def test_every_window_control_says_what_it_is(qtbot, window, clip):
     """The planner and renderer lists had no label (said as their value: "Built-in")."""
     planned_and_active(qtbot, window, clip)
     assert _unclear_names(window) == []
+
+
+def test_home_and_end_move_the_playhead_to_the_ends_of_the_clip(qtbot, window, clip):
+    """There was no key for it: a drag to the edge, or Left held over every frame."""
+    from .helpers import import_clip
+    import_clip(qtbot, window, clip)  # before a plan too
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    doc = window.doc
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_End)
+    assert doc.time_s == pytest.approx(doc.duration_s) and doc.duration_s > 1
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Home)
+    assert doc.time_s == 0.0
+    # In a text field they stay the field's: the cursor moves, not the playhead.
+    window.hint_edit.setText("a red car")
+    window.hint_edit.setFocus()
+    window.hint_edit.setCursorPosition(3)
+    qtbot.keyClick(window.hint_edit, Qt.Key.Key_End)
+    assert window.hint_edit.cursorPosition() == len("a red car") and doc.time_s == 0.0
+    sound = [m for m in window.menuBar().actions() if m.text() == "&Sound"][0].menu()
+    assert window.act_start in sound.actions() and window.act_end in sound.actions()
