@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QMessageBox, QPushButton, QSpinBox, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
@@ -185,6 +186,75 @@ class SceneDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+
+# Keys that are no action of a menu's: a panel's own, Qt's.
+OTHER_KEYS = (
+    ("Timeline", "Zoom in / out while the timeline has the focus", "+ / -"),
+    ("Record panel", "How was this recorded? (then Up / Down)", "Alt+D"),
+    ("Everywhere", "Move the focus to the next / previous control", "Tab / Shift+Tab"),
+    ("Everywhere", "Press the focused button, tick the box, open the list", "Space"),
+    ("Dialogs", "The default button (OK, Export) / Cancel", "Enter / Esc"),
+)
+
+
+def menu_keys(menubar) -> list[tuple[str, str, str]]:
+    """(menu, action, keys) for every action of ``menubar``'s menus that has keys, in menu
+    order (submenus too): the list is read from the actions, so it cannot fall out of step."""
+    rows = []
+
+    def walk(title: str, menu) -> None:
+        for a in menu.actions():
+            if a.menu() is not None:
+                walk(title, a.menu())
+            elif a.shortcuts():
+                keys = " or ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
+                                   for k in a.shortcuts())
+                rows.append((title, a.text().replace("&", "").rstrip("…"), keys))
+    for top in menubar.actions():
+        if top.menu() is not None:
+            walk(top.text().replace("&", ""), top.menu())
+    return rows
+
+
+class KeysDialog(QDialog):
+    """Help > Keyboard shortcuts: every key of the window, by menu (there was no list in the
+    app: the keys were only beside the menu entries and in tooltips)."""
+
+    def __init__(self, menubar, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.resize(620, 560)
+        self.menubar = menubar
+        table = QTableWidget(0, 3)
+        table.setHorizontalHeaderLabels(("Where", "What it does", "Keys"))
+        table.setAccessibleName("Keyboard shortcuts")
+        table.verticalHeader().hide()
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setTabKeyNavigation(False)  # Tab leaves the table for Close, not cell by cell
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table = table
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(table)
+        lay.addWidget(buttons)
+        self.fill()
+
+    def fill(self) -> None:
+        """The keys as the menus have them now."""
+        rows = menu_keys(self.menubar) + list(OTHER_KEYS)
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+
+    def rows(self) -> list[tuple[str, ...]]:
+        t = self.table
+        return [tuple(t.item(r, c).text() for c in range(3)) for r in range(t.rowCount())]
 
 
 def gemini_sending_note() -> str:

@@ -25,7 +25,7 @@ from models.backends import DEFAULT_PLANNER, DEFAULT_RENDERER
 
 from . import theme
 from .canvas import LayoutCanvas
-from .dialogs import SceneDialog, SettingsDialog, fill_backend_combo
+from .dialogs import KeysDialog, SceneDialog, SettingsDialog, fill_backend_combo
 from .document import StudioDocument
 from .job_actions import SOUND_SUFFIXES, JobActions
 from .player import AudioPlayer
@@ -231,6 +231,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_end = self._action("Go to the end", lambda: self.seek(self.doc.duration_s),
                                     "End", None, "Move the playhead to the end of the clip")
         self.act_settings = self._action("Settings…", self.settings_dialog, "Ctrl+,", "settings")
+        self.act_keys = self._action("Keyboard shortcuts", self.keys_dialog, K.HelpContents, None,
+                                     "Every key of the studio")
         # The banner went only by a click: from the keyboard it could not be dismissed.
         self.act_dismiss = self._action("Dismiss the message", lambda: self.banner.hide(), "Esc",
                                         None, "Hide the message above the canvas")
@@ -356,6 +358,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_video_labels.setChecked(self.settings.video_labels)
         self.act_video_labels.toggled.connect(self._set_video_labels)
         m = mb.addMenu("&Help")
+        m.addAction(self.act_keys)
+        m.addSeparator()
         m.addAction("About SpA2V Studio", self._about)
 
         # Everything must fit 1280 px: short button texts (iconText), combos sized to a dozen
@@ -688,6 +692,17 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def _set_video_labels(self, on: bool) -> None:
         self.settings.video_labels = bool(on)
         self._save_settings()
+
+    def keys_dialog(self) -> KeysDialog:
+        """Help > Keyboard shortcuts (F1): beside the window, not in its way."""
+        dlg = getattr(self, "_keys_dialog", None)
+        if dlg is None:
+            dlg = self._keys_dialog = KeysDialog(self.menuBar(), self)
+        dlg.fill()
+        dlg.show()
+        dlg.raise_()
+        dlg.activateWindow()
+        return dlg
 
     def _about(self) -> None:
         from PySide6.QtWidgets import QMessageBox

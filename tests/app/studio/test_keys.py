@@ -119,3 +119,25 @@ def test_home_and_end_move_the_playhead_to_the_ends_of_the_clip(qtbot, window, c
     assert window.hint_edit.cursorPosition() == len("a red car") and doc.time_s == 0.0
     sound = [m for m in window.menuBar().actions() if m.text() == "&Sound"][0].menu()
     assert window.act_start in sound.actions() and window.act_end in sound.actions()
+
+
+def test_f1_lists_every_key_of_the_window(qtbot, window, clip):
+    """There was no list of the keys anywhere in the app (Help had About only)."""
+    from PySide6.QtGui import QAction, QKeySequence
+    planned_and_active(qtbot, window, clip)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_F1)
+    dlg = window._keys_dialog
+    qtbot.waitUntil(dlg.isVisible)
+    listed = "\n".join("  ".join(row) for row in dlg.rows())
+    for action in window.findChildren(QAction):
+        for key in action.shortcuts():
+            assert key.toString(QKeySequence.SequenceFormat.NativeText) in listed, action.text()
+            assert action.text().rstrip("…") in listed
+    assert "Space" in listed and "Tab" in listed
+    help_menu = [m for m in window.menuBar().actions() if m.text() == "&Help"][0].menu()
+    assert window.act_keys in help_menu.actions()
+    assert _unclear_names(dlg) == []
+    qtbot.waitUntil(dlg.isActiveWindow)
+    qtbot.keyClick(dlg.table, Qt.Key.Key_Escape)
+    assert not dlg.isVisible()
