@@ -141,3 +141,17 @@ def test_f1_lists_every_key_of_the_window(qtbot, window, clip):
     qtbot.waitUntil(dlg.isActiveWindow)
     qtbot.keyClick(dlg.table, Qt.Key.Key_Escape)
     assert not dlg.isVisible()
+
+
+@pytest.mark.parametrize("scale", [2.0, 3.0])
+def test_icons_have_the_pixels_of_a_high_density_screen(window, scale):
+    """On a 2x screen the toolbar's 24 px icons came from 32 pixels, stretched to 48: blurred."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QToolButton
+    buttons = [window.toolbar.widgetForAction(a) for a in window.toolbar.actions()
+               if not a.icon().isNull()] + window.editor.findChildren(QToolButton)
+    assert len(buttons) > 10
+    for button in buttons:
+        side = button.iconSize().width()
+        pm = button.icon().pixmap(QSize(side, side), scale)
+        assert pm.width() >= side * scale and pm.devicePixelRatio() >= scale, button.toolTip()
