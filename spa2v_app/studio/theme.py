@@ -27,11 +27,17 @@ GRID = QColor("#34363b")
 LEFT = QColor("#5ab0ff")   # left channel
 RIGHT = QColor("#ff6f91")  # right channel
 
+# Focus must show (a keyboard user has to see where the keys go): a style sheet that styles a
+# tool button or a frame replaces Fusion's focus drawing, so the accent border says it here
+# (the transparent one keeps the size from changing with the focus).
 STYLE = """
 QMainWindow::separator { background: #131416; width: 3px; height: 3px; }
 QDockWidget::title { background: #2c2d31; padding: 4px 8px; font-weight: 600; }
 QToolBar { border: none; spacing: 4px; padding: 3px; background: #222327; }
-QToolButton { padding: 4px 6px; border-radius: 4px; }
+QToolButton { padding: 3px 5px; border-radius: 4px; border: 1px solid transparent; }
+QToolButton:focus { border-color: #ff8a3d; }
+QGraphicsView, QScrollArea { border: 1px solid transparent; }
+QGraphicsView:focus, QScrollArea:focus { border-color: #ff8a3d; }
 QToolButton:hover { background: #34363b; }
 QToolButton:checked { background: #3d3f45; }
 QToolButton#qt_toolbar_ext_button { padding: 0px; min-width: 18px; }

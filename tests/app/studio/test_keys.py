@@ -155,3 +155,23 @@ def test_icons_have_the_pixels_of_a_high_density_screen(window, scale):
         side = button.iconSize().width()
         pm = button.icon().pixmap(QSize(side, side), scale)
         assert pm.width() >= side * scale and pm.devicePixelRatio() >= scale, button.toolTip()
+
+
+def test_the_focus_shows_wherever_tab_goes(qtbot, window, clip):
+    """The layout canvas, its buttons, the queue's and the timeline's buttons and the timeline
+    looked the same with the focus as without: Tab went on where nobody could see it (the
+    style sheet that shapes a tool button or a frame replaces Fusion's focus drawing)."""
+    planned_and_active(qtbot, window, clip)
+    window.hint_edit.setFocus(Qt.FocusReason.TabFocusReason)
+    unseen, met = [], set()
+    for _ in range(40):
+        w = window.focusWidget()
+        if w in met:
+            break
+        met.add(w)
+        focused = w.grab().toImage()
+        qtbot.keyClick(w, Qt.Key.Key_Tab)
+        assert window.focusWidget() is not w
+        if w.grab().toImage() == focused:
+            unseen.append(f"{type(w).__name__} {w.accessibleName() or w.toolTip()}")
+    assert len(met) > 15 and unseen == []
