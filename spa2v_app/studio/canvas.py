@@ -9,7 +9,7 @@ renderer's backdrop for the layout, chosen by the renderer's rule.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QContextMenuEvent, QFont, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem,
                                QGraphicsScene, QGraphicsView, QLabel, QLineEdit, QMenu,
@@ -287,7 +287,14 @@ class LayoutCanvas(QGraphicsView):
         super().mousePressEvent(event)
 
     def contextMenuEvent(self, event) -> None:
-        self.context_menu(self.itemAt(event.pos())).exec(event.globalPos())
+        item, at = self.itemAt(event.pos()), event.globalPos()
+        if event.reason() == QContextMenuEvent.Reason.Keyboard:
+            # The Menu key (Shift+F10): the selected box's menu, at the box. Qt places it at the
+            # view's corner, so the keyboard only ever got the empty frame's menu.
+            item = self.items_by_id.get(self.doc.selected_id)
+            if item is not None:
+                at = self.viewport().mapToGlobal(self.mapFromScene(item.rect().center()))
+        self.context_menu(item).exec(at)
 
     def _guarded(self, fn, *args):
         """A menu entry's slot: a refused edit (the 9th object) goes to the banner, as the

@@ -219,6 +219,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                                       "Rename the selected object, change its prompt or motion")
         self.act_key = self._action("Set / remove keyframe", self.toggle_keyframe, "K", "key",
                                     "Pin the selected box on this frame as a keyframe")
+        # The box menu's entry (right-click) had no other way in: not from the keyboard.
+        self.act_hide = self._action("Hide on this frame", self.hide_on_frame, None, None,
+                                     "Hide the selected object on this frame (a hidden keyframe)")
         self.act_scene = self._action("Scene…", self.edit_scene, None, "plan",
                                       "Edit the caption and background")
         self.act_prev = self._action("Previous frame", lambda: self.step_frame(-1),
@@ -319,7 +322,12 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         m = mb.addMenu("&Edit")
         m.addActions([self.act_undo, self.act_redo])
         m.addSeparator()
-        m.addActions([self.act_add, self.act_props, self.act_key, self.act_delete, self.act_scene])
+        m.addActions([self.act_add, self.act_props, self.act_key, self.act_hide, self.act_delete,
+                      self.act_scene])
+        # The names the selected object was heard as: the timeline offers them on a right-click
+        # of its lane's header only, which no key reaches.
+        self.heard_as_menu = m.addMenu("Name as heard")
+        self.heard_as_menu.aboutToShow.connect(self._fill_heard_as)
         m.addSeparator()
         m.addActions(self.act_cycle + self.act_nudge)
         m = mb.addMenu("&Sound")
@@ -556,8 +564,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_start.setEnabled(self.doc.duration_s > 0)
         self.act_end.setEnabled(self.doc.duration_s > 0)
         self.act_add.setEnabled(self.doc.duration_s > 0)
-        for a in (self.act_delete, self.act_props, self.act_key, *self.act_nudge):
+        for a in (self.act_delete, self.act_props, self.act_key, self.act_hide, *self.act_nudge):
             a.setEnabled(selected)
+        self.heard_as_menu.setEnabled(selected)
         for a in self.act_cycle:
             a.setEnabled(bool(have_layout and self.doc.layout.objects))
         self.act_scene.setEnabled(have_layout)
@@ -655,6 +664,17 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         if ids:
             at = ids.index(self.doc.selected_id) if self.doc.selected_id in ids else -step
             self.doc.select(ids[(at + step) % len(ids)])
+
+    def hide_on_frame(self) -> None:
+        if self.doc.selected_id >= 0 and self.doc.layout is not None:
+            self._guard(self.doc.hide_box, self.doc.selected_id, self.doc.current_frame())
+
+    def _fill_heard_as(self) -> None:
+        menu = self.heard_as_menu
+        menu.clear()
+        lay, oid = self.doc.layout, self.doc.selected_id
+        if lay is not None and oid in {o.id for o in lay.objects}:
+            self.timeline.canvas.heard_menu(lay.object(oid), menu)
 
     def toggle_keyframe(self) -> None:
         from .model.layout_edit import keyframes

@@ -198,9 +198,10 @@ class TimelineCanvas(QWidget):
             top += h
         return None
 
-    def heard_menu(self, obj) -> QMenu:
-        """The names ``obj`` was heard as; choosing one renames it (one undo step)."""
-        menu = QMenu(self)
+    def heard_menu(self, obj, menu: QMenu | None = None) -> QMenu:
+        """The names ``obj`` was heard as; choosing one renames it (one undo step). Into
+        ``menu`` when given (the Edit menu's, for the keyboard), else a new one."""
+        menu = QMenu(self) if menu is None else menu
         menu.addSection(heard_summary(obj.extra) or "No other names were heard")
         for label in candidates_of(obj.extra):
             action = menu.addAction(label)

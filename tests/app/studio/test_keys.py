@@ -175,3 +175,45 @@ def test_the_focus_shows_wherever_tab_goes(qtbot, window, clip):
         if w.grab().toImage() == focused:
             unseen.append(f"{type(w).__name__} {w.accessibleName() or w.toolTip()}")
     assert len(met) > 15 and unseen == []
+
+
+def test_the_box_menu_and_its_entries_are_reached_from_the_keyboard(qtbot, window, clip):
+    """The Menu key on the canvas gave the empty frame's menu (Qt places a keyboard menu at the
+    view's corner), so "Hide on this frame" and the names a sound was heard as (the timeline
+    lane's right-click) were for the mouse only."""
+    from PySide6.QtCore import QPoint, QTimer
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    from engine.cues.types import Tag
+    from engine.planning.heuristic import plan_layout_from_cues
+    from tests.engine.planning.cuekit import cues, track
+    doc = planned_and_active(qtbot, window, clip)
+    c = cues(track(1, -45, label="truck"))
+    c.sources[0].tags.append(Tag("vehicle", 0.73, "Vehicle"))
+    doc.apply_plan(plan_layout_from_cues(c))
+    doc.select(-1)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_BracketRight)
+    oid = doc.selected_id
+    assert oid >= 0
+    shown = []
+
+    def read_and_close() -> None:
+        menu = QApplication.activePopupWidget()
+        shown.append([x.text() for x in menu.actions()] if isinstance(menu, QMenu) else None)
+        if menu is not None:
+            menu.close()
+    QTimer.singleShot(200, read_and_close)
+    corner = QPoint(5, 5)  # where Qt puts a keyboard menu
+    QApplication.sendEvent(window.canvas, QContextMenuEvent(
+        QContextMenuEvent.Reason.Keyboard, corner, window.canvas.mapToGlobal(corner)))
+    assert shown and "Hide on this frame" in shown[-1], shown
+    # The same from the Edit menu.
+    frame = doc.current_frame()
+    window.act_hide.trigger()
+    assert doc.layout.object(oid).boxes[frame] is None
+    window.heard_as_menu.aboutToShow.emit()
+    names = {a.text(): a for a in window.heard_as_menu.actions() if a.isCheckable()}
+    assert set(names) == {"truck", "vehicle"}
+    names["vehicle"].trigger()
+    assert doc.layout.object(oid).label == "vehicle"
