@@ -125,9 +125,10 @@ class BoxItem(QGraphicsRectItem):
         ty = r.top() - th - 2 if r.top() - th - 2 >= 0 else r.top() + 2
         tag = QRectF(r.left(), ty, tw, th)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(theme.ACCENT if self.selected else self.color)
+        fill = theme.ACCENT if self.selected else self.color
+        p.setBrush(fill)
         p.drawRoundedRect(tag, 3, 3)
-        p.setPen(QColor("#111"))
+        p.setPen(theme.ink_on(fill))  # #111 on a blue tag was 2.9:1
         p.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
         if self.selected:
             p.setBrush(theme.ACCENT)

@@ -300,7 +300,8 @@ class TimelineCanvas(QWidget):
             p.setPen(theme.GRID)
             p.drawLine(QPointF(0, y + h - 0.5), QPointF(self.width(), y + h - 0.5))
             if title:
-                p.setPen(theme.object_qcolor(payload.label) if kind == "object" else theme.MUTED)
+                p.setPen(theme.readable_on(theme.object_qcolor(payload.label), theme.BASE)
+                         if kind == "object" else theme.MUTED)
                 p.drawText(QRectF(8, y, HEADER_W - 12, h), Qt.AlignmentFlag.AlignVCenter,
                            p.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight,
                                                       HEADER_W - 14))

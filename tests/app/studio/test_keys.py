@@ -3,6 +3,7 @@ names a screen reader says, a list of the keys, pictures sharp on a 2x screen.""
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 
 from .test_window import planned_and_active
 
@@ -217,3 +218,32 @@ def test_the_box_menu_and_its_entries_are_reached_from_the_keyboard(qtbot, windo
     assert set(names) == {"truck", "vehicle"}
     names["vehicle"].trigger()
     assert doc.layout.object(oid).label == "vehicle"
+
+
+def test_labels_in_object_colours_are_legible_on_the_dark_theme(qtbot, window, clip):
+    """The object colours share one lightness, so blue and violet ones are dark: a car's
+    label was #111 on a blue tag (2.9:1), its lane title blue on the timeline's black (2.7:1)."""
+    import zlib
+
+    from spa2v_app.studio import theme
+    labels = [f"thing {k}" for k in range(400)]
+    hues = {zlib.crc32(lab.encode()) % 360 for lab in labels}
+    assert len(hues) > 200  # every kind of colour
+    for lab in labels:
+        fill = theme.object_qcolor(lab)
+        assert theme.contrast(theme.ink_on(fill), fill) >= theme.TEXT_CONTRAST, lab
+        title = theme.readable_on(fill, theme.BASE)
+        assert theme.contrast(title, theme.BASE) >= theme.TEXT_CONTRAST, lab
+    # As drawn: the tag above a car's box has light letters on its blue.
+    doc = planned_and_active(qtbot, window, clip)
+    oid = doc.layout.objects[0].id
+    doc.update_object(oid, label="car", prompt="a car")
+    doc.select(-1)
+    qtbot.wait(50)
+    item = window.canvas.items_by_id[oid]
+    assert theme.contrast(theme.object_qcolor("car"), QColor("#111")) < 3.5
+    corner = window.canvas.mapFromScene(item.rect().topLeft())
+    image = window.canvas.viewport().grab().toImage()
+    tag = [image.pixelColor(x, y) for x in range(corner.x(), corner.x() + 40)
+           for y in range(max(0, corner.y() - 22), corner.y() - 2)]
+    assert any(min(c.red(), c.green(), c.blue()) > 200 for c in tag)
