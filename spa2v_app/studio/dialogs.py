@@ -305,6 +305,8 @@ class SettingsDialog(QDialog):
         self.model_table = QTableWidget(0, len(MODEL_COLUMNS))
         self.model_table.setHorizontalHeaderLabels(MODEL_COLUMNS)
         self.model_table.setAccessibleName("Models")
+        # Tab goes to the rows' buttons and on to OK: cell by cell it never left the table.
+        self.model_table.setTabKeyNavigation(False)
         self.model_table.verticalHeader().hide()
         self.model_table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.model_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)

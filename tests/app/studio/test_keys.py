@@ -247,3 +247,48 @@ def test_labels_in_object_colours_are_legible_on_the_dark_theme(qtbot, window, c
     tag = [image.pixelColor(x, y) for x in range(corner.x(), corner.x() + 40)
            for y in range(max(0, corner.y() - 22), corner.y() - 2)]
     assert any(min(c.red(), c.green(), c.blue()) > 200 for c in tag)
+
+
+def _dialogs(window, tmp_path):
+    from spa2v_app.studio.canvas import ObjectDialog
+    from spa2v_app.studio.dialogs import ExportDialog, KeysDialog, SceneDialog, SettingsDialog
+    return (lambda: ExportDialog(tmp_path / "take", renderer="preview", fps=8.0,
+                                 can_reuse=False, parent=window),
+            lambda: SettingsDialog(window.settings, window, download=lambda name: None),
+            lambda: SceneDialog("a dog barks", "a park", window),
+            lambda: ObjectDialog("dog", "a dog", "static", window),
+            lambda: KeysDialog(window.menuBar(), window))
+
+
+def test_tab_goes_round_each_dialog_and_enter_and_esc_answer_it(qtbot, window, tmp_path):
+    """In Settings, Tab went into the models table and on from cell to cell, round and round:
+    OK and Cancel were never reached."""
+    from PySide6.QtWidgets import QApplication, QWidget
+    for make in _dialogs(window, tmp_path):
+        dlg = make()
+        qtbot.addWidget(dlg)
+        dlg.show()
+        dlg.activateWindow()
+        qtbot.waitUntil(dlg.isActiveWindow)
+        controls = [w for w in dlg.findChildren(QWidget) if w.isVisibleTo(dlg)
+                    and w.focusPolicy() & Qt.FocusPolicy.TabFocus and w.focusProxy() is None]
+        start, met = QApplication.focusWidget(), set()
+        for _ in range(len(controls) + 1):
+            met.add(QApplication.focusWidget())
+            qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+            if QApplication.focusWidget() is start:
+                break
+        assert QApplication.focusWidget() is start, (dlg.windowTitle(), len(met))
+        dlg.close()
+        for key, code in ((Qt.Key.Key_Return, 1), (Qt.Key.Key_Escape, 0)):
+            dlg = make()
+            qtbot.addWidget(dlg)
+            dlg.show()
+            dlg.activateWindow()
+            qtbot.waitUntil(dlg.isActiveWindow)
+            ended = []
+            dlg.finished.connect(ended.append)
+            qtbot.keyClick(QApplication.focusWidget(), key)
+            # Enter answers OK (Export, Close in the keys list: Esc's), Esc cancels.
+            assert ended == [code if dlg.windowTitle() != "Keyboard shortcuts" else 0], \
+                (dlg.windowTitle(), key)
