@@ -8,7 +8,7 @@ renderer's backdrop for the layout, chosen by the renderer's rule.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QContextMenuEvent, QFont, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem,
@@ -98,6 +98,11 @@ class BoxItem(QGraphicsRectItem):
             if "b" in self._mode:
                 r.setBottom(max(min(bounds.bottom(), r.bottom() + d.y()), r.top() + min_w))
         self.setRect(r)
+
+    def cancel_drag(self) -> None:
+        """Esc during a drag: the box back where it was, nothing committed."""
+        self._mode = None
+        self.setRect(self._start_rect)
 
     def mouseReleaseEvent(self, event) -> None:
         mode, self._mode = self._mode, None
@@ -203,6 +208,22 @@ class LayoutCanvas(QGraphicsView):
 
     def drag_started(self, item: BoxItem) -> None:
         self._drag = (item, self.doc.current_frame())
+
+    def event(self, event) -> bool:
+        """Esc during a drag puts the box back, as in any editor (it was the window's key for
+        the banner, and the drag went on to land where the mouse was let go)."""
+        if (getattr(self, "_drag", None) is not None  # (events come before __init__ ends)
+                and event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress)
+                and event.key() == Qt.Key.Key_Escape):
+            event.accept()
+            if event.type() == QEvent.Type.KeyPress:
+                item, _frame = self._drag
+                self._drag = None
+                item.cancel_drag()
+                if self._stale:
+                    self.rebuild()
+            return True
+        return super().event(event)
 
     def drag_ended(self, item: BoxItem, moved: bool) -> None:
         drag, self._drag = self._drag, None

@@ -292,3 +292,26 @@ def test_tab_goes_round_each_dialog_and_enter_and_esc_answer_it(qtbot, window, t
             # Enter answers OK (Export, Close in the keys list: Esc's), Esc cancels.
             assert ended == [code if dlg.windowTitle() != "Keyboard shortcuts" else 0], \
                 (dlg.windowTitle(), key)
+
+
+def test_esc_during_a_drag_puts_the_box_back(qtbot, window, clip):
+    """Esc went to the banner and the drag landed where the mouse was let go: a drag begun by
+    mistake could only be undone after it landed."""
+    from .helpers import view_point
+    doc = planned_and_active(qtbot, window, clip)
+    obj = doc.layout.objects[0]
+    frame = doc.current_frame()
+    before = obj.boxes[frame]
+    steps = doc.undo_stack.count()
+    canvas, vp = window.canvas, window.canvas.viewport()
+    start = view_point(canvas, (before[0] + before[2]) / 2, (before[1] + before[3]) / 2)
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
+    for k in range(1, 5):
+        qtbot.mouseMove(vp, start + (view_point(canvas, 0.1, 0.1) - start) * (k / 4))
+    assert canvas.items_by_id[obj.id].rect().left() != before[0] * canvas.frame_size()[0]
+    qtbot.keyClick(canvas, Qt.Key.Key_Escape)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=view_point(canvas, 0.1, 0.1))
+    assert doc.layout.object(obj.id).boxes[frame] == before
+    assert doc.undo_stack.count() == steps
+    w, h = canvas.frame_size()
+    assert canvas.items_by_id[obj.id].rect().left() == pytest.approx(before[0] * w)
