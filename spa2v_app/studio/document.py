@@ -218,9 +218,15 @@ class StudioDocument(QObject):
             self.time_changed.emit(t)
 
     def step_frame(self, delta: int) -> None:
+        """To the layout frame ``delta`` away; before a plan, the cue frame (the frames the
+        import measured, which the timeline's lanes show): Left and Right did nothing then."""
         if self.layout is not None:
             frame = min(self.layout.num_frames - 1, max(0, self.current_frame() + delta))
             self.set_time(self.frame_time(frame))
+        elif self.cues is not None and self.cues.num_frames > 0:
+            n, d = self.cues.num_frames, self.cues.duration_s
+            frame = int(min(n - 1, max(0, self.time_s * n / d))) + delta
+            self.set_time((min(n - 1, max(0, frame)) + 0.5) * d / n)
 
     def select(self, object_id: int) -> None:
         if object_id != self.selected_id:

@@ -570,8 +570,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         for a in self.act_cycle:
             a.setEnabled(bool(have_layout and self.doc.layout.objects))
         self.act_scene.setEnabled(have_layout)
-        self.act_prev.setEnabled(have_layout)
-        self.act_next.setEnabled(have_layout)
+        self.act_prev.setEnabled(have_layout or self.doc.cues is not None)
+        self.act_next.setEnabled(have_layout or self.doc.cues is not None)
 
     def _audio_changed(self) -> None:
         audio = self.doc.audio

@@ -315,3 +315,20 @@ def test_esc_during_a_drag_puts_the_box_back(qtbot, window, clip):
     assert doc.undo_stack.count() == steps
     w, h = canvas.frame_size()
     assert canvas.items_by_id[obj.id].rect().left() == pytest.approx(before[0] * w)
+
+
+def test_left_and_right_step_the_playhead_before_a_plan(qtbot, window, clip):
+    """Before a plan Left and Right did nothing: the playhead moved only with the mouse."""
+    from .helpers import import_clip
+    import_clip(qtbot, window, clip)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    doc = window.doc
+    assert doc.layout is None and doc.time_s == 0.0
+    step = doc.cues.duration_s / doc.cues.num_frames
+    window.canvas.setFocus()
+    for _ in range(3):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_Right)
+    assert doc.time_s == pytest.approx(3.5 * step)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Left)
+    assert doc.time_s == pytest.approx(2.5 * step)
