@@ -3,10 +3,14 @@
 A form's label names the widget of its row (QFormLayout makes it the label's buddy). When that
 widget is a box holding a path field and its Browse… button, the field and the button inside
 had no name: a screen reader said "edit" and "Browse…" three times over.
+
+A message that appears where the focus is not (the banner over the canvas) is said only when
+it is announced as an alert.
 """
 
 from __future__ import annotations
 
+from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import QAbstractButton, QFormLayout, QLabel, QLineEdit, QWidget
 
 
@@ -38,3 +42,9 @@ def name_form_fields(form: QFormLayout) -> None:
         text = label.widget().text().replace("&", "").strip().rstrip(":")
         if text:
             name_control(field.widget(), text)
+
+
+def announce(widget: QWidget) -> None:
+    """Have a screen reader say ``widget`` (its name and text) now, as an alert: a warning or
+    an error shown in the banner was silent to a user who cannot see it."""
+    QAccessible.updateAccessibility(QAccessibleEvent(widget, QAccessible.Event.Alert))

@@ -23,7 +23,7 @@ from engine.project import discard_autosave
 from models import readiness
 from models.backends import DEFAULT_PLANNER, DEFAULT_RENDERER
 
-from . import theme
+from . import accessible, theme
 from .canvas import LayoutCanvas
 from .dialogs import KeysDialog, SceneDialog, SettingsDialog, fill_backend_combo
 from .document import StudioDocument
@@ -510,6 +510,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             self.banner.setStyleSheet(f"background:{bg}; color:{fg};")
             self.banner.setText(f"{text}   (click or Esc to dismiss)")
             self.banner.show()
+            self.banner.setAccessibleName("Warning" if level == "warning" else "Error")
+            accessible.announce(self.banner)
 
     def refresh_backends(self) -> None:
         for combo in (self.planner_combo, self.renderer_combo):

@@ -332,3 +332,16 @@ def test_left_and_right_step_the_playhead_before_a_plan(qtbot, window, clip):
     assert doc.time_s == pytest.approx(3.5 * step)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Left)
     assert doc.time_s == pytest.approx(2.5 * step)
+
+
+def test_a_warning_or_an_error_is_announced_to_a_screen_reader(window, monkeypatch):
+    """The banner appeared over the canvas without a word to a screen reader: a failed render
+    was silent to a user who cannot see it."""
+    from spa2v_app.studio import accessible
+    said = []
+    monkeypatch.setattr(accessible, "announce", lambda w: said.append((w.accessibleName(),
+                                                                       w.text())))
+    window.show_message("Cannot render: the sound is not there.", "error")
+    window.show_message("Planned 2 objects.", "info")  # the status bar's: not an alert
+    assert [(name, text.split("   (")[0]) for name, text in said] == [
+        ("Error", "Cannot render: the sound is not there.")]
