@@ -190,6 +190,8 @@ class SceneDialog(QDialog):
 
 # Keys that are no action of a menu's: a panel's own, Qt's.
 OTHER_KEYS = (
+    ("Canvas", "The selected box's menu (keyframe, hide, delete)", "Menu / Shift+F10"),
+    ("Canvas", "During a drag: put the box back", "Esc"),
     ("Timeline", "Zoom in / out while the timeline has the focus", "+ / -"),
     ("Record panel", "How was this recorded? (then Up / Down)", "Alt+D"),
     ("Everywhere", "Move the focus to the next / previous control", "Tab / Shift+Tab"),
