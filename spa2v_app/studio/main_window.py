@@ -299,6 +299,15 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
             self.addDockWidget(area, dock)
             self.docks[key] = dock
+            # Qt's title bar buttons are icons without a tooltip: say what they do, and that
+            # the View menu brings a closed panel back.
+            for name, tip in (("qt_dockwidget_floatbutton", f"Float the {title} panel in a "
+                               "window of its own (double-click its title to dock it again)"),
+                              ("qt_dockwidget_closebutton", f"Close the {title} panel "
+                               f"(View > {title} brings it back)")):
+                button = dock.findChild(QAbstractButton, name)
+                if button is not None:
+                    button.setToolTip(tip)
         self.record_panel.setMinimumWidth(250)
         self.resizeDocks([self.docks["record"], self.docks["preview"]], [270, 380],
                          Qt.Orientation.Horizontal)

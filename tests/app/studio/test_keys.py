@@ -345,3 +345,20 @@ def test_a_warning_or_an_error_is_announced_to_a_screen_reader(window, monkeypat
     window.show_message("Planned 2 objects.", "info")  # the status bar's: not an alert
     assert [(name, text.split("   (")[0]) for name, text in said] == [
         ("Error", "Cannot render: the sound is not there.")]
+
+
+def test_every_button_without_words_has_a_tooltip(qtbot, window, clip):
+    """The panels' float and close buttons were icons with no tooltip: nothing said what they
+    did, nor that View brings a closed panel back."""
+    from PySide6.QtWidgets import QAbstractButton, QToolButton
+    planned_and_active(qtbot, window, clip)
+    silent = []
+    for b in window.findChildren(QAbstractButton):
+        icon_only = not b.text().replace("&", "").strip() or (
+            isinstance(b, QToolButton)
+            and b.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly)
+        if b.isVisibleTo(window) and icon_only and not b.toolTip():
+            silent.append(b.objectName() or b.accessibleName())
+    assert silent == []
+    close = window.docks["record"].findChild(QAbstractButton, "qt_dockwidget_closebutton")
+    assert "View > Record" in close.toolTip()
