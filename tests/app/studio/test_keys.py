@@ -362,3 +362,19 @@ def test_every_button_without_words_has_a_tooltip(qtbot, window, clip):
     assert silent == []
     close = window.docks["record"].findChild(QAbstractButton, "qt_dockwidget_closebutton")
     assert "View > Record" in close.toolTip()
+
+
+def test_space_presses_a_button_in_a_floating_panel(qtbot, window, clip):
+    """A panel floated in a window of its own: Space on its focused Record button played."""
+    planned_and_active(qtbot, window, clip)
+    dock = window.docks["record"]
+    dock.setFloating(True)
+    dock.activateWindow()
+    qtbot.waitUntil(dock.isActiveWindow)
+    button = window.record_panel.button
+    button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(button.hasFocus)
+    qtbot.keyClick(button, Qt.Key.Key_Space)
+    assert window.record_panel.recording and not window.player.playing
+    qtbot.keyClick(button, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not window.record_panel.recording)
