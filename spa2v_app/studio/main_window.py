@@ -419,6 +419,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.hint_edit.setMinimumWidth(150)
         self.hint_edit.setMaximumWidth(340)
         self.hint_edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # Enter after typing what is sounding plans with it (it did nothing: Ctrl+L was needed).
+        self.hint_edit.returnPressed.connect(
+            lambda: self.act_plan.isEnabled() and self.act_plan.trigger())
         tb.addWidget(self.hint_edit)
         self.planner_combo = QComboBox()
         self.planner_combo.setToolTip("Planner")

@@ -378,3 +378,16 @@ def test_space_presses_a_button_in_a_floating_panel(qtbot, window, clip):
     assert window.record_panel.recording and not window.player.playing
     qtbot.keyClick(button, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: not window.record_panel.recording)
+
+
+def test_enter_in_the_hint_field_plans_with_it(qtbot, window, clip):
+    """Typing what is sounding and pressing Enter did nothing; Ctrl+L was needed."""
+    from .helpers import import_clip
+    import_clip(qtbot, window, clip)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.hint_edit.setFocus()
+    qtbot.keyClicks(window.hint_edit, "a red car")
+    qtbot.keyClick(window.hint_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.doc.layout is not None, timeout=30_000)
+    assert window.doc.layout.objects[0].label == "car"
