@@ -13,7 +13,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QAbstractButton, QApplication, QComboBox, QDialog, QDockWidget,
+from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSlider,
+                               QAbstractSpinBox, QApplication, QComboBox, QDialog, QDockWidget,
                                QHBoxLayout, QLabel, QLineEdit, QMainWindow, QSizePolicy,
                                QToolBar, QToolButton, QVBoxLayout, QWidget)
 
@@ -299,7 +300,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
             self.addDockWidget(area, dock)
             self.docks[key] = dock
-            dock.installEventFilter(self)  # Space in a floating panel (eventFilter)
+            dock.installEventFilter(self)  # keys in a floating panel (eventFilter)
             # Qt's title bar buttons are icons without a tooltip: say what they do, and that
             # the View menu brings a closed panel back.
             for name, tip in (("qt_dockwidget_floatbutton", f"Float the {title} panel in a "
@@ -772,27 +773,34 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
 
     # -- window events ------------------------------------------------------------------------
     @staticmethod
-    def _space_for_the_focused_control(event) -> bool:
+    def _key_for_the_focused_control(event) -> bool:
         """Space presses the button, ticks the box or opens the list that has the focus,
         as everywhere: it played the sound instead (Play's key is the window's, and a button
         leaves Space to shortcuts), so a user who Tabbed to Record or Clear finished could not
-        press it. Elsewhere (the canvas, the timeline, the queue) Space plays. True when
-        ``event`` (a ShortcutOverride, which the focused control leaves to its window) is
-        taken so."""
-        if (event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Space
-                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-                and isinstance(QApplication.focusWidget(), (QAbstractButton, QComboBox))):
+        press it. Elsewhere (the canvas, the timeline, the queue) Space plays. Home and End
+        likewise stay a focused list's, table's, spin box's or scroll bar's (its first and
+        last entry). True when ``event`` (a ShortcutOverride, which the focused control
+        leaves to its window) is taken so."""
+        if event.type() != QEvent.Type.ShortcutOverride \
+                or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        users = {Qt.Key.Key_Space: (QAbstractButton, QComboBox),
+                 Qt.Key.Key_Home: (QComboBox, QAbstractItemView, QAbstractSpinBox,
+                                   QAbstractSlider),
+                 Qt.Key.Key_End: (QComboBox, QAbstractItemView, QAbstractSpinBox,
+                                  QAbstractSlider)}.get(event.key())
+        if users and isinstance(QApplication.focusWidget(), users):
             event.accept()  # not a shortcut: the key goes to the focused control
             return True
         return False
 
     def event(self, event) -> bool:
-        return self._space_for_the_focused_control(event) or super().event(event)
+        return self._key_for_the_focused_control(event) or super().event(event)
 
     def eventFilter(self, watched, event) -> bool:
         """A floating panel is a window of its own, where the focused control's events stop:
-        the same rule for Space there."""
-        return self._space_for_the_focused_control(event) or super().eventFilter(watched, event)
+        the same rule for Space, Home and End there."""
+        return self._key_for_the_focused_control(event) or super().eventFilter(watched, event)
 
     def resizeEvent(self, event) -> None:
         """Below :data:`COMPACT_BELOW_PX` the toolbar's buttons show their icons only (their

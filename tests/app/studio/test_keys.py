@@ -118,6 +118,13 @@ def test_home_and_end_move_the_playhead_to_the_ends_of_the_clip(qtbot, window, c
     window.hint_edit.setCursorPosition(3)
     qtbot.keyClick(window.hint_edit, Qt.Key.Key_End)
     assert window.hint_edit.cursorPosition() == len("a red car") and doc.time_s == 0.0
+    # In a list they stay the list's: its first and last entry.
+    combo = window.stereo_combo
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_End)
+    assert combo.currentIndex() == combo.count() - 1 and doc.time_s == 0.0
+    qtbot.keyClick(combo, Qt.Key.Key_Home)
+    assert combo.currentIndex() == 0
     sound = [m for m in window.menuBar().actions() if m.text() == "&Sound"][0].menu()
     assert window.act_start in sound.actions() and window.act_end in sound.actions()
 
