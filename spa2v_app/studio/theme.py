@@ -27,6 +27,8 @@ GRID = QColor("#34363b")
 LEFT = QColor("#5ab0ff")   # left channel
 RIGHT = QColor("#ff6f91")  # right channel
 
+# The Record button while recording: "Stop" in white on a red a little darker than RECORD
+# (white on RECORD itself read at 3.9:1; 4.8:1 here, TEXT_CONTRAST).
 # Focus must show (a keyboard user has to see where the keys go): a style sheet that styles a
 # tool button or a frame replaces Fusion's focus drawing, so the accent border says it here
 # (the transparent one keeps the size from changing with the focus).
@@ -45,7 +47,7 @@ QPushButton { padding: 4px 12px; border-radius: 4px; background: #34363b; border
 QPushButton:hover { background: #3d3f45; }
 QPushButton:disabled { color: #6b6d73; }
 QPushButton#record { background: #3a2224; border-color: #6b2b2f; font-weight: 600; }
-QPushButton#record:checked { background: #e5484d; color: white; }
+QPushButton#record:checked { background: #d13b40; color: white; }
 QProgressBar { border: 1px solid #40424a; border-radius: 3px; background: #17181a; height: 10px;
                text-align: center; font-size: 9px; }
 QProgressBar::chunk { background: #ff8a3d; border-radius: 2px; }

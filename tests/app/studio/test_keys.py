@@ -398,3 +398,17 @@ def test_enter_in_the_hint_field_plans_with_it(qtbot, window, clip):
     qtbot.keyClick(window.hint_edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.doc.layout is not None, timeout=30_000)
     assert window.doc.layout.objects[0].label == "car"
+
+
+def test_the_record_button_reads_while_recording(qtbot, window):
+    """While recording the button said "Stop" in white on a light red: 3.9:1."""
+    from spa2v_app.studio import theme
+    button = window.record_panel.button
+    button.click()
+    qtbot.waitUntil(lambda: window.record_panel.recording)
+    image = button.grab().toImage()
+    background = image.pixelColor(4, image.height() // 2)
+    window.record_panel.button.click()
+    qtbot.waitUntil(lambda: not window.record_panel.recording)
+    assert background.red() > 150 and background.green() < 100  # the red of a take
+    assert theme.contrast(background, QColor("white")) >= theme.TEXT_CONTRAST
