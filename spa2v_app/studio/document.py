@@ -461,15 +461,23 @@ class StudioDocument(QObject):
     def nudge_box(self, object_id: int, frame: int, dx: int, dy: int) -> None:
         """Move the box ``dx, dy`` steps of :data:`layout_edit.NUDGE` (the keyboard's drag);
         one undo step a press, none where the frame's edge stops it or the object is hidden."""
+        self._step_box("Move box", object_id, frame, (dx, dy, dx, dy))
+
+    def grow_box(self, object_id: int, frame: int, dw: int, dh: int) -> None:
+        """Move the box's right and bottom edges ``dw, dh`` steps of :data:`layout_edit.NUDGE`
+        (the keyboard's drag of an edge: a drag was the only way to resize); as
+        :meth:`nudge_box`, one undo step a press, none where nothing changes."""
+        self._step_box("Resize box", object_id, frame, (0, 0, dw, dh))
+
+    def _step_box(self, text: str, object_id: int, frame: int, steps) -> None:
         box = self.layout.object(object_id).boxes[frame]
         if box is None:
             return
         step = layout_edit.NUDGE
         after = layout_edit.set_box(self.layout, object_id, frame,
-                                    (box[0] + dx * step, box[1] + dy * step,
-                                     box[2] + dx * step, box[3] + dy * step))
+                                    tuple(c + k * step for c, k in zip(box, steps)))
         if after.object(object_id).boxes[frame] != layout_edit.clamp_box(box):
-            self._edit("Move box", after, object_id)
+            self._edit(text, after, object_id)
 
     def hide_box(self, object_id: int, frame: int) -> None:
         self._edit("Hide object on frame",

@@ -256,6 +256,15 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                                                ("right", "Shift+Right", (1, 0)),
                                                ("up", "Shift+Up", (0, -1)),
                                                ("down", "Shift+Down", (0, 1)))]
+        # ... and Ctrl+Shift+arrows move its right and bottom edges: resizing was a drag only.
+        self.act_grow = [self._action(f"Make box {name}",
+                                      lambda _=False, d=d: self.grow(*d), key, None,
+                                      "Move the selected box's right or bottom edge by 1 % of "
+                                      "the frame")
+                         for name, key, d in (("narrower", "Ctrl+Shift+Left", (-1, 0)),
+                                              ("wider", "Ctrl+Shift+Right", (1, 0)),
+                                              ("shorter", "Ctrl+Shift+Up", (0, -1)),
+                                              ("taller", "Ctrl+Shift+Down", (0, 1)))]
         self.act_cycle = [self._action(text, lambda _=False, s=s: self.select_next(s), key, None,
                                        "Select an object without the mouse")
                           for text, key, s in (("Select next object", "]", 1),
@@ -340,7 +349,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.heard_as_menu = m.addMenu("Name as heard")
         self.heard_as_menu.aboutToShow.connect(self._fill_heard_as)
         m.addSeparator()
-        m.addActions(self.act_cycle + self.act_nudge)
+        m.addActions(self.act_cycle + self.act_nudge + self.act_grow)
         m = mb.addMenu("&Sound")
         m.addActions([self.act_record, self.act_play, self.act_prev, self.act_next,
                       self.act_start, self.act_end])
@@ -580,7 +589,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_start.setEnabled(self.doc.duration_s > 0)
         self.act_end.setEnabled(self.doc.duration_s > 0)
         self.act_add.setEnabled(self.doc.duration_s > 0)
-        for a in (self.act_delete, self.act_props, self.act_key, self.act_hide, *self.act_nudge):
+        for a in (self.act_delete, self.act_props, self.act_key, self.act_hide, *self.act_nudge,
+                  *self.act_grow):
             a.setEnabled(selected)
         self.heard_as_menu.setEnabled(selected)
         for a in self.act_cycle:
@@ -667,6 +677,10 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
     def nudge(self, dx: int, dy: int) -> None:
         if self.doc.selected_id >= 0 and self.doc.layout is not None:
             self._guard(self.doc.nudge_box, self.doc.selected_id, self.doc.current_frame(), dx, dy)
+
+    def grow(self, dw: int, dh: int) -> None:
+        if self.doc.selected_id >= 0 and self.doc.layout is not None:
+            self._guard(self.doc.grow_box, self.doc.selected_id, self.doc.current_frame(), dw, dh)
 
     def step_frame(self, delta: int) -> None:
         """Left / Right: to the previous or next layout frame, playing on from there when

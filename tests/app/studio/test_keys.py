@@ -412,3 +412,21 @@ def test_the_record_button_reads_while_recording(qtbot, window):
     qtbot.waitUntil(lambda: not window.record_panel.recording)
     assert background.red() > 150 and background.green() < 100  # the red of a take
     assert theme.contrast(background, QColor("white")) >= theme.TEXT_CONTRAST
+
+
+def test_ctrl_shift_arrows_resize_the_selected_box(qtbot, window, clip):
+    """A box could be resized only by dragging its edge: not from the keyboard."""
+    doc = planned_and_active(qtbot, window, clip)
+    oid = doc.layout.objects[0].id
+    doc.select(oid)
+    frame = doc.current_frame()
+    x0, y0, x1, y1 = doc.layout.object(oid).boxes[frame]
+    steps = doc.undo_stack.count()
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    assert doc.layout.object(oid).boxes[frame] == pytest.approx((x0, y0, x1 - 0.01, y1 + 0.01))
+    assert doc.undo_stack.count() == steps + 2 and doc.current_frame() == frame
+    assert "Resize" in doc.undo_stack.undoText()
