@@ -458,6 +458,7 @@ class TimelineView(QWidget):
             b = QToolButton(self)
             b.setText(text)
             b.setToolTip(tip)
+            b.setAccessibleName(tip.split(" (")[0])  # not "minus", "plus"
             b.clicked.connect(slot)
             row.addWidget(b)
         lay = QVBoxLayout(self)

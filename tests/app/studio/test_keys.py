@@ -430,3 +430,10 @@ def test_ctrl_shift_arrows_resize_the_selected_box(qtbot, window, clip):
     assert doc.layout.object(oid).boxes[frame] == pytest.approx((x0, y0, x1 - 0.01, y1 + 0.01))
     assert doc.undo_stack.count() == steps + 2 and doc.current_frame() == frame
     assert "Resize" in doc.undo_stack.undoText()
+
+
+def test_the_timeline_zoom_buttons_are_said_in_words(window):
+    """They were said as their signs: "minus", "plus"."""
+    from PySide6.QtWidgets import QToolButton
+    names = [b.accessibleName() for b in window.timeline.findChildren(QToolButton)]
+    assert names == ["Zoom out", "Zoom in", "Show the whole clip"]
