@@ -216,14 +216,15 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.addActions([self.act_undo, self.act_redo])
         self.act_add = self._action("Add object", self.add_object, "Ctrl+Shift+A", "add")
         self.act_delete = self._action("Delete object", self.delete_object, K.Delete, "delete")
-        self.act_props = self._action("Rename / properties…", self.edit_object, "F2", "settings",
+        # Their own icons: they had Settings' gear and Plan's boxes, beside those buttons.
+        self.act_props = self._action("Rename / properties…", self.edit_object, "F2", "rename",
                                       "Rename the selected object, change its prompt or motion")
         self.act_key = self._action("Set / remove keyframe", self.toggle_keyframe, "K", "key",
                                     "Pin the selected box on this frame as a keyframe")
         # The box menu's entry (right-click) had no other way in: not from the keyboard.
         self.act_hide = self._action("Hide on this frame", self.hide_on_frame, None, None,
                                      "Hide the selected object on this frame (a hidden keyframe)")
-        self.act_scene = self._action("Scene…", self.edit_scene, None, "plan",
+        self.act_scene = self._action("Scene…", self.edit_scene, None, "scene",
                                       "Edit the caption and background")
         self.act_prev = self._action("Previous frame", lambda: self.step_frame(-1),
                                      "Left", "prev")

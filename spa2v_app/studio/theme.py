@@ -121,7 +121,7 @@ def readable_on(color: QColor, background: QColor) -> QColor:
 
 def icon(name: str, color: QColor | None = None, size: int = 32) -> QIcon:
     """A small flat icon: record, stop, play, pause, import, plan, render, export, undo, redo,
-    add, delete, key, prev, next, settings, save, open, folder, cancel.
+    add, delete, key, prev, next, settings, save, open, folder, cancel, rename, scene.
 
     Drawn once per name, colour and size: the queue asks again on every progress update, and
     PySide6 keeps six references to None each time a painter opens a new pixmap. Drawn at
@@ -216,6 +216,12 @@ def _pixmap(name: str, rgba: int | None, size: int) -> QPixmap:
         poly((.7, .2), (.3, .5), (.7, .8))
     elif name == "next":
         poly((.3, .2), (.7, .5), (.3, .8))
+    elif name == "rename":  # a pencil
+        poly((.2, .8), (.24, .64), (.66, .22), (.78, .34), (.36, .76), (.2, .8), fill=False)
+        p.drawLine(QPointF(s * .58, s * .3), QPointF(s * .7, s * .42))
+    elif name == "scene":  # hills under a sun
+        poly((.12, .8), (.4, .44), (.58, .64), (.7, .52), (.88, .8), fill=False)
+        p.drawEllipse(QRectF(s * .6, s * .16, s * .18, s * .18))
     elif name == "settings":
         p.drawEllipse(QRectF(s * .34, s * .34, s * .32, s * .32))
         for k in range(8):

@@ -437,3 +437,19 @@ def test_the_timeline_zoom_buttons_are_said_in_words(window):
     from PySide6.QtWidgets import QToolButton
     names = [b.accessibleName() for b in window.timeline.findChildren(QToolButton)]
     assert names == ["Zoom out", "Zoom in", "Show the whole clip"]
+
+
+def test_no_two_actions_look_alike(window):
+    """The canvas bar's Rename / properties had Settings' gear and Scene had Plan's boxes: an
+    icon-only button looked like a toolbar button that does something else."""
+    from PySide6.QtWidgets import QToolButton
+    seen = []
+    buttons = [window.toolbar.widgetForAction(a) for a in window.toolbar.actions()]
+    buttons += window.editor.findChildren(QToolButton)
+    for action in {b.defaultAction() for b in buttons if isinstance(b, QToolButton)}:
+        if action is None or action.icon().isNull():
+            continue
+        image = action.icon().pixmap(32, 32).toImage()
+        other = next((text for known, text in seen if known == image), None)
+        assert other is None, (action.text(), other)
+        seen.append((image, action.text()))
