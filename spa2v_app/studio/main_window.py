@@ -156,6 +156,31 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         # focused combo box opens it (and swallowed Ctrl+R) instead of playing.
         self.canvas.setFocus()
 
+    def panels(self) -> list[tuple[QWidget, QWidget]]:
+        """(panel, the control that takes the focus in it), in the window's reading order, for
+        the panels in view: the toolbar, the Record panel, the canvas, the queue, the
+        timeline (the order Tab goes)."""
+        out = []
+        for panel, first in ((self.toolbar, self.stereo_combo),
+                             (self.record_panel, self.record_panel.device_box),
+                             (self.editor, self.canvas),
+                             (self.queue_panel, self.queue_panel.list),
+                             (self.timeline, self.timeline.area)):
+            if panel.isVisible() and first.isVisible() and first.isEnabled():
+                out.append((panel, first))
+        return out
+
+    def focus_panel(self, step: int) -> None:
+        """F6 / Shift+F6: the focus to the next / previous panel."""
+        panels = self.panels()
+        if not panels:
+            return
+        focus = QApplication.focusWidget()
+        at = next((k for k, (panel, _) in enumerate(panels)
+                   if focus is not None and (panel is focus or panel.isAncestorOf(focus))), None)
+        k = (0 if step > 0 else len(panels) - 1) if at is None else (at + step) % len(panels)
+        panels[k][1].setFocus(Qt.FocusReason.TabFocusReason)
+
     def _undo_tips(self, *_) -> None:
         stack = self.doc.undo_stack
         for a, word, what in ((self.act_undo, "Undo", stack.undoText()),
@@ -241,6 +266,13 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         # The banner went only by a click: from the keyboard it could not be dismissed.
         self.act_dismiss = self._action("Dismiss the message", lambda: self.banner.hide(), "Esc",
                                         None, "Hide the message above the canvas")
+        # From panel to panel in one key, as in most editors: Tab walks every control of
+        # the Record panel and every job's buttons on the way to the timeline.
+        self.act_next_panel = self._action("Next panel", lambda: self.focus_panel(1), "F6", None,
+                                           "Move the focus to the next panel")
+        self.act_prev_panel = self._action("Previous panel", lambda: self.focus_panel(-1),
+                                           "Shift+F6", None,
+                                           "Move the focus to the previous panel")
         # The timeline's zoom from anywhere (its own +/- work only while it has the focus,
         # which Tab reaches last and a click on the lanes gives).
         self.act_zoom_in = self._action("Zoom in", lambda: self.timeline.zoom(2.0),
@@ -377,6 +409,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
         m.addSeparator()
         m.addAction(self.act_dismiss)
+        m.addActions([self.act_next_panel, self.act_prev_panel])
         m.addSeparator()
         for dock in self.docks.values():
             m.addAction(dock.toggleViewAction())

@@ -453,3 +453,24 @@ def test_no_two_actions_look_alike(window):
         other = next((text for known, text in seen if known == image), None)
         assert other is None, (action.text(), other)
         seen.append((image, action.text()))
+
+
+def test_f6_moves_from_panel_to_panel(qtbot, window, clip):
+    """Tab was the only way between panels: from the canvas to the timeline it went through
+    every job's buttons in the queue, from the toolbar through all of the Record panel."""
+    from PySide6.QtWidgets import QApplication
+    planned_and_active(qtbot, window, clip)
+    window.canvas.setFocus()
+    qtbot.waitUntil(window.canvas.hasFocus)
+    met = []
+    for _ in range(5):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F6)
+        met.append(QApplication.focusWidget())
+    assert met == [window.queue_panel.list, window.timeline.area, window.stereo_combo,
+                   window.record_panel.device_box, window.canvas]
+    qtbot.keyClick(window.canvas, Qt.Key.Key_F6, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is window.record_panel.device_box
+    window.docks["record"].hide()  # a closed panel is left out
+    window.stereo_combo.setFocus()
+    qtbot.keyClick(window.stereo_combo, Qt.Key.Key_F6)
+    assert QApplication.focusWidget() is window.canvas
