@@ -8,8 +8,8 @@ renderer's backdrop for the layout, chosen by the renderer's rule.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QContextMenuEvent, QFont, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem,
                                QGraphicsScene, QGraphicsView, QLabel, QLineEdit, QMenu,
@@ -99,6 +99,11 @@ class BoxItem(QGraphicsRectItem):
                 r.setBottom(max(min(bounds.bottom(), r.bottom() + d.y()), r.top() + min_w))
         self.setRect(r)
 
+    def cancel_drag(self) -> None:
+        """Esc during a drag: the box back where it was, nothing committed."""
+        self._mode = None
+        self.setRect(self._start_rect)
+
     def mouseReleaseEvent(self, event) -> None:
         mode, self._mode = self._mode, None
         if mode is not None:
@@ -125,9 +130,10 @@ class BoxItem(QGraphicsRectItem):
         ty = r.top() - th - 2 if r.top() - th - 2 >= 0 else r.top() + 2
         tag = QRectF(r.left(), ty, tw, th)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(theme.ACCENT if self.selected else self.color)
+        fill = theme.ACCENT if self.selected else self.color
+        p.setBrush(fill)
         p.drawRoundedRect(tag, 3, 3)
-        p.setPen(QColor("#111"))
+        p.setPen(theme.ink_on(fill))  # #111 on a blue tag was 2.9:1
         p.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
         if self.selected:
             p.setBrush(theme.ACCENT)
@@ -202,6 +208,22 @@ class LayoutCanvas(QGraphicsView):
 
     def drag_started(self, item: BoxItem) -> None:
         self._drag = (item, self.doc.current_frame())
+
+    def event(self, event) -> bool:
+        """Esc during a drag puts the box back, as in any editor (it was the window's key for
+        the banner, and the drag went on to land where the mouse was let go)."""
+        if (getattr(self, "_drag", None) is not None  # (events come before __init__ ends)
+                and event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress)
+                and event.key() == Qt.Key.Key_Escape):
+            event.accept()
+            if event.type() == QEvent.Type.KeyPress:
+                item, _frame = self._drag
+                self._drag = None
+                item.cancel_drag()
+                if self._stale:
+                    self.rebuild()
+            return True
+        return super().event(event)
 
     def drag_ended(self, item: BoxItem, moved: bool) -> None:
         drag, self._drag = self._drag, None
@@ -287,7 +309,14 @@ class LayoutCanvas(QGraphicsView):
         super().mousePressEvent(event)
 
     def contextMenuEvent(self, event) -> None:
-        self.context_menu(self.itemAt(event.pos())).exec(event.globalPos())
+        item, at = self.itemAt(event.pos()), event.globalPos()
+        if event.reason() == QContextMenuEvent.Reason.Keyboard:
+            # The Menu key (Shift+F10): the selected box's menu, at the box. Qt places it at the
+            # view's corner, so the keyboard only ever got the empty frame's menu.
+            item = self.items_by_id.get(self.doc.selected_id)
+            if item is not None:
+                at = self.viewport().mapToGlobal(self.mapFromScene(item.rect().center()))
+        self.context_menu(item).exec(at)
 
     def _guarded(self, fn, *args):
         """A menu entry's slot: a refused edit (the 9th object) goes to the banner, as the

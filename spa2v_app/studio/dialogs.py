@@ -6,13 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                               QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QMessageBox, QPushButton, QSpinBox, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
+                               QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
+                               QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from models import readiness
 
+from .accessible import name_control, name_form_fields
 from .model.secrets import BadKey, KeyringUnavailable, gemini_key_source, store_gemini_key
 from .model.settings import DEVICES, MEMORY_TIERS, StudioSettings
 
@@ -93,13 +96,20 @@ class ExportDialog(QDialog):
         self.reuse.setVisible(can_reuse)
         self.reuse.setChecked(can_reuse)
         form = QFormLayout(self)
+        rows = ((self.mp4, "Video file", lambda: self._save_as(self.mp4, "MP4 (*.mp4)")),
+                (self.frames, "Frames folder", self._pick_folder),
+                (self.json, "Layout file", lambda: self._save_as(self.json, "JSON (*.json)")))
+        paths = {}
+        for edit, name, browse in rows:  # "File" twice: named apart for a screen reader
+            paths[edit] = _path_row(edit, browse)
+            name_control(paths[edit], name)
         form.addRow(self.mp4_on)
-        form.addRow("   File", _path_row(self.mp4, lambda: self._save_as(self.mp4, "MP4 (*.mp4)")))
+        form.addRow("   File", paths[self.mp4])
         form.addRow(self.reuse)
         form.addRow(self.frames_on)
-        form.addRow("   Folder", _path_row(self.frames, self._pick_folder))
+        form.addRow("   Folder", paths[self.frames])
         form.addRow(self.json_on)
-        form.addRow("   File", _path_row(self.json, lambda: self._save_as(self.json, "JSON (*.json)")))
+        form.addRow("   File", paths[self.json])
         form.addRow("Renderer", self.renderer)
         form.addRow("Frame rate", self.fps)
         note = QLabel("Files appear only when complete; the render queue shows progress.")
@@ -111,6 +121,7 @@ class ExportDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        name_form_fields(form)
 
     def _follow_mp4(self, text: str) -> None:
         mp4 = Path(text.strip() or "untitled.mp4")
@@ -178,6 +189,77 @@ class SceneDialog(QDialog):
         form.addRow(buttons)
 
 
+# Keys that are no action of a menu's: a panel's own, Qt's.
+OTHER_KEYS = (
+    ("Canvas", "The selected box's menu (keyframe, hide, delete)", "Menu / Shift+F10"),
+    ("Canvas", "During a drag: put the box back", "Esc"),
+    ("Timeline", "Zoom in / out while the timeline has the focus", "+ / -"),
+    ("Record panel", "How was this recorded? (then Up / Down)", "Alt+D"),
+    ("Everywhere", "Move the focus to the next / previous control", "Tab / Shift+Tab"),
+    ("Everywhere", "Press the focused button, tick the box, open the list", "Space"),
+    ("Dialogs", "The default button (OK, Export) / Cancel", "Enter / Esc"),
+)
+
+
+def menu_keys(menubar) -> list[tuple[str, str, str]]:
+    """(menu, action, keys) for every action of ``menubar``'s menus that has keys, in menu
+    order (submenus too): the list is read from the actions, so it cannot fall out of step."""
+    rows = []
+
+    def walk(title: str, menu) -> None:
+        for a in menu.actions():
+            if a.menu() is not None:
+                walk(title, a.menu())
+            elif a.shortcuts():
+                keys = " or ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
+                                   for k in a.shortcuts())
+                rows.append((title, a.text().replace("&", "").rstrip("…"), keys))
+    for top in menubar.actions():
+        if top.menu() is not None:
+            walk(top.text().replace("&", ""), top.menu())
+    return rows
+
+
+class KeysDialog(QDialog):
+    """Help > Keyboard shortcuts: every key of the window, by menu (there was no list in the
+    app: the keys were only beside the menu entries and in tooltips)."""
+
+    def __init__(self, menubar, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.resize(620, 560)
+        self.menubar = menubar
+        table = QTableWidget(0, 3)
+        table.setHorizontalHeaderLabels(("Where", "What it does", "Keys"))
+        table.setAccessibleName("Keyboard shortcuts")
+        table.verticalHeader().hide()
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setTabKeyNavigation(False)  # Tab leaves the table for Close, not cell by cell
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table = table
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(table)
+        lay.addWidget(buttons)
+        self.fill()
+
+    def fill(self) -> None:
+        """The keys as the menus have them now."""
+        rows = menu_keys(self.menubar) + list(OTHER_KEYS)
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+
+    def rows(self) -> list[tuple[str, ...]]:
+        t = self.table
+        return [tuple(t.item(r, c).text() for c in range(3)) for r in range(t.rowCount())]
+
+
 def gemini_sending_note() -> str:
     """What goes to Google with Gemini, said as it is (issue 15): the audio is the sound file
     itself, byte for byte, tags and all, within the inline limit (models.gemini_planner)."""
@@ -221,9 +303,13 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         self.models_dir = QLineEdit(self.settings.models_dir)
         form.addRow("Models folder", _path_row(self.models_dir, lambda: self._folder(self.models_dir)))
+        name_form_fields(form)
         lay.addLayout(form)
         self.model_table = QTableWidget(0, len(MODEL_COLUMNS))
         self.model_table.setHorizontalHeaderLabels(MODEL_COLUMNS)
+        self.model_table.setAccessibleName("Models")
+        # Tab goes to the rows' buttons and on to OK: cell by cell it never left the table.
+        self.model_table.setTabKeyNavigation(False)
         self.model_table.verticalHeader().hide()
         self.model_table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.model_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -279,6 +365,7 @@ class SettingsDialog(QDialog):
             b.setToolTip(f"Use a copy of {name} you already have (a file or folder)")
             b.clicked.connect(lambda: self._import_model(name))
         b.setObjectName(f"model-{name}")
+        b.setAccessibleName(f"{b.text().rstrip('…')} {name}")  # a "Download" per row: which
         return b
 
     def _import_model(self, name: str, path: str | None = None) -> None:
@@ -345,6 +432,7 @@ class SettingsDialog(QDialog):
         form.addRow("Denoising steps", self.steps)
         form.addRow("Seed", self.seed)
         form.addRow("Video frame rate", self.fps)
+        name_form_fields(form)
         return page
 
     def _planner_page(self) -> QWidget:
@@ -377,6 +465,7 @@ class SettingsDialog(QDialog):
         form.addRow("", forget)
         form.addRow("", self.gemini_audio)
         form.addRow(self.key_note)
+        name_form_fields(form)
         return page
 
     def _general_page(self) -> QWidget:
@@ -384,6 +473,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(page)
         self.recordings = QLineEdit(self.settings.recordings_dir)
         form.addRow("Recordings folder", _path_row(self.recordings, lambda: self._folder(self.recordings)))
+        name_form_fields(form)
         return page
 
     # -- helpers ------------------------------------------------------------------------------

@@ -218,9 +218,15 @@ class StudioDocument(QObject):
             self.time_changed.emit(t)
 
     def step_frame(self, delta: int) -> None:
+        """To the layout frame ``delta`` away; before a plan, the cue frame (the frames the
+        import measured, which the timeline's lanes show): Left and Right did nothing then."""
         if self.layout is not None:
             frame = min(self.layout.num_frames - 1, max(0, self.current_frame() + delta))
             self.set_time(self.frame_time(frame))
+        elif self.cues is not None and self.cues.num_frames > 0:
+            n, d = self.cues.num_frames, self.cues.duration_s
+            frame = int(min(n - 1, max(0, self.time_s * n / d))) + delta
+            self.set_time((min(n - 1, max(0, frame)) + 0.5) * d / n)
 
     def select(self, object_id: int) -> None:
         if object_id != self.selected_id:
@@ -455,15 +461,23 @@ class StudioDocument(QObject):
     def nudge_box(self, object_id: int, frame: int, dx: int, dy: int) -> None:
         """Move the box ``dx, dy`` steps of :data:`layout_edit.NUDGE` (the keyboard's drag);
         one undo step a press, none where the frame's edge stops it or the object is hidden."""
+        self._step_box("Move box", object_id, frame, (dx, dy, dx, dy))
+
+    def grow_box(self, object_id: int, frame: int, dw: int, dh: int) -> None:
+        """Move the box's right and bottom edges ``dw, dh`` steps of :data:`layout_edit.NUDGE`
+        (the keyboard's drag of an edge: a drag was the only way to resize); as
+        :meth:`nudge_box`, one undo step a press, none where nothing changes."""
+        self._step_box("Resize box", object_id, frame, (0, 0, dw, dh))
+
+    def _step_box(self, text: str, object_id: int, frame: int, steps) -> None:
         box = self.layout.object(object_id).boxes[frame]
         if box is None:
             return
         step = layout_edit.NUDGE
         after = layout_edit.set_box(self.layout, object_id, frame,
-                                    (box[0] + dx * step, box[1] + dy * step,
-                                     box[2] + dx * step, box[3] + dy * step))
+                                    tuple(c + k * step for c, k in zip(box, steps)))
         if after.object(object_id).boxes[frame] != layout_edit.clamp_box(box):
-            self._edit("Move box", after, object_id)
+            self._edit(text, after, object_id)
 
     def hide_box(self, object_id: int, frame: int) -> None:
         self._edit("Hide object on frame",

@@ -11,11 +11,12 @@ import os
 import uuid
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDialog, QDockWidget, QHBoxLayout, QLabel, QLineEdit,
-                               QMainWindow, QSizePolicy, QToolBar, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSlider,
+                               QAbstractSpinBox, QApplication, QComboBox, QDialog, QDockWidget,
+                               QHBoxLayout, QLabel, QLineEdit, QMainWindow, QSizePolicy,
+                               QToolBar, QToolButton, QVBoxLayout, QWidget)
 
 from engine.audio.stereo_kinds import PANNED, SPACED
 from engine.errors import SpA2VError
@@ -23,9 +24,9 @@ from engine.project import discard_autosave
 from models import readiness
 from models.backends import DEFAULT_PLANNER, DEFAULT_RENDERER
 
-from . import theme
+from . import accessible, theme
 from .canvas import LayoutCanvas
-from .dialogs import SceneDialog, SettingsDialog, fill_backend_combo
+from .dialogs import KeysDialog, SceneDialog, SettingsDialog, fill_backend_combo
 from .document import StudioDocument
 from .job_actions import SOUND_SUFFIXES, JobActions
 from .player import AudioPlayer
@@ -155,6 +156,31 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         # focused combo box opens it (and swallowed Ctrl+R) instead of playing.
         self.canvas.setFocus()
 
+    def panels(self) -> list[tuple[QWidget, QWidget]]:
+        """(panel, the control that takes the focus in it), in the window's reading order, for
+        the panels in view: the toolbar, the Record panel, the canvas, the queue, the
+        timeline (the order Tab goes)."""
+        out = []
+        for panel, first in ((self.toolbar, self.stereo_combo),
+                             (self.record_panel, self.record_panel.device_box),
+                             (self.editor, self.canvas),
+                             (self.queue_panel, self.queue_panel.list),
+                             (self.timeline, self.timeline.area)):
+            if panel.isVisible() and first.isVisible() and first.isEnabled():
+                out.append((panel, first))
+        return out
+
+    def focus_panel(self, step: int) -> None:
+        """F6 / Shift+F6: the focus to the next / previous panel."""
+        panels = self.panels()
+        if not panels:
+            return
+        focus = QApplication.focusWidget()
+        at = next((k for k, (panel, _) in enumerate(panels)
+                   if focus is not None and (panel is focus or panel.isAncestorOf(focus))), None)
+        k = (0 if step > 0 else len(panels) - 1) if at is None else (at + step) % len(panels)
+        panels[k][1].setFocus(Qt.FocusReason.TabFocusReason)
+
     def _undo_tips(self, *_) -> None:
         stack = self.doc.undo_stack
         for a, word, what in ((self.act_undo, "Undo", stack.undoText()),
@@ -215,19 +241,38 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.addActions([self.act_undo, self.act_redo])
         self.act_add = self._action("Add object", self.add_object, "Ctrl+Shift+A", "add")
         self.act_delete = self._action("Delete object", self.delete_object, K.Delete, "delete")
-        self.act_props = self._action("Rename / properties…", self.edit_object, "F2", "settings",
+        # Their own icons: they had Settings' gear and Plan's boxes, beside those buttons.
+        self.act_props = self._action("Rename / properties…", self.edit_object, "F2", "rename",
                                       "Rename the selected object, change its prompt or motion")
         self.act_key = self._action("Set / remove keyframe", self.toggle_keyframe, "K", "key",
                                     "Pin the selected box on this frame as a keyframe")
-        self.act_scene = self._action("Scene…", self.edit_scene, None, "plan",
+        # The box menu's entry (right-click) had no other way in: not from the keyboard.
+        self.act_hide = self._action("Hide on this frame", self.hide_on_frame, None, None,
+                                     "Hide the selected object on this frame (a hidden keyframe)")
+        self.act_scene = self._action("Scene…", self.edit_scene, None, "scene",
                                       "Edit the caption and background")
         self.act_prev = self._action("Previous frame", lambda: self.step_frame(-1),
                                      "Left", "prev")
         self.act_next = self._action("Next frame", lambda: self.step_frame(1), "Right", "next")
+        # The playhead to either end of the clip, as in any player or editor (there was no
+        # way but dragging, or Left held for hundreds of frames).
+        self.act_start = self._action("Go to the start", lambda: self.seek(0.0), "Home", None,
+                                      "Move the playhead to the start of the clip")
+        self.act_end = self._action("Go to the end", lambda: self.seek(self.doc.duration_s),
+                                    "End", None, "Move the playhead to the end of the clip")
         self.act_settings = self._action("Settings…", self.settings_dialog, "Ctrl+,", "settings")
+        self.act_keys = self._action("Keyboard shortcuts", self.keys_dialog, K.HelpContents, None,
+                                     "Every key of the studio")
         # The banner went only by a click: from the keyboard it could not be dismissed.
         self.act_dismiss = self._action("Dismiss the message", lambda: self.banner.hide(), "Esc",
                                         None, "Hide the message above the canvas")
+        # From panel to panel in one key, as in most editors: Tab walks every control of
+        # the Record panel and every job's buttons on the way to the timeline.
+        self.act_next_panel = self._action("Next panel", lambda: self.focus_panel(1), "F6", None,
+                                           "Move the focus to the next panel")
+        self.act_prev_panel = self._action("Previous panel", lambda: self.focus_panel(-1),
+                                           "Shift+F6", None,
+                                           "Move the focus to the previous panel")
         # The timeline's zoom from anywhere (its own +/- work only while it has the focus,
         # which Tab reaches last and a click on the lanes gives).
         self.act_zoom_in = self._action("Zoom in", lambda: self.timeline.zoom(2.0),
@@ -244,6 +289,15 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                                                ("right", "Shift+Right", (1, 0)),
                                                ("up", "Shift+Up", (0, -1)),
                                                ("down", "Shift+Down", (0, 1)))]
+        # ... and Ctrl+Shift+arrows move its right and bottom edges: resizing was a drag only.
+        self.act_grow = [self._action(f"Make box {name}",
+                                      lambda _=False, d=d: self.grow(*d), key, None,
+                                      "Move the selected box's right or bottom edge by 1 % of "
+                                      "the frame")
+                         for name, key, d in (("narrower", "Ctrl+Shift+Left", (-1, 0)),
+                                              ("wider", "Ctrl+Shift+Right", (1, 0)),
+                                              ("shorter", "Ctrl+Shift+Up", (0, -1)),
+                                              ("taller", "Ctrl+Shift+Down", (0, 1)))]
         self.act_cycle = [self._action(text, lambda _=False, s=s: self.select_next(s), key, None,
                                        "Select an object without the mouse")
                           for text, key, s in (("Select next object", "]", 1),
@@ -288,6 +342,16 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
             self.addDockWidget(area, dock)
             self.docks[key] = dock
+            dock.installEventFilter(self)  # keys in a floating panel (eventFilter)
+            # Qt's title bar buttons are icons without a tooltip: say what they do, and that
+            # the View menu brings a closed panel back.
+            for name, tip in (("qt_dockwidget_floatbutton", f"Float the {title} panel in a "
+                               "window of its own (double-click its title to dock it again)"),
+                              ("qt_dockwidget_closebutton", f"Close the {title} panel "
+                               f"(View > {title} brings it back)")):
+                button = dock.findChild(QAbstractButton, name)
+                if button is not None:
+                    button.setToolTip(tip)
         self.record_panel.setMinimumWidth(250)
         self.resizeDocks([self.docks["record"], self.docks["preview"]], [270, 380],
                          Qt.Orientation.Horizontal)
@@ -311,11 +375,17 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         m = mb.addMenu("&Edit")
         m.addActions([self.act_undo, self.act_redo])
         m.addSeparator()
-        m.addActions([self.act_add, self.act_props, self.act_key, self.act_delete, self.act_scene])
+        m.addActions([self.act_add, self.act_props, self.act_key, self.act_hide, self.act_delete,
+                      self.act_scene])
+        # The names the selected object was heard as: the timeline offers them on a right-click
+        # of its lane's header only, which no key reaches.
+        self.heard_as_menu = m.addMenu("Name as heard")
+        self.heard_as_menu.aboutToShow.connect(self._fill_heard_as)
         m.addSeparator()
-        m.addActions(self.act_cycle + self.act_nudge)
+        m.addActions(self.act_cycle + self.act_nudge + self.act_grow)
         m = mb.addMenu("&Sound")
-        m.addActions([self.act_record, self.act_play, self.act_prev, self.act_next])
+        m.addActions([self.act_record, self.act_play, self.act_prev, self.act_next,
+                      self.act_start, self.act_end])
         m.addSeparator()
         self.stereo_menu = m.addMenu(STEREO_QUESTION)
         self.stereo_menu.setToolTipsVisible(True)
@@ -339,6 +409,7 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         m.addActions([self.act_zoom_in, self.act_zoom_out, self.act_zoom_fit])
         m.addSeparator()
         m.addAction(self.act_dismiss)
+        m.addActions([self.act_next_panel, self.act_prev_panel])
         m.addSeparator()
         for dock in self.docks.values():
             m.addAction(dock.toggleViewAction())
@@ -349,6 +420,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_video_labels.setChecked(self.settings.video_labels)
         self.act_video_labels.toggled.connect(self._set_video_labels)
         m = mb.addMenu("&Help")
+        m.addAction(self.act_keys)
+        m.addSeparator()
         m.addAction("About SpA2V Studio", self._about)
 
         # Everything must fit 1280 px: short button texts (iconText), combos sized to a dozen
@@ -376,6 +449,9 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.pan_law_combo = PanLawCombo()
         self.pan_law_action = tb.addWidget(self.pan_law_combo)
         self.pan_law_action.setVisible(False)
+        # The Record panel asks the same of its input: said apart by a screen reader.
+        for box in (self.stereo_combo, self.spacing_box, self.pan_law_combo):
+            box.setAccessibleName(f"{box.accessibleName()} (the project's sound)")
         tb.addSeparator()
         tb.addAction(self.act_play)
         tb.addSeparator()
@@ -387,14 +463,19 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.hint_edit.setMinimumWidth(150)
         self.hint_edit.setMaximumWidth(340)
         self.hint_edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # Enter after typing what is sounding plans with it (it did nothing: Ctrl+L was needed).
+        self.hint_edit.returnPressed.connect(
+            lambda: self.act_plan.isEnabled() and self.act_plan.trigger())
         tb.addWidget(self.hint_edit)
         self.planner_combo = QComboBox()
         self.planner_combo.setToolTip("Planner")
+        self.planner_combo.setAccessibleName("Planner")  # no label: said as its value
         tb.addWidget(self.planner_combo)
         tb.addAction(self.act_plan)
         tb.addSeparator()
         self.renderer_combo = QComboBox()
         self.renderer_combo.setToolTip("Renderer")
+        self.renderer_combo.setAccessibleName("Renderer")
         tb.addWidget(self.renderer_combo)
         for combo in (self.planner_combo, self.renderer_combo):
             combo.setSizeAdjustPolicy(
@@ -486,6 +567,8 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             self.banner.setStyleSheet(f"background:{bg}; color:{fg};")
             self.banner.setText(f"{text}   (click or Esc to dismiss)")
             self.banner.show()
+            self.banner.setAccessibleName("Warning" if level == "warning" else "Error")
+            accessible.announce(self.banner)
 
     def refresh_backends(self) -> None:
         for combo in (self.planner_combo, self.renderer_combo):
@@ -537,14 +620,18 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.act_render.setEnabled(have_layout)
         self.act_export.setEnabled(have_layout)
         self.act_play.setEnabled(have_audio)
+        self.act_start.setEnabled(self.doc.duration_s > 0)
+        self.act_end.setEnabled(self.doc.duration_s > 0)
         self.act_add.setEnabled(self.doc.duration_s > 0)
-        for a in (self.act_delete, self.act_props, self.act_key, *self.act_nudge):
+        for a in (self.act_delete, self.act_props, self.act_key, self.act_hide, *self.act_nudge,
+                  *self.act_grow):
             a.setEnabled(selected)
+        self.heard_as_menu.setEnabled(selected)
         for a in self.act_cycle:
             a.setEnabled(bool(have_layout and self.doc.layout.objects))
         self.act_scene.setEnabled(have_layout)
-        self.act_prev.setEnabled(have_layout)
-        self.act_next.setEnabled(have_layout)
+        self.act_prev.setEnabled(have_layout or self.doc.cues is not None)
+        self.act_next.setEnabled(have_layout or self.doc.cues is not None)
 
     def _audio_changed(self) -> None:
         audio = self.doc.audio
@@ -625,6 +712,10 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         if self.doc.selected_id >= 0 and self.doc.layout is not None:
             self._guard(self.doc.nudge_box, self.doc.selected_id, self.doc.current_frame(), dx, dy)
 
+    def grow(self, dw: int, dh: int) -> None:
+        if self.doc.selected_id >= 0 and self.doc.layout is not None:
+            self._guard(self.doc.grow_box, self.doc.selected_id, self.doc.current_frame(), dw, dh)
+
     def step_frame(self, delta: int) -> None:
         """Left / Right: to the previous or next layout frame, playing on from there when
         playing (the player's next tick put the playhead back where the sound was)."""
@@ -637,6 +728,17 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         if ids:
             at = ids.index(self.doc.selected_id) if self.doc.selected_id in ids else -step
             self.doc.select(ids[(at + step) % len(ids)])
+
+    def hide_on_frame(self) -> None:
+        if self.doc.selected_id >= 0 and self.doc.layout is not None:
+            self._guard(self.doc.hide_box, self.doc.selected_id, self.doc.current_frame())
+
+    def _fill_heard_as(self) -> None:
+        menu = self.heard_as_menu
+        menu.clear()
+        lay, oid = self.doc.layout, self.doc.selected_id
+        if lay is not None and oid in {o.id for o in lay.objects}:
+            self.timeline.canvas.heard_menu(lay.object(oid), menu)
 
     def toggle_keyframe(self) -> None:
         from .model.layout_edit import keyframes
@@ -675,6 +777,17 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
         self.settings.video_labels = bool(on)
         self._save_settings()
 
+    def keys_dialog(self) -> KeysDialog:
+        """Help > Keyboard shortcuts (F1): beside the window, not in its way."""
+        dlg = getattr(self, "_keys_dialog", None)
+        if dlg is None:
+            dlg = self._keys_dialog = KeysDialog(self.menuBar(), self)
+        dlg.fill()
+        dlg.show()
+        dlg.raise_()
+        dlg.activateWindow()
+        return dlg
+
     def _about(self) -> None:
         from PySide6.QtWidgets import QMessageBox
 
@@ -707,6 +820,36 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             self.statusBar().showMessage(f"Could not save settings: {e}", 8000)
 
     # -- window events ------------------------------------------------------------------------
+    @staticmethod
+    def _key_for_the_focused_control(event) -> bool:
+        """Space presses the button, ticks the box or opens the list that has the focus,
+        as everywhere: it played the sound instead (Play's key is the window's, and a button
+        leaves Space to shortcuts), so a user who Tabbed to Record or Clear finished could not
+        press it. Elsewhere (the canvas, the timeline, the queue) Space plays. Home and End
+        likewise stay a focused list's, table's, spin box's or scroll bar's (its first and
+        last entry). True when ``event`` (a ShortcutOverride, which the focused control
+        leaves to its window) is taken so."""
+        if event.type() != QEvent.Type.ShortcutOverride \
+                or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        users = {Qt.Key.Key_Space: (QAbstractButton, QComboBox),
+                 Qt.Key.Key_Home: (QComboBox, QAbstractItemView, QAbstractSpinBox,
+                                   QAbstractSlider),
+                 Qt.Key.Key_End: (QComboBox, QAbstractItemView, QAbstractSpinBox,
+                                  QAbstractSlider)}.get(event.key())
+        if users and isinstance(QApplication.focusWidget(), users):
+            event.accept()  # not a shortcut: the key goes to the focused control
+            return True
+        return False
+
+    def event(self, event) -> bool:
+        return self._key_for_the_focused_control(event) or super().event(event)
+
+    def eventFilter(self, watched, event) -> bool:
+        """A floating panel is a window of its own, where the focused control's events stop:
+        the same rule for Space, Home and End there."""
+        return self._key_for_the_focused_control(event) or super().eventFilter(watched, event)
+
     def resizeEvent(self, event) -> None:
         """Below :data:`COMPACT_BELOW_PX` the toolbar's buttons show their icons only (their
         names stay in the tooltips; Render keeps its name, its icon being Play's) and its

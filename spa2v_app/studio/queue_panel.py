@@ -110,7 +110,9 @@ class JobRow(QWidget):
             state_text = {QUEUED: "waiting", FINISHED: "done", CANCELLED: "cancelled"}[job.state]
         self.info.setText(state_text)
         self.info.setToolTip(state_text)
-        self.info.setStyleSheet("color:#e5484d;" if job.state == FAILED else "")
+        # Red on the list read at 4.35:1; against PANEL, lighter than the list, it reads on both.
+        failed = theme.readable_on(theme.RECORD, theme.PANEL).name()
+        self.info.setStyleSheet(f"color:{failed};" if job.state == FAILED else "")
         if job.state == RUNNING:
             self.button.setIcon(theme.icon("stop"))
             self.button.setToolTip("Cancel this job")

@@ -21,6 +21,7 @@ from engine.audio.stereo_kinds import (DEFAULT_PAN_LAW, MAX_SPACING_M, MIN_SPACI
                                        SPACED)
 
 from . import theme
+from .accessible import name_form_fields
 from .model.recording import (SAMPLE_RATES, Recorder, RecordingResult, channel_choices,
                               list_input_devices, overflow_note)
 from .model.stereo import (known_pan_law, known_spacing, known_stereo, pan_law_choices,
@@ -231,6 +232,9 @@ class RecordPanel(QWidget):
         self.stereo_box = StereoCombo()
         self.spacing_box = SpacingBox()
         self.pan_law_box = PanLawCombo()
+        # The toolbar asks the same of the project's sound: said apart by a screen reader.
+        for box in (self.stereo_box, self.spacing_box, self.pan_law_box):
+            box.setAccessibleName(f"{box.accessibleName()} (this input)")
         self.meter = LevelMeter()
         self.button = QPushButton("Record")
         self.button.setObjectName("record")
@@ -263,6 +267,7 @@ class RecordPanel(QWidget):
         self.pan_law_label.setBuddy(self.pan_law_box)
         form.addRow(self.pan_law_label)
         form.addRow(self.pan_law_box)
+        name_form_fields(form)
         row = QHBoxLayout()
         row.addWidget(self.button)
         row.addStretch(1)

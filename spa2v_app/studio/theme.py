@@ -27,11 +27,19 @@ GRID = QColor("#34363b")
 LEFT = QColor("#5ab0ff")   # left channel
 RIGHT = QColor("#ff6f91")  # right channel
 
+# The Record button while recording: "Stop" in white on a red a little darker than RECORD
+# (white on RECORD itself read at 3.9:1; 4.8:1 here, TEXT_CONTRAST).
+# Focus must show (a keyboard user has to see where the keys go): a style sheet that styles a
+# tool button or a frame replaces Fusion's focus drawing, so the accent border says it here
+# (the transparent one keeps the size from changing with the focus).
 STYLE = """
 QMainWindow::separator { background: #131416; width: 3px; height: 3px; }
 QDockWidget::title { background: #2c2d31; padding: 4px 8px; font-weight: 600; }
 QToolBar { border: none; spacing: 4px; padding: 3px; background: #222327; }
-QToolButton { padding: 4px 6px; border-radius: 4px; }
+QToolButton { padding: 3px 5px; border-radius: 4px; border: 1px solid transparent; }
+QToolButton:focus { border-color: #ff8a3d; }
+QGraphicsView, QScrollArea { border: 1px solid transparent; }
+QGraphicsView:focus, QScrollArea:focus { border-color: #ff8a3d; }
 QToolButton:hover { background: #34363b; }
 QToolButton:checked { background: #3d3f45; }
 QToolButton#qt_toolbar_ext_button { padding: 0px; min-width: 18px; }
@@ -39,7 +47,7 @@ QPushButton { padding: 4px 12px; border-radius: 4px; background: #34363b; border
 QPushButton:hover { background: #3d3f45; }
 QPushButton:disabled { color: #6b6d73; }
 QPushButton#record { background: #3a2224; border-color: #6b2b2f; font-weight: 600; }
-QPushButton#record:checked { background: #e5484d; color: white; }
+QPushButton#record:checked { background: #d13b40; color: white; }
 QProgressBar { border: 1px solid #40424a; border-radius: 3px; background: #17181a; height: 10px;
                text-align: center; font-size: 9px; }
 QProgressBar::chunk { background: #ff8a3d; border-radius: 2px; }
@@ -77,18 +85,65 @@ def object_qcolor(label: str) -> QColor:
     return QColor(int(r * 255), int(g * 255), int(b * 255))
 
 
+# WCAG 2's least contrast for text (AA, normal size): the object colours are of one lightness
+# (0.55), so blue and violet ones are dark: #111 on a blue tag read at 2.9:1, a blue lane title
+# on the timeline at 2.7:1 (standard).
+TEXT_CONTRAST = 4.5
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    """WCAG 2's contrast ratio of two colours (1 to 21)."""
+    def luminance(c: QColor) -> float:
+        lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+               for v in (c.redF(), c.greenF(), c.blueF())]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    la, lb = luminance(QColor(a)), luminance(QColor(b))
+    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+
+def ink_on(fill: QColor) -> QColor:
+    """Black or white, whichever reads better on ``fill`` (a label on a tag): one of them
+    always reaches 4.58:1, which #111 in black's place would not on a mid-grey violet."""
+    dark, light = QColor("#000000"), QColor("#ffffff")
+    return dark if contrast(dark, fill) >= contrast(light, fill) else light
+
+
+def readable_on(color: QColor, background: QColor) -> QColor:
+    """``color``, made lighter as little as needed to read as text on the dark
+    ``background`` (:data:`TEXT_CONTRAST`)."""
+    c = QColor(color)
+    h, s, light, a = c.getHslF()
+    while contrast(c, background) < TEXT_CONTRAST and light < 1.0:
+        light = min(1.0, light + 0.02)
+        c = QColor.fromHslF(max(h, 0.0), s, light, a)
+    return c
+
+
 def icon(name: str, color: QColor | None = None, size: int = 32) -> QIcon:
     """A small flat icon: record, stop, play, pause, import, plan, render, export, undo, redo,
-    add, delete, key, prev, next, settings, save, open, folder, cancel.
+    add, delete, key, prev, next, settings, save, open, folder, cancel, rename, scene.
 
     Drawn once per name, colour and size: the queue asks again on every progress update, and
-    PySide6 keeps six references to None each time a painter opens a new pixmap.
+    PySide6 keeps six references to None each time a painter opens a new pixmap. Drawn at
+    ``size`` and at :data:`SCREEN_SCALES` times it: with the one pixmap a 2x screen got a
+    toolbar's 24 px icon from 32 pixels, stretched to 48 and blurred.
     """
     return _icon(name, None if color is None else QColor(color).rgba(), size)
 
 
+# The device pixel ratios of high-density screens (2x, 3x) that icons are drawn for.
+SCREEN_SCALES = (2, 3)
+
+
 @functools.lru_cache(maxsize=256)
 def _icon(name: str, rgba: int | None, size: int) -> QIcon:
+    icon = QIcon()
+    for scale in (1, *SCREEN_SCALES):
+        icon.addPixmap(_pixmap(name, rgba, size * scale))
+    return icon
+
+
+def _pixmap(name: str, rgba: int | None, size: int) -> QPixmap:
     color = None if rgba is None else QColor.fromRgba(rgba)
     pm = QPixmap(size, size)
     pm.fill(Qt.GlobalColor.transparent)
@@ -114,7 +169,7 @@ def _icon(name: str, rgba: int | None, size: int) -> QIcon:
         p.drawEllipse(r.adjusted(s * .04, s * .04, -s * .04, -s * .04))
     elif name == "stop":
         p.setBrush(c)
-        p.drawRoundedRect(r.adjusted(s * .06, s * .06, -s * .06, -s * .06), 3, 3)
+        p.drawRoundedRect(r.adjusted(s * .06, s * .06, -s * .06, -s * .06), s * .1, s * .1)
     elif name == "play":
         poly((.3, .2), (.8, .5), (.3, .8))
     elif name == "pause":
@@ -161,6 +216,12 @@ def _icon(name: str, rgba: int | None, size: int) -> QIcon:
         poly((.7, .2), (.3, .5), (.7, .8))
     elif name == "next":
         poly((.3, .2), (.7, .5), (.3, .8))
+    elif name == "rename":  # a pencil
+        poly((.2, .8), (.24, .64), (.66, .22), (.78, .34), (.36, .76), (.2, .8), fill=False)
+        p.drawLine(QPointF(s * .58, s * .3), QPointF(s * .7, s * .42))
+    elif name == "scene":  # hills under a sun
+        poly((.12, .8), (.4, .44), (.58, .64), (.7, .52), (.88, .8), fill=False)
+        p.drawEllipse(QRectF(s * .6, s * .16, s * .18, s * .18))
     elif name == "settings":
         p.drawEllipse(QRectF(s * .34, s * .34, s * .32, s * .32))
         for k in range(8):
@@ -170,4 +231,4 @@ def _icon(name: str, rgba: int | None, size: int) -> QIcon:
             p.drawLine(QPointF(0, -s * .24), QPointF(0, -s * .36))
             p.restore()
     p.end()
-    return QIcon(pm)
+    return pm

@@ -198,9 +198,10 @@ class TimelineCanvas(QWidget):
             top += h
         return None
 
-    def heard_menu(self, obj) -> QMenu:
-        """The names ``obj`` was heard as; choosing one renames it (one undo step)."""
-        menu = QMenu(self)
+    def heard_menu(self, obj, menu: QMenu | None = None) -> QMenu:
+        """The names ``obj`` was heard as; choosing one renames it (one undo step). Into
+        ``menu`` when given (the Edit menu's, for the keyboard), else a new one."""
+        menu = QMenu(self) if menu is None else menu
         menu.addSection(heard_summary(obj.extra) or "No other names were heard")
         for label in candidates_of(obj.extra):
             action = menu.addAction(label)
@@ -299,7 +300,8 @@ class TimelineCanvas(QWidget):
             p.setPen(theme.GRID)
             p.drawLine(QPointF(0, y + h - 0.5), QPointF(self.width(), y + h - 0.5))
             if title:
-                p.setPen(theme.object_qcolor(payload.label) if kind == "object" else theme.MUTED)
+                p.setPen(theme.readable_on(theme.object_qcolor(payload.label), theme.BASE)
+                         if kind == "object" else theme.MUTED)
                 p.drawText(QRectF(8, y, HEADER_W - 12, h), Qt.AlignmentFlag.AlignVCenter,
                            p.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight,
                                                       HEADER_W - 14))
@@ -456,6 +458,7 @@ class TimelineView(QWidget):
             b = QToolButton(self)
             b.setText(text)
             b.setToolTip(tip)
+            b.setAccessibleName(tip.split(" (")[0])  # not "minus", "plus"
             b.clicked.connect(slot)
             row.addWidget(b)
         lay = QVBoxLayout(self)
