@@ -258,15 +258,23 @@ class JobActions:
         return (f"the project's sound {audio} is not there (moved or deleted). Put it back, "
                 "or import it again (Ctrl+I): the layout is kept when its length matches.")
 
-    def check_agreement(self, audio_path: Path, layout, video: Path) -> QueuedJob:
+    def check_agreement(self, audio_path: Path, layout, video: Path) -> QueuedJob | None:
         """After a render: does the picture agree with the sound? (spatial and timing scores)
 
         It runs beside the queue (``concurrent``), as the thumbnails do: the user did not ask for
         it and sees no row for it, and tracking a long render takes minutes (about 4 for a
         10-minute clip), which held up the plan, render or export asked for next. A render
-        longer than video tracking takes is checked against its plan instead."""
+        longer than video tracking takes is checked against its plan instead, and one longer
+        than the check takes (``MAX_CHECK_S``: it holds the sound, about 6 GB an hour) is not
+        checked: the user did not ask, so a refusal would read as a failure of the render."""
         from engine.spatialize import check_job
+        from engine.spatialize.jobs import MAX_CHECK_S
         from engine.spatialize.video import MAX_VIDEO_S
+        if layout.duration_s > MAX_CHECK_S:
+            self.statusBar().showMessage(
+                f"Rendered {video.name}; the picture-and-sound check is skipped for sounds over "
+                f"{MAX_CHECK_S / 60:.0f} minutes (spa2v check can score a part of it).", 10000)
+            return None
         # Beyond the tracking limit the check failed with "trim the video first": misleading.
         tracked = video if layout.duration_s <= MAX_VIDEO_S else None
         what = "Picture and sound" if tracked else "Plan and sound (too long to track the video)"

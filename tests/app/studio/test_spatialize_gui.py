@@ -69,3 +69,19 @@ def test_a_render_too_long_to_track_is_checked_against_its_plan(qtbot, window, c
     qtbot.waitUntil(lambda: getattr(window, "last_agreement", None) is not None, timeout=30_000)
     text, level = window.last_message
     assert level == "info" and text.startswith("Plan and sound")
+
+
+def test_a_render_too_long_to_check_is_not_checked_and_not_called_a_failure(
+        qtbot, window, clip, tmp_path, monkeypatch):
+    # Over MAX_CHECK_S the check refuses (it would hold about 6 GB an hour); the studio ran it
+    # anyway after every such render and showed "Check failed: ..." as a warning.
+    import engine.spatialize.jobs as jobs
+    monkeypatch.setattr(jobs, "MAX_CHECK_S", 1.0)  # the clip is 2 s
+    import_clip(qtbot, window, clip)
+    plan(qtbot, window)
+    finished(qtbot, window.render(tmp_path / "clip.mp4", fps=12))
+    qtbot.waitUntil(lambda: "check is skipped" in window.statusBar().currentMessage(),
+                    timeout=10_000)
+    assert not any(j.kind == "check" for j in window.queue.jobs)
+    assert getattr(window, "last_agreement", None) is None
+    assert not (window.last_message and window.last_message[0].startswith("Check failed"))
