@@ -820,17 +820,26 @@ class MainWindow(JobActions, ProjectActions, QMainWindow):
             self.statusBar().showMessage(f"Could not save settings: {e}", 8000)
 
     # -- window events ------------------------------------------------------------------------
-    @staticmethod
-    def _key_for_the_focused_control(event) -> bool:
+    def _key_for_the_focused_control(self, event) -> bool:
         """Space presses the button, ticks the box or opens the list that has the focus,
         as everywhere: it played the sound instead (Play's key is the window's, and a button
         leaves Space to shortcuts), so a user who Tabbed to Record or Clear finished could not
         press it. Elsewhere (the canvas, the timeline, the queue) Space plays. Home and End
         likewise stay a focused list's, table's, spin box's or scroll bar's (its first and
-        last entry). True when ``event`` (a ShortcutOverride, which the focused control
-        leaves to its window) is taken so."""
+        last entry). Delete deletes the selected box only where boxes are: with the focus in
+        the render queue or the Record panel it deleted a box the user was not looking at.
+        True when ``event`` (a ShortcutOverride, which the focused control leaves to its
+        window) is taken so."""
         if event.type() != QEvent.Type.ShortcutOverride \
                 or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        if event.key() == Qt.Key.Key_Delete:
+            focus = QApplication.focusWidget()
+            away = [getattr(self, name, None) for name in ("queue_panel", "record_panel")]
+            if focus is not None and any(p is not None and (p is focus or p.isAncestorOf(focus))
+                                         for p in away):
+                event.accept()  # not a shortcut: the key goes to the focused control
+                return True
             return False
         users = {Qt.Key.Key_Space: (QAbstractButton, QComboBox),
                  Qt.Key.Key_Home: (QComboBox, QAbstractItemView, QAbstractSpinBox,

@@ -474,3 +474,23 @@ def test_f6_moves_from_panel_to_panel(qtbot, window, clip):
     window.stereo_combo.setFocus()
     qtbot.keyClick(window.stereo_combo, Qt.Key.Key_F6)
     assert QApplication.focusWidget() is window.canvas
+
+
+def test_delete_in_the_render_queue_or_record_panel_deletes_no_box(qtbot, window, clip):
+    """Delete with the focus in the queue (Tabbed to a job's button) deleted the selected
+    box, which the user was not looking at; on the canvas it still deletes it."""
+    from PySide6.QtWidgets import QPushButton
+    planned_and_active(qtbot, window, clip)
+    count = len(window.doc.layout.objects)
+    window.doc.select(window.doc.layout.objects[0].id)
+    clear = [b for b in window.queue_panel.findChildren(QPushButton)
+             if b.text() == "Clear finished"][0]
+    for control in (clear, window.record_panel.device_box):
+        control.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(control.hasFocus)
+        qtbot.keyClick(control, Qt.Key.Key_Delete)
+        assert len(window.doc.layout.objects) == count
+    window.canvas.setFocus()
+    qtbot.waitUntil(window.canvas.hasFocus)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Delete)
+    assert len(window.doc.layout.objects) == count - 1
