@@ -234,11 +234,34 @@ def _draw_object(canvas: np.ndarray, layout: Layout, obj: LayoutObject, box, t: 
     return int(round(cx)), int(round(bottom)) + 4
 
 
+@lru_cache(maxsize=64)
+def _halved(pic: Pictogram, level: int) -> np.ndarray:
+    """The picture halved ``level`` times (area averaging; level 0: the stored one)."""
+    if level == 0:
+        return pic.rgba
+    src = _halved(pic, level - 1)
+    side = max(1, src.shape[0] // 2)
+    return cv2.resize(src, (side, side), interpolation=cv2.INTER_AREA)
+
+
+def _source(pic: Pictogram, side: int) -> np.ndarray:
+    """What a ``side``-pixel sprite is scaled from: the smallest halving of the stored picture
+    that is still at least ``side`` (the stored one when larger). The pictures are stored
+    large (pictograms.SPRITE_PX) so that 1080p is sharp; scaling every frame's sprite down
+    from there would cost up to 50 times the pixels of one from a picture twice its size, and
+    looks the same."""
+    level, size = 0, pic.rgba.shape[0]
+    while size // 2 >= side and size // 2 >= 2:
+        level, size = level + 1, size // 2
+    return _halved(pic, level)
+
+
 @lru_cache(maxsize=8)  # the frames use _sprite_u8's cache; this one only saves a rebuild
 def _sprite(pic: Pictogram, side: int, mirror: bool, blur: int) -> tuple[np.ndarray, np.ndarray]:
     """Premultiplied RGB and alpha, float32 ``(side, side + blur, 3)`` and ``(..., 1)``."""
-    rgba = cv2.resize(pic.rgba, (side, side), interpolation=cv2.INTER_AREA
-                      if side < pic.rgba.shape[0] else cv2.INTER_CUBIC)
+    src = _source(pic, side)
+    rgba = cv2.resize(src, (side, side), interpolation=cv2.INTER_AREA
+                      if side < src.shape[0] else cv2.INTER_CUBIC)
     rgba = rgba.astype(np.float32) / 255.0
     if mirror:
         rgba = rgba[:, ::-1]

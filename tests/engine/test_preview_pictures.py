@@ -2,6 +2,8 @@
 
 import json
 
+import cv2
+
 import numpy as np
 import pytest
 
@@ -386,3 +388,53 @@ def test_a_flying_insect_is_drawn_in_the_air(label, stands):
     # a flier is centred in its box with no shadow; a ground thing stands on its box's bottom
     below_centred_sprite = changed > 0.4 * h + side / 2 + 2
     assert below_centred_sprite.any() == stands
+
+
+def _largest_sprite_px(width: int, height: int) -> float:
+    """The largest sprite side the preview draws in a ``width`` x ``height`` video: every
+    prior at the planner's nearest scale (boxes capped at 0.95 of the frame), as
+    ``preview._draw_object`` sizes it, swollen by a full-loudness pulse."""
+    from engine.planning.heuristic import SIZE_FAR, SIZE_SPAN
+    from engine.planning.priors import WORD_PRIORS
+    from engine.rendering.backdrops import WEATHER
+
+    near = SIZE_FAR + SIZE_SPAN
+    h = height - preview.TIMELINE_H
+    sides = []
+    for label, p in {**PRIORS, **WORD_PRIORS}.items():
+        box = (0.0, 0.0, min(0.95, p.width * near), min(0.95, p.height * near))
+        side = preview._base_side(width, h, box)
+        if noun_for(label) in WEATHER:
+            side = min(side, WEATHER_SIDE * h)
+        sides.append(side * (1 + preview.PULSE))
+    return max(sides)
+
+
+def test_the_stored_pictures_are_as_large_as_the_largest_sprite_in_a_1080p_video():
+    """At 160 px a car in a 1920x1080 video was upscaled 2.4x and a crowd in a phone's
+    1080x1920 one 7x: soft pictures in an HD export."""
+    import struct
+
+    from engine.rendering.pictograms import MANIFEST, SPRITE_PX
+
+    need = max(_largest_sprite_px(1920, 1080), _largest_sprite_px(1080, 1920))
+    assert 1000 < need <= SPRITE_PX
+    manifest = json.loads((PICTOGRAM_DIR / MANIFEST).read_text())
+    assert manifest["sprite_px"] == SPRITE_PX
+    for entry in manifest["nouns"].values():  # the PNG header's width and height
+        head = (PICTOGRAM_DIR / entry["file"]).read_bytes()[16:24]
+        assert struct.unpack(">II", head) == (SPRITE_PX, SPRITE_PX), entry["file"]
+    assert pictogram("car").rgba.shape == (SPRITE_PX, SPRITE_PX, 4)
+
+
+def test_a_small_sprite_is_scaled_from_a_halving_of_the_large_picture():
+    """The large stored pictures must not slow the 512 px preview: a sprite is scaled from
+    the smallest halving still at least its size, and looks like one scaled from the whole."""
+    pic = pictogram("car")
+    for side in (12, 60, 150, 400, 1100):
+        src = preview._source(pic, side)
+        assert side <= src.shape[0] < max(2 * side, 4) or src is pic.rgba
+    rgb, _ = preview._sprite(pic, 100, False, 0)
+    direct = cv2.resize(pic.rgba, (100, 100), interpolation=cv2.INTER_AREA).astype(np.float32)
+    direct = direct[..., :3] * (direct[..., 3:] / 255.0)
+    assert np.abs(rgb - direct).mean() < 2.0
