@@ -1,7 +1,7 @@
 """The preview at the sizes video makers export: pictures and speed.
 
-The README examples (truck, jet, lion, each with its hint) and a two-source scene (the lion
-and the truck clips mixed) are planned once, then drawn with labels on at 512x512, 1280x720,
+The README examples (truck, jet, lion, each with its hint) are planned once, and a scene with
+two objects made of the lion's and the truck's plans, then drawn with labels on at 512x512, 1280x720,
 1920x1080 and 1080x1920 (phones). Written to ``--out``: the middle frame of each
 (``NAME_WxH.png``). Printed: frames/s (wall and CPU) of the whole truck video at 512x512 and
 1920x1080, the median of ``--repeat`` runs, and the 1080p/512 ratio.
@@ -33,18 +33,18 @@ SIZES = ((512, 512), (1280, 720), (1920, 1080), (1080, 1920))
 TIMED = ((512, 512), (1920, 1080))
 
 
-def two_sources(tmp: Path) -> Path:
-    """The lion and the truck clips mixed (the shorter length), as one stereo file."""
-    import numpy as np
-    import soundfile as sf
+def two_objects(first, second):
+    """A scene with both plans' objects (the heuristic planner hears the two clips mixed as
+    one source, so the second plan's object is put into a copy of the first, frame by frame)."""
+    import copy
 
-    a, sr = sf.read(EXAMPLES / "lion_left.flac", always_2d=True)
-    b, sr_b = sf.read(EXAMPLES / "truck_right_to_left.flac", always_2d=True)
-    assert sr == sr_b
-    n = min(len(a), len(b))
-    path = tmp / "lion_and_truck.wav"
-    sf.write(path, 0.5 * (a[:n] + b[:n]), sr)
-    return path
+    out = copy.deepcopy(first)
+    obj = copy.deepcopy(second.objects[0])
+    obj.id = max(o.id for o in out.objects) + 1
+    n = out.num_frames
+    obj.boxes = [obj.boxes[min(len(obj.boxes) - 1, k * len(obj.boxes) // n)] for k in range(n)]
+    out.objects.append(obj)
+    return out
 
 
 def frames_per_s(layout, width: int, height: int) -> tuple[float, float]:
@@ -67,17 +67,17 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "preview_sizes")
     args = ap.parse_args()
 
-    from engine.rendering.preview import TIMELINE_H, draw_frame, layout_backdrop
+    from engine.rendering.preview import draw_frame, layout_backdrop, picture_height
 
     args.out.mkdir(parents=True, exist_ok=True)
     layouts = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (clip, hint) in CLIPS.items():
             layouts[name] = make_plan(Path(tmp), EXAMPLES / clip, hint)[1]
-        layouts["two"] = make_plan(Path(tmp), two_sources(Path(tmp)), None)[1]
+        layouts["two"] = two_objects(layouts["truck"], layouts["lion"])
     for name, layout in layouts.items():
         for w, h in SIZES:
-            backdrop = layout_backdrop(layout, w, h - TIMELINE_H)
+            backdrop = layout_backdrop(layout, w, picture_height(w, h))
             frame = draw_frame(layout, layout.duration_s / 2, backdrop, labels=True)
             cv2.imwrite(str(args.out / f"{name}_{w}x{h}.png"), frame[..., ::-1])
     print(f"# objects: " + "; ".join(f"{k}: {', '.join(o.label for o in v.objects)}"

@@ -438,3 +438,43 @@ def test_a_small_sprite_is_scaled_from_a_halving_of_the_large_picture():
     direct = cv2.resize(pic.rgba, (100, 100), interpolation=cv2.INTER_AREA).astype(np.float32)
     direct = direct[..., :3] * (direct[..., 3:] / 255.0)
     assert np.abs(rgb - direct).mean() < 2.0
+
+
+def _ink_rows(canvas, background):
+    """Rows of ``canvas`` where something other than the flat ``background`` was drawn."""
+    return np.flatnonzero((np.abs(canvas.astype(int) - background).sum(axis=2) > 30).any(axis=1))
+
+
+def test_names_timeline_and_rims_grow_with_the_frame():
+    """A 1920x1080 export drew 15 px names with a one-pixel rim and a 28 px timeline: a third
+    of their size in the 512x512 default's picture, unreadable on a phone."""
+    small = np.full((512 - preview.TIMELINE_H, 512, 3), 90, np.uint8)
+    ph = preview.picture_height(1920, 1080)
+    large = np.full((ph, 1920, 3), 90, np.uint8)
+    preview._label(small, "dog", 256, 20)
+    preview._label(large, "dog", 960, 20)
+    grow = ph / small.shape[0]
+    letters = [np.ptp(_ink_rows(c, 90)) + 1 for c in (small, large)]
+    assert letters[1] >= 0.85 * grow * letters[0]
+    dark = [int((c.max(axis=2) < 40).sum()) for c in (small, large)]  # the outline's pixels
+    assert dark[1] >= 0.7 * grow ** 2 * dark[0]
+    assert 1080 - ph >= 0.9 * grow * preview.TIMELINE_H
+    layout = moving("dog", "left_to_right")
+    strip = preview.timeline_strip(layout, 1920, 1080 - ph)
+    lane = np.flatnonzero((strip[:, 960] != 28).any(axis=1))
+    assert lane.size >= 0.8 * grow * (preview.TIMELINE_H - 10)
+    # the studio's 384 px layout view and the default keep the design sizes
+    assert preview.frame_scale(384, 356) == preview.frame_scale(512, 484) == 1.0
+
+
+@pytest.mark.parametrize("size", [(512, 512), (1280, 720), (1920, 1080), (1080, 1920),
+                                  (720, 1280), (1000, 998)])
+def test_a_video_of_any_size_gets_frames_of_exactly_that_size(size):
+    from engine.jobs import CancelToken
+    from engine.protocols import Frame, RenderSettings
+
+    layout = moving("car", "right_to_left", duration=0.25)
+    settings = RenderSettings(labels=True, width=size[0], height=size[1], fps=8)
+    frames = [e.image for e in preview.PreviewRenderer().render(layout, settings, CancelToken())
+              if isinstance(e, Frame)]
+    assert frames and all(f.shape == (size[1], size[0], 3) for f in frames)
