@@ -35,17 +35,11 @@ from .activity import ActivityMeter, LoudnessTrack
 from .backdrops import (AIRBORNE, FLIERS, RAIL, SKY_LINE, WEATHER, WEATHER_SIDE, Scene,
                         draw_backdrop, scene_for)
 from .pictograms import Pictogram, pictogram
+from .scale import DESIGN_PICTURE_PX, TIMELINE_H, frame_scale, scaled  # noqa: F401 (re-exported)
 from .text import LABEL_PX, fitted, label_sprite, missing_note
 
-# Pixel sizes below (the timeline's height, the labels' size and margins, the longest motion
-# blur) are those of the 512x512 default, whose picture above the timeline is DESIGN_PICTURE_PX
-# high. A larger video scales them with its picture's shorter side (frame_scale): a 1920x1080
-# export drew 15 px names and a 28 px timeline, a third of their size in the picture of the
-# default, too small to read on a phone. Never below the design size: the studio's 384 px
-# layout view keeps them as they were. The sprites, their rings, shadows and rims already
-# follow their boxes, and the backdrops their size.
-TIMELINE_H = 28        # design: the timeline strip's height at the default size
-DESIGN_PICTURE_PX = 512 - TIMELINE_H
+# TIMELINE_H, the names' size and margins and MAX_BLUR_PX are at the 512x512 default's size,
+# drawn larger in a larger frame (scale.py).
 SHUTTER = 0.5          # share of a frame interval the virtual shutter is open (motion blur)
 MAX_BLUR_PX = 28       # at the default size (frame_scale)
 PULSE = 0.08           # how much an object swells at full loudness
@@ -58,17 +52,6 @@ FILL = 1.15            # a sprite's side as a multiple of its box height (emoji 
 # green grass has about the grass's luma and reads well), so no rim there. Design.
 RIM_DARK = 110
 RIM_COLOR = (236, 236, 236)
-
-
-def frame_scale(width: int, picture_height: int) -> float:
-    """How much larger than at the 512x512 default the fixed pixel sizes are drawn in a picture
-    ``width`` x ``picture_height`` (the frame above the timeline): its shorter side over the
-    default's, at least 1."""
-    return max(1.0, min(width, picture_height) / DESIGN_PICTURE_PX)
-
-
-def scaled(px: float, scale: float) -> int:
-    return max(1, int(round(px * scale)))
 
 
 def timeline_height(width: int, picture_height: int) -> int:

@@ -478,3 +478,36 @@ def test_a_video_of_any_size_gets_frames_of_exactly_that_size(size):
     frames = [e.image for e in preview.PreviewRenderer().render(layout, settings, CancelToken())
               if isinstance(e, Frame)]
     assert frames and all(f.shape == (size[1], size[0], 3) for f in frames)
+
+
+@pytest.mark.parametrize("kind,variant", [("field", ""), ("field", "dry"), ("room", ""),
+                                          ("water", ""), ("stage", ""), ("sky", "")])
+def test_a_backdrops_detail_grows_with_the_frame(kind, variant):
+    """Grass tufts, planks, ripples and the runway's marks were one-pixel lines of fixed
+    length: in a 1080p export a faint dotted texture, a third of the default's size. Drawn 3
+    times larger and scaled back down, a backdrop keeps its detail (the picture minus its
+    blur), as at the default size."""
+    from engine.rendering.backdrops import Scene, _cached
+
+    def detail(im):
+        im = im.astype(np.float32)
+        return np.abs(im - cv2.GaussianBlur(im, (0, 0), 3)).mean()
+
+    small = _cached(Scene(kind, variant), 512, 484)
+    large = cv2.resize(_cached(Scene(kind, variant), 1536, 1452), (512, 484),
+                       interpolation=cv2.INTER_AREA)
+    assert detail(large) >= 0.9 * detail(small)
+
+
+def test_a_streets_windows_grow_with_the_frame():
+    from engine.rendering.backdrops import Scene, _cached
+
+    sizes = []
+    for k in (1, 3):
+        img = _cached(Scene("road", ""), 512 * k, 484 * k).astype(int)
+        h, w = img.shape[:2]
+        centre = img[:, w // 4:3 * w // 4]  # away from the vignette's darkened edges
+        lit = (np.abs(centre - np.array([226, 222, 190])).sum(axis=2) < 30).astype(np.uint8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(lit)
+        sizes.append(np.median(stats[1:, cv2.CC_STAT_AREA]))
+    assert sizes[1] >= 0.7 * 9 * sizes[0]
