@@ -511,3 +511,14 @@ def test_a_streets_windows_grow_with_the_frame():
         n, _, stats, _ = cv2.connectedComponentsWithStats(lit)
         sizes.append(np.median(stats[1:, cv2.CC_STAT_AREA]))
     assert sizes[1] >= 0.7 * 9 * sizes[0]
+
+
+def test_no_picture_is_cut_off_at_its_edge():
+    """The jet (an emoji turned level) had its nose cut off straight at the sprite's edge."""
+    from engine.rendering.pictograms import MANIFEST
+
+    manifest = json.loads((PICTOGRAM_DIR / MANIFEST).read_text())
+    for name in sorted({e["file"] for e in manifest["nouns"].values()}):
+        alpha = cv2.imread(str(PICTOGRAM_DIR / name), cv2.IMREAD_UNCHANGED)[..., 3]
+        edge = max(alpha[0].max(), alpha[-1].max(), alpha[:, 0].max(), alpha[:, -1].max())
+        assert edge == 0, name
