@@ -47,7 +47,11 @@ CACHE = Path.home() / ".cache" / "spa2v" / "pictograms"
 # wrong way round and corrected them); the renderer mirrors a sprite so
 # that a thing moving right to left faces left.
 # Emoji drawn climbing at 45 degrees, turned level (degrees clockwise) so they fly across.
+# Turned, a drawing along its square's diagonal is longer than the square's side: the jet's
+# nose was cut off straight at the sprite's edge. A turned drawing is shrunk, by the largest
+# of FIT_SCALES that keeps it off the edge (rendered and checked, see fitted_png).
 ROTATE = {"airplane": 45, "small-airplane": 45}
+FIT_SCALES = (1.0, 0.97, 0.94, 0.91, 0.88, 0.85, 0.82, 0.79, 0.76, 0.73, 0.707)
 EMOJI: dict[str, tuple[str, str]] = {
     # vehicles
     "car": ("automobile", "left"), "vehicle": ("automobile", "left"),
@@ -208,7 +212,7 @@ def fetch_package() -> dict:
     return icons
 
 
-def svg_of(icons: dict, name: str) -> str:
+def svg_of(icons: dict, name: str, scale: float = 1.0) -> str:
     """A standalone SVG document for icon ``name`` (aliases resolved, flips applied)."""
     flip = False
     while name not in icons["icons"]:
@@ -221,7 +225,8 @@ def svg_of(icons: dict, name: str) -> str:
     w, h = icon.get("width", icons.get("width", 32)), icon.get("height", icons.get("height", 32))
     body = icon["body"]
     if name in ROTATE:
-        body = f'<g transform="rotate({ROTATE[name]} {w / 2} {h / 2})">{body}</g>'
+        body = (f'<g transform="translate({w / 2} {h / 2}) scale({scale}) '
+                f'translate({-w / 2} {-h / 2}) rotate({ROTATE[name]} {w / 2} {h / 2})">{body}</g>')
     if flip:
         body = f'<g transform="translate({w} 0) scale(-1 1)">{body}</g>'
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" '
@@ -233,6 +238,27 @@ def render_png(svg: str) -> bytes:
 
     return cairosvg.svg2png(bytestring=svg.encode(), output_width=SPRITE_PX,
                             output_height=SPRITE_PX)
+
+
+def touches_edge(png: bytes) -> bool:
+    """Whether the drawing's opaque pixels reach the picture's edge (it was cut off there)."""
+    import cv2
+    import numpy as np
+
+    alpha = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)[..., 3]
+    return max(alpha[0].max(), alpha[-1].max(), alpha[:, 0].max(), alpha[:, -1].max()) > 0
+
+
+def fitted_png(icons: dict, emoji: str) -> bytes:
+    """The emoji rendered; a turned one (ROTATE) at the largest of FIT_SCALES that keeps it
+    whole (1/sqrt(2), the last, always does)."""
+    if emoji not in ROTATE:
+        return render_png(svg_of(icons, emoji))
+    for scale in FIT_SCALES:
+        png = render_png(svg_of(icons, emoji, scale))
+        if not touches_edge(png):
+            return png
+    return png
 
 
 def contact_sheet(paths: list[tuple[str, Path]], out: Path) -> None:
@@ -272,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         emoji, faces = EMOJI[noun]
         name = file_name(emoji)
         if emoji not in rendered:
-            png = render_png(svg_of(icons, emoji))
+            png = fitted_png(icons, emoji)
             (PICTOGRAM_DIR / name).write_bytes(png)
             rendered[emoji] = name
         entries[noun] = {"file": name, "emoji": emoji, "faces": faces, "family": family_of(noun)}

@@ -6,6 +6,10 @@ instruments -> stage, people and household things -> room, boats -> water, anima
 Each backdrop is drawn
 once per kind and size (a few milliseconds) and cached; frames copy it.
 
+Fine detail in pixels (windows, grass tufts, planks, ripples, their lines) is the 512x512
+default's, drawn larger in a larger backdrop (scale.py: a 1080p export had 4 px windows and
+one-pixel grass, a dotted texture a third of the default's size).
+
 Every kind puts its ground where the planner's class priors put things that stand on it
 (engine/planning/priors.py: ground objects are centred at 0.58-0.68 of the height), so a car's
 wheels are on the road and a dog stands on the grass.
@@ -18,6 +22,8 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
+
+from .scale import frame_scale, scaled
 
 KINDS = ("road", "sky", "room", "field", "water", "stage")
 
@@ -160,6 +166,8 @@ def _hills(img: np.ndarray, y: int, amp: int, color, seed: int) -> None:
 
 def _road(w: int, h: int, variant: str) -> np.ndarray:
     img = np.zeros((h, w, 3), np.float32)
+    k = frame_scale(w, h)
+    px = lambda v: scaled(v, k)  # noqa: E731 (the default's pixels, here)
     horizon = int(SKY_LINE * h)
     _sky_band(img, horizon)
     _clouds(img, 3, 3, horizon)
@@ -172,9 +180,9 @@ def _road(w: int, h: int, variant: str) -> np.ndarray:
         top = horizon - int(rng.uniform(0.05, 0.2) * h)
         shade = rng.uniform(120, 175)
         img[top:int(0.52 * h), x:x + bw] = (shade, shade * 1.01, shade * 1.06)
-        for wy in range(top + 6, int(0.5 * h) - 4, 9):
-            for wx in range(x + 4, x + bw - 5, 8):
-                img[wy:wy + 4, wx:wx + 4] = (226, 222, 190) if rng.random() < 0.3 else (
+        for wy in range(top + px(6), int(0.5 * h) - px(4), px(9)):
+            for wx in range(x + px(4), x + bw - px(5), px(8)):
+                img[wy:wy + px(4), wx:wx + px(4)] = (226, 222, 190) if rng.random() < 0.3 else (
                     shade * 0.75, shade * 0.78, shade * 0.85)
         x += bw + int(rng.uniform(0.0, 0.03) * w)
     # Far pavement, kerb, road, near kerb, near pavement.
@@ -210,8 +218,9 @@ def _sky(w: int, h: int, variant: str) -> np.ndarray:
     # A runway strip along the bottom.
     y0 = int(0.93 * h)
     img[y0:] = (96, 98, 104)
+    half = scaled(1, frame_scale(w, h))
     for x0 in range(0, w, max(16, w // 10)):
-        img[y0 + (h - y0) // 2 - 1:y0 + (h - y0) // 2 + 1, x0:x0 + max(8, w // 20)] = (236, 236, 236)
+        img[y0 + (h - y0) // 2 - half:y0 + (h - y0) // 2 + half, x0:x0 + max(8, w // 20)] = (236, 236, 236)
     return img
 
 
@@ -230,10 +239,11 @@ def _room(w: int, h: int, variant: str) -> np.ndarray:
     # Skirting board and a wooden floor with planks.
     img[floor - max(3, h // 60):floor] = (246, 244, 238)
     img[floor:] = _gradient(h - floor, w, (170, 124, 84), (128, 88, 58))
+    line = scaled(1, frame_scale(w, h))
     for k, y in enumerate(range(floor + h // 24, h, h // 24)):
-        cv2.line(img, (0, y), (w, y), (112, 78, 52), 1, cv2.LINE_AA)
+        cv2.line(img, (0, y), (w, y), (112, 78, 52), line, cv2.LINE_AA)
         for x in range((k * 37) % (w // 3), w, w // 3):
-            cv2.line(img, (x, y - h // 24), (x, y), (112, 78, 52), 1, cv2.LINE_AA)
+            cv2.line(img, (x, y - h // 24), (x, y), (112, 78, 52), line, cv2.LINE_AA)
     return img
 
 
@@ -250,13 +260,15 @@ def _field(w: int, h: int, variant: str) -> np.ndarray:
     img[horizon + h // 30:] = _gradient(h - horizon - h // 30, w, *grass, power=0.8)
     rng = np.random.default_rng(2)
     # Tufts of grass, denser and larger towards the viewer.
+    k = frame_scale(w, h)
+    line = scaled(1, k)
     for _ in range(160):
         y = int(horizon + (h - horizon) * rng.uniform(0.1, 1.0) ** 0.7)
         x = int(rng.uniform(0, w))
-        s = max(2, int((y - horizon) / h * 18))
+        s = max(2, int((y - horizon) / h * 18 * k))
         color = tuple(float(c) * 0.8 for c in grass[1])
-        cv2.line(img, (x, y), (x - s // 2, y - s), color, 1, cv2.LINE_AA)
-        cv2.line(img, (x, y), (x + s // 2, y - s), color, 1, cv2.LINE_AA)
+        cv2.line(img, (x, y), (x - s // 2, y - s), color, line, cv2.LINE_AA)
+        cv2.line(img, (x, y), (x + s // 2, y - s), color, line, cv2.LINE_AA)
     if variant in ("forest", ""):
         trees = 9 if variant == "forest" else 4
         for k in range(trees):
@@ -276,11 +288,12 @@ def _water(w: int, h: int, variant: str) -> np.ndarray:
     _hills(img, horizon, max(5, h // 18), (96, 136, 104), 4)
     img[horizon:] = _gradient(h - horizon, w, (96, 156, 196), (34, 92, 140), 0.8)
     rng = np.random.default_rng(4)
+    k = frame_scale(w, h)
     for _ in range(90):
         y = int(horizon + (h - horizon) * rng.uniform(0.03, 1.0) ** 0.8)
         x = int(rng.uniform(0, w))
-        s = max(3, int((y - horizon) / h * 40))
-        cv2.line(img, (x - s, y), (x + s, y), (170, 206, 230), 1, cv2.LINE_AA)
+        s = max(3, int((y - horizon) / h * 40 * k))
+        cv2.line(img, (x - s, y), (x + s, y), (170, 206, 230), scaled(1, k), cv2.LINE_AA)
     return img
 
 
@@ -297,7 +310,7 @@ def _stage(w: int, h: int, variant: str) -> np.ndarray:
     img[:int(0.08 * h)] = (140, 28, 40)
     img[floor:] = _gradient(h - floor, w, (126, 86, 56), (86, 56, 36))
     for y in range(floor + h // 30, h, h // 30):
-        cv2.line(img, (0, y), (w, y), (74, 48, 30), 1, cv2.LINE_AA)
+        cv2.line(img, (0, y), (w, y), (74, 48, 30), scaled(1, frame_scale(w, h)), cv2.LINE_AA)
     # A warm spotlight pool on the stage and its beam.
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     pool = np.exp(-(((xx - w / 2) / (0.32 * w)) ** 2 + ((yy - 0.8 * h) / (0.1 * h)) ** 2))
@@ -309,9 +322,10 @@ def _stage(w: int, h: int, variant: str) -> np.ndarray:
 
 def _stars(img: np.ndarray, w: int, y_max: int) -> None:
     rng = np.random.default_rng(1)
+    r = scaled(1, frame_scale(w, img.shape[0]))
     for _ in range(60):
         x, y = int(rng.uniform(0, w)), int(rng.uniform(0, y_max))
-        img[y, x] = 240
+        img[y:y + r, x:x + r] = 240
 
 
 def _vignette(img: np.ndarray) -> np.ndarray:

@@ -21,7 +21,15 @@ import numpy as np
 
 PICTOGRAM_DIR = Path(__file__).resolve().parents[2] / "resources" / "pictograms"
 MANIFEST = "manifest.json"
-SPRITE_PX = 160  # side of the stored PNGs; objects larger than this on screen are upscaled
+# Side of the stored PNGs (measured): the largest sprite the preview draws at the sizes videos
+# are exported at, 1920x1080 and phones' 1080x1920, is 1108 px (a crowd, a choir, traffic:
+# the planner's widest priors at the nearest distance, 1.2 x prior, boxes capped at 0.95 of the
+# frame, in a frame 1080 px wide, swollen by a full-loudness pulse, 1.08;
+# tests/engine/test_preview_pictures.py measures it again from engine/planning/priors.py). A
+# car is 376 px at 1080p. Stored at 1120 px, nothing is upscaled at those sizes (at 160 px a
+# car at 1080p was 2.4x upscaled, the crowd 7x: visibly soft); smaller sprites are scaled down,
+# which stays sharp. Larger frames (4K) upscale again, by up to 2x.
+SPRITE_PX = 1120
 FALLBACK = "sound source"
 ATTRIBUTION = "Pictograms: Fluent Emoji by Microsoft Corporation (MIT licence)."
 
@@ -108,10 +116,15 @@ def noun_for(label: str) -> str:
     return FALLBACK
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def pictogram(label: str) -> Pictogram:
-    """The picture for ``label`` (cached)."""
-    noun = noun_for(label)
+    """The picture for ``label`` (cached; one :class:`Pictogram` per noun, whatever the label's
+    words: a picture is 5 MB in memory)."""
+    return _noun_pictogram(noun_for(label))
+
+
+@lru_cache(maxsize=24)
+def _noun_pictogram(noun: str) -> Pictogram:
     entry = _manifest().get(noun)
     rgba = None
     if entry is not None:

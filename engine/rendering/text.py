@@ -39,7 +39,8 @@ import numpy as np
 FONT_DIR = Path(__file__).resolve().parents[2] / "resources" / "fonts"
 BUNDLED_FONT = FONT_DIR / "DejaVuSans-Bold.ttf"
 LABEL_PX = 15          # design: the size and weight of the Hershey labels it replaced (bold)
-OUTLINE_PX = 1         # design: the dark rim that keeps white letters readable on any backdrop
+OUTLINE_PX = 1         # design: the dark rim that keeps white letters readable on any backdrop,
+                       # at LABEL_PX; larger letters get a rim in proportion (outline_px)
 FILL = 255
 OUTLINE = 20
 ELLIPSIS = "..."
@@ -267,6 +268,12 @@ def _font(face: FontFace | None, px: int):
     return ImageFont.load_default(px)  # Pillow's own (Latin) face: no font file at all
 
 
+def outline_px(px: int) -> int:
+    """The dark rim's width around letters ``px`` high: OUTLINE_PX at LABEL_PX, in proportion
+    above (a one-pixel rim around 32 px letters in a 1080p video is a hairline)."""
+    return max(OUTLINE_PX, int(round(OUTLINE_PX * px / LABEL_PX)))
+
+
 def _drawn_runs(text: str, px: int):
     # a character no face has is drawn by the bundled face: its empty box
     return [(run, _font(face if face is not None else bundled_face(), px))
@@ -276,7 +283,7 @@ def _drawn_runs(text: str, px: int):
 def text_width(text: str, px: int = LABEL_PX) -> int:
     """Width in pixels of ``text`` as :func:`label_sprite` draws it, outline included."""
     with _FREETYPE:
-        return int(np.ceil(sum(f.getlength(r) for r, f in _drawn_runs(text, px)))) + 2 * OUTLINE_PX
+        return int(np.ceil(sum(f.getlength(r) for r, f in _drawn_runs(text, px)))) + 2 * outline_px(px)
 
 
 @lru_cache(maxsize=256)
@@ -300,8 +307,9 @@ def label_sprite(text: str, px: int = LABEL_PX) -> tuple[np.ndarray, np.ndarray,
     with _FREETYPE:
         ascent = max([f.getmetrics()[0] for _, f in parts] + [px])
         descent = max([f.getmetrics()[1] for _, f in parts] + [1])
-    pad = OUTLINE_PX + 1  # a letter may reach a pixel past its advance (its side bearings)
-    w = text_width(text, px) - 2 * OUTLINE_PX + 2 * pad
+    edge = outline_px(px)
+    pad = edge + 1  # a letter may reach a pixel past its advance (its side bearings)
+    w = text_width(text, px) - 2 * edge + 2 * pad
     h = ascent + descent + 2 * pad
     base = ascent + pad
     ink = Image.new("L", (w, h))
@@ -310,9 +318,9 @@ def label_sprite(text: str, px: int = LABEL_PX) -> tuple[np.ndarray, np.ndarray,
         for run, font in parts:
             ImageDraw.Draw(ink).text((x, base), run, font=font, fill=255, anchor="ls")
             x += font.getlength(run)
-    # the rim: the letters grown by a pixel every way (a solid dark edge that hugs each letter;
+    # the rim: the letters grown by outline_px every way (a solid dark edge that hugs each letter;
     # FreeType's stroker gave a thinner, greyer one)
-    size = 2 * OUTLINE_PX + 1
+    size = 2 * edge + 1
     rim = cv2.dilate(np.asarray(ink, np.uint8), np.ones((size, size), np.uint8))
     a = rim.astype(np.uint16)
     i = np.minimum(np.asarray(ink, np.uint16), a)

@@ -17,7 +17,7 @@ from models import readiness
 
 from .accessible import name_control, name_form_fields
 from .model.secrets import BadKey, KeyringUnavailable, gemini_key_source, store_gemini_key
-from .model.settings import DEVICES, MEMORY_TIERS, StudioSettings
+from .model.settings import DEVICES, MEMORY_TIERS, VIDEO_SIZES, StudioSettings, parse_size
 
 
 MODEL_COLUMNS = ("Model", "Role", "Needed for", "Size", "State", "")
@@ -62,11 +62,16 @@ class ExportRequest:
     renderer: str
     fps: float
     reuse_render: bool
+    size: tuple[int, int] | None = None  # width, height of the video and frames; None: the layout's
 
 
 class ExportDialog(QDialog):
     def __init__(self, base: Path, *, renderer: str, fps: float, can_reuse: bool,
-                 parent: QWidget | None = None):
+                 size: str = "", layout_size: tuple[int, int] = (512, 512),
+                 render_size: str | None = None, parent: QWidget | None = None):
+        """``size``: the frame size last chosen ("WxH", "" for the layout's own,
+        ``layout_size``); ``render_size``: the size of the last render, which "Use the last
+        render" copies (only when the size asked for is that one)."""
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.setMinimumWidth(520)
@@ -92,9 +97,23 @@ class ExportDialog(QDialog):
         self.fps.setRange(1, 60)
         self.fps.setValue(fps)
         self.fps.setSuffix(" fps")
+        # Frame size: before, a video was always the layout's size (512 x 512 when planned
+        # here), while video makers post 16:9 HD and phones' upright 9:16.
+        self.size = QComboBox()
+        own = f"{layout_size[0] // 2 * 2}x{layout_size[1] // 2 * 2}"
+        if own not in dict(map(reversed, VIDEO_SIZES)):
+            w, h = own.split("x")
+            self.size.addItem(f"The layout's, {w} × {h}", own)
+        for text, key in VIDEO_SIZES:
+            self.size.addItem(text, key)
+        self.size.setCurrentIndex(max(0, self.size.findData(size or own)))
+        self.size.setToolTip("Width × height of the video and the frames")
+        self._render_size = render_size
         self.reuse = QCheckBox("Use the last render (it matches the layout): no re-rendering")
         self.reuse.setVisible(can_reuse)
         self.reuse.setChecked(can_reuse)
+        self.size.currentIndexChanged.connect(self._size_changed)
+        self._size_changed()
         form = QFormLayout(self)
         rows = ((self.mp4, "Video file", lambda: self._save_as(self.mp4, "MP4 (*.mp4)")),
                 (self.frames, "Frames folder", self._pick_folder),
@@ -111,6 +130,7 @@ class ExportDialog(QDialog):
         form.addRow(self.json_on)
         form.addRow("   File", paths[self.json])
         form.addRow("Renderer", self.renderer)
+        form.addRow("Frame size", self.size)
         form.addRow("Frame rate", self.fps)
         note = QLabel("Files appear only when complete; the render queue shows progress.")
         note.setObjectName("hint")
@@ -122,6 +142,13 @@ class ExportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
         name_form_fields(form)
+
+    def _size_changed(self, _=None) -> None:
+        """The last render is copied only at its own size: another size is rendered anew."""
+        same = self._render_size is None or self.size.currentData() == self._render_size
+        self.reuse.setEnabled(same)
+        self.reuse.setToolTip("" if same else f"The last render is {self._render_size}: "
+                              "another size is rendered anew")
 
     def _follow_mp4(self, text: str) -> None:
         mp4 = Path(text.strip() or "untitled.mp4")
@@ -168,7 +195,13 @@ class ExportDialog(QDialog):
             frames_dir=Path(self.frames.text()) if self.frames_on.isChecked() else None,
             layout_json=Path(self.json.text()) if self.json_on.isChecked() else None,
             renderer=self.renderer.currentData(), fps=self.fps.value(),
-            reuse_render=self.reuse.isVisible() and self.reuse.isChecked())
+            reuse_render=self.reuse.isVisible() and self.reuse.isEnabled()
+            and self.reuse.isChecked(),
+            size=parse_size(self.size.currentData()))
+
+    def chosen_size(self) -> str:
+        """The frame size chosen, "WxH" (what the settings remember)."""
+        return self.size.currentData()
 
 
 class SceneDialog(QDialog):

@@ -189,11 +189,14 @@ class JobActions:
             "plan", f"Plan ({planner})", make,
             on_finished=done, on_failed=lambda m: self.show_message(m, "error"))
 
-    def render_settings(self, renderer: str | None = None, fps: float | None = None) -> RenderSettings:
+    def render_settings(self, renderer: str | None = None, fps: float | None = None,
+                        size: tuple[int, int] | None = None) -> RenderSettings:
+        """``size``: the video's width and height (Export's Frame size); None: the layout's."""
         s = self.settings
+        width, height = size or (None, None)
         return RenderSettings(renderer=renderer or s.renderer, fps=fps or s.video_fps,
                               seed=s.seed, steps=s.steps, memory_tier=s.memory_tier,
-                              labels=s.video_labels)
+                              labels=s.video_labels, width=width, height=height)
 
     def output_stem(self) -> str:
         """What renders and exports are called: after the sound now in the project (a project
@@ -212,7 +215,7 @@ class JobActions:
         return base / f"{stem}-{k}.mp4"
 
     def render(self, out_path: str | Path | None = None, *, renderer: str | None = None,
-               fps: float | None = None) -> QueuedJob | None:
+               fps: float | None = None, size: tuple[int, int] | None = None) -> QueuedJob | None:
         layout = self.doc.layout
         if layout is None:
             self.show_message("Plan a layout (Ctrl+L) or add an object first.", "warning")
@@ -223,7 +226,7 @@ class JobActions:
             self.show_message(f"Cannot render: {missing}", "error")
             return None
         out = Path(out_path) if out_path else self.default_render_path()
-        settings = self.render_settings(renderer, fps)
+        settings = self.render_settings(renderer, fps, size)
         layout = layout.validate()  # a snapshot: later edits do not change this job
         layout = copy.deepcopy(layout)
         audio_path = self.doc.project.audio_path
@@ -236,8 +239,9 @@ class JobActions:
                 self.show_message(f"Rendered {path} for the project that was open before; it "
                                   "is not listed in this one.")
                 return
-            self.doc.add_render(Path(path), settings.renderer, {"fps": settings.fps,
-                                                                "seed": settings.seed}, layout)
+            self.doc.add_render(Path(path), settings.renderer, {
+                "fps": settings.fps, "seed": settings.seed,
+                "size": render_size(layout, settings.width, settings.height)}, layout)
             self.statusBar().showMessage(f"Rendered {Path(path).name}", 5000)
             self.load_thumbnails(Path(path))
             if audio_path is not None:
@@ -339,11 +343,20 @@ class JobActions:
     def export_dialog(self) -> None:
         if self.doc.layout is None:
             return
+        layout, rec = self.doc.layout, self.doc.latest_render()
+        current = self.doc.render_is_current(rec)
         dlg = ExportDialog(self.export_base(), renderer=self.settings.renderer,
-                           fps=self.settings.video_fps,
-                           can_reuse=self.doc.render_is_current(self.doc.latest_render()),
+                           fps=self.settings.video_fps, can_reuse=current,
+                           size=self.settings.video_size,
+                           layout_size=(layout.width, layout.height),
+                           # a render from before sizes were recorded is the layout's size
+                           render_size=rec.settings.get("size", render_size(layout))
+                           if current else None,
                            parent=self)
         if dlg.exec() == QDialog.DialogCode.Accepted:
+            if dlg.chosen_size() != self.settings.video_size:
+                self.settings.video_size = dlg.chosen_size()
+                self._save_settings()
             self.export(dlg.request())
 
     def export_base(self) -> Path:
@@ -378,13 +391,15 @@ class JobActions:
                         on_finished=self._exported_video,
                         on_failed=lambda m: self.show_message(m, "error")))
                 else:
-                    job = self.render(req.mp4, renderer=req.renderer, fps=req.fps)
+                    job = self.render(req.mp4, renderer=req.renderer, fps=req.fps,
+                                      size=req.size)
                     if job is not None:
                         rendered = job.on_finished
                         job.on_finished = lambda p: (rendered(p), self._exported_video(p))
                         jobs.append(job)
             if req.frames_dir is not None:
-                snap, settings = copy.deepcopy(layout), self.render_settings(req.renderer, req.fps)
+                snap = copy.deepcopy(layout)
+                settings = self.render_settings(req.renderer, req.fps, req.size)
                 jobs.append(self.queue.submit(
                     "export", f"Export frames to {req.frames_dir.name}",
                     lambda token: tasks.png_frames_job(snap, req.frames_dir, settings, token,
@@ -416,3 +431,9 @@ def _copy_job(src: Path, dest: Path):
     tasks.copy_file_atomic(src, dest)
     yield Progress("export", 1.0, 0.0)
     return dest
+
+
+def render_size(layout, width: int | None = None, height: int | None = None) -> str:
+    """"WxH" of a video rendered at ``width`` x ``height`` (None: the layout's), in even
+    pixels as the MP4 has them."""
+    return f"{(width or layout.width) // 2 * 2}x{(height or layout.height) // 2 * 2}"

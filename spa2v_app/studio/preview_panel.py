@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from engine.rendering.activity import ActivityMeter
-from engine.rendering.preview import TIMELINE_H, draw_frame
+from engine.rendering.preview import draw_frame, picture_height
 
 from . import theme
 from .document import StudioDocument
@@ -87,7 +87,7 @@ class PreviewPanel(QWidget):
             return None, ""
         w, h = preview_size(lay, PREVIEW_SIDE)
         t = min(max(doc.time_s, 0.0), lay.duration_s)
-        image = draw_frame(lay, t, backdrop(lay, w, h - TIMELINE_H), meter=self.meter())
+        image = draw_frame(lay, t, backdrop(lay, w, picture_height(w, h)), meter=self.meter())
         return to_qimage(image), "layout preview"
 
     def paintEvent(self, event) -> None:

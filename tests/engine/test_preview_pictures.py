@@ -2,6 +2,8 @@
 
 import json
 
+import cv2
+
 import numpy as np
 import pytest
 
@@ -386,3 +388,137 @@ def test_a_flying_insect_is_drawn_in_the_air(label, stands):
     # a flier is centred in its box with no shadow; a ground thing stands on its box's bottom
     below_centred_sprite = changed > 0.4 * h + side / 2 + 2
     assert below_centred_sprite.any() == stands
+
+
+def _largest_sprite_px(width: int, height: int) -> float:
+    """The largest sprite side the preview draws in a ``width`` x ``height`` video: every
+    prior at the planner's nearest scale (boxes capped at 0.95 of the frame), as
+    ``preview._draw_object`` sizes it, swollen by a full-loudness pulse."""
+    from engine.planning.heuristic import SIZE_FAR, SIZE_SPAN
+    from engine.planning.priors import WORD_PRIORS
+    from engine.rendering.backdrops import WEATHER
+
+    near = SIZE_FAR + SIZE_SPAN
+    h = height - preview.TIMELINE_H
+    sides = []
+    for label, p in {**PRIORS, **WORD_PRIORS}.items():
+        box = (0.0, 0.0, min(0.95, p.width * near), min(0.95, p.height * near))
+        side = preview._base_side(width, h, box)
+        if noun_for(label) in WEATHER:
+            side = min(side, WEATHER_SIDE * h)
+        sides.append(side * (1 + preview.PULSE))
+    return max(sides)
+
+
+def test_the_stored_pictures_are_as_large_as_the_largest_sprite_in_a_1080p_video():
+    """At 160 px a car in a 1920x1080 video was upscaled 2.4x and a crowd in a phone's
+    1080x1920 one 7x: soft pictures in an HD export."""
+    import struct
+
+    from engine.rendering.pictograms import MANIFEST, SPRITE_PX
+
+    need = max(_largest_sprite_px(1920, 1080), _largest_sprite_px(1080, 1920))
+    assert 1000 < need <= SPRITE_PX
+    manifest = json.loads((PICTOGRAM_DIR / MANIFEST).read_text())
+    assert manifest["sprite_px"] == SPRITE_PX
+    for entry in manifest["nouns"].values():  # the PNG header's width and height
+        head = (PICTOGRAM_DIR / entry["file"]).read_bytes()[16:24]
+        assert struct.unpack(">II", head) == (SPRITE_PX, SPRITE_PX), entry["file"]
+    assert pictogram("car").rgba.shape == (SPRITE_PX, SPRITE_PX, 4)
+
+
+def test_a_small_sprite_is_scaled_from_a_halving_of_the_large_picture():
+    """The large stored pictures must not slow the 512 px preview: a sprite is scaled from
+    the smallest halving still at least its size, and looks like one scaled from the whole."""
+    pic = pictogram("car")
+    for side in (12, 60, 150, 400, 1100):
+        src = preview._source(pic, side)
+        assert side <= src.shape[0] < max(2 * side, 4) or src is pic.rgba
+    rgb, _ = preview._sprite(pic, 100, False, 0)
+    direct = cv2.resize(pic.rgba, (100, 100), interpolation=cv2.INTER_AREA).astype(np.float32)
+    direct = direct[..., :3] * (direct[..., 3:] / 255.0)
+    assert np.abs(rgb - direct).mean() < 2.0
+
+
+def _ink_rows(canvas, background):
+    """Rows of ``canvas`` where something other than the flat ``background`` was drawn."""
+    return np.flatnonzero((np.abs(canvas.astype(int) - background).sum(axis=2) > 30).any(axis=1))
+
+
+def test_names_timeline_and_rims_grow_with_the_frame():
+    """A 1920x1080 export drew 15 px names with a one-pixel rim and a 28 px timeline: a third
+    of their size in the 512x512 default's picture, unreadable on a phone."""
+    small = np.full((512 - preview.TIMELINE_H, 512, 3), 90, np.uint8)
+    ph = preview.picture_height(1920, 1080)
+    large = np.full((ph, 1920, 3), 90, np.uint8)
+    preview._label(small, "dog", 256, 20)
+    preview._label(large, "dog", 960, 20)
+    grow = ph / small.shape[0]
+    letters = [np.ptp(_ink_rows(c, 90)) + 1 for c in (small, large)]
+    assert letters[1] >= 0.85 * grow * letters[0]
+    dark = [int((c.max(axis=2) < 40).sum()) for c in (small, large)]  # the outline's pixels
+    assert dark[1] >= 0.7 * grow ** 2 * dark[0]
+    assert 1080 - ph >= 0.9 * grow * preview.TIMELINE_H
+    layout = moving("dog", "left_to_right")
+    strip = preview.timeline_strip(layout, 1920, 1080 - ph)
+    lane = np.flatnonzero((strip[:, 960] != 28).any(axis=1))
+    assert lane.size >= 0.8 * grow * (preview.TIMELINE_H - 10)
+    # the studio's 384 px layout view and the default keep the design sizes
+    assert preview.frame_scale(384, 356) == preview.frame_scale(512, 484) == 1.0
+
+
+@pytest.mark.parametrize("size", [(512, 512), (1280, 720), (1920, 1080), (1080, 1920),
+                                  (720, 1280), (1000, 998)])
+def test_a_video_of_any_size_gets_frames_of_exactly_that_size(size):
+    from engine.jobs import CancelToken
+    from engine.protocols import Frame, RenderSettings
+
+    layout = moving("car", "right_to_left", duration=0.25)
+    settings = RenderSettings(labels=True, width=size[0], height=size[1], fps=8)
+    frames = [e.image for e in preview.PreviewRenderer().render(layout, settings, CancelToken())
+              if isinstance(e, Frame)]
+    assert frames and all(f.shape == (size[1], size[0], 3) for f in frames)
+
+
+@pytest.mark.parametrize("kind,variant", [("field", ""), ("field", "dry"), ("room", ""),
+                                          ("water", ""), ("stage", ""), ("sky", "")])
+def test_a_backdrops_detail_grows_with_the_frame(kind, variant):
+    """Grass tufts, planks, ripples and the runway's marks were one-pixel lines of fixed
+    length: in a 1080p export a faint dotted texture, a third of the default's size. Drawn 3
+    times larger and scaled back down, a backdrop keeps its detail (the picture minus its
+    blur), as at the default size."""
+    from engine.rendering.backdrops import Scene, _cached
+
+    def detail(im):
+        im = im.astype(np.float32)
+        return np.abs(im - cv2.GaussianBlur(im, (0, 0), 3)).mean()
+
+    small = _cached(Scene(kind, variant), 512, 484)
+    large = cv2.resize(_cached(Scene(kind, variant), 1536, 1452), (512, 484),
+                       interpolation=cv2.INTER_AREA)
+    assert detail(large) >= 0.9 * detail(small)
+
+
+def test_a_streets_windows_grow_with_the_frame():
+    from engine.rendering.backdrops import Scene, _cached
+
+    sizes = []
+    for k in (1, 3):
+        img = _cached(Scene("road", ""), 512 * k, 484 * k).astype(int)
+        h, w = img.shape[:2]
+        centre = img[:, w // 4:3 * w // 4]  # away from the vignette's darkened edges
+        lit = (np.abs(centre - np.array([226, 222, 190])).sum(axis=2) < 30).astype(np.uint8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(lit)
+        sizes.append(np.median(stats[1:, cv2.CC_STAT_AREA]))
+    assert sizes[1] >= 0.7 * 9 * sizes[0]
+
+
+def test_no_picture_is_cut_off_at_its_edge():
+    """The jet (an emoji turned level) had its nose cut off straight at the sprite's edge."""
+    from engine.rendering.pictograms import MANIFEST
+
+    manifest = json.loads((PICTOGRAM_DIR / MANIFEST).read_text())
+    for name in sorted({e["file"] for e in manifest["nouns"].values()}):
+        alpha = cv2.imread(str(PICTOGRAM_DIR / name), cv2.IMREAD_UNCHANGED)[..., 3]
+        edge = max(alpha[0].max(), alpha[-1].max(), alpha[:, 0].max(), alpha[:, -1].max())
+        assert edge == 0, name

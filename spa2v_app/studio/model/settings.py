@@ -21,6 +21,24 @@ from .stereo import known_pan_law, known_spacing, known_stereo
 
 SETTINGS_SCHEMA = "spa2v.studio-settings/1"
 DEVICES = ("auto", "cpu", "cuda")
+# Frame sizes offered by Export (what video makers post): the square default and a square
+# post, 16:9 HD, and a phone's upright 9:16. "WxH", as ``spa2v render --size`` takes it.
+VIDEO_SIZES: tuple[tuple[str, str], ...] = (
+    ("Square, 512 × 512", "512x512"),
+    ("Square, 1080 × 1080", "1080x1080"),
+    ("16:9, 1280 × 720 (720p)", "1280x720"),
+    ("16:9, 1920 × 1080 (1080p)", "1920x1080"),
+    ("Vertical 9:16, 1080 × 1920 (phones)", "1080x1920"),
+)
+
+
+def parse_size(text: str) -> tuple[int, int] | None:
+    """``"1920x1080"`` -> ``(1920, 1080)``; ``None`` for anything else."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        return None
+    return (w, h) if w > 0 and h > 0 else None
 
 
 @dataclass
@@ -38,6 +56,7 @@ class StudioSettings:
     seed: int = 0
     steps: int = 25
     video_labels: bool = False  # object names in rendered videos (the layout view always has them)
+    video_size: str = ""  # Export's frame size, "WxH" (VIDEO_SIZES); "": the layout's own
     input_device: str = ""
     input_channels: str = "1+2"
     sample_rate: int = 48000
@@ -81,6 +100,8 @@ class StudioSettings:
         if s.memory_tier not in MEMORY_TIERS:
             s.memory_tier = "auto"
         s.plan_frames = max(1, min(10_000, s.plan_frames))
+        if s.video_size not in dict(map(reversed, VIDEO_SIZES)):
+            s.video_size = ""
         s.stereo_by_device = {str(k): known_stereo(v) for k, v in s.stereo_by_device.items()
                               if isinstance(v, str)}
         s.spacing_by_device = {str(k): known_spacing(v) for k, v in s.spacing_by_device.items()

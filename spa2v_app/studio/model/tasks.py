@@ -318,10 +318,10 @@ def backdrop(layout: Layout | None, width: int, height: int) -> np.ndarray:
 
 
 def warm_backdrops(layout: Layout, preview_side: int) -> None:
-    from engine.rendering.preview import TIMELINE_H
+    from engine.rendering.preview import picture_height
     backdrop(layout, layout.width, layout.height)
     w, h = preview_size(layout, preview_side)
-    backdrop(layout, w, h - TIMELINE_H)
+    backdrop(layout, w, picture_height(w, h))
 
 
 def preview_size(layout: Layout, side: int) -> tuple[int, int]:
