@@ -82,7 +82,7 @@ HAND_SET: dict[str, Prior] = {
 # bird (0.71x); all within about two spreads, so they are kept as set.
 SIZE_EXPONENT = 0.283   # fitted
 SIZE_AT_1M = 0.207      # fitted: a 1 m thing is 0.207 of the frame at medium distance
-# Legibility floor (design): a 160 px pictogram scaled below about 16 px loses its shape (the
+# Legibility floor (design): a pictogram scaled below about 16 px loses its shape (the
 # renderer's own lower bound is 12 px). The planner draws a source between 0.6 and 1.2 times
 # its prior (heuristic.SIZE_FAR/SIZE_SPAN), so at 0.06 the farthest speck is still about 18 px
 # in a 512 px frame. The law gives 0.069 at 2 cm, so for a square box the floor binds only
