@@ -21,13 +21,12 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from engine.errors import Cancelled, ModelMissing, SpA2VError
+from engine.errors import ModelMissing, SpA2VError
 from engine.jobs import CancelToken, Job, Progress
 from engine.naming.listening import (SYSTEM_PROMPT, ListenRequest, ListenResult, parse_reply,
                                      prompt_parts, reply_schema)
@@ -35,12 +34,11 @@ from engine.planning.llm_planner import BackendError
 from engine.planning.llm_schema import ReplyProblems
 
 from . import registry
-from .llama_planner import CHATML_TEMPLATE
+from .llama_planner import CHATML_TEMPLATE, await_reply
 from .safety import gguf_refusal
 
 DEFAULT_MODEL = "listener-audio-default"
 DEFAULT_TIMEOUT_S = 600.0
-POLL_S = 0.1
 MAX_REPLY_TOKENS = 600
 PROGRESS_EVERY = 16  # tokens
 
@@ -219,36 +217,13 @@ class AudioListener:
             raise BackendError(f"the audio listener's answer cannot be used ({e})") from None
 
     def _wait(self, conn, worker, token: CancelToken) -> Job[str]:
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            if token.cancelled:
-                raise Cancelled()
-            if time.monotonic() > deadline:
-                raise BackendError(f"the audio listener gave no answer within "
-                                   f"{self.timeout_s:.0f} s")
-            try:
-                ready = conn.poll(POLL_S)
-            except (EOFError, OSError):
-                ready = False
-            if not ready:
-                if not worker.is_alive():
-                    raise BackendError(f"llama.cpp stopped while listening (exit code "
-                                       f"{worker.exitcode}); the projector or model file may "
-                                       "be broken: check it with spa2v models verify")
-                continue
-            try:
-                kind, *payload = conn.recv()
-            except (EOFError, OSError):
-                worker.join(1)
-                raise BackendError(f"llama.cpp stopped while listening (exit code "
-                                   f"{worker.exitcode})") from None
-            if kind == "progress":
-                fraction, detail = payload
-                yield Progress("listen", float(fraction), detail=str(detail))
-            elif kind == "error":
-                raise BackendError(str(payload[0]))  # the caller says "the listener failed"
-            elif kind == "done":
-                return str(payload[0])
+        payload = yield from await_reply(
+            conn, worker, token, timeout_s=self.timeout_s, stage="listen",
+            no_answer="the audio listener gave no answer within {s} s",
+            died=lambda: (f"llama.cpp stopped while listening (exit code {worker.exitcode}); "
+                          "the projector or model file may be broken: check it with spa2v "
+                          "models verify"))
+        return str(payload[0])  # ("done", text); an error was raised: the caller says so
 
 
 def _plain_request(request: ListenRequest) -> dict:

@@ -21,6 +21,7 @@ import multiprocessing as mp
 import os
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from engine.errors import Cancelled, ModelMissing, SpA2VError
@@ -39,6 +40,42 @@ PROGRESS_EVERY = 16  # tokens
 MIN_REPLY_ROOM = 256  # tokens of context left for the reply, at least
 DEFAULT_TIMEOUT_S = 900.0  # loading, and each reply: a 7B model on a slow CPU takes minutes
 POLL_S = 0.1
+
+
+def await_reply(conn, process, token: CancelToken, *, timeout_s: float, stage: str,
+                no_answer: str, died: Callable[[], str]) -> Job[list]:
+    """Wait for a llama.cpp worker process's answer to the last request (the planner's and
+    the audio listener's workers speak the same way): ``("progress", fraction, detail)``
+    is passed on as ``Progress(stage, ...)``, ``("error", message)`` raises
+    :class:`BackendError`, any other message's payload is the answer. Cancel raises
+    :class:`Cancelled`; no answer within ``timeout_s`` raises ``no_answer`` (its ``{s}``
+    the seconds), and a worker that dies raises ``died()`` (read once it has ended)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if token.cancelled:
+            raise Cancelled()
+        if time.monotonic() > deadline:
+            raise BackendError(no_answer.format(s=f"{timeout_s:.0f}"))
+        try:
+            ready = conn.poll(POLL_S)
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            if not process.is_alive():
+                raise BackendError(died())
+            continue
+        try:
+            kind, *payload = conn.recv()
+        except (EOFError, OSError):
+            process.join(1)
+            raise BackendError(died()) from None
+        if kind == "progress":
+            fraction, detail = payload
+            yield Progress(stage, float(fraction), detail=str(detail))
+        elif kind == "error":
+            raise BackendError(str(payload[0]))
+        else:
+            return payload
 
 
 # Used when a GGUF carries no chat template of its own.
@@ -334,36 +371,14 @@ class _Worker:
     def wait(self, token: CancelToken, doing: str) -> Job:
         """Wait for the answer to the last request, passing its progress on; the answer's
         payload. Cancel, timeout and the worker's death leave it broken."""
-        deadline = time.monotonic() + self.timeout_s
         ok = False
         try:
-            while True:
-                if token.cancelled:
-                    raise Cancelled()
-                if time.monotonic() > deadline:
-                    raise BackendError(f"llama.cpp gave no answer within {self.timeout_s:.0f} s "
-                                       f"({doing})")
-                try:
-                    ready = self.conn.poll(POLL_S)
-                except (EOFError, OSError):
-                    ready = False
-                if not ready:
-                    if not self.process.is_alive():
-                        raise BackendError(self._died(doing))
-                    continue
-                try:
-                    kind, *payload = self.conn.recv()
-                except (EOFError, OSError):
-                    self.process.join(1)
-                    raise BackendError(self._died(doing)) from None
-                if kind == "progress":
-                    fraction, detail = payload
-                    yield Progress("plan", float(fraction), detail=str(detail))
-                    continue
-                ok = kind != "error"
-                if kind == "error":
-                    raise BackendError(str(payload[0]))
-                return payload
+            payload = yield from await_reply(
+                self.conn, self.process, token, timeout_s=self.timeout_s, stage="plan",
+                no_answer=f"llama.cpp gave no answer within {{s}} s ({doing})",
+                died=lambda: self._died(doing))
+            ok = True
+            return payload
         finally:
             if not ok:
                 self.broken = True
