@@ -63,6 +63,7 @@ NATIVE = (
     Native(r"libopenjp2", "OpenJPEG", "BSD-2-Clause", "https://github.com/uclouvain/openjpeg"),
     Native(r"libimagequant", "libimagequant", "GPL-3.0-or-later",
            "https://github.com/ImageOptim/libimagequant"),
+    Native(r"libvmaf", "libvmaf", "BSD-2-Clause-Patent", "https://github.com/Netflix/vmaf"),
     Native(r"libdav1d", "dav1d", "BSD-2-Clause", "https://code.videolan.org/videolan/dav1d"),
     Native(r"libvpx", "libvpx", "BSD-3-Clause", "https://chromium.googlesource.com/webm/libvpx"),
     Native(r"libwebp|libwebpmux|libwebpdemux|libsharpyuv", "libwebp", "BSD-3-Clause",
