@@ -134,3 +134,19 @@ def hub(tiny_files, registry_file, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", h.url)
     yield h
     h.stop()
+
+
+@pytest.fixture
+def broken_torch(monkeypatch):
+    """A torch built for CUDA libraries that are not installed: importing it raises OSError
+    ("libcudnn.so.9: cannot open shared object file"), as such a wheel does."""
+    import sys
+
+    class BrokenTorch:
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch":
+                raise OSError("libcudnn.so.9: cannot open shared object file")
+            return None
+
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [BrokenTorch(), *sys.meta_path])

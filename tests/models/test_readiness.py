@@ -141,22 +141,11 @@ def test_the_desktop_app_does_not_send_its_user_to_pip_install_into_it(monkeypat
     assert "not in the desktop app" in reason and "spa2v-studio[gui,diffusion]" in reason
 
 
-def test_a_torch_that_cannot_be_loaded_is_a_note_not_a_failed_info(monkeypatch):
+def test_a_torch_that_cannot_be_loaded_is_a_note_not_a_failed_info(broken_torch):
     """A torch built for a CUDA whose libraries are missing raises OSError on import
     ("libcudnn.so.9: cannot open shared object file"): 'spa2v info', where the user looks
     for why, failed with that one line and reported nothing else."""
-    import sys
-
     from models.devices import probe_devices
-
-    class BrokenTorch:
-        def find_spec(self, name, path=None, target=None):
-            if name == "torch":
-                raise OSError("libcudnn.so.9: cannot open shared object file")
-            return None
-
-    monkeypatch.delitem(sys.modules, "torch", raising=False)
-    monkeypatch.setattr(sys, "meta_path", [BrokenTorch(), *sys.meta_path])
     report = probe_devices()
     assert [d.kind for d in report.devices] == ["cpu"]
     assert "torch is installed but cannot be loaded (libcudnn.so.9" in report.notes[0]

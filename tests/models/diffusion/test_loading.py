@@ -267,21 +267,10 @@ def test_a_text_encoder_from_another_model_is_one_clear_error(saved_models, tmp_
         frames_of(renderer, steps=2)
 
 
-def test_a_torch_that_cannot_be_loaded_is_named_with_what_to_do(monkeypatch, tmp_path):
+def test_a_torch_that_cannot_be_loaded_is_named_with_what_to_do(broken_torch):
     """A torch built for CUDA libraries that are not installed raises OSError on import: the
     user saw "libcudnn.so.9: cannot open shared object file." and nothing about torch."""
-    import sys
-
     from models.diffusion.renderer import _require_libraries
-
-    class BrokenTorch:
-        def find_spec(self, name, path=None, target=None):
-            if name == "torch":
-                raise OSError("libcudnn.so.9: cannot open shared object file")
-            return None
-
-    monkeypatch.delitem(sys.modules, "torch", raising=False)
-    monkeypatch.setattr(sys, "meta_path", [BrokenTorch(), *sys.meta_path])
     with pytest.raises(ModelMissing) as e:
         _require_libraries()
     assert str(e.value).startswith("torch is installed but cannot be loaded on this machine "
